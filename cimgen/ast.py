@@ -1,0 +1,404 @@
+"""The AST of CIM-constrained spatial SQL.
+
+One tree, three producers and consumers:
+
+* the Lark grammar (``grammar/cim_sql.lark``) parses text into it (``cimgen.grammar``);
+* the expander builds it from a sampled structure (``cimgen.expand``);
+* the renderers turn it into PostGIS, SpatiaLite and DuckDB SQL (``cimgen.render``).
+
+Nodes are small frozen dataclasses holding tuples, so trees are hashable, comparable with
+``==`` and never mutated behind anyone's back: "parse, render, parse again" must give an
+equal tree.
+
+Canonical forms (the parser normalises to them, the expander must produce them):
+
+* identifiers are stored case-folded the PostgreSQL way: unquoted names lowercase, quoted
+  names as written (``"SEZ2011"`` stays ``SEZ2011``); the renderer quotes a name only when
+  it is not a plain lowercase identifier or is a reserved word;
+* function names are spelled as in the function catalogue (``ST_Area``) or, for functions
+  outside it, upper case (``COUNT``, ``ROUND``) -- see :func:`cimgen.catalogue.canonical_name`;
+* ``JOIN`` and ``INNER JOIN`` are both kind ``"INNER"``; ``LEFT OUTER JOIN`` is ``"LEFT"``;
+* ``!=`` is stored as ``"<>"``; keywords (``AND``, ``LIKE``...) upper case;
+* redundant parentheses are not stored: the renderer adds them from operator precedence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, Union
+
+# --------------------------------------------------------------------------- literals
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric literal, kept as written (``132.0`` and ``132`` differ)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class String:
+    """A string literal; ``value`` is unescaped (``O'Brien``), the renderer escapes it."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Boolean:
+    value: bool
+
+
+@dataclass(frozen=True)
+class Null:
+    pass
+
+
+# --------------------------------------------------------------------------- names
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column reference ``table.name`` (``table`` is an alias, table or CTE name)."""
+
+    name: str
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class Star:
+    """``*`` or ``t.*``."""
+
+    table: str | None = None
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class BinaryOp:
+    """Binary operator.
+
+    ``op`` is one of: ``OR AND = <> < <= > >= + - * / % || <-> && LIKE ILIKE``
+    (``NOT LIKE`` is ``UnaryOp("NOT", BinaryOp("LIKE", ...))``).
+    """
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    """``NOT x``, ``-x`` or ``+x``."""
+
+    op: str
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Between:
+    expr: Expr
+    low: Expr
+    high: Expr
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class InList:
+    expr: Expr
+    items: tuple[Expr, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class InSubquery:
+    expr: Expr
+    query: Query
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Exists:
+    """``EXISTS (query)``; ``NOT EXISTS`` is ``UnaryOp("NOT", Exists(...))``."""
+
+    query: Query
+
+
+@dataclass(frozen=True)
+class IsNull:
+    expr: Expr
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class When:
+    condition: Expr
+    result: Expr
+
+
+@dataclass(frozen=True)
+class Case:
+    whens: tuple[When, ...]
+    else_: Expr | None = None
+    operand: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Cast:
+    """``expr::type`` (style ``"::"``) or ``CAST(expr AS type)`` (style ``"CAST"``).
+
+    ``type_name`` is lower case with single spaces: ``geography``, ``numeric``,
+    ``double precision``, ``numeric(10,2)``.
+    """
+
+    expr: Expr
+    type_name: str
+    style: str = "::"
+
+
+@dataclass(frozen=True)
+class NamedArg:
+    """A named function argument ``name := value`` (``=>`` parses to the same node)."""
+
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    expr: Expr
+    direction: str | None = None  # "ASC" | "DESC"
+    nulls: str | None = None  # "FIRST" | "LAST"
+
+
+@dataclass(frozen=True)
+class Window:
+    """``OVER (PARTITION BY ... ORDER BY ...)``."""
+
+    partition_by: tuple[Expr, ...] = ()
+    order_by: tuple[OrderItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class FuncCall:
+    """A function call, aggregate or window function.
+
+    ``schema`` is ``"public"`` for ``public.ST_Area(...)``; ``star`` is ``COUNT(*)``.
+    """
+
+    name: str
+    args: tuple[Expr, ...] = ()
+    schema: str | None = None
+    distinct: bool = False
+    star: bool = False
+    filter: Expr | None = None
+    over: Window | None = None
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """Composite field access: ``(ST_SummaryStats(rast)).mean``."""
+
+    expr: Expr
+    field: str
+
+
+@dataclass(frozen=True)
+class Subquery:
+    """A scalar subquery used as an expression: ``(SELECT ...)``."""
+
+    query: Query
+
+
+Expr = Union[
+    Number,
+    String,
+    Boolean,
+    Null,
+    Column,
+    Star,
+    BinaryOp,
+    UnaryOp,
+    Between,
+    InList,
+    InSubquery,
+    Exists,
+    IsNull,
+    Case,
+    Cast,
+    NamedArg,
+    FuncCall,
+    FieldAccess,
+    Subquery,
+]
+
+# --------------------------------------------------------------------------- FROM
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A base table or CTE reference: ``schema.name alias``."""
+
+    name: str
+    schema: str | None = None
+    alias: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @property
+    def ref_name(self) -> str:
+        """The name columns use to refer to this table (alias, else the bare name)."""
+        return self.alias or self.name
+
+
+@dataclass(frozen=True)
+class DerivedTable:
+    """A subquery in FROM: ``(SELECT ...) AS alias``."""
+
+    query: Query
+    alias: str
+
+
+@dataclass(frozen=True)
+class Join:
+    """``left <kind> JOIN right ON on``; kind is INNER, LEFT, RIGHT, FULL or CROSS."""
+
+    kind: str
+    left: FromItem
+    right: FromItem
+    on: Expr | None = None
+
+
+FromItem = Union[TableRef, DerivedTable, Join]
+
+# --------------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    expr: Expr
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
+class Select:
+    """One SELECT block (no WITH / ORDER BY / LIMIT: those belong to :class:`Query`)."""
+
+    items: tuple[SelectItem, ...]
+    from_: tuple[FromItem, ...] = ()
+    where: Expr | None = None
+    group_by: tuple[Expr, ...] = ()
+    having: Expr | None = None
+    distinct: bool = False
+
+
+@dataclass(frozen=True)
+class SetOp:
+    """``left UNION [ALL] right`` (also INTERSECT / EXCEPT). An arm that needs its own
+    ORDER BY / LIMIT / WITH is a parenthesised :class:`Query`."""
+
+    op: str
+    left: Select | SetOp | Query
+    right: Select | SetOp | Query
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class CTE:
+    name: str
+    query: Query
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    """A complete query expression: ``WITH ... body ORDER BY ... LIMIT ... OFFSET ...``.
+
+    Statements, subqueries, CTE bodies and derived tables are all ``Query`` nodes.
+    """
+
+    body: Select | SetOp
+    ctes: tuple[CTE, ...] = ()
+    order_by: tuple[OrderItem, ...] = ()
+    limit: Expr | None = None
+    offset: Expr | None = None
+
+
+Node = Union[Expr, FromItem, Query, Select, SetOp, CTE, SelectItem, OrderItem, Window, When]
+
+# --------------------------------------------------------------------------- traversal
+
+
+def children(node: Any) -> list[Any]:
+    """The direct child nodes of ``node`` (dataclass fields, flattening tuples)."""
+    out: list[Any] = []
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, tuple):
+            out.extend(v for v in value if is_dataclass(v))
+        elif is_dataclass(value):
+            out.append(value)
+    return out
+
+
+def walk(node: Any) -> Any:
+    """Yield ``node`` and every node below it, depth first, in field order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
+
+
+def to_dict(node: Any) -> Any:
+    """A JSON-ready nested dict of the tree (``{"_": "FuncCall", "name": ...}``)."""
+    if isinstance(node, tuple):
+        return [to_dict(v) for v in node]
+    if is_dataclass(node):
+        out: dict[str, Any] = {"_": type(node).__name__}
+        for f in fields(node):
+            out[f.name] = to_dict(getattr(node, f.name))
+        return out
+    return node
+
+
+__all__ = [
+    "CTE",
+    "Between",
+    "Boolean",
+    "Case",
+    "Cast",
+    "Column",
+    "DerivedTable",
+    "Exists",
+    "Expr",
+    "FieldAccess",
+    "FromItem",
+    "FuncCall",
+    "InList",
+    "InSubquery",
+    "IsNull",
+    "Join",
+    "NamedArg",
+    "Node",
+    "Null",
+    "Number",
+    "OrderItem",
+    "Query",
+    "Select",
+    "SelectItem",
+    "SetOp",
+    "Star",
+    "String",
+    "Subquery",
+    "TableRef",
+    "UnaryOp",
+    "When",
+    "Window",
+    "children",
+    "to_dict",
+    "walk",
+]

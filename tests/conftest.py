@@ -1,0 +1,64 @@
+"""Shared test fixtures.
+
+Tests that need PostGIS are marked ``@pytest.mark.postgis`` and take the ``postgis_dsn``
+fixture: a DSN of a server with the postgis and postgis_raster extensions available, from
+``CIMGEN_TEST_POSTGIS_DSN`` (set by .ci/run, which starts a throwaway cluster). In CI
+(``CI=true``) a missing DSN fails those tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+STAGE1_SAMPLE = SHARED / "mission" / "stage1_sample.jsonl"
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgis_dsn() -> str:
+    dsn = os.environ.get("CIMGEN_TEST_POSTGIS_DSN")
+    if not dsn:
+        if _in_ci():
+            pytest.fail("CIMGEN_TEST_POSTGIS_DSN is not set in CI: .ci/run must start PostGIS")
+        pytest.skip("no PostGIS: set CIMGEN_TEST_POSTGIS_DSN (see README, 'Tests')")
+    return dsn
+
+
+@pytest.fixture
+def fresh_postgis_db(postgis_dsn: str) -> Iterator[str]:
+    """A new, empty database with postgis + postgis_raster; dropped afterwards."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"cimgen_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(postgis_dsn)
+    params["dbname"] = name
+    dsn = make_conninfo(**params)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis_raster")
+    try:
+        yield dsn
+    finally:
+        with psycopg.connect(postgis_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def stage1_sample() -> Path:
+    if not STAGE1_SAMPLE.is_file():
+        pytest.fail(f"{STAGE1_SAMPLE} missing: tests expect ../shared beside the repository")
+    return STAGE1_SAMPLE
