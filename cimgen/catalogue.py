@@ -24,8 +24,18 @@ SPATIAL_CATEGORIES = (
     "raster",
     "clustering",
 )
-ARG_TYPES = ("geometry", "geography", "raster", "float", "integer", "text", "boolean", "any",
-             "summarystats", "box")
+ARG_TYPES = (
+    "geometry",
+    "geography",
+    "raster",
+    "float",
+    "integer",
+    "text",
+    "boolean",
+    "any",
+    "summarystats",
+    "box",
+)
 _SIG_RE = re.compile(r"^\s*(?P<args>.*?)\s*->\s*(?P<ret>\w+)\s*$")
 
 
@@ -71,11 +81,12 @@ class Catalogue:
     functions: tuple[Function, ...]
 
     def get(self, name: str) -> Function | None:
-        return _index(self)[name.lower()]  if name.lower() in _index(self) else None
+        return _index(self).get(name.lower(), None)
 
     def spatial(self, category: str | None = None) -> tuple[Function, ...]:
-        return tuple(f for f in self.functions if f.spatial and (category is None
-                                                                 or f.category == category))
+        return tuple(
+            f for f in self.functions if f.spatial and (category is None or f.category == category)
+        )
 
     def canonical_name(self, name: str) -> str:
         """Catalogue spelling of ``name``, or upper case for functions outside it.
@@ -118,8 +129,10 @@ def parse_signature(text: str, where: str) -> Signature:
         name, _, typ = a.rpartition(":")
         typ = typ.strip()
         if typ not in ARG_TYPES:
-            raise ConfigError(f"{where}: unknown argument type {typ!r} in {text!r}. "
-                              f"Use one of {', '.join(ARG_TYPES)}.")
+            raise ConfigError(
+                f"{where}: unknown argument type {typ!r} in {text!r}. "
+                f"Use one of {', '.join(ARG_TYPES)}."
+            )
         args.append(typ)
         names.append(name.strip() or None)
     ret = m.group("ret")

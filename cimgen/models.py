@@ -107,7 +107,7 @@ DIFFICULTY_LEVELS = ("EASY", "MEDIUM", "HARD", "EXPERT")
 SCHEMA_COMPLEXITIES = ("SINGLE_TABLE", "SINGLE_SCHEMA", "MULTI_SCHEMA")
 AGGREGATIONS = ("NONE", "AGGREGATE", "GROUP_BY", "GROUP_BY_HAVING")
 ORDER_LIMITS = ("NONE", "ORDER", "LIMIT", "ORDER_LIMIT")
-SET_OPERATIONS = ("NONE", "UNION", "UNION_ALL")
+SET_OPERATIONS = ("NONE", "UNION", "UNION_ALL", "INTERSECT", "EXCEPT")
 # The five counts that structure fidelity is measured on.
 FIDELITY_COUNTS = ("cte_count", "join_count", "table_count", "schema_count", "subquery_count")
 
@@ -151,16 +151,16 @@ class QueryFeatures:
                 continue
             value = data[f.name]
             if f.name in NUMERIC_FEATURES:
-                kwargs[f.name] = int(round(float(value)))
+                kwargs[f.name] = round(float(value))
             elif f.name == "has_window":
                 kwargs[f.name] = value in (True, "True", "true", 1, "1", "yes")
             else:
                 kwargs[f.name] = str(value)
         return cls(**kwargs)
 
-    def mismatches(self, other: QueryFeatures, names: tuple[str, ...] = FIDELITY_COUNTS) -> dict[
-        str, tuple[Any, Any]
-    ]:
+    def mismatches(
+        self, other: QueryFeatures, names: tuple[str, ...] = FIDELITY_COUNTS
+    ) -> dict[str, tuple[Any, Any]]:
         """``{feature: (self value, other value)}`` for each differing feature in ``names``."""
         return {
             n: (getattr(self, n), getattr(other, n))

@@ -10,7 +10,7 @@ import yaml
 
 from cimgen.errors import SchemaError
 from cimgen.paths import schema_dir
-from cimgen.schema.model import GEOMETRY_TYPES, Column, Relation, Schema, Table
+from cimgen.schema.model import GEOMETRY_TYPES, Column, Relation, Schema, Table, classify_type
 
 DEFAULT_SCHEMA = "cim_wizard"
 
@@ -68,10 +68,15 @@ def load_schema_file(path: Path, name_hint: str | None = None) -> Schema:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         line = line + 1 if line is not None else getattr(exc, "lineno", None)
-        raise SchemaError.at(path, line, f"not valid YAML/JSON ({_first_line(exc)})",
-                             "Fix the syntax") from None
-    return schema_from_dict(data, source=str(path), lines=lines, path=path,
-                            name_hint=name_hint or path.stem)
+        raise SchemaError.at(
+            path,
+            line,
+            f"not valid YAML/JSON ({_syntax_problem(exc)})",
+            "Fix the syntax at that line",
+        ) from None
+    return schema_from_dict(
+        data, source=str(path), lines=lines, path=path, name_hint=name_hint or path.stem
+    )
 
 
 def schema_from_dict(
@@ -84,16 +89,18 @@ def schema_from_dict(
     """Validate a schema document and build the model, reporting every problem at once."""
     lines = lines or _LineFinder(None)
     where = path or source
-    problems: list[str] = []
+    problems: list[tuple[int | None, str]] = []
 
     def problem(keys: tuple[Any, ...], message: str) -> None:
-        line = lines.line(keys)
-        place = f"line {line}: " if line else ""
-        problems.append(f"{place}{message}")
+        problems.append((lines.line(keys), message))
 
     if not isinstance(data, dict):
-        raise SchemaError.at(where, None, "a schema file must be a mapping with a 'schemas' key",
-                             "See docs/schema-format.md")
+        raise SchemaError.at(
+            where,
+            None,
+            "a schema file must be a mapping with a 'schemas' key",
+            "See docs/schema-format.md",
+        )
     for key in data:
         if key not in _TOP_KEYS:
             problem((key,), f"unknown key {key!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
@@ -119,11 +126,16 @@ def schema_from_dict(
     if metric is not None and not isinstance(metric, int):
         problem(("metric_srid",), f"metric_srid must be an integer SRID, got {metric!r}")
         metric = None
+    if len(problems) == 1:
+        line, message = problems[0]
+        raise SchemaError.at(where, line, message, "Fix it (format: docs/schema-format.md)")
     if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5
-                                            else "")
-        raise SchemaError(f"{where}: {len(problems)} problem(s): {shown}. "
-                          "Fix them (format: docs/schema-format.md).")
+        texts = [f"line {line}: {msg}" if line else msg for line, msg in problems]
+        shown = "; ".join(texts[:5]) + (f"; and {len(texts) - 5} more" if len(texts) > 5 else "")
+        raise SchemaError(
+            f"{where}: {len(problems)} problem(s): {shown}. "
+            "Fix them (format: docs/schema-format.md)."
+        )
     return Schema(
         name=str(data.get("name") or name_hint),
         tables=tuple(tables),
@@ -136,31 +148,43 @@ def schema_from_dict(
 
 def _table(sname: str, tname: str, body: Any, problem: Any) -> Table | None:
     keys: tuple[Any, ...] = ("schemas", sname, "tables", tname)
+    for key in body if isinstance(body, dict) else ():
+        if key not in _TABLE_KEYS:
+            problem(
+                (*keys, key),
+                f"table {sname}.{tname}: unknown key {key!r} "
+                f"(allowed: {', '.join(sorted(_TABLE_KEYS))})",
+            )
     if not isinstance(body, dict) or not isinstance(body.get("columns"), dict):
         problem(keys, f"table {sname}.{tname} needs a 'columns' mapping")
         return None
-    for key in body:
-        if key not in _TABLE_KEYS:
-            problem((*keys, key), f"table {sname}.{tname}: unknown key {key!r} "
-                    f"(allowed: {', '.join(sorted(_TABLE_KEYS))})")
     columns: list[Column] = []
     for cname, cbody in body["columns"].items():
         ckeys = (*keys, "columns", cname)
         spec = {"type": cbody} if isinstance(cbody, str) else cbody
         if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-            problem(ckeys, f"column {sname}.{tname}.{cname} needs a 'type' (e.g. integer, "
-                    "varchar(100), geometry(Polygon,4326), raster)")
+            problem(
+                ckeys,
+                f"column {sname}.{tname}.{cname} needs a 'type' (e.g. integer, "
+                "varchar(100), geometry(Polygon,4326), raster)",
+            )
             continue
         bad = [k for k in spec if k not in _COLUMN_KEYS]
         if bad:
-            problem(ckeys, f"column {sname}.{tname}.{cname}: unknown key {bad[0]!r} "
-                    f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})")
+            problem(
+                ckeys,
+                f"column {sname}.{tname}.{cname}: unknown key {bad[0]!r} "
+                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})",
+            )
         extra: dict[str, Any] = {}
         if "geometry_type" in spec:
             gtype = str(spec["geometry_type"]).upper()
             if gtype not in GEOMETRY_TYPES:
-                problem(ckeys, f"column {cname}: geometry_type {spec['geometry_type']!r} is not "
-                        f"one of {', '.join(GEOMETRY_TYPES)}")
+                problem(
+                    ckeys,
+                    f"column {cname}: geometry_type {spec['geometry_type']!r} is not "
+                    f"one of {', '.join(GEOMETRY_TYPES)}",
+                )
             extra["geometry_type"] = gtype
         if "srid" in spec:
             extra["srid"] = spec["srid"]
@@ -172,18 +196,52 @@ def _table(sname: str, tname: str, body: Any, problem: Any) -> Table | None:
             description=str(spec.get("description") or ""),
             **extra,
         )
+        if (
+            col.kind == "geometry"
+            and "geometry_type" not in spec
+            and not _known_geometry_type(col.geometry_type or "")
+        ):
+            problem(
+                ckeys,
+                f"column {sname}.{tname}.{cname}: unknown geometry type "
+                f"{col.geometry_type!r} in {spec['type']!r} (use one of "
+                f"{', '.join(GEOMETRY_TYPES)}, e.g. geometry(Polygon,4326))",
+            )
+        typed_srid = classify_type(spec["type"])[2]
+        if "srid" in spec and typed_srid is not None and spec["srid"] != typed_srid:
+            problem(
+                ckeys,
+                f"column {sname}.{tname}.{cname}: key srid {spec['srid']!r} "
+                f"contradicts the type {spec['type']!r} (drop one of them)",
+            )
+        if "srid" in spec and not isinstance(spec["srid"], int):
+            problem(
+                ckeys,
+                f"column {sname}.{tname}.{cname}: srid must be an integer "
+                f"EPSG code, got {spec['srid']!r}",
+            )
         if col.kind == "geometry" and col.srid is None:
-            problem(ckeys, f"geometry column {sname}.{tname}.{cname} needs an SRID "
-                    "(type geometry(Type,SRID) or key 'srid')")
+            problem(
+                ckeys,
+                f"geometry column {sname}.{tname}.{cname} needs an SRID "
+                "(type geometry(Type,SRID) or key 'srid')",
+            )
         columns.append(col)
     pk = tuple(body.get("primary_key") or ())
     names = {c.name for c in columns}
     for k in pk:
         if k not in names:
-            problem((*keys, "primary_key"), f"table {sname}.{tname}: primary key column {k!r} "
-                    "is not a column of the table")
-    return Table(schema=str(sname), name=str(tname), columns=tuple(columns), primary_key=pk,
-                 description=str(body.get("description") or ""))
+            problem(
+                (*keys, "primary_key"),
+                f"table {sname}.{tname}: primary key column {k!r} is not a column of the table",
+            )
+    return Table(
+        schema=str(sname),
+        name=str(tname),
+        columns=tuple(columns),
+        primary_key=pk,
+        description=str(body.get("description") or ""),
+    )
 
 
 def _relation(i: int, rel: Any, known: dict[str, Table], problem: Any) -> list[Relation]:
@@ -193,8 +251,11 @@ def _relation(i: int, rel: Any, known: dict[str, Table], problem: Any) -> list[R
         return []
     bad = [k for k in rel if k not in _RELATION_KEYS]
     if bad:
-        problem(keys, f"relation #{i + 1}: unknown key {bad[0]!r} "
-                f"(allowed: {', '.join(sorted(_RELATION_KEYS))})")
+        problem(
+            keys,
+            f"relation #{i + 1}: unknown key {bad[0]!r} "
+            f"(allowed: {', '.join(sorted(_RELATION_KEYS))})",
+        )
     left, right = rel.get("from"), rel.get("to")
     lcols = rel.get("columns") or []
     rcols = rel.get("to_columns") or lcols
@@ -252,6 +313,19 @@ class _LineFinder:
             if node is None:
                 break
         return best
+
+
+def _known_geometry_type(gtype: str) -> bool:
+    """A PostGIS geometry type name, allowing a Z/M/ZM suffix (PointZ, MultiPolygonZM)."""
+    upper = gtype.upper()
+    return any(upper in (g, g + "Z", g + "M", g + "ZM") for g in GEOMETRY_TYPES)
+
+
+def _syntax_problem(exc: Exception) -> str:
+    """PyYAML's context and problem ("while parsing a flow sequence: expected ',' ...")."""
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    text = ": ".join(p for p in parts if p)
+    return text or _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

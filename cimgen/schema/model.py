@@ -20,12 +20,28 @@ GEOMETRY_TYPES = (
     "GEOMETRYCOLLECTION",
 )
 
-_INTEGER = {"integer", "int", "int4", "int8", "int2", "bigint", "smallint", "serial", "bigserial",
-            "smallserial"}
+_INTEGER = {
+    "integer",
+    "int",
+    "int4",
+    "int8",
+    "int2",
+    "bigint",
+    "smallint",
+    "serial",
+    "bigserial",
+    "smallserial",
+}
 _FLOAT = {"float", "float4", "float8", "real", "double precision", "numeric", "decimal"}
 _TEXT = {"text", "varchar", "character varying", "char", "character", "bpchar", "uuid", "name"}
-_TIME = {"timestamp", "timestamptz", "timestamp with time zone", "timestamp without time zone",
-         "date", "time"}
+_TIME = {
+    "timestamp",
+    "timestamptz",
+    "timestamp with time zone",
+    "timestamp without time zone",
+    "date",
+    "time",
+}
 _JSON = {"json", "jsonb"}
 _GEOM_RE = re.compile(r"^(geometry|geography)\s*(?:\(\s*(\w+)\s*(?:,\s*(\d+)\s*)?\))?$", re.I)
 
@@ -93,9 +109,12 @@ class Column:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        if self.geometry_type and self.kind == "geometry" and "(" not in self.type:
+        # Separate keys only for what the type string does not already say (so that
+        # e.g. type "geometry(Point)" + srid 4326 survives a round trip).
+        _, typed_gtype, typed_srid = classify_type(self.type)
+        if self.geometry_type and self.kind == "geometry" and self.geometry_type != typed_gtype:
             out["geometry_type"] = self.geometry_type
-        if self.srid is not None and "(" not in self.type:
+        if self.srid is not None and self.srid != typed_srid:
             out["srid"] = self.srid
         if not self.nullable:
             out["nullable"] = False

@@ -1,0 +1,87 @@
+"""Atomic file output: write to a temp file beside the target, then rename.
+
+A crash or Ctrl-C never leaves a half-written output file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from cimgen.errors import InputError
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temp path in the target's folder; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_text(target: str | Path) -> Iterator[IO[str]]:
+    """Open a text file for writing that appears at ``target`` only when complete."""
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        yield fh
+
+
+def write_jsonl(target: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows as JSON Lines (keys in insertion order, UTF-8); returns the row count."""
+    n = 0
+    with atomic_text(target) as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def write_json(target: str | Path, data: Any) -> None:
+    with atomic_text(target) as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+
+
+def write_table(frame: Any, target: str | Path) -> None:
+    """Write a pandas DataFrame as CSV or Parquet, chosen by the file extension."""
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(
+            f"{target}: unknown output format {suffix or '(none)'!r}. "
+            "Use a .csv or .parquet file name."
+        )
+    with atomic_path(target) as tmp:
+        if suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+
+
+def read_table(source: str | Path) -> Any:
+    """Read a CSV or Parquet table written by :func:`write_table`."""
+    import pandas as pd
+
+    source = Path(source)
+    if not source.is_file():
+        raise InputError(f"{source}: file not found. Check the path.")
+    suffix = source.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(source)
+    if suffix == ".parquet":
+        return pd.read_parquet(source)
+    raise InputError(f"{source}: unknown table format {suffix!r}. Use .csv or .parquet.")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run the whole test suite against a throwaway PostGIS cluster (started and removed here).
+# Needs `bash scripts/setup.sh --dev` first. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+
+export CIMGEN_CACHE_DIR="${CIMGEN_CACHE_DIR:-$(mktemp -d /tmp/cimgen-cache.XXXXXX)}"
+cluster="$(mktemp -d /tmp/cimgen-pg.XXXXXX)"
+cleanup() { cimgen db down --dir "$cluster" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+cimgen db up --dir "$cluster" >/dev/null
+CIMGEN_TEST_POSTGIS_DSN="$(cat "$cluster/dsn")"
+export CIMGEN_TEST_POSTGIS_DSN
+echo "PostGIS for tests: $CIMGEN_TEST_POSTGIS_DSN"
+
+ruff check cimgen tests benchmarks scripts
+python -m pytest "$@"
