@@ -1,0 +1,74 @@
+"""The check stage: every check is ``check(subject, context) -> list[Finding]`` with stable
+codes (docs/checks.md), registered here in the order they run.
+
+Later checks use what earlier ones learned (the grammar check keeps the AST for binding
+and static rules; the DuckDB check renders from that AST). The quality score is computed
+from the findings (:mod:`cimgen.score`), so every rejection says why.
+"""
+
+from __future__ import annotations
+
+from cimgen.check.base import (
+    CheckContext,
+    CheckOptions,
+    EngineResult,
+    Subject,
+)
+from cimgen.check.diversity import DiversityState, check_diversity
+from cimgen.check.execute import DuckDBRunner, PostgisRunner, agree, check_duckdb, check_postgis
+from cimgen.check.fidelity import check_complexity
+from cimgen.check.static import check_cartesian, check_mixed_srid, check_units
+from cimgen.check.syntax import check_binding, check_grammar, check_postgres_parse
+from cimgen.models import Finding
+
+# (name, function): the registry, in running order.
+CHECKS = (
+    ("grammar", check_grammar),
+    ("postgres_parse", check_postgres_parse),
+    ("bind", check_binding),
+    ("srid", check_mixed_srid),
+    ("units", check_units),
+    ("cartesian", check_cartesian),
+    ("complexity", check_complexity),
+    ("diversity", check_diversity),
+    ("duckdb", check_duckdb),
+    ("postgis", check_postgis),
+)
+CHECK_NAMES = tuple(name for name, _ in CHECKS)
+_BLOCKING = {"SYN001", "SYN002", "STA001"}  # no point executing what does not parse
+
+
+def run_checks(
+    subject: Subject, ctx: CheckContext, only: tuple[str, ...] | None = None
+) -> list[Finding]:
+    """Run the registered checks (or ``only`` those named) and return all findings.
+
+    Execution checks are skipped for a query that does not parse or is not read-only;
+    a query the diversity check already rejects is not executed either (it cannot be
+    accepted, and execution is the expensive part).
+    """
+    findings: list[Finding] = []
+    for name, check in CHECKS:
+        if only is not None and name not in only:
+            continue
+        if name in ("duckdb", "postgis") and any(
+            f.code in _BLOCKING or f.code in ("DIV001", "DIV002") for f in findings
+        ):
+            continue
+        findings.extend(check(subject, ctx))
+    return findings
+
+
+__all__ = [
+    "CHECKS",
+    "CHECK_NAMES",
+    "CheckContext",
+    "CheckOptions",
+    "DiversityState",
+    "DuckDBRunner",
+    "EngineResult",
+    "PostgisRunner",
+    "Subject",
+    "agree",
+    "run_checks",
+]

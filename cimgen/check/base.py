@@ -1,0 +1,73 @@
+"""What every check sees: the query under check (:class:`Subject`) and the shared
+:class:`CheckContext` (schema, engines, diversity state, options)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cimgen import ast
+from cimgen.models import Finding, QueryFeatures
+from cimgen.schema.model import Schema
+
+# Engine outcomes recorded per query. "not_checkable" is never counted as passed.
+OK, ERROR, TIMEOUT, NOT_CHECKABLE, SKIPPED = "ok", "error", "timeout", "not_checkable", "skipped"
+
+
+@dataclass
+class EngineResult:
+    """One engine's verdict on one query: status, rows returned, and a result digest
+    (row count + column sums) used to compare engines."""
+
+    status: str
+    rows: int | None = None
+    digest: tuple[Any, ...] | None = None
+    sqlstate: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.rows is not None:
+            out["rows"] = self.rows
+        if self.sqlstate:
+            out["sqlstate"] = self.sqlstate
+        return out
+
+
+@dataclass
+class Subject:
+    """A query being checked. Checks fill in what later checks need (the parsed AST, the
+    DuckDB rendering, engine results); ``structure`` is set for generated candidates."""
+
+    sql: str
+    query: ast.Query | None = None
+    sql_duckdb: str | None = None
+    duckdb_unsupported: str | None = None
+    structure: QueryFeatures | None = None
+    features: QueryFeatures | None = None
+    engines: dict[str, EngineResult] = field(default_factory=dict)
+    fingerprint: str | None = None
+    parsed: bool = False
+
+
+@dataclass
+class CheckOptions:
+    """Check settings (documented defaults; overridable from a config file)."""
+
+    timeout_s: float = 2.0
+    execute_duckdb: bool = True
+    execute_postgis: bool = True  # False: EXPLAIN only (--no-execute)
+    shape_cap: int = 50
+    agreement_tolerance: float = 0.005
+
+
+@dataclass
+class CheckContext:
+    schema: Schema
+    options: CheckOptions = field(default_factory=CheckOptions)
+    duckdb: Any = None  # cimgen.check.duckdb_check.DuckDBRunner
+    postgis: Any = None  # cimgen.check.postgis_check.PostgisRunner
+    diversity: Any = None  # cimgen.check.diversity.DiversityState
+
+
+Check = Callable[[Subject, CheckContext], list[Finding]]

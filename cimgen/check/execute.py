@@ -1,0 +1,181 @@
+"""Semantic checks by execution: DuckDB spatial (embedded) and PostGIS (the gold check).
+
+* ``SEM001`` DuckDB raised an error executing the DuckDB rendering;
+* ``SEM002`` not checkable in DuckDB (e.g. raster functions) -- info, never a pass;
+* ``SEM003`` DuckDB timed out;
+* ``PGS001`` PostGIS EXPLAIN failed (message carries the SQLSTATE);
+* ``PGS002`` PostGIS execution failed (SQLSTATE);
+* ``PGS003`` PostGIS statement timeout.
+
+Both engines run read-only: DuckDB opens the fixture file read-only; PostGIS runs every
+query inside ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout`` and rolls back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from decimal import Decimal
+from typing import Any
+
+from cimgen.check.base import (
+    ERROR,
+    NOT_CHECKABLE,
+    OK,
+    TIMEOUT,
+    CheckContext,
+    EngineResult,
+    Subject,
+)
+from cimgen.models import Finding
+
+_MAX_ROWS = 100_000  # rows fetched for the digest; more is counted but not summed
+
+
+def digest(rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """Order-insensitive summary of a result: row count and per-column numeric sums."""
+    if not rows:
+        return (0,)
+    sums: list[float | None] = []
+    for col in range(len(rows[0])):
+        total, numeric = 0.0, False
+        for row in rows:
+            value = row[col]
+            if isinstance(value, bool):
+                value = int(value)
+            if isinstance(value, (int, float, Decimal)) and not (
+                isinstance(value, float) and math.isnan(value)
+            ):
+                total += float(value)
+                numeric = True
+        sums.append(total if numeric else None)
+    return (len(rows), *sums)
+
+
+def agree(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None, tolerance: float) -> bool:
+    """Same row count and numeric column sums within a relative tolerance."""
+    if a is None or b is None or a[0] != b[0] or len(a) != len(b):
+        return False
+    for x, y in zip(a[1:], b[1:], strict=True):
+        if x is None or y is None:
+            continue
+        if abs(x - y) > tolerance * max(1.0, abs(x), abs(y)):
+            return False
+    return True
+
+
+class DuckDBRunner:
+    """Executes DuckDB renderings on the embedded fixture database, with a timeout."""
+
+    def __init__(self, connection: Any, timeout_s: float) -> None:
+        self.con = connection
+        self.timeout_s = timeout_s
+
+    def run(self, sql: str) -> tuple[EngineResult, str | None]:
+        timer = threading.Timer(self.timeout_s, self.con.interrupt)
+        timer.start()
+        try:
+            cursor = self.con.execute(sql)
+            rows = cursor.fetchmany(_MAX_ROWS)
+            count = len(rows)
+            while batch := cursor.fetchmany(_MAX_ROWS):
+                count += len(batch)
+            result = EngineResult(
+                OK, rows=count, digest=digest(rows) if count == len(rows) else (count,)
+            )
+            return result, None
+        except Exception as exc:  # duckdb raises many error types; all are findings
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "INTERRUPT" in text.upper():
+                return EngineResult(TIMEOUT), f"timed out after {self.timeout_s:g} s"
+            return EngineResult(ERROR), text[:300]
+        finally:
+            timer.cancel()
+
+
+def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """SEM001-SEM003: execute the DuckDB rendering on the fixture database."""
+    runner: DuckDBRunner | None = ctx.duckdb
+    if runner is None or not ctx.options.execute_duckdb:
+        return []
+    if subject.sql_duckdb is None and subject.duckdb_unsupported is None:
+        if subject.query is None:
+            return []
+        from cimgen.render import render_duckdb
+
+        rendered = render_duckdb(subject.query, ctx.schema)
+        subject.sql_duckdb, subject.duckdb_unsupported = rendered.sql, rendered.unsupported
+    if subject.sql_duckdb is None:
+        subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE)
+        reason = subject.duckdb_unsupported or "no DuckDB rendering"
+        return [Finding("SEM002", "duckdb", f"not checkable in DuckDB: {reason}", "info")]
+    result, error = runner.run(subject.sql_duckdb)
+    subject.engines["duckdb"] = result
+    if result.status == TIMEOUT:
+        return [Finding("SEM003", "duckdb", f"DuckDB {error}")]
+    if result.status == ERROR:
+        return [Finding("SEM001", "duckdb", f"DuckDB: {error}")]
+    return []
+
+
+class PostgisRunner:
+    """EXPLAINs and executes queries on PostGIS inside READ ONLY transactions."""
+
+    def __init__(self, connection: Any, timeout_s: float, execute: bool = True) -> None:
+        self.conn = connection
+        self.timeout_ms = max(1, int(timeout_s * 1000))
+        self.execute = execute
+
+    def run(self, sql: str) -> tuple[EngineResult, Finding | None]:
+        import psycopg
+
+        conn = self.conn
+        stage = "explain"
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION READ ONLY")
+                conn.execute(f"SET LOCAL statement_timeout = {self.timeout_ms}")
+                conn.execute(f"EXPLAIN {sql}")
+                if not self.execute:
+                    raise _Rollback(EngineResult(OK))
+                stage = "execute"
+                cursor = conn.execute(sql)
+                rows = cursor.fetchmany(_MAX_ROWS)
+                count = len(rows)
+                while batch := cursor.fetchmany(_MAX_ROWS):
+                    count += len(batch)
+                exact = count == len(rows)
+                raise _Rollback(
+                    EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,))
+                )
+        except _Rollback as done:
+            return done.result, None
+        except psycopg.Error as exc:
+            state = exc.sqlstate or "?"
+            message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            if state == "57014":
+                return EngineResult(TIMEOUT, sqlstate=state), Finding(
+                    "PGS003", "postgis", f"PostGIS statement timeout [{state}]"
+                )
+            code = "PGS001" if stage == "explain" else "PGS002"
+            return EngineResult(ERROR, sqlstate=state), Finding(
+                code, "postgis", f"PostGIS {stage} failed [{state}]: {message}"
+            )
+        raise AssertionError("unreachable: the transaction block always raises")
+
+
+class _Rollback(Exception):
+    """Leaves the transaction block (rolling back) carrying the result."""
+
+    def __init__(self, result: EngineResult) -> None:
+        self.result = result
+
+
+def check_postgis(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PGS001-PGS003: EXPLAIN (and execute) the PostGIS SQL read-only."""
+    runner: PostgisRunner | None = ctx.postgis
+    if runner is None:
+        return []
+    result, finding = runner.run(subject.sql)
+    subject.engines["postgis"] = result
+    return [finding] if finding else []

@@ -1,0 +1,42 @@
+"""Complexity match: the re-extracted features against the structure a query was built from.
+
+* ``CPX001`` one of the five fidelity counts (cte, join, table, schema, subquery) differs;
+* ``CPX002`` another structural feature differs (aggregation, order/limit, set operation,
+  window, spatial function count, primary function category) -- a warning;
+* ``CPX003`` the PostGIS SQL yields no features (does not parse) -- an error.
+"""
+
+from __future__ import annotations
+
+from cimgen.check.base import CheckContext, Subject
+from cimgen.features import SQLParseError, extract_features
+from cimgen.models import FIDELITY_COUNTS, Finding
+
+SECONDARY = (
+    "aggregation",
+    "order_limit",
+    "set_operation",
+    "has_window",
+    "spatial_function_count",
+    "primary_function_category",
+)
+
+
+def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """CPX001-CPX003: re-extract features from the PostGIS SQL and compare."""
+    try:
+        subject.features = extract_features(subject.sql, ctx.schema)
+    except SQLParseError as exc:
+        return [Finding("CPX003", "complexity", f"no features: {exc}")]
+    if subject.structure is None:
+        return []
+    found: list[Finding] = []
+    for name, (want, got) in subject.structure.mismatches(
+        subject.features, FIDELITY_COUNTS
+    ).items():
+        found.append(Finding("CPX001", "complexity", f"{name}: asked {want}, built {got}"))
+    for name, (want, got) in subject.structure.mismatches(subject.features, SECONDARY).items():
+        found.append(
+            Finding("CPX002", "complexity", f"{name}: asked {want}, built {got}", "warning")
+        )
+    return found

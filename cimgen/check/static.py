@@ -1,0 +1,227 @@
+"""Static semantic rules on the AST: read-only, SRIDs, units, cartesian products.
+
+Each rule is one function with a stable code:
+
+* ``STA001`` not read-only -- only a single SELECT/WITH query may pass
+  (bad: ``DELETE FROM t``; good: ``SELECT * FROM t``);
+* ``STA002`` mixed SRIDs -- a spatial call combines geometries of different SRIDs
+  (bad: ``ST_Intersects(b.geom, ST_MakePoint(9.19, 45.46))``, SRID 4326 vs 0;
+  good: ``ST_Intersects(b.geom, ST_SetSRID(ST_MakePoint(9.19, 45.46), 4326))``);
+* ``STA003`` degrees, not metres -- a length/area/distance on a geographic SRID
+  (bad: ``ST_Area(b.geom)`` on 4326; good: ``ST_Area(b.geom::geography)`` or
+  ``ST_Area(ST_Transform(b.geom, 32632))``);
+* ``STA004`` cartesian product -- a CROSS JOIN or comma join with no predicate linking
+  its sides (bad: ``FROM a CROSS JOIN b``; good: ``... WHERE ST_DWithin(a.g, b.g, 50)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cimgen import ast
+from cimgen.catalogue import load_catalogue
+from cimgen.check.base import CheckContext, Subject
+from cimgen.models import Finding
+from cimgen.schema.model import Schema
+
+GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
+UNKNOWN = None
+_METRIC_MEASURES = {"ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"}
+_DISTANCE_ARG = {"ST_DWithin": 2, "ST_Buffer": 1}
+_SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine"}
+_GEOGRAPHIC_SRIDS = {4326, 4258, 4269, 4019}
+
+
+def _finding(code: str, message: str, severity: str = "error") -> Finding:
+    return Finding(code=code, stage="static", message=message, severity=severity)
+
+
+@dataclass
+class _Scope:
+    """Tables visible in one SELECT block: reference name -> schema table (None = CTE etc.)."""
+
+    tables: dict[str, object]
+
+
+def _scope(select: ast.Select, schema: Schema) -> _Scope:
+    names: dict[str, object] = {}
+
+    def add(item: ast.FromItem) -> None:
+        if isinstance(item, ast.TableRef):
+            names[item.ref_name] = schema.find_table(item.name, item.schema)
+        elif isinstance(item, ast.DerivedTable):
+            names[item.alias] = None
+        elif isinstance(item, ast.Join):
+            add(item.left)
+            add(item.right)
+
+    for item in select.from_:
+        add(item)
+    return _Scope(names)
+
+
+def _column_srid(col: ast.Column, scope: _Scope) -> int | None:
+    candidates = [scope.tables.get(col.table)] if col.table else list(scope.tables.values())
+    for table in candidates:
+        column = getattr(table, "column", None) and table.column(col.name)  # type: ignore[union-attr]
+        if column is not None and column.kind == "geometry":
+            return column.srid
+    return UNKNOWN
+
+
+def srid_of(expr: ast.Expr, scope: _Scope) -> int | None:
+    """The SRID an expression's geometry has, GEOGRAPHY, or None when unknown/not spatial."""
+    if isinstance(expr, ast.Column):
+        return _column_srid(expr, scope)
+    if isinstance(expr, ast.Cast):
+        if expr.type_name == "geography":
+            return GEOGRAPHY
+        return srid_of(expr.expr, scope) if expr.type_name == "geometry" else UNKNOWN
+    if isinstance(expr, ast.FuncCall):
+        if expr.name in ("ST_SetSRID", "ST_Transform") and len(expr.args) == 2:
+            target = expr.args[1]
+            return int(target.text) if isinstance(target, ast.Number) else UNKNOWN
+        if expr.name in _SRID_ZERO:
+            return 0
+        if expr.name in ("ST_GeomFromText", "ST_MakeEnvelope"):
+            last = expr.args[-1] if expr.args else None
+            want = 2 if expr.name == "ST_GeomFromText" else 5
+            if len(expr.args) == want and isinstance(last, ast.Number):
+                return int(last.text)
+            return 0
+        fn = load_catalogue().get(expr.name)
+        if fn is not None and fn.spatial and fn.returns & {"geometry", "geography"}:
+            for arg in expr.args:
+                srid = srid_of(arg, scope)
+                if srid is not None:
+                    return srid
+    return UNKNOWN
+
+
+def _blocks(query: ast.Query) -> list[ast.Select]:
+    return [n for n in ast.walk(query) if isinstance(n, ast.Select)]
+
+
+def _calls_in(select: ast.Select) -> list[ast.FuncCall]:
+    """Function calls of this block, not of nested queries (they have their own scope)."""
+    out: list[ast.FuncCall] = []
+    stack: list[object] = [*select.items, *select.from_]
+    stack += [x for x in (select.where, select.having) if x is not None]
+    stack += list(select.group_by)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Query, ast.Select)):
+            continue
+        if isinstance(node, ast.FuncCall):
+            out.append(node)
+        stack.extend(ast.children(node))
+    return out
+
+
+def check_mixed_srid(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """STA002: geometries of different SRIDs combined in one spatial call."""
+    if subject.query is None:
+        return []
+    cat = load_catalogue()
+    found: list[Finding] = []
+    for select in _blocks(subject.query):
+        scope = _scope(select, ctx.schema)
+        for call in _calls_in(select):
+            fn = cat.get(call.name)
+            if fn is None or not fn.spatial or call.name in ("ST_SetSRID", "ST_Transform"):
+                continue
+            srids = {s for a in call.args if (s := srid_of(a, scope)) is not None}
+            if len(srids) > 1:
+                shown = sorted("geography" if s == GEOGRAPHY else str(s) for s in srids)
+                found.append(
+                    _finding(
+                        "STA002",
+                        f"{call.name} mixes SRIDs {', '.join(shown)}; "
+                        "use ST_SetSRID/ST_Transform to the column's SRID",
+                    )
+                )
+    return found
+
+
+def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """STA003: lengths, areas and distances on a geographic SRID are in degrees."""
+    if subject.query is None:
+        return []
+    found: list[Finding] = []
+    for select in _blocks(subject.query):
+        scope = _scope(select, ctx.schema)
+        for call in _calls_in(select):
+            if not call.args:
+                continue
+            srid = srid_of(call.args[0], scope)
+            if srid not in _GEOGRAPHIC_SRIDS:
+                continue
+            if call.name in _METRIC_MEASURES:
+                found.append(
+                    _finding(
+                        "STA003",
+                        f"{call.name} on SRID {srid} measures degrees, "
+                        "not metres; cast to ::geography or ST_Transform to a "
+                        "projected SRID",
+                    )
+                )
+            elif call.name in _DISTANCE_ARG and len(call.args) > _DISTANCE_ARG[call.name]:
+                dist = call.args[_DISTANCE_ARG[call.name]]
+                if isinstance(dist, ast.Number) and float(dist.text) > 1:
+                    found.append(
+                        _finding(
+                            "STA003",
+                            f"{call.name} distance {dist.text} on SRID "
+                            f"{srid} is in degrees; use ::geography for metres",
+                        )
+                    )
+    return found
+
+
+def _refs(expr: ast.Expr | None) -> set[str | None]:
+    if expr is None:
+        return set()
+    return {n.table for n in ast.walk(expr) if isinstance(n, ast.Column)}
+
+
+def _sides(item: ast.FromItem) -> set[str]:
+    if isinstance(item, ast.TableRef):
+        return {item.ref_name}
+    if isinstance(item, ast.DerivedTable):
+        return {item.alias}
+    return _sides(item.left) | _sides(item.right)
+
+
+def check_cartesian(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """STA004: a CROSS JOIN / comma join whose sides no predicate links."""
+    if subject.query is None:
+        return []
+    found: list[Finding] = []
+    for select in _blocks(subject.query):
+        where_refs = _refs(select.where)
+        pairs: list[tuple[set[str], set[str]]] = []
+
+        def collect(item: ast.FromItem, pairs: list[tuple[set[str], set[str]]] = pairs) -> None:
+            if isinstance(item, ast.Join):
+                collect(item.left)
+                collect(item.right)
+                if item.kind == "CROSS" or item.on is None:
+                    pairs.append((_sides(item.left), _sides(item.right)))
+
+        for item in select.from_:
+            collect(item)
+        for left, right in zip(select.from_, select.from_[1:], strict=False):
+            pairs.append((_sides(left), _sides(right)))
+        for left, right in pairs:
+            if None in where_refs:  # unqualified columns: cannot tell which side they link
+                continue
+            if not (where_refs & left and where_refs & right):
+                found.append(
+                    _finding(
+                        "STA004",
+                        f"{'/'.join(sorted(left))} x "
+                        f"{'/'.join(sorted(right))} is a cartesian product: no "
+                        "predicate links the two sides",
+                    )
+                )
+    return found
