@@ -71,7 +71,11 @@ for _name in _COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning :class:`CimgenError` into one line and exit 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns a command's typer.Exit code instead of
+        # exiting; pass it on (validate exits 1 when some queries are invalid).
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except CimgenError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

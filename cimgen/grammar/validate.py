@@ -1,0 +1,198 @@
+"""Validate hand-written queries: in the language? Bound to the schema? (``cimgen validate``).
+
+Library first: :func:`read_queries` turns a .sql file, a JSONL file or a literal string into
+:class:`QueryItem` values, :func:`validate_queries` checks them and returns a
+:class:`ValidationReport`; the CLI only parses options and prints. More checks (e.g.
+executing on DuckDB or PostGIS) plug in through ``checks``: callables
+``(item, query_ast) -> list[Finding]`` run on every query that parsed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cimgen import ast
+from cimgen.catalogue import Catalogue, load_catalogue
+from cimgen.errors import InputError
+from cimgen.grammar.bind import bind
+from cimgen.grammar.parse import split_statements, syntax_findings
+from cimgen.models import Finding
+from cimgen.schema.model import Schema
+
+DEFAULT_SQL_FIELD = "sql_postgis"
+_SQL_SUFFIXES = (".sql",)
+_JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+
+Check = Callable[["QueryItem", ast.Query], list[Finding]]
+
+
+@dataclass(frozen=True)
+class QueryItem:
+    """One query to validate; ``line`` is where it starts in its source file (1-based)."""
+
+    index: int
+    source: str
+    sql: str
+    line: int = 1
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    index: int
+    source: str
+    valid: bool
+    findings: tuple[Finding, ...]
+    id: str | None = None
+    query: ast.Query | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "source": self.source}
+        if self.id is not None:
+            out["id"] = self.id
+        out["valid"] = self.valid
+        out["findings"] = [f.to_dict() for f in self.findings]
+        return out
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    results: tuple[QueryResult, ...]
+    skipped: tuple[str, ...] = ()  # malformed input lines, one message each
+
+    @property
+    def valid(self) -> int:
+        return sum(r.valid for r in self.results)
+
+    @property
+    def invalid(self) -> int:
+        return len(self.results) - self.valid
+
+    def to_dict(self) -> dict[str, Any]:
+        totals: dict[str, Any] = {
+            "n": len(self.results),
+            "valid": self.valid,
+            "invalid": self.invalid,
+        }
+        if self.skipped:
+            totals["malformed_lines"] = len(self.skipped)
+        out: dict[str, Any] = {"totals": totals, "queries": [r.to_dict() for r in self.results]}
+        if self.skipped:
+            out["malformed"] = list(self.skipped)
+        return out
+
+
+def check_query(
+    item: QueryItem,
+    schema: Schema,
+    catalogue: Catalogue | None = None,
+    checks: Sequence[Check] = (),
+) -> QueryResult:
+    """Syntax first (the first error only), then every binding finding, then ``checks``."""
+    query, findings = syntax_findings(item.sql)
+    findings = [_shift(f, item.line) for f in findings]
+    if query is not None:
+        findings.extend(bind(query, schema, catalogue))
+        for check in checks:
+            findings.extend(check(item, query))
+    valid = not any(f.severity == "error" for f in findings)
+    return QueryResult(item.index, item.source, valid, tuple(findings), item.id, query)
+
+
+def validate_queries(
+    items: Iterable[QueryItem],
+    schema: Schema,
+    catalogue: Catalogue | None = None,
+    checks: Sequence[Check] = (),
+    skipped: Sequence[str] = (),
+) -> ValidationReport:
+    """Validate every item against ``schema``; the report keeps input order."""
+    catalogue = catalogue or load_catalogue()
+    results = tuple(check_query(i, schema, catalogue, checks) for i in items)
+    return ValidationReport(results, tuple(skipped))
+
+
+def _shift(f: Finding, start_line: int) -> Finding:
+    """Line numbers of a statement relative to its file."""
+    if f.line is None or start_line == 1:
+        return f
+    return Finding(
+        f.code,
+        f.stage,
+        f.message.replace(f"line {f.line},", f"line {f.line + start_line - 1},", 1),
+        f.severity,
+        f.line + start_line - 1,
+        f.column,
+    )
+
+
+# --------------------------------------------------------------------------- input
+
+
+def read_queries(arg: str, sql_field: str = DEFAULT_SQL_FIELD) -> tuple[list[QueryItem], list[str]]:
+    """Queries from a .sql file, a JSONL file or a literal query; plus malformed-line notes.
+
+    Raises :class:`InputError` for a missing file, or a file with no query at all.
+    """
+    path = Path(arg)
+    suffix = path.suffix.lower()
+    looks_like_file = suffix in _SQL_SUFFIXES + _JSONL_SUFFIXES and "\n" not in arg
+    if looks_like_file and not path.is_file():
+        raise InputError.at(
+            path, None, "file not found", "Check the path, or pass the query itself in quotes"
+        )
+    if looks_like_file and suffix in _JSONL_SUFFIXES:
+        items, skipped = _read_jsonl(path, sql_field)
+    elif looks_like_file:
+        text = path.read_text(encoding="utf-8")
+        items = _statements(text, str(path))
+        skipped = []
+    else:
+        items, skipped = _statements(arg, "<query>"), []
+    if not items:
+        where = str(path) if looks_like_file else "the query argument"
+        raise InputError.at(
+            where,
+            None,
+            f"no queries found ({len(skipped)} malformed line(s))",
+            f"Give SQL statements, or JSONL records with a {sql_field!r} field",
+        )
+    return items, skipped
+
+
+def _statements(text: str, source: str) -> list[QueryItem]:
+    return [
+        QueryItem(i, f"{source}:{line}", sql, line)
+        for i, (sql, line) in enumerate(split_statements(text))
+    ]
+
+
+def _read_jsonl(path: Path, sql_field: str) -> tuple[list[QueryItem], list[str]]:
+    items: list[QueryItem] = []
+    skipped: list[str] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                skipped.append(f"{path} line {lineno}: invalid JSON ({exc.msg})")
+                continue
+            sql = record.get(sql_field) if isinstance(record, dict) else None
+            if not isinstance(sql, str):
+                skipped.append(
+                    f"{path} line {lineno}: no string field {sql_field!r} (use --sql-field)"
+                )
+                continue
+            rid = record.get("id")
+            items.append(
+                QueryItem(
+                    len(items), f"{path}:{lineno}", sql, 1, str(rid) if rid is not None else None
+                )
+            )
+    return items, skipped
