@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cimgen.cli.main import EXIT_FINDINGS, EXIT_OK, out
+from cimgen.cli.main import EXIT_FINDINGS, EXIT_OK, console, out
+from cimgen.errors import InputError
 from cimgen.grammar.validate import DEFAULT_SQL_FIELD, ValidationReport, read_queries
 from cimgen.grammar.validate import validate_queries as run_validation
+from cimgen.io import atomic_text, write_jsonl
 from cimgen.schema.load import DEFAULT_SCHEMA, load_schema
 
 
@@ -39,21 +42,137 @@ def validate(
     out_file: Path | None = typer.Option(
         None, "--out", "-o", help="Also write the report to this file."
     ),
+    execute: list[str] = typer.Option(
+        [],
+        "--execute",
+        "-x",
+        help="Also execute on an engine: duckdb (embedded fixture "
+        "database) and/or postgis (needs --postgis). Repeatable.",
+    ),
+    postgis: str | None = typer.Option(
+        None,
+        "--postgis",
+        help="PostGIS URL holding the schema and data (cimgen db init), "
+        "or 'auto' for a throwaway cluster filled with fixture data.",
+    ),
+    no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
+    timeout: float = typer.Option(2.0, "--timeout", help="Seconds per query per engine."),
+    seed: int = typer.Option(0, "--seed", help="Fixture data seed."),
+    rejected: Path | None = typer.Option(
+        None, "--rejected", help="Write the invalid queries with their findings (JSONL)."
+    ),
 ) -> None:
     """Check queries: in the language (SYN001 with line/column/expected) and bound to the
-    schema (BND codes). Exit 0 all valid, 1 some invalid, 2 user error."""
+    schema (BND codes); with --execute, also run them on DuckDB and/or PostGIS.
+    Exit 0 all valid, 1 some invalid, 2 user error."""
+    engines = tuple(dict.fromkeys(e.lower() for e in execute))
+    for engine in engines:
+        if engine not in ("duckdb", "postgis"):
+            raise InputError(f"--execute {engine!r}: unknown engine. Use duckdb or postgis.")
+    if "postgis" in engines and not postgis:
+        raise InputError("--execute postgis needs --postgis URL (or --postgis auto).")
     items, skipped = read_queries(query_or_file, sql_field)
-    report = run_validation(items, load_schema(schema), skipped=skipped)
-    text = json.dumps(report.to_dict(), indent=2) + "\n" if fmt is Format.json else _human(report)
+    model = load_schema(schema)
+    with _execution(model, engines, postgis, timeout, seed, not no_execute) as execution:
+        checks = [execution] if execution is not None else []
+        with console.status(f"validating {len(items)} queries…"):
+            report = run_validation(items, model, checks=checks, skipped=skipped)
+    data: dict[str, Any] = report.to_dict()
+    if execution is not None:
+        data.update(execution.summary(report))
+        for entry in data["queries"]:
+            entry["engines"] = execution.row_counts(entry["index"])
+    text = json.dumps(data, indent=2) + "\n" if fmt is Format.json else _human(report, data)
     if fmt is Format.json:
         out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
     else:
         if report.invalid:
             out.print(_human_table(report))
         out.print(_summary(report))
+        if execution is not None:
+            out.print(_engine_table(data))
     if out_file is not None:
-        _write_atomic(out_file, text)
+        with atomic_text(out_file) as fh:
+            fh.write(text)
+    if rejected is not None:
+        write_jsonl(
+            rejected,
+            (
+                {
+                    "index": r.index,
+                    "source": r.source,
+                    "id": r.id,
+                    "sql": items[r.index].sql,
+                    "findings": [f.to_dict() for f in r.findings],
+                }
+                for r in report.results
+                if not r.valid
+            ),
+        )
     raise typer.Exit(EXIT_OK if report.invalid == 0 else EXIT_FINDINGS)
+
+
+@contextmanager
+def _execution(
+    schema: Any,
+    engines: tuple[str, ...],
+    postgis: str | None,
+    timeout: float,
+    seed: int,
+    execute: bool,
+) -> Iterator[Any]:
+    """The execution check with its engines open, or None without --execute."""
+    if not engines:
+        yield None
+        return
+    from cimgen.check import CheckOptions, DuckDBRunner, PostgisRunner
+    from cimgen.check.validate import ExecutionChecks
+
+    options = CheckOptions(timeout_s=timeout, execute_postgis=execute)
+    check = ExecutionChecks(schema, engines, options)
+    cluster = None
+    try:
+        if "duckdb" in engines:
+            from cimgen.engines.duckdb import open_fixture
+
+            with console.status("opening the DuckDB fixture database…"):
+                check.duckdb = DuckDBRunner(open_fixture(schema, seed), timeout)
+        if "postgis" in engines and postgis:
+            from cimgen.engines import postgis as pg
+
+            dsn = postgis
+            if postgis == "auto":
+                import tempfile
+
+                cluster = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
+                with console.status("starting a throwaway PostGIS with fixture data…"):
+                    dsn = pg.cluster_up(cluster)
+                    pg.init_database(dsn, schema, seed=seed, replace=True)
+            check.postgis = PostgisRunner(pg.connect(dsn), timeout, execute)
+        yield check
+    finally:
+        if check.duckdb is not None:
+            check.duckdb.con.close()
+        if check.postgis is not None:
+            check.postgis.conn.close()
+        if cluster is not None:
+            from cimgen.engines import postgis as pg
+
+            pg.cluster_down(cluster)
+
+
+def _engine_table(data: dict[str, Any]) -> Table:
+    table = Table(title="Execution (NoErr pass rate per engine)")
+    table.add_column("engine")
+    table.add_column("n", justify="right")
+    table.add_column("ok", justify="right")
+    table.add_column("ok %", justify="right")
+    table.add_column("not checkable", justify="right")
+    for name, e in data.get("engines", {}).items():
+        table.add_row(
+            name, str(e["n"]), str(e["ok"]), f"{e['ok_pct']:.1f}", str(e["not_checkable"])
+        )
+    return table
 
 
 def _human_table(report: ValidationReport) -> Table:
@@ -79,29 +198,19 @@ def _summary(report: ValidationReport) -> str:
     return "; ".join(parts)
 
 
-def _human(report: ValidationReport) -> str:
+def _human(report: ValidationReport, data: dict[str, Any] | None = None) -> str:
     buf = io.StringIO()
-    console = Console(file=buf, width=120, no_color=True, force_terminal=False)
+    text_console = Console(file=buf, width=120, no_color=True, force_terminal=False)
     if report.invalid:
-        console.print(_human_table(report))
-    console.print(_summary(report))
+        text_console.print(_human_table(report))
+    text_console.print(_summary(report))
+    if data and data.get("engines"):
+        text_console.print(_engine_table(data))
     return buf.getvalue()
 
 
 def _escape(text: str) -> str:
     return text.replace("[", "\\[")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,8 @@ DEFAULT_SQL_FIELD = "sql_postgis"
 _SQL_SUFFIXES = (".sql",)
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
-Check = Callable[["QueryItem", ast.Query], list[Finding]]
+# A pluggable check; it runs on every query, ``query_ast`` is None when it did not parse.
+Check = Callable[["QueryItem", ast.Query | None], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class QueryItem:
     sql: str
     line: int = 1
     id: str | None = None
+    sql_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ def check_query(
     findings = [_shift(f, item.line) for f in findings]
     if query is not None:
         findings.extend(bind(query, schema, catalogue))
-        for check in checks:
-            findings.extend(check(item, query))
+    for check in checks:
+        findings.extend(check(item, query))
     valid = not any(f.severity == "error" for f in findings)
     return QueryResult(item.index, item.source, valid, tuple(findings), item.id, query)
 
@@ -190,9 +192,15 @@ def _read_jsonl(path: Path, sql_field: str) -> tuple[list[QueryItem], list[str]]
                 )
                 continue
             rid = record.get("id")
+            sql_type = record.get("sql_type")
             items.append(
                 QueryItem(
-                    len(items), f"{path}:{lineno}", sql, 1, str(rid) if rid is not None else None
+                    len(items),
+                    f"{path}:{lineno}",
+                    sql,
+                    1,
+                    str(rid) if rid is not None else None,
+                    str(sql_type) if isinstance(sql_type, str) else None,
                 )
             )
     return items, skipped

@@ -1,0 +1,119 @@
+"""Options of ``cimgen generate``: documented defaults, overridable by a config file and flags.
+
+Config file (YAML or JSON), every section optional; unknown keys are rejected::
+
+    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 1}
+    checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005}
+    score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
+    synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cimgen.errors import ConfigError
+from cimgen.score import ScoreConfig
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    out: Path
+    stage1: Path | None = None  # None: the bundled demo corpus
+    schema: str = "cim_wizard"
+    sql_field: str = "sql_postgis"
+    rows: int = 50_000
+    oversample: float = 1.5  # structures sampled per wanted row, per round (the plan's 1.5x)
+    synthesizer: str = "ctgan"
+    epochs: int | None = None
+    model: Path | None = None  # reuse a fitted structure model instead of fitting
+    seed: int = 0
+    postgis: str | None = None  # a postgresql:// URL, or "auto" for a throwaway cluster
+    postgis_execute: bool = True
+    workers: int = 1
+    overwrite: bool = False
+    max_rounds: int = 6
+    timeout_s: float = 2.0
+    shape_cap: int = 50
+    agreement_tolerance: float = 0.005
+    chunk_size: int = 200
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    synthesizer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress: bool = True
+    report: bool = True
+
+
+_GENERATE_KEYS = {
+    "rows",
+    "oversample",
+    "seed",
+    "max_rounds",
+    "workers",
+    "synthesizer",
+    "epochs",
+    "schema",
+    "chunk_size",
+}
+_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance"}
+_SCORE_KEYS = {"weights", "thresholds", "unverified_semantic", "empty_result_penalty"}
+_SECTIONS = {"generate", "checks", "score", "synthesizer"}
+
+
+def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
+    """Apply a config file to ``base``; flags given on the command line are applied after."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Check the path given to --config.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]}). Fix the syntax."
+        ) from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a config file must be a mapping of sections. See docs/generate.md."
+        )
+    _reject_unknown(path, "", data, _SECTIONS)
+    opts = base
+    gen = data.get("generate") or {}
+    _reject_unknown(path, "generate.", gen, _GENERATE_KEYS)
+    opts = replace(opts, **gen)
+    checks = data.get("checks") or {}
+    _reject_unknown(path, "checks.", checks, _CHECK_KEYS)
+    opts = replace(opts, **checks)
+    score = data.get("score") or {}
+    _reject_unknown(path, "score.", score, _SCORE_KEYS)
+    if score:
+        cfg = opts.score
+        weights = {**cfg.weights, **(score.get("weights") or {})}
+        thresholds = {**cfg.thresholds, **(score.get("thresholds") or {})}
+        _reject_unknown(path, "score.weights.", weights, set(cfg.weights))
+        _reject_unknown(path, "score.thresholds.", thresholds, set(cfg.thresholds))
+        extra = {k: v for k, v in score.items() if k not in ("weights", "thresholds")}
+        opts = replace(opts, score=replace(cfg, weights=weights, thresholds=thresholds, **extra))
+    synth = data.get("synthesizer") or {}
+    if not isinstance(synth, dict):
+        raise ConfigError(f"{path}: 'synthesizer' must map a synthesizer name to parameters.")
+    opts = replace(opts, synthesizer_params={**opts.synthesizer_params, **synth})
+    return opts
+
+
+def _reject_unknown(path: Path, prefix: str, data: Any, allowed: set[str]) -> None:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: '{prefix.rstrip('.')}' must be a mapping.")
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(
+                f"{path}: unknown key '{prefix}{key}'. Allowed: {', '.join(sorted(allowed))}."
+            )
+
+
+def option_names() -> list[str]:
+    return [f.name for f in fields(GenerateOptions)]

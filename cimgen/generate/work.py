@@ -1,0 +1,119 @@
+"""The per-structure work of ``cimgen generate``: expand, render, question, and every check
+except diversity (which depends on what was accepted before, so it runs in order in the
+main process). Runs in worker processes; each worker opens its own read-only DuckDB
+connection (and PostGIS connection when one is given).
+
+The randomness of structure ``index`` is ``random.Random(f"{seed}:{index}")``: the output
+is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
+from cimgen.check import run_checks as _run_checks
+from cimgen.check.base import EngineResult
+from cimgen.models import Candidate, Finding, QueryFeatures
+from cimgen.schema.model import Schema
+
+_CHECKS_IN_WORKER = (
+    "grammar",
+    "postgres_parse",
+    "bind",
+    "srid",
+    "units",
+    "cartesian",
+    "complexity",
+    "duckdb",
+    "postgis",
+)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs to rebuild its state (picklable)."""
+
+    schema: Schema
+    context: Any  # cimgen.expand.context.ExpansionContext
+    seed: int
+    fixture_seed: int
+    check_options: CheckOptions
+    postgis_dsn: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker learned about one structure."""
+
+    index: int
+    structure: QueryFeatures
+    candidate: Candidate | None
+    findings: list[Finding] = field(default_factory=list)
+    engines: dict[str, EngineResult] = field(default_factory=dict)
+    fingerprint: str | None = None
+    features: QueryFeatures | None = None
+
+
+_STATE: dict[str, Any] = {}
+
+
+def init_worker(spec: WorkerSpec) -> None:
+    """Open the engines once per worker process."""
+    from cimgen.engines.duckdb import open_fixture
+
+    duck = DuckDBRunner(open_fixture(spec.schema, spec.fixture_seed), spec.check_options.timeout_s)
+    postgis = None
+    if spec.postgis_dsn:
+        from cimgen.engines.postgis import connect
+
+        postgis = PostgisRunner(
+            connect(spec.postgis_dsn),
+            spec.check_options.timeout_s,
+            spec.check_options.execute_postgis,
+        )
+    _STATE["spec"] = spec
+    _STATE["checks"] = CheckContext(spec.schema, spec.check_options, duckdb=duck, postgis=postgis)
+
+
+def close_worker() -> None:
+    ctx: CheckContext | None = _STATE.pop("checks", None)
+    if ctx is not None:
+        ctx.duckdb.con.close()
+        if ctx.postgis is not None:
+            ctx.postgis.conn.close()
+
+
+def work_one(index: int, structure: QueryFeatures) -> Outcome:
+    from cimgen.expand import make_candidate
+
+    spec: WorkerSpec = _STATE["spec"]
+    rng = random.Random(f"{spec.seed}:{index}")
+    made = make_candidate(structure, spec.context, rng, index)
+    if not isinstance(made, Candidate):
+        return Outcome(index, structure, None, findings=list(made.findings))
+    subject = Subject(
+        sql=made.sql_postgis,
+        sql_duckdb=made.sql_duckdb,
+        duckdb_unsupported=made.unsupported.get("duckdb"),
+        structure=structure,
+    )
+    findings = _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)
+    if subject.query is not None and subject.query != made.ast:
+        findings.append(
+            Finding(
+                "SYN003",
+                "grammar",
+                "round trip: the SQL parses to a different AST than the one it was rendered from",
+                "warning",
+            )
+        )
+    return Outcome(
+        index, structure, made, findings, subject.engines, subject.fingerprint, subject.features
+    )
+
+
+def work_chunk(items: list[tuple[int, QueryFeatures]]) -> list[Outcome]:
+    return [work_one(index, structure) for index, structure in items]
