@@ -22,7 +22,7 @@ from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
 from cimgen.models import Finding
-from cimgen.schema.model import Schema
+from cimgen.schema.model import Schema, Table
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
 UNKNOWN = None
@@ -63,7 +63,7 @@ def _scope(select: ast.Select, schema: Schema) -> _Scope:
 def _column_srid(col: ast.Column, scope: _Scope) -> int | None:
     candidates = [scope.tables.get(col.table)] if col.table else list(scope.tables.values())
     for table in candidates:
-        column = getattr(table, "column", None) and table.column(col.name)  # type: ignore[union-attr]
+        column = table.column(col.name) if isinstance(table, Table) else None
         if column is not None and column.kind == "geometry":
             return column.srid
     return UNKNOWN
@@ -210,18 +210,18 @@ def check_cartesian(subject: Subject, ctx: CheckContext) -> list[Finding]:
 
         for item in select.from_:
             collect(item)
-        for left, right in zip(select.from_, select.from_[1:], strict=False):
-            pairs.append((_sides(left), _sides(right)))
-        for left, right in pairs:
+        for i in range(1, len(select.from_)):  # comma joins: each item links to one before
+            before = set().union(*(_sides(x) for x in select.from_[:i]))
+            pairs.append((before, _sides(select.from_[i])))
+        for lhs, rhs in pairs:
             if None in where_refs:  # unqualified columns: cannot tell which side they link
                 continue
-            if not (where_refs & left and where_refs & right):
+            if not (where_refs & lhs and where_refs & rhs):
                 found.append(
                     _finding(
                         "STA004",
-                        f"{'/'.join(sorted(left))} x "
-                        f"{'/'.join(sorted(right))} is a cartesian product: no "
-                        "predicate links the two sides",
+                        f"{'/'.join(sorted(lhs))} x {'/'.join(sorted(rhs))} is a cartesian "
+                        "product: no predicate links the two sides",
                     )
                 )
     return found
