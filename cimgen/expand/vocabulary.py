@@ -1,0 +1,307 @@
+"""Words for generated questions: nouns for tables and columns, units, humanised names.
+
+A :class:`Vocabulary` is built once per schema (cached) so describing a query only does dict
+look-ups. Column nouns come from the column ``description`` when the schema has one
+(``"building height in metres (DSM minus DTM, or estimated)"`` gives the noun ``building
+height`` and the unit ``m``: the parenthesis is detail for people, the ``in <unit>`` tail
+becomes the unit), else from the humanised name (``n_people`` -> ``number of people``,
+``voltage_kv`` -> ``voltage`` in ``kV``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cimgen.schema.model import Schema, Table
+
+# Prefixes that name the application, not the thing (Stage 1 uses cim_wizard_building).
+_TABLE_PREFIXES = ("cim_wizard_", "network_")
+# Table names whose humanised form reads badly: bare name -> (plural, singular).
+_TABLE_NOUNS: dict[str, tuple[str, str]] = {
+    "building": ("buildings", "building"),
+    "building_properties": ("building properties", "building property record"),
+    "project_scenario": ("project scenarios", "project scenario"),
+    "grid_bus": ("grid buses", "grid bus"),
+    "buses": ("grid buses", "grid bus"),
+    "grid_line": ("grid lines", "grid line"),
+    "lines": ("grid lines", "grid line"),
+    "census_geo": ("census zones", "census zone"),
+    "censusgeo": ("census zones", "census zone"),
+    "raster_model": ("raster datasets", "raster dataset"),
+    "dtm_raster": ("DTM raster tiles", "DTM raster tile"),
+    "dtm": ("DTM raster tiles", "DTM raster tile"),
+    "dsm_raster": ("DSM raster tiles", "DSM raster tile"),
+    "dsm": ("DSM raster tiles", "DSM raster tile"),
+    "building_height_cache": ("cached building heights", "cached building height"),
+}
+# Name tokens spelled out when humanising identifiers.
+_TOKENS: dict[str, str] = {
+    "avg": "average",
+    "max": "maximum",
+    "min": "minimum",
+    "sum": "total",
+    "tot": "total",
+    "cnt": "count",
+    "num": "number",
+    "no": "number",
+    "pct": "percentage",
+    "perc": "percentage",
+    "pop": "population",
+    "const": "construction",
+    "geom": "geometry",
+    "lon": "longitude",
+    "lng": "longitude",
+    "lat": "latitude",
+    "elev": "elevation",
+    "dist": "distance",
+    "qty": "quantity",
+    "sez2011": "census section",
+    "w2w": "window-to-wall ratio",
+    "fk": "reference",
+}
+_ACRONYMS = {
+    "dtm",
+    "dsm",
+    "chm",
+    "lod",
+    "srid",
+    "crs",
+    "hvac",
+    "osm",
+    "gfa",
+    "lv",
+    "mv",
+    "hv",
+    "wkt",
+    "utm",
+    "dbscan",
+    "id",
+    "ids",
+}
+_ACRONYM_FORMS = {"id": "ID", "ids": "IDs"}
+# Unit tokens at the end of a name -> unit symbol.
+_NAME_UNITS = {
+    "kv": "kV",
+    "km": "km",
+    "m": "m",
+    "sqm": "square metres",
+    "m2": "square metres",
+    "percent": "%",
+    "pct": "%",
+    "kw": "kW",
+    "kwh": "kWh",
+    "mw": "MW",
+}
+# Unit words after " in " at the end of a description -> unit symbol.
+_WORD_UNITS = {
+    "metres": "m",
+    "meters": "m",
+    "square metres": "square metres",
+    "square meters": "square metres",
+    "cubic metres": "cubic metres",
+    "cubic meters": "cubic metres",
+    "kilometres": "km",
+    "kilometers": "km",
+    "kilovolts": "kV",
+    "percent": "%",
+    "pixels": "pixels",
+    "degrees": "degrees",
+    "seconds": "s",
+}
+_IN_UNIT = re.compile(
+    r"^(?P<noun>.*?) in (?P<unit>" + "|".join(sorted(_WORD_UNITS, key=len, reverse=True)) + r")$"
+)
+_PAREN = re.compile(r"\s*\([^)]*\)")
+# Stage 1 spellings of tables (after prefix stripping) -> the documented table name.
+_LEGACY_TABLES = {
+    "censusgeo": "census_geo",
+    "buses": "grid_bus",
+    "lines": "grid_line",
+    "dtm": "dtm_raster",
+    "dsm": "dsm_raster",
+}
+_TEMPORAL_NAME = re.compile(r"(year|date|period|tabula|_at$|time)")
+
+
+@dataclass(frozen=True)
+class Term:
+    """How a column reads in a question."""
+
+    noun: str
+    unit: str = ""
+    kind: str = "other"
+    identifier: bool = False
+    temporal: bool = False
+    srid: int | None = None
+
+
+@dataclass(frozen=True)
+class TableWords:
+    plural: str
+    singular: str
+
+
+def humanise(name: str) -> str:
+    """A readable phrase for an identifier.
+
+    >>> humanise("n_people"), humanise("const_year"), humanise("avg_height_m")
+    ('number of people', 'construction year', 'average height m')
+    """
+    tokens = [t for t in re.split(r"[_\s]+", name.lower()) if t]
+    words: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok == "n" and i == 0 and len(tokens) > 1:
+            words.append("number of")
+        elif tok in _TOKENS:
+            words.append(_TOKENS[tok])
+        elif tok in _ACRONYMS:
+            words.append(_ACRONYM_FORMS.get(tok, tok.upper()))
+        else:
+            words.append(tok)
+    return " ".join(words) or name
+
+
+def split_unit(name: str) -> tuple[str, str]:
+    """``voltage_kv`` -> (``voltage_kv`` without the unit token, ``kV``)."""
+    head, _, tail = name.lower().rpartition("_")
+    if head and tail in _NAME_UNITS:
+        return head, _NAME_UNITS[tail]
+    return name, ""
+
+
+def plural(noun: str) -> str:
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es" if noun.endswith(("bus", "x", "ch", "sh")) else noun
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def singular(noun: str) -> str:
+    if noun.endswith("buses"):
+        return noun[:-2]
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    if noun.endswith("s") and not noun.endswith("ss"):
+        return noun[:-1]
+    return noun
+
+
+def table_words(name: str) -> TableWords:
+    """Plural and singular nouns for a table (or CTE) name."""
+    bare = name.lower()
+    for prefix in _TABLE_PREFIXES:
+        if bare.startswith(prefix) and len(bare) > len(prefix):
+            bare = bare[len(prefix) :]
+    if bare in _TABLE_NOUNS:
+        return TableWords(*_TABLE_NOUNS[bare])
+    first = bare.split("_", 1)[0]
+    if first in ("dtm", "dsm"):  # dsm_sansalva and friends are raster tile tables
+        return TableWords(*_TABLE_NOUNS[first])
+    words = humanise(bare)
+    if words.endswith(("s", "data", "info")):
+        return TableWords(words, singular(words))
+    return TableWords(plural(words), words)
+
+
+def column_term(
+    table: Table | None,
+    name: str,
+    kind: str = "other",
+    srid: int | None = None,
+    description: str = "",
+) -> Term:
+    """The term for a column, from its description or its name."""
+    lname = name.lower()
+    identifier = lname == "id" or lname.endswith(("_id", "_fk")) or lname in ("sez2011",)
+    temporal = kind == "timestamp" or bool(_TEMPORAL_NAME.search(lname))
+    if description:
+        noun = _PAREN.sub("", description).strip()
+        unit = ""
+        m = _IN_UNIT.match(noun)
+        if m:
+            noun, unit = m.group("noun"), _WORD_UNITS[m.group("unit")]
+        return Term(noun or humanise(name), unit, kind, identifier, temporal, srid)
+    base, unit = split_unit(name)
+    noun = humanise(base)
+    if table is not None and noun == "geometry":
+        noun = f"{table_words(table.name).singular} geometry"
+    return Term(noun, unit, kind, identifier, temporal, srid)
+
+
+class Vocabulary:
+    """Per-schema look-up tables of table and column words (built once, then read-only)."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.database = (
+            "the CIM Wizard database"
+            if schema.name == "cim_wizard"
+            else (f"the {schema.name} database")
+        )
+        self.tables: dict[str, TableWords] = {}
+        self.columns: dict[tuple[str, str], Term] = {}
+        for table in schema.tables:
+            words = table_words(table.name)
+            self.tables[table.qualified] = words
+            self.tables.setdefault(table.name, words)
+            for col in table.columns:
+                term = column_term(table, col.name, col.kind, col.srid, col.description)
+                self.columns[(table.qualified, col.name)] = term
+                self.columns.setdefault((table.name, col.name), term)
+        self._fallback: dict[tuple[str, str], Term] = {}
+
+    def table_key(self, name: str, schema: str | None = None) -> str:
+        """The schema key for a table reference, resolving Stage 1 spellings
+        (``cim_wizard_building`` -> ``cim_vector.building``); the bare name when unknown."""
+        key = f"{schema}.{name}" if schema else name
+        if key in self.tables and self.schema.table(key) is not None:
+            return key
+        found = self.schema.find_table(name)
+        if found is not None:
+            return found.qualified
+        bare = name.lower()
+        for prefix in _TABLE_PREFIXES:
+            bare = bare.removeprefix(prefix)
+        bare = _LEGACY_TABLES.get(bare, _LEGACY_TABLES.get(bare.split("_", 1)[0], bare))
+        found = self.schema.find_table(bare)
+        return found.qualified if found is not None else key
+
+    def table(self, name: str, schema: str | None = None) -> TableWords:
+        key = f"{schema}.{name}" if schema else name
+        words = self.tables.get(key) or self.tables.get(name)
+        if words is None:
+            words = table_words(name)
+            self.tables[key] = words
+        return words
+
+    def column(self, table: str | None, name: str) -> Term:
+        """The term for ``table.name`` (``table`` qualified or bare; ``None`` = unknown)."""
+        if table is not None:
+            term = self.columns.get((table, name))
+            if term is not None:
+                return term
+        key = (table or "", name)
+        term = self._fallback.get(key)
+        if term is None:
+            term = column_term(None, name)
+            self._fallback[key] = term
+        return term
+
+
+# Keyed by id(schema); the entry keeps the schema alive so the id cannot be reused meanwhile.
+_CACHE: dict[int, tuple[Schema, Vocabulary]] = {}
+_CACHE_SIZE = 8
+
+
+def vocabulary(schema: Schema) -> Vocabulary:
+    """The cached :class:`Vocabulary` of ``schema``."""
+    hit = _CACHE.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    vocab = Vocabulary(schema)
+    _CACHE[id(schema)] = (schema, vocab)
+    return vocab
