@@ -1,0 +1,348 @@
+"""PostGIS: DDL from a schema model, fixture loading, and a throwaway local cluster.
+
+``init_database`` loads exactly the rows of :func:`cimgen.fixtures.generate_fixture`, so a
+query's result can be compared with the DuckDB copy row for row. Geometries go in as EWKT
+and rasters as hex WKB through COPY, i.e. the server parses the very same text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from cimgen.errors import DatabaseError
+from cimgen.fixtures import RasterTile, generate_fixture
+from cimgen.schema.model import Column, Schema, Table
+
+PG_BIN = Path(os.environ.get("CIMGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+# --- connecting -----------------------------------------------------------------------------
+
+
+def connect(dsn: str, autocommit: bool = True) -> psycopg.Connection[Any]:
+    """A psycopg connection; failures become one-line :class:`DatabaseError` messages."""
+    try:
+        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=5)
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"cannot connect to PostgreSQL at {_redact(dsn)}: {_first(exc)}. Start a server "
+            "(`cimgen db up`) or fix the DSN."
+        ) from None
+
+
+def _redact(dsn: str) -> str:
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "<unparsable DSN>"
+    host = params.get("host") or "localhost"
+    return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or ''}"
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
+# --- DDL ------------------------------------------------------------------------------------
+
+
+def column_type(col: Column) -> str:
+    """The PostgreSQL type of a column (geometry typmod rebuilt from type + SRID)."""
+    if col.kind == "geometry" and "(" not in col.type:
+        family = "geography" if col.type.lower().startswith("geography") else "geometry"
+        gtype = (col.geometry_type or "GEOMETRY").title().replace("string", "String")
+        gtype = gtype.replace("collection", "Collection")
+        return f"{family}({gtype},{col.srid})" if col.srid is not None else family
+    return col.type
+
+
+def ddl_for(schema: Schema) -> str:
+    """CREATE SCHEMA / CREATE TABLE statements (with primary keys) for the schema model.
+
+    >>> from cimgen.schema.load import load_schema
+    >>> "CREATE TABLE cim_vector.building (" in ddl_for(load_schema("cim_wizard"))
+    True
+    """
+    out = [f"CREATE SCHEMA IF NOT EXISTS {_ident(s)};" for s in schema.schemas]
+    for t in schema.tables:
+        lines = [
+            f"    {_ident(c.name)} {column_type(c)}"
+            + ("" if c.nullable or c.name in t.primary_key else " NOT NULL")
+            for c in t.columns
+        ]
+        if t.primary_key:
+            lines.append(f"    PRIMARY KEY ({', '.join(_ident(k) for k in t.primary_key)})")
+        out.append(f"CREATE TABLE {_qualified(t)} (\n" + ",\n".join(lines) + "\n);")
+        if t.description:
+            text = t.description.replace("'", "''")
+            out.append(f"COMMENT ON TABLE {_qualified(t)} IS '{text}';")
+    return "\n".join(out) + "\n"
+
+
+def _ident(name: str) -> str:
+    """Quote only when needed, so the DDL reads like hand-written SQL."""
+    simple = name.isidentifier() and name == name.lower() and name.isascii()
+    return name if simple and name.upper() not in _RESERVED else '"' + name.replace('"', '""') + '"'
+
+
+_RESERVED = {
+    "USER",
+    "TABLE",
+    "ORDER",
+    "GROUP",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "LIMIT",
+    "TO",
+    "DEFAULT",
+    "CHECK",
+    "COLUMN",
+    "PRIMARY",
+    "REFERENCES",
+    "END",
+    "ALL",
+    "AND",
+    "OR",
+}
+
+
+def _qualified(t: Table) -> str:
+    return f"{_ident(t.schema)}.{_ident(t.name)}"
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def init_database(dsn: str, schema: Schema, seed: int = 0, replace: bool = False) -> dict[str, int]:
+    """Create the schema's tables in ``dsn`` and fill them with the fixture; rows per table."""
+    fx = generate_fixture(schema, seed)
+    with connect(dsn) as conn:
+        _ensure_extensions(conn, schema)
+        existing = _existing_tables(conn, schema)
+        if existing and not replace:
+            shown = ", ".join(existing[:3]) + (
+                f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+            )
+            raise DatabaseError(
+                f"tables already exist in {_redact(dsn)}: {shown}. "
+                "Use --replace to drop and recreate them."
+            )
+        with conn.transaction():
+            for name in existing:
+                s, t = name.split(".", 1)
+                conn.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(s, t))
+                )
+            conn.execute(ddl_for(schema).encode())
+            for table in schema.tables:
+                _copy(conn, table, fx.table(table.qualified).rows)
+                _advance_serials(conn, table)
+        conn.execute("ANALYZE")
+    return fx.row_counts()
+
+
+def _ensure_extensions(conn: psycopg.Connection[Any], schema: Schema) -> None:
+    needed = ["postgis"] + (
+        ["postgis_raster"] if any(t.raster_columns for t in schema.tables) else []
+    )
+    have = {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (needed,)
+        )
+    }
+    for ext in needed:
+        if ext not in have:
+            raise DatabaseError(
+                f"PostgreSQL extension {ext} is not available on the server. "
+                "Install PostGIS (e.g. apt-get install postgresql-15-postgis-3)."
+            )
+        try:
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot create extension {ext}: {_first(exc)}. Connect as a "
+                "user allowed to create extensions."
+            ) from None
+
+
+def _existing_tables(conn: psycopg.Connection[Any], schema: Schema) -> list[str]:
+    names = [t.qualified for t in schema.tables]
+    rows = conn.execute(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema || '.' || table_name = ANY(%s)",
+        (names,),
+    ).fetchall()
+    found = {r[0] for r in rows}
+    return [n for n in names if n in found]
+
+
+def pg_value(col: Column, value: Any) -> Any:
+    """A fixture value as COPY input: geometry -> EWKT, raster -> hex WKB."""
+    if value is None:
+        return None
+    if col.kind == "geometry":
+        return f"SRID={col.srid};{value}" if col.srid is not None else value
+    if isinstance(value, RasterTile):
+        return value.hex_wkb()
+    return value
+
+
+def _copy(conn: psycopg.Connection[Any], table: Table, rows: tuple[tuple[Any, ...], ...]) -> None:
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.schema, table.name), cols)
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        for row in rows:
+            copy.write_row([pg_value(c, v) for c, v in zip(table.columns, row, strict=True)])
+
+
+def _advance_serials(conn: psycopg.Connection[Any], table: Table) -> None:
+    """Move serial sequences past the loaded ids, so later inserts do not collide."""
+    for c in table.columns:
+        if c.type.lower() in ("serial", "bigserial", "smallserial"):
+            conn.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, %s), "
+                    "COALESCE((SELECT max({}) FROM {}), 0) + 1, false)"
+                ).format(sql.Identifier(c.name), sql.Identifier(table.schema, table.name)),
+                (_qualified(table), c.name),
+            )
+
+
+# --- throwaway cluster ----------------------------------------------------------------------
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the postgres user when we are root."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(_as_postgres(cmd), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise DatabaseError(f"{what} failed: {detail[-1] if detail else proc.returncode}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ready(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def cluster_up(directory: Path, port: int | None = None) -> str:
+    """Start (or reuse) a local PostgreSQL 15 cluster in ``directory``; returns its DSN.
+
+    Trust auth, listening on 127.0.0.1 only, unix socket in the directory; the DSN is also
+    written to ``directory/dsn``. Returns once the server accepts connections.
+    """
+    directory = Path(directory).resolve()
+    data, dsn_file = directory / "data", directory / "dsn"
+    if dsn_file.is_file() and (data / "postmaster.pid").is_file():
+        dsn = dsn_file.read_text().strip()
+        if _ready(dsn):
+            return dsn
+    if not (PG_BIN / "initdb").is_file():
+        raise DatabaseError(
+            f"PostgreSQL binaries not found in {PG_BIN}. Install postgresql-15 "
+            "or set CIMGEN_PG_BIN."
+        )
+    created = [p for p in (directory, *directory.parents) if not p.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        try:
+            # the cluster folder itself, and parents we made; never re-own other folders
+            for path in dict.fromkeys([directory, *created]):
+                shutil.chown(path, "postgres", "postgres")
+        except (LookupError, OSError) as exc:
+            raise DatabaseError(f"cannot hand {directory} to user postgres: {exc}") from None
+        probe = subprocess.run(_as_postgres(["test", "-w", str(directory)]), check=False)
+        if probe.returncode != 0:
+            raise DatabaseError(
+                f"user postgres cannot write to {directory}: a parent folder is "
+                "private (e.g. mode 700). Choose a directory under /tmp."
+            )
+    if not (data / "PG_VERSION").is_file():
+        _run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            f"initdb in {data} (the postgres user needs access to every parent folder)",
+        )
+    port = port or _free_port()
+    opts = (
+        f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
+    _run(
+        [
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(directory / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+        ],
+        f"starting PostgreSQL on port {port} (see {directory / 'server.log'})",
+    )
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    deadline = time.monotonic() + 30
+    while not _ready(dsn):
+        if time.monotonic() > deadline:
+            raise DatabaseError(
+                f"PostgreSQL in {directory} did not accept connections within "
+                f"30 s. See {directory / 'server.log'}."
+            )
+        time.sleep(0.2)
+    tmp = dsn_file.with_suffix(".tmp")
+    tmp.write_text(dsn + "\n")
+    os.replace(tmp, dsn_file)
+    return dsn
+
+
+def cluster_down(directory: Path) -> None:
+    """Stop the cluster in ``directory`` (if running) and remove the directory."""
+    directory = Path(directory).resolve()
+    data = directory / "data"
+    if (data / "postmaster.pid").is_file():
+        _run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
+            f"stopping PostgreSQL in {directory}",
+        )
+    shutil.rmtree(directory, ignore_errors=True)

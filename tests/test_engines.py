@@ -1,0 +1,281 @@
+"""Engines: DuckDB (offline spatial, cached file), SpatiaLite, PostGIS (identical rows)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from cimgen.engines import duckdb as duck
+from cimgen.engines import postgis, spatialite
+from cimgen.errors import DatabaseError
+from cimgen.fixtures import generate_fixture
+from cimgen.schema.load import load_schema
+from cimgen.schema.model import Schema, Table
+
+
+@pytest.fixture(scope="module")
+def cim() -> Schema:
+    return load_schema("cim_wizard")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cimgen-cache")
+
+
+@pytest.fixture(scope="module")
+def duck_con(cim: Schema, cache: Path) -> Any:
+    con = duck.open_fixture(cim, 0, cache_dir=cache)
+    yield con
+    con.close()
+
+
+def _order(t: Table) -> str:
+    return ", ".join(f'"{k}"' for k in (t.primary_key or [c.name for c in t.columns[:1]]))
+
+
+def duck_rows(con: duckdb.DuckDBPyConnection, t: Table) -> list[tuple[Any, ...]]:
+    cols = [f'ST_AsWKB("{c.name}")' if c.kind == "geometry" else f'"{c.name}"' for c in t.columns]
+    rows = con.execute(
+        f'SELECT {", ".join(cols)} FROM "{t.schema}"."{t.name}" ORDER BY {_order(t)}'
+    ).fetchall()
+    return [tuple(bytes(v) if isinstance(v, bytes | bytearray) else v for v in r) for r in rows]
+
+
+def pg_rows(conn: Any, t: Table) -> list[tuple[Any, ...]]:
+    def expr(c: Any) -> str:
+        if c.kind == "geometry":
+            return f'ST_AsBinary("{c.name}")'
+        if c.kind == "raster":
+            return f'"{c.name}"::bytea'
+        return f'"{c.name}"::text' if c.kind == "json" else f'"{c.name}"'
+
+    rows = conn.execute(
+        f"SELECT {', '.join(expr(c) for c in t.columns)} "
+        f'FROM "{t.schema}"."{t.name}" ORDER BY {_order(t)}'
+    ).fetchall()
+    return [tuple(bytes(v) if isinstance(v, memoryview | bytes) else v for v in r) for r in rows]
+
+
+# --- DuckDB ---------------------------------------------------------------------------------
+
+
+def test_spatial_loads_offline_by_path() -> None:
+    path = duck.spatial_extension_path()
+    assert path.is_file() and path.name == "spatial.duckdb_extension"
+    con = duck.connect()
+    settings = con.execute(
+        "SELECT current_setting('autoinstall_known_extensions'), "
+        "current_setting('autoload_known_extensions')"
+    ).fetchone()
+    assert settings == (False, False)
+    area = con.execute("SELECT ST_Area(ST_GeomFromText('POLYGON((0 0,2 0,2 1,0 1,0 0))'))")
+    assert area.fetchone() == (2.0,)
+
+
+def test_fixture_database_is_cached_atomically(cim: Schema, cache: Path, duck_con: Any) -> None:
+    path = duck.fixture_database(cim, 0, cache_dir=cache)
+    stamp = path.stat().st_mtime_ns
+    assert duck.fixture_database(cim, 0, cache_dir=cache) == path
+    assert path.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert duck.fixture_database(cim, 1, cache_dir=cache) != path
+
+
+def test_duckdb_holds_exactly_the_fixture_rows(cim: Schema, duck_con: Any) -> None:
+    fx = generate_fixture(cim, 0)
+    for t in cim.tables:
+        got = duck_rows(duck_con, t)
+        expected = []
+        for row in sorted(
+            fx.table(t.qualified).rows,
+            key=lambda r: tuple(
+                r[t.columns.index(t.column(k))]  # type: ignore[arg-type]
+                for k in t.primary_key
+            ),
+        ):
+            out = []
+            for c, v in zip(t.columns, row, strict=True):
+                if c.kind == "geometry":
+                    v = duck_con.execute("SELECT ST_AsWKB(ST_GeomFromText(?))", [v]).fetchone()[0]
+                    v = bytes(v)
+                elif c.kind == "raster":
+                    v = v.to_wkb()
+                out.append(v)
+            expected.append(tuple(out))
+            if len(expected) >= 300:  # geometry re-parsing is per value: sample each table
+                break
+        assert got[: len(expected)] == expected, t.qualified
+        assert len(got) == len(fx.table(t.qualified)), t.qualified
+
+
+def test_duckdb_geometries_are_valid_declared_and_related(cim: Schema, duck_con: Any) -> None:
+    declared = {
+        "POLYGON": {"POLYGON"},
+        "POINT": {"POINT"},
+        "LINESTRING": {"LINESTRING"},
+        "MULTIPOLYGON": {"MULTIPOLYGON"},
+        "GEOMETRY": {"POLYGON", "MULTIPOLYGON"},
+    }
+    for t in cim.tables:
+        for c in t.geometry_columns:
+            bad, types = duck_con.execute(
+                f'SELECT count(*) FILTER (WHERE NOT ST_IsValid("{c.name}")), '
+                f'list(DISTINCT ST_GeometryType("{c.name}")::VARCHAR) '
+                f'FROM "{t.schema}"."{t.name}"'
+            ).fetchone()
+            assert bad == 0, f"{t.qualified}.{c.name}"
+            assert set(types) <= declared[c.geometry_type or "GEOMETRY"], (c.name, types)
+    q = duck_con.execute
+    n = q("SELECT count(*) FROM cim_vector.building").fetchone()[0]
+    in_zone = q(
+        "SELECT count(*) FROM cim_vector.building b JOIN cim_census.census_geo c "
+        "ON b.census_id = c.sez2011 "
+        "WHERE ST_Contains(c.geometry, ST_Centroid(b.building_geometry))"
+    ).fetchone()[0]
+    assert in_zone == n  # census_id = section containing the centroid
+    inside = q(
+        "SELECT count(DISTINCT b.id) FROM cim_vector.building b "
+        "JOIN cim_vector.building_properties p ON p.building_fk = b.id "
+        "JOIN cim_vector.project_scenario s USING (project_id, scenario_id) "
+        "WHERE ST_Within(b.building_geometry, s.project_boundary)"
+    ).fetchone()[0]
+    linked = q("SELECT count(DISTINCT building_fk) FROM cim_vector.building_properties")
+    assert inside == linked.fetchone()[0]
+    multi = q(
+        "SELECT count(*) FROM cim_vector.building "
+        "WHERE ST_GeometryType(building_geometry) = 'MULTIPOLYGON'"
+    ).fetchone()[0]
+    assert 0.01 * n < multi < 0.1 * n
+    tiling = q(
+        "SELECT abs(sum(ST_Area(geometry)) - ST_Area(ST_Union_Agg(geometry))) "
+        "FROM cim_census.census_geo"
+    ).fetchone()[0]
+    assert tiling < 1e-9  # sections do not overlap
+
+
+def test_open_fixture_is_read_only(duck_con: Any) -> None:
+    with pytest.raises(duckdb.Error):
+        duck_con.execute("DELETE FROM cim_vector.building")
+
+
+# --- SpatiaLite -----------------------------------------------------------------------------
+
+
+def test_spatialite_fixture(cim: Schema, cache: Path) -> None:
+    from cimgen.render import spatialite_table_name
+
+    path = spatialite.fixture_database(cim, 0, cache_dir=cache)
+    assert spatialite.fixture_database(cim, 0, cache_dir=cache) == path
+    conn = spatialite.connect(path, read_only=True)
+    fx = generate_fixture(cim, 0)
+    for t in cim.tables:
+        name = spatialite_table_name(t.qualified)
+        count = conn.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+        assert count == len(fx.table(t.qualified)), name
+        for c in t.geometry_columns:
+            valid = conn.execute(
+                f'SELECT sum(ST_IsValid("{c.name}")), min(ST_SRID("{c.name}")) FROM "{name}"'
+            ).fetchall()[0]
+            assert valid == (count, c.srid), (name, c.name)
+    conn.close()
+
+
+# --- PostGIS --------------------------------------------------------------------------------
+
+
+@pytest.mark.postgis
+def test_postgis_rows_identical_to_duckdb(
+    cim: Schema, fresh_postgis_db: str, duck_con: Any
+) -> None:
+    counts = postgis.init_database(fresh_postgis_db, cim, seed=0)
+    assert counts == generate_fixture(cim, 0).row_counts()
+    with postgis.connect(fresh_postgis_db) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        for t in cim.tables:
+            pg, dk = pg_rows(conn, t), duck_rows(duck_con, t)
+            assert len(pg) == len(dk) == counts[t.qualified]
+            for a, b in zip(pg, dk, strict=True):
+                assert a == b, f"{t.qualified}: {a[:3]} != {b[:3]}"
+        valid = conn.execute(
+            "SELECT bool_and(ST_IsValid(building_geometry)) FROM cim_vector.building"
+        ).fetchone()
+        assert valid == (True,)
+        cell = conn.execute(
+            "SELECT ST_Value(rast, 1, 1) FROM cim_raster.dtm_raster WHERE id = 1"
+        ).fetchone()[0]
+        assert (
+            cell
+            == generate_fixture(cim, 0)
+            .table("cim_raster.dtm_raster")
+            .column("rast")[0]
+            .values[0][0]
+        )
+
+
+@pytest.mark.postgis
+def test_postgis_refuses_existing_tables_without_replace(
+    cim: Schema, fresh_postgis_db: str
+) -> None:
+    postgis.init_database(fresh_postgis_db, cim, seed=0)
+    with pytest.raises(DatabaseError, match=r"already exist.*--replace"):
+        postgis.init_database(fresh_postgis_db, cim, seed=0)
+    counts = postgis.init_database(fresh_postgis_db, cim, seed=1, replace=True)
+    with postgis.connect(fresh_postgis_db) as conn:
+        n = conn.execute("SELECT count(*) FROM cim_vector.building").fetchone()[0]
+    assert n == counts["cim_vector.building"]
+
+
+def test_unreachable_server_is_a_one_line_error(cim: Schema) -> None:
+    with pytest.raises(DatabaseError) as err:
+        postgis.init_database("postgresql://postgres@127.0.0.1:1/nowhere", cim)
+    message = str(err.value)
+    assert "\n" not in message and "cannot connect" in message and "127.0.0.1:1" in message
+
+
+def test_cli_db_init_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from cimgen.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["db", "init", "--dsn", "postgresql://postgres@127.0.0.1:1/nowhere"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot connect" in err and "Traceback" not in err
+
+
+def test_ddl_for_declares_types_and_keys(cim: Schema) -> None:
+    ddl = postgis.ddl_for(cim)
+    assert "CREATE SCHEMA IF NOT EXISTS cim_census;" in ddl
+    assert "    building_geometry geometry(Geometry,4326)" in ddl
+    assert "    rast raster" in ddl
+    assert "PRIMARY KEY (project_id, scenario_id)" in ddl
+
+
+@pytest.mark.postgis
+def test_cluster_up_and_down_round_trip() -> None:
+    if not (postgis.PG_BIN / "initdb").is_file():
+        pytest.skip("PostgreSQL binaries not installed")
+    # not pytest's tmp_path: its parents are private to root, and postgres must reach the dir
+    directory = Path(tempfile.mkdtemp(prefix="cimgen-test-pg-"))
+    try:
+        dsn = postgis.cluster_up(directory)
+        assert (directory / "dsn").read_text().strip() == dsn
+        assert postgis.cluster_up(directory) == dsn  # already running: reused
+        with postgis.connect(dsn) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            assert conn.execute("SELECT ST_AsText(ST_MakePoint(1, 2))").fetchone() == (
+                "POINT(1 2)",
+            )
+        postgis.cluster_down(directory)
+        assert not directory.exists()
+        with pytest.raises(DatabaseError):
+            postgis.connect(dsn)
+    finally:
+        if (directory / "data").exists():
+            postgis.cluster_down(directory)
+        shutil.rmtree(directory, ignore_errors=True)
