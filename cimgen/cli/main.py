@@ -84,12 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]: nothing half-written was left behind.")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+    except Exception as exc:
+        # Usage errors of the click layer typer vendors: they know how to show themselves.
+        show = getattr(exc, "show", None)
+        if callable(show) and hasattr(exc, "exit_code"):
+            show()
             sys.exit(EXIT_USER_ERROR)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise

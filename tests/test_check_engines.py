@@ -1,0 +1,157 @@
+"""Execution checks on the real engines: DuckDB spatial (embedded) and PostGIS (gold)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, agree, run_checks
+from cimgen.check.base import NOT_CHECKABLE, OK
+from cimgen.cli.main import app
+from cimgen.engines.duckdb import open_fixture
+from cimgen.schema import load_schema
+
+SCHEMA = load_schema("cim_wizard")
+GOOD = (
+    "SELECT bp.type, COUNT(*) AS n, SUM(ST_Area(b.building_geometry::geography)) AS area_m2 "
+    "FROM cim_vector.building b JOIN cim_vector.building_properties bp "
+    "ON b.building_id = bp.building_id AND b.lod = bp.lod "
+    "WHERE bp.project_id = 'milan_navigli_2023' GROUP BY bp.type"
+)
+RASTER = "SELECT AVG((ST_SummaryStats(d.rast)).mean) AS m FROM cim_raster.dtm_raster d"
+
+
+@pytest.fixture(scope="module")
+def duck() -> DuckDBRunner:
+    return DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=5.0)
+
+
+def _ctx(duck: DuckDBRunner | None = None, pg: PostgisRunner | None = None) -> CheckContext:
+    return CheckContext(SCHEMA, duckdb=duck, postgis=pg)
+
+
+def test_duckdb_executes_and_counts_rows(duck: DuckDBRunner) -> None:
+    subject = Subject(GOOD)
+    findings = run_checks(subject, _ctx(duck), only=("grammar", "duckdb"))
+    assert findings == []
+    result = subject.engines["duckdb"]
+    assert result.status == OK and result.rows and result.rows > 0
+
+
+def test_duckdb_error_is_a_finding(duck: DuckDBRunner) -> None:
+    subject = Subject("SELECT b.building_id / 'x' FROM cim_vector.building b")
+    codes = [f.code for f in run_checks(subject, _ctx(duck), only=("grammar", "duckdb"))]
+    assert "SEM001" in codes
+
+
+def test_raster_is_not_checkable_never_passed(duck: DuckDBRunner) -> None:
+    subject = Subject(RASTER)
+    findings = run_checks(subject, _ctx(duck), only=("grammar", "duckdb"))
+    assert [f.code for f in findings] == ["SEM002"]
+    assert subject.engines["duckdb"].status == NOT_CHECKABLE
+
+
+def test_duckdb_timeout() -> None:
+    runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=0.05)
+    heavy = ("SELECT COUNT(*) FROM cim_vector.building_properties a, "
+             "cim_vector.building_properties b, cim_vector.building_properties c")
+    result, error = runner.run(heavy)
+    assert result.status == "timeout" and error and "timed out" in error
+
+
+@pytest.fixture(scope="module")
+def pg_dsn(postgis_dsn: str) -> str:
+    """A database filled by db init (module-scoped: built once)."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from cimgen.engines.postgis import init_database
+
+    name = f"cimgen_chk_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(postgis_dsn)
+    params["dbname"] = name
+    dsn = make_conninfo(**params)
+    init_database(dsn, SCHEMA, seed=0)
+    yield dsn
+    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgis
+def test_postgis_gold_check_and_agreement(pg_dsn: str, duck: DuckDBRunner) -> None:
+    from cimgen.engines.postgis import connect
+
+    pg = PostgisRunner(connect(pg_dsn), timeout_s=5.0)
+    subject = Subject(GOOD)
+    assert run_checks(subject, _ctx(duck, pg), only=("grammar", "duckdb", "postgis")) == []
+    d, p = subject.engines["duckdb"], subject.engines["postgis"]
+    assert p.status == OK and p.rows == d.rows
+    assert agree(d.digest, p.digest, 0.005)  # geography vs UTM 32N areas within 0.5%
+    raster = Subject(RASTER)
+    assert run_checks(raster, _ctx(None, pg), only=("postgis",)) == []
+    assert raster.engines["postgis"].rows == 1
+
+
+@pytest.mark.postgis
+def test_postgis_read_only_timeout_and_sqlstate(pg_dsn: str) -> None:
+    from cimgen.engines.postgis import connect
+
+    conn = connect(pg_dsn)
+    pg = PostgisRunner(conn, timeout_s=0.2)
+    before = conn.execute("SELECT last_value FROM cim_vector.building_id_seq").fetchone()
+    result, finding = pg.run("SELECT nextval('cim_vector.building_id_seq')")
+    assert finding is not None and finding.code == "PGS002" and "[25006]" in finding.message
+    after = conn.execute("SELECT last_value FROM cim_vector.building_id_seq").fetchone()
+    assert before == after  # nothing a checked query does can modify the database
+    result, finding = pg.run("SELECT pg_sleep(2)")
+    assert finding is not None and finding.code == "PGS003" and result.status == "timeout"
+    result, finding = pg.run("SELECT nope FROM cim_vector.building")
+    assert finding is not None and finding.code == "PGS001" and "[42703]" in finding.message
+    explain_only = PostgisRunner(conn, timeout_s=1.0, execute=False)
+    result, finding = explain_only.run(GOOD)
+    assert finding is None and result.status == OK and result.rows is None
+
+
+def test_validate_execute_duckdb_json(tmp_path: Path) -> None:
+    sql = tmp_path / "q.sql"
+    sql.write_text(f"{GOOD};\n{RASTER};\nSELECT b.building_id / 'x' FROM cim_vector.building b;\n")
+    report = tmp_path / "r.json"
+    rejected = tmp_path / "rej.jsonl"
+    result = CliRunner().invoke(app, ["validate", str(sql), "--execute", "duckdb", "--format",
+                                      "json", "--out", str(report), "--rejected", str(rejected)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(report.read_text())
+    assert data["engines"]["duckdb"] == {"n": 2, "ok": 1, "ok_pct": 50.0, "not_checkable": 1}
+    assert data["per_check"]["SEM001"] == 1
+    assert data["queries"][0]["engines"]["duckdb"]["status"] == "ok"
+    lines = rejected.read_text().splitlines()
+    assert len(lines) == 1 and "SEM001" in lines[0]
+
+
+@pytest.mark.postgis
+def test_validate_execute_postgis_counts_every_query(pg_dsn: str, tmp_path: Path) -> None:
+    sql = tmp_path / "q.sql"
+    sql.write_text(f"{GOOD};\nSELECT 1 FROM cim_vector.building WHERE lod = 1LIMIT 2;\n{RASTER};\n")
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["validate", str(sql), "--execute", "postgis", "--postgis",
+                                      pg_dsn, "--format", "json", "--out", str(report)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(report.read_text())
+    # the syntax error is tried on PostGIS too (an independent run would count it)
+    assert data["engines"]["postgis"] == {"n": 3, "ok": 2, "ok_pct": 66.67, "not_checkable": 0}
+
+
+def test_validate_execute_needs_postgis_url(capsys: pytest.CaptureFixture[str]) -> None:
+    from cimgen.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", GOOD, "--execute", "postgis"])
+    assert exc.value.code == 2
+    assert "needs --postgis URL" in capsys.readouterr().err
