@@ -1,0 +1,282 @@
+"""The four SDV synthesizers, their documented defaults, config overrides and a visible fit.
+
+Defaults are in code (docs/structure.md explains each); a config file
+(``synthesizer: {ctgan: {epochs: 100}}``, YAML or JSON) and ``--epochs`` override them.
+Unknown keys are rejected with the file and key named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from collections.abc import Iterable, Iterator, Mapping, Sized
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sdv.metadata import Metadata
+from sdv.single_table import (
+    CopulaGANSynthesizer,
+    CTGANSynthesizer,
+    GaussianCopulaSynthesizer,
+    TVAESynthesizer,
+)
+from sdv.single_table.base import BaseSingleTableSynthesizer
+
+from cimgen.errors import ConfigError
+
+_COMMON = {"enforce_min_max_values": True, "enforce_rounding": True}
+_GAN = {
+    "epochs": 300,
+    "batch_size": 500,
+    "embedding_dim": 128,
+    "generator_dim": [256, 256],
+    "discriminator_dim": [256, 256],
+    "generator_lr": 2e-4,
+    "generator_decay": 1e-6,
+    "discriminator_lr": 2e-4,
+    "discriminator_decay": 1e-6,
+    "discriminator_steps": 1,
+    "log_frequency": True,
+    "pac": 10,
+}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "ctgan": {**_COMMON, **_GAN},
+    "tvae": {
+        **_COMMON,
+        "epochs": 300,
+        "batch_size": 500,
+        "embedding_dim": 128,
+        "compress_dims": [128, 128],
+        "decompress_dims": [128, 128],
+        "l2scale": 1e-5,
+        "loss_factor": 2,
+    },
+    "gaussian_copula": {**_COMMON, "default_distribution": "beta"},
+    "copulagan": {**_COMMON, **_GAN, "default_distribution": "beta"},
+}
+SYNTHESIZERS = tuple(DEFAULTS)
+NEURAL = ("ctgan", "tvae", "copulagan")  # trained in epochs, with a loss curve
+_CLASSES: dict[str, type[BaseSingleTableSynthesizer]] = {
+    "ctgan": CTGANSynthesizer,
+    "tvae": TVAESynthesizer,
+    "gaussian_copula": GaussianCopulaSynthesizer,
+    "copulagan": CopulaGANSynthesizer,
+}
+_DISTRIBUTIONS = ("norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde")
+CONFIG_SECTIONS = ("synthesizer",)
+
+
+def check_name(name: str) -> str:
+    if name not in DEFAULTS:
+        raise ConfigError(f"unknown synthesizer {name!r}. Use one of {', '.join(SYNTHESIZERS)}.")
+    return name
+
+
+def resolve_params(
+    name: str, overrides: Mapping[str, Any] | None = None, where: str = "parameters"
+) -> dict[str, Any]:
+    """Defaults of ``name`` updated with ``overrides``; unknown keys and wrong types raise
+    :class:`ConfigError` naming ``where`` and the key."""
+    params = dict(DEFAULTS[check_name(name)])
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} for {name}. Valid keys: {', '.join(sorted(params))}."
+            )
+        params[key] = _check_type(name, key, value, params[key], where)
+    if name in ("ctgan", "copulagan") and params["batch_size"] % params["pac"]:
+        raise ConfigError(
+            f"{where}: {name} batch_size {params['batch_size']} is not a multiple "
+            f"of pac {params['pac']}. Pick a batch_size divisible by pac."
+        )
+    if "default_distribution" in params and params["default_distribution"] not in _DISTRIBUTIONS:
+        raise ConfigError(
+            f"{where}: default_distribution {params['default_distribution']!r} "
+            f"is not one of {', '.join(_DISTRIBUTIONS)}."
+        )
+    return params
+
+
+def _check_type(name: str, key: str, value: Any, default: Any, where: str) -> Any:
+    def bad(kind: str) -> ConfigError:
+        return ConfigError(
+            f"{where}: {name}.{key} = {value!r} is not {kind}. The default is {default!r}."
+        )
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad("a whole number >= 1")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise bad("a number >= 0")
+        return float(value)
+    if isinstance(default, list):
+        if (
+            not isinstance(value, list | tuple)
+            or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise bad("a list of layer sizes such as [256, 256]")
+        return [int(v) for v in value]
+    if not isinstance(value, str):
+        raise bad("a string")
+    return value
+
+
+def load_config(path: Path) -> dict[str, dict[str, Any]]:
+    """``{synthesizer name: overrides}`` from a YAML or JSON config file."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Check the --config path.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} "
+            f"({str(exc).splitlines()[0]}). Fix the file."
+        ) from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: the config must be a mapping such as "
+            "'synthesizer: {ctgan: {epochs: 100}}'."
+        )
+    for key in data:
+        if key not in CONFIG_SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown key {key!r}. Valid keys: {', '.join(CONFIG_SECTIONS)}."
+            )
+    section = data.get("synthesizer") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: 'synthesizer' must map synthesizer names to parameters.")
+    out: dict[str, dict[str, Any]] = {}
+    for name, overrides in section.items():
+        if name not in DEFAULTS:
+            raise ConfigError(
+                f"{path}: unknown key 'synthesizer.{name}'. "
+                f"Valid synthesizers: {', '.join(SYNTHESIZERS)}."
+            )
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"{path}: 'synthesizer.{name}' must be a mapping of parameters.")
+        resolve_params(name, overrides, where=f"{path}: synthesizer")  # validate now
+        out[name] = dict(overrides)
+    return out
+
+
+def make_synthesizer(
+    name: str, metadata: Metadata, params: Mapping[str, Any], verbose: bool = False
+) -> BaseSingleTableSynthesizer:
+    """An unfitted SDV synthesizer; neural ones use the GPU when torch sees one."""
+    kwargs = dict(params)
+    for key in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
+        if key in kwargs:
+            kwargs[key] = tuple(kwargs[key])
+    if name in NEURAL:
+        kwargs["enable_gpu"] = torch.cuda.is_available()
+        kwargs["verbose"] = verbose
+    return _CLASSES[name](metadata, **kwargs)
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed python, numpy and torch's global generators (CTGAN/TVAE draw from them), run
+    on one torch thread (two gained nothing and collapse under contention), then restore
+    the previous global state so callers' randomness is untouched."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    torch_state, threads = torch.get_rng_state(), torch.get_num_threads()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.set_rng_state(torch_state)
+        torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _EpochBar:
+    """Stands in for the ``tqdm`` that ctgan wraps its epoch loop in: iterates the epochs,
+    advances a rich bar and shows the losses ctgan writes into the description."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self._progress, self._label = progress, label
+        self._task: TaskID | None = None
+        self._iterable: Iterable[Any] = ()
+
+    def __call__(self, iterable: Iterable[Any], *args: Any, **kwargs: Any) -> _EpochBar:
+        self._iterable = iterable
+        total = len(iterable) if isinstance(iterable, Sized) else None
+        self._task = self._progress.add_task(self._label, total=total, losses="")
+        return self
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._iterable:
+            yield item
+            self._progress.advance(self._task)  # type: ignore[arg-type]
+
+    def set_description(self, text: str, *args: Any, **kwargs: Any) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, losses=text)
+
+    def close(self) -> None:
+        """tqdm API; nothing to release."""
+
+
+@contextlib.contextmanager
+def fit_progress(name: str, enabled: bool) -> Iterator[None]:
+    """Show a rich epoch bar (with losses) while a neural synthesizer fits, a spinner-like
+    bar for GaussianCopula. ctgan's module-level ``tqdm`` is swapped for the duration."""
+    if not enabled:
+        yield
+        return
+    import ctgan.synthesizers.ctgan as ctgan_module
+    import ctgan.synthesizers.tvae as tvae_module
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} epochs" if name in NEURAL else ""),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[losses]}"),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    bar = _EpochBar(progress, f"fitting {name}")
+    saved = (ctgan_module.tqdm, tvae_module.tqdm)
+    ctgan_module.tqdm = bar
+    tvae_module.tqdm = bar
+    try:
+        with progress:
+            if name not in NEURAL:
+                progress.add_task(f"fitting {name}", total=None, losses="")
+            yield
+    finally:
+        ctgan_module.tqdm, tvae_module.tqdm = saved
