@@ -400,7 +400,7 @@ def test_specific_phrasings() -> None:
     assert "none of 'gas_boiler'" in q
     q, _ = _ask(CASES["like_null"])
     assert "starts with 'Sub'" in q and "contains 'lv' (case-insensitive)" in q
-    assert "that are in service" in q and "with no recorded" in q
+    assert "are in service" in q and "no recorded" in q
     q, _ = _ask(CASES["cte_cluster"])
     assert "DBSCAN clusters" in q and "eps 2000" in q and "at least 4 points" in q
     assert "at least 3 buildings" in q

@@ -122,6 +122,37 @@ _LEGACY_TABLES = {
     "dsm": "dsm_raster",
 }
 _TEMPORAL_NAME = re.compile(r"(year|date|period|tabula|_at$|time)")
+# Descriptions written for a data dictionary read long in a question: the short form a
+# planner would say (applied after the parenthesis and the unit are taken off).
+_SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(a), b)
+    for a, b in (
+        (r"^ISTAT [\w ]+? (variable|attribute) (\w+)$", r"ISTAT \2"),
+        (r" within the (network|municipality)$", ""),
+        (r"^path to the (energy )?co-simulation configuration$", "co-simulation config path"),
+        (r"^path to the simulation results$", "simulation results path"),
+        (r"^electrical grid model references$", "grid model references"),
+        (r"coordinate reference system$", "CRS"),
+        (r"^spatial reference id$", "SRID"),
+        (r"^default map zoom level$", "map zoom level"),
+        (r"^level of detail of the calculation$", "level of detail"),
+        (r"^last modification timestamp$", "last update time"),
+        (r"^electrical network identifier$", "network identifier"),
+        (r"^(confidence score|raster coverage) of the (calculation|footprint)$", r"\1"),
+        (r"^pixel size in the (X|Y) direction$", r"\1 pixel size"),
+    )
+)
+
+
+def shorten(noun: str) -> str:
+    """The short form of a described column noun.
+
+    >>> shorten("ISTAT population variable P42"), shorten("bus number within the network")
+    ('ISTAT P42', 'bus number')
+    """
+    for pattern, repl in _SHORTER:
+        noun = pattern.sub(repl, noun)
+    return noun
 
 
 @dataclass(frozen=True)
@@ -222,7 +253,7 @@ def column_term(
         m = _IN_UNIT.match(noun)
         if m:
             noun, unit = m.group("noun"), _WORD_UNITS[m.group("unit")]
-        return Term(noun or humanise(name), unit, kind, identifier, temporal, srid)
+        return Term(shorten(noun) or humanise(name), unit, kind, identifier, temporal, srid)
     base, unit = split_unit(name)
     noun = humanise(base)
     if table is not None and noun == "geometry":
