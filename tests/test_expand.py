@@ -153,11 +153,17 @@ def check_expansion(s: QueryFeatures, ctx: ExpansionContext, seed: int) -> str |
             f.code.startswith("EXP") and f.stage == "expand" for f in e.findings
         )
         return None
-    assert not e.findings
     sql = render_postgis(e.query)
     parse_sql(sql)
     got = extract_features(sql, ctx.schema)
-    assert s.mismatches(got, CHECKED) == {}, sql
+    # the five counts (and aggregation, order/limit, set operation, window) always hold;
+    # spatial count / primary category only differ when a warning finding says so
+    assert all(f.severity == "warning" and f.code.startswith("EXP") for f in e.findings)
+    relaxed = " ".join(f.message for f in e.findings)
+    checked = tuple(n for n in CHECKED if f"{n} asked" not in relaxed)
+    assert s.mismatches(got, checked) == {}, (sql, relaxed)
+    for name in set(CHECKED) - set(checked):
+        assert getattr(s, name) != getattr(got, name), (name, relaxed)
     grammar = pytest.importorskip("cimgen.grammar")
     assert grammar.parse(sql) == e.query, sql
     errors = [f for f in grammar.bind(e.query, ctx.schema) if f.severity == "error"]
@@ -226,14 +232,21 @@ def test_unrealisable_structures_become_findings() -> None:
         spatial_function_count=1, primary_function_category="raster", sql_type="RASTER_VECTOR"
     )
     e = expand(raster, small, random.Random(0))
-    assert e.query is None and e.findings[0].code == "EXP004"
+    # the counts can be built: the query comes with a warning saying what was relaxed
+    assert e.query is not None and e.findings[0].code == "EXP004"
+    assert e.findings[0].severity == "warning" and "sql_type" in e.findings[0].message
+    assert "primary_function_category asked raster" in e.findings[0].message
     clustering_without_window = QueryFeatures(
         spatial_function_count=1,
         primary_function_category="clustering",
         sql_type="SPATIAL_CLUSTERING",
     )
     e = expand(clustering_without_window, small, random.Random(0))
-    assert e.findings[0].code == "EXP009"
+    assert e.query is not None and e.findings[0].severity == "warning"
+    assert "SPATIAL_CLUSTERING without has_window" in e.findings[0].message
+    impossible = QueryFeatures(table_count=1, schema_count=2)
+    e = expand(impossible, small, random.Random(0))
+    assert e.query is None and e.findings[0].code == "EXP009"
 
 
 def test_join_graph_has_schema_spatial_and_raster_paths() -> None:
@@ -312,3 +325,128 @@ def test_sample_executes_on_duckdb() -> None:
             errors.append(f"{exc}\n{r.sql}")
     assert ran >= 10
     assert failed <= ran // 10, errors[:3]
+
+
+def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [] if e is None else [e]
+
+
+def _aliases(item: ast.FromItem) -> set[str]:
+    if isinstance(item, ast.Join):
+        return _aliases(item.left) | _aliases(item.right)
+    return {item.alias or ""}
+
+
+def _cols(e: ast.Expr) -> set[str]:
+    return {n.table for n in ast.walk(e) if isinstance(n, ast.Column) and n.table}
+
+
+def test_cross_join_and_comma_items_are_linked_in_where() -> None:
+    """CROSS JOIN / comma FROM items always come with a WHERE predicate over both sides
+    (no accidental cartesian product); comma items add tables without adding joins."""
+    ctx = context("cim_wizard")
+    seen = {"cross": 0, "comma": 0}
+    for seed in range(150):
+        rng = random.Random(seed)
+        s = QueryFeatures(
+            join_count=rng.choice((1, 2)),
+            table_count=3,
+            schema_count=rng.choice((1, 2)),
+            spatial_function_count=rng.choice((1, 2, 3)),
+            primary_function_category="predicates",
+            predicate_count=2,
+        )
+        e = expand(s, ctx, rng)
+        assert e.query is not None
+        sql = check_expansion(s, ctx, seed)
+        assert sql is not None
+        for sel in (n for n in ast.walk(e.query) if isinstance(n, ast.Select)):
+            where = _conjuncts(sel.where)
+            for k, item in enumerate(sel.from_):
+                pairs: list[tuple[set[str], set[str]]] = []
+                if k:  # comma item: linked to an earlier item
+                    earlier = set().union(*(_aliases(i) for i in sel.from_[:k]))
+                    pairs.append((earlier, _aliases(item)))
+                    seen["comma"] += 1
+                stack = [item]
+                while stack:
+                    j = stack.pop()
+                    if isinstance(j, ast.Join):
+                        stack += [j.left, j.right]
+                        if j.kind == "CROSS":
+                            assert j.on is None
+                            pairs.append((_aliases(j.left), _aliases(j.right)))
+                            seen["cross"] += 1
+                for left, right in pairs:
+                    assert any(_cols(w) & left and _cols(w) & right for w in where), sql
+    assert seen["cross"] >= 3 and seen["comma"] >= 10, seen
+
+
+def test_points_only_measurement() -> None:
+    """A single measurement-led structure on a table whose only geometry is points."""
+    ctx = context("small")
+    s = QueryFeatures(
+        table_count=1,
+        schema_count=1,
+        spatial_function_count=2,
+        primary_function_category="measurements",
+        sql_type="SPATIAL_MEASUREMENT",
+    )
+    hits = 0
+    for seed in range(30):
+        e = expand(s, ctx, random.Random(seed))
+        assert e.query is not None
+        tables = {n.name for n in ast.walk(e.query) if isinstance(n, ast.TableRef)}
+        if tables == {"shop"}:
+            assert not e.findings, e.findings
+            check_expansion(s, ctx, seed)
+            hits += 1
+    assert hits >= 3
+
+
+def test_systematic_layout_finds_rare_layouts() -> None:
+    """Layouts the old random search (72 draws of FROM-item slots) could not make: three
+    tables with one join and a CTE (the third table comes in as a comma item), and a
+    RASTER_VECTOR layout over four tables from three schemas, where a raster table joins
+    only spatially and census_geo only through building. The backtracking search finds
+    one for every seed, exactly."""
+    from cimgen.expand.plan import make_plan
+
+    ctx = context("cim_wizard")
+    comma = QueryFeatures(
+        cte_count=1,
+        join_count=1,
+        table_count=3,
+        schema_count=1,
+        spatial_function_count=2,
+        primary_function_category="measurements",
+        sql_type="SPATIAL_MEASUREMENT",
+    )
+    raster = QueryFeatures(
+        join_count=3,
+        table_count=4,
+        schema_count=3,
+        spatial_function_count=4,
+        primary_function_category="predicates",
+        sql_type="RASTER_VECTOR",
+    )
+    for s in (comma, raster):
+        for seed in range(25):
+            plan = make_plan(s, ctx, random.Random(seed))
+            assert len(plan.tables) == s.table_count
+            assert len({t.split(".")[0] for t in plan.tables}) == s.schema_count
+        for seed in range(5):
+            assert check_expansion(s, ctx, seed) is not None
+    plan = make_plan(raster, ctx, random.Random(0))
+    assert any(ctx.table(t).rasters for t in plan.tables)
+
+
+def test_intersect_and_except_are_built() -> None:
+    ctx = context("cim_wizard")
+    for op in ("INTERSECT", "EXCEPT"):
+        s = QueryFeatures(table_count=2, schema_count=1, set_operation=op, predicate_count=1)
+        for seed in range(5):
+            sql = check_expansion(s, ctx, seed)
+            assert sql is not None and op in sql

@@ -20,7 +20,8 @@ from cimgen import ast
 from cimgen.expand.build import Builder
 from cimgen.expand.context import ExpansionContext, JoinPath
 from cimgen.expand.plan import PlanError, make_plan
-from cimgen.models import Candidate, Finding, QueryFeatures
+from cimgen.expand.state import primary
+from cimgen.models import SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 STAGE = "expand"
 
@@ -31,46 +32,96 @@ class Expansion:
     findings: tuple[Finding, ...] = ()
 
 
-def _consistency(s: QueryFeatures) -> Finding | None:
-    """Structures that no query can realise, whatever the schema (EXP009)."""
+def _impossible(s: QueryFeatures) -> Finding | None:
+    """Structures whose counts no query can have, whatever the schema (EXP009)."""
     problems = []
-    if (s.primary_function_category == "none") != (s.spatial_function_count == 0):
-        problems.append("primary_function_category 'none' iff spatial_function_count 0")
-    if s.sql_type == "SPATIAL_CLUSTERING" and not s.has_window:
-        problems.append("SPATIAL_CLUSTERING needs has_window (clustering is a window function)")
-    if s.sql_type == "NESTED_QUERY" and s.cte_count + s.subquery_count == 0:
-        problems.append("NESTED_QUERY needs a CTE or a subquery")
-    if s.sql_type == "MULTI_JOIN" and s.join_count < 2:
-        problems.append("MULTI_JOIN needs join_count >= 2")
-    if s.sql_type == "AGGREGATION" and s.aggregation == "NONE":
-        problems.append("AGGREGATION needs aggregation other than NONE")
-    if s.sql_type == "SPATIAL_JOIN" and s.join_count == 0:
-        problems.append("SPATIAL_JOIN needs a join")
     if s.schema_count > s.table_count or s.schema_count < 1:
         problems.append("schema_count must be between 1 and table_count")
-    if s.set_operation not in ("NONE", "UNION", "UNION_ALL"):
-        problems.append(f"set_operation {s.set_operation} is not generated (UNION / UNION ALL)")
+    if s.set_operation not in SET_OPERATIONS:
+        problems.append(f"set_operation {s.set_operation} is not a set operation")
     if problems:
         return Finding("EXP009", STAGE, "inconsistent structure: " + "; ".join(problems))
     return None
 
 
+def _label_conflicts(s: QueryFeatures) -> list[str]:
+    """Secondary features that contradict each other: the counts can still be built, but
+    not every label can hold (the expansion starts relaxed and says so)."""
+    problems = []
+    if (s.primary_function_category == "none") != (s.spatial_function_count == 0):
+        problems.append("primary_function_category 'none' iff spatial_function_count 0")
+    if s.sql_type == "SPATIAL_CLUSTERING" and not s.has_window:
+        problems.append("SPATIAL_CLUSTERING without has_window")
+    if s.sql_type == "NESTED_QUERY" and s.cte_count + s.subquery_count == 0:
+        problems.append("NESTED_QUERY without a CTE or a subquery")
+    if s.sql_type == "MULTI_JOIN" and s.join_count < 2:
+        problems.append("MULTI_JOIN with join_count < 2")
+    if s.sql_type == "AGGREGATION" and s.aggregation == "NONE":
+        problems.append("AGGREGATION with aggregation NONE")
+    if s.sql_type == "SPATIAL_JOIN" and s.join_count == 0:
+        problems.append("SPATIAL_JOIN without a join")
+    return problems
+
+
+# plans tried per relaxation level: exact, no sql_type needs, any primary category,
+# any spatial call count. The five fidelity counts are never relaxed.
+_TRIES = (3, 2, 2, 2)
+_RELAXED = (
+    "",
+    "the sql_type's needs (raster table, spatial join, measurement / clustering call)",
+    "the primary function category",
+    "the spatial function count",
+)
+
+
 def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Expansion:
-    """Build a query AST with exactly the structure's counts, or findings saying why not."""
-    bad = _consistency(structure)
+    """Build a query AST with exactly the structure's five fidelity counts.
+
+    The other features are met exactly when the schema allows; otherwise the expansion
+    relaxes them step by step (sql_type needs, primary category, spatial call count) and
+    returns the query with a ``warning`` finding naming what was relaxed and why. When
+    even the counts cannot be laid out, ``query`` is None with an ``error`` finding.
+    """
+    bad = _impossible(structure)
     if bad:
         return Expansion(None, (bad,))
-    last: PlanError | None = None
-    for _ in range(6):
-        try:
-            plan = make_plan(structure, ctx, rng)
-            return Expansion(Builder(structure, ctx, rng, plan).build())
-        except PlanError as exc:
-            last = exc
-            if exc.code in ("EXP001", "EXP004"):
-                break
-    assert last is not None
-    return Expansion(None, (Finding(last.code, STAGE, str(last)),))
+    conflicts = _label_conflicts(structure)
+    first: PlanError | None = None
+    for relax in range(1 if conflicts else 0, len(_TRIES)):
+        for _ in range(_TRIES[relax]):
+            try:
+                plan = make_plan(structure, ctx, rng, relax)
+                builder = Builder(structure, ctx, rng, plan, relax)
+                query = builder.build()
+            except PlanError as exc:
+                first = first or exc
+                if exc.code == "EXP001":
+                    return Expansion(None, (Finding(exc.code, STAGE, str(exc)),))
+                if exc.final:
+                    break  # no other layout at this level: relax further
+                continue
+            if not relax:
+                return Expansion(query)
+            return Expansion(query, (_relaxed(structure, builder, relax, first, conflicts),))
+    assert first is not None
+    return Expansion(None, (Finding(first.code, STAGE, str(first)),))
+
+
+def _relaxed(
+    s: QueryFeatures, b: Builder, relax: int, why: PlanError | None, conflicts: list[str]
+) -> Finding:
+    built_n = sum(b.cats.values())
+    built_p = primary(b.cats)
+    parts = ["relaxed " + ", ".join(_RELAXED[1 : relax + 1])]
+    parts.append(f"because {'; '.join(conflicts) if conflicts else why}")
+    if built_n != s.spatial_function_count:
+        parts.append(f"spatial_function_count asked {s.spatial_function_count}, built {built_n}")
+    if built_p != s.primary_function_category:
+        parts.append(
+            f"primary_function_category asked {s.primary_function_category}, built {built_p}"
+        )
+    code = why.code if why is not None else "EXP009"
+    return Finding(code, STAGE, "; ".join(parts), "warning")
 
 
 def query_tables(query: ast.Query, ctx: ExpansionContext) -> tuple[str, ...]:
@@ -129,6 +180,7 @@ def make_candidate(
         tables=tables,
         spatial_functions=functions,
         unsupported=unsupported,
+        findings=e.findings,
     )
 
 

@@ -79,7 +79,7 @@ class JoinPath:
     pairs: tuple[tuple[str, str], ...] = ()
     left_column: str | None = None
     right_column: str | None = None
-    source: str = "schema"  # schema | corpus | spatial
+    source: str = "schema"  # schema | corpus | spatial | identity
 
     def reversed(self) -> JoinPath:
         return JoinPath(
@@ -105,8 +105,24 @@ class ExpansionContext:
     corpus_size: int = 0
     by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
 
+    # (left, right) -> paths, and table -> tables reachable by a non-identity path: the
+    # layout search asks these hundreds of times per query
+    between: dict[tuple[str, str], tuple[JoinPath, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    neighbours: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
     def __post_init__(self) -> None:
         self.by_name.update({t.qualified: t for t in self.tables})
+        pairs: dict[tuple[str, str], list[JoinPath]] = defaultdict(list)
+        for left, ps in self.paths.items():
+            for p in ps:
+                pairs[(left, p.right)].append(p)
+        self.between.update({k: tuple(v) for k, v in pairs.items()})
+        for t in self.tables:
+            self.neighbours[t.qualified] = frozenset(
+                p.right for p in self.paths.get(t.qualified, ()) if p.source != "identity"
+            )
 
     @classmethod
     def build(
@@ -150,7 +166,7 @@ class ExpansionContext:
         return self.by_name[qualified]
 
     def paths_between(self, left: str, right: str) -> tuple[JoinPath, ...]:
-        return tuple(p for p in self.paths.get(left, ()) if p.right == right)
+        return self.between.get((left, right), ())
 
 
 def _sort_key(v: Any) -> tuple[str, str]:
@@ -254,6 +270,12 @@ def _join_graph(
                 source="schema",
             )
         )
+    # A table joins a CTE / derived table over itself on its primary key (``JOIN (SELECT
+    # id, … FROM t WHERE …) d ON d.id = t.id``); the plan never uses this between base tables.
+    for t in schema.tables:
+        if len(t.primary_key) == 1:
+            pk = t.primary_key[0]
+            add(JoinPath(t.qualified, t.qualified, "key", ((pk, pk),), source="identity"))
     declared = {(p.left, p.right, tuple(sorted(p.pairs))) for p in found.values()}
     for (left, right, pairs), _n in sorted(observed.items()):
         if (left, right, tuple(sorted(pairs))) not in declared:

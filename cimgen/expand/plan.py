@@ -11,6 +11,7 @@ item connected to an earlier one by a join path of the context.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
@@ -19,13 +20,19 @@ from cimgen.models import QueryFeatures
 
 @dataclass
 class Source:
-    """One FROM item: a base table or a reference to a CTE / derived block."""
+    """One FROM item: a base table or a reference to a CTE / derived block.
+
+    ``mode``: ``first`` (the block's first item), ``on`` (``JOIN … ON``), ``cross``
+    (``CROSS JOIN`` linked by a WHERE predicate) or ``comma`` (``FROM a, b`` linked by a
+    WHERE predicate; not a join, so it adds a table without adding to ``join_count``).
+    """
 
     alias: str
     table: TableInfo  # the base table, or the provenance table of a referenced block
     ref: int | None = None  # index of the referenced block
     path: JoinPath | None = None  # joins an earlier source (path.left is its table)
     join_to: int = 0
+    mode: str = "first"
 
 
 @dataclass
@@ -33,6 +40,7 @@ class Block:
     role: str  # main | arm2 | cte | derived | expr
     host: int | None = None  # block hosting a derived / expr block, or reading a CTE
     joins: int = 0
+    commas: int = 0  # extra FROM items linked in WHERE (not joins)
     refs: list[int] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     name: str = ""
@@ -51,27 +59,70 @@ class Plan:
 class PlanError(Exception):
     """The structure cannot be laid out on this schema (carries an EXP code)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, final: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.final = final  # the search was exhaustive and nothing in it was random
 
 
-def make_plan(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Plan:
+def spatial_budget(s: QueryFeatures, relax: int = 0) -> int:
+    """How many join / link predicates may be spatial calls (each costs one call)."""
+    if relax >= 3:
+        return 99
+    need = (
+        0
+        if relax
+        else sum(
+            1
+            for t in ("RASTER_VECTOR", "SPATIAL_MEASUREMENT", "SPATIAL_CLUSTERING")
+            if s.sql_type == t
+        )
+    )
+    budget = s.spatial_function_count - need
+    if s.primary_function_category != "predicates" and relax < 2:
+        # join predicates must stay fewer than the calls of the primary category
+        budget = min(budget, (s.spatial_function_count - 1) // 2)
+    return max(0, budget)
+
+
+def make_plan(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random, relax: int = 0) -> Plan:
+    """A layout of ``s`` on ``ctx``; ``relax`` >= 1 drops the sql_type's table needs
+    (a raster table, a spatial join), >= 3 lifts the spatial-call budget of joins."""
+    _check_schema(s, ctx, relax)
     last: PlanError | None = None
-    for _ in range(12):
+    # one block: the layout is fixed and the table search exhaustive, so one try says it
+    single = s.cte_count + s.subquery_count == 0 and s.set_operation == "NONE"
+    for _ in range(1 if single else 4):  # block layouts are random; their tables searched
         try:
-            return _attempt(s, ctx, rng)
+            return _attempt(s, ctx, rng, relax)
         except PlanError as exc:
             last = exc
+            exc.final = exc.final and single
     assert last is not None
     raise last
 
 
-def _attempt(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Plan:
+def _check_schema(s: QueryFeatures, ctx: ExpansionContext, relax: int) -> None:
+    n_schemas = len({t.schema for t in ctx.tables})
+    if s.schema_count > n_schemas:
+        raise PlanError(
+            "EXP001", f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)"
+        )
+    if s.table_count > len(ctx.tables):
+        raise PlanError(
+            "EXP001",
+            f"table_count {s.table_count} but the schema has only {len(ctx.tables)} tables",
+        )
+    if s.table_count == 0:
+        raise PlanError("EXP001", "table_count 0: every generated query reads a table")
+    if s.sql_type == "RASTER_VECTOR" and not relax and not any(t.rasters for t in ctx.tables):
+        raise PlanError("EXP004", "RASTER_VECTOR needs a raster table; the schema has none")
+
+
+def _attempt(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random, relax: int) -> Plan:
     blocks = [Block("main")]
     if s.set_operation != "NONE":
         blocks.append(Block("arm2"))
-    arms = list(range(len(blocks)))
     cte_ids = []
     for _ in range(s.cte_count):
         blocks.append(Block("cte", name=""))
@@ -120,17 +171,13 @@ def _attempt(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Pla
     for b, j in zip(blocks, need, strict=True):
         b.joins = j
     base_slots = sum(b.joins + 1 - len(b.refs) for b in blocks)
-    if base_slots < s.table_count:
-        raise PlanError(
-            "EXP002",
-            f"table_count {s.table_count} needs more FROM items than "
-            f"{s.join_count} join(s) and {len(blocks)} query block(s) provide",
-        )
-    if s.table_count == 0:
-        raise PlanError("EXP002", "table_count 0: every generated query reads a table")
-    _assign_tables(s, ctx, rng, blocks, base_slots)
+    # More tables than FROM items: the extra tables come in as comma items (FROM a, b
+    # WHERE <link>), which PostgreSQL's tree does not count as joins.
+    comma_weights = [w if b.role != "expr" else 0.3 for w, b in zip(weights, blocks, strict=True)]
+    for _ in range(max(0, s.table_count - base_slots)):
+        rng.choices(blocks, comma_weights)[0].commas += 1
+    _assign_tables(s, ctx, rng, blocks, relax)
     tables = sorted({src.table.qualified for b in blocks for src in b.sources if src.ref is None})
-    del arms
     return Plan(blocks, tables)
 
 
@@ -150,111 +197,201 @@ def _order(blocks: list[Block]) -> list[int]:
     return done
 
 
+@dataclass
+class _Slot:
+    block: int
+    k: int  # position in the block's FROM items
+    ref: int | None  # referenced block, or None for a base table
+    mode: str
+
+
+_MAX_NODES = 200  # tables tried per layout before giving up on it
+
+
 def _assign_tables(
     s: QueryFeatures,
     ctx: ExpansionContext,
     rng: random.Random,
     blocks: list[Block],
-    base_slots: int,
+    relax: int,
 ) -> None:
-    used: list[str] = []
-    schemas: set[str] = set()
-    n_schemas = len({t.schema for t in ctx.tables})
-    if s.schema_count > n_schemas:
-        raise PlanError(
-            "EXP001", f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)"
-        )
-    if s.table_count > len(ctx.tables):
-        raise PlanError(
-            "EXP001",
-            f"table_count {s.table_count} but the schema has only {len(ctx.tables)} tables",
-        )
-    want_raster = s.sql_type == "RASTER_VECTOR"
-    if want_raster and not any(t.rasters for t in ctx.tables):
-        raise PlanError("EXP004", "RASTER_VECTOR needs a raster table; the schema has none")
-    slots_left = base_slots
+    """Fill the FROM items with tables by depth-first search with backtracking.
 
-    def pick(cands: list[TableInfo]) -> TableInfo:
-        nonlocal slots_left
-        new_left = s.table_count - len(used)
-        fresh = [t for t in cands if t.qualified not in used]
-        ok_new = []
-        for t in fresh:
-            sc = len(schemas | {t.schema})
-            # after taking t, the remaining new tables must still be able to reach K schemas
-            if sc <= s.schema_count and s.schema_count - sc <= new_left - 1:
-                ok_new.append(t)
-        if want_raster and not any(ctx.table(q).rasters for q in used):
-            rast = [t for t in ok_new if t.rasters]
-            if rast and (rng.random() < 0.6 or slots_left <= new_left):
-                ok_new = rast
-        reuse = [t for t in cands if t.qualified in used]
-        must_new = slots_left <= new_left
-        take_new = ok_new and new_left > 0 and (must_new or not reuse or rng.random() < 0.7)
-        slots_left -= 1
-        if take_new:
-            t = rng.choice(ok_new)
-        elif reuse and not must_new:
-            t = rng.choice(reuse)
-        else:
-            raise PlanError("EXP002", "no connected table fits table_count / schema_count")
-        if t.qualified not in used:
-            used.append(t.qualified)
-            schemas.add(t.schema)
-        return t
-
-    all_tables = list(ctx.tables)
-    style = rng.choices((0, 1, 2), (6, 3, 1))[0]
-    aliases: set[str] = set()  # one alias namespace per query: correlations stay unambiguous
+    Candidates at each slot are tried in a seeded-shuffled order (fresh tables first with
+    probability 0.7), so the search is reproducible and finds a layout whenever one exists
+    within ``_MAX_NODES`` tries, instead of giving up after a few random draws.
+    """
+    want_raster = s.sql_type == "RASTER_VECTOR" and not relax
+    need_spatial_join = s.sql_type == "SPATIAL_JOIN" and not relax and s.join_count > 0
+    budget = spatial_budget(s, relax)
+    slots: list[_Slot] = []
     for bi in _order(blocks):
         b = blocks[bi]
         refs = list(b.refs)
         rng.shuffle(refs)
-        items = b.joins + 1
-        for k in range(items):
-            if k < len(refs):
-                prov = blocks[refs[k]].anchor_table
-                src = Source(_ref_alias(blocks, refs[k], aliases, rng), prov, ref=refs[k])
-                if k > 0:
-                    src.path, src.join_to = _connect(ctx, rng, b.sources, prov)
-                b.sources.append(src)
-                aliases.add(src.alias)
-                continue
-            if not b.sources:
-                t = pick(all_tables)
-                b.sources.append(Source(_alias(t, aliases, style), t))
-                aliases.add(b.sources[-1].alias)
-                continue
-            reach = sorted(
-                {p.right for src in b.sources for p in ctx.paths.get(src.table.qualified, ())}
+        for k in range(b.joins + 1 + b.commas):
+            mode = "first" if k == 0 else "comma" if k > b.joins else "on"
+            if mode == "on" and rng.random() < 0.12:
+                mode = "cross"
+            slots.append(_Slot(bi, k, refs[k] if k < len(refs) else None, mode))
+    n_base = sum(sl.ref is None for sl in slots)
+    if n_base < s.table_count:
+        raise PlanError("EXP002", f"table_count {s.table_count} needs more FROM items")
+    style = rng.choices((0, 1, 2), (6, 3, 1))[0]
+    all_tables = list(ctx.tables)
+    used: list[str] = []
+    state = {"nodes": 0, "spatial": 0, "sjoin": 0, "capable": 0}
+
+    between = ctx.between
+
+    def reachable(b: Block, t: TableInfo, ref: bool) -> list[tuple[JoinPath, int]]:
+        out = []
+        q = t.qualified
+        for i, src in enumerate(b.sources):
+            for p in between.get((src.table.qualified, q), ()):
+                if p.source == "identity" and not (ref or src.ref is not None):
+                    continue
+                out.append((p, i))
+        return out
+
+    def candidates(b: Block) -> list[TableInfo]:
+        near: set[str] = set()
+        for src in b.sources:
+            near |= ctx.neighbours[src.table.qualified]
+            if src.ref is not None:
+                near.add(src.table.qualified)  # a table joins a CTE over itself by its key
+        return [t for t in all_tables if t.qualified in near]
+
+    def choose(options: list[tuple[JoinPath, int]]) -> tuple[JoinPath, int, bool] | None:
+        """A key path when there is one (free); else a spatial one within the budget."""
+        keyed = [o for o in options if o[0].kind == "key"]
+        if keyed:
+            p, i = keyed[0]
+            return p, i, False
+        if options and state["spatial"] < budget:
+            p, i = options[0]
+            return p, i, True
+        return None
+
+    def capable(b: Block, src: Source) -> bool:
+        left = b.sources[src.join_to].table.qualified
+        return any(p.kind != "key" for p in between.get((left, src.table.qualified), ()))
+
+    def dfs(n: int, base_left: int) -> bool:
+        state["nodes"] += 1
+        if state["nodes"] > _MAX_NODES:
+            return False
+        if n == len(slots):
+            schemas = {ctx.table(q).schema for q in used}
+            return (
+                len(used) == s.table_count
+                and len(schemas) == s.schema_count
+                and (not want_raster or any(ctx.table(q).rasters for q in used))
+                and (
+                    not need_spatial_join
+                    or state["sjoin"] > 0
+                    or (state["capable"] > 0 and state["spatial"] < budget)
+                )
             )
-            t = pick([ctx.table(q) for q in reach])
-            path, to = _connect(ctx, rng, b.sources, t)
-            b.sources.append(Source(_alias(t, aliases, style), t, path=path, join_to=to))
-            aliases.add(b.sources[-1].alias)
-    if len(used) != s.table_count or len(schemas) != s.schema_count:
+        sl = slots[n]
+        b = blocks[sl.block]
+        if sl.ref is not None:
+            prov = blocks[sl.ref].anchor_table
+            src = Source("", prov, ref=sl.ref, mode=sl.mode)
+            spatial = False
+            if sl.k > 0:
+                opts = reachable(b, prov, True)
+                rng.shuffle(opts)
+                got = choose(opts)
+                if got is None:
+                    return False
+                src.path, src.join_to, spatial = got
+            return _push(b, src, spatial, lambda: dfs(n + 1, base_left))
+        new_left = s.table_count - len(used)
+        schemas = {ctx.table(q).schema for q in used}
+        cands = all_tables if sl.k == 0 else candidates(b)
+        fresh, reuse = [], []
+        for t in cands:
+            if t.qualified in used:
+                reuse.append(t)
+                continue
+            sc = len(schemas | {t.schema})
+            if sc <= s.schema_count and s.schema_count - sc <= new_left - 1:
+                fresh.append(t)
+        rng.shuffle(fresh)
+        rng.shuffle(reuse)
+        if want_raster and not any(ctx.table(q).rasters for q in used):
+            # prune: a raster table must still fit (a new slot and a schema left for it)
+            if not any(
+                t.rasters
+                and t.qualified not in used
+                and (t.schema in schemas or len(schemas) < s.schema_count)
+                for t in all_tables
+            ):
+                return False
+            if rng.random() < 0.6:
+                fresh.sort(key=lambda t: not t.rasters)
+        if new_left == 0:
+            fresh = []
+        if base_left <= new_left:
+            reuse = []  # every remaining base slot must bring a new table
+        order = fresh + reuse if rng.random() < 0.7 else reuse + fresh
+        for t in order:
+            src = Source("", t, mode=sl.mode)
+            spatial = False
+            if sl.k > 0:
+                opts = reachable(b, t, False)
+                rng.shuffle(opts)
+                got = choose(opts)
+                if got is None:
+                    continue
+                src.path, src.join_to, spatial = got
+            fresh_t = t.qualified not in used
+            if fresh_t:
+                used.append(t.qualified)
+            if _push(b, src, spatial, lambda: dfs(n + 1, base_left - 1)):
+                return True
+            if fresh_t:
+                used.pop()
+            if state["nodes"] > _MAX_NODES:
+                return False
+        return False
+
+    def _push(b: Block, src: Source, spatial: bool, rest: Callable[[], bool]) -> bool:
+        joined = src.mode in ("on", "cross")
+        sj = spatial and joined
+        cap = joined and not spatial and capable(b, src)
+        b.sources.append(src)
+        state["spatial"] += spatial
+        state["sjoin"] += sj
+        state["capable"] += cap
+        if rest():
+            return True
+        b.sources.pop()
+        state["spatial"] -= spatial
+        state["sjoin"] -= sj
+        state["capable"] -= cap
+        return False
+
+    if not dfs(0, n_base):
+        code = "EXP004" if want_raster else "EXP002"
         raise PlanError(
-            "EXP002",
-            f"could not place {s.table_count} tables from "
-            f"{s.schema_count} schema(s) with the joins available",
+            code,
+            f"no layout of {s.table_count} table(s) from {s.schema_count} schema(s) "
+            f"with {s.join_count} join(s) fits the join graph"
+            + (" with a raster table" if want_raster else ""),
+            final=state["nodes"] <= _MAX_NODES,
         )
-    if want_raster and not any(ctx.table(q).rasters for q in used):
-        raise PlanError("EXP004", "RASTER_VECTOR: no raster table could be placed")
-
-
-def _connect(
-    ctx: ExpansionContext, rng: random.Random, sources: list[Source], t: TableInfo
-) -> tuple[JoinPath, int]:
-    options = [
-        (p, i)
-        for i, src in enumerate(sources)
-        for p in ctx.paths_between(src.table.qualified, t.qualified)
-    ]
-    if not options:
-        raise PlanError("EXP005", f"no join path reaches {t.qualified}")
-    keyed = [o for o in options if o[0].kind == "key"]
-    pool = keyed if keyed and rng.random() < 0.55 else options
-    return rng.choice(pool)
+    # aliases are given once the search is over (CTE names need their anchors); one alias
+    # namespace per query keeps correlations unambiguous
+    taken: set[str] = set()
+    for bi in _order(blocks):
+        for src in blocks[bi].sources:
+            if src.ref is None:
+                src.alias = _alias(src.table, taken, style)
+            else:
+                src.alias = _ref_alias(blocks, src.ref, taken, rng)
+            taken.add(src.alias)
 
 
 def _alias(t: TableInfo, taken: set[str], style: int) -> str:

@@ -149,6 +149,19 @@ class UnitFactory:
             ),
         ]
         if g.col.point:
+            # a measurement on points: the area of a metric buffer around them
+            out.append(
+                Unit(
+                    "buffer_area",
+                    ("measurements", "processing"),
+                    "num",
+                    lambda: c.call(
+                        "ST_Area",
+                        c.call("ST_Buffer", ast.Cast(e, "geography"), c.distance()),
+                    ),
+                    "buffer_m2",
+                )
+            )
             out.append(
                 Unit(
                     "xy",
@@ -268,6 +281,18 @@ class UnitFactory:
                 "is_near",
             ),
         ]
+        if a.col.point and b.col.point:
+            out.append(
+                Unit(
+                    "line_length",
+                    ("measurements", "constructors", *tcats),
+                    "num",
+                    lambda: c.call(
+                        "ST_Length", ast.Cast(c.call("ST_MakeLine", ea, eb), "geography")
+                    ),
+                    "segment_m",
+                )
+            )
         if a.col.areal and b.col.areal:
             out.append(
                 Unit(

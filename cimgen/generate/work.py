@@ -100,7 +100,8 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
         duckdb_unsupported=made.unsupported.get("duckdb"),
         structure=structure,
     )
-    findings = _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)
+    findings = list(made.findings)  # expansion warnings (a relaxed secondary feature)
+    findings += _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)
     if subject.query is not None and subject.query != made.ast:
         findings.append(
             Finding(
