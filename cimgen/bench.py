@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cimgen.check.base import ERROR, OK, TIMEOUT, EngineResult
+from cimgen.check.base import ERROR, OK, PLANNED, EngineResult
 from cimgen.check.execute import agree, digest
 from cimgen.errors import InputError
 from cimgen.models import Candidate
@@ -154,7 +154,7 @@ class SpatialiteRunner:
             exact = count == len(rows)
             return EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,)), None
         except apsw.InterruptError:
-            return EngineResult(TIMEOUT), f"timed out after {self.timeout_s:g} s"
+            return EngineResult(PLANNED), f"timed out after {self.timeout_s:g} s"
         except apsw.Error as exc:
             return EngineResult(ERROR), _first_line(exc)
         finally:
@@ -433,7 +433,7 @@ def _bench_one(
             t.with_rows += bool(result.rows)
             digests[name] = result.digest
         else:
-            t.timeouts += result.status == TIMEOUT
+            t.timeouts += result.status == PLANNED
             message = problem.message if hasattr(problem, "message") else str(problem)
             t.errors[message[:200]] += 1
     return digests

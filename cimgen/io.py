@@ -26,10 +26,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_public_dir(path: Path) -> None:
+    """Give a folder made by mkdtemp (0700) the usual permissions."""
+    os.chmod(path, 0o777 & ~_umask())
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, TIMEOUT, EngineResult
+from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, PLANNED, EngineResult
 from cimgen.models import FIDELITY_COUNTS, Finding, Quality
 
 DIMENSIONS = ("syntactic", "schema", "semantic", "complexity", "diversity")
@@ -37,8 +37,10 @@ class ScoreConfig:
             "diversity": 0.50,
         }
     )
-    # Semantic score when no engine could execute the query (e.g. raster SQL, no PostGIS).
+    # Semantic score when no engine could run the query (e.g. raster SQL, no PostGIS).
     unverified_semantic: float = 0.60
+    # Semantic score when an engine planned it without error but did not finish it in time.
+    planned_semantic: float = 0.80
     empty_result_penalty: float = 0.10
 
 
@@ -59,11 +61,15 @@ def _schema(findings: list[Finding]) -> float:
 
 def _semantic(findings: list[Finding], engines: dict[str, EngineResult], cfg: ScoreConfig) -> float:
     statuses = {name: r.status for name, r in engines.items()}
-    if any(s in (ERROR, TIMEOUT) for s in statuses.values()):
+    if any(s == ERROR for s in statuses.values()):
         return 0.0
     executed = [r for r in engines.values() if r.status == OK and r.rows is not None]
-    ran = [r for r in engines.values() if r.status == OK]
-    score = 1.0 if ran else cfg.unverified_semantic
+    if any(r.status == OK for r in engines.values()):
+        score = 1.0
+    elif PLANNED in statuses.values():
+        score = cfg.planned_semantic
+    else:
+        score = cfg.unverified_semantic
     if executed and all(r.rows == 0 for r in executed):
         score -= cfg.empty_result_penalty
     static_errors = sum(

@@ -59,7 +59,13 @@ def test_duckdb_timeout() -> None:
     heavy = ("SELECT COUNT(*) FROM cim_vector.building_properties a, "
              "cim_vector.building_properties b, cim_vector.building_properties c")
     result, error = runner.run(heavy)
-    assert result.status == "timeout" and error and "timed out" in error
+    assert result.status == "planned" and error and "exceeded" in error
+    subject = Subject(heavy + " WHERE a.lod = 1")
+    findings = run_checks(subject, CheckContext(SCHEMA, duckdb=runner), only=("grammar", "duckdb"))
+    assert [(f.code, f.severity) for f in findings] == [("SEM003", "warning")]
+    # the next query is not hit by a late interrupt
+    ok, _ = runner.run("SELECT 1")
+    assert ok.status == OK
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +117,8 @@ def test_postgis_read_only_timeout_and_sqlstate(pg_dsn: str) -> None:
     after = conn.execute("SELECT last_value FROM cim_vector.building_id_seq").fetchone()
     assert before == after  # nothing a checked query does can modify the database
     result, finding = pg.run("SELECT pg_sleep(2)")
-    assert finding is not None and finding.code == "PGS003" and result.status == "timeout"
+    assert finding is not None and finding.code == "PGS003" and result.status == "planned"
+    assert finding.severity == "warning"
     result, finding = pg.run("SELECT nope FROM cim_vector.building")
     assert finding is not None and finding.code == "PGS001" and "[42703]" in finding.message
     explain_only = PostgisRunner(conn, timeout_s=1.0, execute=False)
@@ -128,7 +135,8 @@ def test_validate_execute_duckdb_json(tmp_path: Path) -> None:
                                       "json", "--out", str(report), "--rejected", str(rejected)])
     assert result.exit_code == 1, result.output
     data = json.loads(report.read_text())
-    assert data["engines"]["duckdb"] == {"n": 2, "ok": 1, "ok_pct": 50.0, "not_checkable": 1}
+    assert data["engines"]["duckdb"] == {"n": 2, "ok": 1, "ok_pct": 50.0, "executed": 1,
+                                         "planned": 0, "not_checkable": 1}
     assert data["per_check"]["SEM001"] == 1
     assert data["queries"][0]["engines"]["duckdb"]["status"] == "ok"
     lines = rejected.read_text().splitlines()
@@ -145,7 +153,8 @@ def test_validate_execute_postgis_counts_every_query(pg_dsn: str, tmp_path: Path
     assert result.exit_code == 1, result.output
     data = json.loads(report.read_text())
     # the syntax error is tried on PostGIS too (an independent run would count it)
-    assert data["engines"]["postgis"] == {"n": 3, "ok": 2, "ok_pct": 66.67, "not_checkable": 0}
+    assert data["engines"]["postgis"] == {"n": 3, "ok": 2, "ok_pct": 66.67, "executed": 2,
+                                          "planned": 0, "not_checkable": 0}
 
 
 def test_validate_execute_needs_postgis_url(capsys: pytest.CaptureFixture[str]) -> None:

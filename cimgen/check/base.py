@@ -11,8 +11,11 @@ from cimgen import ast
 from cimgen.models import Finding, QueryFeatures
 from cimgen.schema.model import Schema
 
-# Engine outcomes recorded per query. "not_checkable" is never counted as passed.
-OK, ERROR, TIMEOUT, NOT_CHECKABLE, SKIPPED = "ok", "error", "timeout", "not_checkable", "skipped"
+# Engine outcomes recorded per query. "ok": executed without error; "planned": the engine
+# planned (EXPLAIN) it without error but execution ran past its time budget; "not_checkable":
+# the engine lacks something the query needs -- never counted as passed.
+OK, ERROR, PLANNED, NOT_CHECKABLE = "ok", "error", "planned", "not_checkable"
+NO_ERROR = (OK, PLANNED)
 
 
 @dataclass
@@ -54,7 +57,7 @@ class Subject:
 class CheckOptions:
     """Check settings (documented defaults; overridable from a config file)."""
 
-    timeout_s: float = 2.0
+    timeout_s: float = 0.1  # execution budget per query per engine (plan is always checked)
     execute_duckdb: bool = True
     execute_postgis: bool = True  # False: EXPLAIN only (--no-execute)
     shape_cap: int = 50

@@ -1,11 +1,12 @@
 """Semantic checks by execution: DuckDB spatial (embedded) and PostGIS (the gold check).
 
-* ``SEM001`` DuckDB raised an error executing the DuckDB rendering;
+* ``SEM001`` DuckDB raised an error planning or executing the DuckDB rendering;
 * ``SEM002`` not checkable in DuckDB (e.g. raster functions) -- info, never a pass;
-* ``SEM003`` DuckDB timed out;
+* ``SEM003`` DuckDB planned the query without error but its execution ran past the time
+  budget -- a warning: the plan is verified, the result is not ("planned");
 * ``PGS001`` PostGIS EXPLAIN failed (message carries the SQLSTATE);
 * ``PGS002`` PostGIS execution failed (SQLSTATE);
-* ``PGS003`` PostGIS statement timeout.
+* ``PGS003`` PostGIS statement timeout after a successful EXPLAIN -- a warning ("planned").
 
 Both engines run read-only: DuckDB opens the fixture file read-only; PostGIS runs every
 query inside ``BEGIN READ ONLY`` with ``SET LOCAL statement_timeout`` and rolls back.
@@ -22,7 +23,7 @@ from cimgen.check.base import (
     ERROR,
     NOT_CHECKABLE,
     OK,
-    TIMEOUT,
+    PLANNED,
     CheckContext,
     EngineResult,
     Subject,
@@ -65,14 +66,29 @@ def agree(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None, tolerance: float
 
 
 class DuckDBRunner:
-    """Executes DuckDB renderings on the embedded fixture database, with a timeout."""
+    """Plans (EXPLAIN) then executes DuckDB renderings on the embedded fixture database,
+    within a time budget; a query still running when it ends is interrupted ("planned")."""
 
     def __init__(self, connection: Any, timeout_s: float) -> None:
         self.con = connection
         self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self._running = False
+        self._interrupted = False
+
+    def _interrupt(self) -> None:
+        with self._lock:  # never interrupt a query that is already finished (or the next)
+            if self._running:
+                self._interrupted = True
+                self.con.interrupt()
 
     def run(self, sql: str) -> tuple[EngineResult, str | None]:
-        timer = threading.Timer(self.timeout_s, self.con.interrupt)
+        try:
+            self.con.execute(f"EXPLAIN {sql}")
+        except Exception as exc:  # duckdb raises many error types; all are findings
+            return EngineResult(ERROR), _first_line(exc)
+        self._running, self._interrupted = True, False
+        timer = threading.Timer(self.timeout_s, self._interrupt)
         timer.start()
         try:
             cursor = self.con.execute(sql)
@@ -80,17 +96,21 @@ class DuckDBRunner:
             count = len(rows)
             while batch := cursor.fetchmany(_MAX_ROWS):
                 count += len(batch)
-            result = EngineResult(
-                OK, rows=count, digest=digest(rows) if count == len(rows) else (count,)
-            )
-            return result, None
-        except Exception as exc:  # duckdb raises many error types; all are findings
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if "INTERRUPT" in text.upper():
-                return EngineResult(TIMEOUT), f"timed out after {self.timeout_s:g} s"
-            return EngineResult(ERROR), text[:300]
+            exact = count == len(rows)
+            return EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,)), None
+        except Exception as exc:
+            if self._interrupted:
+                return EngineResult(PLANNED), f"execution exceeded {self.timeout_s:g} s"
+            return EngineResult(ERROR), _first_line(exc)
         finally:
+            with self._lock:
+                self._running = False
             timer.cancel()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
 def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
@@ -111,8 +131,8 @@ def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
         return [Finding("SEM002", "duckdb", f"not checkable in DuckDB: {reason}", "info")]
     result, error = runner.run(subject.sql_duckdb)
     subject.engines["duckdb"] = result
-    if result.status == TIMEOUT:
-        return [Finding("SEM003", "duckdb", f"DuckDB {error}")]
+    if result.status == PLANNED:
+        return [Finding("SEM003", "duckdb", f"DuckDB planned it; {error}", "warning")]
     if result.status == ERROR:
         return [Finding("SEM001", "duckdb", f"DuckDB: {error}")]
     return []
@@ -153,9 +173,10 @@ class PostgisRunner:
         except psycopg.Error as exc:
             state = exc.sqlstate or "?"
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            if state == "57014":
-                return EngineResult(TIMEOUT, sqlstate=state), Finding(
-                    "PGS003", "postgis", f"PostGIS statement timeout [{state}]"
+            if state == "57014" and stage == "execute":
+                return EngineResult(PLANNED, sqlstate=state), Finding(
+                    "PGS003", "postgis", f"PostGIS planned it; statement timeout [{state}]",
+                    "warning",
                 )
             code = "PGS001" if stage == "explain" else "PGS002"
             return EngineResult(ERROR, sqlstate=state), Finding(

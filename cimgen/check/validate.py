@@ -17,7 +17,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
 from cimgen.check import run_checks as _run_checks
-from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, EngineResult
+from cimgen.check.base import ERROR, NO_ERROR, NOT_CHECKABLE, OK, PLANNED, EngineResult
 from cimgen.grammar.validate import QueryItem, ValidationReport
 from cimgen.models import Finding
 from cimgen.schema.model import Schema
@@ -57,11 +57,13 @@ class ExecutionChecks:
         for name in self.engines:
             statuses = [r[1][name].status for r in self.results.values() if name in r[1]]
             n = sum(1 for s in statuses if s != NOT_CHECKABLE)
-            ok = sum(1 for s in statuses if s == OK)
+            ok = sum(1 for s in statuses if s in NO_ERROR)
             engines[name] = {
                 "n": n,
                 "ok": ok,
                 "ok_pct": round(100.0 * ok / n, 2) if n else 0.0,
+                "executed": statuses.count(OK),
+                "planned": statuses.count(PLANNED),
                 "not_checkable": statuses.count(NOT_CHECKABLE),
             }
         per_check: Counter[str] = Counter()
@@ -74,7 +76,7 @@ class ExecutionChecks:
             c["valid"] += int(result.valid)
             for name, r in engine_results.items():
                 c[f"{name}_n"] += int(r.status != NOT_CHECKABLE)
-                c[f"{name}_ok"] += int(r.status == OK)
+                c[f"{name}_ok"] += int(r.status in NO_ERROR)
         types = {
             t: {
                 "n": c["n"],

@@ -27,7 +27,7 @@ from cimgen.generate.options import GenerateOptions
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
-from cimgen.io import write_json, write_jsonl, write_table
+from cimgen.io import make_public_dir, write_json, write_jsonl, write_table
 from cimgen.models import QueryFeatures
 from cimgen.score import score
 
@@ -72,7 +72,9 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
             f"{out}: output folder is not empty. Choose another --out or pass --overwrite."
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    make_public_dir(tmp)
+    return tmp
 
 
 def _finish_out(tmp: Path, out: Path) -> None:

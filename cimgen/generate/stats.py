@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, TIMEOUT
+from cimgen.check.base import ERROR, NO_ERROR, NOT_CHECKABLE, OK, PLANNED
 from cimgen.check.execute import agree
 from cimgen.generate.work import Outcome
 from cimgen.models import FEATURE_NAMES, FIDELITY_COUNTS, Quality
@@ -51,7 +51,7 @@ class RunStats:
             counts["n"] += 1
             counts[result.status] += 1
             kind[f"{engine}_n"] += int(result.status != NOT_CHECKABLE)
-            kind[f"{engine}_ok"] += int(result.status == OK)
+            kind[f"{engine}_ok"] += int(result.status in NO_ERROR)
         duck, pg = o.engines.get("duckdb"), o.engines.get("postgis")
         if duck and pg and duck.status == OK and pg.status == OK and pg.rows is not None:
             self.agreement["n"] += 1
@@ -103,13 +103,15 @@ class RunStats:
         engines: dict[str, Any] = {}
         for engine, c in sorted(self.engines.items()):
             checkable = c["n"] - c[NOT_CHECKABLE]
+            ok = c[OK] + c[PLANNED]
             engines[engine] = {
                 "n": checkable,
-                "ok": c[OK],
-                "ok_pct": _pct(c[OK], checkable),
+                "ok": ok,
+                "ok_pct": _pct(ok, checkable),
+                "executed": c[OK],
+                "planned": c[PLANNED],
                 "not_checkable": c[NOT_CHECKABLE],
                 "errors": c[ERROR],
-                "timeouts": c[TIMEOUT],
             }
         scores = sorted(self.scores)
 

@@ -64,7 +64,9 @@ def init_worker(spec: WorkerSpec) -> None:
     """Open the engines once per worker process."""
     from cimgen.engines.duckdb import open_fixture
 
-    duck = DuckDBRunner(open_fixture(spec.schema, spec.fixture_seed), spec.check_options.timeout_s)
+    con = open_fixture(spec.schema, spec.fixture_seed)
+    con.execute("SET threads = 1")  # one worker process per core
+    duck = DuckDBRunner(con, spec.check_options.timeout_s)
     postgis = None
     if spec.postgis_dsn:
         from cimgen.engines.postgis import connect

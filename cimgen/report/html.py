@@ -384,17 +384,19 @@ def _pass_rates(data: ReportData) -> str:
                 e.get("n"),
                 e.get("ok"),
                 e.get("ok_pct"),
+                e.get("executed"),
+                e.get("planned"),
                 e.get("not_checkable"),
                 e.get("errors"),
-                e.get("timeouts"),
             )
             for name, e in engines.items()
         ]
         body.append(
             _table(
-                ("engine", "checked", "ok", "ok %", "not checkable", "errors", "timeouts"),
+                ("engine", "checked", "no error", "no error %", "executed", "planned only",
+                 "not checkable", "errors"),
                 engine_rows,
-                {1, 2, 3, 4, 5, 6},
+                {1, 2, 3, 4, 5, 6, 7},
             )
         )
     agreement = data.stats.get("agreement") or {}

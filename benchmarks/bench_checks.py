@@ -1,0 +1,94 @@
+"""Benchmark the check stage: DuckDB execution checks/s and PostGIS EXPLAIN checks/s.
+
+Candidates come from the real pipeline: a GaussianCopula structure model fitted on the
+bundled demo corpus (or --stage1 FILE), expanded and rendered. Each figure is per core
+(one process).
+
+    python benchmarks/bench_checks.py [--n 2000] [--postgis URL] [--stage1 FILE]
+
+With --postgis, the URL must hold the schema and fixture data (`cimgen db init`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, run_checks
+from cimgen.engines.duckdb import open_fixture
+from cimgen.expand import ExpansionContext, make_candidate
+from cimgen.features import features_frame, iter_features
+from cimgen.fixtures import generate_fixture
+from cimgen.ingest import read_stage1
+from cimgen.models import Candidate
+from cimgen.schema import load_schema
+from cimgen.structure import fit_model
+
+STATIC = ("grammar", "postgres_parse", "bind", "srid", "units", "cartesian", "complexity")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--postgis")
+    parser.add_argument("--stage1", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    schema = load_schema("cim_wizard")
+    if args.stage1:
+        corpus = args.stage1
+    else:
+        from cimgen.corpus import load_demo_corpus
+
+        corpus = load_demo_corpus()
+    pairs = list(iter_features(read_stage1(corpus), schema))
+    model = fit_model(features_frame(pairs), "gaussian_copula", seed=args.seed, progress=False)
+    structures = model.sample(args.n, seed=args.seed, progress=False).structures()
+    ctx = ExpansionContext.build(schema, [r for r, _ in pairs], generate_fixture(schema, 0))
+    cands = [c for i, s in enumerate(structures)
+             if isinstance(c := make_candidate(s, ctx, random.Random(f"{args.seed}:{i}"), i),
+                           Candidate)]
+    print(f"{len(cands)} candidates from {len(structures)} structures")
+
+    check_ctx = CheckContext(schema)
+    t0 = time.perf_counter()
+    for c in cands:
+        run_checks(Subject(c.sql_postgis, structure=c.structure), check_ctx, only=STATIC)
+    static = time.perf_counter() - t0
+    print(f"static checks (grammar, pglast, bind, rules, fidelity): {len(cands) / static:.0f} q/s")
+
+    duck = DuckDBRunner(open_fixture(schema, 0), timeout_s=2.0)
+    runnable = [c for c in cands if c.sql_duckdb]
+    ok = 0
+    t0 = time.perf_counter()
+    for c in runnable:
+        result, _ = duck.run(c.sql_duckdb or "")
+        ok += result.status == "ok"
+    elapsed = time.perf_counter() - t0
+    print(f"DuckDB execution: {len(runnable) / elapsed:.0f} q/s over {len(runnable)} "
+          f"({100 * ok / max(1, len(runnable)):.1f}% ok; "
+          f"{len(cands) - len(runnable)} not checkable)")
+
+    if args.postgis:
+        from cimgen.engines.postgis import connect
+
+        for execute in (False, True):
+            pg = PostgisRunner(connect(args.postgis), timeout_s=2.0, execute=execute)
+            ok = 0
+            t0 = time.perf_counter()
+            for c in cands:
+                result, _ = pg.run(c.sql_postgis)
+                ok += result.status == "ok"
+            elapsed = time.perf_counter() - t0
+            what = "EXPLAIN + execute" if execute else "EXPLAIN"
+            print(f"PostGIS {what}: {len(cands) / elapsed:.0f} q/s "
+                  f"({100 * ok / len(cands):.1f}% ok)")
+            pg.conn.close()
+    del check_ctx
+
+
+if __name__ == "__main__":
+    main()
