@@ -1,0 +1,5 @@
+"""``python -m cimgen.cli``."""
+
+from cimgen.cli.main import main
+
+main()
