@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -254,3 +256,95 @@ def test_generic_schema_rows_keys_relations_and_determinism(shops: Schema) -> No
     assert 450_000 < x < 560_000
     y = float(store.column("footprint")[0].split("((")[1].split(",")[0].split()[1])
     assert 5_600_000 < y < 5_800_000
+
+
+# --- the deployed schema (table/column aliases, example ids) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Schema:
+    return load_schema("cim_wizard_deployed")
+
+
+@pytest.fixture(scope="module")
+def dfx(deployed: Schema):  # type: ignore[no-untyped-def]
+    return generate_fixture(deployed, seed=0)
+
+
+def test_deployed_schema_gets_the_milan_world_renamed(fx, dfx) -> None:  # type: ignore[no-untyped-def]
+    from cimgen.fixtures.aliases import ALIASES
+
+    for name, alias in ALIASES.items():
+        mine, world = dfx.table(name), fx.table(alias.world)
+        assert len(mine) == len(world), name
+        for col in ("geometry", "building_geometry", "height", "p1", "voltage_kv", "rast"):
+            if col in mine.column_names:
+                assert mine.column(col) == world.column(col), (name, col)
+    lines, glines = dfx.table("cim_network.network_lines"), fx.table("cim_vector.grid_line")
+    assert lines.column("from_bus_id") == glines.column("from_bus")
+    assert lines.column("line_name") == glines.column("name")
+    buses = dfx.table("cim_network.network_buses")
+    assert buses.column("bus_name") == buses.column("name")
+    # in_service exists only in the deployed lines: in service iff both buses are
+    up = dict(zip(buses.column("bus_id"), buses.column("in_service"), strict=True))
+    for ln in lines.dicts():
+        assert ln["in_service"] == (up[ln["from_bus_id"]] and up[ln["to_bus_id"]])
+    assert 0.7 < sum(lines.column("in_service")) / len(lines) < 1.0
+
+
+def test_deployed_relations_hold_and_keys_are_unique(deployed: Schema, dfx) -> None:  # type: ignore[no-untyped-def]
+    assert len(deployed.relations) == 6
+    for rel in deployed.relations:
+        left, right = dfx.table(rel.left), dfx.table(rel.right)
+        li = [left.index(c) for c in rel.left_columns]
+        ri = [right.index(c) for c in rel.right_columns]
+        keys = {tuple(r[i] for i in ri) for r in right.rows}
+        orphans = [r for r in left.rows if tuple(r[i] for i in li) not in keys]
+        assert not orphans, f"{rel.left}{rel.left_columns} -> {rel.right}: {orphans[:1]}"
+    for t in deployed.tables:
+        data = dfx.table(t.qualified)
+        idx = [data.index(k) for k in t.primary_key]
+        assert len({tuple(r[i] for i in idx) for r in data.rows}) == len(data), t.qualified
+
+
+def test_deployed_example_ids_exist_and_are_tied_as_the_samples_use_them(
+    deployed: Schema, dfx
+) -> None:  # type: ignore[no-untyped-def]
+
+    for t in deployed.tables:
+        for c in t.columns:
+            if (c.name in ID_LIKE or c.name.endswith("_id")) and c.examples:
+                missing = set(c.examples) - set(dfx.values(t.qualified, c.name))
+                assert not missing, f"{t.qualified}.{c.name} lacks {missing}"
+    props = deployed.table("cim_vector.cim_wizard_building_properties")
+    assert props is not None
+    ex = [props.column(n).examples for n in ("building_id", "project_id", "scenario_id")]  # type: ignore[union-attr]
+    rows = {
+        (r["building_id"], r["project_id"], r["scenario_id"])
+        for r in dfx.table("cim_vector.cim_wizard_building_properties").dicts()
+    }
+    assert set(zip(*ex, strict=True)) <= rows  # each example building is in its project
+    scen = dfx.table("cim_vector.cim_wizard_project_scenario").dicts()
+    assert len(scen) == 7 and all(r["project_id"] == r["scenario_id"] for r in scen)
+    uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    bids = dfx.values("cim_vector.cim_wizard_building", "building_id")
+    assert all(uuid.match(b) or b in ex[0] for b in bids)
+    neighbours = {
+        n
+        for v in dfx.table("cim_vector.cim_wizard_building_properties").column("neighbours_ids")
+        for n in json.loads(v)
+    }
+    assert neighbours <= set(bids)  # ids inside JSON renamed with the column
+    assert 151460000101 in dfx.values("cim_census.censusgeo", "sez2011")
+
+
+def test_deployed_fixture_is_deterministic(deployed: Schema, dfx) -> None:  # type: ignore[no-untyped-def]
+    assert _generate(deployed, 0).tables == dfx.tables
+    other = _generate(deployed, 1)
+    assert other.values("cim_vector.cim_wizard_project_scenario", "project_id") == dfx.values(
+        "cim_vector.cim_wizard_project_scenario", "project_id"
+    )
+    assert (
+        other.table("cim_vector.cim_wizard_building").rows
+        != dfx.table("cim_vector.cim_wizard_building").rows
+    )

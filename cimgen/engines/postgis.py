@@ -1,8 +1,10 @@
-"""PostGIS: DDL from a schema model, fixture loading, and a throwaway local cluster.
+"""PostGIS: fixture loading and a throwaway local cluster.
 
 ``init_database`` loads exactly the rows of :func:`cimgen.fixtures.generate_fixture`, so a
 query's result can be compared with the DuckDB copy row for row. Geometries go in as EWKT
-and rasters as hex WKB through COPY, i.e. the server parses the very same text.
+and rasters as hex WKB through COPY, i.e. the server parses the very same text. The DDL
+comes from :mod:`cimgen.schema.export` (cimgen's one DDL writer): tables first, rows, then
+foreign keys and the spatial / join-key indexes a deployed database has, then ANALYZE.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from cimgen.errors import DatabaseError
 from cimgen.fixtures import RasterTile, generate_fixture
+from cimgen.schema.export import (
+    foreign_key_statements,
+    index_statements,
+    qualified_ident,
+    quote_ident,
+    table_statements,
+)
 from cimgen.schema.model import Column, Schema, Table
 
 PG_BIN = Path(os.environ.get("CIMGEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -54,74 +62,6 @@ def _first(exc: BaseException) -> str:
     return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
 
 
-# --- DDL ------------------------------------------------------------------------------------
-
-
-def column_type(col: Column) -> str:
-    """The PostgreSQL type of a column (geometry typmod rebuilt from type + SRID)."""
-    if col.kind == "geometry" and "(" not in col.type:
-        family = "geography" if col.type.lower().startswith("geography") else "geometry"
-        gtype = (col.geometry_type or "GEOMETRY").title().replace("string", "String")
-        gtype = gtype.replace("collection", "Collection")
-        return f"{family}({gtype},{col.srid})" if col.srid is not None else family
-    return col.type
-
-
-def ddl_for(schema: Schema) -> str:
-    """CREATE SCHEMA / CREATE TABLE statements (with primary keys) for the schema model.
-
-    >>> from cimgen.schema.load import load_schema
-    >>> "CREATE TABLE cim_vector.building (" in ddl_for(load_schema("cim_wizard"))
-    True
-    """
-    out = [f"CREATE SCHEMA IF NOT EXISTS {_ident(s)};" for s in schema.schemas]
-    for t in schema.tables:
-        lines = [
-            f"    {_ident(c.name)} {column_type(c)}"
-            + ("" if c.nullable or c.name in t.primary_key else " NOT NULL")
-            for c in t.columns
-        ]
-        if t.primary_key:
-            lines.append(f"    PRIMARY KEY ({', '.join(_ident(k) for k in t.primary_key)})")
-        out.append(f"CREATE TABLE {_qualified(t)} (\n" + ",\n".join(lines) + "\n);")
-        if t.description:
-            text = t.description.replace("'", "''")
-            out.append(f"COMMENT ON TABLE {_qualified(t)} IS '{text}';")
-    return "\n".join(out) + "\n"
-
-
-def _ident(name: str) -> str:
-    """Quote only when needed, so the DDL reads like hand-written SQL."""
-    simple = name.isidentifier() and name == name.lower() and name.isascii()
-    return name if simple and name.upper() not in _RESERVED else '"' + name.replace('"', '""') + '"'
-
-
-_RESERVED = {
-    "USER",
-    "TABLE",
-    "ORDER",
-    "GROUP",
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "LIMIT",
-    "TO",
-    "DEFAULT",
-    "CHECK",
-    "COLUMN",
-    "PRIMARY",
-    "REFERENCES",
-    "END",
-    "ALL",
-    "AND",
-    "OR",
-}
-
-
-def _qualified(t: Table) -> str:
-    return f"{_ident(t.schema)}.{_ident(t.name)}"
-
-
 # --- loading --------------------------------------------------------------------------------
 
 
@@ -141,15 +81,23 @@ def init_database(dsn: str, schema: Schema, seed: int = 0, replace: bool = False
             )
         with conn.transaction():
             for name in existing:
-                s, t = name.split(".", 1)
-                conn.execute(
-                    sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(s, t))
-                )
-            conn.execute(ddl_for(schema).encode())
+                conn.execute(_sql(f"DROP TABLE IF EXISTS {qualified_ident(name)} CASCADE"))
+            conn.execute(_sql("\n".join(table_statements(schema))))
             for table in schema.tables:
                 _copy(conn, table, fx.table(table.qualified).rows)
                 _advance_serials(conn, table)
-        conn.execute("ANALYZE")
+            # after the rows: no load order to respect, and one index build instead of
+            # per-row maintenance
+            for stmt in (*foreign_key_statements(schema), *index_statements(schema)):
+                try:
+                    conn.execute(_sql(stmt))
+                except psycopg.Error as exc:
+                    raise DatabaseError(
+                        f"{stmt.rstrip(';')} failed on the fixture rows: {_first(exc)}"
+                    ) from None
+        # planner statistics for the loaded rows: without them the indexes go unused
+        tables = ", ".join(qualified_ident(t.qualified) for t in schema.tables)
+        conn.execute(_sql(f"ANALYZE {tables}"))
     return fx.row_counts()
 
 
@@ -170,7 +118,7 @@ def _ensure_extensions(conn: psycopg.Connection[Any], schema: Schema) -> None:
                 "Install PostGIS (e.g. apt-get install postgresql-15-postgis-3)."
             )
         try:
-            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
+            conn.execute(_sql(f"CREATE EXTENSION IF NOT EXISTS {quote_ident(ext)}"))
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"cannot create extension {ext}: {_first(exc)}. Connect as a "
@@ -200,9 +148,14 @@ def pg_value(col: Column, value: Any) -> Any:
     return value
 
 
+def _sql(text: str) -> bytes:
+    """A statement whose identifiers :func:`cimgen.schema.export.quote_ident` quoted."""
+    return text.encode()
+
+
 def _copy(conn: psycopg.Connection[Any], table: Table, rows: tuple[tuple[Any, ...], ...]) -> None:
-    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.schema, table.name), cols)
+    cols = ", ".join(quote_ident(c.name) for c in table.columns)
+    stmt = _sql(f"COPY {qualified_ident(table.qualified)} ({cols}) FROM STDIN")
     with conn.cursor() as cur, cur.copy(stmt) as copy:
         for row in rows:
             copy.write_row([pg_value(c, v) for c, v in zip(table.columns, row, strict=True)])
@@ -212,12 +165,13 @@ def _advance_serials(conn: psycopg.Connection[Any], table: Table) -> None:
     """Move serial sequences past the loaded ids, so later inserts do not collide."""
     for c in table.columns:
         if c.type.lower() in ("serial", "bigserial", "smallserial"):
+            name = qualified_ident(table.qualified)
             conn.execute(
-                sql.SQL(
+                _sql(
                     "SELECT setval(pg_get_serial_sequence(%s, %s), "
-                    "COALESCE((SELECT max({}) FROM {}), 0) + 1, false)"
-                ).format(sql.Identifier(c.name), sql.Identifier(table.schema, table.name)),
-                (_qualified(table), c.name),
+                    f"COALESCE((SELECT max({quote_ident(c.name)}) FROM {name}), 0) + 1, false)"
+                ),
+                (name, c.name),
             )
 
 

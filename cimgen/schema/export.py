@@ -1,11 +1,15 @@
 """Write a schema model out as PostGIS DDL or as the YAML schema-file format.
 
-This is cimgen's one DDL writer: ``cimgen schema export`` and ``cimgen db init`` both use
-:func:`to_ddl`, so the database cimgen creates is exactly the model it generates against.
+This is cimgen's one DDL writer: ``cimgen schema export`` writes :func:`to_ddl`, and
+``cimgen db init`` (:func:`cimgen.engines.postgis.init_database`) runs the same statements
+in load order: :func:`table_statements` before loading rows, :func:`foreign_key_statements`
+and :func:`index_statements` after. So the database cimgen creates is exactly the model it
+generates against.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import yaml
@@ -79,21 +83,11 @@ def to_ddl(schema: Schema) -> str:
         "CREATE EXTENSION IF NOT EXISTS postgis_raster;",
         "",
     ]
-    for name in schema.schemas:
-        if name != DEFAULT_SCHEMA:
-            out.append(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)};")
-    for table in schema.tables:
-        out += ["", *_table_ddl(table)]
-    fks = [r for r in schema.relations if exportable_foreign_key(schema, r)]
-    others = [r for r in schema.relations if r not in fks]
+    out += table_statements(schema)
+    fks = foreign_key_statements(schema)
     if fks:
-        out.append("")
-    for rel in fks:
-        out.append(
-            f"ALTER TABLE {qualified_ident(rel.left)} ADD FOREIGN KEY "
-            f"({_idents(rel.left_columns)}) REFERENCES {qualified_ident(rel.right)} "
-            f"({_idents(rel.right_columns)});"
-        )
+        out += ["", *fks]
+    others = [r for r in schema.relations if not exportable_foreign_key(schema, r)]
     if others:
         out += ["", "-- Join relations without a constraint behind them:"]
     for rel in others:
@@ -102,7 +96,82 @@ def to_ddl(schema: Schema) -> str:
             f"-- {rel.kind}: {rel.left} ({', '.join(rel.left_columns)}) = "
             f"{rel.right} ({', '.join(rel.right_columns)}){why}"
         )
+    indexes = index_statements(schema)
+    if indexes:
+        out += ["", "-- Spatial indexes and join-key indexes (both sides of every relation):"]
+        out += indexes
     return "\n".join(out) + "\n"
+
+
+def table_statements(schema: Schema) -> list[str]:
+    """CREATE SCHEMA and CREATE TABLE (primary keys, comments) lines; no extensions, no
+    foreign keys, so rows can be loaded in any table order afterwards."""
+    out = [
+        f"CREATE SCHEMA IF NOT EXISTS {quote_ident(name)};"
+        for name in schema.schemas
+        if name != DEFAULT_SCHEMA
+    ]
+    for table in schema.tables:
+        out += ["", *_table_ddl(table)]
+    return out
+
+
+def foreign_key_statements(schema: Schema) -> list[str]:
+    """ALTER TABLE ... ADD FOREIGN KEY, one per :func:`exportable_foreign_key` relation."""
+    return [
+        f"ALTER TABLE {qualified_ident(rel.left)} ADD FOREIGN KEY "
+        f"({_idents(rel.left_columns)}) REFERENCES {qualified_ident(rel.right)} "
+        f"({_idents(rel.right_columns)});"
+        for rel in schema.relations
+        if exportable_foreign_key(schema, rel)
+    ]
+
+
+def index_statements(schema: Schema) -> list[str]:
+    """CREATE INDEX statements, as a deployed spatial database has them.
+
+    GiST on every geometry column and on the convex hull of every raster column (what
+    ``raster2pgsql -I`` builds; raster ``&&`` / ``ST_Intersects`` use it); btree on the
+    columns of both sides of every relation, unless the primary key or a wider relation
+    index already leads with them.
+
+    >>> from cimgen.schema.load import load_schema
+    >>> [s for s in index_statements(load_schema("cim_wizard")) if "grid_line_from" in s]
+    ['CREATE INDEX grid_line_from_bus_idx ON cim_vector.grid_line (from_bus);']
+    """
+    out: list[str] = []
+    for table in schema.tables:
+        for col in table.columns:
+            if col.kind == "geometry":
+                out.append(_index(table, (col.name,), "gist", quote_ident(col.name)))
+            elif col.kind == "raster":
+                expr = f"ST_ConvexHull({quote_ident(col.name)})"
+                out.append(_index(table, (col.name,), "gist", expr))
+    keys: list[tuple[str, tuple[str, ...]]] = []
+    for rel in schema.relations:
+        keys += [(rel.left, rel.left_columns), (rel.right, rel.right_columns)]
+    keys = list(dict.fromkeys(keys))
+    for name, cols in keys:
+        target = schema.table(name)
+        if target is None:
+            continue
+        covered = [tuple(target.primary_key)]
+        covered += [c for n, c in keys if n == name and len(c) > len(cols)]
+        if any(tuple(c[: len(cols)]) == tuple(cols) for c in covered):
+            continue  # an index leading with these columns serves lookups on them too
+        out.append(_index(target, cols, "btree", _idents(cols)))
+    return out
+
+
+def _index(table: Table, cols: tuple[str, ...], method: str, expr: str) -> str:
+    name = "_".join((table.name, *cols, "idx"))
+    if len(name.encode()) > 63:  # PostgreSQL truncates at 63 bytes: keep names distinct
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = name.encode()[:50].decode(errors="ignore") + "_" + digest + "_idx"
+    using = "" if method == "btree" else f" USING {method}"
+    return (
+        f"CREATE INDEX {quote_ident(name)} ON {qualified_ident(table.qualified)}{using} ({expr});"
+    )
 
 
 def _table_ddl(table: Table) -> list[str]:
