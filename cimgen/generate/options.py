@@ -10,13 +10,11 @@ Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cimgen.config import read_config, reject_unknown
 from cimgen.errors import ConfigError
 from cimgen.score import ScoreConfig
 
@@ -62,42 +60,33 @@ _GENERATE_KEYS = {
     "chunk_size",
 }
 _CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance"}
-_SCORE_KEYS = {"weights", "thresholds", "unverified_semantic", "empty_result_penalty"}
-_SECTIONS = {"generate", "checks", "score", "synthesizer"}
+_SCORE_KEYS = {
+    "weights",
+    "thresholds",
+    "unverified_semantic",
+    "planned_semantic",
+    "empty_result_penalty",
+}
 
 
 def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
     """Apply a config file to ``base``; flags given on the command line are applied after."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found. Check the path given to --config.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]}). Fix the syntax."
-        ) from None
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: a config file must be a mapping of sections. See docs/generate.md."
-        )
-    _reject_unknown(path, "", data, _SECTIONS)
+    data = read_config(path)
     opts = base
     gen = data.get("generate") or {}
-    _reject_unknown(path, "generate.", gen, _GENERATE_KEYS)
+    reject_unknown(path, "generate.", gen, _GENERATE_KEYS)
     opts = replace(opts, **gen)
     checks = data.get("checks") or {}
-    _reject_unknown(path, "checks.", checks, _CHECK_KEYS)
+    reject_unknown(path, "checks.", checks, _CHECK_KEYS)
     opts = replace(opts, **checks)
     score = data.get("score") or {}
-    _reject_unknown(path, "score.", score, _SCORE_KEYS)
+    reject_unknown(path, "score.", score, _SCORE_KEYS)
     if score:
         cfg = opts.score
         weights = {**cfg.weights, **(score.get("weights") or {})}
         thresholds = {**cfg.thresholds, **(score.get("thresholds") or {})}
-        _reject_unknown(path, "score.weights.", weights, set(cfg.weights))
-        _reject_unknown(path, "score.thresholds.", thresholds, set(cfg.thresholds))
+        reject_unknown(path, "score.weights.", weights, set(cfg.weights))
+        reject_unknown(path, "score.thresholds.", thresholds, set(cfg.thresholds))
         extra = {k: v for k, v in score.items() if k not in ("weights", "thresholds")}
         opts = replace(opts, score=replace(cfg, weights=weights, thresholds=thresholds, **extra))
     synth = data.get("synthesizer") or {}
@@ -105,16 +94,6 @@ def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
         raise ConfigError(f"{path}: 'synthesizer' must map a synthesizer name to parameters.")
     opts = replace(opts, synthesizer_params={**opts.synthesizer_params, **synth})
     return opts
-
-
-def _reject_unknown(path: Path, prefix: str, data: Any, allowed: set[str]) -> None:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: '{prefix.rstrip('.')}' must be a mapping.")
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(
-                f"{path}: unknown key '{prefix}{key}'. Allowed: {', '.join(sorted(allowed))}."
-            )
 
 
 def option_names() -> list[str]:

@@ -8,7 +8,6 @@ Unknown keys are rejected with the file and key named.
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sized
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,6 +33,7 @@ from sdv.single_table import (
 )
 from sdv.single_table.base import BaseSingleTableSynthesizer
 
+from cimgen.config import read_config
 from cimgen.errors import ConfigError
 
 _COMMON = {"enforce_min_max_values": True, "enforce_rounding": True}
@@ -76,7 +75,6 @@ _CLASSES: dict[str, type[BaseSingleTableSynthesizer]] = {
     "copulagan": CopulaGANSynthesizer,
 }
 _DISTRIBUTIONS = ("norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde")
-CONFIG_SECTIONS = ("synthesizer",)
 
 
 def check_name(name: str) -> str:
@@ -143,27 +141,7 @@ def _check_type(name: str, key: str, value: Any, default: Any, where: str) -> An
 
 def load_config(path: Path) -> dict[str, dict[str, Any]]:
     """``{synthesizer name: overrides}`` from a YAML or JSON config file."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found. Check the --config path.")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} "
-            f"({str(exc).splitlines()[0]}). Fix the file."
-        ) from None
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: the config must be a mapping such as "
-            "'synthesizer: {ctgan: {epochs: 100}}'."
-        )
-    for key in data:
-        if key not in CONFIG_SECTIONS:
-            raise ConfigError(
-                f"{path}: unknown key {key!r}. Valid keys: {', '.join(CONFIG_SECTIONS)}."
-            )
+    data = read_config(path)  # other sections (generate, checks, score) are not ours
     section = data.get("synthesizer") or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: 'synthesizer' must map synthesizer names to parameters.")
