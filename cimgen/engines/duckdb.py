@@ -4,9 +4,9 @@ The spatial extension is LOADed by path from the ``duckdb-extension-spatial`` wh
 extension auto-install and auto-load are switched off, so nothing touches the network.
 The wheel's extension is signed, so ``allow_unsigned_extensions`` stays off.
 
-Rasters: DuckDB has no raster type. Raster columns are stored as BLOBs holding the tile's
-PostGIS raster WKB (byte-identical to PostGIS ``rast::bytea``); queries that call raster
-functions are not checkable in DuckDB (docs/fixtures.md).
+Rasters: DuckDB has no raster type. Raster columns are stored as a STRUCT with the tile's
+georeference and cell values, and every connection gets TEMP macros that reproduce the
+PostGIS raster functions on it (:mod:`cimgen.engines.duckdb_raster`, docs/fixtures.md).
 """
 
 from __future__ import annotations
@@ -20,10 +20,14 @@ import duckdb
 import pyarrow as pa
 
 from cimgen.engines import fixture_path, temp_sibling
+from cimgen.engines.duckdb_raster import ARROW_RASTER_TYPE, RASTER_TYPE, install_macros, tile_struct
 from cimgen.errors import DatabaseError
 from cimgen.fixtures import FixtureTable, RasterTile, generate_fixture
 from cimgen.schema.model import Column, Schema, Table
 
+# Part of the fixture cache key: bump when the DuckDB storage of fixture rows changes (v2:
+# rasters as STRUCTs instead of WKB BLOBs), so stale cached files are rebuilt.
+STORAGE_VERSION = "2"
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
@@ -49,13 +53,15 @@ def spatial_extension_path() -> Path:
 
 
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with spatial loaded (offline) and the session time zone UTC."""
+    """A DuckDB connection with spatial loaded (offline), the session time zone UTC and the
+    raster macros defined (TEMP, so read-only connections have them too)."""
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=dict(_CONFIG))
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot open DuckDB database {path}: {_first(exc)}") from None
     con.execute(f"LOAD '{_sql_str(str(spatial_extension_path()))}'")
     con.execute("SET TimeZone = 'UTC'")
+    install_macros(con)
     return con
 
 
@@ -65,7 +71,7 @@ def duckdb_type(col: Column) -> str:
     if col.kind == "geometry":
         return "GEOMETRY"
     if col.kind == "raster":
-        return "BLOB"
+        return RASTER_TYPE
     if col.kind == "integer":
         if base in ("bigint", "int8", "bigserial"):
             return "BIGINT"
@@ -86,6 +92,8 @@ def duckdb_type(col: Column) -> str:
 
 
 def _arrow_type(col: Column) -> pa.DataType:
+    if col.kind == "raster":
+        return ARROW_RASTER_TYPE
     t = duckdb_type(col)
     return {
         "GEOMETRY": pa.string(),
@@ -119,7 +127,7 @@ def load_table(con: duckdb.DuckDBPyConnection, table: Table, data: FixtureTable)
     for i, col in enumerate(table.columns):
         values: list[Any] = [r[i] for r in data.rows]
         if col.kind == "raster":
-            values = [v.to_wkb() if isinstance(v, RasterTile) else v for v in values]
+            values = [tile_struct(v) if isinstance(v, RasterTile) else None for v in values]
         arrays.append(pa.array(values, type=_arrow_type(col)))
     names = [f"c{i}" for i in range(len(table.columns))]
     con.register("_cimgen_staged", pa.Table.from_arrays(arrays, names=names))
@@ -149,13 +157,19 @@ def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
     return fx.row_counts()
 
 
+def fixture_file(schema: Schema, seed: int = 0, cache_dir: Path | str | None = None) -> Path:
+    """Where the cached fixture database for (schema, seed) lives (built or not)."""
+    engine_version = f"{duckdb.__version__}+storage{STORAGE_VERSION}"
+    return fixture_path(schema, seed, "duckdb", engine_version, ".duckdb", cache_dir)
+
+
 def fixture_database(schema: Schema, seed: int = 0, cache_dir: Path | str | None = None) -> Path:
     """The cached fixture database file for (schema, seed), built on first use.
 
     Built into a temporary file and renamed into place, so concurrent builders and
     interrupted builds never leave a half-written database under the cached name.
     """
-    path = fixture_path(schema, seed, "duckdb", duckdb.__version__, ".duckdb", cache_dir)
+    path = fixture_file(schema, seed, cache_dir)
     if path.is_file():
         return path
     tmp = temp_sibling(path)

@@ -55,6 +55,8 @@ class BackendRenderer(Renderer):
     uses_scope = True
     catalogue_key: ClassVar[str] = ""
     special: ClassVar[dict[str, str]] = {}
+    # True where the backend stores raster columns in a form its raster handlers understand.
+    supports_raster: ClassVar[bool] = False
 
     def __init__(self, schema: Schema) -> None:
         super().__init__()
@@ -80,7 +82,7 @@ class BackendRenderer(Renderer):
         return table.qualified if table is not None else None
 
     def _column(self, node: ast.Column, scope: Scope | None) -> Text:
-        if scope is not None and node.name in self._raster_names:
+        if not self.supports_raster and scope is not None and node.name in self._raster_names:
             found = scope.resolve(node)
             if isinstance(found, SchemaColumn) and found.kind == "raster":
                 ref = f"{node.table}.{node.name}" if node.table else node.name

@@ -10,6 +10,10 @@ ST_Transform / ST_GeomFromText arguments) and renders
 * ``g::geography`` as a transform to the schema's metric SRID (UTM 32N for CIM Wizard), so
   planar metres approximate PostGIS's geodesic metres (tolerance in docs/backends.md), and
   ``geog::geometry`` as the transform back to EPSG:4326.
+
+Rasters are STRUCTs in the DuckDB fixture; raster calls become the ``rst_*`` macros of
+:mod:`cimgen.engines.duckdb_raster` (table in docs/backends.md). Geometries derived from a
+raster (its envelope) take their SRID from the raster at run time.
 """
 
 from __future__ import annotations
@@ -67,15 +71,46 @@ _SPHEROID_FLAG_ARITY = {
 }
 
 
-def transform(sql: str, src: int, dst: int) -> str:
-    return f"ST_Transform({sql}, 'EPSG:{src}', 'EPSG:{dst}', always_xy := true)"
+# Raster accessors that read one field of the raster STRUCT (docs/fixtures.md).
+_RASTER_FIELDS = {
+    "ST_Width": "width",
+    "ST_Height": "height",
+    "ST_UpperLeftX": "upperleft_x",
+    "ST_UpperLeftY": "upperleft_y",
+    "ST_ScaleX": "scale_x",
+    "ST_ScaleY": "scale_y",
+    "ST_BandNoDataValue": "nodata",
+    "ST_SRID": "srid",
+}
+# Raster -> geometry functions (the hull of an unskewed tile is its envelope).
+_RASTER_GEOMETRY = {"ST_Envelope": "rst_envelope", "ST_ConvexHull": "rst_envelope"}
+# Functions a raster-derived geometry's SRID does not pass through.
+_SRID_SETTERS = frozenset(
+    {"ST_SetSRID", "ST_Transform", "ST_GeomFromText", "ST_MakeEnvelope", "ST_Point", "ST_MakePoint"}
+)
+
+
+def transform(sql: str, src: int | str, dst: int) -> str:
+    """``src``: an SRID, or SQL text of a VARCHAR CRS computed per row (raster SRIDs)."""
+    source = f"'EPSG:{src}'" if isinstance(src, int) else src
+    return f"ST_Transform({sql}, {source}, 'EPSG:{dst}', always_xy := true)"
 
 
 class DuckdbRenderer(BackendRenderer):
     backend = "DuckDB"
     catalogue_key = "duckdb"
     keywords = DUCKDB_KEYWORDS
+    supports_raster = True
     special: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(_RASTER_FIELDS, "_raster_field"),
+        **dict.fromkeys(_RASTER_GEOMETRY, "_raster_geometry"),
+        "ST_Value": "_st_value",
+        "ST_SummaryStats": "_st_summarystats",
+        "ST_Clip": "_st_clip",
+        "ST_PixelWidth": "_st_pixelsize",
+        "ST_PixelHeight": "_st_pixelsize",
+        "ST_NumBands": "_st_numbands",
+        "ST_Polygon": "_st_polygon",
         "ST_SetSRID": "_st_setsrid",
         "ST_Transform": "_st_transform",
         "ST_GeomFromText": "_st_geomfromtext",
@@ -90,13 +125,13 @@ class DuckdbRenderer(BackendRenderer):
                 "ST_Perimeter",
                 "ST_Distance",
                 "ST_DWithin",
-                "ST_Intersects",
                 "ST_Covers",
                 "ST_CoveredBy",
                 "ST_Buffer",
             ),
             "_geography_aware",
         ),
+        "ST_Intersects": "_st_intersects",
     }
 
     # ------------------------------------------------------------------ names
@@ -148,6 +183,9 @@ class DuckdbRenderer(BackendRenderer):
         """``node::geography``: a geometry reprojected to the metric SRID."""
         if self.is_geography(node, scope):
             return self.expr(node, scope)
+        dynamic = self.raster_crs(node, scope)
+        if dynamic is not None:
+            return transform(self.text(node, scope), dynamic, self.metric_srid()), P_ATOM
         src, dst = self.srid(node, scope) or DEFAULT_SRID, self.metric_srid()
         if src == dst:
             return self.expr(node, scope)
@@ -179,7 +217,9 @@ class DuckdbRenderer(BackendRenderer):
     def _binary(self, node: ast.BinaryOp, scope: Scope | None) -> Text:
         if node.op == "&&":  # bounding boxes intersect: DuckDB's native test for exactly that
             return self.plain(
-                "ST_Intersects_Extent", self.text(node.left, scope), self.text(node.right, scope)
+                "ST_Intersects_Extent",
+                self.geometry_text(node.left, scope),
+                self.geometry_text(node.right, scope),
             )
         if node.op == "<->":
             return self.plain(
@@ -213,6 +253,9 @@ class DuckdbRenderer(BackendRenderer):
         if dst is None:
             raise Unsupported("ST_Transform without a literal target SRID has no DuckDB form")
         geom = node.args[0]
+        dynamic = self.raster_crs(geom, scope)
+        if dynamic is not None:
+            return transform(self.text(geom, scope), dynamic, dst), P_ATOM
         src = self.srid(geom, scope) or DEFAULT_SRID
         if src == dst:
             return self.expr(geom, scope)
@@ -255,6 +298,131 @@ class DuckdbRenderer(BackendRenderer):
                 for a, k in zip(args, kinds, strict=True)
             )
         return self.call(self.function_name(node), node, args, scope), P_ATOM
+
+    # ------------------------------------------------------------------ rasters
+
+    def is_raster(self, node: Any, scope: Scope | None) -> bool:
+        return self.kind(node, scope) == "raster"
+
+    def geometry_text(self, node: Any, scope: Scope | None) -> str:
+        """``node`` as a geometry: a raster becomes its envelope (PostGIS's raster::geometry)."""
+        if self.is_raster(node, scope):
+            return f"rst_envelope({self.text(node, scope)})"
+        return self.text(node, scope)
+
+    def srid_arg(self, node: Any, scope: Scope | None) -> str:
+        """The SRID a geometry argument is known to have, for the macros' SRID check."""
+        found = self.srid(node, scope)
+        return str(found) if found is not None else "NULL"
+
+    def raster_crs(self, node: Any, scope: Scope | None, depth: int = 0) -> str | None:
+        """SQL for the CRS of a geometry derived from a raster (``'EPSG:' || srid``), when
+        that is where its SRID comes from; None otherwise."""
+        if depth > 16 or self.srid(node, scope) is not None:
+            return None
+        if isinstance(node, ast.Cast):
+            return self.raster_crs(node.expr, scope, depth + 1)
+        if not isinstance(node, ast.FuncCall) or node.name in _SRID_SETTERS:
+            return None
+        raster_call = node.name in (*_RASTER_GEOMETRY, "ST_Polygon") and node.args
+        if raster_call and self.is_raster(node.args[0], scope):
+            rast = self.text(node.args[0], scope)
+            return f"('EPSG:' || CAST(struct_extract({rast}, 'srid') AS VARCHAR))"
+        for arg in node.args:
+            found = self.raster_crs(arg, scope, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def _raster_args(self, node: ast.FuncCall, scope: Scope | None) -> tuple[Any, Any]:
+        """(raster, geometry) of a raster-geometry call with an optional band argument."""
+        args = node.args
+        if len(args) >= 3 and isinstance(args[1], ast.Number):
+            if int_literal(args[1]) != 1:
+                raise Unsupported(f"{node.name} on a band other than 1 (fixture rasters have one)")
+            return args[0], args[2]
+        return args[0], args[1]
+
+    def _raster_field(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        if not node.args or not self.is_raster(node.args[0], scope):
+            return self.call(self.function_name(node), node, node.args, scope), P_ATOM
+        rast = self.text(node.args[0], scope)
+        return f"struct_extract({rast}, '{_RASTER_FIELDS[node.name]}')", P_ATOM
+
+    def _raster_geometry(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        if len(node.args) == 1 and self.is_raster(node.args[0], scope):
+            return self.plain(_RASTER_GEOMETRY[node.name], self.text(node.args[0], scope))
+        return self.call(self.function_name(node), node, node.args, scope), P_ATOM
+
+    def _st_polygon(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        return self.plain("rst_polygon", self.text(node.args[0], scope))
+
+    def _st_pixelsize(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        field = "scale_x" if node.name == "ST_PixelWidth" else "scale_y"
+        return f"abs(struct_extract({self.text(node.args[0], scope)}, '{field}'))", P_ATOM
+
+    def _st_numbands(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        rast = self.text(node.args[0], scope)
+        return f"CASE WHEN {rast} IS NULL THEN NULL ELSE 1 END", P_ATOM
+
+    def _st_value(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        if len(node.args) not in (2, 3):
+            raise Unsupported(f"ST_Value with {len(node.args)} arguments has no DuckDB form")
+        rast, geom = self._raster_args(node, scope)
+        return self.plain(
+            "rst_value",
+            self.text(rast, scope),
+            self.text(geom, scope),
+            self.srid_arg(geom, scope),
+        )
+
+    def _st_summarystats(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        if len(node.args) == 2 and int_literal(node.args[1]) != 1:
+            raise Unsupported("ST_SummaryStats on a band other than 1 has no DuckDB form")
+        return self.plain("rst_summarystats", self.text(node.args[0], scope))
+
+    def _st_clip(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        args = node.args
+        if len(args) == 4:
+            if int_literal(args[1]) != 1:
+                raise Unsupported("ST_Clip on a band other than 1 has no DuckDB form")
+            args = (args[0], args[2], args[3])
+        if len(args) not in (2, 3):
+            raise Unsupported(f"ST_Clip with {len(node.args)} arguments has no DuckDB form")
+        crop = self.text(args[2], scope) if len(args) == 3 else "true"
+        return self.plain(
+            "rst_clip",
+            self.text(args[0], scope),
+            self.text(args[1], scope),
+            crop,
+            self.srid_arg(args[1], scope),
+        )
+
+    def _st_intersects(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        if len(node.args) == 2:
+            a, b = node.args
+            if self.is_raster(a, scope) and self.is_raster(b, scope):
+                raise Unsupported("ST_Intersects of two rasters has no DuckDB form")
+            if self.is_raster(b, scope):
+                a, b = b, a
+            if self.is_raster(a, scope):
+                return self.plain(
+                    "rst_intersects",
+                    self.text(a, scope),
+                    self.text(b, scope),
+                    self.srid_arg(b, scope),
+                )
+        return self._geography_aware(node, scope)
+
+    def _field_access(self, node: ast.FieldAccess, scope: Scope | None) -> Text:
+        expr = node.expr
+        if isinstance(expr, ast.FuncCall) and expr.name == "ST_SummaryStats":
+            fields = self.catalogue.get("ST_SummaryStats")
+            allowed = fields.fields if fields is not None else ()
+            if node.field not in allowed:
+                raise Unsupported(f"ST_SummaryStats has no field {node.field}")
+            return f"struct_extract({self.text(expr, scope)}, '{node.field}')", P_ATOM
+        return super()._field_access(node, scope)
 
 
 def render_duckdb(query: ast.Query, schema: Schema) -> Rendered:

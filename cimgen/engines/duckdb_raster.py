@@ -1,0 +1,255 @@
+"""Rasters in DuckDB: a STRUCT per tile plus SQL macros that reproduce PostGIS raster calls.
+
+DuckDB has no raster type. A raster column is stored as :data:`RASTER_TYPE`, a STRUCT with
+the tile's georeference and its cell values (row-major, row 0 = the upper row) -- the very
+numbers ``cimgen db init`` writes into PostGIS. :func:`install_macros` defines one TEMP macro
+per emulated function on a connection (TEMP: they live in the connection, so they work on
+read-only fixture files and in every worker process). The DuckDB renderer maps raster calls
+to these macros (docs/backends.md has the table); the semantics follow PostGIS 3.3:
+
+* ``rst_value``: the cell containing the point (floor of the raster coordinate computed
+  with GDAL's inverse geotransform, as PostGIS 3.3's nearest-neighbour ST_Value), NULL
+  outside or on nodata; a non-point or an SRID that differs
+  from the raster's raises the PostGIS error.
+* ``rst_summarystats``: count / sum / mean / population stddev / min / max over the cells
+  that are not nodata; NULL fields for an empty raster.
+* ``rst_clip``: PostGIS's RASTER_clip: the geometry is intersected with the raster's hull and
+  rasterized (GDAL: a cell is in when its centre is inside a polygon) on a mask grid whose
+  size follows rt_raster_gdal_rasterize (extent / scale rounded, one more cell when the
+  extent's corner is off the grid); with crop the result is the mask's extent within the
+  tile. Cells outside the polygon get the band's nodata value -- or, when the band has none,
+  the pixel type's minimum (-FLT_MAX for 32BF) *without* a nodata flag, so PostGIS's
+  summary statistics count them, and so do ours. Points and lines (rare in clips) are
+  approximated by the cells they touch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cimgen.fixtures import RasterTile
+
+RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
+    ("upperleft_x", "DOUBLE", pa.float64()),
+    ("upperleft_y", "DOUBLE", pa.float64()),
+    ("scale_x", "DOUBLE", pa.float64()),
+    ("scale_y", "DOUBLE", pa.float64()),
+    ("width", "INTEGER", pa.int32()),
+    ("height", "INTEGER", pa.int32()),
+    ("srid", "INTEGER", pa.int32()),
+    ("pixel_min", "DOUBLE", pa.float64()),  # the pixel type's minimum (ST_Clip's fill value)
+    ("nodata", "DOUBLE", pa.float64()),  # NULL: the band has no nodata value
+    ("vals", "DOUBLE[]", pa.list_(pa.float64())),
+)
+RASTER_TYPE = "STRUCT(" + ", ".join(f"{n} {t}" for n, t, _ in RASTER_FIELDS) + ")"
+ARROW_RASTER_TYPE = pa.struct([(n, a) for n, _, a in RASTER_FIELDS])
+
+# rt_pixtype_get_min_value: the minimum of each float pixel type we emit.
+_PIXEL_MIN = {"32BF": -3.4028234663852886e38, "64BF": -1.7976931348623157e308}
+
+
+def tile_struct(tile: RasterTile | None) -> dict[str, Any] | None:
+    """The STRUCT value of one tile (None stays NULL)."""
+    if tile is None:
+        return None
+    return {
+        "upperleft_x": tile.origin[0],
+        "upperleft_y": tile.origin[1],
+        "scale_x": tile.scale[0],
+        "scale_y": tile.scale[1],
+        "width": tile.width,
+        "height": tile.height,
+        "srid": tile.srid,
+        "pixel_min": _PIXEL_MIN[tile.pixel_type],
+        "nodata": tile.nodata,
+        "vals": [float(v) for row in tile.values for v in row],
+    }
+
+
+# PostGIS's FLT_EQ tolerance (FLT_EPSILON), used where PostGIS compares with it.
+_EPS = "1.1920928955078125e-07"
+
+# (name, parameters, body). Bodies may call macros defined earlier in the list.
+#
+# Why ``list_transform([x], v -> ...)[1]`` everywhere: it binds an expression to a lambda
+# parameter ("let"). DuckDB re-evaluates an expression captured by a lambda once per list
+# element, so a raster argument that is itself a computed raster (ST_Clip) used inside the
+# per-cell lambdas would be recomputed per cell (quadratic); lambda parameters are not.
+MACROS: tuple[tuple[str, str, str], ...] = (
+    # rt_raster_geopoint_to_cell: floor, except values within FLT_EPSILON of an integer round.
+    (
+        "rst_floor",
+        "v",
+        f"CAST(CASE WHEN abs(v - round(v)) <= {_EPS} THEN round(v) ELSE floor(v) END AS BIGINT)",
+    ),
+    # World -> raster coordinates exactly as PostGIS computes them: GDALInvGeoTransform's
+    # inverse (-ul / scale, 1 / scale), not (x - ul) / scale -- the two differ in the last
+    # bits, which decides the cell of a point lying on a grid line.
+    ("rst_xr", "r, x", "(-r.upperleft_x / r.scale_x) + (1.0 / r.scale_x) * x"),
+    ("rst_yr", "r, y", "(-r.upperleft_y / r.scale_y) + (1.0 / r.scale_y) * y"),
+    (
+        "rst_envelope",
+        "r",
+        "ST_MakePolygon(ST_MakeLine([ST_Point(r.upperleft_x, r.upperleft_y), "
+        "ST_Point(r.upperleft_x + r.scale_x * r.width, r.upperleft_y), "
+        "ST_Point(r.upperleft_x + r.scale_x * r.width, r.upperleft_y + r.scale_y * r.height), "
+        "ST_Point(r.upperleft_x, r.upperleft_y + r.scale_y * r.height), "
+        "ST_Point(r.upperleft_x, r.upperleft_y)]))",
+    ),
+    ("rst_srid_check", "r, gsrid", "gsrid IS NULL OR r.srid = gsrid"),
+    # ST_Intersects(raster, geometry): rast::geometry && geom AND geom intersects the hull;
+    # different SRIDs raise only when the boxes overlap (PostGIS checks in _st_intersects).
+    (
+        "rst_intersects",
+        "r, g, gsrid",
+        "CASE WHEN rst_srid_check(r, gsrid) THEN ST_Intersects(rst_envelope(r), g) "
+        "WHEN ST_Intersects_Extent(rst_envelope(r), g) "
+        "THEN error('Raster and geometry do not have the same SRID') ELSE false END",
+    ),
+    (
+        "rst_cell",
+        "r, c, rw",
+        "CASE WHEN c < 0 OR rw < 0 OR c >= r.width OR rw >= r.height THEN NULL "
+        "WHEN r.nodata IS NOT NULL AND r.vals[rw * r.width + c + 1] = r.nodata THEN NULL "
+        "ELSE r.vals[rw * r.width + c + 1] END",
+    ),
+    (
+        "rst_value",
+        "r, g, gsrid",
+        "list_transform([r], rr -> list_transform([g], gg -> "
+        "CASE WHEN rr IS NULL OR gg IS NULL THEN NULL "
+        "WHEN ST_GeometryType(gg) <> 'POINT' "
+        "THEN error('Attempting to get the value of a pixel with a non-point geometry') "
+        "WHEN NOT rst_srid_check(rr, gsrid) "
+        "THEN error('Raster and geometry do not have the same SRID') "
+        "ELSE rst_cell(rr, CAST(floor(rst_xr(rr, ST_X(gg))) AS BIGINT), "
+        "CAST(floor(rst_yr(rr, ST_Y(gg))) AS BIGINT)) END)[1])[1]",
+    ),
+    (
+        "rst_stats_of",
+        "d",
+        "{'count': CAST(len(d) AS BIGINT), 'sum': list_sum(d), 'mean': list_avg(d), "
+        "'stddev': sqrt(list_aggregate(d, 'var_pop')), 'min': list_min(d), 'max': list_max(d)}",
+    ),
+    (
+        "rst_summarystats",
+        "r",
+        "list_transform([r], rr -> CASE WHEN rr IS NULL OR rr.width * rr.height = 0 THEN "
+        "{'count': NULL::BIGINT, 'sum': NULL::DOUBLE, 'mean': NULL::DOUBLE, "
+        "'stddev': NULL::DOUBLE, 'min': NULL::DOUBLE, 'max': NULL::DOUBLE} "
+        "WHEN rr.nodata IS NULL THEN rst_stats_of(rr.vals) "
+        "ELSE list_transform([rr.nodata], nd -> "
+        "rst_stats_of(list_filter(rr.vals, x -> x <> nd)))[1] END)[1]",
+    ),
+    # ---- ST_Clip. m = the mask grid {c0, nc, r0, nr} in the tile's cell indices;
+    # o = the output window in the same indices.
+    (
+        "rst_clip_grid",
+        "r, xmin, xmax, ymin, ymax",
+        "{'c0': rst_floor(rst_xr(r, xmin)), "
+        "'nc': CAST(greatest(floor((xmax - xmin + abs(r.scale_x) / 2) / abs(r.scale_x)), 1) "
+        "+ CASE WHEN abs(r.upperleft_x + abs(r.scale_x) * "
+        f"rst_floor(rst_xr(r, xmin)) - xmin) > {_EPS} "
+        "THEN 1 ELSE 0 END AS BIGINT), "
+        "'r0': rst_floor(rst_yr(r, ymax)), "
+        "'nr': CAST(greatest(floor((ymax - ymin + abs(r.scale_y) / 2) / abs(r.scale_y)), 1) "
+        "+ CASE WHEN abs(r.upperleft_y - abs(r.scale_y) * "
+        f"rst_floor(rst_yr(r, ymax)) - ymax) > {_EPS} "
+        "THEN 1 ELSE 0 END AS BIGINT)}",
+    ),
+    # Points / lines: rt_raster_gdal_rasterize widens their extent by half a cell.
+    (
+        "rst_clip_mask",
+        "r, gi",
+        "CASE WHEN ST_Dimension(gi) = 2 THEN rst_clip_grid(r, ST_XMin(gi), ST_XMax(gi), "
+        "ST_YMin(gi), ST_YMax(gi)) ELSE rst_clip_grid(r, ST_XMin(gi) - abs(r.scale_x) / 2, "
+        "ST_XMax(gi) + abs(r.scale_x) / 2, ST_YMin(gi) - abs(r.scale_y) / 2, "
+        "ST_YMax(gi) + abs(r.scale_y) / 2) END",
+    ),
+    (
+        "rst_clip_in",
+        "r, gi, m, c, rw",
+        "c >= m.c0 AND c < m.c0 + m.nc AND rw >= m.r0 AND rw < m.r0 + m.nr AND CASE "
+        "WHEN ST_Dimension(gi) = 2 THEN ST_Intersects(ST_Point(r.upperleft_x + (c + 0.5) * "
+        "r.scale_x, r.upperleft_y + (rw + 0.5) * r.scale_y), gi) "
+        "ELSE ST_Intersects(ST_MakeEnvelope(r.upperleft_x + c * r.scale_x, r.upperleft_y + "
+        "(rw + 1) * r.scale_y, r.upperleft_x + (c + 1) * r.scale_x, r.upperleft_y + rw * "
+        "r.scale_y), gi) END",
+    ),
+    (
+        "rst_clip_window",
+        "r, m, crop",
+        "CASE WHEN crop THEN {'c0': greatest(m.c0, 0), 'r0': greatest(m.r0, 0), "
+        "'nc': greatest(least(m.c0 + m.nc, r.width) - greatest(m.c0, 0), 0), "
+        "'nr': greatest(least(m.r0 + m.nr, r.height) - greatest(m.r0, 0), 0)} "
+        "ELSE {'c0': 0, 'r0': 0, 'nc': r.width, 'nr': r.height} END",
+    ),
+    (
+        "rst_clip_fill",
+        "r, gi, m, o",
+        "{'upperleft_x': r.upperleft_x + o.c0 * r.scale_x, "
+        "'upperleft_y': r.upperleft_y + o.r0 * r.scale_y, "
+        "'scale_x': r.scale_x, 'scale_y': r.scale_y, "
+        "'width': CAST(o.nc AS INTEGER), 'height': CAST(o.nr AS INTEGER), 'srid': r.srid, "
+        "'pixel_min': r.pixel_min, 'nodata': r.nodata, "
+        "'vals': list_transform(range(CAST(o.nc * o.nr AS BIGINT)), i -> "
+        "CASE WHEN rst_clip_in(r, gi, m, o.c0 + i % o.nc, o.r0 + i // o.nc) "
+        "AND rst_cell(r, o.c0 + i % o.nc, o.r0 + i // o.nc) IS NOT NULL "
+        "THEN r.vals[(o.r0 + i // o.nc) * r.width + o.c0 + i % o.nc + 1] "
+        "ELSE coalesce(r.nodata, r.pixel_min) END)}",
+    ),
+    (
+        "rst_empty",
+        "r",
+        "{'upperleft_x': r.upperleft_x, 'upperleft_y': r.upperleft_y, 'scale_x': 0.0, "
+        "'scale_y': 0.0, 'width': 0, 'height': 0, 'srid': r.srid, 'pixel_min': r.pixel_min, "
+        "'nodata': r.nodata, 'vals': []::DOUBLE[]}",
+    ),
+    (
+        "rst_clip_gi",
+        "r, gi, crop",
+        "CASE WHEN ST_IsEmpty(gi) AND crop THEN rst_empty(r) "
+        "WHEN ST_IsEmpty(gi) THEN list_transform([{'c0': 0, 'nc': 0, 'r0': 0, 'nr': 0}], "
+        "m -> rst_clip_fill(r, gi, m, rst_clip_window(r, m, false)))[1] "
+        "ELSE list_transform([rst_clip_mask(r, gi)], m -> list_transform("
+        "[rst_clip_window(r, m, crop)], o -> rst_clip_fill(r, gi, m, o))[1])[1] END",
+    ),
+    (
+        "rst_clip",
+        "r, g, crop, gsrid",
+        "list_transform([r], rr -> CASE WHEN rr IS NULL OR NOT rst_srid_check(rr, gsrid) "
+        "THEN NULL ELSE list_transform([ST_Intersection(g, rst_envelope(rr))], gi -> "
+        "CASE WHEN gi IS NULL THEN NULL ELSE rst_clip_gi(rr, gi, coalesce(crop, true)) END"
+        ")[1] END)[1]",
+    ),
+    # ST_Polygon: the union of the cells that are not nodata (the envelope when none is).
+    (
+        "rst_polygon",
+        "r",
+        "list_transform([r], rr -> CASE WHEN rr.nodata IS NULL OR NOT "
+        "list_contains(rr.vals, rr.nodata) THEN ST_Multi(rst_envelope(rr)) "
+        "ELSE ST_Multi(list_reduce(list_transform(list_filter(range(rr.width * rr.height), "
+        "i -> rr.vals[i + 1] <> rr.nodata), i -> ST_MakeEnvelope("
+        "rr.upperleft_x + (i % rr.width) * rr.scale_x, "
+        "rr.upperleft_y + (i // rr.width + 1) * rr.scale_y, "
+        "rr.upperleft_x + (i % rr.width + 1) * rr.scale_x, "
+        "rr.upperleft_y + (i // rr.width) * rr.scale_y)), (a, b) -> ST_Union(a, b))) END)[1]",
+    ),
+)
+
+
+def macro_sql() -> list[str]:
+    """The CREATE statements, in dependency order."""
+    return [f"CREATE OR REPLACE TEMP MACRO {n}({p}) AS {b}" for n, p, b in MACROS]
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the raster macros on ``con`` (idempotent)."""
+    for stmt in macro_sql():
+        con.execute(stmt)
+
+
+MACRO_NAMES = frozenset(name for name, _, _ in MACROS)
