@@ -72,7 +72,8 @@ def test_every_raster_function_executes(con: Any, name: str) -> None:
     sql = duck_sql(FUNCTION_QUERIES[name])
     assert "rst_" in sql or "struct_extract(rast" in sql
     rows = con.execute(sql).fetchall()
-    assert rows and all(v is not None for v in rows[0][:1]), rows
+    # (a clip of a footprint smaller than a cell holds only nodata: its mean is NULL)
+    assert rows and any(r[0] is not None for r in rows), rows
 
 
 def test_spatialite_still_reports_rasters_unsupported() -> None:
