@@ -257,6 +257,7 @@ def extract_features(
     schema: Schema | None = None,
     labels: dict[str, Any] | None = None,
     catalogue: Catalogue | None = None,
+    stmt: dict[str, Any] | None = None,
 ) -> QueryFeatures:
     """Features of one query. ``labels`` may carry sql_type, difficulty_level,
     question_tone and usage_frequency from the record; missing ones are derived.
@@ -266,7 +267,8 @@ def extract_features(
     (1, 2, 1, 'SPATIAL_MEASUREMENT')
     """
     cat = catalogue or load_catalogue()
-    stmt = parse_select(sql)
+    if stmt is None:  # a caller that parsed ``sql`` already passes its SelectStmt body
+        stmt = parse_select(sql)
     walker = _Walker(cat)
     walker.select(stmt)
     t = walker.t

@@ -51,13 +51,16 @@ class Subject:
     engines: dict[str, EngineResult] = field(default_factory=dict)
     fingerprint: str | None = None
     parsed: bool = False
+    # PostgreSQL's parse tree (the SelectStmt body, pglast JSON) of ``sql``, kept by the
+    # postgres_parse check so the complexity check does not parse the same text again
+    pg_select: dict[str, Any] | None = None
 
 
 @dataclass
 class CheckOptions:
     """Check settings (documented defaults; overridable from a config file)."""
 
-    timeout_s: float = 0.1  # execution budget per query per engine (plan is always checked)
+    timeout_s: float = 2.0  # safety limit per query per engine (the plan is always checked)
     execute_duckdb: bool = True
     execute_postgis: bool = True  # False: EXPLAIN only (--no-execute)
     shape_cap: int = 50

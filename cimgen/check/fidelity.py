@@ -25,7 +25,8 @@ SECONDARY = (
 def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """CPX001-CPX003: re-extract features from the PostGIS SQL and compare."""
     try:
-        subject.features = extract_features(subject.sql, ctx.schema)
+        # the postgres_parse check's tree when it ran (one parse of the SQL per candidate)
+        subject.features = extract_features(subject.sql, ctx.schema, stmt=subject.pg_select)
     except SQLParseError as exc:
         return [Finding("CPX003", "complexity", f"no features: {exc}")]
     if subject.structure is None:

@@ -42,6 +42,7 @@ def check_postgres_parse(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if body.get("intoClause") or body.get("lockingClause"):
         return [Finding("STA001", "static", "SELECT INTO / FOR UPDATE is not read-only")]
     subject.fingerprint = fingerprint(subject.sql)
+    subject.pg_select = body
     return []
 
 

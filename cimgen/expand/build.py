@@ -14,7 +14,7 @@ from cimgen.expand.plan import PlanError, Source, spatial_budget
 from cimgen.expand.predicates import conjoin
 from cimgen.expand.selects import Selects
 from cimgen.expand.state import block_order, pk_of, sorted_ctes
-from cimgen.expand.units import GeoRef
+from cimgen.expand.units import BIG_TABLE, GeoRef
 
 
 class Builder(Selects, Compose):
@@ -81,7 +81,12 @@ class Builder(Selects, Compose):
                         for p in alts
                         if p.kind == "key" and not (bases and p.source == "identity")
                     ]
-                    src.path = self.rng.choice(keyed)
+                    # any key of about the least fan-out (not a many-to-many one when a
+                    # one-to-one / many-to-one key exists: it multiplies the rows)
+                    least = min(self.ctx.fanout(p) for p in keyed)
+                    src.path = self.rng.choice(
+                        [p for p in keyed if self.ctx.fanout(p) <= 2 * least + 1]
+                    )
             cond, cats = self._join_cond(left, src)
             self.cats.update(cats)
             if src.mode == "on":
@@ -121,7 +126,13 @@ class Builder(Selects, Compose):
         gb = next(g for g in rt.geoms if g.name == p.right_column)
         a, b = GeoRef(left.alias, ga), GeoRef(right.alias, gb)
         eb, tcats = self.f.align(a, b)
-        names = ["ST_Intersects", "ST_Intersects", "ST_DWithin", "ST_Touches"]
+        names = ["ST_Intersects", "ST_Intersects", "ST_Touches"]
+        # ST_DWithin on ::geography casts of both columns is evaluated pair by pair (no
+        # index in PostGIS, transforms per pair in DuckDB): a link between two big tables
+        # uses the predicates both engines answer with a spatial index / spatial join.
+        small = min(self.ctx.row_count(lt.qualified), self.ctx.row_count(rt.qualified))
+        if small < BIG_TABLE:
+            names.append("ST_DWithin")
         if gb.areal and not ga.areal:
             names += ["ST_Within", "ST_CoveredBy"]
         if ga.areal and not gb.areal:

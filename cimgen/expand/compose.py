@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cimgen.expand.plan import PlanError
+from cimgen.expand.plan import PlanError, Source
 from cimgen.expand.state import Base, primary
 from cimgen.expand.units import GeoRef, Unit
 
@@ -24,12 +24,13 @@ class Compose(Base):
             geos = [GeoRef(s.alias, g) for s in b.sources for g in s.table.geoms[:2]]
             rasts = [GeoRef(s.alias, r) for s in b.sources for r in s.table.rasters]
             opts: list[Unit] = []
+            rows = self._block_rows(b.sources)
             for g in geos[:3]:
                 opts += self.f.single(g)
                 if self.s.has_window and st.aggregated == "NONE":
                     opts += self.f.cluster(g)
                 if st.aggregated != "NONE":
-                    opts += self.f.aggregates(g)
+                    opts += self.f.aggregates(g, rows)
             if len(geos) >= 2 and geos[0].alias != geos[1].alias:
                 opts += self.f.pair(geos[0], geos[1])
             elif len(geos) >= 2:
@@ -42,6 +43,15 @@ class Compose(Base):
                 opts = [u for u in opts if u.out != "geom" or u.aggregate]
             out += [(i, u) for u in opts]
         return out
+
+    def _block_rows(self, sources: list[Source]) -> float:
+        """Estimated rows of a block's FROM product (fixture rows times link fan-outs)."""
+        if not sources:
+            return 0.0
+        rows = float(self.ctx.row_count(sources[0].table.qualified))
+        for src in sources[1:]:
+            rows *= self.ctx.fanout(src.path) if src.path is not None else 1.0
+        return rows
 
     def _spatial_units(self) -> None:
         """Pick units so the calls add up exactly; ``relax`` loosens the sql_type's needs

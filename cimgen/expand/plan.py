@@ -206,6 +206,10 @@ class _Slot:
 
 
 _MAX_NODES = 200  # tables tried per layout before giving up on it
+# A block whose estimated row count (fixture rows times the fan-out of its links) would
+# pass this is laid out only when no smaller layout fits: such products make the execution
+# checks slow (and would be slow on real data too).
+ROW_CAP = 20_000
 
 
 def _assign_tables(
@@ -262,11 +266,14 @@ def _assign_tables(
                 near.add(src.table.qualified)  # a table joins a CTE over itself by its key
         return [t for t in all_tables if t.qualified in near]
 
+    est: dict[int, float] = {}  # block -> estimated rows of its FROM product so far
+
     def choose(options: list[tuple[JoinPath, int]]) -> tuple[JoinPath, int, bool] | None:
-        """A key path when there is one (free); else a spatial one within the budget."""
+        """A key path when there is one (free), the one with the least fan-out; else a
+        spatial one within the budget."""
         keyed = [o for o in options if o[0].kind == "key"]
         if keyed:
-            p, i = keyed[0]
+            p, i = min(keyed, key=lambda o: ctx.fanout(o[0]))
             return p, i, False
         if options and state["spatial"] < budget:
             p, i = options[0]
@@ -306,7 +313,7 @@ def _assign_tables(
                 if got is None:
                     return False
                 src.path, src.join_to, spatial = got
-            return _push(b, src, spatial, lambda: dfs(n + 1, base_left))
+            return _push(sl.block, src, spatial, lambda: dfs(n + 1, base_left))
         new_left = s.table_count - len(used)
         schemas = {ctx.table(q).schema for q in used}
         cands = all_tables if sl.k == 0 else candidates(b)
@@ -336,20 +343,26 @@ def _assign_tables(
         if base_left <= new_left:
             reuse = []  # every remaining base slot must bring a new table
         order = fresh + reuse if rng.random() < 0.7 else reuse + fresh
+        tries: list[Source] = []
         for t in order:
             src = Source("", t, mode=sl.mode)
-            spatial = False
             if sl.k > 0:
                 opts = reachable(b, t, False)
                 rng.shuffle(opts)
                 got = choose(opts)
                 if got is None:
                     continue
-                src.path, src.join_to, spatial = got
+                src.path, src.join_to, _ = got
+            tries.append(src)
+        # small products first; a big one only when no small layout fits (stable order)
+        tries.sort(key=lambda src: _rows_after(sl.block, src) > ROW_CAP)
+        for src in tries:
+            t = src.table
+            spatial = src.path is not None and src.path.kind != "key"
             fresh_t = t.qualified not in used
             if fresh_t:
                 used.append(t.qualified)
-            if _push(b, src, spatial, lambda: dfs(n + 1, base_left - 1)):
+            if _push(sl.block, src, spatial, lambda: dfs(n + 1, base_left - 1)):
                 return True
             if fresh_t:
                 used.pop()
@@ -357,16 +370,25 @@ def _assign_tables(
                 return False
         return False
 
-    def _push(b: Block, src: Source, spatial: bool, rest: Callable[[], bool]) -> bool:
+    def _rows_after(bi: int, src: Source) -> float:
+        if src.path is None:
+            return float(ctx.row_count(src.table.qualified))
+        return est.get(bi, 1.0) * ctx.fanout(src.path)
+
+    def _push(bi: int, src: Source, spatial: bool, rest: Callable[[], bool]) -> bool:
+        b = blocks[bi]
         joined = src.mode in ("on", "cross")
         sj = spatial and joined
         cap = joined and not spatial and capable(b, src)
+        before = est.get(bi, 1.0)
         b.sources.append(src)
+        est[bi] = _rows_after(bi, src)
         state["spatial"] += spatial
         state["sjoin"] += sj
         state["capable"] += cap
         if rest():
             return True
+        est[bi] = before
         b.sources.pop()
         state["spatial"] -= spatial
         state["sjoin"] -= sj

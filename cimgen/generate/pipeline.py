@@ -172,9 +172,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
                 out_dir=tmp / "model",
                 progress=opts.progress,
             )
-    model_hash = str(
-        model.manifest.get("training_sha256") or model.manifest.get("features_sha256") or ""
-    )
+    model_hash = _model_hash(model.manifest)
     synthesizer = str(model.manifest.get("synthesizer", opts.synthesizer))
 
     with (
@@ -217,7 +215,8 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
             structures.extend(batch)
             items = list(enumerate(batch, start=next_index))
             next_index += len(items)
-            chunks = [items[i : i + opts.chunk_size] for i in range(0, len(items), opts.chunk_size)]
+            size = _chunk_size(opts.chunk_size, len(items), opts.workers)
+            chunks = [items[i : i + size] for i in range(0, len(items), size)]
             with timer.stage("expand+check"):
                 for outcomes in pool(chunks):
                     for outcome in outcomes:
@@ -301,6 +300,18 @@ def _decide(
         rejected.append(rejected_record(outcome, quality, prov))
 
 
+_MAX_CHUNK = 16  # structures per task: ~0.1-0.3 s of work, so little is computed in vain
+
+
+def _chunk_size(configured: int, n: int, workers: int) -> int:
+    """Structures per task: at most ``configured`` and ``_MAX_CHUNK``, and small enough
+    for every worker to get several tasks. The run stops as soon as N samples are accepted
+    and results come back in order, so a big task means work done for nothing at the end
+    (a 200-structure task is seconds) and idle workers behind a slow one; pickling a task
+    costs ~0.1 ms, so small tasks are cheap."""
+    return max(1, min(configured, _MAX_CHUNK, math.ceil(n / (4 * max(1, workers)))))
+
+
 @contextmanager
 def _pool(workers: int, spec: WorkerSpec) -> Iterator[Any]:
     """A function mapping chunks to outcomes, in order: in-process or a process pool."""
@@ -316,6 +327,20 @@ def _pool(workers: int, spec: WorkerSpec) -> Iterator[Any]:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=init_worker, initargs=(spec,)) as pool:
         yield lambda chunks: pool.imap(work_chunk, chunks)
+
+
+def _model_hash(manifest: dict[str, Any]) -> str:
+    """sha256 of what defines a fitted model: synthesizer, parameters, seed, training data.
+
+    (The pickled synthesizer itself is not byte-stable across fits, so it is not hashed.)
+    """
+    import hashlib
+    import json
+
+    key = {k: manifest.get(k) for k in ("synthesizer", "parameters", "seed",
+                                         "feature_spec_version")}
+    key["features_sha256"] = (manifest.get("training") or {}).get("features_sha256")
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _merge(total: dict[str, Any], report: dict[str, Any]) -> None:

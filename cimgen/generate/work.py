@@ -10,7 +10,7 @@ is the same whatever the number of workers.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
@@ -113,8 +113,16 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
                 "warning",
             )
         )
+    # the main process needs the candidate's strings and labels, not its AST: dropping it
+    # keeps the pickle sent back per outcome small
     return Outcome(
-        index, structure, made, findings, subject.engines, subject.fingerprint, subject.features
+        index,
+        structure,
+        replace(made, ast=None),
+        findings,
+        subject.engines,
+        subject.fingerprint,
+        subject.features,
     )
 
 
