@@ -66,8 +66,8 @@ def agree(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None, tolerance: float
 
 
 class DuckDBRunner:
-    """Plans (EXPLAIN) then executes DuckDB renderings on the embedded fixture database,
-    within a time budget; a query still running when it ends is interrupted ("planned")."""
+    """Executes DuckDB renderings on the embedded fixture database within a time limit; a
+    query still running when it ends is interrupted and only planned ("planned")."""
 
     def __init__(self, connection: Any, timeout_s: float) -> None:
         self.con = connection
@@ -83,10 +83,8 @@ class DuckDBRunner:
                 self.con.interrupt()
 
     def run(self, sql: str) -> tuple[EngineResult, str | None]:
-        try:
-            self.con.execute(f"EXPLAIN {sql}")
-        except Exception as exc:  # duckdb raises many error types; all are findings
-            return EngineResult(ERROR), _first_line(exc)
+        """Execute; only a query stopped by the time limit is planned (EXPLAIN) instead,
+        so an error is an error either way and the common case costs one statement."""
         self._running, self._interrupted = True, False
         timer = threading.Timer(self.timeout_s, self._interrupt)
         timer.start()
@@ -98,14 +96,18 @@ class DuckDBRunner:
                 count += len(batch)
             exact = count == len(rows)
             return EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,)), None
-        except Exception as exc:
-            if self._interrupted:
-                return EngineResult(PLANNED), f"execution exceeded {self.timeout_s:g} s"
-            return EngineResult(ERROR), _first_line(exc)
+        except Exception as exc:  # duckdb raises many error types; all are findings
+            if not self._interrupted:
+                return EngineResult(ERROR), _first_line(exc)
         finally:
             with self._lock:
                 self._running = False
             timer.cancel()
+        try:
+            self.con.execute(f"EXPLAIN {sql}")
+        except Exception as exc:
+            return EngineResult(ERROR), _first_line(exc)
+        return EngineResult(PLANNED), f"execution exceeded {self.timeout_s:g} s"
 
 
 def _first_line(exc: Exception) -> str:
