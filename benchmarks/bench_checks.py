@@ -48,9 +48,11 @@ def main() -> None:
     model = fit_model(features_frame(pairs), "gaussian_copula", seed=args.seed, progress=False)
     structures = model.sample(args.n, seed=args.seed, progress=False).structures()
     ctx = ExpansionContext.build(schema, [r for r, _ in pairs], generate_fixture(schema, 0))
-    cands = [c for i, s in enumerate(structures)
-             if isinstance(c := make_candidate(s, ctx, random.Random(f"{args.seed}:{i}"), i),
-                           Candidate)]
+    cands = [
+        c
+        for i, s in enumerate(structures)
+        if isinstance(c := make_candidate(s, ctx, random.Random(f"{args.seed}:{i}"), i), Candidate)
+    ]
     print(f"{len(cands)} candidates from {len(structures)} structures")
 
     check_ctx = CheckContext(schema)
@@ -68,9 +70,11 @@ def main() -> None:
         result, _ = duck.run(c.sql_duckdb or "")
         ok += result.status == "ok"
     elapsed = time.perf_counter() - t0
-    print(f"DuckDB execution: {len(runnable) / elapsed:.0f} q/s over {len(runnable)} "
-          f"({100 * ok / max(1, len(runnable)):.1f}% ok; "
-          f"{len(cands) - len(runnable)} not checkable)")
+    print(
+        f"DuckDB execution: {len(runnable) / elapsed:.0f} q/s over {len(runnable)} "
+        f"({100 * ok / max(1, len(runnable)):.1f}% ok; "
+        f"{len(cands) - len(runnable)} not checkable)"
+    )
 
     if args.postgis:
         from cimgen.engines.postgis import connect
@@ -84,8 +88,9 @@ def main() -> None:
                 ok += result.status == "ok"
             elapsed = time.perf_counter() - t0
             what = "EXPLAIN + execute" if execute else "EXPLAIN"
-            print(f"PostGIS {what}: {len(cands) / elapsed:.0f} q/s "
-                  f"({100 * ok / len(cands):.1f}% ok)")
+            print(
+                f"PostGIS {what}: {len(cands) / elapsed:.0f} q/s ({100 * ok / len(cands):.1f}% ok)"
+            )
             pg.conn.close()
     del check_ctx
 

@@ -31,13 +31,17 @@ def main() -> None:
 
     t = time.perf_counter()
     fx = _generate(schema, args.seed)
-    print(f"generate_fixture: {time.perf_counter() - t:.2f} s, "
-          f"{sum(fx.row_counts().values())} rows in {len(fx.tables)} tables")
+    print(
+        f"generate_fixture: {time.perf_counter() - t:.2f} s, "
+        f"{sum(fx.row_counts().values())} rows in {len(fx.tables)} tables"
+    )
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()
         path = duck.fixture_database(schema, args.seed, cache_dir=cache)
-        print(f"DuckDB file (incl. generation): {time.perf_counter() - t:.2f} s, "
-              f"{path.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"DuckDB file (incl. generation): {time.perf_counter() - t:.2f} s, "
+            f"{path.stat().st_size / 1e6:.1f} MB"
+        )
         t = time.perf_counter()
         duck.fixture_database(schema, args.seed, cache_dir=cache)
         con = duck.open_fixture(schema, args.seed, cache_dir=cache)
@@ -45,8 +49,9 @@ def main() -> None:
         con.close()
         t = time.perf_counter()
         path = spatialite.fixture_database(schema, args.seed, cache_dir=cache)
-        print(f"SpatiaLite file: {time.perf_counter() - t:.2f} s, "
-              f"{path.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"SpatiaLite file: {time.perf_counter() - t:.2f} s, {path.stat().st_size / 1e6:.1f} MB"
+        )
     if args.dsn:
         import psycopg
         from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -59,8 +64,7 @@ def main() -> None:
         try:
             t = time.perf_counter()
             postgis.init_database(make_conninfo(**params), schema, args.seed)
-            print(f"PostGIS init (extensions, DDL, COPY, ANALYZE): "
-                  f"{time.perf_counter() - t:.2f} s")
+            print(f"PostGIS init (extensions, DDL, COPY, ANALYZE): {time.perf_counter() - t:.2f} s")
         finally:
             with psycopg.connect(args.dsn, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

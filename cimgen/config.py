@@ -29,12 +29,15 @@ def read_config(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f"{path} line {line + 1}" if line is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML/JSON ({str(exc).splitlines()[0]}). "
-                          "Fix the syntax.") from None
+        raise ConfigError(
+            f"{where}: not valid YAML/JSON ({str(exc).splitlines()[0]}). Fix the syntax."
+        ) from None
     data = data or {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a config file must be a mapping of sections "
-                          f"({', '.join(SECTIONS)}). See docs/generate.md.")
+        raise ConfigError(
+            f"{path}: a config file must be a mapping of sections "
+            f"({', '.join(SECTIONS)}). See docs/generate.md."
+        )
     reject_unknown(path, "", data, set(SECTIONS))
     return data
 
@@ -45,5 +48,6 @@ def reject_unknown(path: Path, prefix: str, data: Any, allowed: set[str]) -> Non
         raise ConfigError(f"{path}: '{prefix.rstrip('.')}' must be a mapping.")
     for key in data:
         if key not in allowed:
-            raise ConfigError(f"{path}: unknown key '{prefix}{key}'. Allowed: "
-                              f"{', '.join(sorted(allowed))}.")
+            raise ConfigError(
+                f"{path}: unknown key '{prefix}{key}'. Allowed: {', '.join(sorted(allowed))}."
+            )

@@ -16,4 +16,6 @@ export CIMGEN_TEST_POSTGIS_DSN
 echo "PostGIS for tests: $CIMGEN_TEST_POSTGIS_DSN"
 
 ruff check cimgen tests benchmarks scripts
+ruff format --check cimgen tests benchmarks scripts
+mypy
 python -m pytest "$@"

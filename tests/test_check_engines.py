@@ -65,8 +65,10 @@ def test_unrenderable_raster_is_not_checkable_never_passed(duck: DuckDBRunner) -
 
 def test_duckdb_timeout() -> None:
     runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=0.05)
-    heavy = ("SELECT COUNT(*) FROM cim_vector.building_properties a, "
-             "cim_vector.building_properties b, cim_vector.building_properties c")
+    heavy = (
+        "SELECT COUNT(*) FROM cim_vector.building_properties a, "
+        "cim_vector.building_properties b, cim_vector.building_properties c"
+    )
     result, error = runner.run(heavy)
     assert result.status == "planned" and error and "exceeded" in error
     subject = Subject(heavy + " WHERE a.lod = 1")
@@ -141,12 +143,31 @@ def test_validate_execute_duckdb_json(tmp_path: Path) -> None:
     sql.write_text(f"{GOOD};\n{UNCHECKABLE};\n{bad};\n")
     report = tmp_path / "r.json"
     rejected = tmp_path / "rej.jsonl"
-    result = CliRunner().invoke(app, ["validate", str(sql), "--execute", "duckdb", "--format",
-                                      "json", "--out", str(report), "--rejected", str(rejected)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            str(sql),
+            "--execute",
+            "duckdb",
+            "--format",
+            "json",
+            "--out",
+            str(report),
+            "--rejected",
+            str(rejected),
+        ],
+    )
     assert result.exit_code == 1, result.output
     data = json.loads(report.read_text())
-    assert data["engines"]["duckdb"] == {"n": 2, "ok": 1, "ok_pct": 50.0, "executed": 1,
-                                         "planned": 0, "not_checkable": 1}
+    assert data["engines"]["duckdb"] == {
+        "n": 2,
+        "ok": 1,
+        "ok_pct": 50.0,
+        "executed": 1,
+        "planned": 0,
+        "not_checkable": 1,
+    }
     assert data["per_check"]["SEM001"] == 1
     assert data["queries"][0]["engines"]["duckdb"]["status"] == "ok"
     lines = rejected.read_text().splitlines()
@@ -158,13 +179,32 @@ def test_validate_execute_postgis_counts_every_query(pg_dsn: str, tmp_path: Path
     sql = tmp_path / "q.sql"
     sql.write_text(f"{GOOD};\nSELECT 1 FROM cim_vector.building WHERE lod = 1LIMIT 2;\n{RASTER};\n")
     report = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["validate", str(sql), "--execute", "postgis", "--postgis",
-                                      pg_dsn, "--format", "json", "--out", str(report)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            str(sql),
+            "--execute",
+            "postgis",
+            "--postgis",
+            pg_dsn,
+            "--format",
+            "json",
+            "--out",
+            str(report),
+        ],
+    )
     assert result.exit_code == 1, result.output
     data = json.loads(report.read_text())
     # the syntax error is tried on PostGIS too (an independent run would count it)
-    assert data["engines"]["postgis"] == {"n": 3, "ok": 2, "ok_pct": 66.67, "executed": 2,
-                                          "planned": 0, "not_checkable": 0}
+    assert data["engines"]["postgis"] == {
+        "n": 3,
+        "ok": 2,
+        "ok_pct": 66.67,
+        "executed": 2,
+        "planned": 0,
+        "not_checkable": 0,
+    }
 
 
 def test_validate_execute_needs_postgis_url(capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,15 +38,19 @@ def test_generated_sample_executes_on_duckdb(candidates: list[Candidate]) -> Non
     runnable = [c for c in candidates if c.sql_duckdb]
     assert len(runnable) >= N // 2
     results = [runner.run(c.sql_duckdb or "") for c in runnable]
-    errors = [(c.sql_duckdb, msg) for c, (r, msg) in zip(runnable, results, strict=True)
-              if r.status not in NO_ERROR]
+    errors = [
+        (c.sql_duckdb, msg)
+        for c, (r, msg) in zip(runnable, results, strict=True)
+        if r.status not in NO_ERROR
+    ]
     assert len(errors) <= len(runnable) // 20, errors[:3]
     assert sum(r.status == OK and (r.rows or 0) > 0 for r, _ in results) >= len(runnable) // 2
 
 
 @pytest.mark.postgis
-def test_generated_sample_executes_on_postgis_and_agrees(candidates: list[Candidate],
-                                                         fresh_postgis_db: str) -> None:
+def test_generated_sample_executes_on_postgis_and_agrees(
+    candidates: list[Candidate], fresh_postgis_db: str
+) -> None:
     from cimgen.engines.postgis import connect, init_database
 
     init_database(fresh_postgis_db, SCHEMA, seed=0)

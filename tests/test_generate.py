@@ -38,15 +38,36 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> Pa
 
 def test_outputs_and_record_format(run_dir: Path) -> None:
     names = {p.name for p in run_dir.iterdir()}
-    assert {"dataset.jsonl", "dataset.parquet", "rejected.jsonl", "stats.json", "model",
-            "README.md", "report.html"} <= names
+    assert {
+        "dataset.jsonl",
+        "dataset.parquet",
+        "rejected.jsonl",
+        "stats.json",
+        "model",
+        "README.md",
+        "report.html",
+    } <= names
     assert (run_dir / "model" / "manifest.json").is_file()
     records = [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
     assert len(records) == ROWS
     for rec in records:
-        for key in ("id", "question", "instruction", "sql_postgis", "sql_type", "difficulty_level",
-                    "question_tone", "usage_frequency", "database_schema", "spatial_functions",
-                    "structure", "features", "quality", "checks", "provenance"):
+        for key in (
+            "id",
+            "question",
+            "instruction",
+            "sql_postgis",
+            "sql_type",
+            "difficulty_level",
+            "question_tone",
+            "usage_frequency",
+            "database_schema",
+            "spatial_functions",
+            "structure",
+            "features",
+            "quality",
+            "checks",
+            "provenance",
+        ):
             assert key in rec, key
         assert set(rec["structure"]) == set(FEATURE_NAMES)
         assert rec["quality"]["accepted"] is True and rec["quality"]["score"] >= 0.7
@@ -60,16 +81,18 @@ def test_outputs_and_record_format(run_dir: Path) -> None:
     assert stats["model_hash"]
 
 
-def test_same_seed_is_byte_identical_and_workers_do_not_matter(run_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_same_seed_is_byte_identical_and_workers_do_not_matter(
+    run_dir: Path, tmp_path: Path
+) -> None:
     again = tmp_path / "again"
     assert _run([*BASE, "--out", str(again), "--workers", "2"]) == 0
     for name in ("dataset.jsonl", "rejected.jsonl", "dataset.parquet", "structures.parquet"):
         assert (run_dir / name).read_bytes() == (again / name).read_bytes(), name
 
 
-def test_refuses_non_empty_out_unless_overwrite(run_dir: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_non_empty_out_unless_overwrite(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "busy"
     out.mkdir()
     (out / "keep.txt").write_text("x")
@@ -80,8 +103,9 @@ def test_refuses_non_empty_out_unless_overwrite(run_dir: Path, tmp_path: Path,
     assert not (out / "keep.txt").exists() and (out / "dataset.jsonl").exists()
 
 
-def test_config_unknown_key_is_a_one_line_error(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_unknown_key_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"checks": {"timeout_seconds": 3}}))
     assert _run([*BASE, "--out", str(tmp_path / "o"), "--config", str(cfg)]) == 2
@@ -90,12 +114,19 @@ def test_config_unknown_key_is_a_one_line_error(tmp_path: Path,
     assert not (tmp_path / "o").exists()
 
 
-def test_bounded_rounds_name_the_check_that_rejects_most(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_bounded_rounds_name_the_check_that_rejects_most(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "strict.yaml"
     # an unreachable overall threshold: nothing can be accepted
-    cfg.write_text(yaml.safe_dump({"generate": {"max_rounds": 2, "oversample": 1.0},
-                                   "score": {"thresholds": {"overall": 1.01}}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "generate": {"max_rounds": 2, "oversample": 1.0},
+                "score": {"thresholds": {"overall": 1.01}},
+            }
+        )
+    )
     out = tmp_path / "o"
     assert _run([*BASE, "--rows", "10", "--out", str(out), "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
@@ -107,9 +138,21 @@ def test_bounded_rounds_name_the_check_that_rejects_most(tmp_path: Path,
 def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
     out = tmp_path / "big"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cimgen.cli", "generate", "--rows", "100000", "--synthesizer",
-         "gaussian_copula", "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"},
+        [
+            sys.executable,
+            "-m",
+            "cimgen.cli",
+            "generate",
+            "--rows",
+            "100000",
+            "--synthesizer",
+            "gaussian_copula",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "100"},
     )
     time.sleep(12)
     proc.send_signal(signal.SIGINT)

@@ -177,7 +177,9 @@ class PostgisRunner:
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             if state == "57014" and stage == "execute":
                 return EngineResult(PLANNED, sqlstate=state), Finding(
-                    "PGS003", "postgis", f"PostGIS planned it; statement timeout [{state}]",
+                    "PGS003",
+                    "postgis",
+                    f"PostGIS planned it; statement timeout [{state}]",
                     "warning",
                 )
             code = "PGS001" if stage == "explain" else "PGS002"

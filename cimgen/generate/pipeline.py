@@ -337,8 +337,9 @@ def _model_hash(manifest: dict[str, Any]) -> str:
     import hashlib
     import json
 
-    key = {k: manifest.get(k) for k in ("synthesizer", "parameters", "seed",
-                                         "feature_spec_version")}
+    key = {
+        k: manifest.get(k) for k in ("synthesizer", "parameters", "seed", "feature_spec_version")
+    }
     key["features_sha256"] = (manifest.get("training") or {}).get("features_sha256")
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 

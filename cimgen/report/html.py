@@ -393,8 +393,16 @@ def _pass_rates(data: ReportData) -> str:
         ]
         body.append(
             _table(
-                ("engine", "checked", "no error", "no error %", "executed", "planned only",
-                 "not checkable", "errors"),
+                (
+                    "engine",
+                    "checked",
+                    "no error",
+                    "no error %",
+                    "executed",
+                    "planned only",
+                    "not checkable",
+                    "errors",
+                ),
                 engine_rows,
                 {1, 2, 3, 4, 5, 6, 7},
             )
