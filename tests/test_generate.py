@@ -32,7 +32,7 @@ def _run(args: list[str]) -> int:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> Path:
     out = tmp_path_factory.mktemp("gen") / "out"
-    assert _run([*BASE, "--out", str(out)]) == 0
+    assert _run([*BASE, "--out", str(out), "--workers", "1"]) == 0
     return out
 
 

@@ -44,7 +44,8 @@ def generate(
     workers: int | None = typer.Option(
         None,
         "--workers",
-        help="Processes for expansion and checks (output identical for any value).",
+        help="Processes for expansion and checks [default: CPU cores, at most 4]; the "
+        "output is identical for any value.",
     ),
     config: Path | None = typer.Option(
         None, "--config", help="YAML/JSON config file (docs/generate.md)."

@@ -2,7 +2,7 @@
 
 Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
-    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 1}
+    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2}
     checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
     synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
@@ -10,6 +10,7 @@ Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class GenerateOptions:
     seed: int = 0
     postgis: str | None = None  # a postgresql:// URL, or "auto" for a throwaway cluster
     postgis_execute: bool = True
-    workers: int = 1
+    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     overwrite: bool = False
     max_rounds: int = 6
     # Safety limit per query and engine (the plan is always checked first). Generous on
