@@ -214,3 +214,15 @@ def test_validate_execute_needs_postgis_url(capsys: pytest.CaptureFixture[str]) 
         main(["validate", GOOD, "--execute", "postgis"])
     assert exc.value.code == 2
     assert "needs --postgis URL" in capsys.readouterr().err
+
+
+def test_duckdb_sorts_by_geometry_type(duck: DuckDBRunner) -> None:
+    """DuckDB's GEOMETRY_TYPE enum cannot be sorted in every plan; the renderer casts it."""
+    sql = (
+        "SELECT ST_GeometryType(g.geometry) AS t, ST_DWithin(g.geometry, g.geometry, 1) AS x "
+        "FROM cim_vector.grid_bus g JOIN cim_vector.grid_line l ON g.bus_id = l.from_bus "
+        "ORDER BY t"
+    )
+    subject = Subject(sql)
+    assert run_checks(subject, _ctx(duck), only=("grammar", "duckdb")) == []
+    assert subject.engines["duckdb"].status == OK

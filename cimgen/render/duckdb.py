@@ -118,6 +118,7 @@ class DuckdbRenderer(BackendRenderer):
         "ST_Union": "_st_union",
         "ST_Collect": "_st_collect",
         "ST_DistanceSphere": "_st_distancesphere",
+        "ST_GeometryType": "_st_geometrytype",
         **dict.fromkeys(
             (
                 "ST_Area",
@@ -278,6 +279,11 @@ class DuckdbRenderer(BackendRenderer):
             return f"ST_Collect({self.call('LIST', node, node.args, scope)})", P_ATOM
         items = ", ".join(self.text(a, scope) for a in node.args)
         return f"ST_Collect([{items}])", P_ATOM
+
+    def _st_geometrytype(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        # DuckDB returns its GEOMETRY_TYPE enum, which it cannot sort or group by in every
+        # plan ("Type with name GEOMETRY_TYPE does not exist"); PostgreSQL returns text.
+        return f"CAST({self.call('ST_GeometryType', node, node.args, scope)} AS VARCHAR)", P_ATOM
 
     def _st_distancesphere(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         # DuckDB's haversine expects [lat, lon] axis order; PostGIS geometries are [lon, lat].
