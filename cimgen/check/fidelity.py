@@ -12,6 +12,7 @@ from cimgen.check.base import CheckContext, Subject
 from cimgen.features import SQLParseError, extract_features
 from cimgen.models import FIDELITY_COUNTS, Finding
 
+LABELS = ("sql_type", "difficulty_level", "question_tone", "usage_frequency")
 SECONDARY = (
     "aggregation",
     "order_limit",
@@ -26,7 +27,10 @@ def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """CPX001-CPX003: re-extract features from the PostGIS SQL and compare."""
     try:
         # the postgres_parse check's tree when it ran (one parse of the SQL per candidate)
-        subject.features = extract_features(subject.sql, ctx.schema, stmt=subject.pg_select)
+        # Labels (sql_type, difficulty, tone, usage) are metadata, not read from the tree:
+        # a generated query carries those of the structure it was built from.
+        labels = {k: getattr(subject.structure, k) for k in LABELS} if subject.structure else None
+        subject.features = extract_features(subject.sql, ctx.schema, labels, stmt=subject.pg_select)
     except SQLParseError as exc:
         return [Finding("CPX003", "complexity", f"no features: {exc}")]
     if subject.structure is None:
