@@ -62,9 +62,11 @@ def validate(
         None, "--rejected", help="Write the invalid queries with their findings (JSONL)."
     ),
 ) -> None:
-    """Check queries: in the language (SYN001 with line/column/expected) and bound to the
-    schema (BND codes); with --execute, also run them on DuckDB and/or PostGIS.
-    Exit 0 all valid, 1 some invalid, 2 user error."""
+    """Check queries against the grammar and the schema; with --execute, run them too.
+
+    Syntax errors are SYN001 with line, column and what was expected; binding findings
+    have BND codes (docs/checks.md). Exit 0 all valid, 1 some invalid, 2 user error.
+    """
     engines = tuple(dict.fromkeys(e.lower() for e in execute))
     for engine in engines:
         if engine not in ("duckdb", "postgis"):
