@@ -32,6 +32,7 @@ from cimgen.structure.consistency import violation_counts
 from cimgen.structure.metadata import TABLE_NAME, build_metadata, training_domain, training_frame
 from cimgen.structure.synthesizers import (
     NEURAL,
+    TORCH_THREADS,
     fit_progress,
     make_synthesizer,
     resolve_params,
@@ -194,6 +195,7 @@ def fit_model(
         "tool": {"name": "cimgen", "version": __version__},
         "sdv_version": sdv.__version__,
         "torch_version": torch.__version__,
+        "torch_threads": TORCH_THREADS,
         "device": "cuda" if torch.cuda.is_available() and synthesizer in NEURAL else "cpu",
         "synthesizer": synthesizer,
         "parameters": resolved,
