@@ -172,6 +172,8 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
                 out_dir=tmp / "model",
                 progress=opts.progress,
             )
+    if (tmp / "model").is_dir():
+        make_public_dir(tmp / "model")
     model_hash = _model_hash(model.manifest)
     synthesizer = str(model.manifest.get("synthesizer", opts.synthesizer))
 
