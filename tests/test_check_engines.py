@@ -226,3 +226,14 @@ def test_duckdb_sorts_by_geometry_type(duck: DuckDBRunner) -> None:
     subject = Subject(sql)
     assert run_checks(subject, _ctx(duck), only=("grammar", "duckdb")) == []
     assert subject.engines["duckdb"].status == OK
+
+
+def test_duckdb_geojson_in_a_union_with_text(duck: DuckDBRunner) -> None:
+    """DuckDB's ST_AsGeoJSON returns JSON; a UNION with a text arm must not cast text to JSON."""
+    sql = (
+        "SELECT ST_AsGeoJSON(g.geometry) AS t FROM cim_vector.grid_bus g WHERE g.bus_id = 1 "
+        "UNION ALL SELECT g.name FROM cim_vector.grid_bus g WHERE g.bus_id = 1"
+    )
+    subject = Subject(sql)
+    assert run_checks(subject, _ctx(duck), only=("grammar", "duckdb")) == []
+    assert subject.engines["duckdb"].rows and subject.engines["duckdb"].rows >= 2

@@ -119,6 +119,7 @@ class DuckdbRenderer(BackendRenderer):
         "ST_Collect": "_st_collect",
         "ST_DistanceSphere": "_st_distancesphere",
         "ST_GeometryType": "_st_geometrytype",
+        "ST_AsGeoJSON": "_st_asgeojson",
         **dict.fromkeys(
             (
                 "ST_Area",
@@ -284,6 +285,11 @@ class DuckdbRenderer(BackendRenderer):
         # DuckDB returns its GEOMETRY_TYPE enum, which it cannot sort or group by in every
         # plan ("Type with name GEOMETRY_TYPE does not exist"); PostgreSQL returns text.
         return f"CAST({self.call('ST_GeometryType', node, node.args, scope)} AS VARCHAR)", P_ATOM
+
+    def _st_asgeojson(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        # DuckDB returns JSON, which a UNION with a text arm casts the text to (and fails);
+        # PostgreSQL returns text.
+        return f"CAST({self.call('ST_AsGeoJSON', node, node.args, scope)} AS VARCHAR)", P_ATOM
 
     def _st_distancesphere(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         # DuckDB's haversine expects [lat, lon] axis order; PostGIS geometries are [lon, lat].
