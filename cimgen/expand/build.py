@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.compose import Compose
-from cimgen.expand.plan import PlanError, Source, spatial_budget
+from cimgen.expand.plan import PlanError, Source, block_order, spatial_budget
 from cimgen.expand.predicates import conjoin
 from cimgen.expand.selects import Selects
-from cimgen.expand.state import block_order, pk_of, sorted_ctes
+from cimgen.expand.state import pk_of, sorted_ctes
 from cimgen.expand.units import BIG_TABLE, GeoRef
 
 

@@ -181,7 +181,7 @@ def _attempt(s: QueryFeatures, ctx: ExpansionContext, rng: random.Random, relax:
     return Plan(blocks, tables)
 
 
-def _order(blocks: list[Block]) -> list[int]:
+def block_order(blocks: list[Block]) -> list[int]:
     """Blocks in an order where every referenced block comes before its reader."""
     done: list[int] = []
 
@@ -229,7 +229,7 @@ def _assign_tables(
     need_spatial_join = s.sql_type == "SPATIAL_JOIN" and not relax and s.join_count > 0
     budget = spatial_budget(s, relax)
     slots: list[_Slot] = []
-    for bi in _order(blocks):
+    for bi in block_order(blocks):
         b = blocks[bi]
         refs = list(b.refs)
         rng.shuffle(refs)
@@ -407,7 +407,7 @@ def _assign_tables(
     # aliases are given once the search is over (CTE names need their anchors); one alias
     # namespace per query keeps correlations unambiguous
     taken: set[str] = set()
-    for bi in _order(blocks):
+    for bi in block_order(blocks):
         for src in blocks[bi].sources:
             if src.ref is None:
                 src.alias = _alias(src.table, taken, style)

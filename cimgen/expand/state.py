@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from cimgen import ast
 from cimgen.catalogue import SPATIAL_CATEGORIES
 from cimgen.expand.context import ExpansionContext, TableInfo
-from cimgen.expand.plan import Block, Plan, Source
+from cimgen.expand.plan import Block, Plan, Source, block_order
 from cimgen.expand.predicates import conjoin, filter_for
 from cimgen.expand.units import Unit, UnitFactory
 from cimgen.models import QueryFeatures
@@ -190,21 +190,6 @@ def kind_of(t: TableInfo, col: str) -> str:
 def pk_of(ctx: ExpansionContext, t: TableInfo) -> str | None:
     table = ctx.schema.table(t.qualified)
     return table.primary_key[0] if table and len(table.primary_key) == 1 else None
-
-
-def block_order(blocks: list[Block]) -> list[int]:
-    done: list[int] = []
-
-    def visit(i: int) -> None:
-        if i in done:
-            return
-        for r in blocks[i].refs:
-            visit(r)
-        done.append(i)
-
-    for i in range(len(blocks)):
-        visit(i)
-    return done
 
 
 def sorted_ctes(ctes: tuple[ast.CTE, ...], plan: Plan) -> tuple[ast.CTE, ...]:
