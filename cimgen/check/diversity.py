@@ -52,7 +52,8 @@ class DiversityState:
     def score(self, subject: Subject) -> float:
         """1.0 for a new shape, less as its shape repeats; 0 for duplicates / capped."""
         shape = subject.fingerprint or shape_of(subject.sql)
-        if _norm(subject.sql) in self.accepted_sql | self.stage1_sql:
+        norm = _norm(subject.sql)
+        if norm in self.accepted_sql or norm in self.stage1_sql:  # no set union per call
             return 0.0
         if shape is None:
             return 0.0
