@@ -15,6 +15,9 @@ from cimgen.engines import duckdb as duck
 from cimgen.engines import postgis, spatialite
 from cimgen.errors import DatabaseError
 from cimgen.fixtures import generate_fixture
+from cimgen.grammar import parse
+from cimgen.render import render_duckdb
+from cimgen.render.duckdb import metric_column_name, metric_columns, transform
 from cimgen.schema import export
 from cimgen.schema.load import load_schema
 from cimgen.schema.model import Schema, Table
@@ -194,6 +197,46 @@ def test_duckdb_geometries_are_valid_declared_and_related(cim: Schema, duck_con:
         "FROM cim_census.census_geo"
     ).fetchone()[0]
     assert tiling < 1e-9  # sections do not overlap
+
+
+def test_metric_copies_equal_the_transform_and_stay_out_of_star(cim: Schema, duck_con: Any) -> None:
+    """Each stored metric copy is exactly ST_Transform of its column; ``SELECT *`` (bare and
+    qualified) does not show them; a column through a CTE is transformed, not read."""
+    copies = 0
+    for t in cim.tables:
+        for col, src, dst in metric_columns(t, cim):
+            name = metric_column_name(col.name, dst)
+            differ = duck_con.execute(
+                f'SELECT count(*) FROM "{t.schema}"."{t.name}" WHERE NOT '
+                f'ST_Equals("{name}", {transform(col.name, src, dst)}) '
+                f'OR ("{name}" IS NULL) <> ("{col.name}" IS NULL)'
+            ).fetchone()
+            assert differ == (0,), t.qualified
+            copies += 1
+    assert copies >= 5
+    star = ok_sql(
+        "SELECT * FROM cim_vector.building b JOIN cim_vector.grid_bus g ON b.lod = g.bus_id"
+    )
+    names = [d[0] for d in duck_con.execute(star + " LIMIT 0").description]
+    building, bus = cim.table("cim_vector.building"), cim.table("cim_vector.grid_bus")
+    assert building is not None and bus is not None
+    assert names == [c.name for c in building.columns] + [c.name for c in bus.columns]
+    qualified = ok_sql("SELECT g.* FROM cim_vector.grid_bus g")
+    assert [d[0] for d in duck_con.execute(qualified + " LIMIT 0").description] == [
+        c.name for c in bus.columns
+    ]
+    through_cte = ok_sql(
+        "WITH b AS (SELECT building_geometry AS g FROM cim_vector.building) "
+        "SELECT ST_Area(b.g::geography) FROM b"
+    )
+    assert "$srid" not in through_cte and "ST_Transform(b.g" in through_cte
+    assert duck_con.execute(through_cte).fetchall()
+
+
+def ok_sql(sql: str) -> str:
+    rendered = render_duckdb(parse(sql), load_schema("cim_wizard"))
+    assert rendered.sql is not None, rendered.unsupported
+    return rendered.sql
 
 
 def test_open_fixture_is_read_only(duck_con: Any) -> None:

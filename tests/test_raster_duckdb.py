@@ -110,6 +110,39 @@ def test_values_and_stats_match_the_fixture_tiles(con: Any) -> None:
     assert stats["stddev"] == pytest.approx(pop, rel=1e-9)
 
 
+def test_stored_tile_stats_are_the_computed_ones(con: Any) -> None:
+    """The fixture's precomputed ``stats`` equal rst_summarystats on every tile, and the
+    renderer reads them for a raster column but computes them for a clipped raster."""
+    for table in ("dtm_raster", "dsm_raster", "raster_model"):
+        same = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE rast.stats IS NOT DISTINCT FROM "
+            f"rst_summarystats(rast)) FROM cim_raster.{table}"
+        ).fetchone()
+        assert same[0] > 0 and same[0] == same[1], table
+    assert "rst_tile_stats(d.rast)" in duck_sql(
+        "SELECT (ST_SummaryStats(d.rast)).mean FROM cim_raster.dtm_raster d"
+    )
+    clipped = duck_sql(
+        f"SELECT (ST_SummaryStats(ST_Clip(d.rast, ST_Buffer({PT}, 0.001)))).mean "
+        "FROM cim_raster.dtm_raster d"
+    )
+    assert "rst_summarystats(rst_clip(" in clipped
+    # through a CTE: a column that is a stored tile in one arm and a clip in the other
+    mixed = duck_sql(
+        "WITH t AS (SELECT d.rast FROM cim_raster.dtm_raster d UNION ALL "
+        f"SELECT ST_Clip(d.rast, ST_Buffer({PT}, 0.001)) FROM cim_raster.dtm_raster d) "
+        "SELECT (ST_SummaryStats(t.rast)).count FROM t"
+    )
+    counts = [r[0] for r in con.execute(mixed).fetchall()]
+    expected = con.execute(
+        "SELECT struct_extract(rst_summarystats(rast), 'count') FROM cim_raster.dtm_raster "
+        "UNION ALL SELECT struct_extract(rst_summarystats(rst_clip(rast, "
+        "ST_Buffer(ST_Point(9.16321, 45.49377), 0.001), true, 4326)), 'count') "
+        "FROM cim_raster.dtm_raster"
+    ).fetchall()
+    assert sorted(counts, key=str) == sorted((r[0] for r in expected), key=str)
+
+
 def test_value_errors_like_postgis(con: Any) -> None:
     with pytest.raises(Exception, match="non-point geometry"):
         con.execute(

@@ -20,14 +20,22 @@ import duckdb
 import pyarrow as pa
 
 from cimgen.engines import fixture_path, temp_sibling
-from cimgen.engines.duckdb_raster import ARROW_RASTER_TYPE, RASTER_TYPE, install_macros, tile_struct
+from cimgen.engines.duckdb_raster import (
+    ARROW_RASTER_TYPE,
+    RASTER_TYPE,
+    fill_tile_stats,
+    install_macros,
+    tile_struct,
+)
 from cimgen.errors import DatabaseError
 from cimgen.fixtures import FixtureTable, RasterTile, generate_fixture
+from cimgen.render.duckdb import metric_column_name, metric_columns, transform
 from cimgen.schema.model import Column, Schema, Table
 
 # Part of the fixture cache key: bump when the DuckDB storage of fixture rows changes (v2:
-# rasters as STRUCTs instead of WKB BLOBs), so stale cached files are rebuilt.
-STORAGE_VERSION = "2"
+# rasters as STRUCTs instead of WKB BLOBs; v4: metric copies of geometry columns and stored
+# raster statistics), so stale cached files are rebuilt.
+STORAGE_VERSION = "4"
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
@@ -116,13 +124,20 @@ def create_tables(con: duckdb.DuckDBPyConnection, schema: Schema) -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(s)}")
     for t in schema.tables:
         cols = [f"{_q(c.name)} {duckdb_type(c)}" for c in t.columns]
+        cols += [
+            f"{_q(metric_column_name(c.name, dst))} GEOMETRY"
+            for c, _, dst in metric_columns(t, schema)
+        ]
         if t.primary_key:
             cols.append(f"PRIMARY KEY ({', '.join(_q(k) for k in t.primary_key)})")
         con.execute(f"CREATE TABLE {_qt(t)} ({', '.join(cols)})")
 
 
-def load_table(con: duckdb.DuckDBPyConnection, table: Table, data: FixtureTable) -> None:
-    """Bulk insert through Arrow; geometry WKT is parsed by ST_GeomFromText in SQL."""
+def load_table(
+    con: duckdb.DuckDBPyConnection, table: Table, data: FixtureTable, schema: Schema
+) -> None:
+    """Bulk insert through Arrow; geometry WKT is parsed by ST_GeomFromText in SQL, and the
+    metric copies are the very ST_Transform the DuckDB renderer would otherwise emit."""
     arrays = []
     for i, col in enumerate(table.columns):
         values: list[Any] = [r[i] for r in data.rows]
@@ -137,6 +152,9 @@ def load_table(con: duckdb.DuckDBPyConnection, table: Table, data: FixtureTable)
             select.append(f"ST_GeomFromText({name})")
         else:
             select.append(f"CAST({name} AS {duckdb_type(col)})")
+    position = {c.name: names[i] for i, c in enumerate(table.columns)}
+    for col, src, dst in metric_columns(table, schema):
+        select.append(transform(f"ST_GeomFromText({position[col.name]})", src, dst))
     try:
         con.execute(f"INSERT INTO {_qt(table)} SELECT {', '.join(select)} FROM _cimgen_staged")
     finally:
@@ -150,7 +168,10 @@ def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
     try:
         create_tables(con, schema)
         for t in schema.tables:
-            load_table(con, t, fx.table(t.qualified))
+            load_table(con, t, fx.table(t.qualified), schema)
+            for c in t.columns:
+                if c.kind == "raster":
+                    fill_tile_stats(con, _qt(t), _q(c.name))
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -12,7 +12,11 @@ to these macros (docs/backends.md has the table); the semantics follow PostGIS 3
   outside or on nodata; a non-point or an SRID that differs
   from the raster's raises the PostGIS error.
 * ``rst_summarystats``: count / sum / mean / population stddev / min / max over the cells
-  that are not nodata; NULL fields for an empty raster.
+  that are not nodata; NULL fields for an empty raster. A stored tile carries the result
+  in its ``stats`` field, computed by this very macro when the fixture is built, and
+  ``rst_tile_stats`` reads it (the renderer uses it for ST_SummaryStats of a raster column;
+  computing the statistics of a 2,500-cell tile per row was most of the DuckDB check's
+  time on raster queries).
 * ``rst_clip``: PostGIS's RASTER_clip: the geometry is intersected with the raster's hull and
   rasterized (GDAL: a cell is in when its centre is inside a polygon) on a mask grid whose
   size follows rt_raster_gdal_rasterize (extent / scale rounded, one more cell when the
@@ -32,6 +36,15 @@ import pyarrow as pa
 
 from cimgen.fixtures import RasterTile
 
+STATS_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
+    ("count", "BIGINT", pa.int64()),
+    ("sum", "DOUBLE", pa.float64()),
+    ("mean", "DOUBLE", pa.float64()),
+    ("stddev", "DOUBLE", pa.float64()),
+    ("min", "DOUBLE", pa.float64()),
+    ("max", "DOUBLE", pa.float64()),
+)
+STATS_TYPE = "STRUCT(" + ", ".join(f"{n} {t}" for n, t, _ in STATS_FIELDS) + ")"
 RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("upperleft_x", "DOUBLE", pa.float64()),
     ("upperleft_y", "DOUBLE", pa.float64()),
@@ -43,8 +56,14 @@ RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("pixel_min", "DOUBLE", pa.float64()),  # the pixel type's minimum (ST_Clip's fill value)
     ("nodata", "DOUBLE", pa.float64()),  # NULL: the band has no nodata value
     ("vals", "DOUBLE[]", pa.list_(pa.float64())),
+    # rst_summarystats of the tile, filled in by the fixture build; NULL in computed rasters.
+    ("stats", "STATS_TYPE", pa.struct([(n, a) for n, _, a in STATS_FIELDS])),
 )
-RASTER_TYPE = "STRUCT(" + ", ".join(f"{n} {t}" for n, t, _ in RASTER_FIELDS) + ")"
+RASTER_TYPE = (
+    "STRUCT("
+    + ", ".join(f"{n} {STATS_TYPE if t == 'STATS_TYPE' else t}" for n, t, _ in RASTER_FIELDS)
+    + ")"
+)
 ARROW_RASTER_TYPE = pa.struct([(n, a) for n, _, a in RASTER_FIELDS])
 
 # rt_pixtype_get_min_value: the minimum of each float pixel type we emit.
@@ -66,11 +85,22 @@ def tile_struct(tile: RasterTile | None) -> dict[str, Any] | None:
         "pixel_min": _PIXEL_MIN[tile.pixel_type],
         "nodata": tile.nodata,
         "vals": [float(v) for row in tile.values for v in row],
+        "stats": None,  # computed in DuckDB by the fixture build (fill_tile_stats)
     }
+
+
+def fill_tile_stats(con: duckdb.DuckDBPyConnection, table_sql: str, column_sql: str) -> None:
+    """Store each tile's rst_summarystats in its ``stats`` field."""
+    con.execute(
+        f"UPDATE {table_sql} SET {column_sql} = struct_update({column_sql}, "
+        f"stats := rst_summarystats({column_sql})) WHERE {column_sql} IS NOT NULL"
+    )
 
 
 # PostGIS's FLT_EQ tolerance (FLT_EPSILON), used where PostGIS compares with it.
 _EPS = "1.1920928955078125e-07"
+
+_NULL_STATS = f"NULL::{STATS_TYPE}"
 
 # (name, parameters, body). Bodies may call macros defined earlier in the list.
 #
@@ -138,11 +168,17 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "rst_summarystats",
         "r",
         "list_transform([r], rr -> CASE WHEN rr IS NULL OR rr.width * rr.height = 0 THEN "
-        "{'count': NULL::BIGINT, 'sum': NULL::DOUBLE, 'mean': NULL::DOUBLE, "
-        "'stddev': NULL::DOUBLE, 'min': NULL::DOUBLE, 'max': NULL::DOUBLE} "
+        f"{_NULL_STATS} "
         "WHEN rr.nodata IS NULL THEN rst_stats_of(rr.vals) "
         "ELSE list_transform([rr.nodata], nd -> "
         "rst_stats_of(list_filter(rr.vals, x -> x <> nd)))[1] END)[1]",
+    ),
+    # For a column: the stored statistics; a computed raster that reaches a column (a CTE
+    # arm of ST_Clip, say) has none and gets them computed.
+    (
+        "rst_tile_stats",
+        "r",
+        "CASE WHEN r.stats IS NOT NULL THEN r.stats ELSE rst_summarystats(r) END",
     ),
     # ---- ST_Clip. m = the mask grid {c0, nc, r0, nr} in the tile's cell indices;
     # o = the output window in the same indices.
@@ -199,14 +235,15 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "CASE WHEN rst_clip_in(r, gi, m, o.c0 + i % o.nc, o.r0 + i // o.nc) "
         "AND rst_cell(r, o.c0 + i % o.nc, o.r0 + i // o.nc) IS NOT NULL "
         "THEN r.vals[(o.r0 + i // o.nc) * r.width + o.c0 + i % o.nc + 1] "
-        "ELSE coalesce(r.nodata, r.pixel_min) END)}",
+        "ELSE coalesce(r.nodata, r.pixel_min) END), "
+        f"'stats': {_NULL_STATS}}}",
     ),
     (
         "rst_empty",
         "r",
         "{'upperleft_x': r.upperleft_x, 'upperleft_y': r.upperleft_y, 'scale_x': 0.0, "
         "'scale_y': 0.0, 'width': 0, 'height': 0, 'srid': r.srid, 'pixel_min': r.pixel_min, "
-        "'nodata': r.nodata, 'vals': []::DOUBLE[]}",
+        f"'nodata': r.nodata, 'vals': []::DOUBLE[], 'stats': {_NULL_STATS}}}",
     ),
     (
         "rst_clip_gi",

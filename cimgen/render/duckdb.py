@@ -11,6 +11,14 @@ ST_Transform / ST_GeomFromText arguments) and renders
   planar metres approximate PostGIS's geodesic metres (tolerance in docs/backends.md), and
   ``geog::geometry`` as the transform back to EPSG:4326.
 
+Metric copies: for every geometry column whose SRID is not the schema's metric SRID, the
+DuckDB fixture stores a second column (:func:`metric_columns`) holding exactly
+``ST_Transform(g, 'EPSG:src', 'EPSG:metric', always_xy := true)``, computed once when the
+fixture is built. A transform of a plain table column to the metric SRID (geography casts,
+``ST_Transform(g, metric)``) reads that column instead of reprojecting every row -- or every
+pair of rows, in a join condition -- at check time (the same values; ~20x faster on queries
+that measure in metres). ``SELECT *`` excludes the copies.
+
 Rasters are STRUCTs in the DuckDB fixture; raster calls become the ``rst_*`` macros of
 :mod:`cimgen.engines.duckdb_raster` (table in docs/backends.md). Geometries derived from a
 raster (its envelope) take their SRID from the raster at run time.
@@ -25,7 +33,7 @@ from cimgen.render.backend import BackendRenderer, int_literal, split_type
 from cimgen.render.base import P_ATOM, P_CAST, P_MUL, PG_KEYWORDS, Rendered, Text, Unsupported
 from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
-from cimgen.schema.model import Schema
+from cimgen.schema.model import Schema, Table
 
 # DuckDB's reserved words beyond PostgreSQL's (SELECT keyword_name FROM duckdb_keywords()
 # WHERE keyword_category = 'reserved').
@@ -90,6 +98,26 @@ _SRID_SETTERS = frozenset(
 )
 
 
+def metric_column_name(column: str, srid: int) -> str:
+    """The DuckDB fixture's column holding ``column`` reprojected to ``srid``."""
+    return f"{column}$srid{srid}"
+
+
+def metric_columns(table: Table, schema: Schema) -> list[tuple[SchemaColumn, int, int]]:
+    """(column, source SRID, metric SRID) of each geometry column of ``table`` that the
+    DuckDB fixture also stores reprojected to the schema's metric SRID."""
+    metric = schema.metric_srid
+    if not metric:
+        return []
+    return [
+        (c, c.srid or DEFAULT_SRID, metric)
+        for c in table.columns
+        if c.kind == "geometry"
+        and not c.type.lower().startswith("geography")
+        and (c.srid or DEFAULT_SRID) != metric
+    ]
+
+
 def transform(sql: str, src: int | str, dst: int) -> str:
     """``src``: an SRID, or SQL text of a VARCHAR CRS computed per row (raster SRIDs)."""
     source = f"'EPSG:{src}'" if isinstance(src, int) else src
@@ -145,6 +173,20 @@ class DuckdbRenderer(BackendRenderer):
         schema, name = qualified.split(".", 1)
         return super().table_ref(ast.TableRef(name, schema, ref.alias or ref.name), ctes)
 
+    def _star(self, node: ast.Star, scope: Scope | None) -> Text:
+        text, prec = super()._star(node, scope)
+        if scope is None:
+            return text, prec
+        hidden = []
+        for ref_name, source in scope.sources.items():
+            if isinstance(source, Table) and node.table in (None, ref_name):
+                prefix = "" if node.table else f"{self.ident(ref_name)}."
+                hidden += [
+                    prefix + self.ident(metric_column_name(c.name, dst))
+                    for c, _, dst in metric_columns(source, self.schema)
+                ]
+        return (f"{text} EXCLUDE ({', '.join(hidden)})" if hidden else text), prec
+
     # ------------------------------------------------------------------ SRID tracking
 
     def srid(self, node: Any, scope: Scope | None, depth: int = 0) -> int | None:
@@ -181,6 +223,19 @@ class DuckdbRenderer(BackendRenderer):
                     return found_srid
         return None
 
+    def transformed(self, node: Any, scope: Scope | None, src: int, dst: int) -> Text:
+        """``node`` reprojected from ``src`` to ``dst``: a table column's stored metric copy
+        when there is one, else ST_Transform."""
+        if isinstance(node, ast.Column) and scope is not None:
+            found = scope.base_column(node)
+            if found is not None:
+                ref_name, table, column = found
+                for c, c_src, c_dst in metric_columns(table, self.schema):
+                    if c.name == column.name and (c_src, c_dst) == (src, dst):
+                        name = self.ident(metric_column_name(c.name, dst))
+                        return f"{self.ident(ref_name)}.{name}", P_ATOM
+        return transform(self.text(node, scope), src, dst), P_ATOM
+
     def to_geography(self, node: Any, scope: Scope | None) -> Text:
         """``node::geography``: a geometry reprojected to the metric SRID."""
         if self.is_geography(node, scope):
@@ -191,7 +246,7 @@ class DuckdbRenderer(BackendRenderer):
         src, dst = self.srid(node, scope) or DEFAULT_SRID, self.metric_srid()
         if src == dst:
             return self.expr(node, scope)
-        return transform(self.text(node, scope), src, dst), P_ATOM
+        return self.transformed(node, scope, src, dst)
 
     # ------------------------------------------------------------------ casts and operators
 
@@ -261,7 +316,7 @@ class DuckdbRenderer(BackendRenderer):
         src = self.srid(geom, scope) or DEFAULT_SRID
         if src == dst:
             return self.expr(geom, scope)
-        return transform(self.text(geom, scope), src, dst), P_ATOM
+        return self.transformed(geom, scope, src, dst)
 
     def _st_geomfromtext(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         # DuckDB's optional 2nd argument is a boolean (ignore_invalid), not an SRID.
@@ -391,7 +446,13 @@ class DuckdbRenderer(BackendRenderer):
     def _st_summarystats(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         if len(node.args) == 2 and int_literal(node.args[1]) != 1:
             raise Unsupported("ST_SummaryStats on a band other than 1 has no DuckDB form")
-        return self.plain("rst_summarystats", self.text(node.args[0], scope))
+        rast = node.args[0]
+        if isinstance(rast, ast.Column) and scope is not None:
+            found = scope.resolve(rast)
+            if isinstance(found, SchemaColumn) and found.kind == "raster":
+                # a stored tile (directly or through CTEs): its precomputed statistics
+                return self.plain("rst_tile_stats", self.text(rast, scope))
+        return self.plain("rst_summarystats", self.text(rast, scope))
 
     def _st_clip(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         args = node.args

@@ -99,6 +99,31 @@ class Scope:
             scope = scope.parent
         return None
 
+    def base_column(self, col: ast.Column) -> tuple[str, Table, SchemaColumn] | None:
+        """(reference name, table, column) when ``col`` names a column of a schema table in
+        FROM directly (not through a CTE or derived table); None otherwise."""
+        scope: Scope | None = self
+        while scope is not None:
+            if col.table is not None:
+                if col.table in scope.sources:
+                    return _base_column(col.table, scope.sources[col.table], col.name)
+            else:
+                for ref_name, source in scope.sources.items():
+                    if _lookup(source, col.name, self.schema, 0) is not None:
+                        return _base_column(ref_name, source, col.name)
+            scope = scope.parent
+        return None
+
+
+def _base_column(
+    ref_name: str, source: Source, name: str
+) -> tuple[str, Table, SchemaColumn] | None:
+    if isinstance(source, Table):
+        column = source.column(name)
+        if column is not None:
+            return ref_name, source, column
+    return None
+
 
 def resolve_table(ref: ast.TableRef, schema: Schema, ctes: dict[str, ast.CTE]) -> Source:
     """A table reference's source: a visible CTE (bare names only) or a schema table."""
