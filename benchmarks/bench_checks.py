@@ -62,14 +62,26 @@ def main() -> None:
     static = time.perf_counter() - t0
     print(f"static checks (grammar, pglast, bind, rules, fidelity): {len(cands) / static:.0f} q/s")
 
-    duck = DuckDBRunner(open_fixture(schema, 0), timeout_s=2.0)
+    con = open_fixture(schema, 0)
+    con.execute("SET threads = 1")  # per core, as in the pipeline's worker processes
+    duck = DuckDBRunner(con, timeout_s=2.0)
     runnable = [c for c in cands if c.sql_duckdb]
     ok = 0
     t0 = time.perf_counter()
+    times = []
     for c in runnable:
+        start = time.perf_counter()
         result, _ = duck.run(c.sql_duckdb or "")
+        times.append(time.perf_counter() - start)
         ok += result.status == "ok"
     elapsed = time.perf_counter() - t0
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99)]
+    tail = sum(t for t in times if t >= 0.1)
+    print(
+        f"DuckDB execution: p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.0f} ms, queries >= 0.1 s: "
+        f"{sum(t >= 0.1 for t in times)} taking {tail:.1f} s of {elapsed:.1f} s"
+    )
     print(
         f"DuckDB execution: {len(runnable) / elapsed:.0f} q/s over {len(runnable)} "
         f"({100 * ok / max(1, len(runnable)):.1f}% ok; "

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, agree, run_checks
 from cimgen.check.base import NOT_CHECKABLE, OK
+from cimgen.check.execute import arrow_digest, digest
 from cimgen.cli.main import app
 from cimgen.engines.duckdb import open_fixture
 from cimgen.schema import load_schema
@@ -41,6 +42,29 @@ def test_duckdb_executes_and_counts_rows(duck: DuckDBRunner) -> None:
     assert findings == []
     result = subject.engines["duckdb"]
     assert result.status == OK and result.rows and result.rows > 0
+
+
+def test_arrow_digest_is_the_row_digest(duck: DuckDBRunner) -> None:
+    """DuckDB results are summarised from Arrow; the PostGIS side from Python rows: both
+    must give the same digest, or engine agreement would compare different things."""
+    queries = [
+        "SELECT * FROM (VALUES (1, 2.5::DECIMAL(10, 2), true, NULL::INT, 'nan'::DOUBLE, "
+        "'a', 7::HUGEINT, 3::UTINYINT), (2, 0.25, false, NULL, 1.5, 'b', 8, 4)) "
+        "AS t(a, b, c, d, e, f, g, h)",
+        "SELECT 'x' AS t, NULL::DOUBLE AS n, 'nan'::DOUBLE AS only_nan",
+        "SELECT id, ST_Area(building_geometry), building_geometry, building_id "
+        "FROM cim_vector.building",
+        "SELECT rst_tile_stats(rast), rast.width FROM cim_raster.dtm_raster",
+        "SELECT id FROM cim_vector.building WHERE false",
+    ]
+    for sql in queries:
+        rows = duck.con.execute(sql).fetchall()
+        table = duck.con.execute(sql).to_arrow_table()
+        expected, got = digest(rows), arrow_digest(table)
+        assert len(got) == len(expected) and got[0] == expected[0], sql
+        for x, y in zip(got[1:], expected[1:], strict=True):
+            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-12), sql
+        assert agree(got, expected, 1e-9)
 
 
 def test_duckdb_error_is_a_finding(duck: DuckDBRunner) -> None:
