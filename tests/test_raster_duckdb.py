@@ -143,6 +143,17 @@ def test_stored_tile_stats_are_the_computed_ones(con: Any) -> None:
     assert sorted(counts, key=str) == sorted((r[0] for r in expected), key=str)
 
 
+def test_envelope_of_a_missing_raster_is_null(con: Any) -> None:
+    """An outer join's missing raster has no envelope (PostGIS: NULL), not an error
+    (found by the default job: ST_MakePolygon of NULL points)."""
+    sql = duck_sql(
+        "SELECT a.id, ST_Envelope(b.rast) FROM cim_raster.raster_model a "
+        "LEFT JOIN cim_raster.raster_model b ON a.id = b.id + 100"
+    )
+    rows = con.execute(sql).fetchall()
+    assert rows and all(envelope is None for _, envelope in rows)
+
+
 def test_value_errors_like_postgis(con: Any) -> None:
     with pytest.raises(Exception, match="non-point geometry"):
         con.execute(

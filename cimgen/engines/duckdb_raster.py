@@ -122,12 +122,13 @@ MACROS: tuple[tuple[str, str, str], ...] = (
     ("rst_yr", "r, y", "(-r.upperleft_y / r.scale_y) + (1.0 / r.scale_y) * y"),
     (
         "rst_envelope",
-        "r",
+        "r",  # NULL for a NULL raster (an outer join's missing side), as in PostGIS
+        "CASE WHEN r IS NULL THEN NULL::GEOMETRY ELSE "
         "ST_MakePolygon(ST_MakeLine([ST_Point(r.upperleft_x, r.upperleft_y), "
         "ST_Point(r.upperleft_x + r.scale_x * r.width, r.upperleft_y), "
         "ST_Point(r.upperleft_x + r.scale_x * r.width, r.upperleft_y + r.scale_y * r.height), "
         "ST_Point(r.upperleft_x, r.upperleft_y + r.scale_y * r.height), "
-        "ST_Point(r.upperleft_x, r.upperleft_y)]))",
+        "ST_Point(r.upperleft_x, r.upperleft_y)])) END",
     ),
     ("rst_srid_check", "r, gsrid", "gsrid IS NULL OR r.srid = gsrid"),
     # ST_Intersects(raster, geometry): rast::geometry && geom AND geom intersects the hull;
