@@ -143,6 +143,44 @@ def test_stored_tile_stats_are_the_computed_ones(con: Any) -> None:
     assert sorted(counts, key=str) == sorted((r[0] for r in expected), key=str)
 
 
+def test_intersects_srids_and_spatial_join(con: Any) -> None:
+    """rst_intersects: the UTM tile of raster_model against an EPSG:4326 geometry far away
+    in its coordinates is false (PostGIS: no error while the boxes are apart), a geometry
+    in the tile's box with the wrong SRID raises, and a raster-vector join is planned as
+    DuckDB's SPATIAL_JOIN."""
+    far = con.execute(
+        duck_sql(
+            "SELECT count(*) FROM cim_raster.raster_model r "
+            f"WHERE r.srid = 32632 AND ST_Intersects(r.rast, {PT})"
+        )
+    ).fetchone()
+    assert far == (0,)
+    x, y = con.execute(
+        "SELECT rast.upperleft_x + 10, rast.upperleft_y - 10 FROM cim_raster.raster_model "
+        "WHERE srid = 32632 LIMIT 1"
+    ).fetchone()
+    inside = f"ST_SetSRID(ST_MakePoint({x}, {y}), 4326)"
+    with pytest.raises(Exception, match="same SRID"):
+        con.execute(
+            duck_sql(
+                "SELECT count(*) FROM cim_raster.raster_model r "
+                f"WHERE r.srid = 32632 AND ST_Intersects(r.rast, {inside})"
+            )
+        )
+    join = duck_sql(
+        "SELECT count(*) FROM cim_raster.dtm_raster d JOIN cim_vector.grid_line g "
+        "ON ST_Intersects(d.rast, g.geometry)"
+    )
+    plan = con.execute("EXPLAIN " + join).fetchall()[0][1]
+    assert "SPATIAL_JOIN" in plan
+    [(n,)] = con.execute(join).fetchall()
+    [(expected,)] = con.execute(
+        "SELECT count(*) FROM cim_raster.dtm_raster d, cim_vector.grid_line g "
+        "WHERE ST_Intersects(rst_envelope(d.rast), g.geometry)"
+    ).fetchall()
+    assert n == expected > 0
+
+
 def test_envelope_of_a_missing_raster_is_null(con: Any) -> None:
     """An outer join's missing raster has no envelope (PostGIS: NULL), not an error
     (found by the default job: ST_MakePolygon of NULL points)."""

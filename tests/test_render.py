@@ -30,7 +30,7 @@ from cimgen.render import (
     render_spatialite,
     spatialite_table_name,
 )
-from cimgen.render.duckdb import metric_column_name, metric_columns, transform
+from cimgen.render.duckdb import crs, metric_column_name, metric_columns, transform
 from cimgen.schema.load import load_schema
 
 SCHEMA = load_schema("cim_wizard")
@@ -488,13 +488,52 @@ def test_duckdb_setsrid_point_transform_and_distances(duck: Any, lite: Any) -> N
     assert d_row[5:] == (False, True) and l_row[5:] == (0, 1)
 
 
+def test_duckdb_crs_strings_give_the_epsg_numbers(cim_duck: Any) -> None:
+    """WGS 84 and UTM zones go to DuckDB as PROJ strings (no database lookup per query):
+    the transforms must give exactly what the EPSG codes give, both ways, on every fixture
+    geometry of a table, and the southern / other zones must name the right projection."""
+    assert crs(32733) == "+proj=utm +zone=33 +south +datum=WGS84 +units=m +no_defs"
+    assert crs(3857) == "EPSG:3857"
+
+    def wkt(src: str, dst: str, column: str, table: str) -> list[Any]:
+        return cim_duck.execute(
+            f"SELECT ST_AsText(ST_Transform({column}, '{src}', '{dst}', always_xy := true)) "
+            f"FROM {table} ORDER BY id"
+        ).fetchall()
+
+    for table, column in (
+        ("cim_vector.building", "building_geometry"),
+        ("cim_vector.grid_line", "geometry"),
+        ("cim_census.census_geo", "geometry"),
+    ):
+        there = wkt("EPSG:4326", "EPSG:32632", column, table)
+        assert there == wkt(crs(4326), crs(32632), column, table), table
+        utm = f'"{metric_column_name(column, 32632)}"'
+        assert wkt("EPSG:32632", "EPSG:4326", utm, table) == wkt(
+            crs(32632), crs(4326), utm, table
+        ), table
+    south = "ST_Point(15.5, -20.25)"
+    assert wkt("EPSG:4326", "EPSG:32733", south, "(SELECT 1 AS id)") == wkt(
+        crs(4326), crs(32733), south, "(SELECT 1 AS id)"
+    )
+
+
+@pytest.fixture(scope="module")
+def cim_duck() -> Any:
+    from cimgen.engines.duckdb import open_fixture
+
+    con = open_fixture(SCHEMA, 0)
+    yield con
+    con.close()
+
+
 def test_duckdb_transform_source_srid_follows_setsrid_and_geography_round_trip(
     duck: Any,
 ) -> None:
     utm = f("ST_SetSRID", f("ST_MakePoint", n(515235), n(5034342)), n(32632))
     sql = ok(render_duckdb(select(f("ST_Transform", utm, n(4326))), SCHEMA))
     assert sql == (
-        "SELECT ST_Transform(ST_Point(515235, 5034342), 'EPSG:32632', 'EPSG:4326', "
+        f"SELECT ST_Transform(ST_Point(515235, 5034342), '{crs(32632)}', '{crs(4326)}', "
         "always_xy := true)"
     )
     back = f("ST_Transform", f("ST_Transform", geom(BUS), n(32632)), n(4326))
@@ -539,7 +578,7 @@ def test_duckdb_aggregates_and_ctes(duck: Any, lite: Any) -> None:
     sql = ok(render_duckdb(query, SCHEMA))
     assert "ST_Union_Agg(building_geometry)" in sql and "ST_Collect(LIST(" in sql
     # The SRID of building_geometry is followed through the CTE to the schema column.
-    assert "'EPSG:4326', 'EPSG:32632'" in sql
+    assert f"'{crs(4326)}', '{crs(32632)}'" in sql
     [d_row] = duck.execute(sql).fetchall()
     [l_row] = run_lite(lite, query)
     union = 0.013 * 0.009 + 0.00038 * 0.00018  # the two footprints are disjoint

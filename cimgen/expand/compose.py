@@ -38,7 +38,7 @@ class Compose(Base):
                 if other:
                     opts += self.f.pair(geos[0], other[0])
             for r in rasts[:2]:
-                opts += self.f.raster(r, geos[0] if geos else None)
+                opts += self.f.raster(r, geos[0] if geos else None, rows)
             if st.aggregated != "NONE":
                 opts = [u for u in opts if u.out != "geom" or u.aggregate]
             out += [(i, u) for u in opts]

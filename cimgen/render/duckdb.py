@@ -6,7 +6,8 @@ SRID of every geometry expression itself (column SRIDs from the schema, ST_SetSR
 ST_Transform / ST_GeomFromText arguments) and renders
 
 * ``ST_SetSRID(g, n)`` as ``g`` (remembering n),
-* ``ST_Transform(g, n)`` as ``ST_Transform(g, 'EPSG:src', 'EPSG:n', always_xy := true)``,
+* ``ST_Transform(g, n)`` as ``ST_Transform(g, 'EPSG:src', 'EPSG:n', always_xy := true)``
+  (WGS 84 and its UTM zones as the equivalent PROJ strings, :func:`crs`),
 * ``g::geography`` as a transform to the schema's metric SRID (UTM 32N for CIM Wizard), so
   planar metres approximate PostGIS's geodesic metres (tolerance in docs/backends.md), and
   ``geog::geometry`` as the transform back to EPSG:4326.
@@ -118,10 +119,23 @@ def metric_columns(table: Table, schema: Schema) -> list[tuple[SchemaColumn, int
     ]
 
 
+def crs(srid: int) -> str:
+    """The CRS text DuckDB's ST_Transform gets for an SRID: a PROJ string for WGS 84 and its
+    UTM zones, ``EPSG:n`` otherwise. Same numbers (tests/test_render.py compares them on the
+    fixture), but PROJ builds the operation from a string without looking the codes up in
+    its database: ~0.25 ms instead of ~0.7 ms per ST_Transform call site and query."""
+    if srid == 4326:
+        return "+proj=longlat +datum=WGS84 +no_defs"
+    if 32601 <= srid <= 32660 or 32701 <= srid <= 32760:
+        south = " +south" if srid > 32700 else ""
+        return f"+proj=utm +zone={srid % 100}{south} +datum=WGS84 +units=m +no_defs"
+    return f"EPSG:{srid}"
+
+
 def transform(sql: str, src: int | str, dst: int) -> str:
     """``src``: an SRID, or SQL text of a VARCHAR CRS computed per row (raster SRIDs)."""
-    source = f"'EPSG:{src}'" if isinstance(src, int) else src
-    return f"ST_Transform({sql}, {source}, 'EPSG:{dst}', always_xy := true)"
+    source = f"'{crs(src)}'" if isinstance(src, int) else src
+    return f"ST_Transform({sql}, {source}, '{crs(dst)}', always_xy := true)"
 
 
 class DuckdbRenderer(BackendRenderer):
