@@ -12,7 +12,9 @@ from pglast.parser import parse_sql
 
 from cimgen import ast
 from cimgen.expand import ExpansionContext, expand
+from cimgen.expand.plan import ROW_CAP, Block, make_plan
 from cimgen.features import extract_features
+from cimgen.fixtures import generate_fixture
 from cimgen.models import FIDELITY_COUNTS, QueryFeatures
 from cimgen.render import render_postgis
 from cimgen.schema.load import load_schema, schema_from_dict
@@ -450,3 +452,29 @@ def test_intersect_and_except_are_built() -> None:
         for seed in range(5):
             sql = check_expansion(s, ctx, seed)
             assert sql is not None and op in sql
+
+
+def test_layouts_stay_under_the_row_cap_when_one_can() -> None:
+    """A FROM product above ROW_CAP (estimated from the fixture's fan-outs) is laid out only
+    when no smaller layout fits: for these structures small layouts exist, so none of 60
+    plans may exceed it (the greedy ordering it replaced let a third of them through)."""
+    schema = load_schema("cim_wizard")
+    ctx = ExpansionContext.build(schema, [], generate_fixture(schema, 0))
+
+    def rows(block: Block) -> float:
+        out = float(ctx.row_count(block.sources[0].table.qualified))
+        for src in block.sources[1:]:
+            out *= ctx.fanout(src.path) if src.path is not None else 1.0
+        return out
+
+    for tables, schemas in ((3, 2), (4, 2)):
+        s = QueryFeatures(
+            join_count=tables - 1,
+            table_count=tables,
+            schema_count=schemas,
+            spatial_function_count=1,
+            sql_type="MULTI_JOIN",
+            primary_function_category="measurements",
+        )
+        plans = [make_plan(s, ctx, random.Random(seed)) for seed in range(60)]
+        assert all(rows(b) <= ROW_CAP for p in plans for b in p.blocks if b.sources)

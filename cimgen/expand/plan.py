@@ -10,6 +10,7 @@ item connected to an earlier one by a join path of the context.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,8 +208,9 @@ class _Slot:
 
 _MAX_NODES = 200  # tables tried per layout before giving up on it
 # A block whose estimated row count (fixture rows times the fan-out of its links) would
-# pass this is laid out only when no smaller layout fits: such products make the execution
-# checks slow (and would be slow on real data too).
+# pass this is laid out only when no smaller layout fits -- a first search refuses such
+# products, a second one (only when the first finds nothing) allows them: they make the
+# execution checks slow (and would be slow on real data too).
 ROW_CAP = 20_000
 
 
@@ -245,6 +247,7 @@ def _assign_tables(
     all_tables = list(ctx.tables)
     used: list[str] = []
     state = {"nodes": 0, "spatial": 0, "sjoin": 0, "capable": 0}
+    cap = [float(ROW_CAP)]  # the first search refuses bigger products; the second does not
 
     between = ctx.between
 
@@ -354,7 +357,7 @@ def _assign_tables(
                     continue
                 src.path, src.join_to, _ = got
             tries.append(src)
-        # small products first; a big one only when no small layout fits (stable order)
+        # small products first (the second search allows big ones; stable order)
         tries.sort(key=lambda src: _rows_after(sl.block, src) > ROW_CAP)
         for src in tries:
             t = src.table
@@ -377,25 +380,32 @@ def _assign_tables(
 
     def _push(bi: int, src: Source, spatial: bool, rest: Callable[[], bool]) -> bool:
         b = blocks[bi]
+        rows = _rows_after(bi, src)
+        if rows > cap[0]:
+            return False
         joined = src.mode in ("on", "cross")
         sj = spatial and joined
-        cap = joined and not spatial and capable(b, src)
+        cap_join = joined and not spatial and capable(b, src)
         before = est.get(bi, 1.0)
         b.sources.append(src)
-        est[bi] = _rows_after(bi, src)
+        est[bi] = rows
         state["spatial"] += spatial
         state["sjoin"] += sj
-        state["capable"] += cap
+        state["capable"] += cap_join
         if rest():
             return True
         est[bi] = before
         b.sources.pop()
         state["spatial"] -= spatial
         state["sjoin"] -= sj
-        state["capable"] -= cap
+        state["capable"] -= cap_join
         return False
 
-    if not dfs(0, n_base):
+    found = dfs(0, n_base)
+    if not found:  # no layout under ROW_CAP: search again allowing bigger products
+        cap[0], state["nodes"] = math.inf, 0
+        found = dfs(0, n_base)
+    if not found:
         code = "EXP004" if want_raster else "EXP002"
         raise PlanError(
             code,
