@@ -374,9 +374,14 @@ def _assign_tables(
         return False
 
     def _rows_after(bi: int, src: Source) -> float:
+        table_rows = float(ctx.row_count(src.table.qualified))
+        # a CTE / derived table repeats each row of its anchor table (est / anchor rows) times
+        dup = 1.0
+        if src.ref is not None and table_rows > 0:
+            dup = max(1.0, est.get(src.ref, table_rows) / table_rows)
         if src.path is None:
-            return float(ctx.row_count(src.table.qualified))
-        return est.get(bi, 1.0) * ctx.fanout(src.path)
+            return table_rows * dup
+        return est.get(bi, 1.0) * ctx.fanout(src.path) * dup
 
     def _push(bi: int, src: Source, spatial: bool, rest: Callable[[], bool]) -> bool:
         b = blocks[bi]
