@@ -159,6 +159,14 @@ def test_postgis_read_only_timeout_and_sqlstate(pg_dsn: str) -> None:
     explain_only = PostgisRunner(conn, timeout_s=1.0, execute=False)
     result, finding = explain_only.run(GOOD)
     assert finding is None and result.status == OK and result.rows is None
+    # the session settings are the check's own, inside its transaction only
+    result, finding = pg.run(
+        "SELECT 1 WHERE current_setting('jit') = 'off' "
+        "AND current_setting('transaction_read_only') = 'on' "
+        "AND current_setting('statement_timeout') = '200ms'"
+    )
+    assert finding is None and result.rows == 1
+    assert conn.execute("SELECT current_setting('statement_timeout')").fetchone() == ("0",)
 
 
 def test_validate_execute_duckdb_json(tmp_path: Path) -> None:
