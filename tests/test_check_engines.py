@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -159,6 +160,13 @@ def test_postgis_read_only_timeout_and_sqlstate(pg_dsn: str) -> None:
     explain_only = PostgisRunner(conn, timeout_s=1.0, execute=False)
     result, finding = explain_only.run(GOOD)
     assert finding is None and result.status == OK and result.rows is None
+    # a connection left in a failed transaction (a cancelled ROLLBACK) is reset first
+    conn.execute("BEGIN")
+    with pytest.raises(psycopg.Error):
+        conn.execute("SELECT nope FROM cim_vector.building")
+    result, finding = pg.run("SELECT 1")
+    assert finding is None and result.status == OK and result.rows == 1
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     # the session settings are the check's own, inside its transaction only
     result, finding = pg.run(
         "SELECT 1 WHERE current_setting('jit') = 'off' "

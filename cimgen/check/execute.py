@@ -178,6 +178,28 @@ class PostgisRunner:
         self.execute = execute
 
     def run(self, sql: str) -> tuple[EngineResult, Finding | None]:
+        self._reset()
+        try:
+            return self._run(sql)
+        finally:
+            self._reset()
+
+    def _reset(self) -> None:
+        """Leave no transaction open: a statement-timeout cancel that arrives as a query ends
+        can cancel the ROLLBACK after it (seen once in a 50,000-query run), which left the
+        connection in a failed transaction and failed every later check on it."""
+        import psycopg
+        from psycopg import pq
+
+        for _ in range(3):
+            if self.conn.info.transaction_status == pq.TransactionStatus.IDLE:
+                return
+            try:
+                self.conn.execute("ROLLBACK")
+            except psycopg.Error:
+                continue
+
+    def _run(self, sql: str) -> tuple[EngineResult, Finding | None]:
         import psycopg
 
         conn = self.conn
