@@ -44,7 +44,13 @@ STATS_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("min", "DOUBLE", pa.float64()),
     ("max", "DOUBLE", pa.float64()),
 )
-STATS_TYPE = "STRUCT(" + ", ".join(f"{n} {t}" for n, t, _ in STATS_FIELDS) + ")"
+
+
+def _struct_type(fields: tuple[tuple[str, str, pa.DataType], ...]) -> str:
+    return "STRUCT(" + ", ".join(f"{n} {t}" for n, t, _ in fields) + ")"
+
+
+STATS_TYPE = _struct_type(STATS_FIELDS)
 RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("upperleft_x", "DOUBLE", pa.float64()),
     ("upperleft_y", "DOUBLE", pa.float64()),
@@ -57,13 +63,9 @@ RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("nodata", "DOUBLE", pa.float64()),  # NULL: the band has no nodata value
     ("vals", "DOUBLE[]", pa.list_(pa.float64())),
     # rst_summarystats of the tile, filled in by the fixture build; NULL in computed rasters.
-    ("stats", "STATS_TYPE", pa.struct([(n, a) for n, _, a in STATS_FIELDS])),
+    ("stats", STATS_TYPE, pa.struct([(n, a) for n, _, a in STATS_FIELDS])),
 )
-RASTER_TYPE = (
-    "STRUCT("
-    + ", ".join(f"{n} {STATS_TYPE if t == 'STATS_TYPE' else t}" for n, t, _ in RASTER_FIELDS)
-    + ")"
-)
+RASTER_TYPE = _struct_type(RASTER_FIELDS)
 ARROW_RASTER_TYPE = pa.struct([(n, a) for n, _, a in RASTER_FIELDS])
 
 # rt_pixtype_get_min_value: the minimum of each float pixel type we emit.

@@ -84,45 +84,35 @@ class Scope:
 
     def resolve(self, col: ast.Column, depth: int = 0) -> Resolved:
         """The schema column, or the defining ``(expression, scope)``, of ``col``."""
+        found = self._locate(col, depth)
+        return found[2] if found is not None else None
+
+    def base_column(self, col: ast.Column) -> tuple[str, Table, SchemaColumn] | None:
+        """(reference name, table, column) when ``col`` names a column of a schema table in
+        FROM directly (not through a CTE or derived table); None otherwise."""
+        found = self._locate(col, 0)
+        if found is not None and isinstance(found[1], Table) and isinstance(found[2], SchemaColumn):
+            return found[0], found[1], found[2]
+        return None
+
+    def _locate(self, col: ast.Column, depth: int) -> tuple[str, Source, Resolved] | None:
+        """The FROM item ``col`` refers to (its reference name and source) and what the
+        column resolves to there; a qualifier in scope is final even if the column is not."""
         if depth > _MAX_DEPTH:
             return None
         scope: Scope | None = self
         while scope is not None:
             if col.table is not None:
                 if col.table in scope.sources:
-                    return _lookup(scope.sources[col.table], col.name, self.schema, depth)
-            else:
-                for source in scope.sources.values():
-                    found = _lookup(source, col.name, self.schema, depth)
-                    if found is not None:
-                        return found
-            scope = scope.parent
-        return None
-
-    def base_column(self, col: ast.Column) -> tuple[str, Table, SchemaColumn] | None:
-        """(reference name, table, column) when ``col`` names a column of a schema table in
-        FROM directly (not through a CTE or derived table); None otherwise."""
-        scope: Scope | None = self
-        while scope is not None:
-            if col.table is not None:
-                if col.table in scope.sources:
-                    return _base_column(col.table, scope.sources[col.table], col.name)
+                    source = scope.sources[col.table]
+                    return col.table, source, _lookup(source, col.name, self.schema, depth)
             else:
                 for ref_name, source in scope.sources.items():
-                    if _lookup(source, col.name, self.schema, 0) is not None:
-                        return _base_column(ref_name, source, col.name)
+                    found = _lookup(source, col.name, self.schema, depth)
+                    if found is not None:
+                        return ref_name, source, found
             scope = scope.parent
         return None
-
-
-def _base_column(
-    ref_name: str, source: Source, name: str
-) -> tuple[str, Table, SchemaColumn] | None:
-    if isinstance(source, Table):
-        column = source.column(name)
-        if column is not None:
-            return ref_name, source, column
-    return None
 
 
 def resolve_table(ref: ast.TableRef, schema: Schema, ctes: dict[str, ast.CTE]) -> Source:
