@@ -131,6 +131,10 @@ class _Walker:
         for key in ("whereClause", "havingClause"):
             if body.get(key):
                 self.t.predicates += _leaf_predicates(body[key])
+        if body.get("whereClause") and _several_items(body.get("fromClause") or []):
+            # an implicit spatial join: FROM a, b WHERE ST_Intersects(a.g, b.g)
+            if self._relates_two_items(body["whereClause"]):
+                self.t.spatial_join = True
         for key, value in body.items():
             if key in ("larg", "rarg") and isinstance(value, dict):
                 self.select(value)
@@ -176,6 +180,24 @@ class _Walker:
             if key != "funcname":
                 self.visit(v)
 
+    def _relates_two_items(self, where: Any) -> bool:
+        """A spatial predicate among the WHERE conjuncts over columns of two FROM items."""
+        stack = [where]
+        while stack:
+            node = stack.pop()
+            named = _node(node)
+            if named is None:
+                continue
+            kind, body = named
+            if kind == "BoolExpr" and body.get("boolop") == "AND_EXPR":
+                stack.extend(body.get("args", []))
+            elif kind == "FuncCall":
+                fn = self.cat.get(_funcname(body))
+                if fn is not None and fn.spatial and fn.category in _SPATIAL_PREDICATES:
+                    if len(_qualifiers(body.get("args", []))) >= 2:
+                        return True
+        return False
+
     def _has_spatial_predicate(self, expr: Any) -> bool:
         if isinstance(expr, list):
             return any(self._has_spatial_predicate(v) for v in expr)
@@ -189,6 +211,46 @@ class _Walker:
         if named and named[0] in ("SubLink", "SelectStmt"):
             return False
         return any(self._has_spatial_predicate(v) for v in expr.values())
+
+
+def _several_items(from_clause: list[Any]) -> bool:
+    """Two or more FROM items (a comma list, or a CROSS JOIN)."""
+    if len(from_clause) >= 2:
+        return True
+    stack = list(from_clause)
+    while stack:
+        named = _node(stack.pop())
+        if named and named[0] == "JoinExpr":
+            if not named[1].get("quals") and not named[1].get("usingClause"):
+                return True
+            stack.extend([named[1].get("larg"), named[1].get("rarg")])
+    return False
+
+
+def _qualifiers(value: Any) -> set[str]:
+    """Table qualifiers of the column references under ``value`` (not in subqueries)."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+            continue
+        named = _node(v)
+        if named is None:
+            if isinstance(v, dict):
+                stack.extend(v.values())
+            continue
+        kind, body = named
+        if kind in ("SubLink", "SelectStmt"):
+            continue
+        if kind == "ColumnRef":
+            fields = [f["String"]["sval"] for f in body.get("fields", []) if "String" in f]
+            if len(fields) >= 2:
+                out.add(fields[0])
+            continue
+        stack.extend(body.values())
+    return out
 
 
 def _leaf_predicates(expr: Any) -> int:

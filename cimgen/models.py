@@ -192,6 +192,8 @@ class Candidate:
     spatial_functions: tuple[str, ...] = ()
     unsupported: dict[str, str] = field(default_factory=dict, compare=False)
     findings: tuple[Finding, ...] = ()
+    # structure features the expansion had to relax (a count, or the sql_type label)
+    relaxed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

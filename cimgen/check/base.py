@@ -54,6 +54,8 @@ class Subject:
     # PostgreSQL's parse tree (the SelectStmt body, pglast JSON) of ``sql``, kept by the
     # postgres_parse check so the complexity check does not parse the same text again
     pg_select: dict[str, Any] | None = None
+    # structure features the expansion recorded as relaxed (EXP010): not CPX001 errors
+    relaxed: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -51,6 +51,12 @@ def generate(
         None, "--config", help="YAML/JSON config file (docs/generate.md)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
+    empty_share: float | None = typer.Option(
+        None,
+        "--empty-share",
+        help="Share of accepted rows whose result may be empty, kept on purpose and "
+        "labelled (0 to 1) [default: 0.05].",
+    ),
     sql_field: str = typer.Option("sql_postgis", "--sql-field", help="Stage 1 SQL field."),
 ) -> None:
     """Run Stage 2: ingest, features, fit, sample, expand, check, score, write."""
@@ -73,6 +79,7 @@ def generate(
         "epochs": epochs,
         "seed": seed,
         "workers": workers,
+        "empty_share": empty_share,
     }
     opts = replace(opts, **{k: v for k, v in flags.items() if v is not None})
     result = run_generate(opts, console)

@@ -1,14 +1,19 @@
-"""Expansion: a sampled structure vector becomes a query AST under schema constraints.
+"""Expansion: a sampled structure vector becomes a purposeful query AST on the user's data.
 
 >>> import random
->>> from cimgen.schema.load import load_schema
->>> ctx = ExpansionContext.build(load_schema("cim_wizard"))
+>>> from cimgen.expand.testing import small_context
+>>> ctx = small_context()
 >>> e = expand(QueryFeatures(join_count=1, table_count=2, schema_count=1), ctx,
 ...            random.Random(0))
->>> e.query is not None and not e.findings
+>>> e.query is not None
 True
 
-See docs/expansion.md for how the counts are laid out and the EXP finding codes.
+Every predicate holds for a pivot row of the data (so results are not empty by
+construction), every table in FROM contributes to the answer, functions fit the geometry
+they get, and literals come from the live database, the Stage 1 corpus or the fixture, in
+that order. The structure's counts and labels are honoured when a purposeful query can
+have them; otherwise the closest attempt is kept and what was relaxed is recorded
+(``EXP010`` counts, ``EXP011`` sql_type). See docs/expansion.md.
 """
 
 from __future__ import annotations
@@ -19,113 +24,91 @@ from dataclasses import dataclass
 from cimgen import ast
 from cimgen.expand.build import Builder
 from cimgen.expand.context import ExpansionContext, JoinPath
-from cimgen.expand.plan import PlanError, make_plan
-from cimgen.expand.state import primary
-from cimgen.models import SET_OPERATIONS, Candidate, Finding, QueryFeatures
+from cimgen.expand.frame import BuildError
+from cimgen.expand.observe import Shape, observe
+from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 STAGE = "expand"
+ATTEMPTS = 14  # the last few drop the sql_type's needs
+_SECONDARY = ("aggregation", "order_limit", "set_operation", "has_window", "primary_function_category")
 
 
 @dataclass(frozen=True)
 class Expansion:
     query: ast.Query | None
     findings: tuple[Finding, ...] = ()
+    shape: Shape | None = None
+
+    @property
+    def relaxed(self) -> frozenset[str]:
+        """Features the expansion recorded as relaxed (EXP010 / EXP011 warnings)."""
+        out = set()
+        for f in self.findings:
+            if f.code in ("EXP010", "EXP011") and f.severity == "warning":
+                out.add(f.message.split(":", 1)[0].replace("relaxed ", ""))
+        return frozenset(out)
 
 
-def _impossible(s: QueryFeatures) -> Finding | None:
-    """Structures whose counts no query can have, whatever the schema (EXP009)."""
-    problems = []
-    if s.schema_count > s.table_count or s.schema_count < 1:
-        problems.append("schema_count must be between 1 and table_count")
+def _impossible(s: QueryFeatures, ctx: ExpansionContext) -> Finding | None:
+    """Counts no query can have on this schema (EXP001 / EXP009)."""
+    if s.schema_count > s.table_count or s.schema_count < 1 or s.table_count < 1:
+        return Finding("EXP009", STAGE, "inconsistent structure: schema_count must be between 1 and table_count")
     if s.set_operation not in SET_OPERATIONS:
-        problems.append(f"set_operation {s.set_operation} is not a set operation")
-    if problems:
-        return Finding("EXP009", STAGE, "inconsistent structure: " + "; ".join(problems))
+        return Finding("EXP009", STAGE, f"set_operation {s.set_operation} is not a set operation")
+    n_schemas = len({t.schema for t in ctx.tables})
+    if s.schema_count > n_schemas:
+        return Finding("EXP001", STAGE, f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)")
     return None
 
 
-def _label_conflicts(s: QueryFeatures) -> list[str]:
-    """Secondary features that contradict each other: the counts can still be built, but
-    not every label can hold (the expansion starts relaxed and says so)."""
-    problems = []
-    if (s.primary_function_category == "none") != (s.spatial_function_count == 0):
-        problems.append("primary_function_category 'none' iff spatial_function_count 0")
-    if s.sql_type == "SPATIAL_CLUSTERING" and not s.has_window:
-        problems.append("SPATIAL_CLUSTERING without has_window")
-    if s.sql_type == "NESTED_QUERY" and s.cte_count + s.subquery_count == 0:
-        problems.append("NESTED_QUERY without a CTE or a subquery")
-    if s.sql_type == "MULTI_JOIN" and s.join_count < 2:
-        problems.append("MULTI_JOIN with join_count < 2")
-    if s.sql_type == "AGGREGATION" and s.aggregation == "NONE":
-        problems.append("AGGREGATION with aggregation NONE")
-    if s.sql_type == "SPATIAL_JOIN" and s.join_count == 0:
-        problems.append("SPATIAL_JOIN without a join")
-    return problems
+def _miss(s: QueryFeatures, shape: Shape) -> list[str]:
+    return [n for n in FIDELITY_COUNTS if getattr(s, n) != getattr(shape, n)]
 
 
-# plans tried per relaxation level: exact, no sql_type needs, any primary category,
-# any spatial call count. The five fidelity counts are never relaxed.
-_TRIES = (3, 2, 2, 2)
-_RELAXED = (
-    "",
-    "the sql_type's needs (raster table, spatial join, measurement / clustering call)",
-    "the primary function category",
-    "the spatial function count",
-)
+def _rank(s: QueryFeatures, shape: Shape) -> tuple[int, int, int]:
+    counts = sum(abs(getattr(s, n) - getattr(shape, n)) for n in FIDELITY_COUNTS)
+    label = int(shape.sql_type != s.sql_type)
+    secondary = sum(getattr(s, n) != getattr(shape, n) for n in _SECONDARY)
+    return counts, label, secondary
 
 
 def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Expansion:
-    """Build a query AST with exactly the structure's five fidelity counts.
-
-    The other features are met exactly when the schema allows; otherwise the expansion
-    relaxes them step by step (sql_type needs, primary category, spatial call count) and
-    returns the query with a ``warning`` finding naming what was relaxed and why. When
-    even the counts cannot be laid out, ``query`` is None with an ``error`` finding.
-    """
-    bad = _impossible(structure)
+    """Build the query that best honours ``structure`` (see the module docstring)."""
+    bad = _impossible(structure, ctx)
     if bad:
         return Expansion(None, (bad,))
-    conflicts = _label_conflicts(structure)
-    first: PlanError | None = None
-    for relax in range(1 if conflicts else 0, len(_TRIES)):
-        for _ in range(_TRIES[relax]):
-            try:
-                plan = make_plan(structure, ctx, rng, relax)
-                builder = Builder(structure, ctx, rng, plan, relax)
-                query = builder.build()
-            except PlanError as exc:
-                first = first or exc
-                if exc.code == "EXP001":
-                    return Expansion(None, (Finding(exc.code, STAGE, str(exc)),))
-                if exc.final:
-                    break  # no other layout at this level: relax further
-                continue
-            if not relax:
-                return Expansion(query)
-            return Expansion(query, (_relaxed(structure, builder, relax, first, conflicts),))
-    assert first is not None
-    return Expansion(None, (Finding(first.code, STAGE, str(first)),))
-
-
-def _relaxed(
-    s: QueryFeatures, b: Builder, relax: int, why: PlanError | None, conflicts: list[str]
-) -> Finding:
-    built_n = sum(b.cats.values())
-    built_p = primary(b.cats)
-    parts = ["relaxed " + ", ".join(_RELAXED[1 : relax + 1])]
-    parts.append(f"because {'; '.join(conflicts) if conflicts else why}")
-    if built_n != s.spatial_function_count:
-        parts.append(f"spatial_function_count asked {s.spatial_function_count}, built {built_n}")
-    if built_p != s.primary_function_category:
-        parts.append(
-            f"primary_function_category asked {s.primary_function_category}, built {built_p}"
+    best: tuple[tuple[int, int, int], ast.Query, Shape] | None = None
+    last = "no attempt"
+    for attempt in range(ATTEMPTS):
+        honour = attempt < ATTEMPTS - 4
+        try:
+            query = Builder(structure, ctx, rng, honour).build()
+        except BuildError as exc:
+            last = str(exc)
+            continue
+        shape = observe(query, ctx.schema, ctx.catalogue)
+        rank = _rank(structure, shape)
+        if best is None or rank < best[0]:
+            best = (rank, query, shape)
+        if rank[0] == 0 and rank[1] == 0 and rank[2] <= 1:
+            break
+    if best is None:
+        return Expansion(None, (Finding("EXP002", STAGE, f"no purposeful query fits: {last}"),))
+    _, query, shape = best
+    findings = []
+    for name in _miss(structure, shape):
+        findings.append(
+            Finding("EXP010", STAGE,
+                    f"relaxed {name}: asked {getattr(structure, name)}, built {getattr(shape, name)}",
+                    "warning")
         )
-    code = why.code if why is not None else "EXP009"
-    return Finding(code, STAGE, "; ".join(parts), "warning")
-
-
-def query_tables(query: ast.Query, ctx: ExpansionContext) -> tuple[str, ...]:
-    return tables_and_functions(query, ctx)[0]
+    if shape.sql_type != structure.sql_type:
+        findings.append(
+            Finding("EXP011", STAGE,
+                    f"relaxed sql_type: asked {structure.sql_type}, built {shape.sql_type}",
+                    "warning")
+        )
+    return Expansion(query, tuple(findings), shape)
 
 
 def tables_and_functions(
@@ -134,7 +117,7 @@ def tables_and_functions(
     """Base tables (schema.table) and spatial function names used, sorted (one walk)."""
     tables, funcs = set(), set()
     stack: list[object] = [query]
-    while stack:  # ast.walk's dataclasses.fields() per node costs more than the expansion
+    while stack:
         n = stack.pop()
         if isinstance(n, ast.TableRef):
             if n.schema:
@@ -148,6 +131,10 @@ def tables_and_functions(
             elif hasattr(v, "__dataclass_fields__"):
                 stack.append(v)
     return tuple(sorted(tables)), tuple(sorted(funcs))
+
+
+def query_tables(query: ast.Query, ctx: ExpansionContext) -> tuple[str, ...]:
+    return tables_and_functions(query, ctx)[0]
 
 
 def make_candidate(
@@ -181,6 +168,7 @@ def make_candidate(
         spatial_functions=functions,
         unsupported=unsupported,
         findings=e.findings,
+        relaxed=tuple(sorted(e.relaxed)),
     )
 
 
@@ -192,4 +180,4 @@ def _describe(
     return describe(query, structure, ctx.schema, rng)
 
 
-__all__ = ["Expansion", "ExpansionContext", "JoinPath", "expand", "make_candidate"]
+__all__ = ["BuildError", "Expansion", "ExpansionContext", "JoinPath", "expand", "make_candidate"]

@@ -1,228 +1,770 @@
-"""Turn a :class:`~cimgen.expand.plan.Plan` into AST nodes, block by block.
-
-Order of work: join conditions and subquery forms first (they fix some spatial calls and
-predicates), then the spatial units that make up the rest of the function budget
-(:mod:`~cimgen.expand.compose`), then the SELECT lists, filters, GROUP BY / HAVING,
-windows, UNION arms and ORDER BY / LIMIT (:mod:`~cimgen.expand.selects`).
+"""Build one query from a structure: blocks laid out by :mod:`.layout`, FROM items linked
+by :mod:`.core`, predicates and outputs by :mod:`.content`, nesting by the forms of
+:mod:`.forms` -- everything anchored on pivot rows of the data.
 """
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+
 from cimgen import ast
-from cimgen.expand.compose import Compose
-from cimgen.expand.plan import PlanError, Source, block_order, spatial_budget
-from cimgen.expand.predicates import conjoin
-from cimgen.expand.selects import Selects
-from cimgen.expand.state import pk_of, sorted_ctes
-from cimgen.expand.units import BIG_TABLE, GeoRef
+from cimgen.expand.block import Block, Out, conjoin
+from cimgen.expand.content import Content, spatial_calls
+from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.expand.core import Needs, choose_subject, extend
+from cimgen.expand.filters import Filters, Pred
+from cimgen.expand.forms import Export, cte_name, export_items
+from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, column, spatial_relation, value
+from cimgen.expand.layout import Layout, aggregation_for, choose_forms, needs_for, spread_joins
+from cimgen.expand.names import count_name, plural, slug
+from cimgen.expand.spatial import Spatial
+from cimgen.expand.values import distance_under, literal, threshold
+from cimgen.models import QueryFeatures
 
 
-class Builder(Selects, Compose):
+SPATIAL_PAIRS = 200_000  # pairs a spatial join may compare before the subject is narrowed
+
+
+class Builder:
+    """One attempt at a query for structure ``s`` (raises :class:`BuildError`)."""
+
+    def __init__(
+        self, s: QueryFeatures, ctx: ExpansionContext, rng: random.Random, honour_label: bool = True
+    ) -> None:
+        self.s, self.ctx, self.rng = s, ctx, rng
+        self.honour = honour_label
+        self.sp = Spatial(ctx, rng)
+        self.pv = Pivots(ctx, rng)
+        self.flt = Filters(ctx, rng, self.sp, self.pv)
+        self.content = Content(ctx, rng, self.sp, self.pv, self.flt)
+        self.needs = needs_for(s, honour_label)
+        self.aliases: set[str] = set()
+        self.cte_names: set[str] = set()
+        self.used: set[str] = set()
+        self.slots = 0
+        self.exports: list[Export] = []
+        self.alias_style = rng.choices((0, 1, 2), (6, 3, 1))[0]
+        self.spatial_on_done = False
+        self.raster_done = False
+        self.preds_left = max(0, s.predicate_count)
+
+    # ------------------------------------------------------------------ budget
+
+    def alias(self, info: TableInfo) -> str:
+        styles = (*info.aliases[self.alias_style :], *info.aliases[: self.alias_style])
+        for a in styles:
+            if a not in self.aliases:
+                self.aliases.add(a)
+                return a
+        n = 2
+        while f"{info.aliases[0]}{n}" in self.aliases:
+            n += 1
+        self.aliases.add(f"{info.aliases[0]}{n}")
+        return f"{info.aliases[0]}{n}"
+
+    def ref_alias(self, name: str) -> str:
+        base = "".join(w[0] for w in name.split("_") if w) or "c"
+        out, n = base, 2
+        while out in self.aliases or out in ("as", "in", "is", "on", "or", "to", "by", "do"):
+            out = f"{base}{n}"
+            n += 1
+        self.aliases.add(out)
+        return out
+
+    def fresh(self) -> bool:
+        """Should the next FROM slot bring a table the query does not read yet?"""
+        need = self.s.table_count - len(self.used)
+        if need <= 0:
+            return False
+        if need >= self.slots:
+            return True
+        return self.rng.random() < 0.65
+
+    def allowed(self, info: TableInfo) -> bool:
+        """Does reading ``info`` keep ``schema_count`` reachable?"""
+        if info.qualified in self.used:
+            return True
+        schemas = {q.split(".")[0] for q in self.used}
+        need_s = self.s.schema_count - len(schemas)
+        need_t = self.s.table_count - len(self.used)
+        if info.schema not in schemas:
+            return need_s > 0
+        return need_t - 1 >= need_s
+
+    def take(self, info: TableInfo) -> None:
+        self.slots -= 1
+        self.used.add(info.qualified)
+
+    # ------------------------------------------------------------------ frames
+
+    def fits_first(self, t: TableInfo) -> bool:
+        """Can the query's first table still reach the structure's tables and schemas?"""
+        s = self.s
+        paths = self.ctx.paths_from(t.qualified)
+        same = {p.right for p in paths if p.right != t.qualified and p.right.split(".")[0] == t.schema}
+        other = {p.right for p in paths if p.right.split(".")[0] != t.schema}
+        if s.schema_count == 1 and len(same) < min(2, s.table_count - 1):
+            return False
+        if s.schema_count >= 2 and not other:
+            return False
+        self_join = s.join_count >= 1 or self.needs.spatial_on
+        if s.table_count == 1 and self_join and s.cte_count + s.subquery_count == 0:
+            if not any(p.right == t.qualified for p in paths) and not t.rasters:
+                return False  # a join within one table: a spatial self-join
+        if self.needs.raster and not t.rasters:
+            targets = [p.right for p in paths if p.kind == "raster"]
+            if s.schema_count == 1:
+                targets = [q for q in targets if q.split(".")[0] == t.schema]
+            if not targets:
+                return False
+        return self.allowed(t)
+
+    def first_item(self, needs: Needs) -> Item:
+        fresh = self.fresh()
+        if fresh or not self.used:
+            check = self.fits_first if not self.used else self.allowed
+            info = choose_subject(self.ctx, self.rng, needs, check)
+            if not fresh and self.used and info.qualified not in self.used:
+                raise BuildError("subject must reuse a table")
+        else:
+            cands = [self.ctx.table(q) for q in sorted(self.used) if self.ctx.table(q).rows]
+            info = self.rng.choice(cands)
+        pivot = self.pv.choose(info, need_spatial=bool(info.geoms))
+        self.take(info)
+        item = Item(self.alias(info), info, pivot)
+        if info.rasters:
+            self.raster_done = True
+            self._raster_needs(item, info.rasters[0].name)
+        return item
+
+    def grow(self, frame: Frame, joins: int, commas: int, needs: Needs) -> None:
+        modes = ["on"] * joins + ["comma"] * commas
+        for mode in modes:
+            fresh = self.fresh()
+            want_on = (
+                self.needs.spatial_on
+                and not self.spatial_on_done
+                and (mode == "on" or (mode == "comma" and joins == 0))
+            )
+            if self.needs.raster and not self.raster_done:
+                needs = replace(needs, raster=True)
+            m = mode
+            item = extend(
+                self.ctx, self.pv, self.rng, frame, needs, m, fresh, want_on, "_", self.used,
+                self.allowed,
+            )
+            item.alias = self.alias(item.info)
+            if m == "on" and item.link is not None and item.link.path.kind == "key" and (
+                self.rng.random() < 0.1 and not item.info.scope
+            ):
+                item.mode = "left"
+            if item.link is not None and item.link.path.kind == "spatial" and item.mode in ("on", "comma"):
+                self.spatial_on_done = True
+            if item.link is not None and item.link.path.kind in ("raster", "colocated"):
+                self._raster_needs(item)
+                self.raster_done = True
+            if item.link is not None and item.link.path.kind == "colocated":
+                other = frame.items[item.link.to]
+                r = other.info.geom(item.link.path.left_column or "")
+                x, y = item.link.point  # type: ignore[misc]
+                tile = self.pv.tile(other.table, r.name, other.pivot)
+                point = self.sp.point(x, y, tile.srid if tile else r.srid)
+                other.required.append(
+                    Pred(self.sp.call("ST_Intersects", column(other, r.name), point), other,
+                         r.name, "spatial")
+                )
+                self._raster_needs(other, r.name)
+            self.take(item.info)
+
+    def _raster_needs(self, item: Item, rcol: str | None = None) -> None:
+        """A raster table mixing SRIDs is read in one of them (its ``srid`` column); one
+        mixing kinds (DTM, DSM) in one of them, which names what its cells are."""
+        if item.meaning is not None:
+            return
+        item.meaning = item.table
+        sample = self.ctx.world.table(item.table)
+        if rcol is None:
+            assert item.link is not None
+            rcol = item.link.path.right_column or ""
+        tiles = [t for t in (sample.tiles.get(rcol, []) if sample else []) if t is not None]
+        if len({t.srid for t in tiles}) > 1:
+            col = next((c for c in item.info.ids if c.lower() == "srid"), None)
+            pred = self.flt.equal(item, col) if col else None
+            if pred is None:
+                raise BuildError(f"{item.table} mixes SRIDs and says which in no column")
+            item.required.append(pred)
+        if item.info.categories:
+            col = item.info.categories[0]
+            pred = self.flt.equal(item, col)
+            if pred is not None:
+                item.required.append(pred)
+                item.meaning = str(value(self.ctx, item, col))
+
     # ------------------------------------------------------------------ entry
 
     def build(self) -> ast.Query:
-        self._joins()
-        self._subquery_forms()
-        self._spatial_units()
-        self._predicates()
-        for i in block_order(self.plan.blocks):
-            if self.plan.blocks[i].role in ("cte", "derived"):
-                self.built[i] = self._block_query(i)
-        main = self._select(0)
-        ctes = tuple(
-            ast.CTE(b.name, self.built[i])
-            for i, b in enumerate(self.plan.blocks)
-            if b.role == "cte"
-        )
-        body: ast.Select | ast.SetOp = main
-        if self.s.set_operation != "NONE":
-            arm2 = self._arm2(main)
-            op = self.s.set_operation
-            body = ast.SetOp(op.split("_")[0], main, arm2, all=op == "UNION_ALL")
-        order, limit = self._order_limit()
-        return ast.Query(body, ctes=sorted_ctes(ctes, self.plan), order_by=order, limit=limit)
+        s = self.s
+        ctes, sub = choose_forms(s, self.rng)
+        joins = spread_joins(s, ctes, sub, self.rng)
+        if joins is None:
+            raise BuildError("the forms need more joins than the structure has")
+        layout = Layout(ctes, sub, joins, aggregate=aggregation_for(s, self.honour))
+        # FROM slots for tables: the first block's first item and one per join (readers of
+        # a CTE start from a reference), plus the table of a one-table subquery
+        base = 1 + sum(joins) + (1 if sub in ("in", "exists", "not_exists", "scalar_count") else 0)
+        commas = max(0, s.table_count - base)
+        if self.needs.spatial_on and sum(joins) == 0 and not ctes and not sub:
+            commas = max(commas, 1)  # FROM a, b WHERE <spatial>: the spatial join of no JOIN
+        if commas > 2:
+            raise BuildError("too many tables for the joins")
+        self.slots = base + commas
+        previous: Item | None = None
+        for k, form in enumerate(ctes):
+            previous = self.cte(form, previous, joins[k], first=k == 0)
+        query = self.main(layout, previous, commas)
+        return query
 
-    # ------------------------------------------------------------------ joins
+    # ------------------------------------------------------------------ CTEs
 
-    def _joins(self) -> None:
-        """Join / link conditions. The plan chose a key path wherever one exists and a
-        spatial path only where none does (``forced``); key joins turn spatial while the
-        spatial budget left over allows, SPATIAL_JOIN first."""
-        joined = [
-            (st, k, src)
-            for st in self.states
-            for k, src in enumerate(st.block.sources)
-            if k > 0 and src.path is not None
-        ]
-        forced = sum(src.path.kind != "key" for _, _, src in joined if src.path)
-        spare = spatial_budget(self.s, self.relax) - forced
-        need_spatial = (
-            self.s.sql_type == "SPATIAL_JOIN"
-            and not self.relax
-            and not any(
-                src.path and src.path.kind != "key" and src.mode != "comma" for _, _, src in joined
-            )
-        )
-        for st, k, src in joined:
-            left = st.block.sources[src.join_to]
-            assert src.path is not None
-            if src.path.kind == "key":
-                alts = self.ctx.paths_between(left.table.qualified, src.table.qualified)
-                spatial = [p for p in alts if p.kind != "key"]
-                want = (need_spatial and src.mode != "comma") or self.rng.random() < 0.35
-                if spatial and spare > 0 and want:
-                    src.path = self.rng.choice(spatial)
-                    spare -= 1
-                    need_spatial = need_spatial and src.mode == "comma"
-                else:
-                    bases = left.ref is None and src.ref is None
-                    keyed = [
-                        p
-                        for p in alts
-                        if p.kind == "key" and not (bases and p.source == "identity")
-                    ]
-                    # any key of about the least fan-out (not a many-to-many one when a
-                    # one-to-one / many-to-one key exists: it multiplies the rows)
-                    least = min(self.ctx.fanout(p) for p in keyed)
-                    src.path = self.rng.choice(
-                        [p for p in keyed if self.ctx.fanout(p) <= 2 * least + 1]
-                    )
-            cond, cats = self._join_cond(left, src)
-            self.cats.update(cats)
-            if src.mode == "on":
-                st.conds[k] = cond
-            else:  # CROSS JOIN / comma item: the link goes to WHERE (no cartesian product)
-                st.links.append(cond)
-        if need_spatial:
-            raise PlanError(
-                "EXP006",
-                "SPATIAL_JOIN: no join could be made spatial within the spatial function budget",
-            )
+    def cte(self, form: str, previous: Item | None, joins: int, first: bool) -> Item:
+        needs = self.needs if first else Needs(no_raster=self.needs.no_raster)
+        if form == "cluster":
+            needs = replace(needs, cluster=True, geometry=True, raster=False)
+        head = previous if previous is not None else self.first_item(needs)
+        frame = Frame([head])
+        self.grow(frame, joins, 0, needs)
+        body = Block("cte", frame)
+        body.adopt_required()
+        subject = body.subject
+        n_preds = max(1, min(3, self.preds_left // 2 or 1))
+        self.content.filters(body, n_preds, 1 if self._spatial_wanted() else 0, scope_p=0.8)
+        self._bound_spatial(body)
+        self.preds_left -= len(body.preds)
+        name_extra = ""
+        export = Export("", body, subject, form)
+        if form in ("filter", "measure"):
+            for it in frame.items[1:]:
+                if not it.used:
+                    self._purpose_out(body, it)
+            if form == "measure":
+                outs = self.content.spatial_outs(body, subject, "measurements")
+                outs += [o for it in frame.items[1:] for o in self.content.link_outs(body, it)]
+                outs = [o for o in outs if o.kind == "measure"] or outs
+                if not outs:
+                    raise BuildError("nothing to measure")
+                body.add_out(self.rng.choice(outs))
+            self._key_outs(body, subject)
+        elif form == "cluster":
+            if not self.content.label_out(body, subject):
+                self._key_outs(body, subject)
+            if not self.content.clustering(body, subject):
+                raise BuildError("nothing to cluster")
+            for it in frame.items[1:]:
+                if not it.used:
+                    self._purpose_out(body, it)
+        elif form == "group":
+            key = self._group_key(body)
+            if key is None:
+                raise BuildError("no key to group by")
+            it, col = key
+            ref = column(it, col)
+            body.add_out(Out(ref, None, "key", it))
+            body.group.append(ref)
+            body.add_out(Out(ast.FuncCall("COUNT", star=True), count_name(subject.info.noun), "count", None, numeric=True))
+            self.content.aggregates(body, self._spatial_target() // 2, self.s.primary_function_category)
+            for other in frame.items[1:]:
+                if not other.used:
+                    self.content.aggregate_of(body, other)
+            export.grouped = True
+            export.key = col
+            name_extra = col
+        export.fixed = [o.name or (o.expr.name if isinstance(o.expr, ast.Column) else "") for o in body.outs]
+        export.name = cte_name(form, subject.info.noun, self.cte_names, name_extra)
+        self.exports.append(export)
+        item = Item(self.ref_alias(export.name), subject.info, subject.pivot, ref=export)
+        return item
 
-    def _join_cond(self, left: Source, right: Source) -> tuple[ast.Expr, tuple[str, ...]]:
-        p = right.path
-        assert p is not None
-        if p.kind == "key":
-            parts: list[ast.Expr] = [
-                ast.BinaryOp("=", ast.Column(a, left.alias), ast.Column(b, right.alias))
-                for a, b in p.pairs
-            ]
-            return conjoin(parts) or ast.Boolean(True), ()
-        assert p.left_column and p.right_column
-        lt, rt = left.table, right.table
-        if p.kind == "raster":
-            if any(r.name == p.left_column for r in lt.rasters):
-                args = (
-                    ast.Column(p.left_column, left.alias),
-                    ast.Column(p.right_column, right.alias),
-                )
-            else:
-                args = (
-                    ast.Column(p.right_column, right.alias),
-                    ast.Column(p.left_column, left.alias),
-                )
-            return self.f.call("ST_Intersects", *args), ("predicates",)
-        ga = next(g for g in lt.geoms if g.name == p.left_column)
-        gb = next(g for g in rt.geoms if g.name == p.right_column)
-        a, b = GeoRef(left.alias, ga), GeoRef(right.alias, gb)
-        eb, tcats = self.f.align(a, b)
-        names = ["ST_Intersects", "ST_Intersects", "ST_Touches"]
-        # ST_DWithin on ::geography casts of both columns is evaluated pair by pair (no
-        # index in PostGIS, transforms per pair in DuckDB): a link between two big tables
-        # uses the predicates both engines answer with a spatial index / spatial join.
-        small = min(self.ctx.row_count(lt.qualified), self.ctx.row_count(rt.qualified))
-        if small < BIG_TABLE:
-            names.append("ST_DWithin")
-        if gb.areal and not ga.areal:
-            names += ["ST_Within", "ST_CoveredBy"]
-        if ga.areal and not gb.areal:
-            names += ["ST_Contains", "ST_Covers"]
-        name = self.rng.choice(names)
-        if name == "ST_DWithin":
-            call = self.f.call(
-                name, self.f.geog(a.expr(), ga.srid), self.f.geog(eb, ga.srid), self.f.distance()
-            )
+    def _key_outs(self, body: Block, subject: Item) -> None:
+        """A CTE body passes on what identifies its rows."""
+        for c in subject.info.labels[:1] or subject.info.pk[:1]:
+            if not body.has_column_out(subject, c):
+                body.add_out(Out(column(subject, c), None, "label", subject))
+
+    def _purpose_out(self, block: Block, it: Item) -> None:
+        if not self.content.label_out(block, it):
+            if not self.content.attr_out(block, it, 1):
+                for o in self.content.link_outs(block, it):
+                    block.add_out(o)
+                    return
+
+    def _group_key(self, body: Block) -> tuple[Item, str] | None:
+        subject = body.subject
+        options = []
+        for p in self.ctx.paths_from(subject.table):
+            if p.kind == "key" and len(p.pairs) == 1 and p.fan <= 1.5:
+                col = p.pairs[0][0]
+                if value(self.ctx, subject, col) is not None and col not in subject.info.scope:
+                    options.append((subject, col))
+        for c in subject.info.categories:
+            if f"{subject.alias}.{c}" not in body.filtered():
+                options.append((subject, c))
+        options = [o for o in options if f"{o[0].alias}.{o[1]}" not in body.filtered()]
+        return self.rng.choice(options) if options else None
+
+    # ------------------------------------------------------------------ main
+
+    def main(self, layout: Layout, previous: Item | None, commas: int) -> ast.Query:
+        needs = self.needs if previous is None else Needs(no_raster=self.needs.no_raster,
+                                                         no_spatial_on=self.needs.no_spatial_on)
+        head = previous if previous is not None else self.first_item(needs)
+        frame = Frame([head])
+        block = Block("main", frame)
+        joins = layout.main_joins
+        grouped_head = head.ref is not None and head.ref.grouped
+        if grouped_head:
+            self._join_group_parent(frame, head)
+            joins -= 1
+        if layout.sub == "derived":
+            joins -= 1
+        self.grow(frame, joins, commas, needs)
+        block.adopt_required()
+        if layout.sub == "derived":
+            self._derived(block)
+        s = self.s
+        agg = layout.aggregate
+        cluster_export = head.ref is not None and head.ref.form == "cluster"
+        if s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
+            agg = "NONE"  # the clusters are a listing's window; the label wins
+        n_preds = max(0, self.preds_left - (1 if layout.sub in ("in", "exists", "not_exists", "scalar_cmp") else 0))
+        n_preds = min(n_preds, 4)
+        spatial_target = self._spatial_target()
+        prefer = s.primary_function_category
+        # ---- filters
+        if grouped_head:
+            self._group_reader_filters(block, head)
+        elif cluster_export:
+            block.extra_where.append(ast.IsNull(ast.Column("cluster_id", head.alias), negated=True))
         else:
-            call = self.f.call(name, a.expr(), eb)
-        cond: ast.Expr = call
-        if lt.qualified == rt.qualified and (pk := pk_of(self.ctx, lt)):
-            cond = ast.BinaryOp(
-                "AND",
-                call,
-                ast.BinaryOp("<>", ast.Column(pk, left.alias), ast.Column(pk, right.alias)),
-            )
-        return cond, ("predicates", *tcats)
+            n_spatial = 1 if self._spatial_wanted() and n_preds > 0 else 0
+            self.content.filters(block, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.3)
+            self._bound_spatial(block)
+        # ---- subquery predicate
+        if layout.sub in ("in", "exists", "not_exists", "scalar_cmp"):
+            self._sub_predicate(block, layout.sub)
+        # ---- outputs
+        measure = s.sql_type == "SPATIAL_MEASUREMENT" and self.honour
+        simple = s.sql_type == "SIMPLE_SELECT" and self.honour
+        if cluster_export:
+            ref = head
+            ref.used = True
+            cid = ast.Column("cluster_id", ref.alias)
+            block.add_out(Out(cid, None, "key", ref))
+            block.group.append(cid)
+            block.add_out(Out(ast.FuncCall("COUNT", star=True), count_name(ref.info.noun), "count", None, numeric=True))
+            if self.rng.random() < 0.6:
+                block.having.append(ast.BinaryOp(">=", ast.FuncCall("COUNT", star=True), ast.Number("2")))
+        elif grouped_head:
+            self._group_reader_outputs(block, head)
+        elif agg in ("GROUP_BY", "GROUP_BY_HAVING"):
+            if not self.content.grouped(block, agg == "GROUP_BY_HAVING", spatial_target, prefer):
+                self.content.aggregate_only(block, spatial_target, prefer)
+        elif agg == "AGGREGATE":
+            self.content.aggregate_only(block, spatial_target, prefer)
+        else:
+            self.content.plain(block, spatial_target, prefer, measure, simple)
+            if head.ref is not None:
+                for name in head.ref.fixed:
+                    if name and not any(o.name == name or (isinstance(o.expr, ast.Column) and o.expr.name == name) for o in block.outs):
+                        block.add_out(Out(ast.Column(name, head.alias), None, "measure", head, numeric=True))
+        if layout.sub == "scalar_count" and not block.group and agg == "NONE":
+            self._scalar_count(block)
+        elif layout.sub == "scalar_count":
+            self._sub_predicate(block, "exists")
+        compared = getattr(self, "compared", None)
+        if compared and not block.group and agg == "NONE" and not block.has_column_out(*compared):
+            block.add_out(Out(column(*compared), None, "attr", compared[0], numeric=True))
+        # every item contributes
+        for it in frame.items:
+            if not it.used:
+                if block.group or agg != "NONE":
+                    self.content.aggregate_of(block, it)
+                else:
+                    self._purpose_out(block, it)
+        # ---- window
+        if s.has_window and not block.group and agg == "NONE" and not cluster_export:
+            if s.sql_type == "SPATIAL_CLUSTERING" and self.honour:
+                if not self.content.clustering(block, block.subject):
+                    raise BuildError("nothing to cluster")
+            else:
+                self.content.window(block)
+        elif s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
+            if block.group or agg != "NONE":
+                raise BuildError("clustering needs a listing")
+            if not self.content.clustering(block, block.subject):
+                raise BuildError("nothing to cluster")
+        # ---- order / limit
+        self.content.order_limit(block, s.order_limit)
+        return self.assemble(block, layout)
+
+    def _bound_spatial(self, block: Block, extra_rows: int = 0) -> None:
+        """A spatial link between two big sides compares every pair: narrow the subject to
+        a few rows first (the footprint containing a point, one named row), as an analyst
+        asking about neighbours would."""
+        subject = block.subject
+        big = extra_rows
+        for it in block.frame.items[1:]:
+            if it.link is not None and it.link.path.kind == "spatial":
+                big = max(big, it.info.rows)
+        if big < 300:
+            return
+        if subject.ref is not None:
+            if not subject.ref.grouped:
+                self._bound_spatial(subject.ref.body, big)  # narrow the CTE it reads
+            return
+        s = self.ctx.world.table(subject.table)
+        rows = len(block.subject_rows(self.ctx)) * (s.estimation_scale() if s else 1.0)
+        if rows * big <= SPATIAL_PAIRS:
+            return
+        for g in self.content.geoms(subject):
+            if self.content.dim(subject, g) == 2 and block.add_pred(self.flt.contains_point(subject, g)):
+                return
+        for c in subject.info.labels:
+            if f"{subject.alias}.{c}" not in block.filtered() and block.add_pred(self.flt.label(subject, c)):
+                return
+        for g in self.content.geoms(subject):
+            if block.add_pred(self.flt.near_point(subject, g, small=True)):
+                return
+
+    def _has_clustering(self) -> bool:
+        return any(e.form == "cluster" for e in self.exports)
+
+    def _spatial_target(self) -> int:
+        return max(0, self.s.spatial_function_count)
+
+    def _spatial_wanted(self) -> bool:
+        return self.s.primary_function_category in ("predicates", "constructors") or (
+            self.s.spatial_function_count >= 3 and self.rng.random() < 0.5
+        )
+
+    # ------------------------------------------------------------------ grouped readers
+
+    def _join_group_parent(self, frame: Frame, head: Item) -> None:
+        """``FROM <per-group CTE> JOIN <what the group key names>``."""
+        export = head.ref
+        key = export.key
+        anchor = export.anchor
+        options: list[tuple[JoinPath, int]] = []
+        for p in self.ctx.paths_from(anchor.table):
+            if p.kind == "key" and len(p.pairs) == 1 and p.pairs[0][0] == key:
+                rows = self.pv.key_partners(p, anchor.pivot)
+                if rows:
+                    options.append((p, rows[0]))
+        if key in anchor.info.categories:
+            back = JoinPath(anchor.table, anchor.table, "key", ((key, key),), source="group", fan=1.0)
+            options.append((back, anchor.pivot))
+        if not options:
+            raise BuildError("nothing to join the groups to")
+        fresh_needed = self.s.table_count - len(self.used) > 0
+        options = [o for o in options if self.allowed(self.ctx.table(o[0].right))] or options
+        pref = [o for o in options if (o[0].right not in self.used) == fresh_needed]
+        p, row = self.rng.choice(pref or options)
+        info = self.ctx.table(p.right)
+        item = Item(self.alias(info), info, row, Link(p, 0, "key"), "on")
+        frame.items.append(item)
+        self.take(info)
+
+    def _group_reader_filters(self, block: Block, head: Item) -> None:
+        export = head.ref
+        sizes = None
+        count = next((n for n in export.fixed if n.startswith("n_")), None)
+        parent = block.frame.items[1] if len(block.frame.items) > 1 else None
+        if parent is not None and parent.link is not None and parent.link.path.source == "group":
+            # each row against its group: "taller than the average of its type"
+            avg = next((n for n in export.fixed if n.startswith("avg_")), None)
+            if avg is not None:
+                col = avg[4:]
+                v = value(self.ctx, parent, col)
+                if isinstance(v, (int, float)) and col in parent.info.measures:
+                    group_avg = self._group_average(export, col)
+                    if group_avg is not None:
+                        op = ">" if v > group_avg else "<"
+                        block.add_pred(Pred(ast.BinaryOp(op, column(parent, col), ast.Column(avg, head.alias)), parent, col, "measure"))
+            return
+        if count is not None and self.rng.random() < 0.6:
+            sizes = self._group_count(export)
+            if sizes and sizes >= 3:
+                k = max(2, int(sizes * self.rng.uniform(0.3, 0.8)))
+                block.extra_where.append(ast.BinaryOp(">=", ast.Column(count, head.alias), ast.Number(str(k))))
+        if parent is not None and self.preds_left > 0 and self.rng.random() < 0.5:
+            block.add_pred(self.content.attribute_filter(block, parent))
+
+    def _group_count(self, export: Export) -> float | None:
+        body = export.body
+        sizes = body.group_sizes(self.ctx, export.anchor, export.key or "")
+        if not sizes:
+            return None
+        return sizes.get(value(self.ctx, export.anchor, export.key or ""), None)
+
+    def _group_average(self, export: Export, col: str) -> float | None:
+        body = export.body
+        s = self.ctx.world.table(export.anchor.table)
+        if s is None:
+            return None
+        key = export.key or ""
+        kv = value(self.ctx, export.anchor, key)
+        vals = [s.value(i, col) for i in body.subject_rows(self.ctx) if s.value(i, key) == kv]
+        nums = [v for v in vals if isinstance(v, (int, float))]
+        return sum(nums) / len(nums) if nums else None
+
+    def _group_reader_outputs(self, block: Block, head: Item) -> None:
+        export = head.ref
+        parent = block.frame.items[1] if len(block.frame.items) > 1 else None
+        if parent is not None:
+            if not self.content.label_out(block, parent):
+                self.content.attr_out(block, parent, 1)
+            if parent.link is not None and parent.link.path.source != "group":
+                self.content.attr_out(block, parent, self.rng.choice((0, 1, 1)))
+        for name in export.fixed:
+            if name and name != export.key:
+                block.add_out(Out(ast.Column(name, head.alias), None, "measure", head, numeric=True))
+        if parent is None or parent.link is None or parent.link.path.source == "group":
+            block.add_out(Out(ast.Column(export.key or "", head.alias), None, "key", head))
+        head.used = True
 
     # ------------------------------------------------------------------ subqueries
 
-    def _subquery_forms(self) -> None:
-        for st in self.states:
-            b = st.block
-            if b.role != "expr":
+    def _sub_item(self, block: Block, kinds: tuple[str, ...], spatial_near: bool = False) -> tuple[Item, Item, Link] | None:
+        """An item of ``block`` and a partner table for a subquery (its own alias)."""
+        fresh = self.fresh()
+        cands = [it for it in block.frame.items if it.ref is None or not it.ref.grouped]
+        self.rng.shuffle(cands)
+        cands.sort(key=lambda it: it is not block.subject)
+        for it in cands:
+            paths = [
+                p
+                for p in self.ctx.paths_from(it.table)
+                if p.kind in kinds
+                and (p.right not in self.used) == fresh
+                and self.allowed(self.ctx.table(p.right))
+            ]
+            self.rng.shuffle(paths)
+            for p in paths:
+                if p.kind == "key":
+                    rows = self.pv.key_partners(p, it.pivot)
+                    if not rows:
+                        continue
+                    info = self.ctx.table(p.right)
+                    sub = Item(self.alias(info), info, rows[0])
+                    return it, sub, Link(p, 0, "key")
+                got = spatial_relation(self.pv, p, it.pivot, self.rng, "near" if spatial_near else None)
+                if got is None:
+                    continue
+                rel, row, dist = got
+                if p.right == it.table and row == it.pivot:
+                    continue
+                info = self.ctx.table(p.right)
+                sub = Item(self.alias(info), info, row)
+                d = None
+                if rel == "near":
+                    from cimgen.expand.values import distance_over
+
+                    d = distance_over(dist, self.ctx.pools.distances, self.rng)
+                return it, sub, Link(p, 0, rel, d)
+        return None
+
+    def _correlation(self, host: Item, sub: Item, link: Link) -> ast.Expr:
+        frame = Frame([host, sub])
+        sub.link = Link(link.path, 0, link.relation, link.distance)
+        b = Block("sub", frame)
+        return b.join_condition(sub, self.sp)
+
+    def _sub_predicate(self, block: Block, form: str) -> None:
+        if form == "scalar_cmp":
+            self._scalar_cmp(block)
+            return
+        if form == "not_exists":
+            if self._not_exists(block):
+                return
+            form = "exists"
+        got = self._sub_item(block, ("key",) if form == "in" else ("key", "spatial"))
+        if got is None:
+            raise BuildError("no partner table for the subquery")
+        host, sub, link = got
+        self.take(sub.info)
+        inner = Block("sub", Frame([sub]))
+        n = 1 if self.rng.random() < 0.7 else 2
+        for _ in range(n):
+            inner.add_pred(self.content.attribute_filter(inner, sub))
+        if not inner.preds:
+            p = self.content.spatial_filter(inner, sub)
+            if not inner.add_pred(p) and form == "in":
+                raise BuildError("nothing to ask of the subquery's table")
+        host.used = True
+        if form == "in" and len(link.path.pairs) == 1:
+            a, b = link.path.pairs[0]
+            inner.add_out(Out(column(sub, b), None, "key", sub))
+            q = ast.Query(inner.select(self.sp))
+            block.extra_where.append(ast.InSubquery(column(host, a), q))
+            return
+        cond = self._correlation(host, sub, link)
+        inner.extra_where.insert(0, cond)
+        inner.add_out(Out(ast.Number("1"), None, "const"))
+        block.extra_where.append(ast.Exists(ast.Query(inner.select(self.sp))))
+        if link.path.kind == "spatial":
+            self._bound_spatial(block, sub.info.rows)
+
+    def _not_exists(self, block: Block) -> bool:
+        """Rows with no partner within a distance below the pivot's nearest one."""
+        host = block.subject
+        if host.ref is not None and host.ref.grouped:
+            return False
+        for p in self.ctx.paths_from(host.table):
+            if p.kind != "spatial" or (p.right in self.used) == (self.s.table_count - len(self.used) > 0):
                 continue
-            assert b.host is not None
-            host = self.states[b.host]
-            own = b.sources[0]
-            links = []
-            for hs in host.block.sources:
-                for p in self.ctx.paths_between(hs.table.qualified, own.table.qualified):
-                    links.append((hs, p))
-            key = [(hs, p) for hs, p in links if p.kind == "key"]
-            spatial = [(hs, p) for hs, p in links if p.kind == "spatial"]
-            forms = ["scalar"]
-            if key:
-                forms += ["in", "in", "exists", "scalar_corr"]
-            if spatial and self.s.spatial_function_count > sum(self.cats.values()) + 1:
-                forms += ["exists_sp"]
-            if host.aggregated != "NONE" or host.block.role == "arm2":
-                forms = [f for f in forms if f != "scalar_corr"] or ["scalar"]
-            if host.aggregated != "NONE" and "scalar" in forms and len(forms) > 1:
-                forms.remove("scalar")
-            form = self.rng.choice(forms)
-            st.form = form
-            if form in ("in", "exists", "scalar_corr"):
-                hs, p = self.rng.choice(key)
-                a, c = p.pairs[0]
-                st.link = (hs, a, c)
-                if form != "in":
-                    st.corr = ast.BinaryOp("=", ast.Column(c, own.alias), ast.Column(a, hs.alias))
-            elif form == "exists_sp":
-                hs, p = self.rng.choice(spatial)
-                ga = next(g for g in hs.table.geoms if g.name == p.left_column)
-                gb = next(g for g in own.table.geoms if g.name == p.right_column)
-                eb, tcats = self.f.align(GeoRef(hs.alias, ga), GeoRef(own.alias, gb))
-                st.corr = self.f.call("ST_Intersects", ast.Column(ga.name, hs.alias), eb)
-                self.cats.update(("predicates", *tcats))
-                st.form = "exists"
+            if not self.allowed(self.ctx.table(p.right)):
+                continue
+            met = self.pv.near(p, host.pivot)
+            if p.right == host.table:
+                met = tuple(n for n in met if n.row != host.pivot)
+            nearest = min((n.distance for n in met), default=1500.0)
+            d = distance_under(nearest, self.ctx.pools.distances)
+            if d is None or d < 10:
+                continue
+            info = self.ctx.table(p.right)
+            sub = Item(self.alias(info), info, met[0].row if met else 0)
+            self.take(info)
+            ga, gb = host.info.geom(p.left_column or ""), info.geom(p.right_column or "")
+            inner = Block("sub", Frame([sub]))
+            cond = self.sp.within_distance(column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d)
+            if p.right == host.table:
+                pk = host.info.pk[:1] or host.info.labels[:1]
+                if pk:
+                    cond = ast.BinaryOp("AND", ast.BinaryOp("<>", column(sub, pk[0]), column(host, pk[0])), cond)
+            inner.extra_where.append(cond)
+            if sub.info.scope and host.info.scope and len(sub.info.scope) == len(host.info.scope):
+                for a, b in zip(host.info.scope, sub.info.scope, strict=True):
+                    inner.extra_where.append(ast.BinaryOp("=", column(sub, b), column(host, a)))
+            inner.add_out(Out(ast.Number("1"), None, "const"))
+            block.extra_where.append(ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp)))))
+            host.used = True
+            self._bound_spatial(block, info.rows)
+            return True
+        return False
 
-    # ------------------------------------------------------------------ predicates
+    def _scalar_cmp(self, block: Block) -> None:
+        """``x.m > (SELECT AVG(m) FROM t [same scope])`` -- true for the pivot."""
+        host = block.subject if block.subject.ref is None or not block.subject.ref.grouped else None
+        if host is None:
+            raise BuildError("no host for a scalar comparison")
+        s = self.ctx.world.table(host.table)
+        if s is None:
+            raise BuildError("no data")
+        measures = list(host.info.measures)
+        self.rng.shuffle(measures)
+        for m in measures:
+            v = value(self.ctx, host, m)
+            if not isinstance(v, (int, float)):
+                continue
+            scope = [(c, value(self.ctx, host, c)) for c in host.info.scope if value(self.ctx, host, c) is not None]
+            scoped = scope and self.rng.random() < 0.6
+            rows = s.estimation_rows()
+            if scoped:
+                rows = [i for i in rows if all(s.value(i, c) == x for c, x in scope)]
+            vals = [s.value(i, m) for i in rows if isinstance(s.value(i, m), (int, float))]
+            if len(vals) < 3:
+                continue
+            avg = sum(vals) / len(vals)
+            if v == avg:
+                continue
+            info = host.info
+            inner_item = Item(self.alias(info), info, host.pivot)
+            inner = Block("sub", Frame([inner_item]))
+            if scoped:
+                correlated = self.rng.random() < 0.5
+                for c, x in scope:
+                    right = column(host, c) if correlated else literal(x)
+                    inner.add_pred(
+                        Pred(ast.BinaryOp("=", column(inner_item, c), right), inner_item, c, "scope")
+                    )
+            inner.add_out(Out(ast.FuncCall("AVG", (column(inner_item, m),)), None, "agg", inner_item))
+            op = ">" if v > avg else "<"
+            block.extra_where.append(ast.BinaryOp(op, column(host, m), ast.Subquery(ast.Query(inner.select(self.sp)))))
+            host.used = True
+            self.compared = (host, m)
+            return
+        raise BuildError("no measure above or below its average")
 
-    def _predicates(self) -> None:
-        left = self.s.predicate_count
-        for st in self.states:
-            if st.form in ("in", "exists"):
-                left -= 1
-            if st.corr is not None:
-                left -= 1
-            left -= sum(_leaves(c) for c in st.links)
-        if self.s.aggregation == "GROUP_BY_HAVING":
-            left -= 1
-        for st in self.states:
-            for u in [u for u in st.units if u.out == "bool"]:
-                if left > 0 and self.rng.random() < 0.7:
-                    st.units.remove(u)
-                    st.where_units.append(u)
-                    left -= 1
-        weights = [
-            {"main": 5, "arm2": 2, "cte": 3, "derived": 2, "expr": 1}[st.block.role]
-            for st in self.states
-        ]
-        for _ in range(max(0, left)):
-            self.rng.choices(self.states, weights)[0].filters += 1
+    def _scalar_count(self, block: Block) -> None:
+        """Each row with the number of its partners: ``(SELECT COUNT(*) FROM p WHERE ...)``."""
+        got = self._sub_item(block, ("key", "spatial"))
+        if got is None:
+            raise BuildError("nothing to count per row")
+        host, sub, link = got
+        self.take(sub.info)
+        inner = Block("sub", Frame([sub]))
+        inner.extra_where.append(self._correlation(host, sub, link))
+        inner.add_out(Out(ast.FuncCall("COUNT", star=True), None, "count", None))
+        if link.path.kind == "spatial":
+            self._bound_spatial(block, sub.info.rows)
+        block.add_out(Out(ast.Subquery(ast.Query(inner.select(self.sp))), count_name(sub.info.noun), "agg", host, numeric=True))
 
+    def _derived(self, block: Block) -> None:
+        """``JOIN (SELECT key, COUNT(*) ... GROUP BY key) d ON d.key = x.k``."""
+        fresh = self.fresh()
+        for it in list(block.frame.items):
+            if it.ref is not None:
+                continue
+            for p in self.ctx.paths_from(it.table):
+                if p.kind != "key" or len(p.pairs) != 1 or p.fan <= 1.5:
+                    continue
+                if (p.right in self.used) != (not fresh) or not self.allowed(self.ctx.table(p.right)):
+                    continue
+                rows = self.pv.key_partners(p, it.pivot)
+                if not rows:
+                    continue
+                info = self.ctx.table(p.right)
+                a, b = p.pairs[0]
+                inner_item = Item(self.alias(info), info, rows[0])
+                inner = Block("sub", Frame([inner_item]))
+                if self.rng.random() < 0.5:
+                    inner.add_pred(self.content.attribute_filter(inner, inner_item))
+                key = column(inner_item, b)
+                inner.add_out(Out(key, None, "key", inner_item))
+                inner.group.append(key)
+                n = count_name(info.noun)
+                inner.add_out(Out(ast.FuncCall("COUNT", star=True), n, "count", None, numeric=True))
+                self.content.aggregates(inner, 0, "none")
+                alias = self.ref_alias(slug(plural(info.noun)) + "_stats")
+                q = ast.Query(inner.select(self.sp))
+                export = Export(alias, inner, inner_item, "derived", grouped=True, derived=True,
+                                fixed=[o.name or b for o in inner.outs], key=b)
+                export.query = q  # type: ignore[attr-defined]
+                d = Item(alias, info, rows[0], Link(JoinPath(it.table, info.qualified, "key", ((a, b),)), block.frame.items.index(it), "key"), "on", ref=export)
+                block.frame.items.append(d)
+                self.take(info)
+                it.used = True
+                for name in export.fixed:
+                    if name != b:
+                        block.add_out(Out(ast.Column(name, alias), None, "measure", d, numeric=True))
+                return
+        raise BuildError("no one-to-many key for a derived table")
 
-def _leaves(e: ast.Expr) -> int:
-    """Boolean leaves of an AND chain (what predicate_count counts)."""
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return _leaves(e.left) + _leaves(e.right)
-    return 1
+    # ------------------------------------------------------------------ assembly
+
+    def assemble(self, block: Block, layout: Layout) -> ast.Query:
+        select = block.select(self.sp)
+        body: ast.Select | ast.SetOp = select
+        order = tuple(block.order)
+        ctes = []
+        # the reader is built: now each CTE selects what its readers used (last first,
+        # so a body reading an earlier CTE registers what it needs from it)
+        bodies: dict[str, ast.Query] = {}
+        for export in reversed(self.exports):
+            sel = export.body.select(self.sp)  # its join conditions register their needs
+            items = export_items(export)
+            bodies[export.name] = ast.Query(replace(sel, items=items))
+        for export in self.exports:
+            ctes.append(ast.CTE(export.name, bodies[export.name]))
+        limit = ast.Number(str(block.limit)) if block.limit is not None else None
+        return ast.Query(body, tuple(ctes), order, limit)

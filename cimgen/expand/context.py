@@ -1,32 +1,43 @@
-"""Everything the expander needs to know about one schema, computed once.
+"""Everything the expander knows about one schema and its data, computed once per run.
 
-Per query, the expander only picks from sorted tuples prepared here: tables with their
-columns grouped by kind, the join graph (declared relations, joins observed in the Stage 1
-corpus, spatial and raster-vector relations between geometry columns), literal pools per
-column and the share of ``public.``-qualified function calls seen in the corpus.
+* **Tables** (:class:`TableInfo`): columns grouped by the role they play in an analyst's
+  query -- labels (what names a row to a person: ``name``, ``building_id``), categories
+  (what one groups by: ``type``, ``zone``), measures (what one compares, sums, ranks:
+  ``height``, ``voltage_kv``), flags, scope columns (``project_id``/``scenario_id``: what
+  ties a row to one project scenario), geometry and raster columns. Roles come from the
+  schema *and* the data (a column with one value is nobody's category).
+* **Join graph** (:class:`JoinPath`): key paths from the schema's relations and the joins
+  the Stage 1 corpus writes; spatial paths between geometry columns that really meet in
+  the data (containment, nearness); raster paths from raster tiles to geometries. Key paths
+  between two non-unique sides (many-to-many, e.g. two tables sharing only a scenario) are
+  left out: joining them makes a product, not an answer.
+* **World** (:mod:`cimgen.world`): sampled rows and spatial facts, for pivots.
+* **Pools** (:mod:`cimgen.world.pools`): literals per column with their source.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast.parser import ParseError, parse_sql_json
-
 from cimgen.catalogue import Catalogue, load_catalogue
 from cimgen.models import Stage1Record
 from cimgen.schema.model import Schema, Table
+from cimgen.world.corpus import CorpusFacts, learn_corpus
+from cimgen.world.model import World
+from cimgen.world.pools import LiteralPools, build_pools
 
-# Where no fixture says where the data lies: the Milan box of the bundled fixture
-# (lon_min, lat_min, lon_max, lat_max, EPSG:4326).
-DEFAULT_EXTENT = (9.15, 45.46, 9.23, 45.50)
-AREAL = frozenset({"POLYGON", "MULTIPOLYGON", "GEOMETRY"})
+AREAL = frozenset({"POLYGON", "MULTIPOLYGON"})
 LINEAR = frozenset({"LINESTRING", "MULTILINESTRING"})
-_ID_RE = re.compile(r"(^id$|_id$|^id_|_fk$|^sez|code|^cod|path$|^crs$|filename)")
+POINTS = frozenset({"POINT", "MULTIPOINT"})
+_ID_RE = re.compile(r"(^id$|_id$|^id_|_fk$|^sez|^cod|code$|path$|^crs$|^srid$|filename$|^nsez)")
+_NAME_RE = re.compile(r"(^name$|_name$|^filename$|^title$)")
+_UNIT_RE = re.compile(r"_(kv|km|m|m2|percent|pct)$")
+MAX_CATEGORY_VALUES = 30
+FAN_ONE = 1.5  # a key side whose rows meet at most this many rows on average is "one"
 
 
 @dataclass(frozen=True)
@@ -38,59 +49,58 @@ class GeomCol:
     srid: int | None
 
     @property
-    def areal(self) -> bool:
-        return self.gtype in AREAL
-
-    @property
-    def linear(self) -> bool:
-        return self.gtype in LINEAR
-
-    @property
-    def point(self) -> bool:
-        return self.gtype in ("POINT", "MULTIPOINT")
+    def dim(self) -> int | None:
+        """0 points, 1 lines, 2 polygons; None for generic GEOMETRY (see the data)."""
+        if self.gtype in POINTS:
+            return 0
+        if self.gtype in LINEAR:
+            return 1
+        if self.gtype in AREAL:
+            return 2
+        return None
 
 
 @dataclass(frozen=True)
 class TableInfo:
-    """A table with its columns grouped the way the expander picks them."""
-
     qualified: str
     schema: str
     name: str
-    aliases: tuple[str, ...]  # one per alias style, see _aliases
+    noun: str  # singular entity word ("building", "grid line")
+    aliases: tuple[str, ...]
+    pk: tuple[str, ...]
     geoms: tuple[GeomCol, ...]
     rasters: tuple[GeomCol, ...]
-    numeric: tuple[str, ...]  # measures: filters, aggregates, ORDER BY
+    labels: tuple[str, ...]
+    categories: tuple[str, ...]
+    measures: tuple[str, ...]
+    flags: tuple[str, ...]
+    ids: tuple[str, ...]
+    scope: tuple[str, ...]
     integer: frozenset[str]
-    text: tuple[str, ...]  # descriptive text columns (names, types)
-    ids: tuple[str, ...]  # identifier / key columns: literals only from pools
-    categories: tuple[str, ...]  # group-by candidates (few distinct values)
-    booleans: tuple[str, ...]
-    plain: tuple[str, ...]  # every selectable scalar column (not json/geometry/raster)
+    kinds: dict[str, str] = field(compare=False, default_factory=dict)
+    rows: int = 0
+
+    def geom(self, name: str) -> GeomCol:
+        return next(g for g in (*self.geoms, *self.rasters) if g.name == name)
 
 
 @dataclass(frozen=True)
 class JoinPath:
-    """How ``left`` joins ``right``: equal keys, a spatial predicate or raster-vector."""
+    """How ``left`` joins ``right``: equal keys, a spatial relation, or raster-vector.
+
+    ``fan`` is how many ``right`` rows one ``left`` row meets on average (from the data; for
+    spatial paths: how many are recorded near a pivot). Which spatial relation holds is a
+    fact of each pivot row (:class:`cimgen.world.Near`), chosen when the query is built.
+    """
 
     left: str
     right: str
-    kind: str  # key | spatial | raster
+    kind: str  # key | spatial | raster (tile covers geometry) | colocated (two rasters, one place)
     pairs: tuple[tuple[str, str], ...] = ()
     left_column: str | None = None
     right_column: str | None = None
-    source: str = "schema"  # schema | corpus | spatial | identity
-
-    def reversed(self) -> JoinPath:
-        return JoinPath(
-            self.right,
-            self.left,
-            self.kind,
-            tuple((b, a) for a, b in self.pairs),
-            self.right_column,
-            self.left_column,
-            self.source,
-        )
+    source: str = "schema"  # schema | corpus | spatial
+    fan: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,449 +108,400 @@ class ExpansionContext:
     schema: Schema
     catalogue: Catalogue
     tables: tuple[TableInfo, ...]
-    paths: dict[str, tuple[JoinPath, ...]]  # qualified -> paths with left == qualified
-    literals: dict[tuple[str, str], tuple[Any, ...]]
-    public_share: float
-    extent: tuple[float, float, float, float]
+    paths: dict[str, tuple[JoinPath, ...]]  # left table -> paths from it
+    world: World
+    pools: LiteralPools
+    public_share: float = 0.0
     corpus_size: int = 0
+    functions: frozenset[str] = frozenset()  # spatial functions the expander may call
     by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
-
-    # (left, right) -> paths, and table -> tables reachable by a non-identity path: the
-    # layout search asks these hundreds of times per query
-    between: dict[tuple[str, str], tuple[JoinPath, ...]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    neighbours: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
-    # Row counts of the fixture per table and, per key path, how many right rows one left
-    # row meets (measured on the fixture; estimated from keys without one). The layout
-    # search keeps a block's row estimate small: a many-to-many key link between big tables
-    # (grid_bus x building_properties on project/scenario) makes ~900k rows from 8k.
-    rows: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    fanouts: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     def __post_init__(self) -> None:
         self.by_name.update({t.qualified: t for t in self.tables})
-        pairs: dict[tuple[str, str], list[JoinPath]] = defaultdict(list)
-        for left, ps in self.paths.items():
-            for p in ps:
-                pairs[(left, p.right)].append(p)
-        self.between.update({k: tuple(v) for k, v in pairs.items()})
-        for t in self.tables:
-            self.neighbours[t.qualified] = frozenset(
-                p.right for p in self.paths.get(t.qualified, ()) if p.source != "identity"
-            )
 
     @classmethod
     def build(
-        cls, schema: Schema, records: Iterable[Stage1Record] | None = None, fixture: Any = None
+        cls,
+        schema: Schema,
+        world: World,
+        records: Iterable[Stage1Record] | None = None,
+        live_pools: Any = None,
+        functions: Iterable[str] | None = None,
+        corpus: CorpusFacts | None = None,
     ) -> ExpansionContext:
-        """Precompute the join graph, column groups and literal pools of ``schema``.
+        """Roles, join graph and pools of ``schema`` over ``world`` (see module docstring).
 
-        ``records`` (a Stage 1 corpus) adds observed join conditions, literals and the
-        ``public.`` share; ``fixture`` (cimgen.fixtures data with ``values(table, column)``)
-        adds literals that exist in the test data and the data's extent.
+        ``functions`` limits the spatial functions the expander may call (the ones the
+        grammar and the target dialect admit); default: the whole catalogue.
         """
         cat = load_catalogue()
-        pools: dict[tuple[str, str], set[Any]] = defaultdict(set)
-        for t in schema.tables:
-            for c in t.columns:
-                pools[(t.qualified, c.name)].update(v for v in c.examples if v is not None)
-                values = _fixture_values(fixture, t.qualified, c.name)
-                if values and c.kind in ("integer", "float", "text", "boolean"):
-                    pools[(t.qualified, c.name)].update(values)
-        corpus = _learn_corpus(schema, records or (), cat)
-        for key, seen in corpus.literals.items():
-            pools[key].update(seen)
-        literals = {k: tuple(sorted(v, key=_sort_key)) for k, v in pools.items() if v}
+        if corpus is None:
+            corpus = learn_corpus(schema, records or (), cat)
+        pools = build_pools(schema, world, corpus, live_pools)
+        scope = _scope_columns(schema)
+        keys = _key_columns(schema, corpus)
+        surrogate = _surrogate_refs(schema)
+        names = _ambiguous_words(schema)
         tables = tuple(
-            _table_info(t, literals) for t in sorted(schema.tables, key=lambda t: t.qualified)
+            _table_info(
+                t, world, scope.get(t.qualified, ()), keys.get(t.qualified, set()), names,
+                surrogate.get(t.qualified, set()),
+            )
+            for t in sorted(schema.tables, key=lambda t: t.qualified)
         )
-        paths = _join_graph(schema, tables, corpus.joins)
-        extent = getattr(fixture, "extent", None)
-        rows, fanouts = _cardinalities(schema, paths, fixture)
+        paths = _join_graph(schema, tables, world, corpus)
+        allowed = frozenset(functions) if functions is not None else frozenset(
+            f.name for f in cat.functions
+        )
         return cls(
             schema=schema,
             catalogue=cat,
             tables=tables,
             paths=paths,
-            literals=literals,
+            world=world,
+            pools=pools,
             public_share=corpus.public_share,
             corpus_size=corpus.records,
-            extent=tuple(extent) if extent and len(extent) == 4 else DEFAULT_EXTENT,
-            rows=rows,
-            fanouts=fanouts,
+            functions=allowed,
         )
+
+    @classmethod
+    def for_fixture(
+        cls, schema: Schema, records: Iterable[Stage1Record] | None = None, seed: int = 0
+    ) -> ExpansionContext:
+        """The context over the embedded fixture of (schema, seed) (its world cached)."""
+        from cimgen.world import fixture_world
+
+        return cls.build(schema, fixture_world(schema, seed), records)
 
     def table(self, qualified: str) -> TableInfo:
         return self.by_name[qualified]
 
-    def paths_between(self, left: str, right: str) -> tuple[JoinPath, ...]:
-        return self.between.get((left, right), ())
+    def paths_from(self, qualified: str) -> tuple[JoinPath, ...]:
+        return self.paths.get(qualified, ())
 
-    def row_count(self, qualified: str) -> int:
-        return self.rows.get(qualified, UNKNOWN_ROWS)
-
-    def fanout(self, p: JoinPath) -> float:
-        """Rows of ``p.right`` one row of ``p.left`` meets through ``p``: the key fan-out
-        (fixture-measured when known), or a few rows for a spatial / raster link."""
-        if p.kind != "key":
-            # both tables cover about the same area: a row of a small table of big shapes
-            # (project boundaries, census sections) meets its share of the other's rows
-            ratio = self.row_count(p.right) / max(1, self.row_count(p.left))
-            return SPATIAL_FANOUT * max(1.0, ratio)
-        return self.fanouts.get((p.left, p.right, p.pairs), 1.0)
+    def can(self, function: str) -> bool:
+        return function in self.functions
 
 
-UNKNOWN_ROWS = 1000  # a table the fixture does not have
-SPATIAL_FANOUT = 2.0  # rows an intersects-like link meets per row, between like-sized tables
+# --------------------------------------------------------------------------- roles
 
 
-def _cardinalities(
-    schema: Schema, paths: dict[str, tuple[JoinPath, ...]], fixture: Any
-) -> tuple[dict[str, int], dict[tuple[str, str, tuple[tuple[str, str], ...]], float]]:
-    """Fixture row counts and the fan-out of every key path (see ``ExpansionContext``)."""
-    tables = getattr(fixture, "tables", None) or {}
-    rows = {q: len(t.rows) for q, t in tables.items()}
-    fanouts: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = {}
-    for ps in paths.values():
-        for p in ps:
-            if p.kind != "key":
-                continue
-            key = (p.left, p.right, p.pairs)
-            lt, rt = tables.get(p.left), tables.get(p.right)
-            try:
-                if lt is not None and rt is not None and lt.rows and rt.rows:
-                    lcols = [lt.column(a) for a, _ in p.pairs]
-                    rcols = [rt.column(b) for _, b in p.pairs]
-                    counts = Counter(zip(*rcols, strict=True))
-                    met = sum(counts.get(k, 0) for k in zip(*lcols, strict=True))
-                    fanouts[key] = met / len(lt.rows)
-                    continue
-            except (KeyError, ValueError):
-                pass
-            fanouts[key] = _key_fanout(schema, p)
-    return rows, fanouts
+_GENERIC = frozenset({"geo", "model", "data", "info", "table", "cache", "raster", "properties", "property", "record", "records"})
+_SINGULAR = ((r"buses$", "bus"), (r"ies$", "y"), (r"(ss|us)$", r"\1"), (r"(ch|sh|x)es$", r"\1"), (r"s$", ""))
 
 
-def _key_fanout(schema: Schema, p: JoinPath) -> float:
-    """Without data: 1 when the right columns hold the right table's primary key, 10 for
-    one-to-many (the left's key), 100 for a many-to-many link."""
-    lt, rt = schema.table(p.left), schema.table(p.right)
-    lcols, rcols = {a for a, _ in p.pairs}, {b for _, b in p.pairs}
-    if rt is not None and rt.primary_key and set(rt.primary_key) <= rcols:
-        return 1.0
-    if lt is not None and lt.primary_key and set(lt.primary_key) <= lcols:
-        return 10.0
-    return 100.0
+def _singular(word: str) -> str:
+    for pattern, repl in _SINGULAR:
+        if re.search(pattern, word):
+            return re.sub(pattern, repl, word)
+    return word
 
 
-def _sort_key(v: Any) -> tuple[str, str]:
-    return (type(v).__name__, str(v))
+def _noun(t: Table) -> str:
+    """What one row is, for output names and questions: the table name when its words say
+    it (``building``, ``grid line``), the head of its description otherwise (``census_geo``
+    "ISTAT 2011 census sections with ..." -> ``census section``), ``DTM tile`` for a raster
+    table named by an abbreviation."""
+    words = [w for w in t.name.split("_") if w and w not in ("cim", "wizard")] or [t.name]
+    if t.raster_columns and len(words[0]) <= 4 and words[0].isalpha():
+        return f"{words[0].upper()} tile"
+    if words[-1] in ("properties", "property"):
+        return "property record"
+    generic = any(w in _GENERIC or any(w.endswith(g) and len(w) > len(g) + 3 for g in _GENERIC) for w in words)
+    if not generic or not t.description:
+        return " ".join([*words[:-1], _singular(words[-1])])
+    head = re.split(r"\b(with|and|per|for|of|from|computed)\b|[(,;:]", t.description, maxsplit=1)[0]
+    tail = [w.lower() for w in re.findall(r"[A-Za-z]+", head) if not w.isupper()][-2:]
+    if not tail:
+        return " ".join(words)
+    tail[-1] = _singular(tail[-1])
+    return " ".join(tail)
 
 
-def _fixture_values(fixture: Any, table: str, column: str) -> tuple[Any, ...]:
-    if fixture is None or not hasattr(fixture, "values"):
-        return ()
-    try:
-        values = fixture.values(table, column)
-    except (KeyError, ValueError):
-        return ()
-    out = sorted({v for v in values if isinstance(v, (str, int, float, bool))}, key=_sort_key)
-    return tuple(out[:200])
+def _words(t: Table) -> list[str]:
+    return [w for w in t.name.split("_") if w and w not in ("cim", "wizard")] or [t.name]
 
 
-# --------------------------------------------------------------------------- tables
+def _ambiguous_words(schema: Schema) -> set[str]:
+    """First words several tables share (``building`` of building / building_properties):
+    not an alias, it would name the wrong table to a reader."""
+    seen: dict[str, int] = defaultdict(int)
+    for t in schema.tables:
+        seen[_words(t)[0]] += 1
+    return {w for w, n in seen.items() if n > 1}
 
 
-def _aliases(t: Table) -> tuple[str, ...]:
-    """Alias styles: initials (bp), first word (building), first letters (bpr)."""
-    words = [w for w in t.name.split("_") if w] or [t.name]
+def _surrogate_refs(schema: Schema) -> dict[str, set[str]]:
+    """Columns that reference another table's surrogate ``id`` (``building_fk``): keys a
+    person never asks for by value."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in schema.relations:
+        if tuple(r.right_columns) == ("id",):
+            out[r.left].update(r.left_columns)
+        if tuple(r.left_columns) == ("id",):
+            out[r.right].update(r.right_columns)
+    return out
+
+
+def _dull(t: Table) -> set[str]:
+    """Columns of a numbered series with one templated description (ISTAT P4..P140
+    "population variable P4 (...)"): columns nobody would pick by meaning."""
+    shapes: dict[str, list[str]] = defaultdict(list)
+    for c in t.columns:
+        if c.description:
+            shapes[re.sub(r"[0-9]+", "#", c.description.lower())].append(c.name)
+    return {name for names in shapes.values() if len(names) >= 5 for name in names}
+
+
+def _key_columns(schema: Schema, corpus: CorpusFacts) -> dict[str, set[str]]:
+    """Columns that take part in a relation (declared or joined on in the corpus): keys,
+    never measures to average or categories to group by."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in schema.relations:
+        out[r.left].update(r.left_columns)
+        out[r.right].update(r.right_columns)
+    for (left, right, pairs), _n in corpus.joins.items():
+        out[left].update(a for a, _ in pairs)
+        out[right].update(b for _, b in pairs)
+    return out
+
+
+def _aliases(t: Table, ambiguous: set[str] | None = None) -> tuple[str, ...]:
+    words = _words(t)
     initials = "".join(w[0] for w in words)
     first = words[0] if len(words[0]) <= 8 else words[0][:4]
+    if ambiguous and words[0] in ambiguous and len(words) > 1:
+        first = "_".join(w[:4] for w in words[:2]) if len(words[0]) > 4 else initials
     letters = (words[0][:2] + "".join(w[0] for w in words[1:]))[:4]
-    return tuple(a if a.isidentifier() else f"t_{a}" for a in (initials, first, letters))
+    out = []
+    for a in (initials, first, letters):
+        a = a if a.isidentifier() else f"t_{a}"
+        if a in _RESERVED:
+            a = a + "1"
+        out.append(a)
+    return tuple(out)
 
 
-def _table_info(t: Table, literals: dict[tuple[str, str], tuple[Any, ...]]) -> TableInfo:
+_RESERVED = frozenset(
+    {"as", "at", "by", "do", "if", "in", "is", "of", "on", "or", "to", "all", "and", "any",
+     "asc", "end", "for", "not", "off", "use", "desc", "from", "into", "join", "left", "like",
+     "null", "only", "over", "some", "then", "true", "when", "with", "case", "cast", "else",
+     "full", "limit", "order", "right", "table", "where", "union", "user", "group"}
+)
+
+
+def _scope_columns(schema: Schema) -> dict[str, tuple[str, ...]]:
+    """Columns that tie a row to one row of a table many others reference by its primary
+    key (a project scenario): ``{table: (column, ...)}``, the scope table included."""
+    refs: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
+    for r in schema.relations:
+        right = schema.table(r.right)
+        if right is not None and right.primary_key and tuple(r.right_columns) == tuple(
+            right.primary_key
+        ):
+            refs[(r.right, tuple(r.right_columns))].add(r.left)
+    out: dict[str, tuple[str, ...]] = {}
+    for (target, cols), users in refs.items():
+        if len(users) < 2 or len(cols) < 2:
+            continue
+        out[target] = cols
+        for r in schema.relations:
+            if r.right == target and tuple(r.right_columns) == cols:
+                out[r.left] = tuple(r.left_columns)
+    return out
+
+
+def _table_info(
+    t: Table,
+    world: World,
+    scope: tuple[str, ...],
+    keys: set[str],
+    ambiguous: set[str],
+    surrogate: set[str],
+) -> TableInfo:
+    sample = world.table(t.qualified)
     geoms = tuple(
         GeomCol(c.name, c.geometry_type or "GEOMETRY", c.srid)
         for c in t.columns
         if c.kind == "geometry"
     )
     rasters = tuple(GeomCol(c.name, None, c.srid) for c in t.columns if c.kind == "raster")
-    numeric, text, ids, cats, bools, plain = [], [], [], [], [], []
+    names: list[str] = []
+    business: list[str] = []
+    cats, measures, flags, ids = [], [], [], []
     integer = set()
+    kinds = {c.name: c.kind for c in t.columns}
+    dull = _dull(t)
     for c in t.columns:
-        is_id = bool(_ID_RE.search(c.name)) or c.name in t.primary_key
-        pool = literals.get((t.qualified, c.name), ())
-        if c.kind in ("integer", "float", "text", "boolean", "timestamp"):
-            plain.append(c.name)
         if c.kind == "integer":
             integer.add(c.name)
-        if c.kind in ("integer", "float"):
-            if is_id:
-                ids.append(c.name)
-            else:
-                numeric.append(c.name)
-            if c.kind == "integer" and not is_id and 1 < len(pool) <= 4:
-                cats.append(c.name)
+        if c.kind not in ("integer", "float", "text", "boolean"):
+            continue
+        counts = sample.counts(c.name) if sample is not None and sample.has(c.name) else None
+        distinct = len(counts) if counts is not None else 0
+        n = sum(counts.values()) if counts else 0
+        if sample is not None and distinct <= 1:
+            continue  # constant or empty in the data: nothing to ask about
+        is_id = (
+            bool(_ID_RE.search(c.name))
+            or c.name in t.primary_key
+            or c.name in scope
+            or c.name in keys
+        )
+        if c.name not in scope and c.kind in ("text", "integer"):
+            if _NAME_RE.search(c.name):
+                names.append(c.name)
+            elif (
+                is_id
+                and c.name != "id"
+                and c.name not in surrogate
+                and (sample is None or distinct >= 0.1 * n)
+            ):
+                business.append(c.name)  # building_id, bus_id, sez2011: what names a row
+        if is_id:
+            ids.append(c.name)
+            continue
+        if c.name in dull:
+            continue
+        if c.kind == "boolean":
+            flags.append(c.name)
         elif c.kind == "text":
-            if is_id:
-                ids.append(c.name)
-            else:
-                text.append(c.name)
-                if pool and not c.name.endswith("name"):
-                    cats.append(c.name)
-        elif c.kind == "boolean":
-            bools.append(c.name)
+            if c.name.endswith("name") or c.name.endswith("path"):
+                continue
+            if distinct <= MAX_CATEGORY_VALUES and (n >= 3 * distinct or rasters):
+                cats.append(c.name)  # (a raster table's few rows still name their kinds)
+        else:
+            if distinct <= 8 and n >= 3 * distinct:
+                cats.append(c.name)  # lod 0/1/2, voltage levels 0.4/15/132 kV
+            elif distinct >= 5 or sample is None:
+                measures.append(c.name)
     return TableInfo(
-        t.qualified,
-        t.schema,
-        t.name,
-        _aliases(t),
-        geoms,
-        rasters,
-        tuple(numeric),
-        frozenset(integer),
-        tuple(text),
-        tuple(ids),
-        tuple(cats),
-        tuple(bools),
-        tuple(plain),
+        qualified=t.qualified,
+        schema=t.schema,
+        name=t.name,
+        noun=_noun(t),
+        aliases=_aliases(t, ambiguous),
+        pk=tuple(t.primary_key),
+        geoms=geoms,
+        rasters=rasters,
+        labels=tuple(names + business),
+        categories=tuple(cats),
+        measures=tuple(measures),
+        flags=tuple(flags),
+        ids=tuple(ids),
+        scope=scope,
+        integer=frozenset(integer),
+        kinds=kinds,
+        rows=sample.total if sample is not None else 0,
     )
+
+
+def is_name(column: str) -> bool:
+    """A human-readable name column (``name``, ``*_name``, ``filename``)."""
+    return bool(_NAME_RE.search(column))
+
+
+def has_unit(column: str) -> bool:
+    return bool(_UNIT_RE.search(column))
 
 
 # --------------------------------------------------------------------------- join graph
 
 
+def _key_fan(world: World, left: str, right: str, pairs: tuple[tuple[str, str], ...]) -> float:
+    """Average rows of ``right`` met by one row of ``left`` through equal ``pairs``."""
+    lt, rt = world.table(left), world.table(right)
+    if lt is None or rt is None or not lt.rows or not rt.rows:
+        return 1.0
+    if not all(lt.has(a) and rt.has(b) for a, b in pairs):
+        return 1.0
+    lcols = tuple(a for a, _ in pairs)
+    rcols = tuple(b for _, b in pairs)
+    rows = lt.estimation_rows()
+    met = sum(len(rt.lookup(rcols, tuple(lt.value(i, c) for c in lcols))) for i in rows)
+    return met / max(1, len(rows)) * rt.scale()
+
+
 def _join_graph(
-    schema: Schema,
-    tables: tuple[TableInfo, ...],
-    observed: Counter[tuple[str, str, tuple[tuple[str, str], ...]]],
+    schema: Schema, tables: tuple[TableInfo, ...], world: World, corpus: CorpusFacts
 ) -> dict[str, tuple[JoinPath, ...]]:
-    found: dict[tuple[str, str, tuple[tuple[str, str], ...]], JoinPath] = {}
-
-    def add(p: JoinPath) -> None:
-        for q in (p, p.reversed()):
-            key = (q.left, q.right, q.pairs or ((q.left_column or "", q.right_column or ""),))
-            found.setdefault(key, q)
-
-    for r in schema.relations:
-        add(
-            JoinPath(
-                r.left,
-                r.right,
-                "key",
-                tuple(zip(r.left_columns, r.right_columns, strict=True)),
-                source="schema",
-            )
-        )
-    # A table joins a CTE / derived table over itself on its primary key (``JOIN (SELECT
-    # id, … FROM t WHERE …) d ON d.id = t.id``); the plan never uses this between base tables.
-    for t in schema.tables:
-        if len(t.primary_key) == 1:
-            pk = t.primary_key[0]
-            add(JoinPath(t.qualified, t.qualified, "key", ((pk, pk),), source="identity"))
-    declared = {(p.left, p.right, tuple(sorted(p.pairs))) for p in found.values()}
-    for (left, right, pairs), _n in sorted(observed.items()):
-        if (left, right, tuple(sorted(pairs))) not in declared:
-            add(JoinPath(left, right, "key", pairs, source="corpus"))
+    found: dict[tuple[str, str, Any], JoinPath] = {}
+    keyed: list[tuple[str, str, tuple[tuple[str, str], ...], str]] = [
+        (r.left, r.right, tuple(zip(r.left_columns, r.right_columns, strict=True)), "schema")
+        for r in schema.relations
+    ]
+    declared = {(a, b, tuple(sorted(p))) for a, b, p, _ in keyed}
+    for (left, right, pairs), _n in sorted(corpus.joins.items()):
+        rev = tuple((b, a) for a, b in pairs)
+        if (left, right, tuple(sorted(pairs))) in declared:
+            continue
+        if (right, left, tuple(sorted(rev))) in declared:
+            continue
+        keyed.append((left, right, pairs, "corpus"))
+    for left, right, pairs, source in keyed:
+        if left == right:
+            continue
+        rev = tuple((b, a) for a, b in pairs)
+        f_lr = _key_fan(world, left, right, pairs)
+        f_rl = _key_fan(world, right, left, rev)
+        if min(f_lr, f_rl) > FAN_ONE or max(f_lr, f_rl) == 0:
+            continue  # many-to-many (or never met in the data): a product, not an answer
+        found.setdefault((left, right, pairs), JoinPath(left, right, "key", pairs, source=source, fan=f_lr))
+        found.setdefault((right, left, rev), JoinPath(right, left, "key", rev, source=source, fan=f_rl))
     for a in tables:
-        for b in tables:
-            if a.qualified > b.qualified:
-                continue
-            for ga in a.geoms:
+        sa = world.table(a.qualified)
+        if sa is None:
+            continue
+        for ga in a.geoms:
+            for b in tables:
                 for gb in b.geoms:
-                    if a.qualified == b.qualified and ga.name != gb.name:
+                    near = sa.near.get((ga.name, b.qualified, gb.name))
+                    if not near:
                         continue
-                    add(
-                        JoinPath(
-                            a.qualified, b.qualified, "spatial", (), ga.name, gb.name, "spatial"
-                        )
+                    met = [n for ns in near.values() for n in ns]
+                    if not met:
+                        continue
+                    fan = len(met) / max(1, len(near))
+                    found.setdefault(
+                        (a.qualified, b.qualified, (ga.name, gb.name)),
+                        JoinPath(a.qualified, b.qualified, "spatial", (), ga.name, gb.name,
+                                 "spatial", fan),
                     )
-            for ra in a.rasters:
-                for gb in b.geoms:
-                    add(
-                        JoinPath(
-                            a.qualified, b.qualified, "raster", (), ra.name, gb.name, "spatial"
-                        )
+            for b in tables:
+                st = world.table(b.qualified)
+                if st is None:
+                    continue
+                for rb in b.rasters:
+                    tiles = [t for t in st.tiles.get(rb.name, []) if t is not None]
+                    geos = [g for g in sa.geo.get(ga.name, []) if g is not None]
+                    if not tiles or not geos:
+                        continue
+                    covered = sum(1 for g in geos[:200] if any(t.covers(g.x, g.y) for t in tiles))
+                    if covered == 0:
+                        continue
+                    found.setdefault(
+                        (a.qualified, b.qualified, (ga.name, rb.name)),
+                        JoinPath(a.qualified, b.qualified, "raster", (), ga.name, rb.name,
+                                 "spatial", 1.0),
                     )
-            for rb in b.rasters:
-                for ga in a.geoms:
-                    add(
-                        JoinPath(
-                            a.qualified, b.qualified, "raster", (), ga.name, rb.name, "spatial"
+    for a in tables:
+        sa = world.table(a.qualified)
+        for ra in a.rasters:
+            ta = [t for t in (sa.tiles.get(ra.name, []) if sa else []) if t is not None]
+            for b in tables:
+                if b.qualified == a.qualified:
+                    continue
+                sb = world.table(b.qualified)
+                for rb in b.rasters:
+                    tb = [t for t in (sb.tiles.get(rb.name, []) if sb else []) if t is not None]
+                    if any(x.covers((y.xmin + y.xmax) / 2, (y.ymin + y.ymax) / 2) for x in tb for y in ta[:50]):
+                        found.setdefault(
+                            (a.qualified, b.qualified, (ra.name, rb.name)),
+                            JoinPath(a.qualified, b.qualified, "colocated", (), ra.name, rb.name,
+                                     "spatial", 1.0),
                         )
-                    )
     out: dict[str, list[JoinPath]] = defaultdict(list)
-    for key in sorted(found):
+    for key in sorted(found, key=lambda k: (k[0], k[1], str(k[2]))):
         out[key[0]].append(found[key])
     return {k: tuple(v) for k, v in sorted(out.items())}
-
-
-# --------------------------------------------------------------------------- corpus
-
-
-@dataclass
-class _Corpus:
-    joins: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=Counter)
-    literals: dict[tuple[str, str], set[Any]] = field(default_factory=lambda: defaultdict(set))
-    public_calls: int = 0
-    spatial_calls: int = 0
-    records: int = 0
-
-    @property
-    def public_share(self) -> float:
-        return self.public_calls / self.spatial_calls if self.spatial_calls else 0.0
-
-
-def _norm(name: str) -> str:
-    return name.lower().replace("cim_wizard_", "").replace("_", "")
-
-
-def _resolver(schema: Schema) -> dict[tuple[str | None, str], str]:
-    """Map corpus table names to schema tables (deployed names differ: censusgeo)."""
-    out: dict[tuple[str | None, str], str] = {}
-    for t in schema.tables:
-        out[(t.schema, t.name)] = t.qualified
-        out[(t.schema, _norm(t.name))] = t.qualified
-    return out
-
-
-def _resolve(
-    res: dict[tuple[str | None, str], str], schema_name: str | None, name: str
-) -> str | None:
-    if schema_name is None:
-        return None
-    hit = res.get((schema_name, name)) or res.get((schema_name, _norm(name)))
-    if hit:
-        return hit
-    starts = sorted(
-        q
-        for (s, n), q in res.items()
-        if s == schema_name and n.startswith(_norm(name)) and len(_norm(name)) >= 3
-    )
-    return starts[0] if len(set(starts)) == 1 else None
-
-
-def _learn_corpus(schema: Schema, records: Iterable[Stage1Record], cat: Catalogue) -> _Corpus:
-    out = _Corpus()
-    res = _resolver(schema)
-    for rec in records:
-        try:
-            tree = json.loads(parse_sql_json(rec.sql))
-        except ParseError:
-            continue
-        out.records += 1
-        aliases: dict[str, str] = {}
-        nodes: list[tuple[str, dict[str, Any]]] = []
-        _collect(tree, nodes)
-        for kind, body in nodes:
-            if kind == "RangeVar":
-                q = _resolve(res, body.get("schemaname"), body.get("relname", ""))
-                if q:
-                    alias = (body.get("alias") or {}).get("aliasname") or body.get("relname")
-                    aliases[str(alias)] = q
-            elif kind == "FuncCall":
-                names = [p["String"]["sval"] for p in body.get("funcname", []) if "String" in p]
-                if names and cat.is_spatial(names[-1]):
-                    out.spatial_calls += 1
-                    out.public_calls += len(names) > 1 and names[0] == "public"
-        for kind, body in nodes:
-            if kind == "JoinExpr" and body.get("quals"):
-                _learn_join(body["quals"], aliases, schema, out)
-            elif kind == "A_Expr":
-                _learn_literal(body, aliases, schema, out)
-    return out
-
-
-def _collect(value: Any, nodes: list[tuple[str, dict[str, Any]]]) -> None:
-    if isinstance(value, list):
-        for v in value:
-            _collect(v, nodes)
-    elif isinstance(value, dict):
-        if len(value) == 1:
-            ((k, v),) = value.items()
-            if k[:1].isupper() and isinstance(v, dict):
-                nodes.append((k, v))
-        for v in value.values():
-            _collect(v, nodes)
-
-
-def _colref(node: Any, aliases: dict[str, str], schema: Schema) -> tuple[str, str] | None:
-    ref = (node or {}).get("ColumnRef")
-    if not ref:
-        return None
-    parts = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
-    if len(parts) != 2 or parts[0] not in aliases:
-        return None
-    table = schema.table(aliases[parts[0]])
-    if table is None or table.column(parts[1]) is None:
-        return None
-    return aliases[parts[0]], parts[1]
-
-
-def _learn_join(quals: Any, aliases: dict[str, str], schema: Schema, out: _Corpus) -> None:
-    eqs: list[tuple[tuple[str, str], tuple[str, str]]] = []
-    stack = [quals]
-    while stack:
-        node = stack.pop()
-        if "BoolExpr" in node and node["BoolExpr"].get("boolop") == "AND_EXPR":
-            stack.extend(node["BoolExpr"].get("args", []))
-        elif "A_Expr" in node and node["A_Expr"].get("kind") == "AEXPR_OP":
-            e = node["A_Expr"]
-            op = [n["String"]["sval"] for n in e.get("name", []) if "String" in n]
-            a, b = (
-                _colref(e.get("lexpr"), aliases, schema),
-                _colref(e.get("rexpr"), aliases, schema),
-            )
-            if op == ["="] and a and b and a[0] != b[0]:
-                eqs.append((a, b))
-    by_pair: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for a, b in eqs:
-        if a[0] > b[0]:
-            a, b = b, a
-        by_pair[(a[0], b[0])].append((a[1], b[1]))
-    for (left, right), pairs in by_pair.items():
-        out.joins[(left, right, tuple(pairs))] += 1
-
-
-def _literal(node: Any) -> Any:
-    const = (node or {}).get("A_Const")
-    if not const:
-        return None
-    if "sval" in const:
-        return const["sval"].get("sval")
-    if "ival" in const:
-        return const["ival"].get("ival", 0)
-    if "fval" in const:
-        return float(const["fval"]["fval"])
-    if "boolval" in const:
-        return bool(const["boolval"].get("boolval", False))
-    return None
-
-
-def _learn_literal(
-    e: dict[str, Any], aliases: dict[str, str], schema: Schema, out: _Corpus
-) -> None:
-    col = _colref(e.get("lexpr"), aliases, schema)
-    if col is None:
-        return
-    right = e.get("rexpr")
-    values = (
-        [_literal(v) for v in right.get("List", {}).get("items", [])]
-        if isinstance(right, dict) and "List" in right
-        else [_literal(right)]
-    )
-    kind = schema.table(col[0]).column(col[1]).kind  # type: ignore[union-attr]
-    for v in values:
-        if v is None:
-            continue
-        if kind == "text" and isinstance(v, str):
-            out.literals[col].add(v)
-        elif (
-            kind in ("integer", "float") and isinstance(v, (int, float)) and not isinstance(v, bool)
-        ):
-            out.literals[col].add(int(v) if kind == "integer" else v)

@@ -42,6 +42,9 @@ class GenerateOptions:
     timeout_s: float = 2.0
     shape_cap: int = 50
     agreement_tolerance: float = 0.005
+    # share of the accepted rows whose result may be empty, kept on purpose and labelled
+    # (questions whose honest answer is "none"); beyond it empty results are rejected
+    empty_share: float = 0.05
     chunk_size: int = 200
     score: ScoreConfig = field(default_factory=ScoreConfig)
     synthesizer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -60,7 +63,7 @@ _GENERATE_KEYS = {
     "schema",
     "chunk_size",
 }
-_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance"}
+_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance", "empty_share"}
 _SCORE_KEYS = {
     "weights",
     "thresholds",

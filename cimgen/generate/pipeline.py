@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
 from cimgen.io import make_public_dir, write_json, write_jsonl, write_table
-from cimgen.models import QueryFeatures
+from cimgen.models import Finding, QueryFeatures
 from cimgen.score import score
 
 
@@ -137,8 +137,8 @@ def _load_corpus(opts: GenerateOptions) -> Any:
 def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) -> GenerateResult:
     from cimgen.expand.context import ExpansionContext
     from cimgen.features import SkipReport, features_frame, iter_features
-    from cimgen.fixtures import generate_fixture
     from cimgen.schema import load_schema
+    from cimgen.world import fixture_world
     from cimgen.structure import fit_model, load_model
 
     timer = _Timer()
@@ -181,11 +181,8 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
         timer.stage("context"),
         console.status("building the expansion context and fixture database…"),
     ):
-        fixture = generate_fixture(schema, opts.seed)
-        context = ExpansionContext.build(schema, records, fixture)
-        from cimgen.engines.duckdb import fixture_database
-
-        fixture_database(schema, opts.seed)
+        world = fixture_world(schema, opts.seed)
+        context = ExpansionContext.build(schema, world, records)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
@@ -201,6 +198,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
     structures: list[QueryFeatures] = []
     sample_report: dict[str, Any] = {}
     div_ctx = CheckContext(schema, check_opts, diversity=diversity)
+    empties = EmptyBudget(math.floor(opts.empty_share * opts.rows))
 
     next_index = 0
     rounds = 0
@@ -224,7 +222,10 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
                     for outcome in outcomes:
                         if len(accepted) >= opts.rows:
                             break
-                        _decide(outcome, div_ctx, diversity, stats, opts, prov, accepted, rejected)
+                        _decide(
+                            outcome, div_ctx, diversity, empties, stats, opts, prov, accepted,
+                            rejected,
+                        )
                     progress.update(bar, completed=len(accepted))
                     if len(accepted) >= opts.rows:
                         break
@@ -262,6 +263,13 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
             )
         )
         summary["sdmetrics"] = _sdmetrics(stage1, accepted)
+        summary["empty_results"] = {
+            "share_allowed": opts.empty_share,
+            "kept_on_purpose": empties.kept,
+            "rejected": empties.rejected,
+        }
+        summary["literal_sources"] = context.pools.sources()
+        summary["world"] = context.world.summary()
         summary["timings"] = timer.seconds
         summary["complete"] = complete
         summary["message"] = message
@@ -274,10 +282,28 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
     return GenerateResult(opts.out, summary, complete, message, timer.seconds)
 
 
+@dataclass
+class EmptyBudget:
+    """How many accepted rows may return no row (kept on purpose, labelled); decided in
+    index order in the main process, so the outcome does not depend on the workers."""
+
+    limit: int
+    kept: int = 0
+    rejected: int = 0
+
+    def admit(self) -> bool:
+        if self.kept < self.limit:
+            self.kept += 1
+            return True
+        self.rejected += 1
+        return False
+
+
 def _decide(
     outcome: Outcome,
     div_ctx: CheckContext,
     diversity: DiversityState,
+    empties: EmptyBudget,
     stats: RunStats,
     opts: GenerateOptions,
     prov: dict[str, Any],
@@ -293,11 +319,27 @@ def _decide(
         div_score = diversity.score(subject)
     quality = score(outcome.findings, outcome.engines, div_score, opts.score)
     ok = quality.accepted and outcome.candidate is not None
+    engine, rows = outcome.result()
+    empty_kept = False
+    if ok and rows == 0:
+        if empties.admit():
+            empty_kept = True
+        else:
+            finding = Finding(
+                "RES001",
+                "result",
+                f"empty result on {engine} (the --empty-share of empty answers is used up)",
+            )
+            outcome.findings.append(finding)
+            quality = replace(quality, accepted=False, reasons=(*quality.reasons, f"RES001: {finding.message}"))
+            ok = False
     stats.add(outcome, quality, ok, diversity.stage1_shapes)
     if ok:
         assert outcome.candidate is not None
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        accepted.append(dataset_record(outcome, quality, prov))
+        record = dataset_record(outcome, quality, prov)
+        record["result"]["empty_on_purpose"] = empty_kept
+        accepted.append(record)
     else:
         rejected.append(rejected_record(outcome, quality, prov))
 

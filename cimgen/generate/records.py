@@ -39,7 +39,8 @@ def dataset_record(
         "instruction": cand.instruction if cand else None,
         "sql_postgis": cand.sql_postgis if cand else None,
         "sql_spatialite": cand.sql_spatialite if cand else None,
-        "sql_type": s.sql_type,
+        # the label of the SQL as built (derived by the documented rule), not the sampled one
+        "sql_type": outcome.features.sql_type if outcome.features else s.sql_type,
         "difficulty_level": s.difficulty_level or difficulty_fallback,
         "question_tone": s.question_tone,
         "usage_frequency": s.usage_frequency,
@@ -58,6 +59,10 @@ def dataset_record(
         "provenance": {**provenance, "index": outcome.index},
         "stage": STAGE,
     }
+    engine, rows = outcome.result()
+    record["result"] = {"engine": engine, "rows": rows, "empty": rows == 0 if rows is not None else None}
+    if cand and cand.relaxed:
+        record["relaxed"] = list(cand.relaxed)
     if cand and cand.unsupported:
         record["unsupported"] = dict(cand.unsupported)
     return record

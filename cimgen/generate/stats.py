@@ -12,6 +12,20 @@ from cimgen.generate.work import Outcome
 from cimgen.models import FEATURE_NAMES, FIDELITY_COUNTS, Quality
 
 
+SIZE_BUCKETS = ("0", "1", "2-10", "11-100", "101-1000", ">1000", "not executed")
+
+
+def size_bucket(rows: int | None) -> str:
+    if rows is None:
+        return "not executed"
+    if rows <= 1:
+        return str(rows)
+    for hi, name in ((10, "2-10"), (100, "11-100"), (1000, "101-1000")):
+        if rows <= hi:
+            return name
+    return ">1000"
+
+
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
@@ -39,6 +53,13 @@ class RunStats:
     novel_shapes: int = 0
     questions: set[str] = field(default_factory=set)
     unverified_accepted: int = 0
+    # accepted rows: fidelity and label agreement on what was kept, and result sizes
+    accepted_five: int = 0
+    label_agree: int = 0
+    label_n: int = 0
+    label_confusion: Counter[str] = field(default_factory=Counter)
+    result_sizes: Counter[str] = field(default_factory=Counter)
+    results_by_engine: Counter[str] = field(default_factory=Counter)
 
     def add(self, o: Outcome, quality: Quality, accepted: bool, stage1_shapes: set[str]) -> None:
         self.candidates += 1
@@ -92,6 +113,28 @@ class RunStats:
         self.tables.update(cand.tables)
         if all(r.status == NOT_CHECKABLE for r in o.engines.values()):
             self.unverified_accepted += 1
+        if o.features is not None:
+            self.accepted_five += int(not o.structure.mismatches(o.features, FIDELITY_COUNTS))
+            self.label_n += 1
+            agree_ = o.features.sql_type == o.structure.sql_type
+            self.label_agree += int(agree_)
+            if not agree_:
+                self.label_confusion[f"{o.structure.sql_type} -> {o.features.sql_type}"] += 1
+        engine, rows = o.result()
+        self.results_by_engine[engine or "none"] += 1
+        self.result_sizes[size_bucket(rows)] += 1
+
+    def results(self) -> dict[str, Any]:
+        executed = sum(n for b, n in self.result_sizes.items() if b != "not executed")
+        empty = self.result_sizes.get("0", 0)
+        return {
+            "executed": executed,
+            "nonempty_pct": _pct(executed - empty, executed),
+            "empty": empty,
+            "not_executed": self.result_sizes.get("not executed", 0),
+            "sizes": {b: self.result_sizes.get(b, 0) for b in SIZE_BUCKETS},
+            "engine": dict(self.results_by_engine),
+        }
 
     def top_rejection(self) -> str:
         if not self.rejected_by_code:
@@ -162,6 +205,13 @@ class RunStats:
                 "p50": q(0.5),
             },
             "per_sql_type": per_type,
+            "accepted_fidelity": {
+                "n": self.accepted,
+                "five_counts_pct": _pct(self.accepted_five, self.label_n),
+                "sql_type_label_agreement_pct": _pct(self.label_agree, self.label_n),
+                "sql_type_relaxed": dict(self.label_confusion.most_common(12)),
+            },
+            "results": self.results(),
             "coverage": {
                 "functions": dict(self.functions.most_common()),
                 "tables": dict(self.tables.most_common()),

@@ -56,6 +56,15 @@ class Outcome:
     fingerprint: str | None = None
     features: QueryFeatures | None = None
 
+    def result(self) -> tuple[str | None, int | None]:
+        """The engine whose result counts (PostGIS when it executed the query, else DuckDB)
+        and the rows it returned; (None, None) when no engine executed it."""
+        for engine in ("postgis", "duckdb"):
+            r = self.engines.get(engine)
+            if r is not None and r.status == "ok" and r.rows is not None:
+                return engine, r.rows
+        return None, None
+
 
 _STATE: dict[str, Any] = {}
 
@@ -101,6 +110,7 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
         sql_duckdb=made.sql_duckdb,
         duckdb_unsupported=made.unsupported.get("duckdb"),
         structure=structure,
+        relaxed=frozenset(made.relaxed),
     )
     findings = list(made.findings)  # expansion warnings (a relaxed secondary feature)
     findings += _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)

@@ -1,0 +1,286 @@
+"""One SELECT block under construction: FROM items with their join conditions, WHERE
+predicates, outputs, grouping, ordering; and estimates of what it returns.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from cimgen import ast
+from cimgen.expand.context import ExpansionContext, GeomCol
+from cimgen.expand.filters import Pred
+from cimgen.expand.frame import Frame, Item, column
+from cimgen.expand.names import Names
+from cimgen.expand.spatial import Spatial
+from cimgen.world.model import TableSample
+
+SPATIAL_RELATIONS = ("inside", "covers", "intersects", "near")
+
+
+@dataclass
+class Out:
+    """One output of a block: its expression, name and what it is."""
+
+    expr: ast.Expr
+    name: str | None
+    kind: str  # label | attr | measure | spatial | agg | count | window | key | const | geom
+    item: Item | None = None
+    numeric: bool = False
+    descending: bool = True  # the direction a "top" ordering on it takes
+
+    @property
+    def ref(self) -> ast.Expr:
+        """How ORDER BY / an outer block refers to it."""
+        if self.name:
+            return ast.Column(self.name)
+        return self.expr
+
+
+@dataclass
+class Block:
+    role: str  # main | cte | sub | arm
+    frame: Frame
+    preds: list[Pred] = field(default_factory=list)
+    extra_where: list[ast.Expr] = field(default_factory=list)
+    extra_on: dict[int, list[ast.Expr]] = field(default_factory=dict)
+    outs: list[Out] = field(default_factory=list)
+    group: list[ast.Expr] = field(default_factory=list)
+    having: list[ast.Expr] = field(default_factory=list)
+    order: list[ast.OrderItem] = field(default_factory=list)
+    limit: int | None = None
+    distinct: bool = False
+    names: Names = field(default_factory=Names)
+
+    @property
+    def subject(self) -> Item:
+        return self.frame.items[0]
+
+    def filtered(self) -> set[str]:
+        return {f"{p.item.alias}.{p.column}" for p in self.preds if p.column}
+
+    def add_pred(self, p: Pred | None) -> bool:
+        if p is None:
+            return False
+        key = f"{p.item.alias}.{p.column}"
+        if p.column and key in self.filtered():
+            return False
+        self.preds.append(p)
+        p.item.used = True
+        return True
+
+    def adopt_required(self) -> None:
+        """Predicates the links need (a raster table's SRID and kind)."""
+        for it in self.frame.items:
+            for p in it.required:
+                self.add_pred(p)
+            it.required = []
+
+    def add_out(self, out: Out) -> Out:
+        if out.name:
+            out.name = self.names.take(out.name)
+        elif isinstance(out.expr, ast.Column):
+            if out.expr.name in self.names.taken:
+                out.name = self.names.take(out.expr.name)
+            else:
+                self.names.reserve(out.expr.name)
+        if out.item is not None:
+            out.item.used = True
+        self.outs.append(out)
+        return out
+
+    def outputs_of(self, item: Item) -> list[Out]:
+        return [o for o in self.outs if o.item is item]
+
+    def has_column_out(self, item: Item, name: str) -> bool:
+        return any(
+            isinstance(o.expr, ast.Column) and o.expr.table == item.alias and o.expr.name == name
+            for o in self.outs
+        )
+
+    # ------------------------------------------------------------------ SQL
+
+    def from_items(self, sp: Spatial) -> tuple[ast.FromItem, ...]:
+        items: list[ast.FromItem] = []
+        current: ast.FromItem | None = None
+        for k, it in enumerate(self.frame.items):
+            ref = _table_ref(it)
+            if k == 0:
+                current = ref
+                continue
+            cond = self.join_condition(it, sp)
+            extra = self.extra_on.get(k, [])
+            if it.mode in ("on", "left"):
+                assert current is not None
+                current = ast.Join(
+                    "LEFT" if it.mode == "left" else "INNER",
+                    current,
+                    ref,
+                    conjoin([cond, *extra]),
+                )
+            elif it.mode == "cross":
+                assert current is not None
+                current = ast.Join("CROSS", current, ref, None)
+                self._where_links.extend([cond, *extra])
+            else:  # comma: a separate FROM item, linked in WHERE
+                assert current is not None
+                items.append(current)
+                current = ref
+                self._where_links.extend([cond, *extra])
+        assert current is not None
+        items.append(current)
+        return tuple(items)
+
+    _where_links: list[ast.Expr] = field(default_factory=list)
+
+    def join_condition(self, it: Item, sp: Spatial) -> ast.Expr:
+        link = it.link
+        assert link is not None
+        other = self.frame.items[link.to]
+        p = link.path
+        if p.kind == "key":
+            return conjoin(
+                [
+                    ast.BinaryOp("=", column(other, a), column(it, b))
+                    for a, b in p.pairs
+                ]
+            )
+        if p.kind == "colocated":
+            r = it.info.geom(p.right_column or "")
+            assert link.point is not None
+            point = sp.point(link.point[0], link.point[1], _tile_srid(sp, it, r))
+            return sp.call("ST_Intersects", column(it, r.name), point)
+        g_other = other.info.geom(p.left_column or "")
+        if p.kind == "raster":
+            r = it.info.geom(p.right_column or "")
+            tile_srid = _tile_srid(sp, it, r)
+            geom = sp.aligned(column(other, g_other.name), g_other.srid, tile_srid)
+            return sp.call("ST_Intersects", column(it, r.name), geom)
+        g_it = it.info.geom(p.right_column or "")
+        a, b = column(other, g_other.name), column(it, g_it.name)
+        rel = link.relation
+        if rel == "near":
+            cond = sp.within_distance(a, g_other.srid, b, g_it.srid, link.distance or 100.0)
+        elif rel == "inside":  # other within it
+            if sp.rng.random() < 0.5:
+                cond = sp.relate("ST_Within", a, g_other.srid, b, g_it.srid)
+            else:
+                cond = sp.relate("ST_Contains", b, g_it.srid, a, g_other.srid)
+        elif rel == "covers":  # other contains it
+            if sp.rng.random() < 0.5:
+                cond = sp.relate("ST_Contains", a, g_other.srid, b, g_it.srid)
+            else:
+                cond = sp.relate("ST_Within", b, g_it.srid, a, g_other.srid)
+        else:
+            cond = sp.relate("ST_Intersects", a, g_other.srid, b, g_it.srid)
+        parts = [cond]
+        if p.left == p.right:  # a row is not its own neighbour
+            key = it.info.pk[:1] or it.info.labels[:1]
+            if key:
+                parts.append(ast.BinaryOp("<>", column(other, key[0]), column(it, key[0])))
+        scope_a, scope_b = other.info.scope, it.info.scope
+        if scope_a and scope_b and len(scope_a) == len(scope_b):  # the same project scenario
+            parts += [
+                ast.BinaryOp("=", column(other, x), column(it, y))
+                for x, y in zip(scope_a, scope_b, strict=True)
+            ]
+        return conjoin(parts)  # type: ignore[return-value]
+
+    def select(self, sp: Spatial) -> ast.Select:
+        self._where_links = []
+        from_ = self.from_items(sp)
+        where = conjoin([*self._where_links, *self.extra_where, *(p.expr for p in self.preds)])
+        return ast.Select(
+            items=tuple(ast.SelectItem(o.expr, o.name) for o in self.outs),
+            from_=from_,
+            where=where,
+            group_by=tuple(self.group),
+            having=conjoin(self.having) if self.having else None,
+            distinct=self.distinct,
+        )
+
+    # ------------------------------------------------------------------ estimates
+
+    def subject_rows(self, ctx: ExpansionContext) -> list[int]:
+        """Sampled rows of the subject that pass the subject's own predicates."""
+        it = self.subject
+        s = ctx.world.table(it.table)
+        if s is None:
+            return []
+        preds = [p.holds for p in self.preds if p.item is it and p.holds is not None]
+        rows = s.estimation_rows()
+        if not preds:
+            return list(rows)
+        return [i for i in rows if all(h(s, i) for h in preds)]  # type: ignore[misc]
+
+    def estimate(self, ctx: ExpansionContext) -> float:
+        """Rough rows returned before grouping (subject rows times link fan-outs)."""
+        s = ctx.world.table(self.subject.table)
+        rows = len(self.subject_rows(ctx)) * (s.estimation_scale() if s else 1.0)
+        for it in self.frame.items[1:]:
+            if it.link is not None:
+                rows *= max(1.0, it.link.path.fan) if it.link.path.kind == "key" else 1.5
+            others = [p for p in self.preds if p.item is it]
+            rows *= 0.5 ** len(others)
+        return rows
+
+    def group_sizes(self, ctx: ExpansionContext, item: Item, col: str) -> Counter[Any]:
+        """Estimated rows per value of ``item.col`` among the subject's passing rows."""
+        rows = self.subject_rows(ctx)
+        s = ctx.world.table(self.subject.table)
+        if s is None:
+            return Counter()
+        scale = s.estimation_scale()
+        if item is self.subject:
+            c = Counter(s.value(i, col) for i in rows)
+        elif item.link is not None and item.link.path.kind == "key" and item.link.to == 0:
+            t = ctx.world.table(item.table)
+            if t is None:
+                return Counter()
+            lcols = tuple(a for a, _ in item.link.path.pairs)
+            rcols = tuple(b for _, b in item.link.path.pairs)
+            c = Counter()
+            for i in rows:
+                hit = t.lookup(rcols, tuple(s.value(i, x) for x in lcols))
+                if hit:
+                    c[t.value(hit[0], col)] += 1
+        else:
+            return Counter()
+        return Counter({k: v * scale for k, v in c.items() if k is not None})
+
+
+def _tile_srid(sp: Spatial, it: Item, r: GeomCol) -> int | None:
+    tile = sp.ctx.world.table(it.table)
+    if tile is not None:
+        t = tile.tiles.get(r.name)
+        if t and t[it.pivot] is not None:
+            return t[it.pivot].srid  # type: ignore[union-attr]
+    return r.srid
+
+
+def _table_ref(it: Item) -> ast.TableRef | ast.DerivedTable:
+    if it.ref is not None:
+        if it.ref.derived:
+            return ast.DerivedTable(it.ref.query, it.alias)
+        return ast.TableRef(it.ref.name, None, it.alias)
+    return ast.TableRef(it.info.name, it.info.schema, it.alias)
+
+
+def conjoin(parts: list[ast.Expr]) -> ast.Expr | None:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = ast.BinaryOp("AND", out, p)
+    return out
+
+
+def sample_of(ctx: ExpansionContext, item: Item) -> TableSample | None:
+    return ctx.world.table(item.table)
+
+
+def rng_pick(rng: random.Random, xs: list[Any]) -> Any:
+    return xs[rng.randrange(len(xs))]

@@ -1,0 +1,264 @@
+"""The core FROM of a query: a subject, its pivot, and links chosen in small named steps.
+
+1. :func:`choose_subject` -- the entity the question is about, fit for the query's needs
+   (a raster to read, a spatial join to make, something to cluster or measure);
+2. :func:`link_options` -- every way to add a table to the FROM from an item already there
+   (a key the pivot's row shares, a geometry it lies in or near, a raster tile covering it),
+   each with the partner row it meets;
+3. :func:`extend` -- add one link, preferring tables that bring something (labels,
+   attributes, geometry) and the kind of link the query type asks for.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, partner
+from cimgen.expand.values import distance_over
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the query type asks of the core FROM."""
+
+    raster: bool = False  # a raster table (RASTER_VECTOR)
+    spatial_on: bool = False  # a join whose ON is spatial (SPATIAL_JOIN)
+    no_spatial_on: bool = False  # no spatial ON (MULTI_JOIN, AGGREGATION, ...)
+    no_raster: bool = False
+    geometry: bool = False  # a geometry to measure / cluster
+    cluster: bool = False  # enough rows of one geometry table to cluster
+
+
+def richness(t: TableInfo) -> float:
+    """How much a table offers an analyst: labels, attributes, geometry, rows."""
+    cols = len(t.labels) + len(t.categories) + min(4, len(t.measures)) + len(t.flags)
+    return (1 + cols + 2 * bool(t.geoms) + 2 * bool(t.rasters)) * math.log(3 + t.rows)
+
+
+def choose_subject(
+    ctx: ExpansionContext,
+    rng: random.Random,
+    needs: Needs,
+    allowed: Callable[[TableInfo], bool] = lambda t: True,
+) -> TableInfo:
+    options = []
+    for t in ctx.tables:
+        if not t.rows or not allowed(t):
+            continue
+        if needs.no_raster and t.rasters:
+            continue
+        if needs.geometry and not t.geoms:
+            continue
+        if needs.cluster and (not t.geoms or t.rows < 20):
+            continue
+        if needs.raster and not t.rasters and not any(
+            p.kind == "raster" for p in ctx.paths_from(t.qualified)
+        ):
+            continue
+        if needs.spatial_on and not any(p.kind == "spatial" for p in ctx.paths_from(t.qualified)):
+            continue
+        w = richness(t)
+        if needs.raster and t.rasters:
+            w *= 0.35  # a raster table on its own: tile metadata, less often than a vector
+        options.append((t, w))
+    if not options:
+        raise BuildError("no table fits the query type")
+    tables, weights = zip(*options, strict=True)
+    return rng.choices(tables, weights)[0]
+
+
+@dataclass
+class Option:
+    to: int
+    path: JoinPath
+    row: int
+    relation: str
+    distance: float | None
+
+
+def link_options(
+    ctx: ExpansionContext,
+    pv: Pivots,
+    rng: random.Random,
+    frame: Frame,
+    needs: Needs,
+    fresh: bool,
+    have: set[str],
+    allowed: Callable[[TableInfo], bool] = lambda t: True,
+) -> list[Option]:
+    """Ways to add one item: from any item in ``frame`` along a path whose partner exists.
+
+    ``fresh``: the new item must bring a table the query does not read yet (``have``);
+    else it must reuse one (another block's table, a second path to a table of this block,
+    or a spatial self-join).
+    """
+    out: list[Option] = []
+    used_paths = {
+        (it.link.to, it.link.path.left, it.link.path.right, it.link.path.pairs,
+         it.link.path.left_column, it.link.path.right_column)
+        for it in frame.items
+        if it.link is not None
+    }
+    for k, it in enumerate(frame.items):
+        if it.ref is not None and it.ref.grouped:
+            continue  # grouped CTE items link through their own export (forms.py)
+        for p in ctx.paths_from(it.table):
+            if (k, p.left, p.right, p.pairs, p.left_column, p.right_column) in used_paths:
+                continue
+            target = ctx.table(p.right)
+            if fresh == (p.right in have) or not allowed(target):
+                continue
+            if not fresh and p.right in frame.tables() and not _second_path(frame, k, p):
+                continue  # back to a table of this block by another way: no new meaning
+            if needs.no_raster and p.kind == "raster":
+                continue
+            if (
+                it.link is not None
+                and frame.items[it.link.to].table == p.right
+                and p.kind == "key"
+                and p.pairs == tuple((b, a) for a, b in it.link.path.pairs)
+            ):
+                continue  # straight back along the way we came
+            if p.kind == "spatial" and p.right == it.table and it.info.rows < 5:
+                continue
+            got = partner(pv, p, it.pivot, rng)
+            if got is None:
+                continue
+            row, rel, dist = got
+            if p.kind == "spatial" and p.right == it.table and row == it.pivot:
+                continue
+            if any(o.table == p.right and o.pivot == row and o.ref is None for o in frame.items):
+                continue  # the same row again (two keys to one building): nothing new
+            if not _scope_consistent(ctx, it, p, row):
+                continue
+            if not _offers(target, p):
+                continue
+            if multiplies(p, rel) and any(
+                o.link is not None and o.link.to == k and multiplies(o.link.path, o.link.relation)
+                for o in frame.items
+            ):
+                continue  # two one-to-many links from one row: a product, not an answer
+            if rel == "near":
+                dist = distance_over(dist or 0.0, ctx.pools.distances, rng)
+            out.append(Option(k, p, row, rel, dist))
+    return out
+
+
+def multiplies(p: JoinPath, relation: str) -> bool:
+    """Does the link meet many rows per row (one-to-many, containment of many, nearness)?"""
+    if p.kind == "key":
+        return p.fan > 1.5
+    if p.kind == "spatial":
+        return relation != "inside"
+    return False
+
+
+def _second_path(frame: Frame, k: int, p: JoinPath) -> bool:
+    """A table may appear twice in one block as a spatial self-join (pairs of rows) or
+    through a second key path from the same item (a line's source and destination bus)."""
+    it = frame.items[k]
+    if p.kind == "spatial":
+        return p.right == it.table
+    if p.kind != "key":
+        return False
+    return any(
+        o.link is not None
+        and o.link.to == k
+        and o.table == p.right
+        and o.link.path.kind == "key"
+        and o.link.path.pairs != p.pairs
+        for o in frame.items
+    )
+
+
+def _offers(t: TableInfo, p: JoinPath) -> bool:
+    """A linked table must bring something to ask about besides the join key."""
+    keys = {b for _, b in p.pairs}
+    useful = [c for c in (*t.labels, *t.categories, *t.measures, *t.flags) if c not in keys]
+    return bool(useful or t.geoms or t.rasters)
+
+
+def _scope_consistent(ctx: ExpansionContext, it: Item, p: JoinPath, row: int) -> bool:
+    """Two scoped tables met spatially must be in the same project scenario."""
+    if p.kind == "key":
+        return True
+    other = ctx.table(p.right)
+    if not it.info.scope or not other.scope or len(it.info.scope) != len(other.scope):
+        return True
+    a, b = ctx.world.table(it.table), ctx.world.table(p.right)
+    if a is None or b is None:
+        return True
+    return all(
+        a.value(it.pivot, x) == b.value(row, y)
+        for x, y in zip(it.info.scope, other.scope, strict=True)
+        if a.has(x) and b.has(y)
+    )
+
+
+def extend(
+    ctx: ExpansionContext,
+    pv: Pivots,
+    rng: random.Random,
+    frame: Frame,
+    needs: Needs,
+    mode: str,
+    fresh: bool,
+    want_spatial_on: bool,
+    alias: str,
+    have: set[str],
+    allowed: Callable[[TableInfo], bool] = lambda t: True,
+) -> Item:
+    """Add one item to ``frame`` (see the module docstring)."""
+    options = link_options(ctx, pv, rng, frame, needs, fresh, have, allowed)
+    if needs.no_spatial_on:
+        # a spatial link in an ON -- or in the WHERE of a comma / CROSS JOIN -- makes the
+        # query a spatial join; these query types need another kind of link
+        options = [o for o in options if o.path.kind != "spatial"]
+        if not options:
+            raise BuildError("no key link to add")
+    if want_spatial_on:
+        spatial = [o for o in options if o.path.kind == "spatial"]
+        if spatial:
+            options = spatial
+    if needs.raster and not any(it.info.rasters for it in frame.items):
+        raster = [o for o in options if o.path.kind in ("raster", "colocated")]
+        if raster:
+            options = raster
+    if not options:
+        raise BuildError("no link from the FROM items")
+
+    def weight(o: Option) -> float:
+        t = ctx.table(o.path.right)
+        w = richness(t)
+        if o.to == 0:
+            w *= 2.0  # links from the subject read most naturally
+        if o.path.kind == "key":
+            w *= 1.5 if o.path.source == "schema" else 1.0
+            if o.path.fan > 3:
+                w *= 0.4  # a one-to-many link multiplies rows
+        if o.relation in ("inside", "covers"):
+            w *= 1.3
+        return w
+
+    o = rng.choices(options, [weight(o) for o in options])[0]
+    link = Link(o.path, o.to, o.relation, o.distance)
+    if o.path.kind == "colocated":
+        link.point = _shared_point(pv, o, frame.items[o.to], rng)
+    item = Item(alias, ctx.table(o.path.right), o.row, link, mode)
+    frame.items.append(item)
+    return item
+
+
+def _shared_point(pv: Pivots, o: Option, other: Item, rng: random.Random) -> tuple[float, float]:
+    """A place inside both tiles (their overlap), away from the edges."""
+    a = pv.tile(o.path.left, o.path.left_column or "", other.pivot)
+    b = pv.tile(o.path.right, o.path.right_column or "", o.row)
+    assert a is not None and b is not None
+    x0, x1 = max(a.xmin, b.xmin), min(a.xmax, b.xmax)
+    y0, y1 = max(a.ymin, b.ymin), min(a.ymax, b.ymax)
+    fx, fy = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
+    return (round(x0 + fx * (x1 - x0), 5), round(y0 + fy * (y1 - y0), 5))

@@ -1,0 +1,346 @@
+"""Predicates that hold for the pivot row, chosen like an analyst narrows a question.
+
+Every :class:`Pred` knows the item and column it constrains (a block never filters one
+column twice, so no contradictory or redundant conditions) and how to evaluate itself on
+a sampled row (``holds``), so the block can estimate how many rows and groups survive --
+for HAVING thresholds, k-means cluster counts and "no aggregate over a group of one".
+Spatial predicates are evaluated approximately, on each row's point and box.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cimgen import ast
+from cimgen.expand.context import ExpansionContext, GeomCol
+from cimgen.expand.frame import Item, Pivots, column, value
+from cimgen.expand.spatial import Spatial
+from cimgen.expand.values import distance_over, literal, threshold
+from cimgen.world.model import Geo, TableSample
+
+Holds = Callable[[TableSample, int], bool]
+EARTH_M_PER_DEG = 111_320.0
+
+
+@dataclass
+class Pred:
+    expr: ast.Expr
+    item: Item
+    column: str | None  # the column (or geometry column) it constrains
+    kind: str  # scope | category | measure | flag | label | like | spatial
+    holds: Holds | None = None
+
+
+def metres(x0: float, y0: float, x1: float, y1: float) -> float:
+    """Approximate distance in metres between two lon/lat points (equirectangular)."""
+    k = math.cos(math.radians((y0 + y1) / 2))
+    return math.hypot((x1 - x0) * EARTH_M_PER_DEG * k, (y1 - y0) * EARTH_M_PER_DEG)
+
+
+def _eq(col: str, v: Any) -> Holds:
+    return lambda s, i: s.value(i, col) == v
+
+
+class Filters:
+    """Builds pivot-true predicates for the items of one query."""
+
+    def __init__(self, ctx: ExpansionContext, rng: random.Random, sp: Spatial, pv: Pivots) -> None:
+        self.ctx, self.rng, self.sp, self.pv = ctx, rng, sp, pv
+
+    # ------------------------------------------------------------------ attributes
+
+    def scope(self, item: Item) -> list[Pred]:
+        out = []
+        for c in item.info.scope:
+            v = value(self.ctx, item, c)
+            if v is None:
+                return []
+            out.append(
+                Pred(ast.BinaryOp("=", column(item, c), literal(v)), item, c, "scope", _eq(c, v))
+            )
+        return out
+
+    def equal(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if v is None:
+            return None
+        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "category", _eq(col, v))
+
+    def category(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if v is None:
+            return None
+        s = self.pv.sample(item.table)
+        counts = s.counts(col)
+        others = [w for w, _ in counts.most_common(8) if w != v]
+        pool = self.ctx.pools.get(item.table, col)
+        if pool is not None:
+            others = [w for w in others if w in pool] or others
+        ref = column(item, col)
+        r = self.rng.random()
+        if r < 0.2 and others:
+            extra = self.rng.choice(others[:3])
+            items = sorted((v, extra), key=str)
+            return Pred(
+                ast.InList(ref, tuple(literal(x) for x in items)),
+                item,
+                col,
+                "category",
+                lambda s, i, c=col, ok=frozenset(items): s.value(i, c) in ok,  # type: ignore[misc]
+            )
+        if r < 0.28 and others and len(counts) >= 3:
+            w = self.rng.choice(others[:3])
+            return Pred(
+                ast.BinaryOp("<>", ref, literal(w)),
+                item,
+                col,
+                "category",
+                lambda s, i, c=col, w=w: s.value(i, c) not in (w, None),  # type: ignore[misc]
+            )
+        return Pred(ast.BinaryOp("=", ref, literal(v)), item, col, "category", _eq(col, v))
+
+    def measure(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            return None
+        pool = self.ctx.pools.get(item.table, col)
+        integer = col in item.info.integer
+        ref = column(item, col)
+        dec = self.pv.sample(item.table).deciles(col)
+        r = self.rng.random()
+        if r < 0.2:
+            lo = threshold(v, "below", pool, self.rng, integer, dec)
+            hi = threshold(v, "above", pool, self.rng, integer, dec)
+            if lo < hi and (not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10]))):
+                return Pred(
+                    ast.Between(ref, literal(_num(lo, integer)), literal(_num(hi, integer))),
+                    item,
+                    col,
+                    "measure",
+                    lambda s, i, c=col, lo=lo, hi=hi: _in(s.value(i, c), lo, hi),  # type: ignore[misc]
+                )
+        if r < 0.65:
+            lo = threshold(v, "below", pool, self.rng, integer, dec)
+            if dec and lo <= dec[0]:
+                return None  # every row passes: not a condition
+            op = ">=" if lo == v or self.rng.random() < 0.5 else ">"
+            if op == ">" and lo >= v:
+                op = ">="
+            return Pred(
+                ast.BinaryOp(op, ref, literal(_num(lo, integer))),
+                item,
+                col,
+                "measure",
+                lambda s, i, c=col, lo=lo, op=op: _cmp(s.value(i, c), op, lo),  # type: ignore[misc]
+            )
+        hi = threshold(v, "above", pool, self.rng, integer, dec)
+        if dec and hi >= dec[10]:
+            return None
+        op = "<=" if hi == v or self.rng.random() < 0.5 else "<"
+        if op == "<" and hi <= v:
+            op = "<="
+        return Pred(
+            ast.BinaryOp(op, ref, literal(_num(hi, integer))),
+            item,
+            col,
+            "measure",
+            lambda s, i, c=col, hi=hi, op=op: _cmp(s.value(i, c), op, hi),  # type: ignore[misc]
+        )
+
+    def flag(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if not isinstance(v, bool):
+            return None
+        ref = column(item, col)
+        r = self.rng.random()
+        if r < 0.45:
+            expr: ast.Expr = ast.BinaryOp("=", ref, ast.Boolean(v))
+        else:
+            expr = ref if v else ast.UnaryOp("NOT", ref)
+        return Pred(expr, item, col, "flag", _eq(col, v))
+
+    def label(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if v is None:
+            return None
+        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "label", _eq(col, v))
+
+    def like(self, item: Item, col: str) -> Pred | None:
+        v = value(self.ctx, item, col)
+        if not isinstance(v, str) or len(v) < 4:
+            return None
+        s = self.pv.sample(item.table)
+        prefixes = s.prefix_counts(col)
+        total = len(s)
+        for cut in _prefixes(v):
+            n = prefixes.get(cut, 0)
+            if 2 <= n < total * 0.9:
+                return Pred(
+                    ast.BinaryOp("LIKE", column(item, col), ast.String(cut + "%")),
+                    item,
+                    col,
+                    "like",
+                    lambda s, i, c=col, p=cut: str(s.value(i, c) or "").startswith(p),  # type: ignore[misc]
+                )
+        return None
+
+    # ------------------------------------------------------------------ spatial
+
+    def _geo(self, item: Item, g: GeomCol) -> Geo | None:
+        return self.pv.geo(item.table, g.name, item.pivot)
+
+    def near_point(self, item: Item, g: GeomCol, small: bool = False) -> Pred | None:
+        """``ST_DWithin(g, <a point near the pivot>, d)``: a corpus place when one lies
+        close to the pivot, else a point a short walk from it (``small``: a few metres)."""
+        geo = self._geo(item, g)
+        if geo is None:
+            return None
+        px, py = (round(geo.x, 5), round(geo.y, 5)) if small else self._place_near(geo)
+        needed = metres(px, py, geo.x, geo.y)
+        d = distance_over(needed, self.ctx.pools.distances, self.rng)
+        ref = column(item, g.name)
+        expr = self.sp.within_distance(ref, g.srid, self.sp.point(px, py, g.srid), g.srid, d)
+        return Pred(
+            expr, item, g.name, "spatial",
+            lambda s, i, c=g.name, px=px, py=py, d=d: _near(s, c, i, px, py, d),  # type: ignore[misc]
+        )
+
+    def in_box(self, item: Item, g: GeomCol) -> Pred | None:
+        geo = self._geo(item, g)
+        if geo is None:
+            return None
+        pad = [self.rng.uniform(150, 700) / EARTH_M_PER_DEG for _ in range(4)]
+        k = math.cos(math.radians(geo.y))
+        box = (
+            math.floor((geo.xmin - pad[0] / k) * 1e4) / 1e4,
+            math.floor((geo.ymin - pad[1]) * 1e4) / 1e4,
+            math.ceil((geo.xmax + pad[2] / k) * 1e4) / 1e4,
+            math.ceil((geo.ymax + pad[3]) * 1e4) / 1e4,
+        )
+        ref = column(item, g.name)
+        env = self.sp.envelope(box, g.srid)
+        within = g.dim == 0 or self.rng.random() < 0.3
+        name = "ST_Within" if within and self.ctx.can("ST_Within") else "ST_Intersects"
+        if name == "ST_Within" and not (
+            box[0] <= geo.xmin and box[1] <= geo.ymin and box[2] >= geo.xmax and box[3] >= geo.ymax
+        ):
+            name = "ST_Intersects"
+        expr = self.sp.call(name, ref, env)
+        return Pred(
+            expr, item, g.name, "spatial",
+            lambda s, i, c=g.name, b=box: _in_box(s, c, i, b),  # type: ignore[misc]
+        )
+
+    def contains_point(self, item: Item, g: GeomCol) -> Pred | None:
+        """For polygons: the one containing a point (the pivot's point on surface)."""
+        geo = self._geo(item, g)
+        if geo is None or geo.dim != 2:
+            return None
+        px, py = round(geo.x, 5), round(geo.y, 5)
+        ref = column(item, g.name)
+        name = "ST_Contains" if self.rng.random() < 0.6 else "ST_Intersects"
+        expr = self.sp.call(name, ref, self.sp.point(px, py, g.srid))
+        return Pred(
+            expr, item, g.name, "spatial",
+            lambda s, i, c=g.name, b=(px, py, px, py): _in_box(s, c, i, b),  # type: ignore[misc]
+        )
+
+    def size_over(self, item: Item, g: GeomCol) -> Pred | None:
+        """``ST_Area(g) >= a`` (polygons) or ``ST_Length(g) >= l`` (lines), in metres."""
+        geo = self._geo(item, g)
+        if geo is None or geo.dim == 0 or geo.size <= 0:
+            return None
+        dec = self.pv.sample(item.table).size_deciles(g.name)
+        lo = threshold(geo.size, "below", None, self.rng, True, dec)
+        if lo <= 0:
+            return None
+        ref = column(item, g.name)
+        fn = self.sp.area if geo.dim == 2 else self.sp.length
+        expr = ast.BinaryOp(">=" if self.rng.random() < 0.5 else ">", fn(ref, g.srid), literal(int(lo)))
+        if isinstance(expr, ast.BinaryOp) and expr.op == ">" and lo >= geo.size:
+            expr = ast.BinaryOp(">=", expr.left, expr.right)
+        return Pred(
+            expr, item, g.name + "$size", "spatial",
+            lambda s, i, c=g.name, lo=lo: _size(s, c, i) >= lo,  # type: ignore[misc]
+        )
+
+    def raster_at(self, item: Item, r: GeomCol) -> Pred | None:
+        """The tile covering a place (inside the pivot's tile)."""
+        at = self.pv.tile_point(item.table, r.name, item.pivot)
+        tile = self.pv.tile(item.table, r.name, item.pivot)
+        if at is None or tile is None:
+            return None
+        point = self.sp.point(at[0], at[1], tile.srid)
+        expr = self.sp.call("ST_Intersects", column(item, r.name), point)
+        return Pred(
+            expr, item, r.name, "spatial",
+            lambda s, i, c=r.name, x=at[0], y=at[1]: _tile_covers(s, c, i, x, y),  # type: ignore[misc]
+        )
+
+    def _place_near(self, geo: Geo) -> tuple[float, float]:
+        places = [
+            p for p in self.ctx.pools.points_near(geo.x, geo.y)
+            if metres(p[0], p[1], geo.x, geo.y) <= 1200
+        ]
+        if places and self.rng.random() < 0.8:
+            return self.rng.choice(places)
+        r = self.rng.uniform(20, 400)
+        a = self.rng.uniform(0, 2 * math.pi)
+        k = math.cos(math.radians(geo.y))
+        return (
+            round(geo.x + r * math.cos(a) / (EARTH_M_PER_DEG * k), 5),
+            round(geo.y + r * math.sin(a) / EARTH_M_PER_DEG, 5),
+        )
+
+
+def _prefixes(v: str) -> list[str]:
+    out = []
+    for sep in (" ", "_", "-"):
+        if sep in v:
+            head = v.split(sep)[0] + sep
+            if len(head) >= 3:
+                out.append(head)
+    return out
+
+
+def _num(v: float, integer: bool) -> int | float:
+    return int(v) if integer or float(v).is_integer() else v
+
+
+def _in(v: Any, lo: float, hi: float) -> bool:
+    return isinstance(v, (int, float)) and lo <= v <= hi
+
+
+def _cmp(v: Any, op: str, t: float) -> bool:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    return {">=": v >= t, ">": v > t, "<=": v <= t, "<": v < t}[op]
+
+
+def _geo_of(s: TableSample, col: str, i: int) -> Geo | None:
+    g = s.geo.get(col)
+    return g[i] if g else None
+
+
+def _near(s: TableSample, col: str, i: int, px: float, py: float, d: float) -> bool:
+    g = _geo_of(s, col, i)
+    return g is not None and metres(g.x, g.y, px, py) <= d
+
+
+def _in_box(s: TableSample, col: str, i: int, b: tuple[float, float, float, float]) -> bool:
+    g = _geo_of(s, col, i)
+    return g is not None and not (g.xmax < b[0] or g.xmin > b[2] or g.ymax < b[1] or g.ymin > b[3])
+
+
+def _tile_covers(s: TableSample, col: str, i: int, x: float, y: float) -> bool:
+    t = s.tiles.get(col)
+    return bool(t and t[i] is not None and t[i].covers(x, y))  # type: ignore[union-attr]
+
+
+def _size(s: TableSample, col: str, i: int) -> float:
+    g = _geo_of(s, col, i)
+    return g.size if g is not None else 0.0

@@ -1,0 +1,204 @@
+"""FROM clauses with a reason: a subject table, a pivot row of it, and links to other tables
+that the pivot really meets in the data.
+
+A block's FROM is built outwards from its *subject* (the entity the question is about)
+and one *pivot* row of it (SQLancer's pivoted query synthesis: every predicate the block
+gets holds for the pivot, so the result is not empty). Each further item is linked to an
+earlier one through a path of the context's join graph, and gets the *partner* of the
+earlier item's pivot -- a row it meets through that path (an equal key, containment or
+nearness recorded in the world, the raster tile covering the geometry). Links are chosen
+for what the other table adds (labels, attributes, a geometry to measure against); the
+block later makes sure every item contributes to the answer.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from cimgen import ast
+from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.world.model import Geo, Near, TableSample, Tile
+
+
+NEAR_MAX_M = 600.0  # "near" links and filters beyond this are not what people ask
+
+
+class BuildError(Exception):
+    """This attempt cannot be built (the caller retries or relaxes). Internal to expand."""
+
+
+@dataclass
+class Link:
+    path: JoinPath
+    to: int  # index of the earlier item this one joins
+    relation: str  # key | inside | covers | intersects | near | raster | colocated
+    distance: float | None = None  # ST_DWithin distance (relation "near")
+    point: tuple[float, float] | None = None  # the place two rasters are read at
+
+
+@dataclass
+class Item:
+    """One FROM item. ``pivot`` indexes the world sample of ``info``'s table: the row the
+    block's predicates hold for (for a CTE reference: the CTE's anchor row)."""
+
+    alias: str
+    info: TableInfo
+    pivot: int
+    link: Link | None = None
+    mode: str = "first"  # first | on | left | cross | comma
+    ref: Any = None  # a cimgen.expand.forms.Export when the item reads a CTE / derived table
+    used: bool = False
+    required: list[Any] = field(default_factory=list)  # predicates the link needs (Pred)
+    meaning: str | None = None  # what a raster's cells are, when a category says (DTM)
+
+    @property
+    def table(self) -> str:
+        return self.info.qualified
+
+
+@dataclass
+class Frame:
+    """The FROM items of one block, in order."""
+
+    items: list[Item] = field(default_factory=list)
+
+    def tables(self) -> set[str]:
+        return {it.table for it in self.items if it.ref is None}
+
+
+class Pivots:
+    """Pivot rows and their partners, read from the world sample."""
+
+    def __init__(self, ctx: ExpansionContext, rng: random.Random) -> None:
+        self.ctx, self.rng = ctx, rng
+
+    def sample(self, table: str) -> TableSample:
+        s = self.ctx.world.table(table)
+        if s is None or not len(s):
+            raise BuildError(f"no rows of {table} in the data")
+        return s
+
+    def choose(self, info: TableInfo, need_spatial: bool = False) -> int:
+        s = self.sample(info.qualified)
+        pool = s.pivots if need_spatial and s.pivots else range(len(s))
+        for _ in range(8):
+            i = self.rng.choice(pool)
+            if all(s.value(i, c) is not None for c in info.labels[:1]):
+                return i
+        return self.rng.choice(pool)
+
+    def geo(self, table: str, column: str, i: int) -> Geo | None:
+        col = self.sample(table).geo.get(column)
+        return col[i] if col else None
+
+    def tile(self, table: str, column: str, i: int) -> Tile | None:
+        col = self.sample(table).tiles.get(column)
+        return col[i] if col else None
+
+    def key_partners(self, path: JoinPath, i: int) -> list[int]:
+        left, right = self.sample(path.left), self.sample(path.right)
+        lcols = tuple(a for a, _ in path.pairs)
+        rcols = tuple(b for _, b in path.pairs)
+        if not all(left.has(c) for c in lcols) or not all(right.has(c) for c in rcols):
+            return []
+        key = tuple(left.value(i, c) for c in lcols)
+        if any(v is None for v in key):
+            return []
+        return right.lookup(rcols, key)
+
+    def near(self, path: JoinPath, i: int) -> tuple[Near, ...]:
+        s = self.sample(path.left)
+        table = s.near.get((path.left_column or "", path.right, path.right_column or ""), {})
+        return table.get(i, ())
+
+    def tile_point(self, table: str, column: str, i: int) -> tuple[float, float] | None:
+        """A place inside tile ``i`` (away from its edges), lon/lat."""
+        t = self.tile(table, column, i)
+        if t is None:
+            return None
+        fx, fy = self.rng.uniform(0.25, 0.75), self.rng.uniform(0.25, 0.75)
+        return (round(t.xmin + fx * (t.xmax - t.xmin), 5), round(t.ymin + fy * (t.ymax - t.ymin), 5))
+
+    def colocated(self, path: JoinPath, i: int) -> int | None:
+        t = self.tile(path.left, path.left_column or "", i)
+        if t is None:
+            return None
+        x, y = (t.xmin + t.xmax) / 2, (t.ymin + t.ymax) / 2
+        tiles = self.sample(path.right).tiles.get(path.right_column or "", [])
+        rows = [k for k, u in enumerate(tiles) if u is not None and u.covers(x, y)]
+        return rows[0] if rows else None
+
+    def raster_partners(self, path: JoinPath, i: int) -> list[int]:
+        g = self.geo(path.left, path.left_column or "", i)
+        if g is None:
+            return []
+        tiles = self.sample(path.right).tiles.get(path.right_column or "", [])
+        return [k for k, t in enumerate(tiles) if t is not None and t.covers(g.x, g.y)]
+
+
+def spatial_relation(
+    pv: Pivots, path: JoinPath, pivot: int, rng: random.Random, want: str | None = None
+) -> tuple[str, int, float] | None:
+    """A relation the pivot really has with a row of the other table, as (relation,
+    partner row, distance): ``inside`` (pivot geometry within the other), ``covers``,
+    ``intersects`` -- preferred when they hold -- or else ``near`` (within the distance)."""
+    met = pv.near(path, pivot)
+    if not met:
+        return None
+    touching: list[tuple[str, Near]] = []
+    for n in met:
+        if n.inside:
+            touching.append(("inside", n))
+        elif n.covers:
+            touching.append(("covers", n))
+        elif n.intersects:
+            touching.append(("intersects", n))
+    nearest = [("near", n) for n in met if not n.intersects and n.distance <= NEAR_MAX_M][:3]
+    if want == "near":
+        options = nearest
+    elif want:
+        options = [o for o in touching if o[0] == want]
+    else:
+        options = touching or nearest
+    if not options:
+        return None
+    weights = [3.0 if rel in ("inside", "covers") else 1.0 for rel, _ in options]
+    rel, n = rng.choices(options, weights)[0]
+    return rel, n.row, n.distance
+
+
+def partner(
+    pv: Pivots, path: JoinPath, pivot: int, rng: random.Random
+) -> tuple[int, str, float | None] | None:
+    """(partner row, relation, distance) of ``pivot`` through ``path``, or None."""
+    if path.kind == "key":
+        rows = pv.key_partners(path, pivot)
+        return (rng.choice(rows), "key", None) if rows else None
+    if path.kind == "raster":
+        rows = pv.raster_partners(path, pivot)
+        return (rng.choice(rows), "raster", None) if rows else None
+    if path.kind == "colocated":
+        got = pv.colocated(path, pivot)
+        return (got, "colocated", None) if got is not None else None
+    got = spatial_relation(pv, path, pivot, rng)
+    if got is None:
+        return None
+    rel, row, dist = got
+    return row, rel, dist
+
+
+def column(item: Item, name: str) -> ast.Column:
+    """A reference to ``name`` of ``item`` (a CTE reference records that it needs it)."""
+    if item.ref is not None:
+        item.ref.need(name)
+    return ast.Column(name, item.alias)
+
+
+def value(ctx: ExpansionContext, item: Item, name: str) -> Any:
+    """The pivot's value of ``name`` (None when the world does not hold it)."""
+    s = ctx.world.table(item.table)
+    if s is None or not s.has(name):
+        return None
+    return s.value(item.pivot, name)

@@ -1,0 +1,109 @@
+"""How a structure's counts are spread over query blocks (small named steps).
+
+* :func:`needs_for` -- what the sampled ``sql_type`` asks of the query (a raster, a spatial
+  join ON, a clustering call, a measurement, aggregation) and what it forbids;
+* :func:`choose_forms` -- one purposeful form per CTE and subquery (docs in forms.py);
+* :func:`spread_joins` -- joins per block, the main block first;
+* the table budget is spent while links are added (build.py): every FROM item is either a
+  table the query has not used yet or, when the counts ask for fewer tables than items,
+  one it already reads.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from cimgen.expand.core import Needs
+from cimgen.models import QueryFeatures
+
+# CTE chains that read naturally (the second reads the first)
+CTE_CHAINS = (("filter", "group"), ("filter", "measure"), ("measure", "group"), ("filter", "cluster"))
+
+
+@dataclass
+class Layout:
+    ctes: list[str]  # forms, in order (each reads the previous; main reads the last)
+    sub: str | None
+    joins: list[int]  # per CTE, then the main block
+    commas: list[int] = field(default_factory=list)
+    aggregate: str = "NONE"  # NONE | AGGREGATE | GROUP_BY | GROUP_BY_HAVING (main block)
+    window: str = "none"  # none | rank | cluster
+    spatial_on: bool = False
+    set_op: str = "NONE"
+
+    @property
+    def main_joins(self) -> int:
+        return self.joins[-1]
+
+
+def needs_for(s: QueryFeatures, honour_label: bool = True) -> Needs:
+    t = s.sql_type if honour_label else ""
+    no_spatial_on = t in ("MULTI_JOIN", "AGGREGATION", "SPATIAL_MEASUREMENT", "SIMPLE_SELECT")
+    return Needs(
+        raster=t == "RASTER_VECTOR",
+        spatial_on=t == "SPATIAL_JOIN",
+        no_spatial_on=no_spatial_on,
+        no_raster=t not in ("RASTER_VECTOR", ""),
+        geometry=t in ("SPATIAL_MEASUREMENT", "SPATIAL_CLUSTERING", "SPATIAL_JOIN"),
+        cluster=t == "SPATIAL_CLUSTERING",
+    )
+
+
+def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str | None]:
+    c = max(0, min(s.cte_count, 2))
+    ctes: list[str] = []
+    clustering = s.sql_type == "SPATIAL_CLUSTERING"
+    if c == 1:
+        if clustering and rng.random() < 0.7:
+            ctes = ["cluster"]
+        else:
+            weights = {"filter": 3, "measure": 2, "group": 3}
+            if s.aggregation == "NONE":
+                weights["group"] = 2
+            forms, w = zip(*weights.items(), strict=True)
+            ctes = [rng.choices(forms, w)[0]]
+    elif c == 2:
+        chains = list(CTE_CHAINS)
+        if clustering:
+            chains = [("filter", "cluster")]
+        ctes = list(rng.choice(chains))
+    sub = None
+    if s.subquery_count >= 1:
+        weights = {
+            "in": 2.0,
+            "exists": 2.0,
+            "not_exists": 1.0,
+            "scalar_cmp": 2.5,
+            "scalar_count": 1.5,
+            "derived": 1.0,
+        }
+        forms, w = zip(*weights.items(), strict=True)
+        sub = rng.choices(forms, w)[0]
+    return ctes, sub
+
+
+def spread_joins(s: QueryFeatures, ctes: list[str], sub: str | None, rng: random.Random) -> list[int] | None:
+    """Joins per CTE body and the main block (None when the forms need more joins than
+    the structure has)."""
+    required = [0] * (len(ctes) + 1)
+    if ctes and ctes[-1] == "group":
+        required[-1] += 1  # main joins the table the group key refers to
+    if sub == "derived":
+        required[-1] += 1
+    spare = s.join_count - sum(required)
+    if spare < 0:
+        return None
+    weights = [1.0] * len(ctes) + [2.5]
+    joins = list(required)
+    for _ in range(spare):
+        joins[rng.choices(range(len(joins)), weights)[0]] += 1
+    return joins
+
+
+def aggregation_for(s: QueryFeatures, honour_label: bool) -> str:
+    if honour_label and s.sql_type == "AGGREGATION" and s.aggregation == "NONE":
+        return "GROUP_BY"
+    if honour_label and s.sql_type in ("SPATIAL_MEASUREMENT", "SIMPLE_SELECT") and s.join_count < 2:
+        return "NONE"
+    return s.aggregation

@@ -1,0 +1,125 @@
+"""Spatial expressions that mean something: each builder knows which geometry types it fits
+and returns metres where it measures.
+
+* areas and perimeters only of polygons, lengths only of lines, coordinates of points
+  (or of a polygon's centroid), distances between two geometries;
+* measurements in metres through ``::geography`` (SRID 4326 data) or ``ST_Transform`` to
+  the schema's metric SRID -- never in degrees;
+* geometries of different SRIDs meet only through ``ST_Transform`` (to the column's SRID);
+* constructed points and boxes are in SRID 4326 (``ST_SetSRID(ST_MakePoint(lon, lat),
+  4326)``), transformed to the column's SRID when it differs.
+"""
+
+from __future__ import annotations
+
+import random
+
+from cimgen import ast
+from cimgen.expand.context import ExpansionContext, GeomCol
+from cimgen.expand.values import number
+
+GEOGRAPHIC = frozenset({4326, 4258, 4269, 4019})
+
+
+class Spatial:
+    """Builders of spatial expressions for one query (``public.`` qualification is drawn
+    once per query, as the corpus writes it)."""
+
+    def __init__(self, ctx: ExpansionContext, rng: random.Random) -> None:
+        self.ctx, self.rng = ctx, rng
+        self.public = rng.random() < ctx.public_share
+        self.metric_srid = ctx.schema.metric_srid or 3857
+        self.use_geography = rng.random() < 0.7  # vs ST_Transform(g, metric SRID)
+
+    def call(self, name: str, *args: ast.Expr, **kw: object) -> ast.FuncCall:
+        return ast.FuncCall(name, tuple(args), schema="public" if self.public else None, **kw)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ metric
+
+    def metric(self, g: ast.Expr, srid: int | None) -> ast.Expr:
+        """``g`` in a metric space: ``g::geography`` or ``ST_Transform(g, metric)``."""
+        srid = srid or 4326
+        if srid == self.metric_srid:
+            return g
+        if srid == 4326 and (self.use_geography or not self.ctx.can("ST_Transform")):
+            return ast.Cast(g, "geography")
+        return self.call("ST_Transform", g, ast.Number(str(self.metric_srid)))
+
+    def area(self, g: ast.Expr, srid: int | None) -> ast.Expr:
+        return self.call("ST_Area", self.metric(g, srid))
+
+    def perimeter(self, g: ast.Expr, srid: int | None) -> ast.Expr:
+        return self.call("ST_Perimeter", self.metric(g, srid))
+
+    def length(self, g: ast.Expr, srid: int | None) -> ast.Expr:
+        return self.call("ST_Length", self.metric(g, srid))
+
+    def size(self, g: ast.Expr, col: GeomCol, dim: int) -> tuple[ast.Expr, str]:
+        """The natural size of a geometry: area (m²) of polygons, length (m) of lines."""
+        if dim == 2:
+            if self.rng.random() < 0.15 and self.ctx.can("ST_Perimeter"):
+                return self.perimeter(g, col.srid), "perimeter_m"
+            return self.area(g, col.srid), "area_m2"
+        return self.length(g, col.srid), "length_m"
+
+    def aligned(self, g: ast.Expr, srid: int | None, target: int | None) -> ast.Expr:
+        """``g`` in ``target``'s SRID (ST_Transform when they differ)."""
+        if (srid or 4326) == (target or 4326):
+            return g
+        return self.call("ST_Transform", g, ast.Number(str(target or 4326)))
+
+    def distance(
+        self, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None
+    ) -> ast.Expr:
+        """Distance in metres between two geometries (SRIDs aligned first)."""
+        b = self.aligned(b, sb, sa)
+        return self.call("ST_Distance", self.metric(a, sa), self.metric(b, sa))
+
+    # ------------------------------------------------------------------ constructed
+
+    def point(self, lon: float, lat: float, target: int | None) -> ast.Expr:
+        make = "ST_MakePoint" if self.rng.random() < 0.8 or not self.ctx.can("ST_Point") else "ST_Point"
+        p: ast.Expr = self.call(
+            "ST_SetSRID", self.call(make, number(lon, 5), number(lat, 5)), ast.Number("4326")
+        )
+        return self.aligned(p, 4326, target)
+
+    def envelope(self, box: tuple[float, float, float, float], target: int | None) -> ast.Expr:
+        env: ast.Expr = self.call(
+            "ST_MakeEnvelope", *(number(v, 4) for v in box), ast.Number("4326")
+        )
+        return self.aligned(env, 4326, target)
+
+    def within_distance(
+        self, g: ast.Expr, sg: int | None, other: ast.Expr, so: int | None, d: float
+    ) -> ast.Expr:
+        """``ST_DWithin`` in metres (geography, or both sides in the metric SRID)."""
+        other = self.aligned(other, so, sg)
+        return self.call(
+            "ST_DWithin", self.metric(g, sg), self.metric(other, sg), number(d, 1)
+        )
+
+    def relate(self, name: str, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None) -> ast.Expr:
+        return self.call(name, a, self.aligned(b, sb, sa))
+
+    # ------------------------------------------------------------------ accessors
+
+    def coordinates(self, g: ast.Expr, dim: int) -> tuple[tuple[ast.Expr, str], tuple[ast.Expr, str]]:
+        """Longitude and latitude of a point, or of a polygon's / line's centroid."""
+        base = g if dim == 0 else self.call("ST_Centroid", g)
+        return (self.call("ST_X", base), "lon"), (self.call("ST_Y", base), "lat")
+
+    # ------------------------------------------------------------------ raster
+
+    def raster_at(self, rast: ast.Expr, g: ast.Expr, dim: int, rsrid: int | None, gsrid: int | None) -> ast.Expr:
+        """The raster's value at a point, or at a geometry's centroid / point on surface."""
+        if dim != 0:
+            g = self.call("ST_Centroid" if self.rng.random() < 0.7 else "ST_PointOnSurface", g)
+        return self.call("ST_Value", rast, self.aligned(g, gsrid, rsrid))
+
+    def raster_stat(
+        self, rast: ast.Expr, g: ast.Expr, stat: str, rsrid: int | None, gsrid: int | None
+    ) -> ast.Expr:
+        """``(ST_SummaryStats(ST_Clip(rast, g))).stat`` -- a statistic over a polygon."""
+        clip = self.call("ST_Clip", rast, self.aligned(g, gsrid, rsrid))
+        return ast.FieldAccess(self.call("ST_SummaryStats", clip), stat)

@@ -1,0 +1,134 @@
+"""Literals: how values are written, and how thresholds are chosen so a pivot row passes.
+
+A threshold is a value a person would type: one from the column's pool (the live
+database's statistics, the corpus's literals, the fixture's values -- in that order) when
+one lies on the pivot's side, else the pivot's value rounded to a "nice" number on the safe
+side (``23.7`` passes ``>= 20`` and ``<= 25``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from cimgen import ast
+from cimgen.world.pools import Pool
+
+NICE_DISTANCES = (25, 50, 100, 150, 200, 250, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)
+
+
+def fmt(value: float, digits: int = 6) -> str:
+    """A float as a person writes it: ``15.5``, ``132``, ``0.45``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def literal(value: Any) -> ast.Expr:
+    if isinstance(value, bool):
+        return ast.Boolean(value)
+    if isinstance(value, int):
+        return ast.Number(str(value))
+    if isinstance(value, float):
+        return ast.Number(fmt(value))
+    if value is None:
+        return ast.Null()
+    return ast.String(str(value))
+
+
+def number(value: float, digits: int = 6) -> ast.Number:
+    return ast.Number(fmt(value, digits))
+
+
+def _step(value: float) -> float:
+    """Half a power of ten below ``value``: 23.7 -> 5, 377 -> 50, 0.45 -> 0.05."""
+    return 10 ** math.floor(math.log10(abs(value))) / 2 if value else 1.0
+
+
+def _clean(got: float, integer: bool) -> float:
+    got = round(got, 6)
+    return float(int(got)) if integer or float(got).is_integer() else got
+
+
+def nice_below(value: float, integer: bool = False) -> float:
+    """A round number at most ``value`` and not far below it (23.7 -> 20, 377 -> 350)."""
+    step = _step(value)
+    return _clean(math.floor(value / step) * step, integer)
+
+
+def nice_above(value: float, integer: bool = False) -> float:
+    """A round number at least ``value`` and not far above it (23.7 -> 25, 377 -> 400)."""
+    step = _step(value)
+    return _clean(math.ceil(value / step) * step, integer)
+
+
+def threshold(
+    value: float,
+    side: str,
+    pool: Pool | None,
+    rng: random.Random,
+    integer: bool = False,
+    deciles: list[float] | None = None,
+) -> float:
+    """A value ``v`` with ``pivot >= v`` (side ``"below"``) or ``pivot <= v`` (``"above"``).
+
+    A literal the corpus or the live database's statistics hold for the column, on that
+    side and within the column's range, when there is one; else a round number at one of
+    the column's deciles on that side (so "height >= 15" keeps a sensible share of rows,
+    not just the pivot); else the pivot's value rounded to the safe side.
+    """
+    lo_range = deciles[1] if deciles else None
+    hi_range = deciles[9] if deciles else None
+    if pool is not None and pool.source in ("corpus", "live"):
+        cands = [
+            float(v)
+            for v in pool.values
+            if isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and ((side == "below" and v <= value) or (side == "above" and v >= value))
+            and (lo_range is None or lo_range <= v <= (hi_range if hi_range is not None else v))
+        ]
+        if cands:
+            cands.sort(key=lambda v: abs(v - value))
+            pick = rng.choice(cands[:3])
+            return float(int(pick)) if integer and float(pick).is_integer() else pick
+    if deciles:
+        if side == "below":
+            qs = [q for q in deciles[1:8] if q <= value]
+            if qs:
+                q = rng.choice(qs[-3:])
+                got = nice_below(q, integer) if q > 0 else q
+                if got <= value:
+                    return got
+        else:
+            qs = [q for q in deciles[3:10] if q >= value]
+            if qs:
+                q = rng.choice(qs[:3])
+                got = nice_above(q, integer) if q > 0 else q
+                if got >= value:
+                    return got
+    return nice_below(value, integer) if side == "below" else nice_above(value, integer)
+
+
+def distance_over(needed: float, pool: tuple[float, ...], rng: random.Random) -> float:
+    """A distance a person would type that is at least ``needed`` metres (with margin)."""
+    want = needed * 1.15 + 5.0
+    pooled = sorted(d for d in pool if d >= want)
+    if pooled and pooled[0] <= max(4 * want, want + 500):
+        return pooled[0] if rng.random() < 0.7 else rng.choice(pooled[:3])
+    nice = [d for d in NICE_DISTANCES if d >= want]
+    if nice:
+        return float(nice[0] if rng.random() < 0.7 else rng.choice(nice[:2]))
+    return float(math.ceil(want / 1000.0) * 1000)
+
+
+def distance_under(limit: float, pool: tuple[float, ...]) -> float | None:
+    """A round distance clearly below ``limit`` metres (for "no X within d")."""
+    want = limit * 0.8 - 5.0
+    pooled = sorted((d for d in pool if d <= want), reverse=True)
+    if pooled:
+        return pooled[0]
+    nice = [d for d in NICE_DISTANCES if d <= want]
+    return float(nice[-1]) if nice else None

@@ -1,0 +1,275 @@
+"""What a Stage 1 corpus says about the data: the literals it compares each column with
+(and how often), the places it names (points and boxes), the distances it uses, the
+project/scenario pairs it filters on, the joins it writes and how often it qualifies
+spatial calls with ``public.`` -- learnt from PostgreSQL's own parse trees (pglast).
+
+Deployed table names (``cim_wizard_building``, ``censusgeo``) are mapped onto the schema's
+names when they differ only by a prefix or underscores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast.parser import ParseError, parse_sql_json
+
+from cimgen.catalogue import Catalogue, load_catalogue
+from cimgen.models import Stage1Record
+from cimgen.schema.model import Schema
+
+ColumnKey = tuple[str, str]  # (schema.table, column)
+_POINT_CALLS = {"st_makepoint", "st_point", "st_setsrid"}
+
+
+@dataclass
+class CorpusFacts:
+    """Everything learnt from one corpus (see module docstring)."""
+
+    records: int = 0
+    joins: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=Counter)
+    literals: dict[ColumnKey, Counter[Any]] = field(default_factory=lambda: defaultdict(Counter))
+    # literals of columns compared together in one query block (project_id = A AND
+    # scenario_id = B): ((table, (col, col)), (value, value)) -> count
+    tuples: Counter[tuple[str, tuple[str, ...], tuple[Any, ...]]] = field(default_factory=Counter)
+    points: Counter[tuple[float, float]] = field(default_factory=Counter)  # lon/lat literals
+    distances: Counter[float] = field(default_factory=Counter)  # ST_DWithin / ST_Buffer, m
+    public_calls: int = 0
+    spatial_calls: int = 0
+
+    @property
+    def public_share(self) -> float:
+        return self.public_calls / self.spatial_calls if self.spatial_calls else 0.0
+
+    def place(self) -> tuple[float, float] | None:
+        """The median lon/lat of the corpus's point literals (None without any)."""
+        pts = [p for p, n in self.points.items() for _ in range(n)]
+        if not pts:
+            return None
+        xs, ys = sorted(p[0] for p in pts), sorted(p[1] for p in pts)
+        return (xs[len(xs) // 2], ys[len(ys) // 2])
+
+
+def learn_corpus(
+    schema: Schema, records: Iterable[Stage1Record], cat: Catalogue | None = None
+) -> CorpusFacts:
+    out = CorpusFacts()
+    cat = cat or load_catalogue()
+    res = _resolver(schema)
+    for rec in records:
+        try:
+            tree = json.loads(parse_sql_json(rec.sql))
+        except ParseError:
+            continue
+        out.records += 1
+        aliases: dict[str, str] = {}
+        nodes: list[tuple[str, dict[str, Any]]] = []
+        _collect(tree, nodes)
+        for kind, body in nodes:
+            if kind == "RangeVar":
+                q = _resolve(res, body.get("schemaname"), body.get("relname", ""))
+                if q:
+                    alias = (body.get("alias") or {}).get("aliasname") or body.get("relname")
+                    aliases[str(alias)] = q
+            elif kind == "FuncCall":
+                names = [p["String"]["sval"] for p in body.get("funcname", []) if "String" in p]
+                if names and cat.is_spatial(names[-1]):
+                    out.spatial_calls += 1
+                    out.public_calls += len(names) > 1 and names[0] == "public"
+                    _learn_call(names[-1].lower(), body.get("args") or [], out)
+        for kind, body in nodes:
+            if kind == "JoinExpr" and body.get("quals"):
+                _learn_join(body["quals"], aliases, schema, out)
+            elif kind == "SelectStmt" and body.get("whereClause"):
+                _learn_where(body["whereClause"], aliases, schema, out)
+    return out
+
+
+def _collect(value: Any, nodes: list[tuple[str, dict[str, Any]]]) -> None:
+    if isinstance(value, list):
+        for v in value:
+            _collect(v, nodes)
+    elif isinstance(value, dict):
+        if len(value) == 1:
+            ((k, v),) = value.items()
+            if k[:1].isupper() and isinstance(v, dict):
+                nodes.append((k, v))
+        for v in value.values():
+            _collect(v, nodes)
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("cim_wizard_", "").replace("_", "")
+
+
+def _resolver(schema: Schema) -> dict[tuple[str | None, str], str]:
+    out: dict[tuple[str | None, str], str] = {}
+    for t in schema.tables:
+        out[(t.schema, t.name)] = t.qualified
+        out[(t.schema, _norm(t.name))] = t.qualified
+    return out
+
+
+def _resolve(
+    res: dict[tuple[str | None, str], str], schema_name: str | None, name: str
+) -> str | None:
+    if schema_name is None:
+        return None
+    hit = res.get((schema_name, name)) or res.get((schema_name, _norm(name)))
+    if hit:
+        return hit
+    starts = sorted(
+        q
+        for (s, n), q in res.items()
+        if s == schema_name and n.startswith(_norm(name)) and len(_norm(name)) >= 3
+    )
+    return starts[0] if len(set(starts)) == 1 else None
+
+
+def _colref(node: Any, aliases: dict[str, str], schema: Schema) -> ColumnKey | None:
+    ref = (node or {}).get("ColumnRef")
+    if not ref:
+        return None
+    parts = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+    if len(parts) != 2 or parts[0] not in aliases:
+        return None
+    table = schema.table(aliases[parts[0]])
+    if table is None or table.column(parts[1]) is None:
+        return None
+    return aliases[parts[0]], parts[1]
+
+
+# --------------------------------------------------------------------------- literals
+
+
+def _literal(node: Any) -> Any:
+    node = node or {}
+    if "TypeCast" in node:  # '...'::uuid, 15::numeric
+        return _literal(node["TypeCast"].get("arg"))
+    if "A_Expr" in node and node["A_Expr"].get("kind") == "AEXPR_OP":  # -9.5
+        e = node["A_Expr"]
+        op = [n["String"]["sval"] for n in e.get("name", []) if "String" in n]
+        v = _literal(e.get("rexpr"))
+        if op == ["-"] and e.get("lexpr") is None and isinstance(v, (int, float)):
+            return -v
+        return None
+    const = node.get("A_Const")
+    if not const:
+        return None
+    if "sval" in const:
+        return const["sval"].get("sval")
+    if "ival" in const:
+        return const["ival"].get("ival", 0)
+    if "fval" in const:
+        return float(const["fval"]["fval"])
+    if "boolval" in const:
+        return bool(const["boolval"].get("boolval", False))
+    return None
+
+
+def _number(node: Any) -> float | None:
+    v = _literal(node)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _learn_call(name: str, args: list[Any], out: CorpusFacts) -> None:
+    """Points, boxes and distances written as literals."""
+    nums = [_number(a) for a in args]
+    if name in ("st_makepoint", "st_point") and len(nums) >= 2:
+        x, y = nums[0], nums[1]
+        if x is not None and y is not None and -180 <= x <= 180 and -90 <= y <= 90:
+            out.points[(round(x, 6), round(y, 6))] += 1
+    elif name == "st_makeenvelope" and len(nums) >= 4 and None not in nums[:4]:
+        x0, y0, x1, y1 = (float(v) for v in nums[:4])  # type: ignore[arg-type]
+        if -180 <= x0 <= 180 and -90 <= y0 <= 90:
+            out.points[(round((x0 + x1) / 2, 6), round((y0 + y1) / 2, 6))] += 1
+    elif name == "st_dwithin" and len(nums) >= 3 and nums[2] is not None and nums[2] > 1:
+        out.distances[nums[2]] += 1
+    elif name == "st_buffer" and len(nums) >= 2 and nums[1] is not None and nums[1] > 1:
+        out.distances[nums[1]] += 1
+
+
+def _learn_join(quals: Any, aliases: dict[str, str], schema: Schema, out: CorpusFacts) -> None:
+    eqs: list[tuple[ColumnKey, ColumnKey]] = []
+    for node in _conjuncts(quals):
+        if "A_Expr" in node and node["A_Expr"].get("kind") == "AEXPR_OP":
+            e = node["A_Expr"]
+            op = [n["String"]["sval"] for n in e.get("name", []) if "String" in n]
+            a = _colref(e.get("lexpr"), aliases, schema)
+            b = _colref(e.get("rexpr"), aliases, schema)
+            if op == ["="] and a and b and a[0] != b[0]:
+                eqs.append((a, b))
+    by_pair: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for a, b in eqs:
+        if a[0] > b[0]:
+            a, b = b, a
+        by_pair[(a[0], b[0])].append((a[1], b[1]))
+    for (left, right), pairs in by_pair.items():
+        out.joins[(left, right, tuple(pairs))] += 1
+
+
+def _conjuncts(node: Any) -> list[dict[str, Any]]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if "BoolExpr" in n and n["BoolExpr"].get("boolop") == "AND_EXPR":
+            stack.extend(n["BoolExpr"].get("args", []))
+        else:
+            out.append(n)
+    return out
+
+
+def _learn_where(where: Any, aliases: dict[str, str], schema: Schema, out: CorpusFacts) -> None:
+    equal: dict[str, dict[str, Any]] = defaultdict(dict)  # table -> column -> literal
+    for node in _conjuncts(where):
+        e = node.get("A_Expr")
+        if not e:
+            continue
+        col = _colref(e.get("lexpr"), aliases, schema)
+        if col is None:
+            continue
+        right = e.get("rexpr")
+        if isinstance(right, dict) and "List" in right:
+            values = [_literal(v) for v in right["List"].get("items", [])]
+        elif isinstance(right, list):  # BETWEEN bounds
+            values = [_literal(v) for v in right]
+        else:
+            values = [_literal(right)]
+        kind = schema.table(col[0]).column(col[1]).kind  # type: ignore[union-attr]
+        for v in values:
+            v = _typed(v, kind)
+            if v is not None:
+                out.literals[col][v] += 1
+        op = [n["String"]["sval"] for n in e.get("name", []) if "String" in n]
+        if e.get("kind") == "AEXPR_OP" and op == ["="] and len(values) == 1:
+            v = _typed(values[0], kind)
+            if v is not None:
+                equal[col[0]][col[1]] = v
+    for table, cols in equal.items():
+        if len(cols) >= 2:
+            names = tuple(sorted(cols))
+            out.tuples[(table, names, tuple(cols[c] for c in names))] += 1
+
+
+def _typed(v: Any, kind: str) -> Any:
+    if v is None:
+        return None
+    if kind == "text":
+        return v if isinstance(v, str) else None
+    if kind == "boolean":
+        return v if isinstance(v, bool) else None
+    if kind in ("integer", "float") and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return int(v) if kind == "integer" and float(v).is_integer() else float(v)
+    if kind in ("integer", "float") and isinstance(v, str):
+        try:
+            f = float(v)
+        except ValueError:
+            return None
+        return int(f) if kind == "integer" and f.is_integer() else f
+    return None
