@@ -17,6 +17,7 @@ from cimgen.check.base import (
 from cimgen.check.diversity import DiversityState, check_diversity
 from cimgen.check.execute import DuckDBRunner, PostgisRunner, agree, check_duckdb, check_postgis
 from cimgen.check.fidelity import check_complexity
+from cimgen.check.purpose import PURPOSE_CHECKS
 from cimgen.check.static import check_cartesian, check_mixed_srid, check_units
 from cimgen.check.syntax import check_binding, check_grammar, check_postgres_parse
 from cimgen.models import Finding
@@ -29,12 +30,14 @@ CHECKS = (
     ("srid", check_mixed_srid),
     ("units", check_units),
     ("cartesian", check_cartesian),
+    *PURPOSE_CHECKS,
     ("complexity", check_complexity),
     ("diversity", check_diversity),
     ("duckdb", check_duckdb),
     ("postgis", check_postgis),
 )
 CHECK_NAMES = tuple(name for name, _ in CHECKS)
+PURPOSE = tuple(name for name, _ in PURPOSE_CHECKS)  # the static rules of purpose
 _BLOCKING = {"SYN001", "SYN002", "STA001"}  # no point executing what does not parse
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cimgen.fixtures import FIXTURE_VERSION, schema_fingerprint
+from cimgen.fixtures import FIXTURE_VERSION, Planting, schema_fingerprint
 from cimgen.schema.model import Schema
 
 
@@ -24,8 +24,10 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     return Path(env) if env else Path.home() / ".cache" / "cimgen"
 
 
-def fixture_key(schema: Schema, seed: int, engine: str, engine_version: str) -> str:
-    """Cache key: schema content, seed, fixture version, engine and numpy versions."""
+def fixture_key(
+    schema: Schema, seed: int, engine: str, engine_version: str, plant: Planting | None = None
+) -> str:
+    """Cache key: schema content, seed, planting, fixture version, engine and numpy versions."""
     parts = (
         schema_fingerprint(schema),
         str(int(seed)),
@@ -33,6 +35,7 @@ def fixture_key(schema: Schema, seed: int, engine: str, engine_version: str) -> 
         engine,
         engine_version,
         np.__version__,
+        *((plant.key(),) if plant else ()),
     )
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
@@ -44,8 +47,9 @@ def fixture_path(
     engine_version: str,
     suffix: str,
     cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
 ) -> Path:
-    key = fixture_key(schema, seed, engine, engine_version)
+    key = fixture_key(schema, seed, engine, engine_version, plant)
     return cache_root(cache_dir) / "fixtures" / f"{schema.name}-s{int(seed)}-{key}{suffix}"
 
 

@@ -28,7 +28,7 @@ from cimgen.engines.duckdb_raster import (
     tile_struct,
 )
 from cimgen.errors import DatabaseError
-from cimgen.fixtures import FixtureTable, RasterTile, generate_fixture
+from cimgen.fixtures import FixtureTable, Planting, RasterTile, generate_fixture
 from cimgen.render.duckdb import metric_column_name, metric_columns, transform
 from cimgen.schema.model import Column, Schema, Table
 
@@ -161,9 +161,11 @@ def load_table(
         con.unregister("_cimgen_staged")
 
 
-def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
+def build_database(
+    path: Path, schema: Schema, seed: int = 0, plant: Planting | None = None
+) -> dict[str, int]:
     """Create ``path`` (must not exist) with the schema's tables and fixture rows."""
-    fx = generate_fixture(schema, seed)
+    fx = generate_fixture(schema, seed, plant)
     con = connect(path)
     try:
         create_tables(con, schema)
@@ -178,24 +180,28 @@ def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
     return fx.row_counts()
 
 
-def fixture_file(schema: Schema, seed: int = 0, cache_dir: Path | str | None = None) -> Path:
-    """Where the cached fixture database for (schema, seed) lives (built or not)."""
+def fixture_file(
+    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
+) -> Path:
+    """Where the cached fixture database for (schema, seed, planting) lives (built or not)."""
     engine_version = f"{duckdb.__version__}+storage{STORAGE_VERSION}"
-    return fixture_path(schema, seed, "duckdb", engine_version, ".duckdb", cache_dir)
+    return fixture_path(schema, seed, "duckdb", engine_version, ".duckdb", cache_dir, plant)
 
 
-def fixture_database(schema: Schema, seed: int = 0, cache_dir: Path | str | None = None) -> Path:
+def fixture_database(
+    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
+) -> Path:
     """The cached fixture database file for (schema, seed), built on first use.
 
     Built into a temporary file and renamed into place, so concurrent builders and
     interrupted builds never leave a half-written database under the cached name.
     """
-    path = fixture_file(schema, seed, cache_dir)
+    path = fixture_file(schema, seed, cache_dir, plant)
     if path.is_file():
         return path
     tmp = temp_sibling(path)
     try:
-        build_database(tmp, schema, seed)
+        build_database(tmp, schema, seed, plant)
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -204,10 +210,10 @@ def fixture_database(schema: Schema, seed: int = 0, cache_dir: Path | str | None
 
 
 def open_fixture(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None
+    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the cached fixture database (spatial loaded)."""
-    return connect(fixture_database(schema, seed, cache_dir), read_only=True)
+    return connect(fixture_database(schema, seed, cache_dir, plant), read_only=True)
 
 
 def _q(name: str) -> str:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from cimgen.errors import DatabaseError
-from cimgen.fixtures import RasterTile, generate_fixture
+from cimgen.fixtures import Planting, RasterTile, generate_fixture
 from cimgen.schema.export import (
     foreign_key_statements,
     index_statements,
@@ -65,9 +65,11 @@ def _first(exc: BaseException) -> str:
 # --- loading --------------------------------------------------------------------------------
 
 
-def init_database(dsn: str, schema: Schema, seed: int = 0, replace: bool = False) -> dict[str, int]:
+def init_database(
+    dsn: str, schema: Schema, seed: int = 0, replace: bool = False, plant: Planting | None = None
+) -> dict[str, int]:
     """Create the schema's tables in ``dsn`` and fill them with the fixture; rows per table."""
-    fx = generate_fixture(schema, seed)
+    fx = generate_fixture(schema, seed, plant)
     with connect(dsn) as conn:
         _ensure_extensions(conn, schema)
         existing = _existing_tables(conn, schema)

@@ -238,7 +238,10 @@ class Builder:
         body.adopt_required()
         subject = body.subject
         n_preds = max(1, min(3, self.preds_left // 2 or 1))
-        self.content.filters(body, n_preds, 1 if self._spatial_wanted() else 0, scope_p=0.8)
+        self.content.filters(
+            body, n_preds, 1 if self._spatial_wanted() else 0, scope_p=0.8,
+            aggregated=form == "group",
+        )
         self._bound_spatial(body)
         self.preds_left -= len(body.preds)
         name_extra = ""
@@ -347,7 +350,10 @@ class Builder:
             block.extra_where.append(ast.IsNull(ast.Column("cluster_id", head.alias), negated=True))
         else:
             n_spatial = 1 if self._spatial_wanted() and n_preds > 0 else 0
-            self.content.filters(block, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.3)
+            self.content.filters(
+                block, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.3,
+                aggregated=agg != "NONE",
+            )
             self._bound_spatial(block)
         # ---- subquery predicate
         if layout.sub in ("in", "exists", "not_exists", "scalar_cmp"):

@@ -94,13 +94,17 @@ class Content:
                 return p
         return None
 
-    def filters(self, block: Block, n: int, spatial: int, scope_p: float = 0.55) -> None:
+    def filters(
+        self, block: Block, n: int, spatial: int, scope_p: float = 0.55, aggregated: bool = False
+    ) -> None:
         """``n`` predicates on the block's items, ``spatial`` of them spatial, the scope of
         the subject first (most questions are about one project scenario)."""
         subject = block.subject
         scoped = [
             it for it in block.frame.items
             if it.info.scope and it.mode != "left" and not _grouped(it) and not _scope_filtered(block, it)
+            # the scope table itself, pinned to one scenario, is one row: not for aggregates
+            and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         if scoped and self.rng.random() < scope_p and n > 0:
             # rows of several project scenarios look like duplicates: most questions pick one

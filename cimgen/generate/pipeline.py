@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,8 @@ def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
     """Run the whole Stage 2 (see module docstring); returns the summary figures."""
     tmp = _prepare_out(opts.out, opts.overwrite)
     try:
-        with _postgis(opts, console) as (dsn, _cluster):
-            result = _run(opts, console, tmp, dsn)
+        with ExitStack() as stack:  # a throwaway PostGIS cluster, once the corpus is read
+            result = _run(opts, console, tmp, stack)
         _finish_out(tmp, opts.out)
         result.out = opts.out
         return result
@@ -104,12 +104,15 @@ def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
 
 
 @contextmanager
-def _postgis(opts: GenerateOptions, console: Console) -> Iterator[tuple[str | None, Any]]:
+def _postgis(
+    opts: GenerateOptions, console: Console, schema: Any, plant: Any
+) -> Iterator[tuple[str | None, Any]]:
     if not opts.postgis:
-        yield None, None
+        # a schema read from a live database is checked on that database too
+        live = opts.schema if opts.schema.startswith(("postgresql://", "postgres://")) else None
+        yield live, None
         return
     from cimgen.engines import postgis as pg
-    from cimgen.schema import load_schema
 
     if opts.postgis != "auto":
         yield opts.postgis, None
@@ -118,7 +121,7 @@ def _postgis(opts: GenerateOptions, console: Console) -> Iterator[tuple[str | No
     try:
         with console.status("starting a throwaway PostGIS cluster…"):
             dsn = pg.cluster_up(directory)
-            pg.init_database(dsn, load_schema(opts.schema), seed=opts.seed, replace=True)
+            pg.init_database(dsn, schema, seed=opts.seed, replace=True, plant=plant)
         yield dsn, directory
     finally:
         pg.cluster_down(directory)
@@ -134,7 +137,26 @@ def _load_corpus(opts: GenerateOptions) -> Any:
     return read_stage1(load_demo_corpus(), opts.sql_field)
 
 
-def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) -> GenerateResult:
+def _planting(schema: Any, corpus: Any, seed: int) -> Any:
+    """What the fixture must hold of the corpus (its ids, categories, place)."""
+    from cimgen.fixtures import generate_fixture
+    from cimgen.fixtures.plant import planting_for, wkt_center
+
+    base = generate_fixture(schema, seed)
+    values: dict[tuple[str, str], set[Any]] = {}
+    wkts: list[str] = []
+    for t in schema.tables:
+        rows = base.table(t.qualified).rows
+        for k, c in enumerate(t.columns):
+            if c.kind in ("text", "integer"):
+                values[(t.qualified, c.name)] = {r[k] for r in rows}
+            elif c.kind == "geometry" and (c.srid or 4326) == 4326:
+                wkts.extend(r[k] for r in rows[:500] if isinstance(r[k], str))
+    plant = planting_for(schema, corpus, values, wkt_center(wkts))
+    return plant if plant else None
+
+
+def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -> GenerateResult:
     from cimgen.expand.context import ExpansionContext
     from cimgen.features import SkipReport, features_frame, iter_features
     from cimgen.schema import load_schema
@@ -181,8 +203,21 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
         timer.stage("context"),
         console.status("building the expansion context and fixture database…"),
     ):
-        world = fixture_world(schema, opts.seed)
-        context = ExpansionContext.build(schema, world, records)
+        from cimgen.world.corpus import learn_corpus
+
+        corpus = learn_corpus(schema, records)
+        plant = _planting(schema, corpus, opts.seed)
+        dsn, _cluster = stack.enter_context(_postgis(opts, console, schema, plant))
+        live = dsn if dsn and opts.postgis != "auto" else None
+        if live:  # literals and pivots from the user's own database
+            from cimgen.world import ProbeLimits
+            from cimgen.world.live import live_pools, world_from_postgis
+
+            world = world_from_postgis(schema, live, ProbeLimits(rows=3000, seed=opts.seed))
+            pools = live_pools(schema, live)
+        else:
+            world, pools = fixture_world(schema, opts.seed, plant=plant), None
+        context = ExpansionContext.build(schema, world, records, pools, corpus=corpus)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
@@ -190,7 +225,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
         agreement_tolerance=opts.agreement_tolerance,
         execute_postgis=opts.postgis_execute,
     )
-    spec = WorkerSpec(schema, context, opts.seed, opts.seed, check_opts, dsn)
+    spec = WorkerSpec(schema, context, opts.seed, opts.seed, check_opts, dsn, plant)
     stats = RunStats(tolerance=opts.agreement_tolerance)
     prov = provenance(synthesizer, model_hash, opts.seed)
     accepted: list[dict[str, Any]] = []
@@ -269,6 +304,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
             "rejected": empties.rejected,
         }
         summary["literal_sources"] = context.pools.sources()
+        summary["planted"] = plant.to_dict() if plant else None
         summary["world"] = context.world.summary()
         summary["timings"] = timer.seconds
         summary["complete"] = complete

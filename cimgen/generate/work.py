@@ -26,6 +26,12 @@ _CHECKS_IN_WORKER = (
     "srid",
     "units",
     "cartesian",
+    "unused",
+    "predicates",
+    "geometry_fit",
+    "group_of_one",
+    "outer_join",
+    "alias_meaning",
     "complexity",
     "duckdb",
     "postgis",
@@ -42,6 +48,7 @@ class WorkerSpec:
     fixture_seed: int
     check_options: CheckOptions
     postgis_dsn: str | None = None
+    plant: Any = None  # cimgen.fixtures.Planting of the corpus, when one was planted
 
 
 @dataclass
@@ -73,7 +80,7 @@ def init_worker(spec: WorkerSpec) -> None:
     """Open the engines once per worker process."""
     from cimgen.engines.duckdb import open_fixture
 
-    con = open_fixture(spec.schema, spec.fixture_seed)
+    con = open_fixture(spec.schema, spec.fixture_seed, plant=spec.plant)
     con.execute("SET threads = 1")  # one worker process per core
     duck = DuckDBRunner(con, spec.check_options.timeout_s)
     postgis = None

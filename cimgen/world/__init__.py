@@ -13,6 +13,7 @@ import os
 import pickle
 from pathlib import Path
 
+from cimgen.fixtures import Planting
 from cimgen.schema.model import Schema
 from cimgen.world.model import Geo, Near, TableSample, Tile, World
 from cimgen.world.probe import ProbeLimits, world_from_fixture
@@ -22,14 +23,18 @@ WORLD_VERSION = "1"
 
 
 def fixture_world(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, limits: ProbeLimits | None = None
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    limits: ProbeLimits | None = None,
+    plant: Planting | None = None,
 ) -> World:
     """The world of the cached fixture database of (schema, seed), itself cached on disk
     beside the database (it is read once per fixture, in a few seconds)."""
     from cimgen.engines.duckdb import connect, fixture_database
 
     limits = limits or ProbeLimits(seed=seed)
-    db = fixture_database(schema, seed, cache_dir)
+    db = fixture_database(schema, seed, cache_dir, plant)
     key = hashlib.sha256(f"{db.name}|{WORLD_VERSION}|{limits}".encode()).hexdigest()[:16]
     path = db.with_name(f"{db.stem}-world-{key}.pkl")
     if path.is_file():

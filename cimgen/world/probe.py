@@ -52,50 +52,117 @@ class _Probe(Protocol):
 
 
 def read_world(schema: Schema, probe: _Probe, source: str, limits: ProbeLimits) -> World:
-    """Sample every table and read the facts the expander needs (see module docstring)."""
-    samples: dict[str, TableSample] = {}
+    """Sample every table and read the facts the expander needs (see module docstring).
+
+    A probe over a sampled database (``complete``/``fetch``) also brings in the key
+    partners of sampled rows and the rows found near pivots, so that links from a pivot
+    land on rows the world knows.
+    """
     keys: dict[str, list[Any]] = {}
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    totals: dict[str, int] = {}
     for t in schema.tables:
-        row_keys, rows, total = probe.sample(t, limits)
+        keys[t.qualified], rows[t.qualified], totals[t.qualified] = probe.sample(t, limits)
+    complete = getattr(probe, "complete", None)
+    if complete is not None:
+        _close_keys(schema, probe, keys, rows)
+    samples: dict[str, TableSample] = {}
+    for t in schema.tables:
         cols = tuple(c.name for c in plain_columns(t))
-        sample = TableSample(t.qualified, cols, rows, total)
-        for c in t.columns:
-            if c.kind == "geometry":
-                found = probe.geo(t, c, row_keys)
-                sample.geo[c.name] = [found.get(k) for k in row_keys]
-            elif c.kind == "raster":
-                tiles = probe.tiles(t, c, row_keys)
-                sample.tiles[c.name] = [tiles.get(k) for k in row_keys]
+        samples[t.qualified] = TableSample(t.qualified, cols, rows[t.qualified], totals[t.qualified])
+        _facts(probe, t, samples[t.qualified], keys[t.qualified])
         rng = random.Random(f"{limits.seed}:pivots:{t.qualified}")
-        order = list(range(len(rows)))
+        order = list(range(len(rows[t.qualified])))
         rng.shuffle(order)
-        sample.pivots = tuple(sorted(order[: limits.pivots]))
-        samples[t.qualified] = sample
-        keys[t.qualified] = row_keys
+        samples[t.qualified].pivots = tuple(sorted(order[: limits.pivots]))
+    found_near: list[tuple[Table, Column, Table, Column, list[Any]]] = []
     for a in schema.tables:
         sa = samples[a.qualified]
         pivot_keys = [keys[a.qualified][i] for i in sa.pivots]
-        position = {k: i for i, k in enumerate(keys[a.qualified])}
         for ga in a.geometry_columns:
             if not pivot_keys:
                 continue
             for b in schema.tables:
-                bpos = {k: i for i, k in enumerate(keys[b.qualified])}
                 for gb in b.geometry_columns:
                     if a.qualified == b.qualified and ga.name != gb.name:
                         continue
-                    found: dict[int, list[Near]] = {}
-                    for ak, bk, dist, inter, within, contains in probe.near(
-                        a, ga, pivot_keys, b, gb
-                    ):
-                        if ak not in position or bk not in bpos:
-                            continue
-                        found.setdefault(position[ak], []).append(
-                            Near(bpos[bk], round(dist, 2), inter, within, contains)
-                        )
-                    key: NearKey = (ga.name, b.qualified, gb.name)
-                    sa.near[key] = {i: tuple(v) for i, v in sorted(found.items())}
+                    found_near.append((a, ga, b, gb, probe.near(a, ga, pivot_keys, b, gb)))
+    fetch = getattr(probe, "fetch", None)
+    if fetch is not None:  # rows met near a pivot that the sample lacks
+        for b in schema.tables:
+            known = set(keys[b.qualified])
+            missing = sorted({r[1] for _, _, t, _, got in found_near if t is b for r in got} - known)
+            if missing:
+                new_keys, new_rows = fetch(b, missing)
+                _extend(probe, b, samples[b.qualified], keys[b.qualified], new_keys, new_rows)
+    for a, ga, b, gb, got in found_near:
+        position = {k: i for i, k in enumerate(keys[a.qualified])}
+        bpos = {k: i for i, k in enumerate(keys[b.qualified])}
+        near: dict[int, list[Near]] = {}
+        for ak, bk, dist, inter, within, contains in got:
+            if ak in position and bk in bpos:
+                near.setdefault(position[ak], []).append(
+                    Near(bpos[bk], round(dist, 2), inter, within, contains)
+                )
+        key: NearKey = (ga.name, b.qualified, gb.name)
+        samples[a.qualified].near[key] = {i: tuple(v) for i, v in sorted(near.items())}
     return World(source, samples, _extent(samples.values()))
+
+
+def _facts(probe: _Probe, t: Table, sample: TableSample, row_keys: list[Any]) -> None:
+    for c in t.columns:
+        if c.kind == "geometry":
+            found = probe.geo(t, c, row_keys)
+            sample.geo[c.name] = [found.get(k) for k in row_keys]
+        elif c.kind == "raster":
+            tiles = probe.tiles(t, c, row_keys)
+            sample.tiles[c.name] = [tiles.get(k) for k in row_keys]
+
+
+def _extend(
+    probe: _Probe,
+    t: Table,
+    sample: TableSample,
+    row_keys: list[Any],
+    new_keys: list[Any],
+    new_rows: list[tuple[Any, ...]],
+) -> None:
+    extra = TableSample(t.qualified, sample.columns, new_rows, sample.total)
+    _facts(probe, t, extra, new_keys)
+    sample.rows.extend(new_rows)
+    row_keys.extend(new_keys)
+    for col, vals in extra.geo.items():
+        sample.geo.setdefault(col, []).extend(vals)
+    for col, vals in extra.tiles.items():
+        sample.tiles.setdefault(col, []).extend(vals)
+
+
+def _close_keys(
+    schema: Schema, probe: Any, keys: dict[str, list[Any]], rows: dict[str, list[tuple[Any, ...]]]
+) -> None:
+    """One round of key partners: for each relation, the rows of either side whose keys
+    the other side's sampled rows hold."""
+    for r in schema.relations:
+        for src, dst, scols, dcols in (
+            (r.left, r.right, r.left_columns, r.right_columns),
+            (r.right, r.left, r.right_columns, r.left_columns),
+        ):
+            st, dt = schema.table(src), schema.table(dst)
+            if st is None or dt is None:
+                continue
+            names = [c.name for c in plain_columns(st)]
+            if not all(c in names for c in scols):
+                continue
+            pos = [names.index(c) for c in scols]
+            wanted = {tuple(row[p] for p in pos) for row in rows[src][:2000]}
+            wanted = {w for w in wanted if None not in w}
+            if not wanted:
+                continue
+            have = set(keys[dst])
+            got = probe.complete(dt, have, {tuple(dcols): wanted})
+            for k, row in got[:2000]:
+                keys[dst].append(k)
+                rows[dst].append(row)
 
 
 def _extent(samples: Iterable[TableSample]) -> tuple[float, float, float, float] | None:

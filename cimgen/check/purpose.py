@@ -1,0 +1,496 @@
+"""Static rules of purpose: every table and clause of a query is there for a reason.
+
+Each rule is one function with a stable code (stage ``static``, severity ``error``):
+
+* ``PUR001`` unused table -- a FROM item (or a CTE) that contributes nothing but its join
+  condition (bad: ``SELECT b.id FROM building b JOIN project_scenario p ON ...``, p unused;
+  good: ``SELECT b.id, p.project_name FROM ...``). EXISTS / IN / scalar subqueries are
+  exempt: existence is their purpose.
+* ``PUR002`` contradictory predicates on one column (bad: ``x = 1 AND x = 2``,
+  ``h > 50 AND h < 10``).
+* ``PUR003`` redundant predicates on one column (bad: ``h > 10 AND h > 5``; ``t = 'a' AND
+  t IN ('a', 'b')``; the same predicate twice).
+* ``PUR004`` a function applied where its result means nothing for the geometry type
+  (bad: ``ST_Area(bus.geometry)`` of points, ``ST_Length`` of polygons, ``ST_Centroid`` of a
+  point, ``ST_X`` of a polygon).
+* ``PUR005`` an aggregate over groups of one row by construction (bad: ``GROUP BY b.id``
+  over ``building`` alone; ``WHERE b.id = 7`` with ``COUNT(*)``).
+* ``PUR006`` an outer join made inner: the optional side of a LEFT JOIN filtered in WHERE
+  other than by ``IS [NOT] NULL`` (bad: ``LEFT JOIN c ... WHERE c.x = 1``; good: the
+  filter in the ON clause, or ``WHERE c.id IS NULL``).
+* ``PUR007`` an output named for another quantity (bad: ``ST_Perimeter(...) AS area_sqm``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cimgen import ast
+from cimgen.check.base import CheckContext, Subject
+from cimgen.models import Finding
+from cimgen.render.scope import Scope
+from cimgen.schema.model import Column as SchemaColumn
+
+_SPATIAL_LINKS = frozenset(
+    {"st_intersects", "st_contains", "st_within", "st_dwithin", "st_touches", "st_crosses",
+     "st_overlaps", "st_covers", "st_coveredby", "st_equals", "st_disjoint"}
+)
+_POINTS = {"POINT", "MULTIPOINT"}
+_LINES = {"LINESTRING", "MULTILINESTRING"}
+_POLYGONS = {"POLYGON", "MULTIPOLYGON"}
+# function -> geometry types its first argument must NOT have
+_MEANINGLESS = {
+    "ST_Area": _POINTS | _LINES,
+    "ST_Perimeter": _POINTS | _LINES,
+    "ST_Length": _POINTS | _POLYGONS,
+    "ST_Centroid": _POINTS,
+    "ST_PointOnSurface": _POINTS,
+    "ST_ConvexHull": _POINTS,
+    "ST_Envelope": _POINTS,
+    "ST_X": _LINES | _POLYGONS,
+    "ST_Y": _LINES | _POLYGONS,
+    "ST_StartPoint": _POINTS | _POLYGONS,
+    "ST_EndPoint": _POINTS | _POLYGONS,
+    "ST_ExteriorRing": _POINTS | _LINES,
+}
+_WRAPPERS = {"ST_Transform", "ST_SetSRID", "ST_Force2D", "ST_Multi", "ST_MakeValid"}
+_MEASURE_WORDS = {
+    "area": {"ST_Area"},
+    "perimeter": {"ST_Perimeter"},
+    "length": {"ST_Length"},
+    "distance": {"ST_Distance", "ST_DistanceSphere", "ST_MaxDistance", "ST_HausdorffDistance"},
+}
+_MEASURES = {f for fs in _MEASURE_WORDS.values() for f in fs}
+
+
+def _finding(code: str, message: str) -> Finding:
+    return Finding(code=code, stage="static", message=message)
+
+
+@dataclass
+class _Block:
+    select: ast.Select
+    scope: Scope
+    order_by: tuple[ast.OrderItem, ...]
+    role: str  # main | cte | derived | predicate (EXISTS / IN / scalar)
+
+
+def _blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
+    """Every SELECT block with its scope and role, outermost first."""
+    stack: list[tuple[ast.Query, Scope | None, dict[str, ast.CTE], str]] = [(query, None, {}, "main")]
+    while stack:
+        q, parent, ctes, role = stack.pop()
+        visible = dict(ctes)
+        visible.update((c.name, c) for c in q.ctes)
+        for c in q.ctes:
+            stack.append((c.query, parent, visible, "cte"))
+        selects = _selects(q.body)
+        for k, sel in enumerate(selects):
+            scope = Scope.of_select(sel, ctx.schema, parent, visible)
+            yield _Block(sel, scope, q.order_by if k == 0 and len(selects) == 1 else (), role)
+            for child, child_role in _nested(sel):
+                stack.append((child, scope, visible, child_role))
+
+
+def _selects(body: ast.Select | ast.SetOp | ast.Query) -> list[ast.Select]:
+    if isinstance(body, ast.Select):
+        return [body]
+    if isinstance(body, ast.SetOp):
+        return _selects(body.left) + _selects(body.right)
+    return _selects(body.body)
+
+
+def _nested(select: ast.Select) -> Iterator[tuple[ast.Query, str]]:
+    """Queries nested in a block (not through further nesting)."""
+    stack: list[Any] = [*select.items, *select.from_, *select.group_by]
+    stack += [x for x in (select.where, select.having) if x is not None]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.DerivedTable):
+            yield n.query, "derived"
+            continue
+        if isinstance(n, (ast.Exists, ast.InSubquery, ast.Subquery)):
+            yield n.query, "predicate"
+            continue
+        stack.extend(ast.children(n))
+
+
+def _leaves(item: ast.FromItem) -> list[str]:
+    if isinstance(item, ast.TableRef):
+        return [item.ref_name]
+    if isinstance(item, ast.DerivedTable):
+        return [item.alias]
+    return _leaves(item.left) + _leaves(item.right)
+
+
+def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
+    if e is None:
+        return []
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _refs(e: Any) -> set[str | None]:
+    """Qualifiers of the columns under ``e``, nested queries included (correlation)."""
+    return {n.table for n in ast.walk(e) if isinstance(n, ast.Column)}
+
+
+def _is_link(e: ast.Expr) -> bool:
+    """A pure join condition: equal columns, or a spatial predicate between two sides."""
+    refs = {r for r in _refs(e) if r is not None}
+    if len(refs) < 2:
+        return False
+    if isinstance(e, ast.BinaryOp) and e.op == "=":
+        return isinstance(e.left, ast.Column) and isinstance(e.right, ast.Column)
+    if isinstance(e, ast.BinaryOp) and e.op == "<>":  # a row is not its own neighbour
+        return isinstance(e.left, ast.Column) and isinstance(e.right, ast.Column)
+    return isinstance(e, ast.FuncCall) and e.name.lower() in _SPATIAL_LINKS
+
+
+# --------------------------------------------------------------------------- PUR001
+
+
+def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR001: a FROM item or CTE that contributes nothing but its join condition."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        sel = b.select
+        aliases = [a for item in sel.from_ for a in _leaves(item)]
+        if len(aliases) < 2 or (b.role == "predicate" and len(aliases) < 2):
+            continue
+        used: set[str | None] = set()
+        if _aggregates(sel, ctx):
+            used.add(aliases[0])  # COUNT(*) and friends count the rows of the first item
+        for it in sel.items:
+            used |= _refs(it.expr)
+            if isinstance(it.expr, ast.Star):
+                used.add(it.expr.table) if it.expr.table else used.update(aliases)
+        for e in (*sel.group_by, sel.having, *(o.expr for o in b.order_by)):
+            if e is not None:
+                used |= _refs(e)
+        conds = _conjuncts(sel.where) + [c for j in _joins(sel) for c in _conjuncts(j.on)]
+        for c in conds:
+            if not _is_link(c):
+                used |= _refs(c)
+        for a in aliases:
+            if a not in used:
+                found.append(
+                    _finding("PUR001", f"{a} is joined but nothing is asked of it; drop it or use it")
+                )
+    names = {c.name for c in _all_ctes(q)}
+    read = {n.name for n in ast.walk(q) if isinstance(n, ast.TableRef) and n.schema is None}
+    for name in sorted(names - read):
+        found.append(_finding("PUR001", f"CTE {name} is never read"))
+    return found
+
+
+def _joins(sel: ast.Select) -> list[ast.Join]:
+    out: list[ast.Join] = []
+    stack: list[Any] = list(sel.from_)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Join):
+            out.append(n)
+            stack.extend((n.left, n.right))
+    return out
+
+
+def _all_ctes(q: ast.Query) -> list[ast.CTE]:
+    return [n for n in ast.walk(q) if isinstance(n, ast.CTE)]
+
+
+# --------------------------------------------------------------------------- PUR002 / PUR003
+
+
+@dataclass
+class _Constraint:
+    op: str  # = <> < <= > >= in between
+    values: tuple[Any, ...]
+    text: str
+
+
+def _literal(e: ast.Expr) -> Any:
+    if isinstance(e, ast.Number):
+        return float(e.text)
+    if isinstance(e, ast.String):
+        return e.value
+    if isinstance(e, ast.Boolean):
+        return e.value
+    if isinstance(e, ast.UnaryOp) and e.op == "-" and isinstance(e.operand, ast.Number):
+        return -float(e.operand.text)
+    return None
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+
+
+def _constraint(e: ast.Expr) -> tuple[tuple[str | None, str], _Constraint] | None:
+    if isinstance(e, ast.BinaryOp) and e.op in _FLIP:
+        if isinstance(e.left, ast.Column) and _literal(e.right) is not None:
+            return (e.left.table, e.left.name), _Constraint(e.op, (_literal(e.right),), repr(e))
+        if isinstance(e.right, ast.Column) and _literal(e.left) is not None:
+            col = e.right
+            return (col.table, col.name), _Constraint(_FLIP[e.op], (_literal(e.left),), repr(e))
+    if isinstance(e, ast.InList) and not e.negated and isinstance(e.expr, ast.Column):
+        vals = tuple(_literal(v) for v in e.items)
+        if None not in vals:
+            return (e.expr.table, e.expr.name), _Constraint("in", vals, repr(e))
+    if isinstance(e, ast.Between) and not e.negated and isinstance(e.expr, ast.Column):
+        lo, hi = _literal(e.low), _literal(e.high)
+        if lo is not None and hi is not None:
+            return (e.expr.table, e.expr.name), _Constraint("between", (lo, hi), repr(e))
+    return None
+
+
+def _admits(c: _Constraint, v: Any) -> bool:
+    try:
+        if c.op == "=":
+            return bool(v == c.values[0])
+        if c.op == "<>":
+            return bool(v != c.values[0])
+        if c.op == "in":
+            return v in c.values
+        if c.op == "between":
+            return bool(c.values[0] <= v <= c.values[1])
+        return bool({"<": v < c.values[0], "<=": v <= c.values[0], ">": v > c.values[0],
+                     ">=": v >= c.values[0]}[c.op])
+    except TypeError:
+        return True
+
+
+def _probe_values(cs: list[_Constraint]) -> list[Any]:
+    """Values at and around every bound: enough to decide emptiness and implication of
+    a conjunction of comparisons on one column."""
+    out: set[Any] = set()
+    for c in cs:
+        for v in c.values:
+            out.add(v)
+            if isinstance(v, float):
+                out.update({v - 1e-6, v + 1e-6, v - 1e6, v + 1e6})
+    return sorted(out, key=lambda v: (type(v).__name__, v))
+
+
+def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR002 contradictory, PUR003 redundant predicates on one column."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
+        seen: set[str] = set()
+        for c in _conjuncts(b.select.where):
+            text = repr(c)
+            if text in seen:
+                found.append(_finding("PUR003", "the same predicate is written twice"))
+                continue
+            seen.add(text)
+            got = _constraint(c)
+            if got is not None:
+                by_col.setdefault(got[0], []).append(got[1])
+        for (table, name), cs in by_col.items():
+            if len(cs) < 2:
+                continue
+            col = f"{table}.{name}" if table else name
+            probes = _probe_values(cs)
+            if not any(all(_admits(c, v) for c in cs) for v in probes):
+                found.append(_finding("PUR002", f"the conditions on {col} exclude each other"))
+                continue
+            for i, c in enumerate(cs):
+                others = cs[:i] + cs[i + 1 :]
+                if all(_admits(c, v) for v in probes if all(_admits(o, v) for o in others)):
+                    found.append(
+                        _finding("PUR003", f"a condition on {col} is implied by the others")
+                    )
+                    break
+    return found
+
+
+# --------------------------------------------------------------------------- PUR004
+
+
+def _base_column(e: ast.Expr, scope: Scope) -> SchemaColumn | None:
+    """The schema column a geometry argument reads (through casts and SRID changes)."""
+    while True:
+        if isinstance(e, ast.Cast):
+            e = e.expr
+        elif isinstance(e, ast.FuncCall) and e.name in _WRAPPERS and e.args:
+            e = e.args[0]
+        else:
+            break
+    if not isinstance(e, ast.Column):
+        return None
+    found = scope.resolve(e)
+    if isinstance(found, SchemaColumn):
+        return found
+    if isinstance(found, tuple):
+        return _base_column(found[0], found[1])
+    return None
+
+
+def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR004: a function whose result means nothing for the geometry type it gets."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        for call in _calls(b.select):
+            bad = _MEANINGLESS.get(call.name)
+            if not bad or not call.args:
+                continue
+            col = _base_column(call.args[0], b.scope)
+            if col is not None and col.kind == "geometry" and (col.geometry_type or "") in bad:
+                found.append(
+                    _finding(
+                        "PUR004",
+                        f"{call.name} of {col.name} ({col.geometry_type}) means nothing",
+                    )
+                )
+    return found
+
+
+def _calls(select: ast.Select) -> list[ast.FuncCall]:
+    out: list[ast.FuncCall] = []
+    stack: list[Any] = [*select.items, *select.from_, *select.group_by]
+    stack += [x for x in (select.where, select.having) if x is not None]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Query, ast.Select)):
+            continue
+        if isinstance(n, ast.FuncCall):
+            out.append(n)
+        stack.extend(ast.children(n))
+    return out
+
+
+# --------------------------------------------------------------------------- PUR005
+
+
+def _aggregates(select: ast.Select, ctx: CheckContext) -> bool:
+    for it in select.items:
+        for n in ast.walk(it.expr):
+            if isinstance(n, ast.FuncCall) and n.over is None:
+                if n.star and n.name == "COUNT":
+                    return True
+                fn = _catalogue().get(n.name)
+                if fn is not None and fn.is_aggregate_call(len(n.args)):
+                    return True
+    return False
+
+
+def _catalogue() -> Any:
+    from cimgen.catalogue import load_catalogue
+
+    return load_catalogue()
+
+
+def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR005: aggregates over groups that hold one row by construction."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        sel = b.select
+        if len(sel.from_) != 1 or not isinstance(sel.from_[0], ast.TableRef):
+            continue
+        ref = sel.from_[0]
+        table = ctx.schema.find_table(ref.name, ref.schema)
+        if table is None or not table.primary_key or not _aggregates(sel, ctx):
+            continue
+        pk = set(table.primary_key)
+        grouped = {
+            e.name for e in sel.group_by if isinstance(e, ast.Column) and e.table in (None, ref.ref_name)
+        }
+        pinned = set()
+        for c in _conjuncts(sel.where):
+            got = _constraint(c)
+            if got is not None and got[1].op == "=" and got[0][0] in (None, ref.ref_name):
+                pinned.add(got[0][1])
+        if pk <= grouped or pk <= pinned:
+            found.append(
+                _finding("PUR005", f"every group holds one {table.name} row: nothing to aggregate")
+            )
+    return found
+
+
+# --------------------------------------------------------------------------- PUR006
+
+
+def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR006: the optional side of a LEFT JOIN filtered in WHERE (an inner join then)."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        optional: set[str] = set()
+        for j in _joins(b.select):
+            if j.kind == "LEFT":
+                optional.update(_leaves(j.right))
+            elif j.kind == "RIGHT":
+                optional.update(_leaves(j.left))
+        if not optional:
+            continue
+        for c in _conjuncts(b.select.where):
+            if isinstance(c, ast.IsNull):
+                continue
+            hit = sorted(r for r in _refs(c) if r in optional)
+            if hit:
+                found.append(
+                    _finding(
+                        "PUR006",
+                        f"WHERE filters the optional side {hit[0]} of an outer join; "
+                        "put the condition in its ON clause",
+                    )
+                )
+    return found
+
+
+# --------------------------------------------------------------------------- PUR007
+
+
+def _measure_of(e: ast.Expr) -> str | None:
+    """The spatial measure an output expression computes (through aggregates, rounding)."""
+    for n in ast.walk(e):
+        if isinstance(n, ast.FuncCall) and n.name in _MEASURES:
+            return n.name
+    return None
+
+
+def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR007: an output named for another quantity than it computes."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        for it in b.select.items:
+            if not it.alias:
+                continue
+            measure = _measure_of(it.expr)
+            if measure is None:
+                continue
+            words = [w for w in _MEASURE_WORDS if w in it.alias.lower()]
+            if words and not any(measure in _MEASURE_WORDS[w] for w in words):
+                found.append(
+                    _finding("PUR007", f"{it.alias} names a {words[0]} but computes {measure}")
+                )
+    return found
+
+
+PURPOSE_CHECKS = (
+    ("unused", check_unused_tables),
+    ("predicates", check_predicates),
+    ("geometry_fit", check_geometry_fit),
+    ("group_of_one", check_group_of_one),
+    ("outer_join", check_outer_join),
+    ("alias_meaning", check_alias_meaning),
+)
