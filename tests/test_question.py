@@ -525,7 +525,7 @@ def test_distinct_questions_for_distinct_queries() -> None:
     features = pytest.importorskip("cimgen.features")
     if not hasattr(expand_mod, "expand"):
         pytest.skip("cimgen.expand.expand is not there yet")
-    ctx = expand_mod.ExpansionContext.build(SCHEMA)
+    ctx = expand_mod.ExpansionContext.for_fixture(SCHEMA)
     structures = []
     for _, record in _sample_queries():
         labels = {

@@ -237,9 +237,13 @@ class Builder:
         body = Block("cte", frame)
         body.adopt_required()
         subject = body.subject
-        n_preds = max(1, min(3, self.preds_left // 2 or 1))
+        if previous is None:
+            n_preds = max(1, min(3, self.preds_left // 2 or 1))
+            n_spatial = 1 if self._spatial_wanted() else 0
+        else:  # reading an earlier CTE, already narrowed: at most one more condition
+            n_preds, n_spatial = (1 if self.rng.random() < 0.4 else 0), 0
         self.content.filters(
-            body, n_preds, 1 if self._spatial_wanted() else 0, scope_p=0.8,
+            body, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.0,
             aggregated=form == "group",
         )
         self._bound_spatial(body)
@@ -383,7 +387,9 @@ class Builder:
                 for name in head.ref.fixed:
                     if name and not any(o.name == name or (isinstance(o.expr, ast.Column) and o.expr.name == name) for o in block.outs):
                         block.add_out(Out(ast.Column(name, head.alias), None, "measure", head, numeric=True))
-        if layout.sub == "scalar_count" and not block.group and agg == "NONE":
+        if layout.sub == "scalar_count" and not block.group and not any(
+            o.kind == "count" for o in block.outs
+        ):
             self._scalar_count(block)
         elif layout.sub == "scalar_count":
             self._sub_predicate(block, "exists")
@@ -391,9 +397,12 @@ class Builder:
         if compared and not block.group and agg == "NONE" and not block.has_column_out(*compared):
             block.add_out(Out(column(*compared), None, "attr", compared[0], numeric=True))
         # every item contributes
+        aggregated = bool(block.group) or any(o.kind == "count" for o in block.outs)
         for it in frame.items:
-            if not it.used:
-                if block.group or agg != "NONE":
+            if it.ref is not None and it.ref.derived:
+                self._ref_outputs(block, it, aggregated)
+            elif not it.used:
+                if aggregated:
                     self.content.aggregate_of(block, it)
                 else:
                     self._purpose_out(block, it)
@@ -442,6 +451,20 @@ class Builder:
             if block.add_pred(self.flt.near_point(subject, g, small=True)):
                 return
 
+    def _ref_outputs(self, block: Block, it: Item, aggregated: bool) -> None:
+        """The statistics a derived table computed, in the reading block's outputs
+        (averaged when the block aggregates)."""
+        export = it.ref
+        for name in export.fixed:
+            if not name or name == export.key:
+                continue
+            col = ast.Column(name, it.alias)
+            if aggregated:
+                block.add_out(Out(ast.FuncCall("AVG", (col,)), f"avg_{name}", "agg", it, numeric=True))
+            else:
+                block.add_out(Out(col, None, "measure", it, numeric=True))
+        it.used = True
+
     def _has_clustering(self) -> bool:
         return any(e.form == "cluster" for e in self.exports)
 
@@ -466,7 +489,9 @@ class Builder:
                 rows = self.pv.key_partners(p, anchor.pivot)
                 if rows:
                     options.append((p, rows[0]))
-        if key in anchor.info.categories:
+        has_avg = any(n.startswith("avg_") and n[4:] in anchor.info.measures for n in export.fixed)
+        if key in anchor.info.categories and has_avg:
+            # each row against its group: "taller than the average of its type"
             back = JoinPath(anchor.table, anchor.table, "key", ((key, key),), source="group", fan=1.0)
             options.append((back, anchor.pivot))
         if not options:
@@ -749,11 +774,7 @@ class Builder:
                 d = Item(alias, info, rows[0], Link(JoinPath(it.table, info.qualified, "key", ((a, b),)), block.frame.items.index(it), "key"), "on", ref=export)
                 block.frame.items.append(d)
                 self.take(info)
-                it.used = True
-                for name in export.fixed:
-                    if name != b:
-                        block.add_out(Out(ast.Column(name, alias), None, "measure", d, numeric=True))
-                return
+                return  # its outputs come with the block's (see _ref_outputs)
         raise BuildError("no one-to-many key for a derived table")
 
     # ------------------------------------------------------------------ assembly

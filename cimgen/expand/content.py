@@ -353,8 +353,8 @@ class Content:
         subject = block.subject
         measures = [c for c in subject.info.measures if not _grouped(subject)]
         self.rng.shuffle(measures)
-        for c in measures[: self.rng.choice((1, 1, 2))]:
-            fn = self.rng.choice(("AVG", "AVG", "SUM", "MAX", "MIN"))
+        for k, c in enumerate(measures[: self.rng.choice((1, 1, 2))]):
+            fn = "AVG" if k == 0 and self.rng.random() < 0.6 else self.rng.choice(("AVG", "SUM", "MAX", "MIN"))
             block.add_out(
                 Out(ast.FuncCall(fn, (column(subject, c),)), f"{_agg_word(fn)}_{c}", "agg",
                     subject, numeric=True)
@@ -515,7 +515,9 @@ def _join_keys(block: Block, item: Item) -> set[str]:
     if link is None or link.path.kind != "key":
         return set()
     other = block.frame.items[link.to]
-    same = {c for c in item.info.labels if c in other.info.kinds}
+    same = set()
+    if other.table != item.table:  # bp.building_id repeats b.building_id
+        same = {c for c in item.info.labels if c in other.info.kinds}
     return {b for _, b in link.path.pairs} | same
 
 
