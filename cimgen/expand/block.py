@@ -30,6 +30,7 @@ class Out:
     item: Item | None = None
     numeric: bool = False
     descending: bool = True  # the direction a "top" ordering on it takes
+    qualifier: str | None = None  # what tells it apart when its name is taken (boundary)
 
     @property
     def ref(self) -> ast.Expr:
@@ -79,17 +80,30 @@ class Block:
             it.required = []
 
     def add_out(self, out: Out) -> Out:
-        if out.name:
+        base = out.name or (out.expr.name if isinstance(out.expr, ast.Column) else None)
+        if base is not None and base in self.names.taken:
+            out.name = self.names.take(self._qualified(out, base))
+        elif out.name:
             out.name = self.names.take(out.name)
-        elif isinstance(out.expr, ast.Column):
-            if out.expr.name in self.names.taken:
-                out.name = self.names.take(out.expr.name)
-            else:
-                self.names.reserve(out.expr.name)
+        elif base is not None:
+            self.names.reserve(base)
         if out.item is not None:
             out.item.used = True
         self.outs.append(out)
         return out
+
+    def _qualified(self, out: Out, base: str) -> str:
+        """A taken name told apart by what it belongs to: ``boundary_perimeter_m``,
+        ``bus_name``, ``neighbour_building_id`` (a self-join's second row)."""
+        if out.qualifier:
+            return f"{out.qualifier}_{base}"
+        it = out.item
+        if it is None or it is self.subject:
+            return base
+        if it.table == self.subject.table:
+            return f"neighbour_{base}"
+        word = it.info.noun.split(" ")[-1].lower()
+        return base if base.startswith(word) else f"{word}_{base}"
 
     def outputs_of(self, item: Item) -> list[Out]:
         return [o for o in self.outs if o.item is item]
@@ -268,8 +282,17 @@ def _table_ref(it: Item) -> ast.TableRef | ast.DerivedTable:
     return ast.TableRef(it.info.name, it.info.schema, it.alias)
 
 
+def conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
+    if e is None:
+        return []
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return conjuncts(e.left) + conjuncts(e.right)
+    return [e]
+
+
 def conjoin(parts: list[ast.Expr]) -> ast.Expr | None:
-    parts = [p for p in parts if p is not None]
+    """``a AND b AND c`` (flat: a conjunction inside is spread out, not parenthesised)."""
+    parts = [c for p in parts if p is not None for c in conjuncts(p)]
     if not parts:
         return None
     out = parts[0]

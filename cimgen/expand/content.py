@@ -193,9 +193,10 @@ class Content:
         for g in self.geoms(item):
             ref = column(item, g.name)
             dim = self.dim(item, g)
+            q = _geom_word(item, g)
             if dim >= 1:
                 expr, name = self.sp.size(ref, g, dim)
-                out.append(Out(expr, name, "measure", item, numeric=True))
+                out.append(Out(expr, name, "measure", item, numeric=True, qualifier=q))
             if dim == 0:
                 d = self.place_distance(item, g)
                 if d is not None:
@@ -445,8 +446,8 @@ class Content:
     def window(self, block: Block) -> bool:
         """A rank or a running position within a category, by a measure."""
         numeric = [o for o in block.outs if o.numeric and o.kind in ("attr", "measure", "agg")]
-        if not numeric:
-            return False
+        if not numeric or block.estimate(self.ctx) < 3:
+            return False  # ranking one or two rows says nothing
         by = self.rng.choice(numeric)
         parts: tuple[ast.Expr, ...] = ()
         cats = [o for o in block.outs if o.kind in ("attr", "key", "label") and not o.numeric]
@@ -506,6 +507,15 @@ def _many_to_one(item: Item) -> bool:
 
 def _scope_filtered(block: Block, item: Item) -> bool:
     return any(p.item is item and p.kind == "scope" for p in block.preds)
+
+
+def _geom_word(item: Item, g: GeomCol) -> str | None:
+    """What tells two geometries of one table apart in output names (``census_boundary``)
+    -- None for a table's only geometry."""
+    if len(item.info.geoms) < 2:
+        return None
+    word = g.name.replace("geometry", "").replace("geom", "").strip("_")
+    return word or None
 
 
 def _join_keys(block: Block, item: Item) -> set[str]:

@@ -106,6 +106,8 @@ def link_options(
     for k, it in enumerate(frame.items):
         if it.ref is not None and it.ref.grouped:
             continue  # grouped CTE items link through their own export (forms.py)
+        if it.mode == "left":
+            continue  # a link from an optional row would make it required
         for p in ctx.paths_from(it.table):
             if (k, p.left, p.right, p.pairs, p.left_column, p.right_column) in used_paths:
                 continue
@@ -129,8 +131,9 @@ def link_options(
             if got is None:
                 continue
             row, rel, dist = got
-            if p.kind == "spatial" and p.right == it.table and row == it.pivot:
-                continue
+            if p.kind == "spatial" and p.right == it.table:
+                if row == it.pivot or rel != "near" or _same_label(ctx, it, row):
+                    continue  # pairs of neighbours, not a row and its own other version
             if any(o.table == p.right and o.pivot == row and o.ref is None for o in frame.items):
                 continue  # the same row again (two keys to one building): nothing new
             if not _scope_consistent(ctx, it, p, row):
@@ -146,6 +149,15 @@ def link_options(
                 dist = distance_over(dist or 0.0, ctx.pools.distances, rng)
             out.append(Option(k, p, row, rel, dist))
     return out
+
+
+def _same_label(ctx: ExpansionContext, it: Item, row: int) -> bool:
+    s = ctx.world.table(it.table)
+    if s is None:
+        return False
+    return any(
+        s.has(c) and s.value(it.pivot, c) == s.value(row, c) for c in it.info.labels[:1]
+    )
 
 
 def multiplies(p: JoinPath, relation: str) -> bool:

@@ -125,8 +125,8 @@ class Filters:
                 )
         if r < 0.65:
             lo = threshold(v, "below", pool, self.rng, integer, dec)
-            if dec and lo <= dec[0]:
-                return None  # every row passes: not a condition
+            if dec and (lo <= dec[0] or lo >= dec[9]):
+                return None  # (nearly) every row passes, or only the extremes: no question
             op = ">=" if lo == v or self.rng.random() < 0.5 else ">"
             if op == ">" and lo >= v:
                 op = ">="
@@ -138,7 +138,7 @@ class Filters:
                 lambda s, i, c=col, lo=lo, op=op: _cmp(s.value(i, c), op, lo),  # type: ignore[misc]
             )
         hi = threshold(v, "above", pool, self.rng, integer, dec)
-        if dec and hi >= dec[10]:
+        if dec and (hi >= dec[10] or hi <= dec[1]):
             return None
         op = "<=" if hi == v or self.rng.random() < 0.5 else "<"
         if op == "<" and hi <= v:

@@ -156,6 +156,8 @@ def spatial_relation(
         elif n.intersects:
             touching.append(("intersects", n))
     nearest = [("near", n) for n in met if not n.intersects and n.distance <= NEAR_MAX_M][:3]
+    if path.left == path.right:  # a table with itself: neighbours, never containment
+        want = "near"
     if want == "near":
         options = nearest
     elif want:
