@@ -304,6 +304,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             "rejected": empties.rejected,
         }
         summary["literal_sources"] = context.pools.sources()
+        _manifest_sources(tmp / "model" / "manifest.json", summary["literal_sources"])
         summary["planted"] = plant.to_dict() if plant else None
         summary["world"] = context.world.summary()
         summary["timings"] = timer.seconds
@@ -407,6 +408,17 @@ def _pool(workers: int, spec: WorkerSpec) -> Iterator[Any]:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=init_worker, initargs=(spec,)) as pool:
         yield lambda chunks: pool.imap(work_chunk, chunks)
+
+
+def _manifest_sources(path: Path, sources: dict[str, Any]) -> None:
+    """Record in the output model's manifest where each column's literal pool came from."""
+    import json
+
+    if not path.is_file():
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["literal_sources"] = sources
+    write_json(path, manifest)
 
 
 def _model_hash(manifest: dict[str, Any]) -> str:
