@@ -332,14 +332,25 @@ Node = Union[Expr, FromItem, Query, Select, SetOp, CTE, SelectItem, OrderItem, W
 # --------------------------------------------------------------------------- traversal
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in fields(cls))
+        _FIELDS[cls] = names
+    return names
+
+
 def children(node: Any) -> list[Any]:
     """The direct child nodes of ``node`` (dataclass fields, flattening tuples)."""
     out: list[Any] = []
-    for f in fields(node):
-        value = getattr(node, f.name)
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
         if isinstance(value, tuple):
-            out.extend(v for v in value if is_dataclass(v))
-        elif is_dataclass(value):
+            out.extend(v for v in value if hasattr(v, "__dataclass_fields__"))
+        elif hasattr(value, "__dataclass_fields__"):
             out.append(value)
     return out
 

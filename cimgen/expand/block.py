@@ -31,6 +31,7 @@ class Out:
     numeric: bool = False
     descending: bool = True  # the direction a "top" ordering on it takes
     qualifier: str | None = None  # what tells it apart when its name is taken (boundary)
+    partner: Out | None = None  # an output that only makes sense with this one (lon / lat)
 
     @property
     def ref(self) -> ast.Expr:
@@ -62,15 +63,42 @@ class Block:
     def filtered(self) -> set[str]:
         return {f"{p.item.alias}.{p.column}" for p in self.preds if p.column}
 
-    def add_pred(self, p: Pred | None) -> bool:
+    def add_pred(self, p: Pred | None, ctx: ExpansionContext | None = None) -> bool:
+        """Add a predicate unless it filters a column already filtered, or -- judged on
+        the sampled rows -- keeps every row the item's other predicates keep (it would be
+        redundant: a zone 'HV' already means 132 kV, a project id already names its
+        project)."""
         if p is None:
             return False
         key = f"{p.item.alias}.{p.column}"
         if p.column and key in self.filtered():
             return False
+        if ctx is not None and p.holds is not None and not self._narrows(p, ctx):
+            return False
         self.preds.append(p)
         p.item.used = True
         return True
+
+    def _narrows(self, p: Pred, ctx: ExpansionContext) -> bool:
+        s = ctx.world.table(p.item.table)
+        if s is None:
+            return True
+        rows = self.passing(p.item, ctx)
+        return not rows or any(not p.holds(s, i) for i in rows)  # type: ignore[misc]
+
+    def passing(self, item: Item, ctx: ExpansionContext) -> list[int]:
+        """Estimation rows of the item's table that pass the item's predicates (cached
+        per number of predicates: predicates are only ever added)."""
+        preds = [q.holds for q in self.preds if q.item is item and q.holds is not None]
+        key = (item.alias, len(preds))
+        got = self._passing.get(key)
+        if got is None:
+            s = ctx.world.table(item.table)
+            if s is None:
+                return []
+            got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]  # type: ignore[misc]
+            self._passing[key] = got
+        return got
 
     def adopt_required(self) -> None:
         """Predicates the links need (a raster table's SRID and kind)."""
@@ -90,6 +118,8 @@ class Block:
         if out.item is not None:
             out.item.used = True
         self.outs.append(out)
+        if out.partner is not None:
+            self.add_out(out.partner)
         return out
 
     def _qualified(self, out: Out, base: str) -> str:
@@ -148,6 +178,7 @@ class Block:
         return tuple(items)
 
     _where_links: list[ast.Expr] = field(default_factory=list)
+    _passing: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
     def join_condition(self, it: Item, sp: Spatial) -> ast.Expr:
         link = it.link
@@ -155,12 +186,16 @@ class Block:
         other = self.frame.items[link.to]
         p = link.path
         if p.kind == "key":
-            return conjoin(
-                [
-                    ast.BinaryOp("=", column(other, a), column(it, b))
-                    for a, b in p.pairs
-                ]
-            )
+            pairs = list(p.pairs)
+            scope_a, scope_b = other.info.scope, it.info.scope
+            if (
+                scope_a and scope_b and len(scope_a) == len(scope_b) and p.source != "group"
+                and not any(a in scope_a for a, _ in pairs)
+                and not (other.ref is not None and other.ref.grouped)
+                and not (it.ref is not None and it.ref.grouped)
+            ):  # bus numbers repeat in every scenario: the same project scenario too
+                pairs += list(zip(scope_a, scope_b, strict=True))
+            return conjoin([ast.BinaryOp("=", column(other, a), column(it, b)) for a, b in pairs])
         if p.kind == "colocated":
             r = it.info.geom(p.right_column or "")
             assert link.point is not None
@@ -219,15 +254,7 @@ class Block:
 
     def subject_rows(self, ctx: ExpansionContext) -> list[int]:
         """Sampled rows of the subject that pass the subject's own predicates."""
-        it = self.subject
-        s = ctx.world.table(it.table)
-        if s is None:
-            return []
-        preds = [p.holds for p in self.preds if p.item is it and p.holds is not None]
-        rows = s.estimation_rows()
-        if not preds:
-            return list(rows)
-        return [i for i in rows if all(h(s, i) for h in preds)]  # type: ignore[misc]
+        return self.passing(self.subject, ctx)
 
     def estimate(self, ctx: ExpansionContext) -> float:
         """Rough rows returned before grouping (subject rows times link fan-outs)."""

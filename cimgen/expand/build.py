@@ -382,7 +382,8 @@ class Builder:
         elif agg == "AGGREGATE":
             self.content.aggregate_only(block, spatial_target, prefer)
         else:
-            self.content.plain(block, spatial_target, prefer, measure, simple)
+            ordered = s.order_limit in ("ORDER", "ORDER_LIMIT")
+            self.content.plain(block, spatial_target, prefer, measure, simple, ordered)
             if head.ref is not None:
                 for name in head.ref.fixed:
                     if name and not any(o.name == name or (isinstance(o.expr, ast.Column) and o.expr.name == name) for o in block.outs):

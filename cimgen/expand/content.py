@@ -13,6 +13,7 @@ Rules that keep a block purposeful (the static rules of cimgen.check.static test
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from cimgen import ast
@@ -121,7 +122,7 @@ class Content:
             if not items:
                 break
             it = items[0] if self.rng.random() < 0.6 else self.rng.choice(items)
-            if block.add_pred(self.spatial_filter(block, it)):
+            if block.add_pred(self.spatial_filter(block, it), self.ctx):
                 n -= 1
         tries = 0
         while n > 0 and tries < 8:
@@ -131,7 +132,7 @@ class Content:
             it = unused[0] if unused else (
                 subject if self.rng.random() < 0.6 else self.rng.choice(candidates)
             )
-            if block.add_pred(self.attribute_filter(block, it)):
+            if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
 
     # ------------------------------------------------------------------ plain outputs
@@ -203,8 +204,9 @@ class Content:
                     out.append(d)
             x, y = self.sp.coordinates(ref, dim)
             if prefer in ("accessors", "processing") or dim == 0:
-                out.append(Out(x[0], x[1], "spatial", item, numeric=True, descending=False))
-                out.append(Out(y[0], y[1], "spatial", item, numeric=True, descending=False))
+                lat = Out(y[0], y[1], "spatial", item, numeric=True, descending=False, qualifier=q)
+                out.append(Out(x[0], x[1], "spatial", item, numeric=True, descending=False,
+                               qualifier=q, partner=lat))
             if dim == 0 and prefer == "accessors":
                 out.append(Out(self.sp.call("ST_AsText", ref), "location_wkt", "spatial", item))
         return out
@@ -246,13 +248,21 @@ class Content:
         if p.kind == "spatial":
             ga = other.info.geom(p.left_column or "")
             gb = item.info.geom(p.right_column or "")
-            if link.relation == "near" or self.rng.random() < 0.25:
+            if link.relation == "near":  # touching or inside: the distance is 0
                 expr = self.sp.distance(column(other, ga.name), ga.srid, column(item, gb.name), gb.srid)
                 noun = item.info.noun.split(" ")[-1]
                 out.append(Out(expr, f"distance_to_{noun}_m", "measure", item, numeric=True, descending=False))
         return out
 
-    def plain(self, block: Block, spatial_target: int, prefer: str, measure: bool, simple: bool) -> None:
+    def plain(
+        self,
+        block: Block,
+        spatial_target: int,
+        prefer: str,
+        measure: bool,
+        simple: bool,
+        ordered: bool = False,
+    ) -> None:
         """A listing: labels, a few attributes, what each link brings, spatial outputs
         until the query has about ``spatial_target`` spatial calls."""
         for k, it in enumerate(block.frame.items):
@@ -280,6 +290,8 @@ class Content:
         for it in block.frame.items:
             if not _grouped(it):
                 cands += self.spatial_outs(block, it, prefer)
+        if not ordered:  # the distance from a place is asked as "nearest first"
+            cands = [o for o in cands if o.name != "distance_m"]
         measures = [o for o in cands if o.kind == "measure"]
         if measure and not any(_is_measure(o.expr, self.ctx) for o in block.outs):
             if not measures:
@@ -297,6 +309,7 @@ class Content:
                 continue
             block.add_out(o)
             have += spatial_calls(o.expr, self.ctx)
+        _drop_restated(block)
 
     # ------------------------------------------------------------------ grouped outputs
 
@@ -307,6 +320,8 @@ class Content:
                 continue
             if it is not block.subject and not _many_to_one(it):
                 continue  # grouping the subject by what it meets many of counts pairs
+            if _pinned(block, it):
+                continue  # one row given the filters: one group
             for c in it.info.categories:
                 if f"{it.alias}.{c}" in block.filtered():
                     continue  # grouping by a column filtered to one value: one group
@@ -330,8 +345,7 @@ class Content:
         ref = column(it, col)
         block.add_out(Out(ref, None, "key", it))
         block.group.append(ref)
-        noun = block.subject.info.noun
-        n = block.add_out(Out(_count(), count_name(noun), "count", None, numeric=True))
+        block.add_out(Out(_count(), count_name(count_noun(block)), "count", None, numeric=True))
         self.aggregates(block, spatial_target, prefer)
         for other in block.frame.items[1:]:
             if not other.used and not _grouped(other):
@@ -347,7 +361,6 @@ class Content:
                     block.having.append(ast.BinaryOp(op, _count(), ast.Number(str(k))))
             if not block.having:
                 self.having_on_average(block, it, col, pivot_value)
-        del n
         return True
 
     def aggregates(self, block: Block, spatial_target: int, prefer: str) -> None:
@@ -355,7 +368,8 @@ class Content:
         measures = [c for c in subject.info.measures if not _grouped(subject)]
         self.rng.shuffle(measures)
         for k, c in enumerate(measures[: self.rng.choice((1, 1, 2))]):
-            fn = "AVG" if k == 0 and self.rng.random() < 0.6 else self.rng.choice(("AVG", "SUM", "MAX", "MIN"))
+            fns = ("AVG", "SUM", "MAX", "MIN") if additive(subject, c) else ("AVG", "MAX", "MIN")
+            fn = "AVG" if k == 0 and self.rng.random() < 0.6 else self.rng.choice(fns)
             block.add_out(
                 Out(ast.FuncCall(fn, (column(subject, c),)), f"{_agg_word(fn)}_{c}", "agg",
                     subject, numeric=True)
@@ -382,7 +396,14 @@ class Content:
                 break
 
     def aggregate_of(self, block: Block, it: Item) -> None:
-        """Give an otherwise unused linked item a purpose in a grouped block."""
+        """Give an otherwise unused linked item a purpose in a grouped block: a parent is
+        one more group key (its name); a child or a measured link is summarised."""
+        if block.group and _many_to_one(it) and not _pinned(block, it):
+            for c in (*it.info.labels[:1], *it.info.categories[:1]):
+                ref = column(it, c)
+                block.add_out(Out(ref, None, "key", it))
+                block.group.append(ref)
+                return
         for o in self.link_outs(block, it):
             if o.numeric:
                 block.add_out(Out(ast.FuncCall("AVG", (o.expr,)), f"avg_{o.name}", "agg", it, numeric=True))
@@ -415,8 +436,7 @@ class Content:
 
     def aggregate_only(self, block: Block, spatial_target: int, prefer: str) -> None:
         """One summary row: a count and statistics over the filtered rows."""
-        noun = block.subject.info.noun
-        block.add_out(Out(_count(), count_name(noun), "count", None, numeric=True))
+        block.add_out(Out(_count(), count_name(count_noun(block)), "count", None, numeric=True))
         self.aggregates(block, spatial_target, prefer)
         for other in block.frame.items[1:]:
             if not other.used:
@@ -429,6 +449,9 @@ class Content:
             return
         if not block.group and any(o.kind == "count" for o in block.outs):
             return  # one summary row: nothing to order or cut
+        est = block.estimate(self.ctx)
+        if est <= 1.5 and not block.group:
+            return  # a lookup of one row
         if mode in ("ORDER", "ORDER_LIMIT"):
             numeric = [o for o in block.outs if o.numeric and o.kind != "key"]
             places = [o for o in numeric if o.name == "distance_m"]
@@ -441,7 +464,8 @@ class Content:
             block.order.append(ast.OrderItem(_order_ref(pick), "DESC" if desc else (
                 "ASC" if self.rng.random() < 0.3 else None)))
         if mode in ("LIMIT", "ORDER_LIMIT"):
-            block.limit = self.rng.choice(LIMITS)
+            fit = [n for n in LIMITS if n < est] if est > 5 else []
+            block.limit = self.rng.choice(fit or LIMITS)
 
     def window(self, block: Block) -> bool:
         """A rank or a running position within a category, by a measure."""
@@ -495,6 +519,16 @@ class Content:
         return True
 
 
+def _pinned(block: Block, item: Item) -> bool:
+    """Does the item stand for one row under the block's filters (its key filtered by
+    equality, or the scope table of a block filtered to one scope)?"""
+    eq = {p.column for p in block.preds if p.item is item and p.kind in ("scope", "label")}
+    if item.info.pk and set(item.info.pk) <= eq:
+        return True
+    scoped = any(p.kind == "scope" for p in block.preds)
+    return scoped and bool(item.info.pk) and set(item.info.pk) <= set(item.info.scope)
+
+
 def _many_to_one(item: Item) -> bool:
     """Is each row of the item's partner met by at most ~one row of it (its parent)?"""
     link = item.link
@@ -502,11 +536,58 @@ def _many_to_one(item: Item) -> bool:
         return True
     if link.path.kind == "key":
         return link.path.fan <= 1.5
-    return link.relation in ("inside", "raster", "colocated")
+    return link.relation in ("inside", "raster")
+
+
+_ADDITIVE = re.compile(
+    r"(population|people|famil|number|count|^n_|units|area|volume|length|total|sum|households)"
+)
+
+
+def additive(item: Item, col: str) -> bool:
+    """Does summing the column mean something (people, areas, counts -- not heights,
+    elevations, ratios or years)?"""
+    text = col.lower()
+    return bool(_ADDITIVE.search(text)) and not re.search(r"(ratio|percent|score|year|avg|mean)", text)
+
+
+def count_noun(block: Block) -> str:
+    """What COUNT(*) counts: the subject's rows, or the rows of the item a one-to-many
+    chain from the subject reaches (a census section's buildings)."""
+    from cimgen.expand.core import multiplies
+
+    noun = block.subject.info.noun
+    for it in block.frame.items[1:]:
+        link = it.link
+        if link is not None and multiplies(link.path, link.relation):
+            noun = it.info.noun
+    return noun
 
 
 def _scope_filtered(block: Block, item: Item) -> bool:
     return any(p.item is item and p.kind == "scope" for p in block.preds)
+
+
+def _drop_restated(block: Block) -> None:
+    """A computed length or area makes the item's stored one (``length_km``) a
+    restatement: keep one of them."""
+    computed = {
+        (o.item.alias if o.item else None, w)
+        for o in block.outs
+        if o.kind == "measure" and o.name
+        for w in ("length", "area")
+        if o.name.endswith(f"{w}_m") or o.name.endswith(f"{w}_m2")
+    }
+    keep = []
+    for o in block.outs:
+        if (
+            o.kind == "attr"
+            and isinstance(o.expr, ast.Column)
+            and any(a == o.expr.table and w in o.expr.name for a, w in computed)
+        ):
+            continue
+        keep.append(o)
+    block.outs[:] = keep
 
 
 def _geom_word(item: Item, g: GeomCol) -> str | None:

@@ -140,11 +140,19 @@ def link_options(
                 continue
             if not _offers(target, p):
                 continue
-            if multiplies(p, rel) and any(
-                o.link is not None and o.link.to == k and multiplies(o.link.path, o.link.relation)
-                for o in frame.items
+            if multiplies(p, rel) and (
+                _climbed(frame, k)
+                or any(
+                    o.link is not None and o.link.to == k and multiplies(o.link.path, o.link.relation)
+                    for o in frame.items
+                )
             ):
-                continue  # two one-to-many links from one row: a product, not an answer
+                continue  # two children of one row (or a parent's other children): a product
+            if p.kind == "colocated" and (
+                it.link is not None and it.link.path.kind == "colocated"
+                or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
+            ):
+                continue  # two rasters at one place, not three
             if rel == "near":
                 dist = distance_over(dist or 0.0, ctx.pools.distances, rng)
             out.append(Option(k, p, row, rel, dist))
@@ -158,6 +166,17 @@ def _same_label(ctx: ExpansionContext, it: Item, row: int) -> bool:
     return any(
         s.has(c) and s.value(it.pivot, c) == s.value(row, c) for c in it.info.labels[:1]
     )
+
+
+def _climbed(frame: Frame, k: int) -> bool:
+    """Was item ``k`` reached from the subject through a many-to-one link (a parent)?
+    A one-to-many link from a parent pairs the subject with its parent's other children."""
+    it = frame.items[k]
+    while it.link is not None:
+        if not multiplies(it.link.path, it.link.relation):
+            return True
+        it = frame.items[it.link.to]
+    return False
 
 
 def multiplies(p: JoinPath, relation: str) -> bool:
