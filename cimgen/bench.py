@@ -322,7 +322,6 @@ def run_bench(
     from cimgen.engines import duckdb as duck
     from cimgen.engines import spatialite as spl
     from cimgen.expand.context import ExpansionContext
-    from cimgen.fixtures import generate_fixture
     from cimgen.schema.load import load_schema
 
     if rows < 1:
@@ -333,9 +332,7 @@ def run_bench(
     structure_src, source = structure_model(
         seed, records, model_schema, model, synthesizer, epochs, progress
     )
-    context = ExpansionContext.build(
-        model_schema, records, generate_fixture(model_schema, fixture_seed)
-    )
+    context = ExpansionContext.for_fixture(model_schema, records, fixture_seed)
     tallies = {b: Tally() for b in BACKENDS}
     pairs = [("duckdb", "spatialite"), ("duckdb", "postgis"), ("spatialite", "postgis")]
     agreement: dict[str, Counter[str]] = {f"{a}~{b}": Counter() for a, b in pairs}

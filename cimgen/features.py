@@ -131,10 +131,14 @@ class _Walker:
         for key in ("whereClause", "havingClause"):
             if body.get(key):
                 self.t.predicates += _leaf_predicates(body[key])
-        if body.get("whereClause") and _several_items(body.get("fromClause") or []):
-            # an implicit spatial join: FROM a, b WHERE ST_Intersects(a.g, b.g)
-            if self._relates_two_items(body["whereClause"]):
-                self.t.spatial_join = True
+        where = body.get("whereClause")
+        # an implicit spatial join: FROM a, b WHERE ST_Intersects(a.g, b.g)
+        if (
+            where
+            and _several_items(body.get("fromClause") or [])
+            and self._relates_two_items(where)
+        ):
+            self.t.spatial_join = True
         for key, value in body.items():
             if key in ("larg", "rarg") and isinstance(value, dict):
                 self.select(value)
@@ -193,9 +197,9 @@ class _Walker:
                 stack.extend(body.get("args", []))
             elif kind == "FuncCall":
                 fn = self.cat.get(_funcname(body))
-                if fn is not None and fn.spatial and fn.category in _SPATIAL_PREDICATES:
-                    if len(_qualifiers(body.get("args", []))) >= 2:
-                        return True
+                spatial = fn is not None and fn.spatial and fn.category in _SPATIAL_PREDICATES
+                if spatial and len(_qualifiers(body.get("args", []))) >= 2:
+                    return True
         return False
 
     def _has_spatial_predicate(self, expr: Any) -> bool:

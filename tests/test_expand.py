@@ -27,8 +27,16 @@ from cimgen.render import render_duckdb, render_postgis
 from cimgen.schema.load import load_schema, schema_from_dict
 
 STATIC = ("srid", "units", "cartesian", *PURPOSE)
-OBSERVED = (*FIDELITY_COUNTS, "aggregation", "order_limit", "set_operation", "has_window",
-            "sql_type", "spatial_function_count", "primary_function_category")
+OBSERVED = (
+    *FIDELITY_COUNTS,
+    "aggregation",
+    "order_limit",
+    "set_operation",
+    "has_window",
+    "sql_type",
+    "spatial_function_count",
+    "primary_function_category",
+)
 
 SMALL = {
     "name": "small",
@@ -84,8 +92,6 @@ SMALL = {
 }
 
 
-
-
 @cache
 def context(name: str) -> ExpansionContext:
     schema = load_schema(name) if name.startswith("cim_") else schema_from_dict(SMALL)
@@ -111,11 +117,23 @@ def structures(draw: st.DrawFn) -> QueryFeatures:
         table_count=tables,
         schema_count=draw(st.integers(1, min(tables, 2))),
         predicate_count=draw(st.integers(0, 5)),
-        sql_type=draw(st.sampled_from(("SIMPLE_SELECT", "SPATIAL_JOIN", "AGGREGATION",
-                                       "NESTED_QUERY", "MULTI_JOIN", "SPATIAL_MEASUREMENT",
-                                       "RASTER_VECTOR", "SPATIAL_CLUSTERING"))),
-        primary_function_category=draw(st.sampled_from(("none", "predicates", "measurements",
-                                                        "processing", "accessors"))),
+        sql_type=draw(
+            st.sampled_from(
+                (
+                    "SIMPLE_SELECT",
+                    "SPATIAL_JOIN",
+                    "AGGREGATION",
+                    "NESTED_QUERY",
+                    "MULTI_JOIN",
+                    "SPATIAL_MEASUREMENT",
+                    "RASTER_VECTOR",
+                    "SPATIAL_CLUSTERING",
+                )
+            )
+        ),
+        primary_function_category=draw(
+            st.sampled_from(("none", "predicates", "measurements", "processing", "accessors"))
+        ),
         aggregation=draw(st.sampled_from(("NONE", "AGGREGATE", "GROUP_BY", "GROUP_BY_HAVING"))),
         order_limit=draw(st.sampled_from(("NONE", "ORDER", "LIMIT", "ORDER_LIMIT"))),
         has_window=draw(st.booleans()),
@@ -139,8 +157,9 @@ def check_expansion(s: QueryFeatures, ctx: ExpansionContext, seed: int) -> str |
     for name in FIDELITY_COUNTS:  # a count differs only where the relaxation is recorded
         assert (getattr(got, name) == getattr(s, name)) or name in e.relaxed, (name, sql)
     assert got.sql_type == s.sql_type or "sql_type" in e.relaxed, sql
-    findings = run_checks(Subject(sql, query=e.query, parsed=True), CheckContext(ctx.schema),
-                          only=STATIC)
+    findings = run_checks(
+        Subject(sql, query=e.query, parsed=True), CheckContext(ctx.schema), only=STATIC
+    )
     assert [f for f in findings if f.severity == "error"] == [], (findings, sql)
     return sql
 
@@ -191,8 +210,14 @@ def test_corpus_structures_are_honoured_and_return_rows() -> None:
 
 def test_same_seed_same_query_different_seed_varies() -> None:
     ctx = context("cim_wizard")
-    s = QueryFeatures(join_count=1, table_count=2, schema_count=1, predicate_count=3,
-                      sql_type="SIMPLE_SELECT", order_limit="ORDER_LIMIT")
+    s = QueryFeatures(
+        join_count=1,
+        table_count=2,
+        schema_count=1,
+        predicate_count=3,
+        sql_type="SIMPLE_SELECT",
+        order_limit="ORDER_LIMIT",
+    )
     a = expand(s, ctx, random.Random(11)).query
     assert a == expand(s, ctx, random.Random(11)).query
     others = {render_postgis(expand(s, ctx, random.Random(k)).query) for k in range(20)}  # type: ignore[arg-type]

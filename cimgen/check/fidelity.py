@@ -48,7 +48,12 @@ def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
     ).items():
         if name in subject.relaxed:
             found.append(
-                Finding("CPX004", "complexity", f"{name}: asked {want}, built {got} (relaxed)", "warning")
+                Finding(
+                    "CPX004",
+                    "complexity",
+                    f"{name}: asked {want}, built {got} (relaxed)",
+                    "warning",
+                )
             )
         else:
             found.append(Finding("CPX001", "complexity", f"{name}: asked {want}, built {got}"))

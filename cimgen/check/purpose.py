@@ -34,8 +34,19 @@ from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
 
 _SPATIAL_LINKS = frozenset(
-    {"st_intersects", "st_contains", "st_within", "st_dwithin", "st_touches", "st_crosses",
-     "st_overlaps", "st_covers", "st_coveredby", "st_equals", "st_disjoint"}
+    {
+        "st_intersects",
+        "st_contains",
+        "st_within",
+        "st_dwithin",
+        "st_touches",
+        "st_crosses",
+        "st_overlaps",
+        "st_covers",
+        "st_coveredby",
+        "st_equals",
+        "st_disjoint",
+    }
 )
 _POINTS = {"POINT", "MULTIPOINT"}
 _LINES = {"LINESTRING", "MULTILINESTRING"}
@@ -79,7 +90,9 @@ class _Block:
 
 def _blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
     """Every SELECT block with its scope and role, outermost first."""
-    stack: list[tuple[ast.Query, Scope | None, dict[str, ast.CTE], str]] = [(query, None, {}, "main")]
+    stack: list[tuple[ast.Query, Scope | None, dict[str, ast.CTE], str]] = [
+        (query, None, {}, "main")
+    ]
     while stack:
         q, parent, ctes, role = stack.pop()
         visible = dict(ctes)
@@ -181,7 +194,9 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
         for a in aliases:
             if a not in used:
                 found.append(
-                    _finding("PUR001", f"{a} is joined but nothing is asked of it; drop it or use it")
+                    _finding(
+                        "PUR001", f"{a} is joined but nothing is asked of it; drop it or use it"
+                    )
                 )
     names = {c.name for c in _all_ctes(q)}
     read = {n.name for n in ast.walk(q) if isinstance(n, ast.TableRef) and n.schema is None}
@@ -258,8 +273,14 @@ def _admits(c: _Constraint, v: Any) -> bool:
             return v in c.values
         if c.op == "between":
             return bool(c.values[0] <= v <= c.values[1])
-        return bool({"<": v < c.values[0], "<=": v <= c.values[0], ">": v > c.values[0],
-                     ">=": v >= c.values[0]}[c.op])
+        return bool(
+            {
+                "<": v < c.values[0],
+                "<=": v <= c.values[0],
+                ">": v > c.values[0],
+                ">=": v >= c.values[0],
+            }[c.op]
+        )
     except TypeError:
         return True
 
@@ -302,9 +323,9 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
             if not any(all(_admits(c, v) for c in cs) for v in probes):
                 found.append(_finding("PUR002", f"the conditions on {col} exclude each other"))
                 continue
-            for i, c in enumerate(cs):
+            for i, con in enumerate(cs):
                 others = cs[:i] + cs[i + 1 :]
-                if all(_admits(c, v) for v in probes if all(_admits(o, v) for o in others)):
+                if all(_admits(con, v) for v in probes if all(_admits(o, v) for o in others)):
                     found.append(
                         _finding("PUR003", f"a condition on {col} is implied by the others")
                     )
@@ -407,7 +428,9 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
             continue
         pk = set(table.primary_key)
         grouped = {
-            e.name for e in sel.group_by if isinstance(e, ast.Column) and e.table in (None, ref.ref_name)
+            e.name
+            for e in sel.group_by
+            if isinstance(e, ast.Column) and e.table in (None, ref.ref_name)
         }
         pinned = set()
         for c in _conjuncts(sel.where):

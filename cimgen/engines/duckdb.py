@@ -181,7 +181,10 @@ def build_database(
 
 
 def fixture_file(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
 ) -> Path:
     """Where the cached fixture database for (schema, seed, planting) lives (built or not)."""
     engine_version = f"{duckdb.__version__}+storage{STORAGE_VERSION}"
@@ -189,7 +192,10 @@ def fixture_file(
 
 
 def fixture_database(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
 ) -> Path:
     """The cached fixture database file for (schema, seed), built on first use.
 
@@ -210,7 +216,10 @@ def fixture_database(
 
 
 def open_fixture(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None, plant: Planting | None = None
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the cached fixture database (spatial loaded)."""
     return connect(fixture_database(schema, seed, cache_dir, plant), read_only=True)

@@ -18,7 +18,7 @@ import apsw
 
 from cimgen.engines import fixture_path, temp_sibling
 from cimgen.errors import DatabaseError
-from cimgen.fixtures import RasterTile, generate_fixture
+from cimgen.fixtures import Planting, RasterTile, generate_fixture
 from cimgen.schema.model import Column, Schema, Table
 
 try:
@@ -98,8 +98,10 @@ def create_and_load(conn: apsw.Connection, table: Table, rows: tuple[tuple[Any, 
     )
 
 
-def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
-    fx = generate_fixture(schema, seed)
+def build_database(
+    path: Path, schema: Schema, seed: int = 0, plant: Planting | None = None
+) -> dict[str, int]:
+    fx = generate_fixture(schema, seed, plant)
     conn = connect(path)
     try:
         # InitSpatialMetadata(1, ...) runs its own transaction; WGS84 includes UTM zones
@@ -112,15 +114,20 @@ def build_database(path: Path, schema: Schema, seed: int = 0) -> dict[str, int]:
     return fx.row_counts()
 
 
-def fixture_database(schema: Schema, seed: int = 0, cache_dir: Path | str | None = None) -> Path:
-    """The cached SpatiaLite fixture file for (schema, seed), built on first use."""
+def fixture_database(
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
+) -> Path:
+    """The cached SpatiaLite fixture file for (schema, seed, planting), built on first use."""
     version = f"apsw{apsw.apsw_version()}-{spatialite_table_name('s.t')}"
-    path = fixture_path(schema, seed, "spatialite", version, ".sqlite", cache_dir)
+    path = fixture_path(schema, seed, "spatialite", version, ".sqlite", cache_dir, plant)
     if path.is_file():
         return path
     tmp = temp_sibling(path)
     try:
-        build_database(tmp, schema, seed)
+        build_database(tmp, schema, seed, plant)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -30,7 +30,13 @@ from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, Q
 
 STAGE = "expand"
 ATTEMPTS = 14  # the last few drop the sql_type's needs
-_SECONDARY = ("aggregation", "order_limit", "set_operation", "has_window", "primary_function_category")
+_SECONDARY = (
+    "aggregation",
+    "order_limit",
+    "set_operation",
+    "has_window",
+    "primary_function_category",
+)
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,20 @@ class Expansion:
 def _impossible(s: QueryFeatures, ctx: ExpansionContext) -> Finding | None:
     """Counts no query can have on this schema (EXP001 / EXP009)."""
     if s.schema_count > s.table_count or s.schema_count < 1 or s.table_count < 1:
-        return Finding("EXP009", STAGE, "inconsistent structure: schema_count must be between 1 and table_count")
+        return Finding(
+            "EXP009",
+            STAGE,
+            "inconsistent structure: schema_count must be between 1 and table_count",
+        )
     if s.set_operation not in SET_OPERATIONS:
         return Finding("EXP009", STAGE, f"set_operation {s.set_operation} is not a set operation")
     n_schemas = len({t.schema for t in ctx.tables})
     if s.schema_count > n_schemas:
-        return Finding("EXP001", STAGE, f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)")
+        return Finding(
+            "EXP001",
+            STAGE,
+            f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)",
+        )
     return None
 
 
@@ -98,15 +112,21 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     findings = []
     for name in _miss(structure, shape):
         findings.append(
-            Finding("EXP010", STAGE,
-                    f"relaxed {name}: asked {getattr(structure, name)}, built {getattr(shape, name)}",
-                    "warning")
+            Finding(
+                "EXP010",
+                STAGE,
+                f"relaxed {name}: asked {getattr(structure, name)}, built {getattr(shape, name)}",
+                "warning",
+            )
         )
     if shape.sql_type != structure.sql_type:
         findings.append(
-            Finding("EXP011", STAGE,
-                    f"relaxed sql_type: asked {structure.sql_type}, built {shape.sql_type}",
-                    "warning")
+            Finding(
+                "EXP011",
+                STAGE,
+                f"relaxed sql_type: asked {structure.sql_type}, built {shape.sql_type}",
+                "warning",
+            )
         )
     return Expansion(query, tuple(findings), shape)
 

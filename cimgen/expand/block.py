@@ -96,7 +96,7 @@ class Block:
             s = ctx.world.table(item.table)
             if s is None:
                 return []
-            got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]  # type: ignore[misc]
+            got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]
             self._passing[key] = got
         return got
 
@@ -189,13 +189,19 @@ class Block:
             pairs = list(p.pairs)
             scope_a, scope_b = other.info.scope, it.info.scope
             if (
-                scope_a and scope_b and len(scope_a) == len(scope_b) and p.source != "group"
+                scope_a
+                and scope_b
+                and len(scope_a) == len(scope_b)
+                and p.source != "group"
                 and not any(a in scope_a for a, _ in pairs)
                 and not (other.ref is not None and other.ref.grouped)
                 and not (it.ref is not None and it.ref.grouped)
             ):  # bus numbers repeat in every scenario: the same project scenario too
                 pairs += list(zip(scope_a, scope_b, strict=True))
-            return conjoin([ast.BinaryOp("=", column(other, a), column(it, b)) for a, b in pairs])
+            eqs: list[ast.Expr] = [
+                ast.BinaryOp("=", column(other, a), column(it, b)) for a, b in pairs
+            ]
+            return conjoin(eqs)  # type: ignore[return-value]
         if p.kind == "colocated":
             r = it.info.geom(p.right_column or "")
             assert link.point is not None

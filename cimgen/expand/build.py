@@ -9,19 +9,27 @@ import random
 from dataclasses import replace
 
 from cimgen import ast
-from cimgen.expand.block import Block, Out, conjoin
-from cimgen.expand.content import Content, spatial_calls
+from cimgen.expand.block import Block, Out
+from cimgen.expand.content import Content
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.expand.core import Needs, choose_subject, extend
 from cimgen.expand.filters import Filters, Pred
 from cimgen.expand.forms import Export, cte_name, export_items
-from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, column, spatial_relation, value
+from cimgen.expand.frame import (
+    BuildError,
+    Frame,
+    Item,
+    Link,
+    Pivots,
+    column,
+    spatial_relation,
+    value,
+)
 from cimgen.expand.layout import Layout, aggregation_for, choose_forms, needs_for, spread_joins
 from cimgen.expand.names import count_name, plural, slug
 from cimgen.expand.spatial import Spatial
-from cimgen.expand.values import distance_under, literal, threshold
+from cimgen.expand.values import distance_under, literal
 from cimgen.models import QueryFeatures
-
 
 SPATIAL_PAIRS = 200_000  # pairs a spatial join may compare before the subject is narrowed
 
@@ -102,16 +110,19 @@ class Builder:
         """Can the query's first table still reach the structure's tables and schemas?"""
         s = self.s
         paths = self.ctx.paths_from(t.qualified)
-        same = {p.right for p in paths if p.right != t.qualified and p.right.split(".")[0] == t.schema}
+        same = {
+            p.right for p in paths if p.right != t.qualified and p.right.split(".")[0] == t.schema
+        }
         other = {p.right for p in paths if p.right.split(".")[0] != t.schema}
         if s.schema_count == 1 and len(same) < min(2, s.table_count - 1):
             return False
         if s.schema_count >= 2 and not other:
             return False
         self_join = s.join_count >= 1 or self.needs.spatial_on
-        if s.table_count == 1 and self_join and s.cte_count + s.subquery_count == 0:
-            if not any(p.right == t.qualified for p in paths) and not t.rasters:
-                return False  # a join within one table: a spatial self-join
+        one_block = s.cte_count + s.subquery_count == 0
+        lone = s.table_count == 1 and self_join and one_block and not t.rasters
+        if lone and not any(p.right == t.qualified for p in paths):
+            return False  # a join within one table: a spatial self-join
         if self.needs.raster and not t.rasters:
             targets = [p.right for p in paths if p.kind == "raster"]
             if s.schema_count == 1:
@@ -151,15 +162,31 @@ class Builder:
                 needs = replace(needs, raster=True)
             m = mode
             item = extend(
-                self.ctx, self.pv, self.rng, frame, needs, m, fresh, want_on, "_", self.used,
+                self.ctx,
+                self.pv,
+                self.rng,
+                frame,
+                needs,
+                m,
+                fresh,
+                want_on,
+                "_",
+                self.used,
                 self.allowed,
             )
             item.alias = self.alias(item.info)
-            if m == "on" and item.link is not None and item.link.path.kind == "key" and (
-                self.rng.random() < 0.1 and not item.info.scope
+            if (
+                m == "on"
+                and item.link is not None
+                and item.link.path.kind == "key"
+                and (self.rng.random() < 0.1 and not item.info.scope)
             ):
                 item.mode = "left"
-            if item.link is not None and item.link.path.kind == "spatial" and item.mode in ("on", "comma"):
+            if (
+                item.link is not None
+                and item.link.path.kind == "spatial"
+                and item.mode in ("on", "comma")
+            ):
                 self.spatial_on_done = True
             if item.link is not None and item.link.path.kind in ("raster", "colocated"):
                 self._raster_needs(item)
@@ -171,8 +198,12 @@ class Builder:
                 tile = self.pv.tile(other.table, r.name, other.pivot)
                 point = self.sp.point(x, y, tile.srid if tile else r.srid)
                 other.required.append(
-                    Pred(self.sp.call("ST_Intersects", column(other, r.name), point), other,
-                         r.name, "spatial")
+                    Pred(
+                        self.sp.call("ST_Intersects", column(other, r.name), point),
+                        other,
+                        r.name,
+                        "spatial",
+                    )
                 )
                 self._raster_needs(other, r.name)
             self.take(item.info)
@@ -243,7 +274,10 @@ class Builder:
         else:  # reading an earlier CTE, already narrowed: at most one more condition
             n_preds, n_spatial = (1 if self.rng.random() < 0.4 else 0), 0
         self.content.filters(
-            body, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.0,
+            body,
+            n_preds,
+            n_spatial,
+            scope_p=0.8 if previous is None else 0.0,
             aggregated=form == "group",
         )
         self._bound_spatial(body)
@@ -278,15 +312,27 @@ class Builder:
             ref = column(it, col)
             body.add_out(Out(ref, None, "key", it))
             body.group.append(ref)
-            body.add_out(Out(ast.FuncCall("COUNT", star=True), count_name(subject.info.noun), "count", None, numeric=True))
-            self.content.aggregates(body, self._spatial_target() // 2, self.s.primary_function_category)
+            body.add_out(
+                Out(
+                    ast.FuncCall("COUNT", star=True),
+                    count_name(subject.info.noun),
+                    "count",
+                    None,
+                    numeric=True,
+                )
+            )
+            self.content.aggregates(
+                body, self._spatial_target() // 2, self.s.primary_function_category
+            )
             for other in frame.items[1:]:
                 if not other.used:
                     self.content.aggregate_of(body, other)
             export.grouped = True
             export.key = col
             name_extra = col
-        export.fixed = [o.name or (o.expr.name if isinstance(o.expr, ast.Column) else "") for o in body.outs]
+        export.fixed = [
+            o.name or (o.expr.name if isinstance(o.expr, ast.Column) else "") for o in body.outs
+        ]
         export.name = cte_name(form, subject.info.noun, self.cte_names, name_extra)
         self.exports.append(export)
         item = Item(self.ref_alias(export.name), subject.info, subject.pivot, ref=export)
@@ -299,11 +345,10 @@ class Builder:
                 body.add_out(Out(column(subject, c), None, "label", subject))
 
     def _purpose_out(self, block: Block, it: Item) -> None:
-        if not self.content.label_out(block, it):
-            if not self.content.attr_out(block, it, 1):
-                for o in self.content.link_outs(block, it):
-                    block.add_out(o)
-                    return
+        if not self.content.label_out(block, it) and not self.content.attr_out(block, it, 1):
+            for o in self.content.link_outs(block, it):
+                block.add_out(o)
+                return
 
     def _group_key(self, body: Block) -> tuple[Item, str] | None:
         subject = body.subject
@@ -322,8 +367,11 @@ class Builder:
     # ------------------------------------------------------------------ main
 
     def main(self, layout: Layout, previous: Item | None, commas: int) -> ast.Query:
-        needs = self.needs if previous is None else Needs(no_raster=self.needs.no_raster,
-                                                         no_spatial_on=self.needs.no_spatial_on)
+        needs = (
+            self.needs
+            if previous is None
+            else Needs(no_raster=self.needs.no_raster, no_spatial_on=self.needs.no_spatial_on)
+        )
         head = previous if previous is not None else self.first_item(needs)
         frame = Frame([head])
         block = Block("main", frame)
@@ -343,7 +391,11 @@ class Builder:
         cluster_export = head.ref is not None and head.ref.form == "cluster"
         if s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
             agg = "NONE"  # the clusters are a listing's window; the label wins
-        n_preds = max(0, self.preds_left - (1 if layout.sub in ("in", "exists", "not_exists", "scalar_cmp") else 0))
+        n_preds = max(
+            0,
+            self.preds_left
+            - (1 if layout.sub in ("in", "exists", "not_exists", "scalar_cmp") else 0),
+        )
         n_preds = min(n_preds, 4)
         spatial_target = self._spatial_target()
         prefer = s.primary_function_category
@@ -355,7 +407,10 @@ class Builder:
         else:
             n_spatial = 1 if self._spatial_wanted() and n_preds > 0 else 0
             self.content.filters(
-                block, n_preds, n_spatial, scope_p=0.8 if previous is None else 0.3,
+                block,
+                n_preds,
+                n_spatial,
+                scope_p=0.8 if previous is None else 0.3,
                 aggregated=agg != "NONE",
             )
             self._bound_spatial(block)
@@ -371,9 +426,19 @@ class Builder:
             cid = ast.Column("cluster_id", ref.alias)
             block.add_out(Out(cid, None, "key", ref))
             block.group.append(cid)
-            block.add_out(Out(ast.FuncCall("COUNT", star=True), count_name(ref.info.noun), "count", None, numeric=True))
+            block.add_out(
+                Out(
+                    ast.FuncCall("COUNT", star=True),
+                    count_name(ref.info.noun),
+                    "count",
+                    None,
+                    numeric=True,
+                )
+            )
             if self.rng.random() < 0.6:
-                block.having.append(ast.BinaryOp(">=", ast.FuncCall("COUNT", star=True), ast.Number("2")))
+                block.having.append(
+                    ast.BinaryOp(">=", ast.FuncCall("COUNT", star=True), ast.Number("2"))
+                )
         elif grouped_head:
             self._group_reader_outputs(block, head)
         elif agg in ("GROUP_BY", "GROUP_BY_HAVING"):
@@ -386,10 +451,17 @@ class Builder:
             self.content.plain(block, spatial_target, prefer, measure, simple, ordered)
             if head.ref is not None:
                 for name in head.ref.fixed:
-                    if name and not any(o.name == name or (isinstance(o.expr, ast.Column) and o.expr.name == name) for o in block.outs):
-                        block.add_out(Out(ast.Column(name, head.alias), None, "measure", head, numeric=True))
-        if layout.sub == "scalar_count" and not block.group and not any(
-            o.kind == "count" for o in block.outs
+                    if name and not any(
+                        o.name == name or (isinstance(o.expr, ast.Column) and o.expr.name == name)
+                        for o in block.outs
+                    ):
+                        block.add_out(
+                            Out(ast.Column(name, head.alias), None, "measure", head, numeric=True)
+                        )
+        if (
+            layout.sub == "scalar_count"
+            and not block.group
+            and not any(o.kind == "count" for o in block.outs)
         ):
             self._scalar_count(block)
         elif layout.sub == "scalar_count":
@@ -443,10 +515,14 @@ class Builder:
         if rows * big <= SPATIAL_PAIRS:
             return
         for g in self.content.geoms(subject):
-            if self.content.dim(subject, g) == 2 and block.add_pred(self.flt.contains_point(subject, g)):
+            if self.content.dim(subject, g) == 2 and block.add_pred(
+                self.flt.contains_point(subject, g)
+            ):
                 return
         for c in subject.info.labels:
-            if f"{subject.alias}.{c}" not in block.filtered() and block.add_pred(self.flt.label(subject, c)):
+            if f"{subject.alias}.{c}" not in block.filtered() and block.add_pred(
+                self.flt.label(subject, c)
+            ):
                 return
         for g in self.content.geoms(subject):
             if block.add_pred(self.flt.near_point(subject, g, small=True)):
@@ -461,7 +537,9 @@ class Builder:
                 continue
             col = ast.Column(name, it.alias)
             if aggregated:
-                block.add_out(Out(ast.FuncCall("AVG", (col,)), f"avg_{name}", "agg", it, numeric=True))
+                block.add_out(
+                    Out(ast.FuncCall("AVG", (col,)), f"avg_{name}", "agg", it, numeric=True)
+                )
             else:
                 block.add_out(Out(col, None, "measure", it, numeric=True))
         it.used = True
@@ -493,7 +571,9 @@ class Builder:
         has_avg = any(n.startswith("avg_") and n[4:] in anchor.info.measures for n in export.fixed)
         if key in anchor.info.categories and has_avg:
             # each row against its group: "taller than the average of its type"
-            back = JoinPath(anchor.table, anchor.table, "key", ((key, key),), source="group", fan=1.0)
+            back = JoinPath(
+                anchor.table, anchor.table, "key", ((key, key),), source="group", fan=1.0
+            )
             options.append((back, anchor.pivot))
         if not options:
             raise BuildError("nothing to join the groups to")
@@ -521,13 +601,22 @@ class Builder:
                     group_avg = self._group_average(export, col)
                     if group_avg is not None:
                         op = ">" if v > group_avg else "<"
-                        block.add_pred(Pred(ast.BinaryOp(op, column(parent, col), ast.Column(avg, head.alias)), parent, col, "measure"))
+                        block.add_pred(
+                            Pred(
+                                ast.BinaryOp(op, column(parent, col), ast.Column(avg, head.alias)),
+                                parent,
+                                col,
+                                "measure",
+                            )
+                        )
             return
         if count is not None and self.rng.random() < 0.6:
             sizes = self._group_count(export)
             if sizes and sizes >= 3:
                 k = max(2, int(sizes * self.rng.uniform(0.3, 0.8)))
-                block.extra_where.append(ast.BinaryOp(">=", ast.Column(count, head.alias), ast.Number(str(k))))
+                block.extra_where.append(
+                    ast.BinaryOp(">=", ast.Column(count, head.alias), ast.Number(str(k)))
+                )
         if parent is not None and self.preds_left > 0 and self.rng.random() < 0.5:
             block.add_pred(self.content.attribute_filter(block, parent))
 
@@ -559,14 +648,18 @@ class Builder:
                 self.content.attr_out(block, parent, self.rng.choice((0, 1, 1)))
         for name in export.fixed:
             if name and name != export.key:
-                block.add_out(Out(ast.Column(name, head.alias), None, "measure", head, numeric=True))
+                block.add_out(
+                    Out(ast.Column(name, head.alias), None, "measure", head, numeric=True)
+                )
         if parent is None or parent.link is None or parent.link.path.source == "group":
             block.add_out(Out(ast.Column(export.key or "", head.alias), None, "key", head))
         head.used = True
 
     # ------------------------------------------------------------------ subqueries
 
-    def _sub_item(self, block: Block, kinds: tuple[str, ...], spatial_near: bool = False) -> tuple[Item, Item, Link] | None:
+    def _sub_item(
+        self, block: Block, kinds: tuple[str, ...], spatial_near: bool = False
+    ) -> tuple[Item, Item, Link] | None:
         """An item of ``block`` and a partner table for a subquery (its own alias)."""
         fresh = self.fresh()
         cands = [it for it in block.frame.items if it.ref is None or not it.ref.grouped]
@@ -589,7 +682,9 @@ class Builder:
                     info = self.ctx.table(p.right)
                     sub = Item(self.alias(info), info, rows[0])
                     return it, sub, Link(p, 0, "key")
-                got = spatial_relation(self.pv, p, it.pivot, self.rng, "near" if spatial_near else None)
+                got = spatial_relation(
+                    self.pv, p, it.pivot, self.rng, "near" if spatial_near else None
+                )
                 if got is None:
                     continue
                 rel, row, dist = got
@@ -652,7 +747,9 @@ class Builder:
         if host.ref is not None and host.ref.grouped:
             return False
         for p in self.ctx.paths_from(host.table):
-            if p.kind != "spatial" or (p.right in self.used) == (self.s.table_count - len(self.used) > 0):
+            if p.kind != "spatial" or (p.right in self.used) == (
+                self.s.table_count - len(self.used) > 0
+            ):
                 continue
             if not self.allowed(self.ctx.table(p.right)):
                 continue
@@ -668,17 +765,23 @@ class Builder:
             self.take(info)
             ga, gb = host.info.geom(p.left_column or ""), info.geom(p.right_column or "")
             inner = Block("sub", Frame([sub]))
-            cond = self.sp.within_distance(column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d)
+            cond = self.sp.within_distance(
+                column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d
+            )
             if p.right == host.table:
                 pk = host.info.pk[:1] or host.info.labels[:1]
                 if pk:
-                    cond = ast.BinaryOp("AND", ast.BinaryOp("<>", column(sub, pk[0]), column(host, pk[0])), cond)
+                    cond = ast.BinaryOp(
+                        "AND", ast.BinaryOp("<>", column(sub, pk[0]), column(host, pk[0])), cond
+                    )
             inner.extra_where.append(cond)
             if sub.info.scope and host.info.scope and len(sub.info.scope) == len(host.info.scope):
                 for a, b in zip(host.info.scope, sub.info.scope, strict=True):
                     inner.extra_where.append(ast.BinaryOp("=", column(sub, b), column(host, a)))
             inner.add_out(Out(ast.Number("1"), None, "const"))
-            block.extra_where.append(ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp)))))
+            block.extra_where.append(
+                ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp))))
+            )
             host.used = True
             self._bound_spatial(block, info.rows)
             return True
@@ -698,9 +801,13 @@ class Builder:
             v = value(self.ctx, host, m)
             if not isinstance(v, (int, float)):
                 continue
-            scope = [(c, value(self.ctx, host, c)) for c in host.info.scope if value(self.ctx, host, c) is not None]
+            scope = [
+                (c, value(self.ctx, host, c))
+                for c in host.info.scope
+                if value(self.ctx, host, c) is not None
+            ]
             scoped = scope and self.rng.random() < 0.6
-            rows = s.estimation_rows()
+            rows = list(s.estimation_rows())
             if scoped:
                 rows = [i for i in rows if all(s.value(i, c) == x for c, x in scope)]
             vals = [s.value(i, m) for i in rows if isinstance(s.value(i, m), (int, float))]
@@ -717,11 +824,17 @@ class Builder:
                 for c, x in scope:
                     right = column(host, c) if correlated else literal(x)
                     inner.add_pred(
-                        Pred(ast.BinaryOp("=", column(inner_item, c), right), inner_item, c, "scope")
+                        Pred(
+                            ast.BinaryOp("=", column(inner_item, c), right), inner_item, c, "scope"
+                        )
                     )
-            inner.add_out(Out(ast.FuncCall("AVG", (column(inner_item, m),)), None, "agg", inner_item))
+            inner.add_out(
+                Out(ast.FuncCall("AVG", (column(inner_item, m),)), None, "agg", inner_item)
+            )
             op = ">" if v > avg else "<"
-            block.extra_where.append(ast.BinaryOp(op, column(host, m), ast.Subquery(ast.Query(inner.select(self.sp)))))
+            block.extra_where.append(
+                ast.BinaryOp(op, column(host, m), ast.Subquery(ast.Query(inner.select(self.sp))))
+            )
             host.used = True
             self.compared = (host, m)
             return
@@ -739,7 +852,15 @@ class Builder:
         inner.add_out(Out(ast.FuncCall("COUNT", star=True), None, "count", None))
         if link.path.kind == "spatial":
             self._bound_spatial(block, sub.info.rows)
-        block.add_out(Out(ast.Subquery(ast.Query(inner.select(self.sp))), count_name(sub.info.noun), "agg", host, numeric=True))
+        block.add_out(
+            Out(
+                ast.Subquery(ast.Query(inner.select(self.sp))),
+                count_name(sub.info.noun),
+                "agg",
+                host,
+                numeric=True,
+            )
+        )
 
     def _derived(self, block: Block) -> None:
         """``JOIN (SELECT key, COUNT(*) ... GROUP BY key) d ON d.key = x.k``."""
@@ -750,7 +871,9 @@ class Builder:
             for p in self.ctx.paths_from(it.table):
                 if p.kind != "key" or len(p.pairs) != 1 or p.fan <= 1.5:
                     continue
-                if (p.right in self.used) != (not fresh) or not self.allowed(self.ctx.table(p.right)):
+                if (p.right in self.used) != (not fresh) or not self.allowed(
+                    self.ctx.table(p.right)
+                ):
                     continue
                 rows = self.pv.key_partners(p, it.pivot)
                 if not rows:
@@ -769,10 +892,29 @@ class Builder:
                 self.content.aggregates(inner, 0, "none")
                 alias = self.ref_alias(slug(plural(info.noun)) + "_stats")
                 q = ast.Query(inner.select(self.sp))
-                export = Export(alias, inner, inner_item, "derived", grouped=True, derived=True,
-                                fixed=[o.name or b for o in inner.outs], key=b)
+                export = Export(
+                    alias,
+                    inner,
+                    inner_item,
+                    "derived",
+                    grouped=True,
+                    derived=True,
+                    fixed=[o.name or b for o in inner.outs],
+                    key=b,
+                )
                 export.query = q  # type: ignore[attr-defined]
-                d = Item(alias, info, rows[0], Link(JoinPath(it.table, info.qualified, "key", ((a, b),)), block.frame.items.index(it), "key"), "on", ref=export)
+                d = Item(
+                    alias,
+                    info,
+                    rows[0],
+                    Link(
+                        JoinPath(it.table, info.qualified, "key", ((a, b),)),
+                        block.frame.items.index(it),
+                        "key",
+                    ),
+                    "on",
+                    ref=export,
+                )
                 block.frame.items.append(d)
                 self.take(info)
                 return  # its outputs come with the block's (see _ref_outputs)

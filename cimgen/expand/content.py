@@ -32,7 +32,9 @@ CLIP_ROWS = 300
 
 def spatial_calls(expr: Any, ctx: ExpansionContext) -> int:
     return sum(
-        1 for n in ast.walk(expr) if isinstance(n, ast.FuncCall) and ctx.catalogue.is_spatial(n.name)
+        1
+        for n in ast.walk(expr)
+        if isinstance(n, ast.FuncCall) and ctx.catalogue.is_spatial(n.name)
     )
 
 
@@ -65,7 +67,9 @@ class Content:
         kinds += [("measure", c) for c in info.measures]
         kinds += [("flag", c) for c in info.flags]
         if not any(p.kind == "like" for p in block.preds):  # one pattern per question
-            kinds += [("like", c) for c in info.labels if is_name(c) and info.kinds.get(c) == "text"]
+            kinds += [
+                ("like", c) for c in info.labels if is_name(c) and info.kinds.get(c) == "text"
+            ]
         kinds = [k for k in kinds if f"{item.alias}.{k[1]}" not in done]
         self.rng.shuffle(kinds)
         for kind, col in kinds[:6]:
@@ -102,8 +106,12 @@ class Content:
         the subject first (most questions are about one project scenario)."""
         subject = block.subject
         scoped = [
-            it for it in block.frame.items
-            if it.info.scope and it.mode != "left" and not _grouped(it) and not _scope_filtered(block, it)
+            it
+            for it in block.frame.items
+            if it.info.scope
+            and it.mode != "left"
+            and not _grouped(it)
+            and not _scope_filtered(block, it)
             # the scope table itself, pinned to one scenario, is one row: not for aggregates
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
@@ -116,7 +124,8 @@ class Content:
             if n <= 0:
                 break
             items = [
-                it for it in block.frame.items
+                it
+                for it in block.frame.items
                 if (self.geoms(it) or it.info.rasters) and it.mode != "left"
             ]
             if not items:
@@ -129,8 +138,10 @@ class Content:
             tries += 1
             candidates = [it for it in block.frame.items if it.mode != "left" and not _grouped(it)]
             unused = [it for it in candidates if not it.used and it.link is not None]
-            it = unused[0] if unused else (
-                subject if self.rng.random() < 0.6 else self.rng.choice(candidates)
+            it = (
+                unused[0]
+                if unused
+                else (subject if self.rng.random() < 0.6 else self.rng.choice(candidates))
             )
             if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
@@ -179,14 +190,41 @@ class Content:
             ref = column(item, r.name)
             name = raster_value_name(item.meaning or item.table, r.name)
             stat = self.rng.choice(("mean", "max", "min"))
-            out.append(Out(ast.FieldAccess(self.sp.call("ST_SummaryStats", ref), stat),
-                           f"{stat}_{name}", "measure", item, numeric=True))
+            out.append(
+                Out(
+                    ast.FieldAccess(self.sp.call("ST_SummaryStats", ref), stat),
+                    f"{stat}_{name}",
+                    "measure",
+                    item,
+                    numeric=True,
+                )
+            )
             if self.rng.random() < 0.5:
-                out.append(Out(self.sp.call("ST_Width", ref), "width_px", "spatial", item, numeric=True))
-                out.append(Out(self.sp.call("ST_Height", ref), "height_px", "spatial", item, numeric=True))
+                out.append(
+                    Out(self.sp.call("ST_Width", ref), "width_px", "spatial", item, numeric=True)
+                )
+                out.append(
+                    Out(self.sp.call("ST_Height", ref), "height_px", "spatial", item, numeric=True)
+                )
             else:
-                out.append(Out(self.sp.call("ST_PixelWidth", ref), "pixel_size", "spatial", item, numeric=True))
-        return [o for o in out if all(self.ctx.can(n.name) for n in ast.walk(o.expr) if isinstance(n, ast.FuncCall) and self.ctx.catalogue.is_spatial(n.name))]
+                out.append(
+                    Out(
+                        self.sp.call("ST_PixelWidth", ref),
+                        "pixel_size",
+                        "spatial",
+                        item,
+                        numeric=True,
+                    )
+                )
+        return [
+            o
+            for o in out
+            if all(
+                self.ctx.can(n.name)
+                for n in ast.walk(o.expr)
+                if isinstance(n, ast.FuncCall) and self.ctx.catalogue.is_spatial(n.name)
+            )
+        ]
 
     def spatial_outs(self, block: Block, item: Item, prefer: str) -> list[Out]:
         """Meaningful spatial outputs of one item, by the category the structure prefers."""
@@ -205,8 +243,18 @@ class Content:
             x, y = self.sp.coordinates(ref, dim)
             if prefer in ("accessors", "processing") or dim == 0:
                 lat = Out(y[0], y[1], "spatial", item, numeric=True, descending=False, qualifier=q)
-                out.append(Out(x[0], x[1], "spatial", item, numeric=True, descending=False,
-                               qualifier=q, partner=lat))
+                out.append(
+                    Out(
+                        x[0],
+                        x[1],
+                        "spatial",
+                        item,
+                        numeric=True,
+                        descending=False,
+                        qualifier=q,
+                        partner=lat,
+                    )
+                )
             if dim == 0 and prefer == "accessors":
                 out.append(Out(self.sp.call("ST_AsText", ref), "location_wkt", "spatial", item))
         return out
@@ -226,7 +274,15 @@ class Content:
                 tile = self.pv.tile(it.table, r.name, it.pivot)
                 point = self.sp.point(link.point[0], link.point[1], tile.srid if tile else r.srid)
                 name = raster_value_name(it.meaning or it.table, r.name)
-                out.append(Out(self.sp.call("ST_Value", column(it, r.name), point), name, "measure", it, numeric=True))
+                out.append(
+                    Out(
+                        self.sp.call("ST_Value", column(it, r.name), point),
+                        name,
+                        "measure",
+                        it,
+                        numeric=True,
+                    )
+                )
             return out
         if p.kind == "raster":
             r = item.info.geom(p.right_column or "")
@@ -240,7 +296,15 @@ class Content:
                 stat = self.rng.choice(("mean", "max", "min"))
                 expr = self.sp.raster_stat(rref, gref, stat, rsrid, g.srid)
                 label = name.replace("_m", "") if stat == "mean" else f"{stat}_{name}"
-                out.append(Out(expr, ("mean_" + name) if stat == "mean" else label, "measure", item, numeric=True))
+                out.append(
+                    Out(
+                        expr,
+                        ("mean_" + name) if stat == "mean" else label,
+                        "measure",
+                        item,
+                        numeric=True,
+                    )
+                )
             else:
                 expr = self.sp.raster_at(rref, gref, dim, rsrid, g.srid)
                 out.append(Out(expr, name, "measure", item, numeric=True))
@@ -249,9 +313,20 @@ class Content:
             ga = other.info.geom(p.left_column or "")
             gb = item.info.geom(p.right_column or "")
             if link.relation == "near":  # touching or inside: the distance is 0
-                expr = self.sp.distance(column(other, ga.name), ga.srid, column(item, gb.name), gb.srid)
+                expr = self.sp.distance(
+                    column(other, ga.name), ga.srid, column(item, gb.name), gb.srid
+                )
                 noun = item.info.noun.split(" ")[-1]
-                out.append(Out(expr, f"distance_to_{noun}_m", "measure", item, numeric=True, descending=False))
+                out.append(
+                    Out(
+                        expr,
+                        f"distance_to_{noun}_m",
+                        "measure",
+                        item,
+                        numeric=True,
+                        descending=False,
+                    )
+                )
         return out
 
     def plain(
@@ -278,9 +353,10 @@ class Content:
                     for o in self.link_outs(block, it):
                         block.add_out(o)
                         got = True
-                if not got or self.rng.random() < 0.5:
-                    if not self.label_out(block, it) or self.rng.random() < 0.5:
-                        self.attr_out(block, it, 1)
+                if (not got or self.rng.random() < 0.5) and (
+                    not self.label_out(block, it) or self.rng.random() < 0.5
+                ):
+                    self.attr_out(block, it, 1)
         if simple:
             return
         have = sum(spatial_calls(o.expr, self.ctx) for o in block.outs) + sum(
@@ -337,7 +413,9 @@ class Content:
             return False
         # links first: "per census section", "per building type of the property record"
         linked = [k for k in keys if k[0] is not block.subject]
-        it, col = self.rng.choice(linked) if linked and self.rng.random() < 0.5 else self.rng.choice(keys)
+        it, col = (
+            self.rng.choice(linked) if linked and self.rng.random() < 0.5 else self.rng.choice(keys)
+        )
         sizes = block.group_sizes(self.ctx, it, col)
         pivot_value = value(self.ctx, it, col)
         if sizes and max(sizes.values()) < 2:
@@ -371,8 +449,13 @@ class Content:
             fns = ("AVG", "SUM", "MAX", "MIN") if additive(subject, c) else ("AVG", "MAX", "MIN")
             fn = "AVG" if k == 0 and self.rng.random() < 0.6 else self.rng.choice(fns)
             block.add_out(
-                Out(ast.FuncCall(fn, (column(subject, c),)), f"{_agg_word(fn)}_{c}", "agg",
-                    subject, numeric=True)
+                Out(
+                    ast.FuncCall(fn, (column(subject, c),)),
+                    f"{_agg_word(fn)}_{c}",
+                    "agg",
+                    subject,
+                    numeric=True,
+                )
             )
         have = sum(spatial_calls(o.expr, self.ctx) for o in block.outs) + sum(
             spatial_calls(p.expr, self.ctx) for p in block.preds
@@ -406,16 +489,25 @@ class Content:
                 return
         for o in self.link_outs(block, it):
             if o.numeric:
-                block.add_out(Out(ast.FuncCall("AVG", (o.expr,)), f"avg_{o.name}", "agg", it, numeric=True))
+                block.add_out(
+                    Out(ast.FuncCall("AVG", (o.expr,)), f"avg_{o.name}", "agg", it, numeric=True)
+                )
                 return
         for c in it.info.measures:
-            block.add_out(Out(ast.FuncCall("AVG", (column(it, c),)), f"avg_{c}", "agg", it, numeric=True))
+            block.add_out(
+                Out(ast.FuncCall("AVG", (column(it, c),)), f"avg_{c}", "agg", it, numeric=True)
+            )
             return
         key = it.info.labels[:1] or it.info.pk[:1]
         if key:
             block.add_out(
-                Out(ast.FuncCall("COUNT", (column(it, key[0]),), distinct=True),
-                    count_name(it.info.noun), "agg", it, numeric=True)
+                Out(
+                    ast.FuncCall("COUNT", (column(it, key[0]),), distinct=True),
+                    count_name(it.info.noun),
+                    "agg",
+                    it,
+                    numeric=True,
+                )
             )
 
     def having_on_average(self, block: Block, it: Item, col: str, pivot_value: Any) -> None:
@@ -431,7 +523,9 @@ class Content:
         avg = sum(vals) / len(vals)
         lo = threshold(avg, "below", None, self.rng, m in subject.info.integer)
         block.having.append(
-            ast.BinaryOp(">" if lo < avg else ">=", ast.FuncCall("AVG", (column(subject, m),)), literal(lo))
+            ast.BinaryOp(
+                ">" if lo < avg else ">=", ast.FuncCall("AVG", (column(subject, m),)), literal(lo)
+            )
         )
 
     def aggregate_only(self, block: Block, spatial_target: int, prefer: str) -> None:
@@ -455,14 +549,22 @@ class Content:
         if mode in ("ORDER", "ORDER_LIMIT"):
             numeric = [o for o in block.outs if o.numeric and o.kind != "key"]
             places = [o for o in numeric if o.name == "distance_m"]
-            pick = self.rng.choice(places or numeric) if numeric else (block.outs[0] if block.outs else None)
+            pick = (
+                self.rng.choice(places or numeric)
+                if numeric
+                else (block.outs[0] if block.outs else None)
+            )
             if pick is None:
                 return
             desc = pick.descending if self.rng.random() < 0.8 else not pick.descending
             if not pick.numeric:
                 desc = False
-            block.order.append(ast.OrderItem(_order_ref(pick), "DESC" if desc else (
-                "ASC" if self.rng.random() < 0.3 else None)))
+            block.order.append(
+                ast.OrderItem(
+                    _order_ref(pick),
+                    "DESC" if desc else ("ASC" if self.rng.random() < 0.3 else None),
+                )
+            )
         if mode in ("LIMIT", "ORDER_LIMIT"):
             fit = [n for n in LIMITS if n < est] if est > 5 else []
             block.limit = self.rng.choice(fit or LIMITS)
@@ -477,7 +579,13 @@ class Content:
         cats = [o for o in block.outs if o.kind in ("attr", "key", "label") and not o.numeric]
         if block.group:
             cats = []
-        cats = [o for o in cats if isinstance(o.expr, ast.Column) and o.expr.name not in o.item.info.labels] if cats else []  # type: ignore[union-attr]
+        cats = [
+            o
+            for o in cats
+            if isinstance(o.expr, ast.Column)
+            and o.item is not None
+            and o.expr.name not in o.item.info.labels
+        ]
         if cats and self.rng.random() < 0.6:
             parts = (cats[0].expr,)
         fn = self.rng.choice(("RANK", "RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE"))
@@ -486,7 +594,16 @@ class Content:
         name = "quartile" if fn == "NTILE" else ("rank_in_group" if parts else "rank")
         if fn == "ROW_NUMBER":
             name = "position_in_group" if parts else "position"
-        block.add_out(Out(ast.FuncCall(fn, args, over=win), name, "window", None, numeric=True, descending=False))
+        block.add_out(
+            Out(
+                ast.FuncCall(fn, args, over=win),
+                name,
+                "window",
+                None,
+                numeric=True,
+                descending=False,
+            )
+        )
         return True
 
     def clustering(self, block: Block, item: Item) -> bool:
@@ -500,15 +617,20 @@ class Content:
         n = int(len(rows) * (s.estimation_scale() if s else 1.0)) if item is block.subject else 50
         metric = self.sp.aligned(column(item, g.name), g.srid, self.sp.metric_srid)
         if not isinstance(metric, ast.FuncCall):
-            metric = self.sp.call("ST_Transform", column(item, g.name), ast.Number(str(self.sp.metric_srid)))
+            metric = self.sp.call(
+                "ST_Transform", column(item, g.name), ast.Number(str(self.sp.metric_srid))
+            )
         if self.rng.random() < 0.6 and self.ctx.can("ST_ClusterDBSCAN"):
             eps = self.rng.choice((50, 100, 150, 200, 300, 500))
             minpts = self.rng.choice((2, 3, 5))
             if n < minpts:
                 return False
             call = self.sp.call(
-                "ST_ClusterDBSCAN", metric, ast.NamedArg("eps", number(eps)),
-                ast.NamedArg("minpoints", ast.Number(str(minpts))), over=ast.Window(),
+                "ST_ClusterDBSCAN",
+                metric,
+                ast.NamedArg("eps", number(eps)),
+                ast.NamedArg("minpoints", ast.Number(str(minpts))),
+                over=ast.Window(),
             )
         else:
             if n < 4:
@@ -548,7 +670,9 @@ def additive(item: Item, col: str) -> bool:
     """Does summing the column mean something (people, areas, counts -- not heights,
     elevations, ratios or years)?"""
     text = col.lower()
-    return bool(_ADDITIVE.search(text)) and not re.search(r"(ratio|percent|score|year|avg|mean)", text)
+    return bool(_ADDITIVE.search(text)) and not re.search(
+        r"(ratio|percent|score|year|avg|mean)", text
+    )
 
 
 def count_noun(block: Block) -> str:

@@ -144,14 +144,20 @@ class ExpansionContext:
         names = _ambiguous_words(schema)
         tables = tuple(
             _table_info(
-                t, world, scope.get(t.qualified, ()), keys.get(t.qualified, set()), names,
+                t,
+                world,
+                scope.get(t.qualified, ()),
+                keys.get(t.qualified, set()),
+                names,
                 surrogate.get(t.qualified, set()),
             )
             for t in sorted(schema.tables, key=lambda t: t.qualified)
         )
         paths = _join_graph(schema, tables, world, corpus)
-        allowed = frozenset(functions) if functions is not None else frozenset(
-            f.name for f in cat.functions
+        allowed = (
+            frozenset(functions)
+            if functions is not None
+            else frozenset(f.name for f in cat.functions)
         )
         return cls(
             schema=schema,
@@ -187,8 +193,28 @@ class ExpansionContext:
 # --------------------------------------------------------------------------- roles
 
 
-_GENERIC = frozenset({"geo", "model", "data", "info", "table", "cache", "raster", "properties", "property", "record", "records"})
-_SINGULAR = ((r"buses$", "bus"), (r"ies$", "y"), (r"(ss|us)$", r"\1"), (r"(ch|sh|x)es$", r"\1"), (r"s$", ""))
+_GENERIC = frozenset(
+    {
+        "geo",
+        "model",
+        "data",
+        "info",
+        "table",
+        "cache",
+        "raster",
+        "properties",
+        "property",
+        "record",
+        "records",
+    }
+)
+_SINGULAR = (
+    (r"buses$", "bus"),
+    (r"ies$", "y"),
+    (r"(ss|us)$", r"\1"),
+    (r"(ch|sh|x)es$", r"\1"),
+    (r"s$", ""),
+)
 
 
 def _singular(word: str) -> str:
@@ -208,7 +234,9 @@ def _noun(t: Table) -> str:
         return f"{words[0].upper()} tile"
     if words[-1] in ("properties", "property"):
         return "property record"
-    generic = any(w in _GENERIC or any(w.endswith(g) and len(w) > len(g) + 3 for g in _GENERIC) for w in words)
+    generic = any(
+        w in _GENERIC or any(w.endswith(g) and len(w) > len(g) + 3 for g in _GENERIC) for w in words
+    )
     if not generic or not t.description:
         return " ".join([*words[:-1], _singular(words[-1])])
     head = re.split(r"\b(with|and|per|for|of|from|computed)\b|[(,;:]", t.description, maxsplit=1)[0]
@@ -284,10 +312,54 @@ def _aliases(t: Table, ambiguous: set[str] | None = None) -> tuple[str, ...]:
 
 
 _RESERVED = frozenset(
-    {"as", "at", "by", "do", "if", "in", "is", "of", "on", "or", "to", "all", "and", "any",
-     "asc", "end", "for", "not", "off", "use", "desc", "from", "into", "join", "left", "like",
-     "null", "only", "over", "some", "then", "true", "when", "with", "case", "cast", "else",
-     "full", "limit", "order", "right", "table", "where", "union", "user", "group"}
+    {
+        "as",
+        "at",
+        "by",
+        "do",
+        "if",
+        "in",
+        "is",
+        "of",
+        "on",
+        "or",
+        "to",
+        "all",
+        "and",
+        "any",
+        "asc",
+        "end",
+        "for",
+        "not",
+        "off",
+        "use",
+        "desc",
+        "from",
+        "into",
+        "join",
+        "left",
+        "like",
+        "null",
+        "only",
+        "over",
+        "some",
+        "then",
+        "true",
+        "when",
+        "with",
+        "case",
+        "cast",
+        "else",
+        "full",
+        "limit",
+        "order",
+        "right",
+        "table",
+        "where",
+        "union",
+        "user",
+        "group",
+    }
 )
 
 
@@ -297,8 +369,10 @@ def _scope_columns(schema: Schema) -> dict[str, tuple[str, ...]]:
     refs: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
     for r in schema.relations:
         right = schema.table(r.right)
-        if right is not None and right.primary_key and tuple(r.right_columns) == tuple(
-            right.primary_key
+        if (
+            right is not None
+            and right.primary_key
+            and tuple(r.right_columns) == tuple(right.primary_key)
         ):
             refs[(r.right, tuple(r.right_columns))].add(r.left)
     out: dict[str, tuple[str, ...]] = {}
@@ -447,8 +521,12 @@ def _join_graph(
         f_rl = _key_fan(world, right, left, rev)
         if min(f_lr, f_rl) > FAN_ONE or max(f_lr, f_rl) == 0:
             continue  # many-to-many (or never met in the data): a product, not an answer
-        found.setdefault((left, right, pairs), JoinPath(left, right, "key", pairs, source=source, fan=f_lr))
-        found.setdefault((right, left, rev), JoinPath(right, left, "key", rev, source=source, fan=f_rl))
+        found.setdefault(
+            (left, right, pairs), JoinPath(left, right, "key", pairs, source=source, fan=f_lr)
+        )
+        found.setdefault(
+            (right, left, rev), JoinPath(right, left, "key", rev, source=source, fan=f_rl)
+        )
     for a in tables:
         sa = world.table(a.qualified)
         if sa is None:
@@ -465,8 +543,16 @@ def _join_graph(
                     fan = len(met) / max(1, len(near))
                     found.setdefault(
                         (a.qualified, b.qualified, (ga.name, gb.name)),
-                        JoinPath(a.qualified, b.qualified, "spatial", (), ga.name, gb.name,
-                                 "spatial", fan),
+                        JoinPath(
+                            a.qualified,
+                            b.qualified,
+                            "spatial",
+                            (),
+                            ga.name,
+                            gb.name,
+                            "spatial",
+                            fan,
+                        ),
                     )
             for b in tables:
                 st = world.table(b.qualified)
@@ -482,8 +568,9 @@ def _join_graph(
                         continue
                     found.setdefault(
                         (a.qualified, b.qualified, (ga.name, rb.name)),
-                        JoinPath(a.qualified, b.qualified, "raster", (), ga.name, rb.name,
-                                 "spatial", 1.0),
+                        JoinPath(
+                            a.qualified, b.qualified, "raster", (), ga.name, rb.name, "spatial", 1.0
+                        ),
                     )
     for a in tables:
         sa = world.table(a.qualified)
@@ -495,11 +582,23 @@ def _join_graph(
                 sb = world.table(b.qualified)
                 for rb in b.rasters:
                     tb = [t for t in (sb.tiles.get(rb.name, []) if sb else []) if t is not None]
-                    if any(x.covers((y.xmin + y.xmax) / 2, (y.ymin + y.ymax) / 2) for x in tb for y in ta[:50]):
+                    if any(
+                        x.covers((y.xmin + y.xmax) / 2, (y.ymin + y.ymax) / 2)
+                        for x in tb
+                        for y in ta[:50]
+                    ):
                         found.setdefault(
                             (a.qualified, b.qualified, (ra.name, rb.name)),
-                            JoinPath(a.qualified, b.qualified, "colocated", (), ra.name, rb.name,
-                                     "spatial", 1.0),
+                            JoinPath(
+                                a.qualified,
+                                b.qualified,
+                                "colocated",
+                                (),
+                                ra.name,
+                                rb.name,
+                                "spatial",
+                                1.0,
+                            ),
                         )
     out: dict[str, list[JoinPath]] = defaultdict(list)
     for key in sorted(found, key=lambda k: (k[0], k[1], str(k[2]))):

@@ -55,8 +55,10 @@ def choose_subject(
             continue
         if needs.cluster and (not t.geoms or t.rows < 20):
             continue
-        if needs.raster and not t.rasters and not any(
-            p.kind == "raster" for p in ctx.paths_from(t.qualified)
+        if (
+            needs.raster
+            and not t.rasters
+            and not any(p.kind == "raster" for p in ctx.paths_from(t.qualified))
         ):
             continue
         if needs.spatial_on and not any(p.kind == "spatial" for p in ctx.paths_from(t.qualified)):
@@ -98,8 +100,14 @@ def link_options(
     """
     out: list[Option] = []
     used_paths = {
-        (it.link.to, it.link.path.left, it.link.path.right, it.link.path.pairs,
-         it.link.path.left_column, it.link.path.right_column)
+        (
+            it.link.to,
+            it.link.path.left,
+            it.link.path.right,
+            it.link.path.pairs,
+            it.link.path.left_column,
+            it.link.path.right_column,
+        )
         for it in frame.items
         if it.link is not None
     }
@@ -131,9 +139,12 @@ def link_options(
             if got is None:
                 continue
             row, rel, dist = got
-            if p.kind == "spatial" and p.right == it.table:
-                if row == it.pivot or rel != "near" or _same_label(ctx, it, row):
-                    continue  # pairs of neighbours, not a row and its own other version
+            if (
+                p.kind == "spatial"
+                and p.right == it.table
+                and (row == it.pivot or rel != "near" or _same_label(ctx, it, row))
+            ):
+                continue  # pairs of neighbours, not a row and its own other version
             if any(o.table == p.right and o.pivot == row and o.ref is None for o in frame.items):
                 continue  # the same row again (two keys to one building): nothing new
             if not _scope_consistent(ctx, it, p, row):
@@ -143,13 +154,15 @@ def link_options(
             if multiplies(p, rel) and (
                 _climbed(frame, k)
                 or any(
-                    o.link is not None and o.link.to == k and multiplies(o.link.path, o.link.relation)
+                    o.link is not None
+                    and o.link.to == k
+                    and multiplies(o.link.path, o.link.relation)
                     for o in frame.items
                 )
             ):
                 continue  # two children of one row (or a parent's other children): a product
             if p.kind == "colocated" and (
-                it.link is not None and it.link.path.kind == "colocated"
+                (it.link is not None and it.link.path.kind == "colocated")
                 or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
             ):
                 continue  # two rasters at one place, not three
@@ -163,9 +176,7 @@ def _same_label(ctx: ExpansionContext, it: Item, row: int) -> bool:
     s = ctx.world.table(it.table)
     if s is None:
         return False
-    return any(
-        s.has(c) and s.value(it.pivot, c) == s.value(row, c) for c in it.info.labels[:1]
-    )
+    return any(s.has(c) and s.value(it.pivot, c) == s.value(row, c) for c in it.info.labels[:1])
 
 
 def _climbed(frame: Frame, k: int) -> bool:

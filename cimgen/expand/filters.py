@@ -68,7 +68,9 @@ class Filters:
         v = value(self.ctx, item, col)
         if v is None:
             return None
-        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "category", _eq(col, v))
+        return Pred(
+            ast.BinaryOp("=", column(item, col), literal(v)), item, col, "category", _eq(col, v)
+        )
 
     def category(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
@@ -115,7 +117,9 @@ class Filters:
         if r < 0.2:
             lo = threshold(v, "below", pool, self.rng, integer, dec)
             hi = threshold(v, "above", pool, self.rng, integer, dec)
-            if lo < hi and (not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10]))):
+            if lo < hi and (
+                not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10]))
+            ):
                 return Pred(
                     ast.Between(ref, literal(_num(lo, integer)), literal(_num(hi, integer))),
                     item,
@@ -167,7 +171,9 @@ class Filters:
         v = value(self.ctx, item, col)
         if v is None:
             return None
-        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "label", _eq(col, v))
+        return Pred(
+            ast.BinaryOp("=", column(item, col), literal(v)), item, col, "label", _eq(col, v)
+        )
 
     def like(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
@@ -205,7 +211,10 @@ class Filters:
         ref = column(item, g.name)
         expr = self.sp.within_distance(ref, g.srid, self.sp.point(px, py, g.srid), g.srid, d)
         return Pred(
-            expr, item, g.name, "spatial",
+            expr,
+            item,
+            g.name,
+            "spatial",
             lambda s, i, c=g.name, px=px, py=py, d=d: _near(s, c, i, px, py, d),  # type: ignore[misc]
         )
 
@@ -231,7 +240,10 @@ class Filters:
             name = "ST_Intersects"
         expr = self.sp.call(name, ref, env)
         return Pred(
-            expr, item, g.name, "spatial",
+            expr,
+            item,
+            g.name,
+            "spatial",
             lambda s, i, c=g.name, b=box: _in_box(s, c, i, b),  # type: ignore[misc]
         )
 
@@ -245,7 +257,10 @@ class Filters:
         name = "ST_Contains" if self.rng.random() < 0.6 else "ST_Intersects"
         expr = self.sp.call(name, ref, self.sp.point(px, py, g.srid))
         return Pred(
-            expr, item, g.name, "spatial",
+            expr,
+            item,
+            g.name,
+            "spatial",
             lambda s, i, c=g.name, b=(px, py, px, py): _in_box(s, c, i, b),  # type: ignore[misc]
         )
 
@@ -260,11 +275,16 @@ class Filters:
             return None
         ref = column(item, g.name)
         fn = self.sp.area if geo.dim == 2 else self.sp.length
-        expr = ast.BinaryOp(">=" if self.rng.random() < 0.5 else ">", fn(ref, g.srid), literal(int(lo)))
+        expr = ast.BinaryOp(
+            ">=" if self.rng.random() < 0.5 else ">", fn(ref, g.srid), literal(int(lo))
+        )
         if isinstance(expr, ast.BinaryOp) and expr.op == ">" and lo >= geo.size:
             expr = ast.BinaryOp(">=", expr.left, expr.right)
         return Pred(
-            expr, item, g.name + "$size", "spatial",
+            expr,
+            item,
+            g.name + "$size",
+            "spatial",
             lambda s, i, c=g.name, lo=lo: _size(s, c, i) >= lo,  # type: ignore[misc]
         )
 
@@ -277,13 +297,17 @@ class Filters:
         point = self.sp.point(at[0], at[1], tile.srid)
         expr = self.sp.call("ST_Intersects", column(item, r.name), point)
         return Pred(
-            expr, item, r.name, "spatial",
+            expr,
+            item,
+            r.name,
+            "spatial",
             lambda s, i, c=r.name, x=at[0], y=at[1]: _tile_covers(s, c, i, x, y),  # type: ignore[misc]
         )
 
     def _place_near(self, geo: Geo) -> tuple[float, float]:
         places = [
-            p for p in self.ctx.pools.points_near(geo.x, geo.y)
+            p
+            for p in self.ctx.pools.points_near(geo.x, geo.y)
             if metres(p[0], p[1], geo.x, geo.y) <= 1200
         ]
         if places and self.rng.random() < 0.8:

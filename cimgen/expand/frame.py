@@ -21,7 +21,6 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.world.model import Geo, Near, TableSample, Tile
 
-
 NEAR_MAX_M = 600.0  # "near" links and filters beyond this are not what people ask
 
 
@@ -119,7 +118,10 @@ class Pivots:
         if t is None:
             return None
         fx, fy = self.rng.uniform(0.25, 0.75), self.rng.uniform(0.25, 0.75)
-        return (round(t.xmin + fx * (t.xmax - t.xmin), 5), round(t.ymin + fy * (t.ymax - t.ymin), 5))
+        return (
+            round(t.xmin + fx * (t.xmax - t.xmin), 5),
+            round(t.ymin + fy * (t.ymax - t.ymin), 5),
+        )
 
     def colocated(self, path: JoinPath, i: int) -> int | None:
         t = self.tile(path.left, path.left_column or "", i)
@@ -182,12 +184,12 @@ def partner(
         rows = pv.raster_partners(path, pivot)
         return (rng.choice(rows), "raster", None) if rows else None
     if path.kind == "colocated":
-        got = pv.colocated(path, pivot)
-        return (got, "colocated", None) if got is not None else None
-    got = spatial_relation(pv, path, pivot, rng)
-    if got is None:
+        tile = pv.colocated(path, pivot)
+        return (tile, "colocated", None) if tile is not None else None
+    found = spatial_relation(pv, path, pivot, rng)
+    if found is None:
         return None
-    rel, row, dist = got
+    rel, row, dist = found
     return row, rel, dist
 
 

@@ -18,7 +18,12 @@ from cimgen.expand.core import Needs
 from cimgen.models import QueryFeatures
 
 # CTE chains that read naturally (the second reads the first)
-CTE_CHAINS = (("filter", "group"), ("filter", "measure"), ("measure", "group"), ("filter", "cluster"))
+CTE_CHAINS = (
+    ("filter", "group"),
+    ("filter", "measure"),
+    ("measure", "group"),
+    ("filter", "cluster"),
+)
 
 
 @dataclass
@@ -58,11 +63,11 @@ def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str |
         if clustering and rng.random() < 0.7:
             ctes = ["cluster"]
         else:
-            weights = {"filter": 3, "measure": 2, "group": 3}
+            weights: dict[str, float] = {"filter": 3, "measure": 2, "group": 3}
             if s.aggregation == "NONE":
                 weights["group"] = 2
-            forms, w = zip(*weights.items(), strict=True)
-            ctes = [rng.choices(forms, w)[0]]
+            names, w = zip(*weights.items(), strict=True)
+            ctes = [rng.choices(names, w)[0]]
     elif c == 2:
         chains = list(CTE_CHAINS)
         if clustering:
@@ -70,7 +75,7 @@ def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str |
         ctes = list(rng.choice(chains))
     sub = None
     if s.subquery_count >= 1:
-        weights = {
+        sub_weights: dict[str, float] = {
             "in": 2.0,
             "exists": 2.0,
             "not_exists": 1.0,
@@ -78,12 +83,14 @@ def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str |
             "scalar_count": 1.5,
             "derived": 1.0,
         }
-        forms, w = zip(*weights.items(), strict=True)
+        forms, w = zip(*sub_weights.items(), strict=True)
         sub = rng.choices(forms, w)[0]
     return ctes, sub
 
 
-def spread_joins(s: QueryFeatures, ctes: list[str], sub: str | None, rng: random.Random) -> list[int] | None:
+def spread_joins(
+    s: QueryFeatures, ctes: list[str], sub: str | None, rng: random.Random
+) -> list[int] | None:
     """Joins per CTE body and the main block (None when the forms need more joins than
     the structure has)."""
     required = [0] * (len(ctes) + 1)

@@ -15,7 +15,6 @@ from cimgen.catalogue import SPATIAL_CATEGORIES, Catalogue
 from cimgen.schema.model import Schema
 
 
-
 @dataclass(frozen=True)
 class Shape:
     cte_count: int
@@ -148,9 +147,7 @@ def _relates_two(where: ast.Expr, cat: Catalogue) -> bool:
         elif isinstance(n, ast.FuncCall):
             f = cat.get(n.name)
             if f is not None and f.spatial and f.category == "predicates":
-                quals = {
-                    c.table for c in _columns(n) if c.table is not None
-                }
+                quals = {c.table for c in _columns(n) if c.table is not None}
                 if len(quals) >= 2:
                     return True
     return False
@@ -204,7 +201,8 @@ def _has_aggregate(expr: ast.Expr, cat: Catalogue) -> bool:
             continue
         if isinstance(n, ast.FuncCall) and n.over is None:
             f = cat.get(n.name)
-            if f is not None and f.is_aggregate_call(len(n.args)) or n.star and n.name == "COUNT":
+            star = n.star and n.name == "COUNT"
+            if star or (f is not None and f.is_aggregate_call(len(n.args))):
                 return True
         stack.extend(ast.children(n))
     return False

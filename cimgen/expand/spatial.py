@@ -68,9 +68,7 @@ class Spatial:
             return g
         return self.call("ST_Transform", g, ast.Number(str(target or 4326)))
 
-    def distance(
-        self, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None
-    ) -> ast.Expr:
+    def distance(self, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None) -> ast.Expr:
         """Distance in metres between two geometries (SRIDs aligned first)."""
         b = self.aligned(b, sb, sa)
         return self.call("ST_Distance", self.metric(a, sa), self.metric(b, sa))
@@ -78,7 +76,11 @@ class Spatial:
     # ------------------------------------------------------------------ constructed
 
     def point(self, lon: float, lat: float, target: int | None) -> ast.Expr:
-        make = "ST_MakePoint" if self.rng.random() < 0.8 or not self.ctx.can("ST_Point") else "ST_Point"
+        make = (
+            "ST_MakePoint"
+            if self.rng.random() < 0.8 or not self.ctx.can("ST_Point")
+            else "ST_Point"
+        )
         p: ast.Expr = self.call(
             "ST_SetSRID", self.call(make, number(lon, 5), number(lat, 5)), ast.Number("4326")
         )
@@ -95,23 +97,27 @@ class Spatial:
     ) -> ast.Expr:
         """``ST_DWithin`` in metres (geography, or both sides in the metric SRID)."""
         other = self.aligned(other, so, sg)
-        return self.call(
-            "ST_DWithin", self.metric(g, sg), self.metric(other, sg), number(d, 1)
-        )
+        return self.call("ST_DWithin", self.metric(g, sg), self.metric(other, sg), number(d, 1))
 
-    def relate(self, name: str, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None) -> ast.Expr:
+    def relate(
+        self, name: str, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None
+    ) -> ast.Expr:
         return self.call(name, a, self.aligned(b, sb, sa))
 
     # ------------------------------------------------------------------ accessors
 
-    def coordinates(self, g: ast.Expr, dim: int) -> tuple[tuple[ast.Expr, str], tuple[ast.Expr, str]]:
+    def coordinates(
+        self, g: ast.Expr, dim: int
+    ) -> tuple[tuple[ast.Expr, str], tuple[ast.Expr, str]]:
         """Longitude and latitude of a point, or of a polygon's / line's centroid."""
         base = g if dim == 0 else self.call("ST_Centroid", g)
         return (self.call("ST_X", base), "lon"), (self.call("ST_Y", base), "lat")
 
     # ------------------------------------------------------------------ raster
 
-    def raster_at(self, rast: ast.Expr, g: ast.Expr, dim: int, rsrid: int | None, gsrid: int | None) -> ast.Expr:
+    def raster_at(
+        self, rast: ast.Expr, g: ast.Expr, dim: int, rsrid: int | None, gsrid: int | None
+    ) -> ast.Expr:
         """The raster's value at a point, or at a geometry's centroid / point on surface."""
         if dim != 0:
             g = self.call("ST_Centroid" if self.rng.random() < 0.7 else "ST_PointOnSurface", g)

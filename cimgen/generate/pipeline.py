@@ -160,8 +160,8 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
     from cimgen.expand.context import ExpansionContext
     from cimgen.features import SkipReport, features_frame, iter_features
     from cimgen.schema import load_schema
-    from cimgen.world import fixture_world
     from cimgen.structure import fit_model, load_model
+    from cimgen.world import fixture_world
 
     timer = _Timer()
     schema = load_schema(opts.schema)
@@ -258,7 +258,14 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                         if len(accepted) >= opts.rows:
                             break
                         _decide(
-                            outcome, div_ctx, diversity, empties, stats, opts, prov, accepted,
+                            outcome,
+                            div_ctx,
+                            diversity,
+                            empties,
+                            stats,
+                            opts,
+                            prov,
+                            accepted,
                             rejected,
                         )
                     progress.update(bar, completed=len(accepted))
@@ -368,7 +375,9 @@ def _decide(
                 f"empty result on {engine} (the --empty-share of empty answers is used up)",
             )
             outcome.findings.append(finding)
-            quality = replace(quality, accepted=False, reasons=(*quality.reasons, f"RES001: {finding.message}"))
+            quality = replace(
+                quality, accepted=False, reasons=(*quality.reasons, f"RES001: {finding.message}")
+            )
             ok = False
     stats.add(outcome, quality, ok, diversity.stage1_shapes)
     if ok:

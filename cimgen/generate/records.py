@@ -60,7 +60,11 @@ def dataset_record(
         "stage": STAGE,
     }
     engine, rows = outcome.result()
-    record["result"] = {"engine": engine, "rows": rows, "empty": rows == 0 if rows is not None else None}
+    record["result"] = {
+        "engine": engine,
+        "rows": rows,
+        "empty": rows == 0 if rows is not None else None,
+    }
     if cand and cand.relaxed:
         record["relaxed"] = list(cand.relaxed)
     if cand and cand.unsupported:

@@ -11,7 +11,6 @@ from cimgen.check.execute import agree
 from cimgen.generate.work import Outcome
 from cimgen.models import FEATURE_NAMES, FIDELITY_COUNTS, Quality
 
-
 SIZE_BUCKETS = ("0", "1", "2-10", "11-100", "101-1000", ">1000", "not executed")
 
 

@@ -17,7 +17,14 @@ from cimgen.errors import DatabaseError
 from cimgen.schema.model import Column, Schema, Table
 from cimgen.world.model import Geo, Tile, World
 from cimgen.world.pools import POOL_SIZE, Pool
-from cimgen.world.probe import NEAR_PER_PIVOT, NEAR_RADIUS_M, ProbeLimits, plain_columns, read_world
+from cimgen.world.probe import (
+    NEAR_PER_PIVOT,
+    NEAR_RADIUS_M,
+    ProbeLimits,
+    _geo,
+    plain_columns,
+    read_world,
+)
 
 STATEMENT_TIMEOUT_MS = 20_000
 _FETCH_CHUNK = 500
@@ -106,7 +113,7 @@ class PostgisProbe:
             )
             for r in rows:
                 if r[1] is not None:
-                    out[r[0]] = Geo(*(float(v) for v in r[1:7]), float(r[8] or 0.0), int(r[7]))
+                    out[r[0]] = _geo(r)
         return out
 
     def near(
@@ -122,9 +129,9 @@ class PostgisProbe:
         align = f"ST_Transform({xg}, {srid})" if (ga.srid or 4326) != srid else xg
         yg = f"y.{_q(gb.name)}"
         rows = self._rows(
-            f"""SELECT {_key(a, 'x')}, n.bi, n.d, n.i, n.w, n.c
+            f"""SELECT {_key(a, "x")}, n.bi, n.d, n.i, n.w, n.c
                 FROM {_qt(a)} x CROSS JOIN LATERAL (
-                  SELECT {_key(b, 'y')} AS bi,
+                  SELECT {_key(b, "y")} AS bi,
                          ST_Distance(ST_Transform({xg}, 4326)::geography,
                                      ST_Transform({yg}, 4326)::geography) AS d,
                          ST_Intersects({align}, {yg}) AS i,
@@ -133,7 +140,7 @@ class PostgisProbe:
                   FROM {_qt(b)} y {same}
                   ORDER BY {yg} <-> {align}
                   LIMIT {NEAR_PER_PIVOT}) n
-                WHERE {_match(a, 'x')} AND {xg} IS NOT NULL AND n.d <= {NEAR_RADIUS_M}""",
+                WHERE {_match(a, "x")} AND {xg} IS NOT NULL AND n.d <= {NEAR_RADIUS_M}""",
             (list(keys),),
         )
         return [(r[0], r[1], float(r[2]), bool(r[3]), bool(r[4]), bool(r[5])) for r in rows]
@@ -152,8 +159,16 @@ class PostgisProbe:
             )
             for r in rows:
                 if r[1] is not None and r[6] is not None:
-                    out[r[0]] = Tile(*(float(v) for v in r[1:5]), int(r[5]), float(r[6]),
-                                     float(r[7]), float(r[8]))
+                    out[r[0]] = Tile(
+                        float(r[1]),
+                        float(r[2]),
+                        float(r[3]),
+                        float(r[4]),
+                        int(r[5]),
+                        float(r[6]),
+                        float(r[7]),
+                        float(r[8]),
+                    )
         return out
 
     def fetch(self, table: Table, ctids: Sequence[Any]) -> tuple[list[Any], list[tuple[Any, ...]]]:
@@ -165,7 +180,9 @@ class PostgisProbe:
         )
         return [r[0] for r in got], [tuple(r[1:]) for r in got]
 
-    def complete(self, table: Table, have: set[Any], wanted: dict[tuple[str, ...], set[tuple[Any, ...]]]) -> list[tuple[Any, tuple[Any, ...]]]:
+    def complete(
+        self, table: Table, have: set[Any], wanted: dict[tuple[str, ...], set[tuple[Any, ...]]]
+    ) -> list[tuple[Any, tuple[Any, ...]]]:
         """Rows of ``table`` whose key columns take the wanted values (partners of other
         tables' sampled rows), not already sampled."""
         cols = plain_columns(table)
@@ -200,7 +217,9 @@ def world_from_postgis(schema: Schema, dsn: str, limits: ProbeLimits | None = No
         try:
             return read_world(schema, probe, "postgis", limits)
         except Exception as exc:  # psycopg errors: one line for the user
-            raise DatabaseError(f"reading the data of the live database failed: {str(exc).splitlines()[0]}") from None
+            raise DatabaseError(
+                f"reading the data of the live database failed: {str(exc).splitlines()[0]}"
+            ) from None
     finally:
         conn.rollback()
         conn.close()

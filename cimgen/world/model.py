@@ -89,6 +89,7 @@ class TableSample:
         default_factory=dict, repr=False, compare=False
     )
     _counts: dict[str, Counter[Any]] = field(default_factory=dict, repr=False, compare=False)
+    _lists: dict[str, list[float]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._pos.update({c: i for i, c in enumerate(self.columns)})
@@ -128,25 +129,26 @@ class TableSample:
     def deciles(self, column: str) -> list[float]:
         """The 0th, 10th, ..., 100th percentiles of a numeric column (cached)."""
         key = "deciles:" + column
-        got = self._counts.get(key)
+        got = self._lists.get(key)
         if got is None:
             vals = sorted(
-                v for v in self.values(column)
+                v
+                for v in self.values(column)
                 if isinstance(v, (int, float)) and not isinstance(v, bool)
             )
-            got = [vals[min(len(vals) - 1, (len(vals) - 1) * k // 10)] for k in range(11)] if vals else []
-            self._counts[key] = got  # type: ignore[assignment]
-        return got  # type: ignore[return-value]
+            got = [float(vals[(len(vals) - 1) * k // 10]) for k in range(11)] if vals else []
+            self._lists[key] = got
+        return got
 
     def size_deciles(self, column: str) -> list[float]:
         """Deciles of the geometry sizes (m² or m) of a geometry column (cached)."""
         key = "sizes:" + column
-        got = self._counts.get(key)
+        got = self._lists.get(key)
         if got is None:
             vals = sorted(g.size for g in self.geo.get(column, []) if g is not None and g.size > 0)
             got = [vals[(len(vals) - 1) * k // 10] for k in range(11)] if vals else []
-            self._counts[key] = got  # type: ignore[assignment]
-        return got  # type: ignore[return-value]
+            self._lists[key] = got
+        return got
 
     def prefix_counts(self, column: str) -> dict[str, int]:
         """Rows per leading word (up to and with the first space, ``_`` or ``-``) of a
@@ -181,6 +183,7 @@ class TableSample:
         state = dict(self.__dict__)
         state["_indexes"] = {}
         state["_counts"] = {}
+        state["_lists"] = {}
         return state
 
 

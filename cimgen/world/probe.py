@@ -36,7 +36,9 @@ def plain_columns(table: Table) -> tuple[Column, ...]:
 
 
 class _Probe(Protocol):
-    def sample(self, table: Table, limits: ProbeLimits) -> tuple[list[Any], list[tuple[Any, ...]], int]:
+    def sample(
+        self, table: Table, limits: ProbeLimits
+    ) -> tuple[list[Any], list[tuple[Any, ...]], int]:
         """(row keys, plain-column rows, total rows of the table)."""
         ...
 
@@ -69,7 +71,9 @@ def read_world(schema: Schema, probe: _Probe, source: str, limits: ProbeLimits) 
     samples: dict[str, TableSample] = {}
     for t in schema.tables:
         cols = tuple(c.name for c in plain_columns(t))
-        samples[t.qualified] = TableSample(t.qualified, cols, rows[t.qualified], totals[t.qualified])
+        samples[t.qualified] = TableSample(
+            t.qualified, cols, rows[t.qualified], totals[t.qualified]
+        )
         _facts(probe, t, samples[t.qualified], keys[t.qualified])
         rng = random.Random(f"{limits.seed}:pivots:{t.qualified}")
         order = list(range(len(rows[t.qualified])))
@@ -91,7 +95,9 @@ def read_world(schema: Schema, probe: _Probe, source: str, limits: ProbeLimits) 
     if fetch is not None:  # rows met near a pivot that the sample lacks
         for b in schema.tables:
             known = set(keys[b.qualified])
-            missing = sorted({r[1] for _, _, t, _, got in found_near if t is b for r in got} - known)
+            missing = sorted(
+                {r[1] for _, _, t, _, got in found_near if t is b for r in got} - known
+            )
             if missing:
                 new_keys, new_rows = fetch(b, missing)
                 _extend(probe, b, samples[b.qualified], keys[b.qualified], new_keys, new_rows)
@@ -131,10 +137,10 @@ def _extend(
     _facts(probe, t, extra, new_keys)
     sample.rows.extend(new_rows)
     row_keys.extend(new_keys)
-    for col, vals in extra.geo.items():
-        sample.geo.setdefault(col, []).extend(vals)
-    for col, vals in extra.tiles.items():
-        sample.tiles.setdefault(col, []).extend(vals)
+    for col, geos in extra.geo.items():
+        sample.geo.setdefault(col, []).extend(geos)
+    for col, tiles in extra.tiles.items():
+        sample.tiles.setdefault(col, []).extend(tiles)
 
 
 def _close_keys(
@@ -233,7 +239,7 @@ class DuckDBProbe:
         """
         wanted = set(keys)
         return {
-            r[0]: Geo(*(float(v) for v in r[1:7]), float(r[8] or 0.0), int(r[7]))
+            r[0]: _geo(r)
             for r in self.con.execute(sql).fetchall()
             if r[0] in wanted and r[1] is not None
         }
@@ -288,11 +294,23 @@ class DuckDBProbe:
         return out
 
 
-def world_from_fixture(
-    schema: Schema, con: Any, limits: ProbeLimits | None = None
-) -> World:
+def world_from_fixture(schema: Schema, con: Any, limits: ProbeLimits | None = None) -> World:
     """The world of the embedded fixture database behind ``con`` (a DuckDB connection)."""
     return read_world(schema, DuckDBProbe(con, schema), "fixture", limits or ProbeLimits())
+
+
+def _geo(r: Sequence[Any]) -> Geo:
+    """A Geo from a fact row (key, x, y, xmin, ymin, xmax, ymax, dimension, size)."""
+    return Geo(
+        float(r[1]),
+        float(r[2]),
+        float(r[3]),
+        float(r[4]),
+        float(r[5]),
+        float(r[6]),
+        float(r[8] or 0.0),
+        int(r[7]),
+    )
 
 
 def _q(name: str) -> str:
