@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cimgen import ast
-from cimgen.expand.question import TONES, describe
-from cimgen.expand.vocabulary import humanise, table_words, vocabulary
+from cimgen.question import TONES, describe
+from cimgen.question.vocabulary import humanise, table_words, vocabulary
 from cimgen.models import QueryFeatures
 from cimgen.schema.load import load_schema
 from cimgen.schema.model import Column, Schema, Table

@@ -187,7 +187,7 @@ def make_candidate(
 def _describe(
     query: ast.Query, structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random
 ) -> tuple[str, str]:
-    from cimgen.expand.question import describe
+    from cimgen.question import describe
 
     return describe(query, structure, ctx.schema, rng)
 

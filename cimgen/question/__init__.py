@@ -2,7 +2,7 @@
 
 The question is built in two steps:
 
-1. a :class:`~cimgen.expand.question_query.Reader` walks the outermost
+1. a :class:`~cimgen.question.reading.Reader` walks the outermost
    :class:`~cimgen.ast.Query` and collects :class:`Parts`: the subject (``buildings``), what
    is returned, the filters as relative clauses (``with building height over 25 m``, ``in
    project X, scenario 'baseline'``), joins, grouping, HAVING, window/clustering, ordering and
@@ -10,7 +10,7 @@ The question is built in two steps:
    phrase: faithfulness comes first. The reader is built in layers, one module each
    (question_scope -> question_expr -> question_geometry -> question_conditions ->
    question_query).
-2. a tone template (:mod:`~cimgen.expand.question_tones`: ``DIRECT``, ``INTERROGATIVE``...)
+2. a tone template (:mod:`~cimgen.question.voices`: ``DIRECT``, ``INTERROGATIVE``...)
    arranges the parts; several phrasings per construct are picked with the caller's seeded
    ``random.Random`` so similar queries still read differently. Unknown tones fall back to
    ``DIRECT``. docs/questions.md has the tone table.
@@ -21,10 +21,10 @@ from __future__ import annotations
 import random
 
 from cimgen import ast
-from cimgen.expand.question_base import TONES, Parts
-from cimgen.expand.question_query import Reader
-from cimgen.expand.question_tones import TONE_TEMPLATES, finish, setop_sentence
-from cimgen.expand.vocabulary import vocabulary
+from cimgen.question.base import TONES, Parts
+from cimgen.question.reading import Reader
+from cimgen.question.voices import TONE_TEMPLATES, finish, setop_sentence
+from cimgen.question.vocabulary import vocabulary
 from cimgen.models import QueryFeatures
 from cimgen.schema.model import Schema
 

@@ -1,10 +1,10 @@
-"""Tone templates: each arranges the :class:`~cimgen.expand.question_base.Parts` of a query
+"""Tone templates: each arranges the :class:`~cimgen.question.base.Parts` of a query
 into one sentence (see the tone table in docs/questions.md)."""
 
 from __future__ import annotations
 
-from cimgen.expand.question_base import Parts, join_words, the
-from cimgen.expand.question_query import Reader
+from cimgen.question.base import Parts, join_words, the
+from cimgen.question.reading import Reader
 
 # --------------------------------------------------------------------------- tone templates
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cimgen import ast
-from cimgen.expand.question_base import (
+from cimgen.question.base import (
     FLIP,
     GENERIC_GEOMS,
     GEOGRAPHIC_SRIDS,
@@ -15,8 +15,8 @@ from cimgen.expand.question_base import (
     verb_s,
     with_unit,
 )
-from cimgen.expand.question_expr import ExprReader
-from cimgen.expand.vocabulary import humanise
+from cimgen.question.expressions import ExprReader
+from cimgen.question.vocabulary import humanise
 
 
 class GeometryReader(ExprReader):

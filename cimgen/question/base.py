@@ -1,10 +1,10 @@
 """Shared pieces of the question generator: word helpers, the scope model and :class:`Parts`.
 
-A question is read off the AST by a reader (:mod:`cimgen.expand.question_query`) built in layers:
-scope and column resolution (:mod:`~cimgen.expand.question_scope`), expressions
-(:mod:`~cimgen.expand.question_expr`), geometry (:mod:`~cimgen.expand.question_geometry`),
-conditions (:mod:`~cimgen.expand.question_conditions`), query parts; tone templates
-(:mod:`~cimgen.expand.question_tones`) then arrange the :class:`Parts`.
+A question is read off the AST by a reader (:mod:`cimgen.question.reading`) built in layers:
+scope and column resolution (:mod:`~cimgen.question.scope`), expressions
+(:mod:`~cimgen.question.expressions`), geometry (:mod:`~cimgen.question.geometry`),
+conditions (:mod:`~cimgen.question.conditions`), query parts; tone templates
+(:mod:`~cimgen.question.voices`) then arrange the :class:`Parts`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cimgen import ast
-from cimgen.expand.vocabulary import TableWords
+from cimgen.question.vocabulary import TableWords
 
 TONES = (
     "DIRECT",

@@ -10,7 +10,7 @@ import random
 
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
-from cimgen.expand.question_base import (
+from cimgen.question.base import (
     METRIC_SRIDS,
     Parts,
     Scope,
@@ -20,7 +20,7 @@ from cimgen.expand.question_base import (
     join_words,
     the,
 )
-from cimgen.expand.vocabulary import TableWords, Term, Vocabulary, humanise, split_unit
+from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, split_unit
 
 
 class ScopeReader:

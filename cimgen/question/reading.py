@@ -1,12 +1,12 @@
 """Reader layer 5: a whole query (CTEs, set operations, SELECT lists, grouping, ordering,
-limits) read into :class:`~cimgen.expand.question_base.Parts`."""
+limits) read into :class:`~cimgen.question.base.Parts`."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from cimgen import ast
-from cimgen.expand.question_base import (
+from cimgen.question.base import (
     Parts,
     Scope,
     filter_list,
@@ -14,8 +14,8 @@ from cimgen.expand.question_base import (
     join_words,
     the,
 )
-from cimgen.expand.question_conditions import ConditionReader
-from cimgen.expand.vocabulary import humanise
+from cimgen.question.conditions import ConditionReader
+from cimgen.question.vocabulary import humanise
 
 _MAX_RETURNS = 4  # longer SELECT lists name their measures and a few columns, then "N other"
 

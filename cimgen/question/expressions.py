@@ -4,14 +4,14 @@ windows, ordering items)."""
 from __future__ import annotations
 
 from cimgen import ast
-from cimgen.expand.question_base import (
+from cimgen.question.base import (
     AGG_WORDS,
     Scope,
     join_words,
     literal,
 )
-from cimgen.expand.question_scope import ScopeReader
-from cimgen.expand.vocabulary import humanise, plural, split_unit
+from cimgen.question.scope import ScopeReader
+from cimgen.question.vocabulary import humanise, plural, split_unit
 
 
 class ExprReader(ScopeReader):

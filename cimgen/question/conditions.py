@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cimgen import ast
-from cimgen.expand.question_base import (
+from cimgen.question.base import (
     CMP,
     FLIP,
     Parts,
@@ -17,8 +17,8 @@ from cimgen.expand.question_base import (
     verb_s,
     with_unit,
 )
-from cimgen.expand.question_geometry import GeometryReader
-from cimgen.expand.vocabulary import plural
+from cimgen.question.geometry import GeometryReader
+from cimgen.question.vocabulary import plural
 
 
 class ConditionReader(GeometryReader):
