@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cimgen import ast
-from cimgen.question import TONES, describe
+from cimgen.question import TONES, ask as describe
 from cimgen.question.vocabulary import humanise, table_words, vocabulary
 from cimgen.models import QueryFeatures
 from cimgen.schema.load import load_schema

@@ -1,19 +1,23 @@
-"""A natural-language question (and a Stage 1 style instruction) for a query, from its AST.
+"""Questions a person would type, read off a query's AST.
+
+One entry point, :func:`ask`: AST + schema + tone + seed -> question. It works from the AST
+alone, for any query the grammar admits, so phrasing can change without reading the
+expander and the expander without reading phrasing.
 
 The question is built in two steps:
 
-1. a :class:`~cimgen.question.reading.Reader` walks the outermost
-   :class:`~cimgen.ast.Query` and collects :class:`Parts`: the subject (``buildings``), what
-   is returned, the filters as relative clauses (``with building height over 25 m``, ``in
-   project X, scenario 'baseline'``), joins, grouping, HAVING, window/clustering, ordering and
-   the limit. Every literal of the WHERE clause, every threshold and the LIMIT end up in some
-   phrase: faithfulness comes first. The reader is built in layers, one module each
-   (question_scope -> question_expr -> question_geometry -> question_conditions ->
-   question_query).
-2. a tone template (:mod:`~cimgen.question.voices`: ``DIRECT``, ``INTERROGATIVE``...)
-   arranges the parts; several phrasings per construct are picked with the caller's seeded
-   ``random.Random`` so similar queries still read differently. Unknown tones fall back to
-   ``DIRECT``. docs/questions.md has the tone table.
+1. a :class:`~cimgen.question.reading.QueryReader` reads the query into a
+   :class:`~cimgen.question.base.Reading`: the subject (``buildings``), its conditions as
+   clauses (``in project 'p'``, ``with height over 25 m``), the tables joined to it (keys the
+   schema implies are not spelled out), what is returned (named briefly by what it means),
+   grouping, ordering and limit. Every literal that changes the result, every non-default
+   ordering and every LIMIT end up in some phrase. The reader is built in layers, one module
+   each: scope -> expressions -> geometry -> conditions -> reading.
+2. :class:`~cimgen.question.voices.Voices` arranges the reading in a voice (imperative,
+   question, a planner's goal) and a skeleton drawn from the tone and the seed.
+
+Words come from the schema (:mod:`~cimgen.question.vocabulary`): column descriptions, table
+names, so other schemas keep working. docs/questions.md has the details.
 """
 
 from __future__ import annotations
@@ -21,61 +25,37 @@ from __future__ import annotations
 import random
 
 from cimgen import ast
-from cimgen.question.base import TONES, Parts
-from cimgen.question.reading import Reader
-from cimgen.question.voices import TONE_TEMPLATES, finish, setop_sentence
+from cimgen.question.base import TONES
+from cimgen.question.reading import QueryReader
 from cimgen.question.vocabulary import vocabulary
-from cimgen.models import QueryFeatures
+from cimgen.question.voices import Voices, finish
 from cimgen.schema.model import Schema
 
 
-def describe(
-    query: ast.Query, structure: QueryFeatures, schema: Schema, rng: random.Random
-) -> tuple[str, str]:
-    """The question and the Stage 1 style instruction for ``query``.
-
-    Deterministic for the state of ``rng``; the tone is ``structure.question_tone`` (unknown
-    tones read as ``DIRECT``).
+def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) -> str:
+    """The question for ``query``: deterministic for ``seed`` (an int or a seeded
+    ``random.Random``, whose state it advances); unknown tones read as ``DIRECT``.
 
     >>> from cimgen.schema.load import load_schema
     >>> q = ast.Query(ast.Select((ast.SelectItem(ast.Column("height")),),
     ...     (ast.TableRef("building_properties", "cim_vector"),),
-    ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25")), ), limit=ast.Number("10"))
-    >>> question, instruction = describe(q, QueryFeatures(question_tone="INTERROGATIVE"),
-    ...                                  load_schema("cim_wizard"), random.Random(1))
-    >>> question.endswith("?") and "25 m" in question and "10" in question
-    True
+    ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25"))),
+    ...     order_by=(ast.OrderItem(ast.Column("height"), "DESC"),), limit=ast.Number("10"))
+    >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 3)
+    'Which buildings have height over 25 m, top 10 by height?'
     """
-    vocab = vocabulary(schema)
-    reader = Reader(vocab, rng, schema.metric_srid)
-    tone = structure.question_tone if structure.question_tone in TONE_TEMPLATES else "DIRECT"
-    steps_wanted = (
-        bool(query.ctes)
-        and (tone == "ANALYTICAL" or structure.sql_type == "NESTED_QUERY")
-        and rng.random() < 0.6
-    )
-    reader.inherit = not steps_wanted
-    parts = reader.query_parts(query, None)
-    template = TONE_TEMPLATES[tone]
-    text = setop_sentence(reader, parts, tone) if parts.setop else template(reader, parts)
-    steps = [s for s in parts.steps if s]
-    if steps:
-        if steps_wanted:
-            text = "First " + "; then ".join(steps) + "; finally, " + text[0].lower() + text[1:]
-        else:
-            text = (
-                text.rstrip(".?")
-                + " ("
-                + "; ".join(steps)
-                + ")"
-                + ("?" if text.endswith("?") else "")
-            )
-    question = finish(text)
+    rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+    reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
+    reading, _ = reader.read_query(query, None)
+    return finish(Voices(reader, reading, tone).sentence())
+
+
+def instruction(question: str, schema: Schema) -> str:
+    """The Stage 1 style instruction around a question."""
     return (
-        question,
-        f"Convert this natural language question to PostGIS spatial SQL for "
-        f"{vocab.database}: {question}",
+        "Convert this natural language question to PostGIS spatial SQL for "
+        f"{vocabulary(schema).database}: {question}"
     )
 
 
-__all__ = ["TONES", "Parts", "describe"]
+__all__ = ["TONES", "ask", "instruction"]

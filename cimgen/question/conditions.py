@@ -1,367 +1,432 @@
-"""Reader layer 4: conditions (WHERE, HAVING, JOIN ON) as relative clauses or sentences."""
+"""Reader layer 4: conditions (WHERE, HAVING, ON, CASE, FILTER) as :class:`Clause` objects.
+
+A clause has two forms so a voice can use either: after a noun (``buildings with height
+over 25 m``) and after a plural subject (``which buildings have height over 25 m``). Every
+literal that changes the result is said, with its unit when the schema or the SQL gives one;
+a category value can stand before the noun (``residential buildings``). An identifier of
+another thing reads as belonging to it (``project_id = 'p'``: ``in project 'p'``).
+"""
 
 from __future__ import annotations
+
+import re
 
 from cimgen import ast
 from cimgen.question.base import (
     CMP,
     FLIP,
-    Parts,
+    NEGATE,
+    Clause,
+    Reading,
     Scope,
     Source,
-    conjuncts,
-    filter_list,
     join_words,
     literal,
     the,
-    verb_s,
     with_unit,
 )
-from cimgen.question.geometry import GeometryReader
-from cimgen.question.vocabulary import plural
+from cimgen.question.geometry import GeometryReader, _verb_s
+from cimgen.question.scope import qualify
+
+_COUNT_WORDS = {
+    ">": "more than",
+    ">=": "at least",
+    "<": "fewer than",
+    "<=": "at most",
+    "=": "exactly",
+    "<>": "other than",
+}
+_CATEGORY = re.compile(r"(^|\s)(type|zone|class|category|kind|status)$")
+_ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
+_LEADS = ("with", "whose", "that", "where")
 
 
 class ConditionReader(GeometryReader):
-    def cond(self, e: ast.Expr, scope: Scope, plain: bool = False, negated: bool = False) -> str:
-        """A predicate as a relative clause (``whose height is above 20 m``) or, with
-        ``plain``, as a sentence (``the height is above 20 m``)."""
+    def clause(self, e: ast.Expr, scope: Scope, negated: bool = False) -> Clause:
+        """``e`` as a clause about the scope's focus (the subject unless a joined table's
+        conditions are being read)."""
         if isinstance(e, ast.UnaryOp) and e.op == "NOT":
-            return self.cond(e.operand, scope, plain, not negated)
+            return self.clause(e.operand, scope, not negated)
         if self.is_spatial_pred(e):
-            return self.spatial_pred(e, scope, None, plain, negated)
+            return self.spatial_clause(e, scope, negated)
         if isinstance(e, ast.BinaryOp):
             if e.op in ("AND", "OR"):
-                parts = [self.cond(c, scope, plain) for c in (e.left, e.right)]
-                if negated:
-                    return (
-                        "not (" + " and ".join(parts) + ")"
-                        if e.op == "AND"
-                        else ("neither " + " nor ".join(parts))
-                    )
-                return join_words(parts) if e.op == "AND" else "either " + " or ".join(parts)
+                return self._junction(e, scope, negated)
             if e.op in FLIP:
-                return self.compare(e.op, e.left, e.right, scope, plain, negated)
+                return self.compare(e.op, e.left, e.right, scope, negated)
             if e.op in ("LIKE", "ILIKE"):
-                return self.like(e, scope, plain, negated)
+                return self.like(e, scope, negated)
         if isinstance(e, ast.Between):
-            neg = negated != e.negated
-            lo, hi = self.expr(e.low, scope), self.expr(e.high, scope)
-            subject, unit, year = self._subject_of(e.expr, scope, plain)
-            rng_txt = f"between {lo} and {with_unit(hi, unit)}"
-            if year and not neg and not plain and subject.startswith("with "):
-                return f"built between {lo} and {hi}"
-            if not neg and not plain and subject.startswith("with "):
-                return f"{subject} {rng_txt}"
-            return (
-                f"{subject} {'is not' if neg else 'is'} {rng_txt}".replace("with ", "whose ", 1)
-                if subject.startswith("with ")
-                else f"{subject} {'is not' if neg else 'is'} {rng_txt}"
-            )
+            return self.between(e, scope, negated != e.negated)
         if isinstance(e, ast.InList):
-            neg = negated != e.negated
-            items = join_words([self.expr(i, scope) for i in e.items], "or")
-            if not neg and not plain:
-                subject, _, _ = self._subject_of(e.expr, scope, plain)
-                if subject.startswith("with "):
-                    return f"{subject} {items}"
-            subject, _, _ = self._subject_of(e.expr, scope, plain, rel="whose")
-            return f"{subject} is {'none' if neg else 'one'} of {items}"
+            return self.in_list(e, scope, negated != e.negated)
         if isinstance(e, ast.IsNull):
-            neg = negated != e.negated
-            noun = self.expr(e.expr, scope)
-            if plain:
-                return f"{the(noun)} is {'known' if neg else 'missing'}"
-            return f"that have a known {noun}" if neg else f"with no recorded {noun}"
+            noun, owner, _ = self._left(e.expr, scope)
+            known = negated != e.negated
+            if owner:
+                text = f"{qualify(noun, owner)} is {'known' if known else 'missing'}"
+                return self._sentence_clause(text)
+            if known:
+                return Clause(f"with a known {noun}", f"have a known {noun}")
+            return Clause(f"with no {noun}", f"have no {noun}")
         if isinstance(e, ast.Exists):
-            return self.exists(e.query, scope, negated, plain)
+            return self.exists(e.query, scope, negated)
         if isinstance(e, ast.InSubquery):
-            neg = negated != e.negated
-            subject, _, _ = self._subject_of(e.expr, scope, plain, rel="whose")
-            among = self.subquery_clause(e.query, scope, bare=True)
-            return f"{subject} is {'not ' if neg else ''}among the {among}"
+            return self.in_subquery(e, scope, negated != e.negated)
         if isinstance(e, ast.Column):
-            return self.boolean(e, not negated, scope, plain)
+            return self.boolean(e, not negated, scope)
         if isinstance(e, ast.Boolean):
-            return "always" if e.value != negated else "never"
+            word = "always" if e.value != negated else "never"
+            return Clause(word, word)
         text = self.expr(e, scope)
-        return (
-            ("not " if negated else "") + text
-            if plain
-            else (f"where {'not ' if negated else ''}{text}")
-        )
+        return self._sentence_clause(("not " if negated else "") + text)
 
-    def _subject_of(
-        self, e: ast.Expr, scope: Scope, plain: bool, rel: str = "with"
-    ) -> tuple[str, str, bool]:
-        """(``whose height`` | ``the height``, unit, is-a-year) for the left side of a test."""
-        unit, year = "", False
+    def _junction(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+        parts = [self.clause(c, scope) for c in (e.left, e.right)]
+        rel = [p.rel for p in parts]
+        pred = [p.verb for p in parts]
+        spatial = any(p.spatial for p in parts)
+        if e.op == "AND":
+            if negated:
+                return Clause(f"not both {' and '.join(rel)}", f"do not both {' and '.join(pred)}")
+            return Clause(join_words(rel), join_words(pred), spatial)
+        if negated:
+            return Clause(f"neither {' nor '.join(rel)}", f"neither {' nor '.join(pred)}")
+        return Clause(f"either {' or '.join(rel)}", f"either {' or '.join(pred)}", spatial)
+
+    def _sentence_clause(self, text: str) -> Clause:
+        return Clause(f"where {text}", f"are such that {text}")
+
+    def _left(self, e: ast.Expr, scope: Scope) -> tuple[str, str, str]:
+        """(noun, owner label, unit) of the tested side."""
         if isinstance(e, ast.Column):
-            t, src, depth = self.term(e, scope)
-            unit, year = t.unit, "year" in e.name and t.kind in ("integer", "other")
-            if src is not None and (depth > 0 or not src.attached):
-                noun = f"the {t.noun} of {src.label}"
-                return (noun if plain else f"where {noun}"), unit, year
-            noun = t.noun
-        elif isinstance(e, ast.FuncCall) and e.name in ("ST_Area", "ST_Length", "ST_Perimeter"):
-            noun = self.expr(e, scope)
-            unit = (
-                "square metres"
-                if "square metres" in noun
-                else ("m" if " in metres" in noun else "")
-            )
-            noun = noun.replace(" in square metres", "").replace(" in metres", "")
-        else:
-            noun = self.expr(e, scope)
-        if plain:
-            return the(noun), unit, year
-        return (
-            (f"whose {noun}" if rel == "whose" or not noun[:1].isalpha() else f"{rel} {noun}"),
-            unit,
-            year,
-        )
+            t, _, _ = self.term(e, scope)
+            noun, owner = self.np(e, scope)
+            return noun, owner, t.unit
+        noun, owner = self.np(e, scope)
+        unit = ""
+        if (
+            isinstance(e, ast.FuncCall)
+            and e.name in ("ST_Area", "ST_Length", "ST_Perimeter")
+            and e.args
+        ):
+            base = self.units(e.args[0], scope)
+            unit = {"m": "m", "degrees": "degrees"}.get(base, "")
+            if e.name == "ST_Area" and unit:
+                unit = "square metres" if unit == "m" else "square degrees"
+        return noun, owner, unit
+
+    # ------------------------------------------------------------------ comparisons
 
     def compare(
-        self, op: str, left: ast.Expr, right: ast.Expr, scope: Scope, plain: bool, negated: bool
-    ) -> str:
+        self, op: str, left: ast.Expr, right: ast.Expr, scope: Scope, negated: bool
+    ) -> Clause:
         if literal(left) is not None and literal(right) is None:
             left, right, op = right, left, FLIP[op]
         if negated:
-            op = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "=": "<>", "<>": "="}[op]
-        if (
-            isinstance(left, ast.Column)
-            and isinstance(right, ast.String)
-            and op == "="
-            and left.name in ("project_id", "scenario_id")
-            and not plain
-        ):
-            _, src, depth = self.term(left, scope)
-            if src is None or (src.attached and depth == 0):
-                word = "project" if left.name == "project_id" else "scenario"
-                return f"in {word} '{right.value}'"
+            op = NEGATE[op]
         if isinstance(left, ast.Column) and isinstance(right, ast.Boolean) and op in ("=", "<>"):
-            return self.boolean(left, right.value == (op == "="), scope, plain)
+            return self.boolean(left, right.value == (op == "="), scope)
         if (
             isinstance(left, ast.Column)
             and isinstance(right, ast.Column)
             and left.name == right.name
             and op in ("=", "<>")
         ):
-            same = self.same_column(left, right, op == "=", scope, plain)
-            if same:
+            same = self.same_column(left, right, op == "=", scope)
+            if same is not None:
                 return same
-        subject, unit, year = self._subject_of(left, scope, plain)
+        noun, owner, unit = self._left(left, scope)
         value = literal(right)
-        if value is None:
-            value = self.expr(right, scope)
-            if isinstance(right, ast.Subquery | ast.Column):
-                value = the(value)
-        else:
-            value = with_unit(value, unit)
-        if year and op in (">", ">=", "<", "<=") and not plain and not subject.startswith("where"):
-            word = {
-                ">": "built after",
-                ">=": "built in or after",
-                "<": "built before",
-                "<=": "built in or before",
-            }[op]
-            return f"{word} {value}"
-        if op == "=":
-            if not plain and subject.startswith("with "):
-                return f"{subject} {value}"
-            return f"{subject} is {value}"
-        if op == "<>":
-            return f"{subject.replace('with ', 'whose ', 1)} is not {value}"
+        value = with_unit(value, unit) if value is not None else self._value(right, scope)
+        if owner:
+            word = {"=": "is", "<>": "is not"}.get(op) or f"is {CMP[op][0]}"
+            return self._sentence_clause(f"{qualify(noun, owner)} {word} {value}")
+        if op == "=" and isinstance(left, ast.Column):
+            entity = self._entity(left, noun, scope)
+            if entity:
+                thing = f"{entity} {value}"
+                return Clause(f"in {thing}", f"are in {thing}", within=thing)
+            if isinstance(right, ast.String) and self._category(noun, right.value):
+                return Clause(
+                    f"with {noun} {value}", f"are {right.value}", adjective=right.value, noun=noun
+                )
+        temporal = self._temporal(left, scope)
+        if op in ("=", "<>"):
+            word = "" if op == "=" else "other than "
+            return Clause(
+                f"with {noun} {word}{value}",
+                f"have {noun} {word}{value}",
+                temporal=temporal,
+                noun=noun,
+            )
+        if self._built(noun):
+            word = {">": "after", ">=": "in or after", "<": "before", "<=": "in or before"}[op]
+            return Clause(
+                f"built {word} {value}", f"were built {word} {value}", temporal=temporal, noun=noun
+            )
         word = self.pick(CMP[op])
-        if not plain and subject.startswith("with "):
-            return f"{subject} {word} {value}"
-        return f"{subject} is {word} {value}"
+        return Clause(
+            f"with {noun} {word} {value}",
+            f"have {noun} {word} {value}",
+            temporal=temporal,
+            noun=noun,
+        )
+
+    def _value(self, e: ast.Expr, scope: Scope) -> str:
+        text = self.expr(e, scope)
+        return the(text) if isinstance(e, ast.Column | ast.Subquery | ast.FuncCall) else text
+
+    def _entity(self, col: ast.Column, noun: str, scope: Scope) -> str:
+        """``project`` for ``project_id = 'p'``: an identifier of a thing the rows belong to
+        (``in project 'p'``), not of the rows themselves (``with ID 'x'``)."""
+        t, src, _ = self.term(col, scope)
+        if not (t.identifier and t.noun.endswith(" ID")) or src is None or col.name == "id":
+            return ""
+        entity = t.noun[: -len(" ID")]
+        focus = scope.focus or scope.subject
+        if focus is not None and entity in (focus.words.singular, focus.words.plural):
+            return ""
+        return entity if entity.count(" ") < 2 and not entity.startswith("internal") else ""
+
+    def _category(self, noun: str, value: str) -> bool:
+        return bool(_CATEGORY.search(noun)) and bool(_ADJECTIVE.match(value))
+
+    def _built(self, noun: str) -> bool:
+        return "construction year" in noun
+
+    def _temporal(self, e: ast.Expr, scope: Scope) -> str:
+        if isinstance(e, ast.Column):
+            t, _, _ = self.term(e, scope)
+            if t.temporal:
+                return t.brief
+        return ""
 
     def same_column(
-        self, left: ast.Column, right: ast.Column, equal: bool, scope: Scope, plain: bool
-    ) -> str:
-        """``x.project_id = outer.project_id`` -> ``with the same project identifier as the
-        project scenario`` (correlations and self-join exclusions); "" when not two sources."""
+        self, left: ast.Column, right: ast.Column, equal: bool, scope: Scope
+    ) -> Clause | None:
+        """``x.type = outer.type``: ``with the same use type`` (as the outer row)."""
         t, lsrc, ldepth = self.term(left, scope)
         _, rsrc, rdepth = self.term(right, scope)
         if lsrc is None or rsrc is None or lsrc is rsrc:
-            return ""
-        if rsrc.attached and rdepth == 0 and not (lsrc.attached and ldepth == 0):
-            lsrc, rsrc = rsrc, lsrc
-        if plain or not (lsrc.attached and ldepth == 0):
-            same = "the same" if equal else "different"
-            return f"{lsrc.label} and {rsrc.label} have {same} {plural(t.noun)}"
-        same, prep = ("the same", "as") if equal else ("a different", "from")
-        return f"with {same} {t.noun} {prep} {rsrc.label}"
+            return None
+        if scope.own(rsrc, rdepth) and not scope.own(lsrc, ldepth):
+            left, right, lsrc, rsrc, ldepth, rdepth = right, left, rsrc, lsrc, rdepth, ldepth
+        if not scope.own(lsrc, ldepth):
+            return None
+        other = self.owner_of(rsrc, rdepth, scope)
+        as_ = "" if other == "their" else f" as {other}"
+        if equal:
+            return Clause(f"with the same {t.brief}{as_}", f"have the same {t.brief}{as_}")
+        frm = "" if other == "their" else f" from {other}"
+        return Clause(f"with a different {t.brief}{frm}", f"have a different {t.brief}{frm}")
 
-    def boolean(self, col: ast.Column, truth: bool, scope: Scope, plain: bool) -> str:
+    def boolean(self, col: ast.Column, truth: bool, scope: Scope) -> Clause:
         t, src, depth = self.term(col, scope)
-        noun = t.noun
-        own = src is None or (src.attached and depth == 0)
-        if noun.startswith("has "):
-            verb = ("have " if truth else "do not have ") + noun[4:]
-            if own and not plain:
-                return "that " + verb
-            who = src.label if src else "it"
-            text = f"{who} {'has ' if truth else 'does not have '}{noun[4:]}"
-            return text if plain else "where " + text
-        if noun.startswith("in ") or noun.startswith("is "):
-            state = noun.removeprefix("is ")
-            if own and not plain:
-                return f"that are {'' if truth else 'not '}{state}"
-            text = f"{src.label if src else 'it'} is {'' if truth else 'not '}{state}"
-            return text if plain else "where " + text
-        subject = f"the {noun}" if own else f"the {noun} of {src.label if src else 'it'}"
-        text = f"{subject} flag is {'set' if truth else 'not set'}"
-        return text if plain else "where " + text
+        if src is not None:
+            src.mentioned = True
+        owner = self.owner_of(src, depth, scope)
+        if owner:
+            state = t.noun.removeprefix("is ")
+            many = owner == "their"
+            who = "they" if many else owner
+            if state.startswith("has "):
+                have = (
+                    ("have" if many else "has")
+                    if truth
+                    else ("do not have" if many else "does not have")
+                )
+                text = f"{who} {have} {state[4:]}"
+            else:
+                text = f"{who} {'are' if many else 'is'} {'' if truth else 'not '}{state}"
+            return self._sentence_clause(text)
+        state = t.noun.removeprefix("is ")
+        if state.startswith("has "):
+            thing = state[4:]
+            if truth:
+                return Clause(f"with {thing}", f"have {thing}")
+            thing = thing.removeprefix("a ").removeprefix("an ")
+            return Clause(f"without a {thing}", f"have no {thing}")
+        if state.startswith("in "):
+            return Clause(
+                state if truth else f"not {state}", f"are {'' if truth else 'not '}{state}"
+            )
+        if not t.noun.startswith(("is ", "in ", "has ")) and t.kind != "boolean":
+            noun = t.brief  # a non-boolean column tested for truth
+            word = "set" if truth else "not set"
+            return Clause(f"with {noun} {word}", f"have {noun} {word}")
+        return Clause(
+            f"that are {'' if truth else 'not '}{state}", f"are {'' if truth else 'not '}{state}"
+        )
 
-    def like(self, e: ast.BinaryOp, scope: Scope, plain: bool, negated: bool) -> str:
-        subject, _, _ = self._subject_of(e.left, scope, plain, rel="whose")
+    def between(self, e: ast.Between, scope: Scope, negated: bool) -> Clause:
+        noun, owner, unit = self._left(e.expr, scope)
+        lo, hi = self.expr(e.low, scope), with_unit(self.expr(e.high, scope), unit)
+        span = f"{'not ' if negated else ''}between {lo} and {hi}"
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {span}")
+        temporal = self._temporal(e.expr, scope)
+        if self._built(noun) and not negated:
+            return Clause(f"built {span}", f"were built {span}", temporal=temporal, noun=noun)
+        return Clause(f"with {noun} {span}", f"have {noun} {span}", temporal=temporal, noun=noun)
+
+    def in_list(self, e: ast.InList, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.expr, scope)
+        items = [self.expr(i, scope) for i in e.items]
+        if negated:
+            if len(items) == 2:
+                values = f"neither {items[0]} nor {items[1]}"
+            else:
+                values = ("other than " if len(items) == 1 else "not ") + join_words(items, "or")
+        else:
+            values = join_words(items, "or")
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {values}")
+        strings = [i.value for i in e.items if isinstance(i, ast.String)]
+        if (
+            not negated
+            and len(strings) == len(items) <= 3
+            and all(self._category(noun, s) for s in strings)
+        ):
+            adjective = join_words(strings, "or")
+            return Clause(
+                f"with {noun} {values}", f"are {adjective}", adjective=adjective, noun=noun
+            )
+        temporal = self._temporal(e.expr, scope)
+        return Clause(
+            f"with {noun} {values}", f"have {noun} {values}", temporal=temporal, noun=noun
+        )
+
+    def like(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.left, scope)
         pat = e.right.value if isinstance(e.right, ast.String) else self.expr(e.right, scope)
         core = pat.strip("%")
         if "%" not in core and "_" not in core and pat != core:
-            kind = (
-                "contain"
-                if pat.startswith("%") and pat.endswith("%")
-                else "end with"
-                if pat.startswith("%")
-                else "start with"
-            )
-            how = f"does not {kind}" if negated else verb_s(kind)
-            text = f"{subject} {how} '{core}'"
-        else:
-            text = f"{subject} {'does not match' if negated else 'matches'} the pattern '{pat}'"
-        return text + (" (case-insensitive)" if e.op == "ILIKE" else "")
-
-    def exists(self, query: ast.Query, scope: Scope, negated: bool, plain: bool) -> str:
-        sub = self.query_parts(query, scope)
-        filters = (" " + join_words(sub.filters)) if sub.filters else ""
-        text = f"{'no' if negated else 'at least one of the'} {sub.subject}{filters}"
-        if plain:
-            return f"there {'are' if negated else 'is'} {text}"
-        return f"for which there {'are' if negated else 'is'} {text}"
-
-    def subquery_clause(self, query: ast.Query, scope: Scope, bare: bool = False) -> str:
-        saved = self.inherit
-        self.inherit = True
-        sub = self.query_parts(query, scope)
-        self.inherit = saved
-        returns = join_words(sub.returns) or "rows"
-        tail = "".join(f", {p}" for p in (sub.group, sub.having, sub.order) if p)
-        filters = (" " + join_words(sub.filters)) if sub.filters else ""
-        joins = (" " + join_words(sub.joins)) if sub.joins else ""
-        lim = f" ({sub.limit})" if sub.limit else ""
-        if sub.counts_only and len(sub.returns) == 1:
-            return f"{returns.removeprefix('the ')}{joins}{filters}{tail}{lim}"
-        if bare and not sub.aggregate:
-            head, sep, rest = returns.partition(" of ")
-            return f"{plural(head)}{sep}{rest} of {sub.subject}{joins}{filters}{tail}{lim}"
-        return f"{returns.removeprefix('the ')} of {sub.subject}{joins}{filters}{tail}{lim}"
-
-    def about_joined(self, e: ast.Expr, scope: Scope) -> bool:
-        """Whether condition ``e`` reads a column of a table joined to (not attached to) the
-        subject: such a clause is told after the joins that introduce the table."""
-        stack: list[object] = [e]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Column):
-                src, depth = self.resolve(node, scope)
-                if src is not None and depth == 0 and not src.attached:
-                    return True
-            elif not isinstance(node, ast.Exists | ast.InSubquery | ast.Subquery | ast.Query):
-                for v in vars(node).values():  # ast.children's fields() is slow here
-                    if isinstance(v, tuple):
-                        stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
-                    elif hasattr(v, "__dataclass_fields__"):
-                        stack.append(v)
-        return False
-
-    def where(self, where: ast.Expr, scope: Scope, parts: Parts) -> None:
-        conds = conjuncts(where)
-        project = scenario = None
-        owner: Source | None = None
-        for c in conds:
-            if (
-                isinstance(c, ast.BinaryOp)
-                and c.op == "="
-                and isinstance(c.left, ast.Column)
-                and isinstance(c.right, ast.String)
-                and c.left.name in ("project_id", "scenario_id")
-            ):
-                src, depth = self.resolve(c.left, scope)
-                own = src is None or (src.attached and depth == 0)
-                if own or owner is None or src is owner:
-                    if c.left.name == "project_id" and project is None:
-                        project, owner = c, (None if own else src)
-                        continue
-                    if c.left.name == "scenario_id" and scenario is None:
-                        scenario, owner = c, (None if own else src)
-                        continue
-            self.note_temporal(
-                c.left
-                if isinstance(c, ast.BinaryOp)
-                else (c.expr if isinstance(c, ast.Between) else c),
-                scope,
-                parts,
-            )
-            late = self.about_joined(c, scope)
-            # a clause about a joined table is a sentence of its own after the joins
-            parts.filters.append(
-                "where " + self.cond(c, scope, plain=True) if late else self.cond(c, scope)
-            )
-            parts.spatial.append(self.is_spatial_pred(c))
-            parts.late.append(late)
-        if project is not None or scenario is not None:
-            p = (
-                f"'{project.right.value}'"
-                if project and isinstance(project.right, ast.String)
-                else ""
-            )
-            s = (
-                f"'{scenario.right.value}'"
-                if scenario and isinstance(scenario.right, ast.String)
-                else ""
-            )
-            if p and s:
-                text = self.pick(
-                    (
-                        f"in project {p}, scenario {s}",
-                        f"in scenario {s} of project {p}",
-                        f"for project {p} (scenario {s})",
-                    )
-                )
-            elif p:
-                text = f"in project {p}"
+            if pat.startswith("%") and pat.endswith("%"):
+                how = "containing"
             else:
-                text = f"in scenario {s}"
-            if owner is not None:
-                what = text.removeprefix("for ").removeprefix("in ")
-                text = f"where {owner.label} belongs to {what}"
-            parts.filters.insert(0, text)
-            parts.spatial.insert(0, False)
-            parts.late.insert(0, False)
+                how = "ending with" if pat.startswith("%") else "starting with"
+            test = f"{how} '{core}'"
+        else:
+            test = f"matching '{pat}'"
+        test = ("not " if negated else "") + test + (" (any case)" if e.op == "ILIKE" else "")
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {test}")
+        return Clause(f"with {noun} {test}", f"have {noun} {test}", noun=noun)
 
-    def having(self, e: ast.Expr, scope: Scope, parts: Parts) -> str:
-        conds = []
-        for c in conjuncts(e):
-            if isinstance(c, ast.BinaryOp) and c.op in FLIP:
-                left, right, op = c.left, c.right, c.op
-                if literal(left) is not None:
-                    left, right, op = right, left, FLIP[op]
-                if (
-                    isinstance(left, ast.FuncCall)
-                    and left.name.upper() == "COUNT"
-                    and left.star
-                    and literal(right) is not None
-                ):
-                    word = {
-                        ">": "more than",
-                        ">=": "at least",
-                        "<": "fewer than",
-                        "<=": "at most",
-                        "=": "exactly",
-                        "<>": "other than",
-                    }[op]
-                    conds.append(f"with {word} {literal(right)} {parts.subject or 'rows'}")
-                    continue
-            conds.append(self.cond(c, scope))
-        return self.pick(("keeping only groups ", "only for groups ")) + filter_list(conds)
+    # ------------------------------------------------------------------ subqueries
+
+    def exists(self, query: ast.Query, scope: Scope, negated: bool) -> Clause:
+        sub, _ = self.read_query(query, scope)
+        if negated:
+            what = f"no {self.noun_phrase(sub, nested=True)}"
+            return Clause(f"with {what}", f"have {what}")
+        what = self.noun_phrase(sub, singular=True, nested=True)
+        an = "an" if what[:1].lower() in "aeiou" else "a"
+        return Clause(f"that have {an} {what}", f"have {an} {what}")
+
+    def in_subquery(self, e: ast.InSubquery, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.expr, scope)
+        sub, _ = self.read_query(e.query, scope)
+        what = self.noun_phrase(sub, nested=True)
+        among = f"{'not ' if negated else ''}among the {what}"
+        picked = [i.text for i in sub.returns]
+        if sub.returns and not (len(picked) == 1 and picked[0] in ("ID", noun)):
+            among = f"{'not ' if negated else ''}among the {join_words(picked)} of {what}"
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {among}")
+        if isinstance(e.expr, ast.Column) and (e.expr.name.lower() == "id" or noun == "ID"):
+            return Clause(among, f"are {among}")  # the rows themselves are among them
+        role = noun
+        for tail in (" number", " ID", " reference"):
+            role = role.removesuffix(tail)
+        return Clause(f"whose {role} is {among}", f"have a {role} {among}")
+
+    # ------------------------------------------------------------------ forms
+
+    def whether(self, e: ast.Expr, scope: Scope) -> str:
+        """A condition as a returned yes/no value: ``whether they lie within 100 m of
+        (9.18, 45.48) in SRID 4326``, ``whether the project has a valid geometry``."""
+        c = self.clause(e, scope)
+        if c.rel.startswith("where "):
+            return "whether " + c.rel[len("where ") :]
+        return "whether they " + c.verb
+
+    def brief_cond(self, e: ast.Expr, scope: Scope, rel: bool = False) -> str:
+        """A condition in few words: ``height over 25 m`` (``rel``: ``with height ...``)."""
+        text = self.clause(e, scope).rel
+        if rel:
+            return text
+        for lead in ("with ", "where ", "that are ", "that "):
+            if text.startswith(lead):
+                return text[len(lead) :]
+        return text
+
+    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+        """A condition across tables as a sentence: ``the census zone has total population
+        over 500``."""
+        refs = [s for s in scope.sources.values() if s in self.refs(e, scope)]
+        about: Source | None = next((s for s in refs if not s.attached), refs[0] if refs else None)
+        saved = scope.focus
+        scope.focus = about
+        try:
+            c = self.clause(e, scope)
+        finally:
+            scope.focus = saved
+        if c.rel.startswith("where "):
+            return c.rel[len("where ") :]
+        who = about.label if about is not None else "they"
+        return f"{who} {_verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
+
+    def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
+        """Relative clauses joined so they read as one phrase: clauses with the same lead
+        word share it (``with A``, ``with B`` -> ``with A and B``).
+
+        >>> r = ConditionReader.__new__(ConditionReader)
+        >>> r.rel_list([Clause("in project 'p'"), Clause("with height over 25 m"),
+        ...             Clause("with type 'x'"), Clause("within 5 m of them")])
+        "in project 'p' with height over 25 m and type 'x', within 5 m of them"
+        """
+        groups: dict[str, list[str]] = {}
+        within = list(dict.fromkeys(c.within for c in clauses if c.within))
+        if within:
+            groups["in"] = ["in " + ", ".join(within)]
+        for c in dict.fromkeys(c.rel for c in clauses if not c.within):
+            lead, _, rest = c.partition(" ")
+            key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"
+            if key in groups:
+                groups[key].append(rest)
+            else:
+                groups[key] = [c]
+        texts = [join_words(g) for g in groups.values()]
+        if nested:  # "a grid bus with voltage over 132 kV and within 10 m of them"
+            texts.sort(key=lambda t: not t.startswith("with "))
+            return " and ".join(texts)
+        out = texts[0] if texts else ""
+        for prev, text in zip(groups, texts[1:], strict=False):
+            # "in project 'p' with height ..." reads on without a comma
+            out += " " if prev.startswith("in ") and not text.startswith("in ") else ", "
+            out += text
+        return out
+
+    def having_clause(self, c: ast.Expr, scope: Scope, rows: str) -> Clause:
+        if isinstance(c, ast.BinaryOp) and c.op in FLIP:
+            left, right, op = c.left, c.right, c.op
+            if literal(left) is not None:
+                left, right, op = right, left, FLIP[op]
+            if (
+                isinstance(left, ast.FuncCall)
+                and left.name.upper() == "COUNT"
+                and (left.star or not left.args)
+                and literal(right) is not None
+            ):
+                what = f"{_COUNT_WORDS[op]} {literal(right)} {rows}"
+                return Clause(f"with {what}", f"have {what}")
+        return self.clause(c, scope)
+
+    # ------------------------------------------------------------------ provided by reading
+
+    def noun_phrase(
+        self, r: Reading, singular: bool = False, context: bool = True, nested: bool = False
+    ) -> str:
+        raise NotImplementedError

@@ -1,254 +1,334 @@
-"""Reader layer 2: expressions as noun phrases (columns, arithmetic, CASE, aggregates,
-windows, ordering items)."""
+"""Reader layer 2: expressions as short noun phrases.
+
+:meth:`ExprReader.np` reads an expression into ``(text, owner)``: the words, and the label
+of the table they belong to when that is not the one being described (``""`` for the
+subject's own, ``"their"`` for the subject seen from a joined table or a subquery). Keeping
+the owner apart lets a list say it once (``the project's centroid, hull and buffer area``).
+Phrases are what a planner says, not a reading of the tree: ``AVG(height)`` is ``average
+height``, ``SUM(CASE WHEN valid THEN 1 ELSE 0 END)`` is ``number of buildings with a valid
+geometry``, ``a / b * 100`` is ``a as a percentage of b``.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from cimgen import ast
 from cimgen.question.base import (
     AGG_WORDS,
     Scope,
+    compound,
     join_words,
     literal,
 )
-from cimgen.question.scope import ScopeReader
+from cimgen.question.scope import ScopeReader, qualify
 from cimgen.question.vocabulary import humanise, plural, split_unit
+
+_TILES = {"2": "half", "3": "tercile", "4": "quartile", "5": "quintile", "10": "decile"}
+_RANKS = {
+    "ROW_NUMBER": "position",
+    "RANK": "rank",
+    "DENSE_RANK": "dense rank",
+    "PERCENT_RANK": "percent rank",
+    "CUME_DIST": "cumulative share",
+}
 
 
 class ExprReader(ScopeReader):
-    # ------------------------------------------------------------------ expressions (noun phrases)
-
     def expr(self, e: ast.Expr, scope: Scope) -> str:
+        """``e`` as one noun phrase, owner included (``the census zone's population``)."""
+        return qualify(*self.np(e, scope))
+
+    def np(self, e: ast.Expr, scope: Scope) -> tuple[str, str]:
         if isinstance(e, ast.Column):
-            return self.colname(e, scope)
+            t, src, depth = self.term(e, scope)
+            if src is not None:
+                src.mentioned = True
+            owner = self.owner_of(src, depth, scope) if t.kind != "derived" else ""
+            if t.noun.startswith(("has ", "in ", "is ")):  # a boolean told as a state
+                return "whether " + state(t.noun, owner), ""
+            return self.brief(t, src, owner, scope), owner
         v = literal(e)
         if v is not None:
-            return v
+            return v, ""
+        if isinstance(e, ast.Cast | ast.NamedArg):
+            return self.np(e.expr if isinstance(e, ast.Cast) else e.value, scope)
         if isinstance(e, ast.FuncCall):
             return self.func(e, scope)
-        if isinstance(e, ast.Cast):
-            return self.expr(e.expr, scope)
         if isinstance(e, ast.BinaryOp):
             return self.arith(e, scope)
         if isinstance(e, ast.FieldAccess):
-            inner = e.expr
-            if isinstance(inner, ast.FuncCall) and inner.name == "ST_SummaryStats" and inner.args:
-                return f"{e.field} value of {self.geom(inner.args[0], scope)}"
-            return f"{e.field} of {self.expr(inner, scope)}"
+            return self.field(e, scope)
         if isinstance(e, ast.Case):
-            return self.case(e, scope)
+            return self.case(e, scope), ""
         if isinstance(e, ast.Subquery):
-            return self.subquery_clause(e.query, scope)
+            return self.sub_phrase(e.query, scope), ""
         if isinstance(e, ast.Star):
-            return "all attributes" if e.table is None else f"all attributes of {e.table}"
-        if isinstance(e, ast.UnaryOp):
-            return (
-                f"negative {self.expr(e.operand, scope)}"
-                if e.op == "-"
-                else self.cond(e, scope, plain=True)
-            )
-        if isinstance(e, ast.NamedArg):
-            return self.expr(e.value, scope)
-        return "whether " + self.cond(e, scope, plain=True)
+            if e.table is None or scope.own(scope.sources.get(e.table), 0):
+                return "all columns", ""
+            src = scope.sources.get(e.table)
+            return "all columns", src.label if src else ""
+        if isinstance(e, ast.UnaryOp) and e.op == "-":
+            text, owner = self.np(e.operand, scope)
+            return f"negative {text}", owner
+        return self.whether(e, scope), ""
 
-    def arith(self, e: ast.BinaryOp, scope: Scope) -> str:
+    # ------------------------------------------------------------------ arithmetic, CASE
+
+    def arith(self, e: ast.BinaryOp, scope: Scope) -> tuple[str, str]:
         op = e.op
-        if op in ("+", "*", "||"):
-            terms: list[ast.Expr] = []
-            stack: list[ast.Expr] = [e]
-            while stack:
-                n = stack.pop()
-                if isinstance(n, ast.BinaryOp) and n.op == op:
-                    stack += [n.right, n.left]
-                else:
-                    terms.append(n)
-            if op == "*" and any(
-                isinstance(t, ast.Number) and t.text in ("100", "100.0") for t in terms
-            ):
-                rest = [
-                    t for t in terms if not (isinstance(t, ast.Number) and t.text.startswith("100"))
-                ]
-                if len(rest) == 1 and isinstance(rest[0], ast.BinaryOp) and rest[0].op == "/":
-                    a, b = self.expr(rest[0].left, scope), self.expr(rest[0].right, scope)
-                    return f"{a} as a percentage of {b}"
-                return f"{join_words([self.expr(t, scope) for t in rest], 'times')} as a percentage"
-            words = [self.expr(t, scope) for t in terms]
-            if op == "+":
-                return "sum of " + join_words(words)
-            return join_words(words, "times" if op == "*" else "followed by")
-        if op == "/":
-            return f"{self.expr(e.left, scope)} per {self.expr(e.right, scope)}"
-        if op == "-":
-            return f"{self.expr(e.left, scope)} minus {self.expr(e.right, scope)}"
-        if op == "%":
-            return f"{self.expr(e.left, scope)} modulo {self.expr(e.right, scope)}"
         if op == "<->":
-            return f"distance between {self.geom(e.left, scope)} and {self.geom(e.right, scope)}"
-        return "whether " + self.cond(e, scope, plain=True)
+            return self.distance("distance", e.left, e.right, scope)
+        if op in ("+", "*", "||"):
+            terms = _flatten(e, op)
+            hundred = [t for t in terms if isinstance(t, ast.Number) and t.text in ("100", "100.0")]
+            rest = [t for t in terms if t not in hundred]
+            if op == "*" and hundred and len(rest) == 1:
+                inner = rest[0]
+                if isinstance(inner, ast.BinaryOp) and inner.op == "/":
+                    return self._joined(inner.left, inner.right, scope, "as a percentage of")
+                text, owner = self.np(inner, scope)
+                return f"{text} as a percentage", owner
+            word = {"+": "plus", "*": "times", "||": "followed by"}[op]
+            return self._joined_many(terms, scope, word)
+        if op == "/":
+            return self._joined(e.left, e.right, scope, "per")
+        if op in ("-", "%"):
+            return self._joined(e.left, e.right, scope, "minus" if op == "-" else "modulo")
+        return self.whether(e, scope), ""
+
+    def _joined(self, a: ast.Expr, b: ast.Expr, scope: Scope, word: str) -> tuple[str, str]:
+        return self._joined_many([a, b], scope, word)
+
+    def _joined_many(self, terms: list[ast.Expr], scope: Scope, word: str) -> tuple[str, str]:
+        parts = [self.np(t, scope) for t in terms]
+        owners = {o for _, o in parts if o}
+        if len(owners) == 1 and all(
+            o or literal(t) is not None for (_, o), t in zip(parts, terms, strict=True)
+        ):
+            return f" {word} ".join(text for text, _ in parts), owners.pop()
+        return f" {word} ".join(qualify(text, o) for text, o in parts), ""
 
     def case(self, e: ast.Case, scope: Scope, name: str = "") -> str:
-        """``height class ('tall' if the building height is over 25 m, otherwise 'low')``."""
+        """``height class ('tall' if height over 25 m, else 'low')``."""
+        saved, self.fixed = self.fixed, True
+        try:
+            return self._case(e, scope, name)
+        finally:
+            self.fixed = saved
+
+    def _case(self, e: ast.Case, scope: Scope, name: str) -> str:
         results = [w.result for w in e.whens] + ([e.else_] if e.else_ is not None else [])
         name = name or ("category" if all(isinstance(r, ast.String) for r in results) else "value")
         branches = []
         for w in e.whens:
-            cond = (
-                self.cond(w.condition, scope, plain=True)
-                if e.operand is None
-                else f"{self.expr(e.operand, scope)} is {self.expr(w.condition, scope)}"
-            )
+            if e.operand is None:
+                cond = self.brief_cond(w.condition, scope)
+            else:
+                cond = f"{self.expr(e.operand, scope)} is {self.expr(w.condition, scope)}"
             branches.append(f"{self.expr(w.result, scope)} if {cond}")
         if e.else_ is not None:
-            branches.append(f"otherwise {self.expr(e.else_, scope)}")
+            branches.append(f"else {self.expr(e.else_, scope)}")
         return f"{name} (" + ", ".join(branches) + ")"
 
-    def func(self, f: ast.FuncCall, scope: Scope) -> str:
-        name = f.name
-        up = name.upper()
+    # ------------------------------------------------------------------ functions
+
+    def func(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
+        up = f.name.upper()
         args = f.args
         if f.over is not None:
             return self.window(f, scope)
         if up == "COUNT":
-            text = self.count(f, scope)
-        elif up in AGG_WORDS and args:
-            inner = self.expr(args[0], scope).removeprefix("the ")
+            return self.count(f, scope), ""
+        if up == "SUM" and args and _is_indicator(args[0]):
+            case = args[0]
+            assert isinstance(case, ast.Case)
+            return self.count_where(case.whens[0].condition, scope), ""
+        if up in AGG_WORDS and args:
+            text, owner = self.np(args[0], scope)
             word = AGG_WORDS[up]
-            if inner.startswith(word):  # MAX(max_elevation)
+            if text.startswith(word):  # MAX(max_elevation)
                 word = "largest" if up == "MAX" else "smallest"
-            text = f"{word} {inner}"
+            text = f"{word} {text}"
         elif up == "STRING_AGG" and args:
-            text = f"list of {self.expr(args[0], scope)}"
+            text, owner = self.np(args[0], scope)
+            text = f"list of {plural(text)}"
         elif up == "BOOL_AND" and args:
-            text = f"whether all satisfy {self.expr(args[0], scope)}"
-        elif up in ("ROUND", "TRUNC") and args:
-            digits = (
-                f" to {args[1].text} decimals"
-                if len(args) > 1 and isinstance(args[1], ast.Number)
-                else ""
-            )
-            text = f"{self.expr(args[0], scope)} (rounded{digits})"
-        elif up in ("NULLIF", "UPPER", "LOWER", "ABS") and args:
-            text = ("absolute " if up == "ABS" else "") + self.expr(args[0], scope)
+            return "whether all " + self.brief_cond(args[0], scope), ""
+        elif up in ("ROUND", "TRUNC", "FLOOR", "CEIL", "CEILING") and args:
+            text, owner = self.np(args[0], scope)
+            how = {"FLOOR": "rounded down", "CEIL": "rounded up", "CEILING": "rounded up"}
+            text = f"{text} ({how.get(up, 'rounded')})"
+        elif up in ("NULLIF", "UPPER", "LOWER", "ABS", "SQRT") and args:
+            text, owner = self.np(args[0], scope)
+            text = {"ABS": "absolute ", "SQRT": "square root of "}.get(up, "") + text
         elif up == "COALESCE" and args:
-            text = self.expr(args[0], scope) + (
-                f" (or {self.expr(args[1], scope)} when missing)" if len(args) > 1 else ""
-            )
+            text, owner = self.np(args[0], scope)
+            if len(args) > 1:
+                text += f" (or {self.expr(args[1], scope)})"
         elif up in ("GREATEST", "LEAST") and args:
-            text = f"{'larger' if up == 'GREATEST' else 'smaller'} of " + join_words(
-                [self.expr(a, scope) for a in args]
-            )
-        elif up in ("FLOOR", "CEIL", "SQRT") and args:
-            word = {"FLOOR": "rounded down", "CEIL": "rounded up", "SQRT": "square root"}[up]
-            text = (
-                f"square root of {self.expr(args[0], scope)}"
-                if up == "SQRT"
-                else f"{self.expr(args[0], scope)} ({word})"
-            )
+            word = "larger" if up == "GREATEST" else "smaller"
+            return f"{word} of " + join_words([self.expr(a, scope) for a in args]), ""
         elif up == "POWER" and len(args) == 2:
-            text = f"{self.expr(args[0], scope)} to the power {self.expr(args[1], scope)}"
+            text, owner = self.np(args[0], scope)
+            text += f" to the power {self.expr(args[1], scope)}"
         elif self.is_spatial_pred(f):
-            text = "whether " + self.spatial_pred(f, scope, None, plain=True)
+            return self.whether(f, scope), ""
         else:
-            text = self.spatial_func(f, scope)
+            return self.spatial(f, scope)
         if f.filter is not None:
-            text += " " + self.cond(f.filter, scope)
-        return text
+            text += " " + self.brief_cond(f.filter, scope)
+        return text, owner
 
     def count(self, f: ast.FuncCall, scope: Scope) -> str:
-        subj = scope.subject.words.plural if scope.subject else "rows"
+        """``number of buildings``, ``number of distinct use types``."""
+        subject = self.rows_noun(scope)
+        if f.filter is not None:
+            return self.count_where(f.filter, scope)
         if f.star or not f.args:
-            return f"number of {subj}"
+            return f"number of {subject}"
         arg = f.args[0]
         distinct = "distinct " if f.distinct else ""
         if isinstance(arg, ast.Column):
             t, src, _ = self.term(arg, scope)
-            if t.identifier and src is not None and t.noun.startswith(src.words.singular):
+            if src is not None and src.query is None and t.short == "ID":
                 return f"number of {distinct}{src.words.plural}"
-        noun = self.expr(arg, scope)
+        text, owner = self.np(arg, scope)
         if f.distinct:
-            head, sep, tail = noun.partition(" of ")
-            noun = plural(head) + sep + tail
-        return f"number of {distinct}{noun}"
+            head, sep, tail = text.partition(" of ")
+            text = plural(head) + sep + tail
+        if owner and owner != "their":
+            text = f"{owner.removeprefix('the ')} {text}"
+        return f"number of {distinct}{text}"
 
-    def window(self, f: ast.FuncCall, scope: Scope) -> str:
+    def count_where(self, cond: ast.Expr, scope: Scope) -> str:
+        return f"number of {self.rows_noun(scope)} {self.brief_cond(cond, scope, rel=True)}"
+
+    def rows_noun(self, scope: Scope) -> str:
+        focus = scope.focus or scope.subject
+        return focus.words.plural if focus is not None else "rows"
+
+    def field(self, e: ast.FieldAccess, scope: Scope) -> tuple[str, str]:
+        inner = e.expr
+        if isinstance(inner, ast.FuncCall) and inner.name == "ST_SummaryStats" and inner.args:
+            g = self.geo(inner.args[0], scope)
+            word = {"mean": "mean value", "stddev": "value spread", "count": "pixel count"}.get(
+                e.field, f"{e.field} value"
+            )
+            return (word if g.main else compound(g.core, word)), g.owner
+        text, owner = self.np(inner, scope)
+        return f"{e.field} of {text}", owner
+
+    # ------------------------------------------------------------------ windows
+
+    def window(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
         over = f.over or ast.Window()
         part = join_words([self.expr(p, scope) for p in over.partition_by])
-        within = f" within each {part}" if part else ""
-        order = join_words([self.order_item(o, scope) for o in over.order_by])
+        within = f" per {part}" if part else ""
+        order = join_words([self.order_noun(o, scope) for o in over.order_by])
         up = f.name.upper()
         if f.name in ("ST_ClusterDBSCAN", "ST_ClusterKMeans"):
-            return "cluster id"
-        if up in ("ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK"):
-            word = {
-                "ROW_NUMBER": "position",
-                "RANK": "rank",
-                "DENSE_RANK": "dense rank",
-                "PERCENT_RANK": "percent rank",
-            }[up]
-            return f"{word} by {order or 'default order'}{within}"
+            return "cluster", ""
+        if up in _RANKS:
+            return f"{_RANKS[up]} by {order or 'default order'}{within}", ""
         if up == "NTILE" and f.args:
-            return f"{self.expr(f.args[0], scope)}-tile group by {order}{within}"
+            n = self.expr(f.args[0], scope)
+            return f"{order} {_TILES.get(n, n + '-tile group')}{within}", ""
         if up in ("LAG", "LEAD") and f.args:
             which = "previous" if up == "LAG" else "next"
-            return f"{which} {self.expr(f.args[0], scope)} ordered by {order}{within}"
-        inner = self.func(ast.FuncCall(f.name, f.args, f.schema, f.distinct, f.star), scope)
-        per = f" per {part}" if part else " over all rows"
-        return inner + per + (f" (running, ordered by {order})" if order else "")
+            return f"{which} {self.expr(f.args[0], scope)} by {order}{within}", ""
+        text, owner = self.func(ast.FuncCall(f.name, f.args, f.schema, f.distinct, f.star), scope)
+        if order:
+            return f"running {text} by {order}{within}", owner
+        return text + (within or " over all rows"), owner
 
     def cluster_clause(self, f: ast.FuncCall, scope: Scope) -> str:
         over = f.over or ast.Window()
-        geom = self.geom(f.args[0], scope) if f.args else "their geometry"
         named = {a.name: self.expr(a.value, scope) for a in f.args if isinstance(a, ast.NamedArg)}
         pos = [self.expr(a, scope) for a in f.args[1:] if not isinstance(a, ast.NamedArg)]
+        g = self.geo(f.args[0], scope) if f.args else None
+        of = "" if g is None or g.main else f" of their {g.core}"
         if f.name == "ST_ClusterDBSCAN":
             eps = named.get("eps", pos[0] if pos else "?")
             pts = named.get("minpoints", pos[1] if len(pos) > 1 else "?")
-            text = (
-                f"grouped into DBSCAN clusters of {geom} with eps {eps} and at least "
-                f"{pts} points per cluster"
-            )
+            text = f"grouped into DBSCAN clusters{of} (eps {eps}, at least {pts} points)"
         else:
             k = named.get("k", pos[0] if pos else "?")
-            text = f"grouped into {k} k-means clusters of {geom}"
+            text = f"grouped into {k} k-means clusters{of}"
         if over.partition_by:
-            text += " separately for each " + join_words(
-                [self.expr(p, scope) for p in over.partition_by]
-            )
+            text += " per " + join_words([self.expr(p, scope) for p in over.partition_by])
         return text
 
-    # ------------------------------------------------------------------ ordering
+    def order_noun(self, o: ast.OrderItem, scope: Scope) -> str:
+        noun = self.expr(self.unalias(o.expr, scope), scope)
+        return noun + (" (highest first)" if o.direction == "DESC" else "")
 
-    def order_item(self, o: ast.OrderItem, scope: Scope, select: ast.Select | None = None) -> str:
-        e = o.expr
+    def unalias(self, e: ast.Expr, scope: Scope, select: ast.Select | None = None) -> ast.Expr:
+        """An ORDER BY / GROUP BY item as the expression it names (alias or position)."""
         if isinstance(e, ast.Number) and select is not None:
             idx = int(e.text) - 1
             if 0 <= idx < len(select.items):
-                e = select.items[idx].expr
-        elif isinstance(e, ast.Column) and e.table is None and e.name in scope.aliases:
-            e = scope.aliases[e.name]
-        noun = self.item_phrase(e, None, scope)
-        if o.direction == "DESC":
-            return f"{noun} {self.pick(('descending', '(highest first)'))}"
-        return f"{noun} {self.pick(('ascending', '(lowest first)'))}"
+                return select.items[idx].expr
+        if isinstance(e, ast.Column) and e.table is None and e.name in scope.aliases:
+            return scope.aliases[e.name]
+        return e
 
-    def item_phrase(self, e: ast.Expr, alias: str | None, scope: Scope) -> str:
-        """How a SELECT / ORDER BY / GROUP BY item reads; its alias names a CASE, and stands in
-        for readings that get too long."""
-        named = ""
-        if alias:
-            base, unit = split_unit(alias)
-            named = humanise(base) + (f" ({unit})" if unit else "")
-        text = self.case(e, scope, named) if isinstance(e, ast.Case) else self.expr(e, scope)
-        if named and (len(text) > 120 or text.startswith("whether")):
-            return named
-        return text
+    def alias_name(self, alias: str) -> str:
+        return humanise(split_unit(alias)[0])
 
     # ------------------------------------------------------------------ provided by later layers
 
-    def geom(self, e: ast.Expr, scope: Scope) -> str:
+    def spatial(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
         raise NotImplementedError
 
-    def spatial_func(self, f: ast.FuncCall, scope: Scope) -> str:
+    def distance(self, word: str, a: ast.Expr, b: ast.Expr, scope: Scope) -> tuple[str, str]:
         raise NotImplementedError
 
-    def subquery_clause(self, query: ast.Query, scope: Scope, bare: bool = False) -> str:
+    def geo(self, e: ast.Expr, scope: Scope) -> Any:
         raise NotImplementedError
+
+    def brief_cond(self, e: ast.Expr, scope: Scope, rel: bool = False) -> str:
+        raise NotImplementedError
+
+    def whether(self, e: ast.Expr, scope: Scope) -> str:
+        raise NotImplementedError
+
+    def sub_phrase(self, query: ast.Query, scope: Scope) -> str:
+        raise NotImplementedError
+
+
+def state(noun: str, owner: str) -> str:
+    """A boolean column told as a state: ``in service`` -> ``in service``, ``has a heating
+    system`` -> ``they have a heating system`` / ``the building has a heating system``."""
+    if not owner and not noun.startswith("has "):
+        return noun.removeprefix("is ")
+    who = owner if owner and owner != "their" else "they"
+    plural_who = who == "they"
+    if noun.startswith("has "):
+        return f"{who} {'have' if plural_who else 'has'} {noun[4:]}"
+    noun = noun.removeprefix("is ")
+    return f"{who} {'are' if plural_who else 'is'} {noun}"
+
+
+def _flatten(e: ast.BinaryOp, op: str) -> list[ast.Expr]:
+    terms: list[ast.Expr] = []
+    stack: list[ast.Expr] = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.BinaryOp) and n.op == op:
+            stack += [n.right, n.left]
+        else:
+            terms.append(n)
+    return terms
+
+
+def _is_indicator(e: ast.Expr) -> bool:
+    """``CASE WHEN c THEN 1 ELSE 0 END``: summing it counts the rows where ``c`` holds."""
+    return (
+        isinstance(e, ast.Case)
+        and e.operand is None
+        and len(e.whens) == 1
+        and literal(e.whens[0].result) == "1"
+        and e.else_ is not None
+        and literal(e.else_) == "0"
+    )

@@ -1,64 +1,273 @@
-"""Reader layer 5: a whole query (CTEs, set operations, SELECT lists, grouping, ordering,
-limits) read into :class:`~cimgen.question.base.Parts`."""
+"""Reader layer 5: a whole query (CTEs, set operations, SELECT list, grouping, ordering,
+limits) read into a :class:`~cimgen.question.base.Reading`.
+
+What is returned is named by what it means, briefly: the subject's own identifiers and names
+are what "list the buildings" asks for, a value the ordering already names is not said
+twice, and the rest is named by short nouns grouped by owner (``the project's centroid, hull
+and buffer area``) -- never "and N other columns". A CTE or derived table is folded into the
+description of the rows it feeds (its filters, joins and grouping are said; the columns it
+merely passes through are not).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from cimgen import ast
 from cimgen.question.base import (
-    Parts,
+    Clause,
+    Item,
+    Order,
+    Reading,
     Scope,
-    filter_list,
+    Source,
     has_agg,
     join_words,
-    the,
+    literal,
+    merge_heads,
+    share_leads,
 )
 from cimgen.question.conditions import ConditionReader
-from cimgen.question.vocabulary import humanise
+from cimgen.question.scope import qualify
+from cimgen.question.vocabulary import Term, plural
 
-_MAX_RETURNS = 4  # longer SELECT lists name their measures and a few columns, then "N other"
+_CLUSTERS = ("ST_ClusterDBSCAN", "ST_ClusterKMeans")
 
 
-class Reader(ConditionReader):
-    # ------------------------------------------------------------------ query parts
-
-    def query_parts_and_scope(self, q: ast.Query, outer: Scope | None) -> tuple[Parts, Scope]:
+class QueryReader(ConditionReader):
+    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
         for cte in q.ctes:
             self.ctes[cte.name] = cte
         body = q.body
         if isinstance(body, ast.SetOp):
-            parts = self.setop_parts(body, outer)
-            scope = Scope(outer)
+            reading, scope = self.setop(body, outer), Scope(outer)
+            select = None
         else:
-            parts = Parts()
-            scope = self.select_parts(body, outer, parts)
-        self.order_limit(q, scope, parts, body if isinstance(body, ast.Select) else None)
-        if q.ctes and not self.inherit:
-            parts.steps = [self._step(c) for c in q.ctes] + parts.steps
-        return parts, scope
+            reading = Reading()
+            scope = self.select(body, outer, reading)
+            select = body
+        self.order_limit(q, scope, reading, select)
+        reading.links = self.link_phrases(scope) + reading.links
+        return reading, scope
 
-    def _step(self, cte: ast.CTE) -> str:
-        """A CTE as a step: what it computes, from what, under which conditions. Columns it
-        passes through are left out (the final SELECT names what is returned); a CTE that
-        only passes columns through is no step at all ("")."""
-        sub = self._cte_parts(cte.query)
-        brief = replace(sub, returns=list(dict.fromkeys(sub.measures)))
-        if not (
-            brief.returns
-            or sub.filters
-            or sub.joins
-            or sub.with_their
-            or sub.window
-            or sub.group
-            or sub.having
-            or sub.limit
-        ):
+    # ------------------------------------------------------------------ SELECT
+
+    def select(self, sel: ast.Select, outer: Scope | None, reading: Reading) -> Scope:
+        scope = self.scope_for(sel, outer, reading)
+        subject = scope.subject
+        if subject is not None:
+            reading.subject, reading.singular = subject.words.plural, subject.words.singular
+        for item in sel.items:
+            if item.alias:
+                scope.aliases[item.alias] = item.expr
+        self.where(self.pending(scope), scope, reading)
+        keys = [self.unalias(g, scope, sel) for g in sel.group_by]
+        if keys:
+            nouns = [self._key_noun(k, scope) for k in keys]
+            reading.said.update(text for text, owner in nouns if not owner)
+            reading.group = [self.owned([Item(text, owner) for text, owner in nouns])]
+            reading.group_plural = self._group_plural(keys, scope)
+        self.returns(sel, set(keys), scope, reading)
+        if sel.having is not None:
+            rows = self.rows_noun(scope)
+            reading.having = [self.having_clause(c, scope, rows) for c in _conjuncts(sel.having)]
+        reading.distinct = sel.distinct
+        links = self.links.get(id(scope), [])
+        reading.spatial_link |= any(link.kind == "spatial" for link in links)
+        return scope
+
+    def where(self, conds: list[ast.Expr], scope: Scope, reading: Reading) -> None:
+        """Conditions about the subject become its clauses, those about one joined table
+        that table's (said with its name), the rest sentences."""
+        own: list[Clause] = []
+        seen: set[ast.Expr] = set()
+        for c in conds:
+            if c in seen:  # the same condition twice says nothing more
+                continue
+            seen.add(c)
+            loose = [
+                s for s in scope.sources.values() if s in self.refs(c, scope) and not s.attached
+            ]
+            if not loose:
+                own.append(self.clause(c, scope))
+            elif len(loose) == 1:
+                scope.focus = loose[0]
+                try:
+                    loose[0].filters.append(self.clause(c, scope))
+                finally:
+                    scope.focus = None
+            else:
+                reading.where.append(self.sentence(c, scope))
+        within = [k for k in own if k.within]
+        if within:
+            reading.context = self._context(list(dict.fromkeys(k.within for k in within)))
+        for k in own:
+            if k in within:
+                continue
+            if k.noun:
+                reading.said.add(k.noun)
+            if k.adjective and self.chance(0.7):
+                reading.adjectives.append(k.adjective)
+            else:
+                reading.filters.append(k)
+            if k.temporal:
+                reading.temporal.append(k.temporal)
+
+    def _key_noun(self, key: ast.Expr, scope: Scope) -> tuple[str, str]:
+        """A grouping key as (noun, owner); a table's own identity is the table itself
+        (GROUP BY building_id: ``per building``)."""
+        if isinstance(key, ast.Column):
+            t, src, depth = self.term(key, scope)
+            if src is not None:
+                src.mentioned = True
+            if self._identity(t, src, key, scope):
+                assert src is not None
+                return src.words.singular, ""
+            owner = self.owner_of(src, depth, scope)
+            return self.brief(t, src, owner, scope), owner
+        return self.np(key, scope)
+
+    def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: Scope) -> bool:
+        """Whether a column names the rows of its table (an identifier that references no
+        other table, or a name): what "the buildings" already asks for."""
+        if src is None or not t.naming or not isinstance(col, ast.Column):
+            return False
+        table = self.v.schema.table(src.key) if src.key else None
+        if table is not None and col.name in table.primary_key:
+            return True
+        for r in self.v.schema.relations:
+            # a reference to another thing (project_id of a building) is not the row's name
+            if (
+                r.left == src.key
+                and col.name in r.left_columns
+                and self.v.table(r.right).plural != src.words.plural
+            ):
+                return False
+        words = src.words
+        return (
+            t.short in ("ID", "name", "internal ID")
+            or t.short != t.noun
+            or t.noun.startswith((words.singular + " ", words.owner + " "))
+            or (t.identifier and not t.noun.endswith(" ID"))
+            or col.name.lower() == "id"
+            or self._keyed(col.name, src)
+        )
+
+    def _keyed(self, name: str, src: Source) -> bool:
+        """Whether other tables reference this column (the table's business key)."""
+        return src.key is not None and any(
+            r.right == src.key and name in r.right_columns for r in self.v.schema.relations
+        )
+
+    def _context(self, things: list[str]) -> str:
+        """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
+        if len(things) == 2:
+            a, b = things
+            return self.pick((f"in {a}, {b}", f"in {b} of {a}", f"for {a} ({b})"))
+        return "in " + join_words(things)
+
+    def _group_plural(self, keys: list[ast.Expr], scope: Scope) -> str:
+        """``municipalities`` for GROUP BY municipality name: what the groups are."""
+        if len(keys) != 1 or not isinstance(keys[0], ast.Column):
             return ""
-        verb = self.pick(("compute", "take", "derive"))
-        return f"{verb} {self.clause(brief)} (as {humanise(cte.name)})"
+        t, src, _ = self.term(keys[0], scope)
+        if self._identity(t, src, keys[0], scope):
+            return src.words.plural if src is not None else ""
+        noun = self.brief(t, src, "", scope)
+        for tail in (" name", " ID", " code"):
+            if noun.endswith(tail) and noun != tail.strip():
+                noun = noun.removesuffix(tail)
+                break
+        if noun.startswith(("has ", "in ", "is ", "number")) or noun[:1].isdigit():
+            return ""
+        head, _, rest = noun.rpartition(" ")
+        return f"{head} {plural(rest)}".strip()
 
-    def setop_parts(self, node: ast.SetOp, outer: Scope | None) -> Parts:
+    def returns(self, sel: ast.Select, keys: set[ast.Expr], scope: Scope, reading: Reading) -> None:
+        subject = scope.subject
+        aggregates = 0
+        for item in sel.items:
+            e = item.expr
+            if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
+                reading.shaping.append(self.cluster_clause(e, scope))
+                reading.returns.append(Item("cluster", measure=True))
+                continue
+            if e in keys:
+                continue
+            if isinstance(e, ast.String | ast.Number):
+                if not all(isinstance(i.expr, ast.String | ast.Number) for i in sel.items):
+                    reading.labels.append(literal(e) or "")  # not EXISTS (SELECT 1 ...)
+                continue
+            if isinstance(e, ast.Column):
+                t, src, depth = self.term(e, scope)
+                if src is not None:
+                    src.mentioned = True
+                owner = self.owner_of(src, depth, scope) if t.kind != "derived" else ""
+                if t.temporal:
+                    reading.temporal.append(t.brief)
+                if (
+                    subject is not None
+                    and src is not None
+                    and (src.words.plural == subject.words.plural or not src.attached)
+                    and self._identity(t, src, e, scope)
+                ):
+                    continue  # a name or identifier of a table the question names
+                brief = self.brief(t, src, owner, scope)
+                if not owner and brief in reading.said:
+                    continue  # a condition or the grouping already names it
+                if t.noun.startswith(("has ", "in ", "is ")):
+                    text, owner = self.np(e, scope)
+                    reading.returns.append(Item(text, owner))
+                    continue
+                reading.returns.append(Item(t.brief, owner))
+                continue
+            if isinstance(e, ast.Case) and item.alias:
+                text, owner = self.case(e, scope, self.alias_name(item.alias)), ""
+            else:
+                text, owner = self.np(e, scope)
+            aggregates += has_agg(e)
+            if not owner and text in reading.said:
+                continue
+            reading.returns.append(Item(text, owner, measure=True))
+        reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
+        measures = [i for i in reading.returns if i.measure]
+        reading.counts_only = (
+            aggregates > 0
+            and len(measures) == len(reading.returns)
+            and all(i.text.startswith("number of ") for i in measures)
+        )
+
+    def order_limit(
+        self, q: ast.Query, scope: Scope, reading: Reading, select: ast.Select | None
+    ) -> None:
+        for o in q.order_by:
+            e = self.unalias(o.expr, scope, select)
+            text, owner = self.np(e, scope)
+            noun = qualify(text, owner)
+            target = text.removeprefix("distance to ") if not owner else ""
+            temporal = False
+            if isinstance(e, ast.Column):
+                temporal = self.term(e, scope)[0].temporal
+            reading.order.append(
+                Order(noun, o.direction == "DESC", target if target != text else "", temporal)
+            )
+            # the value the ordering names is not said again in the list of what is returned
+            # (a measure of a grouped query is: "top 5 by number of lines" does not ask for it)
+            reading.returns = [
+                i
+                for i in reading.returns
+                if qualify(i.text, i.owner) != noun or (reading.aggregate and i.measure)
+            ]
+            if isinstance(e, ast.Column):
+                t, _, _ = self.term(e, scope)
+                if t.temporal:
+                    reading.temporal.append(t.brief)
+        if q.limit is not None:
+            reading.limit = self.expr(q.limit, scope)
+        if q.offset is not None:
+            reading.offset = self.expr(q.offset, scope)
+
+    # ------------------------------------------------------------------ set operations
+
+    def setop(self, node: ast.SetOp, outer: Scope | None) -> Reading:
         arms: list[tuple[str, ast.Select | ast.SetOp | ast.Query]] = []
 
         def flatten(n: ast.Select | ast.SetOp | ast.Query, op: str) -> None:
@@ -69,170 +278,143 @@ class Reader(ConditionReader):
                 arms.append((op, n))
 
         flatten(node, "")
-        parts = Parts()
-        texts = []
+        reading = Reading()
         for op, arm in arms:
             q = arm if isinstance(arm, ast.Query) else ast.Query(arm)
-            saved = self.inherit
-            self.inherit = True
-            sub = self.query_parts(q, outer)
-            self.inherit = saved
-            clause = self.clause(sub)
-            if not parts.subject:
-                parts.subject, parts.singular = sub.subject, sub.singular
-                parts.aggregate = sub.aggregate
-            parts.temporal += sub.temporal
-            joiner = {
-                "": "",
-                "UNION ALL": "together with ",
-                "UNION": "combined without duplicates with ",
-                "INTERSECT": "keeping only rows also found in ",
-                "EXCEPT": "excluding rows found in ",
-            }.get(
-                op.replace(" ALL", "") if op.startswith(("INTERSECT", "EXCEPT")) else op,
-                "together with ",
-            )
-            texts.append(joiner + clause)
-            parts.spatial_join |= sub.spatial_join or any(sub.spatial)
-            parts.filters += sub.filters  # for CONDITIONAL / SPATIAL emphasis checks only
-            parts.spatial += sub.spatial
-            parts.late += sub.late
-        parts.returns = [", ".join(texts)]
-        parts.measures = parts.returns
-        parts.setop = True
-        return parts
+            sub, _ = self.read_query(q, outer)
+            reading.arms.append((op, sub))
+            reading.temporal += sub.temporal
+            reading.spatial_link |= sub.spatial
+        first = reading.arms[0][1]
+        reading.subject, reading.singular = first.subject, first.singular
+        reading.aggregate = first.aggregate
+        return reading
 
-    def select_parts(self, sel: ast.Select, outer: Scope | None, parts: Parts) -> Scope:
-        scope = self.scope_for(sel, outer, parts)
-        subj = scope.subject
-        parts.subject = subj.words.plural if subj else ""
-        parts.singular = subj.words.singular if subj else ""
-        for item in sel.items:
-            if item.alias:
-                scope.aliases[item.alias] = item.expr
-        if sel.where is not None:
-            self.where(sel.where, scope, parts)
-        group_keys = set(sel.group_by)
-        if sel.group_by:
-            nouns = []
-            for g in sel.group_by:
-                if isinstance(g, ast.Number) and 0 < int(g.text) <= len(sel.items):
-                    g = sel.items[int(g.text) - 1].expr
-                    group_keys.add(g)
-                elif isinstance(g, ast.Column) and g.table is None and g.name in scope.aliases:
-                    g = scope.aliases[g.name]
-                    group_keys.add(g)
-                nouns.append(self.item_phrase(g, None, scope))
-            parts.group = self.pick(
-                ("per ", "for each ", "grouped by ", "broken down by ")
-            ) + join_words(nouns)
-        aggs = 0
-        labels: list[str] = []
-        for item in sel.items:
-            e = item.expr
-            if isinstance(e, ast.FuncCall) and e.name in ("ST_ClusterDBSCAN", "ST_ClusterKMeans"):
-                parts.window = self.cluster_clause(e, scope)
-                parts.returns.append("cluster id")
-                continue
-            if e in group_keys:
-                continue
-            if isinstance(e, ast.Subquery):  # reads badly inside the list: a tail clause
-                text = self.pick(("also giving ", "alongside ")) + the(self.expr(e, scope))
-                parts.window = join_words([parts.window, text]) if parts.window else text
-                continue
-            text = self.item_phrase(e, item.alias, scope)
-            if isinstance(e, ast.String | ast.Number):
-                labels.append(text)
-                continue
-            if has_agg(e):
-                aggs += 1
-                parts.measures.append(text)
-                parts.has_sum |= "total " in text
-            elif isinstance(e, ast.FuncCall | ast.BinaryOp | ast.FieldAccess | ast.Case):
-                parts.measures.append(text)
-            parts.returns.append(text)
-            self.note_temporal(e, scope, parts)
-        if labels and len(labels) < len(sel.items):  # not for EXISTS (SELECT 1 ...)
-            parts.subject += f" (labelled {join_words(labels)})"
-        parts.aggregate = aggs > 0 or bool(sel.group_by)
-        parts.counts_only = aggs > 0 and all(r.startswith("number of ") for r in parts.measures)
-        parts.distinct = sel.distinct
-        if sel.having is not None:
-            parts.having = self.having(sel.having, scope, parts)
-        # a column asked for twice reads once
-        parts.returns = list(dict.fromkeys(parts.returns))
-        parts.measures = list(dict.fromkeys(parts.measures))
-        if len(parts.returns) > _MAX_RETURNS + 1:  # "and 1 other column" says no less
-            # measures change the result and are all named; plain columns are listed while
-            # the sentence stays short (Stage 1 questions name none of them)
-            plain = [r for r in parts.returns if r not in parts.measures]
-            shown = plain[: max(1, _MAX_RETURNS - 1 - len(parts.measures))]
-            keep = [r for r in parts.returns if r in parts.measures or r in shown]
-            extra = len(parts.returns) - len(keep)
-            parts.returns = [*keep, f"{extra} other columns"] if extra > 1 else parts.returns
-        return scope
+    # ------------------------------------------------------------------ phrases
 
-    def order_limit(self, q: ast.Query, scope: Scope, parts: Parts, sel: ast.Select | None) -> None:
-        if q.order_by:
-            items = [self.order_item(o, scope, sel) for o in q.order_by]
-            parts.order = self.pick(("sorted by ", "ordered by ")) + join_words(items)
-            for o in q.order_by:
-                if isinstance(o.expr, ast.Column):
-                    t, _, _ = self.term(o.expr, scope)
-                    if t.temporal:
-                        parts.temporal.append(t.noun)
-        if q.limit is not None:
-            n = self.expr(q.limit, scope)
-            s = "" if n == "1" else "s"
-            parts.limit = self.pick(
-                (f"at most {n} row{s}", f"only the first {n}", f"limited to {n} row{s}")
-            )
-            if q.order_by and len(q.order_by) == 1 and n != "1" and q.offset is None:
-                o = q.order_by[0]
-                noun = self.order_item(ast.OrderItem(o.expr), scope, sel).rsplit(" ", 1)[0]
-                noun = noun.removesuffix(" (lowest").removesuffix(" in ascending")
-                if noun.startswith("distance"):
-                    word = "nearest" if o.direction != "DESC" else "farthest"
-                    parts.top = f"the {n} {word} by {noun}"
-                else:
-                    word = "highest" if o.direction == "DESC" else "lowest"
-                    parts.top = f"the {n} with the {word} {noun}"
-        if q.offset is not None:
-            parts.limit = join_words(
-                [p for p in (parts.limit,) if p]
-                + [f"skipping the first {self.expr(q.offset, scope)}"]
-            )
-
-    # ------------------------------------------------------------------ sentences
-
-    def scope_phrase(self, parts: Parts, spatial_first: bool = False) -> str:
-        """``<subject> with their <attached> <own filters>, <joins>, <filters on joined>``."""
-        filters = list(zip(parts.filters, parts.spatial, parts.late, strict=True))
-        if spatial_first:
-            filters.sort(key=lambda fs: not fs[1])
-        text = parts.subject
-        if parts.with_their:
-            text += " with their " + join_words(parts.with_their)
-        # the same clause twice (ST_IsValid on two copies of one column) reads once
-        filters = list({f: (f, s, late) for f, s, late in reversed(filters)}.values())[::-1]
-        early = [f for f, _, late in filters if not late]
-        if early:
-            text += " " + filter_list(early)
-        if parts.joins:
-            text += (", " if early else " ") + filter_list(parts.joins)
-        late = [f for f, _, late in filters if late]
-        if late:
-            text += ", " + filter_list(late)
+    def noun_phrase(
+        self, r: Reading, singular: bool = False, context: bool = True, nested: bool = False
+    ) -> str:
+        """``residential buildings in project 'p' with height over 25 m and the census zones
+        that contain them``; ``nested`` (inside another clause) joins its own clauses with
+        "and" so they cannot be read as the outer one's."""
+        text = " ".join([*r.adjectives, r.singular if singular else r.subject])
+        if context and r.context:
+            text += " " + r.context
+        if r.filters:
+            text += " " + self.rel_list(r.filters, nested)
+        if r.shaping:
+            text += ", " + ", ".join(r.shaping)
+        if r.labels:
+            text += f" (labelled {join_words(r.labels)})"
+        for link in r.links:
+            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+        if r.where:
+            text += ", where " + join_words(r.where)
         return text
 
-    def clause(self, parts: Parts) -> str:
-        """``the <returns> of <subject, joins, filters>, <grouping>, <order>, <limit>``."""
-        tail = "".join(
-            ", " + p
-            for p in (parts.window, parts.group, parts.having, parts.order, parts.limit)
-            if p
-        )
-        returns = join_words(parts.returns)
-        scope = self.scope_phrase(parts)
-        of = " for " if parts.aggregate else " of "
-        return f"{the(returns)}{of}{scope}{tail}" if returns else f"{scope}{tail}"
+    def returns_text(self, r: Reading) -> str:
+        """What is returned, the subject's own first, then per owner: ``height and volume,
+        plus the census zone's code and population``; the row count next to other values
+        is the ``count``, said last."""
+        items = [
+            i
+            for i in r.returns
+            if not (i.text == f"number of {r.subject}" and len(r.returns) > 1 and not i.owner)
+        ]
+        if len(items) < len(r.returns):
+            items.append(Item("count"))
+        text = self.owned(items)
+        return ("distinct " + text) if r.distinct and text else text
+
+    def owned(self, items: list[Item]) -> str:
+        """Nouns grouped by owner, the subject's own first: ``height and volume, plus the
+        census zone's code and population``."""
+        groups: dict[str, list[str]] = {"": []}
+        for i in items:
+            groups.setdefault(i.owner, []).append(i.text)
+        text = _list(share_leads(merge_heads(groups.pop(""))))
+        for owner, texts in groups.items():
+            words = qualify(_list(share_leads(merge_heads(texts))), owner)
+            text = f"{text}, plus {words}" if text else words
+        return text
+
+    def tail(self, r: Reading, skip_limit: bool = False) -> list[str]:
+        """Trailing phrases: windows and clusters, grouping conditions, ordering, limit."""
+        out = list(r.extra)
+        if r.order or (r.limit and not skip_limit) or r.offset:
+            text = self.limit_phrase(r) if not skip_limit else self.order_phrase(r)
+            if text:
+                out.append(text)
+        return out
+
+    def order_phrase(self, r: Reading) -> str:
+        if not r.order:
+            return ""
+        first, *rest = r.order
+        if first.distance:
+            head = f"{'farthest from' if first.descending else 'nearest to'} {first.distance} first"
+        elif first.temporal:
+            head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
+        elif first.descending:
+            plain = not first.noun.startswith(("the ", "their "))
+            head = self.pick(
+                (f"sorted by {first.noun}, highest first",)
+                + ((f"highest {first.noun} first",) if plain else ())
+            )
+        else:
+            head = self.pick((f"sorted by {first.noun}", f"ordered by {first.noun}"))
+        more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
+        return head + ("".join(f", then {m}" for m in more) if more else "")
+
+    def limit_phrase(self, r: Reading, inner: bool = False) -> str:
+        """``top 10 by height``, ``the 5 nearest to (9.19, 45.47)``, ``first 20``."""
+        n, skip = r.limit, (f"skipping the first {r.offset}" if r.offset else "")
+        if n and len(r.order) == 1 and not skip:
+            o = r.order[0]
+            target = o.distance
+            if n == "1":
+                if o.distance:
+                    return f"only the {'farthest from' if o.descending else 'nearest to'} {target}"
+                return f"only the one with the {'highest' if o.descending else 'lowest'} {o.noun}"
+            if o.distance:
+                return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
+            if o.temporal:
+                return f"the {n} {'latest' if o.descending else 'earliest'} by {o.noun}"
+            if o.noun.startswith(("the ", "their ")):
+                return f"{'top' if o.descending else 'bottom'} {n} by {o.noun}"
+            if o.descending:
+                return self.pick((f"top {n} by {o.noun}", f"the {n} with the highest {o.noun}"))
+            return self.pick((f"the {n} with the lowest {o.noun}", f"bottom {n} by {o.noun}"))
+        order = self.order_phrase(r)
+        if inner and n:
+            return ", ".join(p for p in (order, f"first {n}", skip) if p)
+        lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
+        return ", ".join(p for p in (order, lim, skip) if p)
+
+    def sub_phrase(self, query: ast.Query, scope: Scope) -> str:
+        """A scalar subquery as a noun phrase: ``the average height of buildings with use
+        type 'commercial'``; the correlation to the outer row is implied."""
+        sub, _ = self.read_query(query, scope)
+        what = self.noun_phrase(sub, nested=True)
+        if sub.counts_only and len(sub.returns) == 1:
+            text = f"number of {what}"
+        else:
+            text = f"{self.returns_text(sub) or 'value'} of {what}"
+        tail = self.tail(sub)
+        if sub.group:
+            tail.insert(0, "per " + join_words(sub.group))
+        return text + "".join(f", {t}" for t in tail) if tail else text
+
+
+def _list(items: list[str]) -> str:
+    """``a, b and c``; ``a and b, and c`` when an item has its own "and"."""
+    if len(items) > 1 and any(" and " in i for i in items):
+        return ", ".join(items[:-1]) + ", and " + items[-1]
+    return join_words(items)
+
+
+def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]

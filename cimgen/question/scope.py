@@ -1,26 +1,55 @@
-"""Reader layer 1: scope building (FROM items, joins) and column resolution.
+"""Reader layer 1: the tables of a SELECT, the links between them, and column names.
 
-Later layers (expressions, geometry, conditions, query parts) subclass :class:`ScopeReader`;
-the few methods this layer needs from them are declared here and raise until overridden.
+A join is read the way a person would say it, whether it is written as ``JOIN ... ON`` or as
+a comma and WHERE equalities:
+
+* keys the schema declares (or same-named keys) are never spelled out: a table whose rows
+  belong to the subject (many-to-one, or the same entity seen from another table) reads as
+  the subject's own (``buildings with height over 25 m``), and is only named (``with their
+  project scenarios``) when nothing of it is otherwise said;
+* equalities that only tie two tables to the same project / scenario are implied
+  (``grid buses and the grid lines``);
+* where two declared relations join the same tables, the key names the role (``grid lines
+  with their source buses``);
+* a spatial join is a relative clause about the joined table (``and the census zones that
+  contain their centroid``); conditions on a joined table follow its name.
+
+Later layers (expressions, geometry, conditions, query) subclass :class:`ScopeReader`; the
+few methods this layer needs from them are declared at the end and raise until overridden.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.question.base import (
     METRIC_SRIDS,
-    Parts,
+    Clause,
+    Reading,
     Scope,
     Source,
+    columns_in,
     conjuncts,
-    is_agg_call,
     join_words,
-    the,
+    possessive,
 )
-from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, split_unit
+from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, plural, split_unit
+
+
+@dataclass(eq=False)
+class Link:
+    """How a joined source hangs on the one before it (rendered once the whole query is read,
+    when it is known whether anything of the joined table was named)."""
+
+    source: Source
+    to: Source | None  # the source it is linked to (None: a cross join)
+    kind: str  # "same", "up", "down", "sibling", "keyed", "spatial", "cross", "other"
+    role: str = ""  # "source" (grid lines with their *source* buses)
+    conds: list[ast.Expr] = field(default_factory=list)
+    outer: bool = False  # LEFT / FULL join: "if any"
 
 
 class ScopeReader:
@@ -30,182 +59,121 @@ class ScopeReader:
         self.cat = load_catalogue()
         self.metric = METRIC_SRIDS | ({metric_srid} if metric_srid else set())
         self.ctes: dict[str, ast.CTE] = {}
-        self.inherit = True  # fold CTE filters into the outer description
-        self._cte_scopes: dict[int, tuple[Scope, Parts]] = {}
+        self._sub: dict[int, tuple[Reading, Scope]] = {}  # CTE / derived table readings
+        self.links: dict[int, list[Link]] = {}  # per scope
+        self._pending: dict[int, list[ast.Expr]] = {}  # per scope: conditions that filter
 
     def pick(self, options: tuple[str, ...] | list[str]) -> str:
+        if self.fixed:  # a phrase that must read the same wherever it is said
+            return options[0]
         return options[int(self.rng.random() * len(options))]
 
-    # ------------------------------------------------------------------ scope building
+    fixed = False
 
-    def scope_for(self, sel: ast.Select, parent: Scope | None, parts: Parts) -> Scope:
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    # ------------------------------------------------------------------ sources
+
+    def scope_for(self, sel: ast.Select, parent: Scope | None, reading: Reading) -> Scope:
+        """The sources of ``sel`` and their links; returns the scope (links kept aside)."""
         scope = Scope(parent)
         seen: dict[str, int] = {}
-        for item in sel.from_:
-            self._add_from(item, scope, parts, seen, top=True)
+        outer: set[str] = set()
+        on: list[ast.Expr] = []
+        stack: list[ast.FromItem] = list(reversed(sel.from_))
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.Join):
+                if item.kind in ("LEFT", "FULL") and not isinstance(item.right, ast.Join):
+                    outer.add(_ref(item.right))
+                on += conjuncts(item.on)
+                stack += [item.right, item.left]
+                continue
+            src = self._source(item, seen, reading, first=scope.subject is None)
+            scope.sources[src.ref] = src
+            if scope.subject is None:
+                scope.subject = src
+                src.attached = True
+        self.links[id(scope)] = []
+        # conditions still unread are filters, told by the WHERE reader
+        self._pending[id(scope)] = self._link(scope, on + conjuncts(sel.where), outer)
         return scope
+
+    def pending(self, scope: Scope) -> list[ast.Expr]:
+        """The conditions of a SELECT (ON and WHERE) that are not join links."""
+        return self._pending.pop(id(scope), [])
 
     def _source(
         self,
         item: ast.TableRef | ast.DerivedTable,
-        scope: Scope,
         seen: dict[str, int],
-        parts: Parts,
+        reading: Reading,
+        first: bool,
     ) -> Source:
+        derived: Reading | None = None
+        query: ast.Query | None = None
+        key: str | None = None
         if isinstance(item, ast.DerivedTable):
-            words, query, key, ref = (
-                self._derived_words(item.query, parts),
-                item.query,
-                None,
-                item.alias,
-            )
+            query, ref = item.query, item.alias
         elif item.schema is None and item.name in self.ctes:
-            cte = self.ctes[item.name]
-            words, query, key, ref = (
-                self._derived_words(cte.query, parts),
-                cte.query,
-                None,
-                item.ref_name,
-            )
+            query, ref = self.ctes[item.name].query, item.ref_name
+        if query is not None:
+            derived, _ = self.sub_reading(query)
+            if first:  # the rows are the CTE's: its clauses are the question's
+                self.fold(reading, derived)
+            words = TableWords(derived.subject or "rows", derived.singular or "row")
         else:
-            words = self.v.table(item.name, item.schema)
-            query, ref = None, item.ref_name
+            assert isinstance(item, ast.TableRef)
+            words, ref = self.v.table(item.name, item.schema), item.ref_name
             key = self.v.table_key(item.name, item.schema)
-        n = seen.get(words.plural, 0)
-        seen[words.plural] = n + 1
-        label = (
-            f"the {words.singular}"
-            if n == 0
-            else ("the other " + words.singular if n == 1 else f"{words.singular} number {n + 1}")
-        )
-        src = Source(ref, words, key, query, attached=scope.subject is None, label=label)
-        scope.sources[ref] = src
-        if scope.subject is None:
-            scope.subject = src
+        same = key or (query and str(id(query))) or ref
+        n = seen.get(same, 0)
+        seen[same] = n + 1
+        if n:  # a second copy of one table: "the other building"
+            other = "other " if n == 1 else f"{('third', 'fourth')[min(n, 3) - 2]} "
+            words = TableWords(other + words.plural, other + words.singular, other + words.owner)
+        src = Source(ref, words, key, query, f"the {words.owner}")
+        if derived is not None and not first:  # a joined CTE: its clauses describe it
+            src.filters += (
+                [Clause(f"in {derived.context[3:]}", within=derived.context[3:])]
+                if (derived.context.startswith("in "))
+                else []
+            )
+            src.filters += derived.filters + derived.having
+            reading.links += derived.links
         return src
 
-    def _derived_words(self, query: ast.Query, parts: Parts) -> TableWords:
-        """A CTE / derived table reads as its own subject; its clauses join the outer ones."""
-        sub = self._cte_parts(query)
-        if self.inherit:
-            self._merge(parts, sub)
-        return TableWords(sub.subject or "rows", sub.singular or "row")
-
-    def _merge(self, parts: Parts, sub: Parts) -> None:
-        parts.filters += sub.filters
-        parts.spatial += sub.spatial
-        parts.late += sub.late
-        parts.joins += sub.joins
-        parts.with_their += sub.with_their
-        parts.spatial_join |= sub.spatial_join
-        parts.temporal += sub.temporal
-        inner = [p for p in (sub.window, sub.group, sub.having) if p]
-        if inner:
-            parts.window = join_words([parts.window, *inner] if parts.window else inner, "and")
-        if sub.top or sub.limit:
-            parts.steps.append(sub.top or sub.limit)
-
-    def _cte_parts(self, query: ast.Query) -> Parts:
-        hit = self._cte_scopes.get(id(query))
+    def sub_reading(self, query: ast.Query) -> tuple[Reading, Scope]:
+        hit = self._sub.get(id(query))
         if hit is None:
-            sub, scope = self.query_parts_and_scope(query, None)
-            hit = (scope, sub)
-            self._cte_scopes[id(query)] = hit
-        return hit[1]
+            hit = self.read_query(query, None)
+            self._sub[id(query)] = hit
+        return hit
 
-    def _add_from(
-        self, item: ast.FromItem, scope: Scope, parts: Parts, seen: dict[str, int], top: bool
-    ) -> Source | None:
-        if isinstance(item, ast.Join):
-            self._add_from(item.left, scope, parts, seen, top)
-            right = self._add_from(item.right, scope, parts, seen, False)
-            if right is not None:
-                self._join_phrase(item, right, scope, parts)
-            return None
-        src = self._source(item, scope, seen, parts)
-        if scope.subject is not src and top:  # comma join: a separate source
-            src.attached = False
-            parts.joins.append(f"combined with {src.words.plural}")
-        return src
-
-    def _join_phrase(self, join: ast.Join, right: Source, scope: Scope, parts: Parts) -> None:
-        other = right.label.startswith(("the other ", right.words.singular + " number"))
-        noun = ("other " if other else "") + right.words.plural
-        optional = " (where available)" if join.kind in ("LEFT", "FULL") else ""
-        if join.kind == "CROSS" or join.on is None:
-            right.attached = False
-            one = ("another " if other else "every ") + right.words.singular
-            parts.joins.append(self.pick(("paired with ", "combined with ")) + one)
-            return
-        conds = conjuncts(join.on)
-        if all(
-            isinstance(c, ast.BinaryOp)
-            and c.op == "="
-            and isinstance(c.left, ast.Column)
-            and isinstance(c.right, ast.Column)
-            for c in conds
-        ):
-            pairs = [(c.left, c.right) for c in conds if isinstance(c, ast.BinaryOp)]
-            if all(a.name == b.name for a, b in pairs):  # type: ignore[union-attr]
-                # the same entity seen from another table: its columns read as the subject's
-                right.attached = True
-                parts.with_their.append(
-                    (right.words.singular + " records" if other else right.words.plural) + optional
-                )
-                return
-            right.attached = False
-            keyed: list[tuple[ast.Column, ast.Column]] = []
-            for a, b in pairs:
-                if self.resolve(a, scope)[0] is right:  # type: ignore[arg-type]
-                    a, b = b, a
-                keyed.append((a, b))  # type: ignore[arg-type]
-            if self._natural_key(keyed, right, scope):
-                # the schema's own link: the joined rows belong to the subject, so their
-                # columns read as its own ("with their building properties ... built after")
-                right.attached = True
-                parts.with_their.append(noun + optional)
-                return
-            matches = []
-            for a, _ in keyed:
-                src, depth = self.resolve(a, scope)
-                own = src is None or (src.attached and depth == 0)
-                text = self.expr(a, scope)
-                matches.append(f"their {text}" if own else the(text))
-            parts.joins.append(f"with the {noun} matching {join_words(matches)}{optional}")
-            return
-        right.attached = False
-        spatial_first = next((c for c in conds if self.is_spatial_pred(c)), None)
-        rest = [self.cond(c, scope, plain=True) for c in conds if c is not spatial_first]
-        if spatial_first is not None:
-            parts.spatial_join = True
-            rel = self.spatial_pred(spatial_first, scope, about=right, plain=False)
-            text = f"with the {noun} {rel}"
-        else:
-            text = f"with the {noun}"
-        if rest:
-            text += " where " + join_words(rest)
-        parts.joins.append(text + optional)
-
-    def _natural_key(
-        self, keyed: list[tuple[ast.Column, ast.Column]], right: Source, scope: Scope
-    ) -> bool:
-        """Whether the join keys are the schema's relation between the two tables, and the
-        only one or a declared foreign key (then "with their X" says it all; grid lines to
-        grid buses by from_bus vs to_bus must name the key)."""
-        left = self.resolve(keyed[0][0], scope)[0]
-        if left is None or left.key is None or right.key is None:
-            return False
-        if any(self.resolve(a, scope)[0] is not left for a, _ in keyed):
-            return False
-        got = {(a.name, b.name) for a, b in keyed}
-        between = [r for r in self.v.schema.relations if {r.left, r.right} == {left.key, right.key}]
-        for r in between:
-            cols = set(zip(r.left_columns, r.right_columns, strict=True))
-            if r.left == right.key:
-                cols = {(b, a) for a, b in cols}
-            if cols == got and (r.kind == "foreign_key" or len(between) == 1):
-                return True
-        return False
+    def fold(self, reading: Reading, sub: Reading) -> None:
+        """The clauses of a CTE or derived table say something about the outer rows too."""
+        reading.adjectives += sub.adjectives
+        if sub.context and not reading.context:
+            reading.context = sub.context
+        reading.filters += sub.filters
+        reading.links += sub.links
+        reading.where += sub.where
+        reading.temporal += sub.temporal
+        reading.shaping += sub.shaping
+        reading.spatial_link |= sub.spatial_link
+        reading.aggregate |= sub.aggregate  # the rows are groups
+        reading.said |= sub.said
+        inner = [*sub.extra]
+        if sub.group and not reading.group:
+            reading.group = list(sub.group)  # the rows are the CTE's groups
+            reading.group_plural = sub.group_plural
+        elif sub.group:
+            inner.append("per " + join_words(sub.group))
+        inner += [h.rel for h in sub.having]
+        if sub.limit:
+            inner.append(self.limit_phrase(sub, inner=True))
+        reading.extra += inner
 
     # ------------------------------------------------------------------ resolution
 
@@ -226,11 +194,11 @@ class ScopeReader:
 
     def _has_column(self, src: Source, name: str) -> bool:
         if src.query is not None:
-            return name in self._outputs(src.query)
+            return name in self.outputs(src.query)
         table = self.v.schema.table(src.key or "") or self.v.schema.find_table(src.key or "")
         return table is not None and table.column(name) is not None
 
-    def _outputs(self, query: ast.Query) -> dict[str, ast.Expr]:
+    def outputs(self, query: ast.Query) -> dict[str, ast.Expr]:
         body = query.body
         while isinstance(body, ast.SetOp):
             body = body.left.body if isinstance(body.left, ast.Query) else body.left
@@ -246,67 +214,324 @@ class ScopeReader:
         src, depth = self.resolve(col, scope)
         if src is None:
             return self.v.column(None, col.name), None, depth
-        if src.query is not None:
-            inner = self._outputs(src.query).get(col.name)
-            sub_scope = self._cte_scopes.get(id(src.query), (None, None))[0]
-            if isinstance(inner, ast.Column) and sub_scope is not None:
-                t, _, _ = self.term(inner, sub_scope)
-                return t, src, depth
-            if isinstance(inner, ast.FuncCall) and sub_scope is not None and is_agg_call(inner):
-                text = self.expr(inner, sub_scope)
-                if len(text) <= 60:
-                    return Term(text), src, depth
-            base, unit = split_unit(col.name)
-            return Term(humanise(base), unit), src, depth
-        return self.v.column(src.key, col.name), src, depth
+        if src.query is None:
+            return self.v.column(src.key, col.name), src, depth
+        inner = self.outputs(src.query).get(col.name)
+        _, sub_scope = self.sub_reading(src.query)
+        if isinstance(inner, ast.Column):
+            t, _, _ = self.term(inner, sub_scope)
+            return t, src, depth
+        if isinstance(inner, ast.Case):
+            text = self.case(inner, sub_scope, self.alias_name(col.name))
+            if len(text.split()) <= 20:
+                return Term(text, kind="derived", short=text), src, depth
+        elif inner is not None:
+            text = self.expr(inner, sub_scope)
+            if len(text.split()) <= 6:
+                return Term(text, kind="derived", short=text), src, depth
+        base, unit = split_unit(col.name)
+        return Term(humanise(base), unit), src, depth
 
-    def colname(self, col: ast.Column, scope: Scope) -> str:
-        t, src, depth = self.term(col, scope)
-        if t.noun.startswith(("has ", "in ")):  # boolean described as a state
-            who = "they" if src is None or (src.attached and depth == 0) else src.label
-            verb = (
-                ("have " if who == "they" else "has ")
-                if t.noun.startswith("has ")
-                else ("are " if who == "they" else "is ")
-            )
-            return f"whether {who} {verb}{t.noun.removeprefix('has ')}"
-        if (
-            src is not None
-            and (depth > 0 or not src.attached)
-            and not t.noun.startswith(src.words.singular)
-        ):
-            return f"{t.noun} of {src.label}"
+    def brief(self, t: Term, src: Source | None, owner: str, scope: Scope) -> str:
+        """A column's short noun where its table is said (``height`` of buildings, ``the
+        bus's name``), its full noun where it reads as another table's own (``project
+        CRS`` of a building's project)."""
+        focus = scope.focus or scope.subject
+        if owner or src is None or focus is None or src.words.plural == focus.words.plural:
+            return t.brief
         return t.noun
 
-    def note_temporal(self, e: ast.Expr, scope: Scope, parts: Parts) -> None:
-        if isinstance(e, ast.Column):
-            t, _, _ = self.term(e, scope)
-            if t.temporal:
-                parts.temporal.append(t.noun)
+    def owner_of(self, src: Source | None, depth: int, scope: Scope) -> str:
+        """How a column of ``src`` is owned where ``scope`` is read: ``""`` for the focus's
+        own, ``"their"`` for the subject seen from a joined table or from a subquery, else
+        the source's label (``the census zone``)."""
+        if src is None or scope.own(src, depth):
+            return ""
+        if depth == 0 and (src is scope.subject or src.attached):
+            return "their"
+        if depth > 0:
+            parent = scope.parent
+            while parent is not None and depth > 1:
+                parent, depth = parent.parent, depth - 1
+            if parent is not None and (src is parent.subject or src.attached):
+                return "their"
+        return src.label
 
-    def query_parts(self, q: ast.Query, outer: Scope | None) -> Parts:
-        return self.query_parts_and_scope(q, outer)[0]
+    # ------------------------------------------------------------------ links
+
+    def refs(self, e: ast.Expr, scope: Scope) -> set[Source]:
+        """The sources of this scope that condition ``e`` reads."""
+        out: set[Source] = set()
+        for col in columns_in(e):
+            if col.table is not None and col.table not in scope.sources:
+                continue
+            src, depth = self.resolve(col, scope)
+            if src is not None and depth == 0:
+                out.add(src)
+        return out
+
+    def _link(self, scope: Scope, conds: list[ast.Expr], outer: set[str]) -> list[ast.Expr]:
+        """Read the joins out of ``conds``; return the conditions that are filters."""
+        subject = scope.subject
+        sources = list(scope.sources.values())
+        placed = [subject] if subject is not None else []
+        used: set[int] = set()
+        for src in sources[1:]:
+            link = self._find_link(src, placed, conds, used, scope)
+            link.outer = src.ref in outer
+            if link.kind in ("same", "up") and link.to is not None and link.to.attached:
+                src.attached = True
+            self.links[id(scope)].append(link)
+            placed.append(src)
+        rest = [c for i, c in enumerate(conds) if i not in used]
+        # a self-join's "a.id <> b.id" is what "the other building" says; a subquery's key
+        # equality with the outer row is what "their" says
+        return [
+            c for c in rest if not self._other_copy(c, scope) and not self._correlation(c, scope)
+        ]
+
+    def _correlation(self, c: ast.Expr, scope: Scope) -> bool:
+        """``x.project_id = outer.project_id`` in a subquery: the rows of the outer one."""
+        if not (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "="
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+        ):
+            return False
+        (a, da), (b, db) = self.resolve(c.left, scope), self.resolve(c.right, scope)
+        if a is None or b is None or (da == 0) == (db == 0):
+            return False
+        inner, outer = (a, b) if da == 0 else (b, a)
+        cols = (c.left, c.right) if da == 0 else (c.right, c.left)
+        link = self._key_link(inner, outer, [(cols[1], cols[0])])
+        return link.kind in ("same", "up", "down", "sibling")
+
+    def _find_link(
+        self, src: Source, placed: list[Source], conds: list[ast.Expr], used: set[int], scope: Scope
+    ) -> Link:
+        for to in reversed(placed):
+            pairs = []
+            for i, c in enumerate(conds):
+                if i in used or self.refs(c, scope) != {src, to}:
+                    continue
+                if (
+                    isinstance(c, ast.BinaryOp)
+                    and c.op == "="
+                    and isinstance(c.left, ast.Column)
+                    and isinstance(c.right, ast.Column)
+                ):
+                    a, b = c.left, c.right
+                    if self.resolve(a, scope)[0] is src:
+                        a, b = b, a
+                    pairs.append((i, a, b))
+            if pairs:
+                used.update(i for i, _, _ in pairs)
+                return self._key_link(src, to, [(a, b) for _, a, b in pairs])
+        for to in reversed(placed):
+            for i, c in enumerate(conds):
+                if i not in used and self.refs(c, scope) == {src, to}:
+                    used.add(i)
+                    kind = "spatial" if self.is_spatial_pred(c) else "other"
+                    return Link(src, to, kind, conds=[c])
+        return Link(src, None, "cross")
+
+    def _base(self, col: ast.Column, src: Source) -> tuple[ast.Column, Source]:
+        """A column of a CTE / derived table as the base-table column it passes through
+        (so that its keys are the schema's relations)."""
+        if src.query is None:
+            return col, src
+        inner = self.outputs(src.query).get(col.name)
+        if not isinstance(inner, ast.Column):
+            return col, src
+        _, sub_scope = self.sub_reading(src.query)
+        inner_src, _ = self.resolve(inner, sub_scope)
+        if inner_src is None or inner_src.key is None:
+            return col, src
+        return inner, Source(src.ref, src.words, inner_src.key, None, src.label)
+
+    def _key_link(
+        self, src: Source, to: Source, pairs: list[tuple[ast.Column, ast.Column]]
+    ) -> Link:
+        """Classify equalities ``to.a = src.b`` (see the module docstring)."""
+        if src.query is not None or to.query is not None:
+            based = [(self._base(a, to), self._base(b, src)) for a, b in pairs]
+            tos = {x[1].key for x, _ in based}
+            srcs = {y[1].key for _, y in based}
+            if len(tos) == len(srcs) == 1 and None not in tos | srcs:
+                link = self._key_link(
+                    based[0][1][1], based[0][0][1], [(x[0], y[0]) for x, y in based]
+                )
+                link.source, link.to = src, to
+                return link
+        core = [
+            (a, b) for a, b in pairs if not (a.name == b.name and self._scope_key(a.name, to, src))
+        ]
+        if not core:
+            return Link(src, to, "sibling")
+        if to.words.plural == src.words.plural:
+            return Link(src, to, "same")
+        got = {(a.name, b.name) for a, b in core}
+        between = [
+            r for r in self.v.schema.relations if to.key and {r.left, r.right} == {to.key, src.key}
+        ]
+        for r in between:
+            cols = set(zip(r.left_columns, r.right_columns, strict=True))
+            up = r.left == to.key  # the subject side holds the reference: many-to-one
+            if not up:
+                cols = {(b, a) for a, b in cols}
+            if cols == got:
+                role = self._role(core, to, src, up) if len(between) > 1 else ""
+                return Link(src, to, "up" if up else "down", role)
+        if all(a.name == b.name for a, b in core):
+            return Link(src, to, "same")
+        return Link(src, to, "keyed", conds=[ast.BinaryOp("=", a, b) for a, b in core])
+
+    def _scope_key(self, name: str, a: Source, b: Source) -> bool:
+        """Whether both tables reference a third one on column ``name`` (the project /
+        scenario both belong to): equal values only say "the same project"."""
+        parents: dict[str, set[str]] = {}
+        for r in self.v.schema.relations:
+            if name in r.left_columns and r.left in (a.key, b.key):
+                parents.setdefault(r.right, set()).add(r.left)
+        return any(
+            p not in (a.key, b.key) and {a.key, b.key} <= owners for p, owners in parents.items()
+        )
+
+    def _role(
+        self, core: list[tuple[ast.Column, ast.Column]], to: Source, src: Source, up: bool
+    ) -> str:
+        """The key that tells two relations apart, as a role (``from_bus`` -> ``source``)."""
+        col, owner = (core[0][0], to) if up else (core[0][1], src)
+        term = self.v.column(owner.key, col.name)
+        noun = term.noun
+        for tail in (" number", " ID", " reference"):
+            noun = noun.removesuffix(tail)
+        target = (src if up else to).words
+        for word in (target.singular, target.owner, target.singular.split(" ")[-1]):
+            if noun == word:
+                return ""
+            noun = noun.removesuffix(" " + word)
+        return noun if noun != term.noun else ""
+
+    def _other_copy(self, c: ast.Expr, scope: Scope) -> bool:
+        if not (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "<>"
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+            and c.left.name == c.right.name
+        ):
+            return False
+        a, b = self.resolve(c.left, scope)[0], self.resolve(c.right, scope)[0]
+        return a is not None and b is not None and a is not b and a.key == b.key
+
+    def link_phrases(self, scope: Scope) -> list[str]:
+        """The links of ``scope`` as phrases, now that it is known what was named."""
+        out = []
+        for link in self.links.get(id(scope), []):
+            text = self.link_phrase(link, scope)
+            if text:
+                out.append(text + (" (if any)" if link.outer else ""))
+        return out
+
+    def link_phrase(self, link: Link, scope: Scope) -> str:
+        src, to = link.source, link.to
+        w = src.words
+        filters = self.source_filters(src)
+        if src.attached and not link.role:
+            if (
+                src.mentioned
+                or filters
+                or w.plural == (scope.subject.words.plural if scope.subject else "")
+            ):
+                return ""
+            return f"with their {w.plural}"
+        their = (
+            "their" if to is None or to is scope.subject or to.attached else possessive(to.label)
+        )
+        they = "they" if their == "their" else to.label if to else "they"
+        noun = f"{w.plural}{filters}"
+        if link.kind == "up":
+            return f"with {their} {link.role} {noun}"
+        if link.kind == "down":
+            if link.role:
+                head = to.words.singular.split(" ")[-1] if to else w.singular
+                return f"with the {noun} whose {link.role} {head} {they} are"
+            return f"with {their} {noun}"
+        if link.kind in ("sibling", "same"):
+            return f"and the {noun}"
+        if link.kind == "cross":
+            return (
+                self.pick(("paired with every ", "combined with every ")) + f"{w.singular}{filters}"
+            )
+        saved = scope.focus
+        scope.focus = src
+        try:
+            if link.kind == "spatial":
+                rel = self.relation(link.conds[0], scope, src)
+                rest = [c for c in src.filters if c.rel != rel]
+                more = (", " + self.rel_list(rest)) if rest else ""
+                return f"and the {w.plural} {rel}{more}"
+            where = join_words([self.sentence(c, scope) for c in link.conds])
+        finally:
+            scope.focus = saved
+        return f"and the {noun} where {where}"
+
+    def source_filters(self, src: Source) -> str:
+        if not src.filters:
+            return ""
+        return " " + self.rel_list(src.filters)
 
     # ------------------------------------------------------------------ provided by later layers
 
     def expr(self, e: ast.Expr, scope: Scope) -> str:
         raise NotImplementedError
 
-    def cond(self, e: ast.Expr, scope: Scope, plain: bool = False, negated: bool = False) -> str:
+    def case(self, e: ast.Case, scope: Scope, name: str = "") -> str:
         raise NotImplementedError
 
-    def spatial_pred(
-        self,
-        e: ast.Expr,
-        scope: Scope,
-        about: Source | None = None,
-        plain: bool = False,
-        negated: bool = False,
-    ) -> str:
+    def alias_name(self, alias: str) -> str:
+        raise NotImplementedError
+
+    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+        raise NotImplementedError
+
+    def relation(self, e: ast.Expr, scope: Scope, about: Source) -> str:
         raise NotImplementedError
 
     def is_spatial_pred(self, e: ast.Expr) -> bool:
         raise NotImplementedError
 
-    def query_parts_and_scope(self, q: ast.Query, outer: Scope | None) -> tuple[Parts, Scope]:
+    def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
         raise NotImplementedError
+
+    def limit_phrase(self, r: Reading, inner: bool = False) -> str:
+        raise NotImplementedError
+
+    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
+        raise NotImplementedError
+
+
+def qualify(text: str, owner: str) -> str:
+    """``municipality name`` of ``the census zone`` -> ``the census zone's municipality name``.
+
+    >>> qualify("height", ""), qualify("height", "their"), qualify("name", "the bus")
+    ('height', 'their height', "the bus's name")
+    """
+    if not owner:
+        return text
+    if owner == "their":
+        return f"their {text}"
+    return f"{possessive(owner)} {text}"
+
+
+def _ref(item: ast.FromItem) -> str:
+    if isinstance(item, ast.TableRef):
+        return item.ref_name
+    if isinstance(item, ast.DerivedTable):
+        return item.alias
+    return ""
+
+
+__all__ = ["Link", "ScopeReader", "plural", "qualify"]
