@@ -146,7 +146,7 @@ class ConditionReader(GeometryReader):
             entity = self._entity(left, noun, scope)
             if entity:
                 thing = f"{entity} {value}"
-                return Clause(f"in {thing}", f"are in {thing}", within=thing)
+                return Clause(f"in {thing}", f"are in {thing}", within=thing, noun=noun)
             if isinstance(right, ast.String) and self._category(noun, right.value):
                 return Clause(
                     f"with {noun} {value}", f"are {right.value}", adjective=right.value, noun=noun

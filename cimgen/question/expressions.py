@@ -46,7 +46,7 @@ class ExprReader(ScopeReader):
                 src.mentioned = True
             owner = self.owner_of(src, depth, scope) if t.kind != "derived" else ""
             if t.noun.startswith(("has ", "in ", "is ")):  # a boolean told as a state
-                return "whether " + state(t.noun, owner), ""
+                return state(t.noun, owner), ""
             return self.brief(t, src, owner, scope), owner
         v = literal(e)
         if v is not None:
@@ -301,13 +301,13 @@ def state(noun: str, owner: str) -> str:
     """A boolean column told as a state: ``in service`` -> ``in service``, ``has a heating
     system`` -> ``they have a heating system`` / ``the building has a heating system``."""
     if not owner and not noun.startswith("has "):
-        return noun.removeprefix("is ")
+        return "whether " + noun.removeprefix("is ")
     who = owner if owner and owner != "their" else "they"
     plural_who = who == "they"
     if noun.startswith("has "):
-        return f"{who} {'have' if plural_who else 'has'} {noun[4:]}"
+        return f"whether {who} {'have' if plural_who else 'has'} {noun[4:]}"
     noun = noun.removeprefix("is ")
-    return f"{who} {'are' if plural_who else 'is'} {noun}"
+    return f"whether {who} {'are' if plural_who else 'is'} {noun}"
 
 
 def _flatten(e: ast.BinaryOp, op: str) -> list[ast.Expr]:

@@ -58,6 +58,10 @@ class QueryReader(ConditionReader):
         for item in sel.items:
             if item.alias:
                 scope.aliases[item.alias] = item.expr
+        for src in scope.sources.values():  # a joined CTE whose rows are the subject's
+            if src.attached and src.filters:
+                reading.filters += src.filters
+                src.filters = []
         self.where(self.pending(scope), scope, reading)
         keys = [self.unalias(g, scope, sel) for g in sel.group_by]
         if keys:
@@ -97,14 +101,17 @@ class QueryReader(ConditionReader):
             else:
                 reading.where.append(self.sentence(c, scope))
         within = [k for k in own if k.within]
+        reading.said.update(k.noun for k in within if k.noun)
         if within:
-            reading.context = self._context(list(dict.fromkeys(k.within for k in within)))
+            context = self._context(list(dict.fromkeys(k.within for k in within)))
+            # a CTE's "in scenario 's'" (folded in already) and the query's own both hold
+            reading.context = f"{context}, {reading.context}" if reading.context else context
         for k in own:
             if k in within:
                 continue
             if k.noun:
                 reading.said.add(k.noun)
-            if k.adjective and self.chance(0.7):
+            if k.adjective and not reading.adjectives and self.chance(0.7):
                 reading.adjectives.append(k.adjective)
             else:
                 reading.filters.append(k)

@@ -457,8 +457,11 @@ class ScopeReader:
         if link.kind == "down":
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
-                return f"with the {noun} whose {link.role} {head} {they} are"
+                be = "are" if they == "they" else "is"
+                return f"with the {noun} whose {link.role} {head} {they} {be}"
             return f"with {their} {noun}"
+        if link.kind == "same" and not filters:
+            return ""  # the same things seen from another table ("buildings" twice)
         if link.kind in ("sibling", "same"):
             return f"and the {noun}"
         if link.kind == "cross":

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cimgen.question.base import Clause, Reading
+from cimgen.question.base import TONES, Clause, Reading
 from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
@@ -48,6 +48,30 @@ _GOALS = {
     "TEMPORAL": ("I need", "For the latest data I need", "I'd like"),
 }
 _ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
+_WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
+    "DIRECT": ("Which {h} {p}", "Can you list the {h} that {p}"),
+    "INTERROGATIVE": ("Which {h} {p}", "Which of the {h} {p}"),
+    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which ones {p}"),
+    "AGGREGATE": ("Which {h} {p}", "What {h} {p}"),
+    "SPATIAL_SPECIFIC": ("Where are the {h} that {p}", "Which {h} {p}"),
+    "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
+}
+_THERE = {  # the same, when no condition is left to ask with
+    "DIRECT": ("Which {n} are there", "Can you list the {n}"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}"),
+    "ANALYTICAL": ("Which {n} are there", "What {n} do we have"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded"),
+    "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
+    "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
+}
+_WHAT = {  # a question about measures: {R} what is measured, {n} of what
+    "DIRECT": ("What {be} {R} of {n}", "Can you give me {R} of {n}"),
+    "INTERROGATIVE": ("What {be} {R} of {n}", "Can you tell me {R} of {n}"),
+    "ANALYTICAL": ("What {be} {R} of {n}", "How do {R} of {n} look"),
+    "AGGREGATE": ("What {be} {R} of {n}", "Can you total up {R} of {n}"),
+    "SPATIAL_SPECIFIC": ("What {be} {R} of {n}", "Can you measure {R} of {n}"),
+    "TEMPORAL": ("What {be} {R} of {n} right now", "What {be} {R} of {n} today"),
+}
 _IF = ("If we only look at", "Considering only", "Restricting to", "Taking only")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
 
@@ -81,6 +105,8 @@ class Voices:
             text += " " + g.context
         if filters:
             text += " " + self.r.rel_list(filters)
+        if g.shaping:
+            text += ", " + ", ".join(g.shaping) + ","
         if pred and g.links:  # "which grid lines, with their source buses, have ..."
             return f"{text}, {self._with_links('').lstrip(', ').strip()},", pred
         return self._with_links(text), pred
@@ -97,7 +123,7 @@ class Voices:
         return self.r.returns_text(self.g)
 
     def the(self, text: str) -> str:
-        return text if text.startswith(("the ", "their ", "distinct ")) else "the " + text
+        return text if text.startswith(("the ", "their ", "whether ")) else "the " + text
 
     def be(self) -> str:
         n = len(self.g.returns)
@@ -128,12 +154,15 @@ class Voices:
         if not self.g.returns:
             return ""
         own = all(not i.owner for i in self.g.returns)
+        R = self.returns()
+        if R.startswith(("whether", "distinct")):
+            return f", {self.pick(('showing ', 'including '))}{R}"
         lead = self.pick(
             ("with their ", "showing ", "including ", "and their ")
             if own
             else ("showing ", "with ")
         )
-        return f", {lead}{self.returns()}"
+        return f", {lead}{R}"
 
     # ------------------------------------------------------------------ sentences
 
@@ -144,6 +173,8 @@ class Voices:
         w = _WEIGHTS[self.tone]
         x = self.r.rng.random()
         voice = "imperative" if x < w[0] else ("question" if x < w[0] + w[1] else "goal")
+        for _ in range(TONES.index(self.tone)):  # one seed: other skeletons in other tones
+            self.r.rng.random()
         if self.tone == "CONDITIONAL" and (g.filters or g.context):
             return self.conditional()
         if g.group:
@@ -170,6 +201,8 @@ class Voices:
         lead = self._spatial_lead() if voice != "goal" else ""
         if voice == "imperative":
             verb = self.pick(_LIST_VERBS.get(self.tone, _LIST_VERBS["DIRECT"]))
+            if verb == "Show" and g.returns:
+                verb = self.pick(("List", "Find"))  # not "Show ..., showing ..."
             if lead:
                 return f"{lead}, {verb.lower()} {self.np()}{self.with_returns()}{self.tail()}"
             if top and not g.filters and not g.where and not g.links and r.chance(0.6):
@@ -189,8 +222,13 @@ class Voices:
             if R and (not pred or r.chance(0.35)):
                 return f"What {self.be()} {self.the(R)} of {self.np()}{self.tail()}?"
             if pred:
-                return f"Which {head} {pred}{self.where()}{self.tail()}{self._and_their(R)}?"
-            return f"Which {self.np()} are there{self.tail()}{self._and_their(R)}?"
+                ask = self.pick(_WHICH.get(self.tone, _WHICH["DIRECT"]))
+                if pred.startswith("were "):
+                    ask = ask.replace(" currently", "")
+                text = ask.format(h=head, p=pred)
+                return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
+            text = self.pick(_THERE.get(self.tone, _THERE["DIRECT"])).format(n=self.np())
+            return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
         if pred and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
@@ -203,7 +241,9 @@ class Voices:
     def _and_their(self, R: str) -> str:
         if not R:
             return ""
-        return f", and what {self.be()} their {R}" if "'s " not in R else f", with {R}"
+        if "'s " in R or "whether" in R:
+            return f", showing {R}"
+        return f", and what {self.be()} their {R}"
 
     def count(self, voice: str) -> str:
         r = self.r
@@ -225,7 +265,8 @@ class Voices:
             verb = self.pick(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             return f"{verb} {self.the(R)} of {self.np()}{self.tail()}"
         if voice == "question":
-            return f"What {self.be()} {self.the(R)} of {self.np()}{self.tail()}?"
+            what = self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"]))
+            return f"{what.format(be=self.be(), R=self.the(R), n=self.np())}{self.tail()}?"
         return f"{self.goal()} {self.the(R)} of {self.np()}{self.tail()}"
 
     def grouped(self, voice: str) -> str:
@@ -255,7 +296,10 @@ class Voices:
             return f"{verb} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
         if voice == "question":
             return (
-                f"What {self.be()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}?"
+                self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"])).format(
+                    be=self.be(), R=f"{self.the(R)} {self.per()}", n=self.np()
+                )
+                + f"{having}{self.tail()}?"
             )
         return f"{self.goal()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
 
@@ -273,6 +317,8 @@ class Voices:
             cond += " " + g.context
         if first:
             cond += " " + r.rel_list(first)
+        if g.shaping:
+            cond += ", " + ", ".join(g.shaping)
         cond = self._with_links(cond)
         lead = f"{self.pick(_IF)} {cond}, "
         R = self.returns()
