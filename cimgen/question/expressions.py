@@ -233,7 +233,13 @@ class ExprReader(ScopeReader):
             return f"{_RANKS[up]} by {order or 'default order'}{within}", ""
         if up == "NTILE" and f.args:
             n = self.expr(f.args[0], scope)
-            return f"{order} {_TILES.get(n, n + '-tile group')}{within}", ""
+            tile = _TILES.get(n, n + "-tile group")
+            if order.endswith(" (highest first)"):  # "height quartile (highest first)"
+                return (
+                    f"{order.removesuffix(' (highest first)')} {tile} (highest first){within}",
+                    "",
+                )
+            return f"{order} {tile}{within}", ""
         if up in ("LAG", "LEAD") and f.args:
             which = "previous" if up == "LAG" else "next"
             return f"{which} {self.expr(f.args[0], scope)} by {order}{within}", ""

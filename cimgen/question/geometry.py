@@ -205,7 +205,14 @@ class GeometryReader(ExprReader):
             src.mentioned = True
         owner = self.owner_of(src, depth, scope)
         noun = self.brief(t, src, owner, scope).removesuffix(" data")
-        return Geo(noun, owner, self._is_main(col, src), source=src)
+        # another table's main geometry read as the subject's own is named: "project
+        # boundary geometry type", not "geometry type"
+        focus = scope.focus or scope.subject
+        named = not owner and src is not None and focus is not None
+        main = self._is_main(col, src) and not (
+            named and src is not None and focus is not None and src.words != focus.words
+        )
+        return Geo(noun, owner, main, source=src)
 
     def _is_main(self, col: ast.Column, src: Source | None) -> bool:
         if src is None:

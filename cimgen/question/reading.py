@@ -249,6 +249,8 @@ class QueryReader(ConditionReader):
             e = self.unalias(o.expr, scope, select)
             text, owner = self.np(e, scope)
             noun = qualify(text, owner)
+            if any(o.noun == noun for o in reading.order):
+                continue  # ORDER BY a, a: the second says nothing
             target = text.removeprefix("distance to ") if not owner else ""
             temporal = False
             if isinstance(e, ast.Column):
@@ -324,10 +326,11 @@ class QueryReader(ConditionReader):
         """What is returned, the subject's own first, then per owner: ``height and volume,
         plus the census zone's code and population``; the row count next to other values
         is the ``count``, said last."""
+        own = [i for i in r.returns if not i.owner]
         items = [
             i
             for i in r.returns
-            if not (i.text == f"number of {r.subject}" and len(r.returns) > 1 and not i.owner)
+            if not (i.text == f"number of {r.subject}" and len(own) > 1 and not i.owner)
         ]
         if len(items) < len(r.returns):
             items.append(Item("count"))

@@ -70,7 +70,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     "ANALYTICAL": ("What {be} {R} of {n}", "How do {R} of {n} look"),
     "AGGREGATE": ("What {be} {R} of {n}", "Can you total up {R} of {n}"),
     "SPATIAL_SPECIFIC": ("What {be} {R} of {n}", "Can you measure {R} of {n}"),
-    "TEMPORAL": ("What {be} {R} of {n} right now", "What {be} {R} of {n} today"),
+    "TEMPORAL": ("Right now, what {be} {R} of {n}", "What {be} {R} of {n}"),
 }
 _IF = ("If we only look at", "Considering only", "Restricting to", "Taking only")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
