@@ -224,7 +224,7 @@ class QueryReader(ConditionReader):
                     text, owner = self.np(e, scope)
                     reading.returns.append(Item(text, owner))
                     continue
-                reading.returns.append(Item(t.brief, owner))
+                reading.returns.append(Item(brief, owner))
                 continue
             if isinstance(e, ast.Case) and item.alias:
                 text, owner = self.case(e, scope, self.alias_name(item.alias)), ""
@@ -334,6 +334,8 @@ class QueryReader(ConditionReader):
         ]
         if len(items) < len(r.returns):
             items.append(Item("count"))
+        # yes/no values last: "the height and whether they have a heating system"
+        items.sort(key=lambda i: i.text.startswith("whether"))
         text = self.owned(items)
         return ("distinct " + text) if r.distinct and text else text
 

@@ -122,6 +122,14 @@ class Voices:
     def returns(self) -> str:
         return self.r.returns_text(self.g)
 
+    def what(self, R: str) -> str:
+        """A question about measures: ``What are the R of n``; yes/no values alone are
+        asked for directly."""
+        if R.startswith("whether"):
+            return f"For {self.np()}, can you tell me {R}"
+        form = self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"]))
+        return form.format(be=self.be(), R=self.the(R), n=self.np())
+
     def the(self, text: str) -> str:
         return text if text.startswith(("the ", "their ", "whether ")) else "the " + text
 
@@ -190,7 +198,8 @@ class Voices:
 
     def frame(self, text: str) -> str:
         """The tone's frame around a finished sentence."""
-        if self.tone == "TEMPORAL" and not self.g.temporal and self.r.chance(0.7):
+        said = text.startswith((*(n.rstrip(", ") for n in _NOW), "Right now"))
+        if self.tone == "TEMPORAL" and not self.g.temporal and not said and self.r.chance(0.7):
             return self.pick(_NOW) + _lower_first(text)
         return text
 
@@ -220,7 +229,7 @@ class Voices:
                 body = f"which {head} {pred}" if pred else f"which {head} are there"
                 return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
             if R and (not pred or r.chance(0.35)):
-                return f"What {self.be()} {self.the(R)} of {self.np()}{self.tail()}?"
+                return f"{self.what(R)}{self.tail()}?"
             if pred:
                 ask = self.pick(_WHICH.get(self.tone, _WHICH["DIRECT"]))
                 if pred.startswith("were "):
@@ -265,8 +274,7 @@ class Voices:
             verb = self.pick(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             return f"{verb} {self.the(R)} of {self.np()}{self.tail()}"
         if voice == "question":
-            what = self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"]))
-            return f"{what.format(be=self.be(), R=self.the(R), n=self.np())}{self.tail()}?"
+            return f"{self.what(R)}{self.tail()}?"
         return f"{self.goal()} {self.the(R)} of {self.np()}{self.tail()}"
 
     def grouped(self, voice: str) -> str:
