@@ -5,7 +5,9 @@ one, runs a small generate itself (``--rows``, GaussianCopula, seed ``--seed``, 
 temporary folder). Samples ``--n`` rows with ``random.Random(--seed)`` and writes a Markdown
 file with one table row per sample: tone, question, SQL (PostGIS, on one line) and an empty
 "verdict" column to fill in while reading. Prints the length figures (words split on white
-space: median, 90th percentile, max) of the whole dataset and of the sample.
+space: median, 90th percentile, max) of the whole dataset and of the sample, and the time
+``cimgen.question.ask`` takes per question on the dataset's queries (each parsed first,
+outside the timer; one process, one core).
 
 ``--stage1 FILE`` instead describes the Stage 1 samples PostgreSQL parses (schema
 ``cim_wizard_deployed``, each in its own tone, seed = its line number) -- a second,
@@ -38,6 +40,29 @@ def lengths(questions: list[str]) -> str:
     median = words[n // 2] if n % 2 else (words[n // 2 - 1] + words[n // 2]) / 2
     p90 = words[min(n - 1, math.ceil(0.9 * n) - 1)]
     return f"{n} questions: median {median} words, p90 {p90}, max {words[-1]}"
+
+
+def timing(rows: list[dict[str, Any]], schema_name: str) -> str:
+    """ms per question: ``ask`` on each row's PostGIS SQL (parsed beforehand), its tone."""
+    import time
+
+    from cimgen.grammar import parse
+    from cimgen.question import ask
+    from cimgen.schema.load import load_schema
+
+    schema = load_schema(schema_name)
+    queries = [(parse(r["sql_postgis"]), r.get("question_tone") or "DIRECT") for r in rows]
+    ms = []
+    for i, (query, tone) in enumerate(queries):
+        t0 = time.perf_counter()
+        ask(query, schema, tone, i)
+        ms.append(1000 * (time.perf_counter() - t0))
+    ms.sort()
+    n = len(ms)
+    return (
+        f"ask(): {n} questions, median {ms[n // 2]:.2f} ms, p95 {ms[int(0.95 * n)]:.2f} ms, "
+        f"{n / (sum(ms) / 1000):.0f} questions/s (one core)"
+    )
 
 
 def generate(rows: int, seed: int, where: Path) -> Path:
@@ -109,6 +134,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=17, help="sampling (and generate) seed")
     ap.add_argument("--rows", type=int, default=300, help="rows to generate without a dataset")
     ap.add_argument("--stage1", type=Path, help="describe these Stage 1 samples instead")
+    ap.add_argument("--schema", default="cim_wizard", help="the dataset's schema (for timing)")
     args = ap.parse_args()
 
     if args.stage1:
@@ -133,6 +159,7 @@ def main() -> None:
         f"Dataset: {lengths([r['question'] for r in rows])}.",
         f"Sample ({len(sample)} rows, random.Random({args.seed})): "
         f"{lengths([r['question'] for r in sample])}.",
+        timing(rows, args.schema) + ".",
     ]
     write(args.out, sample, source, head)
     print("\n".join(head))

@@ -224,11 +224,8 @@ class GeometryReader(ExprReader):
                 inner_src, _ = self.resolve(inner, sub_scope)
                 return self._is_main(inner, inner_src)
             return True
-        table = self.v.schema.table(src.key or "") or self.v.schema.find_table(src.key or "")
-        if table is None:
-            return True
-        geoms = table.geometry_columns + table.raster_columns
-        return not geoms or geoms[0].name == col.name
+        main = self.v.main_geometry(src.key or "")
+        return main is None or main == col.name
 
     def _the(self, g: Geo, scope: Scope) -> str:
         """A geometry's own part as an object: ``their centre point``, ``the project's

@@ -87,9 +87,8 @@ class QueryReader(ConditionReader):
             if c in seen:  # the same condition twice says nothing more
                 continue
             seen.add(c)
-            loose = [
-                s for s in scope.sources.values() if s in self.refs(c, scope) and not s.attached
-            ]
+            refs = self.refs(c, scope)
+            loose = [s for s in scope.sources.values() if s in refs and not s.attached]
             if not loose:
                 own.append(self.clause(c, scope))
             elif len(loose) == 1:

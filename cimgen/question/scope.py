@@ -276,8 +276,9 @@ class ScopeReader:
         sources = list(scope.sources.values())
         placed = [subject] if subject is not None else []
         used: set[int] = set()
+        refs = [self.refs(c, scope) for c in conds] if len(sources) > 1 else []
         for src in sources[1:]:
-            link = self._find_link(src, placed, conds, used, scope)
+            link = self._find_link(src, placed, conds, refs, used, scope)
             link.outer = src.ref in outer
             if link.kind in ("same", "up") and link.to is not None and link.to.attached:
                 src.attached = True
@@ -308,12 +309,18 @@ class ScopeReader:
         return link.kind in ("same", "up", "down", "sibling")
 
     def _find_link(
-        self, src: Source, placed: list[Source], conds: list[ast.Expr], used: set[int], scope: Scope
+        self,
+        src: Source,
+        placed: list[Source],
+        conds: list[ast.Expr],
+        refs: list[set[Source]],
+        used: set[int],
+        scope: Scope,
     ) -> Link:
         for to in reversed(placed):
             pairs = []
             for i, c in enumerate(conds):
-                if i in used or self.refs(c, scope) != {src, to}:
+                if i in used or refs[i] != {src, to}:
                     continue
                 if (
                     isinstance(c, ast.BinaryOp)
@@ -330,7 +337,7 @@ class ScopeReader:
                 return self._key_link(src, to, [(a, b) for _, a, b in pairs])
         for to in reversed(placed):
             for i, c in enumerate(conds):
-                if i not in used and self.refs(c, scope) == {src, to}:
+                if i not in used and refs[i] == {src, to}:
                     used.add(i)
                     kind = "spatial" if self.is_spatial_pred(c) else "other"
                     return Link(src, to, kind, conds=[c])

@@ -337,6 +337,16 @@ class Vocabulary:
                 self.columns[(table.qualified, col.name)] = term
                 self.columns.setdefault((table.name, col.name), term)
         self._fallback: dict[tuple[str, str], Term] = {}
+        self._main: dict[str, str | None] = {}
+
+    def main_geometry(self, key: str) -> str | None:
+        """The table's main geometry: its first geometry (else raster) column, the one
+        "area" or "distance" means without naming it; None for a table without one."""
+        if key not in self._main:
+            table = self.schema.table(key) or self.schema.find_table(key)
+            geoms = (table.geometry_columns + table.raster_columns) if table else ()
+            self._main[key] = geoms[0].name if geoms else None
+        return self._main[key]
 
     def table_key(self, name: str, schema: str | None = None) -> str:
         """The schema key for a table reference, resolving Stage 1 spellings
