@@ -236,8 +236,7 @@ class GeometryReader(ExprReader):
             return f"{possessive(g.owner)} {g.core}"
         if g.owner == "their" or self._is_focus(g.source, scope):
             return f"their {g.core}"
-        assert g.source is not None
-        return f"{possessive('the ' + g.source.words.owner)} {g.core}"
+        return f"the {g.core}"  # another table read as the subject's own: "the project boundary"
 
     def _is_focus(self, src: Source | None, scope: Scope) -> bool:
         return src is None or src is (scope.focus or scope.subject)
