@@ -277,6 +277,7 @@ class Order:
     descending: bool
     distance: str = ""  # what the distance is to, when ordering by a distance
     temporal: bool = False  # a time: "latest" / "earliest"
+    text: bool = False  # words (a name): "first 5 by name", "in reverse order"
 
 
 @dataclass

@@ -251,11 +251,14 @@ class QueryReader(ConditionReader):
             if any(o.noun == noun for o in reading.order):
                 continue  # ORDER BY a, a: the second says nothing
             target = text.removeprefix("distance to ") if not owner else ""
-            temporal = False
+            temporal = words = False
             if isinstance(e, ast.Column):
-                temporal = self.term(e, scope)[0].temporal
+                t = self.term(e, scope)[0]
+                temporal, words = t.temporal, t.kind == "text"
             reading.order.append(
-                Order(noun, o.direction == "DESC", target if target != text else "", temporal)
+                Order(
+                    noun, o.direction == "DESC", target if target != text else "", temporal, words
+                )
             )
             # the value the ordering names is not said again in the list of what is returned
             # (a measure of a grouped query is: "top 5 by number of lines" does not ask for it)
@@ -367,6 +370,8 @@ class QueryReader(ConditionReader):
             head = f"{'farthest from' if first.descending else 'nearest to'} {first.distance} first"
         elif first.temporal:
             head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
+        elif first.text:
+            head = f"sorted by {first.noun}" + (" in reverse order" if first.descending else "")
         elif first.descending:
             plain = not first.noun.startswith(("the ", "their "))
             head = self.pick(
@@ -392,6 +397,8 @@ class QueryReader(ConditionReader):
                 return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
             if o.temporal:
                 return f"the {n} {'latest' if o.descending else 'earliest'} by {o.noun}"
+            if o.text:  # a name is not high or low: first or last in order
+                return f"the {'last' if o.descending else 'first'} {n} by {o.noun}"
             if o.noun.startswith(("the ", "their ")):
                 return f"{'top' if o.descending else 'bottom'} {n} by {o.noun}"
             if o.descending:

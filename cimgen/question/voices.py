@@ -65,12 +65,20 @@ _THERE = {  # the same, when no condition is left to ask with
     "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
 }
 _WHAT = {  # a question about measures: {R} what is measured, {n} of what
-    "DIRECT": ("What {be} {R} of {n}", "Can you give me {R} of {n}"),
-    "INTERROGATIVE": ("What {be} {R} of {n}", "Can you tell me {R} of {n}"),
-    "ANALYTICAL": ("What {be} {R} of {n}", "How do {R} of {n} look"),
-    "AGGREGATE": ("What {be} {R} of {n}", "Can you total up {R} of {n}"),
-    "SPATIAL_SPECIFIC": ("What {be} {R} of {n}", "Can you measure {R} of {n}"),
-    "TEMPORAL": ("Right now, what {be} {R} of {n}", "What {be} {R} of {n}"),
+    "DIRECT": ("What {be} {R}{of}{n}", "Can you give me {R}{of}{n}"),
+    "INTERROGATIVE": ("What {be} {R}{of}{n}", "Can you tell me {R}{of}{n}"),
+    "ANALYTICAL": ("What {be} {R}{of}{n}", "How do {R}{of}{n} look"),
+    "AGGREGATE": (
+        "What {be} {R}{of}{n}",
+        "Can you total up {R}{of}{n}",
+        "Can you summarise {R}{of}{n}",
+    ),
+    "SPATIAL_SPECIFIC": (
+        "What {be} {R}{of}{n}",
+        "Can you measure {R}{of}{n}",
+        "Can you work out {R}{of}{n}",
+    ),
+    "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
 _IF = ("If we only look at", "Considering only", "Restricting to", "Taking only")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
@@ -123,12 +131,29 @@ class Voices:
         return self.r.returns_text(self.g)
 
     def what(self, R: str) -> str:
-        """A question about measures: ``What are the R of n``; yes/no values alone are
-        asked for directly."""
+        """A question about what is returned: ``What are the R of n``; yes/no values alone
+        are asked for directly; a tone's verb only where it fits (totals are totalled,
+        measurements measured)."""
         if R.startswith("whether"):
             return f"For {self.np()}, can you tell me {R}"
-        form = self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"]))
-        return form.format(be=self.be(), R=self.the(R), n=self.np())
+        forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
+        form = self.pick(forms or _WHAT["DIRECT"])
+        return form.format(be=self.be(), R=self.the(R), of=self.of(R), n=self.np())
+
+    def fits(self, phrase: str, R: str) -> bool:
+        if "total" in phrase.lower():
+            return "total" in R
+        if "measure" in phrase.lower():
+            return any(w in R for w in ("area", "length", "distance", "perimeter"))
+        return True
+
+    def verb(self, options: tuple[str, ...]) -> str:
+        R = self.returns()
+        return self.pick([v for v in options if self.fits(v, R)] or ["Give"])
+
+    def of(self, R: str) -> str:
+        """``the height of buildings``, but ``the bus's voltage for buildings``."""
+        return " for " if "'s " in R.split(" of ")[0] else " of "
 
     def the(self, text: str) -> str:
         return text if text.startswith(("the ", "their ", "whether ")) else "the " + text
@@ -221,7 +246,7 @@ class Voices:
             if g.limit and not g.order and not g.offset and r.chance(0.5):
                 return f"{verb} {g.limit} {self.np()}{self.extras()}{self.with_returns()}"
             if R and r.chance(0.4):
-                return f"{verb} {self.the(R)} of {self.np()}{self.tail()}"
+                return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
             return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
         if voice == "question":
             head, pred = self.head()
@@ -244,7 +269,7 @@ class Voices:
             return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
         goal = self.goal()
         if R and r.chance(0.5):
-            return f"{goal} {self.the(R)} of {self.np()}{self.tail()}"
+            return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         return f"{goal} a list of {self.np()}{self.with_returns()}{self.tail()}"
 
     def _and_their(self, R: str) -> str:
@@ -271,11 +296,11 @@ class Voices:
     def measures(self, voice: str) -> str:
         R = self.returns()
         if voice == "imperative":
-            verb = self.pick(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
-            return f"{verb} {self.the(R)} of {self.np()}{self.tail()}"
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         if voice == "question":
             return f"{self.what(R)}{self.tail()}?"
-        return f"{self.goal()} {self.the(R)} of {self.np()}{self.tail()}"
+        return f"{self.goal()} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
 
     def grouped(self, voice: str) -> str:
         g, r = self.g, self.r
@@ -292,8 +317,10 @@ class Voices:
             if voice == "question":
                 return f"How many {self.np()} are there {self.per()}{having}{self.tail()}?"
             return f"{self.goal()} the number of {self.np()} {self.per()}{having}{self.tail()}"
+        if g.group == [g.singular]:  # grouped by the rows' own identity: one row per group
+            return self.each(voice, R, having)
         if voice == "imperative":
-            verb = self.pick(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             if self.tone == "ANALYTICAL" and r.chance(0.5):
                 keys = " and ".join(g.group)
                 return f"Break down {self.the(R)} of {self.np()} by {keys}{having}{self.tail()}"
@@ -305,11 +332,20 @@ class Voices:
         if voice == "question":
             return (
                 self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"])).format(
-                    be=self.be(), R=f"{self.the(R)} {self.per()}", n=self.np()
+                    be=self.be(), R=f"{self.the(R)} {self.per()}", of=" for ", n=self.np()
                 )
                 + f"{having}{self.tail()}?"
             )
         return f"{self.goal()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
+
+    def each(self, voice: str, R: str, having: str) -> str:
+        """``Compute the total length for each of the grid lines with ...``."""
+        what = f"{self.the(R)} for each of the {self.np()}{having}{self.tail()}"
+        if voice == "imperative":
+            return f"{self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS['DIRECT']))} {what}"
+        if voice == "question":
+            return f"What {self.be()} {what}?"
+        return f"{self.goal()} {what}"
 
     # ------------------------------------------------------------------ tone frames
 
