@@ -124,7 +124,7 @@ class QueryReader(ConditionReader):
             t, src, depth = self.term(key, scope)
             if src is not None:
                 src.mentioned = True
-            if self._identity(t, src, key, scope):
+            if t.identifier and self._identity(t, src, key, scope):  # not a name: not unique
                 assert src is not None
                 return src.words.singular, ""
             owner = self.owner_of(src, depth, scope)
@@ -175,7 +175,7 @@ class QueryReader(ConditionReader):
         if len(keys) != 1 or not isinstance(keys[0], ast.Column):
             return ""
         t, src, _ = self.term(keys[0], scope)
-        if self._identity(t, src, keys[0], scope):
+        if t.identifier and self._identity(t, src, keys[0], scope):
             return src.words.plural if src is not None else ""
         noun = self.brief(t, src, "", scope)
         for tail in (" name", " ID", " code"):
