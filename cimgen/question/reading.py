@@ -407,7 +407,10 @@ class QueryReader(ConditionReader):
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)
-        lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
+        if n == "1":
+            lim = "only 1"
+        else:
+            lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
         return ", ".join(p for p in (order, lim, skip) if p)
 
     def sub_phrase(self, query: ast.Query, scope: Scope) -> str:

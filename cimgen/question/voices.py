@@ -43,7 +43,7 @@ _MEASURE_VERBS = {
 _GOALS = {
     "DIRECT": ("I need", "I want", "I'd like", "Please get me"),
     "ANALYTICAL": ("For my analysis I need", "I'm analysing this and need", "I'd like to study"),
-    "AGGREGATE": ("For a summary I need", "I need totals:", "Summarise for me"),
+    "AGGREGATE": ("For a summary I need", "I need", "Summarise for me"),
     "SPATIAL_SPECIFIC": ("For the map I need", "I want to map", "I'd like to see on a map"),
     "TEMPORAL": ("I need", "For the latest data I need", "I'd like"),
 }
@@ -67,7 +67,7 @@ _THERE = {  # the same, when no condition is left to ask with
 _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     "DIRECT": ("What {be} {R}{of}{n}", "Can you give me {R}{of}{n}"),
     "INTERROGATIVE": ("What {be} {R}{of}{n}", "Can you tell me {R}{of}{n}"),
-    "ANALYTICAL": ("What {be} {R}{of}{n}", "How do {R}{of}{n} look"),
+    "ANALYTICAL": ("What {be} {R}{of}{n}", "Can you analyse {R}{of}{n}"),
     "AGGREGATE": (
         "What {be} {R}{of}{n}",
         "Can you total up {R}{of}{n}",
