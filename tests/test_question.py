@@ -236,6 +236,16 @@ def test_other_schema_uses_its_own_words() -> None:
     assert instruction("Q?", schema).endswith("for the weather database: Q?")
 
 
+def test_docstring_examples() -> None:
+    import doctest
+    import importlib
+
+    for name in ("", ".base", ".conditions", ".scope", ".vocabulary"):
+        module = importlib.import_module("cimgen.question" + name)
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, (name, result)
+
+
 def test_vocabulary() -> None:
     assert humanise("n_people") == "number of people"
     assert humanise("const_year") == "construction year"

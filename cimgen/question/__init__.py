@@ -41,7 +41,7 @@ def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) 
     ...     (ast.TableRef("building_properties", "cim_vector"),),
     ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25"))),
     ...     order_by=(ast.OrderItem(ast.Column("height"), "DESC"),), limit=ast.Number("10"))
-    >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 3)
+    >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 1)
     'Which buildings have height over 25 m, top 10 by height?'
     """
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
