@@ -137,6 +137,18 @@ def test_report_counts_match_the_files(out_dir: Path) -> None:
                 assert sum(shares) == pytest.approx(100.0), (d.feature, name)
 
 
+def test_question_lengths_are_reported(out_dir: Path, report: Path) -> None:
+    """stats.json's question length figures are the dataset's (issue 17), and the report
+    shows them."""
+    questions = (json.loads((out_dir / "stats.json").read_text())).get("questions", {})
+    words = sorted(len(r["question"].split()) for r in _rows(out_dir / "dataset.jsonl"))
+    n = len(words)
+    median = words[n // 2] if n % 2 else (words[n // 2 - 1] + words[n // 2]) / 2
+    assert questions["words_median"] == median
+    assert questions["words_p90"] == words[-(-9 * n // 10) - 1]  # nearest rank
+    assert "question words, median / p90" in report.read_text(encoding="utf-8")
+
+
 def test_missing_output_folder_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"stats\.json: file not found"):
         write_report(tmp_path)

@@ -195,9 +195,10 @@ def make_candidate(
 def _describe(
     query: ast.Query, structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random
 ) -> tuple[str, str]:
-    from cimgen.expand.question import describe
+    from cimgen.question import ask, instruction
 
-    return describe(query, structure, ctx.schema, rng)
+    question = ask(query, ctx.schema, structure.question_tone, rng)
+    return question, instruction(question, ctx.schema)
 
 
 __all__ = ["BuildError", "Expansion", "ExpansionContext", "JoinPath", "expand", "make_candidate"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,18 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
+def _word_stats(words: list[int]) -> dict[str, float | int]:
+    """Question length in words (split on white space): median and 90th percentile, the
+    nearest-rank way (issue 17's targets are <= 25 and <= 45)."""
+    if not words:
+        return {"words_median": 0, "words_p90": 0}
+    ordered = sorted(words)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
+    return {"words_median": median, "words_p90": p90}
+
+
 @dataclass
 class RunStats:
     tolerance: float = 0.005
@@ -51,6 +64,7 @@ class RunStats:
     accepted_shapes: Counter[str] = field(default_factory=Counter)
     novel_shapes: int = 0
     questions: set[str] = field(default_factory=set)
+    question_words: list[int] = field(default_factory=list)
     unverified_accepted: int = 0
     # accepted rows: fidelity and label agreement on what was kept, and result sizes
     accepted_five: int = 0
@@ -104,6 +118,7 @@ class RunStats:
         assert cand is not None
         self.accepted_sql.add(cand.sql_postgis)
         self.questions.add(cand.question)
+        self.question_words.append(len(cand.question.split()))
         if o.fingerprint:
             if o.fingerprint not in stage1_shapes and o.fingerprint not in self.accepted_shapes:
                 self.novel_shapes += 1
@@ -196,7 +211,10 @@ class RunStats:
                 "distinct_shapes_pct": _pct(n_shapes, self.accepted),
                 "novel_shape_pct": _pct(self.novel_shapes, n_shapes),
             },
-            "questions": {"distinct_pct": _pct(len(self.questions), len(self.accepted_sql))},
+            "questions": {
+                "distinct_pct": _pct(len(self.questions), len(self.accepted_sql)),
+                **_word_stats(self.question_words),
+            },
             "quality": {
                 "mean": round(sum(scores) / len(scores), 4) if scores else 0.0,
                 "min": q(0.0),

@@ -485,6 +485,9 @@ def _novelty(data: ReportData) -> str:
     present = [(k, float(v)) for k, v in shares if v is not None]
     tiles = [("distinct query shapes", _fmt(nov.get("distinct_shapes")))]
     tiles += [(k, _fmt(v, 1, "%")) for k, v in present]
+    if questions.get("words_median") is not None:
+        words = f"{_fmt(questions.get('words_median'))} / {_fmt(questions.get('words_p90'))}"
+        tiles.append(("question words, median / p90", words))
     body = _tiles(tiles)
     if present:
         body += bar_chart(

@@ -5,35 +5,40 @@ look-ups. Column nouns come from the column ``description`` when the schema has 
 (``"building height in metres (DSM minus DTM, or estimated)"`` gives the noun ``building
 height`` and the unit ``m``: the parenthesis is detail for people, the ``in <unit>`` tail
 becomes the unit), else from the humanised name (``n_people`` -> ``number of people``,
-``voltage_kv`` -> ``voltage`` in ``kV``).
+``voltage_kv`` -> ``voltage`` in ``kV``). Each column also has a *short* noun for use next to
+its own table, where the table's name is already said (``building height`` of a building ->
+``height``, ``grid bus location`` -> ``location``): people do not repeat the table.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from cimgen.schema.model import Schema, Table
 
 # Prefixes that name the application, not the thing (Stage 1 uses cim_wizard_building).
 _TABLE_PREFIXES = ("cim_wizard_", "network_")
-# Table names whose humanised form reads badly: bare name -> (plural, singular).
-_TABLE_NOUNS: dict[str, tuple[str, str]] = {
-    "building": ("buildings", "building"),
-    "building_properties": ("building properties", "building property record"),
-    "project_scenario": ("project scenarios", "project scenario"),
-    "grid_bus": ("grid buses", "grid bus"),
-    "buses": ("grid buses", "grid bus"),
-    "grid_line": ("grid lines", "grid line"),
-    "lines": ("grid lines", "grid line"),
-    "census_geo": ("census zones", "census zone"),
-    "censusgeo": ("census zones", "census zone"),
-    "raster_model": ("raster datasets", "raster dataset"),
-    "dtm_raster": ("DTM raster tiles", "DTM raster tile"),
-    "dtm": ("DTM raster tiles", "DTM raster tile"),
-    "dsm_raster": ("DSM raster tiles", "DSM raster tile"),
-    "dsm": ("DSM raster tiles", "DSM raster tile"),
-    "building_height_cache": ("cached building heights", "cached building height"),
+# Table names whose humanised form reads badly: bare name -> (plural, singular, short).
+# The rows of building_properties are buildings as one scenario sees them: people call
+# them buildings. ``short`` names the table as an owner ("the project's boundary").
+_TABLE_NOUNS: dict[str, tuple[str, str, str]] = {
+    "building": ("buildings", "building", "building"),
+    "building_properties": ("buildings", "building", "building"),
+    "project_scenario": ("project scenarios", "project scenario", "project"),
+    "grid_bus": ("grid buses", "grid bus", "bus"),
+    "buses": ("grid buses", "grid bus", "bus"),
+    "grid_line": ("grid lines", "grid line", "line"),
+    "lines": ("grid lines", "grid line", "line"),
+    "census_geo": ("census zones", "census zone", "census zone"),
+    "censusgeo": ("census zones", "census zone", "census zone"),
+    "raster_model": ("raster datasets", "raster dataset", "raster"),
+    "dtm_raster": ("DTM tiles", "DTM tile", "DTM tile"),
+    "dtm": ("DTM tiles", "DTM tile", "DTM tile"),
+    "dsm_raster": ("DSM tiles", "DSM tile", "DSM tile"),
+    "dsm": ("DSM tiles", "DSM tile", "DSM tile"),
+    "building_height_cache": ("cached building heights", "cached height", "cached height"),
 }
 # Name tokens spelled out when humanising identifiers.
 _TOKENS: dict[str, str] = {
@@ -121,6 +126,8 @@ _LEGACY_TABLES = {
     "dtm": "dtm_raster",
     "dsm": "dsm_raster",
 }
+# Descriptions that are notes for maintainers, not meanings ("guess: the samples use ...").
+_NOTE_PREFIXES = ("guess:", "todo:", "note:")
 _TEMPORAL_NAME = re.compile(r"(year|date|period|tabula|_at$|time)")
 # Descriptions written for a data dictionary read long in a question: the short form a
 # planner would say (applied after the parenthesis and the unit are taken off).
@@ -128,7 +135,7 @@ _SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(a), b)
     for a, b in (
         (r"^ISTAT [\w ]+? (variable|attribute) (\w+)$", r"ISTAT \2"),
-        (r" within the (network|municipality)$", ""),
+        (r" within the \w+$", ""),
         (r"^path to the (energy )?co-simulation configuration$", "co-simulation config path"),
         (r"^path to the simulation results$", "simulation results path"),
         (r"^electrical grid model references$", "grid model references"),
@@ -140,6 +147,14 @@ _SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^electrical network identifier$", "network identifier"),
         (r"^(confidence score|raster coverage) of the (calculation|footprint)$", r"\1"),
         (r"^pixel size in the (X|Y) direction$", r"\1 pixel size"),
+        (r"^(creation|upload|calculation) timestamp$", r"\1 time"),
+        (r"^upper-left (X|Y) coordinate$", r"upper-left \1"),
+        (r"^internal [\w ]+? (id|ID)$", "internal ID"),
+        (r"\bidentifier$", "ID"),
+        (r"\bidentifiers$", "IDs"),
+        (r"\bid$", "ID"),
+        (r"\bids$", "IDs"),
+        (r" geometry$", ""),
     )
 )
 
@@ -157,7 +172,9 @@ def shorten(noun: str) -> str:
 
 @dataclass(frozen=True)
 class Term:
-    """How a column reads in a question."""
+    """How a column reads in a question: ``noun`` anywhere, ``short`` next to its own table
+    (``building height`` -> ``height``); ``naming`` columns (identifiers, names) are what
+    "list the buildings" already asks for."""
 
     noun: str
     unit: str = ""
@@ -165,12 +182,24 @@ class Term:
     identifier: bool = False
     temporal: bool = False
     srid: int | None = None
+    short: str = ""
+    naming: bool = False
+
+    @property
+    def brief(self) -> str:
+        return self.short or self.noun
 
 
 @dataclass(frozen=True)
 class TableWords:
     plural: str
     singular: str
+    short: str = ""
+
+    @property
+    def owner(self) -> str:
+        """The noun for this table as an owner (``project`` for project scenarios)."""
+        return self.short or self.singular
 
 
 def humanise(name: str) -> str:
@@ -236,6 +265,22 @@ def table_words(name: str) -> TableWords:
     return TableWords(plural(words), words)
 
 
+def short_noun(noun: str, words: TableWords | None) -> str:
+    """``noun`` without the table's own name in front (``grid bus location`` of a grid bus
+    -> ``location``, ``project boundary`` of a project scenario -> ``boundary``).
+
+    >>> short_noun("bus name", TableWords("grid buses", "grid bus", "bus"))
+    'name'
+    """
+    if words is None:
+        return noun
+    for prefix in dict.fromkeys((words.singular, words.owner)):
+        rest = noun.removeprefix(prefix + " ")
+        if rest != noun and rest not in ("number", "count"):
+            return rest
+    return noun
+
+
 def column_term(
     table: Table | None,
     name: str,
@@ -247,18 +292,23 @@ def column_term(
     lname = name.lower()
     identifier = lname == "id" or lname.endswith(("_id", "_fk")) or lname in ("sez2011",)
     temporal = kind == "timestamp" or bool(_TEMPORAL_NAME.search(lname))
-    if description:
+    unit = ""
+    if description and not description.lower().startswith(_NOTE_PREFIXES):
         noun = _PAREN.sub("", description).strip()
-        unit = ""
         m = _IN_UNIT.match(noun)
         if m:
             noun, unit = m.group("noun"), _WORD_UNITS[m.group("unit")]
-        return Term(shorten(noun) or humanise(name), unit, kind, identifier, temporal, srid)
-    base, unit = split_unit(name)
-    noun = humanise(base)
-    if table is not None and noun == "geometry":
-        noun = f"{table_words(table.name).singular} geometry"
-    return Term(noun, unit, kind, identifier, temporal, srid)
+        noun = shorten(noun) or humanise(name)
+    else:
+        base, unit = split_unit(name)
+        noun = humanise(base)
+        if table is not None and noun == "geometry":
+            noun = f"{table_words(table.name).singular} geometry"
+        noun = shorten(noun) or noun
+    words = table_words(table.name) if table is not None else None
+    short = short_noun(noun, words)
+    naming = identifier or noun.endswith(("name", " ID", "identifier")) or short == "ID"
+    return Term(noun, unit, kind, identifier, temporal, srid, short, naming)
 
 
 class Vocabulary:
@@ -277,11 +327,26 @@ class Vocabulary:
             words = table_words(table.name)
             self.tables[table.qualified] = words
             self.tables.setdefault(table.name, words)
-            for col in table.columns:
-                term = column_term(table, col.name, col.kind, col.srid, col.description)
+            terms = [
+                column_term(table, c.name, c.kind, c.srid, c.description) for c in table.columns
+            ]
+            shorts = Counter(t.short for t in terms)
+            for col, term in zip(table.columns, terms, strict=True):
+                if shorts[term.short] > 1:  # two columns would read the same: say them in full
+                    term = replace(term, short=term.noun)
                 self.columns[(table.qualified, col.name)] = term
                 self.columns.setdefault((table.name, col.name), term)
         self._fallback: dict[tuple[str, str], Term] = {}
+        self._main: dict[str, str | None] = {}
+
+    def main_geometry(self, key: str) -> str | None:
+        """The table's main geometry: its first geometry (else raster) column, the one
+        "area" or "distance" means without naming it; None for a table without one."""
+        if key not in self._main:
+            table = self.schema.table(key) or self.schema.find_table(key)
+            geoms = (table.geometry_columns + table.raster_columns) if table else ()
+            self._main[key] = geoms[0].name if geoms else None
+        return self._main[key]
 
     def table_key(self, name: str, schema: str | None = None) -> str:
         """The schema key for a table reference, resolving Stage 1 spellings

@@ -1,0 +1,61 @@
+"""Questions a person would type, read off a query's AST.
+
+One entry point, :func:`ask`: AST + schema + tone + seed -> question. It works from the AST
+alone, for any query the grammar admits, so phrasing can change without reading the
+expander and the expander without reading phrasing.
+
+The question is built in two steps:
+
+1. a :class:`~cimgen.question.reading.QueryReader` reads the query into a
+   :class:`~cimgen.question.base.Reading`: the subject (``buildings``), its conditions as
+   clauses (``in project 'p'``, ``with height over 25 m``), the tables joined to it (keys the
+   schema implies are not spelled out), what is returned (named briefly by what it means),
+   grouping, ordering and limit. Every literal that changes the result, every non-default
+   ordering and every LIMIT end up in some phrase. The reader is built in layers, one module
+   each: scope -> expressions -> geometry -> conditions -> reading.
+2. :class:`~cimgen.question.voices.Voices` arranges the reading in a voice (imperative,
+   question, a planner's goal) and a skeleton drawn from the tone and the seed.
+
+Words come from the schema (:mod:`~cimgen.question.vocabulary`): column descriptions, table
+names, so other schemas keep working. docs/questions.md has the details.
+"""
+
+from __future__ import annotations
+
+import random
+
+from cimgen import ast
+from cimgen.question.base import TONES
+from cimgen.question.reading import QueryReader
+from cimgen.question.vocabulary import vocabulary
+from cimgen.question.voices import Voices, finish
+from cimgen.schema.model import Schema
+
+
+def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) -> str:
+    """The question for ``query``: deterministic for ``seed`` (an int or a seeded
+    ``random.Random``, whose state it advances); unknown tones read as ``DIRECT``.
+
+    >>> from cimgen.schema.load import load_schema
+    >>> q = ast.Query(ast.Select((ast.SelectItem(ast.Column("height")),),
+    ...     (ast.TableRef("building_properties", "cim_vector"),),
+    ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25"))),
+    ...     order_by=(ast.OrderItem(ast.Column("height"), "DESC"),), limit=ast.Number("10"))
+    >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 1)
+    'Which buildings have height over 25 m, top 10 by height?'
+    """
+    rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+    reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
+    reading, _ = reader.read_query(query, None)
+    return finish(Voices(reader, reading, tone).sentence())
+
+
+def instruction(question: str, schema: Schema) -> str:
+    """The Stage 1 style instruction around a question."""
+    return (
+        "Convert this natural language question to PostGIS spatial SQL for "
+        f"{vocabulary(schema).database}: {question}"
+    )
+
+
+__all__ = ["TONES", "ask", "instruction"]

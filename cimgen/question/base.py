@@ -1,0 +1,314 @@
+"""Shared pieces of the question reader: word helpers, the scope model, clauses and the
+:class:`Reading` a query is read into.
+
+The reader (:mod:`cimgen.question.reading`) is built in layers, one module each: scope and
+links between tables (:mod:`~cimgen.question.scope`), expressions as short noun phrases
+(:mod:`~cimgen.question.expressions`), geometry (:mod:`~cimgen.question.geometry`),
+conditions (:mod:`~cimgen.question.conditions`) and whole queries; the voices
+(:mod:`~cimgen.question.voices`) then arrange a :class:`Reading` into a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cimgen import ast
+from cimgen.question.vocabulary import TableWords
+
+TONES = (
+    "DIRECT",
+    "INTERROGATIVE",
+    "ANALYTICAL",
+    "AGGREGATE",
+    "SPATIAL_SPECIFIC",
+    "TEMPORAL",
+    "CONDITIONAL",
+)
+GEOGRAPHIC_SRIDS = {4326, 4258, 4269, 4030}
+METRIC_SRIDS = {3857, 3003, 3004, 2154, 27700, 6707, 6708, 7791, 7792, 3035}
+AGG_WORDS = {
+    "SUM": "total",
+    "AVG": "average",
+    "MIN": "minimum",
+    "MAX": "maximum",
+    "STDDEV": "spread of",
+}
+CMP = {  # operator -> phrasings before the value
+    ">": ("over", "above", "more than"),
+    ">=": ("at least", "of at least"),
+    "<": ("below", "under", "less than"),
+    "<=": ("at most", "up to"),
+}
+FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "<>": "<>"}
+NEGATE = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "=": "<>", "<>": "="}
+AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV", "BOOL_AND", "STRING_AGG", "ST_Extent"}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def join_words(items: list[str], last: str = "and") -> str:
+    """``a, b and c``.
+
+    >>> join_words(["height", "area", "volume"])
+    'height, area and volume'
+    """
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return items[0] if items else ""
+    return ", ".join(items[:-1]) + f" {last} " + items[-1]
+
+
+def merge_heads(nouns: list[str]) -> list[str]:
+    """Nouns that differ only in their first word share the rest, the way people say them.
+
+    >>> merge_heads(["average height", "maximum height", "project ID", "scenario ID", "area"])
+    ['average and maximum height', 'project and scenario ID', 'area']
+    """
+    heads: list[list[str]] = []
+    tails: list[str] = []
+    index: dict[str, int] = {}
+    for noun in dict.fromkeys(nouns):
+        head, _, tail = noun.partition(" ")
+        if tail and not head[:1].isdigit() and not head.startswith(("'", "(")):
+            if tail in index:
+                heads[index[tail]].append(head)
+                continue
+            index[tail] = len(heads)
+            heads.append([head])
+            tails.append(tail)
+        else:
+            heads.append([noun])
+            tails.append("")
+    return [f"{join_words(h)} {t}" if t else h[0] for h, t in zip(heads, tails, strict=True)]
+
+
+_SHARED_LEADS = ("average", "total", "minimum", "maximum")
+
+
+def share_leads(nouns: list[str]) -> list[str]:
+    """Neighbours that start with the same aggregate word share it.
+
+    >>> share_leads(["average height", "average area", "average volume", "count"])
+    ['average height, area and volume', 'count']
+    """
+    out: list[list[str]] = []
+    lead = ""
+    for noun in nouns:
+        head, _, rest = noun.partition(" ")
+        if rest.startswith("and "):  # already shared ("maximum and total area")
+            lead = ""
+            out.append([noun])
+            continue
+        if head in _SHARED_LEADS and rest and head == lead:
+            out[-1].append(rest)
+            continue
+        lead = head if head in _SHARED_LEADS and rest else ""
+        out.append([noun])
+    return [join_words(g) for g in out]
+
+
+def compound(core: str, word: str) -> str:
+    """``convex hull`` + ``area`` -> ``convex hull area``; a core that is a phrase of its
+    own keeps apart: ``area of the overlap with the project``."""
+    if any(w in core for w in (" with ", " to ", " around ", " of ", " outside ", "(")):
+        return f"{word} of {core if core.startswith('the ') else 'the ' + core}"
+    return f"{core} {word}"
+
+
+def the(noun: str) -> str:
+    if noun.startswith(("the ", "a ", "an ", "all ", "their ", "its ", "'", "(", "whether ")) or (
+        noun[:1].isdigit()
+    ):
+        return noun
+    return "the " + noun
+
+
+def possessive(label: str) -> str:
+    """``the census zone`` -> ``the census zone's`` (labels are singular)."""
+    return label + "'s"
+
+
+def literal(e: ast.Expr) -> str | None:
+    if isinstance(e, ast.Number):
+        return e.text
+    if isinstance(e, ast.String):
+        return f"'{e.value}'"
+    if isinstance(e, ast.Boolean):
+        return "true" if e.value else "false"
+    if isinstance(e, ast.Null):
+        return "null"
+    if isinstance(e, ast.UnaryOp) and e.op == "-" and isinstance(e.operand, ast.Number):
+        return "-" + e.operand.text
+    if isinstance(e, ast.Cast):
+        return literal(e.expr)
+    return None
+
+
+def with_unit(value: str, unit: str) -> str:
+    if not unit or value.startswith("'"):
+        return value
+    return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
+
+
+def conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
+    if e is None:
+        return []
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return conjuncts(e.left) + conjuncts(e.right)
+    return [e]
+
+
+def is_agg_call(e: ast.Expr) -> bool:
+    return (
+        isinstance(e, ast.FuncCall)
+        and e.over is None
+        and (
+            e.name.upper() in AGGREGATES
+            or (e.name in ("ST_Union", "ST_Collect") and len(e.args) == 1)
+            or e.name == "ST_Extent"
+        )
+    )
+
+
+def has_agg(e: ast.Expr) -> bool:
+    """Whether ``e`` aggregates (outside subqueries)."""
+    stack: list[object] = [e]
+    while stack:
+        node = stack.pop()
+        if is_agg_call(node):  # type: ignore[arg-type]
+            return True
+        if isinstance(node, ast.Subquery | ast.Exists | ast.InSubquery | ast.Query):
+            continue
+        for v in vars(node).values():
+            if isinstance(v, tuple):
+                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
+            elif hasattr(v, "__dataclass_fields__"):
+                stack.append(v)
+    return False
+
+
+def columns_in(e: object) -> list[ast.Column]:
+    """The column references of ``e``, subqueries included (they may correlate)."""
+    out: list[ast.Column] = []
+    stack: list[object] = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Column):
+            out.append(node)
+            continue
+        for v in vars(node).values():
+            if isinstance(v, tuple):
+                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
+            elif hasattr(v, "__dataclass_fields__"):
+                stack.append(v)
+    return out
+
+
+# --------------------------------------------------------------------------- scope
+
+
+@dataclass(eq=False)
+class Source:
+    """A FROM item as the question sees it."""
+
+    ref: str
+    words: TableWords
+    key: str | None  # schema table (qualified) of a base table
+    query: ast.Query | None  # body of a CTE or derived table
+    label: str  # "the census zone", "the other building"
+    attached: bool = False  # its columns read as the subject's own ("with height ...")
+    mentioned: bool = False  # a column of it was named somewhere in the question
+    filters: list[Clause] = field(default_factory=list)  # clauses about this source
+
+
+@dataclass(eq=False)
+class Scope:
+    parent: Scope | None
+    sources: dict[str, Source] = field(default_factory=dict)
+    subject: Source | None = None
+    aliases: dict[str, ast.Expr] = field(default_factory=dict)
+    focus: Source | None = None  # the source relative clauses are about (default: subject)
+
+    def own(self, src: Source | None, depth: int) -> bool:
+        """Whether columns of ``src`` read unqualified here ("with height over 25 m")."""
+        if src is None:
+            return True
+        if depth:
+            return False
+        focus = self.focus or self.subject
+        if focus is None or src is focus:
+            return True
+        return src.attached and focus is self.subject
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One condition as words: ``rel`` follows a noun (``with height over 25 m``),
+    ``pred`` follows a plural subject (``have height over 25 m``); ``adjective`` is set when
+    the clause reads best before the noun (``residential``)."""
+
+    rel: str
+    pred: str = ""
+    spatial: bool = False
+    adjective: str = ""
+    temporal: str = ""  # the time noun it tests ("construction year")
+    within: str = ""  # "project 'p'": the thing the rows belong to
+    noun: str = ""  # the subject's own value it tests ("height"): said, so not listed again
+
+    @property
+    def verb(self) -> str:
+        return self.pred or f"are {self.rel}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One returned thing: ``text`` (``height``, ``distance to (9.19, 45.47)``) and the label
+    of the table it belongs to when that is not the subject (``the census zone``)."""
+
+    text: str
+    owner: str = ""
+    measure: bool = False
+
+
+@dataclass
+class Order:
+    noun: str
+    descending: bool
+    distance: str = ""  # what the distance is to, when ordering by a distance
+    temporal: bool = False  # a time: "latest" / "earliest"
+    text: bool = False  # words (a name): "first 5 by name", "in reverse order"
+
+
+@dataclass
+class Reading:
+    """What one query says, in short phrases; a voice arranges it into a sentence."""
+
+    subject: str = ""
+    singular: str = ""
+    adjectives: list[str] = field(default_factory=list)
+    context: str = ""  # project / scenario: "in project 'p', scenario 's'"
+    filters: list[Clause] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)  # conditions across tables, as sentences
+    returns: list[Item] = field(default_factory=list)
+    aggregate: bool = False
+    counts_only: bool = False  # every measure is a row count
+    group: list[str] = field(default_factory=list)
+    group_plural: str = ""  # "municipalities" when the grouping key names things
+    having: list[Clause] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # windows, subquery columns, CTE limits
+    shaping: list[str] = field(default_factory=list)  # "grouped into DBSCAN clusters ..."
+    order: list[Order] = field(default_factory=list)
+    limit: str = ""
+    offset: str = ""
+    distinct: bool = False
+    labels: list[str] = field(default_factory=list)  # constant columns ("'DTM'")
+    arms: list[tuple[str, Reading]] = field(default_factory=list)  # set operation arms
+    temporal: list[str] = field(default_factory=list)
+    spatial_link: bool = False
+    said: set[str] = field(default_factory=set)  # own values the conditions already name
+
+    @property
+    def spatial(self) -> bool:
+        return self.spatial_link or any(c.spatial for c in self.filters)

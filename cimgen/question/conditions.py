@@ -1,0 +1,432 @@
+"""Reader layer 4: conditions (WHERE, HAVING, ON, CASE, FILTER) as :class:`Clause` objects.
+
+A clause has two forms so a voice can use either: after a noun (``buildings with height
+over 25 m``) and after a plural subject (``which buildings have height over 25 m``). Every
+literal that changes the result is said, with its unit when the schema or the SQL gives one;
+a category value can stand before the noun (``residential buildings``). An identifier of
+another thing reads as belonging to it (``project_id = 'p'``: ``in project 'p'``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from cimgen import ast
+from cimgen.question.base import (
+    CMP,
+    FLIP,
+    NEGATE,
+    Clause,
+    Reading,
+    Scope,
+    Source,
+    join_words,
+    literal,
+    the,
+    with_unit,
+)
+from cimgen.question.geometry import GeometryReader, _verb_s
+from cimgen.question.scope import qualify
+
+_COUNT_WORDS = {
+    ">": "more than",
+    ">=": "at least",
+    "<": "fewer than",
+    "<=": "at most",
+    "=": "exactly",
+    "<>": "other than",
+}
+_CATEGORY = re.compile(r"(^|\s)(type|zone|class|category|kind|status)$")
+_ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
+_LEADS = ("with", "whose", "that", "where")
+
+
+class ConditionReader(GeometryReader):
+    def clause(self, e: ast.Expr, scope: Scope, negated: bool = False) -> Clause:
+        """``e`` as a clause about the scope's focus (the subject unless a joined table's
+        conditions are being read)."""
+        if isinstance(e, ast.UnaryOp) and e.op == "NOT":
+            return self.clause(e.operand, scope, not negated)
+        if self.is_spatial_pred(e):
+            return self.spatial_clause(e, scope, negated)
+        if isinstance(e, ast.BinaryOp):
+            if e.op in ("AND", "OR"):
+                return self._junction(e, scope, negated)
+            if e.op in FLIP:
+                return self.compare(e.op, e.left, e.right, scope, negated)
+            if e.op in ("LIKE", "ILIKE"):
+                return self.like(e, scope, negated)
+        if isinstance(e, ast.Between):
+            return self.between(e, scope, negated != e.negated)
+        if isinstance(e, ast.InList):
+            return self.in_list(e, scope, negated != e.negated)
+        if isinstance(e, ast.IsNull):
+            noun, owner, _ = self._left(e.expr, scope)
+            known = negated != e.negated
+            if owner:
+                text = f"{qualify(noun, owner)} is {'known' if known else 'missing'}"
+                return self._sentence_clause(text)
+            if known:
+                return Clause(f"with a known {noun}", f"have a known {noun}")
+            return Clause(f"with no {noun}", f"have no {noun}")
+        if isinstance(e, ast.Exists):
+            return self.exists(e.query, scope, negated)
+        if isinstance(e, ast.InSubquery):
+            return self.in_subquery(e, scope, negated != e.negated)
+        if isinstance(e, ast.Column):
+            return self.boolean(e, not negated, scope)
+        if isinstance(e, ast.Boolean):
+            word = "always" if e.value != negated else "never"
+            return Clause(word, word)
+        text = self.expr(e, scope)
+        return self._sentence_clause(("not " if negated else "") + text)
+
+    def _junction(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+        parts = [self.clause(c, scope) for c in (e.left, e.right)]
+        rel = [p.rel for p in parts]
+        pred = [p.verb for p in parts]
+        spatial = any(p.spatial for p in parts)
+        if e.op == "AND":
+            if negated:
+                return Clause(f"not both {' and '.join(rel)}", f"do not both {' and '.join(pred)}")
+            return Clause(join_words(rel), join_words(pred), spatial)
+        if negated:
+            return Clause(f"neither {' nor '.join(rel)}", f"neither {' nor '.join(pred)}")
+        return Clause(f"either {' or '.join(rel)}", f"either {' or '.join(pred)}", spatial)
+
+    def _sentence_clause(self, text: str) -> Clause:
+        return Clause(f"where {text}", f"are such that {text}")
+
+    def _left(self, e: ast.Expr, scope: Scope) -> tuple[str, str, str]:
+        """(noun, owner label, unit) of the tested side."""
+        if isinstance(e, ast.Column):
+            t, _, _ = self.term(e, scope)
+            noun, owner = self.np(e, scope)
+            return noun, owner, t.unit
+        noun, owner = self.np(e, scope)
+        unit = ""
+        if (
+            isinstance(e, ast.FuncCall)
+            and e.name in ("ST_Area", "ST_Length", "ST_Perimeter")
+            and e.args
+        ):
+            base = self.units(e.args[0], scope)
+            unit = {"m": "m", "degrees": "degrees"}.get(base, "")
+            if e.name == "ST_Area" and unit:
+                unit = "square metres" if unit == "m" else "square degrees"
+        return noun, owner, unit
+
+    # ------------------------------------------------------------------ comparisons
+
+    def compare(
+        self, op: str, left: ast.Expr, right: ast.Expr, scope: Scope, negated: bool
+    ) -> Clause:
+        if literal(left) is not None and literal(right) is None:
+            left, right, op = right, left, FLIP[op]
+        if negated:
+            op = NEGATE[op]
+        if isinstance(left, ast.Column) and isinstance(right, ast.Boolean) and op in ("=", "<>"):
+            return self.boolean(left, right.value == (op == "="), scope)
+        if (
+            isinstance(left, ast.Column)
+            and isinstance(right, ast.Column)
+            and left.name == right.name
+            and op in ("=", "<>")
+        ):
+            same = self.same_column(left, right, op == "=", scope)
+            if same is not None:
+                return same
+        noun, owner, unit = self._left(left, scope)
+        value = literal(right)
+        value = with_unit(value, unit) if value is not None else self._value(right, scope)
+        if owner:
+            word = {"=": "is", "<>": "is not"}.get(op) or f"is {CMP[op][0]}"
+            return self._sentence_clause(f"{qualify(noun, owner)} {word} {value}")
+        if op == "=" and isinstance(left, ast.Column):
+            entity = self._entity(left, noun, scope)
+            if entity:
+                thing = f"{entity} {value}"
+                return Clause(f"in {thing}", f"are in {thing}", within=thing, noun=noun)
+            if isinstance(right, ast.String) and self._category(noun, right.value):
+                return Clause(
+                    f"with {noun} {value}", f"are {right.value}", adjective=right.value, noun=noun
+                )
+        temporal = self._temporal(left, scope)
+        if op in ("=", "<>"):
+            word = "" if op == "=" else "other than "
+            return Clause(
+                f"with {noun} {word}{value}",
+                f"have {noun} {word}{value}",
+                temporal=temporal,
+                noun=noun,
+            )
+        if self._built(noun):
+            word = {">": "after", ">=": "in or after", "<": "before", "<=": "in or before"}[op]
+            return Clause(
+                f"built {word} {value}", f"were built {word} {value}", temporal=temporal, noun=noun
+            )
+        word = self.pick(CMP[op])
+        return Clause(
+            f"with {noun} {word} {value}",
+            f"have {noun} {word} {value}",
+            temporal=temporal,
+            noun=noun,
+        )
+
+    def _value(self, e: ast.Expr, scope: Scope) -> str:
+        text = self.expr(e, scope)
+        return the(text) if isinstance(e, ast.Column | ast.Subquery | ast.FuncCall) else text
+
+    def _entity(self, col: ast.Column, noun: str, scope: Scope) -> str:
+        """``project`` for ``project_id = 'p'``: an identifier of a thing the rows belong to
+        (``in project 'p'``), not of the rows themselves (``with ID 'x'``)."""
+        t, src, _ = self.term(col, scope)
+        if not (t.identifier and t.noun.endswith(" ID")) or src is None or col.name == "id":
+            return ""
+        entity = t.noun[: -len(" ID")]
+        focus = scope.focus or scope.subject
+        if focus is not None and entity in (focus.words.singular, focus.words.plural):
+            return ""
+        return entity if entity.count(" ") < 2 and not entity.startswith("internal") else ""
+
+    def _category(self, noun: str, value: str) -> bool:
+        return bool(_CATEGORY.search(noun)) and bool(_ADJECTIVE.match(value))
+
+    def _built(self, noun: str) -> bool:
+        return "construction year" in noun
+
+    def _temporal(self, e: ast.Expr, scope: Scope) -> str:
+        if isinstance(e, ast.Column):
+            t, _, _ = self.term(e, scope)
+            if t.temporal:
+                return t.brief
+        return ""
+
+    def same_column(
+        self, left: ast.Column, right: ast.Column, equal: bool, scope: Scope
+    ) -> Clause | None:
+        """``x.type = outer.type``: ``with the same use type`` (as the outer row)."""
+        t, lsrc, ldepth = self.term(left, scope)
+        _, rsrc, rdepth = self.term(right, scope)
+        if lsrc is None or rsrc is None or lsrc is rsrc:
+            return None
+        if scope.own(rsrc, rdepth) and not scope.own(lsrc, ldepth):
+            left, right, lsrc, rsrc, ldepth, rdepth = right, left, rsrc, lsrc, rdepth, ldepth
+        if not scope.own(lsrc, ldepth):
+            return None
+        other = self.owner_of(rsrc, rdepth, scope)
+        as_ = "" if other == "their" else f" as {other}"
+        if equal:
+            return Clause(f"with the same {t.brief}{as_}", f"have the same {t.brief}{as_}")
+        frm = "" if other == "their" else f" from {other}"
+        return Clause(f"with a different {t.brief}{frm}", f"have a different {t.brief}{frm}")
+
+    def boolean(self, col: ast.Column, truth: bool, scope: Scope) -> Clause:
+        t, src, depth = self.term(col, scope)
+        if src is not None:
+            src.mentioned = True
+        owner = self.owner_of(src, depth, scope)
+        if owner:
+            state = t.noun.removeprefix("is ")
+            many = owner == "their"
+            who = "they" if many else owner
+            if state.startswith("has "):
+                have = (
+                    ("have" if many else "has")
+                    if truth
+                    else ("do not have" if many else "does not have")
+                )
+                text = f"{who} {have} {state[4:]}"
+            else:
+                text = f"{who} {'are' if many else 'is'} {'' if truth else 'not '}{state}"
+            return self._sentence_clause(text)
+        state = t.noun.removeprefix("is ")
+        if state.startswith("has "):
+            thing = state[4:]
+            if truth:
+                return Clause(f"with {thing}", f"have {thing}")
+            thing = thing.removeprefix("a ").removeprefix("an ")
+            return Clause(f"without a {thing}", f"have no {thing}")
+        if state.startswith("in "):
+            return Clause(
+                state if truth else f"not {state}", f"are {'' if truth else 'not '}{state}"
+            )
+        if not t.noun.startswith(("is ", "in ", "has ")) and t.kind != "boolean":
+            noun = t.brief  # a non-boolean column tested for truth
+            word = "set" if truth else "not set"
+            return Clause(f"with {noun} {word}", f"have {noun} {word}")
+        return Clause(
+            f"that are {'' if truth else 'not '}{state}", f"are {'' if truth else 'not '}{state}"
+        )
+
+    def between(self, e: ast.Between, scope: Scope, negated: bool) -> Clause:
+        noun, owner, unit = self._left(e.expr, scope)
+        lo, hi = self.expr(e.low, scope), with_unit(self.expr(e.high, scope), unit)
+        span = f"{'not ' if negated else ''}between {lo} and {hi}"
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {span}")
+        temporal = self._temporal(e.expr, scope)
+        if self._built(noun) and not negated:
+            return Clause(f"built {span}", f"were built {span}", temporal=temporal, noun=noun)
+        return Clause(f"with {noun} {span}", f"have {noun} {span}", temporal=temporal, noun=noun)
+
+    def in_list(self, e: ast.InList, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.expr, scope)
+        items = [self.expr(i, scope) for i in e.items]
+        if negated:
+            if len(items) == 2:
+                values = f"neither {items[0]} nor {items[1]}"
+            else:
+                values = ("other than " if len(items) == 1 else "not ") + join_words(items, "or")
+        else:
+            values = join_words(items, "or")
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {values}")
+        strings = [i.value for i in e.items if isinstance(i, ast.String)]
+        if (
+            not negated
+            and len(strings) == len(items) <= 3
+            and all(self._category(noun, s) for s in strings)
+        ):
+            adjective = join_words(strings, "or")
+            return Clause(
+                f"with {noun} {values}", f"are {adjective}", adjective=adjective, noun=noun
+            )
+        temporal = self._temporal(e.expr, scope)
+        return Clause(
+            f"with {noun} {values}", f"have {noun} {values}", temporal=temporal, noun=noun
+        )
+
+    def like(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.left, scope)
+        pat = e.right.value if isinstance(e.right, ast.String) else self.expr(e.right, scope)
+        core = pat.strip("%")
+        if "%" not in core and "_" not in core and pat != core:
+            if pat.startswith("%") and pat.endswith("%"):
+                how = "containing"
+            else:
+                how = "ending with" if pat.startswith("%") else "starting with"
+            test = f"{how} '{core}'"
+        else:
+            test = f"matching '{pat}'"
+        test = ("not " if negated else "") + test + (" (any case)" if e.op == "ILIKE" else "")
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {test}")
+        return Clause(f"with {noun} {test}", f"have {noun} {test}", noun=noun)
+
+    # ------------------------------------------------------------------ subqueries
+
+    def exists(self, query: ast.Query, scope: Scope, negated: bool) -> Clause:
+        sub, _ = self.read_query(query, scope)
+        if negated:
+            what = f"no {self.noun_phrase(sub, nested=True)}"
+            return Clause(f"with {what}", f"have {what}")
+        what = self.noun_phrase(sub, singular=True, nested=True)
+        an = "an" if what[:1].lower() in "aeiou" else "a"
+        return Clause(f"that have {an} {what}", f"have {an} {what}")
+
+    def in_subquery(self, e: ast.InSubquery, scope: Scope, negated: bool) -> Clause:
+        noun, owner, _ = self._left(e.expr, scope)
+        sub, _ = self.read_query(e.query, scope)
+        what = self.noun_phrase(sub, nested=True)
+        among = f"{'not ' if negated else ''}among the {what}"
+        picked = [i.text for i in sub.returns]
+        if sub.returns and not (len(picked) == 1 and picked[0] in ("ID", noun)):
+            among = f"{'not ' if negated else ''}among the {join_words(picked)} of {what}"
+        if owner:
+            return self._sentence_clause(f"{qualify(noun, owner)} is {among}")
+        if isinstance(e.expr, ast.Column) and (e.expr.name.lower() == "id" or noun == "ID"):
+            return Clause(among, f"are {among}")  # the rows themselves are among them
+        role = noun
+        for tail in (" number", " ID", " reference"):
+            role = role.removesuffix(tail)
+        return Clause(f"whose {role} is {among}", f"have a {role} {among}")
+
+    # ------------------------------------------------------------------ forms
+
+    def whether(self, e: ast.Expr, scope: Scope) -> str:
+        """A condition as a returned yes/no value: ``whether they lie within 100 m of
+        (9.18, 45.48) in SRID 4326``, ``whether the project has a valid geometry``."""
+        c = self.clause(e, scope)
+        if c.rel.startswith("where "):
+            return "whether " + c.rel[len("where ") :]
+        return "whether they " + c.verb
+
+    def brief_cond(self, e: ast.Expr, scope: Scope, rel: bool = False) -> str:
+        """A condition in few words: ``height over 25 m`` (``rel``: ``with height ...``)."""
+        text = self.clause(e, scope).rel
+        if rel:
+            return text
+        for lead in ("with ", "where ", "that are ", "that "):
+            if text.startswith(lead):
+                return text[len(lead) :]
+        return text
+
+    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+        """A condition across tables as a sentence: ``the census zone has total population
+        over 500``."""
+        refs = [s for s in scope.sources.values() if s in self.refs(e, scope)]
+        about: Source | None = next((s for s in refs if not s.attached), refs[0] if refs else None)
+        saved = scope.focus
+        scope.focus = about
+        try:
+            c = self.clause(e, scope)
+        finally:
+            scope.focus = saved
+        if c.rel.startswith("where "):
+            return c.rel[len("where ") :]
+        who = about.label if about is not None else "they"
+        return f"{who} {_verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
+
+    def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
+        """Relative clauses joined so they read as one phrase: clauses with the same lead
+        word share it (``with A``, ``with B`` -> ``with A and B``).
+
+        >>> r = ConditionReader.__new__(ConditionReader)
+        >>> r.rel_list([Clause("in project 'p'"), Clause("with height over 25 m"),
+        ...             Clause("with type 'x'"), Clause("within 5 m of them")])
+        "in project 'p' with height over 25 m and type 'x', within 5 m of them"
+        """
+        groups: dict[str, list[str]] = {}
+        within = list(dict.fromkeys(c.within for c in clauses if c.within))
+        if within:
+            groups["in"] = ["in " + ", ".join(within)]
+        for c in dict.fromkeys(c.rel for c in clauses if not c.within):
+            lead, _, rest = c.partition(" ")
+            key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"
+            if key in groups:
+                groups[key].append(rest)
+            else:
+                groups[key] = [c]
+        texts = [join_words(g) for g in groups.values()]
+        if nested:  # "a grid bus with voltage over 132 kV and within 10 m of them"
+            texts.sort(key=lambda t: not t.startswith("with "))
+            return " and ".join(texts)
+        out = texts[0] if texts else ""
+        for prev, text in zip(groups, texts[1:], strict=False):
+            # "in project 'p' with height ..." reads on without a comma
+            out += " " if prev.startswith("in ") and not text.startswith("in ") else ", "
+            out += text
+        return out
+
+    def having_clause(self, c: ast.Expr, scope: Scope, rows: str) -> Clause:
+        if isinstance(c, ast.BinaryOp) and c.op in FLIP:
+            left, right, op = c.left, c.right, c.op
+            if literal(left) is not None:
+                left, right, op = right, left, FLIP[op]
+            if (
+                isinstance(left, ast.FuncCall)
+                and left.name.upper() == "COUNT"
+                and (left.star or not left.args)
+                and literal(right) is not None
+            ):
+                what = f"{_COUNT_WORDS[op]} {literal(right)} {rows}"
+                return Clause(f"with {what}", f"have {what}")
+        return self.clause(c, scope)
+
+    # ------------------------------------------------------------------ provided by reading
+
+    def noun_phrase(
+        self, r: Reading, singular: bool = False, context: bool = True, nested: bool = False
+    ) -> str:
+        raise NotImplementedError

@@ -1,0 +1,441 @@
+"""Reader layer 5: a whole query (CTEs, set operations, SELECT list, grouping, ordering,
+limits) read into a :class:`~cimgen.question.base.Reading`.
+
+What is returned is named by what it means, briefly: the subject's own identifiers and names
+are what "list the buildings" asks for, a value the ordering already names is not said
+twice, and the rest is named by short nouns grouped by owner (``the project's centroid, hull
+and buffer area``) -- never "and N other columns". A CTE or derived table is folded into the
+description of the rows it feeds (its filters, joins and grouping are said; the columns it
+merely passes through are not).
+"""
+
+from __future__ import annotations
+
+from cimgen import ast
+from cimgen.question.base import (
+    Clause,
+    Item,
+    Order,
+    Reading,
+    Scope,
+    Source,
+    has_agg,
+    join_words,
+    literal,
+    merge_heads,
+    share_leads,
+)
+from cimgen.question.conditions import ConditionReader
+from cimgen.question.scope import qualify
+from cimgen.question.vocabulary import Term, plural
+
+_CLUSTERS = ("ST_ClusterDBSCAN", "ST_ClusterKMeans")
+
+
+class QueryReader(ConditionReader):
+    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
+        for cte in q.ctes:
+            self.ctes[cte.name] = cte
+        body = q.body
+        if isinstance(body, ast.SetOp):
+            reading, scope = self.setop(body, outer), Scope(outer)
+            select = None
+        else:
+            reading = Reading()
+            scope = self.select(body, outer, reading)
+            select = body
+        self.order_limit(q, scope, reading, select)
+        reading.links = self.link_phrases(scope) + reading.links
+        return reading, scope
+
+    # ------------------------------------------------------------------ SELECT
+
+    def select(self, sel: ast.Select, outer: Scope | None, reading: Reading) -> Scope:
+        scope = self.scope_for(sel, outer, reading)
+        subject = scope.subject
+        if subject is not None:
+            reading.subject, reading.singular = subject.words.plural, subject.words.singular
+        for item in sel.items:
+            if item.alias:
+                scope.aliases[item.alias] = item.expr
+        for src in scope.sources.values():  # a joined CTE whose rows are the subject's
+            if src.attached and src.filters:
+                reading.filters += src.filters
+                src.filters = []
+        self.where(self.pending(scope), scope, reading)
+        keys = [self.unalias(g, scope, sel) for g in sel.group_by]
+        if keys:
+            nouns = [self._key_noun(k, scope) for k in keys]
+            reading.said.update(text for text, owner in nouns if not owner)
+            reading.group = [self.owned([Item(text, owner) for text, owner in nouns])]
+            reading.group_plural = self._group_plural(keys, scope)
+        self.returns(sel, set(keys), scope, reading)
+        if sel.having is not None:
+            rows = self.rows_noun(scope)
+            reading.having = [self.having_clause(c, scope, rows) for c in _conjuncts(sel.having)]
+        reading.distinct = sel.distinct
+        links = self.links.get(id(scope), [])
+        reading.spatial_link |= any(link.kind == "spatial" for link in links)
+        return scope
+
+    def where(self, conds: list[ast.Expr], scope: Scope, reading: Reading) -> None:
+        """Conditions about the subject become its clauses, those about one joined table
+        that table's (said with its name), the rest sentences."""
+        own: list[Clause] = []
+        seen: set[ast.Expr] = set()
+        for c in conds:
+            if c in seen:  # the same condition twice says nothing more
+                continue
+            seen.add(c)
+            refs = self.refs(c, scope)
+            loose = [s for s in scope.sources.values() if s in refs and not s.attached]
+            if not loose:
+                own.append(self.clause(c, scope))
+            elif len(loose) == 1:
+                scope.focus = loose[0]
+                try:
+                    loose[0].filters.append(self.clause(c, scope))
+                finally:
+                    scope.focus = None
+            else:
+                reading.where.append(self.sentence(c, scope))
+        within = [k for k in own if k.within]
+        reading.said.update(k.noun for k in within if k.noun)
+        if within:
+            context = self._context(list(dict.fromkeys(k.within for k in within)))
+            # a CTE's "in scenario 's'" (folded in already) and the query's own both hold
+            reading.context = f"{context}, {reading.context}" if reading.context else context
+        for k in own:
+            if k in within:
+                continue
+            if k.noun:
+                reading.said.add(k.noun)
+            if k.adjective and not reading.adjectives and self.chance(0.7):
+                reading.adjectives.append(k.adjective)
+            else:
+                reading.filters.append(k)
+            if k.temporal:
+                reading.temporal.append(k.temporal)
+
+    def _key_noun(self, key: ast.Expr, scope: Scope) -> tuple[str, str]:
+        """A grouping key as (noun, owner); a table's own identity is the table itself
+        (GROUP BY building_id: ``per building``)."""
+        if isinstance(key, ast.Column):
+            t, src, depth = self.term(key, scope)
+            if src is not None:
+                src.mentioned = True
+            if t.identifier and self._identity(t, src, key, scope):  # not a name: not unique
+                assert src is not None
+                return src.words.singular, ""
+            owner = self.owner_of(src, depth, scope)
+            return self.brief(t, src, owner, scope), owner
+        return self.np(key, scope)
+
+    def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: Scope) -> bool:
+        """Whether a column names the rows of its table (an identifier that references no
+        other table, or a name): what "the buildings" already asks for."""
+        if src is None or not t.naming or not isinstance(col, ast.Column):
+            return False
+        table = self.v.schema.table(src.key) if src.key else None
+        if table is not None and col.name in table.primary_key:
+            return True
+        for r in self.v.schema.relations:
+            # a reference to another thing (project_id of a building) is not the row's name
+            if (
+                r.left == src.key
+                and col.name in r.left_columns
+                and self.v.table(r.right).plural != src.words.plural
+            ):
+                return False
+        words = src.words
+        return (
+            t.short in ("ID", "name", "internal ID")
+            or t.short != t.noun
+            or t.noun.startswith((words.singular + " ", words.owner + " "))
+            or (t.identifier and not t.noun.endswith(" ID"))
+            or col.name.lower() == "id"
+            or self._keyed(col.name, src)
+        )
+
+    def _keyed(self, name: str, src: Source) -> bool:
+        """Whether other tables reference this column (the table's business key)."""
+        return src.key is not None and any(
+            r.right == src.key and name in r.right_columns for r in self.v.schema.relations
+        )
+
+    def _context(self, things: list[str]) -> str:
+        """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
+        if len(things) == 2:
+            a, b = things
+            return self.pick((f"in {a}, {b}", f"in {b} of {a}", f"for {a} ({b})"))
+        return "in " + join_words(things)
+
+    def _group_plural(self, keys: list[ast.Expr], scope: Scope) -> str:
+        """``municipalities`` for GROUP BY municipality name: what the groups are."""
+        if len(keys) != 1 or not isinstance(keys[0], ast.Column):
+            return ""
+        t, src, _ = self.term(keys[0], scope)
+        if t.identifier and self._identity(t, src, keys[0], scope):
+            return src.words.plural if src is not None else ""
+        noun = self.brief(t, src, "", scope)
+        for tail in (" name", " ID", " code"):
+            if noun.endswith(tail) and noun != tail.strip():
+                noun = noun.removesuffix(tail)
+                break
+        if noun.startswith(("has ", "in ", "is ", "number")) or noun[:1].isdigit():
+            return ""
+        head, _, rest = noun.rpartition(" ")
+        return f"{head} {plural(rest)}".strip()
+
+    def returns(self, sel: ast.Select, keys: set[ast.Expr], scope: Scope, reading: Reading) -> None:
+        subject = scope.subject
+        aggregates = 0
+        for item in sel.items:
+            e = item.expr
+            if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
+                reading.shaping.append(self.cluster_clause(e, scope))
+                reading.returns.append(Item("cluster", measure=True))
+                continue
+            if e in keys:
+                continue
+            if isinstance(e, ast.String | ast.Number):
+                if not all(isinstance(i.expr, ast.String | ast.Number) for i in sel.items):
+                    reading.labels.append(literal(e) or "")  # not EXISTS (SELECT 1 ...)
+                continue
+            if isinstance(e, ast.Column):
+                t, src, depth = self.term(e, scope)
+                if src is not None:
+                    src.mentioned = True
+                owner = self.owner_of(src, depth, scope) if t.kind != "derived" else ""
+                if t.temporal:
+                    reading.temporal.append(t.brief)
+                if (
+                    subject is not None
+                    and src is not None
+                    and (src.words.plural == subject.words.plural or not src.attached)
+                    and self._identity(t, src, e, scope)
+                ):
+                    continue  # a name or identifier of a table the question names
+                brief = self.brief(t, src, owner, scope)
+                if not owner and brief in reading.said:
+                    continue  # a condition or the grouping already names it
+                if t.noun.startswith(("has ", "in ", "is ")):
+                    text, owner = self.np(e, scope)
+                    reading.returns.append(Item(text, owner))
+                    continue
+                reading.returns.append(Item(brief, owner))
+                continue
+            if isinstance(e, ast.Case) and item.alias:
+                text, owner = self.case(e, scope, self.alias_name(item.alias)), ""
+            else:
+                text, owner = self.np(e, scope)
+            aggregates += has_agg(e)
+            if not owner and text in reading.said:
+                continue
+            reading.returns.append(Item(text, owner, measure=True))
+        reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
+        measures = [i for i in reading.returns if i.measure]
+        reading.counts_only = (
+            aggregates > 0
+            and len(measures) == len(reading.returns)
+            and all(i.text.startswith("number of ") for i in measures)
+        )
+
+    def order_limit(
+        self, q: ast.Query, scope: Scope, reading: Reading, select: ast.Select | None
+    ) -> None:
+        for o in q.order_by:
+            e = self.unalias(o.expr, scope, select)
+            text, owner = self.np(e, scope)
+            noun = qualify(text, owner)
+            if any(o.noun == noun for o in reading.order):
+                continue  # ORDER BY a, a: the second says nothing
+            target = text.removeprefix("distance to ") if not owner else ""
+            temporal = words = False
+            if isinstance(e, ast.Column):
+                t = self.term(e, scope)[0]
+                temporal, words = t.temporal, t.kind == "text"
+            reading.order.append(
+                Order(
+                    noun, o.direction == "DESC", target if target != text else "", temporal, words
+                )
+            )
+            # the value the ordering names is not said again in the list of what is returned
+            # (a measure of a grouped query is: "top 5 by number of lines" does not ask for it)
+            reading.returns = [
+                i
+                for i in reading.returns
+                if qualify(i.text, i.owner) != noun or (reading.aggregate and i.measure)
+            ]
+            if isinstance(e, ast.Column):
+                t, _, _ = self.term(e, scope)
+                if t.temporal:
+                    reading.temporal.append(t.brief)
+        if q.limit is not None:
+            reading.limit = self.expr(q.limit, scope)
+        if q.offset is not None:
+            reading.offset = self.expr(q.offset, scope)
+
+    # ------------------------------------------------------------------ set operations
+
+    def setop(self, node: ast.SetOp, outer: Scope | None) -> Reading:
+        arms: list[tuple[str, ast.Select | ast.SetOp | ast.Query]] = []
+
+        def flatten(n: ast.Select | ast.SetOp | ast.Query, op: str) -> None:
+            if isinstance(n, ast.SetOp):
+                flatten(n.left, op)
+                flatten(n.right, n.op + (" ALL" if n.all else ""))
+            else:
+                arms.append((op, n))
+
+        flatten(node, "")
+        reading = Reading()
+        for op, arm in arms:
+            q = arm if isinstance(arm, ast.Query) else ast.Query(arm)
+            sub, _ = self.read_query(q, outer)
+            reading.arms.append((op, sub))
+            reading.temporal += sub.temporal
+            reading.spatial_link |= sub.spatial
+        first = reading.arms[0][1]
+        reading.subject, reading.singular = first.subject, first.singular
+        reading.aggregate = first.aggregate
+        return reading
+
+    # ------------------------------------------------------------------ phrases
+
+    def noun_phrase(
+        self, r: Reading, singular: bool = False, context: bool = True, nested: bool = False
+    ) -> str:
+        """``residential buildings in project 'p' with height over 25 m and the census zones
+        that contain them``; ``nested`` (inside another clause) joins its own clauses with
+        "and" so they cannot be read as the outer one's."""
+        text = " ".join([*r.adjectives, r.singular if singular else r.subject])
+        if context and r.context:
+            text += " " + r.context
+        if r.filters:
+            text += " " + self.rel_list(r.filters, nested)
+        if r.shaping:
+            text += ", " + ", ".join(r.shaping)
+        if r.labels:
+            text += f" (labelled {join_words(r.labels)})"
+        for link in r.links:
+            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+        if r.where:
+            text += ", where " + join_words(r.where)
+        return text
+
+    def returns_text(self, r: Reading) -> str:
+        """What is returned, the subject's own first, then per owner: ``height and volume,
+        plus the census zone's code and population``; the row count next to other values
+        is the ``count``, said last."""
+        own = [i for i in r.returns if not i.owner]
+        items = [
+            i
+            for i in r.returns
+            if not (i.text == f"number of {r.subject}" and len(own) > 1 and not i.owner)
+        ]
+        if len(items) < len(r.returns):
+            items.append(Item("count"))
+        # yes/no values last: "the height and whether they have a heating system"
+        items.sort(key=lambda i: i.text.startswith("whether"))
+        text = self.owned(items)
+        return ("distinct " + text) if r.distinct and text else text
+
+    def owned(self, items: list[Item]) -> str:
+        """Nouns grouped by owner, the subject's own first: ``height and volume, plus the
+        census zone's code and population``."""
+        groups: dict[str, list[str]] = {"": []}
+        for i in items:
+            groups.setdefault(i.owner, []).append(i.text)
+        text = _list(share_leads(merge_heads(groups.pop(""))))
+        for owner, texts in groups.items():
+            words = qualify(_list(share_leads(merge_heads(texts))), owner)
+            text = f"{text}, plus {words}" if text else words
+        return text
+
+    def tail(self, r: Reading, skip_limit: bool = False) -> list[str]:
+        """Trailing phrases: windows and clusters, grouping conditions, ordering, limit."""
+        out = list(r.extra)
+        if r.order or (r.limit and not skip_limit) or r.offset:
+            text = self.limit_phrase(r) if not skip_limit else self.order_phrase(r)
+            if text:
+                out.append(text)
+        return out
+
+    def order_phrase(self, r: Reading) -> str:
+        if not r.order:
+            return ""
+        first, *rest = r.order
+        if first.distance:
+            head = f"{'farthest from' if first.descending else 'nearest to'} {first.distance} first"
+        elif first.temporal:
+            head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
+        elif first.text:
+            head = f"sorted by {first.noun}" + (" in reverse order" if first.descending else "")
+        elif first.descending:
+            plain = not first.noun.startswith(("the ", "their "))
+            head = self.pick(
+                (f"sorted by {first.noun}, highest first",)
+                + ((f"highest {first.noun} first",) if plain else ())
+            )
+        else:
+            head = self.pick((f"sorted by {first.noun}", f"ordered by {first.noun}"))
+        more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
+        return head + ("".join(f", then {m}" for m in more) if more else "")
+
+    def limit_phrase(self, r: Reading, inner: bool = False) -> str:
+        """``top 10 by height``, ``the 5 nearest to (9.19, 45.47)``, ``first 20``."""
+        n, skip = r.limit, (f"skipping the first {r.offset}" if r.offset else "")
+        if n and len(r.order) == 1 and not skip:
+            o = r.order[0]
+            target = o.distance
+            if n == "1":
+                if o.distance:
+                    return f"only the {'farthest from' if o.descending else 'nearest to'} {target}"
+                return f"only the one with the {'highest' if o.descending else 'lowest'} {o.noun}"
+            if o.distance:
+                return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
+            if o.temporal:
+                return f"the {n} {'latest' if o.descending else 'earliest'} by {o.noun}"
+            if o.text:  # a name is not high or low: first or last in order
+                return f"the {'last' if o.descending else 'first'} {n} by {o.noun}"
+            if o.noun.startswith(("the ", "their ")):
+                return f"{'top' if o.descending else 'bottom'} {n} by {o.noun}"
+            if o.descending:
+                return self.pick((f"top {n} by {o.noun}", f"the {n} with the highest {o.noun}"))
+            return self.pick((f"the {n} with the lowest {o.noun}", f"bottom {n} by {o.noun}"))
+        order = self.order_phrase(r)
+        if inner and n:
+            return ", ".join(p for p in (order, f"first {n}", skip) if p)
+        if n == "1":
+            lim = "only 1"
+        else:
+            lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
+        return ", ".join(p for p in (order, lim, skip) if p)
+
+    def sub_phrase(self, query: ast.Query, scope: Scope) -> str:
+        """A scalar subquery as a noun phrase: ``the average height of buildings with use
+        type 'commercial'``; the correlation to the outer row is implied."""
+        sub, _ = self.read_query(query, scope)
+        what = self.noun_phrase(sub, nested=True)
+        if sub.counts_only and len(sub.returns) == 1:
+            text = f"number of {what}"
+        else:
+            text = f"{self.returns_text(sub) or 'value'} of {what}"
+        tail = self.tail(sub)
+        if sub.group:
+            tail.insert(0, "per " + join_words(sub.group))
+        return text + "".join(f", {t}" for t in tail) if tail else text
+
+
+def _list(items: list[str]) -> str:
+    """``a, b and c``; ``a and b, and c`` when an item has its own "and"."""
+    if len(items) > 1 and any(" and " in i for i in items):
+        return ", ".join(items[:-1]) + ", and " + items[-1]
+    return join_words(items)
+
+
+def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
+    if isinstance(e, ast.BinaryOp) and e.op == "AND":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]

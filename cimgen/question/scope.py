@@ -1,0 +1,547 @@
+"""Reader layer 1: the tables of a SELECT, the links between them, and column names.
+
+A join is read the way a person would say it, whether it is written as ``JOIN ... ON`` or as
+a comma and WHERE equalities:
+
+* keys the schema declares (or same-named keys) are never spelled out: a table whose rows
+  belong to the subject (many-to-one, or the same entity seen from another table) reads as
+  the subject's own (``buildings with height over 25 m``), and is only named (``with their
+  project scenarios``) when nothing of it is otherwise said;
+* equalities that only tie two tables to the same project / scenario are implied
+  (``grid buses and the grid lines``);
+* where two declared relations join the same tables, the key names the role (``grid lines
+  with their source buses``);
+* a spatial join is a relative clause about the joined table (``and the census zones that
+  contain their centroid``); conditions on a joined table follow its name.
+
+Later layers (expressions, geometry, conditions, query) subclass :class:`ScopeReader`; the
+few methods this layer needs from them are declared at the end and raise until overridden.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from cimgen import ast
+from cimgen.catalogue import load_catalogue
+from cimgen.question.base import (
+    METRIC_SRIDS,
+    Clause,
+    Reading,
+    Scope,
+    Source,
+    columns_in,
+    conjuncts,
+    join_words,
+    possessive,
+)
+from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, plural, split_unit
+
+
+@dataclass(eq=False)
+class Link:
+    """How a joined source hangs on the one before it (rendered once the whole query is read,
+    when it is known whether anything of the joined table was named)."""
+
+    source: Source
+    to: Source | None  # the source it is linked to (None: a cross join)
+    kind: str  # "same", "up", "down", "sibling", "keyed", "spatial", "cross", "other"
+    role: str = ""  # "source" (grid lines with their *source* buses)
+    conds: list[ast.Expr] = field(default_factory=list)
+    outer: bool = False  # LEFT / FULL join: "if any"
+
+
+class ScopeReader:
+    def __init__(self, vocab: Vocabulary, rng: random.Random, metric_srid: int | None) -> None:
+        self.v = vocab
+        self.rng = rng
+        self.cat = load_catalogue()
+        self.metric = METRIC_SRIDS | ({metric_srid} if metric_srid else set())
+        self.ctes: dict[str, ast.CTE] = {}
+        self._sub: dict[int, tuple[Reading, Scope]] = {}  # CTE / derived table readings
+        self.links: dict[int, list[Link]] = {}  # per scope
+        self._pending: dict[int, list[ast.Expr]] = {}  # per scope: conditions that filter
+
+    def pick(self, options: tuple[str, ...] | list[str]) -> str:
+        if self.fixed:  # a phrase that must read the same wherever it is said
+            return options[0]
+        return options[int(self.rng.random() * len(options))]
+
+    fixed = False
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    # ------------------------------------------------------------------ sources
+
+    def scope_for(self, sel: ast.Select, parent: Scope | None, reading: Reading) -> Scope:
+        """The sources of ``sel`` and their links; returns the scope (links kept aside)."""
+        scope = Scope(parent)
+        seen: dict[str, int] = {}
+        outer: set[str] = set()
+        on: list[ast.Expr] = []
+        stack: list[ast.FromItem] = list(reversed(sel.from_))
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.Join):
+                if item.kind in ("LEFT", "FULL") and not isinstance(item.right, ast.Join):
+                    outer.add(_ref(item.right))
+                on += conjuncts(item.on)
+                stack += [item.right, item.left]
+                continue
+            src = self._source(item, seen, reading, first=scope.subject is None)
+            scope.sources[src.ref] = src
+            if scope.subject is None:
+                scope.subject = src
+                src.attached = True
+        self.links[id(scope)] = []
+        # conditions still unread are filters, told by the WHERE reader
+        self._pending[id(scope)] = self._link(scope, on + conjuncts(sel.where), outer)
+        return scope
+
+    def pending(self, scope: Scope) -> list[ast.Expr]:
+        """The conditions of a SELECT (ON and WHERE) that are not join links."""
+        return self._pending.pop(id(scope), [])
+
+    def _source(
+        self,
+        item: ast.TableRef | ast.DerivedTable,
+        seen: dict[str, int],
+        reading: Reading,
+        first: bool,
+    ) -> Source:
+        derived: Reading | None = None
+        query: ast.Query | None = None
+        key: str | None = None
+        if isinstance(item, ast.DerivedTable):
+            query, ref = item.query, item.alias
+        elif item.schema is None and item.name in self.ctes:
+            query, ref = self.ctes[item.name].query, item.ref_name
+        if query is not None:
+            derived, _ = self.sub_reading(query)
+            if first:  # the rows are the CTE's: its clauses are the question's
+                self.fold(reading, derived)
+            words = TableWords(derived.subject or "rows", derived.singular or "row")
+        else:
+            assert isinstance(item, ast.TableRef)
+            words, ref = self.v.table(item.name, item.schema), item.ref_name
+            key = self.v.table_key(item.name, item.schema)
+        same = key or (query and str(id(query))) or ref
+        n = seen.get(same, 0)
+        seen[same] = n + 1
+        if n:  # a second copy of one table: "the other building"
+            other = "other " if n == 1 else f"{('third', 'fourth')[min(n, 3) - 2]} "
+            words = TableWords(other + words.plural, other + words.singular, other + words.owner)
+        src = Source(ref, words, key, query, f"the {words.owner}")
+        if derived is not None and not first:  # a joined CTE: its clauses describe it
+            src.filters += (
+                [Clause(f"in {derived.context[3:]}", within=derived.context[3:])]
+                if (derived.context.startswith("in "))
+                else []
+            )
+            src.filters += derived.filters + derived.having
+            reading.links += derived.links
+        return src
+
+    def sub_reading(self, query: ast.Query) -> tuple[Reading, Scope]:
+        hit = self._sub.get(id(query))
+        if hit is None:
+            hit = self.read_query(query, None)
+            self._sub[id(query)] = hit
+        return hit
+
+    def fold(self, reading: Reading, sub: Reading) -> None:
+        """The clauses of a CTE or derived table say something about the outer rows too."""
+        reading.adjectives += sub.adjectives
+        if sub.context and not reading.context:
+            reading.context = sub.context
+        reading.filters += sub.filters
+        reading.links += sub.links
+        reading.where += sub.where
+        reading.temporal += sub.temporal
+        reading.shaping += sub.shaping
+        reading.spatial_link |= sub.spatial_link
+        reading.aggregate |= sub.aggregate  # the rows are groups
+        reading.said |= sub.said
+        inner = [*sub.extra]
+        if sub.group and not reading.group:
+            reading.group = list(sub.group)  # the rows are the CTE's groups
+            reading.group_plural = sub.group_plural
+        elif sub.group:
+            inner.append("per " + join_words(sub.group))
+        inner += [h.rel for h in sub.having]
+        if sub.limit:
+            inner.append(self.limit_phrase(sub, inner=True))
+        reading.extra += inner
+
+    # ------------------------------------------------------------------ resolution
+
+    def resolve(self, col: ast.Column, scope: Scope) -> tuple[Source | None, int]:
+        depth, s = 0, scope  # type: int, Scope | None
+        while s is not None:
+            if col.table is not None:
+                if col.table in s.sources:
+                    return s.sources[col.table], depth
+            else:
+                for src in s.sources.values():
+                    if self._has_column(src, col.name):
+                        return src, depth
+            s, depth = s.parent, depth + 1
+        if col.table is None and scope.subject is not None:
+            return scope.subject, 0
+        return None, 0
+
+    def _has_column(self, src: Source, name: str) -> bool:
+        if src.query is not None:
+            return name in self.outputs(src.query)
+        table = self.v.schema.table(src.key or "") or self.v.schema.find_table(src.key or "")
+        return table is not None and table.column(name) is not None
+
+    def outputs(self, query: ast.Query) -> dict[str, ast.Expr]:
+        body = query.body
+        while isinstance(body, ast.SetOp):
+            body = body.left.body if isinstance(body.left, ast.Query) else body.left
+        out: dict[str, ast.Expr] = {}
+        for item in body.items:
+            if item.alias:
+                out[item.alias] = item.expr
+            elif isinstance(item.expr, ast.Column):
+                out[item.expr.name] = item.expr
+        return out
+
+    def term(self, col: ast.Column, scope: Scope) -> tuple[Term, Source | None, int]:
+        src, depth = self.resolve(col, scope)
+        if src is None:
+            return self.v.column(None, col.name), None, depth
+        if src.query is None:
+            return self.v.column(src.key, col.name), src, depth
+        inner = self.outputs(src.query).get(col.name)
+        _, sub_scope = self.sub_reading(src.query)
+        if isinstance(inner, ast.Column):
+            t, _, _ = self.term(inner, sub_scope)
+            return t, src, depth
+        if isinstance(inner, ast.Case):
+            text = self.case(inner, sub_scope, self.alias_name(col.name))
+            if len(text.split()) <= 20:
+                return Term(text, kind="derived", short=text), src, depth
+        elif inner is not None:
+            text = self.expr(inner, sub_scope)
+            if len(text.split()) <= 6:
+                return Term(text, kind="derived", short=text), src, depth
+        base, unit = split_unit(col.name)
+        return Term(humanise(base), unit), src, depth
+
+    def brief(self, t: Term, src: Source | None, owner: str, scope: Scope) -> str:
+        """A column's short noun where its table is said (``height`` of buildings, ``the
+        bus's name``), its full noun where it reads as another table's own (``project
+        CRS`` of a building's project)."""
+        focus = scope.focus or scope.subject
+        if owner or src is None or focus is None or src.words.plural == focus.words.plural:
+            return t.brief
+        return t.noun
+
+    def owner_of(self, src: Source | None, depth: int, scope: Scope) -> str:
+        """How a column of ``src`` is owned where ``scope`` is read: ``""`` for the focus's
+        own, ``"their"`` for the subject seen from a joined table or from a subquery, else
+        the source's label (``the census zone``)."""
+        if src is None or scope.own(src, depth):
+            return ""
+        if depth == 0 and (src is scope.subject or src.attached):
+            return "their"
+        if depth > 0:
+            parent = scope.parent
+            while parent is not None and depth > 1:
+                parent, depth = parent.parent, depth - 1
+            if parent is not None and (src is parent.subject or src.attached):
+                return "their"
+        return src.label
+
+    # ------------------------------------------------------------------ links
+
+    def refs(self, e: ast.Expr, scope: Scope) -> set[Source]:
+        """The sources of this scope that condition ``e`` reads."""
+        out: set[Source] = set()
+        for col in columns_in(e):
+            if col.table is not None and col.table not in scope.sources:
+                continue
+            src, depth = self.resolve(col, scope)
+            if src is not None and depth == 0:
+                out.add(src)
+        return out
+
+    def _link(self, scope: Scope, conds: list[ast.Expr], outer: set[str]) -> list[ast.Expr]:
+        """Read the joins out of ``conds``; return the conditions that are filters."""
+        subject = scope.subject
+        sources = list(scope.sources.values())
+        placed = [subject] if subject is not None else []
+        used: set[int] = set()
+        refs = [self.refs(c, scope) for c in conds] if len(sources) > 1 else []
+        for src in sources[1:]:
+            link = self._find_link(src, placed, conds, refs, used, scope)
+            link.outer = src.ref in outer
+            if link.kind in ("same", "up") and link.to is not None and link.to.attached:
+                src.attached = True
+            self.links[id(scope)].append(link)
+            placed.append(src)
+        rest = [c for i, c in enumerate(conds) if i not in used]
+        # a self-join's "a.id <> b.id" is what "the other building" says; a subquery's key
+        # equality with the outer row is what "their" says
+        return [
+            c for c in rest if not self._other_copy(c, scope) and not self._correlation(c, scope)
+        ]
+
+    def _correlation(self, c: ast.Expr, scope: Scope) -> bool:
+        """``x.project_id = outer.project_id`` in a subquery: the rows of the outer one."""
+        if not (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "="
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+        ):
+            return False
+        (a, da), (b, db) = self.resolve(c.left, scope), self.resolve(c.right, scope)
+        if a is None or b is None or (da == 0) == (db == 0):
+            return False
+        inner, outer = (a, b) if da == 0 else (b, a)
+        cols = (c.left, c.right) if da == 0 else (c.right, c.left)
+        link = self._key_link(inner, outer, [(cols[1], cols[0])])
+        return link.kind in ("same", "up", "down", "sibling")
+
+    def _find_link(
+        self,
+        src: Source,
+        placed: list[Source],
+        conds: list[ast.Expr],
+        refs: list[set[Source]],
+        used: set[int],
+        scope: Scope,
+    ) -> Link:
+        for to in reversed(placed):
+            pairs = []
+            for i, c in enumerate(conds):
+                if i in used or refs[i] != {src, to}:
+                    continue
+                if (
+                    isinstance(c, ast.BinaryOp)
+                    and c.op == "="
+                    and isinstance(c.left, ast.Column)
+                    and isinstance(c.right, ast.Column)
+                ):
+                    a, b = c.left, c.right
+                    if self.resolve(a, scope)[0] is src:
+                        a, b = b, a
+                    pairs.append((i, a, b))
+            if pairs:
+                used.update(i for i, _, _ in pairs)
+                return self._key_link(src, to, [(a, b) for _, a, b in pairs])
+        for to in reversed(placed):
+            for i, c in enumerate(conds):
+                if i not in used and refs[i] == {src, to}:
+                    used.add(i)
+                    kind = "spatial" if self.is_spatial_pred(c) else "other"
+                    return Link(src, to, kind, conds=[c])
+        return Link(src, None, "cross")
+
+    def _base(self, col: ast.Column, src: Source) -> tuple[ast.Column, Source]:
+        """A column of a CTE / derived table as the base-table column it passes through
+        (so that its keys are the schema's relations)."""
+        if src.query is None:
+            return col, src
+        inner = self.outputs(src.query).get(col.name)
+        if not isinstance(inner, ast.Column):
+            return col, src
+        _, sub_scope = self.sub_reading(src.query)
+        inner_src, _ = self.resolve(inner, sub_scope)
+        if inner_src is None or inner_src.key is None:
+            return col, src
+        return inner, Source(src.ref, src.words, inner_src.key, None, src.label)
+
+    def _key_link(
+        self, src: Source, to: Source, pairs: list[tuple[ast.Column, ast.Column]]
+    ) -> Link:
+        """Classify equalities ``to.a = src.b`` (see the module docstring)."""
+        if src.query is not None or to.query is not None:
+            based = [(self._base(a, to), self._base(b, src)) for a, b in pairs]
+            tos = {x[1].key for x, _ in based}
+            srcs = {y[1].key for _, y in based}
+            if len(tos) == len(srcs) == 1 and None not in tos | srcs:
+                link = self._key_link(
+                    based[0][1][1], based[0][0][1], [(x[0], y[0]) for x, y in based]
+                )
+                link.source, link.to = src, to
+                return link
+        core = [
+            (a, b) for a, b in pairs if not (a.name == b.name and self._scope_key(a.name, to, src))
+        ]
+        if not core:
+            return Link(src, to, "sibling")
+        if to.words.plural == src.words.plural:
+            return Link(src, to, "same")
+        got = {(a.name, b.name) for a, b in core}
+        between = [
+            r for r in self.v.schema.relations if to.key and {r.left, r.right} == {to.key, src.key}
+        ]
+        for r in between:
+            cols = set(zip(r.left_columns, r.right_columns, strict=True))
+            up = r.left == to.key  # the subject side holds the reference: many-to-one
+            if not up:
+                cols = {(b, a) for a, b in cols}
+            if cols == got:
+                role = self._role(core, to, src, up) if len(between) > 1 else ""
+                return Link(src, to, "up" if up else "down", role)
+        if all(a.name == b.name for a, b in core):
+            return Link(src, to, "same")
+        return Link(src, to, "keyed", conds=[ast.BinaryOp("=", a, b) for a, b in core])
+
+    def _scope_key(self, name: str, a: Source, b: Source) -> bool:
+        """Whether both tables reference a third one on column ``name`` (the project /
+        scenario both belong to): equal values only say "the same project"."""
+        parents: dict[str, set[str]] = {}
+        for r in self.v.schema.relations:
+            if name in r.left_columns and r.left in (a.key, b.key):
+                parents.setdefault(r.right, set()).add(r.left)
+        return any(
+            p not in (a.key, b.key) and {a.key, b.key} <= owners for p, owners in parents.items()
+        )
+
+    def _role(
+        self, core: list[tuple[ast.Column, ast.Column]], to: Source, src: Source, up: bool
+    ) -> str:
+        """The key that tells two relations apart, as a role (``from_bus`` -> ``source``)."""
+        col, owner = (core[0][0], to) if up else (core[0][1], src)
+        term = self.v.column(owner.key, col.name)
+        noun = term.noun
+        for tail in (" number", " ID", " reference"):
+            noun = noun.removesuffix(tail)
+        target = (src if up else to).words
+        for word in (target.singular, target.owner, target.singular.split(" ")[-1]):
+            if noun == word:
+                return ""
+            noun = noun.removesuffix(" " + word)
+        return noun if noun != term.noun else ""
+
+    def _other_copy(self, c: ast.Expr, scope: Scope) -> bool:
+        if not (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "<>"
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+            and c.left.name == c.right.name
+        ):
+            return False
+        a, b = self.resolve(c.left, scope)[0], self.resolve(c.right, scope)[0]
+        return a is not None and b is not None and a is not b and a.key == b.key
+
+    def link_phrases(self, scope: Scope) -> list[str]:
+        """The links of ``scope`` as phrases, now that it is known what was named."""
+        out = []
+        for link in self.links.get(id(scope), []):
+            text = self.link_phrase(link, scope)
+            if text:
+                out.append(text + (" (if any)" if link.outer else ""))
+        return out
+
+    def link_phrase(self, link: Link, scope: Scope) -> str:
+        src, to = link.source, link.to
+        w = src.words
+        filters = self.source_filters(src)
+        if src.attached and not link.role:
+            if (
+                src.mentioned
+                or filters
+                or w.plural == (scope.subject.words.plural if scope.subject else "")
+            ):
+                return ""
+            return f"with their {w.plural}"
+        their = (
+            "their" if to is None or to is scope.subject or to.attached else possessive(to.label)
+        )
+        they = "they" if their == "their" else to.label if to else "they"
+        noun = f"{w.plural}{filters}"
+        if link.kind == "up":
+            return f"with {their} {link.role} {noun}"
+        if link.kind == "down":
+            if link.role:
+                head = to.words.singular.split(" ")[-1] if to else w.singular
+                be = "are" if they == "they" else "is"
+                return f"with the {noun} whose {link.role} {head} {they} {be}"
+            return f"with {their} {noun}"
+        if link.kind == "same" and not filters:
+            return ""  # the same things seen from another table ("buildings" twice)
+        if link.kind in ("sibling", "same"):
+            return f"and the {noun}"
+        if link.kind == "cross":
+            return (
+                self.pick(("paired with every ", "combined with every ")) + f"{w.singular}{filters}"
+            )
+        saved = scope.focus
+        scope.focus = src
+        try:
+            if link.kind == "spatial":
+                rel = self.relation(link.conds[0], scope, src)
+                rest = [c for c in src.filters if c.rel != rel]
+                more = (", " + self.rel_list(rest)) if rest else ""
+                return f"and the {w.plural} {rel}{more}"
+            where = join_words([self.sentence(c, scope) for c in link.conds])
+        finally:
+            scope.focus = saved
+        return f"and the {noun} where {where}"
+
+    def source_filters(self, src: Source) -> str:
+        if not src.filters:
+            return ""
+        return " " + self.rel_list(src.filters)
+
+    # ------------------------------------------------------------------ provided by later layers
+
+    def expr(self, e: ast.Expr, scope: Scope) -> str:
+        raise NotImplementedError
+
+    def case(self, e: ast.Case, scope: Scope, name: str = "") -> str:
+        raise NotImplementedError
+
+    def alias_name(self, alias: str) -> str:
+        raise NotImplementedError
+
+    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+        raise NotImplementedError
+
+    def relation(self, e: ast.Expr, scope: Scope, about: Source) -> str:
+        raise NotImplementedError
+
+    def is_spatial_pred(self, e: ast.Expr) -> bool:
+        raise NotImplementedError
+
+    def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
+        raise NotImplementedError
+
+    def limit_phrase(self, r: Reading, inner: bool = False) -> str:
+        raise NotImplementedError
+
+    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
+        raise NotImplementedError
+
+
+def qualify(text: str, owner: str) -> str:
+    """``municipality name`` of ``the census zone`` -> ``the census zone's municipality name``.
+
+    >>> qualify("height", ""), qualify("height", "their"), qualify("name", "the bus")
+    ('height', 'their height', "the bus's name")
+    """
+    if not owner:
+        return text
+    if owner == "their":
+        return f"their {text}"
+    return f"{possessive(owner)} {text}"
+
+
+def _ref(item: ast.FromItem) -> str:
+    if isinstance(item, ast.TableRef):
+        return item.ref_name
+    if isinstance(item, ast.DerivedTable):
+        return item.alias
+    return ""
+
+
+__all__ = ["Link", "ScopeReader", "plural", "qualify"]

@@ -1,0 +1,471 @@
+"""Voices: a :class:`~cimgen.question.base.Reading` arranged into one sentence.
+
+Three voices -- an imperative (``List ...``), a question (``Which ...?``) and a planner's goal
+(``I need to know which ...``) -- each with several skeletons per shape of query (a list,
+a count, measures, measures per group, a set operation), so one shape does not always give
+one sentence. The tone sets how likely each voice is and adds its frame: CONDITIONAL starts
+from a restriction (``If we only look at ...``), SPATIAL_SPECIFIC may lead with the spatial
+condition, TEMPORAL with the time the data describes, INTERROGATIVE always asks. Every
+choice is drawn from the reader's seeded ``random.Random``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cimgen.question.base import TONES, Clause, Reading
+from cimgen.question.reading import QueryReader
+
+# (imperative, question, goal) weights per tone
+_WEIGHTS = {
+    "DIRECT": (0.55, 0.25, 0.2),
+    "INTERROGATIVE": (0.0, 1.0, 0.0),
+    "ANALYTICAL": (0.5, 0.2, 0.3),
+    "AGGREGATE": (0.5, 0.3, 0.2),
+    "SPATIAL_SPECIFIC": (0.5, 0.3, 0.2),
+    "TEMPORAL": (0.5, 0.3, 0.2),
+    "CONDITIONAL": (0.0, 1.0, 0.0),
+}
+_LIST_VERBS = {
+    "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
+    "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
+    "AGGREGATE": ("Summarize", "List", "Show"),
+    "SPATIAL_SPECIFIC": ("Map", "Locate", "Find", "Show"),
+    "TEMPORAL": ("List", "Show", "Find"),
+}
+_MEASURE_VERBS = {
+    "DIRECT": ("Give", "Get", "Show", "Find"),
+    "ANALYTICAL": ("Analyze", "Compute", "Calculate", "Work out"),
+    "AGGREGATE": ("Summarize", "Compute", "Calculate", "Total up"),
+    "SPATIAL_SPECIFIC": ("Measure", "Compute", "Give"),
+    "TEMPORAL": ("Give", "Show", "Compute"),
+}
+_GOALS = {
+    "DIRECT": ("I need", "I want", "I'd like", "Please get me"),
+    "ANALYTICAL": ("For my analysis I need", "I'm analysing this and need", "I'd like to study"),
+    "AGGREGATE": ("For a summary I need", "I need", "Summarise for me"),
+    "SPATIAL_SPECIFIC": ("For the map I need", "I want to map", "I'd like to see on a map"),
+    "TEMPORAL": ("I need", "For the latest data I need", "I'd like"),
+}
+_ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
+_WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
+    "DIRECT": ("Which {h} {p}", "Can you list the {h} that {p}"),
+    "INTERROGATIVE": ("Which {h} {p}", "Which of the {h} {p}"),
+    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which ones {p}"),
+    "AGGREGATE": ("Which {h} {p}", "What {h} {p}"),
+    "SPATIAL_SPECIFIC": ("Where are the {h} that {p}", "Which {h} {p}"),
+    "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
+}
+_THERE = {  # the same, when no condition is left to ask with
+    "DIRECT": ("Which {n} are there", "Can you list the {n}"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}"),
+    "ANALYTICAL": ("Which {n} are there", "What {n} do we have"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded"),
+    "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
+    "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
+}
+_WHAT = {  # a question about measures: {R} what is measured, {n} of what
+    "DIRECT": ("What {be} {R}{of}{n}", "Can you give me {R}{of}{n}"),
+    "INTERROGATIVE": ("What {be} {R}{of}{n}", "Can you tell me {R}{of}{n}"),
+    "ANALYTICAL": ("What {be} {R}{of}{n}", "Can you analyse {R}{of}{n}"),
+    "AGGREGATE": (
+        "What {be} {R}{of}{n}",
+        "Can you total up {R}{of}{n}",
+        "Can you summarise {R}{of}{n}",
+    ),
+    "SPATIAL_SPECIFIC": (
+        "What {be} {R}{of}{n}",
+        "Can you measure {R}{of}{n}",
+        "Can you work out {R}{of}{n}",
+    ),
+    "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
+}
+_IF = ("If we only look at", "Considering only", "Restricting to", "Taking only")
+_NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
+
+
+class Voices:
+    def __init__(self, r: QueryReader, reading: Reading, tone: str) -> None:
+        self.r = r
+        self.g = reading
+        self.tone = tone if tone in _WEIGHTS else "DIRECT"
+
+    def pick(self, options: tuple[str, ...] | list[str]) -> str:
+        return self.r.pick(options)
+
+    # ------------------------------------------------------------------ pieces
+
+    def np(self, context: bool = True) -> str:
+        return self.r.noun_phrase(self.g, context=context)
+
+    def head(self) -> tuple[str, str]:
+        """(noun phrase without its last filter, that filter as a predicate): ``buildings in
+        project 'p'`` + ``have height over 25 m``; the predicate is "" when there is none."""
+        g = self.g
+        text = " ".join([*g.adjectives, g.subject])
+        filters = list(g.filters)
+        pred = ""
+        if filters and not filters[-1].rel.startswith("where "):
+            pred = filters.pop().verb
+        elif g.context and not filters and not g.links:
+            return text, f"are {g.context}"
+        if g.context:
+            text += " " + g.context
+        if filters:
+            text += " " + self.r.rel_list(filters)
+        if g.shaping:
+            text += ", " + ", ".join(g.shaping) + ","
+        if pred and g.links:  # "which grid lines, with their source buses, have ..."
+            return f"{text}, {self._with_links('').lstrip(', ').strip()},", pred
+        return self._with_links(text), pred
+
+    def _with_links(self, text: str) -> str:
+        for link in self.g.links:
+            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+        return text
+
+    def where(self) -> str:
+        return ", where " + " and ".join(self.g.where) if self.g.where else ""
+
+    def returns(self) -> str:
+        return self.r.returns_text(self.g)
+
+    def what(self, R: str) -> str:
+        """A question about what is returned: ``What are the R of n``; yes/no values alone
+        are asked for directly; a tone's verb only where it fits (totals are totalled,
+        measurements measured)."""
+        if R.startswith("whether"):
+            return f"For {self.np()}, can you tell me {R}"
+        forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
+        form = self.pick(forms or _WHAT["DIRECT"])
+        return form.format(be=self.be(), R=self.the(R), of=self.of(R), n=self.np())
+
+    def fits(self, phrase: str, R: str) -> bool:
+        if "total" in phrase.lower():
+            return "total" in R
+        if "measure" in phrase.lower():
+            return any(w in R for w in ("area", "length", "distance", "perimeter"))
+        return True
+
+    def verb(self, options: tuple[str, ...]) -> str:
+        R = self.returns()
+        return self.pick([v for v in options if self.fits(v, R)] or ["Give"])
+
+    def of(self, R: str) -> str:
+        """``the height of buildings``, but ``the bus's voltage for buildings``."""
+        return " for " if "'s " in R.split(" of ")[0] else " of "
+
+    def the(self, text: str) -> str:
+        return text if text.startswith(("the ", "their ", "whether ")) else "the " + text
+
+    def be(self) -> str:
+        n = len(self.g.returns)
+        return "are" if n > 1 or " and " in self.returns() else "is"
+
+    def tail(self, skip_limit: bool = False) -> str:
+        return "".join(", " + t for t in self.r.tail(self.g, skip_limit))
+
+    def extras(self) -> str:
+        return "".join(", " + e for e in self.g.extra)
+
+    def having(self) -> str:
+        if not self.g.having:
+            return ""
+        who = self.g.group_plural or "groups"
+        return f", {self.pick(('only', 'keeping only'))} {who} {self.r.rel_list(self.g.having)}"
+
+    def per(self) -> str:
+        keys = " and ".join(self.g.group)
+        if keys.startswith(("the ", "their ")):
+            return self.pick((f"per {keys}", f"by {keys}"))
+        return self.pick((f"per {keys}", f"for each {keys}", f"by {keys}"))
+
+    def goal(self) -> str:
+        return self.pick(_GOALS.get(self.tone, _GOALS["DIRECT"]))
+
+    def with_returns(self) -> str:
+        if not self.g.returns:
+            return ""
+        own = all(not i.owner for i in self.g.returns)
+        R = self.returns()
+        if R.startswith(("whether", "distinct")):
+            return f", {self.pick(('showing ', 'including '))}{R}"
+        lead = self.pick(
+            ("with their ", "showing ", "including ", "and their ")
+            if own
+            else ("showing ", "with ")
+        )
+        return f", {lead}{R}"
+
+    # ------------------------------------------------------------------ sentences
+
+    def sentence(self) -> str:
+        g = self.g
+        if g.arms:
+            return self.setop()
+        w = _WEIGHTS[self.tone]
+        x = self.r.rng.random()
+        voice = "imperative" if x < w[0] else ("question" if x < w[0] + w[1] else "goal")
+        for _ in range(TONES.index(self.tone)):  # one seed: other skeletons in other tones
+            self.r.rng.random()
+        if self.tone == "CONDITIONAL" and (g.filters or g.context):
+            return self.conditional()
+        if g.group:
+            shape = self.grouped
+        elif g.counts_only and len(g.returns) == 1:
+            shape = self.count
+        elif g.aggregate:
+            shape = self.measures
+        else:
+            shape = self.listing
+        text = shape(voice)
+        return self.frame(text)
+
+    def frame(self, text: str) -> str:
+        """The tone's frame around a finished sentence."""
+        said = text.startswith((*(n.rstrip(", ") for n in _NOW), "Right now"))
+        if self.tone == "TEMPORAL" and not self.g.temporal and not said and self.r.chance(0.7):
+            return self.pick(_NOW) + _lower_first(text)
+        return text
+
+    def listing(self, voice: str) -> str:
+        g, r = self.g, self.r
+        R = self.returns()
+        top = _top(g)
+        lead = self._spatial_lead() if voice != "goal" else ""
+        if voice == "imperative":
+            verb = self.pick(_LIST_VERBS.get(self.tone, _LIST_VERBS["DIRECT"]))
+            if verb == "Show" and g.returns:
+                verb = self.pick(("List", "Find"))  # not "Show ..., showing ..."
+            if lead:
+                return f"{lead}, {verb.lower()} {self.np()}{self.with_returns()}{self.tail()}"
+            if top and not g.filters and not g.where and not g.links and r.chance(0.6):
+                return (
+                    f"{verb} the {top[0]} {self.np()} {top[1]}{self.extras()}{self.with_returns()}"
+                )
+            if g.limit and not g.order and not g.offset and r.chance(0.5):
+                return f"{verb} {g.limit} {self.np()}{self.extras()}{self.with_returns()}"
+            if R and r.chance(0.4):
+                return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
+            return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
+        if voice == "question":
+            head, pred = self.head()
+            if lead:
+                body = f"which {head} {pred}" if pred else f"which {head} are there"
+                return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
+            if R and (not pred or r.chance(0.35)):
+                return f"{self.what(R)}{self.tail()}?"
+            if pred:
+                ask = self.pick(_WHICH.get(self.tone, _WHICH["DIRECT"]))
+                if pred.startswith("were "):
+                    ask = ask.replace(" currently", "")
+                text = ask.format(h=head, p=pred)
+                return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
+            text = self.pick(_THERE.get(self.tone, _THERE["DIRECT"])).format(n=self.np())
+            return f"{text}{self.tail()}{self._and_their(R)}?"
+        head, pred = self.head()
+        if pred and r.chance(0.5):
+            ask = self.pick(_ASK_GOALS)
+            return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
+        goal = self.goal()
+        if R and r.chance(0.5):
+            return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
+        return f"{goal} a list of {self.np()}{self.with_returns()}{self.tail()}"
+
+    def _and_their(self, R: str) -> str:
+        if not R:
+            return ""
+        if "'s " in R or "whether" in R:
+            return f", showing {R}"
+        return f", and what {self.be()} their {R}"
+
+    def count(self, voice: str) -> str:
+        r = self.r
+        if voice == "imperative":
+            verb = self.pick(("Count", "Count the", "Give the number of"))
+            return f"{verb} {self.np()}{self.tail()}"
+        head, pred = self.head()
+        if voice == "question":
+            if pred:
+                return f"How many {head} {pred}{self.where()}{self.tail()}?"
+            return f"How many {self.np()} are there{self.tail()}?"
+        if pred and r.chance(0.5):
+            return f"{self.pick(_ASK_GOALS)} how many {head} {pred}{self.where()}{self.tail()}"
+        return f"{self.goal()} the number of {self.np()}{self.tail()}"
+
+    def measures(self, voice: str) -> str:
+        R = self.returns()
+        if voice == "imperative":
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
+        if voice == "question":
+            return f"{self.what(R)}{self.tail()}?"
+        return f"{self.goal()} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
+
+    def grouped(self, voice: str) -> str:
+        g, r = self.g, self.r
+        R = self.returns()
+        count = g.counts_only and len(g.returns) == 1
+        having = self.having()
+        if voice == "question" and g.having and g.group_plural and r.chance(0.5):
+            pred = " and ".join(c.verb for c in g.having)
+            what = "how many there are" if count else f"what {self.be()} their {R}"
+            return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
+        if count:
+            if voice == "imperative":
+                return f"Count {self.np()} {self.per()}{having}{self.tail()}"
+            if voice == "question":
+                return f"How many {self.np()} are there {self.per()}{having}{self.tail()}?"
+            return f"{self.goal()} the number of {self.np()} {self.per()}{having}{self.tail()}"
+        if g.group == [g.singular]:  # grouped by the rows' own identity: one row per group
+            return self.each(voice, R, having)
+        if voice == "imperative":
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            if self.tone == "ANALYTICAL" and r.chance(0.5):
+                keys = " and ".join(g.group)
+                return f"Break down {self.the(R)} of {self.np()} by {keys}{having}{self.tail()}"
+            if r.chance(0.4) and not g.group[0].startswith(("the ", "their ")):
+                keys = " and ".join(g.group)
+                what = f"{verb.lower()} {self.the(R)} of {self.np()}"
+                return f"For each {keys}, {what}{having}{self.tail()}"
+            return f"{verb} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
+        if voice == "question":
+            return (
+                self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"])).format(
+                    be=self.be(), R=f"{self.the(R)} {self.per()}", of=" for ", n=self.np()
+                )
+                + f"{having}{self.tail()}?"
+            )
+        return f"{self.goal()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
+
+    def each(self, voice: str, R: str, having: str) -> str:
+        """``Compute the total length for each of the grid lines with ...``."""
+        what = f"{self.the(R)} for each of the {self.np()}{having}{self.tail()}"
+        if voice == "imperative":
+            return f"{self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS['DIRECT']))} {what}"
+        if voice == "question":
+            return f"What {self.be()} {what}?"
+        return f"{self.goal()} {what}"
+
+    # ------------------------------------------------------------------ tone frames
+
+    def conditional(self) -> str:
+        """``If we only look at <subject and the first half of its conditions>, <a question
+        about the rest>?``"""
+        g, r = self.g, self.r
+        filters = list(g.filters)
+        k = len(filters) // 2 if g.context else max(1, len(filters) // 2)
+        first, rest = filters[:k], filters[k:]
+        cond = " ".join([*g.adjectives, g.subject])
+        if g.context:
+            cond += " " + g.context
+        if first:
+            cond += " " + r.rel_list(first)
+        if g.shaping:
+            cond += ", " + ", ".join(g.shaping)
+        cond = self._with_links(cond)
+        lead = f"{self.pick(_IF)} {cond}, "
+        R = self.returns()
+        tail = self.tail()
+        rest_rel = (" " + r.rel_list(rest)) if rest else ""
+        rest_pred = " and ".join(c.verb for c in rest)
+        if g.group:
+            what = (
+                "how many are there"
+                if g.counts_only and len(g.returns) == 1
+                else f"what {self.be()} the {R}"
+            )
+            among = f" among those{rest_rel}" if rest else ""
+            return f"{lead}{what} {self.per()}{among}{self.having()}{tail}?"
+        if g.counts_only and len(g.returns) == 1:
+            return f"{lead}how many {rest_pred or 'are there'}{self.where()}{tail}?"
+        if g.aggregate:
+            among = f" for those{rest_rel}" if rest else ""
+            return f"{lead}what {self.be()} the {R}{among}{self.where()}{tail}?"
+        if rest_pred:
+            return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
+        if R:
+            return f"{lead}what {self.be()} their {R}{self.where()}{tail}?"
+        return f"{lead}which are they{self.where()}{tail}?"
+
+    def _spatial_lead(self) -> str:
+        """SPATIAL_SPECIFIC may open with the spatial condition: ``Within 500 m of ...``."""
+        g = self.g
+        if self.tone != "SPATIAL_SPECIFIC" or not self.r.chance(0.5):
+            return ""
+        for i, c in enumerate(g.filters):
+            if c.spatial and c.rel.startswith(("within ", "intersecting ", "inside ", "touching ")):
+                g.filters = g.filters[:i] + g.filters[i + 1 :]
+                return c.rel[0].upper() + c.rel[1:]
+        return ""
+
+    # ------------------------------------------------------------------ set operations
+
+    def setop(self) -> str:
+        r, g = self.r, self.g
+        arms = []
+        same = len({r.returns_text(a) for _, a in g.arms}) == 1
+        for op, arm in g.arms:
+            np = r.noun_phrase(arm)
+            word = _SETOP_WORDS.get(op, "and") if op else ""
+            R = r.returns_text(arm)
+            if same and op:
+                arms.append(
+                    f"{word} of {np}"
+                    if word in ("and", "and, without duplicates,")
+                    else f"{word} {np}"
+                )
+            else:
+                text = f"the {R} of {np}" if R else np
+                arms.append(f"{word} {text}".strip())
+        body = " ".join(arms) + self.tail()
+        if self.tone in ("INTERROGATIVE", "CONDITIONAL"):
+            return f"What are {body}?"
+        verb = {
+            "ANALYTICAL": ("Compare", "Analyze"),
+            "AGGREGATE": ("Summarize", "Report"),
+            "SPATIAL_SPECIFIC": ("Map", "Show"),
+        }.get(self.tone, ("List", "Show", "Give"))
+        return f"{self.pick(verb)} {body}"
+
+
+_SETOP_WORDS = {
+    "UNION ALL": "and",
+    "UNION": "and, without duplicates,",
+    "INTERSECT": "that also appear among",
+    "INTERSECT ALL": "that also appear among",
+    "EXCEPT": "except those among",
+    "EXCEPT ALL": "except those among",
+}
+
+
+def _top(g: Reading) -> tuple[str, str] | None:
+    """(``top 10``, ``by height``) when the query asks for the first N by one value."""
+    if not g.limit or len(g.order) != 1 or g.offset or g.limit == "1":
+        return None
+    o = g.order[0]
+    if o.distance:
+        return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
+    if o.descending:
+        return (f"top {g.limit}", f"by {o.noun}")
+    return (g.limit, f"with the lowest {o.noun}")
+
+
+def _lower_first(text: str) -> str:
+    if text[:2] == "I " or text[:2] == "I'" or not text[1:2].islower():
+        return text
+    return text[0].lower() + text[1:]
+
+
+def finish(text: str) -> str:
+    """Spaces, capital, end mark."""
+    text = " ".join(text.split())
+    text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
+    text = text[0].upper() + text[1:] if text else text
+    if not text.endswith(("?", ".")):
+        text += "."
+    return text
+
+
+ShapeFn = Callable[[str], str]
+__all__ = ["Clause", "Voices", "finish"]
