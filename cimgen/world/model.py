@@ -186,6 +186,11 @@ class TableSample:
         state["_lists"] = {}
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for cache in ("_indexes", "_counts", "_lists"):
+            self.__dict__.setdefault(cache, {})
+
 
 @dataclass
 class World:
