@@ -391,12 +391,20 @@ class Builder:
         cluster_export = head.ref is not None and head.ref.form == "cluster"
         if s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
             agg = "NONE"  # the clusters are a listing's window; the label wins
+        # the structure's predicate_count counts WHERE/HAVING leaves: the links of comma
+        # items and a subquery predicate are leaves too
+        links = sum(
+            len(it.link.path.pairs) or 1
+            for it in frame.items
+            if it.link is not None and it.mode in ("comma", "cross")
+        )
         n_preds = max(
-            0,
+            1 if self.preds_left > 0 else 0,
             self.preds_left
+            - links
             - (1 if layout.sub in ("in", "exists", "not_exists", "scalar_cmp") else 0),
         )
-        n_preds = min(n_preds, 4)
+        n_preds = min(n_preds, 5)
         spatial_target = self._spatial_target()
         prefer = s.primary_function_category
         # ---- filters

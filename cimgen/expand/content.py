@@ -26,6 +26,7 @@ from cimgen.expand.spatial import Spatial
 from cimgen.expand.values import literal, nice_below, number, threshold
 
 LIMITS = (5, 10, 10, 10, 20, 25, 50, 100)
+MAX_OUTPUTS = 5  # what a question can still name briefly
 # ST_Clip rasterizes its geometry on the tile's cells once per row: only over few rows
 CLIP_ROWS = 300
 
@@ -102,8 +103,9 @@ class Content:
     def filters(
         self, block: Block, n: int, spatial: int, scope_p: float = 0.55, aggregated: bool = False
     ) -> None:
-        """``n`` predicates on the block's items, ``spatial`` of them spatial, the scope of
-        the subject first (most questions are about one project scenario)."""
+        """About ``n`` predicate leaves on the block's items, ``spatial`` of them spatial,
+        the scope first (most questions are about one project scenario; its columns count
+        one leaf each)."""
         subject = block.subject
         scoped = [
             it
@@ -119,7 +121,7 @@ class Content:
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):
                 block.add_pred(p)
-            n -= 1
+                n -= 1
         for _ in range(spatial):
             if n <= 0:
                 break
@@ -346,7 +348,7 @@ class Content:
             if k == 0:
                 if not self.label_out(block, it):
                     self.attr_out(block, it, 1)
-                self.attr_out(block, it, self.rng.choice((0, 1, 1, 2, 2, 3)))
+                self.attr_out(block, it, self.rng.choice((0, 1, 1, 1, 2)))
             else:
                 got = False
                 if not simple:
@@ -364,7 +366,8 @@ class Content:
         )
         cands: list[Out] = []
         for it in block.frame.items:
-            if not _grouped(it):
+            # a parent's geometry is the same for all its rows: not a per-row output
+            if not _grouped(it) and not climbed(block, it):
                 cands += self.spatial_outs(block, it, prefer)
         if not ordered:  # the distance from a place is asked as "nearest first"
             cands = [o for o in cands if o.name != "distance_m"]
@@ -379,7 +382,7 @@ class Content:
         self.rng.shuffle(cands)
         cands.sort(key=lambda o: o.kind != "measure" if prefer == "measurements" else 0)
         for o in cands:
-            if have >= spatial_target or len(block.outs) >= 8:
+            if have >= spatial_target or len(block.outs) >= MAX_OUTPUTS:
                 break
             if any(_same(o, x) for x in block.outs):
                 continue
@@ -463,6 +466,8 @@ class Content:
         for it in block.frame.items:
             if have >= spatial_target:
                 break
+            if climbed(block, it):
+                continue  # a parent's size is one value per group: nothing to aggregate
             for g in self.geoms(it):
                 dim = self.dim(it, g)
                 ref = column(it, g.name)
@@ -548,6 +553,8 @@ class Content:
             return  # a lookup of one row
         if mode in ("ORDER", "ORDER_LIMIT"):
             numeric = [o for o in block.outs if o.numeric and o.kind != "key"]
+            own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
+            numeric = own or numeric  # order by the rows' own values, not a parent's
             places = [o for o in numeric if o.name == "distance_m"]
             pick = (
                 self.rng.choice(places or numeric)
@@ -690,6 +697,15 @@ def count_noun(block: Block) -> str:
 
 def _scope_filtered(block: Block, item: Item) -> bool:
     return any(p.item is item and p.kind == "scope" for p in block.preds)
+
+
+def climbed(block: Block, item: Item) -> bool:
+    """Is the item a parent of the subject's rows (reached through a many-to-one link)?"""
+    from cimgen.expand.core import is_parent
+
+    if item is block.subject or item not in block.frame.items:
+        return False
+    return is_parent(block.frame, block.frame.items.index(item))
 
 
 def _drop_restated(block: Block) -> None:

@@ -179,6 +179,16 @@ def _same_label(ctx: ExpansionContext, it: Item, row: int) -> bool:
     return any(s.has(c) and s.value(it.pivot, c) == s.value(row, c) for c in it.info.labels[:1])
 
 
+def is_parent(frame: Frame, k: int) -> bool:
+    """Is item ``k`` itself reached through a many-to-one link (or from such an item)?"""
+    it = frame.items[k]
+    if it.link is None:
+        return False
+    if not multiplies(it.link.path, it.link.relation):
+        return True
+    return _climbed(frame, it.link.to)
+
+
 def _climbed(frame: Frame, k: int) -> bool:
     """Was item ``k`` reached from the subject through a many-to-one link (a parent)?
     A one-to-many link from a parent pairs the subject with its parent's other children."""
