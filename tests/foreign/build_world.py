@@ -81,7 +81,11 @@ def build(dsn: str, seed: int = 7) -> dict[str, int]:
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]
+        counts = {}
+        for table in TABLES:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            counts[table] = int(row[0]) if row else 0
+        return counts
 
 
 def _where(dsn: str) -> str:
