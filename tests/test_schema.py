@@ -382,3 +382,16 @@ def test_cli_bad_schema_is_one_line_exit_2(
 def test_cli_show_accepts_every_file_source(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(["schema", "show", "-s", spec], capsys)
     assert code == 0 and f"{len(load_schema(spec).tables)} table(s)" in out
+
+
+def test_ddl_reads_pg_dump_qualified_postgis_types() -> None:
+    # pg_dump runs with an empty search_path and writes public.geometry / public.raster.
+    s = schema_from_ddl(
+        "CREATE TABLE r.dtm (rid integer NOT NULL, rast public.raster, "
+        "g public.geometry(Point,4326));"
+    )
+    dtm = s.table("r.dtm")
+    assert dtm is not None
+    rast, g = dtm.column("rast"), dtm.column("g")
+    assert rast is not None and (rast.type, rast.kind) == ("raster", "raster")
+    assert g is not None and (g.kind, g.srid) == ("geometry", 4326)

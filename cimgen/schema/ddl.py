@@ -283,6 +283,9 @@ class _Reader:
                     "Use one of " + ", ".join(CAMEL_GEOMETRY.values()),
                 )
             return f"{base}({camel_geometry(gtype)},{mods[1]}){bounds}"
+        if base == "raster":
+            # pg_dump qualifies extension types with their schema (public.raster).
+            return f"raster{bounds}"
         text = RawStream()(tn)
         text = text.replace("pg_catalog.", "")
         return re.sub(r",\s+", ",", text)
