@@ -28,7 +28,7 @@ from cimgen.expand.frame import (
 from cimgen.expand.layout import Layout, aggregation_for, choose_forms, needs_for, spread_joins
 from cimgen.expand.names import count_name, plural, slug
 from cimgen.expand.spatial import Spatial
-from cimgen.expand.values import distance_under, literal
+from cimgen.expand.values import distance_under, literal, nice_below
 from cimgen.models import QueryFeatures
 
 SPATIAL_PAIRS = 200_000  # pairs a spatial join may compare before the subject is narrowed
@@ -621,7 +621,9 @@ class Builder:
         if count is not None and self.rng.random() < 0.6:
             sizes = self._group_count(export)
             if sizes and sizes >= 3:
-                k = max(2, int(sizes * self.rng.uniform(0.3, 0.8)))
+                k = max(2, int(nice_below(sizes * self.rng.uniform(0.1, 0.5), integer=True)))
+                if not self.ctx.trusted:
+                    k = min(k, 3)
                 block.extra_where.append(
                     ast.BinaryOp(">=", ast.Column(count, head.alias), ast.Number(str(k)))
                 )
@@ -704,7 +706,8 @@ class Builder:
                 if rel == "near":
                     from cimgen.expand.values import distance_over
 
-                    d = distance_over(dist, self.ctx.pools.distances, self.rng)
+                    needed = dist if self.ctx.trusted else max(dist, 100.0)
+                    d = distance_over(needed, self.ctx.pools.distances, self.rng)
                 return it, sub, Link(p, 0, rel, d)
         return None
 
@@ -751,6 +754,8 @@ class Builder:
 
     def _not_exists(self, block: Block) -> bool:
         """Rows with no partner within a distance below the pivot's nearest one."""
+        if not self.ctx.trusted:
+            return False  # how far the nearest partner is: a fact of the user's data only
         host = block.subject
         if host.ref is not None and host.ref.grouped:
             return False

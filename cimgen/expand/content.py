@@ -434,7 +434,10 @@ class Content:
         if having:
             got = sizes.get(pivot_value, 0) if sizes else 0
             if got >= 3:
-                k = max(2, int(nice_below(got * self.rng.uniform(0.3, 0.8), integer=True)))
+                # well below the pivot's group: a count the data only roughly predicts
+                k = max(2, int(nice_below(got * self.rng.uniform(0.1, 0.5), integer=True)))
+                if not self.ctx.trusted:
+                    k = min(k, 3)
                 if k <= got:
                     op = ">=" if self.rng.random() < 0.5 else ">"
                     if op == ">":
@@ -486,6 +489,8 @@ class Content:
     def aggregate_of(self, block: Block, it: Item) -> None:
         """Give an otherwise unused linked item a purpose in a grouped block: a parent is
         one more group key (its name); a child or a measured link is summarised."""
+        if _grouped(it):
+            return  # a derived table's statistics come with the block's outputs
         if block.group and _many_to_one(it) and not _pinned(block, it):
             for c in (*it.info.labels[:1], *it.info.categories[:1]):
                 ref = column(it, c)
@@ -516,6 +521,8 @@ class Content:
             )
 
     def having_on_average(self, block: Block, it: Item, col: str, pivot_value: Any) -> None:
+        if not self.ctx.trusted:
+            return  # an average only the user's data knows
         s = self.ctx.world.table(block.subject.table)
         subject = block.subject
         if s is None or not subject.info.measures or it is not subject:
@@ -642,7 +649,7 @@ class Content:
         else:
             if n < 4:
                 return False
-            k = min(n // 2, self.rng.choice((3, 4, 5, 6, 8)))
+            k = min(n // 2, self.rng.choice((3, 4, 5, 6, 8) if self.ctx.trusted else (2, 3)))
             call = self.sp.call("ST_ClusterKMeans", metric, ast.Number(str(k)), over=ast.Window())
         block.add_out(Out(call, "cluster_id", "window", item, numeric=True, descending=False))
         return True

@@ -114,6 +114,10 @@ class ExpansionContext:
     public_share: float = 0.0
     corpus_size: int = 0
     functions: frozenset[str] = frozenset()  # spatial functions the expander may call
+    # values a corpus planted in the fixture, per column: where a column has them, a
+    # literal written for it must be one of them (the rest of the fixture is ours, not the
+    # user's data)
+    planted: dict[tuple[str, str], frozenset[Any]] = field(default_factory=dict)
     by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -128,6 +132,7 @@ class ExpansionContext:
         live_pools: Any = None,
         functions: Iterable[str] | None = None,
         corpus: CorpusFacts | None = None,
+        planting: Any = None,
     ) -> ExpansionContext:
         """Roles, join graph and pools of ``schema`` over ``world`` (see module docstring).
 
@@ -169,6 +174,7 @@ class ExpansionContext:
             public_share=corpus.public_share,
             corpus_size=corpus.records,
             functions=allowed,
+            planted=_planted(planting),
         )
 
     @classmethod
@@ -188,6 +194,38 @@ class ExpansionContext:
 
     def can(self, function: str) -> bool:
         return function in self.functions
+
+    @property
+    def trusted(self) -> bool:
+        """Is the world the user's data (a live database, or the fixture of the bundled
+        corpus)? False when the fixture stands in for a database a corpus was written
+        against: then only the corpus's own literals are trusted."""
+        return not self.planted
+
+    def literal_ok(self, table: str, column: str, value: Any) -> bool:
+        """May ``value`` be written as a literal for ``table.column``?
+
+        Not a fixture value where the corpus planted its own; and when the fixture stands
+        in for a database the corpus was written against (a planting), no text the corpus
+        never shows for that column -- the fixture's own names and categories are ours, not
+        the user's data.
+        """
+        allowed = self.planted.get((table, column))
+        if allowed is not None:
+            return value in allowed
+        if not self.trusted and not isinstance(value, bool):
+            pool = self.pools.get(table, column)
+            return pool is not None and pool.source != "fixture" and value in pool
+        return True
+
+
+def _planted(planting: Any) -> dict[tuple[str, str], frozenset[Any]]:
+    if not planting:
+        return {}
+    out: dict[tuple[str, str], frozenset[Any]] = {}
+    for table, col, values in (*planting.examples, *planting.categories):
+        out[(table, col)] = frozenset(values)
+    return out
 
 
 # --------------------------------------------------------------------------- roles

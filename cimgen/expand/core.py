@@ -142,13 +142,21 @@ def link_options(
             if (
                 p.kind == "spatial"
                 and p.right == it.table
-                and (row == it.pivot or rel != "near" or _same_label(ctx, it, row))
+                and (
+                    row == it.pivot
+                    or rel != "near"
+                    or _same_label(ctx, it, row)
+                    or not ctx.trusted  # neighbours at a distance only the data knows
+                )
             ):
                 continue  # pairs of neighbours, not a row and its own other version
             if any(o.table == p.right and o.pivot == row and o.ref is None for o in frame.items):
                 continue  # the same row again (two keys to one building): nothing new
             if not _scope_consistent(ctx, it, p, row):
                 continue
+            planted = [c for c in target.scope if (target.qualified, c) in ctx.planted]
+            if planted and not pv.planted_row(target.qualified, row, planted):
+                continue  # a partner in the fixture's own project scenarios
             if not _offers(target, p):
                 continue
             if multiplies(p, rel) and (
@@ -167,7 +175,8 @@ def link_options(
             ):
                 continue  # two rasters at one place, not three
             if rel == "near":
-                dist = distance_over(dist or 0.0, ctx.pools.distances, rng)
+                needed = (dist or 0.0) if ctx.trusted else max(dist or 0.0, 100.0)
+                dist = distance_over(needed, ctx.pools.distances, rng)
             out.append(Option(k, p, row, rel, dist))
     return out
 

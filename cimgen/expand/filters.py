@@ -53,11 +53,14 @@ class Filters:
 
     # ------------------------------------------------------------------ attributes
 
+    def _ok(self, item: Item, col: str, v: Any) -> bool:
+        return self.ctx.literal_ok(item.table, col, v)
+
     def scope(self, item: Item) -> list[Pred]:
         out = []
         for c in item.info.scope:
             v = value(self.ctx, item, c)
-            if v is None:
+            if v is None or not self._ok(item, c, v):
                 return []
             out.append(
                 Pred(ast.BinaryOp("=", column(item, c), literal(v)), item, c, "scope", _eq(c, v))
@@ -66,7 +69,7 @@ class Filters:
 
     def equal(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
-        if v is None:
+        if v is None or not self._ok(item, col, v):
             return None
         return Pred(
             ast.BinaryOp("=", column(item, col), literal(v)), item, col, "category", _eq(col, v)
@@ -74,11 +77,11 @@ class Filters:
 
     def category(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
-        if v is None:
+        if v is None or not self._ok(item, col, v):
             return None
         s = self.pv.sample(item.table)
         counts = s.counts(col)
-        others = [w for w, _ in counts.most_common(8) if w != v]
+        others = [w for w, _ in counts.most_common(8) if w != v and self._ok(item, col, w)]
         pool = self.ctx.pools.get(item.table, col)
         if pool is not None:
             others = [w for w in others if w in pool] or others
@@ -110,6 +113,8 @@ class Filters:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             return None
         pool = self.ctx.pools.get(item.table, col)
+        if not self.ctx.trusted and (pool is None or pool.source == "fixture"):
+            return None  # the stand-in's numbers say nothing of the user's data
         integer = col in item.info.integer
         ref = column(item, col)
         dec = self.pv.sample(item.table).deciles(col)
@@ -169,7 +174,7 @@ class Filters:
 
     def label(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
-        if v is None:
+        if v is None or not self._ok(item, col, v):
             return None
         return Pred(
             ast.BinaryOp("=", column(item, col), literal(v)), item, col, "label", _eq(col, v)
@@ -177,7 +182,7 @@ class Filters:
 
     def like(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
-        if not isinstance(v, str) or len(v) < 4:
+        if not isinstance(v, str) or len(v) < 4 or not self._ok(item, col, v):
             return None
         s = self.pv.sample(item.table)
         prefixes = s.prefix_counts(col)
@@ -207,6 +212,8 @@ class Filters:
             return None
         px, py = (round(geo.x, 5), round(geo.y, 5)) if small else self._place_near(geo)
         needed = metres(px, py, geo.x, geo.y)
+        if not self.ctx.trusted:  # a stand-in's rows lie roughly where the user's do
+            needed = max(needed, 300.0)
         d = distance_over(needed, self.ctx.pools.distances, self.rng)
         ref = column(item, g.name)
         expr = self.sp.within_distance(ref, g.srid, self.sp.point(px, py, g.srid), g.srid, d)
@@ -222,7 +229,8 @@ class Filters:
         geo = self._geo(item, g)
         if geo is None:
             return None
-        pad = [self.rng.uniform(150, 700) / EARTH_M_PER_DEG for _ in range(4)]
+        lo, hi = (150, 700) if self.ctx.trusted else (500, 1500)
+        pad = [self.rng.uniform(lo, hi) / EARTH_M_PER_DEG for _ in range(4)]
         k = math.cos(math.radians(geo.y))
         box = (
             math.floor((geo.xmin - pad[0] / k) * 1e4) / 1e4,
@@ -250,7 +258,7 @@ class Filters:
     def contains_point(self, item: Item, g: GeomCol) -> Pred | None:
         """For polygons: the one containing a point (the pivot's point on surface)."""
         geo = self._geo(item, g)
-        if geo is None or geo.dim != 2:
+        if geo is None or geo.dim != 2 or not self.ctx.trusted:
             return None
         px, py = round(geo.x, 5), round(geo.y, 5)
         ref = column(item, g.name)
@@ -267,7 +275,7 @@ class Filters:
     def size_over(self, item: Item, g: GeomCol) -> Pred | None:
         """``ST_Area(g) >= a`` (polygons) or ``ST_Length(g) >= l`` (lines), in metres."""
         geo = self._geo(item, g)
-        if geo is None or geo.dim == 0 or geo.size <= 0:
+        if geo is None or geo.dim == 0 or geo.size <= 0 or not self.ctx.trusted:
             return None
         dec = self.pv.sample(item.table).size_deciles(g.name)
         lo = threshold(geo.size, "below", None, self.rng, True, dec)

@@ -48,19 +48,23 @@ class Export:
         if name in self.fixed or name in self.needed:
             return
         if self.grouped:
-            raise KeyError(f"{self.name} has no column {name}")
+            from cimgen.expand.frame import BuildError
+
+            raise BuildError(f"{self.name} has no column {name}")
         self.needed.append(name)
 
 
 def cte_name(form: str, noun: str, taken: set[str], extra: str = "") -> str:
-    word = noun.replace(" ", "_")
+    from cimgen.expand.names import plural, slug
+
+    word = slug(noun)
+    many = slug(plural(noun))
     base = {
-        "filter": f"selected_{word}s",
+        "filter": f"selected_{many}",
         "measure": f"{word}_metrics",
-        "group": f"{word}s_per_{extra}" if extra else f"{word}_summary",
+        "group": f"{many}_per_{extra}" if extra else f"{word}_summary",
         "cluster": f"{word}_clusters",
     }.get(form, f"{word}_set")
-    base = base.replace("ss_", "s_").replace("ys_", "ies_") if base.endswith("s") else base
     base = base.replace("__", "_")
     out, n = base, 2
     while out in taken:

@@ -14,6 +14,7 @@ block later makes sure every item contributes to the answer.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,12 +82,20 @@ class Pivots:
 
     def choose(self, info: TableInfo, need_spatial: bool = False) -> int:
         s = self.sample(info.qualified)
-        pool = s.pivots if need_spatial and s.pivots else range(len(s))
+        pool: Sequence[int] = s.pivots if need_spatial and s.pivots else range(len(s))
+        planted = [c for c in info.scope if (info.qualified, c) in self.ctx.planted]
+        if planted:  # the user's project scenarios, not the fixture's own
+            mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
+            pool = mine or pool
         for _ in range(8):
             i = self.rng.choice(pool)
             if all(s.value(i, c) is not None for c in info.labels[:1]):
                 return i
         return self.rng.choice(pool)
+
+    def planted_row(self, table: str, i: int, columns: Sequence[str]) -> bool:
+        s = self.sample(table)
+        return all(self.ctx.literal_ok(table, c, s.value(i, c)) for c in columns if s.has(c))
 
     def geo(self, table: str, column: str, i: int) -> Geo | None:
         col = self.sample(table).geo.get(column)

@@ -137,6 +137,35 @@ def _load_corpus(opts: GenerateOptions) -> Any:
     return read_stage1(load_demo_corpus(), opts.sql_field)
 
 
+def _with_metric_srid(schema: Any, corpus: Any, seed: int) -> Any:
+    """A schema without a metric SRID (a DDL file, a live database) gets the UTM zone of
+    where its data lies (the corpus's places, else the fixture's), so distances and areas
+    can be measured in metres everywhere."""
+    if schema.metric_srid:
+        return schema
+    from dataclasses import replace as _replace
+
+    from cimgen.fixtures import generate_fixture
+    from cimgen.fixtures.plant import wkt_center
+    from cimgen.world import utm_srid
+
+    place = corpus.place()
+    if place is None:
+        base = generate_fixture(schema, seed)
+        wkts = [
+            r[k]
+            for t in schema.tables
+            for k, c in enumerate(t.columns)
+            if c.kind == "geometry" and (c.srid or 4326) == 4326
+            for r in base.table(t.qualified).rows[:200]
+            if isinstance(r[k], str)
+        ]
+        place = wkt_center(wkts)
+    if place is None:
+        return schema
+    return _replace(schema, metric_srid=utm_srid(*place), _index={})
+
+
 def _planting(schema: Any, corpus: Any, seed: int) -> Any:
     """What the fixture must hold of the corpus (its ids, categories, place)."""
     from cimgen.fixtures import generate_fixture
@@ -206,6 +235,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         from cimgen.world.corpus import learn_corpus
 
         corpus = learn_corpus(schema, records)
+        schema = _with_metric_srid(schema, corpus, opts.seed)
         plant = _planting(schema, corpus, opts.seed)
         dsn, _cluster = stack.enter_context(_postgis(opts, console, schema, plant))
         live = dsn if dsn and opts.postgis != "auto" else None
@@ -217,7 +247,9 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             pools = live_pools(schema, live)
         else:
             world, pools = fixture_world(schema, opts.seed, plant=plant), None
-        context = ExpansionContext.build(schema, world, records, pools, corpus=corpus)
+        context = ExpansionContext.build(
+            schema, world, records, pools, corpus=corpus, planting=plant
+        )
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,

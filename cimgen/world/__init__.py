@@ -22,6 +22,16 @@ from cimgen.world.probe import ProbeLimits, world_from_fixture
 WORLD_VERSION = "2"
 
 
+def utm_srid(lon: float, lat: float) -> int:
+    """The EPSG code of the WGS 84 / UTM zone holding (lon, lat).
+
+    >>> utm_srid(9.19, 45.47), utm_srid(7.68, 45.07), utm_srid(151.2, -33.9)
+    (32632, 32632, 32756)
+    """
+    zone = int((lon + 180) // 6) % 60 + 1
+    return (32600 if lat >= 0 else 32700) + zone
+
+
 def fixture_world(
     schema: Schema,
     seed: int = 0,
@@ -66,5 +76,6 @@ __all__ = [
     "Tile",
     "World",
     "fixture_world",
+    "utm_srid",
     "world_from_fixture",
 ]
