@@ -93,7 +93,7 @@ def test_user_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     empty.write_text("{bad\n", encoding="utf-8")
     for arg, said in (
         (str(tmp_path / "missing.sql"), "file not found"),
-        (str(empty), "no queries found"),
+        (str(empty), "line 1: not JSON Lines"),
     ):
         with pytest.raises(SystemExit) as info:
             main(["validate", arg])
