@@ -35,6 +35,9 @@ FORMATS = ("jsonl", "json", "csv", "parquet")
 ID_FIELDS = ("id", "id_rule", "sample_id", "record_id", "uid")
 FIRST_LINES_KEPT = 5  # line numbers kept per skip reason for the report
 MIN_RECORDS = 50  # below this a corpus gets a warning: too small to learn structures from
+# Record labels that are not structure features; `cimgen features` writes them as extra
+# columns when a corpus has them (docs/ingest.md says why the model does not learn them).
+LABEL_COLUMNS = ("sample_dirtiness",)
 
 # Level spellings of the flat format mapped onto the nested format's labels (docs/ingest.md).
 # Anything else is kept as the corpus spells it (upper-case for difficulty).
@@ -481,4 +484,3 @@ def corpus_warnings(report: IngestReport, with_features: int) -> list[str]:
             "use --id-field to pick a unique field"
         )
     return warnings
-

@@ -149,7 +149,7 @@ def test_truncated_and_fake_gzip_are_one_line_errors(tmp_path: Path) -> None:
 def test_json_lines_named_json_gets_a_hint(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_text(json.dumps(REC) + "\n" + json.dumps(REC) + "\n")
-    with pytest.raises(InputError, match=r"line 2: invalid JSON \(Extra data\).*name the file .jsonl"):
+    with pytest.raises(InputError, match=r"line 2: invalid JSON \(Extra data\).*name the file"):
         list(read_stage1(path))
 
 
@@ -217,7 +217,7 @@ def test_id_field_option(tmp_path: Path) -> None:
     )
     assert [r.id for r in read_stage1(path)] == ["a"]
     assert [r.id for r in read_stage1(path, id_field="key")] == ["k1"]
-    with pytest.raises(InputError, match="no record has the id field 'nope'.*--id-field"):
+    with pytest.raises(InputError, match=r"no record has the id field 'nope'.*--id-field"):
         list(read_stage1(path, id_field="nope"))
 
 
@@ -249,15 +249,19 @@ _LINE = st.one_of(
     st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-        lambda inner: st.lists(inner, max_size=3)
-        | st.dictionaries(st.sampled_from(["id", "sql_postgis", "q", ""]), inner, max_size=3),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.sampled_from(["id", "sql_postgis", "q", ""]), inner, max_size=3)
+        ),
         max_leaves=6,
     ).map(lambda v: json.dumps(v).encode()),
     st.just(b"GOOD"),
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(_LINE, max_size=25), gz=st.booleans())
 def test_ingest_never_raises_but_input_error_and_keeps_every_good_line(
     tmp_path: Path, lines: list[bytes], gz: bool

@@ -11,9 +11,18 @@ from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
 from cimgen.generate import GenerateOptions, load_config, run_generate
+from cimgen.generate.options import LIMITS
+
+_D = GenerateOptions(out=Path("."))  # the documented defaults, shown in --help
+
+
+def _range(name: str) -> dict[str, Any]:
+    """typer's min/max for a count option: the same range the library checks."""
+    return {"min": LIMITS[name].low, "max": LIMITS[name].high}
 
 
 def generate(
+    ctx: typer.Context,
     out_dir: Path = typer.Option(
         ..., "--out", help="Output folder (must be empty, or use --overwrite)."
     ),
@@ -21,52 +30,73 @@ def generate(
         None, "--stage1", help="Stage 1 corpus; default: the bundled demo corpus."
     ),
     schema: str = typer.Option(
-        "cim_wizard", "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
+        _D.schema, "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
     ),
-    rows: int | None = typer.Option(None, "--rows", help="Samples to accept [default: 50000]."),
-    oversample: float | None = typer.Option(
-        None, "--oversample", help="Structures sampled per wanted row [default: 1.5]."
+    rows: int = typer.Option(_D.rows, "--rows", **_range("rows"), help="Samples to accept."),
+    oversample: float = typer.Option(
+        _D.oversample,
+        "--oversample",
+        **_range("oversample"),
+        help="Structures sampled per missing row, per round.",
     ),
-    synthesizer: str | None = typer.Option(
-        None, "--synthesizer", help="ctgan | tvae | gaussian_copula | copulagan [default: ctgan]."
+    synthesizer: str = typer.Option(
+        _D.synthesizer, "--synthesizer", help="ctgan, tvae, gaussian_copula or copulagan."
     ),
-    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (GAN/VAE)."),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        **_range("epochs"),
+        help="Training epochs of ctgan, tvae, copulagan (300 unless set); not for gaussian_copula.",
+    ),
     model: Path | None = typer.Option(
         None, "--model", help="Reuse a fitted structure model folder (from cimgen fit)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: 0]."),
+    seed: int = typer.Option(_D.seed, "--seed", **_range("seed"), help="Random seed."),
     postgis: str | None = typer.Option(
         None,
         "--postgis",
         help="PostGIS URL for the gold check, or 'auto' for a throwaway local cluster.",
     ),
     no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
-    workers: int | None = typer.Option(
-        None,
+    workers: int = typer.Option(
+        _D.workers,
         "--workers",
-        help="Processes for expansion and checks [default: CPU cores, at most 4]; the "
+        **_range("workers"),
+        help="Processes for expansion and checks (default: CPU cores, at most 4); the "
         "output is identical for any value.",
     ),
+    min_score: float = typer.Option(
+        _D.score.thresholds["overall"],
+        "--min-score",
+        min=0.0,
+        max=1.0,
+        help="Overall quality score a sample needs (score.thresholds.overall).",
+    ),
     config: Path | None = typer.Option(
-        None, "--config", help="YAML/JSON config file (docs/generate.md)."
+        None, "--config", help="YAML/JSON config file (docs/generate.md); flags win over it."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
-    sql_field: str = typer.Option("sql_postgis", "--sql-field", help="Stage 1 SQL field."),
+    sql_field: str = typer.Option(_D.sql_field, "--sql-field", help="Stage 1 SQL field."),
+    id_field: str | None = typer.Option(
+        None, "--id-field", help="Stage 1 id field (default: id, id_rule, sample_id, …)."
+    ),
 ) -> None:
     """Run Stage 2: ingest, features, fit, sample, expand, check, score, write."""
     opts = GenerateOptions(
         out=out_dir,
         stage1=stage1,
-        schema=schema,
         model=model,
         postgis=postgis,
         postgis_execute=not no_execute,
         overwrite=overwrite,
         sql_field=sql_field,
+        id_field=id_field,
     )
     if config is not None:
         opts = load_config(config, opts)
+    # flags the user typed win over the config file; unset ones keep the file's value
     flags: dict[str, Any] = {
+        "schema": schema,
         "rows": rows,
         "oversample": oversample,
         "synthesizer": synthesizer,
@@ -74,13 +104,23 @@ def generate(
         "seed": seed,
         "workers": workers,
     }
-    opts = replace(opts, **{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if _given(ctx, k) or config is None}
+    opts = replace(opts, **{k: v for k, v in given.items() if v is not None})
+    if _given(ctx, "min_score") or config is None:
+        thresholds = {**opts.score.thresholds, "overall": min_score}
+        opts = replace(opts, score=replace(opts.score, thresholds=thresholds))
     result = run_generate(opts, console)
     _summary(result.stats)
     out.print(f"wrote {result.out}")
     if not result.complete:
         console.print(f"[bold yellow]warning:[/] {result.message}")
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed the option (rather than it keeping its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _summary(stats: dict[str, Any]) -> None:
