@@ -87,17 +87,36 @@ class ValidationReport:
         return out
 
 
+# Checks that need no engine: run on every query, with or without --execute, so the verdict
+# does not depend on the engines chosen (docs/checks.md).
+STATIC_CHECKS = ("srid", "units", "cartesian")
+
+
 def check_query(
     item: QueryItem,
     schema: Schema,
     catalogue: Catalogue | None = None,
     checks: Sequence[Check] = (),
 ) -> QueryResult:
-    """Syntax first (the first error only), then every binding finding, then ``checks``."""
-    query, findings = syntax_findings(item.sql)
-    findings = [_shift(f, item.line) for f in findings]
-    if query is not None:
-        findings.extend(bind(query, schema, catalogue))
+    """PostgreSQL's parser first: a statement that is not one read-only query (DELETE,
+    DROP, ...) is STA001 and nothing else. Then the grammar (its first error only; PostgreSQL's
+    SYN002 only when the grammar accepted the text, so one typo is not reported twice),
+    every binding finding, the static rules, and ``checks`` (execution)."""
+    from cimgen.check import CheckContext, Subject, run_checks
+
+    subject = Subject(item.sql)
+    context = CheckContext(schema)
+    parsed = run_checks(subject, context, only=("postgres_parse",))
+    query = None
+    if any(f.code == "STA001" for f in parsed):
+        findings = parsed
+    else:
+        query, syntax = syntax_findings(item.sql)
+        findings = [_shift(f, item.line) for f in syntax] or parsed
+        if query is not None:
+            findings.extend(bind(query, schema, catalogue))
+            subject.query, subject.parsed = query, True
+            findings.extend(run_checks(subject, context, only=STATIC_CHECKS))
     for check in checks:
         findings.extend(check(item, query))
     valid = not any(f.severity == "error" for f in findings)
