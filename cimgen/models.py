@@ -196,6 +196,8 @@ class Candidate:
     spatial_functions: tuple[str, ...] = ()
     unsupported: dict[str, str] = field(default_factory=dict, compare=False)
     findings: tuple[Finding, ...] = ()
+    # backend -> traceback of a renderer that raised something other than Unsupported
+    render_defects: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

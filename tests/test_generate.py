@@ -118,12 +118,12 @@ def test_bounded_rounds_name_the_check_that_rejects_most(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = tmp_path / "strict.yaml"
-    # an unreachable overall threshold: nothing can be accepted
+    # an unreachable overall threshold: the weights sum to 0.9, the threshold is 0.95
     cfg.write_text(
         yaml.safe_dump(
             {
                 "generate": {"max_rounds": 2, "oversample": 1.0},
-                "score": {"thresholds": {"overall": 1.01}},
+                "score": {"thresholds": {"overall": 0.95}, "weights": {"diversity": 0.0}},
             }
         )
     )

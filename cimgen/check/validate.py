@@ -43,7 +43,9 @@ class ExecutionChecks:
         findings: list[Finding] = []
         if self.duckdb is not None:
             if query is None:
-                subject.engines["duckdb"] = EngineResult(ERROR)
+                subject.engines["duckdb"] = EngineResult(
+                    ERROR, reason="not in the grammar: no AST to render for DuckDB"
+                )
             else:
                 findings += _run_checks(subject, ctx, only=("duckdb",))
         if self.postgis is not None:
@@ -61,7 +63,7 @@ class ExecutionChecks:
             engines[name] = {
                 "n": n,
                 "ok": ok,
-                "ok_pct": round(100.0 * ok / n, 2) if n else 0.0,
+                "ok_pct": round(100.0 * ok / n, 2) if n else None,
                 "executed": statuses.count(OK),
                 "planned": statuses.count(PLANNED),
                 "not_checkable": statuses.count(NOT_CHECKABLE),
@@ -84,7 +86,7 @@ class ExecutionChecks:
                 **{
                     f"{e}_ok_pct": round(100.0 * c[f"{e}_ok"] / c[f"{e}_n"], 2)
                     if c[f"{e}_n"]
-                    else 0.0
+                    else None
                     for e in self.engines
                 },
             }

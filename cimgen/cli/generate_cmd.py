@@ -136,13 +136,18 @@ def _summary(stats: dict[str, Any]) -> None:
     for code, n in list(stats.get("rejected_by_code", {}).items())[:6]:
         t.add_row(f"  rejected by {code}", str(n))
     for engine, e in stats.get("engines", {}).items():
+        rate = "n/a" if e["ok_pct"] is None else f"{e['ok_pct']}%"
         t.add_row(
-            f"{engine} pass rate",
-            f"{e['ok_pct']}% of {e['n']} (+{e['not_checkable']} not checkable)",
+            f"{engine} pass rate", f"{rate} of {e['n']} (+{e['not_checkable']} not checkable)"
         )
-    if stats.get("agreement", {}).get("n"):
-        a = stats["agreement"]
+    a = stats.get("agreement", {})
+    if a.get("n"):
         t.add_row("DuckDB/PostGIS agreement", f"{a['agree_pct']}% of {a['n']}")
+    for engine, sizes in stats.get("result_sizes", {}).items():
+        t.add_row(f"{engine}: accepted with 0 rows", f"{sizes['empty']} of {sizes['executed']}")
+    t.add_row("accepted, no engine executed", str(stats.get("accepted_unverified", 0)))
+    defects = stats.get("render_defects", {}).get("count", 0)
+    t.add_row("renderer defects (RND001)", str(defects), style="bold red" if defects else None)
     nov = stats.get("novelty", {})
     t.add_row(
         "distinct SQL / shapes",

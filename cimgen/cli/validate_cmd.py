@@ -178,7 +178,11 @@ def _engine_table(data: dict[str, Any]) -> Table:
     table.add_column("not checkable", justify="right")
     for name, e in data.get("engines", {}).items():
         table.add_row(
-            name, str(e["n"]), str(e["ok"]), f"{e['ok_pct']:.1f}", str(e["not_checkable"])
+            name,
+            str(e["n"]),
+            str(e["ok"]),
+            "n/a" if e["ok_pct"] is None else f"{e['ok_pct']:.1f}",
+            str(e["not_checkable"]),
         )
     return table
 

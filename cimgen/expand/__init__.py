@@ -181,6 +181,7 @@ def make_candidate(
         spatial_functions=functions,
         unsupported=unsupported,
         findings=e.findings,
+        render_defects={k: r.defect for k, r in rendered.items() if r.defect},
     )
 
 

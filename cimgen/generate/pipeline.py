@@ -313,9 +313,9 @@ def _decide(
     if ok:
         assert outcome.candidate is not None
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        accepted.append(dataset_record(outcome, quality, prov))
+        accepted.append(dataset_record(outcome, quality, prov, schema=div_ctx.schema))
     else:
-        rejected.append(rejected_record(outcome, quality, prov))
+        rejected.append(rejected_record(outcome, quality, prov, schema=div_ctx.schema))
 
 
 _MAX_CHUNK = 16  # structures per task: ~0.1-0.3 s of work, so little is computed in vain

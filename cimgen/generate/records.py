@@ -6,10 +6,45 @@ from __future__ import annotations
 from typing import Any
 
 from cimgen import __version__
+from cimgen.check.base import OK
 from cimgen.generate.work import Outcome
-from cimgen.models import Quality
+from cimgen.models import Candidate, Quality
+from cimgen.schema.model import Schema
 
 STAGE = "stage2_cimgen"
+NO_POSTGIS = "not run: no PostGIS server given (--postgis)"
+
+
+_CONTEXTS: dict[tuple[int, tuple[str, ...]], tuple[Schema, str]] = {}
+
+
+def schema_context(schema: Schema, tables: tuple[str, ...]) -> str:
+    """The DDL (CREATE TABLE, columns and types) of exactly the tables a query uses: what
+    a fine-tuning prompt needs to know about the database. Cached per schema object and
+    table set (a run has few distinct sets; hashing a whole schema per row would cost more)."""
+    from cimgen.schema.export import tables_ddl
+
+    key = (id(schema), tables)
+    cached = _CONTEXTS.get(key)
+    if cached is None or cached[0] is not schema:
+        if len(_CONTEXTS) > 4096:
+            _CONTEXTS.clear()
+        cached = _CONTEXTS[key] = (schema, tables_ddl(schema, tables))
+    return cached[1]
+
+
+def instruction(cand: Candidate) -> str:
+    """The candidate's instruction with the tables the query uses named before the question
+    (their columns are in ``schema_context``); it still ends with the question."""
+    base = cand.instruction
+    if not cand.tables:
+        return base
+    named = f" using the tables {', '.join(cand.tables)} (DDL in schema_context)"
+    if base.endswith(cand.question):
+        head = base[: len(base) - len(cand.question)].rstrip()
+        colon = head.endswith(":")
+        return f"{head.rstrip(':')}{named}{':' if colon else ''} {cand.question}"
+    return f"{base}{named}"
 
 
 def _checks(outcome: Outcome) -> dict[str, Any]:
@@ -22,6 +57,9 @@ def _checks(outcome: Outcome) -> dict[str, Any]:
     }
     for engine, result in sorted(outcome.engines.items()):
         out[engine] = result.to_dict()
+    executed = any(r.status == OK and r.rows is not None for r in outcome.engines.values())
+    if not executed and "postgis" not in outcome.engines:
+        out["postgis"] = {"status": "not_run", "reason": NO_POSTGIS}
     return out
 
 
@@ -30,13 +68,15 @@ def dataset_record(
     quality: Quality,
     provenance: dict[str, Any],
     difficulty_fallback: str | None = None,
+    schema: Schema | None = None,
 ) -> dict[str, Any]:
     cand = outcome.candidate
     s = outcome.structure
     record: dict[str, Any] = {
         "id": cand.id if cand else f"s2_{outcome.index:07d}",
         "question": cand.question if cand else None,
-        "instruction": cand.instruction if cand else None,
+        "instruction": instruction(cand) if cand else None,
+        "schema_context": schema_context(schema, cand.tables) if cand and schema else None,
         "sql_postgis": cand.sql_postgis if cand else None,
         "sql_spatialite": cand.sql_spatialite if cand else None,
         "sql_type": s.sql_type,
@@ -64,9 +104,9 @@ def dataset_record(
 
 
 def rejected_record(
-    outcome: Outcome, quality: Quality, provenance: dict[str, Any]
+    outcome: Outcome, quality: Quality, provenance: dict[str, Any], schema: Schema | None = None
 ) -> dict[str, Any]:
-    record = dataset_record(outcome, quality, provenance)
+    record = dataset_record(outcome, quality, provenance, schema=schema)
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record
 
