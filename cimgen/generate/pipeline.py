@@ -123,6 +123,9 @@ def _postgis(opts: GenerateOptions, console: Console) -> Iterator[tuple[str | No
     from cimgen.schema import load_schema
 
     if opts.postgis != "auto":
+        # reach the server now, before the long work: a worker that cannot connect would
+        # fail only after the fit, and a pool initializer that raises is restarted forever
+        pg.connect(opts.postgis).close()
         yield opts.postgis, None
         return
     directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
@@ -315,7 +318,7 @@ def _decide(
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
         accepted.append(dataset_record(outcome, quality, prov, schema=div_ctx.schema))
     else:
-        rejected.append(rejected_record(outcome, quality, prov, schema=div_ctx.schema))
+        rejected.append(rejected_record(outcome, quality, prov))
 
 
 _MAX_CHUNK = 16  # structures per task: ~0.1-0.3 s of work, so little is computed in vain

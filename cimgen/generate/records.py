@@ -104,9 +104,11 @@ def dataset_record(
 
 
 def rejected_record(
-    outcome: Outcome, quality: Quality, provenance: dict[str, Any], schema: Schema | None = None
+    outcome: Outcome, quality: Quality, provenance: dict[str, Any]
 ) -> dict[str, Any]:
-    record = dataset_record(outcome, quality, provenance, schema=schema)
+    """A rejected candidate with its findings (no ``schema_context``: it is for debugging,
+    not for training, and the DDL would only make the file bigger)."""
+    record = dataset_record(outcome, quality, provenance)
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record
 
