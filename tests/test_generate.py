@@ -229,7 +229,12 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "100"},
     )
-    time.sleep(12)
+    # interrupt once the run has started writing (its temporary folder exists): a fixed
+    # sleep raced with start-up, which takes 6-16 s on a loaded machine (torch import)
+    deadline = time.monotonic() + 180
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()
