@@ -145,7 +145,7 @@ def _summary(stats: dict[str, Any]) -> None:
         t.add_row("DuckDB/PostGIS agreement", f"{a['agree_pct']}% of {a['n']}")
     for engine, sizes in stats.get("result_sizes", {}).items():
         t.add_row(f"{engine}: accepted with 0 rows", f"{sizes['empty']} of {sizes['executed']}")
-    t.add_row("accepted, no engine executed", str(stats.get("accepted_unverified", 0)))
+    t.add_row("accepted, no engine executed", str(stats.get("accepted_not_executed", 0)))
     defects = stats.get("render_defects", {}).get("count", 0)
     t.add_row("renderer defects (RND001)", str(defects), style="bold red" if defects else None)
     nov = stats.get("novelty", {})

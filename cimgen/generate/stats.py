@@ -59,6 +59,7 @@ class RunStats:
     novel_shapes: int = 0
     questions: set[str] = field(default_factory=set)
     unverified_accepted: int = 0
+    not_executed_accepted: int = 0
     unverified_reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     result_sizes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     render_defects: Counter[str] = field(default_factory=Counter)
@@ -129,6 +130,7 @@ class RunStats:
                 self.result_sizes[engine][size_bin(result.rows)] += 1
         if not any(r.status == OK and r.rows is not None for r in o.engines.values()):
             # accepted, but nothing ran it to the end: say why, per engine
+            self.not_executed_accepted += 1
             for engine, result in sorted(o.engines.items()):
                 self.unverified_reasons[(engine, result.reason or result.status)] += 1
             if "postgis" not in o.engines:
@@ -179,7 +181,8 @@ class RunStats:
             "rejected_by_code": dict(self.rejected_by_code.most_common()),
             "rejected_by_stage": dict(self.rejected_by_stage.most_common()),
             "engines": engines,
-            "accepted_unverified": self.unverified_accepted,
+            "accepted_unverified": self.unverified_accepted,  # no engine could check it
+            "accepted_not_executed": self.not_executed_accepted,  # ... or none executed it
             "unverified_reasons": [
                 {"engine": engine, "reason": reason, "count": n}
                 for (engine, reason), n in sorted(

@@ -128,7 +128,8 @@ def _statistics(stats: dict[str, Any]) -> list[str]:
         ("DuckDB execution ok", _engine_ok(stats, "duckdb")),
         ("PostGIS execution ok", _engine_ok(stats, "postgis")),
         ("DuckDB / PostGIS result agreement", _agreement(stats)),
-        ("accepted samples no engine executed", _num(stats.get("accepted_unverified"))),
+        ("accepted samples no engine could check", _num(stats.get("accepted_unverified"))),
+        ("accepted samples no engine executed", _num(stats.get("accepted_not_executed"))),
         ("renderer defects (RND001, rejected)", _num(defects)),
         (
             "SDMetrics overall / column shapes / pair trends",

@@ -149,7 +149,7 @@ def _overview(data: ReportData) -> str:
         ("accepted samples", _fmt(accepted)),
         ("candidates", _fmt(candidates)),
         ("expansion failed", _fmt(s.get("expansion_failed"))),
-        ("accepted, no engine executed", _fmt(s.get("accepted_unverified"))),
+        ("accepted, no engine executed", _fmt(s.get("accepted_not_executed"))),
         ("accepted, empty result", _fmt(_empty_results(s))),
         ("renderer defects", _fmt(_get(s, "render_defects", "count"))),
         ("acceptance", _fmt(100.0 * accepted / candidates if candidates else None, 1, "%")),
@@ -464,7 +464,7 @@ def _result_sizes(stats: dict[str, Any]) -> str:
 
 def _unverified(stats: dict[str, Any]) -> str:
     reasons = stats.get("unverified_reasons") or []
-    n = stats.get("accepted_unverified")
+    n = stats.get("accepted_not_executed")
     body = [f"<h3>Accepted samples no engine executed ({_fmt(n)})</h3>"]
     if not reasons:
         return body[0] + '<p class="muted">None: every accepted sample was executed.</p>'
