@@ -82,8 +82,10 @@ class Limit:
     def problem(self, value: Any) -> str | None:
         """None when ``value`` is allowed, else what is wrong: "must be ...".
 
-        >>> Limit(1, 100).problem(0)
-        'must be a whole number from 1 to 100'
+        >>> Limit(1, 10_000_000).problem(0)
+        'must be a whole number from 1 to 10,000,000'
+        >>> Limit(0.01, 3600.0, float).problem(-1.0)
+        'must be a number from 0.01 to 3,600'
         """
         whole = self.kind is int
         if (
@@ -93,8 +95,12 @@ class Limit:
             or not self.low <= value <= self.high
         ):
             what = "a whole number" if whole else "a number"
-            return f"must be {what} from {self.low:,g} to {self.high:,g}".replace(",", " ")
+            return f"must be {what} from {_number(self.low)} to {_number(self.high)}"
         return None
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 # Ranges of the count options of ``cimgen generate``, for flags and config keys alike.
