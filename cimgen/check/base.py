@@ -29,6 +29,11 @@ class EngineResult:
     sqlstate: str | None = None
     reason: str | None = None  # why it did not execute: set for every status but "ok"
 
+    @property
+    def executed(self) -> bool:
+        """Ran to the end with a result (not only planned, not EXPLAIN only)."""
+        return self.status == OK and self.rows is not None
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
         if self.rows is not None:

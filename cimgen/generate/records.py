@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from cimgen import __version__
-from cimgen.check.base import OK
 from cimgen.generate.work import Outcome
 from cimgen.models import Candidate, Quality
 from cimgen.schema.model import Schema
@@ -39,7 +38,7 @@ def instruction(cand: Candidate) -> str:
     base = cand.instruction
     if not cand.tables:
         return base
-    named = f" using the tables {', '.join(cand.tables)} (DDL in schema_context)"
+    named = f" using the tables {', '.join(cand.tables)}"
     if base.endswith(cand.question):
         head = base[: len(base) - len(cand.question)].rstrip()
         colon = head.endswith(":")
@@ -57,8 +56,7 @@ def _checks(outcome: Outcome) -> dict[str, Any]:
     }
     for engine, result in sorted(outcome.engines.items()):
         out[engine] = result.to_dict()
-    executed = any(r.status == OK and r.rows is not None for r in outcome.engines.values())
-    if not executed and "postgis" not in outcome.engines:
+    if not any(r.executed for r in outcome.engines.values()) and "postgis" not in outcome.engines:
         out["postgis"] = {"status": "not_run", "reason": NO_POSTGIS}
     return out
 

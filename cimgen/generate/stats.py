@@ -126,9 +126,9 @@ class RunStats:
         if all(r.status == NOT_CHECKABLE for r in o.engines.values()):
             self.unverified_accepted += 1
         for engine, result in o.engines.items():
-            if result.status == OK and result.rows is not None:
+            if result.executed and result.rows is not None:
                 self.result_sizes[engine][size_bin(result.rows)] += 1
-        if not any(r.status == OK and r.rows is not None for r in o.engines.values()):
+        if not any(r.executed for r in o.engines.values()):
             # accepted, but nothing ran it to the end: say why, per engine
             self.not_executed_accepted += 1
             for engine, result in sorted(o.engines.items()):
