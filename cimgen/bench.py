@@ -298,7 +298,10 @@ def _render_timed(candidate: Candidate, schema: Any) -> dict[str, tuple[str | No
             "duckdb": candidate.sql_duckdb,
             "spatialite": candidate.sql_spatialite,
         }[name]
-        out[name] = (sql or None, seconds, candidate.unsupported.get(name) or "")
+        why = candidate.unsupported.get(name) or (
+            "renderer defect (RND001)" if name in candidate.render_defects else ""
+        )
+        out[name] = (sql or None, seconds, why)
     return out
 
 

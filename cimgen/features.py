@@ -481,10 +481,13 @@ def iter_features(
                 skipped.add(reason, f"line {record.line} ({record.id})")
 
 
-def features_frame(pairs: Iterable[tuple[Stage1Record, QueryFeatures]]) -> Any:
-    """A pandas DataFrame: ``id`` first, then FEATURE_NAMES (ints, strings, bool)."""
+def features_frame(
+    pairs: Iterable[tuple[Stage1Record, QueryFeatures]], labels: tuple[str, ...] = ()
+) -> Any:
+    """A pandas DataFrame: ``id`` first, then FEATURE_NAMES (ints, strings, bool), then the
+    record ``labels`` asked for (e.g. ``sample_dirtiness``: a label of the record, not a
+    structure feature, so never in the frame the structure model learns from)."""
     import pandas as pd
 
-    rows = [{"id": r.id, **f.to_dict()} for r, f in pairs]
-    frame = pd.DataFrame(rows, columns=["id", *FEATURE_NAMES])
-    return frame
+    rows = [{"id": r.id, **f.to_dict(), **{k: getattr(r, k) for k in labels}} for r, f in pairs]
+    return pd.DataFrame(rows, columns=["id", *FEATURE_NAMES, *labels])

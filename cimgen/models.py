@@ -58,6 +58,10 @@ class Stage1Record:
     difficulty_level: str | None = None
     question_tone: str | None = None
     usage_frequency: str | None = None
+    # record labels that are not structure features (docs/ingest.md): the corpus's own
+    # schema_complexity (the feature is always read from the tree) and sample_dirtiness
+    schema_complexity: str | None = None
+    sample_dirtiness: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,6 +198,8 @@ class Candidate:
     findings: tuple[Finding, ...] = ()
     # structure features the expansion had to relax (a count, or the sql_type label)
     relaxed: tuple[str, ...] = ()
+    # backend -> traceback of a renderer that raised something other than Unsupported
+    render_defects: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

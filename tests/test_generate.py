@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,6 +80,80 @@ def test_outputs_and_record_format(run_dir: Path) -> None:
     assert stats["accepted"] == ROWS and stats["complete"] is True
     assert stats["candidates"] == stats["accepted"] + stats["rejected"]
     assert stats["model_hash"]
+    # no renderer raised anything but its own Unsupported in the default small job
+    assert stats["render_defects"] == {"count": 0, "by_backend": {}, "first": []}
+
+
+def test_records_carry_the_schema_context_of_their_tables(run_dir: Path) -> None:
+    records = [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
+    for rec in records:
+        tables = rec["database_schema"]["tables"]
+        assert tables, rec["id"]
+        created = re.findall(r"^CREATE TABLE (\S+) \(", rec["schema_context"], flags=re.M)
+        assert created == tables, rec["id"]  # exactly the tables the query uses
+        assert "COMMENT ON" not in rec["schema_context"]
+        assert f"using the tables {', '.join(tables)}" in rec["instruction"]
+        assert rec["instruction"].endswith(rec["question"])
+
+
+def test_a_renderer_defect_is_a_rejection_not_not_checkable(
+    tmp_path: Path, stage1_sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a DuckDB renderer that raises an ordinary exception (a bug) must
+    reject the candidate with RND001, count it and keep the traceback."""
+    from rich.console import Console
+
+    from cimgen.generate import GenerateOptions, run_generate
+    from cimgen.render.duckdb import DuckdbRenderer
+
+    def broken(self: DuckdbRenderer, query: object) -> str:
+        raise RuntimeError("boom in the DuckDB renderer")
+
+    monkeypatch.setattr(DuckdbRenderer, "render", broken)
+    opts = GenerateOptions(
+        out=tmp_path / "o",
+        stage1=stage1_sample,
+        rows=5,
+        synthesizer="gaussian_copula",
+        workers=1,  # in-process, so the patched renderer is the one used
+        max_rounds=1,
+        progress=False,
+    )
+    result = run_generate(opts, Console(stderr=True, quiet=True))
+    stats = result.stats
+    built = stats["candidates"] - stats["expansion_failed"]
+    assert built > 0 and stats["accepted"] == 0
+    assert stats["render_defects"]["count"] == built
+    assert stats["render_defects"]["by_backend"] == {"duckdb": built}
+    assert stats["rejected_by_code"].get("RND001") == built
+    assert (
+        "RuntimeError: boom in the DuckDB renderer"
+        in stats["render_defects"]["first"][0]["traceback"]
+    )
+    rejected = [json.loads(x) for x in (tmp_path / "o" / "rejected.jsonl").read_text().splitlines()]
+    codes = [f["code"] for r in rejected if r["sql_postgis"] for f in r["findings"]]
+    assert codes.count("RND001") == built
+    assert (
+        "Renderer defects (RND001): " + str(built) in (tmp_path / "o" / "report.html").read_text()
+    )
+
+
+def test_min_score_flag_and_config_precedence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        yaml.safe_dump({"generate": {"rows": 7}, "score": {"thresholds": {"overall": 0.8}}})
+    )
+    out = tmp_path / "o"
+    argv = ["generate", "--synthesizer", "gaussian_copula", "--seed", "3", "--workers", "1"]
+    assert _run([*argv, "--config", str(cfg), "--min-score", "0.9", "--out", str(out)]) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["rows_requested"] == 7  # from the file: --rows was not given
+    assert stats["score_config"]["thresholds"]["overall"] == 0.9  # the flag wins
+    records = [json.loads(x) for x in (out / "dataset.jsonl").read_text().splitlines()]
+    assert len(records) == 7 and min(r["quality"]["score"] for r in records) >= 0.9
+    assert "| overall | – | 0.90 |" in (out / "README.md").read_text()
 
 
 def test_same_seed_is_byte_identical_and_workers_do_not_matter(
@@ -118,12 +193,12 @@ def test_bounded_rounds_name_the_check_that_rejects_most(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = tmp_path / "strict.yaml"
-    # an unreachable overall threshold: nothing can be accepted
+    # an unreachable overall threshold: the weights sum to 0.9, the threshold is 0.95
     cfg.write_text(
         yaml.safe_dump(
             {
                 "generate": {"max_rounds": 2, "oversample": 1.0},
-                "score": {"thresholds": {"overall": 1.01}},
+                "score": {"thresholds": {"overall": 0.95}, "weights": {"diversity": 0.0}},
             }
         )
     )
@@ -154,7 +229,12 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "100"},
     )
-    time.sleep(12)
+    # interrupt once the run has started writing (its temporary folder exists): a fixed
+    # sleep raced with start-up, which takes 6-16 s on a loaded machine (torch import)
+    deadline = time.monotonic() + 180
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()

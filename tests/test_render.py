@@ -941,3 +941,35 @@ def test_postgis_executes_renderings_and_agrees_with_duckdb(
                         assert float(value) == pytest.approx(float(other), rel=rel, abs=1e-9), (
                             backend
                         )
+
+
+# --------------------------------------------------------------------------- defects
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spatialite"])
+def test_only_unsupported_means_not_checkable(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A construct the dialect lacks is ``unsupported``; any other exception is a defect
+    (RND001) with its traceback, never an "unsupported" reason."""
+    from cimgen.render.duckdb import DuckdbRenderer
+    from cimgen.render.spatialite import SpatialiteRenderer
+
+    schema = load_schema("cim_wizard")
+    render = {"duckdb": render_duckdb, "spatialite": render_spatialite}[backend]
+    lacking = {  # a construct each dialect lacks
+        "duckdb": "SELECT ST_Transform(b.building_geometry, b.lod) FROM cim_vector.building b",
+        "spatialite": "SELECT ST_Value(r.rast, 1, 1) FROM cim_raster.dtm_raster r",
+    }[backend]
+    gap = render(parse(lacking), schema)
+    assert gap.sql is None and gap.unsupported and gap.defect is None
+
+    cls = {"duckdb": DuckdbRenderer, "spatialite": SpatialiteRenderer}[backend]
+
+    def broken(self: Any, query: Any) -> str:
+        return {}["no such key"]  # a KeyError: the kind of bug a renderer can have
+
+    monkeypatch.setattr(cls, "render", broken)
+    bug = render(parse("SELECT b.id FROM cim_vector.building b"), schema)
+    assert bug.sql is None and bug.unsupported is None
+    assert bug.defect is not None and "KeyError: 'no such key'" in bug.defect

@@ -7,6 +7,7 @@ sample, with the fast GaussianCopula synthesizer, so the report reads what
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,6 +26,24 @@ from cimgen.models import FEATURE_NAMES
 from cimgen.report import write_card, write_report
 from cimgen.report.card import FIELDS, size_category, undocumented
 from cimgen.report.data import MAX_NUMERIC_BINS, distribution, load, shape_score
+from cimgen.score import ScoreConfig
+
+RUN_SCORE = ScoreConfig(
+    weights={
+        "syntactic": 0.25,
+        "schema": 0.35,
+        "semantic": 0.2,
+        "complexity": 0.1,
+        "diversity": 0.1,
+    },
+    thresholds={
+        "overall": 0.75,
+        "syntactic": 0.9,
+        "schema": 0.8,
+        "semantic": 0.6,
+        "diversity": 0.5,
+    },
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SECTIONS = (
@@ -46,7 +65,9 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> Pa
     from cimgen.generate import GenerateOptions, run_generate
 
     out = tmp_path_factory.mktemp("report") / "stage2"
+    # not the default ScoreConfig, so the card must describe the run as it ran
     opts = GenerateOptions(
+        score=RUN_SCORE,
         out=out,
         stage1=stage1_sample,
         rows=60,
@@ -275,7 +296,7 @@ def test_screenshot_is_not_blank(report: Path, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the card
 
 
-def test_card_front_matter_and_sections(out_dir: Path) -> None:
+def test_card_front_matter_and_sections(out_dir: Path, stage1_sample: Path) -> None:
     text = write_card(out_dir).read_text(encoding="utf-8")
     assert text.startswith("---\n")
     front = yaml.safe_load(text.split("---\n")[1])
@@ -285,21 +306,97 @@ def test_card_front_matter_and_sections(out_dir: Path) -> None:
     assert {"text-to-sql", "postgis", "spatial"} <= set(front["tags"])
     assert set(front["task_categories"]) == {"text-generation", "table-question-answering"}
     assert front["size_categories"] == [size_category(stats["accepted"])]
+    assert front["annotations_creators"] == ["machine-generated"]
     for heading in (
-        "## Summary",
-        "## How it was generated",
-        "## Fields",
+        "## Dataset summary",
+        "### Stage 1, Stage 2, Stage 3",
+        "## Dataset structure",
+        "### Data instances",
+        "### Data fields",
+        "### Data splits",
+        "## Dataset creation",
+        "### Source data",
+        "### How it was generated",
+        "### Quality filter",
         "## Statistics",
-        "## Quality filter",
         "## Limitations",
         "## Licence",
+        "## Citation",
     ):
         assert heading in text
-    assert "BUSL-1.1" in text
+    assert "BUSL-1.1" in text and "@misc{cimgen_stage2_" in text
     assert f"| accepted samples | {stats['accepted']:,} |" in text
     assert f"seed {stats['seed']}" in text
-    assert "| semantic | 0.20 | 0.60 |" in text  # the scorer's defaults
+    # the ScoreConfig the run used, not the defaults
+    assert "Weights and thresholds as this run used them" in text
+    assert "| schema | 0.35 | 0.80 |" in text and "| syntactic | 0.25 | 0.90 |" in text
+    assert "| overall | – | 0.75 |" in text
+    assert "| schema | 0.30 |" not in text
+    # the source corpus and its hash
+    digest = hashlib.sha256(stage1_sample.read_bytes()).hexdigest()
+    assert "`stage1_sample.jsonl`" in text and digest in text
+    # an example record: the first row of the dataset, as JSON
+    block = text.split("```json\n", 1)[1].split("\n```", 1)[0]
+    first = _rows(out_dir / "dataset.jsonl")[0]
+    assert json.loads(block)["id"] == first["id"]
+    assert json.loads(block)["sql_postgis"] == first["sql_postgis"][:400] + (
+        " …" if len(first["sql_postgis"]) > 400 else ""
+    )
     assert "Also present" not in text  # every field is documented
+
+
+def test_card_and_report_say_na_for_what_was_not_measured(out_dir: Path) -> None:
+    stats = json.loads((out_dir / "stats.json").read_text())
+    assert stats["postgis"] is False and stats["agreement"]["agree_pct"] is None
+    text = write_card(out_dir).read_text(encoding="utf-8")
+    assert "| DuckDB / PostGIS result agreement | n/a (no query ran on both engines) |" in text
+    assert "| PostGIS execution ok | n/a (not run) |" in text
+    html = write_report(out_dir).read_text(encoding="utf-8")
+    assert "Cross-engine agreement: n/a" in html
+
+
+def test_per_sql_type_rates_leave_out_what_was_not_checkable(out_dir: Path) -> None:
+    stats = json.loads((out_dir / "stats.json").read_text())
+    rows = [
+        json.loads(line)
+        for name in ("dataset.jsonl", "rejected.jsonl")
+        for line in (out_dir / name).read_text().splitlines()
+    ]
+    for sql_type, figures in stats["per_sql_type"].items():
+        duck = [r["checks"].get("duckdb") for r in rows if r["sql_type"] == sql_type]
+        duck = [d for d in duck if d]
+        checked = [d for d in duck if d["status"] != "not_checkable"]
+        assert figures["duckdb_checked"] == len(checked), sql_type
+        assert figures["duckdb_not_checkable"] == len(duck) - len(checked), sql_type
+        ok = [d for d in checked if d["status"] in ("ok", "planned")]
+        expected = round(100.0 * len(ok) / len(checked), 2) if checked else None
+        assert figures["duckdb_ok_pct"] == expected, sql_type
+
+
+def test_result_sizes_and_unexecuted_reasons_match_the_records(out_dir: Path) -> None:
+    stats = json.loads((out_dir / "stats.json").read_text())
+    accepted = _rows(out_dir / "dataset.jsonl")
+    executed = [r["checks"]["duckdb"]["rows"] for r in accepted if "rows" in r["checks"]["duckdb"]]
+    sizes = stats["result_sizes"]["duckdb"]
+    assert sizes["executed"] == len(executed) and sum(sizes["bins"].values()) == len(executed)
+    assert sizes["empty"] == sizes["bins"]["0"] == executed.count(0)
+    assert sizes["bins"][">100"] == sum(1 for n in executed if n > 100)
+    unexecuted = [r for r in accepted if "rows" not in r["checks"]["duckdb"]]
+    assert stats["accepted_not_executed"] == len(unexecuted)
+    unchecked = [r for r in unexecuted if r["checks"]["duckdb"]["status"] == "not_checkable"]
+    assert stats["accepted_unverified"] == len(unchecked)
+    for row in unexecuted:  # every one says why, per engine
+        assert row["checks"]["duckdb"]["reason"] and row["checks"]["postgis"]["status"] == "not_run"
+    reasons = Counter(r["checks"]["duckdb"]["reason"] for r in unexecuted)
+    listed = {
+        x["reason"]: x["count"] for x in stats["unverified_reasons"] if x["engine"] == "duckdb"
+    }
+    assert listed == dict(reasons)
+    html = write_report(out_dir).read_text(encoding="utf-8")
+    assert "Result sizes of accepted samples" in html
+    assert f"Accepted samples no engine executed ({len(unexecuted):,})" in html
+    card = write_card(out_dir).read_text(encoding="utf-8")
+    assert f"| duckdb | {len(executed):,} | {executed.count(0):,} |" in card
 
 
 def test_card_documents_every_dataset_field(out_dir: Path) -> None:

@@ -27,6 +27,12 @@ class EngineResult:
     rows: int | None = None
     digest: tuple[Any, ...] | None = None
     sqlstate: str | None = None
+    reason: str | None = None  # why it did not execute: set for every status but "ok"
+
+    @property
+    def executed(self) -> bool:
+        """Ran to the end with a result (not only planned, not EXPLAIN only)."""
+        return self.status == OK and self.rows is not None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status}
@@ -34,6 +40,8 @@ class EngineResult:
             out["rows"] = self.rows
         if self.sqlstate:
             out["sqlstate"] = self.sqlstate
+        if self.reason:
+            out["reason"] = self.reason
         return out
 
 

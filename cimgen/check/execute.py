@@ -127,7 +127,7 @@ class DuckDBRunner:
             return EngineResult(OK, rows=count, digest=summary), None
         except Exception as exc:  # duckdb raises many error types; all are findings
             if not self._interrupted:
-                return EngineResult(ERROR), _first_line(exc)
+                return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
         finally:
             with self._lock:
                 self._running = False
@@ -135,8 +135,19 @@ class DuckDBRunner:
         try:
             self.con.execute(f"EXPLAIN {sql}")
         except Exception as exc:
-            return EngineResult(ERROR), _first_line(exc)
-        return EngineResult(PLANNED), f"execution exceeded {self.timeout_s:g} s"
+            return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
+        why = f"execution exceeded {self.timeout_s:g} s"
+        return EngineResult(PLANNED, reason=why), why
+
+
+RENDER_DEFECT = "the renderer failed (RND001)"
+
+
+def render_defect(backend: str, trace: str) -> Finding:
+    """RND001: a renderer raised something other than ``Unsupported`` -- a bug of ours, so
+    the query is rejected, never accepted as "not checkable"."""
+    last = trace.strip().splitlines()[-1] if trace.strip() else "unknown error"
+    return Finding("RND001", "render", f"{backend} renderer failed: {last[:300]}")
 
 
 def _first_line(exc: Exception) -> str:
@@ -145,7 +156,8 @@ def _first_line(exc: Exception) -> str:
 
 
 def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
-    """SEM001-SEM003: execute the DuckDB rendering on the fixture database."""
+    """SEM001-SEM003: execute the DuckDB rendering on the fixture database (RND001 when
+    the renderer itself fails on a query that was not rendered before)."""
     runner: DuckDBRunner | None = ctx.duckdb
     if runner is None or not ctx.options.execute_duckdb:
         return []
@@ -156,9 +168,12 @@ def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
 
         rendered = render_duckdb(subject.query, ctx.schema)
         subject.sql_duckdb, subject.duckdb_unsupported = rendered.sql, rendered.unsupported
+        if rendered.defect is not None:
+            subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE, reason=RENDER_DEFECT)
+            return [render_defect("duckdb", rendered.defect)]
     if subject.sql_duckdb is None:
-        subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE)
         reason = subject.duckdb_unsupported or "no DuckDB rendering"
+        subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE, reason=reason)
         return [Finding("SEM002", "duckdb", f"not checkable in DuckDB: {reason}", "info")]
     result, error = runner.run(subject.sql_duckdb)
     subject.engines["duckdb"] = result
@@ -221,7 +236,7 @@ class PostgisRunner:
                 )
                 conn.execute(f"EXPLAIN {sql}")
                 if not self.execute:
-                    raise _Rollback(EngineResult(OK))
+                    raise _Rollback(EngineResult(OK, reason="EXPLAIN only (--no-execute)"))
                 stage = "execute"
                 cursor = conn.execute(sql)
                 rows = cursor.fetchmany(_MAX_ROWS)
@@ -238,14 +253,16 @@ class PostgisRunner:
             state = exc.sqlstate or "?"
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             if state == "57014" and stage == "execute":
-                return EngineResult(PLANNED, sqlstate=state), Finding(
+                return EngineResult(
+                    PLANNED, sqlstate=state, reason="execution hit the statement timeout"
+                ), Finding(
                     "PGS003",
                     "postgis",
                     f"PostGIS planned it; statement timeout [{state}]",
                     "warning",
                 )
             code = "PGS001" if stage == "explain" else "PGS002"
-            return EngineResult(ERROR, sqlstate=state), Finding(
+            return EngineResult(ERROR, sqlstate=state, reason=message), Finding(
                 code, "postgis", f"PostGIS {stage} failed [{state}]: {message}"
             )
         raise AssertionError("unreachable: the transaction block always raises")

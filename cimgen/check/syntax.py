@@ -37,7 +37,14 @@ def check_postgres_parse(subject: Subject, ctx: CheckContext) -> list[Finding]:
     stmts = tree.get("stmts", [])
     kinds = [next(iter(s.get("stmt", {"?": None}))) for s in stmts]
     if kinds != ["SelectStmt"]:
-        return [Finding("STA001", "static", f"not a single read-only query: {', '.join(kinds)}")]
+        what = ", ".join(k.removesuffix("Stmt").upper() for k in kinds) or "nothing"
+        return [
+            Finding(
+                "STA001",
+                "static",
+                f"not a single read-only SELECT/WITH query: {what}",
+            )
+        ]
     body = stmts[0]["stmt"]["SelectStmt"]
     if body.get("intoClause") or body.get("lockingClause"):
         return [Finding("STA001", "static", "SELECT INTO / FOR UPDATE is not read-only")]

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from cimgen.cli.options import EPOCHS, ROWS, SEED, TIMEOUT
 from cimgen.schema.load import DEFAULT_SCHEMA
 
 BACKEND_TITLES = {"postgis": "PostGIS", "spatialite": "SpatiaLite", "duckdb": "DuckDB"}
@@ -28,11 +29,16 @@ def register(app: typer.Typer) -> None:
 
 
 def bench(
-    rows: int = typer.Option(500, "--rows", "-n", help="Number of generated queries."),
+    rows: int = typer.Option(500, "--rows", "-n", **ROWS, help="Number of generated queries."),
     model: Path | None = typer.Option(
         None, "--model", help="A structure model folder (`cimgen fit`); default: fit one now."
     ),
-    epochs: int = typer.Option(30, "--epochs", help="Epochs when fitting a model now."),
+    epochs: int = typer.Option(
+        30,
+        "--epochs",
+        **EPOCHS,
+        help="Epochs when fitting a neural model now (ignored for gaussian_copula).",
+    ),
     synthesizer: str = typer.Option(
         "ctgan",
         "--synthesizer",
@@ -43,9 +49,12 @@ def bench(
         "--stage1",
         help="Stage 1 corpus to fit on and learn literals from (default: the bundled demo corpus).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Sampling and expansion seed."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Sampling and expansion seed."),
     fixture_seed: int = typer.Option(
-        0, "--fixture-seed", help="Fixture data seed (use the one given to `cimgen db init`)."
+        0,
+        "--fixture-seed",
+        **SEED,
+        help="Fixture data seed (use the one given to `cimgen db init`).",
     ),
     postgis: str | None = typer.Option(
         None,
@@ -56,7 +65,9 @@ def bench(
     schema: str = typer.Option(
         DEFAULT_SCHEMA, "--schema", "-s", help="Bundled schema name, .yaml/.json/.sql file or URL."
     ),
-    timeout: float = typer.Option(2.0, "--timeout", help="Seconds per query and engine."),
+    timeout: float = typer.Option(
+        2.0, "--timeout", **TIMEOUT, help="Seconds per query and engine."
+    ),
     fmt: Format = typer.Option(Format.human, "--format", "-f", help="human or json."),
     out_file: Path | None = typer.Option(
         None, "--out", "-o", help="Write the result here (atomically) instead of stdout."
@@ -70,8 +81,10 @@ def bench(
     from cimgen.errors import InputError
     from cimgen.io import atomic_text
 
-    if timeout <= 0:
-        raise InputError(f"--timeout {timeout}: use a positive number of seconds, e.g. 2.")
+    if model is None:
+        from cimgen.structure.synthesizers import check_name
+
+        check_name(synthesizer)
     if model is not None and not model.is_dir():
         raise InputError(f"--model {model}: not a folder. Pass a folder written by `cimgen fit`.")
     progress = Progress(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from cimgen.cli.options import SEED
 from cimgen.errors import DatabaseError, InputError
 from cimgen.schema.load import DEFAULT_SCHEMA, load_schema
 
@@ -40,7 +41,9 @@ def up(
     directory: Path | None = typer.Option(
         None, "--dir", help="Cluster directory (default: a new temp dir, remembered for `db down`)."
     ),
-    port: int | None = typer.Option(None, "--port", help="TCP port (default: a free one)."),
+    port: int | None = typer.Option(
+        None, "--port", min=1024, max=65535, help="TCP port (default: a free one)."
+    ),
 ) -> None:
     """Start a throwaway local PostGIS cluster (trust auth, 127.0.0.1) and print its DSN."""
     from cimgen.cli.main import out
@@ -85,7 +88,7 @@ def down(
 def init(
     dsn: str = typer.Option(..., "--dsn", help="postgresql:// URL of the target database."),
     schema: str = typer.Option(DEFAULT_SCHEMA, "--schema", "-s", help=SCHEMA_HELP),
-    seed: int = typer.Option(0, "--seed", help="Fixture seed (same seed, same rows)."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Fixture seed (same seed, same rows)."),
     replace: bool = typer.Option(False, "--replace", help="Drop and recreate existing tables."),
 ) -> None:
     """Create the schema's tables in PostGIS and fill them with the fixture data."""
@@ -102,7 +105,7 @@ def init(
 
 def fixture(
     schema: str = typer.Option(DEFAULT_SCHEMA, "--schema", "-s", help=SCHEMA_HELP),
-    seed: int = typer.Option(0, "--seed", help="Fixture seed (same seed, same rows)."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Fixture seed (same seed, same rows)."),
     engine: Engine = typer.Option(Engine.duckdb, "--engine", help="Embedded engine."),
 ) -> None:
     """Build (or reuse) the cached embedded fixture database and print its path."""

@@ -11,9 +11,18 @@ from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
 from cimgen.generate import GenerateOptions, load_config, run_generate
+from cimgen.generate.options import LIMITS
+
+_D = GenerateOptions(out=Path("."))  # the documented defaults, shown in --help
+
+
+def _range(name: str) -> dict[str, Any]:
+    """typer's min/max for a count option: the same range the library checks."""
+    return {"min": LIMITS[name].low, "max": LIMITS[name].high}
 
 
 def generate(
+    ctx: typer.Context,
     out_dir: Path = typer.Option(
         ..., "--out", help="Output folder (must be empty, or use --overwrite)."
     ),
@@ -21,58 +30,80 @@ def generate(
         None, "--stage1", help="Stage 1 corpus; default: the bundled demo corpus."
     ),
     schema: str = typer.Option(
-        "cim_wizard", "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
+        _D.schema, "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
     ),
-    rows: int | None = typer.Option(None, "--rows", help="Samples to accept [default: 50000]."),
-    oversample: float | None = typer.Option(
-        None, "--oversample", help="Structures sampled per wanted row [default: 1.5]."
+    rows: int = typer.Option(_D.rows, "--rows", **_range("rows"), help="Samples to accept."),
+    oversample: float = typer.Option(
+        _D.oversample,
+        "--oversample",
+        **_range("oversample"),
+        help="Structures sampled per missing row, per round.",
     ),
-    synthesizer: str | None = typer.Option(
-        None, "--synthesizer", help="ctgan | tvae | gaussian_copula | copulagan [default: ctgan]."
+    synthesizer: str = typer.Option(
+        _D.synthesizer, "--synthesizer", help="ctgan, tvae, gaussian_copula or copulagan."
     ),
-    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (GAN/VAE)."),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        **_range("epochs"),
+        help="Training epochs of ctgan, tvae, copulagan (300 unless set); not for gaussian_copula.",
+    ),
     model: Path | None = typer.Option(
         None, "--model", help="Reuse a fitted structure model folder (from cimgen fit)."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: 0]."),
+    seed: int = typer.Option(_D.seed, "--seed", **_range("seed"), help="Random seed."),
     postgis: str | None = typer.Option(
         None,
         "--postgis",
         help="PostGIS URL for the gold check, or 'auto' for a throwaway local cluster.",
     ),
     no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
-    workers: int | None = typer.Option(
-        None,
+    workers: int = typer.Option(
+        _D.workers,
         "--workers",
-        help="Processes for expansion and checks [default: CPU cores, at most 4]; the "
+        **_range("workers"),
+        help="Processes for expansion and checks (default: CPU cores, at most 4); the "
         "output is identical for any value.",
     ),
+    min_score: float = typer.Option(
+        _D.score.thresholds["overall"],
+        "--min-score",
+        min=0.0,
+        max=1.0,
+        help="Overall quality score a sample needs (score.thresholds.overall).",
+    ),
     config: Path | None = typer.Option(
-        None, "--config", help="YAML/JSON config file (docs/generate.md)."
+        None, "--config", help="YAML/JSON config file (docs/generate.md); flags win over it."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
-    empty_share: float | None = typer.Option(
-        None,
+    empty_share: float = typer.Option(
+        _D.empty_share,
         "--empty-share",
-        help="Share of accepted rows whose result may be empty, kept on purpose and "
-        "labelled (0 to 1) [default: 0.05].",
+        **_range("empty_share"),
+        help="Share of the rows asked for whose result may be empty, kept on purpose and "
+        "labelled; beyond it empty results are rejected (RES001).",
     ),
-    sql_field: str = typer.Option("sql_postgis", "--sql-field", help="Stage 1 SQL field."),
+    sql_field: str = typer.Option(_D.sql_field, "--sql-field", help="Stage 1 SQL field."),
+    id_field: str | None = typer.Option(
+        None, "--id-field", help="Stage 1 id field (default: id, id_rule, sample_id, …)."
+    ),
 ) -> None:
     """Run Stage 2: ingest, features, fit, sample, expand, check, score, write."""
     opts = GenerateOptions(
         out=out_dir,
         stage1=stage1,
-        schema=schema,
         model=model,
         postgis=postgis,
         postgis_execute=not no_execute,
         overwrite=overwrite,
         sql_field=sql_field,
+        id_field=id_field,
     )
     if config is not None:
         opts = load_config(config, opts)
+    # flags the user typed win over the config file; unset ones keep the file's value
     flags: dict[str, Any] = {
+        "schema": schema,
         "rows": rows,
         "oversample": oversample,
         "synthesizer": synthesizer,
@@ -81,13 +112,23 @@ def generate(
         "workers": workers,
         "empty_share": empty_share,
     }
-    opts = replace(opts, **{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if _given(ctx, k) or config is None}
+    opts = replace(opts, **{k: v for k, v in given.items() if v is not None})
+    if _given(ctx, "min_score") or config is None:
+        thresholds = {**opts.score.thresholds, "overall": min_score}
+        opts = replace(opts, score=replace(opts.score, thresholds=thresholds))
     result = run_generate(opts, console)
     _summary(result.stats)
     out.print(f"wrote {result.out}")
     if not result.complete:
         console.print(f"[bold yellow]warning:[/] {result.message}")
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed the option (rather than it keeping its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
 
 
 def _summary(stats: dict[str, Any]) -> None:
@@ -103,13 +144,18 @@ def _summary(stats: dict[str, Any]) -> None:
     for code, n in list(stats.get("rejected_by_code", {}).items())[:6]:
         t.add_row(f"  rejected by {code}", str(n))
     for engine, e in stats.get("engines", {}).items():
+        rate = "n/a" if e["ok_pct"] is None else f"{e['ok_pct']}%"
         t.add_row(
-            f"{engine} pass rate",
-            f"{e['ok_pct']}% of {e['n']} (+{e['not_checkable']} not checkable)",
+            f"{engine} pass rate", f"{rate} of {e['n']} (+{e['not_checkable']} not checkable)"
         )
-    if stats.get("agreement", {}).get("n"):
-        a = stats["agreement"]
+    a = stats.get("agreement", {})
+    if a.get("n"):
         t.add_row("DuckDB/PostGIS agreement", f"{a['agree_pct']}% of {a['n']}")
+    for engine, sizes in stats.get("result_sizes", {}).items():
+        t.add_row(f"{engine}: accepted with 0 rows", f"{sizes['empty']} of {sizes['executed']}")
+    t.add_row("accepted, no engine executed", str(stats.get("accepted_not_executed", 0)))
+    defects = stats.get("render_defects", {}).get("count", 0)
+    t.add_row("renderer defects (RND001)", str(defects), style="bold red" if defects else None)
     nov = stats.get("novelty", {})
     t.add_row(
         "distinct SQL / shapes",

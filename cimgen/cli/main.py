@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cimgen import __version__
 from cimgen.errors import CimgenError
@@ -52,6 +54,25 @@ def _root(
     """cimgen: grammar-first Stage 2 generator for CIM Wizard spatial SQL."""
 
 
+def _show_flags_as_flags() -> None:
+    """typer >= 0.22 shows a flag as taking a ``<bool>`` value (``--overwrite <bool>``),
+    which it does not take; show flags (``--help`` too) with no value column instead."""
+    from typer import core
+
+    option = getattr(core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None:
+        return
+
+    def display(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option.display_type_rich = display
+
+
+_show_flags_as_flags()
+
+
 def user_error(message: str) -> typer.Exit:
     """Print ``error: message`` as one line on stderr and return the exit to raise."""
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
@@ -84,12 +105,33 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]: nothing half-written was left behind.")
         sys.exit(130)
+    except OSError as exc:
+        # a file the user named cannot be read or written (permissions, a full disk, a
+        # folder where a file was expected): their fix, so one line, not a traceback
+        where = exc.filename or "a file"
+        console.print(
+            f"[bold red]error:[/] {escape(str(where))}: {escape(exc.strerror or str(exc))}. "
+            "Check the path and its permissions.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_USER_ERROR)
     except Exception as exc:
-        # Usage errors of the click layer typer vendors: they know how to show themselves.
-        show = getattr(exc, "show", None)
-        if callable(show) and hasattr(exc, "exit_code"):
-            show()
-            sys.exit(EXIT_USER_ERROR)
         if type(exc).__name__ == "Abort":
             sys.exit(130)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `cimgen db`: show its help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(EXIT_USER_ERROR)
+        # Usage errors of the click layer typer vendors (bad value, out of range, missing
+        # or unknown option): one line naming the option, like every other user error.
+        message = getattr(exc, "format_message", None)
+        if callable(message) and hasattr(exc, "exit_code"):
+            ctx = getattr(exc, "ctx", None)
+            hint = f" See '{ctx.command_path} --help'." if ctx is not None else ""
+            text = message().strip()
+            text += "" if text.endswith((".", ")")) else "."
+            console.print(
+                f"[bold red]error:[/] {escape(text)}{hint}", highlight=False, soft_wrap=True
+            )
+            sys.exit(EXIT_USER_ERROR)
         raise

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from cimgen.cli.main import console, out
+from cimgen.cli.options import EPOCHS, ROWS, SEED
 from cimgen.errors import ConfigError, InputError
 from cimgen.io import read_table, write_json, write_table
 from cimgen.structure import compare_synthesizers, fit_model, load_model, parse_condition
@@ -21,24 +22,27 @@ from cimgen.structure.synthesizers import NEURAL, SYNTHESIZERS, check_name, load
 
 
 def _features(
-    stage1: Path | None, features: Path | None, schema: str, sql_field: str
+    stage1: Path | None, features: Path | None, schema: str, sql_field: str, id_field: str | None
 ) -> tuple[pd.DataFrame, Path]:
     if (stage1 is None) == (features is None):
         raise InputError("give exactly one of --stage1 FILE or --features FILE.")
     if features is not None:
         return read_table(features), features
     from cimgen.features import SkipReport, features_frame, iter_features
-    from cimgen.ingest import read_stage1
+    from cimgen.ingest import corpus_warnings, read_stage1
     from cimgen.schema import load_schema
 
     assert stage1 is not None
     skipped = SkipReport()
+    reader = read_stage1(stage1, sql_field, id_field)
     with console.status("extracting features…"):
-        frame = features_frame(
-            iter_features(read_stage1(stage1, sql_field), load_schema(schema), skipped)
-        )
+        frame = features_frame(iter_features(reader, load_schema(schema), skipped))
+    if reader.report.total_skipped:
+        console.print(f"skipped {reader.report.summary()}", highlight=False)
     if skipped.total:
         console.print(f"skipped {skipped.total} record(s): {dict(skipped.counts)}")
+    for warning in corpus_warnings(reader.report, len(frame)):
+        console.print(f"[bold yellow]warning:[/] {warning}.", highlight=False)
     return frame, stage1
 
 
@@ -48,6 +52,9 @@ _FEATURES = typer.Option(
 )
 _SCHEMA = typer.Option("cim_wizard", "--schema", help="Schema for --stage1 feature extraction.")
 _SQL_FIELD = typer.Option("sql_postgis", "--sql-field", help="SQL field of --stage1 records.")
+_ID_FIELD = typer.Option(
+    None, "--id-field", help="Id field of --stage1 records (default: id, id_rule, …)."
+)
 
 
 def fit(
@@ -57,15 +64,16 @@ def fit(
         "ctgan", "--synthesizer", help=f"One of {', '.join(SYNTHESIZERS)}."
     ),
     epochs: int | None = typer.Option(
-        None, "--epochs", min=1, help="Training epochs (ctgan, tvae, copulagan)."
+        None, "--epochs", **EPOCHS, help="Training epochs (ctgan, tvae, copulagan)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed: same seed, same model and samples."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Seed: same seed, same model and samples."),
     config: Path | None = typer.Option(
         None, "--config", help="YAML/JSON: synthesizer: {ctgan: {epochs: 100, ...}}."
     ),
     out_dir: Path = typer.Option(..., "--out", help="Model directory to write."),
     schema: str = _SCHEMA,
     sql_field: str = _SQL_FIELD,
+    id_field: str | None = _ID_FIELD,
 ) -> None:
     """Fit a structure model on Stage 1 features and save it (docs/structure.md)."""
     check_name(synthesizer)
@@ -77,7 +85,7 @@ def fit(
                 "--epochs or use ctgan, tvae or copulagan."
             )
         params["epochs"] = epochs
-    frame, source = _features(stage1, features, schema, sql_field)
+    frame, source = _features(stage1, features, schema, sql_field, id_field)
     model = fit_model(frame, synthesizer, params, seed=seed, out_dir=out_dir, source=source)
     m = model.manifest
     out.print(
@@ -88,8 +96,8 @@ def fit(
 
 def sample(
     model_dir: Path = typer.Option(..., "--model", help="Model directory from `cimgen fit`."),
-    rows: int = typer.Option(..., "--rows", min=1, help="Number of structures."),
-    seed: int = typer.Option(0, "--seed", help="Same seed => same structures."),
+    rows: int = typer.Option(..., "--rows", **ROWS, help="Number of structures."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Same seed => same structures."),
     condition: list[str] = typer.Option(
         [],
         "--condition",
@@ -98,6 +106,8 @@ def sample(
     min_share_rare: float | None = typer.Option(
         None,
         "--min-share-rare",
+        min=0.0,
+        max=1.0,
         help="Minimum share of each sql_type seen in training (default 0.02; 0 = off).",
     ),
     out_file: Path = typer.Option(..., "--out", help="Output .csv or .parquet."),
@@ -136,19 +146,20 @@ def sample(
 def compare(
     stage1: Path | None = _STAGE1,
     features: Path | None = _FEATURES,
-    epochs: int = typer.Option(300, "--epochs", min=1, help="Epochs for the neural ones."),
-    rows: int = typer.Option(5000, "--rows", min=1, help="Structures sampled from each."),
-    seed: int = typer.Option(0, "--seed"),
+    epochs: int = typer.Option(300, "--epochs", **EPOCHS, help="Epochs for the neural ones."),
+    rows: int = typer.Option(5000, "--rows", **ROWS, help="Structures sampled from each."),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Seed of every fit and sample."),
     out_file: Path | None = typer.Option(
         None, "--out", help="Save the table (.csv, .parquet or .json)."
     ),
     schema: str = _SCHEMA,
     sql_field: str = _SQL_FIELD,
+    id_field: str | None = _ID_FIELD,
 ) -> None:
     """Fit all four synthesizers on the same features and compare them."""
     if out_file and out_file.suffix.lower() not in (".csv", ".parquet", ".json"):
         raise InputError(f"{out_file}: unknown output format. Use .csv, .parquet or .json.")
-    frame, _ = _features(stage1, features, schema, sql_field)
+    frame, _ = _features(stage1, features, schema, sql_field, id_field)
     results = compare_synthesizers(frame, epochs=epochs, rows=rows, seed=seed)
     table = Table(title=f"synthesizers on {len(frame)} feature rows ({rows} sampled each)")
     cols = (

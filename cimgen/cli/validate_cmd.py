@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, EXIT_OK, console, out
+from cimgen.cli.options import SEED, TIMEOUT
 from cimgen.errors import InputError
 from cimgen.grammar.validate import DEFAULT_SQL_FIELD, ValidationReport, read_queries
 from cimgen.grammar.validate import validate_queries as run_validation
@@ -56,8 +57,13 @@ def validate(
         "or 'auto' for a throwaway cluster filled with fixture data.",
     ),
     no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
-    timeout: float = typer.Option(2.0, "--timeout", help="Seconds per query per engine."),
-    seed: int = typer.Option(0, "--seed", help="Fixture data seed."),
+    timeout: float = typer.Option(
+        2.0, "--timeout", **TIMEOUT, help="Seconds per query per engine."
+    ),
+    seed: int = typer.Option(0, "--seed", **SEED, help="Fixture data seed."),
+    id_field: str | None = typer.Option(
+        None, "--id-field", help="Corpus id field (default: id, id_rule, sample_id, …)."
+    ),
     rejected: Path | None = typer.Option(
         None, "--rejected", help="Write the invalid queries with their findings (JSONL)."
     ),
@@ -73,7 +79,7 @@ def validate(
             raise InputError(f"--execute {engine!r}: unknown engine. Use duckdb or postgis.")
     if "postgis" in engines and not postgis:
         raise InputError("--execute postgis needs --postgis URL (or --postgis auto).")
-    items, skipped = read_queries(query_or_file, sql_field)
+    items, skipped = read_queries(query_or_file, sql_field, id_field)
     model = load_schema(schema)
     with _execution(model, engines, postgis, timeout, seed, not no_execute) as execution:
         checks = [execution] if execution is not None else []
@@ -172,7 +178,11 @@ def _engine_table(data: dict[str, Any]) -> Table:
     table.add_column("not checkable", justify="right")
     for name, e in data.get("engines", {}).items():
         table.add_row(
-            name, str(e["n"]), str(e["ok"]), f"{e['ok_pct']:.1f}", str(e["not_checkable"])
+            name,
+            str(e["n"]),
+            str(e["ok"]),
+            "n/a" if e["ok_pct"] is None else f"{e['ok_pct']:.1f}",
+            str(e["not_checkable"]),
         )
     return table
 

@@ -189,6 +189,7 @@ def make_candidate(
         unsupported=unsupported,
         findings=e.findings,
         relaxed=tuple(sorted(e.relaxed)),
+        render_defects={k: r.defect for k, r in rendered.items() if r.defect},
     )
 
 

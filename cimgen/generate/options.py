@@ -26,6 +26,7 @@ class GenerateOptions:
     stage1: Path | None = None  # None: the bundled demo corpus
     schema: str = "cim_wizard"
     sql_field: str = "sql_postgis"
+    id_field: str | None = None  # None: the first of cimgen.ingest.ID_FIELDS a record has
     rows: int = 50_000
     oversample: float = 1.5  # structures sampled per wanted row, per round (the plan's 1.5x)
     synthesizer: str = "ctgan"
@@ -73,16 +74,117 @@ _SCORE_KEYS = {
 }
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The allowed range of a number option, inclusive."""
+
+    low: float
+    high: float
+    kind: type = int
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` is allowed, else what is wrong: "must be ...".
+
+        >>> Limit(1, 10_000_000).problem(0)
+        'must be a whole number from 1 to 10,000,000'
+        >>> Limit(0.01, 3600.0, float).problem(-1.0)
+        'must be a number from 0.01 to 3,600'
+        """
+        whole = self.kind is int
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (whole and not isinstance(value, int))
+            or not self.low <= value <= self.high
+        ):
+            what = "a whole number" if whole else "a number"
+            return f"must be {what} from {_number(self.low)} to {_number(self.high)}"
+        return None
+
+
+def _number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+# Ranges of the count options of ``cimgen generate``, for flags and config keys alike.
+LIMITS: dict[str, Limit] = {
+    "rows": Limit(1, 10_000_000),
+    "oversample": Limit(1.0, 100.0, float),
+    "epochs": Limit(1, 100_000),
+    "seed": Limit(0, 2**32 - 1),
+    "workers": Limit(1, 256),
+    "max_rounds": Limit(1, 1_000),
+    "chunk_size": Limit(1, 100_000),
+    "timeout_s": Limit(0.01, 3_600.0, float),
+    "shape_cap": Limit(1, 10_000_000),
+    "agreement_tolerance": Limit(0.0, 1.0, float),
+    "empty_share": Limit(0.0, 1.0, float),
+}
+
+
+def flag_name(option: str) -> str:
+    """How a user names an option: ``--rows`` for a flag, the config key otherwise."""
+    if option in ("max_rounds", "chunk_size"):
+        return f"generate.{option}"
+    if option in ("timeout_s", "shape_cap", "agreement_tolerance"):
+        return f"checks.{option}"
+    return "--" + option.replace("_", "-")
+
+
+def check_options(opts: GenerateOptions) -> None:
+    """Refuse, before any work, every option value out of range and every combination
+    that cannot run; one :class:`ConfigError` listing them all."""
+    from cimgen.structure.synthesizers import NEURAL, SYNTHESIZERS, resolve_params
+
+    problems = []
+    for option, limit in LIMITS.items():
+        value = getattr(opts, option)
+        if value is not None and (problem := limit.problem(value)):
+            problems.append(f"{flag_name(option)} {value!r} {problem}")
+    if opts.model is None and opts.synthesizer not in SYNTHESIZERS:
+        problems.append(
+            f"--synthesizer {opts.synthesizer!r} is not one of {', '.join(SYNTHESIZERS)}"
+        )
+    elif opts.model is None and opts.epochs is not None and opts.synthesizer not in NEURAL:
+        problems.append(
+            f"--epochs: {opts.synthesizer} is not trained in epochs; drop --epochs or use "
+            "ctgan, tvae or copulagan"
+        )
+    if opts.model is not None and opts.epochs is not None:
+        problems.append("--epochs has no effect with --model (the model is already fitted)")
+    for name, value in opts.score.thresholds.items():
+        if (problem := Limit(0.0, 1.0, float).problem(value)) is not None:
+            option = "--min-score" if name == "overall" else f"score.thresholds.{name}"
+            problems.append(f"{option} {value!r} {problem}")
+    weights = opts.score.weights
+    if any(not isinstance(w, int | float) or w < 0 for w in weights.values()) or not sum(
+        weights.values()
+    ):
+        problems.append(f"score.weights {weights} must be numbers >= 0, not all 0")
+    if problems:
+        raise ConfigError("; ".join(problems) + ".")
+    for name, params in opts.synthesizer_params.items():
+        resolve_params(name, params, where="config synthesizer")
+
+
 def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
-    """Apply a config file to ``base``; flags given on the command line are applied after."""
+    """Apply a config file to ``base``; flags given on the command line are applied after.
+    Every value is checked here, so an error names the file and the key."""
     data = read_config(path)
     opts = base
     gen = data.get("generate") or {}
     reject_unknown(path, "generate.", gen, _GENERATE_KEYS)
-    opts = replace(opts, **gen)
     checks = data.get("checks") or {}
     reject_unknown(path, "checks.", checks, _CHECK_KEYS)
-    opts = replace(opts, **checks)
+    for section, values in (("generate", gen), ("checks", checks)):
+        for key, value in values.items():
+            limit = LIMITS.get(key)
+            problem = limit.problem(value) if limit is not None else None
+            if problem is None and key in ("synthesizer", "schema") and not isinstance(value, str):
+                problem = "must be a string"
+            if problem is not None:
+                raise ConfigError(f"{path}: {section}.{key} = {value!r} {problem}.")
+    opts = replace(opts, **gen, **checks)
     score = data.get("score") or {}
     reject_unknown(path, "score.", score, _SCORE_KEYS)
     if score:
@@ -92,6 +194,10 @@ def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
         reject_unknown(path, "score.weights.", weights, set(cfg.weights))
         reject_unknown(path, "score.thresholds.", thresholds, set(cfg.thresholds))
         extra = {k: v for k, v in score.items() if k not in ("weights", "thresholds")}
+        for prefix, values in (("weights.", weights), ("thresholds.", thresholds), ("", extra)):
+            for key, value in values.items():
+                if (problem := Limit(0.0, 1.0, float).problem(value)) is not None:
+                    raise ConfigError(f"{path}: score.{prefix}{key} = {value!r} {problem}.")
         opts = replace(opts, score=replace(cfg, weights=weights, thresholds=thresholds, **extra))
     synth = data.get("synthesizer") or {}
     if not isinstance(synth, dict):

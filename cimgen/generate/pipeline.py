@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
 from cimgen.errors import InputError
-from cimgen.generate.options import GenerateOptions
+from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
@@ -67,12 +67,22 @@ def _progress(console: Console, enabled: bool) -> Progress:
 
 
 def _prepare_out(out: Path, overwrite: bool) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"{out}: is a file, not a folder. Give --out a folder name (new or empty)."
+        )
+    if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(
             f"{out}: output folder is not empty. Choose another --out or pass --overwrite."
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise InputError(
+            f"{out}: cannot write beside it in {exc.filename or out.parent} "
+            f"({exc.strerror or exc}). Choose an --out in a writable folder."
+        ) from None
     make_public_dir(tmp)
     return tmp
 
@@ -91,6 +101,7 @@ def _finish_out(tmp: Path, out: Path) -> None:
 
 def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
     """Run the whole Stage 2 (see module docstring); returns the summary figures."""
+    check_options(opts)  # every bad value and combination, before anything is read or written
     tmp = _prepare_out(opts.out, opts.overwrite)
     try:
         with ExitStack() as stack:  # a throwaway PostGIS cluster, once the corpus is read
@@ -115,6 +126,9 @@ def _postgis(
     from cimgen.engines import postgis as pg
 
     if opts.postgis != "auto":
+        # reach the server now, before the long work: a worker that cannot connect would
+        # fail only after the fit, and a pool initializer that raises is restarted forever
+        pg.connect(opts.postgis).close()
         yield opts.postgis, None
         return
     directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
@@ -131,10 +145,10 @@ def _load_corpus(opts: GenerateOptions) -> Any:
     from cimgen.ingest import read_stage1
 
     if opts.stage1 is not None:
-        return read_stage1(opts.stage1, opts.sql_field)
+        return read_stage1(opts.stage1, opts.sql_field, opts.id_field)
     from cimgen.corpus import load_demo_corpus
 
-    return read_stage1(load_demo_corpus(), opts.sql_field)
+    return read_stage1(load_demo_corpus(), opts.sql_field, opts.id_field)
 
 
 def _with_metric_srid(schema: Any, corpus: Any, seed: int) -> Any:
@@ -188,6 +202,7 @@ def _planting(schema: Any, corpus: Any, seed: int) -> Any:
 def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -> GenerateResult:
     from cimgen.expand.context import ExpansionContext
     from cimgen.features import SkipReport, features_frame, iter_features
+    from cimgen.ingest import corpus_warnings
     from cimgen.schema import load_schema
     from cimgen.structure import fit_model, load_model
     from cimgen.world import fixture_world
@@ -204,8 +219,11 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
     console.print(
         f"Stage 1: {reader.report.read + reader.report.total_skipped} records, "
         f"{len(records)} with features, {reader.report.total_skipped + skipped.total} "
-        "skipped"
+        "skipped" + (f" ({reader.report.summary()})" if reader.report.total_skipped else "")
     )
+    warnings = corpus_warnings(reader.report, len(records))
+    for warning in warnings:
+        console.print(f"[bold yellow]warning:[/] {warning}.", highlight=False)
 
     with timer.stage("fit"):
         if opts.model is not None:
@@ -276,7 +294,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             need = opts.rows - len(accepted)
             n = max(1, math.ceil(need * opts.oversample))
             with timer.stage("sample"):
-                sampled = model.sample(n, seed=opts.seed * 1000 + rounds, progress=False)
+                sampled = model.sample(n, seed=(opts.seed * 1000 + rounds) % 2**32, progress=False)
             _merge(sample_report, sampled.report)
             batch = sampled.structures()
             structures.extend(batch)
@@ -336,6 +354,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                 rounds,
             )
         )
+        summary["warnings"] = warnings
         summary["sdmetrics"] = _sdmetrics(stage1, accepted)
         summary["empty_results"] = {
             "share_allowed": opts.empty_share,
@@ -415,7 +434,7 @@ def _decide(
     if ok:
         assert outcome.candidate is not None
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        record = dataset_record(outcome, quality, prov)
+        record = dataset_record(outcome, quality, prov, schema=div_ctx.schema)
         record["result"]["empty_on_purpose"] = empty_kept
         accepted.append(record)
     else:
@@ -508,15 +527,34 @@ def _header(
         "rows_requested": opts.rows,
         "workers": opts.workers,
         "postgis": bool(opts.postgis),
+        "stage1": {
+            "file": reader.path.name,
+            "bundled": opts.stage1 is None,
+            "format": reader.format,
+            "sha256": _sha256(reader.path),
+        },
+        "score_config": asdict(opts.score),
         "records": {
             "read": reader.report.read + reader.report.total_skipped,
             "skipped": reader.report.total_skipped + skipped.total,
             "skipped_by_reason": {**dict(reader.report.skipped), **dict(skipped.counts)},
+            "first_skipped_lines": reader.report.skipped_lines,
             "features": n_features,
+            "with_question": reader.report.with_question,
         },
         "structures": {"sampled": len(structures), "report": sample_report},
         "rounds": rounds,
     }
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _sdmetrics(stage1: Any, accepted: list[dict[str, Any]]) -> dict[str, Any]:

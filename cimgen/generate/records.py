@@ -7,9 +7,43 @@ from typing import Any
 
 from cimgen import __version__
 from cimgen.generate.work import Outcome
-from cimgen.models import Quality
+from cimgen.models import Candidate, Quality
+from cimgen.schema.model import Schema
 
 STAGE = "stage2_cimgen"
+NO_POSTGIS = "not run: no PostGIS server given (--postgis)"
+
+
+_CONTEXTS: dict[tuple[int, tuple[str, ...]], tuple[Schema, str]] = {}
+
+
+def schema_context(schema: Schema, tables: tuple[str, ...]) -> str:
+    """The DDL (CREATE TABLE, columns and types) of exactly the tables a query uses: what
+    a fine-tuning prompt needs to know about the database. Cached per schema object and
+    table set (a run has few distinct sets; hashing a whole schema per row would cost more)."""
+    from cimgen.schema.export import tables_ddl
+
+    key = (id(schema), tables)
+    cached = _CONTEXTS.get(key)
+    if cached is None or cached[0] is not schema:
+        if len(_CONTEXTS) > 4096:
+            _CONTEXTS.clear()
+        cached = _CONTEXTS[key] = (schema, tables_ddl(schema, tables))
+    return cached[1]
+
+
+def instruction(cand: Candidate) -> str:
+    """The candidate's instruction with the tables the query uses named before the question
+    (their columns are in ``schema_context``); it still ends with the question."""
+    base = cand.instruction
+    if not cand.tables:
+        return base
+    named = f" using the tables {', '.join(cand.tables)}"
+    if base.endswith(cand.question):
+        head = base[: len(base) - len(cand.question)].rstrip()
+        colon = head.endswith(":")
+        return f"{head.rstrip(':')}{named}{':' if colon else ''} {cand.question}"
+    return f"{base}{named}"
 
 
 def _checks(outcome: Outcome) -> dict[str, Any]:
@@ -22,6 +56,8 @@ def _checks(outcome: Outcome) -> dict[str, Any]:
     }
     for engine, result in sorted(outcome.engines.items()):
         out[engine] = result.to_dict()
+    if not any(r.executed for r in outcome.engines.values()) and "postgis" not in outcome.engines:
+        out["postgis"] = {"status": "not_run", "reason": NO_POSTGIS}
     return out
 
 
@@ -30,13 +66,15 @@ def dataset_record(
     quality: Quality,
     provenance: dict[str, Any],
     difficulty_fallback: str | None = None,
+    schema: Schema | None = None,
 ) -> dict[str, Any]:
     cand = outcome.candidate
     s = outcome.structure
     record: dict[str, Any] = {
         "id": cand.id if cand else f"s2_{outcome.index:07d}",
         "question": cand.question if cand else None,
-        "instruction": cand.instruction if cand else None,
+        "instruction": instruction(cand) if cand else None,
+        "schema_context": schema_context(schema, cand.tables) if cand and schema else None,
         "sql_postgis": cand.sql_postgis if cand else None,
         "sql_spatialite": cand.sql_spatialite if cand else None,
         # the label of the SQL as built (derived by the documented rule), not the sampled one
@@ -75,6 +113,8 @@ def dataset_record(
 def rejected_record(
     outcome: Outcome, quality: Quality, provenance: dict[str, Any]
 ) -> dict[str, Any]:
+    """A rejected candidate with its findings (no ``schema_context``: it is for debugging,
+    not for training, and the DDL would only make the file bigger)."""
     record = dataset_record(outcome, quality, provenance)
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record

@@ -9,21 +9,11 @@ from typing import Any
 
 from cimgen.check.base import ERROR, NO_ERROR, NOT_CHECKABLE, OK, PLANNED
 from cimgen.check.execute import agree
+from cimgen.generate.records import NO_POSTGIS
 from cimgen.generate.work import Outcome
 from cimgen.models import FEATURE_NAMES, FIDELITY_COUNTS, Quality
 
-SIZE_BUCKETS = ("0", "1", "2-10", "11-100", "101-1000", ">1000", "not executed")
-
-
-def size_bucket(rows: int | None) -> str:
-    if rows is None:
-        return "not executed"
-    if rows <= 1:
-        return str(rows)
-    for hi, name in ((10, "2-10"), (100, "11-100"), (1000, "101-1000")):
-        if rows <= hi:
-            return name
-    return ">1000"
+NOT_EXECUTED = "not executed"
 
 
 def _pct(part: int, whole: int) -> float:
@@ -40,6 +30,25 @@ def _word_stats(words: list[int]) -> dict[str, float | int]:
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
     return {"words_median": median, "words_p90": p90}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """A percentage of something measured; None ("n/a") when nothing was measured."""
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+# Result sizes of executed accepted samples, in rows: (label, lowest, highest or None).
+SIZE_BINS = (("0", 0, 0), ("1", 1, 1), ("2-10", 2, 10), ("11-100", 11, 100), (">100", 101, None))
+FIRST_DEFECTS = 5  # renderer tracebacks kept in stats.json
+
+
+def size_bin(rows: int) -> str:
+    """The SIZE_BINS label of a result of ``rows`` rows.
+
+    >>> size_bin(0), size_bin(7), size_bin(5000)
+    ('0', '2-10', '>100')
+    """
+    return next(label for label, lo, hi in SIZE_BINS if rows >= lo and (hi is None or rows <= hi))
 
 
 @dataclass
@@ -71,8 +80,13 @@ class RunStats:
     label_agree: int = 0
     label_n: int = 0
     label_confusion: Counter[str] = field(default_factory=Counter)
-    result_sizes: Counter[str] = field(default_factory=Counter)
-    results_by_engine: Counter[str] = field(default_factory=Counter)
+    answer_sizes: Counter[str] = field(default_factory=Counter)  # on the strongest engine
+    answers_by_engine: Counter[str] = field(default_factory=Counter)
+    not_executed_accepted: int = 0
+    unverified_reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    result_sizes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    render_defects: Counter[str] = field(default_factory=Counter)
+    first_defects: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, o: Outcome, quality: Quality, accepted: bool, stage1_shapes: set[str]) -> None:
         self.candidates += 1
@@ -80,12 +94,20 @@ class RunStats:
         kind["candidates"] += 1
         if o.candidate is None:
             self.expansion_failed += 1
+        else:
+            for backend, trace in sorted(o.candidate.render_defects.items()):
+                self.render_defects[backend] += 1
+                if len(self.first_defects) < FIRST_DEFECTS:
+                    self.first_defects.append(
+                        {"index": o.index, "backend": backend, "traceback": trace}
+                    )
         for engine, result in o.engines.items():
             counts = self.engines[engine]
             counts["n"] += 1
             counts[result.status] += 1
             kind[f"{engine}_n"] += int(result.status != NOT_CHECKABLE)
             kind[f"{engine}_ok"] += int(result.status in NO_ERROR)
+            kind[f"{engine}_not_checkable"] += int(result.status == NOT_CHECKABLE)
         duck, pg = o.engines.get("duckdb"), o.engines.get("postgis")
         if duck and pg and duck.status == OK and pg.status == OK and pg.rows is not None:
             self.agreement["n"] += 1
@@ -134,20 +156,32 @@ class RunStats:
             self.label_agree += int(agree_)
             if not agree_:
                 self.label_confusion[f"{o.structure.sql_type} -> {o.features.sql_type}"] += 1
-        engine, rows = o.result()
-        self.results_by_engine[engine or "none"] += 1
-        self.result_sizes[size_bucket(rows)] += 1
+        best, rows = o.result()
+        self.answers_by_engine[best or "none"] += 1
+        self.answer_sizes[NOT_EXECUTED if rows is None else size_bin(rows)] += 1
+        for engine, result in o.engines.items():
+            if result.executed and result.rows is not None:
+                self.result_sizes[engine][size_bin(result.rows)] += 1
+        if not any(r.executed for r in o.engines.values()):
+            # accepted, but nothing ran it to the end: say why, per engine
+            self.not_executed_accepted += 1
+            for engine, result in sorted(o.engines.items()):
+                self.unverified_reasons[(engine, result.reason or result.status)] += 1
+            if "postgis" not in o.engines:
+                self.unverified_reasons[("postgis", NO_POSTGIS)] += 1
 
     def results(self) -> dict[str, Any]:
-        executed = sum(n for b, n in self.result_sizes.items() if b != "not executed")
-        empty = self.result_sizes.get("0", 0)
+        """Result sizes of the accepted samples on the strongest engine that ran each one
+        (PostGIS before DuckDB): the share that answers with at least one row."""
+        executed = sum(n for b, n in self.answer_sizes.items() if b != NOT_EXECUTED)
+        empty = self.answer_sizes.get("0", 0)
         return {
             "executed": executed,
             "nonempty_pct": _pct(executed - empty, executed),
             "empty": empty,
-            "not_executed": self.result_sizes.get("not executed", 0),
-            "sizes": {b: self.result_sizes.get(b, 0) for b in SIZE_BUCKETS},
-            "engine": dict(self.results_by_engine),
+            "not_executed": self.answer_sizes.get(NOT_EXECUTED, 0),
+            "sizes": {label: self.answer_sizes.get(label, 0) for label, _, _ in SIZE_BINS},
+            "engine": dict(self.answers_by_engine),
         }
 
     def top_rejection(self) -> str:
@@ -164,7 +198,7 @@ class RunStats:
             engines[engine] = {
                 "n": checkable,
                 "ok": ok,
-                "ok_pct": _pct(ok, checkable),
+                "ok_pct": _rate(ok, checkable),
                 "executed": c[OK],
                 "planned": c[PLANNED],
                 "not_checkable": c[NOT_CHECKABLE],
@@ -175,14 +209,17 @@ class RunStats:
         def q(p: float) -> float:
             return round(scores[min(len(scores) - 1, int(p * len(scores)))], 4) if scores else 0.0
 
-        per_type = {}
+        per_type: dict[str, dict[str, Any]] = {}
         for name, c in sorted(self.per_type.items()):
             per_type[name] = {
                 "candidates": c["candidates"],
                 "accepted": c["accepted"],
                 "accept_pct": _pct(c["accepted"], c["candidates"]),
-                **{f"{e}_ok_pct": _pct(c[f"{e}_ok"], c[f"{e}_n"]) for e in sorted(self.engines)},
             }
+            for e in sorted(self.engines):  # ok % of the checkable; None when none was
+                per_type[name][f"{e}_checked"] = c[f"{e}_n"]
+                per_type[name][f"{e}_not_checkable"] = c[f"{e}_not_checkable"]
+                per_type[name][f"{e}_ok_pct"] = _rate(c[f"{e}_ok"], c[f"{e}_n"])
         n_shapes = len(self.accepted_shapes)
         return {
             "candidates": self.candidates,
@@ -192,11 +229,31 @@ class RunStats:
             "rejected_by_code": dict(self.rejected_by_code.most_common()),
             "rejected_by_stage": dict(self.rejected_by_stage.most_common()),
             "engines": engines,
-            "accepted_unverified": self.unverified_accepted,
+            "accepted_unverified": self.unverified_accepted,  # no engine could check it
+            "accepted_not_executed": self.not_executed_accepted,  # ... or none executed it
+            "unverified_reasons": [
+                {"engine": engine, "reason": reason, "count": n}
+                for (engine, reason), n in sorted(
+                    self.unverified_reasons.items(), key=lambda kv: (-kv[1], kv[0])
+                )
+            ],
+            "result_sizes": {
+                engine: {
+                    "executed": sum(sizes.values()),
+                    "empty": sizes["0"],
+                    "bins": {label: sizes[label] for label, _, _ in SIZE_BINS},
+                }
+                for engine, sizes in sorted(self.result_sizes.items())
+            },
+            "render_defects": {
+                "count": sum(self.render_defects.values()),
+                "by_backend": dict(sorted(self.render_defects.items())),
+                "first": self.first_defects,
+            },
             "agreement": {
                 "n": self.agreement["n"],
                 "agree": self.agreement["agree"],
-                "agree_pct": _pct(self.agreement["agree"], self.agreement["n"]),
+                "agree_pct": _rate(self.agreement["agree"], self.agreement["n"]),
             },
             "fidelity": {
                 "n": self.fidelity_n,

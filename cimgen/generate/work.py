@@ -16,6 +16,7 @@ from typing import Any
 from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
 from cimgen.check import run_checks as _run_checks
 from cimgen.check.base import EngineResult
+from cimgen.check.execute import RENDER_DEFECT, render_defect
 from cimgen.models import Candidate, Finding, QueryFeatures
 from cimgen.schema.model import Schema
 
@@ -112,14 +113,17 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
     made = make_candidate(structure, spec.context, rng, index)
     if not isinstance(made, Candidate):
         return Outcome(index, structure, None, findings=list(made.findings))
+    defects = made.render_defects  # a renderer bug rejects the candidate (RND001)
     subject = Subject(
         sql=made.sql_postgis,
         sql_duckdb=made.sql_duckdb,
-        duckdb_unsupported=made.unsupported.get("duckdb"),
+        duckdb_unsupported=made.unsupported.get("duckdb")
+        or (RENDER_DEFECT if "duckdb" in defects else None),
         structure=structure,
         relaxed=frozenset(made.relaxed),
     )
     findings = list(made.findings)  # expansion warnings (a relaxed secondary feature)
+    findings += [render_defect(backend, trace) for backend, trace in sorted(defects.items())]
     findings += _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)
     if subject.query is not None and subject.query != made.ast:
         findings.append(

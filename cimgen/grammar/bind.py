@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from typing import Any
 
 from cimgen import ast
 from cimgen.catalogue import Catalogue, Function, Signature, load_catalogue
+from cimgen.grammar.suggest import close_name, column_hint
 from cimgen.models import Finding
 from cimgen.schema.model import Schema, Table, classify_type
 
@@ -297,7 +297,7 @@ class _Binder:
         table = self.schema.find_table(t.name, t.schema)
         if table is None:
             known = [x.qualified for x in self.schema.tables] + list(scope.ctes)
-            self.add("BND001", f"unknown table {t.qualified}{_suggest(t.qualified, known)}")
+            self.add("BND001", f"unknown table {t.qualified}{close_name(t.qualified, known)}")
             return Rel(ref, None)
         return Rel(
             ref,
@@ -334,11 +334,12 @@ class _Binder:
                 return None
             if col.name not in rel.columns:
                 what = rel.table.qualified if rel.table else rel.ref
-                self.add(
-                    "BND002",
-                    f"column {col.table}.{col.name} does not exist in {what}"
-                    f"{_suggest(col.name, list(rel.columns))}",
+                hint = (
+                    column_hint(col.name, [rel.table], self.schema, list(rel.columns))
+                    if rel.table is not None
+                    else close_name(col.name, list(rel.columns))
                 )
+                self.add("BND002", f"column {col.table}.{col.name} does not exist in {what}{hint}")
                 return None
             return rel.columns[col.name]
         s: Scope | None = scope
@@ -357,10 +358,11 @@ class _Binder:
                 return None  # could come from an unknown table: already reported
             s = s.parent
         cols = [c for r in scope.rels for c in (r.columns or ())]
+        hint = column_hint(col.name, [r.table for r in scope.rels], self.schema, cols)
         self.add(
             "BND002",
             f"column {col.name} does not exist in any table in scope "
-            f"({_refs(scope) or 'no FROM'}){_suggest(col.name, cols)}",
+            f"({_refs(scope) or 'no FROM'}){hint}",
         )
         return None
 
@@ -468,7 +470,7 @@ class _Binder:
         if fn is None or e.schema not in (None, "public"):
             shown = f"{e.schema}.{e.name}" if e.schema else e.name
             names = [f.name for f in self.catalogue.functions]
-            self.add("BND004", f"unknown function {shown}{_suggest(e.name, names)}")
+            self.add("BND004", f"unknown function {shown}{close_name(e.name, names)}")
             for a in e.args:
                 self.expr(a, scope, ctx)
             return None
@@ -683,14 +685,6 @@ def _covered(key: tuple[int, str], scope: Scope, group: list[ast.Expr]) -> bool:
 
 def _refs(scope: Scope) -> str:
     return ", ".join(r.ref for r in scope.rels)
-
-
-def _suggest(name: str, candidates: list[str]) -> str:
-    close = get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.7)
-    if not close:
-        return ""
-    original = next(c for c in candidates if c.lower() == close[0])
-    return f"; did you mean {original}?"
 
 
 def _show(e: Any) -> str:

@@ -9,7 +9,6 @@ executing on DuckDB or PostGIS) plug in through ``checks``: callables
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from cimgen.schema.model import Schema
 
 DEFAULT_SQL_FIELD = "sql_postgis"
 _SQL_SUFFIXES = (".sql",)
-_JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+_CORPUS_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".parquet")
 
 # A pluggable check; it runs on every query, ``query_ast`` is None when it did not parse.
 Check = Callable[["QueryItem", ast.Query | None], list[Finding]]
@@ -88,17 +87,36 @@ class ValidationReport:
         return out
 
 
+# Checks that need no engine: run on every query, with or without --execute, so the verdict
+# does not depend on the engines chosen (docs/checks.md).
+STATIC_CHECKS = ("srid", "units", "cartesian")
+
+
 def check_query(
     item: QueryItem,
     schema: Schema,
     catalogue: Catalogue | None = None,
     checks: Sequence[Check] = (),
 ) -> QueryResult:
-    """Syntax first (the first error only), then every binding finding, then ``checks``."""
-    query, findings = syntax_findings(item.sql)
-    findings = [_shift(f, item.line) for f in findings]
-    if query is not None:
-        findings.extend(bind(query, schema, catalogue))
+    """PostgreSQL's parser first: a statement that is not one read-only query (DELETE,
+    DROP, ...) is STA001 and nothing else. Then the grammar (its first error only; PostgreSQL's
+    SYN002 only when the grammar accepted the text, so one typo is not reported twice),
+    every binding finding, the static rules, and ``checks`` (execution)."""
+    from cimgen.check import CheckContext, Subject, run_checks
+
+    subject = Subject(item.sql)
+    context = CheckContext(schema)
+    parsed = run_checks(subject, context, only=("postgres_parse",))
+    query = None
+    if any(f.code == "STA001" for f in parsed):
+        findings = parsed
+    else:
+        query, syntax = syntax_findings(item.sql)
+        findings = [_shift(f, item.line) for f in syntax] or parsed
+        if query is not None:
+            findings.extend(bind(query, schema, catalogue))
+            subject.query, subject.parsed = query, True
+            findings.extend(run_checks(subject, context, only=STATIC_CHECKS))
     for check in checks:
         findings.extend(check(item, query))
     valid = not any(f.severity == "error" for f in findings)
@@ -135,26 +153,28 @@ def _shift(f: Finding, start_line: int) -> Finding:
 # --------------------------------------------------------------------------- input
 
 
-def read_queries(arg: str, sql_field: str = DEFAULT_SQL_FIELD) -> tuple[list[QueryItem], list[str]]:
-    """Queries from a .sql file, a JSONL file or a literal query; plus malformed-line notes.
+def read_queries(
+    arg: str, sql_field: str = DEFAULT_SQL_FIELD, id_field: str | None = None
+) -> tuple[list[QueryItem], list[str]]:
+    """Queries from a .sql file, a Stage 1 corpus (JSONL[.gz], JSON, CSV, Parquet, read by
+    :mod:`cimgen.ingest`) or a literal query; plus one note per malformed line.
 
     Raises :class:`InputError` for a missing file, or a file with no query at all.
     """
     path = Path(arg)
-    suffix = path.suffix.lower()
-    looks_like_file = suffix in _SQL_SUFFIXES + _JSONL_SUFFIXES and "\n" not in arg
+    name = path.name.lower().removesuffix(".gz")
+    looks_like_file = "\n" not in arg and name.endswith(_SQL_SUFFIXES + _CORPUS_SUFFIXES)
     if looks_like_file and not path.is_file():
         raise InputError.at(
             path, None, "file not found", "Check the path, or pass the query itself in quotes"
         )
-    if looks_like_file and suffix in _JSONL_SUFFIXES:
-        items, skipped = _read_jsonl(path, sql_field)
+    skipped: list[str] = []
+    if looks_like_file and name.endswith(_CORPUS_SUFFIXES):
+        items, skipped = _read_corpus(path, sql_field, id_field)
     elif looks_like_file:
-        text = path.read_text(encoding="utf-8")
-        items = _statements(text, str(path))
-        skipped = []
+        items = _statements(_read_sql_file(path), str(path))
     else:
-        items, skipped = _statements(arg, "<query>"), []
+        items = _statements(arg, "<query>")
     if not items:
         where = str(path) if looks_like_file else "the query argument"
         raise InputError.at(
@@ -166,6 +186,15 @@ def read_queries(arg: str, sql_field: str = DEFAULT_SQL_FIELD) -> tuple[list[Que
     return items, skipped
 
 
+def _read_sql_file(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.at(
+            path, None, f"not UTF-8 text (byte offset {exc.start})", "Save the file as UTF-8"
+        ) from None
+
+
 def _statements(text: str, source: str) -> list[QueryItem]:
     return [
         QueryItem(i, f"{source}:{line}", sql, line)
@@ -173,34 +202,30 @@ def _statements(text: str, source: str) -> list[QueryItem]:
     ]
 
 
-def _read_jsonl(path: Path, sql_field: str) -> tuple[list[QueryItem], list[str]]:
-    items: list[QueryItem] = []
-    skipped: list[str] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                skipped.append(f"{path} line {lineno}: invalid JSON ({exc.msg})")
-                continue
-            sql = record.get(sql_field) if isinstance(record, dict) else None
-            if not isinstance(sql, str):
-                skipped.append(
-                    f"{path} line {lineno}: no string field {sql_field!r} (use --sql-field)"
-                )
-                continue
-            rid = record.get("id")
-            sql_type = record.get("sql_type")
-            items.append(
-                QueryItem(
-                    len(items),
-                    f"{path}:{lineno}",
-                    sql,
-                    1,
-                    str(rid) if rid is not None else None,
-                    str(sql_type) if isinstance(sql_type, str) else None,
-                )
-            )
-    return items, skipped
+def _read_corpus(
+    path: Path, sql_field: str, id_field: str | None
+) -> tuple[list[QueryItem], list[str]]:
+    from cimgen.ingest import Stage1Reader, given_id
+
+    reader = Stage1Reader(path, sql_field, id_field=id_field, lines_kept=None)
+    items = [
+        QueryItem(
+            index,
+            f"{path}:{record.line}",
+            record.sql,
+            1,
+            given_id(record.raw, id_field),
+            record.sql_type,
+        )
+        for index, record in enumerate(reader)
+    ]
+    notes = sorted(
+        (line, f"{path} line {line}: {_hint(reason)}")
+        for reason, lines in reader.report.skipped_lines.items()
+        for line in lines
+    )
+    return items, [note for _, note in notes]
+
+
+def _hint(reason: str) -> str:
+    return f"{reason} (use --sql-field)" if reason.startswith("no SQL") else reason

@@ -22,10 +22,14 @@ from cimgen.render.scope import Scope, first_select
 
 @dataclass(frozen=True)
 class Rendered:
-    """One backend's rendering: ``sql`` is None iff the query is ``unsupported`` there."""
+    """One backend's rendering. ``sql`` is None when the dialect lacks a construct the query
+    uses (``unsupported`` says which: the query is "not checkable" there), or when the
+    renderer itself failed (``defect`` holds the traceback: a bug of ours, finding RND001,
+    never "not checkable")."""
 
     sql: str | None
     unsupported: str | None = None
+    defect: str | None = None
 
 
 class Unsupported(Exception):

@@ -91,8 +91,8 @@ SCRIPT = """
 
 
 def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
-    if value is None:
-        return "–"
+    if value is None:  # nothing measured: never shown as 0
+        return "n/a"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -149,7 +149,9 @@ def _overview(data: ReportData) -> str:
         ("accepted samples", _fmt(accepted)),
         ("candidates", _fmt(candidates)),
         ("expansion failed", _fmt(s.get("expansion_failed"))),
-        ("accepted, not executable here", _fmt(s.get("accepted_unverified"))),
+        ("accepted, no engine executed", _fmt(s.get("accepted_not_executed"))),
+        ("accepted, empty result", _fmt(_empty_results(s))),
+        ("renderer defects", _fmt(_get(s, "render_defects", "count"))),
         ("acceptance", _fmt(100.0 * accepted / candidates if candidates else None, 1, "%")),
         (
             "SDMetrics overall",
@@ -159,7 +161,7 @@ def _overview(data: ReportData) -> str:
         ("PostGIS executes", _fmt(_get(s, "engines", "postgis", "ok_pct"), 1, "%")),
         (
             "cross-engine agreement",
-            _fmt(_get(s, "agreement", "agree_pct"), 1, "%") if _get(s, "agreement", "n") else "–",
+            _fmt(_get(s, "agreement", "agree_pct"), 1, "%") if _get(s, "agreement", "n") else "n/a",
         ),
         ("novel shapes", _fmt(_get(s, "novelty", "novel_shape_pct"), 1, "%")),
         ("mean quality", _fmt(_get(s, "quality", "mean"), 3)),
@@ -169,6 +171,13 @@ def _overview(data: ReportData) -> str:
         title="accepted vs rejected candidates",
     )
     return _section("Overview", _tiles(tiles) + bar)
+
+
+def _empty_results(stats: dict[str, Any]) -> int | None:
+    """Accepted samples whose executed result was empty, on the gold engine when it ran."""
+    sizes = stats.get("result_sizes") or {}
+    engine = "postgis" if "postgis" in sizes else "duckdb"
+    return _get(sizes, engine, "empty")
 
 
 def _per_column(data: ReportData) -> dict[str, float]:
@@ -357,24 +366,30 @@ def _pass_rates(data: ReportData) -> str:
                 ),
             )
         )
+        ran = [e for e in ("duckdb", "postgis") if e in (data.stats.get("engines") or {})]
+        head = ["sql_type", "candidates", "accepted", "accept %"]
+        for e in ran:
+            name = {"duckdb": "DuckDB", "postgis": "PostGIS"}[e]
+            head += [f"{name} ok % of checked", f"{name} checked", f"{name} not checkable"]
         rows = [
             (
                 t,
                 v.get("candidates"),
                 v.get("accepted"),
                 v.get("accept_pct"),
-                v.get("duckdb_ok_pct"),
-                v.get("postgis_ok_pct"),
+                *(
+                    x
+                    for e in ran
+                    for x in (
+                        v.get(f"{e}_ok_pct"),
+                        v.get(f"{e}_checked"),
+                        v.get(f"{e}_not_checkable"),
+                    )
+                ),
             )
             for t, v in per_type.items()
         ]
-        body.append(
-            _table(
-                ("sql_type", "candidates", "accepted", "accept %", "DuckDB ok %", "PostGIS ok %"),
-                rows,
-                {1, 2, 3, 4, 5},
-            )
-        )
+        body.append(_table(head, rows, set(range(1, len(head)))))
     engines = data.stats.get("engines") or {}
     if engines:
         body.append("<h3>Engines</h3>")
@@ -414,7 +429,67 @@ def _pass_rates(data: ReportData) -> str:
             f"DuckDB vs PostGIS): {_fmt(agreement.get('agree'))} of "
             f"{_fmt(agreement.get('n'))} ({_fmt(agreement.get('agree_pct'), 1, '%')}).</p>"
         )
+    else:
+        body.append('<p class="note">Cross-engine agreement: n/a (no query ran on both).</p>')
+    body.append(_result_sizes(data.stats))
+    body.append(_unverified(data.stats))
+    body.append(_defects(data.stats))
     return _section("Pass rate per sql_type and engine", "".join(body))
+
+
+def _result_sizes(stats: dict[str, Any]) -> str:
+    sizes = stats.get("result_sizes") or {}
+    body = ["<h3>Result sizes of accepted samples</h3>"]
+    if not sizes:
+        return body[0] + '<p class="muted">n/a: no accepted sample was executed.</p>'
+    labels = list(next(iter(sizes.values()))["bins"])
+    series = [
+        Series(engine, [float(s["bins"].get(k, 0)) for k in labels], PALETTE[i + 1])
+        for i, (engine, s) in enumerate(sizes.items())
+    ]
+    body.append(
+        _figure(
+            "<b>Rows returned</b> (accepted samples an engine executed, per size)",
+            column_chart(labels, series, unit="", title="result sizes"),
+        )
+    )
+    rows = [
+        (engine, s["executed"], s["empty"], *(s["bins"].get(k) for k in labels))
+        for engine, s in sizes.items()
+    ]
+    head = ["engine", "executed", "empty (0 rows)", *(f"{k} rows" for k in labels)]
+    body.append(_table(head, rows, set(range(1, len(head)))))
+    return "".join(body)
+
+
+def _unverified(stats: dict[str, Any]) -> str:
+    reasons = stats.get("unverified_reasons") or []
+    n = stats.get("accepted_not_executed")
+    body = [f"<h3>Accepted samples no engine executed ({_fmt(n)})</h3>"]
+    if not reasons:
+        return body[0] + '<p class="muted">None: every accepted sample was executed.</p>'
+    rows = [(r.get("engine"), r.get("reason"), r.get("count")) for r in reasons]
+    body.append(_table(("engine", "why it did not execute", "samples"), rows, {2}))
+    return "".join(body)
+
+
+def _defects(stats: dict[str, Any]) -> str:
+    defects = stats.get("render_defects") or {}
+    count = defects.get("count")
+    body = [f"<h3>Renderer defects (RND001): {_fmt(count)}</h3>"]
+    if not count:
+        return body[0]
+    by_backend = ", ".join(f"{k}: {v}" for k, v in (defects.get("by_backend") or {}).items())
+    body.append(
+        f'<p class="note">A renderer raised something other than "unsupported": a bug, '
+        f"every such candidate was rejected ({escape(by_backend)}). First tracebacks:</p>"
+    )
+    body += [
+        f"<div><span>structure {_fmt(d.get('index'))}, {escape(str(d.get('backend')))}"
+        f"</span><pre>{escape(str(d.get('traceback')))}</pre></div>"
+        for d in defects.get("first") or ()
+    ]
+    return "".join(body)
 
 
 def _coverage(data: ReportData) -> str:

@@ -174,7 +174,28 @@ def _index(table: Table, cols: tuple[str, ...], method: str, expr: str) -> str:
     )
 
 
-def _table_ddl(table: Table) -> list[str]:
+def tables_ddl(schema: Schema, names: tuple[str, ...]) -> str:
+    """CREATE TABLE statements (columns, types, primary key; no comments) of the tables
+    ``names`` (``schema.table``), in that order: the schema context of one query.
+
+    >>> from cimgen.schema.load import load_schema
+    >>> print(tables_ddl(load_schema("cim_wizard"), ("cim_raster.dtm_raster",)))
+    CREATE TABLE cim_raster.dtm_raster (
+        id serial,
+        rast raster,
+        filename varchar(255),
+        upload_date timestamp with time zone,
+        srid integer,
+        min_elevation float,
+        max_elevation float,
+        PRIMARY KEY (id)
+    );
+    """
+    tables = [t for t in (schema.table(n) for n in names) if t is not None]
+    return "\n\n".join("\n".join(_table_ddl(t, comments=False)) for t in tables)
+
+
+def _table_ddl(table: Table, comments: bool = True) -> list[str]:
     lines = []
     for col in table.columns:
         null = "" if col.nullable or col.name in table.primary_key else " NOT NULL"
@@ -182,6 +203,8 @@ def _table_ddl(table: Table) -> list[str]:
     if table.primary_key:
         lines.append(f"    PRIMARY KEY ({_idents(table.primary_key)})")
     out = [f"CREATE TABLE {qualified_ident(table.qualified)} (", ",\n".join(lines), ");"]
+    if not comments:
+        return out
     if table.description:
         out.append(
             f"COMMENT ON TABLE {qualified_ident(table.qualified)} IS "
