@@ -102,6 +102,12 @@ def _finish_out(tmp: Path, out: Path) -> None:
 def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
     """Run the whole Stage 2 (see module docstring); returns the summary figures."""
     check_options(opts)  # every bad value and combination, before anything is read or written
+    if opts.postgis and opts.postgis != "auto":
+        from cimgen.engines import postgis as pg
+
+        # reach the server now, before the long work: a worker that cannot connect would
+        # fail only after the fit, and a pool initializer that raises is restarted forever
+        pg.connect(opts.postgis).close()
     tmp = _prepare_out(opts.out, opts.overwrite)
     try:
         with ExitStack() as stack:  # a throwaway PostGIS cluster, once the corpus is read
@@ -125,10 +131,7 @@ def _postgis(
         return
     from cimgen.engines import postgis as pg
 
-    if opts.postgis != "auto":
-        # reach the server now, before the long work: a worker that cannot connect would
-        # fail only after the fit, and a pool initializer that raises is restarted forever
-        pg.connect(opts.postgis).close()
+    if opts.postgis != "auto":  # reached already, in run_generate
         yield opts.postgis, None
         return
     directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
