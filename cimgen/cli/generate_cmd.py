@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
+from cimgen.errors import ConfigError
 from cimgen.generate import GenerateOptions, load_config, run_generate
+from cimgen.structure.synthesizers import resolve_device
 
 
 def generate(
@@ -35,6 +37,18 @@ def generate(
         None, "--model", help="Reuse a fitted structure model folder (from cimgen fit)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Random seed [default: 0]."),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        help="Where ctgan/tvae/copulagan fit and sample: auto (CUDA when torch sees one), "
+        "cpu or cuda.",
+    ),
+    refit: bool = typer.Option(
+        False, "--refit", help="Fit the structure model even when the cache holds it."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Neither reuse nor keep a fitted model in the cache folder."
+    ),
     postgis: str | None = typer.Option(
         None,
         "--postgis",
@@ -54,11 +68,17 @@ def generate(
     sql_field: str = typer.Option("sql_postgis", "--sql-field", help="Stage 1 SQL field."),
 ) -> None:
     """Run Stage 2: ingest, features, fit, sample, expand, check, score, write."""
+    resolve_device(device)
+    if refit and model is not None:
+        raise ConfigError("--refit with --model: a given model is not refitted. Drop one of them.")
     opts = GenerateOptions(
         out=out_dir,
         stage1=stage1,
         schema=schema,
         model=model,
+        device=device,
+        refit=refit,
+        cache=not no_cache,
         postgis=postgis,
         postgis_execute=not no_execute,
         overwrite=overwrite,
@@ -113,9 +133,19 @@ def _summary(stats: dict[str, Any]) -> None:
         "structure fidelity (5 counts)", f"{stats.get('fidelity', {}).get('five_counts_pct', 0)}%"
     )
     t.add_row("mean quality", str(stats.get("quality", {}).get("mean", 0)))
+    _model_rows(t, stats.get("structure_model") or {})
     for stage, seconds in stats.get("timings", {}).items():
         t.add_row(f"time: {stage}", f"{seconds:.1f} s")
     out.print(t)
+
+
+def _model_rows(t: Table, info: dict[str, Any]) -> None:
+    source = info.get("source")
+    how = {"fitted": "fitted", "reused": "reused from the cache", "given": "loaded from --model"}
+    key = f", key {info['cache_key'][:12]}" if info.get("cache_key") else ""
+    t.add_row("structure model", f"{how.get(str(source), '?')} ({info.get('device')}{key})")
+    if source != "given":
+        t.add_row("model cache", str(info.get("cache_dir") or "off (--no-cache)"))
 
 
 def register(app: typer.Typer) -> None:
