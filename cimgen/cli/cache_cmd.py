@@ -9,6 +9,7 @@ import json
 from datetime import UTC
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cimgen.errors import InputError
@@ -47,7 +48,12 @@ def list_entries(
     if fmt == "json":
         out.print_json(json.dumps([e.to_dict() for e in entries]))
         return
-    out.print(f"cached structure models in {cache.models_dir()}", highlight=False, soft_wrap=True)
+    out.print(
+        f"cached structure models in {cache.models_dir()}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in ("key", "synthesizer", "epochs", "rows", "seed", "size", "created (UTC)"):
         right = name in ("epochs", "rows", "seed", "size")
@@ -55,7 +61,7 @@ def list_entries(
     for e in entries:
         table.add_row(
             e.key[:10],
-            e.synthesizer if e.device in (None, "cpu") else f"{e.synthesizer}, {e.device}",
+            escape(e.synthesizer if e.device in (None, "cpu") else f"{e.synthesizer}, {e.device}"),
             "" if e.epochs is None else str(e.epochs),
             "" if e.rows is None else str(e.rows),
             "" if e.seed is None else str(e.seed),
@@ -65,12 +71,13 @@ def list_entries(
         )
     out.print(table)
     total = sum(e.size_bytes for e in entries)
-    out.print(f"{len(entries)} model(s), {_size(total)}", highlight=False)
+    out.print(f"{len(entries)} model(s), {_size(total)}", markup=False, highlight=False)
     for e in entries:
         if e.problem:
             out.print(
                 f"{e.key[:10]}: {e.problem}; it is refitted when its key comes up "
                 f"(`cimgen cache clear {e.key[:10]}` removes it)",
+                markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
@@ -80,6 +87,7 @@ def list_entries(
         out.print(
             f"also {len(fixtures)} fixture database file(s), {size}, in "
             f"{cache_root() / 'fixtures'} (rebuilt when missing)",
+            markup=False,
             highlight=False,
             soft_wrap=True,
         )
@@ -100,6 +108,7 @@ def clear(
     total = sum(e.size_bytes for e in removed)
     out.print(
         f"removed {len(removed)} model(s), {_size(total)}, from {cache.models_dir()}",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )

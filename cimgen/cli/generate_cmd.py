@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
@@ -145,7 +146,7 @@ def _model_rows(t: Table, info: dict[str, Any]) -> None:
     key = f", key {info['cache_key'][:12]}" if info.get("cache_key") else ""
     t.add_row("structure model", f"{how.get(str(source), '?')} ({info.get('device')}{key})")
     if source != "given":
-        t.add_row("model cache", str(info.get("cache_dir") or "off (--no-cache)"))
+        t.add_row("model cache", escape(str(info.get("cache_dir") or "off (--no-cache)")))
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
@@ -177,7 +178,9 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
                 refit=opts.refit,
                 out_dir=tmp / "model",
                 progress=opts.progress,
-                warn=lambda m: console.print(f"[bold yellow]warning:[/] {m}", highlight=False),
+                warn=lambda m: console.print(
+                    f"[bold yellow]warning:[/] {escape(m)}", highlight=False
+                ),
             )
             model, model_info = got.model, got.to_dict()
     model_info["device"] = model.manifest.get("device")
