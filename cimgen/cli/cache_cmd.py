@@ -94,7 +94,9 @@ def list_entries(
 
 
 def clear(
-    key: str | None = typer.Argument(None, help="Remove only the entry whose key starts so."),
+    key: str | None = typer.Argument(
+        None, help="A key or unique key prefix (from `cimgen cache list`): remove only that entry."
+    ),
     older_than: str | None = typer.Option(
         None, "--older-than", help="Remove only entries older than this: 30d, 12h, 45m."
     ),
