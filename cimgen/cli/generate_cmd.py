@@ -143,10 +143,10 @@ def _summary(stats: dict[str, Any]) -> None:
 def _model_rows(t: Table, info: dict[str, Any]) -> None:
     source = info.get("source")
     how = {"fitted": "fitted", "reused": "reused from the cache", "given": "loaded from --model"}
-    key = f", key {info['cache_key'][:12]}" if info.get("cache_key") else ""
-    t.add_row("structure model", f"{how.get(str(source), '?')} ({info.get('device')}{key})")
+    t.add_row("structure model", f"{how.get(str(source), '?')} on {info.get('device')}")
     if source != "given":
         t.add_row("model cache", escape(str(info.get("cache_dir") or "off (--no-cache)")))
+        t.add_row("model cache key", str(info.get("cache_key", ""))[:12])
 
 
 def register(app: typer.Typer) -> None:
