@@ -52,7 +52,7 @@ declare -A fit_s wall_s
 for dev in $DEVICES; do
   start=$(date +%s.%N)
   "$CIMGEN" fit --features "$work/features.parquet" --synthesizer ctgan --epochs "$EPOCHS" \
-    --device "$dev" --seed 0 --out "$work/model-$dev" </dev/null 2>"$work/progress-$dev.log"
+    --device "$dev" --seed 0 --out "$work/model-$dev" </dev/null >/dev/null 2>"$work/progress-$dev.log"
   end=$(date +%s.%N)
   wall_s[$dev]=$("$PY" -c "print(round($end - $start, 1))")
   fit_s[$dev]=$("$PY" -c "
