@@ -51,8 +51,13 @@ echo "extracting features of $corpus ..."
 declare -A fit_s wall_s
 for dev in $DEVICES; do
   start=$(date +%s.%N)
-  "$CIMGEN" fit --features "$work/features.parquet" --synthesizer ctgan --epochs "$EPOCHS" \
-    --device "$dev" --seed 0 --out "$work/model-$dev" </dev/null >/dev/null 2>"$work/progress-$dev.log"
+  if ! "$CIMGEN" fit --features "$work/features.parquet" --synthesizer ctgan --epochs "$EPOCHS" \
+    --device "$dev" --seed 0 --out "$work/model-$dev" </dev/null >/dev/null \
+    2>"$work/progress-$dev.log"; then
+    tail -n 20 "$work/progress-$dev.log" >&2
+    echo "error: the $dev fit failed (its last lines above)." >&2
+    exit 1
+  fi
   end=$(date +%s.%N)
   wall_s[$dev]=$("$PY" -c "print(round($end - $start, 1))")
   fit_s[$dev]=$("$PY" -c "
