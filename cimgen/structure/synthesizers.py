@@ -228,9 +228,10 @@ def seeded(seed: int) -> Iterator[None]:
     randomness is untouched."""
     py_state, np_state = random.getstate(), np.random.get_state()
     torch_state, threads = torch.get_rng_state(), torch.get_num_threads()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # seeds every CUDA device too
     torch.set_num_threads(TORCH_THREADS)
     try:
         yield
@@ -238,4 +239,6 @@ def seeded(seed: int) -> Iterator[None]:
         random.setstate(py_state)
         np.random.set_state(np_state)
         torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
         torch.set_num_threads(threads)
