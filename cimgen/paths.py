@@ -1,12 +1,16 @@
-"""Where cimgen's bundled data lives (grammar, schemas, demo corpus).
+"""Where cimgen's files live: bundled data (grammar, schemas, demo corpus) and the cache.
 
-In a source checkout they are the top-level ``grammar/`` and ``schema/`` folders; in an
-installed wheel they are copied to ``cimgen/_data/``.
+In a source checkout the bundled data are the top-level ``grammar/`` and ``schema/``
+folders; in an installed wheel they are copied to ``cimgen/_data/``. The cache (fixture
+databases, fitted structure models) is the user's cache folder.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from platformdirs import user_cache_dir
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -30,3 +34,13 @@ def schema_dir() -> Path:
 def package_data(name: str) -> Path:
     """A file shipped inside the package (``cimgen/data/<name>``), e.g. the demo corpus."""
     return _PACKAGE / "data" / name
+
+
+def cache_root(cache_dir: Path | str | None = None) -> Path:
+    """``cache_dir``, else ``$CIMGEN_CACHE_DIR``, else the user's cache folder (platformdirs:
+    ``~/.cache/cimgen`` on Linux, honouring ``$XDG_CACHE_HOME``). Tests set the variable so
+    they never touch the real one."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("CIMGEN_CACHE_DIR")
+    return Path(env) if env else Path(user_cache_dir("cimgen", appauthor=False))

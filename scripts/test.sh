@@ -5,9 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 
-export CIMGEN_CACHE_DIR="${CIMGEN_CACHE_DIR:-$(mktemp -d /tmp/cimgen-cache.XXXXXX)}"
+# Fixture databases and fitted models go to a throwaway cache, never the user's.
+own_cache=""
+if [ -z "${CIMGEN_CACHE_DIR:-}" ]; then
+  CIMGEN_CACHE_DIR="$(mktemp -d /tmp/cimgen-cache.XXXXXX)"
+  own_cache="$CIMGEN_CACHE_DIR"
+fi
+export CIMGEN_CACHE_DIR
 cluster="$(mktemp -d /tmp/cimgen-pg.XXXXXX)"
-cleanup() { cimgen db down --dir "$cluster" >/dev/null 2>&1 || true; }
+cleanup() {
+  cimgen db down --dir "$cluster" >/dev/null 2>&1 || true
+  if [ -n "$own_cache" ]; then rm -rf "$own_cache"; fi
+}
 trap cleanup EXIT
 
 cimgen db up --dir "$cluster" >/dev/null

@@ -4,16 +4,29 @@ Tests that need PostGIS are marked ``@pytest.mark.postgis`` and take the ``postg
 fixture: a DSN of a server with the postgis and postgis_raster extensions available, from
 ``CIMGEN_TEST_POSTGIS_DSN`` (set by .ci/run, which starts a throwaway cluster). In CI
 (``CI=true``) a missing DSN fails those tests instead of skipping them.
+
+Tests never touch the user's cache folder: without ``CIMGEN_CACHE_DIR`` (scripts/test.sh
+sets it) the session gets a temporary one, removed at the end.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+if not os.environ.get("CIMGEN_CACHE_DIR"):
+    _SESSION_CACHE = tempfile.mkdtemp(prefix="cimgen-test-cache.")
+    os.environ["CIMGEN_CACHE_DIR"] = _SESSION_CACHE
+
+    def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

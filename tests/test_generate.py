@@ -31,10 +31,22 @@ def _run(args: list[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> Path:
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's own model cache, so run_dir certainly fits and later runs reuse."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path, cache_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("gen") / "out"
-    assert _run([*BASE, "--out", str(out), "--workers", "1"]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CIMGEN_CACHE_DIR", str(cache_dir))
+        assert _run([*BASE, "--out", str(out), "--workers", "1"]) == 0
     return out
+
+
+def _stats(out: Path) -> dict:
+    return json.loads((out / "stats.json").read_text())
 
 
 def test_outputs_and_record_format(run_dir: Path) -> None:
@@ -156,12 +168,27 @@ def test_min_score_flag_and_config_precedence(
     assert "| overall | – | 0.90 |" in (out / "README.md").read_text()
 
 
-def test_same_seed_is_byte_identical_and_workers_do_not_matter(
-    run_dir: Path, tmp_path: Path
+OUTPUTS = ("dataset.jsonl", "rejected.jsonl", "dataset.parquet", "structures.parquet")
+
+
+def test_same_seed_is_byte_identical_with_the_model_reused_and_any_workers(
+    run_dir: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.setenv("CIMGEN_CACHE_DIR", str(cache_dir))
     again = tmp_path / "again"
+    capsys.readouterr()
     assert _run([*BASE, "--out", str(again), "--workers", "2"]) == 0
-    for name in ("dataset.jsonl", "rejected.jsonl", "dataset.parquet", "structures.parquet"):
+    assert "reused from the cache" in capsys.readouterr().out
+    first, second = _stats(run_dir)["structure_model"], _stats(again)["structure_model"]
+    assert (first["source"], second["source"]) == ("fitted", "reused")
+    assert first["cache_key"] == second["cache_key"]
+    assert first["cache_dir"] == second["cache_dir"] == str(cache_dir / "models")
+    assert _stats(again)["timings"]["fit"] < _stats(run_dir)["timings"]["fit"]
+    for name in OUTPUTS:
         assert (run_dir / name).read_bytes() == (again / name).read_bytes(), name
 
 
@@ -174,8 +201,28 @@ def test_refuses_non_empty_out_unless_overwrite(
     assert _run([*BASE, "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
-    assert _run([*BASE, "--out", str(out), "--overwrite"]) == 0
+    assert _run([*BASE, "--out", str(out), "--overwrite", "--no-cache"]) == 0
     assert not (out / "keep.txt").exists() and (out / "dataset.jsonl").exists()
+    # a fit that the cache never saw writes the same outputs
+    assert _stats(out)["structure_model"] | {"fit_seconds": 0} == {
+        "source": "fitted",
+        "cache_key": _stats(run_dir)["structure_model"]["cache_key"],
+        "cache_dir": None,
+        "device": "cpu",
+        "fit_seconds": 0,
+    }
+    for name in OUTPUTS:
+        assert (run_dir / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_refit_with_a_given_model_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [*BASE, "--out", str(tmp_path / "o"), "--model", str(tmp_path), "--refit"]
+    assert _run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --refit with --model") and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_config_unknown_key_is_a_one_line_error(

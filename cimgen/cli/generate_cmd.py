@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
+from cimgen.errors import ConfigError
 from cimgen.generate import GenerateOptions, load_config, run_generate
 from cimgen.generate.options import LIMITS
+from cimgen.structure.synthesizers import resolve_device
 
 _D = GenerateOptions(out=Path("."))  # the documented defaults, shown in --help
 
@@ -52,6 +55,18 @@ def generate(
         None, "--model", help="Reuse a fitted structure model folder (from cimgen fit)."
     ),
     seed: int = typer.Option(_D.seed, "--seed", **_range("seed"), help="Random seed."),
+    device: str = typer.Option(
+        "auto",
+        "--device",
+        help="Where ctgan/tvae/copulagan fit and sample: auto (CUDA when torch sees one), "
+        "cpu or cuda.",
+    ),
+    refit: bool = typer.Option(
+        False, "--refit", help="Fit the structure model even when the cache holds it."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Neither reuse nor keep a fitted model in the cache folder."
+    ),
     postgis: str | None = typer.Option(
         None,
         "--postgis",
@@ -89,10 +104,16 @@ def generate(
     ),
 ) -> None:
     """Run Stage 2: ingest, features, fit, sample, expand, check, score, write."""
+    resolve_device(device)
+    if refit and model is not None:
+        raise ConfigError("--refit with --model: a given model is not refitted. Drop one of them.")
     opts = GenerateOptions(
         out=out_dir,
         stage1=stage1,
         model=model,
+        device=device,
+        refit=refit,
+        cache=not no_cache,
         postgis=postgis,
         postgis_execute=not no_execute,
         overwrite=overwrite,
@@ -166,9 +187,19 @@ def _summary(stats: dict[str, Any]) -> None:
         "structure fidelity (5 counts)", f"{stats.get('fidelity', {}).get('five_counts_pct', 0)}%"
     )
     t.add_row("mean quality", str(stats.get("quality", {}).get("mean", 0)))
+    _model_rows(t, stats.get("structure_model") or {})
     for stage, seconds in stats.get("timings", {}).items():
         t.add_row(f"time: {stage}", f"{seconds:.1f} s")
     out.print(t)
+
+
+def _model_rows(t: Table, info: dict[str, Any]) -> None:
+    source = info.get("source")
+    how = {"fitted": "fitted", "reused": "reused from the cache", "given": "loaded from --model"}
+    t.add_row("structure model", f"{how.get(str(source), '?')} on {info.get('device')}")
+    if source != "given":
+        t.add_row("model cache", escape(str(info.get("cache_dir") or "off (--no-cache)")))
+        t.add_row("model cache key", str(info.get("cache_key", ""))[:12])
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "corpus_cmd",
     "db_cmd",
     "structure_cmd",
+    "cache_cmd",
     "bench_cmd",
 )
 

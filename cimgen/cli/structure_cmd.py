@@ -18,7 +18,13 @@ from cimgen.cli.options import EPOCHS, ROWS, SEED
 from cimgen.errors import ConfigError, InputError
 from cimgen.io import read_table, write_json, write_table
 from cimgen.structure import compare_synthesizers, fit_model, load_model, parse_condition
-from cimgen.structure.synthesizers import NEURAL, SYNTHESIZERS, check_name, load_config
+from cimgen.structure.synthesizers import (
+    NEURAL,
+    SYNTHESIZERS,
+    check_name,
+    load_config,
+    resolve_device,
+)
 
 
 def _features(
@@ -55,6 +61,11 @@ _SQL_FIELD = typer.Option("sql_postgis", "--sql-field", help="SQL field of --sta
 _ID_FIELD = typer.Option(
     None, "--id-field", help="Id field of --stage1 records (default: id, id_rule, …)."
 )
+_DEVICE = typer.Option(
+    "auto",
+    "--device",
+    help="Where ctgan/tvae/copulagan run: auto (CUDA when torch sees one), cpu or cuda.",
+)
 
 
 def fit(
@@ -74,9 +85,11 @@ def fit(
     schema: str = _SCHEMA,
     sql_field: str = _SQL_FIELD,
     id_field: str | None = _ID_FIELD,
+    device: str = _DEVICE,
 ) -> None:
     """Fit a structure model on Stage 1 features and save it (docs/structure.md)."""
     check_name(synthesizer)
+    resolve_device(device)
     params: dict[str, Any] = load_config(config).get(synthesizer, {}) if config else {}
     if epochs is not None:
         if synthesizer not in NEURAL:
@@ -86,11 +99,13 @@ def fit(
             )
         params["epochs"] = epochs
     frame, source = _features(stage1, features, schema, sql_field, id_field)
-    model = fit_model(frame, synthesizer, params, seed=seed, out_dir=out_dir, source=source)
+    model = fit_model(
+        frame, synthesizer, params, seed=seed, out_dir=out_dir, source=source, device=device
+    )
     m = model.manifest
     out.print(
-        f"fitted {synthesizer} on {m['training']['rows']} rows in {m['fit_seconds']:.1f}s; "
-        f"wrote {out_dir}"
+        f"fitted {synthesizer} on {m['training']['rows']} rows in {m['fit_seconds']:.1f}s "
+        f"({m['device']}); wrote {out_dir}"
     )
 
 
@@ -114,12 +129,13 @@ def sample(
     report_file: Path | None = typer.Option(
         None, "--report", help="Also write the sampling report as JSON."
     ),
+    device: str = _DEVICE,
 ) -> None:
     """Sample structurally consistent structure vectors from a saved model."""
     conditions = [parse_condition(c) for c in condition]
     if out_file.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"{out_file}: unknown output format. Use a .csv or .parquet file name.")
-    model = load_model(model_dir)
+    model = load_model(model_dir, device)
     result = model.sample(rows, seed=seed, conditions=conditions, min_share_rare=min_share_rare)
     write_table(result.frame, out_file)
     if report_file:

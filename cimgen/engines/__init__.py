@@ -1,6 +1,7 @@
 """Database engines that hold fixture data: DuckDB (embedded default), SpatiaLite, PostGIS.
 
-Shared helpers: the on-disk cache location and the cache key of a fixture build.
+Shared helpers: the on-disk cache location (:func:`cimgen.paths.cache_root`) and the cache
+key of a fixture build.
 """
 
 from __future__ import annotations
@@ -13,15 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from cimgen.fixtures import FIXTURE_VERSION, Planting, schema_fingerprint
+from cimgen.paths import cache_root
 from cimgen.schema.model import Schema
-
-
-def cache_root(cache_dir: Path | str | None = None) -> Path:
-    """``cache_dir``, else ``$CIMGEN_CACHE_DIR``, else ``~/.cache/cimgen``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("CIMGEN_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "cimgen"
 
 
 def fixture_key(

@@ -32,6 +32,9 @@ class GenerateOptions:
     synthesizer: str = "ctgan"
     epochs: int | None = None
     model: Path | None = None  # reuse a fitted structure model instead of fitting
+    device: str = "auto"  # where a neural synthesizer fits and samples: auto | cpu | cuda
+    refit: bool = False  # fit even when the model cache holds this model, and replace it
+    cache: bool = True  # reuse and keep fitted models in the cache folder (docs/generate.md)
     seed: int = 0
     postgis: str | None = None  # a postgresql:// URL, or "auto" for a throwaway cluster
     postgis_execute: bool = True

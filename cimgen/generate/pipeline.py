@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
@@ -205,9 +206,11 @@ def _planting(schema: Any, corpus: Any, seed: int) -> Any:
 def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -> GenerateResult:
     from cimgen.expand.context import ExpansionContext
     from cimgen.features import SkipReport, features_frame, iter_features
+    from cimgen.fixtures import schema_fingerprint
     from cimgen.ingest import corpus_warnings
     from cimgen.schema import load_schema
-    from cimgen.structure import fit_model, load_model
+    from cimgen.structure import load_model
+    from cimgen.structure.cache import obtain_model
     from cimgen.world import fixture_world
 
     timer = _Timer()
@@ -230,20 +233,30 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
 
     with timer.stage("fit"):
         if opts.model is not None:
-            model = load_model(opts.model)
+            model = load_model(opts.model, opts.device)
             shutil.copytree(opts.model, tmp / "model")
+            model_info: dict[str, Any] = {"source": "given", "cache_key": None, "cache_dir": None}
         else:
             params = dict(opts.synthesizer_params.get(opts.synthesizer, {}))
             if opts.epochs is not None:
                 params["epochs"] = opts.epochs
-            model = fit_model(
+            got = obtain_model(
                 stage1,
                 opts.synthesizer,
                 params,
                 seed=opts.seed,
+                device=opts.device,
+                schema_sha256=schema_fingerprint(schema),
+                use_cache=opts.cache,
+                refit=opts.refit,
                 out_dir=tmp / "model",
                 progress=opts.progress,
+                warn=lambda m: console.print(
+                    f"[bold yellow]warning:[/] {escape(m)}", highlight=False
+                ),
             )
+            model, model_info = got.model, got.to_dict()
+    model_info["device"] = model.manifest.get("device")
     if (tmp / "model").is_dir():
         make_public_dir(tmp / "model")
     model_hash = _model_hash(model.manifest)
@@ -358,6 +371,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             )
         )
         summary["warnings"] = warnings
+        summary["structure_model"] = model_info
         summary["sdmetrics"] = _sdmetrics(stage1, accepted)
         summary["empty_results"] = {
             "share_allowed": opts.empty_share,
@@ -496,6 +510,8 @@ def _model_hash(manifest: dict[str, Any]) -> str:
         k: manifest.get(k) for k in ("synthesizer", "parameters", "seed", "feature_spec_version")
     }
     key["features_sha256"] = (manifest.get("training") or {}).get("features_sha256")
+    if manifest.get("device") not in (None, "cpu"):  # a GPU fit is another model
+        key["device"] = manifest["device"]
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 

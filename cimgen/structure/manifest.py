@@ -61,10 +61,7 @@ def write_model_dir(out_dir: Path, synthesizer: Any, manifest: dict[str, Any]) -
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        synthesizer.save(str(tmp / SYNTHESIZER))
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        write_files(tmp, synthesizer, manifest)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
             os.replace(out_dir, old / "model")
@@ -75,6 +72,14 @@ def write_model_dir(out_dir: Path, synthesizer: Any, manifest: dict[str, Any]) -
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_files(directory: Path, synthesizer: Any, manifest: dict[str, Any]) -> None:
+    """``synthesizer.pkl`` (SDV's own save) and ``manifest.json`` into an existing folder."""
+    synthesizer.save(str(directory / SYNTHESIZER))
+    (directory / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
+    )
 
 
 def read_manifest(model_dir: Path) -> dict[str, Any]:

@@ -30,11 +30,13 @@ from cimgen.structure import sampling
 from cimgen.structure.conditions import Condition, plan_groups, resolve
 from cimgen.structure.consistency import violation_counts
 from cimgen.structure.metadata import TABLE_NAME, build_metadata, training_domain, training_frame
+from cimgen.structure.progress import fit_progress
 from cimgen.structure.synthesizers import (
     NEURAL,
     TORCH_THREADS,
-    fit_progress,
     make_synthesizer,
+    place,
+    resolve_device,
     resolve_params,
     seeded,
 )
@@ -169,16 +171,20 @@ def fit_model(
     progress: bool = True,
     *,
     source: Path | None = None,
+    device: str = "auto",
 ) -> StructureModel:
     """Fit ``synthesizer`` on a features table (``id`` + FEATURE_NAMES; ``id`` is dropped).
 
     ``params`` override the documented defaults (:data:`synthesizers.DEFAULTS`); ``source``
-    (the corpus or features file) is hashed into the manifest.
+    (the corpus or features file) is hashed into the manifest; ``device`` is ``auto``,
+    ``cpu`` or ``cuda`` (:func:`synthesizers.resolve_device`). A change here that changes
+    the model a fit produces must bump :data:`cimgen.structure.cache.MODEL_VERSION`.
     """
-    frame = training_frame(features, where=str(source) if source else "features")
     resolved = resolve_params(synthesizer, params)
+    on = resolve_device(device, synthesizer)
+    frame = training_frame(features, where=str(source) if source else "features")
     metadata = build_metadata(frame)
-    synth = make_synthesizer(synthesizer, metadata, resolved, verbose=progress)
+    synth = make_synthesizer(synthesizer, metadata, resolved, verbose=progress, device=on)
     constraints = []
     # SDV's Inequality models schema_count as table_count minus a non-negative gap, so no
     # sample breaks STR002; it needs training data that obeys it (real features always do).
@@ -196,7 +202,7 @@ def fit_model(
         "sdv_version": sdv.__version__,
         "torch_version": torch.__version__,
         "torch_threads": TORCH_THREADS,
-        "device": "cuda" if torch.cuda.is_available() and synthesizer in NEURAL else "cpu",
+        "device": on,
         "synthesizer": synthesizer,
         "parameters": resolved,
         "constraints": constraints,
@@ -222,12 +228,14 @@ def fit_model(
     return model
 
 
-def load_model(model_dir: Path) -> StructureModel:
-    """Load a model directory, refusing an incomplete or incompatible one (ModelError)."""
+def load_model(model_dir: Path, device: str = "auto") -> StructureModel:
+    """Load a model directory, refusing an incomplete or incompatible one (ModelError);
+    a neural model is placed on ``device`` (``auto``: CUDA when torch sees one)."""
     from sdv.utils import load_synthesizer
 
     model_dir = Path(model_dir)
     manifest = mf.read_manifest(model_dir)
+    on = resolve_device(device, str(manifest["synthesizer"]))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -238,4 +246,5 @@ def load_model(model_dir: Path) -> StructureModel:
             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]}). "
             "Re-fit the model with `cimgen fit`."
         ) from None
+    place(synth, on)
     return StructureModel(synth, manifest)

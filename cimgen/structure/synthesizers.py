@@ -1,4 +1,5 @@
-"""The four SDV synthesizers, their documented defaults, config overrides and a visible fit.
+"""The four SDV synthesizers, their documented defaults, config overrides, the torch device
+they run on, and the seeding that makes a fit repeatable.
 
 Defaults are in code (docs/structure.md explains each); a config file
 (``synthesizer: {ctgan: {epochs: 100}}``, YAML or JSON) and ``--epochs`` override them.
@@ -9,21 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from sdv.metadata import Metadata
 from sdv.single_table import (
     CopulaGANSynthesizer,
@@ -160,17 +152,63 @@ def load_config(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def make_synthesizer(
-    name: str, metadata: Metadata, params: Mapping[str, Any], verbose: bool = False
+    name: str,
+    metadata: Metadata,
+    params: Mapping[str, Any],
+    verbose: bool = False,
+    device: str = "cpu",
 ) -> BaseSingleTableSynthesizer:
-    """An unfitted SDV synthesizer; neural ones use the GPU when torch sees one."""
+    """An unfitted SDV synthesizer; a neural one trains on ``device`` (see resolve_device)."""
     kwargs = dict(params)
     for key in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
     if name in NEURAL:
-        kwargs["enable_gpu"] = torch.cuda.is_available()
+        kwargs["enable_gpu"] = device == "cuda"
         kwargs["verbose"] = verbose
     return _CLASSES[name](metadata, **kwargs)
+
+
+def is_fitted_synthesizer(obj: Any, name: str) -> bool:
+    """Whether ``obj`` is a fitted SDV synthesizer of the class ``name`` stands for (an
+    unpickled cache entry is checked before it is used)."""
+    return type(obj) is _CLASSES[check_name(name)] and bool(getattr(obj, "_fitted", False))
+
+
+# --------------------------------------------------------------------------- device
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(requested: str, name: str | None = None) -> str:
+    """``cpu`` or ``cuda``: where a fit and its sampling run (the plan's ``cuda=True``).
+
+    ``auto`` takes CUDA when torch sees one; ``cuda`` without one is a :class:`ConfigError`.
+    GaussianCopula (``name`` not neural) has no network to place, so it is always ``cpu``.
+    """
+    if requested not in DEVICES:
+        raise ConfigError(f"--device {requested!r}: use one of {', '.join(DEVICES)}.")
+    cuda = torch.cuda.is_available()
+    if requested == "cuda" and not cuda:
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(
+            f"--device cuda: torch {torch.__version__} ({build}) sees no CUDA device. "
+            "Use --device cpu or auto, or install a CUDA build of torch on a machine with a GPU."
+        )
+    if name is not None and name not in NEURAL:
+        return "cpu"
+    if requested == "auto":
+        return "cuda" if cuda else "cpu"
+    return requested
+
+
+def place(synthesizer: Any, device: str) -> None:
+    """Move a fitted neural synthesizer's network to ``device``. Unpickling puts ctgan's
+    networks on CUDA whenever there is one; sampling must run where the run asked (CPU and
+    GPU draws differ for the same seed)."""
+    inner = getattr(synthesizer, "_model", None)
+    if inner is not None and hasattr(inner, "set_device"):
+        inner.set_device(torch.device(device))
 
 
 # --------------------------------------------------------------------------- seeding
@@ -190,9 +228,10 @@ def seeded(seed: int) -> Iterator[None]:
     randomness is untouched."""
     py_state, np_state = random.getstate(), np.random.get_state()
     torch_state, threads = torch.get_rng_state(), torch.get_num_threads()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # seeds every CUDA device too
     torch.set_num_threads(TORCH_THREADS)
     try:
         yield
@@ -200,68 +239,6 @@ def seeded(seed: int) -> Iterator[None]:
         random.setstate(py_state)
         np.random.set_state(np_state)
         torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
         torch.set_num_threads(threads)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _EpochBar:
-    """Stands in for the ``tqdm`` that ctgan wraps its epoch loop in: iterates the epochs,
-    advances a rich bar and shows the losses ctgan writes into the description."""
-
-    def __init__(self, progress: Progress, label: str) -> None:
-        self._progress, self._label = progress, label
-        self._task: TaskID | None = None
-        self._iterable: Iterable[Any] = ()
-
-    def __call__(self, iterable: Iterable[Any], *args: Any, **kwargs: Any) -> _EpochBar:
-        self._iterable = iterable
-        total = len(iterable) if isinstance(iterable, Sized) else None
-        self._task = self._progress.add_task(self._label, total=total, losses="")
-        return self
-
-    def __iter__(self) -> Iterator[Any]:
-        for item in self._iterable:
-            yield item
-            self._progress.advance(self._task)  # type: ignore[arg-type]
-
-    def set_description(self, text: str, *args: Any, **kwargs: Any) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, losses=text)
-
-    def close(self) -> None:
-        """tqdm API; nothing to release."""
-
-
-@contextlib.contextmanager
-def fit_progress(name: str, enabled: bool) -> Iterator[None]:
-    """Show a rich epoch bar (with losses) while a neural synthesizer fits, a spinner-like
-    bar for GaussianCopula. ctgan's module-level ``tqdm`` is swapped for the duration."""
-    if not enabled:
-        yield
-        return
-    import ctgan.synthesizers.ctgan as ctgan_module
-    import ctgan.synthesizers.tvae as tvae_module
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} epochs" if name in NEURAL else ""),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[losses]}"),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    bar = _EpochBar(progress, f"fitting {name}")
-    saved = (ctgan_module.tqdm, tvae_module.tqdm)
-    ctgan_module.tqdm = bar
-    tvae_module.tqdm = bar
-    try:
-        with progress:
-            if name not in NEURAL:
-                progress.add_task(f"fitting {name}", total=None, losses="")
-            yield
-    finally:
-        ctgan_module.tqdm, tvae_module.tqdm = saved
