@@ -74,11 +74,76 @@ def test_outputs_and_record_format(run_dir: Path) -> None:
         assert rec["checks"]["grammar"] == "ok" and rec["checks"]["bind"] == "ok"
         assert rec["instruction"].endswith(rec["question"])
         assert rec["sql_postgis"].lstrip().upper().startswith(("SELECT", "WITH"))
+        assert rec["dialect"] == "postgis" and rec["sql"] == rec["sql_postgis"]
+        # SpatiaLite ran for the record: its outcome is stored per row
+        lite = rec["checks"]["spatialite"]
+        if rec["sql_spatialite"] is None:
+            assert lite == {"status": "not_checkable"}
+        else:
+            assert lite["status"] in ("ok", "error", "planned")
+            assert lite["status"] != "ok" or isinstance(lite["rows"], int)
     assert len({r["sql_postgis"] for r in records}) == ROWS
     stats = json.loads((run_dir / "stats.json").read_text())
     assert stats["accepted"] == ROWS and stats["complete"] is True
     assert stats["candidates"] == stats["accepted"] + stats["rejected"]
     assert stats["model_hash"]
+    assert stats["dialect"] == "postgis" and stats["spatialite"] == "executed"
+    lite = stats["dialects"]["spatialite"]
+    assert lite["ran"] and not lite["target"] and lite["rows"] == ROWS
+    executed = sum(r["checks"]["spatialite"]["status"] == "ok" for r in records)
+    assert lite["executed"] == executed and executed > ROWS // 2
+    assert stats["dialects"]["postgis"]["engine"] == "duckdb"  # no --postgis: DuckDB ran it
+
+
+def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
+    out = tmp_path / "lite"
+    rows = 15
+    args = ["generate", "--rows", str(rows), "--synthesizer", "gaussian_copula", "--seed", "4"]
+    assert _run([*args, "--dialect", "spatialite", "--out", str(out), "--workers", "1"]) == 0
+    records = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    assert len(records) == rows
+    for rec in records:
+        assert rec["dialect"] == "spatialite"
+        assert rec["sql"] == rec["sql_spatialite"] and rec["sql"]
+        assert rec["checks"]["spatialite"]["status"] == "ok"
+        assert isinstance(rec["checks"]["spatialite"]["rows"], int)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["dialect"] == "spatialite"
+    lite = stats["dialects"]["spatialite"]
+    assert lite["target"] and lite["executed"] == rows and lite["executed_pct"] == 100.0
+    nonempty = sum(bool(r["checks"]["spatialite"]["rows"]) for r in records)
+    assert lite["nonempty"] == nonempty
+    # what SpatiaLite cannot run is rejected, with its own finding
+    for line in (out / "rejected.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        codes = {f["code"] for f in rec["findings"] if f["severity"] == "error"}
+        if rec["sql_spatialite"] is None and rec["checks"].get("spatialite"):
+            assert "SPL002" in codes
+    card = (out / "README.md").read_text()
+    assert "every row's `sql` ran on SpatiaLite" in card
+
+
+def test_dialect_must_be_known_and_spatialite_must_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"generate": {"dialect": "sqlite"}}))
+    assert _run([*BASE, "--out", str(tmp_path / "o"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "generate.dialect 'sqlite' is unknown. Use postgis or spatialite." in err
+    # a machine without mod_spatialite: the SpatiaLite dialect names the fix, the default
+    # dialect goes on without SpatiaLite and says so
+    from cimgen.engines import spatialite
+    from cimgen.errors import DatabaseError
+    from cimgen.generate.options import GenerateOptions
+    from cimgen.generate.pipeline import _spatialite
+    from cimgen.schema import load_schema
+
+    monkeypatch.setattr(spatialite, "unavailable", lambda: "cannot load mod_spatialite (x)")
+    schema = load_schema("cim_wizard")
+    with pytest.raises(DatabaseError, match="--dialect spatialite: cannot load mod_spatialite"):
+        _spatialite(GenerateOptions(out=tmp_path, dialect="spatialite"), schema)
+    assert _spatialite(GenerateOptions(out=tmp_path), schema) == "cannot load mod_spatialite (x)"
 
 
 def test_same_seed_is_byte_identical_and_workers_do_not_matter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,11 @@ from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
 from cimgen.generate import GenerateOptions, load_config, run_generate
+
+
+class Dialect(StrEnum):
+    postgis = "postgis"
+    spatialite = "spatialite"
 
 
 def generate(
@@ -41,6 +47,12 @@ def generate(
         help="PostGIS URL for the gold check, or 'auto' for a throwaway local cluster.",
     ),
     no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
+    dialect: Dialect | None = typer.Option(
+        None,
+        "--dialect",
+        help="Target dialect of each row's `sql`: postgis, or spatialite (every accepted row "
+        "ran on SpatiaLite) [default: postgis].",
+    ),
     workers: int | None = typer.Option(
         None,
         "--workers",
@@ -73,6 +85,7 @@ def generate(
         "epochs": epochs,
         "seed": seed,
         "workers": workers,
+        "dialect": dialect.value if dialect is not None else None,
     }
     opts = replace(opts, **{k: v for k, v in flags.items() if v is not None})
     result = run_generate(opts, console)
@@ -98,8 +111,18 @@ def _summary(stats: dict[str, Any]) -> None:
     for engine, e in stats.get("engines", {}).items():
         t.add_row(
             f"{engine} pass rate",
-            f"{e['ok_pct']}% of {e['n']} (+{e['not_checkable']} not checkable)",
+            f"{e['ok_pct']}% of {e['n']} (+{e['not_checkable']} not checkable; "
+            f"{e['planned']} timed out)",
         )
+    for dialect, d in stats.get("dialects", {}).items():
+        name = {"postgis": "PostGIS", "spatialite": "SpatiaLite"}.get(dialect, dialect)
+        if d.get("ran"):
+            t.add_row(
+                f"{name} SQL executed / returned rows" + (" (target)" if d.get("target") else ""),
+                f"{d['executed_pct']}% / {d['nonempty_pct']}% (on {d['engine']})",
+            )
+        else:
+            t.add_row(f"{name} SQL executed", "not run")
     if stats.get("agreement", {}).get("n"):
         a = stats["agreement"]
         t.add_row("DuckDB/PostGIS agreement", f"{a['agree_pct']}% of {a['n']}")

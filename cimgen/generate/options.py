@@ -2,7 +2,8 @@
 
 Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
-    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2}
+    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2,
+                 dialect: postgis}
     checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
     synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
@@ -19,6 +20,8 @@ from cimgen.config import read_config, reject_unknown
 from cimgen.errors import ConfigError
 from cimgen.score import ScoreConfig
 
+DIALECTS = ("postgis", "spatialite")  # target dialects of a generated dataset
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -34,6 +37,9 @@ class GenerateOptions:
     seed: int = 0
     postgis: str | None = None  # a postgresql:// URL, or "auto" for a throwaway cluster
     postgis_execute: bool = True
+    # The dataset's target dialect: "postgis" (default) or "spatialite" (every accepted row
+    # ran on SpatiaLite; its SpatiaLite text is the row's ``sql``). docs/generate.md
+    dialect: str = "postgis"
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     overwrite: bool = False
     max_rounds: int = 6
@@ -59,6 +65,7 @@ _GENERATE_KEYS = {
     "epochs",
     "schema",
     "chunk_size",
+    "dialect",
 }
 _CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance"}
 _SCORE_KEYS = {
@@ -77,6 +84,10 @@ def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
     gen = data.get("generate") or {}
     reject_unknown(path, "generate.", gen, _GENERATE_KEYS)
     opts = replace(opts, **gen)
+    if opts.dialect not in DIALECTS:
+        raise ConfigError(
+            f"{path}: generate.dialect {opts.dialect!r} is unknown. Use postgis or spatialite."
+        )
     checks = data.get("checks") or {}
     reject_unknown(path, "checks.", checks, _CHECK_KEYS)
     opts = replace(opts, **checks)

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
-from cimgen.errors import InputError
+from cimgen.errors import DatabaseError, InputError
 from cimgen.generate.options import GenerateOptions
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
@@ -186,15 +186,19 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
         from cimgen.engines.duckdb import fixture_database
 
         fixture_database(schema, opts.seed)
+        spatialite = _spatialite(opts, schema)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
         shape_cap=opts.shape_cap,
         agreement_tolerance=opts.agreement_tolerance,
         execute_postgis=opts.postgis_execute,
+        dialect=opts.dialect,
     )
-    spec = WorkerSpec(schema, context, opts.seed, opts.seed, check_opts, dsn)
-    stats = RunStats(tolerance=opts.agreement_tolerance)
+    spec = WorkerSpec(
+        schema, context, opts.seed, opts.seed, check_opts, dsn, spatialite=spatialite is None
+    )
+    stats = RunStats(tolerance=opts.agreement_tolerance, dialect=opts.dialect)
     prov = provenance(synthesizer, model_hash, opts.seed)
     accepted: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -261,6 +265,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, dsn: str | None) ->
                 rounds,
             )
         )
+        summary["spatialite"] = "executed" if spatialite is None else f"not run: {spatialite}"
         summary["sdmetrics"] = _sdmetrics(stage1, accepted)
         summary["timings"] = timer.seconds
         summary["complete"] = complete
@@ -291,15 +296,37 @@ def _decide(
         subject = Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint)
         outcome.findings.extend(check_diversity(subject, div_ctx))
         div_score = diversity.score(subject)
-    quality = score(outcome.findings, outcome.engines, div_score, opts.score)
+    quality = score(outcome.findings, _gating(outcome.engines, opts.dialect), div_score, opts.score)
     ok = quality.accepted and outcome.candidate is not None
     stats.add(outcome, quality, ok, diversity.stage1_shapes)
     if ok:
         assert outcome.candidate is not None
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        accepted.append(dataset_record(outcome, quality, prov))
+        accepted.append(dataset_record(outcome, quality, prov, dialect=opts.dialect))
     else:
-        rejected.append(rejected_record(outcome, quality, prov))
+        rejected.append(rejected_record(outcome, quality, prov, dialect=opts.dialect))
+
+
+def _gating(engines: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The engine results that decide acceptance: with the PostGIS dialect SpatiaLite runs
+    for the record only (its outcome is stored, not scored)."""
+    if dialect == "spatialite" or "spatialite" not in engines:
+        return engines
+    return {name: result for name, result in engines.items() if name != "spatialite"}
+
+
+def _spatialite(opts: GenerateOptions, schema: Any) -> str | None:
+    """None when SpatiaLite checks run (its fixture file is built now), else why not. The
+    SpatiaLite dialect needs SpatiaLite: without it, a one-line error naming the fix."""
+    from cimgen.engines import spatialite
+
+    problem = spatialite.unavailable()
+    if problem is not None:
+        if opts.dialect == "spatialite":
+            raise DatabaseError(f"--dialect spatialite: {problem}")
+        return problem
+    spatialite.fixture_database(schema, opts.seed)
+    return None
 
 
 _MAX_CHUNK = 16  # structures per task: ~0.1-0.3 s of work, so little is computed in vain
@@ -377,6 +404,7 @@ def _header(
         "rows_requested": opts.rows,
         "workers": opts.workers,
         "postgis": bool(opts.postgis),
+        "dialect": opts.dialect,
         "records": {
             "read": reader.report.read + reader.report.total_skipped,
             "skipped": reader.report.total_skipped + skipped.total,

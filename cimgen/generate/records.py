@@ -30,13 +30,21 @@ def dataset_record(
     quality: Quality,
     provenance: dict[str, Any],
     difficulty_fallback: str | None = None,
+    dialect: str = "postgis",
 ) -> dict[str, Any]:
+    """One output row. ``sql`` is the row's SQL in the target ``dialect`` (named by
+    ``dialect``): ``sql_spatialite`` for SpatiaLite, else ``sql_postgis``; both are kept."""
     cand = outcome.candidate
     s = outcome.structure
+    sql = None
+    if cand:
+        sql = cand.sql_spatialite if dialect == "spatialite" else cand.sql_postgis
     record: dict[str, Any] = {
         "id": cand.id if cand else f"s2_{outcome.index:07d}",
         "question": cand.question if cand else None,
         "instruction": cand.instruction if cand else None,
+        "sql": sql,
+        "dialect": dialect,
         "sql_postgis": cand.sql_postgis if cand else None,
         "sql_spatialite": cand.sql_spatialite if cand else None,
         "sql_type": s.sql_type,
@@ -64,9 +72,9 @@ def dataset_record(
 
 
 def rejected_record(
-    outcome: Outcome, quality: Quality, provenance: dict[str, Any]
+    outcome: Outcome, quality: Quality, provenance: dict[str, Any], dialect: str = "postgis"
 ) -> dict[str, Any]:
-    record = dataset_record(outcome, quality, provenance)
+    record = dataset_record(outcome, quality, provenance, dialect=dialect)
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record
 

@@ -19,6 +19,7 @@ def _pct(part: int, whole: int) -> float:
 @dataclass
 class RunStats:
     tolerance: float = 0.005
+    dialect: str = "postgis"
     candidates: int = 0
     expansion_failed: int = 0
     accepted: int = 0
@@ -39,6 +40,8 @@ class RunStats:
     novel_shapes: int = 0
     questions: set[str] = field(default_factory=set)
     unverified_accepted: int = 0
+    # per engine, over the accepted rows: n, ok (executed), nonempty, and the other statuses
+    accepted_engines: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def add(self, o: Outcome, quality: Quality, accepted: bool, stage1_shapes: set[str]) -> None:
         self.candidates += 1
@@ -56,6 +59,15 @@ class RunStats:
         if duck and pg and duck.status == OK and pg.status == OK and pg.rows is not None:
             self.agreement["n"] += 1
             self.agreement["agree"] += int(agree(duck.digest, pg.digest, self.tolerance))
+        lite = o.engines.get("spatialite")
+        if lite is not None and lite.status == OK:
+            for other in ("duckdb", "postgis"):
+                r = o.engines.get(other)
+                if r is not None and r.status == OK and r.digest is not None:
+                    self.agreement[f"spatialite~{other}_n"] += 1
+                    self.agreement[f"spatialite~{other}"] += int(
+                        agree(lite.digest, r.digest, self.tolerance)
+                    )
         if o.features is not None:
             self.fidelity_n += 1
             miss = o.structure.mismatches(o.features, FEATURE_NAMES)
@@ -92,6 +104,37 @@ class RunStats:
         self.tables.update(cand.tables)
         if all(r.status == NOT_CHECKABLE for r in o.engines.values()):
             self.unverified_accepted += 1
+        for engine, result in o.engines.items():
+            counts = self.accepted_engines[engine]
+            counts["n"] += 1
+            counts[result.status] += 1
+            counts["nonempty"] += int(result.status == OK and bool(result.rows))
+
+    def _dialects(self) -> dict[str, Any]:
+        """Per dialect, over the accepted rows: the share its SQL executed and the share
+        that returned rows. PostGIS text runs on PostGIS only with --postgis; without it
+        the figures are DuckDB's (the same AST rendered for DuckDB), named in ``engine``."""
+        out: dict[str, Any] = {}
+        pg_engine = "postgis" if "postgis" in self.accepted_engines else "duckdb"
+        for dialect, engine in (("postgis", pg_engine), ("spatialite", "spatialite")):
+            c = self.accepted_engines.get(engine)
+            if not c:
+                out[dialect] = {"engine": engine, "ran": False, "target": dialect == self.dialect}
+                continue
+            out[dialect] = {
+                "engine": engine,
+                "ran": True,
+                "target": dialect == self.dialect,
+                "rows": self.accepted,
+                "executed": c[OK],
+                "executed_pct": _pct(c[OK], self.accepted),
+                "nonempty": c["nonempty"],
+                "nonempty_pct": _pct(c["nonempty"], self.accepted),
+                "not_checkable": c[NOT_CHECKABLE],
+                "errors": c[ERROR],
+                "timeouts": c[PLANNED],
+            }
+        return out
 
     def top_rejection(self) -> str:
         if not self.rejected_by_code:
@@ -136,10 +179,20 @@ class RunStats:
             "rejected_by_stage": dict(self.rejected_by_stage.most_common()),
             "engines": engines,
             "accepted_unverified": self.unverified_accepted,
+            "dialects": self._dialects(),
             "agreement": {
                 "n": self.agreement["n"],
                 "agree": self.agreement["agree"],
                 "agree_pct": _pct(self.agreement["agree"], self.agreement["n"]),
+                **{
+                    pair: {
+                        "n": self.agreement[f"{pair}_n"],
+                        "agree": self.agreement[pair],
+                        "agree_pct": _pct(self.agreement[pair], self.agreement[f"{pair}_n"]),
+                    }
+                    for pair in ("spatialite~duckdb", "spatialite~postgis")
+                    if self.agreement[f"{pair}_n"]
+                },
             },
             "fidelity": {
                 "n": self.fidelity_n,

@@ -1,7 +1,8 @@
 """The per-structure work of ``cimgen generate``: expand, render, question, and every check
 except diversity (which depends on what was accepted before, so it runs in order in the
 main process). Runs in worker processes; each worker opens its own read-only DuckDB
-connection (and PostGIS connection when one is given).
+connection, a read-only SpatiaLite connection when SpatiaLite is on (``spatialite``), and
+a PostGIS connection when one is given.
 
 The randomness of structure ``index`` is ``random.Random(f"{seed}:{index}")``: the output
 is the same whatever the number of workers.
@@ -13,7 +14,14 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
+from cimgen.check import (
+    CheckContext,
+    CheckOptions,
+    DuckDBRunner,
+    PostgisRunner,
+    SpatialiteRunner,
+    Subject,
+)
 from cimgen.check import run_checks as _run_checks
 from cimgen.check.base import EngineResult
 from cimgen.models import Candidate, Finding, QueryFeatures
@@ -29,6 +37,7 @@ _CHECKS_IN_WORKER = (
     "complexity",
     "duckdb",
     "postgis",
+    "spatialite",
 )
 
 
@@ -42,6 +51,7 @@ class WorkerSpec:
     fixture_seed: int
     check_options: CheckOptions
     postgis_dsn: str | None = None
+    spatialite: bool = False  # execute SpatiaLite renderings (the fixture file is built)
 
 
 @dataclass
@@ -76,14 +86,25 @@ def init_worker(spec: WorkerSpec) -> None:
             spec.check_options.timeout_s,
             spec.check_options.execute_postgis,
         )
+    lite = None
+    if spec.spatialite:
+        from cimgen.engines import spatialite
+
+        lite = SpatialiteRunner(
+            spatialite.open_fixture(spec.schema, spec.fixture_seed), spec.check_options.timeout_s
+        )
     _STATE["spec"] = spec
-    _STATE["checks"] = CheckContext(spec.schema, spec.check_options, duckdb=duck, postgis=postgis)
+    _STATE["checks"] = CheckContext(
+        spec.schema, spec.check_options, duckdb=duck, postgis=postgis, spatialite=lite
+    )
 
 
 def close_worker() -> None:
     ctx: CheckContext | None = _STATE.pop("checks", None)
     if ctx is not None:
         ctx.duckdb.con.close()
+        if ctx.spatialite is not None:
+            ctx.spatialite.close()
         if ctx.postgis is not None:
             ctx.postgis.conn.close()
 
@@ -100,6 +121,8 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
         sql=made.sql_postgis,
         sql_duckdb=made.sql_duckdb,
         duckdb_unsupported=made.unsupported.get("duckdb"),
+        sql_spatialite=made.sql_spatialite,
+        spatialite_unsupported=made.unsupported.get("spatialite"),
         structure=structure,
     )
     findings = list(made.findings)  # expansion warnings (a relaxed secondary feature)

@@ -21,9 +21,13 @@ FIELDS: dict[str, str] = {
     "id": "Stable sample id (`s2_…`), unique within the dataset.",
     "question": "Natural-language question the SQL answers (English, template-generated).",
     "instruction": "Instruction prompt for instruction-tuned models (question + task).",
+    "sql": "The query in the dataset's target dialect (`dialect`): `sql_postgis` or "
+    "`sql_spatialite`.",
+    "dialect": "The target dialect of `sql`: `postgis` (default) or `spatialite` (`cimgen "
+    "generate --dialect spatialite`: every row ran on SpatiaLite).",
     "sql_postgis": "The query in PostGIS SQL (canonical rendering, read-only SELECT/WITH).",
     "sql_spatialite": "The same query for SpatiaLite, or null when it uses something "
-    "SpatiaLite lacks (e.g. raster functions).",
+    "SpatiaLite lacks (e.g. raster functions). Whether it ran: `checks.spatialite`.",
     "sql_type": "Query family: SIMPLE_SELECT, SPATIAL_JOIN, AGGREGATION, NESTED_QUERY, "
     "MULTI_JOIN, SPATIAL_MEASUREMENT, RASTER_VECTOR or SPATIAL_CLUSTERING.",
     "difficulty_level": "EASY, MEDIUM, HARD or EXPERT (from the complexity score).",
@@ -52,6 +56,9 @@ FIELDS: dict[str, str] = {
     "checks.static": "`ok` when the static rules (SRIDs, units, cartesian products) pass.",
     "checks.duckdb": "DuckDB spatial execution on the fixture database: {status, rows}.",
     "checks.postgis": "PostGIS execution (when a server was given): {status, rows}.",
+    "checks.spatialite": "SpatiaLite execution of `sql_spatialite` on the fixture database "
+    "(when SpatiaLite is installed): {status, rows}; status `not_checkable` when there is "
+    "no SpatiaLite form.",
     "provenance": "Where the sample came from.",
     "provenance.tool": "Generator name (`cimgen`).",
     "provenance.version": "cimgen version.",
@@ -73,6 +80,8 @@ _SUMMARY_TOP = (
     "id",
     "question",
     "instruction",
+    "sql",
+    "dialect",
     "sql_postgis",
     "sql_spatialite",
     "sql_type",
@@ -141,6 +150,21 @@ def _agreement(stats: dict[str, Any]) -> str:
     if not agreement.get("n"):
         return "– (no query ran on both engines)"
     return f"{_pct(agreement.get('agree_pct'))} of {agreement['n']:,}"
+
+
+def _spatialite_limitation(stats: dict[str, Any]) -> str:
+    ran = stats.get("spatialite")
+    if stats.get("dialect") == "spatialite":
+        return (
+            "- Target dialect SpatiaLite: every row's `sql` ran on SpatiaLite; queries "
+            "SpatiaLite cannot express (rasters) are not in the dataset."
+        )
+    if ran == "executed":
+        return (
+            "- SpatiaLite SQL ran for the record only (it does not decide acceptance): "
+            "`checks.spatialite` says per row whether it executed."
+        )
+    return f"- SpatiaLite SQL is rendered but was not executed in this run ({ran or 'unknown'})."
 
 
 def _front_matter(stats: dict[str, Any], n: int, license_id: str) -> str:
@@ -261,7 +285,8 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "DuckDB SQL, and the question is generated from the same AST.",
         "- Checks: grammar round trip, PostgreSQL parser, schema binding, static rules "
         "(mixed SRIDs, units, cartesian products), execution on an embedded DuckDB spatial "
-        "fixture database, and on PostGIS when a server was given; then the quality filter.",
+        "fixture database, of the SpatiaLite SQL on an embedded SpatiaLite fixture database "
+        "(when installed), and on PostGIS when a server was given; then the quality filter.",
         "",
         "## Fields",
         "",
@@ -330,8 +355,7 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "are only checked statically.",
         "- The structure model imitates Stage 1: structures Stage 1 never uses are rare, and "
         "Stage 1's biases (tables, functions, sql_type mix) carry over.",
-        "- SpatiaLite SQL is rendered but not executed during generation (`cimgen bench` "
-        "measures it).",
+        _spatialite_limitation(stats),
         "",
         "## Licence",
         "",

@@ -364,15 +364,24 @@ def _pass_rates(data: ReportData) -> str:
                 v.get("accepted"),
                 v.get("accept_pct"),
                 v.get("duckdb_ok_pct"),
+                v.get("spatialite_ok_pct"),
                 v.get("postgis_ok_pct"),
             )
             for t, v in per_type.items()
         ]
         body.append(
             _table(
-                ("sql_type", "candidates", "accepted", "accept %", "DuckDB ok %", "PostGIS ok %"),
+                (
+                    "sql_type",
+                    "candidates",
+                    "accepted",
+                    "accept %",
+                    "DuckDB ok %",
+                    "SpatiaLite ok %",
+                    "PostGIS ok %",
+                ),
                 rows,
-                {1, 2, 3, 4, 5},
+                {1, 2, 3, 4, 5, 6},
             )
         )
     engines = data.stats.get("engines") or {}
@@ -399,7 +408,7 @@ def _pass_rates(data: ReportData) -> str:
                     "no error",
                     "no error %",
                     "executed",
-                    "planned only",
+                    "timed out",
                     "not checkable",
                     "errors",
                 ),
@@ -407,14 +416,71 @@ def _pass_rates(data: ReportData) -> str:
                 {1, 2, 3, 4, 5, 6, 7},
             )
         )
+    body.append(_dialects(data.stats))
     agreement = data.stats.get("agreement") or {}
-    if agreement.get("n"):
-        body.append(
-            f'<p class="note">Cross-engine agreement (row count and numeric column sums, '
-            f"DuckDB vs PostGIS): {_fmt(agreement.get('agree'))} of "
-            f"{_fmt(agreement.get('n'))} ({_fmt(agreement.get('agree_pct'), 1, '%')}).</p>"
-        )
+    pairs = [("DuckDB vs PostGIS", agreement)] + [
+        (f"SpatiaLite vs {other}", agreement.get(f"spatialite~{key}") or {})
+        for key, other in (("duckdb", "DuckDB"), ("postgis", "PostGIS"))
+    ]
+    for label, a in pairs:
+        if a.get("n"):
+            body.append(
+                f'<p class="note">Cross-engine agreement (row count and numeric column sums, '
+                f"{label}): {_fmt(a.get('agree'))} of "
+                f"{_fmt(a.get('n'))} ({_fmt(a.get('agree_pct'), 1, '%')}).</p>"
+            )
     return _section("Pass rate per sql_type and engine", "".join(body))
+
+
+def _dialects(stats: dict[str, Any]) -> str:
+    """The accepted rows' PostGIS and SpatiaLite SQL side by side: the share that executed
+    and the share that returned rows, with the engine that ran each dialect."""
+    dialects = stats.get("dialects") or {}
+    if not dialects:
+        return ""
+    names = {"postgis": "PostGIS", "spatialite": "SpatiaLite", "duckdb": "DuckDB"}
+    rows = []
+    for dialect, d in dialects.items():
+        engine = names.get(d.get("engine", ""), d.get("engine"))
+        if dialect == "postgis" and d.get("engine") == "duckdb":
+            engine = "DuckDB (same query; no --postgis)"
+        label = names.get(dialect, dialect) + (" (target)" if d.get("target") else "")
+        if not d.get("ran"):
+            why = stats.get("spatialite", "") if dialect == "spatialite" else ""
+            rows.append((label, engine, "not run", why or "-", "", "", ""))
+            continue
+        rows.append(
+            (
+                label,
+                engine,
+                f"{_fmt(d.get('executed'))} ({_fmt(d.get('executed_pct'), 1, '%')})",
+                f"{_fmt(d.get('nonempty'))} ({_fmt(d.get('nonempty_pct'), 1, '%')})",
+                d.get("not_checkable"),
+                d.get("timeouts"),
+                d.get("errors"),
+            )
+        )
+    raster = (
+        "Raster queries have no SpatiaLite form (SpatiaLite has no raster type): they are "
+        "not checkable there."
+    )
+    return (
+        "<h3>Dialects (accepted rows)</h3>"
+        + _table(
+            (
+                "dialect",
+                "executed on",
+                "executed",
+                "returned rows",
+                "not checkable",
+                "timeouts",
+                "errors",
+            ),
+            rows,
+            {4, 5, 6},
+        )
+        + f'<p class="note">{raster}</p>'
+    )
 
 
 def _coverage(data: ReportData) -> str:
