@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,7 @@ def test_dialect_must_be_known_and_spatialite_must_load(
     # a machine without mod_spatialite: the SpatiaLite dialect names the fix, the default
     # dialect goes on without SpatiaLite and says so
     from cimgen.engines import spatialite
-    from cimgen.errors import DatabaseError
+    from cimgen.errors import ConfigError, DatabaseError
     from cimgen.generate.options import GenerateOptions
     from cimgen.generate.pipeline import _spatialite
     from cimgen.schema import load_schema
@@ -144,6 +145,11 @@ def test_dialect_must_be_known_and_spatialite_must_load(
     with pytest.raises(DatabaseError, match="--dialect spatialite: cannot load mod_spatialite"):
         _spatialite(GenerateOptions(out=tmp_path, dialect="spatialite"), schema)
     assert _spatialite(GenerateOptions(out=tmp_path), schema) == "cannot load mod_spatialite (x)"
+    # checks.execute_spatialite: false skips the record-only run, never the target's
+    off = GenerateOptions(out=tmp_path, execute_spatialite=False)
+    assert _spatialite(off, schema) == "off (checks.execute_spatialite: false)"
+    with pytest.raises(ConfigError, match=r"remove checks\.execute_spatialite: false"):
+        _spatialite(replace(off, dialect="spatialite"), schema)
 
 
 def test_same_seed_is_byte_identical_and_workers_do_not_matter(

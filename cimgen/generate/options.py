@@ -4,7 +4,8 @@ Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
     generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2,
                  dialect: postgis}
-    checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005}
+    checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005,
+                 execute_spatialite: true}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
     synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
 """
@@ -48,6 +49,9 @@ class GenerateOptions:
     timeout_s: float = 2.0
     shape_cap: int = 50
     agreement_tolerance: float = 0.005
+    # PostGIS dialect: also execute each SpatiaLite rendering for the record (the slowest
+    # engine: docs/BENCHMARKS.md). The SpatiaLite dialect always executes it.
+    execute_spatialite: bool = True
     chunk_size: int = 200
     score: ScoreConfig = field(default_factory=ScoreConfig)
     synthesizer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -67,7 +71,7 @@ _GENERATE_KEYS = {
     "chunk_size",
     "dialect",
 }
-_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance"}
+_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance", "execute_spatialite"}
 _SCORE_KEYS = {
     "weights",
     "thresholds",

@@ -175,8 +175,10 @@ class SpatialiteRenderer(SpatialiteGeography):
         "ST_Azimuth": "_st_azimuth",
     }
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, index_lookups: bool = True) -> None:
         super().__init__(schema)
+        # False: no spatial-index lookups (tests compare results with and without them)
+        self.index_lookups = index_lookups
         # per SELECT block being rendered: its lookup plan and the conjuncts already served
         self._lookups: list[tuple[dict[int, Lookup], set[int]]] = []
 
@@ -246,7 +248,9 @@ class SpatialiteRenderer(SpatialiteGeography):
 
     def select(self, s: ast.Select, parent: Scope | None, ctes: dict) -> str:
         # which join conjuncts of this block get an R*Tree lookup (spatialite_index.py)
-        plan = plan_lookups(s, self.scope_of(s, parent, ctes), spatialite_table_name)
+        plan = {}
+        if self.index_lookups:
+            plan = plan_lookups(s, self.scope_of(s, parent, ctes), spatialite_table_name)
         self._lookups.append((plan, set()))
         try:
             return super().select(s, parent, ctes)
