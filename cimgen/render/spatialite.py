@@ -35,7 +35,7 @@ from cimgen.render.base import (
     quote_string,
 )
 from cimgen.render.scope import Scope
-from cimgen.render.spatialite_geo import SpatialiteGeography
+from cimgen.render.spatialite_geo import SpatialiteGeography, widened
 from cimgen.render.spatialite_index import Lookup, conjuncts, plan_lookups
 from cimgen.schema.model import Schema
 
@@ -284,12 +284,7 @@ class SpatialiteRenderer(SpatialiteGeography):
         frame = self.text(lookup.frame, scope)
         if lookup.distance is not None:
             d = self.sub(lookup.distance, scope, _S_MUL + 1)
-            if lookup.geography:
-                # metres -> degrees, never too few: >= 110 km per degree of latitude, and
-                # per degree of longitude at the highest latitude within reach
-                top = f"max(abs(MbrMinY({frame})), abs(MbrMaxY({frame}))) + {d} / 110000.0"
-                d = f"{d} / (110000.0 * cos(radians(min(89.9, {top}))))"
-            frame = f"ST_Expand({frame}, {d})"
+            frame = widened(frame, d, lookup.geography)
         return (
             f"{self.ident(lookup.alias)}.ROWID IN (SELECT ROWID FROM SpatialIndex "
             f"WHERE f_table_name = {quote_string(lookup.table)} "
