@@ -363,9 +363,15 @@ CAST_TYPES = frozenset(_TYPES) | {"geometry", "geography"}
 
 def unsupported_constructs(query: ast.Query, schema: Schema) -> frozenset[str]:
     """The :data:`UNSUPPORTED_CONSTRUCTS` keys ``query`` uses: empty exactly when
-    :func:`render_spatialite` renders it (tests/test_render.py checks both ways on the
-    Stage 1 sample and on generated queries). A column counts as raster when the schema
-    has a raster column of that name."""
+    :func:`render_spatialite` renders it (tests/test_render_spatialite.py checks both ways
+    on the Stage 1 sample and on one query per construct). A column counts as raster when
+    the schema has a raster column of that name.
+
+    >>> from cimgen.grammar import parse
+    >>> from cimgen.schema.load import load_schema
+    >>> sorted(unsupported_constructs(parse("SELECT ROUND(x := 1.5)"), load_schema("cim_wizard")))
+    ['named_argument']
+    """
     catalogue = load_catalogue()
     available = catalogue.available("spatialite")
     rasters = raster_column_names(schema)

@@ -205,8 +205,11 @@ def _option(
         return None
     refs: set[str] = set()
     _references(frame, scope, refs)
-    if ref in refs or "" in refs or not any(r in position for r in refs):
-        return None  # a self-reference, a subquery, or a filter on constants
+    if not any(r in position for r in refs):
+        return None  # a filter on constants (or outer columns): not a join
+    _references(distance, scope, refs)
+    if ref in refs or "" in refs:
+        return None  # the frame depends on the row looked up, or holds a subquery
     frame_expr, frame_geography = _strip_cast(frame)
     geography = geography or frame_geography
     return Lookup(ref, table_name(table.qualified), col.name, frame_expr, distance, geography), refs
