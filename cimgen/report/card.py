@@ -152,6 +152,12 @@ def _agreement(stats: dict[str, Any]) -> str:
     return f"{_pct(agreement.get('agree_pct'))} of {agreement['n']:,}"
 
 
+def _pairing(stats: dict[str, Any]) -> str:
+    if stats.get("dialect") == "spatialite":
+        return "SpatiaLite SQL that ran on SpatiaLite (and the same query in PostGIS SQL)"
+    return "PostGIS SQL (and SpatiaLite SQL where the dialect allows)"
+
+
 def _spatialite_limitation(stats: dict[str, Any]) -> str:
     ran = stats.get("spatialite")
     if stats.get("dialect") == "spatialite":
@@ -265,8 +271,8 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "",
         "## Summary",
         "",
-        f"{n:,} English questions paired with PostGIS SQL (and SpatiaLite SQL where the "
-        "dialect allows) over the CIM Wizard city-information database (schemas cim_vector, "
+        f"{n:,} English questions paired with {_pairing(stats)} over the CIM Wizard "
+        "city-information database (schemas cim_vector, "
         "cim_census, cim_raster). The samples multiply a Stage 1 corpus: new query "
         "*structures* are sampled from a generative model of the Stage 1 structures and "
         "built into SQL from a grammar under the database schema, then checked and "
