@@ -36,6 +36,8 @@ ARG_TYPES = (
     "summarystats",
     "box",
 )
+# The SQL dialects cimgen renders; every catalogue function exists in PostGIS.
+DIALECTS = ("postgis", "spatialite", "duckdb")
 _SIG_RE = re.compile(r"^\s*(?P<args>.*?)\s*->\s*(?P<ret>\w+)\s*$")
 
 
@@ -67,6 +69,20 @@ class Function:
     duckdb: str | None = None
     fields: tuple[str, ...] = ()
 
+    @property
+    def dialects(self) -> frozenset[str]:
+        """The dialects whose renderer renders a call of this function: PostGIS always;
+        SpatiaLite / DuckDB where the catalogue names the function there (``spatialite:`` /
+        ``duckdb:`` not null), and DuckDB also for raster functions, which its renderer
+        maps to the fixture's raster macros (docs/backends.md). tests/test_render.py
+        renders and executes every function in every dialect listed here."""
+        out = {"postgis"}
+        if self.spatialite is not None:
+            out.add("spatialite")
+        if self.duckdb is not None or self.category == "raster":
+            out.add("duckdb")
+        return frozenset(out)
+
     def is_aggregate_call(self, n_args: int) -> bool:
         """Whether a call with ``n_args`` arguments is an aggregate (ST_Union(geom) is)."""
         return self.aggregate or self.aggregate_when_args == n_args
@@ -87,6 +103,19 @@ class Catalogue:
         return tuple(
             f for f in self.functions if f.spatial and (category is None or f.category == category)
         )
+
+    def available(self, dialect: str) -> frozenset[str]:
+        """Names of the functions ``dialect`` has (:attr:`Function.dialects`): what an
+        expander generating for that dialect may offer.
+
+        >>> "ST_Value" in load_catalogue().available("spatialite")
+        False
+        >>> "ST_Area" in load_catalogue().available("spatialite")
+        True
+        """
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
+        return frozenset(f.name for f in self.functions if dialect in f.dialects)
 
     def canonical_name(self, name: str) -> str:
         """Catalogue spelling of ``name``, or upper case for functions outside it.

@@ -1,16 +1,27 @@
-"""Execution checks on the real engines: DuckDB spatial (embedded) and PostGIS (gold)."""
+"""Execution checks on the real engines: DuckDB spatial and SpatiaLite (embedded) and
+PostGIS (gold)."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, agree, run_checks
-from cimgen.check.base import NOT_CHECKABLE, OK
+from cimgen.check import (
+    CheckContext,
+    CheckOptions,
+    DuckDBRunner,
+    PostgisRunner,
+    SpatialiteRunner,
+    Subject,
+    agree,
+    run_checks,
+)
+from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, PLANNED
 from cimgen.check.execute import arrow_digest, digest
 from cimgen.cli.main import app
 from cimgen.engines.duckdb import open_fixture
@@ -98,10 +109,82 @@ def test_duckdb_timeout() -> None:
     assert result.status == "planned" and error and "exceeded" in error
     subject = Subject(heavy + " WHERE a.lod = 1")
     findings = run_checks(subject, CheckContext(SCHEMA, duckdb=runner), only=("grammar", "duckdb"))
-    assert [(f.code, f.severity) for f in findings] == [("SEM003", "warning")]
+    # a timeout is a rejection, not an unverified pass
+    assert [(f.code, f.severity) for f in findings] == [("SEM003", "error")]
     # the next query is not hit by a late interrupt
     ok, _ = runner.run("SELECT 1")
     assert ok.status == OK
+
+
+# --------------------------------------------------------------------------- SpatiaLite
+
+
+@pytest.fixture(scope="module")
+def lite() -> SpatialiteRunner:
+    from cimgen.engines import spatialite
+
+    runner = SpatialiteRunner(spatialite.open_fixture(SCHEMA, 0), timeout_s=5.0)
+    yield runner
+    runner.close()
+
+
+def _lite_ctx(lite: SpatialiteRunner, dialect: str) -> CheckContext:
+    return CheckContext(SCHEMA, CheckOptions(dialect=dialect), spatialite=lite)
+
+
+def test_spatialite_executes_and_counts_rows(duck: DuckDBRunner, lite: SpatialiteRunner) -> None:
+    subject = Subject(GOOD)
+    ctx = CheckContext(SCHEMA, duckdb=duck, spatialite=lite)
+    assert run_checks(subject, ctx, only=("grammar", "duckdb", "spatialite")) == []
+    d, s = subject.engines["duckdb"], subject.engines["spatialite"]
+    assert s.status == OK and s.rows == d.rows and s.rows
+    assert agree(d.digest, s.digest, 0.005)
+    assert subject.sql_spatialite and "cim_vector__building" in subject.sql_spatialite
+
+
+def test_spatialite_findings_gate_only_the_spatialite_dialect(lite: SpatialiteRunner) -> None:
+    """Raster SQL has no SpatiaLite form: a rejection when SpatiaLite is the target dialect,
+    information otherwise; an engine error likewise (error vs warning)."""
+    for dialect, severity in (("spatialite", "error"), ("postgis", "info")):
+        subject = Subject(RASTER)
+        findings = run_checks(subject, _lite_ctx(lite, dialect), only=("grammar", "spatialite"))
+        assert [(f.code, f.severity) for f in findings] == [("SPL002", severity)]
+        assert subject.engines["spatialite"].status == NOT_CHECKABLE
+    for dialect, severity in (("spatialite", "error"), ("postgis", "warning")):
+        subject = Subject("SELECT b.id FROM cim_vector.building AS b", sql_spatialite="SELECT x(")
+        findings = run_checks(subject, _lite_ctx(lite, dialect), only=("spatialite",))
+        assert [(f.code, f.severity) for f in findings] == [("SPL001", severity)]
+        assert subject.engines["spatialite"].status == ERROR
+
+
+def test_spatialite_runner_is_read_only_times_out_and_recovers() -> None:
+    from cimgen.engines import spatialite
+
+    runner = SpatialiteRunner(spatialite.open_fixture(SCHEMA, 0), timeout_s=0.3)
+    try:
+        forever = (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+        )
+        start = time.monotonic()
+        result, message = runner.run(forever)
+        assert result.status == PLANNED and "exceeded 0.3 s" in (message or "")
+        assert time.monotonic() - start < 5
+        subject = Subject("SELECT 1", sql_spatialite=forever)
+        findings = run_checks(subject, _lite_ctx(runner, "spatialite"), only=("spatialite",))
+        assert [(f.code, f.severity) for f in findings] == [("SPL003", "error")]
+        result, message = runner.run(
+            "SELECT ST_Area(GeomFromText('POLYGON((0 0,2 0,2 2,0 2,0 0))'))"
+        )
+        assert result.status == OK and message is None
+        assert result.rows == 1 and result.digest == (1, 4.0)
+        result, message = runner.run("DELETE FROM cim_vector__building")
+        assert result.status == ERROR and "readonly" in (message or "")
+        result, message = runner.run("SELECT count(*) FROM cim_vector__building")
+        assert result.status == OK and result.digest and result.digest[1] > 0
+        result, message = runner.run("SELECT * FROM nowhere")
+        assert result.status == ERROR and "no such table" in (message or "")
+    finally:
+        runner.close()
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +237,7 @@ def test_postgis_read_only_timeout_and_sqlstate(pg_dsn: str) -> None:
     assert before == after  # nothing a checked query does can modify the database
     result, finding = pg.run("SELECT pg_sleep(2)")
     assert finding is not None and finding.code == "PGS003" and result.status == "planned"
-    assert finding.severity == "warning"
+    assert finding.severity == "error"
     result, finding = pg.run("SELECT nope FROM cim_vector.building")
     assert finding is not None and finding.code == "PGS001" and "[42703]" in finding.message
     explain_only = PostgisRunner(conn, timeout_s=1.0, execute=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import tempfile
@@ -263,7 +264,24 @@ def test_spatialite_fixture(cim: Schema, cache: Path) -> None:
                 f'SELECT sum(ST_IsValid("{c.name}")), min(ST_SRID("{c.name}")) FROM "{name}"'
             ).fetchall()[0]
             assert valid == (count, c.srid), (name, c.name)
-    conn.close()
+            # a spatial index (the SpatiaLite dialect's join lookups) holding every row
+            indexed = conn.execute(
+                "SELECT count(*) FROM SpatialIndex WHERE f_table_name = ? "
+                "AND f_geometry_column = ? AND search_frame = BuildMbr(-180, -90, 180, 90)",
+                (name, c.name),
+            ).fetchall()[0][0]
+            assert indexed == count, (name, c.name)
+    assert conn.execute("SELECT count(*) FROM sqlite_stat1").fetchall()[0][0] > 0  # ANALYZE
+    spatialite.close(conn)
+    assert spatialite.unavailable() is None
+
+
+def test_setup_installs_spatialite_without_dev() -> None:
+    """The README's first command (``bash scripts/setup.sh``, no --dev) installs what
+    generate, validate and bench need: mod_spatialite among them."""
+    text = (Path(__file__).resolve().parents[1] / "scripts" / "setup.sh").read_text()
+    match = re.search(r"^debs=\((.*)\)$", text, re.MULTILINE)
+    assert match is not None and "libsqlite3-mod-spatialite" in match.group(1).split()
 
 
 # --- PostGIS --------------------------------------------------------------------------------

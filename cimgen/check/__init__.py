@@ -15,7 +15,15 @@ from cimgen.check.base import (
     Subject,
 )
 from cimgen.check.diversity import DiversityState, check_diversity
-from cimgen.check.execute import DuckDBRunner, PostgisRunner, agree, check_duckdb, check_postgis
+from cimgen.check.execute import (
+    DuckDBRunner,
+    PostgisRunner,
+    SpatialiteRunner,
+    agree,
+    check_duckdb,
+    check_postgis,
+    check_spatialite,
+)
 from cimgen.check.fidelity import check_complexity
 from cimgen.check.purpose import PURPOSE_CHECKS
 from cimgen.check.static import check_cartesian, check_mixed_srid, check_units
@@ -35,10 +43,12 @@ CHECKS = (
     ("diversity", check_diversity),
     ("duckdb", check_duckdb),
     ("postgis", check_postgis),
+    ("spatialite", check_spatialite),
 )
 CHECK_NAMES = tuple(name for name, _ in CHECKS)
 PURPOSE = tuple(name for name, _ in PURPOSE_CHECKS)  # the static rules of purpose
 _BLOCKING = {"SYN001", "SYN002", "STA001"}  # no point executing what does not parse
+_EXECUTION = ("duckdb", "postgis", "spatialite")
 
 
 def run_checks(
@@ -48,16 +58,19 @@ def run_checks(
 
     Execution checks are skipped for a query that does not parse or is not read-only;
     a query the diversity check already rejects is not executed either (it cannot be
-    accepted, and execution is the expensive part).
+    accepted, and execution is the expensive part). SpatiaLite, the slowest engine, runs
+    last and only for a query no earlier check rejected.
     """
     findings: list[Finding] = []
     for name, check in CHECKS:
         if only is not None and name not in only:
             continue
-        if name in ("duckdb", "postgis") and any(
+        if name in _EXECUTION and any(
             f.code in _BLOCKING or f.code in ("DIV001", "DIV002") for f in findings
         ):
             continue
+        if name == "spatialite" and any(f.severity == "error" for f in findings):
+            continue  # already rejected: SpatiaLite is the slowest engine, spare it
         findings.extend(check(subject, ctx))
     return findings
 
@@ -71,6 +84,7 @@ __all__ = [
     "DuckDBRunner",
     "EngineResult",
     "PostgisRunner",
+    "SpatialiteRunner",
     "Subject",
     "agree",
     "run_checks",

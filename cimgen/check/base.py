@@ -12,8 +12,9 @@ from cimgen.models import Finding, QueryFeatures
 from cimgen.schema.model import Schema
 
 # Engine outcomes recorded per query. "ok": executed without error; "planned": the engine
-# planned (EXPLAIN) it without error but execution ran past its time budget; "not_checkable":
-# the engine lacks something the query needs -- never counted as passed.
+# planned (EXPLAIN / prepare) it without error but execution ran past the time limit (the
+# query is rejected: SEM003 / PGS003 / SPL003); "not_checkable": the engine lacks
+# something the query needs -- never counted as passed.
 OK, ERROR, PLANNED, NOT_CHECKABLE = "ok", "error", "planned", "not_checkable"
 NO_ERROR = (OK, PLANNED)
 
@@ -54,6 +55,8 @@ class Subject:
     query: ast.Query | None = None
     sql_duckdb: str | None = None
     duckdb_unsupported: str | None = None
+    sql_spatialite: str | None = None
+    spatialite_unsupported: str | None = None
     structure: QueryFeatures | None = None
     features: QueryFeatures | None = None
     engines: dict[str, EngineResult] = field(default_factory=dict)
@@ -70,8 +73,11 @@ class Subject:
 class CheckOptions:
     """Check settings (documented defaults; overridable from a config file)."""
 
-    timeout_s: float = 2.0  # safety limit per query per engine (the plan is always checked)
+    timeout_s: float = 2.0  # time limit per query per engine; past it: rejected
     execute_duckdb: bool = True
+    # the dataset's target dialect: "postgis", or "spatialite" (then every accepted row
+    # must have run on SpatiaLite; otherwise SpatiaLite runs for the record only)
+    dialect: str = "postgis"
     execute_postgis: bool = True  # False: EXPLAIN only (--no-execute)
     shape_cap: int = 50
     agreement_tolerance: float = 0.005
@@ -81,8 +87,9 @@ class CheckOptions:
 class CheckContext:
     schema: Schema
     options: CheckOptions = field(default_factory=CheckOptions)
-    duckdb: Any = None  # cimgen.check.duckdb_check.DuckDBRunner
-    postgis: Any = None  # cimgen.check.postgis_check.PostgisRunner
+    duckdb: Any = None  # cimgen.check.execute.DuckDBRunner
+    postgis: Any = None  # cimgen.check.execute.PostgisRunner
+    spatialite: Any = None  # cimgen.check.execute.SpatialiteRunner
     diversity: Any = None  # cimgen.check.diversity.DiversityState
 
 

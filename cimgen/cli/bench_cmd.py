@@ -119,7 +119,7 @@ def bench(
                 fh.write(text)
         return
     table = summary_table(result)
-    lines = [agreement_line(result), *error_lines(result)]
+    lines = [spatialite_line(result), agreement_line(result), *error_lines(result)]
     if out_file is None:
         out.print(table)
         for line in lines:
@@ -173,6 +173,17 @@ def error_lines(result: dict[str, Any]) -> list[str]:
         for e in b["errors"][:3]:
             lines.append(f"{BACKEND_TITLES.get(name, name)} ({e['count']}x): {e['message']}")
     return lines
+
+
+def spatialite_line(result: dict[str, Any]) -> str:
+    """SpatiaLite over the queries it can express: raster queries have no SpatiaLite form."""
+    b = result["backends"]["spatialite"]
+    n, raster = b["n"], b["raster_queries"]
+    return (
+        f"SpatiaLite executes {b['non_raster_executes']} of the {n - raster} non-raster "
+        f"queries ({_cell(b['non_raster_executes_pct'], '%')}); the {raster} raster queries "
+        "have no SpatiaLite equivalent (SpatiaLite has no raster type)."
+    )
 
 
 def agreement_line(result: dict[str, Any]) -> str:

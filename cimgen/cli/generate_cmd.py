@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ _D = GenerateOptions(out=Path("."))  # the documented defaults, shown in --help
 def _range(name: str) -> dict[str, Any]:
     """typer's min/max for a count option: the same range the library checks."""
     return {"min": LIMITS[name].low, "max": LIMITS[name].high}
+
+
+class Dialect(StrEnum):
+    postgis = "postgis"
+    spatialite = "spatialite"
 
 
 def generate(
@@ -73,6 +79,12 @@ def generate(
         help="PostGIS URL for the gold check, or 'auto' for a throwaway local cluster.",
     ),
     no_execute: bool = typer.Option(False, "--no-execute", help="PostGIS: EXPLAIN only."),
+    dialect: Dialect | None = typer.Option(
+        None,
+        "--dialect",
+        help="Target dialect of each row's `sql`: postgis, or spatialite (every accepted row "
+        "ran on SpatiaLite) [default: postgis].",
+    ),
     workers: int = typer.Option(
         _D.workers,
         "--workers",
@@ -132,6 +144,7 @@ def generate(
         "seed": seed,
         "workers": workers,
         "empty_share": empty_share,
+        "dialect": dialect.value if dialect is not None else None,
     }
     given = {k: v for k, v in flags.items() if _given(ctx, k) or config is None}
     opts = replace(opts, **{k: v for k, v in given.items() if v is not None})
@@ -167,8 +180,18 @@ def _summary(stats: dict[str, Any]) -> None:
     for engine, e in stats.get("engines", {}).items():
         rate = "n/a" if e["ok_pct"] is None else f"{e['ok_pct']}%"
         t.add_row(
-            f"{engine} pass rate", f"{rate} of {e['n']} (+{e['not_checkable']} not checkable)"
+            f"{engine} pass rate",
+            f"{rate} of {e['n']} (+{e['not_checkable']} not checkable; {e['planned']} timed out)",
         )
+    for dialect, d in stats.get("dialects", {}).items():
+        name = {"postgis": "PostGIS", "spatialite": "SpatiaLite"}.get(dialect, dialect)
+        if d.get("ran"):
+            t.add_row(
+                f"{name} SQL executed / returned rows" + (" (target)" if d.get("target") else ""),
+                f"{d['executed_pct']}% / {d['nonempty_pct']}% (on {d['engine']})",
+            )
+        else:
+            t.add_row(f"{name} SQL executed", "not run")
     a = stats.get("agreement", {})
     if a.get("n"):
         t.add_row("DuckDB/PostGIS agreement", f"{a['agree_pct']}% of {a['n']}")

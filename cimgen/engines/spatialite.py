@@ -45,9 +45,31 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> apsw.Conn
         conn.close()
         raise DatabaseError(
             f"cannot load mod_spatialite ({str(exc).strip()}). Install it: "
-            "apt-get install libsqlite3-mod-spatialite."
+            "bash scripts/setup.sh (or apt-get install libsqlite3-mod-spatialite)."
         ) from None
     return conn
+
+
+def unavailable() -> str | None:
+    """None when mod_spatialite loads here, else why not (the message names the fix)."""
+    try:
+        close(connect())
+    except DatabaseError as exc:
+        return str(exc)
+    return None
+
+
+def close(conn: apsw.Connection) -> None:
+    """Close a SpatiaLite connection. After a query through the ``SpatialIndex`` virtual
+    table the first close reports SQLITE_BUSY (mod_spatialite finalises the virtual table's
+    own statements only as the connection closes); the next attempt closes it."""
+    for _ in range(3):
+        try:
+            conn.close()
+            return
+        except apsw.BusyError:
+            continue
+    conn.close(True)
 
 
 def sqlite_type(col: Column) -> str:
@@ -98,6 +120,16 @@ def create_and_load(conn: apsw.Connection, table: Table, rows: tuple[tuple[Any, 
     )
 
 
+def create_spatial_indexes(conn: apsw.Connection, table: Table) -> None:
+    """An R*Tree (``CreateSpatialIndex``) on every geometry column of ``table``: the
+    SpatiaLite dialect's join lookups use them (cimgen/render/spatialite_index.py)."""
+    name = spatialite_table_name(table.qualified)
+    for c in table.geometry_columns:
+        ok = conn.execute("SELECT CreateSpatialIndex(?, ?)", (name, c.name)).fetchall()
+        if not ok or ok[0][0] != 1:
+            raise DatabaseError(f"SpatiaLite refused a spatial index on {name}.{c.name}.")
+
+
 def build_database(
     path: Path, schema: Schema, seed: int = 0, plant: Planting | None = None
 ) -> dict[str, int]:
@@ -109,6 +141,10 @@ def build_database(
         with conn:
             for t in schema.tables:
                 create_and_load(conn, t, fx.table(t.qualified).rows)
+                create_spatial_indexes(conn, t)
+        # table and index statistics: the query planner otherwise guesses row counts and
+        # may, e.g., prefer an automatic index on a boolean column to a spatial-index lookup
+        conn.execute("ANALYZE")
     finally:
         conn.close()
     return fx.row_counts()
@@ -121,7 +157,8 @@ def fixture_database(
     plant: Planting | None = None,
 ) -> Path:
     """The cached SpatiaLite fixture file for (schema, seed, planting), built on first use."""
-    version = f"apsw{apsw.apsw_version()}-{spatialite_table_name('s.t')}"
+    # "rtree1": spatial indexes and ANALYZE statistics (older files lack both)
+    version = f"apsw{apsw.apsw_version()}-{spatialite_table_name('s.t')}-rtree1"
     path = fixture_path(schema, seed, "spatialite", version, ".sqlite", cache_dir, plant)
     if path.is_file():
         return path
@@ -135,7 +172,10 @@ def fixture_database(
 
 
 def open_fixture(
-    schema: Schema, seed: int = 0, cache_dir: Path | str | None = None
+    schema: Schema,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    plant: Planting | None = None,
 ) -> apsw.Connection:
     """A read-only connection to the cached SpatiaLite fixture (mod_spatialite loaded)."""
-    return connect(fixture_database(schema, seed, cache_dir), read_only=True)
+    return connect(fixture_database(schema, seed, cache_dir, plant), read_only=True)

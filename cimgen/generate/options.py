@@ -2,8 +2,10 @@
 
 Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
-    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2}
-    checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005}
+    generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2,
+                 dialect: postgis}
+    checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005,
+                 execute_spatialite: true}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
     synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
 """
@@ -18,6 +20,8 @@ from typing import Any
 from cimgen.config import read_config, reject_unknown
 from cimgen.errors import ConfigError
 from cimgen.score import ScoreConfig
+
+DIALECTS = ("postgis", "spatialite")  # target dialects of a generated dataset
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class GenerateOptions:
     seed: int = 0
     postgis: str | None = None  # a postgresql:// URL, or "auto" for a throwaway cluster
     postgis_execute: bool = True
+    # The dataset's target dialect: "postgis" (default) or "spatialite" (every accepted row
+    # ran on SpatiaLite; its SpatiaLite text is the row's ``sql``). docs/generate.md
+    dialect: str = "postgis"
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     overwrite: bool = False
     max_rounds: int = 6
@@ -49,6 +56,9 @@ class GenerateOptions:
     # share of the accepted rows whose result may be empty, kept on purpose and labelled
     # (questions whose honest answer is "none"); beyond it empty results are rejected
     empty_share: float = 0.05
+    # PostGIS dialect: also execute each SpatiaLite rendering for the record (the slowest
+    # engine: docs/BENCHMARKS.md). The SpatiaLite dialect always executes it.
+    execute_spatialite: bool = True
     chunk_size: int = 200
     score: ScoreConfig = field(default_factory=ScoreConfig)
     synthesizer_params: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -66,8 +76,9 @@ _GENERATE_KEYS = {
     "epochs",
     "schema",
     "chunk_size",
+    "dialect",
 }
-_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance", "empty_share"}
+_CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance", "empty_share", "execute_spatialite"}
 _SCORE_KEYS = {
     "weights",
     "thresholds",
@@ -188,6 +199,10 @@ def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
             if problem is not None:
                 raise ConfigError(f"{path}: {section}.{key} = {value!r} {problem}.")
     opts = replace(opts, **gen, **checks)
+    if opts.dialect not in DIALECTS:
+        raise ConfigError(
+            f"{path}: generate.dialect {opts.dialect!r} is unknown. Use postgis or spatialite."
+        )
     score = data.get("score") or {}
     reject_unknown(path, "score.", score, _SCORE_KEYS)
     if score:

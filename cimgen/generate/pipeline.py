@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
-from cimgen.errors import InputError
+from cimgen.errors import ConfigError, DatabaseError, InputError
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
@@ -284,15 +284,19 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         context = ExpansionContext.build(
             schema, world, records, pools, corpus=corpus, planting=plant
         )
+        spatialite = _spatialite(opts, schema, plant)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
         shape_cap=opts.shape_cap,
         agreement_tolerance=opts.agreement_tolerance,
         execute_postgis=opts.postgis_execute,
+        dialect=opts.dialect,
     )
-    spec = WorkerSpec(schema, context, opts.seed, opts.seed, check_opts, dsn, plant)
-    stats = RunStats(tolerance=opts.agreement_tolerance)
+    spec = WorkerSpec(
+        schema, context, opts.seed, opts.seed, check_opts, dsn, plant, spatialite=spatialite is None
+    )
+    stats = RunStats(tolerance=opts.agreement_tolerance, dialect=opts.dialect)
     prov = provenance(synthesizer, model_hash, opts.seed)
     accepted: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -372,6 +376,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         )
         summary["warnings"] = warnings
         summary["structure_model"] = model_info
+        summary["spatialite"] = "executed" if spatialite is None else f"not run: {spatialite}"
         summary["sdmetrics"] = _sdmetrics(stage1, accepted)
         summary["empty_results"] = {
             "share_allowed": opts.empty_share,
@@ -429,9 +434,9 @@ def _decide(
         subject = Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint)
         outcome.findings.extend(check_diversity(subject, div_ctx))
         div_score = diversity.score(subject)
-    quality = score(outcome.findings, outcome.engines, div_score, opts.score)
+    quality = score(outcome.findings, _gating(outcome.engines, opts.dialect), div_score, opts.score)
     ok = quality.accepted and outcome.candidate is not None
-    engine, rows = outcome.result()
+    engine, rows = outcome.result(opts.dialect)
     empty_kept = False
     if ok and rows == 0:
         if empties.admit():
@@ -451,11 +456,40 @@ def _decide(
     if ok:
         assert outcome.candidate is not None
         diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        record = dataset_record(outcome, quality, prov, schema=div_ctx.schema)
+        record = dataset_record(outcome, quality, prov, schema=div_ctx.schema, dialect=opts.dialect)
         record["result"]["empty_on_purpose"] = empty_kept
         accepted.append(record)
     else:
-        rejected.append(rejected_record(outcome, quality, prov))
+        rejected.append(rejected_record(outcome, quality, prov, dialect=opts.dialect))
+
+
+def _gating(engines: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The engine results that decide acceptance: with the PostGIS dialect SpatiaLite runs
+    for the record only (its outcome is stored, not scored)."""
+    if dialect == "spatialite" or "spatialite" not in engines:
+        return engines
+    return {name: result for name, result in engines.items() if name != "spatialite"}
+
+
+def _spatialite(opts: GenerateOptions, schema: Any, plant: Any) -> str | None:
+    """None when SpatiaLite checks run (its fixture file is built now), else why not. The
+    SpatiaLite dialect needs SpatiaLite: without it, a one-line error naming the fix."""
+    from cimgen.engines import spatialite
+
+    if not opts.execute_spatialite:
+        if opts.dialect == "spatialite":
+            raise ConfigError(
+                "--dialect spatialite executes every row on SpatiaLite: remove "
+                "checks.execute_spatialite: false from the config file."
+            )
+        return "off (checks.execute_spatialite: false)"
+    problem = spatialite.unavailable()
+    if problem is not None:
+        if opts.dialect == "spatialite":
+            raise DatabaseError(f"--dialect spatialite: {problem}")
+        return problem
+    spatialite.fixture_database(schema, opts.seed, plant=plant)
+    return None
 
 
 _MAX_CHUNK = 16  # structures per task: ~0.1-0.3 s of work, so little is computed in vain
@@ -553,6 +587,7 @@ def _header(
             "sha256": _sha256(reader.path),
         },
         "score_config": asdict(opts.score),
+        "dialect": opts.dialect,
         "records": {
             "read": reader.report.read + reader.report.total_skipped,
             "skipped": reader.report.total_skipped + skipped.total,

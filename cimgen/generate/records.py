@@ -32,10 +32,13 @@ def schema_context(schema: Schema, tables: tuple[str, ...]) -> str:
     return cached[1]
 
 
-def instruction(cand: Candidate) -> str:
+def instruction(cand: Candidate, dialect: str = "postgis") -> str:
     """The candidate's instruction with the tables the query uses named before the question
-    (their columns are in ``schema_context``); it still ends with the question."""
+    (their columns are in ``schema_context``); it still ends with the question. For the
+    SpatiaLite dialect it asks for SpatiaLite SQL."""
     base = cand.instruction
+    if dialect == "spatialite":
+        base = base.replace("to PostGIS spatial SQL", "to SpatiaLite spatial SQL", 1)
     if not cand.tables:
         return base
     named = f" using the tables {', '.join(cand.tables)}"
@@ -67,14 +70,22 @@ def dataset_record(
     provenance: dict[str, Any],
     difficulty_fallback: str | None = None,
     schema: Schema | None = None,
+    dialect: str = "postgis",
 ) -> dict[str, Any]:
+    """One output row. ``sql`` is the row's SQL in the target ``dialect`` (named by
+    ``dialect``): ``sql_spatialite`` for SpatiaLite, else ``sql_postgis``; both are kept."""
     cand = outcome.candidate
     s = outcome.structure
+    sql = None
+    if cand:
+        sql = cand.sql_spatialite if dialect == "spatialite" else cand.sql_postgis
     record: dict[str, Any] = {
         "id": cand.id if cand else f"s2_{outcome.index:07d}",
         "question": cand.question if cand else None,
-        "instruction": instruction(cand) if cand else None,
+        "instruction": instruction(cand, dialect) if cand else None,
         "schema_context": schema_context(schema, cand.tables) if cand and schema else None,
+        "sql": sql,
+        "dialect": dialect,
         "sql_postgis": cand.sql_postgis if cand else None,
         "sql_spatialite": cand.sql_spatialite if cand else None,
         # the label of the SQL as built (derived by the documented rule), not the sampled one
@@ -97,7 +108,7 @@ def dataset_record(
         "provenance": {**provenance, "index": outcome.index},
         "stage": STAGE,
     }
-    engine, rows = outcome.result()
+    engine, rows = outcome.result(dialect)
     record["result"] = {
         "engine": engine,
         "rows": rows,
@@ -111,11 +122,11 @@ def dataset_record(
 
 
 def rejected_record(
-    outcome: Outcome, quality: Quality, provenance: dict[str, Any]
+    outcome: Outcome, quality: Quality, provenance: dict[str, Any], dialect: str = "postgis"
 ) -> dict[str, Any]:
     """A rejected candidate with its findings (no ``schema_context``: it is for debugging,
     not for training, and the DDL would only make the file bigger)."""
-    record = dataset_record(outcome, quality, provenance)
+    record = dataset_record(outcome, quality, provenance, dialect=dialect)
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record
 

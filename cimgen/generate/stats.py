@@ -54,6 +54,7 @@ def size_bin(rows: int) -> str:
 @dataclass
 class RunStats:
     tolerance: float = 0.005
+    dialect: str = "postgis"
     candidates: int = 0
     expansion_failed: int = 0
     accepted: int = 0
@@ -87,6 +88,8 @@ class RunStats:
     result_sizes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     render_defects: Counter[str] = field(default_factory=Counter)
     first_defects: list[dict[str, Any]] = field(default_factory=list)
+    # per engine, over the accepted rows: n, ok (executed), nonempty, and the other statuses
+    accepted_engines: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def add(self, o: Outcome, quality: Quality, accepted: bool, stage1_shapes: set[str]) -> None:
         self.candidates += 1
@@ -112,6 +115,15 @@ class RunStats:
         if duck and pg and duck.status == OK and pg.status == OK and pg.rows is not None:
             self.agreement["n"] += 1
             self.agreement["agree"] += int(agree(duck.digest, pg.digest, self.tolerance))
+        lite = o.engines.get("spatialite")
+        if lite is not None and lite.status == OK:
+            for other in ("duckdb", "postgis"):
+                r = o.engines.get(other)
+                if r is not None and r.status == OK and r.digest is not None:
+                    self.agreement[f"spatialite~{other}_n"] += 1
+                    self.agreement[f"spatialite~{other}"] += int(
+                        agree(lite.digest, r.digest, self.tolerance)
+                    )
         if o.features is not None:
             self.fidelity_n += 1
             miss = o.structure.mismatches(o.features, FEATURE_NAMES)
@@ -156,7 +168,7 @@ class RunStats:
             self.label_agree += int(agree_)
             if not agree_:
                 self.label_confusion[f"{o.structure.sql_type} -> {o.features.sql_type}"] += 1
-        best, rows = o.result()
+        best, rows = o.result(self.dialect)
         self.answers_by_engine[best or "none"] += 1
         self.answer_sizes[NOT_EXECUTED if rows is None else size_bin(rows)] += 1
         for engine, result in o.engines.items():
@@ -169,6 +181,11 @@ class RunStats:
                 self.unverified_reasons[(engine, result.reason or result.status)] += 1
             if "postgis" not in o.engines:
                 self.unverified_reasons[("postgis", NO_POSTGIS)] += 1
+        for engine, result in o.engines.items():
+            counts = self.accepted_engines[engine]
+            counts["n"] += 1
+            counts[result.status] += 1
+            counts["nonempty"] += int(result.status == OK and bool(result.rows))
 
     def results(self) -> dict[str, Any]:
         """Result sizes of the accepted samples on the strongest engine that ran each one
@@ -183,6 +200,32 @@ class RunStats:
             "sizes": {label: self.answer_sizes.get(label, 0) for label, _, _ in SIZE_BINS},
             "engine": dict(self.answers_by_engine),
         }
+
+    def _dialects(self) -> dict[str, Any]:
+        """Per dialect, over the accepted rows: the share its SQL executed and the share
+        that returned rows. PostGIS text runs on PostGIS only with --postgis; without it
+        the figures are DuckDB's (the same AST rendered for DuckDB), named in ``engine``."""
+        out: dict[str, Any] = {}
+        pg_engine = "postgis" if "postgis" in self.accepted_engines else "duckdb"
+        for dialect, engine in (("postgis", pg_engine), ("spatialite", "spatialite")):
+            c = self.accepted_engines.get(engine)
+            if not c:
+                out[dialect] = {"engine": engine, "ran": False, "target": dialect == self.dialect}
+                continue
+            out[dialect] = {
+                "engine": engine,
+                "ran": True,
+                "target": dialect == self.dialect,
+                "rows": self.accepted,
+                "executed": c[OK],
+                "executed_pct": _pct(c[OK], self.accepted),
+                "nonempty": c["nonempty"],
+                "nonempty_pct": _pct(c["nonempty"], self.accepted),
+                "not_checkable": c[NOT_CHECKABLE],
+                "errors": c[ERROR],
+                "timeouts": c[PLANNED],
+            }
+        return out
 
     def top_rejection(self) -> str:
         if not self.rejected_by_code:
@@ -250,10 +293,20 @@ class RunStats:
                 "by_backend": dict(sorted(self.render_defects.items())),
                 "first": self.first_defects,
             },
+            "dialects": self._dialects(),
             "agreement": {
                 "n": self.agreement["n"],
                 "agree": self.agreement["agree"],
                 "agree_pct": _rate(self.agreement["agree"], self.agreement["n"]),
+                **{
+                    pair: {
+                        "n": self.agreement[f"{pair}_n"],
+                        "agree": self.agreement[pair],
+                        "agree_pct": _rate(self.agreement[pair], self.agreement[f"{pair}_n"]),
+                    }
+                    for pair in ("spatialite~duckdb", "spatialite~postgis")
+                    if self.agreement[f"{pair}_n"]
+                },
             },
             "fidelity": {
                 "n": self.fidelity_n,

@@ -1,7 +1,8 @@
 """The per-structure work of ``cimgen generate``: expand, render, question, and every check
 except diversity (which depends on what was accepted before, so it runs in order in the
 main process). Runs in worker processes; each worker opens its own read-only DuckDB
-connection (and PostGIS connection when one is given).
+connection, a read-only SpatiaLite connection when SpatiaLite is on (``spatialite``), and
+a PostGIS connection when one is given.
 
 The randomness of structure ``index`` is ``random.Random(f"{seed}:{index}")``: the output
 is the same whatever the number of workers.
@@ -13,7 +14,14 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cimgen.check import CheckContext, CheckOptions, DuckDBRunner, PostgisRunner, Subject
+from cimgen.check import (
+    CheckContext,
+    CheckOptions,
+    DuckDBRunner,
+    PostgisRunner,
+    SpatialiteRunner,
+    Subject,
+)
 from cimgen.check import run_checks as _run_checks
 from cimgen.check.base import EngineResult
 from cimgen.check.execute import RENDER_DEFECT, render_defect
@@ -36,6 +44,7 @@ _CHECKS_IN_WORKER = (
     "complexity",
     "duckdb",
     "postgis",
+    "spatialite",
 )
 
 
@@ -50,6 +59,7 @@ class WorkerSpec:
     check_options: CheckOptions
     postgis_dsn: str | None = None
     plant: Any = None  # cimgen.fixtures.Planting of the corpus, when one was planted
+    spatialite: bool = False  # execute SpatiaLite renderings (the fixture file is built)
 
 
 @dataclass
@@ -64,10 +74,12 @@ class Outcome:
     fingerprint: str | None = None
     features: QueryFeatures | None = None
 
-    def result(self) -> tuple[str | None, int | None]:
-        """The engine whose result counts (PostGIS when it executed the query, else DuckDB)
-        and the rows it returned; (None, None) when no engine executed it."""
-        for engine in ("postgis", "duckdb"):
+    def result(self, dialect: str = "postgis") -> tuple[str | None, int | None]:
+        """The engine whose result counts (SpatiaLite for the SpatiaLite dialect; PostGIS
+        when it executed the query, else DuckDB) and the rows it returned; (None, None)
+        when no engine executed it."""
+        order = ("spatialite",) if dialect == "spatialite" else ("postgis", "duckdb")
+        for engine in order:
             r = self.engines.get(engine)
             if r is not None and r.status == "ok" and r.rows is not None:
                 return engine, r.rows
@@ -93,14 +105,26 @@ def init_worker(spec: WorkerSpec) -> None:
             spec.check_options.timeout_s,
             spec.check_options.execute_postgis,
         )
+    lite = None
+    if spec.spatialite:
+        from cimgen.engines import spatialite
+
+        lite = SpatialiteRunner(
+            spatialite.open_fixture(spec.schema, spec.fixture_seed, plant=spec.plant),
+            spec.check_options.timeout_s,
+        )
     _STATE["spec"] = spec
-    _STATE["checks"] = CheckContext(spec.schema, spec.check_options, duckdb=duck, postgis=postgis)
+    _STATE["checks"] = CheckContext(
+        spec.schema, spec.check_options, duckdb=duck, postgis=postgis, spatialite=lite
+    )
 
 
 def close_worker() -> None:
     ctx: CheckContext | None = _STATE.pop("checks", None)
     if ctx is not None:
         ctx.duckdb.con.close()
+        if ctx.spatialite is not None:
+            ctx.spatialite.close()
         if ctx.postgis is not None:
             ctx.postgis.conn.close()
 
@@ -119,6 +143,9 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
         sql_duckdb=made.sql_duckdb,
         duckdb_unsupported=made.unsupported.get("duckdb")
         or (RENDER_DEFECT if "duckdb" in defects else None),
+        sql_spatialite=made.sql_spatialite,
+        spatialite_unsupported=made.unsupported.get("spatialite")
+        or (RENDER_DEFECT if "spatialite" in defects else None),
         structure=structure,
         relaxed=frozenset(made.relaxed),
     )

@@ -283,6 +283,10 @@ class Renderer:
             return one_line
         return "\n  AND ".join(indent(p) for p in parts)
 
+    def join_condition(self, node: Any, scope: Scope | None) -> str:
+        """A JOIN's ON condition (one line)."""
+        return self.text(node, scope)
+
     def select_item(self, item: ast.SelectItem, scope: Scope | None) -> str:
         text = self.text(item.expr, scope)
         return f"{text} AS {self.ident(item.alias)}" if item.alias else text
@@ -303,7 +307,7 @@ class Renderer:
             word = _JOIN_WORDS.get(item.kind)
             if word is None:
                 raise Unsupported(f"unknown join kind {item.kind!r}")
-            on = f" ON {self.text(item.on, scope)}" if item.on is not None else ""
+            on = f" ON {self.join_condition(item.on, scope)}" if item.on is not None else ""
             return f"{left}\n{word} {right}{on}"
         raise Unsupported(f"cannot render {type(item).__name__} in FROM")
 

@@ -95,6 +95,12 @@ class Scope:
             return found[0], found[1], found[2]
         return None
 
+    def reference_of(self, col: ast.Column) -> str | None:
+        """The reference name (alias) of the FROM item ``col`` belongs to, in this block or
+        an enclosing one; None when it cannot be followed."""
+        found = self._locate(col, 0)
+        return found[0] if found is not None else None
+
     def _locate(self, col: ast.Column, depth: int) -> tuple[str, Source, Resolved] | None:
         """The FROM item ``col`` refers to (its reference name and source) and what the
         column resolves to there; a qualifier in scope is final even if the column is not."""

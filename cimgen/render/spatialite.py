@@ -3,21 +3,29 @@
 SQLite has no schemas, so ``cim_vector.building`` becomes the table
 ``cim_vector__building`` (:func:`spatialite_table_name`) with the original table name as its
 alias, which keeps ``building.col`` references valid. SpatiaLite geometries keep their SRID,
-so ST_Transform / SetSRID work as in PostGIS; geography becomes the ``use_ellipsoid``
-argument of the measurement functions. Differences are tabulated in docs/backends.md.
-Note: the ellipsoidal functions and ST_Transform need the spatial_ref_sys table
-(``SELECT InitSpatialMetadata(1)`` when creating the database).
+so ST_Transform / SetSRID work as in PostGIS; geography is measured on the ellipsoid
+(:mod:`cimgen.render.spatialite_geo`); joins on spatial predicates look rows up in the
+spatial index (:mod:`cimgen.render.spatialite_index`). Differences are tabulated in
+docs/backends.md. Note: the ellipsoidal functions and ST_Transform need the
+spatial_ref_sys table (``SELECT InitSpatialMetadata(1)`` when creating the database).
+
+What SpatiaLite cannot express at all is listed for the expander, which should not offer
+it when generating for SpatiaLite: per function in the catalogue
+(``load_catalogue().available("spatialite")``), per construct in
+:data:`UNSUPPORTED_CONSTRUCTS` (:func:`unsupported_constructs` finds them in a query).
 """
 
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from typing import ClassVar
 
 import apsw
 
 from cimgen import ast
-from cimgen.render.backend import BackendRenderer, split_type
+from cimgen.catalogue import load_catalogue
+from cimgen.render.backend import BackendRenderer, raster_column_names, split_type
 from cimgen.render.base import (
     P_ATOM,
     PG_KEYWORDS,
@@ -25,12 +33,14 @@ from cimgen.render.base import (
     Text,
     Unsupported,
     indent,
+    quote_string,
 )
 from cimgen.render.scope import Scope
+from cimgen.render.spatialite_geo import SpatialiteGeography, widened
+from cimgen.render.spatialite_index import Lookup, conjuncts, plan_lookups
 from cimgen.schema.model import Schema
 
 SQLITE_KEYWORDS = PG_KEYWORDS | {k.lower() for k in apsw.keywords}
-GEOGRAPHY_SRID = 4326  # PostGIS geography is lon/lat on WGS 84
 _GLOB_LITERAL = {"*": "[*]", "?": "[?]", "[": "[[]"}
 
 # SQLite's operator precedence differs from PostgreSQL's: || binds tightest, LIKE / IN /
@@ -123,7 +133,33 @@ def spatialite_table_name(qualified: str) -> str:
     return f"{schema}__{table}" if dot else table
 
 
-class SpatialiteRenderer(BackendRenderer):
+# Constructs of the grammar SpatiaLite has no form for (the renderer answers "unsupported"
+# for them): what an expander generating for SpatiaLite must not build. Functions are
+# listed per dialect by the catalogue (``load_catalogue().available("spatialite")``).
+UNSUPPORTED_CONSTRUCTS: dict[str, str] = {
+    "raster": "raster columns and raster functions (SpatiaLite has no raster type); so no "
+    "RASTER_VECTOR queries",
+    "clustering": "window clustering functions ST_ClusterDBSCAN / ST_ClusterKMeans; so no "
+    "SPATIAL_CLUSTERING queries",
+    "function": "any other function the catalogue does not list for SpatiaLite "
+    "(ST_ClosestPoint, ST_ShortestLine: SpatiaLite's are wrong for intersecting inputs)",
+    "named_argument": "named arguments (name := value)",
+    "field_access": "composite field access ((f(x)).field): SQLite has no composite types",
+    "cast": "casts to types outside CAST_TYPES",
+}
+# sql_type values whose defining construct is unsupported (see UNSUPPORTED_CONSTRUCTS).
+UNSUPPORTED_SQL_TYPES = frozenset({"RASTER_VECTOR", "SPATIAL_CLUSTERING"})
+_CATEGORY_CONSTRUCT = {"raster": "raster", "clustering": "clustering"}
+
+
+@dataclass(frozen=True)
+class _RawSQL:
+    """Rendered SQL spliced into a condition (a spatial-index lookup)."""
+
+    sql: str
+
+
+class SpatialiteRenderer(SpatialiteGeography):
     backend = "SpatiaLite"
     catalogue_key = "spatialite"
     keywords = SQLITE_KEYWORDS
@@ -133,13 +169,19 @@ class SpatialiteRenderer(BackendRenderer):
     p_is = _S_EQ
     p_like = _S_EQ
     p_unary = _S_UNARY
+    _dispatch: ClassVar[dict[type, str]] = {**BackendRenderer._dispatch, _RawSQL: "_raw"}
     special: ClassVar[dict[str, str]] = {
-        **dict.fromkeys(("ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"), "_measure"),
-        "ST_DWithin": "_st_dwithin",
-        "ST_Buffer": "_st_buffer",
+        **SpatialiteGeography.special,
         "ST_Translate": "_st_translate",
-        "ST_DistanceSphere": "_st_distancesphere",
+        "ST_Azimuth": "_st_azimuth",
     }
+
+    def __init__(self, schema: Schema, index_lookups: bool = True) -> None:
+        super().__init__(schema)
+        # False: no spatial-index lookups (tests compare results with and without them)
+        self.index_lookups = index_lookups
+        # per SELECT block being rendered: its lookup plan and the conjuncts already served
+        self._lookups: list[tuple[dict[int, Lookup], set[int]]] = []
 
     # ------------------------------------------------------------------ names and literals
 
@@ -203,6 +245,56 @@ class SpatialiteRenderer(BackendRenderer):
             return f"SELECT *\nFROM (\n  {indent(self.body(arm, parent, ctes))}\n)"
         return self.body(arm, parent, ctes)
 
+    # ------------------------------------------------------------------ spatial-index lookups
+
+    def select(self, s: ast.Select, parent: Scope | None, ctes: dict) -> str:
+        # which join conjuncts of this block get an R*Tree lookup (spatialite_index.py)
+        plan = {}
+        if self.index_lookups:
+            plan = plan_lookups(s, self.scope_of(s, parent, ctes), spatialite_table_name)
+        self._lookups.append((plan, set()))
+        try:
+            return super().select(s, parent, ctes)
+        finally:
+            self._lookups.pop()
+
+    def condition(self, node: object, scope: Scope | None) -> str:
+        return super().condition(self._with_lookups(node, scope), scope)
+
+    def join_condition(self, node: object, scope: Scope | None) -> str:
+        return self.text(self._with_lookups(node, scope), scope)
+
+    def _with_lookups(self, node: object, scope: Scope | None) -> object:
+        """``node`` with each planned lookup ANDed after its conjunct (as raw SQL)."""
+        if not self._lookups or not self._lookups[-1][0]:
+            return node
+        plan, done = self._lookups[-1]
+        parts: list[object] = []
+        for conjunct in conjuncts(node):
+            parts.append(conjunct)
+            lookup = plan.get(id(conjunct))
+            if lookup is not None and id(conjunct) not in done:
+                done.add(id(conjunct))
+                parts.append(_RawSQL(self._lookup_sql(lookup, scope)))
+        out = parts[0]
+        for part in parts[1:]:
+            out = ast.BinaryOp("AND", out, part)  # type: ignore[arg-type]  # _RawSQL too
+        return out
+
+    def _lookup_sql(self, lookup: Lookup, scope: Scope | None) -> str:
+        frame = self.text(lookup.frame, scope)
+        if lookup.distance is not None:
+            d = self.sub(lookup.distance, scope, _S_MUL + 1)
+            frame = widened(frame, d, lookup.geography)
+        return (
+            f"{self.ident(lookup.alias)}.ROWID IN (SELECT ROWID FROM SpatialIndex "
+            f"WHERE f_table_name = {quote_string(lookup.table)} "
+            f"AND f_geometry_column = {quote_string(lookup.column)} AND search_frame = {frame})"
+        )
+
+    def _raw(self, node: _RawSQL, scope: Scope | None) -> Text:
+        return node.sql, _S_EQ
+
     # ------------------------------------------------------------------ casts and operators
 
     def _cast(self, node: ast.Cast, scope: Scope | None) -> Text:
@@ -248,61 +340,16 @@ class SpatialiteRenderer(BackendRenderer):
 
     # ------------------------------------------------------------------ special functions
 
-    def _spheroid_flag(
-        self, node: ast.FuncCall, n_geoms: int, flag_at: int, scope: Scope | None
-    ) -> str | None:
-        """SpatiaLite's use_ellipsoid argument: PostGIS's own use_spheroid flag (argument
-        ``flag_at``) if given, 1 when a geometry argument is a geography, None (planar)
-        otherwise."""
-        if len(node.args) > flag_at:
-            return self.text(node.args[flag_at], scope)
-        if any(self.is_geography(a, scope) for a in node.args[:n_geoms]):
-            return "1"
-        return None
-
-    def _measure(self, node: ast.FuncCall, scope: Scope | None) -> Text:
-        if node.name == "ST_Distance":
-            return self._distance(node, 2, scope), P_ATOM
-        args = [self.text(a, scope) for a in node.args[:1]]
-        flag = self._spheroid_flag(node, 1, 1, scope)
-        if flag is not None:
-            args.append(flag)
-        return self.call_texts(self.function_name(node), node, args, scope), P_ATOM
-
-    def _distance(self, node: ast.FuncCall, flag_at: int, scope: Scope | None) -> str:
-        """The distance between the first two arguments, geodesic for geography.
-
-        SpatiaLite's own ST_Distance(a, b, 1) is exact for two points but picks the closest
-        points of a polygon in degree space: measured up to 1.8 % off PostGIS on census
-        polygons. So find the shortest line in the metric SRID and measure that line on the
-        ellipsoid (within 0.01 % of PostGIS there). SpatiaLite's ST_ShortestLine is wrong
-        for geometries that intersect (it returns a line to the boundary, or NULL), hence
-        the explicit 0 for those."""
-        a, b = (self.text(g, scope) for g in node.args[:2])
-        flag = self._spheroid_flag(node, 2, flag_at, scope)
-        if flag is None:
-            return f"ST_Distance({a}, {b})"
-        m = self.metric_srid()
-        line = f"ST_ShortestLine(ST_Transform({a}, {m}), ST_Transform({b}, {m}))"
-        geodesic = f"ST_Length(ST_Transform({line}, {GEOGRAPHY_SRID}), {flag})"
-        return f"CASE WHEN ST_Intersects({a}, {b}) THEN 0.0 ELSE {geodesic} END"
-
-    def _st_dwithin(self, node: ast.FuncCall, scope: Scope | None) -> Text:
-        # PtDistWithin is only right for points (measured: it reports a polygon 1.2 km away
-        # as within 10 m), so compare the distance itself.
-        if len(node.args) < 3:
-            raise Unsupported("ST_DWithin needs 3 arguments")
-        limit = self.sub(node.args[2], scope, _S_REL + 1)
-        return f"({self._distance(node, 3, scope)} <= {limit})", P_ATOM
-
-    def _st_buffer(self, node: ast.FuncCall, scope: Scope | None) -> Text:
-        args = [self.text(a, scope) for a in node.args]
-        if not (node.args and self.is_geography(node.args[0], scope)):
-            return self.plain("ST_Buffer", *args)
-        # A geography buffer is in metres: buffer in the metric SRID and project back.
-        metric = self.metric_srid()
-        args[0] = f"ST_Transform({args[0]}, {metric})"
-        return f"ST_Transform(ST_Buffer({', '.join(args)}), {GEOGRAPHY_SRID})", P_ATOM
+    def _st_azimuth(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        # SpatiaLite's ST_Azimuth is ellipsoidal for lon/lat points (0.613 where PostGIS's
+        # planar geometry azimuth is 0.785 for a 45 degree step): compute PostGIS's, the
+        # clockwise angle from the +y axis in [0, 2 pi), NULL for coincident points.
+        if len(node.args) != 2:
+            raise Unsupported("ST_Azimuth needs 2 arguments")
+        a, b = (self.text(g, scope) for g in node.args)
+        dx, dy = f"ST_X({b}) - ST_X({a})", f"ST_Y({b}) - ST_Y({a})"
+        angle = f"mod(atan2({dx}, {dy}) + 2 * pi(), 2 * pi())"
+        return f"CASE WHEN {dx} = 0 AND {dy} = 0 THEN NULL ELSE {angle} END", P_ATOM
 
     def _st_translate(self, node: ast.FuncCall, scope: Scope | None) -> Text:
         args = [self.text(a, scope) for a in node.args]
@@ -310,9 +357,46 @@ class SpatialiteRenderer(BackendRenderer):
             args.append("0")  # SpatiaLite's ST_Translate always takes dx, dy, dz
         return self.plain("ST_Translate", *args)
 
-    def _st_distancesphere(self, node: ast.FuncCall, scope: Scope | None) -> Text:
-        # use_ellipsoid = 0 is SpatiaLite's great-circle distance in metres.
-        return self.plain("ST_Distance", *(self.text(a, scope) for a in node.args[:2]), "0")
+
+# PostgreSQL types a cast may name in a query meant for SpatiaLite (docs/backends.md).
+CAST_TYPES = frozenset(_TYPES) | {"geometry", "geography"}
+
+
+def unsupported_constructs(query: ast.Query, schema: Schema) -> frozenset[str]:
+    """The :data:`UNSUPPORTED_CONSTRUCTS` keys ``query`` uses: empty exactly when
+    :func:`render_spatialite` renders it (tests/test_render_spatialite.py checks both ways
+    on the Stage 1 sample and on one query per construct). A column counts as raster when
+    the schema has a raster column of that name.
+
+    >>> from cimgen.grammar import parse
+    >>> from cimgen.schema.load import load_schema
+    >>> sorted(unsupported_constructs(parse("SELECT ROUND(x := 1.5)"), load_schema("cim_wizard")))
+    ['named_argument']
+    """
+    catalogue = load_catalogue()
+    available = catalogue.available("spatialite")
+    rasters = raster_column_names(schema)
+    found: set[str] = set()
+    stack: list[object] = [query]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FuncCall):
+            f = catalogue.get(node.name)
+            if f is not None and f.name not in available:
+                found.add(_CATEGORY_CONSTRUCT.get(f.category, "function"))
+        elif isinstance(node, ast.Column) and node.name in rasters:
+            found.add("raster")
+        elif isinstance(node, ast.NamedArg):
+            found.add("named_argument")
+        elif isinstance(node, ast.FieldAccess):
+            found.add("field_access")
+        elif isinstance(node, ast.Cast) and split_type(node.type_name)[0] not in CAST_TYPES:
+            found.add("cast")
+        if isinstance(node, tuple | list):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, name) for name in node.__dataclass_fields__)
+    return frozenset(found)
 
 
 def render_spatialite(query: ast.Query, schema: Schema) -> Rendered:

@@ -80,6 +80,27 @@ def score_config(stats: dict[str, Any]) -> tuple[ScoreConfig, bool]:
     return ScoreConfig(**{k: v for k, v in recorded.items() if k in known}), True
 
 
+def _pairing(stats: dict[str, Any]) -> str:
+    if stats.get("dialect") == "spatialite":
+        return "SpatiaLite SQL that ran on SpatiaLite (and the same query in PostGIS SQL)"
+    return "PostGIS SQL (and SpatiaLite SQL where the dialect allows)"
+
+
+def _spatialite_limitation(stats: dict[str, Any]) -> str:
+    ran = stats.get("spatialite")
+    if stats.get("dialect") == "spatialite":
+        return (
+            "- Target dialect SpatiaLite: every row's `sql` ran on SpatiaLite; queries "
+            "SpatiaLite cannot express (rasters) are not in the dataset."
+        )
+    if ran == "executed":
+        return (
+            "- SpatiaLite SQL ran for the record only (it does not decide acceptance): "
+            "`checks.spatialite` says per row whether it executed."
+        )
+    return f"- SpatiaLite SQL is rendered but was not executed in this run ({ran or 'unknown'})."
+
+
 def _front_matter(stats: dict[str, Any], n: int, license_id: str) -> str:
     return "\n".join(
         [
@@ -312,8 +333,8 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "",
         "## Dataset summary",
         "",
-        f"{n:,} English questions paired with PostGIS SQL (and SpatiaLite SQL where the "
-        "dialect allows) over the CIM Wizard city-information database (schemas cim_vector, "
+        f"{n:,} English questions paired with {_pairing(stats)} over the CIM Wizard "
+        "city-information database (schemas cim_vector, "
         "cim_census, cim_raster). The samples multiply a Stage 1 corpus: new query "
         "*structures* are sampled from a generative model of the Stage 1 structures and "
         "built into SQL from a grammar under the database schema, then checked and "
@@ -412,8 +433,7 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "are only checked statically (see the reasons table above).",
         "- The structure model imitates Stage 1: structures Stage 1 never uses are rare, and "
         "Stage 1's biases (tables, functions, sql_type mix) carry over.",
-        "- SpatiaLite SQL is rendered but not executed during generation (`cimgen bench` "
-        "measures it).",
+        _spatialite_limitation(stats),
         "",
         "## Licence",
         "",

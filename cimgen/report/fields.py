@@ -19,9 +19,13 @@ FIELDS: dict[str, str] = {
     "the query uses, then the question.",
     "schema_context": "DDL (CREATE TABLE with columns and types) of exactly the tables the "
     "query uses, for the prompt of a text-to-SQL model.",
+    "sql": "The query in the dataset's target dialect (`dialect`): `sql_postgis` or "
+    "`sql_spatialite`.",
+    "dialect": "The target dialect of `sql`: `postgis` (default) or `spatialite` (`cimgen "
+    "generate --dialect spatialite`: every row ran on SpatiaLite).",
     "sql_postgis": "The query in PostGIS SQL (canonical rendering, read-only SELECT/WITH).",
     "sql_spatialite": "The same query for SpatiaLite, or null when it uses something "
-    "SpatiaLite lacks (e.g. raster functions).",
+    "SpatiaLite lacks (e.g. raster functions). Whether it ran: `checks.spatialite`.",
     "sql_type": "Query family: SIMPLE_SELECT, SPATIAL_JOIN, AGGREGATION, NESTED_QUERY, "
     "MULTI_JOIN, SPATIAL_MEASUREMENT, RASTER_VECTOR or SPATIAL_CLUSTERING.",
     "difficulty_level": "EASY, MEDIUM, HARD or EXPERT (from the complexity score).",
@@ -53,6 +57,9 @@ FIELDS: dict[str, str] = {
     "executed, `reason` why it was not (e.g. a raster function DuckDB lacks).",
     "checks.postgis": "PostGIS execution: {status, rows, reason}; `not_run` (with the "
     "reason) on samples no engine executed when no PostGIS server was given.",
+    "checks.spatialite": "SpatiaLite execution of `sql_spatialite` on the fixture database "
+    "(when SpatiaLite is installed): {status, rows, reason}; status `not_checkable` when "
+    "there is no SpatiaLite form.",
     "provenance": "Where the sample came from.",
     "provenance.tool": "Generator name (`cimgen`).",
     "provenance.version": "cimgen version.",
@@ -75,6 +82,8 @@ TOP_LEVEL = (
     "question",
     "instruction",
     "schema_context",
+    "sql",
+    "dialect",
     "sql_postgis",
     "sql_spatialite",
     "sql_type",

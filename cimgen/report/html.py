@@ -414,7 +414,7 @@ def _pass_rates(data: ReportData) -> str:
                     "no error",
                     "no error %",
                     "executed",
-                    "planned only",
+                    "timed out",
                     "not checkable",
                     "errors",
                 ),
@@ -422,15 +422,24 @@ def _pass_rates(data: ReportData) -> str:
                 {1, 2, 3, 4, 5, 6, 7},
             )
         )
+    body.append(_dialects(data.stats))
     agreement = data.stats.get("agreement") or {}
-    if agreement.get("n"):
+    pairs = [("DuckDB vs PostGIS", agreement)] + [
+        (f"SpatiaLite vs {other}", agreement.get(f"spatialite~{key}") or {})
+        for key, other in (("duckdb", "DuckDB"), ("postgis", "PostGIS"))
+    ]
+    for label, a in pairs:
+        if a.get("n"):
+            body.append(
+                f'<p class="note">Cross-engine agreement (row count and numeric column sums, '
+                f"{label}): {_fmt(a.get('agree'))} of "
+                f"{_fmt(a.get('n'))} ({_fmt(a.get('agree_pct'), 1, '%')}).</p>"
+            )
+    if not agreement.get("n"):
         body.append(
-            f'<p class="note">Cross-engine agreement (row count and numeric column sums, '
-            f"DuckDB vs PostGIS): {_fmt(agreement.get('agree'))} of "
-            f"{_fmt(agreement.get('n'))} ({_fmt(agreement.get('agree_pct'), 1, '%')}).</p>"
+            '<p class="note">Cross-engine agreement DuckDB vs PostGIS: n/a (no query ran on '
+            "both).</p>"
         )
-    else:
-        body.append('<p class="note">Cross-engine agreement: n/a (no query ran on both).</p>')
     body.append(_result_sizes(data.stats))
     body.append(_unverified(data.stats))
     body.append(_defects(data.stats))
@@ -490,6 +499,57 @@ def _defects(stats: dict[str, Any]) -> str:
         for d in defects.get("first") or ()
     ]
     return "".join(body)
+
+
+def _dialects(stats: dict[str, Any]) -> str:
+    """The accepted rows' PostGIS and SpatiaLite SQL side by side: the share that executed
+    and the share that returned rows, with the engine that ran each dialect."""
+    dialects = stats.get("dialects") or {}
+    if not dialects:
+        return ""
+    names = {"postgis": "PostGIS", "spatialite": "SpatiaLite", "duckdb": "DuckDB"}
+    rows = []
+    for dialect, d in dialects.items():
+        engine = names.get(d.get("engine", ""), d.get("engine"))
+        if dialect == "postgis" and d.get("engine") == "duckdb":
+            engine = "DuckDB (same query; no --postgis)"
+        label = names.get(dialect, dialect) + (" (target)" if d.get("target") else "")
+        if not d.get("ran"):
+            why = stats.get("spatialite", "") if dialect == "spatialite" else ""
+            rows.append((label, engine, "not run", why or "-", "", "", ""))
+            continue
+        rows.append(
+            (
+                label,
+                engine,
+                f"{_fmt(d.get('executed'))} ({_fmt(d.get('executed_pct'), 1, '%')})",
+                f"{_fmt(d.get('nonempty'))} ({_fmt(d.get('nonempty_pct'), 1, '%')})",
+                d.get("not_checkable"),
+                d.get("timeouts"),
+                d.get("errors"),
+            )
+        )
+    raster = (
+        "Raster queries have no SpatiaLite form (SpatiaLite has no raster type): they are "
+        "not checkable there."
+    )
+    return (
+        "<h3>Dialects (accepted rows)</h3>"
+        + _table(
+            (
+                "dialect",
+                "executed on",
+                "executed",
+                "returned rows",
+                "not checkable",
+                "timeouts",
+                "errors",
+            ),
+            rows,
+            {4, 5, 6},
+        )
+        + f'<p class="note">{raster}</p>'
+    )
 
 
 def _coverage(data: ReportData) -> str:
