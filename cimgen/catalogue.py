@@ -117,6 +117,17 @@ class Catalogue:
             raise ValueError(f"unknown dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
         return frozenset(f.name for f in self.functions if dialect in f.dialects)
 
+    def has_rasters(self, dialect: str) -> bool:
+        """Can ``dialect`` read a raster at all (has it any raster function)?
+
+        >>> load_catalogue().has_rasters("spatialite")
+        False
+        >>> load_catalogue().has_rasters("postgis")
+        True
+        """
+        names = self.available(dialect)
+        return any(f.category == "raster" and f.name in names for f in self.functions)
+
     def canonical_name(self, name: str) -> str:
         """Catalogue spelling of ``name``, or upper case for functions outside it.
 

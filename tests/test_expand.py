@@ -176,6 +176,36 @@ def test_property_deployed_schema(s: QueryFeatures, seed: int) -> None:
     check_expansion(s, context("cim_wizard_deployed"), seed)
 
 
+@cache
+def spatialite_context() -> ExpansionContext:
+    from cimgen.world import fixture_world
+
+    schema = load_schema("cim_wizard")
+    records = list(read_stage1(load_demo_corpus()))
+    return ExpansionContext.build(schema, fixture_world(schema, 0), records, dialect="spatialite")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(structures(), st.integers(0, 10_000))
+def test_property_spatialite_dialect_offers_only_what_spatialite_has(
+    s: QueryFeatures, seed: int
+) -> None:
+    """Generating for SpatiaLite: no raster table, no function SpatiaLite lacks, so every
+    query built has a SpatiaLite rendering (the label is relaxed where it cannot hold)."""
+    from cimgen.render import render_all
+
+    ctx = spatialite_context()
+    assert not any(t.rasters for t in ctx.tables)
+    assert "ST_ClusterKMeans" not in ctx.functions and "ST_Value" not in ctx.functions
+    sql = check_expansion(s, ctx, seed)
+    if sql is None:
+        return
+    query = expand(s, ctx, random.Random(seed)).query
+    assert query is not None
+    lite = render_all(query, ctx.schema)["spatialite"]
+    assert lite.sql and not lite.unsupported, (lite.unsupported, sql)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(structures(), st.integers(0, 10_000))
 def test_property_small_schema(s: QueryFeatures, seed: int) -> None:

@@ -145,6 +145,8 @@ def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
     assert lite["target"] and lite["executed"] == rows and lite["executed_pct"] == 100.0
     nonempty = sum(bool(r["checks"]["spatialite"]["rows"]) for r in records)
     assert lite["nonempty"] == nonempty
+    # the expander offers SpatiaLite nothing it lacks (rasters, window clustering)
+    assert "SPL002" not in stats["rejected_by_code"]
     # what SpatiaLite cannot run is rejected, with its own finding
     for line in (out / "rejected.jsonl").read_text().splitlines():
         rec = json.loads(line)

@@ -634,7 +634,10 @@ class Content:
             metric = self.sp.call(
                 "ST_Transform", column(item, g.name), ast.Number(str(self.sp.metric_srid))
             )
-        if self.rng.random() < 0.6 and self.ctx.can("ST_ClusterDBSCAN"):
+        dbscan, kmeans = self.ctx.can("ST_ClusterDBSCAN"), self.ctx.can("ST_ClusterKMeans")
+        if not (dbscan or kmeans):  # the target dialect clusters nothing (SpatiaLite)
+            return False
+        if self.rng.random() < 0.6 and dbscan:
             eps = self.rng.choice((50, 100, 150, 200, 300, 500))
             minpts = self.rng.choice((2, 3, 5))
             if n < minpts:
@@ -647,7 +650,7 @@ class Content:
                 over=ast.Window(),
             )
         else:
-            if n < 4:
+            if n < 4 or not kmeans:
                 return False
             k = min(n // 2, self.rng.choice((3, 4, 5, 6, 8) if self.ctx.trusted else (2, 3)))
             call = self.sp.call("ST_ClusterKMeans", metric, ast.Number(str(k)), over=ast.Window())

@@ -133,11 +133,14 @@ class ExpansionContext:
         functions: Iterable[str] | None = None,
         corpus: CorpusFacts | None = None,
         planting: Any = None,
+        dialect: str = "postgis",
     ) -> ExpansionContext:
         """Roles, join graph and pools of ``schema`` over ``world`` (see module docstring).
 
-        ``functions`` limits the spatial functions the expander may call (the ones the
-        grammar and the target dialect admit); default: the whole catalogue.
+        ``functions`` limits the spatial functions the expander may call; default: the
+        ones the target ``dialect`` has (:meth:`Catalogue.available`). A dialect without
+        raster support (SpatiaLite) gets no raster table to read: a structure asking for
+        one is built without it, its label relaxed (docs/expansion.md).
         """
         cat = load_catalogue()
         if corpus is None:
@@ -158,12 +161,16 @@ class ExpansionContext:
             )
             for t in sorted(schema.tables, key=lambda t: t.qualified)
         )
+        if not cat.has_rasters(dialect):
+            tables = tuple(t for t in tables if not t.rasters)
         paths = _join_graph(schema, tables, world, corpus)
-        allowed = (
-            frozenset(functions)
-            if functions is not None
-            else frozenset(f.name for f in cat.functions)
-        )
+        kept = {t.qualified for t in tables}
+        paths = {
+            left: tuple(p for p in out if p.right in kept)
+            for left, out in paths.items()
+            if left in kept
+        }
+        allowed = frozenset(functions) if functions is not None else cat.available(dialect)
         return cls(
             schema=schema,
             catalogue=cat,

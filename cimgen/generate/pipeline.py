@@ -282,7 +282,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         else:
             world, pools = fixture_world(schema, opts.seed, plant=plant), None
         context = ExpansionContext.build(
-            schema, world, records, pools, corpus=corpus, planting=plant
+            schema, world, records, pools, corpus=corpus, planting=plant, dialect=opts.dialect
         )
         spatialite = _spatialite(opts, schema, plant)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
