@@ -20,7 +20,6 @@ from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, run
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext, make_candidate
 from cimgen.features import features_frame, iter_features
-from cimgen.fixtures import generate_fixture
 from cimgen.ingest import read_stage1
 from cimgen.models import Candidate
 from cimgen.schema import load_schema
@@ -47,7 +46,7 @@ def main() -> None:
     pairs = list(iter_features(read_stage1(corpus), schema))
     model = fit_model(features_frame(pairs), "gaussian_copula", seed=args.seed, progress=False)
     structures = model.sample(args.n, seed=args.seed, progress=False).structures()
-    ctx = ExpansionContext.build(schema, [r for r, _ in pairs], generate_fixture(schema, 0))
+    ctx = ExpansionContext.for_fixture(schema, [r for r, _ in pairs], 0)
     cands = [
         c
         for i, s in enumerate(structures)

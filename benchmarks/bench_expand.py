@@ -144,7 +144,7 @@ def main() -> None:
     corpus = args.corpus or default_corpus()
     schema = load_schema("cim_wizard")
     records = list(read_stage1(corpus))
-    ctx = ExpansionContext.build(schema, records)
+    ctx = ExpansionContext.for_fixture(schema, records)
     structures = load_structures(args, records, schema)
     rng = random.Random(args.seed)
 

@@ -32,7 +32,6 @@ from cimgen.corpus import load_demo_corpus
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext, make_candidate
 from cimgen.features import features_frame, iter_features
-from cimgen.fixtures import generate_fixture
 from cimgen.generate.options import GenerateOptions
 from cimgen.generate.pipeline import run_generate
 from cimgen.ingest import read_stage1
@@ -53,7 +52,7 @@ def per_candidate(n: int, seed: int, timeout_s: float, slow_out: Path | None) ->
     pairs = list(iter_features(read_stage1(load_demo_corpus()), schema))
     model = fit_model(features_frame(pairs), "gaussian_copula", seed=seed, progress=False)
     structures = model.sample(n, seed=seed, progress=False).structures()
-    ctx = ExpansionContext.build(schema, [r for r, _ in pairs], generate_fixture(schema, seed))
+    ctx = ExpansionContext.for_fixture(schema, [r for r, _ in pairs], seed)
     con = open_fixture(schema, seed)
     con.execute("SET threads = 1")  # as a pipeline worker
     check_ctx = CheckContext(schema, duckdb=DuckDBRunner(con, timeout_s))

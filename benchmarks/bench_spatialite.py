@@ -26,7 +26,6 @@ from cimgen.check.execute import DuckDBRunner, SpatialiteRunner, agree
 from cimgen.engines import duckdb, spatialite
 from cimgen.expand import ExpansionContext, make_candidate
 from cimgen.features import features_frame, iter_features
-from cimgen.fixtures import generate_fixture
 from cimgen.ingest import read_stage1
 from cimgen.models import Candidate
 from cimgen.schema import load_schema
@@ -60,7 +59,7 @@ def main() -> None:
         features_frame(pairs), args.synthesizer, params, seed=args.seed, progress=False
     )
     structures = model.sample(args.n, seed=args.seed, progress=False).structures()
-    ctx = ExpansionContext.build(schema, [r for r, _ in pairs], generate_fixture(schema, 0))
+    ctx = ExpansionContext.for_fixture(schema, [r for r, _ in pairs], 0)
     cands = [
         c
         for i, s in enumerate(structures)
