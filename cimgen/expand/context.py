@@ -119,6 +119,9 @@ class ExpansionContext:
     # user's data)
     planted: dict[tuple[str, str], frozenset[Any]] = field(default_factory=dict)
     by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
+    # per-process memo of what is the same for every structure (e.g. the pivot pools of a
+    # planted fixture); filled lazily, never part of the context's identity
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_name.update({t.qualified: t for t in self.tables})

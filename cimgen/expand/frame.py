@@ -82,16 +82,27 @@ class Pivots:
 
     def choose(self, info: TableInfo, need_spatial: bool = False) -> int:
         s = self.sample(info.qualified)
-        pool: Sequence[int] = s.pivots if need_spatial and s.pivots else range(len(s))
-        planted = [c for c in info.scope if (info.qualified, c) in self.ctx.planted]
-        if planted:  # the user's project scenarios, not the fixture's own
-            mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
-            pool = mine or pool
+        pool = self.pool(info, s, need_spatial)
         for _ in range(8):
             i = self.rng.choice(pool)
             if all(s.value(i, c) is not None for c in info.labels[:1]):
                 return i
         return self.rng.choice(pool)
+
+    def pool(self, info: TableInfo, s: TableSample, need_spatial: bool) -> Sequence[int]:
+        """The rows a pivot may be: with a planting, those in the user's project scenarios
+        (not the fixture's own). The same for every structure, so computed once per
+        context and table (it scans the whole sample)."""
+        key = ("pivot_pool", info.qualified, need_spatial and bool(s.pivots))
+        memo = self.ctx.memo
+        if key not in memo:
+            pool: Sequence[int] = s.pivots if need_spatial and s.pivots else range(len(s))
+            planted = [c for c in info.scope if (info.qualified, c) in self.ctx.planted]
+            if planted:
+                mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
+                pool = mine or pool
+            memo[key] = pool
+        return memo[key]  # type: ignore[no-any-return]
 
     def planted_row(self, table: str, i: int, columns: Sequence[str]) -> bool:
         s = self.sample(table)

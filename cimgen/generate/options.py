@@ -5,7 +5,7 @@ Config file (YAML or JSON), every section optional; unknown keys are rejected::
     generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2,
                  dialect: postgis}
     checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005,
-                 execute_spatialite: true}
+                 execute_spatialite: false}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
     synthesizer: {ctgan: {epochs: 300, batch_size: 500, ...}}   # see docs/structure.md
 """
@@ -56,9 +56,11 @@ class GenerateOptions:
     # share of the accepted rows whose result may be empty, kept on purpose and labelled
     # (questions whose honest answer is "none"); beyond it empty results are rejected
     empty_share: float = 0.05
-    # PostGIS dialect: also execute each SpatiaLite rendering for the record (the slowest
-    # engine: docs/BENCHMARKS.md). The SpatiaLite dialect always executes it.
-    execute_spatialite: bool = True
+    # PostGIS dialect: also execute each SpatiaLite rendering, for the record. Off by
+    # default: SpatiaLite is the slowest engine (it made expand+check 3.6x slower on a
+    # 300-row run, docs/BENCHMARKS.md) and its tail makes the record timing-dependent.
+    # The SpatiaLite dialect always executes it (it decides acceptance there).
+    execute_spatialite: bool = False
     chunk_size: int = 200
     score: ScoreConfig = field(default_factory=ScoreConfig)
     synthesizer_params: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
-from cimgen.errors import ConfigError, DatabaseError, InputError
+from cimgen.errors import DatabaseError, InputError
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
@@ -476,12 +476,7 @@ def _spatialite(opts: GenerateOptions, schema: Any, plant: Any) -> str | None:
     SpatiaLite dialect needs SpatiaLite: without it, a one-line error naming the fix."""
     from cimgen.engines import spatialite
 
-    if not opts.execute_spatialite:
-        if opts.dialect == "spatialite":
-            raise ConfigError(
-                "--dialect spatialite executes every row on SpatiaLite: remove "
-                "checks.execute_spatialite: false from the config file."
-            )
+    if not opts.execute_spatialite and opts.dialect != "spatialite":
         return "off (checks.execute_spatialite: false)"
     problem = spatialite.unavailable()
     if problem is not None:
