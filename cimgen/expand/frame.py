@@ -102,7 +102,8 @@ class Pivots:
                 mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
                 pool = mine or pool
             memo[key] = pool
-        return memo[key]  # type: ignore[no-any-return]
+        pool_: Sequence[int] = memo[key]
+        return pool_
 
     def planted_row(self, table: str, i: int, columns: Sequence[str]) -> bool:
         s = self.sample(table)
