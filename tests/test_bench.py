@@ -37,6 +37,11 @@ BACKEND_KEYS = {
 }
 
 
+# A generous time limit: which queries time out depends on the machine's load, and these
+# tests compare two runs (docs/generate.md, "Determinism"), not the box's speed.
+PATIENT: dict[str, Any] = {"progress": False, "timeout_s": 30.0}
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> Path:
     from cimgen.features import features_frame, iter_features
@@ -52,7 +57,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, stage1_sample: Path) -> 
 
 @pytest.fixture(scope="module")
 def result(model_dir: Path, stage1_sample: Path) -> dict[str, Any]:
-    return run_bench(50, model=model_dir, stage1=stage1_sample, seed=1, progress=False)
+    return run_bench(50, model=model_dir, stage1=stage1_sample, seed=1, **PATIENT)
 
 
 def test_json_shape(result: dict[str, Any]) -> None:
@@ -90,7 +95,7 @@ def test_embedded_engines_execute(result: dict[str, Any]) -> None:
 def test_same_seed_same_queries(
     model_dir: Path, stage1_sample: Path, result: dict[str, Any]
 ) -> None:
-    again = run_bench(50, model=model_dir, stage1=stage1_sample, seed=1, progress=False)
+    again = run_bench(50, model=model_dir, stage1=stage1_sample, seed=1, **PATIENT)
     for name in BACKENDS:
         for key in ("rendered", "unsupported", "parses", "executes", "errors"):
             assert again["backends"][name][key] == result["backends"][name][key], (name, key)
