@@ -85,6 +85,43 @@ def test_duckdb_error_is_a_finding(duck: DuckDBRunner) -> None:
     assert "SEM001" in codes
 
 
+def test_results_that_repeat_rows_or_order_by_a_constant_are_rejected(
+    duck: DuckDBRunner,
+) -> None:
+    """RES002 / RES003 judge a generated query by its result: identical rows (a join that
+    multiplies rows the SELECT list cannot tell apart: building ids repeat across LODs and
+    properties across scenarios) and an ordering or ranking by a value that is the same on
+    every row. Hand-written queries (no structure) are only executed, not judged so."""
+    from cimgen.models import QueryFeatures
+
+    structure = QueryFeatures()
+    repeated = (
+        "SELECT b.building_id, b.building_geometry_source FROM cim_vector.building b "
+        "JOIN cim_vector.building_properties bp ON bp.building_fk = b.id"
+    )
+    constant = (
+        "SELECT ps.project_name, b.building_id, "
+        "RANK() OVER (ORDER BY ps.project_name) AS rank_in_project "
+        "FROM cim_vector.project_scenario ps JOIN cim_vector.building_properties bp "
+        "ON bp.project_id = ps.project_id AND bp.scenario_id = ps.scenario_id "
+        "JOIN cim_vector.building b ON b.id = bp.building_fk "
+        "WHERE ps.project_id = 'milan_navigli_2023' AND ps.scenario_id = 'baseline' "
+        "ORDER BY ps.project_name"
+    )
+    unique = (
+        "SELECT b.id, b.building_id, b.lod FROM cim_vector.building b ORDER BY b.building_id, b.lod"
+    )
+    for sql, code in ((repeated, "RES002"), (constant, "RES003"), (unique, None)):
+        generated = Subject(sql, structure=structure)
+        codes = [f.code for f in run_checks(generated, _ctx(duck), only=("grammar", "duckdb"))]
+        assert codes == ([code] if code else []), (sql, codes)
+        by_hand = Subject(sql)
+        assert run_checks(by_hand, _ctx(duck), only=("grammar", "duckdb")) == []
+    result = Subject(repeated, structure=structure)
+    run_checks(result, _ctx(duck), only=("grammar", "duckdb"))
+    assert result.engines["duckdb"].repeats and "repeats" in result.engines["duckdb"].to_dict()
+
+
 def test_raster_executes_in_duckdb(duck: DuckDBRunner) -> None:
     subject = Subject(RASTER)
     assert run_checks(subject, _ctx(duck), only=("grammar", "duckdb")) == []

@@ -29,6 +29,12 @@ class EngineResult:
     digest: tuple[Any, ...] | None = None
     sqlstate: str | None = None
     reason: str | None = None  # why it did not execute: set for every status but "ok"
+    # rows of the result (its first REPEAT_WINDOW rows) identical to an earlier row: a join
+    # that multiplies rows the SELECT list cannot tell apart (RES002)
+    repeats: int | None = None
+    # output columns (0-based) holding one value on every row of a result of 2+ rows
+    # (its first REPEAT_WINDOW rows): an ordering or ranking by them means nothing (RES003)
+    constant: tuple[int, ...] = ()
 
     @property
     def executed(self) -> bool:
@@ -43,6 +49,8 @@ class EngineResult:
             out["sqlstate"] = self.sqlstate
         if self.reason:
             out["reason"] = self.reason
+        if self.repeats:
+            out["repeats"] = self.repeats
         return out
 
 

@@ -31,6 +31,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from cimgen import ast
 from cimgen.check.base import (
     ERROR,
     NOT_CHECKABLE,
@@ -135,7 +136,14 @@ class DuckDBRunner:
             table = self.con.execute(sql).to_arrow_table()
             count = table.num_rows
             summary = arrow_digest(table) if count <= _MAX_ROWS else (count,)
-            return EngineResult(OK, rows=count, digest=summary), None
+            result = EngineResult(
+                OK,
+                rows=count,
+                digest=summary,
+                repeats=arrow_repeats(table),
+                constant=arrow_constant_columns(table),
+            )
+            return result, None
         except Exception as exc:  # duckdb raises many error types; all are findings
             if not self._interrupted:
                 return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
@@ -149,6 +157,83 @@ class DuckDBRunner:
             return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
         why = f"execution exceeded {self.timeout_s:g} s"
         return EngineResult(PLANNED, reason=why), why
+
+
+REPEAT_WINDOW = 2000  # rows of a result looked at for repeated rows (RES002)
+
+
+def arrow_repeats(table: Any) -> int:
+    """How many of the first :data:`REPEAT_WINDOW` rows of an Arrow table repeat an earlier
+    row exactly (0 for none). Grouping by every column is done by Arrow; types it cannot
+    group (nested raster structs) are compared as Python values.
+
+    >>> import pyarrow as pa
+    >>> arrow_repeats(pa.table({"a": [1, 1, 2], "b": ["x", "x", "y"]}))
+    1
+    >>> arrow_repeats(pa.table({"a": [1, 1], "b": ["x", "y"]}))
+    0
+    """
+    head = table.slice(0, REPEAT_WINDOW)
+    if head.num_rows < 2:
+        return 0
+    head = head.rename_columns([f"c{i}" for i in range(head.num_columns)])
+    try:
+        distinct = head.group_by(head.column_names).aggregate([]).num_rows
+    except Exception:  # pyarrow cannot group some types; compare the values themselves
+        values = [c.to_pylist() for c in head.columns]
+        distinct = len({repr(row) for row in zip(*values, strict=True)})
+    return int(head.num_rows - distinct)
+
+
+def arrow_constant_columns(table: Any) -> tuple[int, ...]:
+    """Columns holding one value (nulls included) on every one of the first
+    :data:`REPEAT_WINDOW` rows, when there are at least two rows.
+
+    >>> import pyarrow as pa
+    >>> arrow_constant_columns(pa.table({"a": [1, 1], "b": ["x", "y"], "c": [2.5, 2.5]}))
+    (0, 2)
+    """
+    import pyarrow.compute as pc
+
+    head = table.slice(0, REPEAT_WINDOW)
+    if head.num_rows < 2:
+        return ()
+    out = []
+    for i, column in enumerate(head.columns):
+        try:
+            n = pc.count_distinct(column, mode="all").as_py()
+        except Exception:  # a type Arrow cannot count (nested raster structs): not judged
+            continue
+        if n == 1:
+            out.append(i)
+    return tuple(out)
+
+
+def ordering_columns(query: ast.Query) -> set[int]:
+    """Output positions (0-based) the query's result is ordered or ranked by: ORDER BY keys
+    that are output columns (by alias, by position or by the same expression), and window
+    ranking outputs (RANK, DENSE_RANK, ROW_NUMBER, NTILE, PERCENT_RANK)."""
+    if not isinstance(query.body, ast.Select):
+        return set()
+    items = query.body.items
+    aliases = {it.alias: i for i, it in enumerate(items) if it.alias}
+    found = set()
+    for o in query.order_by:
+        e = o.expr
+        if isinstance(e, ast.Column) and e.table is None and e.name in aliases:
+            found.add(aliases[e.name])
+        elif isinstance(e, ast.Number) and e.text.isdigit() and 0 < int(e.text) <= len(items):
+            found.add(int(e.text) - 1)
+        else:
+            found.update(i for i, it in enumerate(items) if it.expr == e)
+    for i, it in enumerate(items):
+        e = it.expr
+        if isinstance(e, ast.FuncCall) and e.over is not None and e.name.upper() in _RANKINGS:
+            found.add(i)
+    return found
+
+
+_RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
 
 
 RENDER_DEFECT = "the renderer failed (RND001)"
@@ -192,7 +277,29 @@ def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
         return [Finding("SEM003", "duckdb", f"DuckDB planned it; {error}")]
     if result.status == ERROR:
         return [Finding("SEM001", "duckdb", f"DuckDB: {error}")]
+    if result.repeats and subject.structure is not None:
+        message = (
+            f"{result.repeats} result rows repeat an earlier row exactly: a join multiplies "
+            "rows (versions, scenarios) that the SELECT list cannot tell apart"
+        )
+        return [Finding("RES002", "result", message)]
+    if result.constant and subject.structure is not None and subject.query is not None:
+        names = _output_names(subject.query)
+        flat = sorted(ordering_columns(subject.query) & set(result.constant))
+        if flat:
+            what = ", ".join(names[i] if i < len(names) else f"column {i + 1}" for i in flat)
+            message = f"the result is ordered or ranked by {what}, which is the same on every row"
+            return [Finding("RES003", "result", message)]
     return []
+
+
+def _output_names(query: ast.Query) -> list[str]:
+    if not isinstance(query.body, ast.Select):
+        return []
+    return [
+        it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else "?")
+        for it in query.body.items
+    ]
 
 
 class PostgisRunner:
