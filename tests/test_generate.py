@@ -282,7 +282,7 @@ def test_same_seed_is_byte_identical_with_the_model_reused_and_any_workers(
 
 
 def test_refuses_non_empty_out_unless_overwrite(
-    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], patient: list[str]
 ) -> None:
     out = tmp_path / "busy"
     out.mkdir()
@@ -290,7 +290,7 @@ def test_refuses_non_empty_out_unless_overwrite(
     assert _run([*BASE, "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
-    assert _run([*BASE, "--out", str(out), "--overwrite", "--no-cache"]) == 0
+    assert _run([*BASE, *patient, "--out", str(out), "--overwrite", "--no-cache"]) == 0
     assert not (out / "keep.txt").exists() and (out / "dataset.jsonl").exists()
     # a fit that the cache never saw writes the same outputs
     assert _stats(out)["structure_model"] | {"fit_seconds": 0} == {

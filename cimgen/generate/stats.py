@@ -93,7 +93,8 @@ class RunStats:
 
     def add(self, o: Outcome, quality: Quality, accepted: bool, stage1_shapes: set[str]) -> None:
         self.candidates += 1
-        kind = self.per_type[o.structure.sql_type]
+        # the label the record carries: derived from the SQL as built, else the sampled one
+        kind = self.per_type[o.features.sql_type if o.features else o.structure.sql_type]
         kind["candidates"] += 1
         if o.candidate is None:
             self.expansion_failed += 1

@@ -215,14 +215,15 @@ def _score_bin(score: Any) -> int | None:
 
 
 class _ExamplePicker:
-    """Round-robin over sql_types: up to 3 kept per type, preferring SpatiaLite renderings."""
+    """Round-robin over sql_types (so a run with few types still shows as many examples),
+    keeping the first rows of each type, preferring SpatiaLite renderings."""
 
     def __init__(self) -> None:
         self.by_type: dict[str, list[dict[str, Any]]] = {}
 
     def offer(self, row: dict[str, Any]) -> None:
         kept = self.by_type.setdefault(str(row.get("sql_type")), [])
-        if len(kept) < 3:
+        if len(kept) < N_ACCEPTED_EXAMPLES:
             kept.append(row)
         elif row.get("sql_spatialite") and not all(r.get("sql_spatialite") for r in kept):
             # Swap the first kept sample without a SpatiaLite rendering for this one.
@@ -233,7 +234,7 @@ class _ExamplePicker:
         types = [t for t in SQL_TYPES if t in self.by_type]
         types += sorted(set(self.by_type) - set(types))
         picked: list[dict[str, Any]] = []
-        for rank in range(3):
+        for rank in range(n):
             for t in types:
                 if len(picked) < n and rank < len(self.by_type[t]):
                     picked.append(self.by_type[t][rank])

@@ -70,6 +70,15 @@ FIELDS: dict[str, str] = {
     "provenance.round": "Generation round the sample was produced in.",
     "provenance.index": "Index of the structure within its round.",
     "stage": "Always `stage2_cimgen`.",
+    "result": "The result that counts (docs/generate.md): {engine, rows, empty, empty_on_purpose}.",
+    "result.engine": "The engine whose result counts: SpatiaLite for the SpatiaLite dialect; "
+    "else PostGIS when it executed the query, else DuckDB; null when none executed it.",
+    "result.rows": "Rows the query returned on that engine (null when not executed).",
+    "result.empty": "Whether that result was empty.",
+    "result.empty_on_purpose": "An empty result kept on purpose, within `--empty-share` "
+    "(a question whose honest answer is none).",
+    "relaxed": "Only when the expansion had to relax the sampled structure: the features "
+    "that differ from `structure` (docs/expansion.md).",
     "unsupported": "Only when a dialect has no rendering: {backend: why}, e.g. "
     '`{"spatialite": "raster function ST_Value"}`.',
 }
@@ -100,6 +109,8 @@ TOP_LEVEL = (
     "checks",
     "provenance",
     "stage",
+    "result",
+    "relaxed",
     "unsupported",
 )
 

@@ -437,7 +437,7 @@ def _pass_rates(data: ReportData) -> str:
             )
     if not agreement.get("n"):
         body.append(
-            '<p class="note">Cross-engine agreement DuckDB vs PostGIS: n/a (no query ran on '
+            '<p class="note">Cross-engine agreement: n/a (DuckDB vs PostGIS: no query ran on '
             "both).</p>"
         )
     body.append(_result_sizes(data.stats))
