@@ -278,6 +278,12 @@ def test_rare_share_off_keeps_model_mix(gc_model) -> None:
     assert off.report["min_share_rare"]["topped_up"] == {}
     with pytest.raises(ConditionError, match="more than --rows"):
         gc_model.sample(10, min_share_rare=0.5, progress=False)
+    # the default share cannot hold for a handful of rows (generate's last small round):
+    # they are drawn freely instead of failing the run; an explicit share still fails
+    few = gc_model.sample(2, seed=2, progress=False)
+    assert len(few.frame) == 2 and few.report["min_share_rare"]["topped_up"] == {}
+    with pytest.raises(ConditionError, match="more than --rows"):
+        gc_model.sample(2, min_share_rare=0.02, progress=False)
 
 
 # --------------------------------------------------------------------------- saved models

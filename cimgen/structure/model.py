@@ -6,6 +6,7 @@ a model records the versions that made it and refuses to load from a newer cimge
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -92,6 +93,10 @@ class StructureModel:
         if not 0 <= share < 1:
             raise ModelError(f"--min-share-rare {share}: use a share in [0, 1), e.g. 0.02.")
         domain = self.manifest["domain"]
+        n_types = len(domain["categories"]["sql_type"])
+        if min_share_rare is None and math.ceil(share * rows) * n_types > rows:
+            share = 0.0  # the default guarantee cannot hold for so few rows (a small last
+            # round of generate): draw them freely; an explicit share still says why not
         resolved = [resolve(c, domain) for c in conditions or []]
         groups, fixed = plan_groups(resolved, rows)
         stats = sampling.DrawStats()
