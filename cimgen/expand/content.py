@@ -20,7 +20,7 @@ from cimgen import ast
 from cimgen.expand.block import Block, Out
 from cimgen.expand.context import ExpansionContext, GeomCol, is_name
 from cimgen.expand.filters import Filters, Pred
-from cimgen.expand.frame import Item, Pivots, column, value
+from cimgen.expand.frame import BuildError, Item, Pivots, column, value
 from cimgen.expand.names import count_name, raster_value_name
 from cimgen.expand.spatial import Spatial
 from cimgen.expand.values import literal, nice_below, number, threshold
@@ -509,6 +509,9 @@ class Content:
             )
             return
         key = it.info.labels[:1] or it.info.pk[:1]
+        if key and _pinned(block, it):
+            # counting the distinct rows of a table pinned to one row always gives 1
+            raise BuildError(f"{it.table} is pinned to one row: nothing to count")
         if key:
             block.add_out(
                 Out(
