@@ -27,6 +27,7 @@ from typing import Any
 
 from cimgen.check.base import OK, PLANNED
 from cimgen.check.execute import agree
+from cimgen.codes import RND001
 from cimgen.errors import InputError
 from cimgen.models import Candidate
 
@@ -271,7 +272,7 @@ def _render_timed(candidate: Candidate, schema: Any) -> dict[str, tuple[str | No
             "spatialite": candidate.sql_spatialite,
         }[name]
         why = candidate.unsupported.get(name) or (
-            "renderer defect (RND001)" if name in candidate.render_defects else ""
+            f"renderer defect ({RND001})" if name in candidate.render_defects else ""
         )
         out[name] = (sql or None, seconds, why)
     return out

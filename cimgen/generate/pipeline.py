@@ -23,13 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
+from cimgen.codes import RES001, finding
 from cimgen.errors import ConfigError, DatabaseError, InputError
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
 from cimgen.io import make_public_dir, write_json, write_jsonl, write_table
-from cimgen.models import Finding, QueryFeatures
+from cimgen.models import QueryFeatures
 from cimgen.score import score
 
 
@@ -442,14 +443,13 @@ def _decide(
         if empties.admit():
             empty_kept = True
         else:
-            finding = Finding(
-                "RES001",
-                "result",
+            empty = finding(
+                RES001,
                 f"empty result on {engine} (the --empty-share of empty answers is used up)",
             )
-            outcome.findings.append(finding)
+            outcome.findings.append(empty)
             quality = replace(
-                quality, accepted=False, reasons=(*quality.reasons, f"RES001: {finding.message}")
+                quality, accepted=False, reasons=(*quality.reasons, f"{RES001}: {empty.message}")
             )
             ok = False
     stats.add(outcome, quality, ok, diversity.stage1_shapes)

@@ -15,6 +15,7 @@ from lark import UnexpectedToken as LarkUnexpectedToken
 from lark.lexer import PatternStr
 
 from cimgen import ast
+from cimgen.codes import SYN001, finding
 from cimgen.grammar.transform import ToAst
 from cimgen.models import Finding
 from cimgen.paths import grammar_dir
@@ -116,7 +117,7 @@ def syntax_findings(sql: str) -> tuple[ast.Query | None, list[Finding]]:
     try:
         return parse(sql), []
     except QuerySyntaxError as exc:
-        return None, [Finding("SYN001", "grammar", str(exc), line=exc.line, column=exc.column)]
+        return None, [finding(SYN001, str(exc), line=exc.line, column=exc.column)]
 
 
 def _syntax_error(sql: str, exc: UnexpectedInput) -> QuerySyntaxError:

@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from cimgen.codes import RND001
 from cimgen.models import FEATURE_NAMES
 from cimgen.report.data import iter_jsonl, read_stats
 from cimgen.report.fields import FIELDS, TOP_LEVEL, undocumented
@@ -151,7 +152,7 @@ def _statistics(stats: dict[str, Any]) -> list[str]:
         ("DuckDB / PostGIS result agreement", _agreement(stats)),
         ("accepted samples no engine could check", _num(stats.get("accepted_unverified"))),
         ("accepted samples no engine executed", _num(stats.get("accepted_not_executed"))),
-        ("renderer defects (RND001, rejected)", _num(defects)),
+        (f"renderer defects ({RND001}, rejected)", _num(defects)),
         (
             "SDMetrics overall / column shapes / pair trends",
             f"{_num(sdm.get('overall', sdm.get('quality')))} / {_num(sdm.get('column_shapes'))} / "
