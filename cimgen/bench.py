@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -230,24 +229,13 @@ def postgis_connection(postgis: str | None, schema: Any, fixture_seed: int) -> I
         return
     from cimgen.engines import postgis as pg
 
-    if postgis != "auto":
-        conn = pg.connect(postgis)
-        try:
-            yield conn
-        finally:
-            conn.close()
-        return
-    directory = Path(tempfile.mkdtemp(prefix="cimgen-bench-pg-"))
-    try:
-        dsn = pg.cluster_up(directory)
-        pg.init_database(dsn, schema, seed=fixture_seed, replace=True)
+    with pg.postgis_dsn(postgis, schema, fixture_seed) as dsn:
+        assert dsn is not None
         conn = pg.connect(dsn)
         try:
             yield conn
         finally:
             conn.close()
-    finally:
-        pg.cluster_down(directory)
 
 
 # --------------------------------------------------------------------------- the run

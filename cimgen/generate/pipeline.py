@@ -125,25 +125,23 @@ def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
 @contextmanager
 def _postgis(
     opts: GenerateOptions, console: Console, schema: Any, plant: Any
-) -> Iterator[tuple[str | None, Any]]:
+) -> Iterator[str | None]:
+    """The PostGIS DSN to check on: ``--postgis`` (a throwaway cluster with the fixture,
+    ``plant`` included, for ``auto``), else a schema read from a live database."""
     if not opts.postgis:
         # a schema read from a live database is checked on that database too
         live = opts.schema if opts.schema.startswith(("postgresql://", "postgres://")) else None
-        yield live, None
+        yield live
         return
     from cimgen.engines import postgis as pg
 
     if opts.postgis != "auto":  # reached already, in run_generate
-        yield opts.postgis, None
+        yield opts.postgis
         return
-    directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
-    try:
+    with ExitStack() as stack:
         with console.status("starting a throwaway PostGIS cluster…"):
-            dsn = pg.cluster_up(directory)
-            pg.init_database(dsn, schema, seed=opts.seed, replace=True, plant=plant)
-        yield dsn, directory
-    finally:
-        pg.cluster_down(directory)
+            dsn = stack.enter_context(pg.throwaway_postgis(schema, opts.seed, plant))
+        yield dsn
 
 
 def _load_corpus(opts: GenerateOptions) -> Any:
@@ -272,7 +270,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         corpus = learn_corpus(schema, records)
         schema = _with_metric_srid(schema, corpus, opts.seed)
         plant = _planting(schema, corpus, opts.seed)
-        dsn, _cluster = stack.enter_context(_postgis(opts, console, schema, plant))
+        dsn = stack.enter_context(_postgis(opts, console, schema, plant))
         live = dsn if dsn and opts.postgis != "auto" else None
         if live:  # literals and pivots from the user's own database
             from cimgen.world import ProbeLimits
