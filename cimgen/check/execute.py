@@ -53,6 +53,7 @@ from cimgen.codes import (
     SPL003,
     finding,
 )
+from cimgen.errors import CimgenError
 from cimgen.models import Finding
 
 _MAX_ROWS = 100_000  # rows fetched for the digest; more is counted but not summed
@@ -290,7 +291,7 @@ class PostgisRunner:
         raise AssertionError("unreachable: the transaction block always raises")
 
 
-class _Rollback(Exception):
+class _Rollback(CimgenError):
     """Leaves the transaction block (rolling back) carrying the result."""
 
     def __init__(self, result: EngineResult) -> None:

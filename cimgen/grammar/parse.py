@@ -16,6 +16,7 @@ from lark.lexer import PatternStr
 
 from cimgen import ast
 from cimgen.codes import SYN001, finding
+from cimgen.errors import QueryError
 from cimgen.grammar.transform import ToAst
 from cimgen.models import Finding
 from cimgen.paths import grammar_dir
@@ -33,11 +34,11 @@ _TERMINAL_WORDS = {
 _MAX_EXPECTED_SHOWN = 12
 
 
-class QuerySyntaxError(Exception):
+class QuerySyntaxError(QueryError):
     """A query is not in the language: where, what was found and what was expected.
 
-    Not a :class:`cimgen.errors.CimgenError`: a bad query is data about that query (it
-    becomes a ``SYN001`` finding), not a mistake in how cimgen was called.
+    A :class:`cimgen.errors.QueryError`, not a user error: a bad query is data about that
+    query (it becomes a ``SYN001`` finding), not a mistake in how cimgen was called.
     """
 
     def __init__(
