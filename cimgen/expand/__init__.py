@@ -1,12 +1,12 @@
 """Expansion: a sampled structure vector becomes a purposeful query AST on the user's data.
 
 >>> import random
->>> from cimgen.expand.testing import small_context
->>> ctx = small_context()
+>>> from cimgen.schema.load import load_schema
+>>> ctx = ExpansionContext.for_fixture(load_schema("cim_wizard"))
 >>> e = expand(QueryFeatures(join_count=1, table_count=2, schema_count=1), ctx,
 ...            random.Random(0))
->>> e.query is not None
-True
+>>> e.query is not None, e.shape.join_count, e.shape.table_count
+(True, 1, 2)
 
 Every predicate holds for a pivot row of the data (so results are not empty by
 construction), every table in FROM contributes to the answer, functions fit the geometry

@@ -224,10 +224,11 @@ RULE_CODES = (*(r.code for r in RULES), RANGE_CODE)
 def structural_violations(
     f: QueryFeatures | Mapping[str, Any], ranges: Mapping[str, tuple[int, int]] | None = None
 ) -> list[str]:
-    """Codes of the rules one structure breaks (``[]`` when consistent).
+    """Codes of the rules one structure breaks (``[]`` when consistent). A join over one
+    table breaks STR001; its ``complexity_score`` left at 0 is not the formula's (STR010):
 
     >>> structural_violations(QueryFeatures(join_count=1, table_count=1))
-    ['STR001']
+    ['STR001', 'STR010']
     """
     d = f.to_dict() if isinstance(f, QueryFeatures) else dict(f)
     codes = [r.code for r in RULES if not bool(r.ok(d))]
