@@ -9,6 +9,7 @@ and what the grammar expected there.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark import UnexpectedToken as LarkUnexpectedToken
@@ -64,10 +65,11 @@ class QuerySyntaxError(QueryError):
         return f"{where}: unexpected {self.token}{hint}{expected}"
 
 
-@lru_cache(maxsize=1)
-def parser() -> Lark:
-    """The compiled LALR parser with the AST transformer inline (built once)."""
-    text = (grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def parser(grammar: Path | None = None) -> Lark:
+    """The compiled LALR parser with the AST transformer inline (built once per file):
+    the bundled grammar, or the file ``grammar`` (a variant of it: same rule names)."""
+    text = (grammar or grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
     return Lark(
         text,
         parser="lalr",

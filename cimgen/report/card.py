@@ -404,9 +404,10 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "features of the Stage 1 queries (read with PostgreSQL's own parser, pglast); model "
         f"hash `{stats.get('model_hash') or 'not recorded'}`.",
         "- Each sampled structure vector (join/CTE/subquery/table/schema counts, sql_type, "
-        "aggregation, ...) drives an expansion of the Lark grammar `grammar/cim_sql.lark` "
-        "into an AST with schema-aware choices; the AST is rendered to PostGIS, SpatiaLite and "
-        "DuckDB SQL, and the question is generated from the same AST.",
+        "aggregation, ...) drives an expander that builds an AST with schema-aware choices, "
+        "offering only constructs the Lark grammar `grammar/cim_sql.lark` admits (window "
+        "calls so far) and functions of its catalogue; the AST is rendered to PostGIS, "
+        "SpatiaLite and DuckDB SQL, and the question is generated from the same AST.",
         "- Checks: grammar round trip, PostgreSQL parser, schema binding, static rules "
         "(mixed SRIDs, units, cartesian products), execution on an embedded DuckDB spatial "
         "fixture database, and on PostGIS when a server was given"
