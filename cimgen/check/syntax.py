@@ -23,7 +23,7 @@ def check_grammar(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """SYN001: parse with the Lark grammar; the AST is kept for later checks."""
     if subject.query is not None and subject.parsed:
         return []
-    query, findings = syntax_findings(subject.sql)
+    query, findings = syntax_findings(subject.sql, ctx.options.grammar)
     subject.query = query
     subject.parsed = True
     return findings

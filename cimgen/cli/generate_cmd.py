@@ -42,6 +42,12 @@ def generate(
     schema: str = typer.Option(
         _D.schema, "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
     ),
+    grammar: Path | None = typer.Option(
+        None,
+        "--grammar",
+        help="Another grammar file (a variant of grammar/cim_sql.lark): generate only what "
+        "it admits, and check with it.",
+    ),
     rows: int = typer.Option(_D.rows, "--rows", **_range("rows"), help="Samples to accept."),
     oversample: float = typer.Option(
         _D.oversample,
@@ -138,6 +144,7 @@ def generate(
     # flags the user typed win over the config file; unset ones keep the file's value
     flags: dict[str, Any] = {
         "schema": schema,
+        "grammar": grammar,
         "rows": rows,
         "oversample": oversample,
         "synthesizer": synthesizer,

@@ -281,7 +281,14 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         else:
             world, pools = fixture_world(schema, opts.seed, plant=plant), None
         context = ExpansionContext.build(
-            schema, world, records, pools, corpus=corpus, planting=plant, dialect=opts.dialect
+            schema,
+            world,
+            records,
+            pools,
+            corpus=corpus,
+            planting=plant,
+            dialect=opts.dialect,
+            grammar=opts.grammar,
         )
         spatialite = _spatialite(opts, schema, plant)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
@@ -291,6 +298,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         agreement_tolerance=opts.agreement_tolerance,
         execute_postgis=opts.postgis_execute,
         dialect=opts.dialect,
+        grammar=opts.grammar,
     )
     spec = WorkerSpec(
         schema, context, opts.seed, opts.seed, check_opts, dsn, plant, spatialite=spatialite is None
@@ -586,6 +594,7 @@ def _header(
         },
         "score_config": asdict(opts.score),
         "dialect": opts.dialect,
+        **({"grammar": str(opts.grammar)} if opts.grammar is not None else {}),
         "records": {
             "read": reader.report.read + reader.report.total_skipped,
             "skipped": reader.report.total_skipped + skipped.total,

@@ -102,23 +102,26 @@ def _pretty(terminals: set[str] | frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted({names.get(t, t) for t in terminals}))
 
 
-def parse(sql: str) -> ast.Query:
-    """Parse one statement (an optional trailing ``;`` is allowed) into an AST.
+def parse(sql: str, grammar: Path | None = None) -> ast.Query:
+    """Parse one statement (an optional trailing ``;`` is allowed) into an AST, with the
+    bundled grammar or the grammar file ``grammar``.
 
     >>> parse("SELECT public.ST_Area(geom) AS a FROM t").body.items[0].expr.name
     'ST_Area'
     """
     try:
-        query: ast.Query = parser().parse(sql)  # type: ignore[assignment]  # the transformer
+        query: ast.Query = parser(grammar).parse(sql)  # type: ignore[assignment]  # transformer
     except UnexpectedInput as exc:
         raise _syntax_error(sql, exc) from None
     return query
 
 
-def syntax_findings(sql: str) -> tuple[ast.Query | None, list[Finding]]:
+def syntax_findings(
+    sql: str, grammar: Path | None = None
+) -> tuple[ast.Query | None, list[Finding]]:
     """``(ast, [])`` for a query in the language, else ``(None, [SYN001 finding])``."""
     try:
-        return parse(sql), []
+        return parse(sql, grammar), []
     except QuerySyntaxError as exc:
         return None, [finding(SYN001, str(exc), line=exc.line, column=exc.column)]
 
