@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from typing import Any
 
 from cimgen.check.base import OK, PLANNED
 from cimgen.check.execute import agree
+from cimgen.codes import RND001
 from cimgen.errors import InputError
 from cimgen.models import Candidate
 
@@ -229,24 +229,13 @@ def postgis_connection(postgis: str | None, schema: Any, fixture_seed: int) -> I
         return
     from cimgen.engines import postgis as pg
 
-    if postgis != "auto":
-        conn = pg.connect(postgis)
-        try:
-            yield conn
-        finally:
-            conn.close()
-        return
-    directory = Path(tempfile.mkdtemp(prefix="cimgen-bench-pg-"))
-    try:
-        dsn = pg.cluster_up(directory)
-        pg.init_database(dsn, schema, seed=fixture_seed, replace=True)
+    with pg.postgis_dsn(postgis, schema, fixture_seed) as dsn:
+        assert dsn is not None
         conn = pg.connect(dsn)
         try:
             yield conn
         finally:
             conn.close()
-    finally:
-        pg.cluster_down(directory)
 
 
 # --------------------------------------------------------------------------- the run
@@ -271,7 +260,7 @@ def _render_timed(candidate: Candidate, schema: Any) -> dict[str, tuple[str | No
             "spatialite": candidate.sql_spatialite,
         }[name]
         why = candidate.unsupported.get(name) or (
-            "renderer defect (RND001)" if name in candidate.render_defects else ""
+            f"renderer defect ({RND001})" if name in candidate.render_defects else ""
         )
         out[name] = (sql or None, seconds, why)
     return out

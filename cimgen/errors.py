@@ -1,10 +1,14 @@
-"""The one error hierarchy of cimgen.
+"""The one error hierarchy of cimgen: every exception it raises on purpose derives from
+:class:`CimgenError` (``tests/test_errors.py`` walks the package to keep it so).
 
-Errors are for problems the *user* must fix (a bad file, an unreachable server, an
-incompatible model). A problem found in a *query* is a :class:`cimgen.models.Finding`,
-which is data, never an exception.
+Two branches. :class:`InputError` and :class:`DatabaseError` are problems the *user* must
+fix (a bad file, an unreachable server, an incompatible model). :class:`QueryError` is a
+problem of *one query* (it does not parse, a backend cannot render it, an expansion attempt
+cannot be built): its caller turns it into a :class:`cimgen.models.Finding` -- data -- or
+tries again, so it never reaches the user as an error; one that does is a bug of cimgen,
+and the CLI shows its traceback.
 
-Every message is one line that names the value, the place (file and line when there is
+Every user-error message is one line that names the value, the place (file and line when there is
 one) and the fix, e.g. ``corpus.jsonl line 12: invalid JSON (Expecting ',' ...). Fix the
 line or remove it.`` The CLI prints it as ``error: <message>`` and exits with code 2.
 """
@@ -18,6 +22,14 @@ class CimgenError(Exception):
     """Root of every error cimgen raises on purpose."""
 
     exit_code = 2
+
+
+class QueryError(CimgenError):
+    """A problem of one query, for its caller to record as a finding (or to retry): the
+    query's syntax (:class:`cimgen.grammar.parse.QuerySyntaxError`), PostgreSQL's verdict
+    (:class:`cimgen.features.SQLParseError`), a dialect's gap
+    (:class:`cimgen.render.base.Unsupported`), an expansion attempt
+    (:class:`cimgen.expand.frame.BuildError`)."""
 
 
 class InputError(CimgenError):

@@ -19,6 +19,7 @@ from typing import Any
 from pglast.parser import ParseError, parse_sql_json
 
 from cimgen.catalogue import SPATIAL_CATEGORIES, Catalogue, load_catalogue
+from cimgen.errors import QueryError
 from cimgen.models import FEATURE_NAMES, QueryFeatures, Stage1Record
 from cimgen.schema.model import Schema
 
@@ -26,8 +27,9 @@ SPATIAL_SQL_TYPES = ("SPATIAL_JOIN", "SPATIAL_MEASUREMENT", "RASTER_VECTOR", "SP
 _SPATIAL_PREDICATES = {"predicates"}
 
 
-class SQLParseError(ValueError):
-    """The SQL is not valid PostgreSQL (pglast rejects it), or is not one SELECT/WITH query."""
+class SQLParseError(QueryError, ValueError):
+    """The SQL is not valid PostgreSQL (pglast rejects it), or is not one SELECT/WITH query.
+    (Still a ``ValueError``, as it was before the error root took it in.)"""
 
 
 # --------------------------------------------------------------------------- derived values

@@ -212,9 +212,12 @@ def to_record(
 
 
 class Stage1Reader:
-    """Iterate the Stage 1 records of a file; ``report`` counts what was skipped.
+    """Iterate the Stage 1 records of a file; ``report`` counts what was read and skipped.
 
-    >>> reader = Stage1Reader("missing.jsonl")  # doctest: +SKIP
+    >>> from cimgen.corpus import load_demo_corpus
+    >>> reader = Stage1Reader(load_demo_corpus())
+    >>> sum(1 for _ in reader), reader.report.read, reader.report.summary()
+    (10000, 10000, '')
     """
 
     def __init__(

@@ -21,8 +21,9 @@ SEVERITIES = ("error", "warning", "info")
 class Finding:
     """Something a check found about one query. Data, not an exception.
 
-    ``code`` is stable (documented in docs/checks.md), e.g. ``SYN001`` (grammar syntax
-    error), ``BND002`` (unknown column), ``SEM001`` (DuckDB execution error).
+    ``code`` is stable, declared with its stage and severities in :mod:`cimgen.codes`
+    (listed in docs/checks.md), e.g. ``SYN001`` (grammar syntax error), ``BND002`` (unknown
+    column), ``SEM001`` (DuckDB execution error); build one with :func:`cimgen.codes.finding`.
     ``stage`` names the check family: grammar, postgres_parse, bind, static, duckdb,
     postgis, complexity, diversity.
     """

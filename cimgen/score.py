@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, PLANNED, EngineResult
+from cimgen.codes import CPX001, CPX002, CPX003, DIV001, DIV002, STA001, SYN001, SYN002
 from cimgen.models import FIDELITY_COUNTS, Finding, Quality
 
 DIMENSIONS = ("syntactic", "schema", "semantic", "complexity", "diversity")
@@ -46,9 +47,9 @@ class ScoreConfig:
 
 def _syntactic(codes: list[str]) -> float:
     score = 1.0
-    if "SYN001" in codes:
+    if SYN001 in codes:
         score -= 0.5
-    if "SYN002" in codes or "STA001" in codes:
+    if SYN002 in codes or STA001 in codes:
         score -= 0.5
     return max(0.0, score)
 
@@ -73,7 +74,7 @@ def _semantic(findings: list[Finding], engines: dict[str, EngineResult], cfg: Sc
     if executed and all(r.rows == 0 for r in executed):
         score -= cfg.empty_result_penalty
     static_errors = sum(
-        1 for f in findings if f.stage == "static" and f.severity == "error" and f.code != "STA001"
+        1 for f in findings if f.stage == "static" and f.severity == "error" and f.code != STA001
     )
     score -= 0.4 * static_errors
     if statuses and all(s == NOT_CHECKABLE for s in statuses.values()):
@@ -82,10 +83,10 @@ def _semantic(findings: list[Finding], engines: dict[str, EngineResult], cfg: Sc
 
 
 def _complexity(findings: list[Finding]) -> float:
-    if any(f.code == "CPX003" for f in findings):
+    if any(f.code == CPX003 for f in findings):
         return 0.0
-    misses = sum(1 for f in findings if f.code == "CPX001")
-    warnings = sum(1 for f in findings if f.code == "CPX002")
+    misses = sum(1 for f in findings if f.code == CPX001)
+    warnings = sum(1 for f in findings if f.code == CPX002)
     return max(0.0, 1.0 - misses / len(FIDELITY_COUNTS) - 0.05 * warnings)
 
 
@@ -103,7 +104,7 @@ def score(
         "schema": _schema(findings),
         "semantic": _semantic(findings, engines or {}, cfg),
         "complexity": _complexity(findings),
-        "diversity": 0.0 if any(c in ("DIV001", "DIV002") for c in codes) else diversity,
+        "diversity": 0.0 if any(c in (DIV001, DIV002) for c in codes) else diversity,
     }
     overall = sum(cfg.weights[d] * breakdown[d] for d in DIMENSIONS)
     reasons = [f"{f.code}: {f.message}" for f in findings if f.severity == "error"]

@@ -433,3 +433,34 @@ def test_cluster_up_and_down_round_trip() -> None:
         if (directory / "data").exists():
             postgis.cluster_down(directory)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_postgis_dsn_without_auto_starts_nothing(cim: Schema) -> None:
+    with postgis.postgis_dsn(None, cim) as none:
+        assert none is None
+    url = "postgresql://someone@example.invalid:5/db"
+    with postgis.postgis_dsn(url, cim) as given:
+        assert given == url  # the user's database: nothing started, nothing loaded
+
+
+@pytest.mark.postgis
+def test_throwaway_postgis_loads_the_fixture_and_always_goes(cim: Schema) -> None:
+    if not (postgis.PG_BIN / "initdb").is_file():
+        pytest.skip("PostgreSQL binaries not installed")
+    with postgis.postgis_dsn("auto", cim, seed=0) as dsn:
+        assert dsn is not None
+        with postgis.connect(dsn) as conn:
+            counts = {
+                t.qualified: conn.execute(
+                    f"SELECT count(*) FROM {export.qualified_ident(t.qualified)}"
+                ).fetchone()[0]
+                for t in cim.tables
+            }
+    assert counts == generate_fixture(cim, 0).row_counts()
+    with pytest.raises(DatabaseError):
+        postgis.connect(dsn)  # stopped on leaving
+    with pytest.raises(RuntimeError, match="inside"), postgis.throwaway_postgis(cim) as dsn2:
+        postgis.connect(dsn2).close()
+        raise RuntimeError("inside")
+    with pytest.raises(DatabaseError):
+        postgis.connect(dsn2)  # stopped when the body raised, too

@@ -8,6 +8,7 @@ import random
 import re
 from collections import Counter
 from functools import cache
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -355,3 +356,49 @@ def test_context_survives_pickling(name: str) -> None:
     back = pickle.loads(pickle.dumps(ctx))
     s = QueryFeatures(table_count=1, predicate_count=2)
     assert expand(s, back, random.Random(1)).query == expand(s, ctx, random.Random(1)).query
+
+
+def _windows(query: ast.Query) -> int:
+    return sum(isinstance(n, ast.FuncCall) and n.over is not None for n in ast.walk(query))
+
+
+def test_a_grammar_without_window_calls_gets_no_window(tmp_path: Path) -> None:
+    """Grammar-first: cut window calls out of a copy of the grammar and the expander
+    builds none (rankings and clustering alike); all it builds parses under the copy."""
+    from lark import UnexpectedInput
+
+    from cimgen.grammar.constructs import default_grammar, grammar_facts
+    from cimgen.grammar.parse import parser
+    from cimgen.world import fixture_world
+
+    text = default_grammar().read_text(encoding="utf-8")
+    cut = text.replace(" over_clause?", "")
+    assert cut != text
+    copy = tmp_path / "no_windows.lark"
+    copy.write_text(cut, encoding="utf-8")
+    assert not grammar_facts(copy).admits("window")
+
+    schema = load_schema("cim_wizard")
+    full = context("cim_wizard")
+    gated = ExpansionContext.build(schema, fixture_world(schema, 0), grammar=copy)
+    assert not gated.admits("window") and not gated.admits("partition_by")
+    assert gated.admits("cte") and full.admits("window")
+    assert not [f.name for f in gated.catalogue.functions if f.window and gated.can(f.name)]
+    assert gated.can("ST_Area") and full.can("ST_ClusterDBSCAN")
+
+    windowed = [s for s in corpus_structures() if s.has_window]
+    sample = random.Random(5).sample(windowed, min(120, len(windowed)))
+    with_windows = built = 0
+    for k, s in enumerate(sample):
+        default = expand(s, full, random.Random(k)).query
+        with_windows += default is not None and _windows(default) > 0
+        query = expand(s, gated, random.Random(k)).query
+        if query is None:
+            continue
+        built += 1
+        assert _windows(query) == 0, render_postgis(query)
+        assert parser(copy).parse(render_postgis(query)) == query
+    assert with_windows >= len(sample) // 2  # the same structures do get windows by default
+    assert built >= 0.9 * len(sample)
+    with pytest.raises(UnexpectedInput):  # and the copy rejects a window call
+        parser(copy).parse("SELECT RANK() OVER (ORDER BY a) FROM t")

@@ -376,3 +376,39 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
     assert proc.returncode == 130, err.decode()
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left either
+
+
+def test_a_grammar_without_window_calls_generates_none(tmp_path: Path) -> None:
+    """`--grammar`: window calls cut out of a copy of the grammar are never generated (not
+    generated and then rejected), and every row parses under the copy."""
+    from cimgen import ast
+    from cimgen.grammar.constructs import default_grammar
+    from cimgen.grammar.parse import parse
+
+    copy = tmp_path / "no_windows.lark"
+    copy.write_text(default_grammar().read_text().replace(" over_clause?", ""))
+    out, rows = tmp_path / "out", 120
+    args = ["generate", "--rows", str(rows), "--synthesizer", "gaussian_copula", "--seed", "4"]
+    assert _run([*args, "--grammar", str(copy), "--out", str(out), "--workers", "1"]) == 0
+    records = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    assert len(records) == rows
+    assert sum(r["structure"]["has_window"] for r in records) >= 5  # windows were asked for
+    for rec in records:
+        query = parse(rec["sql_postgis"], copy)  # raises if the copy rejects it
+        assert not any(isinstance(n, ast.FuncCall) and n.over for n in ast.walk(query))
+    stats = _stats(out)
+    assert stats["grammar"] == str(copy)
+    assert "SYN001" not in stats["rejected_by_code"]
+
+
+def test_an_unreadable_grammar_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.lark"
+    bad.write_text('start: "x" missing_rule\n')
+    out = tmp_path / "out"
+    assert _run([*BASE, "--grammar", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr()
+    text = (err.out + err.err).strip()
+    assert text.startswith(f"error: {bad}: not a Lark grammar (") and "\n" not in text
+    assert not out.exists()

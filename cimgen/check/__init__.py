@@ -28,6 +28,7 @@ from cimgen.check.fidelity import check_complexity
 from cimgen.check.purpose import PURPOSE_CHECKS
 from cimgen.check.static import check_cartesian, check_mixed_srid, check_units
 from cimgen.check.syntax import check_binding, check_grammar, check_postgres_parse
+from cimgen.codes import DIV001, DIV002, STA001, SYN001, SYN002
 from cimgen.models import Finding
 
 # (name, function): the registry, in running order.
@@ -47,7 +48,7 @@ CHECKS = (
 )
 CHECK_NAMES = tuple(name for name, _ in CHECKS)
 PURPOSE = tuple(name for name, _ in PURPOSE_CHECKS)  # the static rules of purpose
-_BLOCKING = {"SYN001", "SYN002", "STA001"}  # no point executing what does not parse
+_BLOCKING = {SYN001, SYN002, STA001}  # no point executing what does not parse
 _EXECUTION = ("duckdb", "postgis", "spatialite")
 
 
@@ -66,7 +67,7 @@ def run_checks(
         if only is not None and name not in only:
             continue
         if name in _EXECUTION and any(
-            f.code in _BLOCKING or f.code in ("DIV001", "DIV002") for f in findings
+            f.code in _BLOCKING or f.code in (DIV001, DIV002) for f in findings
         ):
             continue
         if name == "spatialite" and any(f.severity == "error" for f in findings):

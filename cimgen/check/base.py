@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cimgen import ast
@@ -86,6 +87,8 @@ class CheckOptions:
     # the dataset's target dialect: "postgis", or "spatialite" (then every accepted row
     # must have run on SpatiaLite; otherwise SpatiaLite runs for the record only)
     dialect: str = "postgis"
+    # the grammar file the grammar check parses with (None: the bundled one)
+    grammar: Path | None = None
     execute_postgis: bool = True  # False: EXPLAIN only (--no-execute)
     shape_cap: int = 50
     agreement_tolerance: float = 0.005

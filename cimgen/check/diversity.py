@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pglast.parser import ParseError, fingerprint
 
 from cimgen.check.base import CheckContext, Subject
+from cimgen.codes import DIV001, DIV002, DIV003, finding
 from cimgen.models import Finding
 
 KNOWN_SHAPE_SCORE = 0.6
@@ -81,20 +82,17 @@ def check_diversity(subject: Subject, ctx: CheckContext) -> list[Finding]:
         return []
     norm = _norm(subject.sql)
     if norm in state.accepted_sql:
-        return [Finding("DIV001", "diversity", "exact duplicate of an accepted sample")]
+        return [finding(DIV001, "exact duplicate of an accepted sample")]
     if norm in state.stage1_sql:
-        return [Finding("DIV001", "diversity", "exact duplicate of a Stage 1 query")]
+        return [finding(DIV001, "exact duplicate of a Stage 1 query")]
     shape = subject.fingerprint or shape_of(subject.sql)
     if shape is not None and state.shape_counts[shape] >= state.cap:
         return [
-            Finding(
-                "DIV002",
-                "diversity",
+            finding(
+                DIV002,
                 f"query shape {shape} already has {state.cap} accepted samples (shape cap)",
             )
         ]
     if shape is not None and shape in state.stage1_shapes:
-        return [
-            Finding("DIV003", "diversity", "query shape occurs in Stage 1 (new literals)", "info")
-        ]
+        return [finding(DIV003, "query shape occurs in Stage 1 (new literals)", "info")]
     return []

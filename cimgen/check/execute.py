@@ -41,6 +41,22 @@ from cimgen.check.base import (
     EngineResult,
     Subject,
 )
+from cimgen.codes import (
+    PGS001,
+    PGS002,
+    PGS003,
+    RES002,
+    RES003,
+    RND001,
+    SEM001,
+    SEM002,
+    SEM003,
+    SPL001,
+    SPL002,
+    SPL003,
+    finding,
+)
+from cimgen.errors import CimgenError
 from cimgen.models import Finding
 
 _MAX_ROWS = 100_000  # rows fetched for the digest; more is counted but not summed
@@ -236,14 +252,14 @@ def ordering_columns(query: ast.Query) -> set[int]:
 _RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
 
 
-RENDER_DEFECT = "the renderer failed (RND001)"
+RENDER_DEFECT = f"the renderer failed ({RND001})"
 
 
 def render_defect(backend: str, trace: str) -> Finding:
     """RND001: a renderer raised something other than ``Unsupported`` -- a bug of ours, so
     the query is rejected, never accepted as "not checkable"."""
     last = trace.strip().splitlines()[-1] if trace.strip() else "unknown error"
-    return Finding("RND001", "render", f"{backend} renderer failed: {last[:300]}")
+    return finding(RND001, f"{backend} renderer failed: {last[:300]}")
 
 
 def _first_line(exc: Exception) -> str:
@@ -270,26 +286,26 @@ def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if subject.sql_duckdb is None:
         reason = subject.duckdb_unsupported or "no DuckDB rendering"
         subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE, reason=reason)
-        return [Finding("SEM002", "duckdb", f"not checkable in DuckDB: {reason}", "info")]
+        return [finding(SEM002, f"not checkable in DuckDB: {reason}", "info")]
     result, error = runner.run(subject.sql_duckdb)
     subject.engines["duckdb"] = result
     if result.status == PLANNED:
-        return [Finding("SEM003", "duckdb", f"DuckDB planned it; {error}")]
+        return [finding(SEM003, f"DuckDB planned it; {error}")]
     if result.status == ERROR:
-        return [Finding("SEM001", "duckdb", f"DuckDB: {error}")]
+        return [finding(SEM001, f"DuckDB: {error}")]
     if result.repeats and subject.structure is not None:
         message = (
             f"{result.repeats} result rows repeat an earlier row exactly: a join multiplies "
             "rows (versions, scenarios) that the SELECT list cannot tell apart"
         )
-        return [Finding("RES002", "result", message)]
+        return [finding(RES002, message)]
     if result.constant and subject.structure is not None and subject.query is not None:
         names = _output_names(subject.query)
         flat = sorted(ordering_columns(subject.query) & set(result.constant))
         if flat:
             what = ", ".join(names[i] if i < len(names) else f"column {i + 1}" for i in flat)
             message = f"the result is ordered or ranked by {what}, which is the same on every row"
-            return [Finding("RES003", "result", message)]
+            return [finding(RES003, message)]
     return []
 
 
@@ -313,13 +329,13 @@ class PostgisRunner:
     def run(self, sql: str) -> tuple[EngineResult, Finding | None]:
         self._reset()
         try:
-            result, finding = self._run(sql)
-            if finding is not None and finding.code == "PGS001" and result.sqlstate == "57014":
+            result, found = self._run(sql)
+            if found is not None and found.code == PGS001 and result.sqlstate == "57014":
                 # a statement-timeout cancel meant for the previous query can land on this
                 # one's EXPLAIN (which takes milliseconds): run it once more
                 self._reset()
-                result, finding = self._run(sql)
-            return result, finding
+                result, found = self._run(sql)
+            return result, found
         finally:
             self._reset()
 
@@ -373,19 +389,18 @@ class PostgisRunner:
             if state == "57014" and stage == "execute":
                 return EngineResult(
                     PLANNED, sqlstate=state, reason="execution hit the statement timeout"
-                ), Finding(
-                    "PGS003",
-                    "postgis",
+                ), finding(
+                    PGS003,
                     f"PostGIS planned it; statement timeout [{state}]",
                 )
-            code = "PGS001" if stage == "explain" else "PGS002"
-            return EngineResult(ERROR, sqlstate=state, reason=message), Finding(
-                code, "postgis", f"PostGIS {stage} failed [{state}]: {message}"
+            code = PGS001 if stage == "explain" else PGS002
+            return EngineResult(ERROR, sqlstate=state, reason=message), finding(
+                code, f"PostGIS {stage} failed [{state}]: {message}"
             )
         raise AssertionError("unreachable: the transaction block always raises")
 
 
-class _Rollback(Exception):
+class _Rollback(CimgenError):
     """Leaves the transaction block (rolling back) carrying the result."""
 
     def __init__(self, result: EngineResult) -> None:
@@ -462,12 +477,12 @@ def check_spatialite(subject: Subject, ctx: CheckContext) -> list[Finding]:
         subject.engines["spatialite"] = EngineResult(NOT_CHECKABLE)
         reason = subject.spatialite_unsupported or "no SpatiaLite rendering"
         severity = "error" if primary else "info"
-        return [Finding("SPL002", "spatialite", f"not checkable in SpatiaLite: {reason}", severity)]
+        return [finding(SPL002, f"not checkable in SpatiaLite: {reason}", severity)]
     result, error = runner.run(subject.sql_spatialite)
     subject.engines["spatialite"] = result
     severity = "error" if primary else "warning"
     if result.status == PLANNED:
-        return [Finding("SPL003", "spatialite", f"SpatiaLite: {error}", severity)]
+        return [finding(SPL003, f"SpatiaLite: {error}", severity)]
     if result.status == ERROR:
-        return [Finding("SPL001", "spatialite", f"SpatiaLite: {error}", severity)]
+        return [finding(SPL001, f"SpatiaLite: {error}", severity)]
     return []

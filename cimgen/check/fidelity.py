@@ -15,6 +15,7 @@ structure; only the metadata labels (difficulty, tone, usage) are carried over.
 from __future__ import annotations
 
 from cimgen.check.base import CheckContext, Subject
+from cimgen.codes import CPX001, CPX002, CPX003, CPX004, finding
 from cimgen.features import SQLParseError, extract_features
 from cimgen.models import FIDELITY_COUNTS, Finding
 
@@ -39,7 +40,7 @@ def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
         labels = {k: getattr(subject.structure, k) for k in LABELS} if subject.structure else None
         subject.features = extract_features(subject.sql, ctx.schema, labels, stmt=subject.pg_select)
     except SQLParseError as exc:
-        return [Finding("CPX003", "complexity", f"no features: {exc}")]
+        return [finding(CPX003, f"no features: {exc}")]
     if subject.structure is None:
         return []
     found: list[Finding] = []
@@ -48,17 +49,14 @@ def check_complexity(subject: Subject, ctx: CheckContext) -> list[Finding]:
     ).items():
         if name in subject.relaxed:
             found.append(
-                Finding(
-                    "CPX004",
-                    "complexity",
+                finding(
+                    CPX004,
                     f"{name}: asked {want}, built {got} (relaxed)",
                     "warning",
                 )
             )
         else:
-            found.append(Finding("CPX001", "complexity", f"{name}: asked {want}, built {got}"))
+            found.append(finding(CPX001, f"{name}: asked {want}, built {got}"))
     for name, (want, got) in subject.structure.mismatches(subject.features, SECONDARY).items():
-        found.append(
-            Finding("CPX002", "complexity", f"{name}: asked {want}, built {got}", "warning")
-        )
+        found.append(finding(CPX002, f"{name}: asked {want}, built {got}", "warning"))
     return found

@@ -29,6 +29,7 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.check.base import CheckContext, Subject
+from cimgen.codes import PUR001, PUR002, PUR003, PUR004, PUR005, PUR006, PUR007, finding
 from cimgen.models import Finding
 from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
@@ -74,10 +75,6 @@ _MEASURE_WORDS = {
     "distance": {"ST_Distance", "ST_DistanceSphere", "ST_MaxDistance", "ST_HausdorffDistance"},
 }
 _MEASURES = {f for fs in _MEASURE_WORDS.values() for f in fs}
-
-
-def _finding(code: str, message: str) -> Finding:
-    return Finding(code=code, stage="static", message=message)
 
 
 @dataclass
@@ -194,14 +191,12 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
         for a in aliases:
             if a not in used:
                 found.append(
-                    _finding(
-                        "PUR001", f"{a} is joined but nothing is asked of it; drop it or use it"
-                    )
+                    finding(PUR001, f"{a} is joined but nothing is asked of it; drop it or use it")
                 )
     names = {c.name for c in _all_ctes(q)}
     read = {n.name for n in ast.walk(q) if isinstance(n, ast.TableRef) and n.schema is None}
     for name in sorted(names - read):
-        found.append(_finding("PUR001", f"CTE {name} is never read"))
+        found.append(finding(PUR001, f"CTE {name} is never read"))
     return found
 
 
@@ -309,7 +304,7 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
         for c in _conjuncts(b.select.where):
             text = repr(c)
             if text in seen:
-                found.append(_finding("PUR003", "the same predicate is written twice"))
+                found.append(finding(PUR003, "the same predicate is written twice"))
                 continue
             seen.add(text)
             got = _constraint(c)
@@ -321,14 +316,12 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
             col = f"{table}.{name}" if table else name
             probes = _probe_values(cs)
             if not any(all(_admits(c, v) for c in cs) for v in probes):
-                found.append(_finding("PUR002", f"the conditions on {col} exclude each other"))
+                found.append(finding(PUR002, f"the conditions on {col} exclude each other"))
                 continue
             for i, con in enumerate(cs):
                 others = cs[:i] + cs[i + 1 :]
                 if all(_admits(con, v) for v in probes if all(_admits(o, v) for o in others)):
-                    found.append(
-                        _finding("PUR003", f"a condition on {col} is implied by the others")
-                    )
+                    found.append(finding(PUR003, f"a condition on {col} is implied by the others"))
                     break
     return found
 
@@ -369,8 +362,8 @@ def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
             col = _base_column(call.args[0], b.scope)
             if col is not None and col.kind == "geometry" and (col.geometry_type or "") in bad:
                 found.append(
-                    _finding(
-                        "PUR004",
+                    finding(
+                        PUR004,
                         f"{call.name} of {col.name} ({col.geometry_type}) means nothing",
                     )
                 )
@@ -439,7 +432,7 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 pinned.add(got[0][1])
         if pk <= grouped or pk <= pinned:
             found.append(
-                _finding("PUR005", f"every group holds one {table.name} row: nothing to aggregate")
+                finding(PUR005, f"every group holds one {table.name} row: nothing to aggregate")
             )
     return found
 
@@ -468,8 +461,8 @@ def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
             hit = sorted(r for r in _refs(c) if r in optional)
             if hit:
                 found.append(
-                    _finding(
-                        "PUR006",
+                    finding(
+                        PUR006,
                         f"WHERE filters the optional side {hit[0]} of an outer join; "
                         "put the condition in its ON clause",
                     )
@@ -504,7 +497,7 @@ def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
             words = [w for w in _MEASURE_WORDS if w in it.alias.lower()]
             if words and not any(measure in _MEASURE_WORDS[w] for w in words):
                 found.append(
-                    _finding("PUR007", f"{it.alias} names a {words[0]} but computes {measure}")
+                    finding(PUR007, f"{it.alias} names a {words[0]} but computes {measure}")
                 )
     return found
 

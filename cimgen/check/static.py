@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
+from cimgen.codes import STA002, STA003, STA004, finding
 from cimgen.models import Finding
 from cimgen.schema.model import Schema, Table
 
@@ -30,10 +31,6 @@ _METRIC_MEASURES = {"ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"}
 _DISTANCE_ARG = {"ST_DWithin": 2, "ST_Buffer": 1}
 _SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine"}
 _GEOGRAPHIC_SRIDS = {4326, 4258, 4269, 4019}
-
-
-def _finding(code: str, message: str, severity: str = "error") -> Finding:
-    return Finding(code=code, stage="static", message=message, severity=severity)
 
 
 @dataclass
@@ -134,8 +131,8 @@ def check_mixed_srid(subject: Subject, ctx: CheckContext) -> list[Finding]:
             if len(srids) > 1:
                 shown = sorted("geography" if s == GEOGRAPHY else str(s) for s in srids)
                 found.append(
-                    _finding(
-                        "STA002",
+                    finding(
+                        STA002,
                         f"{call.name} mixes SRIDs {', '.join(shown)}; "
                         "use ST_SetSRID/ST_Transform to the column's SRID",
                     )
@@ -158,8 +155,8 @@ def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 continue
             if call.name in _METRIC_MEASURES:
                 found.append(
-                    _finding(
-                        "STA003",
+                    finding(
+                        STA003,
                         f"{call.name} on SRID {srid} measures degrees, "
                         "not metres; cast to ::geography or ST_Transform to a "
                         "projected SRID",
@@ -169,8 +166,8 @@ def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 dist = call.args[_DISTANCE_ARG[call.name]]
                 if isinstance(dist, ast.Number) and float(dist.text) > 1:
                     found.append(
-                        _finding(
-                            "STA003",
+                        finding(
+                            STA003,
                             f"{call.name} distance {dist.text} on SRID "
                             f"{srid} is in degrees; use ::geography for metres",
                         )
@@ -218,8 +215,8 @@ def check_cartesian(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 continue
             if not (where_refs & lhs and where_refs & rhs):
                 found.append(
-                    _finding(
-                        "STA004",
+                    finding(
+                        STA004,
                         f"{'/'.join(sorted(lhs))} x {'/'.join(sorted(rhs))} is a cartesian "
                         "product: no predicate links the two sides",
                     )

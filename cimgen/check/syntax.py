@@ -14,6 +14,7 @@ import json
 from pglast.parser import ParseError, fingerprint, parse_sql_json
 
 from cimgen.check.base import CheckContext, Subject
+from cimgen.codes import STA001, SYN002, finding
 from cimgen.grammar import bind, syntax_findings
 from cimgen.models import Finding
 
@@ -22,7 +23,7 @@ def check_grammar(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """SYN001: parse with the Lark grammar; the AST is kept for later checks."""
     if subject.query is not None and subject.parsed:
         return []
-    query, findings = syntax_findings(subject.sql)
+    query, findings = syntax_findings(subject.sql, ctx.options.grammar)
     subject.query = query
     subject.parsed = True
     return findings
@@ -33,21 +34,20 @@ def check_postgres_parse(subject: Subject, ctx: CheckContext) -> list[Finding]:
     try:
         tree = json.loads(parse_sql_json(subject.sql))
     except ParseError as exc:
-        return [Finding("SYN002", "postgres_parse", f"PostgreSQL parser: {exc.args[0]}")]
+        return [finding(SYN002, f"PostgreSQL parser: {exc.args[0]}")]
     stmts = tree.get("stmts", [])
     kinds = [next(iter(s.get("stmt", {"?": None}))) for s in stmts]
     if kinds != ["SelectStmt"]:
         what = ", ".join(k.removesuffix("Stmt").upper() for k in kinds) or "nothing"
         return [
-            Finding(
-                "STA001",
-                "static",
+            finding(
+                STA001,
                 f"not a single read-only SELECT/WITH query: {what}",
             )
         ]
     body = stmts[0]["stmt"]["SelectStmt"]
     if body.get("intoClause") or body.get("lockingClause"):
-        return [Finding("STA001", "static", "SELECT INTO / FOR UPDATE is not read-only")]
+        return [finding(STA001, "SELECT INTO / FOR UPDATE is not read-only")]
     subject.fingerprint = fingerprint(subject.sql)
     subject.pg_select = body
     return []

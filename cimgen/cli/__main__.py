@@ -2,4 +2,5 @@
 
 from cimgen.cli.main import main
 
-main()
+if __name__ == "__main__":  # not on import (pytest's --doctest-modules imports every module)
+    main()

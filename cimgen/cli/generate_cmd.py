@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, console, out
+from cimgen.codes import RES001, RND001
 from cimgen.errors import ConfigError
 from cimgen.generate import GenerateOptions, load_config, run_generate
 from cimgen.generate.options import LIMITS
@@ -40,6 +41,12 @@ def generate(
     ),
     schema: str = typer.Option(
         _D.schema, "--schema", help="Bundled name, .yaml/.json/.sql file or postgresql:// URL."
+    ),
+    grammar: Path | None = typer.Option(
+        None,
+        "--grammar",
+        help="Another grammar file (a variant of grammar/cim_sql.lark): generate only what "
+        "it admits, and check with it.",
     ),
     rows: int = typer.Option(_D.rows, "--rows", **_range("rows"), help="Samples to accept."),
     oversample: float = typer.Option(
@@ -108,7 +115,7 @@ def generate(
         "--empty-share",
         **_range("empty_share"),
         help="Share of the rows asked for whose result may be empty, kept on purpose and "
-        "labelled; beyond it empty results are rejected (RES001).",
+        f"labelled; beyond it empty results are rejected ({RES001}).",
     ),
     sql_field: str = typer.Option(_D.sql_field, "--sql-field", help="Stage 1 SQL field."),
     id_field: str | None = typer.Option(
@@ -137,6 +144,7 @@ def generate(
     # flags the user typed win over the config file; unset ones keep the file's value
     flags: dict[str, Any] = {
         "schema": schema,
+        "grammar": grammar,
         "rows": rows,
         "oversample": oversample,
         "synthesizer": synthesizer,
@@ -199,7 +207,7 @@ def _summary(stats: dict[str, Any]) -> None:
         t.add_row(f"{engine}: accepted with 0 rows", f"{sizes['empty']} of {sizes['executed']}")
     t.add_row("accepted, no engine executed", str(stats.get("accepted_not_executed", 0)))
     defects = stats.get("render_defects", {}).get("count", 0)
-    t.add_row("renderer defects (RND001)", str(defects), style="bold red" if defects else None)
+    t.add_row(f"renderer defects ({RND001})", str(defects), style="bold red" if defects else None)
     nov = stats.get("novelty", {})
     t.add_row(
         "distinct SQL / shapes",

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cimgen import __version__
-from cimgen.errors import CimgenError
+from cimgen.errors import CimgenError, QueryError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USER_ERROR = 0, 1, 2
 
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
+    except QueryError:
+        raise  # a query's problem is a finding; one that reaches here is a bug: show it
     except CimgenError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -138,35 +138,27 @@ def _execution(
 
     options = CheckOptions(timeout_s=timeout, execute_postgis=execute)
     check = ExecutionChecks(schema, engines, options)
-    cluster = None
-    try:
+    with ExitStack() as stack:
         if "duckdb" in engines:
             from cimgen.engines.duckdb import open_fixture
 
             with console.status("opening the DuckDB fixture database…"):
                 check.duckdb = DuckDBRunner(open_fixture(schema, seed), timeout)
+            stack.callback(check.duckdb.con.close)
         if "postgis" in engines and postgis:
             from cimgen.engines import postgis as pg
 
-            dsn = postgis
-            if postgis == "auto":
-                import tempfile
-
-                cluster = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
-                with console.status("starting a throwaway PostGIS with fixture data…"):
-                    dsn = pg.cluster_up(cluster)
-                    pg.init_database(dsn, schema, seed=seed, replace=True)
+            auto = postgis == "auto"
+            with (
+                console.status("starting a throwaway PostGIS with fixture data…")
+                if auto
+                else nullcontext()
+            ):
+                dsn = stack.enter_context(pg.postgis_dsn(postgis, schema, seed))
+            assert dsn is not None
             check.postgis = PostgisRunner(pg.connect(dsn), timeout, execute)
+            stack.callback(check.postgis.conn.close)
         yield check
-    finally:
-        if check.duckdb is not None:
-            check.duckdb.con.close()
-        if check.postgis is not None:
-            check.postgis.conn.close()
-        if cluster is not None:
-            from cimgen.engines import postgis as pg
-
-            pg.cluster_down(cluster)
 
 
 def _engine_table(data: dict[str, Any]) -> Table:

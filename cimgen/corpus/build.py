@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cimgen.corpus import meta
+from cimgen.corpus.bank import all_templates
 from cimgen.corpus.pools import Pools
 from cimgen.corpus.templates import (
     Ident,
@@ -25,7 +26,6 @@ from cimgen.corpus.templates import (
     Template,
     Text,
     add_public_prefix,
-    all_templates,
     render_question,
     render_sql,
 )

@@ -12,8 +12,9 @@ Placeholders are ``{name}`` in both the SQL and the question variants:
   chosen from a fixed list, never user data); a :class:`Text` may not appear in SQL;
 * in a question every value renders as readable text (:func:`text_value`).
 
-The templates themselves live in :mod:`templates_basic` and :mod:`templates_advanced`;
-:func:`all_templates` returns them in a fixed order.
+The templates themselves live in :mod:`templates_basic` and :mod:`templates_advanced`
+(their samplers' helpers in :mod:`params`), which import this module and are imported by
+none it imports; :func:`cimgen.corpus.bank.all_templates` returns them in a fixed order.
 """
 
 from __future__ import annotations
@@ -176,14 +177,3 @@ def threshold(values: list[float], rng: random.Random, lo: float = 0.3, hi: floa
     t = nice(quantile(values, rng.uniform(lo, hi)))
     top = max(values)
     return t if t < top else nice(quantile(values, lo))
-
-
-def all_templates() -> tuple[Template, ...]:
-    """Every template of the bank, in a fixed order (ids are unique)."""
-    from cimgen.corpus import templates_advanced, templates_basic
-
-    bank = templates_basic.TEMPLATES + templates_advanced.TEMPLATES
-    ids = [t.id for t in bank]
-    if len(ids) != len(set(ids)):
-        raise ValueError("duplicate template ids in the bank")
-    return bank

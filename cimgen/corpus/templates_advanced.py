@@ -14,6 +14,8 @@ from cimgen.corpus.params import (
     pick_scenario,
     pick_type,
     point_near,
+    project_label,
+    project_year,
 )
 from cimgen.corpus.pools import Pools
 from cimgen.corpus.templates import Ident, Params, Template, Text, nice, quantile
@@ -271,8 +273,6 @@ def _delta(pools: Pools, rng: random.Random) -> Params:
             "other_label": Text(other.scenario_id),
         }
     )
-    from cimgen.corpus.params import project_label, project_year
-
     p["project_label"] = Text(project_label(base.project_id))
     p["year"] = Text(project_year(base.project_id))
     p["limit"] = limit(rng)

@@ -1,4 +1,4 @@
-"""PostGIS: fixture loading and a throwaway local cluster.
+"""PostGIS: fixture loading, a throwaway local cluster, and ``--postgis URL|auto``.
 
 ``init_database`` loads exactly the rows of :func:`cimgen.fixtures.generate_fixture`, so a
 query's result can be compared with the DuckDB copy row for row. Geometries go in as EWKT
@@ -13,7 +13,10 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -302,3 +305,41 @@ def cluster_down(directory: Path) -> None:
             f"stopping PostgreSQL in {directory}",
         )
     shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- --postgis URL|auto ---------------------------------------------------------------------
+
+
+@contextmanager
+def throwaway_postgis(
+    schema: Schema, seed: int = 0, plant: Planting | None = None
+) -> Iterator[str]:
+    """A fresh local cluster holding the fixture of ``schema`` (``seed``, ``plant``): its DSN.
+
+    The one implementation of ``--postgis auto`` (generate, validate, bench): the cluster
+    lives in a new temporary folder and is stopped and removed on leaving, whatever
+    happened inside -- so an interrupted run leaves no server behind.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
+    try:
+        dsn = cluster_up(directory)
+        init_database(dsn, schema, seed=seed, replace=True, plant=plant)
+        yield dsn
+    finally:
+        cluster_down(directory)
+
+
+@contextmanager
+def postgis_dsn(
+    postgis: str | None, schema: Schema, seed: int = 0, plant: Planting | None = None
+) -> Iterator[str | None]:
+    """The DSN an option ``--postgis`` names: None without one, the URL as given (its
+    database is the user's: nothing is loaded), or a :func:`throwaway_postgis` for
+    ``"auto"``."""
+    if not postgis:
+        yield None
+    elif postgis != "auto":
+        yield postgis
+    else:
+        with throwaway_postgis(schema, seed, plant) as dsn:
+            yield dsn

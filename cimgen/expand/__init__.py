@@ -1,12 +1,12 @@
 """Expansion: a sampled structure vector becomes a purposeful query AST on the user's data.
 
 >>> import random
->>> from cimgen.expand.testing import small_context
->>> ctx = small_context()
+>>> from cimgen.schema.load import load_schema
+>>> ctx = ExpansionContext.for_fixture(load_schema("cim_wizard"))
 >>> e = expand(QueryFeatures(join_count=1, table_count=2, schema_count=1), ctx,
 ...            random.Random(0))
->>> e.query is not None
-True
+>>> e.query is not None, e.shape.join_count, e.shape.table_count
+(True, 1, 2)
 
 Every predicate holds for a pivot row of the data (so results are not empty by
 construction), every table in FROM contributes to the answer, functions fit the geometry
@@ -22,13 +22,13 @@ import random
 from dataclasses import dataclass
 
 from cimgen import ast
+from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.context import ExpansionContext, JoinPath
 from cimgen.expand.frame import BuildError
 from cimgen.expand.observe import Shape, observe
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
-STAGE = "expand"
 ATTEMPTS = 14  # the last few drop the sql_type's needs
 _SECONDARY = (
     "aggregation",
@@ -50,7 +50,7 @@ class Expansion:
         """Features the expansion recorded as relaxed (EXP010 / EXP011 warnings)."""
         out = set()
         for f in self.findings:
-            if f.code in ("EXP010", "EXP011") and f.severity == "warning":
+            if f.code in (EXP010, EXP011) and f.severity == "warning":
                 out.add(f.message.split(":", 1)[0].replace("relaxed ", ""))
         return frozenset(out)
 
@@ -58,18 +58,16 @@ class Expansion:
 def _impossible(s: QueryFeatures, ctx: ExpansionContext) -> Finding | None:
     """Counts no query can have on this schema (EXP001 / EXP009)."""
     if s.schema_count > s.table_count or s.schema_count < 1 or s.table_count < 1:
-        return Finding(
-            "EXP009",
-            STAGE,
+        return finding(
+            EXP009,
             "inconsistent structure: schema_count must be between 1 and table_count",
         )
     if s.set_operation not in SET_OPERATIONS:
-        return Finding("EXP009", STAGE, f"set_operation {s.set_operation} is not a set operation")
+        return finding(EXP009, f"set_operation {s.set_operation} is not a set operation")
     n_schemas = len({t.schema for t in ctx.tables})
     if s.schema_count > n_schemas:
-        return Finding(
-            "EXP001",
-            STAGE,
+        return finding(
+            EXP001,
             f"schema_count {s.schema_count} but the schema has only {n_schemas} schema(s)",
         )
     return None
@@ -107,23 +105,21 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
         if rank[0] == 0 and rank[1] == 0 and rank[2] <= 1:
             break
     if best is None:
-        return Expansion(None, (Finding("EXP002", STAGE, f"no purposeful query fits: {last}"),))
+        return Expansion(None, (finding(EXP002, f"no purposeful query fits: {last}"),))
     _, query, shape = best
     findings = []
     for name in _miss(structure, shape):
         findings.append(
-            Finding(
-                "EXP010",
-                STAGE,
+            finding(
+                EXP010,
                 f"relaxed {name}: asked {getattr(structure, name)}, built {getattr(shape, name)}",
                 "warning",
             )
         )
     if shape.sql_type != structure.sql_type:
         findings.append(
-            Finding(
-                "EXP011",
-                STAGE,
+            finding(
+                EXP011,
                 f"relaxed sql_type: asked {structure.sql_type}, built {shape.sql_type}",
                 "warning",
             )

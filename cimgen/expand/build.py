@@ -236,7 +236,7 @@ class Builder:
 
     def build(self) -> ast.Query:
         s = self.s
-        ctes, sub = choose_forms(s, self.rng)
+        ctes, sub = choose_forms(s, self.rng, self.ctx.admits("window"))
         joins = spread_joins(s, ctes, sub, self.rng)
         if joins is None:
             raise BuildError("the forms need more joins than the structure has")
@@ -389,7 +389,9 @@ class Builder:
         s = self.s
         agg = layout.aggregate
         cluster_export = head.ref is not None and head.ref.form == "cluster"
-        if s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
+        # clustering is a window call: a grammar without them leaves the label unhonoured
+        clusters = s.sql_type == "SPATIAL_CLUSTERING" and self.ctx.admits("window")
+        if clusters and self.honour and not self._has_clustering():
             agg = "NONE"  # the clusters are a listing's window; the label wins
         # the structure's predicate_count counts WHERE/HAVING leaves: the links of comma
         # items and a subquery predicate are leaves too
@@ -488,13 +490,14 @@ class Builder:
                 else:
                     self._purpose_out(block, it)
         # ---- window
-        if s.has_window and not block.group and agg == "NONE" and not cluster_export:
+        windowed = s.has_window and self.ctx.admits("window")  # the grammar may have none
+        if windowed and not block.group and agg == "NONE" and not cluster_export:
             if s.sql_type == "SPATIAL_CLUSTERING" and self.honour:
                 if not self.content.clustering(block, block.subject):
                     raise BuildError("nothing to cluster")
             else:
                 self.content.window(block)
-        elif s.sql_type == "SPATIAL_CLUSTERING" and self.honour and not self._has_clustering():
+        elif clusters and self.honour and not self._has_clustering():
             if block.group or agg != "NONE":
                 raise BuildError("clustering needs a listing")
             if not self.content.clustering(block, block.subject):

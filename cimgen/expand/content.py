@@ -29,6 +29,8 @@ LIMITS = (5, 10, 10, 10, 20, 25, 50, 100)
 MAX_OUTPUTS = 5  # what a question can still name briefly
 # ST_Clip rasterizes its geometry on the tile's cells once per row: only over few rows
 CLIP_ROWS = 300
+# the ranking window functions, RANK twice as likely
+_RANKS = ("RANK", "RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE")
 
 
 def spatial_calls(expr: Any, ctx: ExpansionContext) -> int:
@@ -591,6 +593,9 @@ class Content:
         numeric = [o for o in block.outs if o.numeric and o.kind in ("attr", "measure", "agg")]
         if not numeric or block.estimate(self.ctx) < 3:
             return False  # ranking one or two rows says nothing
+        ranks = tuple(f for f in _RANKS if self.ctx.can(f))
+        if not ranks:
+            return False  # the grammar admits no window call, or the catalogue no ranking
         by = self.rng.choice(numeric)
         parts: tuple[ast.Expr, ...] = ()
         cats = [o for o in block.outs if o.kind in ("attr", "key", "label") and not o.numeric]
@@ -603,9 +608,9 @@ class Content:
             and o.item is not None
             and o.expr.name not in o.item.info.labels
         ]
-        if cats and self.rng.random() < 0.6:
+        if cats and self.ctx.admits("partition_by") and self.rng.random() < 0.6:
             parts = (cats[0].expr,)
-        fn = self.rng.choice(("RANK", "RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE"))
+        fn = self.rng.choice(ranks)
         args: tuple[ast.Expr, ...] = (ast.Number("4"),) if fn == "NTILE" else ()
         win = ast.Window(parts, (ast.OrderItem(by.expr, "DESC" if by.descending else None),))
         name = "quartile" if fn == "NTILE" else ("rank_in_group" if parts else "rank")

@@ -21,9 +21,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cimgen.catalogue import Catalogue, load_catalogue
+from cimgen.grammar.constructs import ALL_CONSTRUCTS, CONSTRUCTS, grammar_facts
 from cimgen.models import Stage1Record
 from cimgen.schema.model import Schema, Table
 from cimgen.world.corpus import CorpusFacts, learn_corpus
@@ -114,6 +116,9 @@ class ExpansionContext:
     public_share: float = 0.0
     corpus_size: int = 0
     functions: frozenset[str] = frozenset()  # spatial functions the expander may call
+    # the constructs the grammar admits (cimgen.grammar.constructs): the expander builds
+    # no other (today it asks for "window" and "partition_by")
+    constructs: frozenset[str] = ALL_CONSTRUCTS
     # values a corpus planted in the fixture, per column: where a column has them, a
     # literal written for it must be one of them (the rest of the fixture is ours, not the
     # user's data)
@@ -137,13 +142,16 @@ class ExpansionContext:
         corpus: CorpusFacts | None = None,
         planting: Any = None,
         dialect: str = "postgis",
+        grammar: Path | None = None,
     ) -> ExpansionContext:
         """Roles, join graph and pools of ``schema`` over ``world`` (see module docstring).
 
         ``functions`` limits the spatial functions the expander may call; default: the
         ones the target ``dialect`` has (:meth:`Catalogue.available`). A dialect without
         raster support (SpatiaLite) gets no raster table to read: a structure asking for
-        one is built without it, its label relaxed (docs/expansion.md).
+        one is built without it, its label relaxed (docs/expansion.md). ``grammar`` (default:
+        the bundled one) decides the constructs: a grammar without window calls leaves out
+        the catalogue's window-only functions too.
         """
         cat = load_catalogue()
         if corpus is None:
@@ -174,6 +182,9 @@ class ExpansionContext:
             if left in kept
         }
         allowed = frozenset(functions) if functions is not None else cat.available(dialect)
+        facts = grammar_facts(grammar)
+        if not facts.admits("window"):
+            allowed -= {f.name for f in cat.functions if f.window}
         return cls(
             schema=schema,
             catalogue=cat,
@@ -184,6 +195,7 @@ class ExpansionContext:
             public_share=corpus.public_share,
             corpus_size=corpus.records,
             functions=allowed,
+            constructs=facts.constructs,
             planted=_planted(planting),
         )
 
@@ -204,6 +216,13 @@ class ExpansionContext:
 
     def can(self, function: str) -> bool:
         return function in self.functions
+
+    def admits(self, construct: str) -> bool:
+        """Whether the grammar admits ``construct`` (a name of
+        :data:`cimgen.grammar.constructs.CONSTRUCTS`)."""
+        if construct not in CONSTRUCTS:
+            raise KeyError(f"unknown construct {construct!r}")
+        return construct in self.constructs
 
     @property
     def trusted(self) -> bool:

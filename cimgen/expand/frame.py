@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cimgen import ast
+from cimgen.errors import QueryError
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.world.model import Geo, Near, TableSample, Tile
 
 NEAR_MAX_M = 600.0  # "near" links and filters beyond this are not what people ask
 
 
-class BuildError(Exception):
+class BuildError(QueryError):
     """This attempt cannot be built (the caller retries or relaxes). Internal to expand."""
 
 

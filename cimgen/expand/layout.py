@@ -55,10 +55,14 @@ def needs_for(s: QueryFeatures, honour_label: bool = True) -> Needs:
     )
 
 
-def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str | None]:
+def choose_forms(
+    s: QueryFeatures, rng: random.Random, windows: bool = True
+) -> tuple[list[str], str | None]:
+    """CTE forms and the subquery form; ``windows`` False (a grammar without window calls)
+    leaves out the ``cluster`` form, which is a window call."""
     c = max(0, min(s.cte_count, 2))
     ctes: list[str] = []
-    clustering = s.sql_type == "SPATIAL_CLUSTERING"
+    clustering = s.sql_type == "SPATIAL_CLUSTERING" and windows
     if c == 1:
         if clustering and rng.random() < 0.7:
             ctes = ["cluster"]
@@ -69,7 +73,7 @@ def choose_forms(s: QueryFeatures, rng: random.Random) -> tuple[list[str], str |
             names, w = zip(*weights.items(), strict=True)
             ctes = [rng.choices(names, w)[0]]
     elif c == 2:
-        chains = list(CTE_CHAINS)
+        chains = [ch for ch in CTE_CHAINS if windows or "cluster" not in ch]
         if clustering:
             chains = [("filter", "cluster")]
         ctes = list(rng.choice(chains))

@@ -29,6 +29,9 @@ class GenerateOptions:
     out: Path
     stage1: Path | None = None  # None: the bundled demo corpus
     schema: str = "cim_wizard"
+    # another grammar file (a variant of grammar/cim_sql.lark): the expander offers only
+    # what it admits, and the grammar check parses with it (docs/grammar.md)
+    grammar: Path | None = None
     sql_field: str = "sql_postgis"
     id_field: str | None = None  # None: the first of cimgen.ingest.ID_FIELDS a record has
     rows: int = 50_000
@@ -179,6 +182,10 @@ def check_options(opts: GenerateOptions) -> None:
         problems.append(f"score.weights {weights} must be numbers >= 0, not all 0")
     if problems:
         raise ConfigError("; ".join(problems) + ".")
+    if opts.grammar is not None:
+        from cimgen.grammar.constructs import grammar_facts
+
+        grammar_facts(opts.grammar)  # readable and a grammar: a one-line ConfigError if not
     for name, params in opts.synthesizer_params.items():
         resolve_params(name, params, where="config synthesizer")
 

@@ -23,13 +23,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
+from cimgen.codes import RES001, finding
 from cimgen.errors import DatabaseError, InputError
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
 from cimgen.io import make_public_dir, write_json, write_jsonl, write_table
-from cimgen.models import Finding, QueryFeatures
+from cimgen.models import QueryFeatures
 from cimgen.score import score
 
 
@@ -124,25 +125,23 @@ def run_generate(opts: GenerateOptions, console: Console) -> GenerateResult:
 @contextmanager
 def _postgis(
     opts: GenerateOptions, console: Console, schema: Any, plant: Any
-) -> Iterator[tuple[str | None, Any]]:
+) -> Iterator[str | None]:
+    """The PostGIS DSN to check on: ``--postgis`` (a throwaway cluster with the fixture,
+    ``plant`` included, for ``auto``), else a schema read from a live database."""
     if not opts.postgis:
         # a schema read from a live database is checked on that database too
         live = opts.schema if opts.schema.startswith(("postgresql://", "postgres://")) else None
-        yield live, None
+        yield live
         return
     from cimgen.engines import postgis as pg
 
     if opts.postgis != "auto":  # reached already, in run_generate
-        yield opts.postgis, None
+        yield opts.postgis
         return
-    directory = Path(tempfile.mkdtemp(prefix="cimgen-pg-"))
-    try:
+    with ExitStack() as stack:
         with console.status("starting a throwaway PostGIS cluster…"):
-            dsn = pg.cluster_up(directory)
-            pg.init_database(dsn, schema, seed=opts.seed, replace=True, plant=plant)
-        yield dsn, directory
-    finally:
-        pg.cluster_down(directory)
+            dsn = stack.enter_context(pg.throwaway_postgis(schema, opts.seed, plant))
+        yield dsn
 
 
 def _load_corpus(opts: GenerateOptions) -> Any:
@@ -271,7 +270,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         corpus = learn_corpus(schema, records)
         schema = _with_metric_srid(schema, corpus, opts.seed)
         plant = _planting(schema, corpus, opts.seed)
-        dsn, _cluster = stack.enter_context(_postgis(opts, console, schema, plant))
+        dsn = stack.enter_context(_postgis(opts, console, schema, plant))
         live = dsn if dsn and opts.postgis != "auto" else None
         if live:  # literals and pivots from the user's own database
             from cimgen.world import ProbeLimits
@@ -282,7 +281,14 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         else:
             world, pools = fixture_world(schema, opts.seed, plant=plant), None
         context = ExpansionContext.build(
-            schema, world, records, pools, corpus=corpus, planting=plant, dialect=opts.dialect
+            schema,
+            world,
+            records,
+            pools,
+            corpus=corpus,
+            planting=plant,
+            dialect=opts.dialect,
+            grammar=opts.grammar,
         )
         spatialite = _spatialite(opts, schema, plant)
     diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
@@ -292,6 +298,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         agreement_tolerance=opts.agreement_tolerance,
         execute_postgis=opts.postgis_execute,
         dialect=opts.dialect,
+        grammar=opts.grammar,
     )
     spec = WorkerSpec(
         schema, context, opts.seed, opts.seed, check_opts, dsn, plant, spatialite=spatialite is None
@@ -442,14 +449,13 @@ def _decide(
         if empties.admit():
             empty_kept = True
         else:
-            finding = Finding(
-                "RES001",
-                "result",
+            empty = finding(
+                RES001,
                 f"empty result on {engine} (the --empty-share of empty answers is used up)",
             )
-            outcome.findings.append(finding)
+            outcome.findings.append(empty)
             quality = replace(
-                quality, accepted=False, reasons=(*quality.reasons, f"RES001: {finding.message}")
+                quality, accepted=False, reasons=(*quality.reasons, f"{RES001}: {empty.message}")
             )
             ok = False
     stats.add(outcome, quality, ok, diversity.stage1_shapes)
@@ -583,6 +589,7 @@ def _header(
         },
         "score_config": asdict(opts.score),
         "dialect": opts.dialect,
+        **({"grammar": str(opts.grammar)} if opts.grammar is not None else {}),
         "records": {
             "read": reader.report.read + reader.report.total_skipped,
             "skipped": reader.report.total_skipped + skipped.total,

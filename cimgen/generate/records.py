@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cimgen import __version__
+from cimgen.codes import STA001, SYN001, SYN002
 from cimgen.generate.work import Outcome
 from cimgen.models import Candidate, Quality
 from cimgen.schema.model import Schema
@@ -52,8 +53,8 @@ def instruction(cand: Candidate, dialect: str = "postgis") -> str:
 def _checks(outcome: Outcome) -> dict[str, Any]:
     codes = {f.code for f in outcome.findings if f.severity == "error"}
     out: dict[str, Any] = {
-        "grammar": "error" if "SYN001" in codes else "ok",
-        "postgres_parse": "error" if codes & {"SYN002", "STA001"} else "ok",
+        "grammar": "error" if SYN001 in codes else "ok",
+        "postgres_parse": "error" if codes & {SYN002, STA001} else "ok",
         "bind": "error" if any(c.startswith("BND") for c in codes) else "ok",
         "static": "error" if any(c.startswith("STA") for c in codes) else "ok",
     }

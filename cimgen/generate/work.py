@@ -25,6 +25,7 @@ from cimgen.check import (
 from cimgen.check import run_checks as _run_checks
 from cimgen.check.base import EngineResult
 from cimgen.check.execute import RENDER_DEFECT, render_defect
+from cimgen.codes import SYN003, finding
 from cimgen.models import Candidate, Finding, QueryFeatures
 from cimgen.schema.model import Schema
 
@@ -154,9 +155,8 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
     findings += _run_checks(subject, _STATE["checks"], only=_CHECKS_IN_WORKER)
     if subject.query is not None and subject.query != made.ast:
         findings.append(
-            Finding(
-                "SYN003",
-                "grammar",
+            finding(
+                SYN003,
                 "round trip: the SQL parses to a different AST than the one it was rendered from",
                 "warning",
             )

@@ -34,6 +34,18 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.catalogue import Catalogue, Function, Signature, load_catalogue
+from cimgen.codes import (
+    BND001,
+    BND002,
+    BND003,
+    BND004,
+    BND005,
+    BND006,
+    BND007,
+    BND008,
+    BND009,
+    finding,
+)
 from cimgen.grammar.suggest import close_name, column_hint
 from cimgen.models import Finding
 from cimgen.schema.model import Schema, Table, classify_type
@@ -150,7 +162,7 @@ class _Binder:
     def add(self, code: str, message: str) -> None:
         if (code, message) not in self._seen:  # the same mistake repeated is one finding
             self._seen.add((code, message))
-            self.findings.append(Finding(code, "bind", message))
+            self.findings.append(finding(code, message))
 
     # ------------------------------------------------------------------- queries
     def query(self, q: ast.Query, parent: Scope | None, ctes: dict[str, Output]) -> Output:
@@ -159,7 +171,7 @@ class _Binder:
             out = self.query(cte.query, parent, ctes)
             if cte.columns and not out.open and len(cte.columns) != len(out.names):
                 self.add(
-                    "BND005",
+                    BND005,
                     f"CTE {cte.name} names {len(cte.columns)} columns but its "
                     f"query returns {len(out.names)}",
                 )
@@ -184,7 +196,7 @@ class _Binder:
             right, _, _ = self.body(body.right, parent, ctes)
             if not (left.open or right.open) and len(left.names) != len(right.names):
                 self.add(
-                    "BND005",
+                    BND005,
                     f"each {body.op} arm must return the same number of "
                     f"columns ({len(left.names)} vs {len(right.names)})",
                 )
@@ -229,7 +241,7 @@ class _Binder:
             n = int(g.text)
             if 1 <= n <= len(items):
                 return items[n - 1].expr
-            self.add("BND005", f"GROUP BY position {n} is not in the select list")
+            self.add(BND005, f"GROUP BY position {n} is not in the select list")
         if isinstance(g, ast.Column) and g.table is None and not _in_scope(g.name, scope):
             for i in items:
                 if i.alias == g.name:
@@ -239,7 +251,7 @@ class _Binder:
     def star(self, star: ast.Star, scope: Scope, names: list[str], kinds: list[Kind]) -> bool:
         rels = scope.rels if star.table is None else [r for r in scope.rels if r.ref == star.table]
         if star.table is not None and not rels:
-            self.add("BND008", f"{star.table}.* names no table in FROM ({_refs(scope)})")
+            self.add(BND008, f"{star.table}.* names no table in FROM ({_refs(scope)})")
             return True
         open_ = False
         for rel in rels:
@@ -256,14 +268,14 @@ class _Binder:
         e = item.expr
         if isinstance(e, ast.Number) and e.text.isdigit():
             if not out.open and not 1 <= int(e.text) <= len(out.names):
-                self.add("BND005", f"ORDER BY position {e.text} is not in the select list")
+                self.add(BND005, f"ORDER BY position {e.text} is not in the select list")
             return
         if isinstance(e, ast.Column) and e.table is None and e.name in out.names:
             return  # an output column name (select alias)
         if scope is None:  # ORDER BY of a set operation sees only output columns
             if not out.open:
                 self.add(
-                    "BND002",
+                    BND002,
                     f"ORDER BY {_show(e)}: a UNION can only be ordered by its "
                     f"output columns ({', '.join(out.names)})",
                 )
@@ -297,7 +309,7 @@ class _Binder:
         table = self.schema.find_table(t.name, t.schema)
         if table is None:
             known = [x.qualified for x in self.schema.tables] + list(scope.ctes)
-            self.add("BND001", f"unknown table {t.qualified}{close_name(t.qualified, known)}")
+            self.add(BND001, f"unknown table {t.qualified}{close_name(t.qualified, known)}")
             return Rel(ref, None)
         return Rel(
             ref,
@@ -308,7 +320,7 @@ class _Binder:
 
     def add_rel(self, scope: Scope, rel: Rel) -> None:
         if any(r.ref == rel.ref for r in scope.rels):
-            self.add("BND008", f"table name {rel.ref} is used twice in FROM: give one an alias")
+            self.add(BND008, f"table name {rel.ref} is used twice in FROM: give one an alias")
         scope.rels.append(rel)
 
     # ------------------------------------------------------------------- expressions
@@ -318,14 +330,14 @@ class _Binder:
     def condition(self, e: ast.Expr, scope: Scope, ctx: Ctx) -> None:
         kind = self.expr(e, scope, ctx)
         if kind is not None and kind != "boolean":
-            self.add("BND005", f"{ctx.clause} needs a boolean condition, got {kind} ({_show(e)})")
+            self.add(BND005, f"{ctx.clause} needs a boolean condition, got {kind} ({_show(e)})")
 
     def column(self, col: ast.Column, scope: Scope, ctx: Ctx) -> Kind:
         if col.table is not None:
             rel = _find_rel(col.table, scope)
             if rel is None:
                 self.add(
-                    "BND008",
+                    BND008,
                     f"{col.table}.{col.name}: no table or alias {col.table} in "
                     f"FROM ({_refs(scope)})",
                 )
@@ -339,7 +351,7 @@ class _Binder:
                     if rel.table is not None
                     else close_name(col.name, list(rel.columns))
                 )
-                self.add("BND002", f"column {col.table}.{col.name} does not exist in {what}{hint}")
+                self.add(BND002, f"column {col.table}.{col.name} does not exist in {what}{hint}")
                 return None
             return rel.columns[col.name]
         s: Scope | None = scope
@@ -347,7 +359,7 @@ class _Binder:
             hits = [r for r in s.rels if r.columns is not None and col.name in r.columns]
             if len(hits) > 1:
                 self.add(
-                    "BND003",
+                    BND003,
                     f"column {col.name} is ambiguous: it is in "
                     f"{', '.join(r.ref for r in hits)}; qualify it",
                 )
@@ -360,7 +372,7 @@ class _Binder:
         cols = [c for r in scope.rels for c in (r.columns or ())]
         hint = column_hint(col.name, [r.table for r in scope.rels], self.schema, cols)
         self.add(
-            "BND002",
+            BND002,
             f"column {col.name} does not exist in any table in scope "
             f"({_refs(scope) or 'no FROM'}){hint}",
         )
@@ -372,19 +384,19 @@ class _Binder:
         if op in ("AND", "OR"):
             for side, kind in ((e.left, left), (e.right, right)):
                 if kind is not None and kind != "boolean":
-                    self.add("BND005", f"{op} needs boolean operands, got {kind} ({_show(side)})")
+                    self.add(BND005, f"{op} needs boolean operands, got {kind} ({_show(side)})")
             return "boolean"
         if op == "<->":
             for kind in (left, right):
                 if kind is not None and kind not in ("geometry", "geography", "box"):
-                    self.add("BND005", f"<-> needs geometries, got {kind}")
+                    self.add(BND005, f"<-> needs geometries, got {kind}")
             return "float"
         if op == "||":
             return "text"
         if op in ("+", "-", "*", "/", "%"):
             for kind in (left, right):
                 if kind in _NOT_NUMERIC:
-                    self.add("BND005", f"operator {op} does not apply to {kind}")
+                    self.add(BND005, f"operator {op} does not apply to {kind}")
                     return None
             if left == right == "integer":
                 return "integer"
@@ -395,10 +407,10 @@ class _Binder:
         kind = self.expr(e.operand, scope, ctx)
         if e.op == "NOT":
             if kind is not None and kind != "boolean":
-                self.add("BND005", f"NOT needs a boolean, got {kind} ({_show(e.operand)})")
+                self.add(BND005, f"NOT needs a boolean, got {kind} ({_show(e.operand)})")
             return "boolean"
         if kind in _NOT_NUMERIC:
-            self.add("BND005", f"unary {e.op} does not apply to {kind}")
+            self.add(BND005, f"unary {e.op} does not apply to {kind}")
             return None
         return kind
 
@@ -416,7 +428,7 @@ class _Binder:
         self.expr(e.expr, scope, ctx)
         out = self.query(e.query, scope, scope.ctes)
         if not out.open and len(out.names) != 1:
-            self.add("BND005", f"IN (subquery) must return one column, not {len(out.names)}")
+            self.add(BND005, f"IN (subquery) must return one column, not {len(out.names)}")
         return "boolean"
 
     def exists(self, e: ast.Exists, scope: Scope, ctx: Ctx) -> Kind:
@@ -432,7 +444,7 @@ class _Binder:
         if out.open:
             return None
         if len(out.names) != 1:
-            self.add("BND005", f"a scalar subquery must return one column, not {len(out.names)}")
+            self.add(BND005, f"a scalar subquery must return one column, not {len(out.names)}")
             return None
         return out.kinds[0]
 
@@ -443,7 +455,7 @@ class _Binder:
         for w in e.whens:
             cond = self.expr(w.condition, scope, ctx)
             if e.operand is None and cond is not None and cond != "boolean":
-                self.add("BND005", f"CASE WHEN needs a boolean condition, got {cond}")
+                self.add(BND005, f"CASE WHEN needs a boolean condition, got {cond}")
             kinds.append(self.expr(w.result, scope, ctx))
         if e.else_ is not None:
             kinds.append(self.expr(e.else_, scope, ctx))
@@ -460,7 +472,7 @@ class _Binder:
         fields = {f for fn in self.catalogue.functions if base in fn.returns for f in fn.fields}
         if e.field not in fields:
             hint = f" (fields: {', '.join(sorted(fields))})" if fields else ""
-            self.add("BND009", f"{base} has no field {e.field}{hint}")
+            self.add(BND009, f"{base} has no field {e.field}{hint}")
             return None
         return "integer" if e.field == "count" else "float"
 
@@ -470,7 +482,7 @@ class _Binder:
         if fn is None or e.schema not in (None, "public"):
             shown = f"{e.schema}.{e.name}" if e.schema else e.name
             names = [f.name for f in self.catalogue.functions]
-            self.add("BND004", f"unknown function {shown}{close_name(e.name, names)}")
+            self.add(BND004, f"unknown function {shown}{close_name(e.name, names)}")
             for a in e.args:
                 self.expr(a, scope, ctx)
             return None
@@ -487,7 +499,7 @@ class _Binder:
                 self.expr(o.expr, scope, wctx)
         if e.star:
             if fn.name != "COUNT":
-                self.add("BND005", f"{fn.name}(*) is not allowed; only COUNT(*)")
+                self.add(BND005, f"{fn.name}(*) is not allowed; only COUNT(*)")
             return "integer"
         return self.signature(e, fn, kinds)
 
@@ -495,18 +507,18 @@ class _Binder:
         """Check where an aggregate / window call sits; the context for its arguments."""
         if e.over is not None:
             if not ctx.windows:
-                self.add("BND007", f"window function {fn.name} is not allowed in {ctx.clause}")
+                self.add(BND007, f"window function {fn.name} is not allowed in {ctx.clause}")
             return Ctx(ctx.clause, aggregates=ctx.aggregates)
         if fn.window:
-            self.add("BND007", f"window function {fn.name} needs an OVER (...) clause")
+            self.add(BND007, f"window function {fn.name} needs an OVER (...) clause")
         if not is_agg:
             if e.distinct or e.filter is not None:
-                self.add("BND007", f"DISTINCT/FILTER only apply to aggregates, not {fn.name}")
+                self.add(BND007, f"DISTINCT/FILTER only apply to aggregates, not {fn.name}")
             return ctx
         if ctx.in_aggregate:
-            self.add("BND007", f"aggregate {fn.name} is nested inside another aggregate")
+            self.add(BND007, f"aggregate {fn.name} is nested inside another aggregate")
         elif not ctx.aggregates:
-            self.add("BND007", f"aggregate {fn.name} is not allowed in {ctx.clause}")
+            self.add(BND007, f"aggregate {fn.name} is not allowed in {ctx.clause}")
         return Ctx(ctx.clause, in_aggregate=True)
 
     def signature(self, e: ast.FuncCall, fn: Function, kinds: list[Kind]) -> Kind:
@@ -515,7 +527,7 @@ class _Binder:
         if not by_arity:
             arities = sorted({len(s.args) for s in fn.signatures})
             self.add(
-                "BND005", f"{fn.name} takes {' or '.join(map(str, arities))} argument(s), got {n}"
+                BND005, f"{fn.name} takes {' or '.join(map(str, arities))} argument(s), got {n}"
             )
             return None
         matches = [s for s in by_arity if _fits(s, e.args, kinds)]
@@ -524,7 +536,7 @@ class _Binder:
         if unknown:
             known = sorted({n for s in by_arity for n in s.names if n}) or ["none"]
             self.add(
-                "BND005",
+                BND005,
                 f"{fn.name} has no argument named {', '.join(sorted(unknown))} "
                 f"(named arguments: {', '.join(known)})",
             )
@@ -534,12 +546,12 @@ class _Binder:
             wanted = " | ".join(f"({', '.join(s.args)})" for s in by_arity)
             if _raster_swap(by_arity, kinds):
                 self.add(
-                    "BND006",
+                    BND006,
                     f"{fn.name}({got}): raster and geometry arguments swapped or "
                     f"misused; {fn.name} takes {wanted}",
                 )
             else:
-                self.add("BND005", f"{fn.name}({got}) does not match {fn.name}{wanted}")
+                self.add(BND005, f"{fn.name}({got}) does not match {fn.name}{wanted}")
             return None
         returns = {s.returns for s in matches}
         if returns == {"any"}:
@@ -551,7 +563,7 @@ class _Binder:
         for item in sel.items:
             if isinstance(item.expr, ast.Star):
                 if sel.group_by:
-                    self.add("BND007", "SELECT * with GROUP BY: list the grouped columns")
+                    self.add(BND007, "SELECT * with GROUP BY: list the grouped columns")
                 continue
             self.ungrouped(item.expr, scope, group, "SELECT")
         if sel.having is not None:
@@ -568,7 +580,7 @@ class _Binder:
             if key is None or _covered(key, scope, group):
                 return
             self.add(
-                "BND007",
+                BND007,
                 f"column {_show(e)} in {clause} must appear in GROUP BY or be "
                 "used in an aggregate function",
             )

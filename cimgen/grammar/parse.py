@@ -9,12 +9,15 @@ and what the grammar expected there.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark import UnexpectedToken as LarkUnexpectedToken
 from lark.lexer import PatternStr
 
 from cimgen import ast
+from cimgen.codes import SYN001, finding
+from cimgen.errors import QueryError
 from cimgen.grammar.transform import ToAst
 from cimgen.models import Finding
 from cimgen.paths import grammar_dir
@@ -32,11 +35,11 @@ _TERMINAL_WORDS = {
 _MAX_EXPECTED_SHOWN = 12
 
 
-class QuerySyntaxError(Exception):
+class QuerySyntaxError(QueryError):
     """A query is not in the language: where, what was found and what was expected.
 
-    Not a :class:`cimgen.errors.CimgenError`: a bad query is data about that query (it
-    becomes a ``SYN001`` finding), not a mistake in how cimgen was called.
+    A :class:`cimgen.errors.QueryError`, not a user error: a bad query is data about that
+    query (it becomes a ``SYN001`` finding), not a mistake in how cimgen was called.
     """
 
     def __init__(
@@ -62,10 +65,11 @@ class QuerySyntaxError(Exception):
         return f"{where}: unexpected {self.token}{hint}{expected}"
 
 
-@lru_cache(maxsize=1)
-def parser() -> Lark:
-    """The compiled LALR parser with the AST transformer inline (built once)."""
-    text = (grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
+@lru_cache(maxsize=4)
+def parser(grammar: Path | None = None) -> Lark:
+    """The compiled LALR parser with the AST transformer inline (built once per file):
+    the bundled grammar, or the file ``grammar`` (a variant of it: same rule names)."""
+    text = (grammar or grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
     return Lark(
         text,
         parser="lalr",
@@ -98,25 +102,28 @@ def _pretty(terminals: set[str] | frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted({names.get(t, t) for t in terminals}))
 
 
-def parse(sql: str) -> ast.Query:
-    """Parse one statement (an optional trailing ``;`` is allowed) into an AST.
+def parse(sql: str, grammar: Path | None = None) -> ast.Query:
+    """Parse one statement (an optional trailing ``;`` is allowed) into an AST, with the
+    bundled grammar or the grammar file ``grammar``.
 
     >>> parse("SELECT public.ST_Area(geom) AS a FROM t").body.items[0].expr.name
     'ST_Area'
     """
     try:
-        query: ast.Query = parser().parse(sql)  # type: ignore[assignment]  # the transformer
+        query: ast.Query = parser(grammar).parse(sql)  # type: ignore[assignment]  # transformer
     except UnexpectedInput as exc:
         raise _syntax_error(sql, exc) from None
     return query
 
 
-def syntax_findings(sql: str) -> tuple[ast.Query | None, list[Finding]]:
+def syntax_findings(
+    sql: str, grammar: Path | None = None
+) -> tuple[ast.Query | None, list[Finding]]:
     """``(ast, [])`` for a query in the language, else ``(None, [SYN001 finding])``."""
     try:
-        return parse(sql), []
+        return parse(sql, grammar), []
     except QuerySyntaxError as exc:
-        return None, [Finding("SYN001", "grammar", str(exc), line=exc.line, column=exc.column)]
+        return None, [finding(SYN001, str(exc), line=exc.line, column=exc.column)]
 
 
 def _syntax_error(sql: str, exc: UnexpectedInput) -> QuerySyntaxError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.catalogue import Catalogue, load_catalogue
+from cimgen.codes import STA001
 from cimgen.errors import InputError
 from cimgen.grammar.bind import bind
 from cimgen.grammar.parse import split_statements, syntax_findings
@@ -108,7 +109,7 @@ def check_query(
     context = CheckContext(schema)
     parsed = run_checks(subject, context, only=("postgres_parse",))
     query = None
-    if any(f.code == "STA001" for f in parsed):
+    if any(f.code == STA001 for f in parsed):
         findings = parsed
     else:
         query, syntax = syntax_findings(item.sql)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from cimgen import ast
+from cimgen.errors import QueryError
 from cimgen.render.scope import Scope, first_select
 
 
@@ -32,7 +33,7 @@ class Rendered:
     defect: str | None = None
 
 
-class Unsupported(Exception):
+class Unsupported(QueryError):
     """Raised while rendering for a backend that lacks a construct; becomes a Rendered."""
 
 

@@ -103,7 +103,7 @@ _TYPES = {
 def like_to_glob(pattern: str) -> str:
     """A PostgreSQL LIKE pattern (``%``, ``_``, backslash escapes) as a SQLite GLOB pattern.
 
-    >>> like_to_glob("B%_x*"), like_to_glob("100\\%")
+    >>> like_to_glob("B%_x*"), like_to_glob(r"100\\%")
     ('B*?x[*]', '100%')
     """
     out = []

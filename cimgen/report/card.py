@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from cimgen.codes import RND001
 from cimgen.models import FEATURE_NAMES
 from cimgen.report.data import iter_jsonl, read_stats
 from cimgen.report.fields import FIELDS, TOP_LEVEL, undocumented
@@ -151,7 +152,7 @@ def _statistics(stats: dict[str, Any]) -> list[str]:
         ("DuckDB / PostGIS result agreement", _agreement(stats)),
         ("accepted samples no engine could check", _num(stats.get("accepted_unverified"))),
         ("accepted samples no engine executed", _num(stats.get("accepted_not_executed"))),
-        ("renderer defects (RND001, rejected)", _num(defects)),
+        (f"renderer defects ({RND001}, rejected)", _num(defects)),
         (
             "SDMetrics overall / column shapes / pair trends",
             f"{_num(sdm.get('overall', sdm.get('quality')))} / {_num(sdm.get('column_shapes'))} / "
@@ -403,9 +404,10 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         "features of the Stage 1 queries (read with PostgreSQL's own parser, pglast); model "
         f"hash `{stats.get('model_hash') or 'not recorded'}`.",
         "- Each sampled structure vector (join/CTE/subquery/table/schema counts, sql_type, "
-        "aggregation, ...) drives an expansion of the Lark grammar `grammar/cim_sql.lark` "
-        "into an AST with schema-aware choices; the AST is rendered to PostGIS, SpatiaLite and "
-        "DuckDB SQL, and the question is generated from the same AST.",
+        "aggregation, ...) drives an expander that builds an AST with schema-aware choices, "
+        "offering only constructs the Lark grammar `grammar/cim_sql.lark` admits (window "
+        "calls so far) and functions of its catalogue; the AST is rendered to PostGIS, "
+        "SpatiaLite and DuckDB SQL, and the question is generated from the same AST.",
         "- Checks: grammar round trip, PostgreSQL parser, schema binding, static rules "
         "(mixed SRIDs, units, cartesian products), execution on an embedded DuckDB spatial "
         "fixture database, and on PostGIS when a server was given"

@@ -55,7 +55,7 @@ FIELDS: dict[str, str] = {
     "checks.duckdb": "DuckDB spatial execution on the fixture database: {status, rows, "
     "reason}; `status` ok / planned / not_checkable / error, `rows` the result size when "
     "executed, `reason` why it was not (e.g. a raster function DuckDB lacks); `repeats` "
-    "(rejected rows only) how many result rows repeat an earlier one (RES002).",
+    "(rejected rows only) how many result rows repeat an earlier one.",
     "checks.postgis": "PostGIS execution: {status, rows, reason}; `not_run` (with the "
     "reason) on samples no engine executed when no PostGIS server was given.",
     "checks.spatialite": "SpatiaLite execution of `sql_spatialite` on the fixture database "

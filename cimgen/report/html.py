@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
+from cimgen.codes import RND001
 from cimgen.models import FEATURE_NAMES
 from cimgen.report.data import SCORE_BINS, Distribution, ReportData
 from cimgen.report.plots import PALETTE, Series, bar_chart, column_chart, stacked_bar
@@ -485,7 +486,7 @@ def _unverified(stats: dict[str, Any]) -> str:
 def _defects(stats: dict[str, Any]) -> str:
     defects = stats.get("render_defects") or {}
     count = defects.get("count")
-    body = [f"<h3>Renderer defects (RND001): {_fmt(count)}</h3>"]
+    body = [f"<h3>Renderer defects ({RND001}): {_fmt(count)}</h3>"]
     if not count:
         return body[0]
     by_backend = ", ".join(f"{k}: {v}" for k, v in (defects.get("by_backend") or {}).items())

@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 
 from cimgen import __version__
-from cimgen.errors import InputError, ModelError
+from cimgen.errors import CimgenError, InputError, ModelError
 from cimgen.models import FEATURE_SPEC_VERSION
 from cimgen.paths import cache_root
 from cimgen.structure import manifest as mf
@@ -181,7 +181,7 @@ def obtain_model(
     return Obtained(model, "fitted", ck.key, root, entry)
 
 
-class _BadEntry(Exception):
+class _BadEntry(CimgenError):
     """Why an entry cannot be reused (turned into a warning, never raised to the user)."""
 
 

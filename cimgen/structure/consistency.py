@@ -21,6 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cimgen.codes import (
+    STR001,
+    STR002,
+    STR003,
+    STR004,
+    STR005,
+    STR006,
+    STR007,
+    STR008,
+    STR009,
+    STR010,
+    STR011,
+)
 from cimgen.features import SPATIAL_SQL_TYPES, schema_complexity_for
 from cimgen.features import complexity_score as features_complexity
 from cimgen.models import NUMERIC_FEATURES, QueryFeatures
@@ -130,7 +143,7 @@ def _repair_complexity(df: pd.DataFrame) -> pd.DataFrame:
 # Order matters: repairs run first to last (complexity last, as it reads the others).
 RULES: tuple[Rule, ...] = (
     Rule(
-        "STR001",
+        STR001,
         "join_needs_relations",
         "join_count > 0 needs at least two relations (tables, CTEs or subqueries) and at "
         "most table_count + cte_count + subquery_count - 1 joins",
@@ -140,14 +153,14 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
-        "STR002",
+        STR002,
         "schemas_within_tables",
         "1 <= schema_count <= table_count",
         lambda d: (d["schema_count"] <= d["table_count"]) & (d["schema_count"] >= 1),
         _repair_schema_count,
     ),
     Rule(
-        "STR003",
+        STR003,
         "schema_complexity_matches_counts",
         "SINGLE_TABLE iff table_count 1; SINGLE_SCHEMA iff schema_count 1 with more tables; "
         "MULTI_SCHEMA iff schema_count > 1",
@@ -155,33 +168,33 @@ RULES: tuple[Rule, ...] = (
         _repair_schema_complexity,
     ),
     Rule(
-        "STR004",
+        STR004,
         "spatial_type_needs_function",
         "a spatial sql_type (SPATIAL_JOIN, SPATIAL_MEASUREMENT, RASTER_VECTOR, "
         "SPATIAL_CLUSTERING) needs spatial_function_count >= 1",
         lambda d: _not(_in(d["sql_type"], SPATIAL_SQL_TYPES)) | (d["spatial_function_count"] >= 1),
     ),
     Rule(
-        "STR005",
+        STR005,
         "function_category_matches_count",
         "primary_function_category 'none' iff spatial_function_count 0",
         lambda d: (d["primary_function_category"] == "none") == (d["spatial_function_count"] == 0),
     ),
     Rule(
-        "STR006",
+        STR006,
         "clustering_is_windowed",
         "SPATIAL_CLUSTERING implies has_window (clustering functions are window functions)",
         lambda d: (d["sql_type"] != "SPATIAL_CLUSTERING") | (d["has_window"] == True),  # noqa: E712
         _repair_window,
     ),
     Rule(
-        "STR007",
+        STR007,
         "nested_needs_nesting",
         "NESTED_QUERY needs cte_count + subquery_count >= 1",
         lambda d: (d["sql_type"] != "NESTED_QUERY") | (d["cte_count"] + d["subquery_count"] >= 1),
     ),
     Rule(
-        "STR008",
+        STR008,
         "aggregation_matches_type",
         "sql_type AGGREGATION needs aggregation other than NONE; GROUP_BY_HAVING needs "
         "predicate_count >= 1 (the HAVING predicate)",
@@ -191,30 +204,31 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
-        "STR009",
+        STR009,
         "multi_join_has_joins",
         "MULTI_JOIN needs join_count >= 2",
         lambda d: (d["sql_type"] != "MULTI_JOIN") | (d["join_count"] >= 2),
     ),
     Rule(
-        "STR010",
+        STR010,
         "complexity_matches_formula",
         "complexity_score equals the formula of docs/features.md",
         lambda d: d["complexity_score"] == complexity_of(d),
         _repair_complexity,
     ),
 )
-RANGE_CODE = "STR011"  # counts outside the ranges seen in training (needs the ranges: not in RULES)
+RANGE_CODE = STR011  # counts outside the ranges seen in training (needs the ranges: not in RULES)
 RULE_CODES = (*(r.code for r in RULES), RANGE_CODE)
 
 
 def structural_violations(
     f: QueryFeatures | Mapping[str, Any], ranges: Mapping[str, tuple[int, int]] | None = None
 ) -> list[str]:
-    """Codes of the rules one structure breaks (``[]`` when consistent).
+    """Codes of the rules one structure breaks (``[]`` when consistent). A join over one
+    table breaks STR001; its ``complexity_score`` left at 0 is not the formula's (STR010):
 
     >>> structural_violations(QueryFeatures(join_count=1, table_count=1))
-    ['STR001']
+    ['STR001', 'STR010']
     """
     d = f.to_dict() if isinstance(f, QueryFeatures) else dict(f)
     codes = [r.code for r in RULES if not bool(r.ok(d))]
