@@ -116,17 +116,31 @@ def ray_module() -> Any:
 
 
 class _Worker:
-    """A Ray actor: one worker's engines, opened once (and again if Ray restarts it)."""
+    """A Ray actor: one worker's engines, opened once per process.
 
-    def __init__(self, spec: WorkerSpec) -> None:
-        init_worker(spec)
+    The spec comes with each call as ``[object ref]`` (a reference, not a copy) and the
+    engines open on the first call, so an actor Ray restarts opens them again on the retried
+    chunk; constructor arguments in the object store would make Ray warn about restarts."""
 
-    def version(self) -> str:
+    def __init__(self) -> None:
+        self._ready = False
+
+    def _open(self, spec: list[Any]) -> None:
+        if not self._ready:
+            import ray
+
+            init_worker(ray.get(spec[0]))
+            self._ready = True
+
+    def start(self, spec: list[Any]) -> str:
+        """Open the engines now (a failure surfaces before any chunk); the cimgen version."""
         from cimgen import __version__
 
+        self._open(spec)
         return __version__
 
-    def work(self, chunk: Chunk) -> list[Outcome]:
+    def work(self, spec: list[Any], chunk: Chunk) -> list[Outcome]:
+        self._open(spec)
         return work_chunk(chunk)
 
 
@@ -147,10 +161,10 @@ def _ray(workers: int, spec: WorkerSpec, address: str | None) -> Iterator[MapChu
                 f"Use --workers {max(1, cpus)} or add nodes."
             )
         remote = ray.remote(num_cpus=1, max_restarts=TRIES - 1, max_task_retries=TRIES - 1)(_Worker)
-        spec_ref = ray.put(spec)  # once in the object store, not once per actor
-        actors = [remote.remote(spec_ref) for _ in range(workers)]
-        _same_version(ray, actors)
-        yield lambda chunks: _ray_map(ray, actors, chunks)
+        shared = [ray.put(spec)]  # once in the object store, not once per actor or chunk
+        actors = [remote.remote() for _ in range(workers)]
+        _same_version(ray, actors, shared)
+        yield lambda chunks: _ray_map(ray, actors, shared, chunks)
     finally:
         for actor in actors:
             ray.kill(actor, no_restart=True)
@@ -183,13 +197,13 @@ def _ray_init(ray: Any, workers: int, address: str | None) -> None:
         ) from None
 
 
-def _same_version(ray: Any, actors: list[Any]) -> None:
+def _same_version(ray: Any, actors: list[Any], spec: list[Any]) -> None:
     """Every worker must run this cimgen version (a cluster node with another install
     would generate other rows); waiting for the answer also surfaces a failing init."""
     from cimgen import __version__
 
     try:
-        versions = set(ray.get([a.version.remote() for a in actors]))
+        versions = set(ray.get([a.start.remote(spec) for a in actors]))
     except Exception as exc:  # the actor's __init__ raised: say why, in one line
         cause = str(getattr(exc, "cause", None) or exc).strip().splitlines()
         raise DatabaseError(
@@ -202,7 +216,9 @@ def _same_version(ray: Any, actors: list[Any]) -> None:
         )
 
 
-def _ray_map(ray: Any, actors: list[Any], chunks: Sequence[Chunk]) -> Iterator[list[Outcome]]:
+def _ray_map(
+    ray: Any, actors: list[Any], spec: list[Any], chunks: Sequence[Chunk]
+) -> Iterator[list[Outcome]]:
     """Chunks to the idle actors, results in chunk order; at most a few chunks ahead."""
     idle = list(reversed(actors))
     pending: dict[Any, tuple[int, Any]] = {}  # object ref -> (chunk number, actor)
@@ -215,7 +231,7 @@ def _ray_map(ray: Any, actors: list[Any], chunks: Sequence[Chunk]) -> Iterator[l
                 actor = idle.pop()
                 # retry_exceptions: a chunk that raises is tried again too (a dropped
                 # connection); an actor that dies is restarted and the chunk retried
-                ref = actor.work.options(retry_exceptions=True).remote(chunks[submitted])
+                ref = actor.work.options(retry_exceptions=True).remote(spec, chunks[submitted])
                 pending[ref] = (submitted, actor)
                 submitted += 1
             if yielded in done:
