@@ -219,20 +219,25 @@ def _same_version(ray: Any, actors: list[Any], spec: list[Any]) -> None:
 def _ray_map(
     ray: Any, actors: list[Any], spec: list[Any], chunks: Sequence[Chunk]
 ) -> Iterator[list[Outcome]]:
-    """Chunks to the idle actors, results in chunk order; at most a few chunks ahead."""
-    idle = list(reversed(actors))
-    pending: dict[Any, tuple[int, Any]] = {}  # object ref -> (chunk number, actor)
+    """Chunks to the least busy actors, results in chunk order. Each actor has up to
+    IN_FLIGHT_PER_WORKER chunks queued (no idle gap while the driver sends the next), and
+    no chunk is sent further than that many per worker past the next one to yield."""
+    busy = [0] * len(actors)  # chunks queued per actor
+    pending: dict[Any, tuple[int, int]] = {}  # object ref -> (chunk number, actor number)
     done: dict[int, list[Outcome]] = {}
     window = IN_FLIGHT_PER_WORKER * len(actors)
     submitted = yielded = 0
     try:
         while yielded < len(chunks):
-            while idle and submitted < len(chunks) and submitted - yielded < window:
-                actor = idle.pop()
+            while submitted < len(chunks) and submitted - yielded < window:
+                k = min(range(len(actors)), key=busy.__getitem__)
+                if busy[k] >= IN_FLIGHT_PER_WORKER:
+                    break
                 # retry_exceptions: a chunk that raises is tried again too (a dropped
                 # connection); an actor that dies is restarted and the chunk retried
-                ref = actor.work.options(retry_exceptions=True).remote(spec, chunks[submitted])
-                pending[ref] = (submitted, actor)
+                work = actors[k].work.options(retry_exceptions=True)
+                pending[work.remote(spec, chunks[submitted])] = (submitted, k)
+                busy[k] += 1
                 submitted += 1
             if yielded in done:
                 yield done.pop(yielded)
@@ -240,12 +245,12 @@ def _ray_map(
                 continue
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                number, actor = pending.pop(ref)
+                number, k = pending.pop(ref)
+                busy[k] -= 1
                 try:
                     done[number] = ray.get(ref)
-                except Exception as exc:  # Ray retried it TRIES times already
+                except Exception as exc:  # Ray tried it TRIES times already
                     raise _failed(chunks[number], TRIES, _cause(exc)) from None
-                idle.append(actor)
     finally:  # stopped early (enough rows, Ctrl-C, a failed chunk): drop the rest
         for ref in pending:
             with contextlib.suppress(Exception):  # already finished, or the actor is gone

@@ -310,10 +310,12 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
     next_index = 0
     rounds = 0
     try:
-        with (
-            _progress(console, opts.progress) as progress,
-            open_executor(opts.executor, opts.workers, spec, opts.ray_address) as run_chunks,
-        ):
+        with ExitStack() as running:
+            with console.status(f"starting {opts.workers} {opts.executor} worker(s)…"):
+                run_chunks = running.enter_context(
+                    open_executor(opts.executor, opts.workers, spec, opts.ray_address)
+                )
+            progress = running.enter_context(_progress(console, opts.progress))
             bar = progress.add_task("accepted", total=opts.rows)
             while decide.accepted < opts.rows and rounds < opts.max_rounds and not failed:
                 rounds += 1
