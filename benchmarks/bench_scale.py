@@ -8,10 +8,19 @@
              Ray's workers are other processes) and the wall time. Flat figures across
              sizes mean the driver streams (target < 2 GiB at 1,000,000 rows).
 ``million``  ``memory`` at 1,000,000 rows: hours on a 2-core machine.
+``replay``   the driver alone at scale, in hours less: a real ``--executor ray`` run whose
+             driver decides every real outcome ``--copies`` times, each copy made distinct
+             (its SQL and question get a numbered suffix, its shape a unique fingerprint, so
+             no copy is a duplicate or hits the shape cap). Everything the driver does per
+             row runs for real -- diversity, score, stats, streaming both JSONL files,
+             dataset.parquet, SDMetrics, the report and card -- on ``--sizes`` rows; only the
+             workers' expansion and checks are done once per ``--copies`` rows. Prints the
+             driver's peak memory per size.
 
     python benchmarks/bench_scale.py scaling [--rows 600] [--workers 1 2]
     python benchmarks/bench_scale.py memory [--sizes 2000 10000 20000] [--workers 2]
     python benchmarks/bench_scale.py million [--workers N] [--ray-address ADDR]
+    python benchmarks/bench_scale.py replay [--sizes 50000 200000 1000000] [--copies 500]
 
 Every run uses GaussianCopula on the bundled demo corpus with a fixed seed; the model is
 fitted once and then reused from the model cache (``CIMGEN_CACHE_DIR``). Timings are wall
@@ -123,9 +132,71 @@ def memory(sizes: list[int], workers: int, address: str | None, spatialite: bool
             print(json.dumps({**figures, "load_before": load}), flush=True)
 
 
+_REPLAY = """
+import json, sys, time
+from dataclasses import replace
+from pathlib import Path
+from rich.console import Console
+sys.path.insert(0, {bench!r})
+from bench_scale import _options
+from cimgen.generate import pipeline, run_generate
+
+COPIES = {copies}
+decide = pipeline._Decider.__call__
+
+def replayed(self, outcome):
+    for j in range(COPIES):
+        if self.accepted >= self.opts.rows:
+            return
+        cand = outcome.candidate
+        if cand is not None:
+            cand = replace(cand, sql_postgis=f"{{cand.sql_postgis}} -- copy {{j}}",
+                           question=f"{{cand.question}} (copy {{j}})")
+        decide(self, replace(outcome, index=outcome.index * COPIES + j, candidate=cand,
+                             findings=list(outcome.findings),
+                             fingerprint=f"{{outcome.fingerprint}}:{{j}}"))
+
+pipeline._Decider.__call__ = replayed
+start = time.perf_counter()
+opts = _options(Path({out!r}), {rows}, {workers}, None, {spatialite})
+result = run_generate(opts, Console(stderr=True))
+wall = time.perf_counter() - start
+status = Path("/proc/self/status").read_text()
+peak_kib = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+size = sum(f.stat().st_size for f in Path({out!r}).iterdir() if f.is_file())
+print(json.dumps({{"rows": {rows}, "copies": COPIES, "accepted": result.stats["accepted"],
+    "complete": result.complete, "wall_s": round(wall, 1), "timings": result.timings,
+    "output_mib": round(size / 2**20), "driver_peak_mib": round(peak_kib / 1024, 1)}}))
+"""
+
+
+def replay(sizes: list[int], workers: int, copies: int, spatialite: bool) -> None:
+    here = str(Path(__file__).resolve().parent)
+    for rows in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-scale.") as tmp:
+            code = _REPLAY.format(
+                bench=here,
+                out=str(Path(tmp) / f"r{rows}"),
+                rows=rows,
+                workers=workers,
+                copies=copies,
+                spatialite=spatialite,
+            )
+            load = _load()
+            done = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=False
+            )
+            if done.returncode not in (0,):
+                print(f"rows {rows}: failed ({done.returncode})\n{done.stderr[-2000:]}")
+                continue
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            print(json.dumps({**figures, "load_before": load}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("scaling", "memory", "million"))
+    parser.add_argument("mode", choices=("scaling", "memory", "million", "replay"))
+    parser.add_argument("--copies", type=int, default=500)
     parser.add_argument("--rows", type=int, default=600)
     parser.add_argument("--workers", type=int, nargs="+", default=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000, 20000])
@@ -140,6 +211,8 @@ def main() -> None:
     print(f"cpus {os.cpu_count()}, load {_load()}, {time.strftime('%Y-%m-%d %H:%M')}")
     if args.mode == "scaling":
         scaling(args.rows, args.workers or [1, 2], spatialite)
+    elif args.mode == "replay":
+        replay(args.sizes, (args.workers or [2])[0], args.copies, spatialite)
     else:
         sizes = [1_000_000] if args.mode == "million" else args.sizes
         workers = (args.workers or [2])[0]
