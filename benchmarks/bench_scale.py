@@ -17,7 +17,7 @@
              workers' expansion and checks are done once per ``--copies`` rows. Prints the
              driver's peak memory per size.
 
-    python benchmarks/bench_scale.py scaling [--rows 600] [--workers 1 2]
+    python benchmarks/bench_scale.py scaling [--rows 600] [--workers 1 2] [--executor ray|local]
     python benchmarks/bench_scale.py memory [--sizes 2000 10000 20000] [--workers 2]
     python benchmarks/bench_scale.py million [--workers N] [--ray-address ADDR]
     python benchmarks/bench_scale.py replay [--sizes 50000 200000 1000000] [--copies 500]
@@ -45,7 +45,14 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _options(out: Path, rows: int, workers: int, address: str | None, spatialite: bool) -> object:
+def _options(
+    out: Path,
+    rows: int,
+    workers: int,
+    address: str | None,
+    spatialite: bool,
+    executor: str = "ray",
+) -> object:
     from dataclasses import replace
 
     from cimgen.generate import GenerateOptions
@@ -56,7 +63,7 @@ def _options(out: Path, rows: int, workers: int, address: str | None, spatialite
         synthesizer="gaussian_copula",
         seed=SEED,
         workers=workers,
-        executor="ray",
+        executor=executor,
         ray_address=address,
         overwrite=True,
         progress=False,
@@ -64,7 +71,7 @@ def _options(out: Path, rows: int, workers: int, address: str | None, spatialite
     return replace(opts, execute_spatialite=spatialite)
 
 
-def scaling(rows: int, workers: list[int], spatialite: bool) -> None:
+def scaling(rows: int, workers: list[int], spatialite: bool, executor: str) -> None:
     from rich.console import Console
 
     from cimgen.generate import run_generate
@@ -75,13 +82,13 @@ def scaling(rows: int, workers: list[int], spatialite: bool) -> None:
         for w in workers:
             load = _load()
             start = time.perf_counter()
-            opts = _options(Path(tmp) / f"w{w}", rows, w, None, spatialite)
+            opts = _options(Path(tmp) / f"w{w}", rows, w, None, spatialite, executor)
             result = run_generate(opts, console)  # type: ignore[arg-type]
             wall = time.perf_counter() - start
             seconds = result.timings["expand+check"]
             rates[w] = result.stats["accepted"] / seconds
             print(
-                f"workers {w}: {result.stats['accepted']} accepted in {seconds:.1f} s "
+                f"{executor} workers {w}: {result.stats['accepted']} accepted in {seconds:.1f} s "
                 f"expand+check = {rates[w]:.1f} rows/s (wall {wall:.1f} s; load before {load})",
                 flush=True,
             )
@@ -197,6 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("scaling", "memory", "million", "replay"))
     parser.add_argument("--copies", type=int, default=500)
+    parser.add_argument("--executor", choices=("ray", "local"), default="ray")
     parser.add_argument("--rows", type=int, default=600)
     parser.add_argument("--workers", type=int, nargs="+", default=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000, 20000])
@@ -210,7 +218,7 @@ def main() -> None:
     spatialite = not args.no_spatialite
     print(f"cpus {os.cpu_count()}, load {_load()}, {time.strftime('%Y-%m-%d %H:%M')}")
     if args.mode == "scaling":
-        scaling(args.rows, args.workers or [1, 2], spatialite)
+        scaling(args.rows, args.workers or [1, 2], spatialite, args.executor)
     elif args.mode == "replay":
         replay(args.sizes, (args.workers or [2])[0], args.copies, spatialite)
     else:
