@@ -8,11 +8,11 @@ the score in that order, so the output does not depend on the executor or the wo
 * ``local`` (default): in-process for one worker, else a ``multiprocessing`` pool on this
   machine.
 * ``ray``: one Ray actor per worker (``--workers``), on a local Ray instance or the cluster
-  at ``--ray-address``. Each actor builds its grammar, DuckDB (and SpatiaLite) check database
-  and PostGIS connection once, in ``__init__``. An actor that dies mid-chunk is restarted and
-  the chunk retried by Ray itself (``max_restarts``/``max_task_retries``); a chunk that still
-  fails ends the run with what it has (:class:`ChunkFailed`). Ray is an optional extra
-  (``pip install 'cimgen[ray]'``).
+  at ``--ray-address``. Each actor opens its grammar, DuckDB (and SpatiaLite) check
+  database and PostGIS connection once, before its first chunk. An actor that dies mid-chunk
+  is restarted and the chunk retried by Ray itself (``max_restarts``/``max_task_retries``); a
+  chunk that still fails ends the run with what it has (:class:`ChunkFailed`). Ray is an
+  optional extra (``pip install 'cimgen[ray]'``).
 
 Executors bound the work in flight (a few chunks per worker): a run stops as soon as N
 samples are accepted, and results waiting for an earlier slow chunk must not pile up in
@@ -167,7 +167,8 @@ def _ray(workers: int, spec: WorkerSpec, address: str | None) -> Iterator[MapChu
         yield lambda chunks: _ray_map(ray, actors, shared, chunks)
     finally:
         for actor in actors:
-            ray.kill(actor, no_restart=True)
+            with contextlib.suppress(Exception):  # already dead
+                ray.kill(actor, no_restart=True)
         if started:
             ray.shutdown()
 
