@@ -2,7 +2,7 @@
 # Set up cimgen in ./.venv: PyTorch's local CPU build first, then the package, and the Debian
 # packages the commands need.
 #   bash scripts/setup.sh          # the tool: generate, validate, bench (SpatiaLite included)
-#   bash scripts/setup.sh --dev    # + test and lint tools, PostGIS and Chromium for the tests
+#   bash scripts/setup.sh --dev    # + test and lint tools, Ray, PostGIS and Chromium for the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +33,8 @@ python -m pip install -q --upgrade pip
 # torch first and pinned: the local CPU build. Installing SDV first would pull CUDA wheels.
 python -m pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--dev" ]; then
-  python -m pip install -q -e ".[dev]"
+  # the ray extra too: the tests run `--executor ray` on a local Ray cluster
+  python -m pip install -q -e ".[dev,ray]"
 else
   python -m pip install -q -e .
 fi

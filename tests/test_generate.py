@@ -281,6 +281,38 @@ def test_same_seed_is_byte_identical_with_the_model_reused_and_any_workers(
         assert (run_dir / name).read_bytes() == (again / name).read_bytes(), name
 
 
+def test_ray_executor_on_a_local_cluster_is_byte_identical_to_local(
+    run_dir: Path,
+    cache_dir: Path,
+    patient: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--executor ray` starts a real local Ray instance of 2 CPUs (2 actors, each with its
+    own engines) and writes what the in-process local run wrote."""
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("Ray is not installed in CI: scripts/setup.sh --dev installs cimgen[ray]")
+        pytest.skip("Ray is not installed (pip install 'cimgen[ray]')")
+    monkeypatch.setenv("CIMGEN_CACHE_DIR", str(cache_dir))
+    out = tmp_path / "ray"
+    argv = [*BASE, *patient, "--out", str(out), "--executor", "ray", "--workers", "2"]
+    assert _run(argv) == 0
+    assert not ray.is_initialized()  # the instance it started is shut down
+    for name in OUTPUTS:
+        assert (run_dir / name).read_bytes() == (out / name).read_bytes(), name
+    stats = _stats(out)
+    assert stats["executor"] == {
+        "name": "ray",
+        "workers": 2,
+        "ray_address": None,
+        "failed_chunk": None,
+    }
+    assert _stats(run_dir)["executor"]["name"] == "local"
+
+
 def test_refuses_non_empty_out_unless_overwrite(
     run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], patient: list[str]
 ) -> None:

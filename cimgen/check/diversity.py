@@ -8,10 +8,13 @@
 The shape is PostgreSQL's query fingerprint (pglast / libpg_query), which ignores literal
 values. The state is updated only when a sample is accepted (:meth:`DiversityState.accept`),
 in the order samples are decided, so results do not depend on the number of workers.
+Exact duplicates are found by a 16-byte digest of the whitespace-normalised SQL, not the
+SQL itself, so a million accepted rows cost tens of MB, not a GB (docs/scale.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,8 +38,8 @@ def shape_of(sql: str) -> str | None:
 @dataclass
 class DiversityState:
     stage1_shapes: set[str] = field(default_factory=set)
-    stage1_sql: set[str] = field(default_factory=set)
-    accepted_sql: set[str] = field(default_factory=set)
+    stage1_sql: set[bytes] = field(default_factory=set)  # digests (sql_digest)
+    accepted_sql: set[bytes] = field(default_factory=set)
     shape_counts: Counter[str] = field(default_factory=Counter)
     cap: int = 50
 
@@ -44,7 +47,7 @@ class DiversityState:
     def from_stage1(cls, sqls: Iterable[str], cap: int = 50) -> DiversityState:
         state = cls(cap=cap)
         for sql in sqls:
-            state.stage1_sql.add(_norm(sql))
+            state.stage1_sql.add(sql_digest(sql))
             shape = shape_of(sql)
             if shape:
                 state.stage1_shapes.add(shape)
@@ -53,7 +56,7 @@ class DiversityState:
     def score(self, subject: Subject) -> float:
         """1.0 for a new shape, less as its shape repeats; 0 for duplicates / capped."""
         shape = subject.fingerprint or shape_of(subject.sql)
-        norm = _norm(subject.sql)
+        norm = sql_digest(subject.sql)
         if norm in self.accepted_sql or norm in self.stage1_sql:  # no set union per call
             return 0.0
         if shape is None:
@@ -65,7 +68,7 @@ class DiversityState:
         return max(0.5, base - 0.5 * seen / self.cap) if base == 1.0 else base
 
     def accept(self, subject: Subject) -> None:
-        self.accepted_sql.add(_norm(subject.sql))
+        self.accepted_sql.add(sql_digest(subject.sql))
         shape = subject.fingerprint or shape_of(subject.sql)
         if shape:
             self.shape_counts[shape] += 1
@@ -75,12 +78,21 @@ def _norm(sql: str) -> str:
     return " ".join(sql.split()).rstrip(";").strip()
 
 
+def sql_digest(sql: str) -> bytes:
+    """What identifies an exact duplicate: a digest of the whitespace-normalised SQL.
+
+    >>> sql_digest("SELECT 1;") == sql_digest("SELECT  1")
+    True
+    """
+    return hashlib.blake2b(_norm(sql).encode(), digest_size=16).digest()
+
+
 def check_diversity(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """DIV001-DIV003 against the state in ``ctx.diversity`` (skipped when there is none)."""
     state: DiversityState | None = ctx.diversity
     if state is None:
         return []
-    norm = _norm(subject.sql)
+    norm = sql_digest(subject.sql)
     if norm in state.accepted_sql:
         return [finding(DIV001, "exact duplicate of an accepted sample")]
     if norm in state.stage1_sql:

@@ -31,6 +31,11 @@ class Dialect(StrEnum):
     spatialite = "spatialite"
 
 
+class Executor(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 def generate(
     ctx: typer.Context,
     out_dir: Path = typer.Option(
@@ -99,6 +104,19 @@ def generate(
         help="Processes for expansion and checks (default: CPU cores, at most 4); the "
         "output is identical for any value.",
     ),
+    executor: Executor | None = typer.Option(
+        None,
+        "--executor",
+        help="Where expansion and checks run: local (this machine's processes) or ray (Ray "
+        "actors; needs pip install 'cimgen[ray]'); the output is identical "
+        "[default: local].",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="With --executor ray: the Ray cluster (HOST:6379, ray://HOST:10001 or auto); "
+        "default: a local Ray instance with --workers CPUs.",
+    ),
     min_score: float = typer.Option(
         _D.score.thresholds["overall"],
         "--min-score",
@@ -153,6 +171,8 @@ def generate(
         "workers": workers,
         "empty_share": empty_share,
         "dialect": dialect.value if dialect is not None else None,
+        "executor": executor.value if executor is not None else None,
+        "ray_address": ray_address,
     }
     given = {k: v for k, v in flags.items() if _given(ctx, k) or config is None}
     opts = replace(opts, **{k: v for k, v in given.items() if v is not None})

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     except QueryError:
         raise  # a query's problem is a finding; one that reaches here is a bug: show it
     except CimgenError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

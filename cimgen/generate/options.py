@@ -3,7 +3,7 @@
 Config file (YAML or JSON), every section optional; unknown keys are rejected::
 
     generate:   {rows: 50000, oversample: 1.5, seed: 0, max_rounds: 6, workers: 2,
-                 dialect: postgis}
+                 dialect: postgis, executor: local, ray_address: null}
     checks:     {timeout_s: 2.0, shape_cap: 50, agreement_tolerance: 0.005,
                  execute_spatialite: false}
     score:      {weights: {syntactic: 0.3, ...}, thresholds: {overall: 0.7, ...}}
@@ -22,6 +22,7 @@ from cimgen.errors import ConfigError
 from cimgen.score import ScoreConfig
 
 DIALECTS = ("postgis", "spatialite")  # target dialects of a generated dataset
+EXECUTORS = ("local", "ray")  # where expansion and checks run (cimgen.generate.executors)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class GenerateOptions:
     # ran on SpatiaLite; its SpatiaLite text is the row's ``sql``). docs/generate.md
     dialect: str = "postgis"
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    # Where expansion and checks run: "local" (this machine's processes) or "ray" (Ray
+    # actors on a local Ray instance, or the cluster at ray_address). docs/scale.md
+    executor: str = "local"
+    ray_address: str | None = None
     overwrite: bool = False
     max_rounds: int = 6
     # Safety limit per query and engine (the plan is always checked first). Generous on
@@ -82,6 +87,8 @@ _GENERATE_KEYS = {
     "schema",
     "chunk_size",
     "dialect",
+    "executor",
+    "ray_address",
 }
 _CHECK_KEYS = {"timeout_s", "shape_cap", "agreement_tolerance", "empty_share", "execute_spatialite"}
 _SCORE_KEYS = {
@@ -180,12 +187,20 @@ def check_options(opts: GenerateOptions) -> None:
         weights.values()
     ):
         problems.append(f"score.weights {weights} must be numbers >= 0, not all 0")
+    if opts.executor not in EXECUTORS:
+        problems.append(f"--executor {opts.executor!r} is not one of {', '.join(EXECUTORS)}")
+    elif opts.ray_address and opts.executor != "ray":
+        problems.append("--ray-address needs --executor ray")
     if problems:
         raise ConfigError("; ".join(problems) + ".")
     if opts.grammar is not None:
         from cimgen.grammar.constructs import grammar_facts
 
         grammar_facts(opts.grammar)  # readable and a grammar: a one-line ConfigError if not
+    if opts.executor == "ray":
+        from cimgen.generate.executors import ray_module
+
+        ray_module()  # installed? else a one-line error naming the extra, before any work
     for name, params in opts.synthesizer_params.items():
         resolve_params(name, params, where="config synthesizer")
 
@@ -203,7 +218,11 @@ def load_config(path: Path, base: GenerateOptions) -> GenerateOptions:
         for key, value in values.items():
             limit = LIMITS.get(key)
             problem = limit.problem(value) if limit is not None else None
-            if problem is None and key in ("synthesizer", "schema") and not isinstance(value, str):
+            if (
+                problem is None
+                and key in ("synthesizer", "schema", "executor", "ray_address")
+                and not isinstance(value, str)
+            ):
                 problem = "must be a string"
             if problem is not None:
                 raise ConfigError(f"{path}: {section}.{key} = {value!r} {problem}.")

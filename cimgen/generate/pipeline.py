@@ -25,12 +25,13 @@ from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
 from cimgen.codes import RES001, finding
 from cimgen.errors import DatabaseError, InputError
+from cimgen.generate.executors import ChunkFailed, open_executor
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
+from cimgen.generate.sinks import RecordSink, StructureSink
 from cimgen.generate.stats import RunStats
-from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
-from cimgen.io import make_public_dir, write_json, write_jsonl, write_table
-from cimgen.models import QueryFeatures
+from cimgen.generate.work import Outcome, WorkerSpec
+from cimgen.io import make_public_dir, write_json, write_table
 from cimgen.score import score
 
 
@@ -305,67 +306,65 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
     )
     stats = RunStats(tolerance=opts.agreement_tolerance, dialect=opts.dialect)
     prov = provenance(synthesizer, model_hash, opts.seed)
-    accepted: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    structures: list[QueryFeatures] = []
     sample_report: dict[str, Any] = {}
     div_ctx = CheckContext(schema, check_opts, diversity=diversity)
     empties = EmptyBudget(math.floor(opts.empty_share * opts.rows))
+    decide = _Decider(div_ctx, diversity, empties, stats, opts, prov, RecordSink(tmp))
+    structures = StructureSink(tmp / "structures.parquet")
+    failed: ChunkFailed | None = None
 
     next_index = 0
     rounds = 0
-    with _progress(console, opts.progress) as progress, _pool(opts.workers, spec) as pool:
-        bar = progress.add_task("accepted", total=opts.rows)
-        while len(accepted) < opts.rows and rounds < opts.max_rounds:
-            rounds += 1
-            need = opts.rows - len(accepted)
-            n = max(1, math.ceil(need * opts.oversample))
-            with timer.stage("sample"):
-                sampled = model.sample(n, seed=(opts.seed * 1000 + rounds) % 2**32, progress=False)
-            _merge(sample_report, sampled.report)
-            batch = sampled.structures()
-            structures.extend(batch)
-            items = list(enumerate(batch, start=next_index))
-            next_index += len(items)
-            size = _chunk_size(opts.chunk_size, len(items), opts.workers)
-            chunks = [items[i : i + size] for i in range(0, len(items), size)]
-            with timer.stage("expand+check"):
-                for outcomes in pool(chunks):
-                    for outcome in outcomes:
-                        if len(accepted) >= opts.rows:
-                            break
-                        _decide(
-                            outcome,
-                            div_ctx,
-                            diversity,
-                            empties,
-                            stats,
-                            opts,
-                            prov,
-                            accepted,
-                            rejected,
-                        )
-                    progress.update(bar, completed=len(accepted))
-                    if len(accepted) >= opts.rows:
+    try:
+        with ExitStack() as running:
+            with console.status(f"starting {opts.workers} {opts.executor} worker(s)…"):
+                run_chunks = running.enter_context(
+                    open_executor(opts.executor, opts.workers, spec, opts.ray_address)
+                )
+            progress = running.enter_context(_progress(console, opts.progress))
+            bar = progress.add_task("accepted", total=opts.rows)
+            while decide.accepted < opts.rows and rounds < opts.max_rounds and not failed:
+                rounds += 1
+                n = max(1, math.ceil((opts.rows - decide.accepted) * opts.oversample))
+                for block, size in enumerate(_blocks(n)):
+                    if decide.accepted >= opts.rows:
                         break
+                    with timer.stage("sample"):
+                        seed = _sample_seed(opts.seed, rounds, block)
+                        sampled = model.sample(size, seed=seed, progress=False)
+                    _merge(sample_report, sampled.report)
+                    batch = sampled.structures()
+                    del sampled
+                    structures.write(batch)
+                    items = list(enumerate(batch, start=next_index))
+                    next_index += len(items)
+                    step = _chunk_size(opts.chunk_size, len(items), opts.workers)
+                    chunks = [items[i : i + step] for i in range(0, len(items), step)]
+                    del batch, items
+                    with timer.stage("expand+check"):
+                        try:
+                            for outcomes in run_chunks(chunks):
+                                for outcome in outcomes:
+                                    if decide.accepted >= opts.rows:
+                                        break
+                                    decide(outcome)
+                                progress.update(bar, completed=decide.accepted)
+                                if decide.accepted >= opts.rows:
+                                    break
+                        except ChunkFailed as exc:
+                            failed = exc
+                            break
+        decide.sink.close()
+        structures.close()
+    except BaseException:
+        decide.sink.abort()
+        structures.abort()
+        raise
 
-    complete = len(accepted) >= opts.rows
-    message = (
-        ""
-        if complete
-        else (
-            f"stopped after {rounds} rounds with {len(accepted)} of {opts.rows} samples accepted; "
-            f"the check that rejects most is {stats.top_rejection()}"
-        )
-    )
+    complete = decide.accepted >= opts.rows
+    message = _message(complete, failed, rounds, decide.accepted, opts.rows, stats)
     with timer.stage("write"), console.status("writing outputs…"):
-        write_jsonl(tmp / "dataset.jsonl", accepted)
-        write_jsonl(tmp / "rejected.jsonl", rejected)
-        import pandas as pd
-
-        flat = pd.json_normalize(accepted, sep=".") if accepted else pd.DataFrame()
-        write_table(flat.astype(str) if not flat.empty else flat, tmp / "dataset.parquet")
-        write_table(pd.DataFrame([s.to_dict() for s in structures]), tmp / "structures.parquet")
+        decide.sink.write_parquet()
         summary = stats.to_dict()
         summary.update(
             _header(
@@ -376,7 +375,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                 reader,
                 skipped,
                 len(records),
-                structures,
+                structures.count,
                 sample_report,
                 rounds,
             )
@@ -384,7 +383,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         summary["warnings"] = warnings
         summary["structure_model"] = model_info
         summary["spatialite"] = "executed" if spatialite is None else f"not run: {spatialite}"
-        summary["sdmetrics"] = _sdmetrics(stage1, accepted)
+        summary["sdmetrics"] = _sdmetrics(stage1, decide.features)
         summary["empty_results"] = {
             "share_allowed": opts.empty_share,
             "kept_on_purpose": empties.kept,
@@ -397,6 +396,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         summary["timings"] = timer.seconds
         summary["complete"] = complete
         summary["message"] = message
+        summary["executor"] = _executor(opts, failed)
         write_json(tmp / "stats.json", summary)
         if opts.report:
             from cimgen.report import write_card, write_report
@@ -423,50 +423,70 @@ class EmptyBudget:
         return False
 
 
-def _decide(
-    outcome: Outcome,
-    div_ctx: CheckContext,
-    diversity: DiversityState,
-    empties: EmptyBudget,
-    stats: RunStats,
-    opts: GenerateOptions,
-    prov: dict[str, Any],
-    accepted: list[dict[str, Any]],
-    rejected: list[dict[str, Any]],
-) -> None:
-    from cimgen.check.base import Subject
+class _Decider:
+    """Decides each outcome in index order (diversity, empty-share budget, score) and
+    streams its record to the sink; keeps only counters, hashes and the features of the
+    first SDMETRICS_ROWS accepted rows, so memory does not grow with the row count."""
 
-    div_score = 0.0
-    if outcome.candidate is not None:
-        subject = Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint)
-        outcome.findings.extend(check_diversity(subject, div_ctx))
-        div_score = diversity.score(subject)
-    quality = score(outcome.findings, _gating(outcome.engines, opts.dialect), div_score, opts.score)
-    ok = quality.accepted and outcome.candidate is not None
-    engine, rows = outcome.result(opts.dialect)
-    empty_kept = False
-    if ok and rows == 0:
-        if empties.admit():
-            empty_kept = True
+    def __init__(
+        self,
+        div_ctx: CheckContext,
+        diversity: DiversityState,
+        empties: EmptyBudget,
+        stats: RunStats,
+        opts: GenerateOptions,
+        prov: dict[str, Any],
+        sink: RecordSink,
+    ) -> None:
+        self.div_ctx, self.diversity, self.empties = div_ctx, diversity, empties
+        self.stats, self.opts, self.prov, self.sink = stats, opts, prov, sink
+        self.features: list[dict[str, Any]] = []
+
+    @property
+    def accepted(self) -> int:
+        return self.sink.accepted
+
+    def __call__(self, outcome: Outcome) -> None:
+        from cimgen.check.base import Subject
+
+        opts, diversity = self.opts, self.diversity
+        div_score = 0.0
+        if outcome.candidate is not None:
+            subject = Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint)
+            outcome.findings.extend(check_diversity(subject, self.div_ctx))
+            div_score = diversity.score(subject)
+        gating = _gating(outcome.engines, opts.dialect)
+        quality = score(outcome.findings, gating, div_score, opts.score)
+        ok = quality.accepted and outcome.candidate is not None
+        engine, rows = outcome.result(opts.dialect)
+        empty_kept = False
+        if ok and rows == 0:
+            if self.empties.admit():
+                empty_kept = True
+            else:
+                empty = finding(
+                    RES001,
+                    f"empty result on {engine} (the --empty-share of empty answers is used up)",
+                )
+                outcome.findings.append(empty)
+                reasons = (*quality.reasons, f"{RES001}: {empty.message}")
+                quality = replace(quality, accepted=False, reasons=reasons)
+                ok = False
+        self.stats.add(outcome, quality, ok, diversity.stage1_shapes)
+        if ok:
+            assert outcome.candidate is not None
+            diversity.accept(
+                Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint)
+            )
+            record = dataset_record(
+                outcome, quality, self.prov, schema=self.div_ctx.schema, dialect=opts.dialect
+            )
+            record["result"]["empty_on_purpose"] = empty_kept
+            self.sink.accept(record)
+            if record.get("features") and len(self.features) < SDMETRICS_ROWS:
+                self.features.append(record["features"])
         else:
-            empty = finding(
-                RES001,
-                f"empty result on {engine} (the --empty-share of empty answers is used up)",
-            )
-            outcome.findings.append(empty)
-            quality = replace(
-                quality, accepted=False, reasons=(*quality.reasons, f"{RES001}: {empty.message}")
-            )
-            ok = False
-    stats.add(outcome, quality, ok, diversity.stage1_shapes)
-    if ok:
-        assert outcome.candidate is not None
-        diversity.accept(Subject(outcome.candidate.sql_postgis, fingerprint=outcome.fingerprint))
-        record = dataset_record(outcome, quality, prov, schema=div_ctx.schema, dialect=opts.dialect)
-        record["result"]["empty_on_purpose"] = empty_kept
-        accepted.append(record)
-    else:
-        rejected.append(rejected_record(outcome, quality, prov, dialect=opts.dialect))
+            self.sink.reject(rejected_record(outcome, quality, self.prov, dialect=opts.dialect))
 
 
 def _gating(engines: dict[str, Any], dialect: str) -> dict[str, Any]:
@@ -505,21 +525,61 @@ def _chunk_size(configured: int, n: int, workers: int) -> int:
     return max(1, min(configured, _MAX_CHUNK, math.ceil(n / (4 * max(1, workers)))))
 
 
-@contextmanager
-def _pool(workers: int, spec: WorkerSpec) -> Iterator[Any]:
-    """A function mapping chunks to outcomes, in order: in-process or a process pool."""
-    if workers <= 1:
-        init_worker(spec)
-        try:
-            yield lambda chunks: (work_chunk(c) for c in chunks)
-        finally:
-            close_worker()
-        return
-    import multiprocessing
+SAMPLE_BLOCK = 50_000  # structures sampled at a time: bounds the driver's memory
 
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=init_worker, initargs=(spec,)) as pool:
-        yield lambda chunks: pool.imap(work_chunk, chunks)
+
+def _blocks(n: int) -> list[int]:
+    """A round's ``n`` structures, sampled in blocks of at most SAMPLE_BLOCK; each block is
+    sampled only when the rows are still wanted."""
+    return [min(SAMPLE_BLOCK, n - start) for start in range(0, n, SAMPLE_BLOCK)]
+
+
+def _sample_seed(seed: int, round_: int, block: int) -> int:
+    """The sampling seed of a block: the first block of a round keeps the seed rounds
+    always had (so runs of up to SAMPLE_BLOCK structures a round are unchanged)."""
+    if block == 0:
+        return (seed * 1000 + round_) % 2**32
+    import hashlib
+
+    digest = hashlib.sha256(f"{seed}:{round_}:{block}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _message(
+    complete: bool,
+    failed: ChunkFailed | None,
+    rounds: int,
+    accepted: int,
+    rows: int,
+    stats: RunStats,
+) -> str:
+    if failed is not None:
+        return (
+            f"stopped with {accepted} of {rows} samples accepted: {failed}; the outputs hold "
+            "every structure decided before it"
+        )
+    if complete:
+        return ""
+    return (
+        f"stopped after {rounds} rounds with {accepted} of {rows} samples accepted; "
+        f"the check that rejects most is {stats.top_rejection()}"
+    )
+
+
+def _executor(opts: GenerateOptions, failed: ChunkFailed | None) -> dict[str, Any]:
+    return {
+        "name": opts.executor,
+        "workers": opts.workers,
+        "ray_address": opts.ray_address if opts.executor == "ray" else None,
+        "failed_chunk": None
+        if failed is None
+        else {
+            "first_index": failed.first_index,
+            "last_index": failed.last_index,
+            "tries": failed.tries,
+            "error": failed.cause,
+        },
+    }
 
 
 def _manifest_sources(path: Path, sources: dict[str, Any]) -> None:
@@ -566,7 +626,7 @@ def _header(
     reader: Any,
     skipped: Any,
     n_features: int,
-    structures: list[QueryFeatures],
+    sampled: int,
     sample_report: dict[str, Any],
     rounds: int,
 ) -> dict[str, Any]:
@@ -598,7 +658,7 @@ def _header(
             "features": n_features,
             "with_question": reader.report.with_question,
         },
-        "structures": {"sampled": len(structures), "report": sample_report},
+        "structures": {"sampled": sampled, "report": sample_report},
         "rounds": rounds,
     }
 
@@ -613,9 +673,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _sdmetrics(stage1: Any, accepted: list[dict[str, Any]]) -> dict[str, Any]:
-    """SDMetrics quality of the accepted samples' features against Stage 1's."""
-    if not accepted:
+SDMETRICS_ROWS = 50_000  # accepted rows compared by SDMetrics: the first ones, in order
+
+
+def _sdmetrics(stage1: Any, features: list[dict[str, Any]]) -> dict[str, Any]:
+    """SDMetrics quality of the accepted samples' features against Stage 1's (the first
+    SDMETRICS_ROWS accepted rows with features: a bounded cost at any row count)."""
+    if not features:
         return {}
     import pandas as pd
 
@@ -623,7 +687,7 @@ def _sdmetrics(stage1: Any, accepted: list[dict[str, Any]]) -> dict[str, Any]:
         from cimgen.structure import quality_scores
     except ImportError:
         return {}
-    synthetic = pd.DataFrame([r["features"] for r in accepted if r.get("features")])
+    synthetic = pd.DataFrame(features)
     real = stage1.drop(columns=["id"])
     try:
         return dict(quality_scores(real, synthetic[real.columns]))

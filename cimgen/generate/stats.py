@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,16 +22,32 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def _word_stats(words: list[int]) -> dict[str, float | int]:
-    """Question length in words (split on white space): median and 90th percentile, the
-    nearest-rank way (issue 17's targets are <= 25 and <= 45)."""
-    if not words:
+def _word_stats(words: Counter[int]) -> dict[str, float | int]:
+    """Question length in words (split on white space), from a count per length: median
+    and 90th percentile, the nearest-rank way (issue 17's targets are <= 25 and <= 45).
+
+    >>> _word_stats(Counter({3: 1, 5: 2, 9: 1}))
+    {'words_median': 5.0, 'words_p90': 9}
+    """
+    n = sum(words.values())
+    if not n:
         return {"words_median": 0, "words_p90": 0}
-    ordered = sorted(words)
-    mid = len(ordered) // 2
-    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    p90 = ordered[min(len(ordered) - 1, math.ceil(0.9 * len(ordered)) - 1)]
-    return {"words_median": median, "words_p90": p90}
+
+    def nth(k: int) -> int:  # the k-th smallest length, 0-based
+        for length in sorted(words):
+            k -= words[length]
+            if k < 0:
+                return length
+        raise IndexError(k)
+
+    mid = n // 2
+    median = nth(mid) if n % 2 else (nth(mid - 1) + nth(mid)) / 2
+    return {"words_median": median, "words_p90": nth(min(n - 1, math.ceil(0.9 * n) - 1))}
+
+
+def _digest(text: str) -> bytes:
+    """16 bytes standing for a string in a distinct count."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -69,12 +87,13 @@ class RunStats:
     per_type: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     functions: Counter[str] = field(default_factory=Counter)
     tables: Counter[str] = field(default_factory=Counter)
-    scores: list[float] = field(default_factory=list)
-    accepted_sql: set[str] = field(default_factory=set)
+    # per accepted row only what the figures need: a float, digests, counters (docs/scale.md)
+    scores: array[float] = field(default_factory=lambda: array("d"))
+    accepted_sql: set[bytes] = field(default_factory=set)  # digests of the SQL
     accepted_shapes: Counter[str] = field(default_factory=Counter)
     novel_shapes: int = 0
-    questions: set[str] = field(default_factory=set)
-    question_words: list[int] = field(default_factory=list)
+    questions: set[bytes] = field(default_factory=set)  # digests of the questions
+    question_words: Counter[int] = field(default_factory=Counter)
     unverified_accepted: int = 0
     # accepted rows: fidelity and label agreement on what was kept, and result sizes
     accepted_five: int = 0
@@ -151,9 +170,9 @@ class RunStats:
         self.scores.append(quality.score)
         cand = o.candidate
         assert cand is not None
-        self.accepted_sql.add(cand.sql_postgis)
-        self.questions.add(cand.question)
-        self.question_words.append(len(cand.question.split()))
+        self.accepted_sql.add(_digest(cand.sql_postgis))
+        self.questions.add(_digest(cand.question))
+        self.question_words[len(cand.question.split())] += 1
         if o.fingerprint:
             if o.fingerprint not in stage1_shapes and o.fingerprint not in self.accepted_shapes:
                 self.novel_shapes += 1

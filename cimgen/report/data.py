@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -110,10 +111,15 @@ def read_stats(out_dir: Path) -> dict[str, Any]:
 
 def _read_frame(path: Path) -> Any:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     if not path.is_file():
         return pd.DataFrame(columns=list(FEATURE_NAMES))
-    return pd.read_parquet(path)
+    # text columns as categories: a million sampled structures take tens of MB, not a GB
+    # of separate string objects (docs/scale.md)
+    text = [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type)]
+    return pq.read_table(path, read_dictionary=text).to_pandas()
 
 
 def _norm_value(feature: str, value: Any) -> str | int | None:
@@ -258,7 +264,8 @@ def load(out_dir: Path) -> ReportData:
             data.first_record = row
         feats = row.get("features") or row.get("structure") or {}
         for f in FEATURE_NAMES:
-            accepted_features[f].append(feats.get(f))
+            value = feats.get(f)  # one shared string per label, not one per row
+            accepted_features[f].append(sys.intern(value) if isinstance(value, str) else value)
         b = _score_bin((row.get("quality") or {}).get("score"))
         if b is not None:
             hist["accepted"][b] += 1
