@@ -396,6 +396,9 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "100"},
+        # a suite started in the background (`pytest &`, nohup) inherits SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt: give the child the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # interrupt once the run has started writing (its temporary folder exists): a fixed
     # sleep raced with start-up, which takes 6-16 s on a loaded machine (torch import)
