@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from cimgen.errors import ConfigError, DatabaseError
+from cimgen.errors import CimgenError, ConfigError, DatabaseError
 from cimgen.generate.work import Outcome, WorkerSpec, close_worker, init_worker, work_chunk
 from cimgen.models import QueryFeatures
 
@@ -39,8 +39,11 @@ TRIES = 3  # Ray's tries of one chunk: the first and two retries (a restarted ac
 IN_FLIGHT_PER_WORKER = 2  # chunks submitted ahead per worker
 
 
-class ChunkFailed(Exception):
-    """A chunk of structures failed on every try; the run ends with what it has."""
+class ChunkFailed(CimgenError):
+    """A chunk of structures failed on every try; the run ends with what it has (the
+    pipeline catches it: complete = false, exit 1)."""
+
+    exit_code = 1
 
     def __init__(self, first_index: int, last_index: int, tries: int, cause: str) -> None:
         self.first_index, self.last_index, self.tries = first_index, last_index, tries
