@@ -37,7 +37,16 @@ _SCHEMAS = {"cim_wizard": SCHEMA, "cim_wizard_deployed": DEPLOYED}
 # functions whose listed arguments are technical (the rest need not be said)
 _TECHNICAL = {"ST_TRANSFORM": 1, "ROUND": 1, "TRUNC": 1, "NULLIF": 1, "ST_BUFFER": 2}
 _TILES = {"2": "half", "3": "tercile", "4": "quartile", "5": "quintile", "10": "decile"}
-_DESCENDING = ("highest", "top ", "latest", "farthest", "largest", "last ", "reverse")
+_DESCENDING = (
+    "highest",
+    "top ",
+    "latest",
+    "farthest",
+    "largest",
+    "last ",
+    "reverse",
+    "descending",
+)
 
 
 def _indicator(e: Any) -> bool:

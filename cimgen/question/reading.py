@@ -347,9 +347,9 @@ class QueryReader(ConditionReader):
         groups: dict[str, list[str]] = {"": []}
         for i in items:
             groups.setdefault(i.owner, []).append(i.text)
-        text = _list(share_leads(merge_heads(groups.pop(""))))
+        text = _list(share_leads(merge_heads(_coordinates(groups.pop("")))))
         for owner, texts in groups.items():
-            words = qualify(_list(share_leads(merge_heads(texts))), owner)
+            words = qualify(_list(share_leads(merge_heads(_coordinates(texts)))), owner)
             text = f"{text}, plus {words}" if text else words
         return text
 
@@ -375,11 +375,15 @@ class QueryReader(ConditionReader):
         elif first.descending:
             plain = not first.noun.startswith(("the ", "their "))
             head = self.pick(
-                (f"sorted by {first.noun}, highest first",)
+                (f"by {first.noun}, highest first", f"sorted by {first.noun} descending")
                 + ((f"highest {first.noun} first",) if plain else ())
             )
         else:
-            head = self.pick((f"sorted by {first.noun}", f"ordered by {first.noun}"))
+            plain = not first.noun.startswith(("the ", "their "))
+            head = self.pick(
+                (f"sorted by {first.noun}", f"ordered by {first.noun}")
+                + ((f"lowest {first.noun} first",) if plain else ())
+            )
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
 
@@ -426,6 +430,19 @@ class QueryReader(ConditionReader):
         if sub.group:
             tail.insert(0, "per " + join_words(sub.group))
         return text + "".join(f", {t}" for t in tail) if tail else text
+
+
+def _coordinates(nouns: list[str]) -> list[str]:
+    """``longitude`` and ``latitude`` of the same thing are its ``coordinates``:
+    ``centroid longitude, centroid latitude`` -> ``centroid coordinates``."""
+    out = list(nouns)
+    for i, noun in enumerate(out):
+        if noun == "longitude" or noun.endswith(" longitude"):
+            lat = noun.removesuffix("longitude") + "latitude"
+            if lat in out:
+                out[i] = noun.removesuffix("longitude") + "coordinates"
+                out.remove(lat)
+    return out
 
 
 def _list(items: list[str]) -> str:

@@ -464,8 +464,8 @@ class ScopeReader:
         if link.kind == "down":
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
-                be = "are" if they == "they" else "is"
-                return f"with the {noun} whose {link.role} {head} {they} {be}"
+                them = "them" if they == "they" else they
+                return f"with the {noun} that have {them} as {link.role} {head}"
             return f"with {their} {noun}"
         if link.kind == "same" and not filters:
             return ""  # the same things seen from another table ("buildings" twice)
@@ -473,7 +473,7 @@ class ScopeReader:
             return f"and the {noun}"
         if link.kind == "cross":
             return (
-                self.pick(("paired with every ", "combined with every ")) + f"{w.singular}{filters}"
+                self.pick(("with every ", "and every ")) + f"{w.singular}{filters}"
             )
         saved = scope.focus
         scope.focus = src

@@ -11,6 +11,7 @@ choice is drawn from the reader's seeded ``random.Random``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from cimgen.question.base import TONES, Clause, Reading
@@ -42,10 +43,10 @@ _MEASURE_VERBS = {
 }
 _GOALS = {
     "DIRECT": ("I need", "I want", "I'd like", "Please get me"),
-    "ANALYTICAL": ("For my analysis I need", "I'm analysing this and need", "I'd like to study"),
+    "ANALYTICAL": ("For my analysis I need", "I need", "I'd like to study"),
     "AGGREGATE": ("For a summary I need", "I need", "Summarise for me"),
-    "SPATIAL_SPECIFIC": ("For the map I need", "I want to map", "I'd like to see on a map"),
-    "TEMPORAL": ("I need", "For the latest data I need", "I'd like"),
+    "SPATIAL_SPECIFIC": ("For the map I need", "I want to map", "I'd like to map"),
+    "TEMPORAL": ("I need", "I want", "I'd like"),
 }
 _ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
 _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
@@ -80,7 +81,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
-_IF = ("If we only look at", "Considering only", "Restricting to", "Taking only")
+_IF = ("Among", "Considering only", "Restricting to", "Taking only", "Looking only at")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
 
 
@@ -270,14 +271,15 @@ class Voices:
         goal = self.goal()
         if R and r.chance(0.5):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
-        return f"{goal} a list of {self.np()}{self.with_returns()}{self.tail()}"
+        some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
+        return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
 
     def _and_their(self, R: str) -> str:
         if not R:
             return ""
         if "'s " in R or "whether" in R:
             return f", showing {R}"
-        return f", and what {self.be()} their {R}"
+        return self.pick((f", and what {self.be()} their {R}", f", with their {R}"))
 
     def count(self, voice: str) -> str:
         r = self.r
@@ -457,9 +459,29 @@ def _lower_first(text: str) -> str:
     return text[0].lower() + text[1:]
 
 
+# a point ``(9.19, 45.47, SRID 4326)`` or a box ``the box (9.1, 45.4, 9.2, 45.5, SRID 4326)``
+_PLACE = re.compile(r"(?:the box )?\((?:-?\d+(?:\.\d+)?, ){1,3}-?\d+(?:\.\d+)?(?:, SRID \d+)?\)")
+
+
+def say_once(text: str) -> str:
+    """A point or box the question names more than once is written out the first time and
+    then called ``that point`` / ``that box`` (a raster query reads its point in the
+    filter, the join and the value: people say the coordinates once). Only when the
+    question names one point (one box): with two, "that point" would not say which."""
+    places = _PLACE.findall(text)
+    for kind in ("point", "box"):
+        same = {p for p in places if p.startswith("the box") == (kind == "box")}
+        if len(same) != 1:
+            continue
+        place = same.pop()
+        first = text.index(place) + len(place)
+        text = text[:first] + text[first:].replace(place, f"that {kind}")
+    return text
+
+
 def finish(text: str) -> str:
-    """Spaces, capital, end mark."""
-    text = " ".join(text.split())
+    """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`)."""
+    text = say_once(" ".join(text.split()))
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
