@@ -472,9 +472,7 @@ class ScopeReader:
         if link.kind in ("sibling", "same"):
             return f"and the {noun}"
         if link.kind == "cross":
-            return (
-                self.pick(("with every ", "and every ")) + f"{w.singular}{filters}"
-            )
+            return self.pick(("with every ", "and every ")) + f"{w.singular}{filters}"
         saved = scope.focus
         scope.focus = src
         try:
