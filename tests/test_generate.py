@@ -102,6 +102,7 @@ def test_outputs_and_record_format(run_dir: Path) -> None:
         assert rec["quality"]["accepted"] is True and rec["quality"]["score"] >= 0.7
         assert rec["checks"]["grammar"] == "ok" and rec["checks"]["bind"] == "ok"
         assert rec["instruction"].endswith(rec["question"])
+        assert rec["instruction"].startswith("Convert this natural language question to PostGIS")
         assert rec["sql_postgis"].lstrip().upper().startswith(("SELECT", "WITH"))
         assert rec["dialect"] == "postgis" and rec["sql"] == rec["sql_postgis"]
         # SpatiaLite ran for the record: its outcome is stored per row
@@ -136,6 +137,9 @@ def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
     for rec in records:
         assert rec["dialect"] == "spatialite"
         assert rec["sql"] == rec["sql_spatialite"] and rec["sql"]
+        # the question package asks for the target dialect (no PostGIS left in the prompt)
+        assert "to SpatiaLite spatial SQL" in rec["instruction"]
+        assert "PostGIS" not in rec["instruction"] and rec["instruction"].endswith(rec["question"])
         assert rec["checks"]["spatialite"]["status"] == "ok"
         assert isinstance(rec["checks"]["spatialite"]["rows"], int)
     stats = json.loads((out / "stats.json").read_text())
@@ -152,6 +156,8 @@ def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
         codes = {f["code"] for f in rec["findings"] if f["severity"] == "error"}
         if rec["sql_spatialite"] is None and rec["checks"].get("spatialite"):
             assert "SPL002" in codes
+        if rec["question"]:
+            assert "to SpatiaLite spatial SQL" in rec["instruction"]
     card = (out / "README.md").read_text()
     assert "every row's `sql` ran on SpatiaLite" in card
 

@@ -176,6 +176,21 @@ def test_entry_point_and_instruction() -> None:
     )
 
 
+def test_instruction_for_each_dialect() -> None:
+    tables = ("cim_vector.building", "cim_vector.building_properties")
+    lite = instruction("How many?", SCHEMA, "spatialite", tables)
+    assert lite == (
+        "Convert this natural language question to SpatiaLite spatial SQL for the CIM Wizard "
+        "database using the tables cim_vector.building, cim_vector.building_properties: "
+        "How many?"
+    )
+    gis = instruction("How many?", SCHEMA, "postgis", tables)
+    assert gis == lite.replace("SpatiaLite", "PostGIS") and "SpatiaLite" not in gis
+    assert "to DuckDB spatial SQL" in instruction("Q?", SCHEMA, "duckdb")
+    with pytest.raises(ValueError, match="unknown SQL dialect 'oracle'"):
+        instruction("Q?", SCHEMA, "oracle")
+
+
 def test_deterministic_and_varied_across_seeds() -> None:
     q = _PARSED["spatial join, grouping, having"]
     assert ask(q, SCHEMA, "ANALYTICAL", 42) == ask(q, SCHEMA, "ANALYTICAL", 42)
@@ -345,3 +360,41 @@ def test_no_placeholder_words_leak() -> None:
         for tone in TONES:
             question = ask(q, SCHEMA, tone, 1)
             assert not re.search(r"\b(rows|row|value|category) \(", question), (name, question)
+
+
+def test_a_repeated_point_is_said_once() -> None:
+    q = parse(
+        "SELECT dsm.max_elevation, ST_Value(dsm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.4), 4326)) "
+        "AS v, ST_Value(dtm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.4), 4326)) AS g "
+        "FROM cim_raster.dsm_raster AS dsm, cim_raster.dtm_raster AS dtm "
+        "WHERE ST_Intersects(dtm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.4), 4326)) "
+        "AND ST_Intersects(dsm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.4), 4326)) "
+        "ORDER BY dsm.min_elevation DESC LIMIT 10"
+    )
+    for tone in TONES:
+        for seed in range(4):
+            question = ask(q, SCHEMA, tone, seed)
+            assert question.count("(9.2, 45.4, SRID 4326)") == 1, question
+            assert "that point" in question and not missing(q, question), question
+            first = question.index("(9.2, 45.4, SRID 4326)")
+            assert first < question.index("that point"), question  # written out first
+    two = parse(
+        "SELECT gb.name FROM cim_vector.grid_bus AS gb WHERE ST_DWithin(gb.geometry::geography, "
+        "ST_SetSRID(ST_MakePoint(9.2, 45.4), 4326)::geography, 400) ORDER BY "
+        "ST_Distance(gb.geometry::geography, ST_SetSRID(ST_MakePoint(9.3, 45.5), 4326)::geography)"
+    )
+    for seed in range(4):  # two points: "that point" would not say which
+        question = ask(two, SCHEMA, "DIRECT", seed)
+        assert "(9.2, 45.4, SRID 4326)" in question and "(9.3, 45.5, SRID 4326)" in question
+        assert "that point" not in question, question
+
+
+def test_longitude_and_latitude_are_coordinates() -> None:
+    q = parse(
+        "SELECT cg.sez2011, ST_X(ST_Centroid(cg.geometry)) AS lon, "
+        "ST_Y(ST_Centroid(cg.geometry)) AS lat, cg.p1 FROM cim_census.census_geo AS cg "
+        "WHERE cg.p1 > 100"
+    )
+    for seed in range(6):
+        question = ask(q, SCHEMA, "DIRECT", seed)
+        assert "centroid coordinates" in question and "latitude" not in question, question

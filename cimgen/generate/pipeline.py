@@ -486,7 +486,11 @@ class _Decider:
             if record.get("features") and len(self.features) < SDMETRICS_ROWS:
                 self.features.append(record["features"])
         else:
-            self.sink.reject(rejected_record(outcome, quality, self.prov, dialect=opts.dialect))
+            self.sink.reject(
+                rejected_record(
+                    outcome, quality, self.prov, dialect=opts.dialect, schema=self.div_ctx.schema
+                )
+            )
 
 
 def _gating(engines: dict[str, Any], dialect: str) -> dict[str, Any]:

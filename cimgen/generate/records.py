@@ -33,21 +33,14 @@ def schema_context(schema: Schema, tables: tuple[str, ...]) -> str:
     return cached[1]
 
 
-def instruction(cand: Candidate, dialect: str = "postgis") -> str:
-    """The candidate's instruction with the tables the query uses named before the question
-    (their columns are in ``schema_context``); it still ends with the question. For the
-    SpatiaLite dialect it asks for SpatiaLite SQL."""
-    base = cand.instruction
-    if dialect == "spatialite":
-        base = base.replace("to PostGIS spatial SQL", "to SpatiaLite spatial SQL", 1)
-    if not cand.tables:
-        return base
-    named = f" using the tables {', '.join(cand.tables)}"
-    if base.endswith(cand.question):
-        head = base[: len(base) - len(cand.question)].rstrip()
-        colon = head.endswith(":")
-        return f"{head.rstrip(':')}{named}{':' if colon else ''} {cand.question}"
-    return f"{base}{named}"
+def instruction(cand: Candidate, schema: Schema, dialect: str = "postgis") -> str:
+    """The candidate's question as an instruction for the target ``dialect``, with the
+    tables the query uses named before the question (their columns are in
+    ``schema_context``): built by :func:`cimgen.question.instruction`, which owns the
+    wording."""
+    from cimgen.question import instruction as ask_for
+
+    return ask_for(cand.question, schema, dialect, cand.tables)
 
 
 def _checks(outcome: Outcome) -> dict[str, Any]:
@@ -72,9 +65,11 @@ def dataset_record(
     difficulty_fallback: str | None = None,
     schema: Schema | None = None,
     dialect: str = "postgis",
+    context: bool = True,
 ) -> dict[str, Any]:
     """One output row. ``sql`` is the row's SQL in the target ``dialect`` (named by
-    ``dialect``): ``sql_spatialite`` for SpatiaLite, else ``sql_postgis``; both are kept."""
+    ``dialect``): ``sql_spatialite`` for SpatiaLite, else ``sql_postgis``; both are kept.
+    ``instruction`` and ``schema_context`` (unless ``context`` is off) need the ``schema``."""
     cand = outcome.candidate
     s = outcome.structure
     sql = None
@@ -83,8 +78,10 @@ def dataset_record(
     record: dict[str, Any] = {
         "id": cand.id if cand else f"s2_{outcome.index:07d}",
         "question": cand.question if cand else None,
-        "instruction": instruction(cand, dialect) if cand else None,
-        "schema_context": schema_context(schema, cand.tables) if cand and schema else None,
+        "instruction": instruction(cand, schema, dialect) if cand and schema else None,
+        "schema_context": schema_context(schema, cand.tables)
+        if cand and schema and context
+        else None,
         "sql": sql,
         "dialect": dialect,
         "sql_postgis": cand.sql_postgis if cand else None,
@@ -123,11 +120,17 @@ def dataset_record(
 
 
 def rejected_record(
-    outcome: Outcome, quality: Quality, provenance: dict[str, Any], dialect: str = "postgis"
+    outcome: Outcome,
+    quality: Quality,
+    provenance: dict[str, Any],
+    dialect: str = "postgis",
+    schema: Schema | None = None,
 ) -> dict[str, Any]:
     """A rejected candidate with its findings (no ``schema_context``: it is for debugging,
     not for training, and the DDL would only make the file bigger)."""
-    record = dataset_record(outcome, quality, provenance, dialect=dialect)
+    record = dataset_record(
+        outcome, quality, provenance, schema=schema, dialect=dialect, context=False
+    )
     record["findings"] = [f.to_dict() for f in outcome.findings]
     return record
 

@@ -50,12 +50,31 @@ def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) 
     return finish(Voices(reader, reading, tone).sentence())
 
 
-def instruction(question: str, schema: Schema) -> str:
-    """The Stage 1 style instruction around a question."""
+# the SQL dialects an instruction can ask for, as people write their names
+DIALECT_NAMES = {"postgis": "PostGIS", "spatialite": "SpatiaLite", "duckdb": "DuckDB"}
+
+
+def instruction(
+    question: str, schema: Schema, dialect: str = "postgis", tables: tuple[str, ...] = ()
+) -> str:
+    """The Stage 1 style instruction around a question, asking for SQL in ``dialect`` (a
+    key of :data:`DIALECT_NAMES`) and naming the ``tables`` the query uses (their columns
+    go in the record's ``schema_context``); it always ends with the question.
+
+    >>> from cimgen.schema.load import load_schema
+    >>> instruction("How many?", load_schema("cim_wizard"), "spatialite", ("cim_vector.building",))
+    'Convert this natural language question to SpatiaLite spatial SQL for the CIM Wizard \
+database using the tables cim_vector.building: How many?'
+    """
+    name = DIALECT_NAMES.get(dialect)
+    if name is None:
+        known = ", ".join(DIALECT_NAMES)
+        raise ValueError(f"unknown SQL dialect {dialect!r}: use one of {known}")
+    named = f" using the tables {', '.join(tables)}" if tables else ""
     return (
-        "Convert this natural language question to PostGIS spatial SQL for "
-        f"{vocabulary(schema).database}: {question}"
+        f"Convert this natural language question to {name} spatial SQL for "
+        f"{vocabulary(schema).database}{named}: {question}"
     )
 
 
-__all__ = ["TONES", "ask", "instruction"]
+__all__ = ["DIALECT_NAMES", "TONES", "ask", "instruction"]
