@@ -241,22 +241,29 @@ class ConditionReader(GeometryReader):
                 text = f"{who} {'are' if many else 'is'} {'' if truth else 'not '}{state}"
             return self._sentence_clause(text)
         state = t.noun.removeprefix("is ")
+        # the value it tests is said: returning it too ("in service, showing whether in
+        # service") would only repeat the condition
+        said = self.brief(t, src, "", scope)
         if state.startswith("has "):
             thing = state[4:]
             if truth:
-                return Clause(f"with {thing}", f"have {thing}")
+                return Clause(f"with {thing}", f"have {thing}", noun=said)
             thing = thing.removeprefix("a ").removeprefix("an ")
-            return Clause(f"without a {thing}", f"have no {thing}")
+            return Clause(f"without a {thing}", f"have no {thing}", noun=said)
         if state.startswith("in "):
             return Clause(
-                state if truth else f"not {state}", f"are {'' if truth else 'not '}{state}"
+                state if truth else f"not {state}",
+                f"are {'' if truth else 'not '}{state}",
+                noun=said,
             )
         if not t.noun.startswith(("is ", "in ", "has ")) and t.kind != "boolean":
             noun = t.brief  # a non-boolean column tested for truth
             word = "set" if truth else "not set"
             return Clause(f"with {noun} {word}", f"have {noun} {word}")
         return Clause(
-            f"that are {'' if truth else 'not '}{state}", f"are {'' if truth else 'not '}{state}"
+            f"that are {'' if truth else 'not '}{state}",
+            f"are {'' if truth else 'not '}{state}",
+            noun=said,
         )
 
     def between(self, e: ast.Between, scope: Scope, negated: bool) -> Clause:

@@ -82,7 +82,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "Looking only at")
-_NOW = ("Currently, ", "As of now, ", "Right now, ", "In the current data, ")
+_NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
 
 
 class Voices:
@@ -225,7 +225,7 @@ class Voices:
     def frame(self, text: str) -> str:
         """The tone's frame around a finished sentence."""
         said = text.startswith((*(n.rstrip(", ") for n in _NOW), "Right now"))
-        if self.tone == "TEMPORAL" and not self.g.temporal and not said and self.r.chance(0.7):
+        if self.tone == "TEMPORAL" and not self.g.temporal and not said and self.r.chance(0.5):
             return self.pick(_NOW) + _lower_first(text)
         return text
 
