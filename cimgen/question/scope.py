@@ -460,6 +460,11 @@ class ScopeReader:
         they = "they" if their == "their" else to.label if to else "they"
         noun = f"{w.plural}{filters}"
         if link.kind == "up":
+            if not link.role and not filters:
+                # the one parent every row has (a line's project scenario): what is said of
+                # it is said with its owner ("plus the project's name"); joining it changes
+                # nothing else worth a phrase
+                return ""
             return f"with {their} {link.role} {noun}"
         if link.kind == "down":
             if link.role:
