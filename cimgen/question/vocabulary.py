@@ -281,6 +281,11 @@ def short_noun(noun: str, words: TableWords | None) -> str:
     return noun
 
 
+# a description that names counted things ("buildings built after 2005"): plural, then a
+# participle
+_COUNTED = re.compile(r"^[a-z]+[^s]s (built|\w+ed)\b")
+
+
 def column_term(
     table: Table | None,
     name: str,
@@ -305,6 +310,8 @@ def column_term(
         if table is not None and noun == "geometry":
             noun = f"{table_words(table.name).singular} geometry"
         noun = shorten(noun) or noun
+    if _COUNTED.match(noun) and kind in ("integer", "bigint", "smallint"):
+        noun = "number of " + noun  # "buildings built after 2005": a count, not a join
     words = table_words(table.name) if table is not None else None
     short = short_noun(noun, words)
     naming = identifier or noun.endswith(("name", " ID", "identifier")) or short == "ID"
