@@ -246,6 +246,8 @@ class QueryReader(ConditionReader):
     ) -> None:
         for o in q.order_by:
             e = self.unalias(o.expr, scope, select)
+            if o.direction != "DESC" and o is q.order_by[-1] and self._by_id(e, scope):
+                continue  # the rows in their stable order: "the first 10", not "... by ID"
             text, owner = self.np(e, scope)
             noun = qualify(text, owner)
             if any(o.noun == noun for o in reading.order):
@@ -275,6 +277,19 @@ class QueryReader(ConditionReader):
             reading.limit = self.expr(q.limit, scope)
         if q.offset is not None:
             reading.offset = self.expr(q.offset, scope)
+
+    def _by_id(self, e: ast.Expr, scope: Scope) -> bool:
+        """Whether ``e`` is the subject's own identifier (not its name): ordering by it
+        ascending is the technical stable order people do not mention."""
+        if not isinstance(e, ast.Column) or scope.subject is None:
+            return False
+        t, src, _ = self.term(e, scope)
+        return (
+            src is scope.subject
+            and t.identifier
+            and not t.noun.endswith("name")
+            and self._identity(t, src, e, scope)
+        )
 
     # ------------------------------------------------------------------ set operations
 
@@ -406,8 +421,20 @@ class QueryReader(ConditionReader):
             if o.noun.startswith(("the ", "their ")):
                 return f"{'top' if o.descending else 'bottom'} {n} by {o.noun}"
             if o.descending:
-                return self.pick((f"top {n} by {o.noun}", f"the {n} with the highest {o.noun}"))
-            return self.pick((f"the {n} with the lowest {o.noun}", f"bottom {n} by {o.noun}"))
+                return self.pick(
+                    (
+                        f"top {n} by {o.noun}",
+                        f"top {n} by {o.noun}",
+                        f"the {n} with the highest {o.noun}",
+                    )
+                )
+            return self.pick(
+                (
+                    f"the {n} with the lowest {o.noun}",
+                    f"bottom {n} by {o.noun}",
+                    f"lowest {n} by {o.noun}",
+                )
+            )
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)
