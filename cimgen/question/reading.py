@@ -11,6 +11,8 @@ merely passes through are not).
 
 from __future__ import annotations
 
+import re
+
 from cimgen import ast
 from cimgen.question.base import (
     Clause,
@@ -30,6 +32,7 @@ from cimgen.question.scope import qualify
 from cimgen.question.vocabulary import Term, plural
 
 _CLUSTERS = ("ST_ClusterDBSCAN", "ST_ClusterKMeans")
+_RANKED = re.compile(r"^(?:dense rank|rank|position) by ")
 
 
 class QueryReader(ConditionReader):
@@ -387,14 +390,17 @@ class QueryReader(ConditionReader):
             head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
         elif first.text:
             head = f"sorted by {first.noun}" + (" in reverse order" if first.descending else "")
+        elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
+            ranked = _RANKED.sub("ranked by ", first.noun, count=1)
+            head = f"{ranked}, in reverse order" if first.descending else ranked
         elif first.descending:
-            plain = not first.noun.startswith(("the ", "their "))
+            plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = self.pick(
                 (f"by {first.noun}, highest first", f"sorted by {first.noun} descending")
                 + ((f"highest {first.noun} first",) if plain else ())
             )
         else:
-            plain = not first.noun.startswith(("the ", "their "))
+            plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = self.pick(
                 (f"sorted by {first.noun}", f"ordered by {first.noun}")
                 + ((f"lowest {first.noun} first",) if plain else ())
