@@ -456,13 +456,14 @@ def test_a_one_table_spatial_join_is_a_spatial_self_join_on_a_stand_in_fixture()
 
 def test_counts_that_leave_the_label_no_room_give_way_and_are_recorded() -> None:
     """The rule calls a query with a subquery NESTED_QUERY and one with two joins
-    MULTI_JOIN: a SIMPLE_SELECT or SPATIAL_MEASUREMENT sampled with them gets its label,
-    the count relaxed (EXP010); consistent structures are left alone."""
+    MULTI_JOIN: a SIMPLE_SELECT with a subquery on its own table, or a
+    SPATIAL_MEASUREMENT with two joins, gets its label, the count relaxed (EXP010);
+    consistent structures are left alone."""
     from cimgen.expand.layout import label_room
 
     ctx = context("cim_wizard")
     simple = QueryFeatures(
-        subquery_count=1, table_count=2, schema_count=1, predicate_count=2, sql_type="SIMPLE_SELECT"
+        subquery_count=1, table_count=1, schema_count=1, predicate_count=2, sql_type="SIMPLE_SELECT"
     )
     measure = QueryFeatures(
         join_count=2,
@@ -483,8 +484,9 @@ def test_counts_that_leave_the_label_no_room_give_way_and_are_recorded() -> None
             assert got.sql_type == s.sql_type, render_postgis(e.query)
             assert count in e.relaxed and "sql_type" not in e.relaxed
             assert any(f.code == "EXP010" and count in f.message for f in e.findings)
-    fine = replace(simple, subquery_count=0, table_count=1)
-    assert label_room(fine) == (None, False)
+    assert label_room(replace(simple, subquery_count=0)) == (None, False)
+    # a subquery on another table keeps its counts (the label gives way: NESTED_QUERY)
+    assert label_room(replace(simple, table_count=2)) == (None, False)
     assert label_room(replace(measure, join_count=1, table_count=2)) == (None, False)
     # a measurement in a CTE keeps its counts: the rule calls it nested, as the corpus does
     nested = replace(measure, join_count=0, cte_count=1, table_count=1)
