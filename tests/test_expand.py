@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -402,3 +403,91 @@ def test_a_grammar_without_window_calls_gets_no_window(tmp_path: Path) -> None:
     assert built >= 0.9 * len(sample)
     with pytest.raises(UnexpectedInput):  # and the copy rejects a window call
         parser(copy).parse("SELECT RANK() OVER (ORDER BY a) FROM t")
+
+
+@cache
+def planted_context() -> ExpansionContext:
+    """The default job's context: the bundled corpus's literals planted in the fixture, so
+    the world is a stand-in (``trusted`` False), as ``cimgen generate`` builds it."""
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.world import fixture_world
+    from cimgen.world.corpus import learn_corpus
+
+    schema = load_schema("cim_wizard")
+    records = list(read_stage1(load_demo_corpus()))
+    corpus = learn_corpus(schema, records)
+    schema = _with_metric_srid(schema, corpus, 2)
+    plant = _planting(schema, corpus, 2)
+    world = fixture_world(schema, 2, plant=plant)
+    return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
+
+
+def test_a_one_table_spatial_join_is_a_spatial_self_join_on_a_stand_in_fixture() -> None:
+    """SPATIAL_JOIN with one table and no join: ``FROM t a, t b WHERE <a near b>`` (pairs
+    of neighbours), also where the fixture stands in for the user's data -- before, every
+    such structure fell back to a plain listing labelled SIMPLE_SELECT."""
+    ctx = planted_context()
+    assert not ctx.trusted
+    s = QueryFeatures(
+        table_count=1,
+        schema_count=1,
+        spatial_function_count=2,
+        predicate_count=2,
+        sql_type="SPATIAL_JOIN",
+        primary_function_category="predicates",
+    )
+    honoured = 0
+    for k in range(12):
+        e = expand(s, ctx, random.Random(k))
+        assert e.query is not None and e.shape is not None
+        sql = render_postgis(e.query)
+        got = extract_features(sql, ctx.schema)
+        assert not any(n in e.relaxed for n in FIDELITY_COUNTS), sql
+        assert (got.table_count, got.join_count) == (1, 0), sql
+        if got.sql_type == "SPATIAL_JOIN":
+            honoured += 1
+            names = re.findall(r"FROM (\S+) AS \w+, (\S+) AS \w+", sql)
+            assert names and names[0][0] == names[0][1], sql  # one table, twice
+            assert "<>" in sql, sql  # a row and its neighbours, not itself
+        else:
+            assert "sql_type" in e.relaxed, sql
+    assert honoured >= 10
+
+
+def test_counts_that_leave_the_label_no_room_give_way_and_are_recorded() -> None:
+    """The rule calls a query with a subquery NESTED_QUERY and one with two joins
+    MULTI_JOIN: a SIMPLE_SELECT with a subquery on its own table, or a
+    SPATIAL_MEASUREMENT with two joins, gets its label, the count relaxed (EXP010);
+    consistent structures are left alone."""
+    from cimgen.expand.layout import label_room
+
+    ctx = context("cim_wizard")
+    simple = QueryFeatures(
+        subquery_count=1, table_count=1, schema_count=1, predicate_count=2, sql_type="SIMPLE_SELECT"
+    )
+    measure = QueryFeatures(
+        join_count=2,
+        table_count=3,
+        schema_count=1,
+        spatial_function_count=2,
+        predicate_count=2,
+        sql_type="SPATIAL_MEASUREMENT",
+        primary_function_category="measurements",
+    )
+    for s, count in ((simple, "subquery_count"), (measure, "join_count")):
+        room, certain = label_room(s)
+        assert room is not None and certain
+        for k in range(4):
+            e = expand(s, ctx, random.Random(k))
+            assert e.query is not None, e.findings
+            got = extract_features(render_postgis(e.query), ctx.schema)
+            assert got.sql_type == s.sql_type, render_postgis(e.query)
+            assert count in e.relaxed and "sql_type" not in e.relaxed
+            assert any(f.code == "EXP010" and count in f.message for f in e.findings)
+    assert label_room(replace(simple, subquery_count=0)) == (None, False)
+    # a subquery on another table keeps its counts (the label gives way: NESTED_QUERY)
+    assert label_room(replace(simple, table_count=2)) == (None, False)
+    assert label_room(replace(measure, join_count=1, table_count=2)) == (None, False)
+    # a measurement in a CTE keeps its counts: the rule calls it nested, as the corpus does
+    nested = replace(measure, join_count=0, cte_count=1, table_count=1)
+    assert label_room(nested) == (None, False)

@@ -237,6 +237,11 @@ def _summary(stats: dict[str, Any]) -> None:
     t.add_row(
         "structure fidelity (5 counts)", f"{stats.get('fidelity', {}).get('five_counts_pct', 0)}%"
     )
+    acc = stats.get("accepted_fidelity", {})
+    t.add_row(
+        "accepted: 5 counts / sql_type label agree",
+        f"{acc.get('five_counts_pct', 0)}% / {acc.get('sql_type_label_agreement_pct', 0)}%",
+    )
     t.add_row("mean quality", str(stats.get("quality", {}).get("mean", 0)))
     _model_rows(t, stats.get("structure_model") or {})
     for stage, seconds in stats.get("timings", {}).items():

@@ -26,6 +26,7 @@ from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.context import ExpansionContext, JoinPath
 from cimgen.expand.frame import BuildError
+from cimgen.expand.layout import label_room
 from cimgen.expand.observe import Shape, observe
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
@@ -84,6 +85,21 @@ def _rank(s: QueryFeatures, shape: Shape) -> tuple[int, int, int]:
     return counts, label, secondary
 
 
+def _plan(
+    structure: QueryFeatures, room: QueryFeatures | None, certain: bool
+) -> list[tuple[QueryFeatures, bool]]:
+    """The attempts: (structure to build, honour its label); the last few never honour
+    the label (the closest query when its needs cannot be met)."""
+    honoured = ATTEMPTS - 4
+    if room is None:
+        first = [(structure, True)] * honoured
+    elif certain:
+        first = [(room, True)] * honoured
+    else:
+        first = [(structure, True)] * (honoured // 2) + [(room, True)] * (honoured // 2)
+    return first + [(structure, False)] * (ATTEMPTS - honoured)
+
+
 def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Expansion:
     """Build the query that best honours ``structure`` (see the module docstring)."""
     bad = _impossible(structure, ctx)
@@ -91,18 +107,24 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
         return Expansion(None, (bad,))
     best: tuple[tuple[int, int, int], ast.Query, Shape] | None = None
     last = "no attempt"
-    for attempt in range(ATTEMPTS):
-        honour = attempt < ATTEMPTS - 4
+    # counts that leave the label no room give way to it (layout.label_room): then the
+    # label ranks first, and an attempt on the relaxed structure follows the attempts on
+    # the sampled one (which may still fit, unless the rule excludes it)
+    room, certain = label_room(structure)
+    plan = _plan(structure, room, certain)
+    for target, honour in plan:
         try:
-            query = Builder(structure, ctx, rng, honour).build()
+            query = Builder(target, ctx, rng, honour).build()
         except BuildError as exc:
             last = str(exc)
             continue
         shape = observe(query, ctx.schema, ctx.catalogue)
         rank = _rank(structure, shape)
+        if room is not None:
+            rank = (rank[1], rank[0], rank[2])
         if best is None or rank < best[0]:
             best = (rank, query, shape)
-        if rank[0] == 0 and rank[1] == 0 and rank[2] <= 1:
+        if _rank(target, shape) == (0, 0, 0) or (rank[0] + rank[1] == 0 and rank[2] <= 1):
             break
     if best is None:
         return Expansion(None, (finding(EXP002, f"no purposeful query fits: {last}"),))

@@ -31,6 +31,7 @@ class Needs:
     no_raster: bool = False
     geometry: bool = False  # a geometry to measure / cluster
     cluster: bool = False  # enough rows of one geometry table to cluster
+    self_join: bool = False  # a spatial join within one table (SPATIAL_JOIN, one table)
 
 
 def richness(t: TableInfo) -> float:
@@ -146,7 +147,10 @@ def link_options(
                     row == it.pivot
                     or rel != "near"
                     or _same_label(ctx, it, row)
-                    or not ctx.trusted  # neighbours at a distance only the data knows
+                    # neighbours at a distance only the data knows: over a stand-in fixture
+                    # only when the label asks for a spatial join and the query has one
+                    # table, which a self-join alone can honour (a distance of >= 100 m)
+                    or (not ctx.trusted and not needs.self_join)
                 )
             ):
                 continue  # pairs of neighbours, not a row and its own other version

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cimgen.expand.core import Needs
 from cimgen.models import QueryFeatures
@@ -52,7 +52,48 @@ def needs_for(s: QueryFeatures, honour_label: bool = True) -> Needs:
         no_raster=t not in ("RASTER_VECTOR", ""),
         geometry=t in ("SPATIAL_MEASUREMENT", "SPATIAL_CLUSTERING", "SPATIAL_JOIN"),
         cluster=t == "SPATIAL_CLUSTERING",
+        # FROM t a, t b WHERE <a near b>: the one way a one-table structure joins spatially
+        self_join=t == "SPATIAL_JOIN" and s.table_count == 1,
     )
+
+
+# labels the documented rule (docs/features.md) gives only to a query of one block with
+# fewer than two joins and no spatial join
+_FLAT = ("SIMPLE_SELECT", "AGGREGATION", "SPATIAL_MEASUREMENT")
+
+
+def label_room(s: QueryFeatures) -> tuple[QueryFeatures | None, bool]:
+    """The nearest structure whose counts leave room for ``s.sql_type`` (None when they
+    already do, or no count change would help), and whether the rule certainly excludes
+    the label at the sampled counts (else the sampled ones are tried first).
+
+    The structure model samples the label and the counts apart, so some vectors ask for
+    what the rule cannot call by their label: two joins of a SIMPLE_SELECT (the rule says
+    MULTI_JOIN), a SIMPLE_SELECT with a subquery on its own table (NESTED_QUERY), a
+    RASTER_VECTOR of three tables and no join (only a comma product could hold them).
+    The label says what the query is for, so the count gives way, recorded as a
+    relaxation (``EXP010``).
+    Other labels beside a CTE or subquery (a measurement in a CTE) are read as the corpus
+    reads them -- the rule calls them nested -- and keep their counts: the five-count
+    fidelity (>= 95 %) has no room for them too (docs/expansion.md, "Labels first").
+    """
+    t = s.sql_type
+    nested = s.cte_count + s.subquery_count
+    if t == "SIMPLE_SELECT" and nested and s.join_count <= 1 and s.table_count <= s.join_count + 1:
+        # only where the nesting reads no table of its own (a scalar comparison with the
+        # table's own average): dropping it costs the nesting count alone. A subquery on
+        # another table keeps its counts -- the label gives way (NESTED_QUERY, EXP011).
+        return replace(s, cte_count=0, subquery_count=0), True
+    if t in _FLAT and not nested and s.join_count >= 2:
+        tables = min(s.table_count, 2)
+        relaxed = replace(
+            s, join_count=1, table_count=tables, schema_count=min(s.schema_count, tables)
+        )
+        return relaxed, True
+    if t == "RASTER_VECTOR" and not nested and s.join_count == 0 and s.table_count > 2:
+        # three tables by commas and a raster among them: often no way links them all
+        return replace(s, table_count=2, schema_count=min(s.schema_count, 2)), False
+    return None, False
 
 
 def choose_forms(

@@ -162,6 +162,10 @@ def _statistics(stats: dict[str, Any]) -> list[str]:
             "structure fidelity (five counts kept)",
             _pct((stats.get("fidelity") or {}).get("five_counts_pct")),
         ),
+        (
+            "sql_type label agreement (accepted; label derived from the SQL)",
+            _pct((stats.get("accepted_fidelity") or {}).get("sql_type_label_agreement_pct")),
+        ),
         ("distinct SQL", _pct(nov.get("distinct_sql_pct"))),
         ("distinct query shapes", _num(nov.get("distinct_shapes"))),
         ("shapes not in Stage 1", _pct(nov.get("novel_shape_pct"))),

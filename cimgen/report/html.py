@@ -222,6 +222,10 @@ def _fidelity(data: ReportData) -> str:
             "five counts kept (structure → SQL)",
             _fmt(_get(data.stats, "fidelity", "five_counts_pct"), 1, "%"),
         ),
+        (
+            "sql_type label agreement (accepted, derived from the SQL)",
+            _fmt(_get(data.stats, "accepted_fidelity", "sql_type_label_agreement_pct"), 1, "%"),
+        ),
     ]
     body = [_tiles(tiles)]
     if sdm.get("error"):
