@@ -293,6 +293,14 @@ class Content:
                         numeric=True,
                     )
                 )
+            by_name = {o.name: o.expr for o in out}
+            if {"surface_elevation_m", "ground_elevation_m"} <= set(by_name):
+                # what a surface and a terrain model at one place say together: the height
+                # of what stands there (a building, a tree)
+                diff = ast.BinaryOp(
+                    "-", by_name["surface_elevation_m"], by_name["ground_elevation_m"]
+                )
+                out.append(Out(diff, "height_above_ground_m", "measure", item, numeric=True))
             return out
         if p.kind == "raster":
             r = item.info.geom(p.right_column or "")
