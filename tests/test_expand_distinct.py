@@ -12,7 +12,12 @@ from cimgen import ast
 from cimgen.check.result import arrow_constant_columns, arrow_repeats, ordering_columns
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand.context import ExpansionContext, is_count
-from cimgen.expand.distinct import distinguish, order_by_what_varies, version_columns
+from cimgen.expand.distinct import (
+    distinguish,
+    order_by_what_varies,
+    pin_scope,
+    version_columns,
+)
 from cimgen.expand.values import threshold
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
@@ -125,3 +130,21 @@ def test_counts_are_compared_with_whole_numbers() -> None:
         hi = threshold(3.0, "above", pool, rng, integer=True)
         assert lo.is_integer() and lo <= 4.5 and hi.is_integer() and hi >= 3.0
     assert threshold(4.5, "below", pool, rng, integer=False) in (4.1, 4.4, 3.6)
+
+
+def test_pin_scope_keeps_the_rows_in_the_asked_scenario(con) -> None:  # type: ignore[no-untyped-def]
+    query = parse(
+        "SELECT gl.name, b.building_id, bp.net_leased_area "
+        "FROM cim_vector.grid_line AS gl, cim_vector.building AS b, "
+        "cim_vector.building_properties AS bp "
+        "WHERE ST_Intersects(gl.geometry, b.building_geometry) AND b.id = bp.building_fk "
+        "AND gl.project_id = 'milan_navigli_2023' AND gl.scenario_id = 'proposed'"
+    )
+    pinned = pin_scope(query, ctx())
+    sql = render_postgis(pinned)
+    assert "bp.project_id = 'milan_navigli_2023'" in sql and "bp.scenario_id = 'proposed'" in sql
+    # the building is named by its properties row (b.id = bp.building_fk): no lod to add
+    assert distinguish(pinned, ctx()) == pinned
+    table = _result(con, pinned)
+    assert table.num_rows > 0 and arrow_repeats(table) == 0
+    assert pin_scope(pinned, ctx()) == pinned  # nothing left open

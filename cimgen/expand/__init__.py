@@ -25,7 +25,7 @@ from cimgen import ast
 from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.context import ExpansionContext, JoinPath
-from cimgen.expand.distinct import distinguish, order_by_what_varies
+from cimgen.expand.distinct import distinguish, order_by_what_varies, pin_scope
 from cimgen.expand.frame import BuildError
 from cimgen.expand.observe import Shape, observe
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
@@ -96,7 +96,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
         honour = attempt < ATTEMPTS - 4
         try:
             query = Builder(structure, ctx, rng, honour).build()
-            query = order_by_what_varies(distinguish(query, ctx), ctx)
+            query = order_by_what_varies(distinguish(pin_scope(query, ctx), ctx), ctx)
         except BuildError as exc:
             last = str(exc)
             continue

@@ -55,6 +55,53 @@ def _versions(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
     return ()
 
 
+def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` with every scoped table in the project scenario the query is about: when
+    one table is pinned to a project and scenario (``gl.scenario_id = 'proposed'``), a
+    scoped table it meets with its scope left open (building properties of every scenario)
+    gets the same literals, instead of rows of other scenarios beside the asked one."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    same, pinned = _equalities(body)
+    values: dict[str, ast.Expr | None] = {}
+    for (alias, column), lit in pinned.items():
+        ref = _ref(body, alias)
+        info = ctx.by_name.get(ref.qualified) if ref is not None else None
+        if info is not None and column in info.scope:
+            values[column] = lit if values.get(column, lit) == lit else None  # two values: leave
+    if not any(values.values()):
+        return query
+    fixed = {same.find(c) for c in pinned}
+    extra: list[ast.Expr] = []
+    for ref in (r for item in body.from_ for r in _table_refs(item)):
+        info = ctx.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is None:
+            continue
+        for column in info.scope:
+            given = values.get(column)
+            root = same.find((alias, column))
+            if given is None or root in fixed:
+                continue
+            fixed.add(root)
+            extra.append(ast.BinaryOp("=", ast.Column(column, alias), given))
+    if not extra:
+        return query
+    where = body.where
+    for cond in extra:
+        where = cond if where is None else ast.BinaryOp("AND", where, cond)
+    return replace(query, body=replace(body, where=where))
+
+
+def _ref(body: ast.Select, alias: str) -> ast.TableRef | None:
+    for item in body.from_:
+        for r in _table_refs(item):
+            if (r.alias or r.name) == alias:
+                return r
+    return None
+
+
 def distinguish(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """``query`` with the version columns it leaves open added to its SELECT list (a
     row-level, non-DISTINCT, top-level SELECT only; anything else is returned as is)."""
@@ -78,6 +125,8 @@ def distinguish(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         if info is None:
             continue
         alias = ref.alias or ref.name
+        if info.pk and all(_reached(same, alias, k, refs) for k in info.pk):
+            continue  # one row per row of the table whose key names it (b.id = bp.building_fk)
         for column in version_columns(ctx, info):
             root = same.find((alias, column))
             if root in known:
@@ -156,11 +205,11 @@ def _flat_ranking(expr: ast.Expr, constant: Callable[[ast.Expr], bool]) -> bool:
 _RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
 
 
-def _equalities(body: ast.Select) -> tuple[_Classes, set[tuple[str, str]]]:
+def _equalities(body: ast.Select) -> tuple[_Classes, dict[tuple[str, str], ast.Expr]]:
     """The (alias, column) classes the block's inner conditions equate, and the columns
-    they pin to a literal."""
+    they pin to a literal (with the literal)."""
     same = _Classes()
-    pinned: set[tuple[str, str]] = set()
+    pinned: dict[tuple[str, str], ast.Expr] = {}
     for cond in _conditions(body):
         for conj in _conjuncts(cond):
             if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
@@ -169,10 +218,18 @@ def _equalities(body: ast.Select) -> tuple[_Classes, set[tuple[str, str]]]:
             if left and right:
                 same.union(left, right)
             elif left and _literal(conj.right):
-                pinned.add(left)
+                pinned[left] = conj.right
             elif right and _literal(conj.left):
-                pinned.add(right)
+                pinned[right] = conj.left
     return same, pinned
+
+
+def _reached(same: _Classes, alias: str, column: str, refs: list[ast.TableRef]) -> bool:
+    """Is ``alias.column`` equated to a column of another table of the block?"""
+    root = same.find((alias, column))
+    others = {r.alias or r.name for r in refs} - {alias}
+    nodes = {*same.parent, *same.parent.values()}
+    return any(same.find(c) == root for c in nodes if c[0] in others)
 
 
 class _Classes:
