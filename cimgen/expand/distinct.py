@@ -7,6 +7,8 @@ A table's *version columns* come from the data: the fewest of its scope columns
 (``building_id``, ``name``), tell its sampled rows apart. :func:`distinguish` adds to a
 row-level SELECT the version columns of each table it reads that the query neither pins
 (``b.lod = 2``), outputs, nor equates to one it outputs or pins (``bp.lod = b.lod``).
+:func:`pin_scope` first puts every scoped table in the project scenario the query is pinned
+to, and :func:`order_by_what_varies` drops orderings by a row pinned to one value (RES003).
 """
 
 from __future__ import annotations
