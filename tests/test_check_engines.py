@@ -21,10 +21,11 @@ from cimgen.check import (
     agree,
     run_checks,
 )
-from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, PLANNED
+from cimgen.check.base import ERROR, NOT_CHECKABLE, OK, PLANNED, EngineResult
 from cimgen.check.execute import arrow_digest, digest
 from cimgen.cli.main import app
 from cimgen.engines.duckdb import open_fixture
+from cimgen.models import QueryFeatures
 from cimgen.schema import load_schema
 
 SCHEMA = load_schema("cim_wizard")
@@ -85,6 +86,35 @@ def test_duckdb_error_is_a_finding(duck: DuckDBRunner) -> None:
     assert "SEM001" in codes
 
 
+STRUCTURE = QueryFeatures()  # any structure: the subject is a generated candidate
+REPEATED = (
+    "SELECT b.building_id, b.building_geometry_source FROM cim_vector.building b "
+    "JOIN cim_vector.building_properties bp ON bp.building_fk = b.id"
+)
+CONSTANT = (
+    "SELECT ps.project_name, b.building_id, "
+    "RANK() OVER (ORDER BY ps.project_name) AS rank_in_project "
+    "FROM cim_vector.project_scenario ps JOIN cim_vector.building_properties bp "
+    "ON bp.project_id = ps.project_id AND bp.scenario_id = ps.scenario_id "
+    "JOIN cim_vector.building b ON b.id = bp.building_fk "
+    "WHERE ps.project_id = 'milan_navigli_2023' AND ps.scenario_id = 'baseline' "
+    "ORDER BY ps.project_name"
+)
+UNIQUE = (
+    "SELECT b.id, b.building_id, b.lod FROM cim_vector.building b ORDER BY b.building_id, b.lod"
+)
+RESULT_CASES = ((REPEATED, "RES002"), (CONSTANT, "RES003"), (UNIQUE, None))
+
+
+def _result_codes(ctx: CheckContext, engine: str, sql: str, structure: bool) -> list[str]:
+    subject = Subject(sql, structure=STRUCTURE if structure else None)
+    findings = run_checks(subject, ctx, only=("grammar", engine, "result"))
+    assert subject.engines[engine].executed, (engine, sql, findings)
+    if not structure:  # hand-written queries are executed, never profiled
+        assert subject.engines[engine].repeats is None and subject.engines[engine].constant == ()
+    return [f.code for f in findings]
+
+
 def test_results_that_repeat_rows_or_order_by_a_constant_are_rejected(
     duck: DuckDBRunner,
 ) -> None:
@@ -92,34 +122,33 @@ def test_results_that_repeat_rows_or_order_by_a_constant_are_rejected(
     multiplies rows the SELECT list cannot tell apart: building ids repeat across LODs and
     properties across scenarios) and an ordering or ranking by a value that is the same on
     every row. Hand-written queries (no structure) are only executed, not judged so."""
-    from cimgen.models import QueryFeatures
-
-    structure = QueryFeatures()
-    repeated = (
-        "SELECT b.building_id, b.building_geometry_source FROM cim_vector.building b "
-        "JOIN cim_vector.building_properties bp ON bp.building_fk = b.id"
-    )
-    constant = (
-        "SELECT ps.project_name, b.building_id, "
-        "RANK() OVER (ORDER BY ps.project_name) AS rank_in_project "
-        "FROM cim_vector.project_scenario ps JOIN cim_vector.building_properties bp "
-        "ON bp.project_id = ps.project_id AND bp.scenario_id = ps.scenario_id "
-        "JOIN cim_vector.building b ON b.id = bp.building_fk "
-        "WHERE ps.project_id = 'milan_navigli_2023' AND ps.scenario_id = 'baseline' "
-        "ORDER BY ps.project_name"
-    )
-    unique = (
-        "SELECT b.id, b.building_id, b.lod FROM cim_vector.building b ORDER BY b.building_id, b.lod"
-    )
-    for sql, code in ((repeated, "RES002"), (constant, "RES003"), (unique, None)):
-        generated = Subject(sql, structure=structure)
-        codes = [f.code for f in run_checks(generated, _ctx(duck), only=("grammar", "duckdb"))]
-        assert codes == ([code] if code else []), (sql, codes)
-        by_hand = Subject(sql)
-        assert run_checks(by_hand, _ctx(duck), only=("grammar", "duckdb")) == []
-    result = Subject(repeated, structure=structure)
+    for sql, code in RESULT_CASES:
+        assert _result_codes(_ctx(duck), "duckdb", sql, True) == ([code] if code else []), sql
+        assert _result_codes(_ctx(duck), "duckdb", sql, False) == [], sql
+    result = Subject(REPEATED, structure=STRUCTURE)
     run_checks(result, _ctx(duck), only=("grammar", "duckdb"))
     assert result.engines["duckdb"].repeats and "repeats" in result.engines["duckdb"].to_dict()
+
+
+def test_result_checks_judge_the_engine_that_counts() -> None:
+    """One decision on one result: PostGIS's when it executed the query (DuckDB's fixture
+    is not the user's database), SpatiaLite's for the SpatiaLite dialect, else DuckDB's."""
+    from cimgen.check.result import check_result
+
+    def codes(dialect: str, **engines: EngineResult) -> list[str]:
+        subject = Subject(REPEATED, structure=STRUCTURE, engines=dict(engines))
+        ctx = CheckContext(SCHEMA, CheckOptions(dialect=dialect))
+        return [f.code for f in check_result(subject, ctx)]
+
+    repeats, clean = EngineResult(OK, rows=4, repeats=2), EngineResult(OK, rows=4, repeats=0)
+    explain_only = EngineResult(OK)  # --no-execute: PostGIS did not run it
+    assert codes("postgis", duckdb=repeats, postgis=clean) == []
+    assert codes("postgis", duckdb=clean, postgis=repeats) == ["RES002"]
+    assert codes("postgis", duckdb=repeats, postgis=explain_only) == ["RES002"]
+    assert codes("postgis", duckdb=repeats, spatialite=clean) == ["RES002"]
+    assert codes("spatialite", duckdb=repeats, spatialite=clean) == []
+    assert codes("spatialite", duckdb=clean, spatialite=repeats) == ["RES002"]
+    assert codes("postgis", duckdb=EngineResult(ERROR, reason="x")) == []
 
 
 def test_raster_executes_in_duckdb(duck: DuckDBRunner) -> None:
@@ -194,6 +223,14 @@ def test_spatialite_findings_gate_only_the_spatialite_dialect(lite: SpatialiteRu
         assert subject.engines["spatialite"].status == ERROR
 
 
+def test_result_checks_on_spatialite(lite: SpatialiteRunner) -> None:
+    """The SpatiaLite dialect's rows are SpatiaLite's: its result is profiled and judged."""
+    for sql, code in RESULT_CASES:
+        codes = _result_codes(_lite_ctx(lite, "spatialite"), "spatialite", sql, True)
+        assert codes == ([code] if code else []), sql
+        assert _result_codes(_lite_ctx(lite, "spatialite"), "spatialite", sql, False) == []
+
+
 def test_spatialite_runner_is_read_only_times_out_and_recovers() -> None:
     from cimgen.engines import spatialite
 
@@ -259,6 +296,20 @@ def test_postgis_gold_check_and_agreement(pg_dsn: str, duck: DuckDBRunner) -> No
     raster = Subject(RASTER)
     assert run_checks(raster, _ctx(None, pg), only=("postgis",)) == []
     assert raster.engines["postgis"].rows == 1
+
+
+@pytest.mark.postgis
+def test_result_checks_on_postgis(pg_dsn: str, duck: DuckDBRunner) -> None:
+    """With PostGIS given, its result is the one judged (the message names it)."""
+    from cimgen.engines.postgis import connect
+
+    pg = PostgisRunner(connect(pg_dsn), timeout_s=5.0)
+    for sql, code in RESULT_CASES:
+        assert _result_codes(_ctx(None, pg), "postgis", sql, True) == ([code] if code else [])
+        assert _result_codes(_ctx(None, pg), "postgis", sql, False) == []
+    subject = Subject(REPEATED, structure=STRUCTURE)
+    findings = run_checks(subject, _ctx(duck, pg), only=("grammar", "duckdb", "postgis", "result"))
+    assert [f.code for f in findings] == ["RES002"] and "postgis result" in findings[0].message
 
 
 @pytest.mark.postgis

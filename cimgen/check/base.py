@@ -30,11 +30,12 @@ class EngineResult:
     digest: tuple[Any, ...] | None = None
     sqlstate: str | None = None
     reason: str | None = None  # why it did not execute: set for every status but "ok"
-    # rows of the result (its first REPEAT_WINDOW rows) identical to an earlier row: a join
-    # that multiplies rows the SELECT list cannot tell apart (RES002)
+    # The result's profile, taken only when asked (generated candidates) and judged by
+    # cimgen.check.result on the engine that counts: rows of the result (its first
+    # REPEAT_WINDOW rows) identical to an earlier row -- a join that multiplies rows the
+    # SELECT list cannot tell apart (RES002) -- and output columns (0-based) holding one
+    # value on every row of a result of 2+ rows: an ordering by them means nothing (RES003)
     repeats: int | None = None
-    # output columns (0-based) holding one value on every row of a result of 2+ rows
-    # (its first REPEAT_WINDOW rows): an ordering or ranking by them means nothing (RES003)
     constant: tuple[int, ...] = ()
 
     @property
@@ -105,3 +106,15 @@ class CheckContext:
 
 
 Check = Callable[[Subject, CheckContext], list[Finding]]
+
+
+def counting_engine(engines: dict[str, EngineResult], dialect: str = "postgis") -> str | None:
+    """The engine whose result counts (its rows are the record's result, its profile is
+    judged by the result checks): SpatiaLite for the SpatiaLite dialect; otherwise PostGIS
+    when it executed the query, else DuckDB. None when none of them executed it."""
+    order = ("spatialite",) if dialect == "spatialite" else ("postgis", "duckdb")
+    for engine in order:
+        r = engines.get(engine)
+        if r is not None and r.executed:
+            return engine
+    return None

@@ -31,7 +31,6 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from cimgen import ast
 from cimgen.check.base import (
     ERROR,
     NOT_CHECKABLE,
@@ -41,12 +40,16 @@ from cimgen.check.base import (
     EngineResult,
     Subject,
 )
+from cimgen.check.result import (
+    arrow_constant_columns,
+    arrow_repeats,
+    row_constant_columns,
+    row_repeats,
+)
 from cimgen.codes import (
     PGS001,
     PGS002,
     PGS003,
-    RES002,
-    RES003,
     RND001,
     SEM001,
     SEM002,
@@ -142,9 +145,10 @@ class DuckDBRunner:
                 self._interrupted = True
                 self.con.interrupt()
 
-    def run(self, sql: str) -> tuple[EngineResult, str | None]:
+    def run(self, sql: str, profile: bool = False) -> tuple[EngineResult, str | None]:
         """Execute; only a query stopped by the time limit is planned (EXPLAIN) instead,
-        so an error is an error either way and the common case costs one statement."""
+        so an error is an error either way and the common case costs one statement.
+        ``profile``: also record repeated rows and constant columns (result checks)."""
         self._running, self._interrupted = True, False
         timer = threading.Timer(self.timeout_s, self._interrupt)
         timer.start()
@@ -152,13 +156,10 @@ class DuckDBRunner:
             table = self.con.execute(sql).to_arrow_table()
             count = table.num_rows
             summary = arrow_digest(table) if count <= _MAX_ROWS else (count,)
-            result = EngineResult(
-                OK,
-                rows=count,
-                digest=summary,
-                repeats=arrow_repeats(table),
-                constant=arrow_constant_columns(table),
-            )
+            result = EngineResult(OK, rows=count, digest=summary)
+            if profile:
+                result.repeats = arrow_repeats(table)
+                result.constant = arrow_constant_columns(table)
             return result, None
         except Exception as exc:  # duckdb raises many error types; all are findings
             if not self._interrupted:
@@ -173,83 +174,6 @@ class DuckDBRunner:
             return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
         why = f"execution exceeded {self.timeout_s:g} s"
         return EngineResult(PLANNED, reason=why), why
-
-
-REPEAT_WINDOW = 2000  # rows of a result looked at for repeated rows (RES002)
-
-
-def arrow_repeats(table: Any) -> int:
-    """How many of the first :data:`REPEAT_WINDOW` rows of an Arrow table repeat an earlier
-    row exactly (0 for none). Grouping by every column is done by Arrow; types it cannot
-    group (nested raster structs) are compared as Python values.
-
-    >>> import pyarrow as pa
-    >>> arrow_repeats(pa.table({"a": [1, 1, 2], "b": ["x", "x", "y"]}))
-    1
-    >>> arrow_repeats(pa.table({"a": [1, 1], "b": ["x", "y"]}))
-    0
-    """
-    head = table.slice(0, REPEAT_WINDOW)
-    if head.num_rows < 2:
-        return 0
-    head = head.rename_columns([f"c{i}" for i in range(head.num_columns)])
-    try:
-        distinct = head.group_by(head.column_names).aggregate([]).num_rows
-    except Exception:  # pyarrow cannot group some types; compare the values themselves
-        values = [c.to_pylist() for c in head.columns]
-        distinct = len({repr(row) for row in zip(*values, strict=True)})
-    return int(head.num_rows - distinct)
-
-
-def arrow_constant_columns(table: Any) -> tuple[int, ...]:
-    """Columns holding one value (nulls included) on every one of the first
-    :data:`REPEAT_WINDOW` rows, when there are at least two rows.
-
-    >>> import pyarrow as pa
-    >>> arrow_constant_columns(pa.table({"a": [1, 1], "b": ["x", "y"], "c": [2.5, 2.5]}))
-    (0, 2)
-    """
-    import pyarrow.compute as pc
-
-    head = table.slice(0, REPEAT_WINDOW)
-    if head.num_rows < 2:
-        return ()
-    out = []
-    for i, column in enumerate(head.columns):
-        try:
-            n = pc.count_distinct(column, mode="all").as_py()
-        except Exception:  # a type Arrow cannot count (nested raster structs): not judged
-            continue
-        if n == 1:
-            out.append(i)
-    return tuple(out)
-
-
-def ordering_columns(query: ast.Query) -> set[int]:
-    """Output positions (0-based) the query's result is ordered or ranked by: ORDER BY keys
-    that are output columns (by alias, by position or by the same expression), and window
-    ranking outputs (RANK, DENSE_RANK, ROW_NUMBER, NTILE, PERCENT_RANK)."""
-    if not isinstance(query.body, ast.Select):
-        return set()
-    items = query.body.items
-    aliases = {it.alias: i for i, it in enumerate(items) if it.alias}
-    found = set()
-    for o in query.order_by:
-        e = o.expr
-        if isinstance(e, ast.Column) and e.table is None and e.name in aliases:
-            found.add(aliases[e.name])
-        elif isinstance(e, ast.Number) and e.text.isdigit() and 0 < int(e.text) <= len(items):
-            found.add(int(e.text) - 1)
-        else:
-            found.update(i for i, it in enumerate(items) if it.expr == e)
-    for i, it in enumerate(items):
-        e = it.expr
-        if isinstance(e, ast.FuncCall) and e.over is not None and e.name.upper() in _RANKINGS:
-            found.add(i)
-    return found
-
-
-_RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
 
 
 RENDER_DEFECT = f"the renderer failed ({RND001})"
@@ -287,35 +211,23 @@ def check_duckdb(subject: Subject, ctx: CheckContext) -> list[Finding]:
         reason = subject.duckdb_unsupported or "no DuckDB rendering"
         subject.engines["duckdb"] = EngineResult(NOT_CHECKABLE, reason=reason)
         return [finding(SEM002, f"not checkable in DuckDB: {reason}", "info")]
-    result, error = runner.run(subject.sql_duckdb)
+    result, error = runner.run(subject.sql_duckdb, profile=subject.structure is not None)
     subject.engines["duckdb"] = result
     if result.status == PLANNED:
         return [finding(SEM003, f"DuckDB planned it; {error}")]
     if result.status == ERROR:
         return [finding(SEM001, f"DuckDB: {error}")]
-    if result.repeats and subject.structure is not None:
-        message = (
-            f"{result.repeats} result rows repeat an earlier row exactly: a join multiplies "
-            "rows (versions, scenarios) that the SELECT list cannot tell apart"
-        )
-        return [finding(RES002, message)]
-    if result.constant and subject.structure is not None and subject.query is not None:
-        names = _output_names(subject.query)
-        flat = sorted(ordering_columns(subject.query) & set(result.constant))
-        if flat:
-            what = ", ".join(names[i] if i < len(names) else f"column {i + 1}" for i in flat)
-            message = f"the result is ordered or ranked by {what}, which is the same on every row"
-            return [finding(RES003, message)]
     return []
 
 
-def _output_names(query: ast.Query) -> list[str]:
-    if not isinstance(query.body, ast.Select):
-        return []
-    return [
-        it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else "?")
-        for it in query.body.items
-    ]
+def _result(rows: list[Any], count: int, exact: bool, profile: bool) -> EngineResult:
+    """An executed result from Python rows (PostGIS, SpatiaLite): the digest when every row
+    was fetched, and the profile when asked."""
+    result = EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,))
+    if profile:
+        result.repeats = row_repeats(rows)
+        result.constant = row_constant_columns(rows)
+    return result
 
 
 class PostgisRunner:
@@ -326,15 +238,17 @@ class PostgisRunner:
         self.timeout_ms = max(1, int(timeout_s * 1000))
         self.execute = execute
 
-    def run(self, sql: str) -> tuple[EngineResult, Finding | None]:
+    def run(self, sql: str, profile: bool = False) -> tuple[EngineResult, Finding | None]:
+        """EXPLAIN, then execute (unless EXPLAIN only); ``profile``: also record repeated
+        rows and constant columns of the result (result checks)."""
         self._reset()
         try:
-            result, found = self._run(sql)
+            result, found = self._run(sql, profile)
             if found is not None and found.code == PGS001 and result.sqlstate == "57014":
                 # a statement-timeout cancel meant for the previous query can land on this
                 # one's EXPLAIN (which takes milliseconds): run it once more
                 self._reset()
-                result, found = self._run(sql)
+                result, found = self._run(sql, profile)
             return result, found
         finally:
             self._reset()
@@ -354,7 +268,7 @@ class PostgisRunner:
             except psycopg.Error:
                 continue
 
-    def _run(self, sql: str) -> tuple[EngineResult, Finding | None]:
+    def _run(self, sql: str, profile: bool) -> tuple[EngineResult, Finding | None]:
         import psycopg
 
         conn = self.conn
@@ -378,9 +292,7 @@ class PostgisRunner:
                 while batch := cursor.fetchmany(_MAX_ROWS):
                     count += len(batch)
                 exact = count == len(rows)
-                raise _Rollback(
-                    EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,))
-                )
+                raise _Rollback(_result(rows, count, exact, profile))
         except _Rollback as done:
             return done.result, None
         except psycopg.Error as exc:
@@ -412,7 +324,7 @@ def check_postgis(subject: Subject, ctx: CheckContext) -> list[Finding]:
     runner: PostgisRunner | None = ctx.postgis
     if runner is None:
         return []
-    result, finding = runner.run(subject.sql)
+    result, finding = runner.run(subject.sql, profile=subject.structure is not None)
     subject.engines["postgis"] = result
     return [finding] if finding else []
 
@@ -432,9 +344,10 @@ class SpatialiteRunner:
     def _expired(self) -> bool:
         return time.monotonic() > self._deadline
 
-    def run(self, sql: str) -> tuple[EngineResult, str | None]:
+    def run(self, sql: str, profile: bool = False) -> tuple[EngineResult, str | None]:
         """Execute; the statement is prepared first, so an error in it is an error either
-        way. A query stopped at the limit is "planned" (prepared without error)."""
+        way. A query stopped at the limit is "planned" (prepared without error).
+        ``profile``: also record repeated rows and constant columns (result checks)."""
         import apsw
 
         self._deadline = time.monotonic() + self.timeout_s
@@ -446,7 +359,7 @@ class SpatialiteRunner:
                 if count <= _MAX_ROWS:
                     rows.append(row)
             exact = count == len(rows)
-            return EngineResult(OK, rows=count, digest=digest(rows) if exact else (count,)), None
+            return _result(rows, count, exact, profile), None
         except apsw.InterruptError:
             return EngineResult(PLANNED), f"execution exceeded {self.timeout_s:g} s"
         except apsw.Error as exc:
@@ -478,7 +391,7 @@ def check_spatialite(subject: Subject, ctx: CheckContext) -> list[Finding]:
         reason = subject.spatialite_unsupported or "no SpatiaLite rendering"
         severity = "error" if primary else "info"
         return [finding(SPL002, f"not checkable in SpatiaLite: {reason}", severity)]
-    result, error = runner.run(subject.sql_spatialite)
+    result, error = runner.run(subject.sql_spatialite, profile=subject.structure is not None)
     subject.engines["spatialite"] = result
     severity = "error" if primary else "warning"
     if result.status == PLANNED:

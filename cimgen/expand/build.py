@@ -811,7 +811,8 @@ class Builder:
         s = self.ctx.world.table(host.table)
         if s is None:
             raise BuildError("no data")
-        measures = list(host.info.measures)
+        done = block.filtered()  # "above average" beside "height >= 20": one implies the other
+        measures = [m for m in host.info.measures if f"{host.alias}.{m}" not in done]
         self.rng.shuffle(measures)
         for m in measures:
             v = value(self.ctx, host, m)

@@ -90,7 +90,10 @@ class Content:
             return None
         g = self.rng.choice(gs)
         dim = self.dim(item, g)
-        makers = ["near_point", "in_box"]
+        # a project scenario is found by the place it contains, not by a point or box
+        # drawn around its own centre
+        scope_row = bool(item.info.scope) and set(item.info.scope) == set(item.info.pk)
+        makers = [] if scope_row else ["near_point", "in_box"]
         if dim == 2:
             makers += ["contains_point"]
         if dim >= 1 and prefer == "measurements":
@@ -193,7 +196,10 @@ class Content:
         for r in item.info.rasters:
             ref = column(item, r.name)
             name = raster_value_name(item.meaning or item.table, r.name)
-            stat = self.rng.choice(("mean", "max", "min"))
+            # not a statistic the tile already stores (min_elevation beside its own min)
+            stored = {c.split("_")[0] for c in (*item.info.measures, *item.info.categories)}
+            stats = [s for s in ("mean", "max", "min") if s not in stored] or ["mean"]
+            stat = self.rng.choice(stats)
             out.append(
                 Out(
                     ast.FieldAccess(self.sp.call("ST_SummaryStats", ref), stat),
@@ -287,6 +293,14 @@ class Content:
                         numeric=True,
                     )
                 )
+            by_name = {o.name: o.expr for o in out}
+            if {"surface_elevation_m", "ground_elevation_m"} <= set(by_name):
+                # what a surface and a terrain model at one place say together: the height
+                # of what stands there (a building, a tree)
+                diff = ast.BinaryOp(
+                    "-", by_name["surface_elevation_m"], by_name["ground_elevation_m"]
+                )
+                out.append(Out(diff, "height_above_ground_m", "measure", item, numeric=True))
             return out
         if p.kind == "raster":
             r = item.info.geom(p.right_column or "")
@@ -564,7 +578,11 @@ class Content:
         if est <= 1.5 and not block.group:
             return  # a lookup of one row
         if mode in ("ORDER", "ORDER_LIMIT"):
-            numeric = [o for o in block.outs if o.numeric and o.kind != "key"]
+            numeric = [
+                o
+                for o in block.outs
+                if o.numeric and o.kind != "key" and o.name not in _UNIFORM_OUTS
+            ]
             own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
             numeric = own or numeric  # order by the rows' own values, not a parent's
             places = [o for o in numeric if o.name == "distance_m"]
@@ -746,6 +764,10 @@ def _drop_restated(block: Block) -> None:
             continue
         keep.append(o)
     block.outs[:] = keep
+
+
+# a raster coverage's tiles share their size and resolution: nothing to order by
+_UNIFORM_OUTS = frozenset({"pixel_size", "width_px", "height_px"})
 
 
 def _geom_word(item: Item, g: GeomCol) -> str | None:

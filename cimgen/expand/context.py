@@ -27,7 +27,7 @@ from typing import Any
 from cimgen.catalogue import Catalogue, load_catalogue
 from cimgen.grammar.constructs import ALL_CONSTRUCTS, CONSTRUCTS, grammar_facts
 from cimgen.models import Stage1Record
-from cimgen.schema.model import Schema, Table
+from cimgen.schema.model import Column, Schema, Table
 from cimgen.world.corpus import CorpusFacts, learn_corpus
 from cimgen.world.model import World
 from cimgen.world.pools import LiteralPools, build_pools
@@ -37,6 +37,7 @@ LINEAR = frozenset({"LINESTRING", "MULTILINESTRING"})
 POINTS = frozenset({"POINT", "MULTIPOINT"})
 _ID_RE = re.compile(r"(^id$|_id$|^id_|_fk$|^sez|^cod|code$|path$|^crs$|^srid$|filename$|^nsez)")
 _NAME_RE = re.compile(r"(^name$|_name$|^filename$|^title$)")
+_COUNT_RE = re.compile(r"(^n_|^num_|^number_of_|_count$|^count_|floors?$|_year$|^year$)")
 _UNIT_RE = re.compile(r"_(kv|km|m|m2|percent|pct)$")
 MAX_CATEGORY_VALUES = 30
 FAN_ONE = 1.5  # a key side whose rows meet at most this many rows on average is "one"
@@ -475,8 +476,8 @@ def _table_info(
     kinds = {c.name: c.kind for c in t.columns}
     dull = _dull(t)
     for c in t.columns:
-        if c.kind == "integer":
-            integer.add(c.name)
+        if c.kind == "integer" or (c.kind == "float" and is_count(c)):
+            integer.add(c.name)  # thresholds on counts are whole numbers (floors: 4, not 4.1)
         if c.kind not in ("integer", "float", "text", "boolean"):
             continue
         counts = sample.counts(c.name) if sample is not None and sample.has(c.name) else None
@@ -536,6 +537,16 @@ def _table_info(
         kinds=kinds,
         rows=sample.total if sample is not None else 0,
     )
+
+
+def is_count(c: Column) -> bool:
+    """A column that counts things (floors, people, years) whatever its SQL type: the
+    fixture and some databases store estimated floor counts as fractions.
+
+    >>> is_count(Column.of("number_of_floors", "float")), is_count(Column.of("height", "float"))
+    (True, False)
+    """
+    return bool(_COUNT_RE.search(c.name)) or c.description.lower().startswith("number of")
 
 
 def is_name(column: str) -> bool:

@@ -93,7 +93,9 @@ def threshold(
         if cands:
             cands.sort(key=lambda v: abs(v - value))
             pick = rng.choice(cands[:3])
-            return float(int(pick)) if integer and float(pick).is_integer() else pick
+            if integer:  # a corpus's 4.1 floors on a count: the whole number on the safe side
+                return float(math.floor(pick) if side == "below" else math.ceil(pick))
+            return pick
     if deciles:
         if side == "below":
             qs = [q for q in deciles[1:8] if q <= value]

@@ -23,7 +23,7 @@ from cimgen.check import (
     Subject,
 )
 from cimgen.check import run_checks as _run_checks
-from cimgen.check.base import EngineResult
+from cimgen.check.base import EngineResult, counting_engine
 from cimgen.check.execute import RENDER_DEFECT, render_defect
 from cimgen.codes import SYN003, finding
 from cimgen.models import Candidate, Finding, QueryFeatures
@@ -46,6 +46,7 @@ _CHECKS_IN_WORKER = (
     "duckdb",
     "postgis",
     "spatialite",
+    "result",
 )
 
 
@@ -79,12 +80,8 @@ class Outcome:
         """The engine whose result counts (SpatiaLite for the SpatiaLite dialect; PostGIS
         when it executed the query, else DuckDB) and the rows it returned; (None, None)
         when no engine executed it."""
-        order = ("spatialite",) if dialect == "spatialite" else ("postgis", "duckdb")
-        for engine in order:
-            r = self.engines.get(engine)
-            if r is not None and r.status == "ok" and r.rows is not None:
-                return engine, r.rows
-        return None, None
+        engine = counting_engine(self.engines, dialect)
+        return (engine, self.engines[engine].rows) if engine is not None else (None, None)
 
 
 _STATE: dict[str, Any] = {}

@@ -1,0 +1,305 @@
+"""Outputs that tell rows apart: a row-level query over a table that holds several
+versions of one thing (a building per level of detail, a building's properties or a grid
+line per project scenario) shows the version, or its rows look like repeats (RES002).
+
+A table's *version columns* come from the data: the fewest of its scope columns
+(``project_id``, ``scenario_id``) and categories (``lod``) that, with the table's label
+(``building_id``, ``name``), tell its sampled rows apart. :func:`distinguish` adds to a
+row-level SELECT the version columns of each table it reads that the query neither pins
+(``b.lod = 2``), outputs, nor equates to one it outputs or pins (``bp.lod = b.lod``).
+:func:`pin_scope` first puts every scoped table in the project scenario the query is pinned
+to, and :func:`order_by_what_varies` drops orderings by a row pinned to one value (RES003).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from itertools import combinations
+
+from cimgen import ast
+from cimgen.expand.context import ExpansionContext, TableInfo
+
+MAX_VERSION_COLUMNS = 3
+MAX_LEVELS = 8  # distinct values of a key column that is a level (lod), not an identity
+
+
+def version_columns(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
+    """The fewest scope or category columns that, with the table's label, tell its sampled
+    rows apart; () when the label alone does, or when none do (memoised per process)."""
+    key = ("version_columns", info.qualified)
+    if key in ctx.memo:
+        return tuple(ctx.memo[key])
+    ctx.memo[key] = found = _versions(ctx, info)
+    return found
+
+
+def _versions(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
+    sample = ctx.world.table(info.qualified)
+    if sample is None or len(sample) < 2 or not info.labels:
+        return ()
+    label = info.labels[0]
+    if not sample.has(label):
+        return ()
+    levels = [  # a key with few values (lod 0/1/2) is a version, not an identity
+        c
+        for c in info.ids
+        if c not in info.pk and c not in info.scope and len(sample.counts(c)) <= MAX_LEVELS
+    ]
+    candidates = [
+        c for c in (*info.scope, *levels, *info.categories) if sample.has(c) and c != label
+    ]
+    for size in range(MAX_VERSION_COLUMNS + 1):
+        for cols in combinations(candidates, size):
+            keys = {tuple(sample.value(i, c) for c in (label, *cols)) for i in range(len(sample))}
+            if len(keys) == len(sample):
+                return cols
+    return ()
+
+
+def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` with every scoped table in the project scenario the query is about: when
+    one table is pinned to a project and scenario (``gl.scenario_id = 'proposed'``), a
+    scoped table it meets with its scope left open (building properties of every scenario)
+    gets the same literals, instead of rows of other scenarios beside the asked one."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    same, pinned = _equalities(body)
+    values: dict[str, ast.Expr | None] = {}
+    for (alias, column), lit in pinned.items():
+        ref = _ref(body, alias)
+        info = ctx.by_name.get(ref.qualified) if ref is not None else None
+        if info is not None and column in info.scope:
+            values[column] = lit if values.get(column, lit) == lit else None  # two values: leave
+    if not any(values.values()):
+        return query
+    fixed = {same.find(c) for c in pinned}
+    extra: list[ast.Expr] = []
+    for ref in (r for item in body.from_ for r in _table_refs(item)):
+        info = ctx.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is None:
+            continue
+        for column in info.scope:
+            given = values.get(column)
+            root = same.find((alias, column))
+            if given is None or root in fixed:
+                continue
+            fixed.add(root)
+            extra.append(ast.BinaryOp("=", ast.Column(column, alias), given))
+    if not extra:
+        return query
+    where = body.where
+    for cond in extra:
+        where = cond if where is None else ast.BinaryOp("AND", where, cond)
+    return replace(query, body=replace(body, where=where))
+
+
+def _ref(body: ast.Select, alias: str) -> ast.TableRef | None:
+    for item in body.from_:
+        for r in _table_refs(item):
+            if (r.alias or r.name) == alias:
+                return r
+    return None
+
+
+def distinguish(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` with the version columns it leaves open added to its SELECT list (a
+    row-level, non-DISTINCT, top-level SELECT only; anything else is returned as is)."""
+    body = query.body
+    if not isinstance(body, ast.Select) or body.distinct or body.group_by:
+        return query
+    if any(_aggregates(it.expr, ctx) for it in body.items):
+        return query
+    refs = [r for item in body.from_ for r in _table_refs(item)]
+    if not refs:
+        return query
+    same, pinned = _equalities(body)
+    known = {same.find(c) for c in pinned}
+    known |= {same.find(c) for it in body.items if (c := _col(it.expr)) is not None}
+    added: list[ast.SelectItem] = []
+    names = {
+        it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else "") for it in body.items
+    }
+    for ref in refs:
+        info = ctx.by_name.get(ref.qualified)
+        if info is None:
+            continue
+        alias = ref.alias or ref.name
+        if info.pk and all(_reached(same, alias, k, refs) for k in info.pk):
+            continue  # one row per row of the table whose key names it (b.id = bp.building_fk)
+        for column in version_columns(ctx, info):
+            root = same.find((alias, column))
+            if root in known:
+                continue
+            known.add(root)
+            item = ast.SelectItem(ast.Column(column, alias))
+            if column in names:  # two tables' scenario_id: name the second by its table
+                item = ast.SelectItem(ast.Column(column, alias), f"{alias}_{column}")
+            names.add(item.alias or column)
+            added.append(item)
+    if not added:
+        return query
+    return replace(query, body=replace(body, items=(*body.items, *added)))
+
+
+def order_by_what_varies(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` without orderings and rankings by what is the same on every row (RES003):
+    an expression reading only tables pinned to one row (``ps`` with its project and
+    scenario fixed: its name, its boundary's area). With a LIMIT, an ordering left empty
+    becomes one by the first output that varies, so the cut still means something."""
+    body = query.body
+    if not isinstance(body, ast.Select) or body.group_by:
+        return query
+    if any(_aggregates(it.expr, ctx) for it in body.items):
+        return query
+    same, pinned = _equalities(body)
+    fixed = {same.find(c) for c in pinned}
+    one_row = set()
+    for ref in (r for item in body.from_ for r in _table_refs(item)):
+        info = ctx.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is not None and info.pk and all(same.find((alias, k)) in fixed for k in info.pk):
+            one_row.add(alias)
+    if not one_row:
+        return query
+
+    def constant(expr: ast.Expr) -> bool:
+        nodes = list(ast.walk(expr))
+        if any(isinstance(n, (ast.Query, ast.Subquery)) for n in nodes):
+            return False
+        cols = [n for n in nodes if isinstance(n, ast.Column)]
+        return bool(cols) and all(c.table in one_row for c in cols)
+
+    by_alias = {it.alias: it.expr for it in body.items if it.alias}
+    items = body.items
+    if not any(isinstance(o.expr, ast.Number) for o in query.order_by):  # ordinals stay put
+        items = tuple(it for it in items if not _flat_ranking(it.expr, constant))
+    dropped = {it.alias for it in body.items if it not in items and it.alias}
+
+    def flat(o: ast.OrderItem) -> bool:
+        e = o.expr
+        if isinstance(e, ast.Column) and e.table is None and e.name in by_alias:
+            return e.name in dropped or constant(by_alias[e.name])
+        return not isinstance(e, ast.Number) and constant(e)
+
+    order = tuple(o for o in query.order_by if not flat(o))
+    if order == query.order_by and items == body.items:
+        return query
+    if query.order_by and not order and query.limit is not None:
+        varying = next((it for it in items if not constant(it.expr)), None)
+        if varying is not None:
+            key = ast.Column(varying.alias) if varying.alias else varying.expr
+            order = (ast.OrderItem(key, query.order_by[0].direction),)
+    return replace(query, body=replace(body, items=items), order_by=order)
+
+
+def _flat_ranking(expr: ast.Expr, constant: Callable[[ast.Expr], bool]) -> bool:
+    """A ranking window ordered only by constants: every row ranks the same."""
+    if not (isinstance(expr, ast.FuncCall) and expr.over is not None):
+        return False
+    if expr.name.upper() not in _RANKINGS or not expr.over.order_by:
+        return False
+    return all(constant(o.expr) for o in expr.over.order_by)
+
+
+_RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
+
+
+def _equalities(body: ast.Select) -> tuple[_Classes, dict[tuple[str, str], ast.Expr]]:
+    """The (alias, column) classes the block's inner conditions equate, and the columns
+    they pin to a literal (with the literal)."""
+    same = _Classes()
+    pinned: dict[tuple[str, str], ast.Expr] = {}
+    for cond in _conditions(body):
+        for conj in _conjuncts(cond):
+            if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
+                continue
+            left, right = _col(conj.left), _col(conj.right)
+            if left and right:
+                same.union(left, right)
+            elif left and _literal(conj.right):
+                pinned[left] = conj.right
+            elif right and _literal(conj.left):
+                pinned[right] = conj.left
+    return same, pinned
+
+
+def _reached(same: _Classes, alias: str, column: str, refs: list[ast.TableRef]) -> bool:
+    """Is ``alias.column`` equated to a column of another table of the block?"""
+    root = same.find((alias, column))
+    others = {r.alias or r.name for r in refs} - {alias}
+    nodes = {*same.parent, *same.parent.values()}
+    return any(same.find(c) == root for c in nodes if c[0] in others)
+
+
+class _Classes:
+    """Union-find over (alias, column) pairs equated by the query."""
+
+    def __init__(self) -> None:
+        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, c: tuple[str, str]) -> tuple[str, str]:
+        while self.parent.get(c, c) != c:
+            c = self.parent[c]
+        return c
+
+    def union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _table_refs(item: ast.FromItem) -> list[ast.TableRef]:
+    if isinstance(item, ast.TableRef):
+        return [item]
+    if isinstance(item, ast.Join):
+        if item.kind in ("LEFT", "RIGHT", "FULL"):
+            return []  # an optional side's NULLs are not versions: leave outer joins alone
+        return [*_table_refs(item.left), *_table_refs(item.right)]
+    return []  # a derived table: its own SELECT decides
+
+
+def _conditions(body: ast.Select) -> list[ast.Expr]:
+    out = [body.where] if body.where is not None else []
+    stack: list[ast.FromItem] = list(body.from_)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Join):
+            if item.on is not None and item.kind not in ("LEFT", "RIGHT", "FULL"):
+                out.append(item.on)
+            stack += [item.left, item.right]
+    return out
+
+
+def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    if isinstance(expr, ast.BinaryOp) and expr.op == "AND":
+        return [*_conjuncts(expr.left), *_conjuncts(expr.right)]
+    return [expr]
+
+
+def _col(expr: ast.Expr) -> tuple[str, str] | None:
+    if isinstance(expr, ast.Column) and expr.table is not None:
+        return (expr.table, expr.name)
+    return None
+
+
+def _literal(expr: ast.Expr) -> bool:
+    return isinstance(expr, (ast.Number, ast.String, ast.Boolean))
+
+
+def _aggregates(expr: ast.Expr, ctx: ExpansionContext) -> bool:
+    stack: list[object] = [expr]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Query, ast.Subquery)):
+            continue  # a scalar subquery's aggregate is its own
+        stack.extend(ast.children(n))
+        if isinstance(n, ast.FuncCall) and n.over is None:
+            f = ctx.catalogue.get(n.name)
+            if (n.star and n.name.upper() == "COUNT") or (
+                f is not None and f.is_aggregate_call(len(n.args))
+            ):
+                return True
+    return False
