@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cimgen import seeds
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
 from cimgen.codes import RES001, finding
@@ -330,7 +331,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                     if decide.accepted >= opts.rows:
                         break
                     with timer.stage("sample"):
-                        seed = _sample_seed(opts.seed, rounds, block)
+                        seed = seeds.structures_seed(opts.seed, rounds, block)
                         sampled = model.sample(size, seed=seed, progress=False)
                     _merge(sample_report, sampled.report)
                     batch = sampled.structures()
@@ -532,17 +533,6 @@ def _blocks(n: int) -> list[int]:
     """A round's ``n`` structures, sampled in blocks of at most SAMPLE_BLOCK; each block is
     sampled only when the rows are still wanted."""
     return [min(SAMPLE_BLOCK, n - start) for start in range(0, n, SAMPLE_BLOCK)]
-
-
-def _sample_seed(seed: int, round_: int, block: int) -> int:
-    """The sampling seed of a block: the first block of a round keeps the seed rounds
-    always had (so runs of up to SAMPLE_BLOCK structures a round are unchanged)."""
-    if block == 0:
-        return (seed * 1000 + round_) % 2**32
-    import hashlib
-
-    digest = hashlib.sha256(f"{seed}:{round_}:{block}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
 
 
 def _message(
