@@ -12,10 +12,10 @@ With --postgis, the URL must hold the schema and fixture data (`cimgen db init`)
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from pathlib import Path
 
+from cimgen import seeds
 from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, run_checks
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext, make_candidate
@@ -50,7 +50,7 @@ def main() -> None:
     cands = [
         c
         for i, s in enumerate(structures)
-        if isinstance(c := make_candidate(s, ctx, random.Random(f"{args.seed}:{i}"), i), Candidate)
+        if isinstance(c := make_candidate(s, ctx, seeds.expansion_rng(args.seed, i), i), Candidate)
     ]
     print(f"{len(cands)} candidates from {len(structures)} structures")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from cimgen import seeds
 from cimgen.check import CHECKS, CheckContext, DuckDBRunner, Subject
 from cimgen.check.base import NOT_CHECKABLE, PLANNED
 from cimgen.corpus import load_demo_corpus
@@ -63,7 +63,7 @@ def per_candidate(n: int, seed: int, timeout_s: float, slow_out: Path | None) ->
     made = 0
     for i, s in enumerate(structures):
         t0 = time.perf_counter()
-        c = make_candidate(s, ctx, random.Random(f"{seed}:{i}"), i)
+        c = make_candidate(s, ctx, seeds.expansion_rng(seed, i), i)
         times["make_candidate"].append(time.perf_counter() - t0)
         if not isinstance(c, Candidate):
             continue

@@ -16,11 +16,11 @@ shapes) are measured on a real run instead:
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 from pathlib import Path
 
+from cimgen import seeds
 from cimgen.bench import uses_raster
 from cimgen.check.execute import DuckDBRunner, SpatialiteRunner, agree
 from cimgen.engines import duckdb, spatialite
@@ -63,7 +63,7 @@ def main() -> None:
     cands = [
         c
         for i, s in enumerate(structures)
-        if isinstance(c := make_candidate(s, ctx, random.Random(f"{args.seed}:{i}"), i), Candidate)
+        if isinstance(c := make_candidate(s, ctx, seeds.expansion_rng(args.seed, i), i), Candidate)
     ]
     raster = [c for c in cands if uses_raster(c.ast, schema)]
     other = [c for c in cands if not uses_raster(c.ast, schema)]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cimgen import seeds
 from cimgen.check.base import OK, PLANNED
 from cimgen.check.execute import agree
 from cimgen.codes import RND001
@@ -196,7 +196,7 @@ def candidates(
 
     Structures that cannot be expanded are counted in ``expansion_failed`` and replaced by
     sampling again; the next round asks for as many as the success rate so far suggests.
-    Index ``i`` uses ``random.Random(f"{seed}:{i}")``, as ``cimgen generate`` does.
+    Index ``i`` uses ``seeds.expansion_rng(seed, i)``, as ``cimgen generate`` does.
     """
     from cimgen.expand import make_candidate
 
@@ -208,9 +208,11 @@ def candidates(
         rate = made / index if index else 1.0
         # At least MIN_BATCH: the model's rare-type guarantee needs a few rows per sql_type.
         size = max(MIN_BATCH, min(20 * need, math.ceil(need / max(rate, 0.05))))
-        batch = model.sample(size, seed=seed * 1000 + round_no, progress=progress).structures()
+        batch = model.sample(
+            size, seed=seeds.structures_seed(seed, round_no, 0), progress=progress
+        ).structures()
         for structure in batch:
-            result = make_candidate(structure, context, random.Random(f"{seed}:{index}"), index)
+            result = make_candidate(structure, context, seeds.expansion_rng(seed, index), index)
             index += 1
             if isinstance(result, Candidate):
                 made += 1

@@ -210,4 +210,36 @@ def read_catalogue(path: Path) -> Catalogue:
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """The bundled catalogue (cached)."""
-    return read_catalogue(grammar_dir() / "functions.yaml")
+    return read_catalogue(grammar_dir() / CATALOGUE_FILE)
+
+
+CATALOGUE_FILE = "functions.yaml"
+
+
+def catalogue_for(grammar: Path | None) -> Catalogue:
+    """The catalogue that goes with the grammar file ``grammar``: the ``functions.yaml``
+    beside it when its folder has one (a grammar folder is the language: rules and
+    functions), the bundled catalogue otherwise (and for ``None``). The expander offers,
+    and the binder accepts, only the functions of this catalogue (docs/grammar.md).
+
+    >>> catalogue_for(None) is load_catalogue()
+    True
+    """
+    if grammar is None:
+        return load_catalogue()
+    path = Path(grammar).parent / CATALOGUE_FILE
+    if not path.is_file() or path.resolve() == (grammar_dir() / CATALOGUE_FILE).resolve():
+        return load_catalogue()
+    return _read_beside(path.resolve())
+
+
+@lru_cache(maxsize=8)
+def _read_beside(path: Path) -> Catalogue:
+    try:
+        return read_catalogue(path)
+    except (OSError, yaml.YAMLError, KeyError, AttributeError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(
+            f"{path}: not a function catalogue ({first}). Fix the file, or remove it to "
+            "use the bundled grammar/functions.yaml."
+        ) from None

@@ -491,3 +491,50 @@ def test_counts_that_leave_the_label_no_room_give_way_and_are_recorded() -> None
     # a measurement in a CTE keeps its counts: the rule calls it nested, as the corpus does
     nested = replace(measure, join_count=0, cte_count=1, table_count=1)
     assert label_room(nested) == (None, False)
+
+
+def test_a_grammar_folder_without_ctes_and_two_functions_gates_them(tmp_path: Path) -> None:
+    """The constructs and functions a grammar folder lacks are never offered: no WITH
+    (structures asking for CTEs are relaxed, EXP010 recorded), no ST_Within / ST_Contains
+    (spatial joins and point-in-polygon filters say ST_Intersects instead)."""
+    import yaml
+
+    from cimgen.codes import EXP010
+    from cimgen.grammar.constructs import default_grammar, uses
+    from cimgen.grammar.parse import parser
+    from cimgen.world import fixture_world
+
+    folder = tmp_path / "g"
+    folder.mkdir()
+    copy = folder / "cim_sql.lark"
+    text = default_grammar().read_text(encoding="utf-8")
+    copy.write_text(text.replace("query: with_clause? set_expr", "query: set_expr"))
+    data = yaml.safe_load((default_grammar().parent / "functions.yaml").read_text())
+    dropped = {"ST_Within", "ST_Contains"}
+    for name in dropped:
+        del data["spatial"][name]
+    (folder / "functions.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    schema = load_schema("cim_wizard")
+    gated = ExpansionContext.build(schema, fixture_world(schema, 0), grammar=copy)
+    assert not gated.admits("cte") and not gated.can("ST_Within")
+    assert gated.catalogue.get("ST_Contains") is None
+
+    structures = corpus_structures()
+    sample = [s for s in structures if s.cte_count][:25] + [
+        s for s in structures if s.join_count and s.spatial_function_count
+    ][:40]
+    built = relaxed = 0
+    for k, s in enumerate(sample):
+        e = expand(s, gated, random.Random(k))
+        if e.query is None:
+            continue
+        built += 1
+        used = uses(e.query)
+        assert "cte" not in used.constructs and not used.functions & dropped
+        assert parser(copy).parse(render_postgis(e.query)) == e.query
+        if s.cte_count:
+            assert any(
+                f.code == EXP010 and f.message.startswith("relaxed cte_count") for f in e.findings
+            )
+            relaxed += 1
+    assert built >= 0.9 * len(sample) and relaxed >= 20

@@ -348,3 +348,35 @@ def test_deployed_fixture_is_deterministic(deployed: Schema, dfx) -> None:  # ty
         other.table("cim_vector.cim_wizard_building").rows
         != dfx.table("cim_vector.cim_wizard_building").rows
     )
+
+
+def test_plain_fixture_facts_are_cached_so_a_warm_run_generates_no_fixture(
+    shops: Schema, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the planting and the metric SRID read the plain fixture's facts; a second
+    run (a new process: empty memos) reads them from the cache and generates no fixture."""
+    import cimgen.engines as engines
+    import cimgen.fixtures as fixtures
+    from cimgen.fixtures.facts import facts_of
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.world.corpus import learn_corpus
+
+    monkeypatch.setenv("CIMGEN_CACHE_DIR", str(tmp_path))
+    calls: list[object] = []
+
+    def counted(*args: object) -> object:
+        calls.append(args)
+        return _generate(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fixtures, "_generate", counted)
+    corpus = learn_corpus(shops, [])
+    for run in range(2):
+        monkeypatch.setattr(fixtures, "_memo", {})
+        monkeypatch.setattr(engines, "_FACTS", {})
+        schema = _with_metric_srid(shops, corpus, 4)
+        assert _planting(schema, corpus, 4) is None  # an empty corpus plants nothing
+        if run == 0:
+            first = len(calls)
+    assert schema.metric_srid and shops.metric_srid is None  # from the fixture's place
+    assert first >= 1 and len(calls) == first  # the second run generated nothing
+    assert engines.fixture_facts(shops, 4) == facts_of(shops, _generate(shops, 4))

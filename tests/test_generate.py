@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -449,14 +450,13 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path) -> None:
 
 
 def test_a_grammar_without_window_calls_generates_none(tmp_path: Path) -> None:
-    """`--grammar`: window calls cut out of a copy of the grammar are never generated (not
-    generated and then rejected), and every row parses under the copy."""
+    """`--grammar`: window calls cut out of a copy of the grammar folder, and two functions
+    out of its functions.yaml, are never generated (not generated and then rejected), and
+    every row parses under the copy."""
     from cimgen import ast
-    from cimgen.grammar.constructs import default_grammar
     from cimgen.grammar.parse import parse
 
-    copy = tmp_path / "no_windows.lark"
-    copy.write_text(default_grammar().read_text().replace(" over_clause?", ""))
+    copy = _reduced_grammar(tmp_path / "grammar", ("ST_Within", "ST_Contains"))
     out, rows = tmp_path / "out", 120
     args = ["generate", "--rows", str(rows), "--synthesizer", "gaussian_copula", "--seed", "4"]
     assert _run([*args, "--grammar", str(copy), "--out", str(out), "--workers", "1"]) == 0
@@ -466,9 +466,11 @@ def test_a_grammar_without_window_calls_generates_none(tmp_path: Path) -> None:
     for rec in records:
         query = parse(rec["sql_postgis"], copy)  # raises if the copy rejects it
         assert not any(isinstance(n, ast.FuncCall) and n.over for n in ast.walk(query))
+        assert not {"ST_Within", "ST_Contains"} & set(rec["spatial_functions"])
     stats = _stats(out)
     assert stats["grammar"] == str(copy)
     assert "SYN001" not in stats["rejected_by_code"]
+    assert not [c for c in stats["rejected_by_code"] if c.startswith("BND")]
 
 
 def test_an_unreadable_grammar_is_a_one_line_error(
@@ -482,3 +484,72 @@ def test_an_unreadable_grammar_is_a_one_line_error(
     text = (err.out + err.err).strip()
     assert text.startswith(f"error: {bad}: not a Lark grammar (") and "\n" not in text
     assert not out.exists()
+
+
+def _reduced_grammar(folder: Path, drop: tuple[str, ...]) -> Path:
+    """A copy of the grammar folder without window calls and without ``drop`` in its
+    function catalogue."""
+    from cimgen.grammar.constructs import default_grammar
+
+    folder.mkdir()
+    copy = folder / "cim_sql.lark"
+    copy.write_text(default_grammar().read_text().replace(" over_clause?", ""))
+    data = yaml.safe_load((default_grammar().parent / "functions.yaml").read_text())
+    for name in drop:
+        del data["spatial"][name]
+    (folder / "functions.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return copy
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_reduced_grammar_folder_gates_constructs_and_functions(tmp_path: Path) -> None:
+    """Issue 19: remove window calls and two spatial functions the expander writes often
+    (ST_Within, ST_Contains: spatial joins and point-in-polygon filters) from a copy of the
+    grammar folder; 2,000 rows generated from GaussianCopula structures use none of them and
+    all validate against the copy. (The generate pipeline up to the execution checks: the
+    CLI run with checks is the 120-row test above; here the expander is what is tested.)"""
+    from cimgen.corpus import load_demo_corpus
+    from cimgen.expand import ExpansionContext, make_candidate
+    from cimgen.features import features_frame, iter_features
+    from cimgen.grammar.constructs import uses
+    from cimgen.grammar.parse import parse
+    from cimgen.grammar.validate import QueryItem, validate_queries
+    from cimgen.ingest import read_stage1
+    from cimgen.models import Candidate
+    from cimgen.schema.load import load_schema
+    from cimgen.structure import fit_model
+    from cimgen.world import fixture_world
+
+    dropped = ("ST_Within", "ST_Contains")
+    copy = _reduced_grammar(tmp_path / "grammar", dropped)
+    schema = load_schema("cim_wizard")
+    pairs = list(iter_features(read_stage1(load_demo_corpus()), schema))
+    model = fit_model(features_frame(pairs), "gaussian_copula", seed=5, progress=False)
+    structures = model.sample(2400, seed=5, progress=False).structures()
+    assert sum(s.has_window for s in structures) >= 20  # windows were asked for
+    records = [r for r, _ in pairs]
+    ctx = ExpansionContext.build(schema, fixture_world(schema, 5), records, grammar=copy)
+    rows: list[Candidate] = []
+    for i, s in enumerate(structures):
+        made = make_candidate(s, ctx, random.Random(i), i)
+        if isinstance(made, Candidate):
+            rows.append(made)
+        if len(rows) == 2000:
+            break
+    assert len(rows) == 2000
+    for row in rows:
+        used = uses(parse(row.sql_postgis, copy))  # raises if the copy rejects it
+        assert "window" not in used.constructs, row.sql_postgis
+        assert not {f.lower() for f in used.functions} & {d.lower() for d in dropped}
+    items = [QueryItem(i, "row", r.sql_postgis) for i, r in enumerate(rows)]
+    report = validate_queries(items, schema, grammar=copy)
+    assert report.invalid == 0, [r.findings for r in report.results if not r.valid][:3]
+    # the copy's catalogue is what the binder used: a dropped function is unknown there
+    sql = (
+        "SELECT b.building_id FROM cim_vector.building AS b "
+        "WHERE ST_Contains(b.building_geometry, b.building_geometry)"
+    )
+    assert validate_queries([QueryItem(0, "x", sql)], schema).invalid == 0
+    bad = validate_queries([QueryItem(0, "x", sql)], schema, grammar=copy)
+    assert [f.code for f in bad.results[0].findings] == ["BND004"]

@@ -256,3 +256,56 @@ def test_round_trip_through_postgis_renderer(split: Any) -> None:
         tree = parse(sql)
         rendered = postgis.render_postgis(tree)
         assert parse(rendered) == tree, rendered
+
+
+def test_uses_names_constructs_operators_and_functions() -> None:
+    from cimgen.grammar.constructs import uses
+
+    sql = (
+        "WITH s AS (SELECT id, geom FROM t) SELECT s.id, COUNT(DISTINCT x) FILTER (WHERE x > 1),"
+        " RANK() OVER (PARTITION BY a ORDER BY b) FROM s LEFT JOIN u ON s.id = u.id"
+        " WHERE s.id IN (SELECT id FROM v) AND NOT EXISTS (SELECT 1 FROM w)"
+        " GROUP BY s.id HAVING COUNT(*) > 2 ORDER BY 1 LIMIT 5 OFFSET 1"
+    )
+    u = uses(parse(sql))
+    assert u.constructs == {
+        "cte", "left_join", "in_subquery", "exists", "group_by", "having", "order_by",
+        "limit", "offset", "window", "partition_by", "aggregate_filter", "distinct_argument",
+    }  # fmt: skip
+    assert u.operators == {"=", ">", "AND", "NOT"}
+    assert u.functions == {"COUNT", "RANK"}
+
+
+def test_grammar_facts_read_operators_from_the_grammar(tmp_path: Path) -> None:
+    from cimgen.grammar.constructs import ALL_OPERATORS, default_grammar, grammar_facts
+
+    assert grammar_facts().operators == ALL_OPERATORS
+    copy = tmp_path / "no_concat.lark"
+    text = default_grammar().read_text().replace("(CONCAT | KNN | OVERLAPS)", "(KNN | OVERLAPS)")
+    copy.write_text(text.replace('CONCAT: "||"\n', ""))
+    facts = grammar_facts(copy)
+    assert "||" not in facts.operators and "<->" in facts.operators
+
+
+def test_catalogue_beside_a_grammar_copy(tmp_path: Path) -> None:
+    import yaml
+
+    from cimgen.catalogue import catalogue_for, load_catalogue
+    from cimgen.errors import ConfigError
+    from cimgen.grammar.constructs import default_grammar
+
+    lone = tmp_path / "lone.lark"
+    lone.write_text(default_grammar().read_text())
+    assert catalogue_for(lone) is load_catalogue()  # no functions.yaml beside it
+    folder = tmp_path / "g"
+    folder.mkdir()
+    data = yaml.safe_load((default_grammar().parent / "functions.yaml").read_text())
+    del data["spatial"]["ST_Area"]
+    (folder / "functions.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    cat = catalogue_for(folder / "cim_sql.lark")
+    assert cat.get("ST_Area") is None and cat.get("ST_Length") is not None
+    broken = tmp_path / "b"
+    broken.mkdir()
+    (broken / "functions.yaml").write_text("spatial: [not, a, mapping\n")
+    with pytest.raises(ConfigError, match="not a function catalogue"):
+        catalogue_for(broken / "cim_sql.lark")

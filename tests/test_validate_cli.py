@@ -163,3 +163,39 @@ def test_unknown_column_says_where_it_is(query: str, hint: str) -> None:
     assert code == 1
     (finding,) = json.loads(out)["queries"][0]["findings"]
     assert finding["code"] == "BND002" and finding["message"].endswith(hint), finding
+
+
+def test_validate_grammar_option_checks_against_the_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--grammar: the copy's rules decide the syntax, its folder's functions.yaml the
+    functions (issue 19)."""
+    import yaml
+
+    from cimgen.grammar.constructs import default_grammar
+
+    folder = tmp_path / "g"
+    folder.mkdir()
+    copy = folder / "cim_sql.lark"
+    copy.write_text(default_grammar().read_text().replace(" over_clause?", ""))
+    data = yaml.safe_load((default_grammar().parent / "functions.yaml").read_text())
+    del data["spatial"]["ST_Contains"]
+    (folder / "functions.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    contains = (
+        "SELECT b.building_id FROM cim_vector.building AS b "
+        "WHERE ST_Contains(b.building_geometry, b.building_geometry)"
+    )
+    window = "SELECT b.building_id, ROW_NUMBER() OVER () AS n FROM cim_vector.building AS b"
+    for sql in (contains, window):
+        assert _run(sql)[0] == 0
+    code, text = _run(contains, "--grammar", str(copy), "--format", "json")
+    assert code == 1
+    assert [f["code"] for f in json.loads(text)["queries"][0]["findings"]] == ["BND004"]
+    code, text = _run(window, "--grammar", str(copy), "--format", "json")
+    assert code == 1
+    assert [f["code"] for f in json.loads(text)["queries"][0]["findings"]] == ["SYN001"]
+    with pytest.raises(SystemExit) as info:
+        main(["validate", "SELECT 1", "--grammar", str(tmp_path / "missing.lark")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "missing.lark: cannot read the grammar" in err and "Traceback" not in err

@@ -13,6 +13,7 @@ import json
 
 from pglast.parser import ParseError, fingerprint, parse_sql_json
 
+from cimgen.catalogue import catalogue_for
 from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import STA001, SYN002, finding
 from cimgen.grammar import bind, syntax_findings
@@ -57,4 +58,4 @@ def check_binding(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """BND*: every table, column and function binds against the schema and catalogue."""
     if subject.query is None:
         return []
-    return list(bind(subject.query, ctx.schema))
+    return list(bind(subject.query, ctx.schema, catalogue_for(ctx.options.grammar)))

@@ -36,6 +36,12 @@ def validate(
     schema: str = typer.Option(
         DEFAULT_SCHEMA, "--schema", "-s", help="Bundled schema name, .yaml/.json/.sql file or URL."
     ),
+    grammar: Path | None = typer.Option(
+        None,
+        "--grammar",
+        help="Another grammar file (a variant of grammar/cim_sql.lark; a functions.yaml "
+        "beside it is its function catalogue): check against it.",
+    ),
     fmt: Format = typer.Option(Format.human, "--format", "-f", help="human or json."),
     sql_field: str = typer.Option(
         DEFAULT_SQL_FIELD, "--sql-field", help="JSONL field holding the SQL."
@@ -79,12 +85,18 @@ def validate(
             raise InputError(f"--execute {engine!r}: unknown engine. Use duckdb or postgis.")
     if "postgis" in engines and not postgis:
         raise InputError("--execute postgis needs --postgis URL (or --postgis auto).")
+    if grammar is not None:
+        from cimgen.catalogue import catalogue_for
+        from cimgen.grammar.constructs import grammar_facts
+
+        grammar_facts(grammar)  # readable and a grammar: a one-line ConfigError if not
+        catalogue_for(grammar)  # and its catalogue, when it has one
     items, skipped = read_queries(query_or_file, sql_field, id_field)
     model = load_schema(schema)
     with _execution(model, engines, postgis, timeout, seed, not no_execute) as execution:
         checks = [execution] if execution is not None else []
         with console.status(f"validating {len(items)} queries…"):
-            report = run_validation(items, model, checks=checks, skipped=skipped)
+            report = run_validation(items, model, checks=checks, skipped=skipped, grammar=grammar)
     data: dict[str, Any] = report.to_dict()
     if execution is not None:
         data.update(execution.summary(report))

@@ -19,7 +19,7 @@ have them; otherwise the closest attempt is kept and what was relaxed is recorde
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cimgen import ast
 from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
@@ -101,11 +101,64 @@ def _plan(
     return first + [(structure, False)] * (ATTEMPTS - honoured)
 
 
+# structure feature -> (value that needs no construct, the constructs any one of which it needs)
+_NEEDS: dict[str, tuple[object, tuple[str, ...]]] = {
+    "cte_count": (0, ("cte",)),
+    "subquery_count": (0, ("scalar_subquery", "exists", "in_subquery", "derived_table")),
+    "has_window": (False, ("window",)),
+}
+_SET_CONSTRUCT = {"UNION": "union", "UNION_ALL": "union", "INTERSECT": "intersect"}
+
+
+def fit_to_grammar(
+    structure: QueryFeatures, ctx: ExpansionContext
+) -> tuple[QueryFeatures, list[Finding]]:
+    """``structure`` without what the loaded grammar cannot write (a CTE count where it has
+    no WITH, a window where it has no OVER, ...), and one EXP010 warning per feature so
+    relaxed: the expander then builds what the grammar admits instead of attempts the
+    grammar check would reject.
+
+    >>> from cimgen.expand.context import ExpansionContext
+    >>> ctx = ExpansionContext.__new__(ExpansionContext)
+    >>> object.__setattr__(ctx, "constructs", frozenset({"order_by", "limit"}))
+    >>> fitted, why = fit_to_grammar(QueryFeatures(cte_count=1, has_window=True), ctx)
+    >>> fitted.cte_count, fitted.has_window, len(why)
+    (0, False, 2)
+    """
+    changes: dict[str, object] = {}
+    for name, (plain, needs) in _NEEDS.items():
+        if getattr(structure, name) != plain and not any(c in ctx.constructs for c in needs):
+            changes[name] = plain
+    op = structure.set_operation
+    if op != "NONE" and _SET_CONSTRUCT.get(op, "except") not in ctx.constructs:
+        changes["set_operation"] = "NONE"
+    order = "order_by" in ctx.constructs and "ORDER" in structure.order_limit
+    limit = "limit" in ctx.constructs and "LIMIT" in structure.order_limit
+    order_limit = {(False, False): "NONE", (True, False): "ORDER", (False, True): "LIMIT"}.get(
+        (order, limit), "ORDER_LIMIT"
+    )
+    if order_limit != structure.order_limit:
+        changes["order_limit"] = order_limit
+    if not changes:
+        return structure, []
+    findings = [
+        finding(
+            EXP010,
+            f"relaxed {name}: asked {getattr(structure, name)}, the grammar allows {value}",
+            "warning",
+        )
+        for name, value in changes.items()
+    ]
+    return replace(structure, **changes), findings  # type: ignore[arg-type]
+
+
 def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) -> Expansion:
     """Build the query that best honours ``structure`` (see the module docstring)."""
     bad = _impossible(structure, ctx)
     if bad:
         return Expansion(None, (bad,))
+    asked = structure
+    structure, fitted = fit_to_grammar(structure, ctx)
     best: tuple[tuple[int, int, int], ast.Query, Shape] | None = None
     last = "no attempt"
     # counts that leave the label no room give way to it (layout.label_room): then the
@@ -120,6 +173,10 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
         except BuildError as exc:
             last = str(exc)
             continue
+        refused = ctx.refusal(query)
+        if refused is not None:  # the grammar or catalogue lacks something it uses
+            last = refused
+            continue
         shape = observe(query, ctx.schema, ctx.catalogue)
         rank = _rank(structure, shape)
         if room is not None:
@@ -131,7 +188,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     if best is None:
         return Expansion(None, (finding(EXP002, f"no purposeful query fits: {last}"),))
     _, query, shape = best
-    findings = []
+    findings = [f for f in fitted if f.message.split(":", 1)[0][8:] not in FIDELITY_COUNTS]
+    structure = asked
     for name in _miss(structure, shape):
         findings.append(
             finding(

@@ -218,16 +218,22 @@ class Block:
         rel = link.relation
         if rel == "near":
             cond = sp.within_distance(a, g_other.srid, b, g_it.srid, link.distance or 100.0)
-        elif rel == "inside":  # other within it
-            if sp.rng.random() < 0.5:
-                cond = sp.relate("ST_Within", a, g_other.srid, b, g_it.srid)
+        elif rel in ("inside", "covers"):  # other within it / other contains it
+            inner, si, outer, so = (
+                (a, g_other.srid, b, g_it.srid)
+                if rel == "inside"
+                else (b, g_it.srid, a, g_other.srid)
+            )
+            first = sp.rng.random() < 0.5
+            use_within = first if rel == "inside" else not first
+            # either spelling the catalogue offers; ST_Intersects (true of every pair inside
+            # or covering) where it offers neither
+            if sp.ctx.can("ST_Within") and (use_within or not sp.ctx.can("ST_Contains")):
+                cond = sp.relate("ST_Within", inner, si, outer, so)
+            elif sp.ctx.can("ST_Contains"):
+                cond = sp.relate("ST_Contains", outer, so, inner, si)
             else:
-                cond = sp.relate("ST_Contains", b, g_it.srid, a, g_other.srid)
-        elif rel == "covers":  # other contains it
-            if sp.rng.random() < 0.5:
-                cond = sp.relate("ST_Contains", a, g_other.srid, b, g_it.srid)
-            else:
-                cond = sp.relate("ST_Within", b, g_it.srid, a, g_other.srid)
+                cond = sp.relate("ST_Intersects", a, g_other.srid, b, g_it.srid)
         else:
             cond = sp.relate("ST_Intersects", a, g_other.srid, b, g_it.srid)
         parts = [cond]

@@ -236,7 +236,7 @@ class Builder:
 
     def build(self) -> ast.Query:
         s = self.s
-        ctes, sub = choose_forms(s, self.rng, self.ctx.admits("window"))
+        ctes, sub = choose_forms(s, self.rng, self.ctx.admits("window"), self.ctx.constructs)
         joins = spread_joins(s, ctes, sub, self.rng)
         if joins is None:
             raise BuildError("the forms need more joins than the structure has")

@@ -24,8 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cimgen.catalogue import Catalogue, load_catalogue
-from cimgen.grammar.constructs import ALL_CONSTRUCTS, CONSTRUCTS, grammar_facts
+from cimgen import ast
+from cimgen.catalogue import Catalogue, catalogue_for
+from cimgen.grammar.constructs import (
+    ALL_CONSTRUCTS,
+    ALL_OPERATORS,
+    CONSTRUCTS,
+    grammar_facts,
+    uses,
+)
 from cimgen.models import Stage1Record
 from cimgen.schema.model import Column, Schema, Table
 from cimgen.world.corpus import CorpusFacts, learn_corpus
@@ -117,9 +124,10 @@ class ExpansionContext:
     public_share: float = 0.0
     corpus_size: int = 0
     functions: frozenset[str] = frozenset()  # spatial functions the expander may call
-    # the constructs the grammar admits (cimgen.grammar.constructs): the expander builds
-    # no other (today it asks for "window" and "partition_by")
+    # the constructs and operators the grammar admits (cimgen.grammar.constructs): the
+    # expander offers no other, and :meth:`refusal` turns away an attempt that has one
     constructs: frozenset[str] = ALL_CONSTRUCTS
+    operators: frozenset[str] = ALL_OPERATORS
     # values a corpus planted in the fixture, per column: where a column has them, a
     # literal written for it must be one of them (the rest of the fixture is ours, not the
     # user's data)
@@ -151,10 +159,11 @@ class ExpansionContext:
         ones the target ``dialect`` has (:meth:`Catalogue.available`). A dialect without
         raster support (SpatiaLite) gets no raster table to read: a structure asking for
         one is built without it, its label relaxed (docs/expansion.md). ``grammar`` (default:
-        the bundled one) decides the constructs: a grammar without window calls leaves out
-        the catalogue's window-only functions too.
+        the bundled one) decides the constructs and operators, and its folder's
+        ``functions.yaml`` (:func:`cimgen.catalogue.catalogue_for`) the functions: a grammar
+        without window calls leaves out the catalogue's window-only functions too.
         """
-        cat = load_catalogue()
+        cat = catalogue_for(grammar)
         if corpus is None:
             corpus = learn_corpus(schema, records or (), cat)
         pools = build_pools(schema, world, corpus, live_pools)
@@ -182,7 +191,9 @@ class ExpansionContext:
             for left, out in paths.items()
             if left in kept
         }
-        allowed = frozenset(functions) if functions is not None else cat.available(dialect)
+        allowed = cat.available(dialect)
+        if functions is not None:  # the caller's list, of what this catalogue has
+            allowed = frozenset(functions) & {f.name for f in cat.functions}
         facts = grammar_facts(grammar)
         if not facts.admits("window"):
             allowed -= {f.name for f in cat.functions if f.window}
@@ -197,6 +208,7 @@ class ExpansionContext:
             corpus_size=corpus.records,
             functions=allowed,
             constructs=facts.constructs,
+            operators=facts.operators,
             planted=_planted(planting),
         )
 
@@ -224,6 +236,23 @@ class ExpansionContext:
         if construct not in CONSTRUCTS:
             raise KeyError(f"unknown construct {construct!r}")
         return construct in self.constructs
+
+    def refusal(self, query: ast.Query) -> str | None:
+        """Why the loaded grammar or catalogue would reject ``query`` (a construct, an
+        operator or a function it does not admit), or None. The expander turns such an
+        attempt away and tries again, so a row never carries what the grammar lacks."""
+        used = uses(query)
+        constructs = sorted(used.constructs - self.constructs)
+        if constructs:
+            return f"the grammar has no {constructs[0]}"
+        operators = sorted(used.operators - self.operators)
+        if operators:
+            return f"the grammar has no operator {operators[0]}"
+        for name in sorted(used.functions):
+            fn = self.catalogue.get(name)
+            if fn is None or (fn.spatial and fn.name not in self.functions):
+                return f"the catalogue offers no {name}"
+        return None
 
     @property
     def trusted(self) -> bool:

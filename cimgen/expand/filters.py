@@ -262,7 +262,8 @@ class Filters:
             return None
         px, py = round(geo.x, 5), round(geo.y, 5)
         ref = column(item, g.name)
-        name = "ST_Contains" if self.rng.random() < 0.6 else "ST_Intersects"
+        contains = self.rng.random() < 0.6 and self.ctx.can("ST_Contains")
+        name = "ST_Contains" if contains else "ST_Intersects"
         expr = self.sp.call(name, ref, self.sp.point(px, py, g.srid))
         return Pred(
             expr,

@@ -96,11 +96,26 @@ def label_room(s: QueryFeatures) -> tuple[QueryFeatures | None, bool]:
     return None, False
 
 
+# the grammar construct (cimgen.grammar.constructs) each subquery form is written with
+SUB_CONSTRUCTS = {
+    "in": "in_subquery",
+    "exists": "exists",
+    "not_exists": "exists",
+    "scalar_cmp": "scalar_subquery",
+    "scalar_count": "scalar_subquery",
+    "derived": "derived_table",
+}
+
+
 def choose_forms(
-    s: QueryFeatures, rng: random.Random, windows: bool = True
+    s: QueryFeatures,
+    rng: random.Random,
+    windows: bool = True,
+    constructs: frozenset[str] | None = None,
 ) -> tuple[list[str], str | None]:
     """CTE forms and the subquery form; ``windows`` False (a grammar without window calls)
-    leaves out the ``cluster`` form, which is a window call."""
+    leaves out the ``cluster`` form, which is a window call; ``constructs`` (what the
+    grammar admits; None: everything) leaves out the subquery forms it cannot write."""
     c = max(0, min(s.cte_count, 2))
     ctes: list[str] = []
     clustering = s.sql_type == "SPATIAL_CLUSTERING" and windows
@@ -128,8 +143,11 @@ def choose_forms(
             "scalar_count": 1.5,
             "derived": 1.0,
         }
-        forms, w = zip(*sub_weights.items(), strict=True)
-        sub = rng.choices(forms, w)[0]
+        if constructs is not None:
+            sub_weights = {f: w for f, w in sub_weights.items() if SUB_CONSTRUCTS[f] in constructs}
+        if sub_weights:
+            forms, w = zip(*sub_weights.items(), strict=True)
+            sub = rng.choices(forms, w)[0]
     return ctes, sub
 
 

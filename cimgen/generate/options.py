@@ -194,9 +194,11 @@ def check_options(opts: GenerateOptions) -> None:
     if problems:
         raise ConfigError("; ".join(problems) + ".")
     if opts.grammar is not None:
+        from cimgen.catalogue import catalogue_for
         from cimgen.grammar.constructs import grammar_facts
 
         grammar_facts(opts.grammar)  # readable and a grammar: a one-line ConfigError if not
+        catalogue_for(opts.grammar)  # its functions.yaml, when it has one, loads too
     if opts.executor == "ray":
         from cimgen.generate.executors import ray_module
 

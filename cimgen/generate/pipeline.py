@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cimgen import seeds
 from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
 from cimgen.codes import RES001, finding
@@ -163,43 +164,26 @@ def _with_metric_srid(schema: Any, corpus: Any, seed: int) -> Any:
         return schema
     from dataclasses import replace as _replace
 
-    from cimgen.fixtures import generate_fixture
+    from cimgen.engines import fixture_facts
     from cimgen.fixtures.plant import wkt_center
     from cimgen.world import utm_srid
 
     place = corpus.place()
     if place is None:
-        base = generate_fixture(schema, seed)
-        wkts = [
-            r[k]
-            for t in schema.tables
-            for k, c in enumerate(t.columns)
-            if c.kind == "geometry" and (c.srid or 4326) == 4326
-            for r in base.table(t.qualified).rows[:200]
-            if isinstance(r[k], str)
-        ]
-        place = wkt_center(wkts)
+        place = wkt_center(fixture_facts(schema, seed).wkt_sample(200))
     if place is None:
         return schema
     return _replace(schema, metric_srid=utm_srid(*place), _index={})
 
 
 def _planting(schema: Any, corpus: Any, seed: int) -> Any:
-    """What the fixture must hold of the corpus (its ids, categories, place)."""
-    from cimgen.fixtures import generate_fixture
+    """What the fixture must hold of the corpus (its ids, categories, place), from the
+    plain fixture's facts (cached: the plain fixture is not generated again each run)."""
+    from cimgen.engines import fixture_facts
     from cimgen.fixtures.plant import planting_for, wkt_center
 
-    base = generate_fixture(schema, seed)
-    values: dict[tuple[str, str], set[Any]] = {}
-    wkts: list[str] = []
-    for t in schema.tables:
-        rows = base.table(t.qualified).rows
-        for k, c in enumerate(t.columns):
-            if c.kind in ("text", "integer"):
-                values[(t.qualified, c.name)] = {r[k] for r in rows}
-            elif c.kind == "geometry" and (c.srid or 4326) == 4326:
-                wkts.extend(r[k] for r in rows[:500] if isinstance(r[k], str))
-    plant = planting_for(schema, corpus, values, wkt_center(wkts))
+    facts = fixture_facts(schema, seed)
+    plant = planting_for(schema, corpus, facts.values, wkt_center(facts.wkt_sample(500)))
     return plant if plant else None
 
 
@@ -330,7 +314,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                     if decide.accepted >= opts.rows:
                         break
                     with timer.stage("sample"):
-                        seed = _sample_seed(opts.seed, rounds, block)
+                        seed = seeds.structures_seed(opts.seed, rounds, block)
                         sampled = model.sample(size, seed=seed, progress=False)
                     _merge(sample_report, sampled.report)
                     batch = sampled.structures()
@@ -536,17 +520,6 @@ def _blocks(n: int) -> list[int]:
     """A round's ``n`` structures, sampled in blocks of at most SAMPLE_BLOCK; each block is
     sampled only when the rows are still wanted."""
     return [min(SAMPLE_BLOCK, n - start) for start in range(0, n, SAMPLE_BLOCK)]
-
-
-def _sample_seed(seed: int, round_: int, block: int) -> int:
-    """The sampling seed of a block: the first block of a round keeps the seed rounds
-    always had (so runs of up to SAMPLE_BLOCK structures a round are unchanged)."""
-    if block == 0:
-        return (seed * 1000 + round_) % 2**32
-    import hashlib
-
-    digest = hashlib.sha256(f"{seed}:{round_}:{block}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
 
 
 def _message(

@@ -4,16 +4,16 @@ main process). Runs in worker processes; each worker opens its own read-only Duc
 connection, a read-only SpatiaLite connection when SpatiaLite is on (``spatialite``), and
 a PostGIS connection when one is given.
 
-The randomness of structure ``index`` is ``random.Random(f"{seed}:{index}")``: the output
-is the same whatever the number of workers.
+The randomness of structure ``index`` is its own stream of the run seed
+(:func:`cimgen.seeds.expansion_rng`): the output is the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cimgen import seeds
 from cimgen.check import (
     CheckContext,
     CheckOptions,
@@ -131,7 +131,7 @@ def work_one(index: int, structure: QueryFeatures) -> Outcome:
     from cimgen.expand import make_candidate
 
     spec: WorkerSpec = _STATE["spec"]
-    rng = random.Random(f"{spec.seed}:{index}")
+    rng = seeds.expansion_rng(spec.seed, index)
     made = make_candidate(structure, spec.context, rng, index)
     if not isinstance(made, Candidate):
         return Outcome(index, structure, None, findings=list(made.findings))

@@ -27,6 +27,7 @@ from pathlib import Path
 from lark import Lark
 from lark.exceptions import LarkError
 
+from cimgen import ast
 from cimgen.errors import ConfigError
 from cimgen.grammar.parse import GRAMMAR_FILE
 from cimgen.paths import grammar_dir
@@ -63,8 +64,37 @@ CONSTRUCTS: dict[str, tuple[str, ...]] = {
     "named_argument": ("named_arg",),
     "field_access": ("field_access",),
     "knn": ("KNN",),
+    "distinct": ("select_quant", "DISTINCT"),
+    "distinct_argument": ("args_distinct",),
+    "offset": ("limit_offset",),
 }
 ALL_CONSTRUCTS = frozenset(CONSTRUCTS)
+
+# operator (as :class:`cimgen.ast.BinaryOp` / ``UnaryOp`` spell it) -> the terminal or rule
+# alias that writes it; an operator whose name is missing from the grammar is not offered.
+OPERATORS: dict[str, str] = {
+    "=": "EQ",
+    "<>": "NE",
+    "!=": "NE2",
+    "<": "LT",
+    "<=": "LE",
+    ">": "GT",
+    ">=": "GE",
+    "||": "CONCAT",
+    "<->": "KNN",
+    "&&": "OVERLAPS",
+    "+": "PLUS",
+    "-": "MINUS",
+    "*": "STAR",
+    "/": "SLASH",
+    "%": "PERCENT",
+    "AND": "and_",
+    "OR": "or_",
+    "NOT": "not_",
+    "LIKE": "LIKE",
+    "ILIKE": "ILIKE",
+}
+ALL_OPERATORS = frozenset(OPERATORS)
 
 
 @dataclass(frozen=True)
@@ -73,6 +103,7 @@ class GrammarFacts:
 
     path: Path
     constructs: frozenset[str]
+    operators: frozenset[str] = ALL_OPERATORS
 
     def admits(self, construct: str) -> bool:
         if construct not in CONSTRUCTS:
@@ -99,8 +130,15 @@ def _names(text: str) -> set[str]:
 
 def constructs_of(text: str) -> frozenset[str]:
     """The constructs grammar ``text`` admits."""
-    names = _names(text)
+    return _constructs(_names(text))
+
+
+def _constructs(names: set[str]) -> frozenset[str]:
     return frozenset(c for c, needs in CONSTRUCTS.items() if all(n in names for n in needs))
+
+
+def _operators(names: set[str]) -> frozenset[str]:
+    return frozenset(op for op, name in OPERATORS.items() if name in names)
 
 
 @lru_cache(maxsize=8)
@@ -114,7 +152,96 @@ def grammar_facts(path: Path | None = None) -> GrammarFacts:
             f"{path}: cannot read the grammar ({exc.strerror}). Fix the path."
         ) from None
     try:
-        return GrammarFacts(path, constructs_of(text))
+        names = _names(text)
+        return GrammarFacts(path, _constructs(names), _operators(names))
     except LarkError as exc:
         first = (str(exc).strip().splitlines() or ["invalid grammar"])[0]
         raise ConfigError(f"{path}: not a Lark grammar ({first}). Fix the file.") from None
+
+
+_JOINS = {
+    "INNER": "inner_join",
+    "LEFT": "left_join",
+    "RIGHT": "right_join",
+    "FULL": "full_join",
+    "CROSS": "cross_join",
+}
+_SETOPS = {"UNION": "union", "INTERSECT": "intersect", "EXCEPT": "except"}
+_NODES: dict[type, str] = {
+    ast.DerivedTable: "derived_table",
+    ast.Subquery: "scalar_subquery",
+    ast.Exists: "exists",
+    ast.InSubquery: "in_subquery",
+    ast.InList: "in_list",
+    ast.Between: "between",
+    ast.IsNull: "is_null",
+    ast.Case: "case",
+    ast.Cast: "cast",
+    ast.NamedArg: "named_argument",
+    ast.FieldAccess: "field_access",
+}
+
+
+@dataclass(frozen=True)
+class Uses:
+    """What one query is written with: constructs, operators and function names."""
+
+    constructs: frozenset[str]
+    operators: frozenset[str]
+    functions: frozenset[str]
+
+
+def uses(query: ast.Query) -> Uses:
+    """The constructs (names of :data:`CONSTRUCTS`), operators (:data:`OPERATORS`) and
+    function names ``query`` uses: what a grammar and a catalogue must admit for it.
+
+    >>> from cimgen.grammar.parse import parse
+    >>> u = uses(parse("SELECT DISTINCT ST_Area(geom) FROM t WHERE a LIKE 'x%' LIMIT 3"))
+    >>> sorted(u.constructs), sorted(u.operators), sorted(u.functions)
+    (['distinct', 'like', 'limit'], ['LIKE'], ['ST_Area'])
+    """
+    constructs: set[str] = set()
+    operators: set[str] = set()
+    functions: set[str] = set()
+    for n in ast.walk(query):
+        kind = _NODES.get(type(n))
+        if kind is not None:
+            constructs.add(kind)
+        if isinstance(n, ast.Query):
+            if n.ctes:
+                constructs.add("cte")
+            if n.order_by:
+                constructs.add("order_by")
+            if n.limit is not None:
+                constructs.add("limit")
+            if n.offset is not None:
+                constructs.add("offset")
+        elif isinstance(n, ast.Select):
+            if n.group_by:
+                constructs.add("group_by")
+            if n.having is not None:
+                constructs.add("having")
+            if n.distinct:
+                constructs.add("distinct")
+        elif isinstance(n, ast.Join):
+            constructs.add(_JOINS.get(n.kind.upper(), "inner_join"))
+        elif isinstance(n, ast.SetOp):
+            constructs.add(_SETOPS[n.op.upper()])
+        elif isinstance(n, (ast.BinaryOp, ast.UnaryOp)):
+            op = n.op.upper()
+            operators.add(op)
+            if op in ("LIKE", "ILIKE"):
+                constructs.add("like")
+            elif op == "<->":
+                constructs.add("knn")
+        elif isinstance(n, ast.FuncCall):
+            functions.add(n.name)
+            if n.filter is not None:
+                constructs.add("aggregate_filter")
+            if n.distinct:
+                constructs.add("distinct_argument")
+            if n.over is not None:
+                constructs.add("window")
+                if n.over.partition_by:
+                    constructs.add("partition_by")
+    return Uses(frozenset(constructs), frozenset(operators), frozenset(functions))

@@ -16,6 +16,7 @@ from lark import UnexpectedToken as LarkUnexpectedToken
 from lark.lexer import PatternStr
 
 from cimgen import ast
+from cimgen.catalogue import catalogue_for
 from cimgen.codes import SYN001, finding
 from cimgen.errors import QueryError
 from cimgen.grammar.transform import ToAst
@@ -74,7 +75,7 @@ def parser(grammar: Path | None = None) -> Lark:
         text,
         parser="lalr",
         lexer="basic",
-        transformer=ToAst(),
+        transformer=ToAst(catalogue_for(grammar)),
         cache=False,
         maybe_placeholders=False,
         propagate_positions=False,

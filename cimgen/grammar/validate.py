@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cimgen import ast
-from cimgen.catalogue import Catalogue, load_catalogue
+from cimgen.catalogue import Catalogue, catalogue_for
 from cimgen.codes import STA001
 from cimgen.errors import InputError
 from cimgen.grammar.bind import bind
@@ -98,24 +98,26 @@ def check_query(
     schema: Schema,
     catalogue: Catalogue | None = None,
     checks: Sequence[Check] = (),
+    grammar: Path | None = None,
 ) -> QueryResult:
     """PostgreSQL's parser first: a statement that is not one read-only query (DELETE,
     DROP, ...) is STA001 and nothing else. Then the grammar (its first error only; PostgreSQL's
     SYN002 only when the grammar accepted the text, so one typo is not reported twice),
-    every binding finding, the static rules, and ``checks`` (execution)."""
-    from cimgen.check import CheckContext, Subject, run_checks
+    every binding finding, the static rules, and ``checks`` (execution). ``grammar``: another
+    grammar file (its folder's functions.yaml, when there is one, is the catalogue)."""
+    from cimgen.check import CheckContext, CheckOptions, Subject, run_checks
 
     subject = Subject(item.sql)
-    context = CheckContext(schema)
+    context = CheckContext(schema, CheckOptions(grammar=grammar))
     parsed = run_checks(subject, context, only=("postgres_parse",))
     query = None
     if any(f.code == STA001 for f in parsed):
         findings = parsed
     else:
-        query, syntax = syntax_findings(item.sql)
+        query, syntax = syntax_findings(item.sql, grammar)
         findings = [_shift(f, item.line) for f in syntax] or parsed
         if query is not None:
-            findings.extend(bind(query, schema, catalogue))
+            findings.extend(bind(query, schema, catalogue or catalogue_for(grammar)))
             subject.query, subject.parsed = query, True
             findings.extend(run_checks(subject, context, only=STATIC_CHECKS))
     for check in checks:
@@ -130,10 +132,12 @@ def validate_queries(
     catalogue: Catalogue | None = None,
     checks: Sequence[Check] = (),
     skipped: Sequence[str] = (),
+    grammar: Path | None = None,
 ) -> ValidationReport:
-    """Validate every item against ``schema``; the report keeps input order."""
-    catalogue = catalogue or load_catalogue()
-    results = tuple(check_query(i, schema, catalogue, checks) for i in items)
+    """Validate every item against ``schema`` (and ``grammar``, default the bundled one);
+    the report keeps input order."""
+    catalogue = catalogue or catalogue_for(grammar)
+    results = tuple(check_query(i, schema, catalogue, checks, grammar) for i in items)
     return ValidationReport(results, tuple(skipped))
 
 

@@ -409,8 +409,8 @@ def render(out_dir: Path, license_id: str = "mit") -> str:
         f"hash `{stats.get('model_hash') or 'not recorded'}`.",
         "- Each sampled structure vector (join/CTE/subquery/table/schema counts, sql_type, "
         "aggregation, ...) drives an expander that builds an AST with schema-aware choices, "
-        "offering only constructs the Lark grammar `grammar/cim_sql.lark` admits (window "
-        "calls so far) and functions of its catalogue; the AST is rendered to PostGIS, "
+        "offering only the constructs, operators and functions the Lark grammar "
+        "`grammar/cim_sql.lark` and its catalogue admit; the AST is rendered to PostGIS, "
         "SpatiaLite and DuckDB SQL, and the question is generated from the same AST.",
         "- Checks: grammar round trip, PostgreSQL parser, schema binding, static rules "
         "(mixed SRIDs, units, cartesian products), execution on an embedded DuckDB spatial "

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cimgen import seeds
 from cimgen.models import FEATURE_NAMES, NUMERIC_FEATURES
 from cimgen.structure.consistency import complexity_of, schema_complexity_of
 
@@ -37,7 +38,7 @@ def demo_features(rows: int = 300, seed: int = 0) -> pd.DataFrame:
     >>> demo_features(5, seed=1).columns[0]
     'id'
     """
-    rng = np.random.default_rng(seed)
+    rng = seeds.numpy_rng(seed, "demo")
     names = list(_TYPES)
     weights = np.array([t[0] for t in _TYPES.values()])
     records = []

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sdv.cag import Inequality
 
-from cimgen import __version__
+from cimgen import __version__, seeds
 from cimgen.errors import ModelError
 from cimgen.models import FEATURE_NAMES, FEATURE_SPEC_VERSION, QueryFeatures
 from cimgen.structure import manifest as mf
@@ -101,10 +101,11 @@ class StructureModel:
         groups, fixed = plan_groups(resolved, rows)
         stats = sampling.DrawStats()
         started = time.perf_counter()
-        with seeded(seed), _sample_bar(rows, progress) as advance:
+        draw_seed = seeds.int_seed(seed, "sample")  # this call's stream (cimgen.seeds)
+        with seeded(draw_seed), _sample_bar(rows, progress) as advance:
             self.synthesizer.reset_sampling()
             # SDV 2.0 has no public per-call seed; this is the hook its own sample() uses.
-            self.synthesizer._set_random_state(seed)
+            self.synthesizer._set_random_state(draw_seed)
             frames = sampling.draw_all(self.synthesizer, groups, self.ranges, stats, advance)
             frames, share_info = sampling.top_up_rare(
                 self.synthesizer,
@@ -197,7 +198,8 @@ def fit_model(
         synth.add_constraints([Inequality("schema_count", "table_count")])
         constraints.append("Inequality(schema_count <= table_count)")
     started = time.perf_counter()
-    with seeded(seed), fit_progress(synthesizer, progress), warnings.catch_warnings():
+    fit_seed = seeds.int_seed(seed, "fit")  # the fit's stream (cimgen.seeds)
+    with seeded(fit_seed), fit_progress(synthesizer, progress), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         synth.fit({TABLE_NAME: frame})
     seconds = time.perf_counter() - started

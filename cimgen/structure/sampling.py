@@ -19,10 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sdv.sampling import Condition as SdvCondition
 
+from cimgen import seeds
 from cimgen.errors import ConditionError, ModelError
 from cimgen.models import FEATURE_NAMES, NUMERIC_FEATURES
 from cimgen.structure.conditions import Group
@@ -201,6 +201,6 @@ def finish(frames: list[pd.DataFrame], seed: int) -> pd.DataFrame:
     """One frame in a seeded shuffled order (top-up rows are not left at the end), with
     int64 counts and a bool has_window."""
     frame = pd.concat(frames, ignore_index=True).loc[:, list(FEATURE_NAMES)]
-    order = np.random.default_rng(seed).permutation(len(frame))
+    order = seeds.numpy_rng(seed, "shuffle").permutation(len(frame))
     frame = frame.iloc[order].reset_index(drop=True)
     return frame.astype({c: "int64" for c in NUMERIC_FEATURES} | {"has_window": "bool"})

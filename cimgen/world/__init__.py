@@ -19,7 +19,7 @@ from cimgen.world.model import Geo, Near, TableSample, Tile, World
 from cimgen.world.probe import ProbeLimits, world_from_fixture
 
 # Part of the cache key of a fixture's world: bump when what a probe reads changes.
-WORLD_VERSION = "2"
+WORLD_VERSION = "3"
 
 
 def utm_srid(lon: float, lat: float) -> int:

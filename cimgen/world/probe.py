@@ -8,11 +8,11 @@ of other tables are near a pivot row, what each raster tile covers -- in their o
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cimgen import seeds
 from cimgen.schema.model import Column, Schema, Table
 from cimgen.world.model import Geo, Near, NearKey, TableSample, Tile, World
 
@@ -75,7 +75,7 @@ def read_world(schema: Schema, probe: _Probe, source: str, limits: ProbeLimits) 
             t.qualified, cols, rows[t.qualified], totals[t.qualified]
         )
         _facts(probe, t, samples[t.qualified], keys[t.qualified])
-        rng = random.Random(f"{limits.seed}:pivots:{t.qualified}")
+        rng = seeds.python_rng(limits.seed, "pivots", t.qualified)
         order = list(range(len(rows[t.qualified])))
         rng.shuffle(order)
         samples[t.qualified].pivots = tuple(sorted(order[: limits.pivots]))
