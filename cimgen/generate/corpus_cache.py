@@ -51,6 +51,7 @@ _FACT_SOURCES = (
     "models.py",
     "catalogue.py",
     "world/corpus.py",
+    "check/diversity.py",
     "generate/corpus_cache.py",
 )
 _PLANT_SOURCES = ("fixtures", "generate/pipeline.py", "world/pools.py")
@@ -217,18 +218,22 @@ class CorpusRead:
     skipped: Any  # cimgen.features.SkipReport
     pairs: list[tuple[Any, Any]]  # (Stage1Record, QueryFeatures)
     corpus: Any  # cimgen.world.corpus.CorpusFacts
+    # the records' SQL digests and shapes (pglast fingerprints) that diversity compares with
+    diversity: Any  # cimgen.check.diversity.DiversityState (its stage1 sets)
 
 
 def read_corpus(reader: Any, schema: Any) -> CorpusRead:
     """Ingest ``reader`` (a :class:`cimgen.ingest.Stage1Reader`), extract every record's
     features and learn the corpus facts: the work the facts entry saves."""
+    from cimgen.check.diversity import DiversityState
     from cimgen.features import SkipReport, iter_features
     from cimgen.world.corpus import learn_corpus
 
     skipped = SkipReport()
     pairs = list(iter_features(reader, schema, skipped))
     corpus = learn_corpus(schema, [r for r, _ in pairs])
-    return CorpusRead(reader.report, skipped, pairs, corpus)
+    diversity = DiversityState.from_stage1(r.sql for r, _ in pairs)
+    return CorpusRead(reader.report, skipped, pairs, corpus, diversity)
 
 
 def _remove(path: Path) -> None:

@@ -310,7 +310,11 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             grammar=opts.grammar,
         )
         spatialite = _spatialite(opts, schema, plant)
-    diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
+    diversity = DiversityState(  # Stage 1's SQL digests and shapes, from the corpus read
+        stage1_shapes=set(facts.diversity.stage1_shapes),
+        stage1_sql=set(facts.diversity.stage1_sql),
+        cap=opts.shape_cap,
+    )
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
         shape_cap=opts.shape_cap,
