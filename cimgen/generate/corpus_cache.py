@@ -1,8 +1,9 @@
 """The corpus cache: what ``generate`` learns from a Stage 1 corpus before it can fit or
 sample (ingest, the features of every record, the corpus facts of
-:func:`cimgen.world.corpus.learn_corpus`, the fixture planting) is kept per corpus, so a
-second run on the same corpus -- the usual case, with a reused model -- does not parse
-10,000 queries again (~15 s of CPU on the 2-core box, more under load).
+:func:`cimgen.world.corpus.learn_corpus`, the records' diversity shapes, the fixture
+planting) is kept per corpus, so a second run on the same corpus -- the usual case, with
+a reused model -- does not parse 10,000 queries again (~15 s of CPU on the 2-core box,
+more under load).
 
 It sits next to the model cache (:mod:`cimgen.structure.cache`) under the same cache root
 and follows its rules: an entry ``<cache root>/corpus/<key>/`` holds ``entry.json`` (the key,
@@ -15,7 +16,7 @@ recomputes and replaces. Writes go to a temporary folder renamed into place.
 The key hashes the corpus file's bytes and the options that read it (``--sql-field``,
 ``--id-field``), the schema, cimgen's version, the feature spec version, pglast's version
 and -- because a developer's edit does not change the version -- the source of the modules
-that compute the payload (ingest, features, corpus facts, catalogue, fixtures). A
+that compute the payload (ingest, features, corpus facts, diversity, catalogue, fixtures). A
 planting also depends on the seed (the fixture world it is planted into), so it is a second
 entry keyed by the corpus key, the seed and the schema it was planted for.
 """
