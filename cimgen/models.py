@@ -145,7 +145,9 @@ class QueryFeatures:
     has_window: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a scalar: what asdict gives, without its per-value deepcopy (asdict
+        # was a quarter of feature extraction, which runs for every record and candidate)
+        return {name: getattr(self, name) for name in _QF_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueryFeatures:
@@ -172,6 +174,9 @@ class QueryFeatures:
             for n in names
             if getattr(self, n) != getattr(other, n)
         }
+
+
+_QF_FIELDS = tuple(f.name for f in fields(QueryFeatures))
 
 
 # --------------------------------------------------------------------------- candidates

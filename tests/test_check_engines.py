@@ -182,6 +182,22 @@ def test_duckdb_timeout() -> None:
     assert ok.status == OK
 
 
+def test_duckdb_time_limit_costs_no_thread_per_query() -> None:
+    """One watchdog thread per runner, not a timer thread per query; a deadline that
+    passes between queries interrupts nothing."""
+    import threading
+
+    runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=0.5)
+    runner.run("SELECT 1")
+    before = threading.active_count()
+    for _ in range(50):
+        result, _ = runner.run("SELECT COUNT(*) FROM cim_vector.building")
+        assert result.status == OK
+    time.sleep(0.7)  # the last deadline passes with no query running
+    assert threading.active_count() == before
+    assert runner.run("SELECT 1")[0].status == OK
+
+
 # --------------------------------------------------------------------------- SpatiaLite
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cimgen.cli.main import app
@@ -80,3 +83,11 @@ def test_features_cli_bad_output_extension(stage1_sample: Path, tmp_path: Path) 
         main(["features", "--stage1", str(stage1_sample), "--out", str(tmp_path / "f.txt")])
     assert exc.value.code == 2
     assert not (tmp_path / "f.txt").exists()
+
+
+@given(st.builds(QueryFeatures))
+@settings(max_examples=50)
+def test_to_dict_is_asdict(features: QueryFeatures) -> None:
+    """to_dict skips asdict's deepcopy (every field is a scalar) but gives the same dict,
+    keys in field order."""
+    assert list(features.to_dict().items()) == list(dataclasses.asdict(features).items())

@@ -313,6 +313,10 @@ def test_same_seed_is_byte_identical_with_the_model_reused_and_any_workers(
     assert first["cache_key"] == second["cache_key"]
     assert first["cache_dir"] == second["cache_dir"] == str(cache_dir / "models")
     assert _stats(again)["timings"]["fit"] < _stats(run_dir)["timings"]["fit"]
+    # the corpus facts and planting were computed once and reused by the second run
+    corpus = _stats(run_dir)["corpus_cache"], _stats(again)["corpus_cache"]
+    assert [(c["facts"], c["planting"]) for c in corpus] == [("computed",) * 2, ("reused",) * 2]
+    assert corpus[0]["cache_dir"] == str(cache_dir / "corpus")
     for name in OUTPUTS:
         assert (run_dir / name).read_bytes() == (again / name).read_bytes(), name
 

@@ -138,6 +138,7 @@ class DuckDBRunner:
         self._lock = threading.Lock()
         self._running = False
         self._interrupted = False
+        self._watchdog: _Watchdog | None = None
 
     def _interrupt(self) -> None:
         with self._lock:  # never interrupt a query that is already finished (or the next)
@@ -149,9 +150,11 @@ class DuckDBRunner:
         """Execute; only a query stopped by the time limit is planned (EXPLAIN) instead,
         so an error is an error either way and the common case costs one statement.
         ``profile``: also record repeated rows and constant columns (result checks)."""
+        if self._watchdog is None:
+            self._watchdog = _Watchdog(self._interrupt)
         self._running, self._interrupted = True, False
-        timer = threading.Timer(self.timeout_s, self._interrupt)
-        timer.start()
+        timer = self._watchdog
+        timer.arm(self.timeout_s)
         try:
             table = self.con.execute(sql).to_arrow_table()
             count = table.num_rows
@@ -174,6 +177,43 @@ class DuckDBRunner:
             return EngineResult(ERROR, reason=_first_line(exc)), _first_line(exc)
         why = f"execution exceeded {self.timeout_s:g} s"
         return EngineResult(PLANNED, reason=why), why
+
+
+class _Watchdog:
+    """One daemon thread per runner that calls ``interrupt`` when an armed deadline
+    passes. A ``threading.Timer`` per query started a thread per query (~0.2 ms of CPU,
+    a few percent of a median check); this thread waits on a condition instead. The
+    runner's own lock still decides whether a query is running when the deadline fires,
+    so a late wake-up never interrupts the next query."""
+
+    def __init__(self, interrupt: Any) -> None:
+        self._interrupt = interrupt
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        threading.Thread(target=self._loop, name="duckdb-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        with self._cond:
+            self._deadline = time.monotonic() + seconds
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._deadline = None
+
+    def _loop(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._deadline = None
+                self._interrupt()  # takes the runner's lock; the runner never waits on
+                # this condition while holding it (it cancels after releasing it)
 
 
 RENDER_DEFECT = f"the renderer failed ({RND001})"

@@ -81,6 +81,18 @@ def list_entries(
                 highlight=False,
                 soft_wrap=True,
             )
+    from cimgen.generate.corpus_cache import corpus_dir
+
+    corpora = [p for p in corpus_dir().glob("*") if p.is_dir() and not p.name.startswith(".")]
+    if corpora:
+        size = _size(sum(f.stat().st_size for p in corpora for f in p.iterdir() if f.is_file()))
+        out.print(
+            f"also {len(corpora)} corpus entry(ies) (facts, plantings), {size}, in "
+            f"{corpus_dir()} (recomputed when missing; `cimgen cache clear` removes them)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     fixtures = [p for p in (cache_root() / "fixtures").glob("*") if p.is_file()]
     if fixtures:
         size = _size(sum(p.stat().st_size for p in fixtures))
@@ -114,3 +126,13 @@ def clear(
         highlight=False,
         soft_wrap=True,
     )
+    if key is None and older_than is None:  # clearing everything: the corpus entries too
+        from cimgen.generate import corpus_cache
+
+        n = corpus_cache.clear()
+        if n:
+            out.print(
+                f"removed {n} corpus entry(ies) from {corpus_cache.corpus_dir()}",
+                markup=False,
+                highlight=False,
+            )

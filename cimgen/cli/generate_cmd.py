@@ -244,6 +244,8 @@ def _summary(stats: dict[str, Any]) -> None:
     )
     t.add_row("mean quality", str(stats.get("quality", {}).get("mean", 0)))
     _model_rows(t, stats.get("structure_model") or {})
+    if corpus := stats.get("corpus_cache"):
+        t.add_row("corpus facts, planting", f"{corpus.get('facts')}, {corpus.get('planting')}")
     for stage, seconds in stats.get("timings", {}).items():
         t.add_row(f"time: {stage}", f"{seconds:.1f} s")
     out.print(t)

@@ -26,6 +26,7 @@ from cimgen.check import CheckContext, CheckOptions, DiversityState
 from cimgen.check.diversity import check_diversity
 from cimgen.codes import RES001, finding
 from cimgen.errors import DatabaseError, InputError
+from cimgen.generate import corpus_cache
 from cimgen.generate.executors import ChunkFailed, open_executor
 from cimgen.generate.options import GenerateOptions, check_options
 from cimgen.generate.records import dataset_record, provenance, rejected_record
@@ -189,7 +190,7 @@ def _planting(schema: Any, corpus: Any, seed: int) -> Any:
 
 def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -> GenerateResult:
     from cimgen.expand.context import ExpansionContext
-    from cimgen.features import SkipReport, features_frame, iter_features
+    from cimgen.features import features_frame
     from cimgen.fixtures import schema_fingerprint
     from cimgen.ingest import corpus_warnings
     from cimgen.schema import load_schema
@@ -199,10 +200,23 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
 
     timer = _Timer()
     schema = load_schema(opts.schema)
+
+    def warn(message: str) -> None:
+        console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False)
+
     with timer.stage("ingest+features"), console.status("reading Stage 1 and extracting features…"):
         reader = _load_corpus(opts)
-        skipped = SkipReport()
-        pairs = list(iter_features(reader, schema, skipped))
+        facts_ck = corpus_cache.facts_key(
+            reader.path, reader.sql_field, reader.id_field, schema_fingerprint(schema)
+        )
+        facts, facts_reused = corpus_cache.cached(
+            facts_ck,
+            lambda: corpus_cache.read_corpus(reader, schema),
+            use_cache=opts.cache,
+            refresh=opts.refit,
+            warn=warn,
+        )
+        reader.report, skipped, pairs = facts.report, facts.skipped, facts.pairs
         records = [r for r, _ in pairs]
         stage1 = features_frame(pairs)
     write_table(stage1, tmp / "stage1_features.parquet")
@@ -235,9 +249,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                 refit=opts.refit,
                 out_dir=tmp / "model",
                 progress=opts.progress,
-                warn=lambda m: console.print(
-                    f"[bold yellow]warning:[/] {escape(m)}", highlight=False
-                ),
+                warn=warn,
             )
             model, model_info = got.model, got.to_dict()
     model_info["device"] = model.manifest.get("device")
@@ -250,11 +262,17 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         timer.stage("context"),
         console.status("building the expansion context and fixture database…"),
     ):
-        from cimgen.world.corpus import learn_corpus
-
-        corpus = learn_corpus(schema, records)
+        corpus = facts.corpus
         schema = _with_metric_srid(schema, corpus, opts.seed)
-        plant = _planting(schema, corpus, opts.seed)
+        plant_ck = corpus_cache.planting_key(facts_ck, opts.seed, schema_fingerprint(schema))
+        planted, plant_reused = corpus_cache.cached(
+            plant_ck,
+            lambda: {"plant": _planting(schema, corpus, opts.seed)},
+            use_cache=opts.cache,
+            refresh=opts.refit,
+            warn=warn,
+        )
+        plant = planted["plant"]
         dsn = stack.enter_context(_postgis(opts, console, schema, plant))
         live = dsn if dsn and opts.postgis != "auto" else None
         if live:  # literals and pivots from the user's own database
@@ -276,7 +294,11 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
             grammar=opts.grammar,
         )
         spatialite = _spatialite(opts, schema, plant)
-    diversity = DiversityState.from_stage1((r.sql for r in records), cap=opts.shape_cap)
+    diversity = DiversityState(  # Stage 1's SQL digests and shapes, from the corpus read
+        stage1_shapes=set(facts.diversity.stage1_shapes),
+        stage1_sql=set(facts.diversity.stage1_sql),
+        cap=opts.shape_cap,
+    )
     check_opts = CheckOptions(
         timeout_s=opts.timeout_s,
         shape_cap=opts.shape_cap,
@@ -366,6 +388,12 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
         )
         summary["warnings"] = warnings
         summary["structure_model"] = model_info
+        summary["corpus_cache"] = {
+            "facts": "reused" if facts_reused else "computed",
+            "planting": "reused" if plant_reused else "computed",
+            "key": facts_ck.key,
+            "cache_dir": str(corpus_cache.corpus_dir()) if opts.cache else None,
+        }
         summary["spatialite"] = "executed" if spatialite is None else f"not run: {spatialite}"
         summary["sdmetrics"] = _sdmetrics(stage1, decide.features)
         summary["empty_results"] = {
