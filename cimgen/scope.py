@@ -142,7 +142,7 @@ class Scope:
             hits = [(r, s) for r, s in scope.sources.items() if has_column(s, name, self.schema)]
             if hits:
                 return hits
-            if any(column_names(s, self.schema) is None for s in scope.sources.values()):
+            if any(is_open(s) for s in scope.sources.values()):
                 return None
             scope = scope.parent
         return []
@@ -271,6 +271,18 @@ def _nested_queries(nodes: list[object]) -> list[tuple[ast.Query, bool]]:
     return found
 
 
+def named_outputs(query: ast.Query) -> dict[str, ast.Expr]:
+    """The select items of ``query``'s first block that have a name of their own (an
+    alias, or a plain column), by that name: what a reader says a CTE column *is*."""
+    out: dict[str, ast.Expr] = {}
+    for item in first_select(query.body).items:
+        if item.alias:
+            out[item.alias] = item.expr
+        elif isinstance(item.expr, ast.Column):
+            out[item.expr.name] = item.expr
+    return out
+
+
 def resolve_table(ref: ast.TableRef, schema: Schema, ctes: dict[str, ast.CTE]) -> Source:
     """A table reference's source: a visible CTE (bare names only) or a schema table."""
     if ref.schema is None and ref.name in ctes:
@@ -286,27 +298,32 @@ def column_kind(column: SchemaColumn) -> str:
     return column.kind
 
 
-def column_names(source: Source, schema: Schema) -> tuple[str, ...] | None:
-    """The columns ``source`` exposes, in order; None when not knowable."""
-    if source is None:
-        return None
+def column_names(source: Source) -> tuple[str, ...] | None:
+    """The columns ``source`` exposes, in order (a name may repeat); None when not
+    knowable (an unknown table, an open or untyped query)."""
     if isinstance(source, Table):
         return tuple(c.name for c in source.columns)
-    if source.output is not None:
-        if source.output.open:
-            return None
+    if isinstance(source, QuerySource) and source.output is not None and not source.output.open:
         return source.columns or source.output.names
     return None
 
 
+def is_open(source: Source) -> bool:
+    """Whether any column name may come from ``source`` (its columns are not known)."""
+    if source is None:
+        return True
+    if isinstance(source, QuerySource) and source.output is not None:
+        return source.output.open
+    return False
+
+
 def has_column(source: Source, name: str, schema: Schema) -> bool:
     """Whether ``source`` certainly has a column ``name``."""
-    names = column_names(source, schema)
-    if names is not None:
-        return name in names
-    if isinstance(source, QuerySource) and source.output is None:
-        return _lookup(source, name, schema, 0) is not None
-    return False
+    if isinstance(source, Table):
+        return source.column(name) is not None
+    if isinstance(source, QuerySource) and source.output is not None:
+        return not source.output.open and name in (source.columns or source.output.names)
+    return _lookup(source, name, schema, 0) is not None
 
 
 def query_scope(source: QuerySource, schema: Schema) -> Scope:
@@ -355,6 +372,8 @@ __all__ = [
     "first_select",
     "from_refs",
     "has_column",
+    "is_open",
+    "named_outputs",
     "query_scope",
     "query_scopes",
     "resolve_table",
