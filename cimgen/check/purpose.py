@@ -31,8 +31,8 @@ from cimgen import ast
 from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import PUR001, PUR002, PUR003, PUR004, PUR005, PUR006, PUR007, finding
 from cimgen.models import Finding
-from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
+from cimgen.scope import Scope
 
 _SPATIAL_LINKS = frozenset(
     {

@@ -16,14 +16,13 @@ Each rule is one function with a stable code:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import STA002, STA003, STA004, finding
 from cimgen.models import Finding
-from cimgen.schema.model import Schema, Table
+from cimgen.schema.model import Schema
+from cimgen.scope import Scope, query_scopes
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
 UNKNOWN = None
@@ -33,43 +32,10 @@ _SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine"}
 _GEOGRAPHIC_SRIDS = {4326, 4258, 4269, 4019}
 
 
-@dataclass
-class _Scope:
-    """Tables visible in one SELECT block: reference name -> schema table (None = CTE etc.)."""
-
-    tables: dict[str, object]
-
-
-def _scope(select: ast.Select, schema: Schema) -> _Scope:
-    names: dict[str, object] = {}
-
-    def add(item: ast.FromItem) -> None:
-        if isinstance(item, ast.TableRef):
-            names[item.ref_name] = schema.find_table(item.name, item.schema)
-        elif isinstance(item, ast.DerivedTable):
-            names[item.alias] = None
-        elif isinstance(item, ast.Join):
-            add(item.left)
-            add(item.right)
-
-    for item in select.from_:
-        add(item)
-    return _Scope(names)
-
-
-def _column_srid(col: ast.Column, scope: _Scope) -> int | None:
-    candidates = [scope.tables.get(col.table)] if col.table else list(scope.tables.values())
-    for table in candidates:
-        column = table.column(col.name) if isinstance(table, Table) else None
-        if column is not None and column.kind == "geometry":
-            return column.srid
-    return UNKNOWN
-
-
-def srid_of(expr: ast.Expr, scope: _Scope) -> int | None:
+def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
     """The SRID an expression's geometry has, GEOGRAPHY, or None when unknown/not spatial."""
     if isinstance(expr, ast.Column):
-        return _column_srid(expr, scope)
+        return scope.srid(expr)
     if isinstance(expr, ast.Cast):
         if expr.type_name == "geography":
             return GEOGRAPHY
@@ -95,8 +61,10 @@ def srid_of(expr: ast.Expr, scope: _Scope) -> int | None:
     return UNKNOWN
 
 
-def _blocks(query: ast.Query) -> list[ast.Select]:
-    return [n for n in ast.walk(query) if isinstance(n, ast.Select)]
+def _blocks(query: ast.Query, schema: Schema) -> list[tuple[ast.Select, Scope]]:
+    """Every SELECT block with its scope (:mod:`cimgen.scope`), in tree order."""
+    scopes = query_scopes(query, schema)
+    return [(n, scopes[id(n)]) for n in ast.walk(query) if isinstance(n, ast.Select)]
 
 
 def _calls_in(select: ast.Select) -> list[ast.FuncCall]:
@@ -121,8 +89,7 @@ def check_mixed_srid(subject: Subject, ctx: CheckContext) -> list[Finding]:
         return []
     cat = load_catalogue()
     found: list[Finding] = []
-    for select in _blocks(subject.query):
-        scope = _scope(select, ctx.schema)
+    for select, scope in _blocks(subject.query, ctx.schema):
         for call in _calls_in(select):
             fn = cat.get(call.name)
             if fn is None or not fn.spatial or call.name in ("ST_SetSRID", "ST_Transform"):
@@ -145,8 +112,7 @@ def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if subject.query is None:
         return []
     found: list[Finding] = []
-    for select in _blocks(subject.query):
-        scope = _scope(select, ctx.schema)
+    for select, scope in _blocks(subject.query, ctx.schema):
         for call in _calls_in(select):
             if not call.args:
                 continue
@@ -194,7 +160,7 @@ def check_cartesian(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if subject.query is None:
         return []
     found: list[Finding] = []
-    for select in _blocks(subject.query):
+    for select in (n for n in ast.walk(subject.query) if isinstance(n, ast.Select)):
         where_refs = _refs(select.where)
         pairs: list[tuple[set[str], set[str]]] = []
 

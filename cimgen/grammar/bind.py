@@ -29,7 +29,7 @@ does not cascade into many.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from cimgen import ast
@@ -49,6 +49,7 @@ from cimgen.codes import (
 from cimgen.grammar.suggest import close_name, column_hint
 from cimgen.models import Finding
 from cimgen.schema.model import Schema, Table, classify_type
+from cimgen.scope import Output, QuerySource, Scope, Source, column_names, is_open
 
 Kind = str | None
 _NOT_NUMERIC = {"geometry", "geography", "raster", "boolean", "text", "summarystats", "box"}
@@ -68,41 +69,8 @@ _ACCEPTS: dict[str, set[str]] = {
 
 
 # --------------------------------------------------------------------------- scopes
-
-
-@dataclass
-class Rel:
-    """A FROM item as seen by column references: its name, its columns and their kinds."""
-
-    ref: str
-    columns: dict[str, Kind] | None  # None: unknown relation, every column is accepted
-    order: tuple[str, ...] = ()
-    table: Table | None = None
-
-
-@dataclass(frozen=True)
-class Output:
-    """The columns a query produces (names in order, kinds; ``open`` if not knowable)."""
-
-    names: tuple[str, ...]
-    kinds: tuple[Kind, ...]
-    open: bool = False
-
-    def as_rel(self, ref: str, names: tuple[str, ...] = ()) -> Rel:
-        names = names or self.names
-        if self.open:
-            return Rel(ref, None)
-        cols: dict[str, Kind] = {}
-        for n, k in zip(names, self.kinds, strict=False):
-            cols.setdefault(n, k)
-        return Rel(ref, cols, tuple(names))
-
-
-@dataclass
-class Scope:
-    rels: list[Rel] = field(default_factory=list)
-    ctes: dict[str, Output] = field(default_factory=dict)
-    parent: Scope | None = None
+# Names resolve through cimgen.scope: a FROM item is a schema Table, a QuerySource whose
+# ``output`` the binder has typed (a CTE or derived table), or None (an unknown table).
 
 
 @dataclass(frozen=True)
@@ -137,6 +105,9 @@ class _Binder:
         self.schema, self.catalogue = schema, catalogue
         self.findings: list[Finding] = []
         self._seen: set[tuple[str, str]] = set()
+        self._typed: dict[int, Output] = {}  # id(CTE node) -> its typed output
+        # id(source) -> (source, {column: kind}): kept alive so ids are not reused
+        self._kinds: dict[int, tuple[Source, dict[str, Kind]]] = {}
         self.expr_rules: dict[type, Callable[[Any, Scope, Ctx], Kind]] = {
             ast.Number: lambda e, s, c: "float" if any(x in e.text for x in ".eE") else "integer",
             ast.String: lambda e, s, c: None,  # an untyped literal: PostgreSQL adapts it
@@ -165,7 +136,7 @@ class _Binder:
             self.findings.append(finding(code, message))
 
     # ------------------------------------------------------------------- queries
-    def query(self, q: ast.Query, parent: Scope | None, ctes: dict[str, Output]) -> Output:
+    def query(self, q: ast.Query, parent: Scope | None, ctes: dict[str, ast.CTE]) -> Output:
         ctes = dict(ctes)
         for cte in q.ctes:  # each CTE sees the ones before it
             out = self.query(cte.query, parent, ctes)
@@ -176,17 +147,18 @@ class _Binder:
                     f"query returns {len(out.names)}",
                 )
             names = cte.columns or out.names
-            ctes[cte.name] = Output(tuple(names), out.kinds, out.open)
+            self._typed[id(cte)] = Output(tuple(names), out.kinds, out.open)
+            ctes[cte.name] = cte
         out, scope, sel = self.body(q.body, parent, ctes)
         for item in q.order_by:
             self.order_item(item, out, scope, sel)
         for e in (q.limit, q.offset):
             if e is not None:
-                self.expr(e, Scope(ctes=ctes, parent=parent), Ctx("LIMIT"))
+                self.expr(e, Scope(self.schema, {}, parent, ctes), Ctx("LIMIT"))
         return out
 
     def body(
-        self, body: Any, parent: Scope | None, ctes: dict[str, Output]
+        self, body: Any, parent: Scope | None, ctes: dict[str, ast.CTE]
     ) -> tuple[Output, Scope | None, ast.Select | None]:
         if isinstance(body, ast.Select):
             out, scope = self.select(body, parent, ctes)
@@ -204,9 +176,9 @@ class _Binder:
         return self.query(body, parent, ctes), None, None
 
     def select(
-        self, sel: ast.Select, parent: Scope | None, ctes: dict[str, Output]
+        self, sel: ast.Select, parent: Scope | None, ctes: dict[str, ast.CTE]
     ) -> tuple[Output, Scope]:
-        scope = Scope(ctes=ctes, parent=parent)
+        scope = Scope(self.schema, {}, parent, ctes)
         for item in sel.from_:
             self.from_item(item, scope)
         if sel.where is not None:
@@ -242,24 +214,26 @@ class _Binder:
             if 1 <= n <= len(items):
                 return items[n - 1].expr
             self.add(BND005, f"GROUP BY position {n} is not in the select list")
-        if isinstance(g, ast.Column) and g.table is None and not _in_scope(g.name, scope):
+        if isinstance(g, ast.Column) and g.table is None and not self.in_scope(g.name, scope):
             for i in items:
                 if i.alias == g.name:
                     return i.expr
         return g
 
     def star(self, star: ast.Star, scope: Scope, names: list[str], kinds: list[Kind]) -> bool:
-        rels = scope.rels if star.table is None else [r for r in scope.rels if r.ref == star.table]
-        if star.table is not None and not rels:
+        sources = [s for r, s in scope.sources.items() if star.table in (None, r)]
+        if star.table is not None and not sources:
             self.add(BND008, f"{star.table}.* names no table in FROM ({_refs(scope)})")
             return True
         open_ = False
-        for rel in rels:
-            if rel.columns is None:
+        for source in sources:
+            order = column_names(source)
+            if order is None:
                 open_ = True
                 continue
-            names.extend(rel.order)
-            kinds.extend(rel.columns[c] for c in rel.order)
+            names.extend(order)
+            columns = self.columns(source)
+            kinds.extend(columns[c] for c in order)  # type: ignore[index]
         return open_
 
     def order_item(
@@ -298,30 +272,43 @@ class _Binder:
         if isinstance(item, ast.DerivedTable):
             # Without LATERAL a derived table sees the outer query, not its FROM siblings.
             out = self.query(item.query, scope.parent, scope.ctes)
-            self.add_rel(scope, out.as_rel(item.alias))
+            self.add_source(scope, item.alias, QuerySource(item.query, (), scope.ctes, out))
             return
-        self.add_rel(scope, self.table_rel(item, scope))
+        self.add_source(scope, item.ref_name, self.table_source(item, scope))
 
-    def table_rel(self, t: ast.TableRef, scope: Scope) -> Rel:
-        ref = t.alias or t.name
+    def table_source(self, t: ast.TableRef, scope: Scope) -> Source:
         if t.schema is None and t.name in scope.ctes:
-            return scope.ctes[t.name].as_rel(ref)
+            cte = scope.ctes[t.name]
+            return QuerySource(cte.query, cte.columns, scope.ctes, self._typed[id(cte)])
         table = self.schema.find_table(t.name, t.schema)
         if table is None:
             known = [x.qualified for x in self.schema.tables] + list(scope.ctes)
             self.add(BND001, f"unknown table {t.qualified}{close_name(t.qualified, known)}")
-            return Rel(ref, None)
-        return Rel(
-            ref,
-            {c.name: _column_kind(c.kind, c.type) for c in table.columns},
-            tuple(c.name for c in table.columns),
-            table,
-        )
+        return table
 
-    def add_rel(self, scope: Scope, rel: Rel) -> None:
-        if any(r.ref == rel.ref for r in scope.rels):
-            self.add(BND008, f"table name {rel.ref} is used twice in FROM: give one an alias")
-        scope.rels.append(rel)
+    def add_source(self, scope: Scope, ref: str, source: Source) -> None:
+        """Add a FROM item; later FROM items are not visible to an earlier ON."""
+        if ref in scope.sources:
+            self.add(BND008, f"table name {ref} is used twice in FROM: give one an alias")
+        scope.sources[ref] = source
+
+    def columns(self, source: Source) -> dict[str, Kind] | None:
+        """``{column: kind}`` of a FROM item (the first of a repeated name); None when its
+        columns are not known."""
+        if is_open(source):
+            return None
+        hit = self._kinds.get(id(source))
+        if hit is None:
+            if isinstance(source, Table):
+                kinds = {c.name: _column_kind(c.kind, c.type) for c in source.columns}
+            else:
+                assert isinstance(source, QuerySource) and source.output is not None
+                kinds = {}
+                names = source.columns or source.output.names
+                for n, k in zip(names, source.output.kinds, strict=False):
+                    kinds.setdefault(n, k)
+            hit = self._kinds[id(source)] = (source, kinds)
+        return hit[1]
 
     # ------------------------------------------------------------------- expressions
     def expr(self, e: Any, scope: Scope, ctx: Ctx) -> Kind:
@@ -334,43 +321,43 @@ class _Binder:
 
     def column(self, col: ast.Column, scope: Scope, ctx: Ctx) -> Kind:
         if col.table is not None:
-            rel = _find_rel(col.table, scope)
-            if rel is None:
+            found = scope.find(col.table)
+            if found is None:
                 self.add(
                     BND008,
                     f"{col.table}.{col.name}: no table or alias {col.table} in "
                     f"FROM ({_refs(scope)})",
                 )
                 return None
-            if rel.columns is None:
+            source = found[1]
+            columns = self.columns(source)
+            if columns is None:
                 return None
-            if col.name not in rel.columns:
-                what = rel.table.qualified if rel.table else rel.ref
+            if col.name not in columns:
+                what = source.qualified if isinstance(source, Table) else col.table
                 hint = (
-                    column_hint(col.name, [rel.table], self.schema, list(rel.columns))
-                    if rel.table is not None
-                    else close_name(col.name, list(rel.columns))
+                    column_hint(col.name, [source], self.schema, list(columns))
+                    if isinstance(source, Table)
+                    else close_name(col.name, list(columns))
                 )
                 self.add(BND002, f"column {col.table}.{col.name} does not exist in {what}{hint}")
                 return None
-            return rel.columns[col.name]
-        s: Scope | None = scope
-        while s is not None:
-            hits = [r for r in s.rels if r.columns is not None and col.name in r.columns]
-            if len(hits) > 1:
-                self.add(
-                    BND003,
-                    f"column {col.name} is ambiguous: it is in "
-                    f"{', '.join(r.ref for r in hits)}; qualify it",
-                )
-                return None
-            if hits:
-                return hits[0].columns[col.name]  # type: ignore[index]
-            if any(r.columns is None for r in s.rels):
-                return None  # could come from an unknown table: already reported
-            s = s.parent
-        cols = [c for r in scope.rels for c in (r.columns or ())]
-        hint = column_hint(col.name, [r.table for r in scope.rels], self.schema, cols)
+            return columns[col.name]
+        hits = scope.level_hits(col.name)
+        if hits is None:
+            return None  # could come from an unknown table: already reported
+        if len(hits) > 1:
+            self.add(
+                BND003,
+                f"column {col.name} is ambiguous: it is in "
+                f"{', '.join(r for r, _ in hits)}; qualify it",
+            )
+            return None
+        if hits:
+            return self.columns(hits[0][1])[col.name]  # type: ignore[index]
+        cols = [c for s in scope.sources.values() for c in (self.columns(s) or ())]
+        tables = [s if isinstance(s, Table) else None for s in scope.sources.values()]
+        hint = column_hint(col.name, tables, self.schema, cols)
         self.add(
             BND002,
             f"column {col.name} does not exist in any table in scope "
@@ -576,8 +563,8 @@ class _Binder:
         if isinstance(e, ast.FuncCall) and e.over is None and _is_aggregate(e, self.catalogue):
             return
         if isinstance(e, ast.Column):
-            key = _column_key(e, scope)
-            if key is None or _covered(key, scope, group):
+            key = self.column_key(e, scope)
+            if key is None or self.covered(key, scope, group):
                 return
             self.add(
                 BND007,
@@ -587,6 +574,33 @@ class _Binder:
             return
         for child in ast.children(e):
             self.ungrouped(child, scope, group, clause)
+
+    def in_scope(self, name: str, scope: Scope) -> bool:
+        """Whether a FROM item of this block has (or may have) a column ``name``."""
+        for source in scope.sources.values():
+            columns = self.columns(source)
+            if columns is None or name in columns:
+                return True
+        return False
+
+    def column_key(self, col: ast.Column, scope: Scope) -> tuple[str, str] | None:
+        """Identity of a column of THIS query level (None: outer, unknown or unresolved)."""
+        for ref, source in scope.sources.items():
+            columns = self.columns(source)
+            if columns is None:
+                continue
+            if (col.table is None or col.table == ref) and col.name in columns:
+                return ref, col.name
+        return None
+
+    def covered(self, key: tuple[str, str], scope: Scope, group: list[ast.Expr]) -> bool:
+        keys = {self.column_key(g, scope) for g in group if isinstance(g, ast.Column)}
+        if key in keys:
+            return True
+        # Grouping by a table's primary key makes its other columns functionally dependent.
+        source = scope.sources[key[0]]
+        pk = source.primary_key if isinstance(source, Table) else ()
+        return bool(pk) and all((key[0], c) in keys for c in pk)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -662,41 +676,8 @@ def _column_kind(kind: str, sql_type: str) -> Kind:
     return None if kind == "other" else kind
 
 
-def _find_rel(ref: str, scope: Scope | None) -> Rel | None:
-    while scope is not None:
-        for r in scope.rels:
-            if r.ref == ref:
-                return r
-        scope = scope.parent
-    return None
-
-
-def _in_scope(name: str, scope: Scope) -> bool:
-    return any(r.columns is None or name in r.columns for r in scope.rels)
-
-
-def _column_key(col: ast.Column, scope: Scope) -> tuple[int, str] | None:
-    """Identity of a column of THIS query level (None: outer, unknown or unresolved)."""
-    for r in scope.rels:
-        if r.columns is None:
-            continue
-        if (col.table is None or col.table == r.ref) and col.name in r.columns:
-            return id(r), col.name
-    return None
-
-
-def _covered(key: tuple[int, str], scope: Scope, group: list[ast.Expr]) -> bool:
-    keys = {_column_key(g, scope) for g in group if isinstance(g, ast.Column)}
-    if key in keys:
-        return True
-    # Grouping by a table's primary key makes its other columns functionally dependent.
-    rel = next(r for r in scope.rels if id(r) == key[0])
-    pk = rel.table.primary_key if rel.table else ()
-    return bool(pk) and all((id(rel), c) in keys for c in pk)
-
-
 def _refs(scope: Scope) -> str:
-    return ", ".join(r.ref for r in scope.rels)
+    return ", ".join(scope.sources)
 
 
 def _show(e: Any) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cimgen import ast
 from cimgen.question.vocabulary import TableWords
+from cimgen.scope import Scope as NameScope
 
 TONES = (
     "DIRECT",
@@ -224,7 +225,12 @@ class Source:
 
 @dataclass(eq=False)
 class Scope:
+    """One SELECT block as the question reads it: its FROM items in words (``sources``,
+    by reference name) and who the rows are; ``names`` is the block's name resolution
+    (:mod:`cimgen.scope`), chained like ``parent``."""
+
     parent: Scope | None
+    names: NameScope | None = None
     sources: dict[str, Source] = field(default_factory=dict)
     subject: Source | None = None
     aliases: dict[str, ast.Expr] = field(default_factory=dict)

@@ -41,7 +41,7 @@ class QueryReader(ConditionReader):
             self.ctes[cte.name] = cte
         body = q.body
         if isinstance(body, ast.SetOp):
-            reading, scope = self.setop(body, outer), Scope(outer)
+            reading, scope = self.setop(body, outer), self.new_scope(outer)
             select = None
         else:
             reading = Reading()

@@ -37,6 +37,8 @@ from cimgen.question.base import (
     possessive,
 )
 from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, plural, split_unit
+from cimgen.scope import Scope as NameScope
+from cimgen.scope import named_outputs
 
 
 @dataclass(eq=False)
@@ -77,7 +79,7 @@ class ScopeReader:
 
     def scope_for(self, sel: ast.Select, parent: Scope | None, reading: Reading) -> Scope:
         """The sources of ``sel`` and their links; returns the scope (links kept aside)."""
-        scope = Scope(parent)
+        scope = self.new_scope(parent, sel)
         seen: dict[str, int] = {}
         outer: set[str] = set()
         on: list[ast.Expr] = []
@@ -177,38 +179,33 @@ class ScopeReader:
 
     # ------------------------------------------------------------------ resolution
 
+    def new_scope(self, parent: Scope | None, sel: ast.Select | None = None) -> Scope:
+        """A reading scope for ``sel`` (None: a set operation, which has no FROM of its
+        own), its names resolved by :mod:`cimgen.scope` in the enclosing blocks' chain."""
+        outer = parent.names if parent is not None else None
+        if sel is None:
+            names = NameScope(self.v.schema, {}, outer, self.ctes)
+        else:
+            names = NameScope.of_select(sel, self.v.schema, outer, self.ctes)
+        return Scope(parent, names)
+
     def resolve(self, col: ast.Column, scope: Scope) -> tuple[Source | None, int]:
-        depth, s = 0, scope  # type: int, Scope | None
-        while s is not None:
-            if col.table is not None:
-                if col.table in s.sources:
-                    return s.sources[col.table], depth
-            else:
-                for src in s.sources.values():
-                    if self._has_column(src, col.name):
-                        return src, depth
-            s, depth = s.parent, depth + 1
+        """The FROM item ``col`` belongs to and how many blocks out it is; an unqualified
+        name nothing has reads as the subject's own."""
+        found = scope.names.locate(col) if scope.names is not None else None
+        if found is not None:
+            ref, _, depth = found
+            s: Scope | None = scope
+            for _ in range(depth):
+                s = s.parent if s is not None else None
+            src = s.sources.get(ref) if s is not None else None
+            if src is not None:
+                return src, depth
         if col.table is None and scope.subject is not None:
             return scope.subject, 0
         return None, 0
 
-    def _has_column(self, src: Source, name: str) -> bool:
-        if src.query is not None:
-            return name in self.outputs(src.query)
-        table = self.v.schema.table(src.key or "") or self.v.schema.find_table(src.key or "")
-        return table is not None and table.column(name) is not None
-
-    def outputs(self, query: ast.Query) -> dict[str, ast.Expr]:
-        body = query.body
-        while isinstance(body, ast.SetOp):
-            body = body.left.body if isinstance(body.left, ast.Query) else body.left
-        out: dict[str, ast.Expr] = {}
-        for item in body.items:
-            if item.alias:
-                out[item.alias] = item.expr
-            elif isinstance(item.expr, ast.Column):
-                out[item.expr.name] = item.expr
-        return out
+    outputs = staticmethod(named_outputs)
 
     def term(self, col: ast.Column, scope: Scope) -> tuple[Term, Source | None, int]:
         src, depth = self.resolve(col, scope)

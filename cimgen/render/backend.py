@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from cimgen import ast
 from cimgen.catalogue import Function, load_catalogue
 from cimgen.render.base import P_ATOM, Renderer, Text, Unsupported
-from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.schema.model import Schema, classify_type
+from cimgen.scope import Scope
 
 # Standard functions whose result has the kind of their first argument.
 _SAME_KIND_AS_ARG = frozenset(

@@ -18,7 +18,7 @@ from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME
 
 from cimgen import ast
 from cimgen.errors import QueryError
-from cimgen.render.scope import Scope, first_select
+from cimgen.scope import Scope, first_select
 
 
 @dataclass(frozen=True)

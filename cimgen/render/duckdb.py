@@ -33,9 +33,9 @@ from typing import Any, ClassVar
 from cimgen import ast
 from cimgen.render.backend import BackendRenderer, int_literal, split_type
 from cimgen.render.base import P_ATOM, P_CAST, P_MUL, PG_KEYWORDS, Rendered, Text, Unsupported
-from cimgen.render.scope import Scope
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.schema.model import Schema, Table
+from cimgen.scope import Scope
 
 # DuckDB's reserved words beyond PostgreSQL's (SELECT keyword_name FROM duckdb_keywords()
 # WHERE keyword_category = 'reserved').

@@ -35,10 +35,10 @@ from cimgen.render.base import (
     indent,
     quote_string,
 )
-from cimgen.render.scope import Scope
 from cimgen.render.spatialite_geo import SpatialiteGeography, widened
 from cimgen.render.spatialite_index import Lookup, conjuncts, plan_lookups
 from cimgen.schema.model import Schema
+from cimgen.scope import Scope
 
 SQLITE_KEYWORDS = PG_KEYWORDS | {k.lower() for k in apsw.keywords}
 _GLOB_LITERAL = {"*": "[*]", "?": "[?]", "[": "[[]"}

@@ -15,7 +15,7 @@ from typing import ClassVar
 from cimgen import ast
 from cimgen.render.backend import BackendRenderer
 from cimgen.render.base import P_ATOM, Text, Unsupported
-from cimgen.render.scope import Scope
+from cimgen.scope import Scope
 
 GEOGRAPHY_SRID = 4326  # PostGIS geography is lon/lat on WGS 84
 QUAD_SEGS = 8  # PostGIS's default segments per quarter circle of a buffer (SpatiaLite: 30)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cimgen import ast
-from cimgen.render.scope import Scope
+from cimgen.scope import Scope
 
 # Predicates that are true only for geometries whose bounding boxes intersect.
 BBOX_PREDICATES = frozenset(
