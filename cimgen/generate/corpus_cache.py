@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from cimgen import __version__
+from cimgen.errors import CimgenError
 from cimgen.paths import cache_root, grammar_dir
 
 KIND_DIR = "corpus"
@@ -139,7 +140,7 @@ def planting_key(facts: CorpusKey, seed: int, schema_sha256: str) -> CorpusKey:
     )
 
 
-class _BadEntry(Exception):
+class _BadEntry(CimgenError):
     """Why an entry cannot be reused (a warning, never raised to the user)."""
 
 
