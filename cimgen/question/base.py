@@ -224,12 +224,12 @@ class Source:
 
 
 @dataclass(eq=False)
-class Scope:
+class BlockWords:
     """One SELECT block as the question reads it: its FROM items in words (``sources``,
     by reference name) and who the rows are; ``names`` is the block's name resolution
     (:mod:`cimgen.scope`), chained like ``parent``."""
 
-    parent: Scope | None
+    parent: BlockWords | None
     names: NameScope | None = None
     sources: dict[str, Source] = field(default_factory=dict)
     subject: Source | None = None

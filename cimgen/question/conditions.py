@@ -16,9 +16,9 @@ from cimgen.question.base import (
     CMP,
     FLIP,
     NEGATE,
+    BlockWords,
     Clause,
     Reading,
-    Scope,
     Source,
     join_words,
     literal,
@@ -42,7 +42,7 @@ _LEADS = ("with", "whose", "that", "where")
 
 
 class ConditionReader(GeometryReader):
-    def clause(self, e: ast.Expr, scope: Scope, negated: bool = False) -> Clause:
+    def clause(self, e: ast.Expr, scope: BlockWords, negated: bool = False) -> Clause:
         """``e`` as a clause about the scope's focus (the subject unless a joined table's
         conditions are being read)."""
         if isinstance(e, ast.UnaryOp) and e.op == "NOT":
@@ -81,7 +81,7 @@ class ConditionReader(GeometryReader):
         text = self.expr(e, scope)
         return self._sentence_clause(("not " if negated else "") + text)
 
-    def _junction(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+    def _junction(self, e: ast.BinaryOp, scope: BlockWords, negated: bool) -> Clause:
         parts = [self.clause(c, scope) for c in (e.left, e.right)]
         rel = [p.rel for p in parts]
         pred = [p.verb for p in parts]
@@ -97,7 +97,7 @@ class ConditionReader(GeometryReader):
     def _sentence_clause(self, text: str) -> Clause:
         return Clause(f"where {text}", f"are such that {text}")
 
-    def _left(self, e: ast.Expr, scope: Scope) -> tuple[str, str, str]:
+    def _left(self, e: ast.Expr, scope: BlockWords) -> tuple[str, str, str]:
         """(noun, owner label, unit) of the tested side."""
         if isinstance(e, ast.Column):
             t, _, _ = self.term(e, scope)
@@ -119,7 +119,7 @@ class ConditionReader(GeometryReader):
     # ------------------------------------------------------------------ comparisons
 
     def compare(
-        self, op: str, left: ast.Expr, right: ast.Expr, scope: Scope, negated: bool
+        self, op: str, left: ast.Expr, right: ast.Expr, scope: BlockWords, negated: bool
     ) -> Clause:
         if literal(left) is not None and literal(right) is None:
             left, right, op = right, left, FLIP[op]
@@ -173,11 +173,11 @@ class ConditionReader(GeometryReader):
             noun=noun,
         )
 
-    def _value(self, e: ast.Expr, scope: Scope) -> str:
+    def _value(self, e: ast.Expr, scope: BlockWords) -> str:
         text = self.expr(e, scope)
         return the(text) if isinstance(e, ast.Column | ast.Subquery | ast.FuncCall) else text
 
-    def _entity(self, col: ast.Column, noun: str, scope: Scope) -> str:
+    def _entity(self, col: ast.Column, noun: str, scope: BlockWords) -> str:
         """``project`` for ``project_id = 'p'``: an identifier of a thing the rows belong to
         (``in project 'p'``), not of the rows themselves (``with ID 'x'``)."""
         t, src, _ = self.term(col, scope)
@@ -195,7 +195,7 @@ class ConditionReader(GeometryReader):
     def _built(self, noun: str) -> bool:
         return "construction year" in noun
 
-    def _temporal(self, e: ast.Expr, scope: Scope) -> str:
+    def _temporal(self, e: ast.Expr, scope: BlockWords) -> str:
         if isinstance(e, ast.Column):
             t, _, _ = self.term(e, scope)
             if t.temporal:
@@ -203,7 +203,7 @@ class ConditionReader(GeometryReader):
         return ""
 
     def same_column(
-        self, left: ast.Column, right: ast.Column, equal: bool, scope: Scope
+        self, left: ast.Column, right: ast.Column, equal: bool, scope: BlockWords
     ) -> Clause | None:
         """``x.type = outer.type``: ``with the same use type`` (as the outer row)."""
         t, lsrc, ldepth = self.term(left, scope)
@@ -221,7 +221,7 @@ class ConditionReader(GeometryReader):
         frm = "" if other == "their" else f" from {other}"
         return Clause(f"with a different {t.brief}{frm}", f"have a different {t.brief}{frm}")
 
-    def boolean(self, col: ast.Column, truth: bool, scope: Scope) -> Clause:
+    def boolean(self, col: ast.Column, truth: bool, scope: BlockWords) -> Clause:
         t, src, depth = self.term(col, scope)
         if src is not None:
             src.mentioned = True
@@ -266,7 +266,7 @@ class ConditionReader(GeometryReader):
             noun=said,
         )
 
-    def between(self, e: ast.Between, scope: Scope, negated: bool) -> Clause:
+    def between(self, e: ast.Between, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, unit = self._left(e.expr, scope)
         lo, hi = self.expr(e.low, scope), with_unit(self.expr(e.high, scope), unit)
         span = f"{'not ' if negated else ''}between {lo} and {hi}"
@@ -277,7 +277,7 @@ class ConditionReader(GeometryReader):
             return Clause(f"built {span}", f"were built {span}", temporal=temporal, noun=noun)
         return Clause(f"with {noun} {span}", f"have {noun} {span}", temporal=temporal, noun=noun)
 
-    def in_list(self, e: ast.InList, scope: Scope, negated: bool) -> Clause:
+    def in_list(self, e: ast.InList, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, _ = self._left(e.expr, scope)
         items = [self.expr(i, scope) for i in e.items]
         if negated:
@@ -304,7 +304,7 @@ class ConditionReader(GeometryReader):
             f"with {noun} {values}", f"have {noun} {values}", temporal=temporal, noun=noun
         )
 
-    def like(self, e: ast.BinaryOp, scope: Scope, negated: bool) -> Clause:
+    def like(self, e: ast.BinaryOp, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, _ = self._left(e.left, scope)
         pat = e.right.value if isinstance(e.right, ast.String) else self.expr(e.right, scope)
         core = pat.strip("%")
@@ -323,7 +323,7 @@ class ConditionReader(GeometryReader):
 
     # ------------------------------------------------------------------ subqueries
 
-    def exists(self, query: ast.Query, scope: Scope, negated: bool) -> Clause:
+    def exists(self, query: ast.Query, scope: BlockWords, negated: bool) -> Clause:
         sub, _ = self.read_query(query, scope)
         if negated:
             what = f"no {self.noun_phrase(sub, nested=True)}"
@@ -332,7 +332,7 @@ class ConditionReader(GeometryReader):
         an = "an" if what[:1].lower() in "aeiou" else "a"
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 
-    def in_subquery(self, e: ast.InSubquery, scope: Scope, negated: bool) -> Clause:
+    def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, _ = self._left(e.expr, scope)
         sub, _ = self.read_query(e.query, scope)
         what = self.noun_phrase(sub, nested=True)
@@ -351,7 +351,7 @@ class ConditionReader(GeometryReader):
 
     # ------------------------------------------------------------------ forms
 
-    def whether(self, e: ast.Expr, scope: Scope) -> str:
+    def whether(self, e: ast.Expr, scope: BlockWords) -> str:
         """A condition as a returned yes/no value: ``whether they lie within 100 m of
         (9.18, 45.48) in SRID 4326``, ``whether the project has a valid geometry``."""
         c = self.clause(e, scope)
@@ -359,7 +359,7 @@ class ConditionReader(GeometryReader):
             return "whether " + c.rel[len("where ") :]
         return "whether they " + c.verb
 
-    def brief_cond(self, e: ast.Expr, scope: Scope, rel: bool = False) -> str:
+    def brief_cond(self, e: ast.Expr, scope: BlockWords, rel: bool = False) -> str:
         """A condition in few words: ``height over 25 m`` (``rel``: ``with height ...``)."""
         text = self.clause(e, scope).rel
         if rel:
@@ -369,7 +369,7 @@ class ConditionReader(GeometryReader):
                 return text[len(lead) :]
         return text
 
-    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+    def sentence(self, e: ast.Expr, scope: BlockWords) -> str:
         """A condition across tables as a sentence: ``the census zone has total population
         over 500``."""
         refs = [s for s in scope.sources.values() if s in self.refs(e, scope)]
@@ -416,7 +416,7 @@ class ConditionReader(GeometryReader):
             out += text
         return out
 
-    def having_clause(self, c: ast.Expr, scope: Scope, rows: str) -> Clause:
+    def having_clause(self, c: ast.Expr, scope: BlockWords, rows: str) -> Clause:
         if isinstance(c, ast.BinaryOp) and c.op in FLIP:
             left, right, op = c.left, c.right, c.op
             if literal(left) is not None:

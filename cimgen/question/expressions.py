@@ -16,7 +16,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.question.base import (
     AGG_WORDS,
-    Scope,
+    BlockWords,
     compound,
     join_words,
     literal,
@@ -35,11 +35,11 @@ _RANKS = {
 
 
 class ExprReader(ScopeReader):
-    def expr(self, e: ast.Expr, scope: Scope) -> str:
+    def expr(self, e: ast.Expr, scope: BlockWords) -> str:
         """``e`` as one noun phrase, owner included (``the census zone's population``)."""
         return qualify(*self.np(e, scope))
 
-    def np(self, e: ast.Expr, scope: Scope) -> tuple[str, str]:
+    def np(self, e: ast.Expr, scope: BlockWords) -> tuple[str, str]:
         if isinstance(e, ast.Column):
             t, src, depth = self.term(e, scope)
             if src is not None:
@@ -75,7 +75,7 @@ class ExprReader(ScopeReader):
 
     # ------------------------------------------------------------------ arithmetic, CASE
 
-    def arith(self, e: ast.BinaryOp, scope: Scope) -> tuple[str, str]:
+    def arith(self, e: ast.BinaryOp, scope: BlockWords) -> tuple[str, str]:
         op = e.op
         if op == "<->":
             return self.distance("distance", e.left, e.right, scope)
@@ -97,10 +97,10 @@ class ExprReader(ScopeReader):
             return self._joined(e.left, e.right, scope, "minus" if op == "-" else "modulo")
         return self.whether(e, scope), ""
 
-    def _joined(self, a: ast.Expr, b: ast.Expr, scope: Scope, word: str) -> tuple[str, str]:
+    def _joined(self, a: ast.Expr, b: ast.Expr, scope: BlockWords, word: str) -> tuple[str, str]:
         return self._joined_many([a, b], scope, word)
 
-    def _joined_many(self, terms: list[ast.Expr], scope: Scope, word: str) -> tuple[str, str]:
+    def _joined_many(self, terms: list[ast.Expr], scope: BlockWords, word: str) -> tuple[str, str]:
         parts = [self.np(t, scope) for t in terms]
         owners = {o for _, o in parts if o}
         if len(owners) == 1 and all(
@@ -109,7 +109,7 @@ class ExprReader(ScopeReader):
             return f" {word} ".join(text for text, _ in parts), owners.pop()
         return f" {word} ".join(qualify(text, o) for text, o in parts), ""
 
-    def case(self, e: ast.Case, scope: Scope, name: str = "") -> str:
+    def case(self, e: ast.Case, scope: BlockWords, name: str = "") -> str:
         """``height class ('tall' if height over 25 m, else 'low')``."""
         saved, self.fixed = self.fixed, True
         try:
@@ -117,7 +117,7 @@ class ExprReader(ScopeReader):
         finally:
             self.fixed = saved
 
-    def _case(self, e: ast.Case, scope: Scope, name: str) -> str:
+    def _case(self, e: ast.Case, scope: BlockWords, name: str) -> str:
         results = [w.result for w in e.whens] + ([e.else_] if e.else_ is not None else [])
         name = name or ("category" if all(isinstance(r, ast.String) for r in results) else "value")
         branches = []
@@ -133,7 +133,7 @@ class ExprReader(ScopeReader):
 
     # ------------------------------------------------------------------ functions
 
-    def func(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
+    def func(self, f: ast.FuncCall, scope: BlockWords) -> tuple[str, str]:
         up = f.name.upper()
         args = f.args
         if f.over is not None:
@@ -180,7 +180,7 @@ class ExprReader(ScopeReader):
             text += " " + self.brief_cond(f.filter, scope)
         return text, owner
 
-    def count(self, f: ast.FuncCall, scope: Scope) -> str:
+    def count(self, f: ast.FuncCall, scope: BlockWords) -> str:
         """``number of buildings``, ``number of distinct use types``."""
         subject = self.rows_noun(scope)
         if f.filter is not None:
@@ -201,14 +201,14 @@ class ExprReader(ScopeReader):
             text = f"{owner.removeprefix('the ')} {text}"
         return f"number of {distinct}{text}"
 
-    def count_where(self, cond: ast.Expr, scope: Scope) -> str:
+    def count_where(self, cond: ast.Expr, scope: BlockWords) -> str:
         return f"number of {self.rows_noun(scope)} {self.brief_cond(cond, scope, rel=True)}"
 
-    def rows_noun(self, scope: Scope) -> str:
+    def rows_noun(self, scope: BlockWords) -> str:
         focus = scope.focus or scope.subject
         return focus.words.plural if focus is not None else "rows"
 
-    def field(self, e: ast.FieldAccess, scope: Scope) -> tuple[str, str]:
+    def field(self, e: ast.FieldAccess, scope: BlockWords) -> tuple[str, str]:
         inner = e.expr
         if isinstance(inner, ast.FuncCall) and inner.name == "ST_SummaryStats" and inner.args:
             g = self.geo(inner.args[0], scope)
@@ -221,7 +221,7 @@ class ExprReader(ScopeReader):
 
     # ------------------------------------------------------------------ windows
 
-    def window(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
+    def window(self, f: ast.FuncCall, scope: BlockWords) -> tuple[str, str]:
         over = f.over or ast.Window()
         part = join_words([self.expr(p, scope) for p in over.partition_by])
         within = f" per {part}" if part else ""
@@ -248,7 +248,7 @@ class ExprReader(ScopeReader):
             return f"running {text} by {order}{within}", owner
         return text + (within or " over all rows"), owner
 
-    def cluster_clause(self, f: ast.FuncCall, scope: Scope) -> str:
+    def cluster_clause(self, f: ast.FuncCall, scope: BlockWords) -> str:
         over = f.over or ast.Window()
         named = {a.name: self.expr(a.value, scope) for a in f.args if isinstance(a, ast.NamedArg)}
         pos = [self.expr(a, scope) for a in f.args[1:] if not isinstance(a, ast.NamedArg)]
@@ -265,11 +265,11 @@ class ExprReader(ScopeReader):
             text += " per " + join_words([self.expr(p, scope) for p in over.partition_by])
         return text
 
-    def order_noun(self, o: ast.OrderItem, scope: Scope) -> str:
+    def order_noun(self, o: ast.OrderItem, scope: BlockWords) -> str:
         noun = self.expr(self.unalias(o.expr, scope), scope)
         return noun + (" (highest first)" if o.direction == "DESC" else "")
 
-    def unalias(self, e: ast.Expr, scope: Scope, select: ast.Select | None = None) -> ast.Expr:
+    def unalias(self, e: ast.Expr, scope: BlockWords, select: ast.Select | None = None) -> ast.Expr:
         """An ORDER BY / GROUP BY item as the expression it names (alias or position)."""
         if isinstance(e, ast.Number) and select is not None:
             idx = int(e.text) - 1
@@ -284,22 +284,22 @@ class ExprReader(ScopeReader):
 
     # ------------------------------------------------------------------ provided by later layers
 
-    def spatial(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
+    def spatial(self, f: ast.FuncCall, scope: BlockWords) -> tuple[str, str]:
         raise NotImplementedError
 
-    def distance(self, word: str, a: ast.Expr, b: ast.Expr, scope: Scope) -> tuple[str, str]:
+    def distance(self, word: str, a: ast.Expr, b: ast.Expr, scope: BlockWords) -> tuple[str, str]:
         raise NotImplementedError
 
-    def geo(self, e: ast.Expr, scope: Scope) -> Any:
+    def geo(self, e: ast.Expr, scope: BlockWords) -> Any:
         raise NotImplementedError
 
-    def brief_cond(self, e: ast.Expr, scope: Scope, rel: bool = False) -> str:
+    def brief_cond(self, e: ast.Expr, scope: BlockWords, rel: bool = False) -> str:
         raise NotImplementedError
 
-    def whether(self, e: ast.Expr, scope: Scope) -> str:
+    def whether(self, e: ast.Expr, scope: BlockWords) -> str:
         raise NotImplementedError
 
-    def sub_phrase(self, query: ast.Query, scope: Scope) -> str:
+    def sub_phrase(self, query: ast.Query, scope: BlockWords) -> str:
         raise NotImplementedError
 
 

@@ -17,8 +17,8 @@ from cimgen.question.base import (
     FLIP,
     GEOGRAPHIC_SRIDS,
     NEGATE,
+    BlockWords,
     Clause,
-    Scope,
     Source,
     compound,
     literal,
@@ -113,7 +113,7 @@ class Geo:
 class GeometryReader(ExprReader):
     # ------------------------------------------------------------------ units
 
-    def units(self, e: ast.Expr, scope: Scope) -> str:
+    def units(self, e: ast.Expr, scope: BlockWords) -> str:
         """``m`` when ``e`` is measured in metres, ``degrees`` in lon/lat, ``""`` if unknown."""
         while True:
             if isinstance(e, ast.Cast):
@@ -143,7 +143,7 @@ class GeometryReader(ExprReader):
 
     # ------------------------------------------------------------------ geometry as words
 
-    def geo(self, e: ast.Expr, scope: Scope) -> Geo:
+    def geo(self, e: ast.Expr, scope: BlockWords) -> Geo:
         if isinstance(e, ast.Cast):
             return self.geo(e.expr, scope)
         if isinstance(e, ast.Column):
@@ -199,7 +199,7 @@ class GeometryReader(ExprReader):
         text, owner = self.spatial(e, scope)
         return Geo(text, owner)
 
-    def _geo_column(self, col: ast.Column, scope: Scope) -> Geo:
+    def _geo_column(self, col: ast.Column, scope: BlockWords) -> Geo:
         t, src, depth = self.term(col, scope)
         if src is not None:
             src.mentioned = True
@@ -227,7 +227,7 @@ class GeometryReader(ExprReader):
         main = self.v.main_geometry(src.key or "")
         return main is None or main == col.name
 
-    def _the(self, g: Geo, scope: Scope) -> str:
+    def _the(self, g: Geo, scope: BlockWords) -> str:
         """A geometry's own part as an object: ``their centre point``, ``the project's
         boundary``."""
         if g.constant:
@@ -238,10 +238,10 @@ class GeometryReader(ExprReader):
             return f"their {g.core}"
         return f"the {g.core}"  # another table read as the subject's own: "the project boundary"
 
-    def _is_focus(self, src: Source | None, scope: Scope) -> bool:
+    def _is_focus(self, src: Source | None, scope: BlockWords) -> bool:
         return src is None or src is (scope.focus or scope.subject)
 
-    def obj(self, g: Geo, scope: Scope) -> str:
+    def obj(self, g: Geo, scope: BlockWords) -> str:
         """A geometry as the object of a relation or a distance: ``them``, ``the census
         zone``, ``their centroid``, ``(9.19, 45.47) in SRID 4326``."""
         if g.constant:
@@ -257,7 +257,7 @@ class GeometryReader(ExprReader):
 
     # ------------------------------------------------------------------ spatial functions
 
-    def spatial(self, f: ast.FuncCall, scope: Scope) -> tuple[str, str]:
+    def spatial(self, f: ast.FuncCall, scope: BlockWords) -> tuple[str, str]:
         name, args = f.name, f.args
         if name in _DISTANCES and len(args) >= 2:
             word = (
@@ -299,7 +299,7 @@ class GeometryReader(ExprReader):
         objs = [self.obj(self.geo(a, scope), scope) for a in args]
         return f"{word} of {' and '.join(objs)}", ""
 
-    def distance(self, word: str, a: ast.Expr, b: ast.Expr, scope: Scope) -> tuple[str, str]:
+    def distance(self, word: str, a: ast.Expr, b: ast.Expr, scope: BlockWords) -> tuple[str, str]:
         ga, gb = self.geo(a, scope), self.geo(b, scope)
         if (ga.constant or ga.owner) and not gb.constant and not gb.owner:
             ga, gb = gb, ga
@@ -332,12 +332,12 @@ class GeometryReader(ExprReader):
             )
         return False
 
-    def relation(self, e: ast.Expr, scope: Scope, about: Source) -> str:
+    def relation(self, e: ast.Expr, scope: BlockWords, about: Source) -> str:
         """A spatial join condition as a clause about the joined table (the focus):
         ``that contain their centroid``, ``within 500 m of them``."""
         return self.spatial_clause(e, scope).rel
 
-    def spatial_clause(self, e: ast.Expr, scope: Scope, negated: bool = False) -> Clause:
+    def spatial_clause(self, e: ast.Expr, scope: BlockWords, negated: bool = False) -> Clause:
         """A spatial predicate about the focus: ``within 500 m of (9.19, 45.47) in SRID
         4326`` / ``lie within ...``; a sentence when the focus is not in it."""
         if isinstance(e, ast.UnaryOp) and e.op == "NOT":
@@ -373,7 +373,7 @@ class GeometryReader(ExprReader):
         self,
         a: ast.Expr,
         b: ast.Expr,
-        scope: Scope,
+        scope: BlockWords,
         away: str,
         name: str | None,
         negated: bool,

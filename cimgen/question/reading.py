@@ -15,11 +15,11 @@ import re
 
 from cimgen import ast
 from cimgen.question.base import (
+    BlockWords,
     Clause,
     Item,
     Order,
     Reading,
-    Scope,
     Source,
     has_agg,
     join_words,
@@ -36,7 +36,7 @@ _RANKED = re.compile(r"^(?:dense rank|rank|position) by ")
 
 
 class QueryReader(ConditionReader):
-    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
+    def read_query(self, q: ast.Query, outer: BlockWords | None) -> tuple[Reading, BlockWords]:
         for cte in q.ctes:
             self.ctes[cte.name] = cte
         body = q.body
@@ -53,7 +53,7 @@ class QueryReader(ConditionReader):
 
     # ------------------------------------------------------------------ SELECT
 
-    def select(self, sel: ast.Select, outer: Scope | None, reading: Reading) -> Scope:
+    def select(self, sel: ast.Select, outer: BlockWords | None, reading: Reading) -> BlockWords:
         scope = self.scope_for(sel, outer, reading)
         subject = scope.subject
         if subject is not None:
@@ -81,7 +81,7 @@ class QueryReader(ConditionReader):
         reading.spatial_link |= any(link.kind == "spatial" for link in links)
         return scope
 
-    def where(self, conds: list[ast.Expr], scope: Scope, reading: Reading) -> None:
+    def where(self, conds: list[ast.Expr], scope: BlockWords, reading: Reading) -> None:
         """Conditions about the subject become its clauses, those about one joined table
         that table's (said with its name), the rest sentences."""
         own: list[Clause] = []
@@ -120,7 +120,7 @@ class QueryReader(ConditionReader):
             if k.temporal:
                 reading.temporal.append(k.temporal)
 
-    def _key_noun(self, key: ast.Expr, scope: Scope) -> tuple[str, str]:
+    def _key_noun(self, key: ast.Expr, scope: BlockWords) -> tuple[str, str]:
         """A grouping key as (noun, owner); a table's own identity is the table itself
         (GROUP BY building_id: ``per building``)."""
         if isinstance(key, ast.Column):
@@ -134,7 +134,7 @@ class QueryReader(ConditionReader):
             return self.brief(t, src, owner, scope), owner
         return self.np(key, scope)
 
-    def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: Scope) -> bool:
+    def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: BlockWords) -> bool:
         """Whether a column names the rows of its table (an identifier that references no
         other table, or a name): what "the buildings" already asks for."""
         if src is None or not t.naming or not isinstance(col, ast.Column):
@@ -173,7 +173,7 @@ class QueryReader(ConditionReader):
             return self.pick((f"in {a}, {b}", f"in {b} of {a}", f"for {a} ({b})"))
         return "in " + join_words(things)
 
-    def _group_plural(self, keys: list[ast.Expr], scope: Scope) -> str:
+    def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
         """``municipalities`` for GROUP BY municipality name: what the groups are."""
         if len(keys) != 1 or not isinstance(keys[0], ast.Column):
             return ""
@@ -190,7 +190,9 @@ class QueryReader(ConditionReader):
         head, _, rest = noun.rpartition(" ")
         return f"{head} {plural(rest)}".strip()
 
-    def returns(self, sel: ast.Select, keys: set[ast.Expr], scope: Scope, reading: Reading) -> None:
+    def returns(
+        self, sel: ast.Select, keys: set[ast.Expr], scope: BlockWords, reading: Reading
+    ) -> None:
         subject = scope.subject
         aggregates = 0
         for item in sel.items:
@@ -245,7 +247,7 @@ class QueryReader(ConditionReader):
         )
 
     def order_limit(
-        self, q: ast.Query, scope: Scope, reading: Reading, select: ast.Select | None
+        self, q: ast.Query, scope: BlockWords, reading: Reading, select: ast.Select | None
     ) -> None:
         for o in q.order_by:
             e = self.unalias(o.expr, scope, select)
@@ -281,7 +283,7 @@ class QueryReader(ConditionReader):
         if q.offset is not None:
             reading.offset = self.expr(q.offset, scope)
 
-    def _by_id(self, e: ast.Expr, scope: Scope) -> bool:
+    def _by_id(self, e: ast.Expr, scope: BlockWords) -> bool:
         """Whether ``e`` is the subject's own identifier (not its name): ordering by it
         ascending is the technical stable order people do not mention."""
         if not isinstance(e, ast.Column) or scope.subject is None:
@@ -296,7 +298,7 @@ class QueryReader(ConditionReader):
 
     # ------------------------------------------------------------------ set operations
 
-    def setop(self, node: ast.SetOp, outer: Scope | None) -> Reading:
+    def setop(self, node: ast.SetOp, outer: BlockWords | None) -> Reading:
         arms: list[tuple[str, ast.Select | ast.SetOp | ast.Query]] = []
 
         def flatten(n: ast.Select | ast.SetOp | ast.Query, op: str) -> None:
@@ -450,7 +452,7 @@ class QueryReader(ConditionReader):
             lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
         return ", ".join(p for p in (order, lim, skip) if p)
 
-    def sub_phrase(self, query: ast.Query, scope: Scope) -> str:
+    def sub_phrase(self, query: ast.Query, scope: BlockWords) -> str:
         """A scalar subquery as a noun phrase: ``the average height of buildings with use
         type 'commercial'``; the correlation to the outer row is implied."""
         sub, _ = self.read_query(query, scope)

@@ -27,9 +27,9 @@ from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.question.base import (
     METRIC_SRIDS,
+    BlockWords,
     Clause,
     Reading,
-    Scope,
     Source,
     columns_in,
     conjuncts,
@@ -61,7 +61,7 @@ class ScopeReader:
         self.cat = load_catalogue()
         self.metric = METRIC_SRIDS | ({metric_srid} if metric_srid else set())
         self.ctes: dict[str, ast.CTE] = {}
-        self._sub: dict[int, tuple[Reading, Scope]] = {}  # CTE / derived table readings
+        self._sub: dict[int, tuple[Reading, BlockWords]] = {}  # CTE / derived table readings
         self.links: dict[int, list[Link]] = {}  # per scope
         self._pending: dict[int, list[ast.Expr]] = {}  # per scope: conditions that filter
 
@@ -77,7 +77,7 @@ class ScopeReader:
 
     # ------------------------------------------------------------------ sources
 
-    def scope_for(self, sel: ast.Select, parent: Scope | None, reading: Reading) -> Scope:
+    def scope_for(self, sel: ast.Select, parent: BlockWords | None, reading: Reading) -> BlockWords:
         """The sources of ``sel`` and their links; returns the scope (links kept aside)."""
         scope = self.new_scope(parent, sel)
         seen: dict[str, int] = {}
@@ -102,7 +102,7 @@ class ScopeReader:
         self._pending[id(scope)] = self._link(scope, on + conjuncts(sel.where), outer)
         return scope
 
-    def pending(self, scope: Scope) -> list[ast.Expr]:
+    def pending(self, scope: BlockWords) -> list[ast.Expr]:
         """The conditions of a SELECT (ON and WHERE) that are not join links."""
         return self._pending.pop(id(scope), [])
 
@@ -146,7 +146,7 @@ class ScopeReader:
             reading.links += derived.links
         return src
 
-    def sub_reading(self, query: ast.Query) -> tuple[Reading, Scope]:
+    def sub_reading(self, query: ast.Query) -> tuple[Reading, BlockWords]:
         hit = self._sub.get(id(query))
         if hit is None:
             hit = self.read_query(query, None)
@@ -179,7 +179,7 @@ class ScopeReader:
 
     # ------------------------------------------------------------------ resolution
 
-    def new_scope(self, parent: Scope | None, sel: ast.Select | None = None) -> Scope:
+    def new_scope(self, parent: BlockWords | None, sel: ast.Select | None = None) -> BlockWords:
         """A reading scope for ``sel`` (None: a set operation, which has no FROM of its
         own), its names resolved by :mod:`cimgen.scope` in the enclosing blocks' chain."""
         outer = parent.names if parent is not None else None
@@ -187,15 +187,15 @@ class ScopeReader:
             names = NameScope(self.v.schema, {}, outer, self.ctes)
         else:
             names = NameScope.of_select(sel, self.v.schema, outer, self.ctes)
-        return Scope(parent, names)
+        return BlockWords(parent, names)
 
-    def resolve(self, col: ast.Column, scope: Scope) -> tuple[Source | None, int]:
+    def resolve(self, col: ast.Column, scope: BlockWords) -> tuple[Source | None, int]:
         """The FROM item ``col`` belongs to and how many blocks out it is; an unqualified
         name nothing has reads as the subject's own."""
         found = scope.names.locate(col) if scope.names is not None else None
         if found is not None:
             ref, _, depth = found
-            s: Scope | None = scope
+            s: BlockWords | None = scope
             for _ in range(depth):
                 s = s.parent if s is not None else None
             src = s.sources.get(ref) if s is not None else None
@@ -207,7 +207,7 @@ class ScopeReader:
 
     outputs = staticmethod(named_outputs)
 
-    def term(self, col: ast.Column, scope: Scope) -> tuple[Term, Source | None, int]:
+    def term(self, col: ast.Column, scope: BlockWords) -> tuple[Term, Source | None, int]:
         src, depth = self.resolve(col, scope)
         if src is None:
             return self.v.column(None, col.name), None, depth
@@ -229,7 +229,7 @@ class ScopeReader:
         base, unit = split_unit(col.name)
         return Term(humanise(base), unit), src, depth
 
-    def brief(self, t: Term, src: Source | None, owner: str, scope: Scope) -> str:
+    def brief(self, t: Term, src: Source | None, owner: str, scope: BlockWords) -> str:
         """A column's short noun where its table is said (``height`` of buildings, ``the
         bus's name``), its full noun where it reads as another table's own (``project
         CRS`` of a building's project)."""
@@ -238,7 +238,7 @@ class ScopeReader:
             return t.brief
         return t.noun
 
-    def owner_of(self, src: Source | None, depth: int, scope: Scope) -> str:
+    def owner_of(self, src: Source | None, depth: int, scope: BlockWords) -> str:
         """How a column of ``src`` is owned where ``scope`` is read: ``""`` for the focus's
         own, ``"their"`` for the subject seen from a joined table or from a subquery, else
         the source's label (``the census zone``)."""
@@ -256,7 +256,7 @@ class ScopeReader:
 
     # ------------------------------------------------------------------ links
 
-    def refs(self, e: ast.Expr, scope: Scope) -> set[Source]:
+    def refs(self, e: ast.Expr, scope: BlockWords) -> set[Source]:
         """The sources of this scope that condition ``e`` reads."""
         out: set[Source] = set()
         for col in columns_in(e):
@@ -267,7 +267,7 @@ class ScopeReader:
                 out.add(src)
         return out
 
-    def _link(self, scope: Scope, conds: list[ast.Expr], outer: set[str]) -> list[ast.Expr]:
+    def _link(self, scope: BlockWords, conds: list[ast.Expr], outer: set[str]) -> list[ast.Expr]:
         """Read the joins out of ``conds``; return the conditions that are filters."""
         subject = scope.subject
         sources = list(scope.sources.values())
@@ -288,7 +288,7 @@ class ScopeReader:
             c for c in rest if not self._other_copy(c, scope) and not self._correlation(c, scope)
         ]
 
-    def _correlation(self, c: ast.Expr, scope: Scope) -> bool:
+    def _correlation(self, c: ast.Expr, scope: BlockWords) -> bool:
         """``x.project_id = outer.project_id`` in a subquery: the rows of the outer one."""
         if not (
             isinstance(c, ast.BinaryOp)
@@ -312,7 +312,7 @@ class ScopeReader:
         conds: list[ast.Expr],
         refs: list[set[Source]],
         used: set[int],
-        scope: Scope,
+        scope: BlockWords,
     ) -> Link:
         for to in reversed(placed):
             pairs = []
@@ -418,7 +418,7 @@ class ScopeReader:
             noun = noun.removesuffix(" " + word)
         return noun if noun != term.noun else ""
 
-    def _other_copy(self, c: ast.Expr, scope: Scope) -> bool:
+    def _other_copy(self, c: ast.Expr, scope: BlockWords) -> bool:
         if not (
             isinstance(c, ast.BinaryOp)
             and c.op == "<>"
@@ -430,7 +430,7 @@ class ScopeReader:
         a, b = self.resolve(c.left, scope)[0], self.resolve(c.right, scope)[0]
         return a is not None and b is not None and a is not b and a.key == b.key
 
-    def link_phrases(self, scope: Scope) -> list[str]:
+    def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""
         out = []
         for link in self.links.get(id(scope), []):
@@ -439,7 +439,7 @@ class ScopeReader:
                 out.append(text + (" (if any)" if link.outer else ""))
         return out
 
-    def link_phrase(self, link: Link, scope: Scope) -> str:
+    def link_phrase(self, link: Link, scope: BlockWords) -> str:
         src, to = link.source, link.to
         w = src.words
         filters = self.source_filters(src)
@@ -495,19 +495,19 @@ class ScopeReader:
 
     # ------------------------------------------------------------------ provided by later layers
 
-    def expr(self, e: ast.Expr, scope: Scope) -> str:
+    def expr(self, e: ast.Expr, scope: BlockWords) -> str:
         raise NotImplementedError
 
-    def case(self, e: ast.Case, scope: Scope, name: str = "") -> str:
+    def case(self, e: ast.Case, scope: BlockWords, name: str = "") -> str:
         raise NotImplementedError
 
     def alias_name(self, alias: str) -> str:
         raise NotImplementedError
 
-    def sentence(self, e: ast.Expr, scope: Scope) -> str:
+    def sentence(self, e: ast.Expr, scope: BlockWords) -> str:
         raise NotImplementedError
 
-    def relation(self, e: ast.Expr, scope: Scope, about: Source) -> str:
+    def relation(self, e: ast.Expr, scope: BlockWords, about: Source) -> str:
         raise NotImplementedError
 
     def is_spatial_pred(self, e: ast.Expr) -> bool:
@@ -519,7 +519,7 @@ class ScopeReader:
     def limit_phrase(self, r: Reading, inner: bool = False) -> str:
         raise NotImplementedError
 
-    def read_query(self, q: ast.Query, outer: Scope | None) -> tuple[Reading, Scope]:
+    def read_query(self, q: ast.Query, outer: BlockWords | None) -> tuple[Reading, BlockWords]:
         raise NotImplementedError
 
 
