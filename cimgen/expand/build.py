@@ -675,7 +675,13 @@ class Builder:
     ) -> tuple[Item, Item, Link] | None:
         """An item of ``block`` and a partner table for a subquery (its own alias)."""
         fresh = self.fresh()
-        cands = [it for it in block.frame.items if it.ref is None or not it.ref.grouped]
+        # not the optional side of an outer join: a WHERE subquery on it makes the join
+        # inner (PUR006)
+        cands = [
+            it
+            for it in block.frame.items
+            if (it.ref is None or not it.ref.grouped) and it.mode != "left"
+        ]
         self.rng.shuffle(cands)
         cands.sort(key=lambda it: it is not block.subject)
         for it in cands:

@@ -207,8 +207,16 @@ def shape_score(feature: str, real: list[Any], synthetic: list[Any]) -> float | 
                 j += 1
             gap = max(gap, abs(i / len(xs) - j / len(ys)))
         return 1.0 - gap
-    ca, cb = Counter(map(str, a)), Counter(map(str, b))
-    tv = sum(abs(ca[k] / len(a) - cb[k] / len(b)) for k in set(ca) | set(cb)) / 2
+    # TVComplement as SDMetrics computes it, with its regularisation: a category only the
+    # synthetic data has counts 1e-6 in the real data (sdmetrics.utils.get_frequencies)
+    ca: Counter[str] = Counter(map(str, a))
+    cb = Counter(map(str, b))
+    seen: dict[str, float] = dict(ca)
+    for k in cb:
+        if k not in seen:
+            seen[k] = 1e-6
+    n_real, n_syn = sum(seen.values()), len(b)
+    tv = sum(abs(cb[k] / n_syn - seen[k] / n_real) for k in seen) / 2
     return 1.0 - tv
 
 
