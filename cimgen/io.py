@@ -6,9 +6,12 @@ A crash or Ctrl-C never leaves a half-written output file behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -105,3 +108,23 @@ def read_table(source: str | Path) -> Any:
     if suffix == ".parquet":
         return pd.read_parquet(source)
     raise InputError(f"{source}: unknown table format {suffix!r}. Use .csv or .parquet.")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def remove_tree(path: Path) -> None:
+    """Rename ``path`` aside (it disappears at once for readers), then delete it; a path
+    already gone (a concurrent clear or refresh) is fine."""
+    aside = path.with_name(f".old-{path.name[:8]}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(aside, ignore_errors=True)

@@ -30,7 +30,6 @@ import os
 import pickle
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from typing import Any
 
 from cimgen import __version__
 from cimgen.errors import CimgenError
+from cimgen.io import file_sha256, remove_tree
 from cimgen.paths import cache_root, grammar_dir
 
 KIND_DIR = "corpus"
@@ -68,14 +68,6 @@ def corpus_dir(cache_dir: Path | str | None = None) -> Path:
 
 def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _sources_sha256(names: Iterable[str], extra: Iterable[Path] = ()) -> str:
@@ -116,7 +108,7 @@ def facts_key(
     return CorpusKey.of(
         {
             "kind": "facts",
-            "corpus_sha256": _file_sha256(corpus_file),
+            "corpus_sha256": file_sha256(corpus_file),
             "sql_field": sql_field,
             "id_field": id_field,
             "schema_sha256": schema_sha256,
@@ -200,7 +192,7 @@ def store(ck: CorpusKey, payload: Any, warn: Warn, cache_dir: Path | str | None 
         }
         (tmp / ENTRY).write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
         if final.exists():
-            _remove(final)
+            remove_tree(final)
         # a concurrent run may have renamed the same entry into place first: keep that one
         with contextlib.suppress(OSError):
             os.rename(tmp, final)
@@ -238,16 +230,6 @@ def read_corpus(reader: Any, schema: Any) -> CorpusRead:
     return CorpusRead(reader.report, skipped, pairs, corpus, diversity)
 
 
-def _remove(path: Path) -> None:
-    """Rename ``path`` aside (it disappears at once for readers), then delete it."""
-    aside = path.with_name(f".old-{path.name[:8]}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.rename(path, aside)
-    except FileNotFoundError:
-        return  # already gone (a concurrent clear or refresh)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
 def cached(
     ck: CorpusKey,
     compute: Callable[[], Any],
@@ -278,5 +260,5 @@ def clear(cache_dir: Path | str | None = None) -> int:
     for p in sorted(root.iterdir()):
         if p.is_dir():
             removed += not p.name.startswith(".")
-            _remove(p)
+            remove_tree(p)
     return removed

@@ -33,7 +33,7 @@ from cimgen.generate.records import dataset_record, provenance, rejected_record
 from cimgen.generate.sinks import RecordSink, StructureSink
 from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec
-from cimgen.io import make_public_dir, write_json, write_table
+from cimgen.io import file_sha256, make_public_dir, write_json, write_table
 from cimgen.score import score
 
 
@@ -650,7 +650,7 @@ def _header(
             "file": reader.path.name,
             "bundled": opts.stage1 is None,
             "format": reader.format,
-            "sha256": _sha256(reader.path),
+            "sha256": file_sha256(reader.path),
         },
         "score_config": asdict(opts.score),
         "dialect": opts.dialect,
@@ -666,16 +666,6 @@ def _header(
         "structures": {"sampled": sampled, "report": sample_report},
         "rounds": rounds,
     }
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 SDMETRICS_ROWS = 50_000  # accepted rows compared by SDMetrics: the first ones, in order

@@ -34,7 +34,6 @@ import pickle
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +45,7 @@ import pandas as pd
 
 from cimgen import __version__
 from cimgen.errors import CimgenError, InputError, ModelError
+from cimgen.io import file_sha256, remove_tree
 from cimgen.models import FEATURE_SPEC_VERSION
 from cimgen.paths import cache_root
 from cimgen.structure import manifest as mf
@@ -268,11 +268,11 @@ def _store(
             "key": ck.key,
             "inputs": ck.inputs,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": {n: _sha256(tmp / n) for n in (mf.MANIFEST, mf.SYNTHESIZER)},
+            "files": {n: file_sha256(tmp / n) for n in (mf.MANIFEST, mf.SYNTHESIZER)},
         }
         (tmp / ENTRY).write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
         if replace:
-            _remove(final)
+            remove_tree(final)
         try:
             os.rename(tmp, final)
         except OSError as exc:
@@ -286,20 +286,6 @@ def _store(
     finally:
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _remove(path: Path) -> None:
-    """Rename ``path`` aside (it disappears at once for readers), then delete it."""
-    aside = path.with_name(f".old-{path.name[:8]}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.rename(path, aside)
-    except FileNotFoundError:
-        return  # already gone (a concurrent clear or refit)
-    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _write_dir(out_dir: Path, files: Mapping[str, bytes]) -> None:
@@ -434,7 +420,7 @@ def clear(
         cutoff = datetime.now(UTC) - older_than
         entries = [e for e in entries if e.created < cutoff]
     for e in entries:
-        _remove(e.path)
+        remove_tree(e.path)
     _sweep(models_dir(cache_dir))
     return entries
 
