@@ -1,0 +1,111 @@
+"""Where a question's words go: lengths of a dataset's questions, and words per part.
+
+For each ``dataset.jsonl`` given (from ``cimgen generate``) it prints the length of its own
+questions (words split on white space: median, 90th percentile, mean, max), then asks each
+row's PostGIS SQL again with the code checked out now (``cimgen.question.ask``'s steps, the
+row's tone, seed = the row's index) and splits those questions into parts, mean words per
+question:
+
+* ``returns``: what is returned (:meth:`QueryReader.returns_text`),
+* ``conditions``: the subject's adjectives and clauses, the HAVING clauses, cross-table
+  conditions,
+* ``order/limit``: the ordering, limit and windows tail,
+* ``joins``: the joined tables (links),
+* ``context``: the project / scenario phrase,
+* ``grouping``: the grouping keys,
+* ``frame``: everything else (verbs, "Which ... are there", "I'd like to study", "for",
+  "of", "per"): the question's length minus the parts above, at least 0.
+
+The parts are read off the :class:`~cimgen.question.base.Reading` the question was arranged
+from, so they count what each part *would* say in full; a voice that drops or folds a part
+(``top 10 by height`` for a returned height) shows up as a smaller ``frame``. The re-asked
+questions' lengths are printed too: asking again lets a phrasing change be measured on the
+same queries without generating again (the SQL read back is the rendered query, so its
+questions are close to, not the same as, the dataset's own).
+
+    python benchmarks/bench_question_lengths.py /tmp/q3/gc/dataset.jsonl /tmp/q3/ctgan/dataset.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import statistics
+from pathlib import Path
+from typing import Any
+
+PARTS = ("returns", "conditions", "order/limit", "joins", "context", "grouping", "frame")
+
+
+def figures(words: list[int]) -> str:
+    if not words:
+        return "no questions"
+    w = sorted(words)
+    n = len(w)
+    median = w[n // 2] if n % 2 else (w[n // 2 - 1] + w[n // 2]) / 2
+    p90 = w[min(n - 1, math.ceil(0.9 * n) - 1)]
+    return f"n {n}, median {median}, p90 {p90}, mean {statistics.fmean(w):.1f}, max {w[-1]}"
+
+
+def count(text: str) -> int:
+    return len(text.split())
+
+
+def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, int]]:
+    """The question for ``sql`` (as :func:`cimgen.question.ask` says it) and its parts."""
+    from cimgen.grammar import parse
+    from cimgen.question.reading import QueryReader
+    from cimgen.question.vocabulary import vocabulary
+    from cimgen.question.voices import Voices, finish
+
+    query = parse(sql)
+    rng = random.Random(seed)
+    reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
+    reading, _ = reader.read_query(query, None)
+    parted = copy.deepcopy(reading)  # the voices may take a clause out of the reading
+    question = finish(Voices(reader, reading, tone).sentence())
+    g = parted
+    conditions = " ".join(g.adjectives) + " " + (reader.rel_list(g.filters) if g.filters else "")
+    conditions += " " + " ".join(c.rel for c in g.having) + " " + " ".join(g.where)
+    parts = {
+        "returns": count(reader.returns_text(g)) if g.returns else 0,
+        "conditions": count(conditions),
+        "order/limit": sum(count(t) for t in reader.tail(g)),
+        "joins": sum(count(link) for link in g.links),
+        "context": count(g.context),
+        "grouping": sum(count(k) for k in g.group),
+    }
+    parts["frame"] = max(0, count(question) - sum(parts.values()))
+    return question, parts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("datasets", nargs="+", type=Path, help="dataset.jsonl files")
+    ap.add_argument("--schema", default="cim_wizard", help="the datasets' schema")
+    args = ap.parse_args()
+
+    from cimgen.schema.load import load_schema
+
+    schema = load_schema(args.schema)
+    for path in args.datasets:
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        print(f"{path}")
+        print(f"  dataset questions: {figures([count(r['question']) for r in rows])}")
+        asked: list[int] = []
+        totals = dict.fromkeys(PARTS, 0)
+        for i, r in enumerate(rows):
+            question, parts = split(r["sql_postgis"], schema, r.get("question_tone", "DIRECT"), i)
+            asked.append(count(question))
+            for k, v in parts.items():
+                totals[k] += v
+        print(f"  asked again now:   {figures(asked)}")
+        n = max(1, len(rows))
+        print("  mean words per part: " + ", ".join(f"{k} {totals[k] / n:.1f}" for k in PARTS))
+
+
+if __name__ == "__main__":
+    main()
