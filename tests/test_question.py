@@ -36,6 +36,9 @@ _SCHEMAS = {"cim_wizard": SCHEMA, "cim_wizard_deployed": DEPLOYED}
 
 # functions whose listed arguments are technical (the rest need not be said)
 _TECHNICAL = {"ST_TRANSFORM": 1, "ROUND": 1, "TRUNC": 1, "NULLIF": 1, "ST_BUFFER": 2}
+# functions with an SRID argument (its position) and the SRID of the schemas' geometry
+_SRID_ARG = {"ST_SETSRID": 1, "ST_MAKEENVELOPE": 4, "ST_GEOMFROMTEXT": 1}
+_OWN_SRID = "4326"
 _TILES = {"2": "half", "3": "tercile", "4": "quartile", "5": "quintile", "10": "decile"}
 _DESCENDING = (
     "highest",
@@ -89,6 +92,12 @@ def required(q: A.Query) -> list[str]:
         elif isinstance(n, A.BinaryOp) and n.op == "*" and A.Number("100") in (n.left, n.right):
             out.append("percentage")
             stack.extend(x for x in (n.left, n.right) if x != A.Number("100"))
+        elif isinstance(n, A.FuncCall) and n.name.upper() in _SRID_ARG:
+            # the SRID both schemas' geometry columns have goes without saying; the
+            # coordinates (and any other SRID) must be said
+            at = _SRID_ARG[n.name.upper()]
+            own = len(n.args) > at and n.args[at] == A.Number(_OWN_SRID)
+            stack.extend(a for i, a in enumerate(n.args) if not (own and i == at))
         elif isinstance(n, A.FuncCall) and n.name.upper() in _TECHNICAL:
             stack.extend(n.args[: _TECHNICAL[n.name.upper()]])
         elif isinstance(n, A.FuncCall) and n.name == "NTILE" and n.args[0] in map(A.Number, _TILES):
@@ -374,9 +383,9 @@ def test_a_repeated_point_is_said_once() -> None:
     for tone in TONES:
         for seed in range(4):
             question = ask(q, SCHEMA, tone, seed)
-            assert question.count("(9.2, 45.4, SRID 4326)") == 1, question
+            assert question.count("(9.2, 45.4)") == 1 and "SRID" not in question, question
             assert "that point" in question and not missing(q, question), question
-            first = question.index("(9.2, 45.4, SRID 4326)")
+            first = question.index("(9.2, 45.4)")
             assert first < question.index("that point"), question  # written out first
     two = parse(
         "SELECT gb.name FROM cim_vector.grid_bus AS gb WHERE ST_DWithin(gb.geometry::geography, "
@@ -385,7 +394,7 @@ def test_a_repeated_point_is_said_once() -> None:
     )
     for seed in range(4):  # two points: "that point" would not say which
         question = ask(two, SCHEMA, "DIRECT", seed)
-        assert "(9.2, 45.4, SRID 4326)" in question and "(9.3, 45.5, SRID 4326)" in question
+        assert "(9.2, 45.4)" in question and "(9.3, 45.5)" in question
         assert "that point" not in question, question
 
 
@@ -398,3 +407,27 @@ def test_longitude_and_latitude_are_coordinates() -> None:
     for seed in range(6):
         question = ask(q, SCHEMA, "DIRECT", seed)
         assert "centroid coordinates" in question and "latitude" not in question, question
+
+
+def test_a_point_in_the_schemas_srid_is_said_without_it() -> None:
+    """Coordinates in the geometry columns' own SRID (4326) are said bare; another SRID is
+    said; the faithfulness check still wants the coordinates (and that other SRID)."""
+    own = parse(
+        "SELECT b.building_id FROM cim_vector.building AS b WHERE ST_DWithin("
+        "b.building_geometry::geography, ST_SetSRID(ST_MakePoint(9.19, 45.47), 4326)::geography,"
+        " 500)"
+    )
+    other = parse(
+        "SELECT b.building_id FROM cim_vector.building AS b WHERE ST_DWithin("
+        "ST_Transform(b.building_geometry, 3003), "
+        "ST_SetSRID(ST_MakePoint(1514000, 5034000), 3003), 500)"
+    )
+    for tone in TONES:
+        for seed in range(3):
+            question = ask(own, SCHEMA, tone, seed)
+            assert "(9.19, 45.47)" in question and "SRID" not in question, question
+            assert not missing(own, question), question
+            assert "9.19" in missing(own, question.replace("(9.19, 45.47)", "the point"))
+            question = ask(other, SCHEMA, tone, seed)
+            assert "(1514000, 5034000, SRID 3003)" in question, question
+            assert missing(other, question.replace(", SRID 3003", "")) == ["3003"], question

@@ -141,6 +141,11 @@ class GeometryReader(ExprReader):
             return "m"
         return "degrees" if srid in GEOGRAPHIC_SRIDS else ""
 
+    def _own_srid(self, srid: str) -> bool:
+        """Whether a written SRID is the one the schema's geometry columns have (lon/lat
+        4326 for CIM Wizard): people give coordinates without it."""
+        return self.v.default_srid is not None and srid == str(self.v.default_srid)
+
     # ------------------------------------------------------------------ geometry as words
 
     def geo(self, e: ast.Expr, scope: BlockWords) -> Geo:
@@ -157,16 +162,19 @@ class GeometryReader(ExprReader):
             inner = self.geo(args[0], scope)
             if inner.constant and inner.core.endswith(")"):
                 srid = self.expr(args[1], scope)
+                if self._own_srid(srid):
+                    return Geo(inner.core, constant=True)
                 return Geo(f"{inner.core[:-1]}, SRID {srid})", constant=True)
             return inner
         if name in ("ST_MakePoint", "ST_Point") and len(args) >= 2:
             return Geo(f"({self.expr(args[0], scope)}, {self.expr(args[1], scope)})", constant=True)
         if name == "ST_MakeEnvelope" and len(args) >= 4:
             a = [self.expr(x, scope) for x in args]
-            srid = f", SRID {a[4]}" if len(a) > 4 else ""
+            srid = f", SRID {a[4]}" if len(a) > 4 and not self._own_srid(a[4]) else ""
             return Geo(f"the box ({a[0]}, {a[1]}, {a[2]}, {a[3]}{srid})", constant=True)
         if name == "ST_GeomFromText" and args:
-            srid = f" in SRID {self.expr(args[1], scope)}" if len(args) > 1 else ""
+            srid = self.expr(args[1], scope) if len(args) > 1 else ""
+            srid = f" in SRID {srid}" if srid and not self._own_srid(srid) else ""
             return Geo(f"the geometry {self.expr(args[0], scope)}{srid}", constant=True)
         if name == "ST_Buffer" and len(args) >= 2:
             inner = self.geo(args[0], scope)

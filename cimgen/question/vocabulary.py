@@ -345,6 +345,10 @@ class Vocabulary:
                 self.columns.setdefault((table.name, col.name), term)
         self._fallback: dict[tuple[str, str], Term] = {}
         self._main: dict[str, str | None] = {}
+        # the SRID most geometry columns have: a point written in it goes without saying it
+        # ("(9.19, 45.47)"); another SRID is said ("(1514000, 5034000, SRID 3003)")
+        srids = Counter(c.srid for t in schema.tables for c in t.geometry_columns if c.srid)
+        self.default_srid: int | None = srids.most_common(1)[0][0] if srids else None
 
     def main_geometry(self, key: str) -> str | None:
         """The table's main geometry: its first geometry (else raster) column, the one
