@@ -431,3 +431,25 @@ def test_a_point_in_the_schemas_srid_is_said_without_it() -> None:
             question = ask(other, SCHEMA, tone, seed)
             assert "(1514000, 5034000, SRID 3003)" in question, question
             assert missing(other, question.replace(", SRID 3003", "")) == ["3003"], question
+
+
+def test_an_aggregate_of_a_described_aggregate_keeps_its_meaning() -> None:
+    """AVG of a column described as an average is an average, never "smallest" (it was);
+    MAX of a maximum is the largest, MIN of a minimum the smallest."""
+    q = parse(
+        "SELECT buhc.calculation_method, COUNT(*) AS n, AVG(buhc.dtm_avg_height) AS a, "
+        "MAX(buhc.dsm_avg_height) AS m FROM cim_raster.building_height_cache AS buhc "
+        "GROUP BY buhc.calculation_method"
+    )
+    for tone in TONES:
+        for seed in range(4):
+            question = ask(q, SCHEMA, tone, seed)
+            assert "average ground elevation" in question, question
+            assert "maximum average surface elevation" in question, question
+            assert "smallest" not in question and "minimum" not in question, question
+    extremes = parse(
+        "SELECT MAX(dtm.max_elevation) AS a, MIN(dtm.min_elevation) AS b "
+        "FROM cim_raster.dtm_raster AS dtm"
+    )
+    question = ask(extremes, SCHEMA, "DIRECT", 0)
+    assert "largest maximum" in question and "smallest minimum" in question, question

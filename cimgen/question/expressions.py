@@ -146,10 +146,7 @@ class ExprReader(ScopeReader):
             return self.count_where(case.whens[0].condition, scope), ""
         if up in AGG_WORDS and args:
             text, owner = self.np(args[0], scope)
-            word = AGG_WORDS[up]
-            if text.startswith(word):  # MAX(max_elevation)
-                word = "largest" if up == "MAX" else "smallest"
-            text = f"{word} {text}"
+            text = f"{_aggregate_word(up, text)} {text}".lstrip()
         elif up == "STRING_AGG" and args:
             text, owner = self.np(args[0], scope)
             text = f"list of {plural(text)}"
@@ -314,6 +311,18 @@ def state(noun: str, owner: str) -> str:
         return f"whether {who} {'have' if plural_who else 'has'} {noun[4:]}"
     noun = noun.removeprefix("is ")
     return f"whether {who} {'are' if plural_who else 'is'} {noun}"
+
+
+def _aggregate_word(up: str, noun: str) -> str:
+    """The word for aggregate ``up`` over a column called ``noun``: ``average height``;
+    over a column whose noun already starts with that word, what still tells it apart:
+    MAX(max_elevation) is the ``largest maximum ...``, MIN(min_elevation) the ``smallest
+    minimum ...``, but the average of an average (AVG(dtm_avg_height)) is an ``average
+    ground elevation`` and the total of totals a ``total ...`` (not "smallest")."""
+    word = AGG_WORDS[up]
+    if not noun.startswith(word + " "):
+        return word
+    return {"MAX": "largest", "MIN": "smallest"}.get(up, "")
 
 
 def _flatten(e: ast.BinaryOp, op: str) -> list[ast.Expr]:
