@@ -36,7 +36,7 @@ AGG_WORDS = {
 }
 CMP = {  # operator -> phrasings before the value
     ">": ("over", "above", "more than"),
-    ">=": ("at least", "of at least"),
+    ">=": ("at least",),
     "<": ("below", "under", "less than"),
     "<=": ("at most", "up to"),
 }
@@ -294,6 +294,7 @@ class Reading:
     singular: str = ""
     adjectives: list[str] = field(default_factory=list)
     context: str = ""  # project / scenario: "in project 'p', scenario 's'"
+    within: list[str] = field(default_factory=list)  # what context names: "project 'p'"
     filters: list[Clause] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)  # conditions across tables, as sentences

@@ -48,6 +48,8 @@ class QueryReader(ConditionReader):
             scope = self.select(body, outer, reading)
             select = body
         self.order_limit(q, scope, reading, select)
+        for src in scope.sources.values():  # the project and scenario are said once
+            src.filters = [c for c in src.filters if not c.within or c.within not in reading.within]
         reading.links = self.link_phrases(scope) + reading.links
         return reading, scope
 
@@ -105,7 +107,9 @@ class QueryReader(ConditionReader):
         within = [k for k in own if k.within]
         reading.said.update(k.noun for k in within if k.noun)
         if within:
-            context = self._context(list(dict.fromkeys(k.within for k in within)))
+            things = list(dict.fromkeys(k.within for k in within))
+            reading.within += things
+            context = self._context(things)
             # a CTE's "in scenario 's'" (folded in already) and the query's own both hold
             reading.context = f"{context}, {reading.context}" if reading.context else context
         for k in own:
@@ -170,7 +174,10 @@ class QueryReader(ConditionReader):
         """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
         if len(things) == 2:
             a, b = things
-            return self.pick((f"in {a}, {b}", f"in {b} of {a}", f"for {a} ({b})"))
+            # the values alone ("in 'p'/'s'") when both name their thing with one word
+            short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
+            slashed = "/".join(t.partition(" ")[2] for t in things)
+            return self.pick((f"in {a}, {b}", f"in {slashed}" if short else f"in {a}, {b}"))
         return "in " + join_words(things)
 
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
@@ -195,6 +202,7 @@ class QueryReader(ConditionReader):
     ) -> None:
         subject = scope.subject
         aggregates = 0
+        versions: list[str] = []
         for item in sel.items:
             e = item.expr
             if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
@@ -224,6 +232,10 @@ class QueryReader(ConditionReader):
                 brief = self.brief(t, src, owner, scope)
                 if not owner and brief in reading.said:
                     continue  # a condition or the grouping already names it
+                version = self._version(t, e, owner, scope)
+                if version and not sel.group_by:
+                    versions.append(version)
+                    continue
                 if t.noun.startswith(("has ", "in ", "is ")):
                     text, owner = self.np(e, scope)
                     reading.returns.append(Item(text, owner))
@@ -238,6 +250,8 @@ class QueryReader(ConditionReader):
             if not owner and text in reading.said:
                 continue
             reading.returns.append(Item(text, owner, measure=True))
+        if versions:
+            reading.extra.append("per " + join_words(list(dict.fromkeys(versions))))
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
         reading.counts_only = (
@@ -245,6 +259,20 @@ class QueryReader(ConditionReader):
             and len(measures) == len(reading.returns)
             and all(i.text.startswith("number of ") for i in measures)
         )
+
+    def _version(self, t: Term, col: ast.Column, owner: str, scope: BlockWords) -> str:
+        """A column returned so that rows can be told apart (the scenario or project a row
+        belongs to, a level of detail -- see ``cimgen.expand.distinct``) in one or two words:
+        ``scenario``, ``LOD``, ``building LOD`` (said as ``per scenario and LOD``)."""
+        if t.noun.endswith("level of detail"):
+            word = "LOD"
+        else:
+            word = self._entity(col, t.noun, scope)
+            if word not in self.v.scope_words:  # "building" of a cached height: its identity
+                return ""
+        if owner and owner != "their":
+            word = f"{owner.removeprefix('the ')} {word}"
+        return word
 
     def order_limit(
         self, q: ast.Query, scope: BlockWords, reading: Reading, select: ast.Select | None
@@ -255,6 +283,8 @@ class QueryReader(ConditionReader):
                 continue  # the rows in their stable order: "the first 10", not "... by ID"
             text, owner = self.np(e, scope)
             noun = qualify(text, owner)
+            if noun == f"number of {reading.subject}" and reading.aggregate:
+                noun = "count"  # "top 5 by count", "highest count first": the count asked for
             if any(o.noun == noun for o in reading.order):
                 continue  # ORDER BY a, a: the second says nothing
             target = text.removeprefix("distance to ") if not owner else ""
@@ -391,20 +421,25 @@ class QueryReader(ConditionReader):
         elif first.temporal:
             head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
         elif first.text:
-            head = f"sorted by {first.noun}" + (" in reverse order" if first.descending else "")
+            head = (
+                f"by {first.noun} in reverse order"
+                if first.descending
+                else self.pick((f"by {first.noun}", f"sorted by {first.noun}"))
+            )
         elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
             ranked = _RANKED.sub("ranked by ", first.noun, count=1)
             head = f"{ranked}, in reverse order" if first.descending else ranked
-        elif first.descending:
+        elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = self.pick(
-                (f"by {first.noun}, highest first", f"sorted by {first.noun} descending")
-                + ((f"highest {first.noun} first",) if plain else ())
+                (f"highest {first.noun} first",) * 2 + (f"by {first.noun}, highest first",)
+                if plain
+                else (f"by {first.noun}, highest first",)
             )
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = self.pick(
-                (f"sorted by {first.noun}", f"ordered by {first.noun}")
+                (f"by {first.noun}", f"sorted by {first.noun}")
                 + ((f"lowest {first.noun} first",) if plain else ())
             )
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
@@ -423,26 +458,12 @@ class QueryReader(ConditionReader):
             if o.distance:
                 return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
             if o.temporal:
-                return f"the {n} {'latest' if o.descending else 'earliest'} by {o.noun}"
+                return f"{'latest' if o.descending else 'earliest'} {n} by {o.noun}"
             if o.text:  # a name is not high or low: first or last in order
-                return f"the {'last' if o.descending else 'first'} {n} by {o.noun}"
-            if o.noun.startswith(("the ", "their ")):
-                return f"{'top' if o.descending else 'bottom'} {n} by {o.noun}"
-            if o.descending:
-                return self.pick(
-                    (
-                        f"top {n} by {o.noun}",
-                        f"top {n} by {o.noun}",
-                        f"the {n} with the highest {o.noun}",
-                    )
-                )
-            return self.pick(
-                (
-                    f"the {n} with the lowest {o.noun}",
-                    f"bottom {n} by {o.noun}",
-                    f"lowest {n} by {o.noun}",
-                )
-            )
+                return f"{'last' if o.descending else 'first'} {n} by {o.noun}"
+            if o.descending:  # "top 10 by height": the way people say it, always
+                return f"top {n} by {o.noun}"
+            return self.pick((f"bottom {n} by {o.noun}", f"lowest {n} by {o.noun}"))
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)

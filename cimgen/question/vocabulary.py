@@ -347,6 +347,20 @@ class Vocabulary:
         self._main: dict[str, str | None] = {}
         # the SRID most geometry columns have: a point written in it goes without saying it
         # ("(9.19, 45.47)"); another SRID is said ("(1514000, 5034000, SRID 3003)")
+        # the words of scope tables (project scenarios): tables that several others point
+        # to with a composite key, i.e. that the rows of those tables belong to
+        pointed = Counter(
+            r.right
+            for r in {(r.left, r.right): r for r in schema.relations}.values()
+            if len(r.right_columns) > 1
+        )
+        self.scope_words: frozenset[str] = frozenset(
+            w
+            for key, n in pointed.items()
+            if n > 1
+            for words in [self.tables.get(key) or table_words(key.rpartition(".")[2])]
+            for w in (*words.singular.split(), words.owner)
+        )
         srids = Counter(c.srid for t in schema.tables for c in t.geometry_columns if c.srid)
         self.default_srid: int | None = srids.most_common(1)[0][0] if srids else None
 

@@ -19,14 +19,17 @@ from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
-    "DIRECT": (0.55, 0.25, 0.2),
+    "DIRECT": (0.6, 0.3, 0.1),
     "INTERROGATIVE": (0.0, 1.0, 0.0),
-    "ANALYTICAL": (0.5, 0.2, 0.3),
-    "AGGREGATE": (0.5, 0.3, 0.2),
-    "SPATIAL_SPECIFIC": (0.5, 0.3, 0.2),
-    "TEMPORAL": (0.5, 0.3, 0.2),
+    "ANALYTICAL": (0.55, 0.25, 0.2),
+    "AGGREGATE": (0.55, 0.3, 0.15),
+    "SPATIAL_SPECIFIC": (0.55, 0.3, 0.15),
+    "TEMPORAL": (0.55, 0.3, 0.15),
     "CONDITIONAL": (0.0, 1.0, 0.0),
 }
+# a planner's goal ("I'd like to study ...") only frames a short body: subject, conditions,
+# joins and what is returned in at most this many words; longer ones get a short voice
+GOAL_BODY_WORDS = 14
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -50,7 +53,7 @@ _GOALS = {
 }
 _ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
 _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
-    "DIRECT": ("Which {h} {p}", "Can you list the {h} that {p}"),
+    "DIRECT": ("Which {h} {p}", "What {h} {p}"),
     "INTERROGATIVE": ("Which {h} {p}", "Which of the {h} {p}"),
     "ANALYTICAL": ("Which {h} {p}", "Among {h}, which ones {p}"),
     "AGGREGATE": ("Which {h} {p}", "What {h} {p}"),
@@ -109,7 +112,7 @@ class Voices:
         if filters and not filters[-1].rel.startswith("where "):
             pred = filters.pop().verb
         elif g.context and not filters and not g.links:
-            return text, f"are {g.context}"
+            return text, "are " + re.sub(r"^for (.*) \((.*)\)$", r"in \1, \2", g.context)
         if g.context:
             text += " " + g.context
         if filters:
@@ -207,6 +210,8 @@ class Voices:
         w = _WEIGHTS[self.tone]
         x = self.r.rng.random()
         voice = "imperative" if x < w[0] else ("question" if x < w[0] + w[1] else "goal")
+        if voice == "goal" and len(f"{self.np()} {self.returns()}".split()) > GOAL_BODY_WORDS:
+            voice = "imperative" if w[0] else "question"
         for _ in range(TONES.index(self.tone)):  # one seed: other skeletons in other tones
             self.r.rng.random()
         if self.tone == "CONDITIONAL" and (g.filters or g.context):
