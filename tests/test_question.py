@@ -294,7 +294,7 @@ def test_vocabulary() -> None:
     assert v is vocabulary(SCHEMA)
     assert v.column("cim_census.census_geo", "p1").noun == "total population"
     term = v.column("cim_vector.grid_bus", "voltage_kv")
-    assert (term.noun, term.unit) == ("operating voltage", "kV")
+    assert (term.noun, term.unit) == ("voltage", "kV")
     # next to its own table a column drops the table's name; two that would then read
     # alike keep their full nouns
     assert v.column("cim_vector.grid_bus", "geometry").short == "location"

@@ -138,7 +138,12 @@ class ConditionReader(GeometryReader):
                 return same
         noun, owner, unit = self._left(left, scope)
         value = literal(right)
-        value = with_unit(value, unit) if value is not None else self._value(right, scope)
+        if value is not None:
+            value = with_unit(value, unit)
+        elif self._overall_average(left, right, scope):
+            value = "average"  # "with height above average": the mean over the whole table
+        else:
+            value = self._value(right, scope)
         if owner:
             word = {"=": "is", "<>": "is not"}.get(op) or f"is {CMP[op][0]}"
             return self._sentence_clause(f"{qualify(noun, owner)} {word} {value}")
@@ -172,6 +177,32 @@ class ConditionReader(GeometryReader):
             temporal=temporal,
             noun=noun,
         )
+
+    def _overall_average(self, left: ast.Expr, right: ast.Expr, scope: BlockWords) -> bool:
+        """Whether ``right`` is ``(SELECT AVG(c) FROM t)``: the same column ``left`` is, over
+        all rows of its own table (no condition, no grouping)."""
+        if not (isinstance(left, ast.Column) and isinstance(right, ast.Subquery)):
+            return False
+        q = right.query
+        sel = q.body
+        if q.ctes or q.limit is not None or not isinstance(sel, ast.Select):
+            return False
+        if sel.where is not None or sel.group_by or sel.having is not None:
+            return False
+        if len(sel.items) != 1 or len(sel.from_) != 1:
+            return False
+        agg, table = sel.items[0].expr, sel.from_[0]
+        if not (
+            isinstance(agg, ast.FuncCall)
+            and agg.name.upper() == "AVG"
+            and len(agg.args) == 1
+            and isinstance(agg.args[0], ast.Column)
+            and agg.args[0].name == left.name
+            and isinstance(table, ast.TableRef)
+        ):
+            return False
+        src = self.term(left, scope)[1]
+        return src is not None and src.key == self.v.table_key(table.name, table.schema)
 
     def _value(self, e: ast.Expr, scope: BlockWords) -> str:
         text = self.expr(e, scope)

@@ -467,6 +467,8 @@ class ScopeReader:
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
                 them = "them" if they == "they" else they
+                if link.role in _ROLE_WORDS and not filters:  # "the lines to them"
+                    return f"with the {noun} {_ROLE_WORDS[link.role]} {them}"
                 return f"with the {noun} that have {them} as {link.role} {head}"
             return f"with {their} {noun}"
         if link.kind == "same" and not filters:
@@ -521,6 +523,11 @@ class ScopeReader:
 
     def read_query(self, q: ast.Query, outer: BlockWords | None) -> tuple[Reading, BlockWords]:
         raise NotImplementedError
+
+
+# a role that says a direction in one word: the lines whose destination bus they are
+# are the lines "to them"
+_ROLE_WORDS = {"destination": "to", "target": "to", "source": "from", "origin": "from"}
 
 
 def qualify(text: str, owner: str) -> str:

@@ -27,10 +27,10 @@ _TABLE_NOUNS: dict[str, tuple[str, str, str]] = {
     "building": ("buildings", "building", "building"),
     "building_properties": ("buildings", "building", "building"),
     "project_scenario": ("project scenarios", "project scenario", "project"),
-    "grid_bus": ("grid buses", "grid bus", "bus"),
-    "buses": ("grid buses", "grid bus", "bus"),
-    "grid_line": ("grid lines", "grid line", "line"),
-    "lines": ("grid lines", "grid line", "line"),
+    "grid_bus": ("buses", "bus", "bus"),  # a grid database: people say buses and lines
+    "buses": ("buses", "bus", "bus"),
+    "grid_line": ("lines", "line", "line"),
+    "lines": ("lines", "line", "line"),
     "census_geo": ("census zones", "census zone", "census zone"),
     "censusgeo": ("census zones", "census zone", "census zone"),
     "raster_model": ("raster datasets", "raster dataset", "raster"),
@@ -38,7 +38,7 @@ _TABLE_NOUNS: dict[str, tuple[str, str, str]] = {
     "dtm": ("DTM tiles", "DTM tile", "DTM tile"),
     "dsm_raster": ("DSM tiles", "DSM tile", "DSM tile"),
     "dsm": ("DSM tiles", "DSM tile", "DSM tile"),
-    "building_height_cache": ("cached building heights", "cached height", "cached height"),
+    "building_height_cache": ("cached heights", "cached height", "cached height"),
 }
 # Name tokens spelled out when humanising identifiers.
 _TOKENS: dict[str, str] = {
@@ -142,6 +142,8 @@ _SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"coordinate reference system$", "CRS"),
         (r"^spatial reference id$", "SRID"),
         (r"^default map zoom level$", "map zoom level"),
+        (r"^geometry data source$", "geometry source"),
+        (r"^operating voltage$", "voltage"),
         (r"^level of detail of the calculation$", "level of detail"),
         (r"^last modification timestamp$", "last update time"),
         (r"^electrical network identifier$", "network identifier"),
@@ -275,9 +277,10 @@ def short_noun(noun: str, words: TableWords | None) -> str:
     if words is None:
         return noun
     for prefix in dict.fromkeys((words.singular, words.owner)):
-        rest = noun.removeprefix(prefix + " ")
-        if rest != noun and rest not in ("number", "count"):
-            return rest
+        # the table's own name, also after one qualifier ("grid bus location" of a bus)
+        m = re.match(rf"^(?:\w+ )?{re.escape(prefix)} (.+)$", noun)
+        if m and m.group(1) not in ("number", "count"):
+            return m.group(1)
     return noun
 
 

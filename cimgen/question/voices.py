@@ -284,7 +284,9 @@ class Voices:
             return ""
         if "'s " in R or "whether" in R:
             return f", showing {R}"
-        return self.pick((f", and what {self.be()} their {R}", f", with their {R}"))
+        return self.pick(
+            (f", and what {self.be()} their {R}", f", with their {R}", f", with their {R}")
+        )
 
     def count(self, voice: str) -> str:
         r = self.r
