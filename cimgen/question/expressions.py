@@ -102,6 +102,12 @@ class ExprReader(ScopeReader):
 
     def _joined_many(self, terms: list[ast.Expr], scope: BlockWords, word: str) -> tuple[str, str]:
         parts = [self.np(t, scope) for t in terms]
+        at = parts[0][0].rpartition(" at ")[2]
+        if " at " in parts[0][0] and all(
+            not o and text.endswith(" at " + at) for text, o in parts
+        ):  # "surface minus bare-earth elevation at that point": the place said once
+            heads = [text[: -len(" at " + at)] for text, _ in parts]
+            return f" {word} ".join(heads) + " at " + at, ""
         owners = {o for _, o in parts if o}
         if len(owners) == 1 and all(
             o or literal(t) is not None for (_, o), t in zip(parts, terms, strict=True)

@@ -279,6 +279,9 @@ class GeometryReader(ExprReader):
         if name == "ST_Value" and len(args) >= 2:
             rast = self.geo(args[0], scope)
             at = self.obj(self.geo(args[-1], scope), scope)
+            measure = self.v.raster_value(rast.source.key) if rast.source else ""
+            if rast.main and measure:  # "surface elevation at (9.19, 45.47)": says whose
+                return f"{measure} at {at}", ""
             core = f"value at {at}"
             return (core if rast.main else f"{rast.core} {core}"), rast.owner
         if (

@@ -376,6 +376,21 @@ class Vocabulary:
             self._main[key] = geoms[0].name if geoms else None
         return self._main[key]
 
+    def raster_value(self, key: str | None) -> str:
+        """What a table's main raster measures, from the parenthesis of its description
+        (``DSM raster data (surface elevation incl. buildings)`` -> ``surface elevation``):
+        its ST_Value is ``surface elevation at (9.19, 45.47)``, whose tile goes without
+        saying; "" when the description does not say."""
+        if key is None:
+            return ""
+        table = self.schema.table(key) or self.schema.find_table(key)
+        rasters = table.raster_columns if table is not None else ()
+        if not rasters or not rasters[0].description:
+            return ""
+        m = re.search(r"\(([^)]*)\)", rasters[0].description)
+        noun = re.split(r" incl\b|,|;", m.group(1))[0].strip() if m else ""
+        return noun if 0 < noun.count(" ") + 1 <= 3 else ""
+
     def table_key(self, name: str, schema: str | None = None) -> str:
         """The schema key for a table reference, resolving Stage 1 spellings
         (``cim_wizard_building`` -> ``cim_vector.building``); the bare name when unknown."""
