@@ -467,14 +467,16 @@ class ScopeReader:
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
                 them = "them" if they == "they" else they
-                if link.role in _ROLE_WORDS and not filters:  # "the lines to them"
-                    return f"with the {noun} {_ROLE_WORDS[link.role]} {them}"
+                if link.role in _ROLE_WORDS:  # "the lines to them (with length over 2 km)"
+                    return f"with the {w.plural} {_ROLE_WORDS[link.role]} {them}{filters}"
                 return f"with the {noun} that have {them} as {link.role} {head}"
+            if src.mentioned and not filters:
+                return ""  # "plus the cached height's confidence score" says they are joined
             return f"with {their} {noun}"
         if link.kind == "same" and not filters:
             return ""  # the same things seen from another table ("buildings" twice)
         if link.kind in ("sibling", "same"):
-            return f"and the {noun}"
+            return "" if src.mentioned and not filters else f"and the {noun}"
         if link.kind == "cross":
             return self.pick(("with every ", "and every ")) + f"{w.singular}{filters}"
         saved = scope.focus

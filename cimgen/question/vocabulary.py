@@ -143,6 +143,7 @@ _SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^spatial reference id$", "SRID"),
         (r"^default map zoom level$", "map zoom level"),
         (r"^geometry data source$", "geometry source"),
+        (r"^calculated building height$", "calculated height"),
         (r"^operating voltage$", "voltage"),
         (r"^level of detail of the calculation$", "level of detail"),
         (r"^last modification timestamp$", "last update time"),
