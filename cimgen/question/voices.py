@@ -84,7 +84,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
-_IF = ("Among", "Considering only", "Restricting to", "Taking only", "Looking only at")
+_IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
 
 
@@ -395,7 +395,7 @@ class Voices:
             return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
         if R:
             return f"{lead}what {self.be()} their {R}{self.where()}{tail}?"
-        return f"{lead}which are they{self.where()}{tail}?"
+        return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
 
     def _spatial_lead(self) -> str:
         """SPATIAL_SPECIFIC may open with the spatial condition: ``Within 500 m of ...``."""
