@@ -458,3 +458,16 @@ def test_an_aggregate_of_a_described_aggregate_keeps_its_meaning() -> None:
     )
     question = ask(extremes, SCHEMA, "DIRECT", 0)
     assert "largest maximum" in question and "smallest minimum" in question, question
+
+
+def test_a_restriction_asking_only_a_yes_no_value_reads_well() -> None:
+    """CONDITIONAL with one yes/no value left to ask: "can you tell me whether ...", not
+    "what are their whether ..." (found in the third review)."""
+    q = parse(
+        "SELECT bp.building_id, bp.heating FROM cim_vector.building_properties AS bp "
+        "WHERE bp.project_id = 'milan_navigli_2023' AND bp.scenario_id = 'proposed'"
+    )
+    for seed in range(8):
+        question = ask(q, SCHEMA, "CONDITIONAL", seed)
+        assert not well_formed(question) and "whether" in question, question
+        assert not missing(q, question), question

@@ -263,6 +263,8 @@ class Voices:
                 return f"{self.what(R)}{self.tail()}?"
             if pred:
                 ask = self.pick(_WHICH.get(self.tone, _WHICH["DIRECT"]))
+                if ask.startswith("Where") and not g.spatial:  # "where" asks for a place
+                    ask = "Which {h} {p}"
                 if pred.startswith("were "):
                     ask = ask.replace(" currently", "")
                 text = ask.format(h=head, p=pred)
@@ -393,6 +395,8 @@ class Voices:
             return f"{lead}what {self.be()} the {R}{among}{self.where()}{tail}?"
         if rest_pred:
             return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
+        if R.startswith("whether"):  # not "what are their whether they have ..."
+            return f"{lead}can you tell me {R}{self.where()}{tail}?"
         if R:
             return f"{lead}what {self.be()} their {R}{self.where()}{tail}?"
         return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
