@@ -177,7 +177,7 @@ class QueryReader(ConditionReader):
             # the values alone ("in 'p'/'s'") when both name their thing with one word
             short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
             slashed = "/".join(t.partition(" ")[2] for t in things)
-            return self.pick((f"in {a}, {b}",) + ((f"in {slashed}",) * 2 if short else ()))
+            return self.pick((f"in {a}, {b}",) + ((f"in {slashed}",) * 3 if short else ()))
         return "in " + join_words(things)
 
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:

@@ -195,9 +195,7 @@ class Voices:
         if R.startswith(("whether", "distinct")):
             return f", {self.pick(('showing ', 'including '))}{R}"
         lead = self.pick(
-            ("with their ", "showing ", "including ", "and their ")
-            if own
-            else ("showing ", "with ")
+            ("with ", "showing ", "including ", "with their ") if own else ("showing ", "with ")
         )
         return f", {lead}{R}"
 
