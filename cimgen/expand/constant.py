@@ -101,6 +101,7 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
     mine = [c for c in conds if alias in _aliases(c)]
     if not mine or not all(_link_or_pin(c, alias) for c in mine):
         return query
+
     def reads(node: object) -> int:
         return sum(1 for n in ast.walk(node) if isinstance(n, ast.Column) and n.table == alias)
 
