@@ -133,7 +133,9 @@ class Content:
             items = [
                 it
                 for it in block.frame.items
-                if (self.geoms(it) or it.info.rasters) and it.mode != "left"
+                if (self.geoms(it) or it.info.rasters)
+                and it.mode != "left"
+                and not _neighbour(block, it)
             ]
             if not items:
                 break
@@ -143,7 +145,11 @@ class Content:
         tries = 0
         while n > 0 and tries < 8:
             tries += 1
-            candidates = [it for it in block.frame.items if it.mode != "left" and not _grouped(it)]
+            candidates = [
+                it
+                for it in block.frame.items
+                if it.mode != "left" and not _grouped(it) and not _neighbour(block, it)
+            ]
             unused = [it for it in candidates if not it.used and it.link is not None]
             it = (
                 unused[0]
@@ -682,6 +688,16 @@ class Content:
             call = self.sp.call("ST_ClusterKMeans", metric, ast.Number(str(k)), over=ast.Window())
         block.add_out(Out(call, "cluster_id", "window", item, numeric=True, descending=False))
         return True
+
+
+def _neighbour(block: Block, item: Item) -> bool:
+    """Is the item the other side of a spatial self-join (the neighbour of a listed row)?
+    A question about pairs of neighbours narrows the rows it lists, not their neighbours
+    (blind review, issue 14: "the filters go on the neighbour rather than the listed zone")."""
+    link = item.link
+    if link is None or link.path.kind != "spatial":
+        return False
+    return block.frame.items[link.to].table == item.table
 
 
 def _pinned(block: Block, item: Item) -> bool:
