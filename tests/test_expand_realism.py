@@ -8,6 +8,10 @@ from functools import cache
 
 from cimgen import ast
 from cimgen.expand import ExpansionContext, expand
+from cimgen.expand.block import Block
+from cimgen.expand.build import Builder
+from cimgen.expand.core import Needs, multiplies
+from cimgen.expand.frame import BuildError, Frame
 from cimgen.models import QueryFeatures
 from cimgen.schema import load_schema
 
@@ -63,3 +67,75 @@ def test_a_pair_of_neighbours_is_filtered_on_the_listed_side() -> None:
                 info = ctx().by_name[f"{refs[1].schema}.{refs[1].name}"]
                 assert col.name in info.scope, c
     assert pairs >= 10
+
+
+def _pins(e: ast.Expr | None) -> dict[str, str]:
+    """column -> literal of the ``x.c = 'literal'`` conjuncts."""
+    out = {}
+    for c in _conjuncts(e):
+        if (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "="
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, (ast.String, ast.Number))
+        ):
+            out[c.left.name] = str(c.right)
+    return out
+
+
+NESTED = QueryFeatures(
+    table_count=2,
+    schema_count=1,
+    subquery_count=1,
+    predicate_count=4,
+    sql_type="NESTED_QUERY",
+)
+
+
+def test_an_average_to_compare_with_is_pinned_like_the_rows() -> None:
+    """``x.m > (SELECT AVG(m) ...)`` beside ``x.project_id = 'p' AND x.scenario_id = 's'``
+    averages over that project scenario (review: "the average is taken over all projects
+    and scenarios, not this one")."""
+    seen = 0
+    for k in range(60):
+        e = expand(NESTED, ctx(), random.Random(k))
+        if e.query is None or not isinstance(e.query.body, ast.Select):
+            continue
+        outer = e.query.body
+        for c in _conjuncts(outer.where):
+            if not (isinstance(c, ast.BinaryOp) and isinstance(c.right, ast.Subquery)):
+                continue
+            inner = c.right.query.body
+            assert isinstance(inner, ast.Select)
+            pins = {
+                n: v for n, v in _pins(outer.where).items() if n in ("project_id", "scenario_id")
+            }
+            if pins:
+                seen += 1
+                assert _pins(inner.where).items() >= pins.items(), (k, pins)
+    assert seen >= 3
+
+
+def test_a_count_of_partners_counts_what_a_row_can_have_several_of() -> None:
+    """A per-row count subquery (``scalar_count``) counts partners a row can have several
+    of: never the zones it lies inside, never its one parent -- those are 0 or 1 (review:
+    "counting census zones that fully contain a line gives only 0 or 1")."""
+    s = QueryFeatures(table_count=2, schema_count=2, subquery_count=1, sql_type="NESTED_QUERY")
+    single = counted = 0
+    for k in range(40):
+        for many in (False, True):
+            b = Builder(s, ctx(), random.Random(k), True)
+            try:
+                item = b.first_item(Needs())
+            except BuildError:
+                continue
+            got = b._sub_item(Block("main", Frame([item])), ("key", "spatial"), many=many)
+            if got is None:
+                continue
+            link = got[2]
+            if many:
+                counted += 1
+                assert multiplies(link.path, link.relation), (k, link.path, link.relation)
+            elif not multiplies(link.path, link.relation):
+                single += 1
+    assert counted >= 5 and single >= 3, (counted, single)  # the partners left out exist
