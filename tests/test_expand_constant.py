@@ -13,6 +13,7 @@ from cimgen.check.result import arrow_constant_columns
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext
+from cimgen.expand.frame import BuildError
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
 from cimgen.schema import load_schema
@@ -112,3 +113,17 @@ def test_an_aggregate_of_a_pinned_row_goes() -> None:
 def test_queries_without_constants_are_left_alone(sql: str) -> None:
     q = parse(sql)
     assert drop_constants(q, ctx()) == q
+
+
+def test_a_pinned_row_that_cannot_go_and_serves_nothing_is_refused() -> None:
+    # the project scenario is met spatially (lines inside its boundary): once its constant
+    # name is dropped it serves nothing (PUR001), so the attempt is refused
+    q = parse(
+        "SELECT gl.name, ps.project_name, ST_Length(gl.geometry::geography) AS length_m "
+        "FROM cim_vector.grid_line AS gl, cim_vector.project_scenario AS ps "
+        "WHERE ST_Contains(ps.census_boundary, gl.geometry) "
+        "AND gl.project_id = ps.project_id AND gl.scenario_id = ps.scenario_id "
+        "AND gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'optimized'"
+    )
+    with pytest.raises(BuildError):
+        drop_constants(q, ctx())

@@ -28,6 +28,7 @@ from cimgen.expand.distinct import (
     _literal,
     _table_refs,
 )
+from cimgen.expand.frame import BuildError
 
 
 def one_row_aliases(body: ast.Select, ctx: ExpansionContext) -> set[str]:
@@ -90,7 +91,24 @@ def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     query = replace(query, body=replace(body, items=keep), order_by=order)
     for alias in sorted(one_row):
         query = _without_table(query, alias)
+        if _only_linked(query, alias):
+            # its join is spatial (lines inside the project's own boundary): it cannot go,
+            # and it would serve nothing (PUR001) -- another attempt builds the query
+            raise BuildError(f"{alias} is one row joined only to show constants")
     return query
+
+
+def _only_linked(query: ast.Query, alias: str) -> bool:
+    """Is ``alias`` still in the block, read only by conditions that also read another
+    table (its joins), with no condition of its own?"""
+    body = query.body
+    assert isinstance(body, ast.Select)
+    conds = [c for c in _inner_conjuncts(body) if alias in _aliases(c)]
+    if not conds or any(_aliases(c) == {alias} for c in conds):
+        return False
+    reads = [n for n in ast.walk(query) if isinstance(n, ast.Column) and n.table == alias]
+    in_conds = [n for c in conds for n in ast.walk(c) if isinstance(n, ast.Column)]
+    return len(reads) == sum(1 for n in in_conds if n.table == alias)
 
 
 def _without_table(query: ast.Query, alias: str) -> ast.Query:
