@@ -19,6 +19,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.block import Block, Out
 from cimgen.expand.context import ExpansionContext, GeomCol, is_name
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.filters import Filters, Pred
 from cimgen.expand.frame import BuildError, Item, Pivots, column, value
 from cimgen.expand.names import count_name, raster_value_name
@@ -122,11 +123,13 @@ class Content:
             # the scope table itself, pinned to one scenario, is one row: not for aggregates
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
-        if scoped and self.rng.random() < scope_p and n > 0:
+        chance = self.rng.random() < scope_p and n > 0
+        if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):
                 block.add_pred(p)
                 n -= 1
+        self._pin_versions(block)
         for _ in range(spatial):
             if n <= 0:
                 break
@@ -158,6 +161,38 @@ class Content:
             )
             if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
+
+    def _scope_needed(self, block: Block, aggregated: bool) -> bool:
+        """A table that holds one row per project scenario (building properties, grid
+        lines), joined to the subject -- or counted -- over every scenario repeats each
+        thing once per scenario (review: "the properties join has no scenario filter, so
+        buildings repeat"; "counts property records over all scenarios, not buildings")."""
+        for it in block.frame.items:
+            if it.mode == "left" or it.ref is not None or not it.info.scope:
+                continue  # a CTE's rows were scoped where it was built
+            if it is block.subject and not aggregated:
+                continue  # a listing of versions shows them (distinct.py)
+            if set(version_columns(self.ctx, it.info)) & set(it.info.scope):
+                return True
+        return False
+
+    def _pin_versions(self, block: Block) -> None:
+        """A joined table with several versions of one thing (a building per level of
+        detail) met by something else than its key is pinned to the partner's version
+        (``b.lod = 2``), so each listed row meets one of them (review: "the building join
+        ignores lod, so rows may repeat")."""
+        for it in block.frame.items[1:]:
+            link = it.link
+            if link is None or it.mode == "left" or it.ref is not None:
+                continue
+            joined = {b for _, b in link.path.pairs} if link.path.kind == "key" else set()
+            if it.info.pk and set(it.info.pk) <= joined:
+                continue  # one row by its key
+            for c in version_columns(self.ctx, it.info):
+                if c in it.info.scope or c in joined:
+                    continue  # the scope is pinned above or equated by the join
+                if f"{it.alias}.{c}" not in block.filtered():
+                    block.add_pred(self.flt.equal(it, c))
 
     # ------------------------------------------------------------------ plain outputs
 
