@@ -4,6 +4,8 @@ not keep are not built. Each test expands real structures on the real fixture.""
 from __future__ import annotations
 
 import random
+import re
+from dataclasses import replace
 from functools import cache
 
 from cimgen import ast
@@ -16,6 +18,8 @@ from cimgen.models import QueryFeatures
 from cimgen.schema import load_schema
 
 SCHEMA = load_schema("cim_wizard")
+re_measure = re.compile(r"^(length_m|area_m2|perimeter_m)$")
+re_stored = re.compile(r"^(length|area)_(km|m|m2|sqm)$")
 
 
 @cache
@@ -185,3 +189,92 @@ def test_a_joined_table_meets_one_version_of_each_thing() -> None:
             checked += 1
             assert not _open_versions(e.query, ctx()), (k, _open_versions(e.query, ctx()))
     assert checked >= 30
+
+
+def _items(q: ast.Query) -> tuple[ast.SelectItem, ...]:
+    assert isinstance(q.body, ast.Select)
+    return q.body.items
+
+
+def test_no_cluster_number_ordering_and_no_measure_twice() -> None:
+    """Clusters are not "the lowest 10 by cluster id"; a computed length is not listed
+    beside the stored one (review: "length appears twice: length_m and length_km")."""
+    shapes = [
+        QueryFeatures(
+            table_count=1,
+            schema_count=1,
+            sql_type="SPATIAL_CLUSTERING",
+            has_window=True,
+            order_limit="ORDER_LIMIT",
+            spatial_function_count=3,
+        ),
+        replace(NESTED, table_count=1, sql_type="SPATIAL_MEASUREMENT", order_limit="ORDER"),
+    ]
+    clusters = 0
+    for s in shapes:
+        for k in range(25):
+            e = expand(s, ctx(), random.Random(k))
+            if e.query is None:
+                continue
+            names = {it.alias for it in _items(e.query)}
+            clusters += "cluster_id" in names
+            assert all(
+                not (isinstance(o.expr, ast.Column) and o.expr.name == "cluster_id")
+                for o in e.query.order_by
+            ), k
+            computed = {a for a in names if a and re_measure.match(a)}
+            stored = [
+                it.expr.name
+                for it in _items(e.query)
+                if isinstance(it.expr, ast.Column) and re_stored.search(it.expr.name)
+            ]
+            assert not (computed and stored), (k, computed, stored)
+    assert clusters >= 10
+
+
+def test_groups_named_by_a_row_hold_several_rows() -> None:
+    """Groups hold several rows -- also a grouping by a label (a building id, a census
+    section) -- run on the real fixture (lead's reading: "GROUP BY ... building id: groups of
+    one or two rows")."""
+    from statistics import median
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.render import render_duckdb
+
+    c = ctx()
+    con = open_fixture(SCHEMA, 0)
+    s = QueryFeatures(
+        table_count=2,
+        schema_count=1,
+        join_count=1,
+        predicate_count=1,
+        sql_type="AGGREGATION",
+        aggregation="GROUP_BY",
+    )
+    labelled = grouped = 0
+    try:
+        for k in range(40):
+            e = expand(s, c, random.Random(k))
+            if e.query is None or not isinstance(e.query.body, ast.Select):
+                continue
+            body = e.query.body
+            refs = {r.alias: r for r in body.from_ if isinstance(r, ast.TableRef)}
+            labels = [
+                g
+                for g in body.group_by
+                if isinstance(g, ast.Column)
+                and g.table in refs
+                and g.name in c.by_name[refs[g.table].qualified].labels
+            ]
+            counts = [
+                i for i, it in enumerate(body.items) if it.alias and it.alias.startswith("n_")
+            ]
+            if not body.group_by or not counts:
+                continue
+            labelled += len(labels) > 0
+            grouped += 1
+            rows = con.execute(render_duckdb(e.query, SCHEMA).sql).fetchall()
+            assert median(r[counts[0]] for r in rows) >= 2, (k, render_duckdb(e.query, SCHEMA).sql)
+    finally:
+        con.close()
+    assert grouped >= 10, (grouped, labelled)

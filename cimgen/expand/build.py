@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
-from cimgen.expand.content import Content
+from cimgen.expand.content import Content, drop_restated
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.expand.core import Needs, choose_subject, extend, multiplies
 from cimgen.expand.filters import Filters, Pred
@@ -479,6 +479,7 @@ class Builder:
         compared = getattr(self, "compared", None)
         if compared and not block.group and agg == "NONE" and not block.has_column_out(*compared):
             block.add_out(Out(column(*compared), None, "attr", compared[0], numeric=True))
+            drop_restated(block)  # not the stored length beside the computed one
         # every item contributes
         aggregated = bool(block.group) or any(o.kind == "count" for o in block.outs)
         for it in frame.items:

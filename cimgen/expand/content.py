@@ -197,7 +197,7 @@ class Content:
     # ------------------------------------------------------------------ plain outputs
 
     def label_out(self, block: Block, item: Item) -> bool:
-        keys = _join_keys(block, item)
+        keys = _join_keys(self.ctx, block, item)
         for col in item.info.labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -207,7 +207,7 @@ class Content:
         return False
 
     def attr_out(self, block: Block, item: Item, n: int) -> int:
-        keys = _join_keys(block, item)
+        keys = _join_keys(self.ctx, block, item)
         cols = [
             (c, "attr", c in item.info.measures)
             for c in (*item.info.categories, *item.info.measures, *item.info.flags)
@@ -445,7 +445,7 @@ class Content:
                 continue
             block.add_out(o)
             have += spatial_calls(o.expr, self.ctx)
-        _drop_restated(block)
+        drop_restated(block)
 
     # ------------------------------------------------------------------ grouped outputs
 
@@ -472,11 +472,22 @@ class Content:
         if not keys:
             return False
         # links first: "per census section", "per building type of the property record"
-        linked = [k for k in keys if k[0] is not block.subject]
-        it, col = (
-            self.rng.choice(linked) if linked and self.rng.random() < 0.5 else self.rng.choice(keys)
-        )
-        sizes = block.group_sizes(self.ctx, it, col)
+        while True:
+            linked = [k for k in keys if k[0] is not block.subject]
+            it, col = (
+                self.rng.choice(linked)
+                if linked and self.rng.random() < 0.5
+                else self.rng.choice(keys)
+            )
+            sizes = block.group_sizes(self.ctx, it, col)
+            sample = self.ctx.world.table(block.subject.table)
+            scale = sample.estimation_scale() if sample is not None else 1.0
+            if col not in it.info.labels or not sizes or _typical(sizes) >= 2 * scale:
+                break  # (a label's groups: at least two sampled rows each, typically)
+            # per named row (a building id) with a row or two each: not a grouping
+            keys.remove((it, col))
+            if not keys:
+                return False
         pivot_value = value(self.ctx, it, col)
         if sizes and max(sizes.values()) < 2:
             return False  # every group would hold one row
@@ -549,7 +560,9 @@ class Content:
         if _grouped(it):
             return  # a derived table's statistics come with the block's outputs
         if block.group and _many_to_one(it) and not _pinned(block, it):
-            for c in (*it.info.labels[:1], *it.info.categories[:1]):
+            # a category of the parent; its name beside the block's key splits the groups
+            # into ones of a row or two (review: "GROUP BY ... building id")
+            for c in it.info.categories[:1]:
                 ref = column(it, c)
                 block.add_out(Out(ref, None, "key", it))
                 block.group.append(ref)
@@ -622,7 +635,10 @@ class Content:
             numeric = [
                 o
                 for o in block.outs
-                if o.numeric and o.kind != "key" and o.name not in _UNIFORM_OUTS
+                if o.numeric
+                and o.kind != "key"
+                and o.name not in _UNIFORM_OUTS
+                and o.name != "cluster_id"  # a cluster's number is a name, not a size
             ]
             own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
             numeric = own or numeric  # order by the rows' own values, not a parent's
@@ -725,6 +741,12 @@ class Content:
         return True
 
 
+def _typical(sizes: dict[Any, int]) -> float:
+    """The median group size."""
+    values = sorted(sizes.values())
+    return float(values[len(values) // 2])
+
+
 def _neighbour(block: Block, item: Item) -> bool:
     """Is the item the other side of a spatial self-join (the neighbour of a listed row)?
     A question about pairs of neighbours narrows the rows it lists, not their neighbours
@@ -795,7 +817,7 @@ def climbed(block: Block, item: Item) -> bool:
     return is_parent(block.frame, block.frame.items.index(item))
 
 
-def _drop_restated(block: Block) -> None:
+def drop_restated(block: Block) -> None:
     """A computed length or area makes the item's stored one (``length_km``) a
     restatement: keep one of them."""
     computed = {
@@ -830,16 +852,21 @@ def _geom_word(item: Item, g: GeomCol) -> str | None:
     return word or None
 
 
-def _join_keys(block: Block, item: Item) -> set[str]:
+def _join_keys(ctx: ExpansionContext, block: Block, item: Item) -> set[str]:
     """Columns of a key-linked item that repeat what the other side already says: the
-    join columns and business keys of the same name (``bp.building_id`` = ``b.building_id``)."""
+    join columns and business keys of the same name and value (``bp.building_id`` =
+    ``b.building_id``; not a bus's ``name`` beside its line's ``name``)."""
     link = item.link
     if link is None or link.path.kind != "key":
         return set()
     other = block.frame.items[link.to]
     same = set()
     if other.table != item.table:  # bp.building_id repeats b.building_id
-        same = {c for c in item.info.labels if c in other.info.kinds}
+        same = {
+            c
+            for c in item.info.labels
+            if c in other.info.kinds and value(ctx, item, c) == value(ctx, other, c)
+        }
     return {b for _, b in link.path.pairs} | same
 
 
