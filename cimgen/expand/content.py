@@ -124,6 +124,10 @@ class Content:
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         chance = self.rng.random() < scope_p and n > 0
+        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
+            # the project scenario read beside its rows: the query is about several of
+            # them (pinned to one, its name would be the same on every row: constant.py)
+            scoped = []
         if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):
@@ -739,6 +743,14 @@ class Content:
             call = self.sp.call("ST_ClusterKMeans", metric, ast.Number(str(k)), over=ast.Window())
         block.add_out(Out(call, "cluster_id", "window", item, numeric=True, descending=False))
         return True
+
+
+def _scope_row(item: Item) -> bool:
+    """Is the item the scope table itself (a project scenario: its key is its scope)?"""
+    info = item.info
+    return (
+        item.ref is None and bool(info.pk) and bool(info.scope) and set(info.pk) <= set(info.scope)
+    )
 
 
 def _typical(sizes: dict[Any, int]) -> float:

@@ -308,10 +308,9 @@ def extend(
         if o.relation in ("inside", "covers"):
             w *= 1.3
         if t.scope and t.pk and set(t.pk) <= set(t.scope):
-            # the project scenario itself: once the query is about one (most are), every
-            # row meets the same one by its key, so all it could show is constant
-            # (constant.py drops it); met spatially (its boundary) it still filters
-            w *= 0.05 if o.path.kind == "key" else 0.35
+            # the project scenario itself: it mostly shows a name (a query reading it is
+            # about several scenarios; content.filters pins none)
+            w *= 0.35
         return w
 
     o = rng.choices(options, [weight(o) for o in options])[0]
