@@ -90,6 +90,7 @@ PUR004: Final = _declare("PUR004", "static", "error", "a function meaningless fo
 PUR005: Final = _declare("PUR005", "static", "error", "an aggregate over one-row groups")
 PUR006: Final = _declare("PUR006", "static", "error", "outer join's optional side filtered")
 PUR007: Final = _declare("PUR007", "static", "error", "an output named for another quantity")
+PUR008: Final = _declare("PUR008", "static", "error", "an output the same on every row")
 
 # ----------------------------------------------------------------- fidelity and diversity
 CPX001: Final = _declare("CPX001", "complexity", "error", "a fidelity count differs")

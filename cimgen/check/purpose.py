@@ -19,6 +19,11 @@ Each rule is one function with a stable code (stage ``static``, severity ``error
   other than by ``IS [NOT] NULL`` (bad: ``LEFT JOIN c ... WHERE c.x = 1``; good: the
   filter in the ON clause, or ``WHERE c.id IS NULL``).
 * ``PUR007`` an output named for another quantity (bad: ``ST_Perimeter(...) AS area_sqm``).
+* ``PUR008`` a constant output: a column (or an aggregate of one) read only from a table
+  whose primary key the block pins to one row, beside tables it does not pin (bad:
+  ``SELECT gl.name, ps.project_name FROM grid_line gl JOIN project_scenario ps ON ...
+  WHERE ps.project_id = 'p' AND ps.scenario_id = 's'`` -- the project name on every row;
+  good: the same without ``ps``, pinned by ``gl.project_id = 'p' AND gl.scenario_id = 's'``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,17 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.check.base import CheckContext, Subject
-from cimgen.codes import PUR001, PUR002, PUR003, PUR004, PUR005, PUR006, PUR007, finding
+from cimgen.codes import (
+    PUR001,
+    PUR002,
+    PUR003,
+    PUR004,
+    PUR005,
+    PUR006,
+    PUR007,
+    PUR008,
+    finding,
+)
 from cimgen.models import Finding
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.scope import Scope
@@ -502,6 +517,102 @@ def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
     return found
 
 
+# --------------------------------------------------------------------------- PUR008
+
+
+def _inner_refs(item: ast.FromItem) -> list[ast.TableRef]:
+    if isinstance(item, ast.TableRef):
+        return [item]
+    if isinstance(item, ast.Join) and item.kind not in ("LEFT", "RIGHT", "FULL"):
+        return [*_inner_refs(item.left), *_inner_refs(item.right)]
+    return []
+
+
+def _inner_conditions(sel: ast.Select) -> list[ast.Expr]:
+    out = _conjuncts(sel.where)
+    stack: list[ast.FromItem] = list(sel.from_)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Join) and item.kind not in ("LEFT", "RIGHT", "FULL"):
+            out += _conjuncts(item.on)
+            stack += [item.left, item.right]
+    return out
+
+
+def _qualified(e: ast.Expr) -> tuple[str, str] | None:
+    if isinstance(e, ast.Column) and e.table is not None:
+        return (e.table, e.name)
+    return None
+
+
+def _one_row_aliases(sel: ast.Select, ctx: CheckContext) -> tuple[set[str], set[str]]:
+    """(aliases pinned to one row by literals on their whole primary key, directly or
+    through the block's equalities; all inner-joined table aliases)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(c: tuple[str, str]) -> tuple[str, str]:
+        while parent.get(c, c) != c:
+            c = parent[c]
+        return c
+
+    pinned: list[tuple[str, str]] = []
+    for c in _inner_conditions(sel):
+        if not (isinstance(c, ast.BinaryOp) and c.op == "="):
+            continue
+        left, right = _qualified(c.left), _qualified(c.right)
+        if left and right:
+            a, b = find(left), find(right)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        elif left and _literal(c.right) is not None:
+            pinned.append(left)
+        elif right and _literal(c.left) is not None:
+            pinned.append(right)
+    fixed = {find(c) for c in pinned}
+    one, every = set(), set()
+    for ref in (r for item in sel.from_ for r in _inner_refs(item)):
+        every.add(ref.ref_name)
+        table = ctx.schema.find_table(ref.name, ref.schema)
+        if table is None or not table.primary_key:
+            continue
+        if all(find((ref.ref_name, k)) in fixed for k in table.primary_key):
+            one.add(ref.ref_name)
+    return one, every
+
+
+def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR008: an output read only from a row the block pins, beside rows it does not."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        if b.role != "main":
+            continue
+        one, every = _one_row_aliases(b.select, ctx)
+        if not one or not (every - one):
+            continue  # nothing pinned, or a lookup of one row: its columns are the answer
+        for it in b.select.items:
+            nodes = list(ast.walk(it.expr))
+            if any(isinstance(n, (ast.Query, ast.Subquery)) for n in nodes):
+                continue
+            if any(isinstance(n, ast.FuncCall) and n.over is not None for n in nodes):
+                continue
+            if it.expr in b.select.group_by:
+                continue
+            cols = [n for n in nodes if isinstance(n, ast.Column)]
+            if cols and all(c.table in one for c in cols):
+                name = it.alias or (cols[0].name if isinstance(it.expr, ast.Column) else "?")
+                found.append(
+                    finding(
+                        PUR008,
+                        f"{name} is the same on every row (read from {cols[0].table}, pinned "
+                        "to one row); drop it",
+                    )
+                )
+    return found
+
+
 PURPOSE_CHECKS = (
     ("unused", check_unused_tables),
     ("predicates", check_predicates),
@@ -509,4 +620,5 @@ PURPOSE_CHECKS = (
     ("group_of_one", check_group_of_one),
     ("outer_join", check_outer_join),
     ("alias_meaning", check_alias_meaning),
+    ("constant_output", check_constant_outputs),
 )

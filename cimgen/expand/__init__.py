@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from cimgen import ast
 from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
+from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext, JoinPath
 from cimgen.expand.distinct import distinguish, order_by_what_varies, pin_scope
 from cimgen.expand.frame import BuildError
@@ -169,7 +170,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     for target, honour in plan:
         try:
             query = Builder(target, ctx, rng, honour).build()
-            query = order_by_what_varies(distinguish(pin_scope(query, ctx), ctx), ctx)
+            query = order_by_what_varies(pin_scope(query, ctx), ctx)
+            query = distinguish(drop_constants(query, ctx), ctx)
         except BuildError as exc:
             last = str(exc)
             continue

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
-from cimgen.expand.content import Content
+from cimgen.expand.content import Content, drop_restated
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
-from cimgen.expand.core import Needs, choose_subject, extend
+from cimgen.expand.core import Needs, choose_subject, extend, multiplies
 from cimgen.expand.filters import Filters, Pred
 from cimgen.expand.forms import Export, cte_name, export_items
 from cimgen.expand.frame import (
@@ -479,6 +479,7 @@ class Builder:
         compared = getattr(self, "compared", None)
         if compared and not block.group and agg == "NONE" and not block.has_column_out(*compared):
             block.add_out(Out(column(*compared), None, "attr", compared[0], numeric=True))
+            drop_restated(block)  # not the stored length beside the computed one
         # every item contributes
         aggregated = bool(block.group) or any(o.kind == "count" for o in block.outs)
         for it in frame.items:
@@ -671,9 +672,14 @@ class Builder:
     # ------------------------------------------------------------------ subqueries
 
     def _sub_item(
-        self, block: Block, kinds: tuple[str, ...], spatial_near: bool = False
+        self,
+        block: Block,
+        kinds: tuple[str, ...],
+        spatial_near: bool = False,
+        many: bool = False,
     ) -> tuple[Item, Item, Link] | None:
-        """An item of ``block`` and a partner table for a subquery (its own alias)."""
+        """An item of ``block`` and a partner table for a subquery (its own alias);
+        ``many``: a partner the row can have several of (a count that is not 0 or 1)."""
         fresh = self.fresh()
         # not the optional side of an outer join: a WHERE subquery on it makes the join
         # inner (PUR006)
@@ -695,6 +701,8 @@ class Builder:
             self.rng.shuffle(paths)
             for p in paths:
                 if p.kind == "key":
+                    if many and not multiplies(p, "key"):
+                        continue  # the one parent of a row: counted, always 1
                     rows = self.pv.key_partners(p, it.pivot)
                     if not rows:
                         continue
@@ -709,6 +717,8 @@ class Builder:
                 rel, row, dist = got
                 if p.right == it.table and row == it.pivot:
                     continue
+                if many and not multiplies(p, rel):
+                    continue  # the zones a line lies inside: 0 or 1 of a partition
                 info = self.ctx.table(p.right)
                 sub = Item(self.alias(info), info, row)
                 d = None
@@ -829,7 +839,10 @@ class Builder:
                 for c in host.info.scope
                 if value(self.ctx, host, c) is not None
             ]
-            scoped = scope and self.rng.random() < 0.6
+            # an average beside rows of one project scenario is that scenario's average
+            # (review: "the average is taken over all projects and scenarios, not this one")
+            pinned = any(p.kind == "scope" for p in block.preds)
+            scoped = bool(scope) and (pinned or self.rng.random() < 0.6)
             rows = list(s.estimation_rows())
             if scoped:
                 rows = [i for i in rows if all(s.value(i, c) == x for c, x in scope)]
@@ -843,9 +856,9 @@ class Builder:
             inner_item = Item(self.alias(info), info, host.pivot)
             inner = Block("sub", Frame([inner_item]))
             if scoped:
-                correlated = self.rng.random() < 0.5
                 for c, x in scope:
-                    right = column(host, c) if correlated else literal(x)
+                    # the outer query's pin, or the row's own scenario when it has none
+                    right = literal(x) if pinned else column(host, c)
                     inner.add_pred(
                         Pred(
                             ast.BinaryOp("=", column(inner_item, c), right), inner_item, c, "scope"
@@ -865,7 +878,7 @@ class Builder:
 
     def _scalar_count(self, block: Block) -> None:
         """Each row with the number of its partners: ``(SELECT COUNT(*) FROM p WHERE ...)``."""
-        got = self._sub_item(block, ("key", "spatial"))
+        got = self._sub_item(block, ("key", "spatial"), many=True)
         if got is None:
             raise BuildError("nothing to count per row")
         host, sub, link = got

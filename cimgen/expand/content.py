@@ -19,6 +19,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.block import Block, Out
 from cimgen.expand.context import ExpansionContext, GeomCol, is_name
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.filters import Filters, Pred
 from cimgen.expand.frame import BuildError, Item, Pivots, column, value
 from cimgen.expand.names import count_name, raster_value_name
@@ -122,18 +123,26 @@ class Content:
             # the scope table itself, pinned to one scenario, is one row: not for aggregates
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
-        if scoped and self.rng.random() < scope_p and n > 0:
+        chance = self.rng.random() < scope_p and n > 0
+        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
+            # the project scenario read beside its rows: the query is about several of
+            # them (pinned to one, its name would be the same on every row: constant.py)
+            scoped = []
+        if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):
                 block.add_pred(p)
                 n -= 1
+        self._pin_versions(block)
         for _ in range(spatial):
             if n <= 0:
                 break
             items = [
                 it
                 for it in block.frame.items
-                if (self.geoms(it) or it.info.rasters) and it.mode != "left"
+                if (self.geoms(it) or it.info.rasters)
+                and it.mode != "left"
+                and not _neighbour(block, it)
             ]
             if not items:
                 break
@@ -143,7 +152,11 @@ class Content:
         tries = 0
         while n > 0 and tries < 8:
             tries += 1
-            candidates = [it for it in block.frame.items if it.mode != "left" and not _grouped(it)]
+            candidates = [
+                it
+                for it in block.frame.items
+                if it.mode != "left" and not _grouped(it) and not _neighbour(block, it)
+            ]
             unused = [it for it in candidates if not it.used and it.link is not None]
             it = (
                 unused[0]
@@ -153,10 +166,42 @@ class Content:
             if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
 
+    def _scope_needed(self, block: Block, aggregated: bool) -> bool:
+        """A table that holds one row per project scenario (building properties, grid
+        lines), joined to the subject -- or counted -- over every scenario repeats each
+        thing once per scenario (review: "the properties join has no scenario filter, so
+        buildings repeat"; "counts property records over all scenarios, not buildings")."""
+        for it in block.frame.items:
+            if it.mode == "left" or it.ref is not None or not it.info.scope:
+                continue  # a CTE's rows were scoped where it was built
+            if it is block.subject and not aggregated:
+                continue  # a listing of versions shows them (distinct.py)
+            if set(version_columns(self.ctx, it.info)) & set(it.info.scope):
+                return True
+        return False
+
+    def _pin_versions(self, block: Block) -> None:
+        """A joined table with several versions of one thing (a building per level of
+        detail) met by something else than its key is pinned to the partner's version
+        (``b.lod = 2``), so each listed row meets one of them (review: "the building join
+        ignores lod, so rows may repeat")."""
+        for it in block.frame.items[1:]:
+            link = it.link
+            if link is None or it.mode == "left" or it.ref is not None:
+                continue
+            joined = {b for _, b in link.path.pairs} if link.path.kind == "key" else set()
+            if it.info.pk and set(it.info.pk) <= joined:
+                continue  # one row by its key
+            for c in version_columns(self.ctx, it.info):
+                if c in it.info.scope or c in joined:
+                    continue  # the scope is pinned above or equated by the join
+                if f"{it.alias}.{c}" not in block.filtered():
+                    block.add_pred(self.flt.equal(it, c))
+
     # ------------------------------------------------------------------ plain outputs
 
     def label_out(self, block: Block, item: Item) -> bool:
-        keys = _join_keys(block, item)
+        keys = _join_keys(self.ctx, block, item)
         for col in item.info.labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -166,7 +211,7 @@ class Content:
         return False
 
     def attr_out(self, block: Block, item: Item, n: int) -> int:
-        keys = _join_keys(block, item)
+        keys = _join_keys(self.ctx, block, item)
         cols = [
             (c, "attr", c in item.info.measures)
             for c in (*item.info.categories, *item.info.measures, *item.info.flags)
@@ -404,7 +449,7 @@ class Content:
                 continue
             block.add_out(o)
             have += spatial_calls(o.expr, self.ctx)
-        _drop_restated(block)
+        drop_restated(block)
 
     # ------------------------------------------------------------------ grouped outputs
 
@@ -431,11 +476,22 @@ class Content:
         if not keys:
             return False
         # links first: "per census section", "per building type of the property record"
-        linked = [k for k in keys if k[0] is not block.subject]
-        it, col = (
-            self.rng.choice(linked) if linked and self.rng.random() < 0.5 else self.rng.choice(keys)
-        )
-        sizes = block.group_sizes(self.ctx, it, col)
+        while True:
+            linked = [k for k in keys if k[0] is not block.subject]
+            it, col = (
+                self.rng.choice(linked)
+                if linked and self.rng.random() < 0.5
+                else self.rng.choice(keys)
+            )
+            sizes = block.group_sizes(self.ctx, it, col)
+            sample = self.ctx.world.table(block.subject.table)
+            scale = sample.estimation_scale() if sample is not None else 1.0
+            if col not in it.info.labels or not sizes or _typical(sizes) >= 2 * scale:
+                break  # (a label's groups: at least two sampled rows each, typically)
+            # per named row (a building id) with a row or two each: not a grouping
+            keys.remove((it, col))
+            if not keys:
+                return False
         pivot_value = value(self.ctx, it, col)
         if sizes and max(sizes.values()) < 2:
             return False  # every group would hold one row
@@ -508,7 +564,9 @@ class Content:
         if _grouped(it):
             return  # a derived table's statistics come with the block's outputs
         if block.group and _many_to_one(it) and not _pinned(block, it):
-            for c in (*it.info.labels[:1], *it.info.categories[:1]):
+            # a category of the parent; its name beside the block's key splits the groups
+            # into ones of a row or two (review: "GROUP BY ... building id")
+            for c in it.info.categories[:1]:
                 ref = column(it, c)
                 block.add_out(Out(ref, None, "key", it))
                 block.group.append(ref)
@@ -581,7 +639,10 @@ class Content:
             numeric = [
                 o
                 for o in block.outs
-                if o.numeric and o.kind != "key" and o.name not in _UNIFORM_OUTS
+                if o.numeric
+                and o.kind != "key"
+                and o.name not in _UNIFORM_OUTS
+                and o.name != "cluster_id"  # a cluster's number is a name, not a size
             ]
             own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
             numeric = own or numeric  # order by the rows' own values, not a parent's
@@ -684,6 +745,30 @@ class Content:
         return True
 
 
+def _scope_row(item: Item) -> bool:
+    """Is the item the scope table itself (a project scenario: its key is its scope)?"""
+    info = item.info
+    return (
+        item.ref is None and bool(info.pk) and bool(info.scope) and set(info.pk) <= set(info.scope)
+    )
+
+
+def _typical(sizes: dict[Any, int]) -> float:
+    """The median group size."""
+    values = sorted(sizes.values())
+    return float(values[len(values) // 2])
+
+
+def _neighbour(block: Block, item: Item) -> bool:
+    """Is the item the other side of a spatial self-join (the neighbour of a listed row)?
+    A question about pairs of neighbours narrows the rows it lists, not their neighbours
+    (blind review, issue 14: "the filters go on the neighbour rather than the listed zone")."""
+    link = item.link
+    if link is None or link.path.kind != "spatial":
+        return False
+    return block.frame.items[link.to].table == item.table
+
+
 def _pinned(block: Block, item: Item) -> bool:
     """Does the item stand for one row under the block's filters (its key filtered by
     equality, or the scope table of a block filtered to one scope)?"""
@@ -744,7 +829,7 @@ def climbed(block: Block, item: Item) -> bool:
     return is_parent(block.frame, block.frame.items.index(item))
 
 
-def _drop_restated(block: Block) -> None:
+def drop_restated(block: Block) -> None:
     """A computed length or area makes the item's stored one (``length_km``) a
     restatement: keep one of them."""
     computed = {
@@ -779,16 +864,21 @@ def _geom_word(item: Item, g: GeomCol) -> str | None:
     return word or None
 
 
-def _join_keys(block: Block, item: Item) -> set[str]:
+def _join_keys(ctx: ExpansionContext, block: Block, item: Item) -> set[str]:
     """Columns of a key-linked item that repeat what the other side already says: the
-    join columns and business keys of the same name (``bp.building_id`` = ``b.building_id``)."""
+    join columns and business keys of the same name and value (``bp.building_id`` =
+    ``b.building_id``; not a bus's ``name`` beside its line's ``name``)."""
     link = item.link
     if link is None or link.path.kind != "key":
         return set()
     other = block.frame.items[link.to]
     same = set()
     if other.table != item.table:  # bp.building_id repeats b.building_id
-        same = {c for c in item.info.labels if c in other.info.kinds}
+        same = {
+            c
+            for c in item.info.labels
+            if c in other.info.kinds and value(ctx, item, c) == value(ctx, other, c)
+        }
     return {b for _, b in link.path.pairs} | same
 
 

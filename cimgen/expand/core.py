@@ -307,6 +307,10 @@ def extend(
                 w *= 0.4  # a one-to-many link multiplies rows
         if o.relation in ("inside", "covers"):
             w *= 1.3
+        if t.scope and t.pk and set(t.pk) <= set(t.scope):
+            # the project scenario itself: it mostly shows a name (a query reading it is
+            # about several scenarios; content.filters pins none)
+            w *= 0.35
         return w
 
     o = rng.choices(options, [weight(o) for o in options])[0]
