@@ -6,7 +6,9 @@ load from other processes spreads over all of them; medians are compared:
 
 * ``bare``: ``CTGANSynthesizer(metadata, **same parameters).fit(frame)``: SDV alone.
 * ``bare+constraint``: the same plus the ``Inequality(schema_count, table_count)`` constraint
-  that cimgen adds (SDV's work, but our choice).
+  that cimgen adds (SDV's work, but our choice), with the synthesizer's own transformers
+  re-applied as :func:`cimgen.structure.synthesizers.add_constraints` does, so that it fits
+  the same model as ``fit_model``.
 * ``fit_model``: :func:`cimgen.structure.fit_model`, progress off: validation, metadata,
   constraint, seeding, manifest (frame hash, rule counts, loss curve, domain).
 * ``generate``: what ``cimgen generate`` does around the fit:
@@ -53,7 +55,13 @@ from cimgen.schema import load_schema
 from cimgen.structure import fit_model
 from cimgen.structure.cache import obtain_model
 from cimgen.structure.metadata import TABLE_NAME, build_metadata, training_frame
-from cimgen.structure.synthesizers import TORCH_THREADS, make_synthesizer, resolve_params, seeded
+from cimgen.structure.synthesizers import (
+    TORCH_THREADS,
+    add_constraints,
+    make_synthesizer,
+    resolve_params,
+    seeded,
+)
 
 
 def _corpus_features() -> pd.DataFrame:
@@ -66,7 +74,7 @@ def _bare(frame: pd.DataFrame, params: dict, seed: int, constraint: bool) -> Non
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     synth = CTGANSynthesizer(metadata, enable_gpu=False, verbose=False, **kwargs)
     if constraint:
-        synth.add_constraints([Inequality("schema_count", "table_count")])
+        add_constraints(synth, [Inequality("schema_count", "table_count")])
     with seeded(seed), warnings.catch_warnings():  # same threads and seed as ours
         warnings.simplefilter("ignore")
         _timed(lambda: synth.fit({TABLE_NAME: frame}))

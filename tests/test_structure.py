@@ -256,6 +256,25 @@ def test_ctgan_few_epochs_same_seed_same_samples(features: pd.DataFrame) -> None
     assert manifest["constraints"] == ["Inequality(schema_count <= table_count)"]
 
 
+@pytest.mark.parametrize("name", ["ctgan", "tvae"])
+def test_constraint_keeps_the_neural_models_categories_discrete(
+    features: pd.DataFrame, name: str
+) -> None:
+    # SDV 2.0's add_constraints resets CTGAN/TVAE's "categories pass through" transformers;
+    # fit_model re-applies them, so CTGAN one-hot encodes every category (issue 16)
+    model = fit_model(features, name, {"epochs": 1}, seed=3, progress=False)
+    assert model.manifest["constraints"] == ["Inequality(schema_count <= table_count)"]
+    transformers = model.synthesizer.get_transformers()
+    for col in CATEGORICAL_FEATURES:
+        assert transformers[col] is None, col
+    inner = model.synthesizer._model
+    infos = getattr(inner, "_transformer", None) or inner.transformer
+    infos = infos._column_transform_info_list
+    kinds = {info.column_name: info.column_type for info in infos}
+    assert {kinds[col] for col in CATEGORICAL_FEATURES} == {"discrete"}
+    assert {kinds[col] for col in NUMERIC_FEATURES if col in kinds} == {"continuous"}
+
+
 def test_conditions_and_rare_share(gc_model) -> None:
     conds = [
         parse_condition("difficulty_level=HARD:120"),

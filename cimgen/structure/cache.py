@@ -61,7 +61,7 @@ from cimgen.structure.synthesizers import (
 
 # Part of the key: bump when fit_model changes the model a fit produces (constraints,
 # metadata, seeding), so entries fitted by older code are not reused.
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"  # 3: categories stay discrete under the constraint (issue 16)
 ENTRY = "entry.json"
 ENTRY_FORMAT = 1
 _PACKAGES = ("sdv", "rdt", "copulas", "ctgan", "torch", "numpy", "pandas")

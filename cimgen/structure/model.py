@@ -35,6 +35,7 @@ from cimgen.structure.progress import fit_progress
 from cimgen.structure.synthesizers import (
     NEURAL,
     TORCH_THREADS,
+    add_constraints,
     make_synthesizer,
     place,
     resolve_device,
@@ -195,7 +196,7 @@ def fit_model(
     # SDV's Inequality models schema_count as table_count minus a non-negative gap, so no
     # sample breaks STR002; it needs training data that obeys it (real features always do).
     if (frame["schema_count"] <= frame["table_count"]).all():
-        synth.add_constraints([Inequality("schema_count", "table_count")])
+        add_constraints(synth, [Inequality("schema_count", "table_count")])
         constraints.append("Inequality(schema_count <= table_count)")
     started = time.perf_counter()
     fit_seed = seeds.int_seed(seed, "fit")  # the fit's stream (cimgen.seeds)

@@ -169,6 +169,21 @@ def make_synthesizer(
     return _CLASSES[name](metadata, **kwargs)
 
 
+def add_constraints(synthesizer: BaseSingleTableSynthesizer, constraints: list[Any]) -> None:
+    """``synthesizer.add_constraints(constraints)``, keeping the synthesizer's own transformers.
+
+    SDV 2.0's ``add_constraints`` replaces the data processor with a default one and does
+    not re-apply the model's sdtype transformers (CTGAN/TVAE/CopulaGAN: categorical and
+    boolean columns pass through untransformed, so CTGAN one-hot encodes them and samples
+    its conditional vector over them). Without this, every category reached CTGAN as a
+    uniform-encoded float modelled as a continuous column (a Bayesian GMM each): a wider
+    network, no training-by-sampling, and about 3× the data preparation. SDV's constructor
+    calls the same hook; for GaussianCopula it does nothing.
+    """
+    synthesizer.add_constraints(constraints)
+    synthesizer._update_default_transformers()
+
+
 def is_fitted_synthesizer(obj: Any, name: str) -> bool:
     """Whether ``obj`` is a fitted SDV synthesizer of the class ``name`` stands for (an
     unpickled cache entry is checked before it is used)."""
@@ -215,10 +230,14 @@ def place(synthesizer: Any, device: str) -> None:
 
 
 # Torch threads for fitting and sampling. A fixed number, not the machine's core count:
-# float reductions depend on it, so a fixed value keeps a seed's model identical across
-# machines. Two threads made CTGAN epochs ~23 % faster than one on the 2-core box when
-# nothing else ran (0.67 s vs 0.87 s per epoch on the demo corpus's 10,000 rows).
-TORCH_THREADS = 2
+# float reductions depend on it (the same seed gives other weights on 1 and 2 threads), so
+# a fixed value keeps a seed's model identical across machines. One, because CTGAN's
+# matrices are small (batch 500, layers of 256): two threads meet at a barrier in every op,
+# and as soon as another process wants a core one of them waits for it while the other
+# spins. On the shared 2-core box (load 9-17) two threads took 8x the wall time and 11x
+# the CPU of one per epoch; on an idle box two were ~23 % faster (0.67 vs 0.87 s per
+# epoch, 2026-11-25). docs/BENCHMARKS.md "Structure model: fit time (issue 16)".
+TORCH_THREADS = 1
 
 
 @contextlib.contextmanager
