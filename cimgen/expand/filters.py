@@ -319,15 +319,20 @@ class Filters:
             for p in self.ctx.pools.points_near(geo.x, geo.y)
             if metres(p[0], p[1], geo.x, geo.y) <= 1200
         ]
-        if places and self.rng.random() < 0.8:
+        if places and (self.rng.random() < 0.8 or not self.ctx.trusted):
             return self.rng.choice(places)
-        r = self.rng.uniform(20, 400)
-        a = self.rng.uniform(0, 2 * math.pi)
-        k = math.cos(math.radians(geo.y))
-        return (
-            round(geo.x + r * math.cos(a) / (EARTH_M_PER_DEG * k), 5),
-            round(geo.y + r * math.sin(a) / EARTH_M_PER_DEG, 5),
-        )
+        pools = self.ctx.pools
+        for _ in range(8):  # a stand-in's point: inside the corpus's region
+            r = self.rng.uniform(20, 400)
+            a = self.rng.uniform(0, 2 * math.pi)
+            k = math.cos(math.radians(geo.y))
+            x = round(geo.x + r * math.cos(a) / (EARTH_M_PER_DEG * k), 5)
+            y = round(geo.y + r * math.sin(a) / EARTH_M_PER_DEG, 5)
+            if self.ctx.trusted or pools.in_region(x, y):
+                break
+        else:
+            x, y = round(geo.x, 5), round(geo.y, 5)
+        return x, y
 
 
 def _prefixes(v: str) -> list[str]:

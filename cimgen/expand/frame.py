@@ -92,8 +92,9 @@ class Pivots:
 
     def pool(self, info: TableInfo, s: TableSample, need_spatial: bool) -> Sequence[int]:
         """The rows a pivot may be: with a planting, those in the user's project scenarios
-        (not the fixture's own). The same for every structure, so computed once per
-        context and table (it scans the whole sample)."""
+        (not the fixture's own) and inside the corpus's region (where the user's data is
+        known to lie, :func:`cimgen.world.pools.corpus_region`). The same for every
+        structure, so computed once per context and table (it scans the whole sample)."""
         key = ("pivot_pool", info.qualified, need_spatial and bool(s.pivots))
         memo = self.ctx.memo
         if key not in memo:
@@ -102,9 +103,26 @@ class Pivots:
             if planted:
                 mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
                 pool = mine or pool
+            if not self.ctx.trusted and self.ctx.pools.region is not None:
+                inside = [i for i in pool if self.in_region(s, i)]
+                pool = inside or pool
             memo[key] = pool
         pool_: Sequence[int] = memo[key]
         return pool_
+
+    def in_region(self, s: TableSample, i: int) -> bool:
+        """Whether every geometry and raster tile of row ``i`` lies in the corpus's region
+        (a row without either does)."""
+        pools = self.ctx.pools
+        for geos in s.geo.values():
+            g = geos[i] if i < len(geos) else None
+            if g is not None and not pools.in_region(g.x, g.y):
+                return False
+        for tiles in s.tiles.values():
+            t = tiles[i] if i < len(tiles) else None
+            if t is not None and not pools.in_region((t.xmin + t.xmax) / 2, (t.ymin + t.ymax) / 2):
+                return False
+        return True
 
     def planted_row(self, table: str, i: int, columns: Sequence[str]) -> bool:
         s = self.sample(table)
