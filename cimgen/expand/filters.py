@@ -19,8 +19,9 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.frame import Item, Pivots, column, value
 from cimgen.expand.spatial import Spatial
-from cimgen.expand.values import distance_over, literal, threshold
+from cimgen.expand.values import distance_over, literal, pooled_threshold, threshold
 from cimgen.world.model import Geo, TableSample
+from cimgen.world.pools import Pool
 
 Holds = Callable[[TableSample, int], bool]
 EARTH_M_PER_DEG = 111_320.0
@@ -120,10 +121,13 @@ class Filters:
         dec = self.pv.sample(item.table).deciles(col)
         r = self.rng.random()
         if r < 0.2:
-            lo = threshold(v, "below", pool, self.rng, integer, dec)
-            hi = threshold(v, "above", pool, self.rng, integer, dec)
-            if lo < hi and (
-                not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10]))
+            lo = self._threshold(v, "below", pool, integer, dec)
+            hi = self._threshold(v, "above", pool, integer, dec)
+            if (
+                lo is not None
+                and hi is not None
+                and lo < hi
+                and (not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10])))
             ):
                 return Pred(
                     ast.Between(ref, literal(_num(lo, integer)), literal(_num(hi, integer))),
@@ -133,8 +137,8 @@ class Filters:
                     lambda s, i, c=col, lo=lo, hi=hi: _in(s.value(i, c), lo, hi),  # type: ignore[misc]
                 )
         if r < 0.65:
-            lo = threshold(v, "below", pool, self.rng, integer, dec)
-            if dec and (lo <= dec[0] or lo >= dec[9]):
+            lo = self._threshold(v, "below", pool, integer, dec)
+            if lo is None or (dec and (lo <= dec[0] or lo >= dec[9])):
                 return None  # (nearly) every row passes, or only the extremes: no question
             op = ">=" if lo == v or self.rng.random() < 0.5 else ">"
             if op == ">" and lo >= v:
@@ -146,8 +150,8 @@ class Filters:
                 "measure",
                 lambda s, i, c=col, lo=lo, op=op: _cmp(s.value(i, c), op, lo),  # type: ignore[misc]
             )
-        hi = threshold(v, "above", pool, self.rng, integer, dec)
-        if dec and (hi >= dec[10] or hi <= dec[1]):
+        hi = self._threshold(v, "above", pool, integer, dec)
+        if hi is None or (dec and (hi >= dec[10] or hi <= dec[1])):
             return None
         op = "<=" if hi == v or self.rng.random() < 0.5 else "<"
         if op == "<" and hi <= v:
@@ -159,6 +163,15 @@ class Filters:
             "measure",
             lambda s, i, c=col, hi=hi, op=op: _cmp(s.value(i, c), op, hi),  # type: ignore[misc]
         )
+
+    def _threshold(
+        self, v: float, side: str, pool: Pool | None, integer: bool, dec: list[float]
+    ) -> float | None:
+        """A threshold the pivot passes: over a stand-in fixture only one of the corpus's
+        own (:func:`pooled_threshold`), whatever the stand-in's range."""
+        if not self.ctx.trusted:
+            return pooled_threshold(v, side, pool, self.rng, integer)
+        return threshold(v, side, pool, self.rng, integer, dec)
 
     def flag(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)

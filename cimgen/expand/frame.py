@@ -24,6 +24,7 @@ from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.world.model import Geo, Near, TableSample, Tile
 
 NEAR_MAX_M = 600.0  # "near" links and filters beyond this are not what people ask
+SMALL_POLYGON_M2 = 10_000.0  # a polygon below a hectare (a building) is hit by chance
 
 
 class BuildError(QueryError):
@@ -191,13 +192,20 @@ def spatial_relation(
         return None
     touching: list[tuple[str, Near]] = []
     for n in met:
+        if not pv.ctx.trusted and _accidental(pv, path, pivot, n):
+            continue  # left to "near" below
         if n.inside:
             touching.append(("inside", n))
         elif n.covers:
             touching.append(("covers", n))
         elif n.intersects:
             touching.append(("intersects", n))
-    nearest = [("near", n) for n in met if not n.intersects and n.distance <= NEAR_MAX_M][:3]
+    nearest = [
+        ("near", n)
+        for n in met
+        if (not n.intersects or (not pv.ctx.trusted and _accidental(pv, path, pivot, n)))
+        and n.distance <= NEAR_MAX_M
+    ][:3]
     if path.left == path.right:  # a table with itself: neighbours, never containment
         want = "near"
     if want == "near":
@@ -211,6 +219,23 @@ def spatial_relation(
     weights = [3.0 if rel in ("inside", "covers") else 1.0 for rel, _ in options]
     rel, n = rng.choices(options, weights)[0]
     return rel, n.row, n.distance
+
+
+def _accidental(pv: Pivots, path: JoinPath, pivot: int, n: Near) -> bool:
+    """Does a point or line meet a small polygon (a building) only by the fixture's
+    chance? A project's centre inside a building, a grid line across one: where the
+    fixture stands in for the user's data, such a touch says nothing of it (the user's
+    lines run along streets), while nearness within a distance does."""
+    if not n.intersects:
+        return False
+    a = pv.geo(path.left, path.left_column or "", pivot)
+    b = pv.geo(path.right, path.right_column or "", n.row)
+    if a is None or b is None:
+        return False
+    for small, other in ((a, b), (b, a)):
+        if small.dim < 2 and other.dim == 2 and other.size < SMALL_POLYGON_M2:
+            return True
+    return False
 
 
 def partner(
