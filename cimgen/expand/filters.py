@@ -335,6 +335,7 @@ class Filters:
             p
             for p in self.ctx.pools.points_near(geo.x, geo.y)
             if metres(p[0], p[1], geo.x, geo.y) <= 1200
+            and (self.ctx.trusted or self.ctx.pools.in_region(p[0], p[1]))
         ]
         if places and (self.rng.random() < 0.8 or not self.ctx.trusted):
             return self.rng.choice(places)
