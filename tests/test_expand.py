@@ -538,3 +538,35 @@ def test_a_grammar_folder_without_ctes_and_two_functions_gates_them(tmp_path: Pa
             )
             relaxed += 1
     assert built >= 0.9 * len(sample) and relaxed >= 20
+
+
+def test_a_stand_in_fixture_keeps_pivots_and_places_in_the_corpus_region() -> None:
+    """Where the fixture stands in for the user's data, pivots lie in the corpus's region
+    (the box of its place literals, padded): the fixture is bigger than what the corpus
+    shows of the user's data (docs/world.md, "When the fixture stands in")."""
+    from cimgen.expand.filters import Filters
+    from cimgen.expand.frame import Pivots
+    from cimgen.expand.spatial import Spatial
+
+    ctx = planted_context()
+    region = ctx.pools.region
+    assert not ctx.trusted and region is not None
+    rng = random.Random(0)
+    pv = Pivots(ctx, rng)
+    flt = Filters(ctx, rng, Spatial(ctx, rng), pv)
+    restricted = 0
+    for info in ctx.tables:
+        s = ctx.world.table(info.qualified)
+        if s is None or not info.geoms:
+            continue
+        pool = pv.pool(info, s, False)
+        inside = [i for i in pool if pv.in_region(s, i)]
+        assert inside == list(pool), info.qualified  # every pivot in the region
+        restricted += len(pool) < len(s)
+        g = info.geoms[0]
+        for i in list(pool)[:20]:
+            geo = pv.geo(info.qualified, g.name, i)
+            if geo is not None:
+                x, y = flt._place_near(geo)
+                assert region[0] <= x <= region[2] and region[1] <= y <= region[3]
+    assert restricted  # the region does cut the fixture somewhere

@@ -19,8 +19,9 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.frame import Item, Pivots, column, value
 from cimgen.expand.spatial import Spatial
-from cimgen.expand.values import distance_over, literal, threshold
+from cimgen.expand.values import distance_over, literal, pooled_threshold, threshold
 from cimgen.world.model import Geo, TableSample
+from cimgen.world.pools import Pool
 
 Holds = Callable[[TableSample, int], bool]
 EARTH_M_PER_DEG = 111_320.0
@@ -120,10 +121,13 @@ class Filters:
         dec = self.pv.sample(item.table).deciles(col)
         r = self.rng.random()
         if r < 0.2:
-            lo = threshold(v, "below", pool, self.rng, integer, dec)
-            hi = threshold(v, "above", pool, self.rng, integer, dec)
-            if lo < hi and (
-                not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10]))
+            lo = self._threshold(v, "below", pool, integer, dec)
+            hi = self._threshold(v, "above", pool, integer, dec)
+            if (
+                lo is not None
+                and hi is not None
+                and lo < hi
+                and (not dec or (hi - lo >= (dec[6] - dec[4]) and (lo > dec[0] or hi < dec[10])))
             ):
                 return Pred(
                     ast.Between(ref, literal(_num(lo, integer)), literal(_num(hi, integer))),
@@ -133,8 +137,8 @@ class Filters:
                     lambda s, i, c=col, lo=lo, hi=hi: _in(s.value(i, c), lo, hi),  # type: ignore[misc]
                 )
         if r < 0.65:
-            lo = threshold(v, "below", pool, self.rng, integer, dec)
-            if dec and (lo <= dec[0] or lo >= dec[9]):
+            lo = self._threshold(v, "below", pool, integer, dec)
+            if lo is None or (dec and (lo <= dec[0] or lo >= dec[9])):
                 return None  # (nearly) every row passes, or only the extremes: no question
             op = ">=" if lo == v or self.rng.random() < 0.5 else ">"
             if op == ">" and lo >= v:
@@ -146,8 +150,8 @@ class Filters:
                 "measure",
                 lambda s, i, c=col, lo=lo, op=op: _cmp(s.value(i, c), op, lo),  # type: ignore[misc]
             )
-        hi = threshold(v, "above", pool, self.rng, integer, dec)
-        if dec and (hi >= dec[10] or hi <= dec[1]):
+        hi = self._threshold(v, "above", pool, integer, dec)
+        if hi is None or (dec and (hi >= dec[10] or hi <= dec[1])):
             return None
         op = "<=" if hi == v or self.rng.random() < 0.5 else "<"
         if op == "<" and hi <= v:
@@ -160,10 +164,23 @@ class Filters:
             lambda s, i, c=col, hi=hi, op=op: _cmp(s.value(i, c), op, hi),  # type: ignore[misc]
         )
 
+    def _threshold(
+        self, v: float, side: str, pool: Pool | None, integer: bool, dec: list[float]
+    ) -> float | None:
+        """A threshold the pivot passes: over a stand-in fixture only one of the corpus's
+        own (:func:`pooled_threshold`), whatever the stand-in's range."""
+        if not self.ctx.trusted:
+            return pooled_threshold(v, side, pool, self.rng, integer)
+        return threshold(v, side, pool, self.rng, integer, dec)
+
     def flag(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
         if not isinstance(v, bool):
             return None
+        if not self.ctx.trusted:
+            counts = self.pv.sample(item.table).counts(col)
+            if counts.get(v, 0) * 2 < sum(counts.values()):
+                return None  # the rare side of a stand-in's flag: a fact of our data only
         ref = column(item, col)
         r = self.rng.random()
         if r < 0.45:
@@ -318,16 +335,22 @@ class Filters:
             p
             for p in self.ctx.pools.points_near(geo.x, geo.y)
             if metres(p[0], p[1], geo.x, geo.y) <= 1200
+            and (self.ctx.trusted or self.ctx.pools.in_region(p[0], p[1]))
         ]
-        if places and self.rng.random() < 0.8:
+        if places and (self.rng.random() < 0.8 or not self.ctx.trusted):
             return self.rng.choice(places)
-        r = self.rng.uniform(20, 400)
-        a = self.rng.uniform(0, 2 * math.pi)
-        k = math.cos(math.radians(geo.y))
-        return (
-            round(geo.x + r * math.cos(a) / (EARTH_M_PER_DEG * k), 5),
-            round(geo.y + r * math.sin(a) / EARTH_M_PER_DEG, 5),
-        )
+        pools = self.ctx.pools
+        for _ in range(8):  # a stand-in's point: inside the corpus's region
+            r = self.rng.uniform(20, 400)
+            a = self.rng.uniform(0, 2 * math.pi)
+            k = math.cos(math.radians(geo.y))
+            x = round(geo.x + r * math.cos(a) / (EARTH_M_PER_DEG * k), 5)
+            y = round(geo.y + r * math.sin(a) / EARTH_M_PER_DEG, 5)
+            if self.ctx.trusted or pools.in_region(x, y):
+                break
+        else:
+            x, y = round(geo.x, 5), round(geo.y, 5)
+        return x, y
 
 
 def _prefixes(v: str) -> list[str]:

@@ -24,6 +24,7 @@ from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.world.model import Geo, Near, TableSample, Tile
 
 NEAR_MAX_M = 600.0  # "near" links and filters beyond this are not what people ask
+SMALL_POLYGON_M2 = 10_000.0  # a polygon below a hectare (a building) is hit by chance
 
 
 class BuildError(QueryError):
@@ -92,8 +93,9 @@ class Pivots:
 
     def pool(self, info: TableInfo, s: TableSample, need_spatial: bool) -> Sequence[int]:
         """The rows a pivot may be: with a planting, those in the user's project scenarios
-        (not the fixture's own). The same for every structure, so computed once per
-        context and table (it scans the whole sample)."""
+        (not the fixture's own) and inside the corpus's region (where the user's data is
+        known to lie, :func:`cimgen.world.pools.corpus_region`). The same for every
+        structure, so computed once per context and table (it scans the whole sample)."""
         key = ("pivot_pool", info.qualified, need_spatial and bool(s.pivots))
         memo = self.ctx.memo
         if key not in memo:
@@ -102,9 +104,26 @@ class Pivots:
             if planted:
                 mine = [i for i in pool if self.planted_row(info.qualified, i, planted)]
                 pool = mine or pool
+            if not self.ctx.trusted and self.ctx.pools.region is not None:
+                inside = [i for i in pool if self.in_region(s, i)]
+                pool = inside or pool
             memo[key] = pool
         pool_: Sequence[int] = memo[key]
         return pool_
+
+    def in_region(self, s: TableSample, i: int) -> bool:
+        """Whether every geometry and raster tile of row ``i`` lies in the corpus's region
+        (a row without either does)."""
+        pools = self.ctx.pools
+        for geos in s.geo.values():
+            g = geos[i] if i < len(geos) else None
+            if g is not None and not pools.in_region(g.x, g.y):
+                return False
+        for tiles in s.tiles.values():
+            t = tiles[i] if i < len(tiles) else None
+            if t is not None and not pools.in_region((t.xmin + t.xmax) / 2, (t.ymin + t.ymax) / 2):
+                return False
+        return True
 
     def planted_row(self, table: str, i: int, columns: Sequence[str]) -> bool:
         s = self.sample(table)
@@ -173,6 +192,8 @@ def spatial_relation(
         return None
     touching: list[tuple[str, Near]] = []
     for n in met:
+        if not pv.ctx.trusted and _accidental(pv, path, pivot, n):
+            continue  # no relation the user's data is known to have
         if n.inside:
             touching.append(("inside", n))
         elif n.covers:
@@ -193,6 +214,25 @@ def spatial_relation(
     weights = [3.0 if rel in ("inside", "covers") else 1.0 for rel, _ in options]
     rel, n = rng.choices(options, weights)[0]
     return rel, n.row, n.distance
+
+
+def _accidental(pv: Pivots, path: JoinPath, pivot: int, n: Near) -> bool:
+    """Does a point or line meet a small polygon (a building) only by the fixture's
+    chance? A project's centre inside a building, a grid line across one: where the
+    fixture stands in for the user's data, such a touch says nothing of it (the user's
+    lines run along streets). Not turned into nearness: a line "within 250 m" of
+    buildings meets dozens, and over ``::geography`` (no index) such joins ran past the
+    statement timeout on the foreign world."""
+    if not n.intersects:
+        return False
+    a = pv.geo(path.left, path.left_column or "", pivot)
+    b = pv.geo(path.right, path.right_column or "", n.row)
+    if a is None or b is None:
+        return False
+    for small, other in ((a, b), (b, a)):
+        if small.dim < 2 and other.dim == 2 and other.size < SMALL_POLYGON_M2:
+            return True
+    return False
 
 
 def partner(

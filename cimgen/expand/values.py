@@ -114,6 +114,35 @@ def threshold(
     return nice_below(value, integer) if side == "below" else nice_above(value, integer)
 
 
+def pooled_threshold(
+    value: float, side: str, pool: Pool | None, rng: random.Random, integer: bool = False
+) -> float | None:
+    """A literal of the corpus's (or live database's) pool on ``side`` of the pivot's
+    ``value``, or None -- for a fixture that stands in for the user's database: its
+    deciles are ours, not the user's, so a threshold taken inside them may lie beyond the
+    user's data; the corpus's own thresholds are where its author knew the data to be.
+
+    >>> from cimgen.world.pools import Pool
+    >>> pool = Pool((1.5, 5.0), (1.0, 1.0), "corpus")
+    >>> pooled_threshold(0.04, "above", pool, random.Random(0)) in (1.5, 5.0)
+    True
+    >>> pooled_threshold(0.04, "below", pool, random.Random(0)) is None
+    True
+    """
+    if pool is None or pool.source not in ("corpus", "live"):
+        return None
+    return threshold(value, side, pool, rng, integer) if _on_side(value, side, pool) else None
+
+
+def _on_side(value: float, side: str, pool: Pool) -> bool:
+    return any(
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and ((side == "below" and v <= value) or (side == "above" and v >= value))
+        for v in pool.values
+    )
+
+
 def distance_over(needed: float, pool: tuple[float, ...], rng: random.Random) -> float:
     """A distance a person would type that is at least ``needed`` metres (with margin)."""
     want = needed * 1.15 + 5.0

@@ -10,10 +10,17 @@ Precedence, per column (issue "literals from where the data is"):
 
 Points and distances follow the same order (live: the sampled rows of the live database;
 corpus: its ``ST_MakePoint`` / ``ST_MakeEnvelope`` / ``ST_DWithin`` literals).
+
+The corpus's places also give a *region* (:func:`corpus_region`): the box of its point
+literals, an outlier far from the others left out, padded by a few hundred metres. When
+the fixture stands in for the user's database (a DDL file), the fixture is bigger than
+what the corpus shows of the user's data, so pivots, points and boxes are kept inside this
+region: a place the corpus never went near is a place the user's data may not reach.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +31,11 @@ from cimgen.world.model import World
 
 SOURCES = ("live", "corpus", "fixture")
 POOL_SIZE = 60  # values kept per column (most frequent first)
+REGION_KM = 3.0  # a corpus place further than this from the median place is an outlier
+REGION_PAD_M = 400.0  # the region reaches this far beyond the corpus's places
+M_PER_DEG = 111_320.0
+
+Box = tuple[float, float, float, float]  # lon/lat: xmin, ymin, xmax, ymax
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,7 @@ class LiteralPools:
     distance_source: str = "default"
     points: tuple[tuple[float, float], ...] = ()
     point_source: str = "none"
+    region: Box | None = None  # where the corpus's places lie (corpus_region)
 
     _grid: dict[tuple[int, int], list[tuple[float, float]]] = field(
         default_factory=dict, repr=False, compare=False
@@ -72,7 +85,13 @@ class LiteralPools:
             "counts": {s: counts.get(s, 0) for s in SOURCES},
             "distances": self.distance_source,
             "points": self.point_source,
+            "region": list(self.region) if self.region else None,
         }
+
+    def in_region(self, x: float, y: float) -> bool:
+        """Whether (x, y) lies in the corpus's region (True without one)."""
+        r = self.region
+        return r is None or (r[0] <= x <= r[2] and r[1] <= y <= r[3])
 
 
 def build_pools(
@@ -113,6 +132,40 @@ def build_pools(
     elif corpus and corpus.points:
         out.points = tuple(sorted(corpus.points))
         out.point_source = "corpus"
+        out.region = corpus_region(corpus.points)
     else:
         out.point_source = "fixture"
     return out
+
+
+def corpus_region(points: Counter[tuple[float, float]]) -> Box | None:
+    """The box of the corpus's place literals (lon/lat), padded by :data:`REGION_PAD_M`.
+
+    A place further than :data:`REGION_KM` from the median place is left out (a query
+    about a landmark outside the data, as real corpora have: it returned nothing). None
+    without places.
+
+    >>> from collections import Counter
+    >>> corpus_region(Counter({(7.68, 45.05): 2, (7.69, 45.06): 1, (7.77, 45.08): 1}))
+    (7.67491, 45.04641, 7.69509, 45.06359)
+    """
+    if not points:
+        return None
+    xs = sorted(p[0] for p, n in points.items() for _ in range(n))
+    ys = sorted(p[1] for p, n in points.items() for _ in range(n))
+    mx, my = xs[len(xs) // 2], ys[len(ys) // 2]
+    k = math.cos(math.radians(my))
+    kept = [
+        p
+        for p in points
+        if math.hypot((p[0] - mx) * M_PER_DEG * k, (p[1] - my) * M_PER_DEG) <= REGION_KM * 1000
+    ]
+    if not kept:
+        return None
+    px, py = REGION_PAD_M / (M_PER_DEG * k), REGION_PAD_M / M_PER_DEG
+    return (
+        round(min(p[0] for p in kept) - px, 5),
+        round(min(p[1] for p in kept) - py, 5),
+        round(max(p[0] for p in kept) + px, 5),
+        round(max(p[1] for p in kept) + py, 5),
+    )
