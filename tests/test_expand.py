@@ -454,6 +454,28 @@ def test_a_one_table_spatial_join_is_a_spatial_self_join_on_a_stand_in_fixture()
     assert honoured >= 10
 
 
+def test_a_pair_within_one_table_is_never_told_apart_and_tied_on_one_column() -> None:
+    """A self-pair says ``a.key <> b.key``; two scoped rows share their project scenario.
+    Where the key is the scope itself (the project scenario table), both together could
+    never be true (``a.project_id <> b.project_id AND a.project_id = b.project_id``, found
+    as empty EXISTS subqueries on a foreign database): the pair is then another project."""
+    from cimgen.expand.frame import Item, pair_terms
+
+    ctx = context("cim_wizard")
+    for info in ctx.tables:
+        table = info.qualified
+        terms = pair_terms(Item("a", info, 0), Item("b", info, 0))
+        ops: dict[str, set[str]] = {}
+        for t in terms:
+            assert isinstance(t, ast.BinaryOp) and isinstance(t.left, ast.Column)
+            ops.setdefault(t.left.name, set()).add(t.op)
+        assert all(o != {"<>", "="} for o in ops.values()), (table, terms)
+        if info.pk or info.labels:
+            assert any(t.op == "<>" for t in terms if isinstance(t, ast.BinaryOp)), table
+    info = next(t for t in ctx.tables if t.scope and t.scope[:1] == t.pk[:1])
+    assert [t.op for t in pair_terms(Item("a", info, 0), Item("b", info, 0))] == ["<>"]
+
+
 def test_counts_that_leave_the_label_no_room_give_way_and_are_recorded() -> None:
     """The rule calls a query with a subquery NESTED_QUERY and one with two joins
     MULTI_JOIN: a SIMPLE_SELECT with a subquery on its own table, or a

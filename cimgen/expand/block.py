@@ -12,7 +12,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.filters import Pred
-from cimgen.expand.frame import Frame, Item, column
+from cimgen.expand.frame import Frame, Item, column, pair_terms
 from cimgen.expand.names import Names
 from cimgen.expand.spatial import Spatial
 from cimgen.world.model import TableSample
@@ -236,18 +236,7 @@ class Block:
                 cond = sp.relate("ST_Intersects", a, g_other.srid, b, g_it.srid)
         else:
             cond = sp.relate("ST_Intersects", a, g_other.srid, b, g_it.srid)
-        parts = [cond]
-        if p.left == p.right:  # a row is not its own neighbour
-            key = it.info.pk[:1] or it.info.labels[:1]
-            if key:
-                parts.append(ast.BinaryOp("<>", column(other, key[0]), column(it, key[0])))
-        scope_a, scope_b = other.info.scope, it.info.scope
-        if scope_a and scope_b and len(scope_a) == len(scope_b):  # the same project scenario
-            parts += [
-                ast.BinaryOp("=", column(other, x), column(it, y))
-                for x, y in zip(scope_a, scope_b, strict=True)
-            ]
-        return conjoin(parts)  # type: ignore[return-value]
+        return conjoin([cond, *pair_terms(other, it)])  # type: ignore[return-value]
 
     def select(self, sp: Spatial) -> ast.Select:
         self._where_links = []

@@ -9,7 +9,7 @@ import random
 from dataclasses import replace
 
 from cimgen import ast
-from cimgen.expand.block import Block, Out
+from cimgen.expand.block import Block, Out, conjoin
 from cimgen.expand.content import Content, drop_restated
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.expand.core import Needs, choose_subject, extend, multiplies
@@ -22,6 +22,7 @@ from cimgen.expand.frame import (
     Link,
     Pivots,
     column,
+    pair_terms,
     spatial_relation,
     value,
 )
@@ -800,16 +801,10 @@ class Builder:
             cond = self.sp.within_distance(
                 column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d
             )
-            if p.right == host.table:
-                pk = host.info.pk[:1] or host.info.labels[:1]
-                if pk:
-                    cond = ast.BinaryOp(
-                        "AND", ast.BinaryOp("<>", column(sub, pk[0]), column(host, pk[0])), cond
-                    )
-            inner.extra_where.append(cond)
-            if sub.info.scope and host.info.scope and len(sub.info.scope) == len(host.info.scope):
-                for a, b in zip(host.info.scope, sub.info.scope, strict=True):
-                    inner.extra_where.append(ast.BinaryOp("=", column(sub, b), column(host, a)))
+            terms = pair_terms(sub, host)
+            distinct = [t for t in terms if isinstance(t, ast.BinaryOp) and t.op == "<>"]
+            inner.extra_where.append(conjoin([*distinct, cond]) or cond)
+            inner.extra_where.extend(t for t in terms if t not in distinct)
             inner.add_out(Out(ast.Number("1"), None, "const"))
             block.extra_where.append(
                 ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp))))

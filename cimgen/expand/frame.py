@@ -262,6 +262,29 @@ def column(item: Item, name: str) -> ast.Column:
     return ast.Column(name, item.alias)
 
 
+def pair_terms(a: Item, b: Item) -> list[ast.Expr]:
+    """What ties two rows of a spatial pair besides the spatial test: within one table a row
+    is not its own neighbour (``a.key <> b.key``), and rows of two scoped tables belong to
+    the same project scenario (``a.project_id = b.project_id ...``). A table whose key *is*
+    the scope (the project scenario: one row per project and scenario) has no neighbour in
+    its own scenario, so its pair is another project: the distinctness is kept and the scope
+    equality left out (both together could never be true)."""
+    terms: list[ast.Expr] = []
+    scope_a, scope_b = a.info.scope, b.info.scope
+    same_scope = bool(scope_a and scope_b and len(scope_a) == len(scope_b))
+    if a.table == b.table:
+        key = a.info.pk[:1] or a.info.labels[:1]
+        if key:
+            terms.append(ast.BinaryOp("<>", column(a, key[0]), column(b, key[0])))
+            same_scope = same_scope and key[0] not in scope_a
+    if same_scope:
+        terms += [
+            ast.BinaryOp("=", column(a, x), column(b, y))
+            for x, y in zip(scope_a, scope_b, strict=True)
+        ]
+    return terms
+
+
 def value(ctx: ExpansionContext, item: Item, name: str) -> Any:
     """The pivot's value of ``name`` (None when the world does not hold it)."""
     s = ctx.world.table(item.table)
