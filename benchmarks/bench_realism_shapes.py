@@ -28,7 +28,7 @@ from cimgen import ast
 from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
-from cimgen.expand.distinct import _equalities, _reached, _table_refs, version_columns
+from cimgen.expand.distinct import open_versions
 from cimgen.grammar import parse
 from cimgen.schema import load_schema
 
@@ -43,24 +43,6 @@ def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
 
 def _aliases(e: ast.Expr) -> set[str]:
     return {n.table for n in ast.walk(e) if isinstance(n, ast.Column) and n.table}
-
-
-def open_versions(query: ast.Query, ctx: ExpansionContext) -> list[str]:
-    body = query.body
-    assert isinstance(body, ast.Select)
-    refs = [r for f in body.from_ for r in _table_refs(f)]
-    same, pinned = _equalities(body)
-    fixed = {same.find(k) for k in pinned}
-    out = []
-    for ref in refs[1:]:
-        info = ctx.by_name.get(ref.qualified)
-        alias = ref.alias or ref.name
-        if info is None or (info.pk and all(_reached(same, alias, k, refs) for k in info.pk)):
-            continue
-        for col in version_columns(ctx, info):
-            if same.find((alias, col)) not in fixed and not _reached(same, alias, col, refs):
-                out.append(col)
-    return out
 
 
 def shapes(query: ast.Query, sql: str, ctx: ExpansionContext, check: CheckContext) -> set[str]:
@@ -80,7 +62,7 @@ def shapes(query: ast.Query, sql: str, ctx: ExpansionContext, check: CheckContex
             if it.expr not in body.group_by and cols and all(c.table in one for c in cols):
                 found.add("constant_output")
     if not body.group_by:
-        found |= {f"joined_version_open:{c}" for c in open_versions(query, ctx)}
+        found |= {f"joined_version_open:{c}" for _, c in open_versions(query, ctx)}
     refs = [f for f in body.from_ if isinstance(f, ast.TableRef)]
     if len(refs) == 2 and refs[0].name == refs[1].name:
         for c in _conjuncts(body.where):

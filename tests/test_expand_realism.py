@@ -13,7 +13,7 @@ from cimgen.expand import ExpansionContext, expand
 from cimgen.expand.block import Block
 from cimgen.expand.build import Builder
 from cimgen.expand.core import Needs, multiplies
-from cimgen.expand.distinct import version_columns
+from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError, Frame
 from cimgen.models import QueryFeatures
 from cimgen.schema import load_schema
@@ -147,28 +147,6 @@ def test_a_count_of_partners_counts_what_a_row_can_have_several_of() -> None:
     assert counted >= 5 and single >= 3, (counted, single)  # the partners left out exist
 
 
-def _open_versions(query: ast.Query, c: ExpansionContext) -> list[str]:
-    """Version columns (distinct.version_columns) of a joined table -- not the first FROM
-    item -- that the block neither pins nor equates to another table's column."""
-    from cimgen.expand.distinct import _equalities, _reached, _table_refs, version_columns
-
-    body = query.body
-    assert isinstance(body, ast.Select)
-    refs = [r for f in body.from_ for r in _table_refs(f)]
-    same, pinned = _equalities(body)
-    fixed = {same.find(k) for k in pinned}
-    out = []
-    for ref in refs[1:]:
-        info = c.by_name.get(ref.qualified)
-        alias = ref.alias or ref.name
-        if info is None or (info.pk and all(_reached(same, alias, k, refs) for k in info.pk)):
-            continue
-        for col in version_columns(c, info):
-            if same.find((alias, col)) not in fixed and not _reached(same, alias, col, refs):
-                out.append(f"{alias}.{col}")
-    return out
-
-
 def test_a_joined_table_meets_one_version_of_each_thing() -> None:
     """A joined table holding several versions of one thing (building properties per
     scenario, a building per level of detail) is pinned to one, so listed rows do not
@@ -189,7 +167,7 @@ def test_a_joined_table_meets_one_version_of_each_thing() -> None:
             if e.query is None or not isinstance(e.query.body, ast.Select):
                 continue
             checked += 1
-            assert not _open_versions(e.query, ctx()), (k, _open_versions(e.query, ctx()))
+            assert not open_versions(e.query, ctx()), (k, open_versions(e.query, ctx()))
     assert checked >= 30
 
 

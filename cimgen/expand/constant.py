@@ -24,25 +24,11 @@ from cimgen.expand.distinct import (
     _Classes,
     _col,
     _conjuncts,
-    _equalities,
     _literal,
     _table_refs,
+    one_row_aliases,
 )
 from cimgen.expand.frame import BuildError
-
-
-def one_row_aliases(body: ast.Select, ctx: ExpansionContext) -> set[str]:
-    """Aliases of the block's (inner-joined) tables whose primary key is fixed by literals,
-    directly or through the equalities of the block: each stands for one row."""
-    same, pinned = _equalities(body)
-    fixed = {same.find(c) for c in pinned}
-    out = set()
-    for ref in (r for item in body.from_ for r in _table_refs(item)):
-        info = ctx.by_name.get(ref.qualified)
-        alias = ref.alias or ref.name
-        if info is not None and info.pk and all(same.find((alias, k)) in fixed for k in info.pk):
-            out.add(alias)
-    return out
 
 
 def _constant(expr: ast.Expr, one_row: set[str]) -> bool:

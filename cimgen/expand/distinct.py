@@ -154,14 +154,7 @@ def order_by_what_varies(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         return query
     if any(_aggregates(it.expr, ctx) for it in body.items):
         return query
-    same, pinned = _equalities(body)
-    fixed = {same.find(c) for c in pinned}
-    one_row = set()
-    for ref in (r for item in body.from_ for r in _table_refs(item)):
-        info = ctx.by_name.get(ref.qualified)
-        alias = ref.alias or ref.name
-        if info is not None and info.pk and all(same.find((alias, k)) in fixed for k in info.pk):
-            one_row.add(alias)
+    one_row = one_row_aliases(body, ctx)
     if not one_row:
         return query
 
@@ -193,6 +186,42 @@ def order_by_what_varies(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             key = ast.Column(varying.alias) if varying.alias else varying.expr
             order = (ast.OrderItem(key, query.order_by[0].direction),)
     return replace(query, body=replace(body, items=items), order_by=order)
+
+
+def one_row_aliases(body: ast.Select, ctx: ExpansionContext) -> set[str]:
+    """Aliases of the block's (inner-joined) tables whose primary key is fixed by literals,
+    directly or through the equalities of the block: each stands for one row."""
+    same, pinned = _equalities(body)
+    fixed = {same.find(c) for c in pinned}
+    out = set()
+    for ref in (r for item in body.from_ for r in _table_refs(item)):
+        info = ctx.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is not None and info.pk and all(same.find((alias, k)) in fixed for k in info.pk):
+            out.add(alias)
+    return out
+
+
+def open_versions(query: ast.Query, ctx: ExpansionContext) -> list[tuple[str, str]]:
+    """(alias, column): version columns (:func:`version_columns`) of a joined table -- not
+    the first FROM item -- that the block neither pins nor equates to another table's
+    column, so one row of the first table meets several versions of the joined one."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return []
+    refs = [r for f in body.from_ for r in _table_refs(f)]
+    same, pinned = _equalities(body)
+    fixed = {same.find(k) for k in pinned}
+    out = []
+    for ref in refs[1:]:
+        info = ctx.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is None or (info.pk and all(_reached(same, alias, k, refs) for k in info.pk)):
+            continue
+        for col in version_columns(ctx, info):
+            if same.find((alias, col)) not in fixed and not _reached(same, alias, col, refs):
+                out.append((alias, col))
+    return out
 
 
 def _flat_ranking(expr: ast.Expr, constant: Callable[[ast.Expr], bool]) -> bool:
