@@ -471,3 +471,20 @@ def test_a_restriction_asking_only_a_yes_no_value_reads_well() -> None:
         question = ask(q, SCHEMA, "CONDITIONAL", seed)
         assert not well_formed(question) and "whether" in question, question
         assert not missing(q, question), question
+
+
+def test_version_columns_are_returned_values_not_a_grouping() -> None:
+    """A level of detail or scenario returned beside each row is said among the returned
+    values; "per LOD" / "per scenario" read as a grouping ("top 10 per scenario": a top 10
+    in each scenario), which the query does not do (the blind review of 2026-12-03)."""
+    q = parse(
+        "SELECT b.building_id, b.building_geometry_source, b.lod FROM cim_vector.building AS b "
+        "WHERE ST_DWithin(b.building_geometry::geography, "
+        "ST_SetSRID(ST_MakePoint(9.18, 45.48), 4326)::geography, 400) "
+        "ORDER BY ST_Area(b.building_geometry::geography) DESC LIMIT 10"
+    )
+    for tone in TONES:
+        for seed in range(6):
+            question = ask(q, SCHEMA, tone, seed)
+            assert " per " not in question, question
+            assert "LOD" in question or "level of detail" in question, question

@@ -250,8 +250,9 @@ class QueryReader(ConditionReader):
             if not owner and text in reading.said:
                 continue
             reading.returns.append(Item(text, owner, measure=True))
-        if versions:
-            reading.extra.append("per " + join_words(list(dict.fromkeys(versions))))
+        # said among the returned values ("..., area and LOD"), never as "per LOD": "per"
+        # reads as a grouping ("top 10 per scenario"), which the query does not do
+        reading.returns += [Item(v) for v in dict.fromkeys(versions)]
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
         reading.counts_only = (
@@ -263,7 +264,7 @@ class QueryReader(ConditionReader):
     def _version(self, t: Term, col: ast.Column, owner: str, scope: BlockWords) -> str:
         """A column returned so that rows can be told apart (the scenario or project a row
         belongs to, a level of detail -- see ``cimgen.expand.distinct``) in one or two words:
-        ``scenario``, ``LOD``, ``building LOD`` (said as ``per scenario and LOD``)."""
+        ``scenario``, ``LOD``, ``building LOD`` (said among the returned values)."""
         if t.noun.endswith("level of detail"):
             word = "LOD"
         else:
