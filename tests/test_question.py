@@ -488,3 +488,14 @@ def test_version_columns_are_returned_values_not_a_grouping() -> None:
             question = ask(q, SCHEMA, tone, seed)
             assert " per " not in question, question
             assert "LOD" in question or "level of detail" in question, question
+
+
+def test_a_grouped_average_is_not_totalled() -> None:
+    """'Can you total up the average ...' (blind review): a tone's verb only where it fits,
+    in the grouped question voice too."""
+    q = parse(
+        "SELECT gb.zone, COUNT(*) AS n_grid_buses, AVG(gb.voltage_kv) AS avg_voltage_kv "
+        "FROM cim_vector.grid_bus AS gb GROUP BY gb.zone ORDER BY n_grid_buses DESC"
+    )
+    for seed in range(12):
+        assert "total" not in ask(q, SCHEMA, "AGGREGATE", seed).lower()

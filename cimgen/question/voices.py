@@ -339,8 +339,9 @@ class Voices:
                 return f"For each {keys}, {what}{having}{self.tail()}"
             return f"{verb} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
         if voice == "question":
+            forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
             return (
-                self.pick(_WHAT.get(self.tone, _WHAT["DIRECT"])).format(
+                self.pick(forms or _WHAT["DIRECT"]).format(
                     be=self.be(), R=f"{self.the(R)} {self.per()}", of=" for ", n=self.np()
                 )
                 + f"{having}{self.tail()}?"
