@@ -258,3 +258,39 @@ def test_groups_named_by_a_row_hold_several_rows() -> None:
     finally:
         con.close()
     assert grouped >= 10, (grouped, labelled)
+
+
+def test_a_raster_meets_a_line_or_polygon_at_its_centre() -> None:
+    """A tile joined to a line or polygon is the tile under its centroid, where its value is
+    read: joined by ``ST_Intersects(rast, geometry)``, a line crossing two tiles gave two
+    rows, one of them reading the value outside its tile (NULL) -- blind review."""
+    c = ctx()
+    s = QueryFeatures(
+        table_count=2,
+        schema_count=2,
+        join_count=1,
+        spatial_function_count=2,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="raster",
+    )
+    rasters = [r for t in c.tables for r in t.rasters]
+    seen = 0
+    for k in range(40):
+        e = expand(s, c, random.Random(k))
+        if e.query is None:
+            continue
+        tables = {
+            (t.alias or t.name): c.by_name[t.qualified]
+            for t in ast.walk(e.query)
+            if isinstance(t, ast.TableRef) and t.qualified in c.by_name
+        }
+        for node in ast.walk(e.query):
+            if not (isinstance(node, ast.FuncCall) and node.name.upper() == "ST_INTERSECTS"):
+                continue
+            rast, geom = node.args[0], node.args[1]
+            if not (isinstance(rast, ast.Column) and any(rast.name == r.name for r in rasters)):
+                continue
+            seen += 1
+            if isinstance(geom, ast.Column):  # a bare geometry: only a point meets one tile
+                assert tables[geom.table or ""].geom(geom.name).dim == 0, (k, geom)
+    assert seen >= 10

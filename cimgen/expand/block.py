@@ -211,7 +211,13 @@ class Block:
         if p.kind == "raster":
             r = it.info.geom(p.right_column or "")
             tile_srid = _tile_srid(sp, it, r)
-            geom = sp.aligned(column(other, g_other.name), g_other.srid, tile_srid)
+            g: ast.Expr = column(other, g_other.name)
+            if g_other.dim != 0:
+                # the tile under the geometry's centre, where its value is read
+                # (Spatial.raster_at): one tile per row, not every tile a line or a large
+                # polygon crosses (repeated rows, values read outside their tile: NULL)
+                g = sp.call("ST_Centroid", g)
+            geom = sp.aligned(g, g_other.srid, tile_srid)
             return sp.call("ST_Intersects", column(it, r.name), geom)
         g_it = it.info.geom(p.right_column or "")
         a, b = column(other, g_other.name), column(it, g_it.name)

@@ -118,9 +118,10 @@ class Spatial:
     def raster_at(
         self, rast: ast.Expr, g: ast.Expr, dim: int, rsrid: int | None, gsrid: int | None
     ) -> ast.Expr:
-        """The raster's value at a point, or at a geometry's centroid / point on surface."""
+        """The raster's value at a point, or at a geometry's centroid (where a raster link
+        meets the geometry: ``cimgen.expand.block``)."""
         if dim != 0:
-            g = self.call("ST_Centroid" if self.rng.random() < 0.7 else "ST_PointOnSurface", g)
+            g = self.call("ST_Centroid", g)
         return self.call("ST_Value", rast, self.aligned(g, gsrid, rsrid))
 
     def raster_stat(
