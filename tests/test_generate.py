@@ -557,3 +557,32 @@ def test_a_reduced_grammar_folder_gates_constructs_and_functions(tmp_path: Path)
     assert validate_queries([QueryItem(0, "x", sql)], schema).invalid == 0
     bad = validate_queries([QueryItem(0, "x", sql)], schema, grammar=copy)
     assert [f.code for f in bad.results[0].findings] == ["BND004"]
+
+
+def test_plain_lines_report_accepted_rows_where_output_is_no_terminal() -> None:
+    """A log file or CI gets a line every 5 % of the rows (rich draws its bar only at the
+    end there); a terminal gets the bar alone; --quiet gets neither."""
+    import io
+
+    from rich.console import Console
+
+    from cimgen.generate.pipeline import _PlainLines
+
+    file = io.StringIO()
+    plain = _PlainLines(Console(file=file, force_terminal=False, width=200), True, 1000)
+    for done in (0, 10, 49, 50, 51, 400, 999, 1000):
+        plain(done)
+    lines = [line.rsplit(", ", 1)[0] for line in file.getvalue().splitlines()]
+    assert lines == [
+        "accepted 50/1,000 (5 %)",
+        "accepted 400/1,000 (40 %)",
+        "accepted 999/1,000 (99 %)",
+        "accepted 1,000/1,000 (100 %)",
+    ]
+    for console, enabled in (
+        (Console(file=io.StringIO(), force_terminal=True), True),
+        (Console(file=io.StringIO(), force_terminal=False), False),
+    ):
+        quiet = _PlainLines(console, enabled, 10)
+        quiet(10)
+        assert isinstance(console.file, io.StringIO) and console.file.getvalue() == ""

@@ -35,6 +35,7 @@ from cimgen.generate.stats import RunStats
 from cimgen.generate.work import Outcome, WorkerSpec
 from cimgen.io import file_sha256, make_public_dir, write_json, write_table
 from cimgen.score import score
+from cimgen.structure.progress import PLAIN_STEPS
 
 
 @dataclass
@@ -69,6 +70,26 @@ def _progress(console: Console, enabled: bool) -> Progress:
         disable=not enabled,
         transient=False,
     )
+
+
+class _PlainLines:
+    """Where the output is no terminal (a log file, CI), rich draws the bar only when it
+    stops: one plain line every 1/PLAIN_STEPS of the rows instead, with the time so far."""
+
+    def __init__(self, console: Console, enabled: bool, total: int) -> None:
+        self.console, self.total = console, max(total, 1)
+        self.enabled = enabled and not console.is_terminal
+        self.start, self.next_step = time.perf_counter(), 1
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled or done * PLAIN_STEPS < self.next_step * self.total:
+            return
+        self.next_step = done * PLAIN_STEPS // self.total + 1
+        seconds = time.perf_counter() - self.start
+        self.console.print(
+            f"accepted {done:,}/{self.total:,} ({100 * done // self.total} %), {seconds:.1f} s",
+            highlight=False,
+        )
 
 
 def _prepare_out(out: Path, overwrite: bool) -> Path:
@@ -329,6 +350,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                 )
             progress = running.enter_context(_progress(console, opts.progress))
             bar = progress.add_task("accepted", total=opts.rows)
+            plain = _PlainLines(console, opts.progress, opts.rows)
             while decide.accepted < opts.rows and rounds < opts.max_rounds and not failed:
                 rounds += 1
                 n = max(1, math.ceil((opts.rows - decide.accepted) * opts.oversample))
@@ -355,6 +377,7 @@ def _run(opts: GenerateOptions, console: Console, tmp: Path, stack: ExitStack) -
                                         break
                                     decide(outcome)
                                 progress.update(bar, completed=decide.accepted)
+                                plain(decide.accepted)
                                 if decide.accepted >= opts.rows:
                                     break
                         except ChunkFailed as exc:
