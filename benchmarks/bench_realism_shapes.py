@@ -33,18 +33,6 @@ from cimgen.grammar import parse
 from cimgen.schema import load_schema
 
 
-def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
-    if e is None:
-        return []
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return [*_conjuncts(e.left), *_conjuncts(e.right)]
-    return [e]
-
-
-def _aliases(e: ast.Expr) -> set[str]:
-    return {n.table for n in ast.walk(e) if isinstance(n, ast.Column) and n.table}
-
-
 def shapes(query: ast.Query, sql: str, ctx: ExpansionContext, check: CheckContext) -> set[str]:
     body = query.body
     if not isinstance(body, ast.Select):
@@ -65,8 +53,10 @@ def shapes(query: ast.Query, sql: str, ctx: ExpansionContext, check: CheckContex
         found |= {f"joined_version_open:{c}" for _, c in open_versions(query, ctx)}
     refs = [f for f in body.from_ if isinstance(f, ast.TableRef)]
     if len(refs) == 2 and refs[0].name == refs[1].name:
-        for c in _conjuncts(body.where):
-            if _aliases(c) == {refs[1].alias} and not (isinstance(c, ast.BinaryOp) and c.op == "="):
+        for c in ast.conjuncts(body.where):
+            if ast.tables_read(c) == {refs[1].alias} and not (
+                isinstance(c, ast.BinaryOp) and c.op == "="
+            ):
                 found.add("neighbour_filter")
     if any(isinstance(o.expr, ast.Column) and o.expr.name == "cluster_id" for o in query.order_by):
         found.add("order_by_cluster_id")

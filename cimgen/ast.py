@@ -364,6 +364,20 @@ def walk(node: Any) -> Any:
         stack.extend(reversed(children(current)))
 
 
+def conjuncts(e: Expr | None) -> list[Expr]:
+    """``a AND b AND c`` as ``[a, b, c]`` (nested ANDs spread out); nothing for ``None``."""
+    if e is None:
+        return []
+    if isinstance(e, BinaryOp) and e.op == "AND":
+        return [*conjuncts(e.left), *conjuncts(e.right)]
+    return [e]
+
+
+def tables_read(node: Any) -> set[str]:
+    """The table names or aliases that the columns below ``node`` are qualified with."""
+    return {n.table for n in walk(node) if isinstance(n, Column) and n.table}
+
+
 def to_dict(node: Any) -> Any:
     """A JSON-ready nested dict of the tree (``{"_": "FuncCall", "name": ...}``)."""
     if isinstance(node, tuple):
@@ -410,6 +424,8 @@ __all__ = [
     "When",
     "Window",
     "children",
+    "conjuncts",
+    "tables_read",
     "to_dict",
     "walk",
 ]

@@ -28,18 +28,6 @@ def ctx() -> ExpansionContext:
     return ExpansionContext.for_fixture(SCHEMA)
 
 
-def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
-    if e is None:
-        return []
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return [*_conjuncts(e.left), *_conjuncts(e.right)]
-    return [e]
-
-
-def _aliases(e: ast.Expr) -> set[str]:
-    return {n.table for n in ast.walk(e) if isinstance(n, ast.Column) and n.table}
-
-
 def test_a_pair_of_neighbours_is_filtered_on_the_listed_side() -> None:
     """``FROM t a, t b WHERE <a near b>``: the place and attribute filters narrow the rows
     listed (``a``), not their neighbours (review: "the point and population filters go on
@@ -63,8 +51,8 @@ def test_a_pair_of_neighbours_is_filtered_on_the_listed_side() -> None:
             continue
         pairs += 1
         listed, other = refs[0].alias, refs[1].alias
-        for c in _conjuncts(body.where):
-            if _aliases(c) == {other}:
+        for c in ast.conjuncts(body.where):
+            if ast.tables_read(c) == {other}:
                 # only the scope both sides share (pin_scope), or the neighbour's version
                 # (one level of detail of each neighbour), may name the neighbour alone
                 assert isinstance(c, ast.BinaryOp) and c.op == "=", (listed, c)
@@ -78,7 +66,7 @@ def test_a_pair_of_neighbours_is_filtered_on_the_listed_side() -> None:
 def _pins(e: ast.Expr | None) -> dict[str, str]:
     """column -> literal of the ``x.c = 'literal'`` conjuncts."""
     out = {}
-    for c in _conjuncts(e):
+    for c in ast.conjuncts(e):
         if (
             isinstance(c, ast.BinaryOp)
             and c.op == "="
@@ -108,7 +96,7 @@ def test_an_average_to_compare_with_is_pinned_like_the_rows() -> None:
         if e.query is None or not isinstance(e.query.body, ast.Select):
             continue
         outer = e.query.body
-        for c in _conjuncts(outer.where):
+        for c in ast.conjuncts(outer.where):
             if not (isinstance(c, ast.BinaryOp) and isinstance(c.right, ast.Subquery)):
                 continue
             inner = c.right.query.body

@@ -150,14 +150,6 @@ def _leaves(item: ast.FromItem) -> list[str]:
     return _leaves(item.left) + _leaves(item.right)
 
 
-def _conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
-    if e is None:
-        return []
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return _conjuncts(e.left) + _conjuncts(e.right)
-    return [e]
-
-
 def _refs(e: Any) -> set[str | None]:
     """Qualifiers of the columns under ``e``, nested queries included (correlation)."""
     return {n.table for n in ast.walk(e) if isinstance(n, ast.Column)}
@@ -199,7 +191,7 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
         for e in (*sel.group_by, sel.having, *(o.expr for o in b.order_by)):
             if e is not None:
                 used |= _refs(e)
-        conds = _conjuncts(sel.where) + [c for j in _joins(sel) for c in _conjuncts(j.on)]
+        conds = ast.conjuncts(sel.where) + [c for j in _joins(sel) for c in ast.conjuncts(j.on)]
         for c in conds:
             if not _is_link(c):
                 used |= _refs(c)
@@ -316,7 +308,7 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
     for b in _blocks(q, ctx):
         by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
         seen: set[str] = set()
-        for c in _conjuncts(b.select.where):
+        for c in ast.conjuncts(b.select.where):
             text = repr(c)
             if text in seen:
                 found.append(finding(PUR003, "the same predicate is written twice"))
@@ -441,7 +433,7 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
             if isinstance(e, ast.Column) and e.table in (None, ref.ref_name)
         }
         pinned = set()
-        for c in _conjuncts(sel.where):
+        for c in ast.conjuncts(sel.where):
             got = _constraint(c)
             if got is not None and got[1].op == "=" and got[0][0] in (None, ref.ref_name):
                 pinned.add(got[0][1])
@@ -470,7 +462,7 @@ def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 optional.update(_leaves(j.left))
         if not optional:
             continue
-        for c in _conjuncts(b.select.where):
+        for c in ast.conjuncts(b.select.where):
             if isinstance(c, ast.IsNull):
                 continue
             hit = sorted(r for r in _refs(c) if r in optional)
@@ -529,12 +521,12 @@ def _inner_refs(item: ast.FromItem) -> list[ast.TableRef]:
 
 
 def _inner_conditions(sel: ast.Select) -> list[ast.Expr]:
-    out = _conjuncts(sel.where)
+    out = ast.conjuncts(sel.where)
     stack: list[ast.FromItem] = list(sel.from_)
     while stack:
         item = stack.pop()
         if isinstance(item, ast.Join) and item.kind not in ("LEFT", "RIGHT", "FULL"):
-            out += _conjuncts(item.on)
+            out += ast.conjuncts(item.on)
             stack += [item.left, item.right]
     return out
 

@@ -316,17 +316,9 @@ def _table_ref(it: Item) -> ast.TableRef | ast.DerivedTable:
     return ast.TableRef(it.info.name, it.info.schema, it.alias)
 
 
-def conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
-    if e is None:
-        return []
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return conjuncts(e.left) + conjuncts(e.right)
-    return [e]
-
-
 def conjoin(parts: list[ast.Expr]) -> ast.Expr | None:
     """``a AND b AND c`` (flat: a conjunction inside is spread out, not parenthesised)."""
-    parts = [c for p in parts if p is not None for c in conjuncts(p)]
+    parts = [c for p in parts if p is not None for c in ast.conjuncts(p)]
     if not parts:
         return None
     out = parts[0]

@@ -23,7 +23,6 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import (
     _Classes,
     _col,
-    _conjuncts,
     _literal,
     _table_refs,
     one_row_aliases,
@@ -89,8 +88,8 @@ def _only_linked(query: ast.Query, alias: str) -> bool:
     table (its joins), with no condition of its own?"""
     body = query.body
     assert isinstance(body, ast.Select)
-    conds = [c for c in _inner_conjuncts(body) if alias in _aliases(c)]
-    if not conds or any(_aliases(c) == {alias} for c in conds):
+    conds = [c for c in _inner_conjuncts(body) if alias in ast.tables_read(c)]
+    if not conds or any(ast.tables_read(c) == {alias} for c in conds):
         return False
     reads = [n for n in ast.walk(query) if isinstance(n, ast.Column) and n.table == alias]
     in_conds = [n for c in conds for n in ast.walk(c) if isinstance(n, ast.Column)]
@@ -102,7 +101,7 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
     body = query.body
     assert isinstance(body, ast.Select)
     conds = _inner_conjuncts(body)
-    mine = [c for c in conds if alias in _aliases(c)]
+    mine = [c for c in conds if alias in ast.tables_read(c)]
     if not mine or not all(_link_or_pin(c, alias) for c in mine):
         return query
 
@@ -166,7 +165,7 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
                 reduced.union(head, o)
         if mine_pins and not any(reduced.find(p) == reduced.find(head) for p in kept_pins):
             extra.append(ast.BinaryOp("=", ast.Column(head[1], head[0]), mine_pins[0]))
-    where_parts = [c for c in _conjuncts(body.where) if c not in mine] if body.where else []
+    where_parts = [c for c in ast.conjuncts(body.where) if c not in mine] if body.where else []
     where_parts += [c for c in moved if c not in mine] + extra
     where: ast.Expr | None = None
     for c in where_parts:
@@ -188,7 +187,7 @@ def _strip_on(
             return None
         on = item.on
         if on is not None:
-            parts = [c for c in _conjuncts(on) if c not in mine]
+            parts = [c for c in ast.conjuncts(on) if c not in mine]
             if not parts:
                 return None
             on = parts[0]
@@ -203,19 +202,15 @@ def _strip_on(
 
 
 def _inner_conjuncts(body: ast.Select) -> list[ast.Expr]:
-    out = list(_conjuncts(body.where)) if body.where is not None else []
+    out = list(ast.conjuncts(body.where)) if body.where is not None else []
     stack: list[ast.FromItem] = list(body.from_)
     while stack:
         item = stack.pop()
         if isinstance(item, ast.Join):
             if item.on is not None and item.kind not in ("LEFT", "RIGHT", "FULL"):
-                out += _conjuncts(item.on)
+                out += ast.conjuncts(item.on)
             stack += [item.left, item.right]
     return out
-
-
-def _aliases(expr: ast.Expr) -> set[str]:
-    return {n.table for n in ast.walk(expr) if isinstance(n, ast.Column) and n.table}
 
 
 def _link_or_pin(c: ast.Expr, alias: str) -> bool:
@@ -259,7 +254,7 @@ def _drop_in_join(item: ast.Join, alias: str, moved: list[ast.Expr]) -> ast.From
     for side, other in ((item.right, item.left), (item.left, item.right)):
         if isinstance(side, ast.TableRef) and (side.alias or side.name) == alias:
             if item.on is not None:
-                moved += _conjuncts(item.on)
+                moved += ast.conjuncts(item.on)
             return other
     if isinstance(item.left, ast.Join):
         got = _drop_in_join(item.left, alias, moved)

@@ -242,7 +242,7 @@ def _equalities(body: ast.Select) -> tuple[_Classes, dict[tuple[str, str], ast.E
     same = _Classes()
     pinned: dict[tuple[str, str], ast.Expr] = {}
     for cond in _conditions(body):
-        for conj in _conjuncts(cond):
+        for conj in ast.conjuncts(cond):
             if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
                 continue
             left, right = _col(conj.left), _col(conj.right)
@@ -300,12 +300,6 @@ def _conditions(body: ast.Select) -> list[ast.Expr]:
                 out.append(item.on)
             stack += [item.left, item.right]
     return out
-
-
-def _conjuncts(expr: ast.Expr) -> list[ast.Expr]:
-    if isinstance(expr, ast.BinaryOp) and expr.op == "AND":
-        return [*_conjuncts(expr.left), *_conjuncts(expr.right)]
-    return [expr]
 
 
 def _col(expr: ast.Expr) -> tuple[str, str] | None:

@@ -152,14 +152,6 @@ def with_unit(value: str, unit: str) -> str:
     return f"{value}{unit}" if unit == "%" else f"{value} {unit}"
 
 
-def conjuncts(e: ast.Expr | None) -> list[ast.Expr]:
-    if e is None:
-        return []
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return conjuncts(e.left) + conjuncts(e.right)
-    return [e]
-
-
 def is_agg_call(e: ast.Expr) -> bool:
     return (
         isinstance(e, ast.FuncCall)

@@ -77,7 +77,7 @@ class QueryReader(ConditionReader):
         self.returns(sel, set(keys), scope, reading)
         if sel.having is not None:
             rows = self.rows_noun(scope)
-            reading.having = [self.having_clause(c, scope, rows) for c in _conjuncts(sel.having)]
+            reading.having = [self.having_clause(c, scope, rows) for c in ast.conjuncts(sel.having)]
         reading.distinct = sel.distinct
         links = self.links.get(id(scope), [])
         reading.spatial_link |= any(link.kind == "spatial" for link in links)
@@ -507,9 +507,3 @@ def _list(items: list[str]) -> str:
     if len(items) > 1 and any(" and " in i for i in items):
         return ", ".join(items[:-1]) + ", and " + items[-1]
     return join_words(items)
-
-
-def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
-    if isinstance(e, ast.BinaryOp) and e.op == "AND":
-        return _conjuncts(e.left) + _conjuncts(e.right)
-    return [e]

@@ -32,7 +32,6 @@ from cimgen.question.base import (
     Reading,
     Source,
     columns_in,
-    conjuncts,
     join_words,
     possessive,
 )
@@ -89,7 +88,7 @@ class ScopeReader:
             if isinstance(item, ast.Join):
                 if item.kind in ("LEFT", "FULL") and not isinstance(item.right, ast.Join):
                     outer.add(_ref(item.right))
-                on += conjuncts(item.on)
+                on += ast.conjuncts(item.on)
                 stack += [item.right, item.left]
                 continue
             src = self._source(item, seen, reading, first=scope.subject is None)
@@ -99,7 +98,7 @@ class ScopeReader:
                 src.attached = True
         self.links[id(scope)] = []
         # conditions still unread are filters, told by the WHERE reader
-        self._pending[id(scope)] = self._link(scope, on + conjuncts(sel.where), outer)
+        self._pending[id(scope)] = self._link(scope, on + ast.conjuncts(sel.where), outer)
         return scope
 
     def pending(self, scope: BlockWords) -> list[ast.Expr]:
