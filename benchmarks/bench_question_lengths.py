@@ -24,6 +24,8 @@ same queries without generating again (the SQL read back is the rendered query, 
 questions are close to, not the same as, the dataset's own).
 
     python benchmarks/bench_question_lengths.py /tmp/q3/gc/dataset.jsonl /tmp/q3/ctgan/dataset.jsonl
+
+``--longest 20`` also prints the 20 longest re-asked questions with their parts' words.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("datasets", nargs="+", type=Path, help="dataset.jsonl files")
     ap.add_argument("--schema", default="cim_wizard", help="the datasets' schema")
+    ap.add_argument(
+        "--longest", type=int, default=0, help="also print the N longest re-asked questions"
+    )
     args = ap.parse_args()
 
     from cimgen.schema.load import load_schema
@@ -97,14 +102,19 @@ def main() -> None:
         print(f"  dataset questions: {figures([count(r['question']) for r in rows])}")
         asked: list[int] = []
         totals = dict.fromkeys(PARTS, 0)
+        long: list[tuple[int, int, str, dict[str, int]]] = []
         for i, r in enumerate(rows):
             question, parts = split(r["sql_postgis"], schema, r.get("question_tone", "DIRECT"), i)
             asked.append(count(question))
+            long.append((-count(question), i, question, parts))
             for k, v in parts.items():
                 totals[k] += v
         print(f"  asked again now:   {figures(asked)}")
         n = max(1, len(rows))
         print("  mean words per part: " + ", ".join(f"{k} {totals[k] / n:.1f}" for k in PARTS))
+        for words, i, question, parts in sorted(long)[: args.longest]:
+            big = ", ".join(f"{k} {v}" for k, v in parts.items() if v)
+            print(f"\n  [{i}] {-words} words ({big})\n  {question}")
 
 
 if __name__ == "__main__":
