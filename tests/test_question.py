@@ -499,3 +499,79 @@ def test_a_grouped_average_is_not_totalled() -> None:
     )
     for seed in range(12):
         assert "total" not in ask(q, SCHEMA, "AGGREGATE", seed).lower()
+
+
+# --------------------------------------------------------------------------- fourth pass
+
+
+def _all(q: A.Query, seeds: int = 8) -> list[str]:
+    return [ask(q, SCHEMA, tone, seed) for tone in TONES for seed in range(seeds)]
+
+
+def test_a_limit_on_a_rank_says_ranked_by() -> None:
+    """ORDER BY a ROW_NUMBER alias LIMIT 10: "first 10 ranked by distance to the building",
+    never "lowest 10 by position by distance" (blind review, fourth pass)."""
+    q = parse(
+        "SELECT gb.name, ROW_NUMBER() OVER (ORDER BY ST_Distance(gb.geometry::geography, "
+        "b.building_geometry::geography)) AS position FROM cim_vector.grid_bus AS gb, "
+        "cim_vector.building AS b WHERE ST_DWithin(gb.geometry::geography, "
+        "b.building_geometry::geography, 150) ORDER BY position LIMIT 10"
+    )
+    for question in _all(q):
+        assert "by position by" not in question and "10 ranked by distance" in question, question
+        assert not missing(q, question), (missing(q, question), question)
+
+
+def test_a_partitioned_rank_is_not_a_grouping() -> None:
+    """A window's PARTITION BY reads "within each ..." / "split by whether ...": "per"
+    reads as the query's grouping (blind review: "per scenario top 10 is global")."""
+    q = parse(
+        "SELECT gb.name, ROW_NUMBER() OVER (PARTITION BY gb.in_service ORDER BY gb.voltage_kv "
+        "DESC) AS position_in_group, RANK() OVER (PARTITION BY gb.zone ORDER BY gb.voltage_kv "
+        "DESC) AS r FROM cim_vector.grid_bus AS gb"
+    )
+    for question in _all(q):
+        assert " per " not in question, question
+        assert "split by whether" in question and "within each grid zone" in question, question
+
+
+def test_a_ctes_project_and_scenario_are_said_once() -> None:
+    """A CTE pinned to a project and scenario, and the outer query pinned to the same: the
+    project and scenario are said once (the fourth review: "per project and scenario" twice)."""
+    q = parse(
+        "WITH sgl AS (SELECT gl.name, gl.project_id, gl.scenario_id, gl.length_km "
+        "FROM cim_vector.grid_line AS gl WHERE gl.project_id = 'milan_navigli_2023' "
+        "AND gl.scenario_id = 'proposed') SELECT s.name, s.length_km FROM sgl AS s "
+        "WHERE s.project_id = 'milan_navigli_2023' AND s.scenario_id = 'proposed' "
+        "ORDER BY s.length_km DESC"
+    )
+    for question in _all(q):
+        assert question.count("milan_navigli_2023") == 1, question
+        assert not missing(q, question), question
+
+
+def test_keys_through_a_chain_of_ctes_are_not_spelled_out() -> None:
+    """A join on a key passed through two CTEs is the schema's relation ("with their
+    source buses"), not "where their source bus number is the bus number"."""
+    q = parse(
+        "WITH m AS (SELECT gl.from_bus, gl.max_loading_percent FROM cim_vector.grid_line AS gl), "
+        "per_bus AS (SELECT m.from_bus, COUNT(*) AS n_grid_lines FROM m GROUP BY m.from_bus) "
+        "SELECT gb.name, p.n_grid_lines FROM per_bus AS p "
+        "JOIN cim_vector.grid_bus AS gb ON p.from_bus = gb.bus_id WHERE gb.voltage_kv = 0.4"
+    )
+    for question in _all(q):
+        assert "is the bus number" not in question and " where " not in question, question
+
+
+def test_a_measure_or_level_filter_reads_as_a_modifier() -> None:
+    """ "0.4 kV buses", "LOD 1 buildings": a filter said before the noun, in some
+    questions; DBSCAN's noise left out is "in a cluster" (fourth pass: shorter conditions)."""
+    buses = parse("SELECT gb.name FROM cim_vector.grid_bus AS gb WHERE gb.voltage_kv = 0.4")
+    assert any("0.4 kV buses" in q for q in _all(buses))
+    lod = parse(
+        "SELECT b.building_id, b.building_geometry_source FROM cim_vector.building AS b "
+        "WHERE b.lod = 1"
+    )
+    assert any("LOD 1 buildings" in q for q in _all(lod))
+    for question in _all(buses) + _all(lod):
+        assert "level of detail" not in question, question

@@ -66,6 +66,8 @@ class ConditionReader(GeometryReader):
             if owner:
                 text = f"{qualify(noun, owner)} is {'known' if known else 'missing'}"
                 return self._sentence_clause(text)
+            if known and noun == "cluster":  # DBSCAN's noise points left out
+                return Clause("in a cluster", "are in a cluster")
             if known:
                 return Clause(f"with a known {noun}", f"have a known {noun}")
             return Clause(f"with no {noun}", f"have no {noun}")
@@ -156,6 +158,13 @@ class ConditionReader(GeometryReader):
                 return Clause(
                     f"with {noun} {value}", f"are {right.value}", adjective=right.value, noun=noun
                 )
+            if unit and isinstance(right, ast.Number | ast.UnaryOp) and self._measured(noun):
+                # a measure with its unit says what it is before the noun: "0.4 kV buses"
+                return Clause(f"with {noun} {value}", f"have {noun} {value}", adjective=value)
+            if noun.isupper() and isinstance(right, ast.Number):  # "LOD 2 buildings"
+                return Clause(
+                    f"with {noun} {value}", f"have {noun} {value}", adjective=f"{noun} {value}"
+                )
         temporal = self._temporal(left, scope)
         if op in ("=", "<>"):
             word = "" if op == "=" else "other than "
@@ -219,6 +228,11 @@ class ConditionReader(GeometryReader):
         if focus is not None and entity in (focus.words.singular, focus.words.plural):
             return ""
         return entity if entity.count(" ") < 2 and not entity.startswith("internal") else ""
+
+    def _measured(self, noun: str) -> bool:
+        """Whether the unit alone says which value of the row is meant (``0.4 kV`` is a
+        bus's voltage; ``3 m`` could be a height, a width or a length)."""
+        return len(noun.split()) == 1 and not self._built(noun)
 
     def _category(self, noun: str, value: str) -> bool:
         return bool(_CATEGORY.search(noun)) and bool(_ADJECTIVE.match(value))

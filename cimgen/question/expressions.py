@@ -227,7 +227,10 @@ class ExprReader(ScopeReader):
     def window(self, f: ast.FuncCall, scope: BlockWords) -> tuple[str, str]:
         over = f.over or ast.Window()
         part = join_words([self.expr(p, scope) for p in over.partition_by])
-        within = f" per {part}" if part else ""
+        # "within each grid zone", "split by whether the bus is in service": not "per",
+        # which reads as the query's own grouping (blind review)
+        within = f" {'split by' if part.startswith('whether') else 'within each'} {part}"
+        within = within if part else ""
         order = join_words([self.order_noun(o, scope) for o in over.order_by])
         up = f.name.upper()
         if f.name in ("ST_ClusterDBSCAN", "ST_ClusterKMeans"):

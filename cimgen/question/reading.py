@@ -110,8 +110,13 @@ class QueryReader(ConditionReader):
             things = list(dict.fromkeys(k.within for k in within))
             reading.within += things
             context = self._context(things)
-            # a CTE's "in scenario 's'" (folded in already) and the query's own both hold
-            reading.context = f"{context}, {reading.context}" if reading.context else context
+            # a CTE's "in scenario 's'" (folded in already) and the query's own both hold;
+            # the same project and scenario twice are said once (blind review)
+            folded = reading.within[: -len(things)]
+            if reading.context and not set(things) <= set(folded):
+                reading.context = f"{context}, {reading.context}"
+            elif not reading.context:
+                reading.context = context
         for k in own:
             if k in within:
                 continue
@@ -265,7 +270,7 @@ class QueryReader(ConditionReader):
         """A column returned so that rows can be told apart (the scenario or project a row
         belongs to, a level of detail -- see ``cimgen.expand.distinct``) in one or two words:
         ``scenario``, ``LOD``, ``building LOD`` (said among the returned values)."""
-        if t.noun.endswith("level of detail"):
+        if t.noun.endswith(("level of detail", "LOD")):
             word = "LOD"
         else:
             word = self._entity(col, t.noun, scope)
@@ -458,6 +463,9 @@ class QueryReader(ConditionReader):
                 return f"only the one with the {'highest' if o.descending else 'lowest'} {o.noun}"
             if o.distance:
                 return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
+            if _RANKED.match(o.noun):  # ORDER BY a rank: "first 10 ranked by distance"
+                ranked = _RANKED.sub("ranked by ", o.noun, count=1)
+                return f"{'last' if o.descending else 'first'} {n} {ranked}"
             if o.temporal:
                 return f"{'latest' if o.descending else 'earliest'} {n} by {o.noun}"
             if o.text:  # a name is not high or low: first or last in order

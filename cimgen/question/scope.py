@@ -157,6 +157,7 @@ class ScopeReader:
         reading.adjectives += sub.adjectives
         if sub.context and not reading.context:
             reading.context = sub.context
+            reading.within += sub.within  # what it names: not said again (blind review)
         reading.filters += sub.filters
         reading.links += sub.links
         reading.where += sub.where
@@ -349,6 +350,8 @@ class ScopeReader:
             return col, src
         _, sub_scope = self.sub_reading(src.query)
         inner_src, _ = self.resolve(inner, sub_scope)
+        if inner_src is not None and inner_src.query is not None:  # a CTE over a CTE
+            inner, inner_src = self._base(inner, inner_src)
         if inner_src is None or inner_src.key is None:
             return col, src
         return inner, Source(src.ref, src.words, inner_src.key, None, src.label)

@@ -145,7 +145,7 @@ _SHORTER: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^geometry data source$", "geometry source"),
         (r"^calculated building height$", "calculated height"),
         (r"^operating voltage$", "voltage"),
-        (r"^level of detail of the calculation$", "level of detail"),
+        (r"^level of detail( of the calculation)?$", "LOD"),  # what planners say
         (r"^last modification timestamp$", "last update time"),
         (r"^electrical network identifier$", "network identifier"),
         (r"^(confidence score|raster coverage) of the (calculation|footprint)$", r"\1"),
