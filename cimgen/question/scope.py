@@ -459,10 +459,11 @@ class ScopeReader:
         they = "they" if their == "their" else to.label if to else "they"
         noun = f"{w.plural}{filters}"
         if link.kind == "up":
-            if not link.role and not filters:
+            if not filters and (not link.role or not src.mentioned):
                 # the one parent every row has (a line's project scenario): what is said of
                 # it is said with its owner ("plus the project's name"); joining it changes
-                # nothing else worth a phrase
+                # nothing else worth a phrase; the same for a role nothing of which is said
+                # (a line's source bus: the schema's key, "lines" already have one)
                 return ""
             return f"with {their} {link.role} {noun}"
         if link.kind == "down":
@@ -485,6 +486,15 @@ class ScopeReader:
         scope.focus = src
         try:
             if link.kind == "spatial":
+                if (
+                    src.mentioned
+                    and not src.filters
+                    and self.v.raster_value(src.key)
+                    and _at_a_point(link.conds[0])
+                ):
+                    # the tile under a point is one tile: "surface elevation at their
+                    # centroid" says the DSM tile it is read from
+                    return ""
                 rel = self.relation(link.conds[0], scope, src)
                 rest = [c for c in src.filters if c.rel != rel]
                 more = (", " + self.rel_list(rest)) if rest else ""
@@ -545,6 +555,18 @@ def qualify(text: str, owner: str) -> str:
     if owner == "their":
         return f"their {text}"
     return f"{possessive(owner)} {text}"
+
+
+_POINTS = {"ST_Centroid", "ST_PointOnSurface", "ST_SetSRID", "ST_MakePoint", "ST_Point"}
+
+
+def _at_a_point(c: ast.Expr) -> bool:
+    """Whether ``c`` is ``ST_Intersects(rast, <a point>)``: one tile per row."""
+    return (
+        isinstance(c, ast.FuncCall)
+        and c.name.removeprefix("public.") == "ST_Intersects"
+        and any(isinstance(a, ast.FuncCall) and a.name in _POINTS for a in c.args)
+    )
 
 
 def _ref(item: ast.FromItem) -> str:

@@ -30,6 +30,10 @@ _WEIGHTS = {
 # a planner's goal ("I'd like to study ...") only frames a short body: subject, conditions,
 # joins and what is returned in at most this many words; longer ones get a short voice
 GOAL_BODY_WORDS = 14
+# a body (subject, conditions, joins, what is returned) longer than this has much to say
+# already: it gets the shortest frame of its voice ("What are ...", not "Can you tell me
+# ..."; "For X, ..." with all its conditions, not "Considering only X, ... among those ...")
+LONG_BODY_WORDS = 16
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -85,6 +89,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
+_IF_SHORT = ("Among", "For")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
 
 
@@ -93,6 +98,7 @@ class Voices:
         self.r = r
         self.g = reading
         self.tone = tone if tone in _WEIGHTS else "DIRECT"
+        self.long = len(f"{self.np()} {self.returns()}".split()) > LONG_BODY_WORDS
 
     def pick(self, options: tuple[str, ...] | list[str]) -> str:
         return self.r.pick(options)
@@ -140,9 +146,19 @@ class Voices:
         measurements measured)."""
         if R.startswith("whether"):
             return f"For {self.np()}, can you tell me {R}"
-        forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
-        form = self.pick(forms or _WHAT["DIRECT"])
+        form = self.pick(self.what_forms(R))
         return form.format(be=self.be(), R=self.the(R), of=self.of(R), n=self.np())
+
+    def what_forms(self, R: str) -> list[str]:
+        """The tone's "What are ..." forms that fit ``R``; for a long body, those with a
+        word of frame at most, the tone's own first ("Can you analyse ...", "Right now,
+        what ..."), so that tones still read apart."""
+        forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
+        if self.long:
+            short = [f for f in forms if len(f.split()) <= 4]
+            own = [f for f in short if f != _WHAT["DIRECT"][0]]
+            return own or [_WHAT["DIRECT"][0]]
+        return forms or list(_WHAT["DIRECT"])
 
     def fits(self, phrase: str, R: str) -> bool:
         if "total" in phrase.lower():
@@ -260,7 +276,10 @@ class Voices:
             if R and (not pred or r.chance(0.35)):
                 return f"{self.what(R)}{self.tail()}?"
             if pred:
-                ask = self.pick(_WHICH.get(self.tone, _WHICH["DIRECT"]))
+                forms = _WHICH.get(self.tone, _WHICH["DIRECT"])
+                if self.long:  # a word of frame at most: "Which {h} currently {p}"
+                    forms = tuple(f for f in forms if len(f.split()) <= 4)
+                ask = self.pick(forms)
                 if ask.startswith("Where") and not g.spatial:  # "where" asks for a place
                     ask = "Which {h} {p}"
                 if pred.startswith("were "):
@@ -284,6 +303,8 @@ class Voices:
             return ""
         if "'s " in R or "whether" in R:
             return f", showing {R}"
+        if self.long:
+            return self.pick((f", with their {R}", f", showing their {R}"))
         return self.pick(
             (f", and what {self.be()} their {R}", f", with their {R}", f", with their {R}")
         )
@@ -291,7 +312,7 @@ class Voices:
     def count(self, voice: str) -> str:
         r = self.r
         if voice == "imperative":
-            verb = self.pick(("Count", "Count the", "Give the number of"))
+            verb = "Count" if self.long else self.pick(("Count", "Count the", "Give the number of"))
             return f"{verb} {self.np()}{self.tail()}"
         head, pred = self.head()
         if voice == "question":
@@ -339,9 +360,8 @@ class Voices:
                 return f"For each {keys}, {what}{having}{self.tail()}"
             return f"{verb} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
         if voice == "question":
-            forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
             return (
-                self.pick(forms or _WHAT["DIRECT"]).format(
+                self.pick(self.what_forms(R)).format(
                     be=self.be(), R=f"{self.the(R)} {self.per()}", of=" for ", n=self.np()
                 )
                 + f"{having}{self.tail()}?"
@@ -365,6 +385,8 @@ class Voices:
         g, r = self.g, self.r
         filters = list(g.filters)
         k = len(filters) // 2 if g.context else max(1, len(filters) // 2)
+        if self.long:  # "For X with A and B, what ...": not "... among those with B"
+            k = len(filters)
         first, rest = filters[:k], filters[k:]
         cond = " ".join([*g.adjectives, g.subject])
         if g.context:
@@ -374,7 +396,7 @@ class Voices:
         if g.shaping:
             cond += ", " + ", ".join(g.shaping)
         cond = self._with_links(cond)
-        lead = f"{self.pick(_IF)} {cond}, "
+        lead = f"{self.pick(_IF_SHORT if self.long else _IF)} {cond}, "
         R = self.returns()
         tail = self.tail()
         rest_rel = (" " + r.rel_list(rest)) if rest else ""
