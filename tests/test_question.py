@@ -575,3 +575,66 @@ def test_a_measure_or_level_filter_reads_as_a_modifier() -> None:
     assert any("LOD 1 buildings" in q for q in _all(lod))
     for question in _all(buses) + _all(lod):
         assert "level of detail" not in question, question
+
+
+def test_implied_links_are_not_said() -> None:
+    """A role nothing of which is said (a line's source bus, joined on the schema's key) and
+    the raster tile under a point whose value is said go without saying; a role that is
+    used (its bus's name) is still said."""
+    lines = parse(
+        "SELECT gl.name, gl.length_km FROM cim_vector.grid_line AS gl, cim_vector.grid_bus AS gb "
+        "WHERE gl.from_bus = gb.bus_id AND gl.project_id = gb.project_id "
+        "AND gl.scenario_id = gb.scenario_id AND gl.max_loading_percent > 50"
+    )
+    used = parse(
+        "SELECT gl.name, gb.name AS bus_name FROM cim_vector.grid_line AS gl, "
+        "cim_vector.grid_bus AS gb WHERE gl.from_bus = gb.bus_id AND gl.project_id = "
+        "gb.project_id AND gl.scenario_id = gb.scenario_id AND gl.max_loading_percent > 50"
+    )
+    tile = parse(
+        "SELECT gl.name, ST_Value(d.rast, ST_Centroid(gl.geometry)) AS surface_elevation_m "
+        "FROM cim_vector.grid_line AS gl JOIN cim_raster.dsm_raster AS d "
+        "ON ST_Intersects(d.rast, ST_Centroid(gl.geometry)) WHERE gl.length_km > 0.04"
+    )
+    for question in _all(lines):
+        assert "bus" not in question, question
+    for question in _all(used):
+        assert "source bus" in question, question
+    for question in _all(tile):
+        assert "DSM tile" not in question and "surface elevation at" in question, question
+        assert not missing(tile, question), question
+
+
+def test_a_joined_tables_filter_reads_before_its_noun() -> None:
+    """ "the LOD 1 buildings within 100 m of them", not "the buildings within 100 m of them,
+    with level of detail 1"; another table of the subject's own things returns its values
+    as the subject's ("with volume", not "plus the building's volume")."""
+    near = parse(
+        "SELECT gl.name, ST_Distance(gl.geometry::geography, b.building_geometry::geography) "
+        "AS d FROM cim_vector.grid_line AS gl, cim_vector.building AS b "
+        "WHERE ST_DWithin(gl.geometry::geography, b.building_geometry::geography, 100) "
+        "AND b.lod = 1"
+    )
+    for question in _all(near):
+        assert "LOD 1 buildings" in question, question
+        assert not missing(near, question), question
+    own = parse(
+        "SELECT bp.building_id, bp.volume, b.building_geometry_source "
+        "FROM cim_vector.building_properties AS bp JOIN cim_vector.building AS b "
+        "ON bp.building_fk = b.id WHERE bp.height > 20"
+    )
+    for question in _all(own):
+        assert "the building's" not in question, question
+
+
+def test_long_bodies_get_short_frames() -> None:
+    """A question whose subject, conditions and returned values run long does not add
+    "Can you tell me" or "Considering only ... among those ..." to them."""
+    q = parse(
+        "SELECT cg.ace, cg.p2, cg.p3 FROM cim_census.census_geo AS cg WHERE cg.p1 > 500 "
+        "AND cg.st1 BETWEEN 100 AND 400 AND cg.e8 <= 7 AND cg.p3 < 300 ORDER BY cg.p1 DESC"
+    )
+    for question in _all(q):
+        assert not question.startswith(("Can you tell me", "Can you give me")), question
+        assert "among those" not in question and "Considering only" not in question, question
+        assert not missing(q, question), question

@@ -37,6 +37,7 @@ _COUNT_WORDS = {
     "<>": "other than",
 }
 _CATEGORY = re.compile(r"(^|\s)(type|zone|class|category|kind|status)$")
+_SOURCE = re.compile(r"(^|\s)source$")
 _ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
 _LEADS = ("with", "whose", "that", "where")
 
@@ -157,6 +158,16 @@ class ConditionReader(GeometryReader):
             if isinstance(right, ast.String) and self._category(noun, right.value):
                 return Clause(
                     f"with {noun} {value}", f"are {right.value}", adjective=right.value, noun=noun
+                )
+            if (
+                isinstance(right, ast.String)
+                and _SOURCE.search(noun)
+                and _ADJECTIVE.match(right.value)
+            ):
+                # "osm buildings": where the rows come from, before the noun ("which
+                # buildings are osm" would not read: the predicate keeps the noun)
+                return Clause(
+                    f"with {noun} {value}", f"have {noun} {value}", adjective=right.value, noun=noun
                 )
             if unit and isinstance(right, ast.Number | ast.UnaryOp) and self._measured(noun):
                 # a measure with its unit says what it is before the noun: "0.4 kV buses"

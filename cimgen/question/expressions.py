@@ -263,10 +263,11 @@ class ExprReader(ScopeReader):
         if f.name == "ST_ClusterDBSCAN":
             eps = named.get("eps", pos[0] if pos else "?")
             pts = named.get("minpoints", pos[1] if len(pos) > 1 else "?")
-            text = f"grouped into DBSCAN clusters{of} (eps {eps}, at least {pts} points)"
+            # what a DBSCAN user writes: its two parameters, briefly
+            text = f"clustered by DBSCAN{of} (eps {eps}, min {pts} points)"
         else:
             k = named.get("k", pos[0] if pos else "?")
-            text = f"grouped into {k} k-means clusters{of}"
+            text = f"in {k} k-means clusters{of}"
         if over.partition_by:
             text += " per " + join_words([self.expr(p, scope) for p in over.partition_by])
         return text

@@ -384,13 +384,19 @@ class QueryReader(ConditionReader):
         """What is returned, the subject's own first, then per owner: ``height and volume,
         plus the census zone's code and population``; the row count next to other values
         is the ``count``, said last."""
-        own = [i for i in r.returns if not i.owner]
+        # another table of the same things (a building's properties) is the subject's own:
+        # "buildings ..., with volume", not "plus the building's volume"
+        returns = [
+            Item(i.text, "", i.measure) if r.singular and i.owner == f"the {r.singular}" else i
+            for i in r.returns
+        ]
+        own = [i for i in returns if not i.owner]
         items = [
             i
-            for i in r.returns
+            for i in returns
             if not (i.text == f"number of {r.subject}" and len(own) > 1 and not i.owner)
         ]
-        if len(items) < len(r.returns):
+        if len(items) < len(returns):
             items.append(Item("count"))
         # yes/no values last: "the height and whether they have a heating system"
         items.sort(key=lambda i: i.text.startswith("whether"))

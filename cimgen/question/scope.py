@@ -444,7 +444,13 @@ class ScopeReader:
     def link_phrase(self, link: Link, scope: BlockWords) -> str:
         src, to = link.source, link.to
         w = src.words
-        filters = self.source_filters(src)
+        adjective = next((c for c in src.filters if c.adjective and not c.within), None)
+        if adjective is not None and not src.attached:
+            # a filter said before the joined noun: "the LOD 1 buildings within 100 m of
+            # them", "the DSM raster datasets ...", not "..., with type 'DSM'"
+            src.filters = [c for c in src.filters if c is not adjective]
+            w = TableWords(*(f"{adjective.adjective} {x}" for x in (w.plural, w.singular)), w.short)
+        filters = self.source_filters(src) or (" " if adjective is not None else "")
         if src.attached and not link.role:
             if (
                 src.mentioned
