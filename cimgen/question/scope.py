@@ -449,7 +449,8 @@ class ScopeReader:
             # a filter said before the joined noun: "the LOD 1 buildings within 100 m of
             # them", "the DSM raster datasets ...", not "..., with type 'DSM'"
             src.filters = [c for c in src.filters if c is not adjective]
-            w = TableWords(*(f"{adjective.adjective} {x}" for x in (w.plural, w.singular)), w.short)
+            a = adjective.adjective
+            w = TableWords(f"{a} {w.plural}", f"{a} {w.singular}", w.short)
         filters = self.source_filters(src) or (" " if adjective is not None else "")
         if src.attached and not link.role:
             if (

@@ -276,9 +276,9 @@ class Voices:
             if R and (not pred or r.chance(0.35)):
                 return f"{self.what(R)}{self.tail()}?"
             if pred:
-                forms = _WHICH.get(self.tone, _WHICH["DIRECT"])
+                forms = list(_WHICH.get(self.tone, _WHICH["DIRECT"]))
                 if self.long:  # a word of frame at most: "Which {h} currently {p}"
-                    forms = tuple(f for f in forms if len(f.split()) <= 4)
+                    forms = [f for f in forms if len(f.split()) <= 4]
                 ask = self.pick(forms)
                 if ask.startswith("Where") and not g.spatial:  # "where" asks for a place
                     ask = "Which {h} {p}"
