@@ -269,7 +269,7 @@ def test_other_schema_uses_its_own_words() -> None:
     )
     for seed in range(6):
         question = ask(q, schema, "DIRECT", seed)
-        assert "sensor readings" in question and "number of samples" in question
+        assert "sensor readings" in question and "12 samples" in question
         assert "'MI01'" in question and "12" in question and not missing(q, question)
     assert instruction("Q?", schema).endswith("for the weather database: Q?")
 
@@ -638,3 +638,18 @@ def test_long_bodies_get_short_frames() -> None:
         assert not question.startswith(("Can you tell me", "Can you give me")), question
         assert "among those" not in question and "Considering only" not in question, question
         assert not missing(q, question), question
+
+
+def test_a_count_compared_reads_as_a_count_of_things() -> None:
+    """ "with at least 3 floors", "with 1 family", "with at most 7 buildings built before
+    1918": not "with number of floors at least 3" (fourth pass: shorter conditions)."""
+    q = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.number_of_floors >= 3 AND bp.n_family = 1"
+    )
+    zones = parse("SELECT cg.sez2011 FROM cim_census.census_geo AS cg WHERE cg.e8 <= 7")
+    for question in _all(q):
+        assert "at least 3 floors" in question and "1 family" in question, question
+        assert "number of" not in question and not missing(q, question), question
+    for question in _all(zones):
+        assert re.search(r"(at most|up to) 7 buildings built before 1918", question), question

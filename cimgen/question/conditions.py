@@ -27,6 +27,7 @@ from cimgen.question.base import (
 )
 from cimgen.question.geometry import GeometryReader, _verb_s
 from cimgen.question.scope import qualify
+from cimgen.question.vocabulary import singular
 
 _COUNT_WORDS = {
     ">": "more than",
@@ -35,6 +36,13 @@ _COUNT_WORDS = {
     "<=": "at most",
     "=": "exactly",
     "<>": "other than",
+}
+_COUNTED_WORDS = {  # a count compared with a number, before the counted things
+    "=": ("",),
+    ">": ("more than", "over"),
+    ">=": ("at least",),
+    "<": ("fewer than", "under"),
+    "<=": ("at most", "up to"),
 }
 _CATEGORY = re.compile(r"(^|\s)(type|zone|class|category|kind|status)$")
 _SOURCE = re.compile(r"(^|\s)source$")
@@ -177,6 +185,9 @@ class ConditionReader(GeometryReader):
                     f"with {noun} {value}", f"have {noun} {value}", adjective=f"{noun} {value}"
                 )
         temporal = self._temporal(left, scope)
+        counted = self._counted(noun, op, value, right) if op == "=" else ""
+        if counted:  # "with 3 floors"
+            return Clause(f"with {counted}", f"have {counted}", temporal=temporal, noun=noun)
         if op in ("=", "<>"):
             word = "" if op == "=" else "other than "
             return Clause(
@@ -190,6 +201,9 @@ class ConditionReader(GeometryReader):
             return Clause(
                 f"built {word} {value}", f"were built {word} {value}", temporal=temporal, noun=noun
             )
+        counted = self._counted(noun, op, value, right)
+        if counted:  # "with at least 3 floors", not "with number of floors at least 3"
+            return Clause(f"with {counted}", f"have {counted}", temporal=temporal, noun=noun)
         word = self.pick(CMP[op])
         return Clause(
             f"with {noun} {word} {value}",
@@ -239,6 +253,18 @@ class ConditionReader(GeometryReader):
         if focus is not None and entity in (focus.words.singular, focus.words.plural):
             return ""
         return entity if entity.count(" ") < 2 and not entity.startswith("internal") else ""
+
+    def _counted(self, noun: str, op: str, value: str, right: ast.Expr) -> str:
+        """A count compared with a number, the way people say it: ``at least 3 floors``,
+        ``fewer than 2 buildings built before 1918``, ``1 family``; "" for anything else."""
+        things = noun.removeprefix("number of ")
+        if things == noun or not isinstance(right, ast.Number) or op not in _COUNTED_WORDS:
+            return ""
+        if value == "1":
+            head, _, rest = things.partition(" ")
+            things = f"{singular(head)} {rest}".strip()
+        word = self.pick(_COUNTED_WORDS[op])
+        return f"{word} {value} {things}".strip()
 
     def _measured(self, noun: str) -> bool:
         """Whether the unit alone says which value of the row is meant (``0.4 kV`` is a
