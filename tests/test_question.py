@@ -653,3 +653,25 @@ def test_a_count_compared_reads_as_a_count_of_things() -> None:
         assert "number of" not in question and not missing(q, question), question
     for question in _all(zones):
         assert re.search(r"(at most|up to) 7 buildings built before 1918", question), question
+
+
+def test_dbscan_noise_left_out_is_said_with_the_clustering() -> None:
+    """``WHERE cluster IS NOT NULL`` over a DBSCAN: "in DBSCAN clusters (eps 300, min 5
+    points)", not "in a cluster, clustered by DBSCAN (...)"; a filtered value is not
+    returned again ("0.4 kV buses ..., their voltage")."""
+    q = parse(
+        "WITH c AS (SELECT gb.name, gb.voltage_kv, ST_ClusterDBSCAN(gb.geometry, eps := 300, "
+        "minpoints := 5) OVER () AS cluster_id FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.voltage_kv = 0.4) SELECT cluster_id, COUNT(*) AS n FROM c "
+        "WHERE cluster_id IS NOT NULL GROUP BY cluster_id"
+    )
+    for question in _all(q):
+        assert "in DBSCAN clusters (eps 300, min 5 points)" in question, question
+        assert "in a cluster" not in question and not missing(q, question), question
+    b = parse(
+        "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb WHERE gb.voltage_kv = 0.4"
+    )
+    for question in _all(b):
+        assert question.count("0.4") == 1 and "voltage" not in question.replace(
+            "voltage 0.4", ""
+        ), question

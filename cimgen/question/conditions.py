@@ -179,10 +179,15 @@ class ConditionReader(GeometryReader):
                 )
             if unit and isinstance(right, ast.Number | ast.UnaryOp) and self._measured(noun):
                 # a measure with its unit says what it is before the noun: "0.4 kV buses"
-                return Clause(f"with {noun} {value}", f"have {noun} {value}", adjective=value)
+                return Clause(
+                    f"with {noun} {value}", f"have {noun} {value}", adjective=value, noun=noun
+                )
             if noun.isupper() and isinstance(right, ast.Number):  # "LOD 2 buildings"
                 return Clause(
-                    f"with {noun} {value}", f"have {noun} {value}", adjective=f"{noun} {value}"
+                    f"with {noun} {value}",
+                    f"have {noun} {value}",
+                    adjective=f"{noun} {value}",
+                    noun=noun,
                 )
         temporal = self._temporal(left, scope)
         counted = self._counted(noun, op, value, right) if op == "=" else ""

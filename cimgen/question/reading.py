@@ -48,6 +48,7 @@ class QueryReader(ConditionReader):
             scope = self.select(body, outer, reading)
             select = body
         self.order_limit(q, scope, reading, select)
+        _in_clusters(reading)
         for src in scope.sources.values():  # the project and scenario are said once
             src.filters = [c for c in src.filters if not c.within or c.within not in reading.within]
         reading.links = self.link_phrases(scope) + reading.links
@@ -501,6 +502,18 @@ class QueryReader(ConditionReader):
         if sub.group:
             tail.insert(0, "per " + join_words(sub.group))
         return text + "".join(f", {t}" for t in tail) if tail else text
+
+
+def _in_clusters(reading: Reading) -> None:
+    """DBSCAN's noise left out (``cluster IS NOT NULL``) and the clustering said at once:
+    ``in DBSCAN clusters (eps 100, min 3 points)``, not ``in a cluster, clustered by
+    DBSCAN (...)``."""
+    noise = [c for c in reading.filters if c.rel == "in a cluster"]
+    shaped = [i for i, t in enumerate(reading.shaping) if t.startswith("clustered by DBSCAN")]
+    if noise and shaped:
+        reading.filters = [c for c in reading.filters if c.rel != "in a cluster"]
+        i = shaped[0]
+        reading.shaping[i] = "in DBSCAN clusters" + reading.shaping[i][len("clustered by DBSCAN") :]
 
 
 def _coordinates(nouns: list[str]) -> list[str]:
