@@ -675,3 +675,18 @@ def test_dbscan_noise_left_out_is_said_with_the_clustering() -> None:
         assert question.count("0.4") == 1 and "voltage" not in question.replace(
             "voltage 0.4", ""
         ), question
+
+
+def test_another_tables_value_reads_as_a_compound_noun() -> None:
+    """ "grid zone and line length", not "grid zone, plus the line's length"; a project and
+    scenario whose values are one word each read "in 'p'/'s'" (fourth pass)."""
+    q = parse(
+        "SELECT gb.name, gb.zone, gl.length_km FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.to_bus "
+        "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id "
+        "WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'proposed'"
+    )
+    for question in _all(q):
+        assert "line length" in question and "the line's" not in question, question
+        assert "'milan_navigli_2023'/'proposed'" in question, question
+        assert not missing(q, question), question

@@ -183,7 +183,7 @@ class QueryReader(ConditionReader):
             # the values alone ("in 'p'/'s'") when both name their thing with one word
             short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
             slashed = "/".join(t.partition(" ")[2] for t in things)
-            return self.pick((f"in {a}, {b}",) + ((f"in {slashed}",) * 3 if short else ()))
+            return f"in {slashed}" if short else f"in {a}, {b}"
         return "in " + join_words(things)
 
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
@@ -401,20 +401,28 @@ class QueryReader(ConditionReader):
             items.append(Item("count"))
         # yes/no values last: "the height and whether they have a heating system"
         items.sort(key=lambda i: i.text.startswith("whether"))
-        text = self.owned(items)
+        text = self.owned(items, compact=True)
         return ("distinct " + text) if r.distinct and text else text
 
-    def owned(self, items: list[Item]) -> str:
+    def owned(self, items: list[Item], compact: bool = False) -> str:
         """Nouns grouped by owner, the subject's own first: ``height and volume, plus the
-        census zone's code and population``."""
+        census zone's code and population``; ``compact``: another table's one or two values
+        as compound nouns, the way people list them (``grid zone and line length``)."""
         groups: dict[str, list[str]] = {"": []}
         for i in items:
             groups.setdefault(i.owner, []).append(i.text)
         text = _list(share_leads(merge_heads(_coordinates(groups.pop("")))))
         for owner, texts in groups.items():
-            words = qualify(_list(share_leads(merge_heads(_coordinates(texts)))), owner)
+            nouns = share_leads(merge_heads(_coordinates(texts)))
+            head = owner.removeprefix("the ")
+            if compact and _compound(head, nouns):
+                words = _list([f"{head} {n}" for n in nouns])
+                text = f"{text}, and {words}" if " and " in text else f"{text} and {words}"
+                text = text if text.strip() != "and " + words else words
+                continue
+            words = qualify(_list(nouns), owner)
             text = f"{text}, plus {words}" if text else words
-        return text
+        return text.removeprefix(" and ").strip()
 
     def tail(self, r: Reading, skip_limit: bool = False) -> list[str]:
         """Trailing phrases: windows and clusters, grouping conditions, ordering, limit."""
@@ -502,6 +510,20 @@ class QueryReader(ConditionReader):
         if sub.group:
             tail.insert(0, "per " + join_words(sub.group))
         return text + "".join(f", {t}" for t in tail) if tail else text
+
+
+def _compound(head: str, nouns: list[str]) -> bool:
+    """Whether another table's values read as compound nouns (``line length``, ``bus
+    name``): a one-word owner that is not "their" / "the other ...", and short nouns that do
+    not start with its own name or an article."""
+    return (
+        " " not in head
+        and head not in ("their", "")
+        and len(nouns) <= 2
+        and all(
+            len(n.split()) <= 3 and not n.startswith((head, "the ", "whether", "(")) for n in nouns
+        )
+    )
 
 
 def _in_clusters(reading: Reading) -> None:
