@@ -444,13 +444,19 @@ class ScopeReader:
     def link_phrase(self, link: Link, scope: BlockWords) -> str:
         src, to = link.source, link.to
         w = src.words
-        adjective = next((c for c in src.filters if c.adjective and not c.within), None)
+        # the last (a category: "DTM" rather than "SRID 4326") reads best before the noun
+        adjective = next((c for c in reversed(src.filters) if c.adjective and not c.within), None)
         if adjective is not None and not src.attached:
             # a filter said before the joined noun: "the LOD 1 buildings within 100 m of
             # them", "the DSM raster datasets ...", not "..., with type 'DSM'"
             src.filters = [c for c in src.filters if c is not adjective]
             a = adjective.adjective
-            w = TableWords(f"{a} {w.plural}", f"{a} {w.singular}", w.short)
+
+            def lead(noun: str) -> str:  # "the other LOD 2 buildings"
+                other, _, rest = noun.partition(" ")
+                return f"{other} {a} {rest}" if other == "other" and rest else f"{a} {noun}"
+
+            w = TableWords(lead(w.plural), lead(w.singular), w.short)
         filters = self.source_filters(src) or (" " if adjective is not None else "")
         if src.attached and not link.role:
             if (
