@@ -690,3 +690,18 @@ def test_another_tables_value_reads_as_a_compound_noun() -> None:
         assert "line length" in question and "the line's" not in question, question
         assert "'milan_navigli_2023'/'proposed'" in question, question
         assert not missing(q, question), question
+
+
+def test_an_aggregate_of_another_tables_value_keeps_its_word_first() -> None:
+    """ "average line length", not "line average length"; a limit by name is "first 50 ...
+    by name", not "with the lowest name"."""
+    q = parse(
+        "SELECT gb.zone, COUNT(*) AS n, AVG(gl.length_km) AS avg_length_km "
+        "FROM cim_vector.grid_bus AS gb JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.to_bus "
+        "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id GROUP BY gb.zone"
+    )
+    for question in _all(q):
+        assert "line average" not in question, question
+    named = parse("SELECT gb.name FROM cim_vector.grid_bus AS gb ORDER BY gb.name LIMIT 50")
+    for question in _all(named):
+        assert "lowest name" not in question and not missing(named, question), question

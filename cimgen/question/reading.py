@@ -416,7 +416,7 @@ class QueryReader(ConditionReader):
             nouns = share_leads(merge_heads(_coordinates(texts)))
             head = owner.removeprefix("the ")
             if compact and _compound(head, nouns):
-                words = _list([f"{head} {n}" for n in nouns])
+                words = _list([_compound_noun(head, n) for n in nouns])
                 text = f"{text}, and {words}" if " and " in text else f"{text} and {words}"
                 text = text if text.strip() != "and " + words else words
                 continue
@@ -524,6 +524,15 @@ def _compound(head: str, nouns: list[str]) -> bool:
             len(n.split()) <= 3 and not n.startswith((head, "the ", "whether", "(")) for n in nouns
         )
     )
+
+
+def _compound_noun(head: str, noun: str) -> str:
+    """``line`` + ``length`` -> ``line length``; an aggregate keeps its word first:
+    ``average line length``."""
+    lead, _, rest = noun.partition(" ")
+    if lead in ("average", "total", "maximum", "minimum", "largest", "smallest") and rest:
+        return f"{lead} {head} {rest}"
+    return f"{head} {noun}"
 
 
 def _in_clusters(reading: Reading) -> None:

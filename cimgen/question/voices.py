@@ -480,6 +480,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
     o = g.order[0]
     if o.distance:
         return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
+    if o.text:  # a name is not low or high: "the first 50 ... by name"
+        return (f"{'last' if o.descending else 'first'} {g.limit}", f"by {o.noun}")
     if o.descending:
         return (f"top {g.limit}", f"by {o.noun}")
     return (g.limit, f"with the lowest {o.noun}")
