@@ -705,3 +705,30 @@ def test_an_aggregate_of_another_tables_value_keeps_its_word_first() -> None:
     named = parse("SELECT gb.name FROM cim_vector.grid_bus AS gb ORDER BY gb.name LIMIT 50")
     for question in _all(named):
         assert "lowest name" not in question and not missing(named, question), question
+
+
+def test_aggregated_geometry_and_clipped_rasters_read_plainly() -> None:
+    """ "overall centroid" (not "combined location centroid"), "mean surface elevation"
+    of a zone's clipped DSM (not "the DSM tile's mean value of the raster clipped to
+    them"); k-means puts every row in a cluster, so "in a cluster" is not said (fourth
+    review)."""
+    centre = parse(
+        "SELECT gb.voltage_kv, COUNT(*) AS n, ST_Centroid(ST_Collect(gb.geometry)) AS c "
+        "FROM cim_vector.grid_bus AS gb GROUP BY gb.voltage_kv"
+    )
+    clip = parse(
+        "SELECT cg.sez2011, (ST_SummaryStats(ST_Clip(dr.rast, cg.geometry))).mean AS m "
+        "FROM cim_census.census_geo AS cg JOIN cim_raster.dsm_raster AS dr "
+        "ON ST_Intersects(dr.rast, ST_Centroid(cg.geometry))"
+    )
+    kmeans = parse(
+        "WITH c AS (SELECT gb.name, ST_ClusterKMeans(gb.geometry, 8) OVER () AS cluster_id "
+        "FROM cim_vector.grid_bus AS gb) SELECT cluster_id, COUNT(*) AS n FROM c "
+        "WHERE cluster_id IS NOT NULL GROUP BY cluster_id"
+    )
+    for question in _all(centre):
+        assert "overall centroid" in question and "combined" not in question, question
+    for question in _all(clip):
+        assert "mean surface elevation" in question and "clipped" not in question, question
+    for question in _all(kmeans):
+        assert "in a cluster" not in question and "8 k-means clusters" in question, question

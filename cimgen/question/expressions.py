@@ -215,6 +215,16 @@ class ExprReader(ScopeReader):
         inner = e.expr
         if isinstance(inner, ast.FuncCall) and inner.name == "ST_SummaryStats" and inner.args:
             g = self.geo(inner.args[0], scope)
+            measure = self.v.raster_value(g.source.key) if g.source is not None else ""
+            if (
+                measure
+                and g.core.startswith("raster clipped to ")
+                and e.field in ("mean", "min", "max")
+            ):  # "mean surface elevation over them": the measure says which raster
+                word = {"min": "minimum", "max": "maximum"}.get(e.field, e.field)
+                target = g.core.removeprefix("raster clipped to ")
+                over = "" if target == "them" else f" over {target}"  # a zone's own: its area
+                return f"{word} {measure}{over}", ""
             word = {"mean": "mean value", "stddev": "value spread", "count": "pixel count"}.get(
                 e.field, f"{e.field} value"
             )

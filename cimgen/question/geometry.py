@@ -196,6 +196,8 @@ class GeometryReader(ExprReader):
                 word = f"combined {inner.core}"  # the aggregate: all rows' geometries as one
                 return Geo(word, inner.owner, source=inner.source)
             core = word if inner.main else compound(inner.core, word)
+            if inner.core.startswith("combined "):  # ST_Centroid(ST_Collect(g)): all rows'
+                core = f"overall {word}"
             return Geo(core, inner.owner, source=inner.source, constant=inner.constant)
         if name == "ST_Clip" and len(args) >= 2:
             rast = self.geo(args[0], scope)

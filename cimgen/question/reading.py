@@ -540,6 +540,10 @@ def _in_clusters(reading: Reading) -> None:
     ``in DBSCAN clusters (eps 100, min 3 points)``, not ``in a cluster, clustered by
     DBSCAN (...)``."""
     noise = [c for c in reading.filters if c.rel == "in a cluster"]
+    if noise and any("k-means clusters" in t for t in reading.shaping):
+        # k-means puts every row in a cluster: the test changes nothing worth saying
+        reading.filters = [c for c in reading.filters if c.rel != "in a cluster"]
+        return
     shaped = [i for i, t in enumerate(reading.shaping) if t.startswith("clustered by DBSCAN")]
     if noise and shaped:
         reading.filters = [c for c in reading.filters if c.rel != "in a cluster"]
