@@ -495,6 +495,7 @@ class Content:
         pivot_value = value(self.ctx, it, col)
         if sizes and max(sizes.values()) < 2:
             return False  # every group would hold one row
+        block.groups = len(sizes) if sizes else None
         ref = column(it, col)
         block.add_out(Out(ref, None, "key", it))
         block.group.append(ref)
@@ -515,6 +516,8 @@ class Content:
                     if op == ">":
                         k = max(1, k - 1)
                     block.having.append(ast.BinaryOp(op, _count(), ast.Number(str(k))))
+                    kept = k + 1 if op == ">" else k
+                    block.groups = sum(1 for n in sizes.values() if n >= kept)
             if not block.having:
                 self.having_on_average(block, it, col, pivot_value)
         return True
@@ -635,23 +638,29 @@ class Content:
         est = block.estimate(self.ctx)
         if est <= 1.5 and not block.group:
             return  # a lookup of one row
+        if block.group and block.groups is not None and block.groups <= 1:
+            return  # one group by construction (LV buses per voltage): one row
         if mode in ("ORDER", "ORDER_LIMIT"):
+            ranked = _ranked_by(block)
             numeric = [
                 o
                 for o in block.outs
                 if o.numeric
-                and o.kind != "key"
+                and o.kind not in ("key", "window")  # a rank repeats its own ordering
                 and o.name not in _UNIFORM_OUTS
                 and o.name != "cluster_id"  # a cluster's number is a name, not a size
+                and not _coordinate(o)  # nobody sorts places by their longitude
+                and o.expr not in ranked  # an overall rank by it says the same
             ]
-            own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
-            numeric = own or numeric  # order by the rows' own values, not a parent's
+            # the rows' own values, not a parent's (a line's project area): else by name
+            numeric = [o for o in numeric if o.item is None or not climbed(block, o.item)]
             places = [o for o in numeric if o.name == "distance_m"]
-            pick = (
-                self.rng.choice(places or numeric)
-                if numeric
-                else (block.outs[0] if block.outs else None)
-            )
+            names = [
+                o
+                for o in block.outs
+                if o.kind in ("label", "key", "attr") and not o.numeric and not _coordinate(o)
+            ]
+            pick = self.rng.choice(places or numeric) if numeric else (names[0] if names else None)
             if pick is None:
                 return
             desc = pick.descending if self.rng.random() < 0.8 else not pick.descending
@@ -689,6 +698,9 @@ class Content:
         ]
         if cats and self.ctx.admits("partition_by") and self.rng.random() < 0.6:
             parts = (cats[0].expr,)
+        if not parts:
+            # an overall row number is the row's position in the listing, nothing more
+            ranks = tuple(f for f in ranks if f != "ROW_NUMBER") or ranks
         fn = self.rng.choice(ranks)
         args: tuple[ast.Expr, ...] = (ast.Number("4"),) if fn == "NTILE" else ()
         win = ast.Window(parts, (ast.OrderItem(by.expr, "DESC" if by.descending else None),))
@@ -849,6 +861,24 @@ def drop_restated(block: Block) -> None:
             continue
         keep.append(o)
     block.outs[:] = keep
+
+
+def _coordinate(o: Out) -> bool:
+    """A longitude / latitude output (``ST_X`` / ``ST_Y``): a place, not a quantity one
+    sorts by (blind review, issue 14: "sorting by the bus's longitude is an odd request")."""
+    return isinstance(o.expr, ast.FuncCall) and o.expr.name in ("ST_X", "ST_Y")
+
+
+def _ranked_by(block: Block) -> list[ast.Expr]:
+    """What an overall ranking window of the block orders by: ordering the query by it
+    again makes the rank a copy of the row's position ("the ROW_NUMBER just repeats the
+    distance ordering")."""
+    out = []
+    for o in block.outs:
+        e = o.expr
+        if isinstance(e, ast.FuncCall) and e.over is not None and not e.over.partition_by:
+            out += [x.expr for x in e.over.order_by]
+    return out
 
 
 # a raster coverage's tiles share their size and resolution: nothing to order by

@@ -1,0 +1,109 @@
+"""What an analyst would write (issue 14, fourth pass): the shapes of the last blind review
+-- orderings nobody asks for, rankings that repeat the ordering, joins that multiply rows,
+a quantity in two forms -- are not built. Each test expands real structures on the real
+fixture and fails on the shape it names."""
+
+from __future__ import annotations
+
+import random
+from functools import cache
+
+from cimgen import ast
+from cimgen.expand import ExpansionContext, expand
+from cimgen.models import QueryFeatures
+from cimgen.schema import load_schema
+
+SCHEMA = load_schema("cim_wizard")
+RANKS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE"}
+
+
+@cache
+def ctx() -> ExpansionContext:
+    return ExpansionContext.for_fixture(SCHEMA)
+
+
+def _resolved(e: ast.Expr, body: ast.Select) -> ast.Expr:
+    if isinstance(e, ast.Column) and e.table is None:
+        return {it.alias: it.expr for it in body.items if it.alias}.get(e.name, e)
+    return e
+
+
+def _listings(s: QueryFeatures, n: int) -> list[tuple[ast.Query, ast.Select]]:
+    out = []
+    for k in range(n):
+        e = expand(s, ctx(), random.Random(k))
+        if e.query is not None and isinstance(e.query.body, ast.Select):
+            out.append((e.query, e.query.body))
+    return out
+
+
+def test_orderings_are_by_what_a_person_sorts_by() -> None:
+    """No ORDER BY a longitude or latitude ("sorting by the bus's longitude is an odd
+    request"), and no overall ranking window the query's ORDER BY repeats ("the ROW_NUMBER
+    just repeats the distance ordering")."""
+    ordered = ranked = 0
+    for sql_type, cat, window in (
+        ("SPATIAL_MEASUREMENT", "accessors", False),
+        ("SIMPLE_SELECT", "accessors", True),
+        ("SPATIAL_JOIN", "accessors", True),
+        ("SPATIAL_MEASUREMENT", "measurements", True),
+    ):
+        s = QueryFeatures(
+            table_count=2 if sql_type == "SPATIAL_JOIN" else 1,
+            join_count=1 if sql_type == "SPATIAL_JOIN" else 0,
+            schema_count=1,
+            spatial_function_count=4,
+            predicate_count=2,
+            sql_type=sql_type,
+            primary_function_category=cat,
+            order_limit="ORDER_LIMIT",
+            has_window=window,
+        )
+        for query, body in _listings(s, 25):
+            order = [_resolved(o.expr, body) for o in query.order_by]
+            ordered += bool(order)
+            for e in order:
+                calls = {n.name for n in ast.walk(e) if isinstance(n, ast.FuncCall)}
+                assert not calls & {"ST_X", "ST_Y"}, query
+            for it in body.items:
+                w = it.expr
+                if not (isinstance(w, ast.FuncCall) and w.over is not None):
+                    continue
+                if w.name.upper() not in RANKS or w.over.partition_by:
+                    continue
+                ranked += 1
+                assert w.name.upper() != "ROW_NUMBER", query  # a row's position, no more
+                if query.order_by:
+                    first = query.order_by[0].expr
+                    assert _resolved(first, body) != w.over.order_by[0].expr, query
+                    assert first != ast.Column(it.alias or "?"), query
+    assert ordered >= 40 and ranked >= 10, (ordered, ranked)
+
+
+def test_one_group_by_construction_is_not_ordered() -> None:
+    """A grouping the filters cut to one group ("LV buses per voltage") returns one row:
+    no ORDER BY or LIMIT on it ("ordering what is usually a single row is pointless")."""
+    s = QueryFeatures(
+        table_count=1,
+        schema_count=1,
+        predicate_count=4,
+        sql_type="AGGREGATION",
+        aggregation="GROUP_BY",
+        order_limit="ORDER_LIMIT",
+    )
+    c = ctx()
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.render import render_duckdb
+
+    con = open_fixture(SCHEMA, 0)
+    try:
+        ordered = 0
+        for query, _ in _listings(s, 60):
+            if not (query.order_by or query.limit is not None):
+                continue
+            ordered += 1
+            rows = con.execute(render_duckdb(query, c.schema).sql).fetchall()
+            assert len(rows) != 1, query
+        assert ordered >= 20
+    finally:
+        con.close()
