@@ -107,3 +107,63 @@ def test_one_group_by_construction_is_not_ordered() -> None:
         assert ordered >= 20
     finally:
         con.close()
+
+
+@cache
+def stand_in_context() -> ExpansionContext:
+    """The review's context (seed 7): the bundled corpus planted in the fixture, which then
+    stands in for the user's database (only the corpus's literals may be written)."""
+    from cimgen.corpus import load_demo_corpus
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.ingest import read_stage1
+    from cimgen.world import fixture_world
+    from cimgen.world.corpus import learn_corpus
+
+    schema = load_schema("cim_wizard")
+    records = list(read_stage1(load_demo_corpus()))
+    corpus = learn_corpus(schema, records)
+    schema = _with_metric_srid(schema, corpus, 7)
+    plant = _planting(schema, corpus, 7)
+    world = fixture_world(schema, 7, plant=plant)
+    return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
+
+
+def test_a_joined_table_is_met_at_one_version_where_no_literal_may_pin_it() -> None:
+    """A building met near a line (or by ``building_id`` from the height cache, which has no
+    level of detail) comes once per ``lod``; where the fixture stands in for the user's
+    database no ``lod`` literal may be written, so such a link is not built ("the building
+    and properties tables are joined without matching lod, so rows multiply")."""
+    from cimgen.expand.distinct import open_versions
+
+    c = stand_in_context()
+    assert not c.trusted and "lod" in version_columns_of(c, "cim_vector.building")
+    joined = 0
+    for sql_type, tables, joins in (
+        ("SPATIAL_JOIN", 3, 1),
+        ("SPATIAL_JOIN", 2, 1),
+        ("SIMPLE_SELECT", 2, 1),
+        ("SPATIAL_CLUSTERING", 3, 2),
+    ):
+        s = QueryFeatures(
+            table_count=tables,
+            join_count=joins,
+            schema_count=1 if sql_type != "SIMPLE_SELECT" else 2,
+            spatial_function_count=3,
+            predicate_count=3,
+            sql_type=sql_type,
+            has_window=sql_type == "SPATIAL_CLUSTERING",
+        )
+        for k in range(25):
+            e = expand(s, c, random.Random(k))
+            if e.query is None:
+                continue
+            assert [v for v in open_versions(e.query, c) if v[1] == "lod"] == [], e.query
+            refs = [n.name for n in ast.walk(e.query) if isinstance(n, ast.TableRef)]
+            joined += "building" in refs and len(refs) > 1
+    assert joined >= 10
+
+
+def version_columns_of(c: ExpansionContext, table: str) -> tuple[str, ...]:
+    from cimgen.expand.distinct import version_columns
+
+    return version_columns(c, c.by_name[table])

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, partner
 from cimgen.expand.values import distance_over
 
@@ -163,6 +164,8 @@ def link_options(
                 continue  # a partner in the fixture's own project scenarios
             if not _offers(target, p):
                 continue
+            if not _one_version(ctx, target, p, row):
+                continue  # it would meet each thing once per version (every building lod)
             if multiplies(p, rel) and (
                 _climbed(frame, k)
                 or any(
@@ -245,6 +248,25 @@ def _offers(t: TableInfo, p: JoinPath) -> bool:
     keys = {b for _, b in p.pairs}
     useful = [c for c in (*t.labels, *t.categories, *t.measures, *t.flags) if c not in keys]
     return bool(useful or t.geoms or t.rasters)
+
+
+def _one_version(ctx: ExpansionContext, t: TableInfo, p: JoinPath, row: int) -> bool:
+    """Can the linked table meet one version of its partner thing? Its version columns
+    (``cimgen.expand.distinct``: a building's ``lod``) must be joined, be its scope (pinned
+    with the query's project scenario), or take a literal the query may write
+    (``content._pin_versions``). Else a building met near a line, or by its ``building_id``
+    from a table without levels of detail, comes once per level (blind review, issue 14:
+    "joined without matching lod, so rows multiply across LOD combinations")."""
+    joined = {b for _, b in p.pairs} if p.kind == "key" else set()
+    if t.pk and set(t.pk) <= joined:
+        return True
+    s = ctx.world.table(t.qualified)
+    for c in version_columns(ctx, t):
+        if c in t.scope or c in joined or s is None or not s.has(c):
+            continue
+        if not ctx.literal_ok(t.qualified, c, s.value(row, c)):
+            return False
+    return True
 
 
 def _scope_consistent(ctx: ExpansionContext, it: Item, p: JoinPath, row: int) -> bool:
