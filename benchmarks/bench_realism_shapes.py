@@ -84,7 +84,7 @@ def shapes(query: ast.Query, sql: str, ctx: ExpansionContext, check: CheckContex
 
 _RANKS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
 _COORDS = {"ST_X", "ST_Y"}
-_STORED = re.compile(r"(length|area)")
+_STORED = re.compile(r"^(?:shape_)?(length|area)(?:_(?:km2|km|m2|m|sqm))?$")
 
 
 def _outputs(body: ast.Select) -> dict[str, ast.Expr]:
@@ -151,7 +151,7 @@ def review_shapes(query: ast.Query, record: dict[str, Any], ctx: ExpansionContex
         (n.table, m.group(1))
         for it in body.items
         for n in ast.walk(it.expr)
-        if isinstance(n, ast.Column) and n.table and (m := _STORED.search(n.name))
+        if isinstance(n, ast.Column) and n.table and (m := _STORED.match(n.name))
     }
     computed = {
         (a, "length" if c.name == "ST_Length" else "area")
@@ -164,10 +164,10 @@ def review_shapes(query: ast.Query, record: dict[str, Any], ctx: ExpansionContex
         n.name
         for it in body.items
         for n in ast.walk(it.expr)
-        if isinstance(n, ast.Column) and n.table and _STORED.search(n.name)
+        if isinstance(n, ast.Column) and n.table and _STORED.match(n.name)
     ]
     if stored & computed or len(set(stored_cols)) > len(
-        {_STORED.search(c).group(1) for c in stored_cols}
+        {_STORED.match(c).group(1) for c in stored_cols}
     ):  # type: ignore[union-attr]
         found.add("stored_and_computed")
     if not body.group_by and not _aggregated(body) and len(refs) > 1:
@@ -215,9 +215,10 @@ def _refs(item: ast.FromItem) -> list[ast.TableRef]:
 def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionContext) -> set[str]:
     """How a row-level block's joined tables multiply its rows:
 
-    * ``label_only`` -- a table met by a key of which one row meets several (a bus's lines,
-      fan over 1.5 on the fixture), contributing only plain columns to the SELECT list
-      (no filter, no ordering, no computed output);
+    * ``label_only`` -- a table met by a key of which one row meets several other things
+      (fan over 3 on the fixture: a section's buildings, a project's buses -- not versions),
+      contributing only plain columns to the SELECT list (no filter, no ordering, no
+      computed output);
     * ``chain`` -- a table met (by such a key, or spatially) from a table itself met that
       way: the product of two one-to-many steps.
     """
@@ -245,10 +246,14 @@ def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionConte
                 for p in ctx.paths_from(ia.qualified)
                 if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
             ]
-            if fans and min(fans) > 1.5:
+            if fans and min(fans) > 3:  # children, not versions (cimgen.expand.core.fans_out)
                 many[b] = (a, "key")
         elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
             many[b] = (a, "spatial")
+        elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
+            inner = c.args[0 if c.name.lower() == "st_within" else 1]
+            if _aliases(inner) == {b}:  # b inside a: a container meets several
+                many[b] = (a, "spatial")
     out = set()
     for b, (a, how) in many.items():
         outs = [it.expr for it in body.items if b in _aliases(it.expr)]

@@ -167,3 +167,68 @@ def version_columns_of(c: ExpansionContext, table: str) -> tuple[str, ...]:
     from cimgen.expand.distinct import version_columns
 
     return version_columns(c, c.by_name[table])
+
+
+def test_no_children_of_children_in_one_block() -> None:
+    """Two one-to-many steps in a row multiply each row twice over: census sections near a
+    project scenario times the project's buildings ("DBSCAN over census polygons duplicated
+    by the project x building cross product yields meaningless clusters"). From an item met
+    by such a step, no further such step is offered."""
+    from cimgen.expand.build import Builder
+    from cimgen.expand.core import Needs, fans_out
+    from cimgen.expand.frame import BuildError, Frame, Item
+
+    s = QueryFeatures(table_count=3, join_count=2, schema_count=2, sql_type="SPATIAL_JOIN")
+    grown = 0
+    for subject in ("cim_census.census_geo", "cim_vector.building", "cim_vector.grid_bus"):
+        info = ctx().by_name[subject]
+        for k in range(25):
+            b = Builder(s, ctx(), random.Random(k), True)
+            frame = Frame([Item("t0", info, b.pv.choose(info, need_spatial=True))])
+            b.take(info)
+            try:
+                b.grow(frame, 2, 0, Needs())
+            except BuildError:
+                continue
+            grown += 1
+            for it in frame.items[1:]:
+                link = it.link
+                assert link is not None
+                up = frame.items[link.to].link
+                assert not (
+                    fans_out(link.path, link.relation)
+                    and up is not None
+                    and fans_out(up.path, up.relation)
+                ), [(x.table, x.link and (x.link.path.kind, x.link.relation)) for x in frame.items]
+    assert grown >= 30
+
+
+def test_one_form_per_quantity() -> None:
+    """A stored length beside the computed one, or two statistics of one length in two
+    units (``AVG(length_km)`` beside ``AVG(ST_Length(...))``), say one thing twice."""
+    import re
+
+    form = re.compile(r"^(?:(?:avg|max|min|total|mean)_)?(?:shape_)?(length|area)(?:_\w+)?$")
+    seen = 0
+    for agg in ("NONE", "AGGREGATE", "GROUP_BY"):
+        s = QueryFeatures(
+            table_count=1,
+            schema_count=1,
+            spatial_function_count=2,
+            predicate_count=1,
+            sql_type="SPATIAL_MEASUREMENT" if agg == "NONE" else "AGGREGATION",
+            primary_function_category="measurements",
+            aggregation=agg,
+        )
+        for query, body in _listings(s, 40):
+            names = []
+            for it in body.items:
+                e = it.expr
+                if isinstance(e, ast.FuncCall) and len(e.args) == 1 and e.over is None:
+                    e = e.args[0]
+                name = it.alias or (e.name if isinstance(e, ast.Column) else "")
+                if (m := form.match(name)) and "grid_line" in str(query):
+                    names.append(m.group(1))
+            seen += bool(names)
+            assert len(names) == len(set(names)), query
+    assert seen >= 10

@@ -842,25 +842,45 @@ def climbed(block: Block, item: Item) -> bool:
 
 
 def drop_restated(block: Block) -> None:
-    """A computed length or area makes the item's stored one (``length_km``) a
-    restatement: keep one of them."""
-    computed = {
-        (o.item.alias if o.item else None, w)
-        for o in block.outs
-        if o.kind == "measure" and o.name
-        for w in ("length", "area")
-        if o.name.endswith(f"{w}_m") or o.name.endswith(f"{w}_m2")
-    }
-    keep = []
+    """One form per quantity: a computed length or area makes the item's stored one
+    (``length_km``, ``shape_area``) a restatement, and so does a second form of either
+    (``length_m`` beside ``length_km``, ``AVG(length_km)`` beside ``AVG(ST_Length(...))``;
+    blind review, issue 14). Keeps the computed form, else the first."""
+    groups: dict[tuple[str | None, str], list[Out]] = {}
     for o in block.outs:
-        if (
-            o.kind == "attr"
-            and isinstance(o.expr, ast.Column)
-            and any(a == o.expr.table and w in o.expr.name for a, w in computed)
-        ):
-            continue
-        keep.append(o)
-    block.outs[:] = keep
+        q = _quantity(o)
+        if q is not None:
+            groups.setdefault((o.item.alias if o.item else None, q), []).append(o)
+    drop: list[Out] = []
+    for outs in groups.values():
+        if len(outs) > 1:
+            computed = [o for o in outs if _computed(o)]
+            keep = computed[0] if computed else outs[0]
+            drop += [o for o in outs if o is not keep]
+    block.outs[:] = [o for o in block.outs if not any(o is d for d in drop)]
+
+
+_QUANTITY = re.compile(
+    r"^(?:(?:avg|max|min|total|sum|mean)_)?(?:shape_)?(length|area|perimeter)(?:_(?:km2|km|m2|m|sqm))?$"
+)
+_SIZE_CALLS = frozenset({"ST_Length", "ST_Area", "ST_Perimeter"})
+
+
+def _quantity(o: Out) -> str | None:
+    """The geometric quantity (length, area, perimeter) an output states, by its name or
+    the stored column it reads (``AVG(gl.length_km)``); None for anything else."""
+    if o.kind not in ("attr", "measure", "agg") or o.item is None:
+        return None
+    e = o.expr
+    if isinstance(e, ast.FuncCall) and not e.over and len(e.args) == 1:
+        e = e.args[0]  # a statistic of the quantity
+    name = o.name or (e.name if isinstance(e, ast.Column) else None)
+    m = _QUANTITY.match(name or "")
+    return m.group(1) if m else None
+
+
+def _computed(o: Out) -> bool:
+    return any(isinstance(n, ast.FuncCall) and n.name in _SIZE_CALLS for n in ast.walk(o.expr))
 
 
 def _coordinate(o: Out) -> bool:

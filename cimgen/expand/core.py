@@ -176,6 +176,12 @@ def link_options(
                 )
             ):
                 continue  # two children of one row (or a parent's other children): a product
+            if (
+                fans_out(p, rel)
+                and it.link is not None
+                and fans_out(it.link.path, it.link.relation)
+            ):
+                continue  # children of children: each listed row is multiplied twice over
             if p.kind == "colocated" and (
                 (it.link is not None and it.link.path.kind == "colocated")
                 or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
@@ -223,6 +229,18 @@ def multiplies(p: JoinPath, relation: str) -> bool:
     if p.kind == "spatial":
         return relation != "inside"
     return False
+
+
+def fans_out(p: JoinPath, relation: str) -> bool:
+    """Does the link meet several *other* things per row -- not versions of one thing
+    (a building's properties per scenario: fan 2.1) but children (a census section's
+    buildings: 16; a project's buses: 128) or places near or inside it? Two such steps in a
+    row are a product: census sections near a project, times the project's buildings
+    (blind review, issue 14: "DBSCAN over census polygons duplicated by the project x
+    building cross product")."""
+    if p.kind == "key":
+        return p.fan > 3
+    return multiplies(p, relation)
 
 
 def _second_path(frame: Frame, k: int, p: JoinPath) -> bool:
