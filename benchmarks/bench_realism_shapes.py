@@ -107,12 +107,17 @@ def _aliases(expr: ast.Expr) -> set[str]:
 
 
 def _aggregated(body: ast.Select) -> bool:
+    """An aggregate of the block itself (not of a subquery in its SELECT list)."""
     aggs = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
-    return any(
-        isinstance(n, ast.FuncCall) and n.name.upper() in aggs and n.over is None
-        for it in body.items
-        for n in ast.walk(it.expr)
-    )
+    stack: list[Any] = [it.expr for it in body.items]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Subquery, ast.Query)):
+            continue
+        if isinstance(n, ast.FuncCall) and n.name.upper() in aggs and n.over is None:
+            return True
+        stack.extend(ast.children(n))
+    return False
 
 
 def review_shapes(query: ast.Query, record: dict[str, Any], ctx: ExpansionContext) -> set[str]:

@@ -232,3 +232,26 @@ def test_one_form_per_quantity() -> None:
             seen += bool(names)
             assert len(names) == len(set(names)), query
     assert seen >= 10
+
+
+def test_a_pair_of_tiles_at_one_point_is_not_ordered() -> None:
+    """A DTM and a DSM tile read at one point are one row: no ORDER BY / LIMIT on it
+    ("ordering what is usually a single row is pointless")."""
+    s = QueryFeatures(
+        table_count=2,
+        join_count=0,
+        schema_count=1,
+        spatial_function_count=4,
+        predicate_count=1,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="raster",
+        order_limit="ORDER_LIMIT",
+    )
+    pairs = 0
+    for query, _ in _listings(s, 60):
+        refs = [n.name for n in ast.walk(query) if isinstance(n, ast.TableRef)]
+        if sorted(refs) != ["dsm_raster", "dtm_raster"]:
+            continue
+        pairs += 1
+        assert not query.order_by and query.limit is None, query
+    assert pairs >= 5, pairs

@@ -640,6 +640,8 @@ class Content:
             return  # a lookup of one row
         if block.group and block.groups is not None and block.groups <= 1:
             return  # one group by construction (LV buses per voltage): one row
+        if not block.group and _tiles_at_one_place(block):
+            return  # a DTM and a DSM tile read at one point: one pair of tiles
         if mode in ("ORDER", "ORDER_LIMIT"):
             ranked = _ranked_by(block)
             numeric = [
@@ -881,6 +883,14 @@ def _quantity(o: Out) -> str | None:
 
 def _computed(o: Out) -> bool:
     return any(isinstance(n, ast.FuncCall) and n.name in _SIZE_CALLS for n in ast.walk(o.expr))
+
+
+def _tiles_at_one_place(block: Block) -> bool:
+    """Is the block raster tiles only, met at one point (a colocated pair): one row?"""
+    items = block.frame.items
+    return all(it.info.rasters and it.ref is None for it in items) and any(
+        it.link is not None and it.link.path.kind == "colocated" for it in items
+    )
 
 
 def _coordinate(o: Out) -> bool:
