@@ -28,10 +28,12 @@ def _resolved(e: ast.Expr, body: ast.Select) -> ast.Expr:
     return e
 
 
-def _listings(s: QueryFeatures, n: int) -> list[tuple[ast.Query, ast.Select]]:
+def _listings(
+    s: QueryFeatures, n: int, c: ExpansionContext | None = None
+) -> list[tuple[ast.Query, ast.Select]]:
     out = []
     for k in range(n):
-        e = expand(s, ctx(), random.Random(k))
+        e = expand(s, c or ctx(), random.Random(k))
         if e.query is not None and isinstance(e.query.body, ast.Select):
             out.append((e.query, e.query.body))
     return out
@@ -110,7 +112,7 @@ def test_one_group_by_construction_is_not_ordered() -> None:
 
 
 @cache
-def stand_in_context() -> ExpansionContext:
+def stand_in_context(seed: int = 7) -> ExpansionContext:
     """The review's context (seed 7): the bundled corpus planted in the fixture, which then
     stands in for the user's database (only the corpus's literals may be written)."""
     from cimgen.corpus import load_demo_corpus
@@ -122,9 +124,9 @@ def stand_in_context() -> ExpansionContext:
     schema = load_schema("cim_wizard")
     records = list(read_stage1(load_demo_corpus()))
     corpus = learn_corpus(schema, records)
-    schema = _with_metric_srid(schema, corpus, 7)
-    plant = _planting(schema, corpus, 7)
-    world = fixture_world(schema, 7, plant=plant)
+    schema = _with_metric_srid(schema, corpus, seed)
+    plant = _planting(schema, corpus, seed)
+    world = fixture_world(schema, seed, plant=plant)
     return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
 
 
@@ -204,33 +206,48 @@ def test_no_children_of_children_in_one_block() -> None:
 
 
 def test_one_form_per_quantity() -> None:
-    """A stored length beside the computed one, or two statistics of one length in two
-    units (``AVG(length_km)`` beside ``AVG(ST_Length(...))``), say one thing twice."""
+    """A stored length beside the computed one of the same row, or two statistics of one
+    length in two forms (``AVG(length_km)`` beside ``AVG(ST_Length(...))``), say one thing
+    twice -- also in a pair of neighbouring lines."""
     import re
 
-    form = re.compile(r"^(?:(?:avg|max|min|total|mean)_)?(?:shape_)?(length|area)(?:_\w+)?$")
+    stored = re.compile(r"^(?:shape_)?(length|area)(?:_(?:km2|km|m2|m|sqm))?$")
+    sizes = {"ST_Length": "length", "ST_Area": "area"}
     seen = 0
-    for agg in ("NONE", "AGGREGATE", "GROUP_BY"):
+    for agg, sql_type, spatial in (
+        ("NONE", "SPATIAL_MEASUREMENT", 3),
+        ("AGGREGATE", "AGGREGATION", 3),
+        ("GROUP_BY", "AGGREGATION", 3),
+        ("NONE", "SPATIAL_JOIN", 8),  # pairs of neighbours, each one measured
+    ):
         s = QueryFeatures(
             table_count=1,
             schema_count=1,
-            spatial_function_count=2,
-            predicate_count=1,
-            sql_type="SPATIAL_MEASUREMENT" if agg == "NONE" else "AGGREGATION",
+            spatial_function_count=spatial,
+            predicate_count=3 if sql_type == "SPATIAL_JOIN" else 1,
+            sql_type=sql_type,
             primary_function_category="measurements",
             aggregation=agg,
         )
-        for query, body in _listings(s, 40):
-            names = []
+        for query, body in _listings(s, 40) + _listings(s, 100, stand_in_context(2)):
+            forms: dict[tuple[str, str], set[str]] = {}
             for it in body.items:
                 e = it.expr
+                calls = {
+                    sizes[n.name]
+                    for n in ast.walk(e)
+                    if isinstance(n, ast.FuncCall) and n.name in sizes
+                }
+                owners = ast.tables_read(e)
+                if len(calls) == 1 and len(owners) == 1:
+                    forms.setdefault((owners.pop(), calls.pop()), set()).add("computed")
+                    continue
                 if isinstance(e, ast.FuncCall) and len(e.args) == 1 and e.over is None:
                     e = e.args[0]
-                name = it.alias or (e.name if isinstance(e, ast.Column) else "")
-                if (m := form.match(name)) and "grid_line" in str(query):
-                    names.append(m.group(1))
-            seen += bool(names)
-            assert len(names) == len(set(names)), query
+                if isinstance(e, ast.Column) and e.table and (m := stored.match(e.name)):
+                    forms.setdefault((e.table, m.group(1)), set()).add("stored")
+            seen += any(k[1] == "length" for k in forms)
+            assert all(len(v) == 1 for v in forms.values()), query
     assert seen >= 10
 
 
@@ -255,3 +272,24 @@ def test_a_pair_of_tiles_at_one_point_is_not_ordered() -> None:
         pairs += 1
         assert not query.order_by and query.limit is None, query
     assert pairs >= 5, pairs
+
+
+def test_a_computed_size_under_a_qualified_name_still_replaces_the_stored_one() -> None:
+    """Names told apart by what they belong to (``census_boundary_area_m2``, a neighbour's
+    ``length_m``) still state an area or a length: the stored ``shape_area`` of the same
+    row goes (the quantity is read from the size function, not from the output's name)."""
+    from cimgen.expand.block import Block, Out
+    from cimgen.expand.content import drop_restated
+    from cimgen.expand.frame import Frame, Item
+
+    cg = Item("cg", ctx().by_name["cim_census.census_geo"], 0)
+    b = Block("main", Frame([cg]))
+    area = ast.FuncCall("ST_Area", (ast.Column("geometry", "cg"),))
+    b.add_out(Out(ast.Column("shape_area", "cg"), None, "attr", cg, numeric=True))
+    b.add_out(Out(area, "census_boundary_area_m2", "measure", cg, numeric=True))
+    b.add_out(Out(ast.Column("p1", "cg"), None, "attr", cg, numeric=True))
+    drop_restated(b)
+    assert [o.name or getattr(o.expr, "name", "") for o in b.outs] == [
+        "census_boundary_area_m2",
+        "p1",
+    ]

@@ -852,33 +852,49 @@ def drop_restated(block: Block) -> None:
     for o in block.outs:
         q = _quantity(o)
         if q is not None:
-            groups.setdefault((o.item.alias if o.item else None, q), []).append(o)
+            groups.setdefault((o.item.alias if o.item else None, q.split(" ")[-1]), []).append(o)
     drop: list[Out] = []
     for outs in groups.values():
-        if len(outs) > 1:
-            computed = [o for o in outs if _computed(o)]
-            keep = computed[0] if computed else outs[0]
-            drop += [o for o in outs if o is not keep]
+        if any(_computed(o) for o in outs):
+            drop += [o for o in outs if not _computed(o)]
+            continue
+        seen: set[str] = set()  # stored forms only: one per statistic
+        for o in outs:
+            stat = (_quantity(o) or "").split(" ")[0]
+            if stat in seen:
+                drop.append(o)
+            seen.add(stat)
     block.outs[:] = [o for o in block.outs if not any(o is d for d in drop)]
 
 
-_QUANTITY = re.compile(
-    r"^(?:(?:avg|max|min|total|sum|mean)_)?(?:shape_)?(length|area|perimeter)(?:_(?:km2|km|m2|m|sqm))?$"
-)
-_SIZE_CALLS = frozenset({"ST_Length", "ST_Area", "ST_Perimeter"})
+_QUANTITY = re.compile(r"^(?:shape_)?(length|area|perimeter)(?:_(?:km2|km|m2|m|sqm))?$")
+_SIZE_CALLS = {"ST_Length": "length", "ST_Area": "area", "ST_Perimeter": "perimeter"}
+_STATS = frozenset({"AVG", "SUM", "MIN", "MAX"})
 
 
 def _quantity(o: Out) -> str | None:
-    """The geometric quantity (length, area, perimeter) an output states, by its name or
-    the stored column it reads (``AVG(gl.length_km)``); None for anything else."""
+    """The geometric quantity (length, area, perimeter) an output states: computed by a
+    size function, or read from a stored column of that name (``gl.length_km``, also in a
+    statistic: ``AVG(gl.length_km)``); None for anything else (``gross_floor_area`` is
+    not the footprint's area)."""
     if o.kind not in ("attr", "measure", "agg") or o.item is None:
         return None
+    stat = ""  # two statistics of one quantity (its total and its average) are two things
+    e = o.expr
+    if isinstance(e, ast.FuncCall) and not e.over and e.name.upper() in _STATS:
+        stat = e.name.upper() + " "
+    sizes = {
+        _SIZE_CALLS[n.name]
+        for n in ast.walk(o.expr)
+        if isinstance(n, ast.FuncCall) and n.name in _SIZE_CALLS
+    }
+    if len(sizes) == 1:
+        return stat + sizes.pop()
     e = o.expr
     if isinstance(e, ast.FuncCall) and not e.over and len(e.args) == 1:
         e = e.args[0]  # a statistic of the quantity
-    name = o.name or (e.name if isinstance(e, ast.Column) else None)
-    m = _QUANTITY.match(name or "")
-    return m.group(1) if m else None
+    m = _QUANTITY.match(e.name) if isinstance(e, ast.Column) else None
+    return stat + m.group(1) if m else None
 
 
 def _computed(o: Out) -> bool:
