@@ -91,6 +91,9 @@ PUR005: Final = _declare("PUR005", "static", "error", "an aggregate over one-row
 PUR006: Final = _declare("PUR006", "static", "error", "outer join's optional side filtered")
 PUR007: Final = _declare("PUR007", "static", "error", "an output named for another quantity")
 PUR008: Final = _declare("PUR008", "static", "error", "an output the same on every row")
+PUR009: Final = _declare("PUR009", "static", "error", "a ranking the ORDER BY repeats")
+PUR010: Final = _declare("PUR010", "static", "error", "an ordering by a coordinate")
+PUR011: Final = _declare("PUR011", "static", "error", "an ordering of one summary row")
 
 # ----------------------------------------------------------------- fidelity and diversity
 CPX001: Final = _declare("CPX001", "complexity", "error", "a fidelity count differs")

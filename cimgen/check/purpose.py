@@ -24,6 +24,14 @@ Each rule is one function with a stable code (stage ``static``, severity ``error
   ``SELECT gl.name, ps.project_name FROM grid_line gl JOIN project_scenario ps ON ...
   WHERE ps.project_id = 'p' AND ps.scenario_id = 's'`` -- the project name on every row;
   good: the same without ``ps``, pinned by ``gl.project_id = 'p' AND gl.scenario_id = 's'``).
+* ``PUR009`` an overall ranking the ORDER BY repeats: ``ROW_NUMBER()`` / ``RANK()`` /
+  ``DENSE_RANK()`` over no partition, ordered by what the query orders by (bad:
+  ``ROW_NUMBER() OVER (ORDER BY d) AS position ... ORDER BY d`` -- the row's position;
+  good: ``RANK() OVER (PARTITION BY zone ORDER BY d)``, or another ordering).
+* ``PUR010`` an ordering by a coordinate (bad: ``ORDER BY ST_X(geometry)`` or by an output
+  ``lon`` computed so; good: by a measure, a distance to a named place, a name).
+* ``PUR011`` ORDER BY or LIMIT on one row by construction: a block with aggregates and no
+  GROUP BY (bad: ``SELECT COUNT(*) ... ORDER BY 1 LIMIT 5``).
 """
 
 from __future__ import annotations
@@ -43,6 +51,9 @@ from cimgen.codes import (
     PUR006,
     PUR007,
     PUR008,
+    PUR009,
+    PUR010,
+    PUR011,
     finding,
 )
 from cimgen.models import Finding
@@ -605,6 +616,78 @@ def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]
     return found
 
 
+_REPEATING_RANKS = frozenset({"ROW_NUMBER", "RANK", "DENSE_RANK"})
+
+
+def _order_exprs(b: _Block) -> list[tuple[ast.Expr, str | None]]:
+    """The block's ORDER BY expressions, an output's name resolved to what it computes,
+    each with the output name it used (or None)."""
+    named = {it.alias: it.expr for it in b.select.items if it.alias}
+    out: list[tuple[ast.Expr, str | None]] = []
+    for o in b.order_by:
+        e = o.expr
+        if isinstance(e, ast.Column) and e.table is None and e.name in named:
+            out.append((named[e.name], e.name))
+        else:
+            out.append((e, None))
+    return out
+
+
+def check_ordering(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR009 / PUR010 / PUR011: orderings that say nothing (module docstring)."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        if b.role != "main":
+            continue
+        order = _order_exprs(b)
+        if order:
+            first, name = order[0]
+            for it in b.select.items:
+                w = it.expr
+                if not (isinstance(w, ast.FuncCall) and w.over is not None):
+                    continue
+                if w.name.upper() not in _REPEATING_RANKS or w.over.partition_by:
+                    continue
+                if (w.over.order_by and w.over.order_by[0].expr == first) or (
+                    name is not None and name == it.alias
+                ):
+                    found.append(
+                        finding(
+                            PUR009,
+                            f"{w.name}() over no partition repeats the query's ORDER BY: the "
+                            "row's position; partition it or drop it",
+                        )
+                    )
+        for e, _ in order:
+            calls = {n.name.upper() for n in ast.walk(e) if isinstance(n, ast.FuncCall)}
+            if calls & {"ST_X", "ST_Y"}:
+                found.append(
+                    finding(
+                        PUR010,
+                        "ORDER BY a longitude/latitude; order by a measure, a distance or a name",
+                    )
+                )
+                break
+        aggregated = _aggregates(b.select, ctx) and not b.select.group_by
+        windowed = any(
+            isinstance(n, ast.FuncCall) and n.over is not None
+            for it in b.select.items
+            for n in ast.walk(it.expr)
+        )
+        if aggregated and not windowed and (b.order_by or _limit(q, b)):
+            found.append(
+                finding(PUR011, "ORDER BY/LIMIT on one summary row (aggregates, no GROUP BY)")
+            )
+    return found
+
+
+def _limit(q: ast.Query, b: _Block) -> bool:
+    return b.role == "main" and q.limit is not None and b.select is _selects(q.body)[0]
+
+
 PURPOSE_CHECKS = (
     ("unused", check_unused_tables),
     ("predicates", check_predicates),
@@ -613,4 +696,5 @@ PURPOSE_CHECKS = (
     ("outer_join", check_outer_join),
     ("alias_meaning", check_alias_meaning),
     ("constant_output", check_constant_outputs),
+    ("ordering", check_ordering),
 )

@@ -55,6 +55,8 @@ class Block:
     limit: int | None = None
     distinct: bool = False
     names: Names = field(default_factory=Names)
+    # groups a GROUP BY is estimated to return (after HAVING); None when not grouped
+    groups: int | None = None
 
     @property
     def subject(self) -> Item:

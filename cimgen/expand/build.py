@@ -491,6 +491,7 @@ class Builder:
                     self.content.aggregate_of(block, it)
                 else:
                     self._purpose_out(block, it)
+        drop_restated(block)  # one form per quantity, grouped or not
         # ---- window
         windowed = s.has_window and self.ctx.admits("window")  # the grammar may have none
         if windowed and not block.group and agg == "NONE" and not cluster_export:

@@ -495,6 +495,7 @@ class Content:
         pivot_value = value(self.ctx, it, col)
         if sizes and max(sizes.values()) < 2:
             return False  # every group would hold one row
+        block.groups = len(sizes) if sizes else None
         ref = column(it, col)
         block.add_out(Out(ref, None, "key", it))
         block.group.append(ref)
@@ -515,6 +516,8 @@ class Content:
                     if op == ">":
                         k = max(1, k - 1)
                     block.having.append(ast.BinaryOp(op, _count(), ast.Number(str(k))))
+                    kept = k + 1 if op == ">" else k
+                    block.groups = sum(1 for n in sizes.values() if n >= kept)
             if not block.having:
                 self.having_on_average(block, it, col, pivot_value)
         return True
@@ -635,23 +638,31 @@ class Content:
         est = block.estimate(self.ctx)
         if est <= 1.5 and not block.group:
             return  # a lookup of one row
+        if block.group and block.groups is not None and block.groups <= 1:
+            return  # one group by construction (LV buses per voltage): one row
+        if not block.group and _tiles_at_one_place(block):
+            return  # a DTM and a DSM tile read at one point: one pair of tiles
         if mode in ("ORDER", "ORDER_LIMIT"):
+            ranked = _ranked_by(block)
             numeric = [
                 o
                 for o in block.outs
                 if o.numeric
-                and o.kind != "key"
+                and o.kind not in ("key", "window")  # a rank repeats its own ordering
                 and o.name not in _UNIFORM_OUTS
                 and o.name != "cluster_id"  # a cluster's number is a name, not a size
+                and not _coordinate(o)  # nobody sorts places by their longitude
+                and o.expr not in ranked  # an overall rank by it says the same
             ]
-            own = [o for o in numeric if o.item is None or not climbed(block, o.item)]
-            numeric = own or numeric  # order by the rows' own values, not a parent's
+            # the rows' own values, not a parent's (a line's project area): else by name
+            numeric = [o for o in numeric if o.item is None or not climbed(block, o.item)]
             places = [o for o in numeric if o.name == "distance_m"]
-            pick = (
-                self.rng.choice(places or numeric)
-                if numeric
-                else (block.outs[0] if block.outs else None)
-            )
+            names = [
+                o
+                for o in block.outs
+                if o.kind in ("label", "key", "attr") and not o.numeric and not _coordinate(o)
+            ]
+            pick = self.rng.choice(places or numeric) if numeric else (names[0] if names else None)
             if pick is None:
                 return
             desc = pick.descending if self.rng.random() < 0.8 else not pick.descending
@@ -689,6 +700,9 @@ class Content:
         ]
         if cats and self.ctx.admits("partition_by") and self.rng.random() < 0.6:
             parts = (cats[0].expr,)
+        if not parts:
+            # an overall row number is the row's position in the listing, nothing more
+            ranks = tuple(f for f in ranks if f != "ROW_NUMBER") or ranks
         fn = self.rng.choice(ranks)
         args: tuple[ast.Expr, ...] = (ast.Number("4"),) if fn == "NTILE" else ()
         win = ast.Window(parts, (ast.OrderItem(by.expr, "DESC" if by.descending else None),))
@@ -830,25 +844,87 @@ def climbed(block: Block, item: Item) -> bool:
 
 
 def drop_restated(block: Block) -> None:
-    """A computed length or area makes the item's stored one (``length_km``) a
-    restatement: keep one of them."""
-    computed = {
-        (o.item.alias if o.item else None, w)
-        for o in block.outs
-        if o.kind == "measure" and o.name
-        for w in ("length", "area")
-        if o.name.endswith(f"{w}_m") or o.name.endswith(f"{w}_m2")
-    }
-    keep = []
+    """One form per quantity: a computed length or area makes the item's stored one
+    (``length_km``, ``shape_area``) a restatement, and so does a second form of either
+    (``length_m`` beside ``length_km``, ``AVG(length_km)`` beside ``AVG(ST_Length(...))``;
+    blind review, issue 14). Keeps the computed form, else the first."""
+    groups: dict[tuple[str | None, str], list[Out]] = {}
     for o in block.outs:
-        if (
-            o.kind == "attr"
-            and isinstance(o.expr, ast.Column)
-            and any(a == o.expr.table and w in o.expr.name for a, w in computed)
-        ):
+        q = _quantity(o)
+        if q is not None:
+            groups.setdefault((o.item.alias if o.item else None, q.split(" ")[-1]), []).append(o)
+    drop: list[Out] = []
+    for outs in groups.values():
+        if any(_computed(o) for o in outs):
+            drop += [o for o in outs if not _computed(o)]
             continue
-        keep.append(o)
-    block.outs[:] = keep
+        seen: set[str] = set()  # stored forms only: one per statistic
+        for o in outs:
+            stat = (_quantity(o) or "").split(" ")[0]
+            if stat in seen:
+                drop.append(o)
+            seen.add(stat)
+    block.outs[:] = [o for o in block.outs if not any(o is d for d in drop)]
+
+
+_QUANTITY = re.compile(r"^(?:shape_)?(length|area|perimeter)(?:_(?:km2|km|m2|m|sqm))?$")
+_SIZE_CALLS = {"ST_Length": "length", "ST_Area": "area", "ST_Perimeter": "perimeter"}
+_STATS = frozenset({"AVG", "SUM", "MIN", "MAX"})
+
+
+def _quantity(o: Out) -> str | None:
+    """The geometric quantity (length, area, perimeter) an output states: computed by a
+    size function, or read from a stored column of that name (``gl.length_km``, also in a
+    statistic: ``AVG(gl.length_km)``); None for anything else (``gross_floor_area`` is
+    not the footprint's area)."""
+    if o.kind not in ("attr", "measure", "agg") or o.item is None:
+        return None
+    stat = ""  # two statistics of one quantity (its total and its average) are two things
+    e = o.expr
+    if isinstance(e, ast.FuncCall) and not e.over and e.name.upper() in _STATS:
+        stat = e.name.upper() + " "
+    sizes = {
+        _SIZE_CALLS[n.name]
+        for n in ast.walk(o.expr)
+        if isinstance(n, ast.FuncCall) and n.name in _SIZE_CALLS
+    }
+    if len(sizes) == 1:
+        return stat + sizes.pop()
+    e = o.expr
+    if isinstance(e, ast.FuncCall) and not e.over and len(e.args) == 1:
+        e = e.args[0]  # a statistic of the quantity
+    m = _QUANTITY.match(e.name) if isinstance(e, ast.Column) else None
+    return stat + m.group(1) if m else None
+
+
+def _computed(o: Out) -> bool:
+    return any(isinstance(n, ast.FuncCall) and n.name in _SIZE_CALLS for n in ast.walk(o.expr))
+
+
+def _tiles_at_one_place(block: Block) -> bool:
+    """Is the block raster tiles only, met at one point (a colocated pair): one row?"""
+    items = block.frame.items
+    return all(it.info.rasters and it.ref is None for it in items) and any(
+        it.link is not None and it.link.path.kind == "colocated" for it in items
+    )
+
+
+def _coordinate(o: Out) -> bool:
+    """A longitude / latitude output (``ST_X`` / ``ST_Y``): a place, not a quantity one
+    sorts by (blind review, issue 14: "sorting by the bus's longitude is an odd request")."""
+    return isinstance(o.expr, ast.FuncCall) and o.expr.name in ("ST_X", "ST_Y")
+
+
+def _ranked_by(block: Block) -> list[ast.Expr]:
+    """What an overall ranking window of the block orders by: ordering the query by it
+    again makes the rank a copy of the row's position ("the ROW_NUMBER just repeats the
+    distance ordering")."""
+    out = []
+    for o in block.outs:
+        e = o.expr
+        if isinstance(e, ast.FuncCall) and e.over is not None and not e.over.partition_by:
+            out += [x.expr for x in e.over.order_by]
+    return out
 
 
 # a raster coverage's tiles share their size and resolution: nothing to order by

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, partner
 from cimgen.expand.values import distance_over
 
@@ -163,6 +164,8 @@ def link_options(
                 continue  # a partner in the fixture's own project scenarios
             if not _offers(target, p):
                 continue
+            if not _one_version(ctx, target, p, row):
+                continue  # it would meet each thing once per version (every building lod)
             if multiplies(p, rel) and (
                 _climbed(frame, k)
                 or any(
@@ -173,6 +176,12 @@ def link_options(
                 )
             ):
                 continue  # two children of one row (or a parent's other children): a product
+            if (
+                fans_out(p, rel)
+                and it.link is not None
+                and fans_out(it.link.path, it.link.relation)
+            ):
+                continue  # children of children: each listed row is multiplied twice over
             if p.kind == "colocated" and (
                 (it.link is not None and it.link.path.kind == "colocated")
                 or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
@@ -222,6 +231,18 @@ def multiplies(p: JoinPath, relation: str) -> bool:
     return False
 
 
+def fans_out(p: JoinPath, relation: str) -> bool:
+    """Does the link meet several *other* things per row -- not versions of one thing
+    (a building's properties per scenario: fan 2.1) but children (a census section's
+    buildings: 16; a project's buses: 128) or places near or inside it? Two such steps in a
+    row are a product: census sections near a project, times the project's buildings
+    (blind review, issue 14: "DBSCAN over census polygons duplicated by the project x
+    building cross product")."""
+    if p.kind == "key":
+        return p.fan > 3
+    return multiplies(p, relation)
+
+
 def _second_path(frame: Frame, k: int, p: JoinPath) -> bool:
     """A table may appear twice in one block as a spatial self-join (pairs of rows) or
     through a second key path from the same item (a line's source and destination bus)."""
@@ -245,6 +266,25 @@ def _offers(t: TableInfo, p: JoinPath) -> bool:
     keys = {b for _, b in p.pairs}
     useful = [c for c in (*t.labels, *t.categories, *t.measures, *t.flags) if c not in keys]
     return bool(useful or t.geoms or t.rasters)
+
+
+def _one_version(ctx: ExpansionContext, t: TableInfo, p: JoinPath, row: int) -> bool:
+    """Can the linked table meet one version of its partner thing? Its version columns
+    (``cimgen.expand.distinct``: a building's ``lod``) must be joined, be its scope (pinned
+    with the query's project scenario), or take a literal the query may write
+    (``content._pin_versions``). Else a building met near a line, or by its ``building_id``
+    from a table without levels of detail, comes once per level (blind review, issue 14:
+    "joined without matching lod, so rows multiply across LOD combinations")."""
+    joined = {b for _, b in p.pairs} if p.kind == "key" else set()
+    if t.pk and set(t.pk) <= joined:
+        return True
+    s = ctx.world.table(t.qualified)
+    for c in version_columns(ctx, t):
+        if c in t.scope or c in joined or s is None or not s.has(c):
+            continue
+        if not ctx.literal_ok(t.qualified, c, s.value(row, c)):
+            return False
+    return True
 
 
 def _scope_consistent(ctx: ExpansionContext, it: Item, p: JoinPath, row: int) -> bool:
