@@ -173,6 +173,8 @@ def link_options(
                 )
             ):
                 continue  # two children of one row (or a parent's other children): a product
+            if rel == "near" and it.link is not None and it.link.relation == "near":
+                continue  # a chain of distance joins: fan-out times fan-out (STA005)
             if p.kind == "colocated" and (
                 (it.link is not None and it.link.path.kind == "colocated")
                 or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
