@@ -224,7 +224,7 @@ class Block:
         rel = link.relation
         if rel == "near":
             cond = sp.within_distance(
-                a, g_other.srid, b, g_it.srid, link.distance or 100.0, join=True
+                a, g_other.srid, b, g_it.srid, link.distance or 100.0, lookup="other"
             )
         elif rel in ("inside", "covers"):  # other within it / other contains it
             inner, si, outer, so = (

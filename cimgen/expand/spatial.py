@@ -9,7 +9,8 @@ and returns metres where it measures.
 * constructed points and boxes are in SRID 4326 (``ST_SetSRID(ST_MakePoint(lon, lat),
   4326)``), transformed to the column's SRID when it differs;
 * a distance *join* between two geographic columns is index-friendly by construction:
-  ``a && ST_Expand(b, degrees) AND ST_DWithin(a::geography, b::geography, metres)``. A bare
+  ``b && ST_Expand(a, degrees) AND ST_DWithin(a::geography, b::geography, metres)``, ``b``
+  the table looked up per row of ``a``. A bare
   ``ST_DWithin`` on ``::geography`` (or on ``ST_Transform``-ed columns) is served by no index
   (the indexes are on the geometry), so PostGIS measures every pair: on the foreign world a
   clustering over two such joins ran past the 60 s statement timeout (issue 14). The box is
@@ -122,18 +123,22 @@ class Spatial:
         so: int | None,
         d: float,
         *,
-        join: bool = False,
+        lookup: str = "",
     ) -> ast.Expr:
-        """``ST_DWithin`` in metres (geography, or both sides in the metric SRID). A ``join``
-        of two geographic columns is prefixed with the bounding-box test an index serves
-        (``g && ST_Expand(other, degrees)``, module docstring)."""
+        """``ST_DWithin`` in metres (geography, or both sides in the metric SRID). In a join
+        of two geographic columns, ``lookup`` names the side looked up per row of the other
+        (``"g"`` or ``"other"``: the joined table, the subquery's table), and the test is
+        prefixed with the bounding-box test its index serves, ``looked_up && ST_Expand(
+        row's, degrees)`` (module docstring). The index serves only the bare column:
+        ``a && ST_Expand(b, d)`` is looked up in ``a``'s index, never in ``b``'s."""
         other = self.aligned(other, so, sg)
         mg, mo = self.metric(g, sg), self.metric(other, sg)
         test = self.call("ST_DWithin", mg, mo, number(d, 1))
-        if not join or mg is g or (sg or 4326) not in GEOGRAPHIC or not self.ctx.can("ST_Expand"):
+        if not lookup or mg is g or (sg or 4326) not in GEOGRAPHIC or not self.ctx.can("ST_Expand"):
             return test
-        deg = degrees_for(d, self.box_latitude())
-        box = ast.BinaryOp("&&", g, self.call("ST_Expand", other, number(deg, 5)))
+        deg = number(degrees_for(d, self.box_latitude()), 5)
+        looked, row = (g, other) if lookup == "g" else (other, g)
+        box = ast.BinaryOp("&&", looked, self.call("ST_Expand", row, deg))
         return ast.BinaryOp("AND", box, test)
 
     def box_latitude(self) -> float:
