@@ -132,9 +132,7 @@ def test_the_box_test_keeps_the_rows_and_an_index_serves_it(
         ).fetchone()
         assert lat is not None
         for table, col, metres in pairs:
-            dwithin = (
-                f"ST_DWithin(o.{col}::geography, b.building_geometry::geography, {metres})"
-            )
+            dwithin = f"ST_DWithin(o.{col}::geography, b.building_geometry::geography, {metres})"
             box = f"o.{col} && ST_Expand(b.building_geometry, {degrees_for(metres, lat[0])})"
             base = f"SELECT o.id, b.id FROM {table} o JOIN cim_vector.cim_wizard_building b ON "
             bare = set(conn.execute(base + dwithin).fetchall())
