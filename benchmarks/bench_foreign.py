@@ -53,6 +53,24 @@ def _rows(conn: psycopg.Connection[Any], sql: str) -> int | None:
         return None
 
 
+def _failure(conn: psycopg.Connection[Any], sql: str) -> str:
+    """Why ``sql`` did not execute (the error's first line) and its planner cost: the
+    EXPLAIN top line's total cost, which is what makes a statement time out."""
+    try:
+        conn.execute(sql).fetchall()
+        return "ran on retry"
+    except psycopg.Error as e:
+        conn.rollback()
+        why = str(e).splitlines()[0][:90]
+    try:
+        plan = conn.execute(f"EXPLAIN {sql}").fetchone()
+        cost = re.search(r"cost=[\d.]+\.\.([\d.]+)", str(plan[0] if plan else ""))
+        why += f"; EXPLAIN total cost {float(cost.group(1)):,.0f}" if cost else ""
+    except psycopg.Error:
+        conn.rollback()
+    return why
+
+
 def _conjuncts(node: Any) -> list[Any]:
     if isinstance(node, ast.BoolExpr) and node.boolop == 0:  # AND_EXPR
         return [c for a in node.args for c in _conjuncts(a)]
@@ -244,6 +262,10 @@ def main() -> int:
                 f"{full} non-empty = {100 * full / len(rows):.1f} % of accepted, "
                 f"{100 * full / max(1, len(ran)):.1f} % of executed"
             )
+            for r, n in zip(rows, counts, strict=True):
+                if n is None:
+                    sql = str(r["sql_postgis"])
+                    print(f"\nFAILED {r['sql_type']}: {_failure(conn, sql)}\n  {sql}")
             causes: Counter[str] = Counter()
             shown: dict[str, list[str]] = {}
             for r, n in zip(rows, counts, strict=True):

@@ -24,7 +24,7 @@ Canonical forms (the parser normalises to them, the expander must produce them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Union
 
 # --------------------------------------------------------------------------- literals
@@ -376,6 +376,39 @@ def conjuncts(e: Expr | None) -> list[Expr]:
 def tables_read(node: Any) -> set[str]:
     """The table names or aliases that the columns below ``node`` are qualified with."""
     return {n.table for n in walk(node) if isinstance(n, Column) and n.table}
+
+
+def is_box_prefilter(e: Any) -> bool:
+    """``g && ST_Expand(h, d)``: the bounding-box test that lets an index serve a distance
+    join (``cimgen.expand.spatial``); it repeats the ``ST_DWithin`` beside it, so readers
+    (the question) skip it."""
+    return (
+        isinstance(e, BinaryOp)
+        and e.op == "&&"
+        and isinstance(e.right, FuncCall)
+        and e.right.name.lower() == "st_expand"
+    )
+
+
+def without_box_prefilters(node: Any) -> Any:
+    """``node`` with every ``... AND g && ST_Expand(h, d)`` conjunct left out."""
+    if isinstance(node, tuple):
+        items = tuple(without_box_prefilters(v) for v in node)
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+    if not is_dataclass(node) or isinstance(node, type):
+        return node
+    if isinstance(node, BinaryOp) and node.op == "AND":
+        if is_box_prefilter(node.left):
+            return without_box_prefilters(node.right)
+        if is_box_prefilter(node.right):
+            return without_box_prefilters(node.left)
+    changes: dict[str, Any] = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        new = without_box_prefilters(value)
+        if new is not value:
+            changes[f.name] = new
+    return replace(node, **changes) if changes else node
 
 
 def to_dict(node: Any) -> Any:

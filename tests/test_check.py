@@ -15,7 +15,7 @@ from cimgen.score import score
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "checks.yaml").read_text())
 SCHEMA = load_schema("cim_wizard")
-STATIC = ("grammar", "postgres_parse", "bind", "srid", "units", "cartesian")
+STATIC = ("grammar", "postgres_parse", "bind", "srid", "units", "cartesian", "cost")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from rich.console import Console
 
+from cimgen.expand.spatial import degrees_for
 from cimgen.generate import GenerateOptions, run_generate
 
 FOREIGN = Path(__file__).parent / "foreign"
@@ -93,7 +94,7 @@ def test_generated_from_the_ddl_file_return_rows_on_the_database(
     dsn, (_, corpus_nonempty) = foreign_db
     rows = _generate(tmp_path, str(DDL))
     executed, nonempty = _shares(dsn, [str(r["sql_postgis"]) for r in rows])
-    assert executed >= 0.98
+    assert executed >= 0.995  # issue 14: window clusterings over distance joins timed out
     assert corpus_nonempty > 0.8 and nonempty >= corpus_nonempty, (nonempty, corpus_nonempty)
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["planted"] and stats["planted"]["place"]  # the world moved to Turin
@@ -110,3 +111,32 @@ def test_generated_from_the_live_database_return_rows_on_it(
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["literal_sources"]["counts"]["live"] > 0
     assert all(r["checks"]["postgis"]["status"] == "ok" for r in rows)  # type: ignore[index]
+
+
+def test_the_box_test_keeps_the_rows_and_an_index_serves_it(
+    foreign_db: tuple[str, tuple[float, float]],
+) -> None:
+    """A distance join as the expander writes it (``cimgen.expand.spatial``) returns the
+    pairs the bare ``::geography`` join returns, and PostGIS serves it by the geometry
+    index instead of measuring every pair."""
+    dsn, _ = foreign_db
+    pairs = (
+        ("cim_network.network_buses", "geometry", 150.0),
+        ("cim_network.network_lines", "geometry", 150.0),
+        ("cim_census.censusgeo", "geometry", 50.0),
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET statement_timeout = 60000")
+        lat = conn.execute(
+            "SELECT max(abs(ST_YMax(building_geometry))) FROM cim_vector.cim_wizard_building"
+        ).fetchone()
+        assert lat is not None
+        for table, col, metres in pairs:
+            dwithin = f"ST_DWithin(o.{col}::geography, b.building_geometry::geography, {metres})"
+            box = f"o.{col} && ST_Expand(b.building_geometry, {degrees_for(metres, lat[0])})"
+            base = f"SELECT o.id, b.id FROM {table} o JOIN cim_vector.cim_wizard_building b ON "
+            bare = set(conn.execute(base + dwithin).fetchall())
+            boxed = set(conn.execute(f"{base}{box} AND {dwithin}").fetchall())
+            assert bare and boxed == bare, table
+            plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {base}{box} AND {dwithin}"))
+            assert "Index Cond" in plan and "st_expand" in plan.lower(), plan

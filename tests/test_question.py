@@ -36,6 +36,7 @@ _SCHEMAS = {"cim_wizard": SCHEMA, "cim_wizard_deployed": DEPLOYED}
 
 # functions whose listed arguments are technical (the rest need not be said)
 _TECHNICAL = {"ST_TRANSFORM": 1, "ROUND": 1, "TRUNC": 1, "NULLIF": 1, "ST_BUFFER": 2}
+_TECHNICAL["ST_EXPAND"] = 1  # an index's box margin (degrees) beside an ST_DWithin in metres
 # functions with an SRID argument (its position) and the SRID of the schemas' geometry
 _SRID_ARG = {"ST_SETSRID": 1, "ST_MAKEENVELOPE": 4, "ST_GEOMFROMTEXT": 1}
 _OWN_SRID = "4326"

@@ -27,7 +27,7 @@ from cimgen.check.execute import (
 from cimgen.check.fidelity import check_complexity
 from cimgen.check.purpose import PURPOSE_CHECKS
 from cimgen.check.result import check_result
-from cimgen.check.static import check_cartesian, check_mixed_srid, check_units
+from cimgen.check.static import check_cartesian, check_cost, check_mixed_srid, check_units
 from cimgen.check.syntax import check_binding, check_grammar, check_postgres_parse
 from cimgen.codes import DIV001, DIV002, STA001, SYN001, SYN002
 from cimgen.models import Finding
@@ -40,6 +40,7 @@ CHECKS = (
     ("srid", check_mixed_srid),
     ("units", check_units),
     ("cartesian", check_cartesian),
+    ("cost", check_cost),
     *PURPOSE_CHECKS,
     ("complexity", check_complexity),
     ("diversity", check_diversity),

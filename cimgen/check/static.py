@@ -11,7 +11,12 @@ Each rule is one function with a stable code:
   (bad: ``ST_Area(b.geom)`` on 4326; good: ``ST_Area(b.geom::geography)`` or
   ``ST_Area(ST_Transform(b.geom, 32632))``);
 * ``STA004`` cartesian product -- a CROSS JOIN or comma join with no predicate linking
-  its sides (bad: ``FROM a CROSS JOIN b``; good: ``... WHERE ST_DWithin(a.g, b.g, 50)``).
+  its sides (bad: ``FROM a CROSS JOIN b``; good: ``... WHERE ST_DWithin(a.g, b.g, 50)``);
+* ``STA005`` a costly shape -- in one block, a window clustering over a distance join, or
+  two distance joins (each multiplies the rows by every neighbour; together, and under a
+  window that clusters every row, they ran past PostGIS's statement timeout on a 1,000-row
+  world, issue 14) (bad: ``SELECT ST_ClusterKMeans(b.g, 3) OVER () FROM b JOIN l ON
+  ST_DWithin(b.g::geography, l.g::geography, 150)``; good: the clustering over ``b`` alone).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
-from cimgen.codes import STA002, STA003, STA004, finding
+from cimgen.codes import STA002, STA003, STA004, STA005, finding
 from cimgen.models import Finding
 from cimgen.schema.model import Schema
 from cimgen.scope import Scope, query_scopes
@@ -187,4 +192,53 @@ def check_cartesian(subject: Subject, ctx: CheckContext) -> list[Finding]:
                         "product: no predicate links the two sides",
                     )
                 )
+    return found
+
+
+_WINDOW_CLUSTERING = {"st_clusterkmeans", "st_clusterdbscan"}
+
+
+def _distance_joins(select: ast.Select) -> list[ast.FuncCall]:
+    """The ``ST_DWithin`` calls of this block that relate two of its FROM items."""
+    aliases: set[str] = set().union(*(_sides(x) for x in select.from_)) if select.from_ else set()
+    out = []
+    for call in _calls_in(select):
+        if call.name.lower() != "st_dwithin":
+            continue
+        tables = {n.table for a in call.args for n in ast.walk(a) if isinstance(n, ast.Column)}
+        if len(tables & aliases) >= 2:
+            out.append(call)
+    return out
+
+
+def check_cost(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """STA005: a window clustering over a distance join, or two distance joins, in a block."""
+    if subject.query is None:
+        return []
+    found: list[Finding] = []
+    for select in (n for n in ast.walk(subject.query) if isinstance(n, ast.Select)):
+        joins = _distance_joins(select)
+        if not joins:
+            continue
+        clusters = [
+            c.name
+            for c in _calls_in(select)
+            if c.over is not None and c.name.lower() in _WINDOW_CLUSTERING
+        ]
+        if clusters:
+            found.append(
+                finding(
+                    STA005,
+                    f"{clusters[0]} clusters every row of a distance join; "
+                    "cluster the table's own rows (a CTE) before joining",
+                )
+            )
+        elif len(joins) >= 2:
+            found.append(
+                finding(
+                    STA005,
+                    f"{len(joins)} distance joins in one block multiply the rows by every "
+                    "neighbour of every neighbour; keep one",
+                )
+            )
     return found

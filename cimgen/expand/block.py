@@ -225,7 +225,9 @@ class Block:
         a, b = column(other, g_other.name), column(it, g_it.name)
         rel = link.relation
         if rel == "near":
-            cond = sp.within_distance(a, g_other.srid, b, g_it.srid, link.distance or 100.0)
+            cond = sp.within_distance(
+                a, g_other.srid, b, g_it.srid, link.distance or 100.0, lookup="other"
+            )
         elif rel in ("inside", "covers"):  # other within it / other contains it
             inner, si, outer, so = (
                 (a, g_other.srid, b, g_it.srid)

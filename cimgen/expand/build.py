@@ -800,7 +800,7 @@ class Builder:
             ga, gb = host.info.geom(p.left_column or ""), info.geom(p.right_column or "")
             inner = Block("sub", Frame([sub]))
             cond = self.sp.within_distance(
-                column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d
+                column(sub, gb.name), gb.srid, column(host, ga.name), ga.srid, d, lookup="g"
             )
             terms = pair_terms(sub, host)
             distinct = [t for t in terms if isinstance(t, ast.BinaryOp) and t.op == "<>"]

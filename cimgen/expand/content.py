@@ -722,9 +722,16 @@ class Content:
         return True
 
     def clustering(self, block: Block, item: Item) -> bool:
-        """``ST_ClusterDBSCAN`` (metric eps) or ``ST_ClusterKMeans`` (k below the rows)."""
+        """``ST_ClusterDBSCAN`` (metric eps) or ``ST_ClusterKMeans`` (k below the rows).
+
+        Never over a block with a distance join: the window clusters every row of the
+        join, which nearness multiplies and no LIMIT bounds (on the foreign world such
+        clusterings ran past PostGIS's statement timeout, while DuckDB, which runs no
+        window clustering, could not time them: issue 14, STA005)."""
         gs = self.geoms(item)
-        if not gs:
+        if not gs or any(
+            it.link is not None and it.link.relation == "near" for it in block.frame.items
+        ):
             return False
         g = gs[0]
         rows = block.subject_rows(self.ctx)

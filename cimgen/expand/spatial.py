@@ -7,11 +7,19 @@ and returns metres where it measures.
   the schema's metric SRID -- never in degrees;
 * geometries of different SRIDs meet only through ``ST_Transform`` (to the column's SRID);
 * constructed points and boxes are in SRID 4326 (``ST_SetSRID(ST_MakePoint(lon, lat),
-  4326)``), transformed to the column's SRID when it differs.
+  4326)``), transformed to the column's SRID when it differs;
+* a distance *join* between two geographic columns is index-friendly by construction:
+  ``b && ST_Expand(a, degrees) AND ST_DWithin(a::geography, b::geography, metres)``, ``b``
+  the table looked up per row of ``a``. A bare
+  ``ST_DWithin`` on ``::geography`` (or on ``ST_Transform``-ed columns) is served by no index
+  (the indexes are on the geometry), so PostGIS measures every pair: on the foreign world a
+  clustering over two such joins ran past the 60 s statement timeout (issue 14). The box is
+  a superset of the metric test (see :func:`degrees_for`), so the rows are the same.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 from cimgen import ast
@@ -19,6 +27,21 @@ from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.values import number
 
 GEOGRAPHIC = frozenset({4326, 4258, 4269, 4019})
+METRES_PER_DEGREE = 111_320.0  # along a meridian (and along the equator)
+BOX_LATITUDE = 60.0  # without a corpus region, boxes are wide enough up to this latitude
+
+
+def degrees_for(metres: float, latitude: float) -> float:
+    """Degrees of longitude (the wider of the two) that ``metres`` span at ``latitude``,
+    with a 10 % margin for the spheroid and rounded up to 5 decimals: a box widened by it
+    holds every geometry within ``metres``.
+
+    >>> degrees_for(100.0, 45.0)
+    0.0014
+    """
+    lat = min(abs(latitude), 85.0)
+    deg = 1.1 * metres / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
+    return math.ceil(deg * 1e5) / 1e5
 
 
 class Spatial:
@@ -93,11 +116,37 @@ class Spatial:
         return self.aligned(env, 4326, target)
 
     def within_distance(
-        self, g: ast.Expr, sg: int | None, other: ast.Expr, so: int | None, d: float
+        self,
+        g: ast.Expr,
+        sg: int | None,
+        other: ast.Expr,
+        so: int | None,
+        d: float,
+        *,
+        lookup: str = "",
     ) -> ast.Expr:
-        """``ST_DWithin`` in metres (geography, or both sides in the metric SRID)."""
+        """``ST_DWithin`` in metres (geography, or both sides in the metric SRID). In a join
+        of two geographic columns, ``lookup`` names the side looked up per row of the other
+        (``"g"`` or ``"other"``: the joined table, the subquery's table), and the test is
+        prefixed with the bounding-box test its index serves, ``looked_up && ST_Expand(
+        row's, degrees)`` (module docstring). The index serves only the bare column:
+        ``a && ST_Expand(b, d)`` is looked up in ``a``'s index, never in ``b``'s."""
         other = self.aligned(other, so, sg)
-        return self.call("ST_DWithin", self.metric(g, sg), self.metric(other, sg), number(d, 1))
+        mg, mo = self.metric(g, sg), self.metric(other, sg)
+        test = self.call("ST_DWithin", mg, mo, number(d, 1))
+        if not lookup or mg is g or (sg or 4326) not in GEOGRAPHIC or not self.ctx.can("ST_Expand"):
+            return test
+        deg = number(degrees_for(d, self.box_latitude()), 5)
+        looked, row = (g, other) if lookup == "g" else (other, g)
+        box = ast.BinaryOp("&&", looked, self.call("ST_Expand", row, deg))
+        return ast.BinaryOp("AND", box, test)
+
+    def box_latitude(self) -> float:
+        """The highest latitude the data reaches (the corpus region's, else BOX_LATITUDE)."""
+        region = self.ctx.pools.region
+        if region is None:
+            return BOX_LATITUDE
+        return max(abs(region[1]), abs(region[3])) + 1.0
 
     def relate(
         self, name: str, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None

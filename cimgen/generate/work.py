@@ -36,6 +36,7 @@ _CHECKS_IN_WORKER = (
     "srid",
     "units",
     "cartesian",
+    "cost",
     "unused",
     "predicates",
     "geometry_fit",
