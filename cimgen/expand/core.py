@@ -181,9 +181,7 @@ def link_options(
                 and it.link is not None
                 and fans_out(it.link.path, it.link.relation)
             ):
-                continue  # children of children: each listed row is multiplied twice over
-            if rel == "near" and it.link is not None and it.link.relation == "near":
-                continue  # a chain of distance joins: fan-out times fan-out (STA005)
+                continue  # children of children (also a chain of distance joins, STA005)
             if p.kind == "colocated" and (
                 (it.link is not None and it.link.path.kind == "colocated")
                 or any(o.link is not None and o.link.path.kind == "colocated" for o in frame.items)
