@@ -178,7 +178,7 @@ def keep_spatial_join(condition: ast.Expr) -> ast.Expr:
     for c in parts:
         c2: Any = _IsTrue(c) if _other_table_inequality(c) else c
         out = c2 if out is None else ast.BinaryOp("AND", out, c2)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 class DuckdbRenderer(BackendRenderer):
