@@ -359,11 +359,17 @@ def children(node: Any) -> list[Any]:
     value is a node is looked up per type: the walks of the checks and the expander call
     this ~800 times per candidate (issue 16)."""
     out: list[Any] = []
-    for name in _field_names(type(node)):
+    known = _IS_NODE
+    for name in _FIELDS.get(type(node)) or _field_names(type(node)):
         value = getattr(node, name)
         if isinstance(value, tuple):
-            out.extend(v for v in value if _is_node(type(v)))
-        elif _is_node(type(value)):
+            for v in value:
+                node_v = known.get(type(v))
+                if node_v or (node_v is None and _is_node(type(v))):
+                    out.append(v)
+            continue
+        node_v = known.get(type(value))
+        if node_v or (node_v is None and _is_node(type(value))):
             out.append(value)
     return out
 
