@@ -464,3 +464,23 @@ def test_duckdb_geojson_in_a_union_with_text(duck: DuckDBRunner) -> None:
     subject = Subject(sql)
     assert run_checks(subject, _ctx(duck), only=("grammar", "duckdb")) == []
     assert subject.engines["duckdb"].rows and subject.engines["duckdb"].rows >= 2
+
+
+def test_duckdb_time_limit_counts_cpu_time() -> None:
+    """The limit is CPU time of the process (issue 16: wall time made a 0.2 s query a
+    SEM003 rejection at load 15): a heavy query is stopped once it has used about the limit
+    in CPU, not before, and the wall cap stops it at the latest."""
+    from cimgen.check.execute import WALL_FACTOR
+
+    runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=0.3)
+    heavy = (
+        "SELECT COUNT(*) FROM cim_vector.building_properties a, "
+        "cim_vector.building_properties b, cim_vector.building_properties c"
+    )
+    cpu, wall = time.process_time(), time.monotonic()
+    result, _ = runner.run(heavy)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    assert result.status == "planned"
+    assert cpu >= 0.3 * 0.9 or wall >= 0.3 * WALL_FACTOR * 0.9
+    assert wall < 0.3 * WALL_FACTOR + 2.0
+    assert runner.run("SELECT 1")[0].status == OK

@@ -986,3 +986,31 @@ def test_only_unsupported_means_not_checkable(
     bug = render(parse("SELECT b.id FROM cim_vector.building b"), schema)
     assert bug.sql is None and bug.unsupported is None
     assert bug.defect is not None and "KeyError: 'no such key'" in bug.defect
+
+
+def test_duckdb_self_join_inequality_keeps_the_spatial_join(cim_duck: Any) -> None:
+    """``a.id <> b.id`` beside ``ST_DWithin(a.g, b.g, d)`` is written ``(...) IS TRUE`` so
+    DuckDB plans a SPATIAL_JOIN instead of a nested loop over every pair (issue 16: such
+    neighbour self-joins ran past the 2 s check limit); the rows are the same."""
+    sql = (
+        "SELECT a.id, b.id AS other FROM cim_vector.building AS a, "
+        "cim_vector.building AS b WHERE ST_DWithin(a.building_geometry::geography, "
+        "b.building_geometry::geography, 100) AND a.id <> b.id "
+        "AND ST_Intersects(a.building_geometry, ST_MakeEnvelope(9.18, 45.47, 9.19, 45.48, 4326)) "
+        "AND ST_Intersects(b.building_geometry, ST_MakeEnvelope(9.18, 45.47, 9.19, 45.48, 4326))"
+    )
+    duck_sql = ok(render_duckdb(parse(sql), SCHEMA))
+    assert "(a.id <> b.id) IS TRUE" in duck_sql
+    plan = cim_duck.execute(f"EXPLAIN {duck_sql}").fetchall()[0][1]
+    assert "SPATIAL_JOIN" in plan and "NESTED_LOOP_JOIN" not in plan
+    plain = duck_sql.replace("(a.id <> b.id) IS TRUE", "a.id <> b.id")
+    assert "NESTED_LOOP_JOIN" in cim_duck.execute(f"EXPLAIN {plain}").fetchall()[0][1]
+    got = sorted(cim_duck.execute(duck_sql).fetchall())
+    assert got and got == sorted(cim_duck.execute(plain).fetchall())
+    assert all(a != b for a, b in got)
+    # only a top-level conjunct: under OR or NOT, IS TRUE would change the result
+    either = (
+        "SELECT a.id FROM cim_vector.building AS a, cim_vector.building AS b "
+        "WHERE a.id <> b.id OR a.lod = 1"
+    )
+    assert "IS TRUE" not in ok(render_duckdb(parse(either), SCHEMA))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -128,9 +129,19 @@ def agree(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None, tolerance: float
     return True
 
 
+WALL_FACTOR = 5.0  # a DuckDB query is stopped after this many times its limit in wall time
+
+
 class DuckDBRunner:
     """Executes DuckDB renderings on the embedded fixture database within a time limit; a
-    query still running when it ends is interrupted and only planned ("planned")."""
+    query still running when it ends is interrupted and only planned ("planned").
+
+    The limit counts the CPU time of this process (DuckDB runs a query in the calling
+    thread with ``threads = 1``, as the workers set it), not wall time: on a shared box a
+    self-join that needs 0.2 s of CPU took more than 2 s of wall time at load 15 and was
+    rejected (SEM003) on one run and accepted on the next, so the rows depended on the
+    load (issue 16). A query that waits instead of computing is still stopped after
+    :data:`WALL_FACTOR` times the limit in wall time."""
 
     def __init__(self, connection: Any, timeout_s: float) -> None:
         self.con = connection
@@ -139,12 +150,22 @@ class DuckDBRunner:
         self._running = False
         self._interrupted = False
         self._watchdog: _Watchdog | None = None
+        self._started = (0.0, 0.0)  # (process CPU time, monotonic time) at the query's start
 
-    def _interrupt(self) -> None:
+    def _interrupt(self) -> float | None:
+        """Interrupt the running query when its CPU time (or wall cap) is spent; else the
+        seconds of CPU left, for the watchdog to wait again."""
         with self._lock:  # never interrupt a query that is already finished (or the next)
-            if self._running:
-                self._interrupted = True
-                self.con.interrupt()
+            if not self._running:
+                return None
+            cpu0, wall0 = self._started
+            left = self.timeout_s - (time.process_time() - cpu0)
+            cap = self.timeout_s * WALL_FACTOR - (time.monotonic() - wall0)
+            if left > 0.005 and cap > 0:
+                return min(left, cap)
+            self._interrupted = True
+            self.con.interrupt()
+            return None
 
     def run(self, sql: str, profile: bool = False) -> tuple[EngineResult, str | None]:
         """Execute; only a query stopped by the time limit is planned (EXPLAIN) instead,
@@ -153,6 +174,7 @@ class DuckDBRunner:
         if self._watchdog is None:
             self._watchdog = _Watchdog(self._interrupt)
         self._running, self._interrupted = True, False
+        self._started = (time.process_time(), time.monotonic())
         timer = self._watchdog
         timer.arm(self.timeout_s)
         try:
@@ -186,7 +208,7 @@ class _Watchdog:
     runner's own lock still decides whether a query is running when the deadline fires,
     so a late wake-up never interrupts the next query."""
 
-    def __init__(self, interrupt: Any) -> None:
+    def __init__(self, interrupt: Callable[[], float | None]) -> None:
         self._interrupt = interrupt
         self._cond = threading.Condition()
         self._deadline: float | None = None
@@ -212,8 +234,12 @@ class _Watchdog:
                     self._cond.wait(left)
                     continue
                 self._deadline = None
-                self._interrupt()  # takes the runner's lock; the runner never waits on
-                # this condition while holding it (it cancels after releasing it)
+                # takes the runner's lock; the runner never waits on this condition while
+                # holding it (it cancels after releasing it). Seconds back: CPU time the
+                # query has left, so wait again
+                again = self._interrupt()
+                if again is not None:
+                    self._deadline = time.monotonic() + again
 
 
 RENDER_DEFECT = f"the renderer failed ({RND001})"

@@ -98,7 +98,15 @@ class Block:
             s = ctx.world.table(item.table)
             if s is None:
                 return []
-            got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]
+            # the rows that passed the first n-1 predicates, when known, need only the
+            # newest one (the same rows in the same order; 30 % of expansion's time was
+            # this list rebuilt from every estimation row, issue 16)
+            fewer = self._passing.get((item.alias, len(preds) - 1)) if preds else None
+            if fewer is not None:
+                last = preds[-1]
+                got = [i for i in fewer if last(s, i)]
+            else:
+                got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]
             self._passing[key] = got
         return got
 
