@@ -157,6 +157,23 @@ def test_labels_tell_the_truth_and_agree_with_the_sampled_ones(run_dir: Path) ->
     assert fidelity["five_counts_pct"] == round(100 * five / len(records), 2)
 
 
+def test_accepted_rows_pass_every_rule_of_purpose(run_dir: Path) -> None:
+    """Generation runs every registered check but diversity (which the driver decides), so
+    an accepted row passes each rule of purpose when checked again on its own. Before, the
+    worker ran a hand-kept list that lacked PUR008 (constant outputs) and PUR009-PUR011
+    (orderings): those rules were tested but never applied while generating."""
+    from cimgen.check import CHECK_NAMES, PURPOSE, CheckContext, Subject, run_checks
+    from cimgen.generate.work import _CHECKS_IN_WORKER
+    from cimgen.schema import load_schema
+
+    assert set(CHECK_NAMES) - set(_CHECKS_IN_WORKER) == {"diversity"}
+    ctx = CheckContext(load_schema("cim_wizard"))
+    for line in (run_dir / "dataset.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        found = run_checks(Subject(rec["sql_postgis"]), ctx, only=("grammar", *PURPOSE))
+        assert not [f for f in found if f.severity == "error"], (rec["id"], found)
+
+
 def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
     out = tmp_path / "lite"
     rows = 15
