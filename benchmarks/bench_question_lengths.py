@@ -58,6 +58,7 @@ def count(text: str) -> int:
 
 def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, int]]:
     """The question for ``sql`` (as :func:`cimgen.question.ask` says it) and its parts."""
+    from cimgen import ast
     from cimgen.grammar import parse
     from cimgen.question.reading import QueryReader
     from cimgen.question.vocabulary import vocabulary
@@ -66,7 +67,7 @@ def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, i
     query = parse(sql)
     rng = random.Random(seed)
     reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
-    reading, _ = reader.read_query(query, None)
+    reading, _ = reader.read_query(ast.without_box_prefilters(query), None)  # as ask() does
     parted = copy.deepcopy(reading)  # the voices may take a clause out of the reading
     question = finish(Voices(reader, reading, tone).sentence())
     g = parted
