@@ -383,6 +383,20 @@ def walk(node: Any) -> Any:
         stack.extend(reversed(children(current)))
 
 
+def walk_own(node: Any) -> Any:
+    """Like :func:`walk`, but a nested query (a scalar subquery, EXISTS, IN (SELECT ...), a
+    derived table) is yielded without what is inside it: the nodes of ``node``'s own block
+    (a COUNT(*) in a scalar subquery does not make the outer block aggregated)."""
+    nested = (Subquery, Exists, InSubquery, DerivedTable, Query)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current is not node and isinstance(current, nested):
+            continue
+        stack.extend(reversed(children(current)))
+
+
 def conjuncts(e: Expr | None) -> list[Expr]:
     """``a AND b AND c`` as ``[a, b, c]`` (nested ANDs spread out); nothing for ``None``."""
     if e is None:

@@ -407,7 +407,7 @@ def _calls(select: ast.Select) -> list[ast.FuncCall]:
 
 def _aggregates(select: ast.Select, ctx: CheckContext) -> bool:
     for it in select.items:
-        for n in ast.walk(it.expr):
+        for n in ast.walk_own(it.expr):  # a scalar subquery's COUNT is not this block's
             if isinstance(n, ast.FuncCall) and n.over is None:
                 if n.star and n.name == "COUNT":
                     return True
