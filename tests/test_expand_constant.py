@@ -127,3 +127,44 @@ def test_a_pinned_row_that_cannot_go_and_serves_nothing_is_refused() -> None:
     )
     with pytest.raises(BuildError):
         drop_constants(q, ctx())
+
+
+# blind review, issue 14 (night of 2026-12-03): "raster_type is a constant output"; "the
+# 'line scenario' output equals the project scenario it is joined on"
+PINNED_OUTPUTS = (
+    "SELECT r.filename, r.raster_type, gl.name, gl.scenario_id AS line_scenario "
+    "FROM cim_raster.raster_model AS r, cim_vector.grid_line AS gl, "
+    "cim_vector.project_scenario AS ps "
+    "WHERE r.raster_type = 'DTM' AND gl.project_id = ps.project_id "
+    "AND gl.scenario_id = ps.scenario_id AND ps.scenario_id = 'baseline' "
+    "AND ST_Intersects(r.rast, ST_Centroid(gl.geometry)) ORDER BY gl.name"
+)
+
+
+def test_an_output_the_conditions_pin_to_one_literal_is_dropped() -> None:
+    from cimgen.expand.constant import pinned_columns, without_pinned_outputs
+
+    query = parse(PINNED_OUTPUTS)
+    assert isinstance(query.body, ast.Select)
+    pinned = pinned_columns(query.body)
+    assert {("r", "raster_type"), ("gl", "scenario_id"), ("ps", "scenario_id")} <= pinned
+    assert ("gl", "project_id") not in pinned  # equated to another column, never to a literal
+    after = without_pinned_outputs(query)
+    assert isinstance(after.body, ast.Select)
+    assert [it.alias or getattr(it.expr, "name", None) for it in after.body.items] == [
+        "filename",
+        "name",
+    ]
+    assert after.order_by == query.order_by and after.body.where == query.body.where
+
+
+def test_a_grouping_keeps_its_pinned_key_and_an_all_pinned_lookup_stays() -> None:
+    from cimgen.expand.constant import without_pinned_outputs
+
+    grouped = parse(
+        "SELECT bp.scenario_id, COUNT(*) AS n FROM cim_vector.building_properties AS bp "
+        "WHERE bp.scenario_id = 'baseline' GROUP BY bp.scenario_id"
+    )
+    assert without_pinned_outputs(grouped) == grouped
+    lookup = parse("SELECT b.building_id FROM cim_vector.building AS b WHERE b.building_id = 'x'")
+    assert without_pinned_outputs(lookup) == lookup

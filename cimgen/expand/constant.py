@@ -42,7 +42,9 @@ def _constant(expr: ast.Expr, one_row: set[str]) -> bool:
 
 def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """``query`` without outputs (and orderings) that read only one-row tables, and without
-    a one-row table that then serves nothing but its join (see the module docstring)."""
+    a one-row table that then serves nothing but its join (see the module docstring); also
+    without a plain column the query pins to one literal (:func:`without_pinned_outputs`)."""
+    query = without_pinned_outputs(query)
     body = query.body
     if not isinstance(body, ast.Select):
         return query
@@ -81,6 +83,51 @@ def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             # and it would serve nothing (PUR001) -- another attempt builds the query
             raise BuildError(f"{alias} is one row joined only to show constants")
     return query
+
+
+def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
+    """The (alias, column) pairs that an inner condition of ``body`` fixes to one literal,
+    directly (``r.raster_type = 'DTM'``) or through equalities (``gl.scenario_id =
+    ps.scenario_id AND ps.scenario_id = 's'``)."""
+    classes = _Classes()
+    pins: list[tuple[str, str]] = []
+    for c in _inner_conjuncts(body):
+        if not (isinstance(c, ast.BinaryOp) and c.op == "="):
+            continue
+        left, right = _col(c.left), _col(c.right)
+        if left and right:
+            classes.union(left, right)
+        elif left and _literal(c.right):
+            pins.append(left)
+        elif right and _literal(c.left):
+            pins.append(right)
+    roots = {classes.find(p) for p in pins}
+    cols = {*classes.parent, *classes.parent.values(), *pins}
+    return {c for c in cols if classes.find(c) in roots}
+
+
+def without_pinned_outputs(query: ast.Query) -> ast.Query:
+    """``query`` without a plain output column that its conditions fix to one literal: the
+    same value on every row, already in the question (blind review, issue 14: "raster_type
+    is a constant output", "the 'line scenario' output equals the project scenario it is
+    joined on"). A grouping keeps its keys; a query whose every output is pinned, or whose
+    ordering names a dropped output, is left as built."""
+    body = query.body
+    if not isinstance(body, ast.Select) or body.group_by or body.distinct:
+        return query
+    pinned = pinned_columns(body)
+    if not pinned:
+        return query
+    keep = tuple(it for it in body.items if _col(it.expr) not in pinned)
+    if not keep or len(keep) == len(body.items):
+        return query
+    gone = {it.alias or getattr(it.expr, "name", "") for it in body.items if it not in keep}
+    for o in query.order_by:
+        if isinstance(o.expr, ast.Number) or (
+            isinstance(o.expr, ast.Column) and o.expr.table is None and o.expr.name in gone
+        ):
+            return query
+    return replace(query, body=replace(body, items=keep))
 
 
 def _only_linked(query: ast.Query, alias: str) -> bool:
