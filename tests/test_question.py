@@ -733,3 +733,20 @@ def test_aggregated_geometry_and_clipped_rasters_read_plainly() -> None:
         assert "mean surface elevation" in question and "clipped" not in question, question
     for question in _all(kmeans):
         assert "in a cluster" not in question and "8 k-means clusters" in question, question
+
+
+def test_an_acronym_takes_the_article_of_its_first_letter_said() -> None:
+    """'an LV bus', not 'a LV bus' (fourth pass, issue 17): an acronym is said letter by
+    letter."""
+    from cimgen.grammar import parse
+    from cimgen.question import ask
+    from cimgen.schema import load_schema
+
+    q = parse(
+        "SELECT gl.name FROM cim_vector.grid_line AS gl WHERE EXISTS (SELECT 1 FROM "
+        "cim_vector.grid_bus AS gb WHERE gb.bus_id = gl.to_bus AND gb.project_id = "
+        "gl.project_id AND gb.scenario_id = gl.scenario_id AND gb.zone = 'LV')"
+    )
+    asked = [ask(q, load_schema("cim_wizard"), "DIRECT", seed) for seed in range(8)]
+    assert any("an LV bus" in a for a in asked), asked
+    assert not any("a LV" in a for a in asked), asked

@@ -85,13 +85,12 @@ def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return query
 
 
-def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
-    """The (alias, column) pairs that an inner condition of ``body`` fixes to one literal,
-    directly (``r.raster_type = 'DTM'``) or through equalities (``gl.scenario_id =
-    ps.scenario_id AND ps.scenario_id = 's'``)."""
+def _equalities(conds: list[ast.Expr]) -> tuple[_Classes, list[tuple[str, str]]]:
+    """The columns ``conds`` equate with each other (as classes) and those they equate to a
+    literal (``a.x = b.y`` joins two columns; ``a.x = 'v'`` pins one)."""
     classes = _Classes()
     pins: list[tuple[str, str]] = []
-    for c in _inner_conjuncts(body):
+    for c in conds:
         if not (isinstance(c, ast.BinaryOp) and c.op == "="):
             continue
         left, right = _col(c.left), _col(c.right)
@@ -101,6 +100,14 @@ def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
             pins.append(left)
         elif right and _literal(c.left):
             pins.append(right)
+    return classes, pins
+
+
+def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
+    """The (alias, column) pairs that an inner condition of ``body`` fixes to one literal,
+    directly (``r.raster_type = 'DTM'``) or through equalities (``gl.scenario_id =
+    ps.scenario_id AND ps.scenario_id = 's'``)."""
+    classes, pins = _equalities(_inner_conjuncts(body))
     roots = {classes.find(p) for p in pins}
     cols = {*classes.parent, *classes.parent.values(), *pins}
     return {c for c in cols if classes.find(c) in roots}
@@ -167,13 +174,8 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
     items = stripped
     rest = [c for c in conds if c not in mine]
     # what the table's conditions said about the others must still be said
-    full = _Classes()
+    full, _ = _equalities(conds)
     pinned: dict[tuple[str, str], ast.Expr] = {}
-    for c in conds:
-        if isinstance(c, ast.BinaryOp) and c.op == "=":
-            left, right = _col(c.left), _col(c.right)
-            if left and right:
-                full.union(left, right)
     for c in mine:
         assert isinstance(c, ast.BinaryOp)
         left, right = _col(c.left), _col(c.right)
@@ -181,17 +183,8 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
             pinned[left] = c.right
         elif right and not left:
             pinned[right] = c.left
-    reduced = _Classes()
-    kept_pins = set()
-    for c in rest:
-        if isinstance(c, ast.BinaryOp) and c.op == "=":
-            left, right = _col(c.left), _col(c.right)
-            if left and right:
-                reduced.union(left, right)
-            elif left and _literal(c.right):
-                kept_pins.add(left)
-            elif right and _literal(c.left):
-                kept_pins.add(right)
+    reduced, rest_pins = _equalities(rest)
+    kept_pins = set(rest_pins)
     members: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key in {*full.parent, *full.parent.values(), *pinned}:
         members.setdefault(full.find(key), []).append(key)

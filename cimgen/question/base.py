@@ -117,6 +117,23 @@ def compound(core: str, word: str) -> str:
     return f"{core} {word}"
 
 
+# letters whose names start with a vowel sound: an acronym said letter by letter takes "an"
+_AN_LETTERS = frozenset("AEFHILMNORSX")
+
+
+def indefinite(phrase: str) -> str:
+    """``a`` or ``an`` for ``phrase``, by its first sound: an acronym is said letter by
+    letter ("an LV bus", "an HV line", "a DSM tile"), a word by its first letter.
+
+    >>> [indefinite(w) for w in ("LV bus", "heating system", "invalid geometry", "DSM tile")]
+    ['an', 'a', 'an', 'a']
+    """
+    word = phrase.split(" ", 1)[0]
+    if len(word) > 1 and word.isalpha() and word.isupper():
+        return "an" if word[0] in _AN_LETTERS else "a"
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def the(noun: str) -> str:
     if noun.startswith(("the ", "a ", "an ", "all ", "their ", "its ", "'", "(", "whether ")) or (
         noun[:1].isdigit()

@@ -20,6 +20,7 @@ from cimgen.question.base import (
     Clause,
     Reading,
     Source,
+    indefinite,
     join_words,
     literal,
     the,
@@ -416,7 +417,7 @@ class ConditionReader(GeometryReader):
             what = f"no {self.noun_phrase(sub, nested=True)}"
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
-        an = "an" if what[:1].lower() in "aeiou" else "a"
+        an = indefinite(what)
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 
     def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:

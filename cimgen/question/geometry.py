@@ -21,6 +21,7 @@ from cimgen.question.base import (
     Clause,
     Source,
     compound,
+    indefinite,
     literal,
     possessive,
     with_unit,
@@ -372,7 +373,7 @@ class GeometryReader(ExprReader):
             if negated:
                 what = {"valid": "invalid", "empty": "non-empty"}.get(what, "not " + what)
             noun = "geometry" if g.main else g.core
-            an = "an" if what[:1] in "aeiou" else "a"
+            an = indefinite(what)
             if not g.owner:
                 return Clause(f"with {an} {what} {noun}", f"have {an} {what} {noun}", True)
             text = f"{self._the(g, scope) if not g.main else self.obj(g, scope)} is {what}"
@@ -408,7 +409,7 @@ class GeometryReader(ExprReader):
                 return Clause(f"{rel} {target}", f"{base} {target}", True)
             return Clause(
                 f"whose {ga.core} {_verb_s(base)} {target}",
-                f"have {'an' if ga.core[:1] in 'aeiou' else 'a'} {ga.core} {rel} {target}",
+                f"have {indefinite(ga.core)} {ga.core} {rel} {target}",
                 True,
             )
         text = (
