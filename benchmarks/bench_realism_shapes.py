@@ -189,7 +189,7 @@ def _parents(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionContext) 
     first = refs[0].alias or refs[0].name
     info = {r.alias or r.name: ctx.by_name.get(r.qualified) for r in refs}
     out = set()
-    for c in (c for x in _conds(body) for c in ast.conjuncts(x)):
+    for c in ast.block_conditions(body, outer_joins=True):
         sides = _aliases(c)
         if first not in sides or len(sides) != 2:
             continue
@@ -229,7 +229,7 @@ def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionConte
     """
     names = [r.alias or r.name for r in refs]
     info = {r.alias or r.name: ctx.by_name.get(r.qualified) for r in refs}
-    conds = [c for x in _conds(body) for c in ast.conjuncts(x)]
+    conds = ast.block_conditions(body, outer_joins=True)
     links = [c for c in conds if len(_aliases(c) & set(names)) == 2]
     many: dict[str, tuple[str, str]] = {}  # alias -> (the alias it multiplies, how)
     for c in links:
@@ -267,18 +267,6 @@ def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionConte
             out.add("label_only")
         if a in many:
             out.add("chain")
-    return out
-
-
-def _conds(body: ast.Select) -> list[ast.Expr]:
-    out = [body.where] if body.where is not None else []
-    stack: list[ast.FromItem] = list(body.from_)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Join):
-            if item.on is not None:
-                out.append(item.on)
-            stack += [item.left, item.right]
     return out
 
 

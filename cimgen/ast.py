@@ -406,6 +406,28 @@ def conjuncts(e: Expr | None) -> list[Expr]:
     return [e]
 
 
+_OUTER = ("LEFT", "RIGHT", "FULL")
+
+
+def block_conditions(body: Select, *, outer_joins: bool = False) -> list[Expr]:
+    """The conjuncts of a block's WHERE and of the ON clauses of its joins (nested joins
+    included), WHERE first: what a row of the block must meet. An outer join's ON does not
+    filter the block's rows (its side is NULL instead), so it is left out unless
+    ``outer_joins``; the tables under an outer join are still walked. One walk for the
+    expander's rewrites (``cimgen.expand.distinct``, ``cimgen.expand.constant``) and the
+    benchmarks that classify shapes, so they agree on what "the conditions" are.
+    """
+    out = conjuncts(body.where)
+    stack: list[FromItem] = list(body.from_)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Join):
+            if item.on is not None and (outer_joins or item.kind not in _OUTER):
+                out += conjuncts(item.on)
+            stack += [item.left, item.right]
+    return out
+
+
 def tables_read(node: Any) -> set[str]:
     """The table names or aliases that the columns below ``node`` are qualified with."""
     return {n.table for n in walk(node) if isinstance(n, Column) and n.table}
@@ -489,6 +511,7 @@ __all__ = [
     "UnaryOp",
     "When",
     "Window",
+    "block_conditions",
     "children",
     "conjuncts",
     "tables_read",

@@ -200,6 +200,20 @@ def test_query_level_forms() -> None:
     assert isinstance(second.left, ast.DerivedTable) and second.left.alias == "d"
 
 
+def test_block_conditions_are_the_inner_conjuncts_where_first() -> None:
+    sel = parse(
+        "SELECT a.x FROM a JOIN b ON a.k = b.k AND b.y > 1 LEFT JOIN c ON c.k = b.k "
+        "JOIN d ON d.k = c.k WHERE a.z = 2 AND (a.w = 3 OR a.w = 4)"
+    ).body
+    assert isinstance(sel, ast.Select)
+    want = ["a.z = 2", "(a.w = 3 OR a.w = 4)", "d.k = c.k", "a.k = b.k", "b.y > 1"]
+    # WHERE's conjuncts, then the inner joins' ON (an outer join's ON does not filter)
+    assert ast.block_conditions(sel) == [parse(f"SELECT 1 WHERE {w}").body.where for w in want]  # type: ignore[union-attr]
+    outer = ast.block_conditions(sel, outer_joins=True)
+    assert len(outer) == 6 and ast.tables_read(outer[3]) == {"b", "c"}
+    assert ast.block_conditions(parse("SELECT 1").body) == []  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "sql",
     [

@@ -107,7 +107,7 @@ def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
     """The (alias, column) pairs that an inner condition of ``body`` fixes to one literal,
     directly (``r.raster_type = 'DTM'``) or through equalities (``gl.scenario_id =
     ps.scenario_id AND ps.scenario_id = 's'``)."""
-    classes, pins = _equalities(_inner_conjuncts(body))
+    classes, pins = _equalities(ast.block_conditions(body))
     roots = {classes.find(p) for p in pins}
     cols = {*classes.parent, *classes.parent.values(), *pins}
     return {c for c in cols if classes.find(c) in roots}
@@ -142,7 +142,7 @@ def _only_linked(query: ast.Query, alias: str) -> bool:
     table (its joins), with no condition of its own?"""
     body = query.body
     assert isinstance(body, ast.Select)
-    conds = [c for c in _inner_conjuncts(body) if alias in ast.tables_read(c)]
+    conds = [c for c in ast.block_conditions(body) if alias in ast.tables_read(c)]
     if not conds or any(ast.tables_read(c) == {alias} for c in conds):
         return False
     reads = [n for n in ast.walk(query) if isinstance(n, ast.Column) and n.table == alias]
@@ -154,7 +154,7 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
     """``query`` without the table ``alias`` when only its join and its pins mention it."""
     body = query.body
     assert isinstance(body, ast.Select)
-    conds = _inner_conjuncts(body)
+    conds = ast.block_conditions(body)
     mine = [c for c in conds if alias in ast.tables_read(c)]
     if not mine or not all(_link_or_pin(c, alias) for c in mine):
         return query
@@ -239,18 +239,6 @@ def _strip_on(
     if any(it is None for it in out):
         return None
     return tuple(it for it in out if it is not None)
-
-
-def _inner_conjuncts(body: ast.Select) -> list[ast.Expr]:
-    out = list(ast.conjuncts(body.where)) if body.where is not None else []
-    stack: list[ast.FromItem] = list(body.from_)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Join):
-            if item.on is not None and item.kind not in ("LEFT", "RIGHT", "FULL"):
-                out += ast.conjuncts(item.on)
-            stack += [item.left, item.right]
-    return out
 
 
 def _link_or_pin(c: ast.Expr, alias: str) -> bool:

@@ -241,17 +241,16 @@ def _equalities(body: ast.Select) -> tuple[_Classes, dict[tuple[str, str], ast.E
     they pin to a literal (with the literal)."""
     same = _Classes()
     pinned: dict[tuple[str, str], ast.Expr] = {}
-    for cond in _conditions(body):
-        for conj in ast.conjuncts(cond):
-            if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
-                continue
-            left, right = _col(conj.left), _col(conj.right)
-            if left and right:
-                same.union(left, right)
-            elif left and _literal(conj.right):
-                pinned[left] = conj.right
-            elif right and _literal(conj.left):
-                pinned[right] = conj.left
+    for conj in ast.block_conditions(body):
+        if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
+            continue
+        left, right = _col(conj.left), _col(conj.right)
+        if left and right:
+            same.union(left, right)
+        elif left and _literal(conj.right):
+            pinned[left] = conj.right
+        elif right and _literal(conj.left):
+            pinned[right] = conj.left
     return same, pinned
 
 
@@ -288,18 +287,6 @@ def _table_refs(item: ast.FromItem) -> list[ast.TableRef]:
             return []  # an optional side's NULLs are not versions: leave outer joins alone
         return [*_table_refs(item.left), *_table_refs(item.right)]
     return []  # a derived table: its own SELECT decides
-
-
-def _conditions(body: ast.Select) -> list[ast.Expr]:
-    out = [body.where] if body.where is not None else []
-    stack: list[ast.FromItem] = list(body.from_)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Join):
-            if item.on is not None and item.kind not in ("LEFT", "RIGHT", "FULL"):
-                out.append(item.on)
-            stack += [item.left, item.right]
-    return out
 
 
 def _col(expr: ast.Expr) -> tuple[str, str] | None:
