@@ -80,21 +80,24 @@ BND008: Final = _declare("BND008", "bind", "error", "unknown alias or qualifier;
 BND009: Final = _declare("BND009", "bind", "error", "unknown composite field")
 
 # ----------------------------------------------------------------- static rules (cimgen.check)
+# Purpose and cost rules: errors that reject a generated query, warnings in ``cimgen
+# validate`` (a costly or odd hand-written query is still valid SQL; --strict fails on them).
+_ADVISORY = "error / warning"
 STA002: Final = _declare("STA002", "static", "error", "a spatial call mixes SRIDs")
 STA003: Final = _declare("STA003", "static", "error", "a measure in degrees on a geographic SRID")
 STA004: Final = _declare("STA004", "static", "error", "cartesian product: sides not linked")
-STA005: Final = _declare("STA005", "static", "error", "costly: distance joins clustered/chained")
-PUR001: Final = _declare("PUR001", "static", "error", "a FROM item or CTE contributes nothing")
-PUR002: Final = _declare("PUR002", "static", "error", "contradictory predicates on one column")
-PUR003: Final = _declare("PUR003", "static", "error", "redundant predicates on one column")
-PUR004: Final = _declare("PUR004", "static", "error", "a function meaningless for the geometry")
-PUR005: Final = _declare("PUR005", "static", "error", "an aggregate over one-row groups")
-PUR006: Final = _declare("PUR006", "static", "error", "outer join's optional side filtered")
-PUR007: Final = _declare("PUR007", "static", "error", "an output named for another quantity")
-PUR008: Final = _declare("PUR008", "static", "error", "an output the same on every row")
-PUR009: Final = _declare("PUR009", "static", "error", "a ranking the ORDER BY repeats")
-PUR010: Final = _declare("PUR010", "static", "error", "an ordering by a coordinate")
-PUR011: Final = _declare("PUR011", "static", "error", "an ordering of one summary row")
+STA005: Final = _declare("STA005", "static", _ADVISORY, "costly: distance joins clustered/chained")
+PUR001: Final = _declare("PUR001", "static", _ADVISORY, "a FROM item or CTE contributes nothing")
+PUR002: Final = _declare("PUR002", "static", _ADVISORY, "contradictory predicates on one column")
+PUR003: Final = _declare("PUR003", "static", _ADVISORY, "redundant predicates on one column")
+PUR004: Final = _declare("PUR004", "static", _ADVISORY, "a function meaningless for the geometry")
+PUR005: Final = _declare("PUR005", "static", _ADVISORY, "an aggregate over one-row groups")
+PUR006: Final = _declare("PUR006", "static", _ADVISORY, "outer join's optional side filtered")
+PUR007: Final = _declare("PUR007", "static", _ADVISORY, "an output named for another quantity")
+PUR008: Final = _declare("PUR008", "static", _ADVISORY, "an output the same on every row")
+PUR009: Final = _declare("PUR009", "static", _ADVISORY, "a ranking the ORDER BY repeats")
+PUR010: Final = _declare("PUR010", "static", _ADVISORY, "an ordering by a coordinate")
+PUR011: Final = _declare("PUR011", "static", _ADVISORY, "an ordering of one summary row")
 
 # ----------------------------------------------------------------- fidelity and diversity
 CPX001: Final = _declare("CPX001", "complexity", "error", "a fidelity count differs")

@@ -23,7 +23,8 @@ def test_valid_literal_query_exits_0() -> None:
     code, out = _run("SELECT b.id FROM cim_vector.building b", "--format", "json")
     assert code == 0
     report = json.loads(out)
-    assert report["totals"] == {"n": 1, "valid": 1, "invalid": 0}
+    assert report["totals"] == {"n": 1, "valid": 1, "invalid": 0, "with_warnings": 0}
+    assert report["per_code"] == {}
     assert report["queries"][0] == {
         "index": 0,
         "source": "<query>:1",
@@ -45,7 +46,7 @@ def test_sql_file_with_many_statements(tmp_path: Path) -> None:
     assert code == 1
     report = json.loads(out)
     assert json.loads(out_file.read_text(encoding="utf-8")) == report
-    assert report["totals"] == {"n": 3, "valid": 1, "invalid": 2}
+    assert report["totals"] == {"n": 3, "valid": 1, "invalid": 2, "with_warnings": 0}
     sources = [q["source"] for q in report["queries"]]
     assert sources == [f"{sql}:1", f"{sql}:4", f"{sql}:6"]
     syn = report["queries"][1]["findings"]
@@ -68,7 +69,13 @@ def test_jsonl_with_malformed_line_and_other_field(tmp_path: Path) -> None:
     code, out = _run(str(data), "--sql-field", "q", "--format", "json")
     assert code == 1
     report = json.loads(out)
-    assert report["totals"] == {"n": 2, "valid": 1, "invalid": 1, "malformed_lines": 1}
+    assert report["totals"] == {
+        "n": 2,
+        "valid": 1,
+        "invalid": 1,
+        "with_warnings": 0,
+        "malformed_lines": 1,
+    }
     assert [q["id"] for q in report["queries"]] == ["a", "b"]
     assert report["queries"][1]["findings"][0]["code"] == "BND004"
     assert "line 2" in report["malformed"][0]
@@ -79,10 +86,24 @@ def test_stage1_sample_against_deployed_schema(stage1_sample: Path) -> None:
     assert code == 1
     report = json.loads(out)
     # the static rules run without --execute too: 39 ST_Area/ST_Length on SRID 4326 (STA003),
-    # 3 of them on a geometry passed through a CTE (cim_006829, cim_006832, cim_006859)
-    assert report["totals"] == {"n": 100, "valid": 32, "invalid": 68}
+    # 3 of them on a geometry passed through a CTE (cim_006829, cim_006832, cim_006859);
+    # two valid queries join a building table nothing is asked of (PUR001, a warning)
+    assert report["totals"] == {"n": 100, "valid": 32, "invalid": 68, "with_warnings": 2}
     codes = Counter(f["code"] for q in report["queries"] for f in q["findings"])
-    assert codes == {"SYN001": 41, "STA003": 39, "STA002": 3, "BND002": 3, "STA004": 2}
+    assert codes == {
+        "SYN001": 41,
+        "STA003": 39,
+        "STA002": 3,
+        "BND002": 3,
+        "STA004": 2,
+        "PUR001": 2,
+    }
+    assert report["per_code"]["PUR001"] == {"warning": 2}
+    assert report["per_code"]["STA003"] == {"error": 39}
+    warned = [
+        q["id"] for q in report["queries"] if any(f["severity"] == "warning" for f in q["findings"])
+    ]
+    assert warned == ["cim_004173", "cim_004189"]
 
 
 def test_human_format_summarises() -> None:
@@ -200,3 +221,78 @@ def test_validate_grammar_option_checks_against_the_copy(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "missing.lark: cannot read the grammar" in err and "Traceback" not in err
+
+
+# Real queries on the documented schema that break a purpose rule or the cost rule but are
+# valid SQL: warnings, not errors (docs/checks.md, "cimgen validate").
+UNUSED_AND_CONTRADICTORY = (
+    "SELECT b.building_id FROM cim_vector.building AS b "
+    "JOIN cim_vector.building_properties AS p ON p.building_id = b.building_id "
+    "WHERE b.lod = 1 AND b.lod = 2"
+)
+TWO_DISTANCE_JOINS = (
+    "SELECT b.building_id, g.bus_id, gl.line_id FROM cim_vector.building AS b "
+    "JOIN cim_vector.grid_bus AS g "
+    "ON ST_DWithin(b.building_geometry::geography, g.geometry::geography, 100) "
+    "JOIN cim_vector.grid_line AS gl "
+    "ON ST_DWithin(g.geometry::geography, gl.geometry::geography, 50)"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "codes"),
+    [(UNUSED_AND_CONTRADICTORY, ["PUR001", "PUR002"]), (TWO_DISTANCE_JOINS, ["STA005"])],
+)
+def test_purpose_and_cost_rules_are_warnings(sql: str, codes: list[str]) -> None:
+    code, out = _run(sql, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["totals"] == {"n": 1, "valid": 1, "invalid": 0, "with_warnings": 1}
+    findings = report["queries"][0]["findings"]
+    assert [(f["code"], f["severity"], f["stage"]) for f in findings] == [
+        (c, "warning", "static") for c in codes
+    ]
+    assert report["per_code"] == {c: {"warning": 1} for c in codes}
+    code, strict = _run(sql, "--format", "json", "--strict")
+    assert code == 1 and json.loads(strict) == report  # --strict: same report, exit 1
+
+
+def test_human_report_lists_warnings_and_counts_per_code(tmp_path: Path) -> None:
+    sql = tmp_path / "q.sql"
+    sql.write_text(
+        f"{UNUSED_AND_CONTRADICTORY};\n{TWO_DISTANCE_JOINS};\n"
+        "SELECT b.building_id FROM cim_vector.building AS b, cim_vector.grid_bus AS g;\n",
+        encoding="utf-8",
+    )
+    code, out = _run(str(sql))
+    assert code == 1  # the cartesian product (STA004) is an error
+    assert "Invalid queries" in out and "Valid queries with warnings" in out
+    warned = out[out.index("Valid queries with warnings") : out.index("Findings per code")]
+    assert "STA005 (warning)" in warned and "PUR002 (warning)" in warned
+    rows = {
+        cells[0]: cells[1:3]
+        for line in out[out.index("Findings per code") :].splitlines()
+        if (cells := [c.strip() for c in line.split("│")[1:-1]])
+    }
+    assert rows == {
+        "PUR001": ["", "2"],  # one on the invalid query too
+        "PUR002": ["", "1"],
+        "STA004": ["1", ""],
+        "STA005": ["", "1"],
+    }
+    assert "3 queries: 2 valid, 1 invalid; 3 with warnings" in out
+    code, text = _run(str(sql), "--format", "json")
+    report = json.loads(text)
+    assert report["per_code"] == {
+        "PUR001": {"warning": 2},
+        "PUR002": {"warning": 1},
+        "STA004": {"error": 1},
+        "STA005": {"warning": 1},
+    }
+
+
+def test_generate_still_rejects_on_the_purpose_and_cost_rules() -> None:
+    """The code table allows a warning for these codes; a finding's default stays error."""
+    from cimgen.codes import PUR001, STA005, finding
+
+    assert finding(PUR001, "m").severity == finding(STA005, "m").severity == "error"

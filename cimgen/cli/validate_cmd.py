@@ -16,10 +16,12 @@ from rich.table import Table
 
 from cimgen.cli.main import EXIT_FINDINGS, EXIT_OK, console, out
 from cimgen.cli.options import SEED, TIMEOUT
+from cimgen.codes import lookup
 from cimgen.errors import InputError
 from cimgen.grammar.validate import DEFAULT_SQL_FIELD, ValidationReport, read_queries
 from cimgen.grammar.validate import validate_queries as run_validation
 from cimgen.io import atomic_text, write_jsonl
+from cimgen.models import Finding
 from cimgen.schema.load import DEFAULT_SCHEMA, load_schema
 
 
@@ -73,11 +75,16 @@ def validate(
     rejected: Path | None = typer.Option(
         None, "--rejected", help="Write the invalid queries with their findings (JSONL)."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail (exit 1) on warnings too: the cost and purpose rules."
+    ),
 ) -> None:
     """Check queries against the grammar and the schema; with --execute, run them too.
 
     Syntax errors are SYN001 with line, column and what was expected; binding findings
-    have BND codes (docs/checks.md). Exit 0 all valid, 1 some invalid, 2 user error.
+    have BND codes; the cost rule (STA005) and the purpose rules (PUR…) are warnings: a
+    costly or odd query is still valid SQL (docs/checks.md). Exit 0 all valid, 1 some
+    invalid (or, with --strict, some warned), 2 user error.
     """
     engines = tuple(dict.fromkeys(e.lower() for e in execute))
     for engine in engines:
@@ -106,8 +113,8 @@ def validate(
     if fmt is Format.json:
         out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
     else:
-        if report.invalid:
-            out.print(_human_table(report))
+        for table in _human_tables(report):
+            out.print(table)
         out.print(_summary(report))
         if execution is not None:
             out.print(_engine_table(data))
@@ -129,7 +136,8 @@ def validate(
                 if not r.valid
             ),
         )
-    raise typer.Exit(EXIT_OK if report.invalid == 0 else EXIT_FINDINGS)
+    failed = report.invalid or (strict and report.warned)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 @contextmanager
@@ -191,22 +199,48 @@ def _engine_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def _human_table(report: ValidationReport) -> Table:
-    table = Table(title="Invalid queries", show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("source")
-    table.add_column("findings")
-    for r in report.results:
-        if r.valid:
+def _human_tables(report: ValidationReport) -> list[Table]:
+    """The invalid queries with their findings, the valid ones with warnings, and the
+    findings per code: each table only when it has a row."""
+    tables = []
+    for title, rows in (
+        ("Invalid queries", [r for r in report.results if not r.valid]),
+        ("Valid queries with warnings", [r for r in report.results if r.valid and r.warnings]),
+    ):
+        if not rows:
             continue
-        lines = [f"[bold]{f.code}[/] {_escape(f.message)}" for f in r.findings]
-        table.add_row(str(r.index), r.id or r.source, "\n".join(lines))
-    return table
+        table = Table(title=title, show_lines=True)
+        table.add_column("#", justify="right")
+        table.add_column("source")
+        table.add_column("findings")
+        for r in rows:
+            lines = [_finding_line(f) for f in r.findings]
+            table.add_row(str(r.index), r.id or r.source, "\n".join(lines))
+        tables.append(table)
+    per_code = report.per_code()
+    if per_code:
+        table = Table(title="Findings per code")
+        table.add_column("code")
+        table.add_column("errors", justify="right")
+        table.add_column("warnings", justify="right")
+        table.add_column("meaning")
+        for code, counts in per_code.items():
+            errors, warnings = counts.get("error", 0), counts.get("warning", 0)
+            table.add_row(code, str(errors or ""), str(warnings or ""), lookup(code).meaning)
+        tables.append(table)
+    return tables
+
+
+def _finding_line(f: Finding) -> str:
+    warning = " [yellow](warning)[/]" if f.severity == "warning" else ""
+    return f"[bold]{f.code}[/]{warning} {_escape(f.message)}"
 
 
 def _summary(report: ValidationReport) -> str:
     n = len(report.results)
     parts = [f"{n} queries: [green]{report.valid} valid[/], [red]{report.invalid} invalid[/]"]
+    if report.warned:
+        parts.append(f"[yellow]{report.warned} with warnings[/] (cost and purpose rules)")
     if report.skipped:
         parts.append(
             f"{len(report.skipped)} malformed line(s) skipped (first: {_escape(report.skipped[0])})"
@@ -217,8 +251,8 @@ def _summary(report: ValidationReport) -> str:
 def _human(report: ValidationReport, data: dict[str, Any] | None = None) -> str:
     buf = io.StringIO()
     text_console = Console(file=buf, width=120, no_color=True, force_terminal=False)
-    if report.invalid:
-        text_console.print(_human_table(report))
+    for table in _human_tables(report):
+        text_console.print(table)
     text_console.print(_summary(report))
     if data and data.get("engines"):
         text_console.print(_engine_table(data))

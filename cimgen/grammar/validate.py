@@ -16,7 +16,7 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.catalogue import Catalogue, catalogue_for
-from cimgen.codes import STA001
+from cimgen.codes import STA001, finding
 from cimgen.errors import InputError
 from cimgen.grammar.bind import bind
 from cimgen.grammar.parse import split_statements, syntax_findings
@@ -52,6 +52,10 @@ class QueryResult:
     id: str | None = None
     query: ast.Query | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == "warning" for f in self.findings)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"index": self.index, "source": self.source}
         if self.id is not None:
@@ -74,15 +78,31 @@ class ValidationReport:
     def invalid(self) -> int:
         return len(self.results) - self.valid
 
+    @property
+    def warned(self) -> int:
+        """How many queries have a warning (valid or not)."""
+        return sum(r.warnings > 0 for r in self.results)
+
+    def per_code(self) -> dict[str, dict[str, int]]:
+        """``{code: {severity: findings}}``, codes in order, over every query."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            for f in r.findings:
+                counts = out.setdefault(f.code, {})
+                counts[f.severity] = counts.get(f.severity, 0) + 1
+        return dict(sorted(out.items()))
+
     def to_dict(self) -> dict[str, Any]:
         totals: dict[str, Any] = {
             "n": len(self.results),
             "valid": self.valid,
             "invalid": self.invalid,
+            "with_warnings": self.warned,
         }
         if self.skipped:
             totals["malformed_lines"] = len(self.skipped)
-        out: dict[str, Any] = {"totals": totals, "queries": [r.to_dict() for r in self.results]}
+        out: dict[str, Any] = {"totals": totals, "per_code": self.per_code()}
+        out["queries"] = [r.to_dict() for r in self.results]
         if self.skipped:
             out["malformed"] = list(self.skipped)
         return out
@@ -91,6 +111,10 @@ class ValidationReport:
 # Checks that need no engine: run on every query, with or without --execute, so the verdict
 # does not depend on the engines chosen (docs/checks.md).
 STATIC_CHECKS = ("srid", "units", "cartesian")
+# The cost rule and the purpose rules (cimgen.check.PURPOSE, read when a query is checked so
+# that a rule added there is reported here too): a costly or odd query is still valid SQL,
+# so their findings are warnings here (``cimgen validate --strict`` fails on them).
+ADVISORY_CHECK = "cost"
 
 
 def check_query(
@@ -103,9 +127,10 @@ def check_query(
     """PostgreSQL's parser first: a statement that is not one read-only query (DELETE,
     DROP, ...) is STA001 and nothing else. Then the grammar (its first error only; PostgreSQL's
     SYN002 only when the grammar accepted the text, so one typo is not reported twice),
-    every binding finding, the static rules, and ``checks`` (execution). ``grammar``: another
-    grammar file (its folder's functions.yaml, when there is one, is the catalogue)."""
-    from cimgen.check import CheckContext, CheckOptions, Subject, run_checks
+    every binding finding, the static rules, the cost and purpose rules as warnings (they do
+    not make the query invalid), and ``checks`` (execution). ``grammar``: another grammar
+    file (its folder's functions.yaml, when there is one, is the catalogue)."""
+    from cimgen.check import PURPOSE, CheckContext, CheckOptions, Subject, run_checks
 
     subject = Subject(item.sql)
     context = CheckContext(schema, CheckOptions(grammar=grammar))
@@ -120,6 +145,8 @@ def check_query(
             findings.extend(bind(query, schema, catalogue or catalogue_for(grammar)))
             subject.query, subject.parsed = query, True
             findings.extend(run_checks(subject, context, only=STATIC_CHECKS))
+            advisory = run_checks(subject, context, only=(ADVISORY_CHECK, *PURPOSE))
+            findings.extend(_as_warning(f) for f in advisory)
     for check in checks:
         findings.extend(check(item, query))
     valid = not any(f.severity == "error" for f in findings)
@@ -139,6 +166,11 @@ def validate_queries(
     catalogue = catalogue or catalogue_for(grammar)
     results = tuple(check_query(i, schema, catalogue, checks, grammar) for i in items)
     return ValidationReport(results, tuple(skipped))
+
+
+def _as_warning(f: Finding) -> Finding:
+    """``f`` as a warning (through the code table, which must allow it for the code)."""
+    return finding(f.code, f.message, "warning", line=f.line, column=f.column)
 
 
 def _shift(f: Finding, start_line: int) -> Finding:
