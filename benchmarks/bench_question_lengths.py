@@ -2,7 +2,8 @@
 
 For each ``dataset.jsonl`` given (from ``cimgen generate``) it prints the length of its own
 questions (words split on white space: median, 90th percentile, mean, max), then asks each
-row's PostGIS SQL again with the code checked out now (``cimgen.question.ask``'s steps, the
+row's PostGIS SQL again with the code checked out now (the two steps of
+``cimgen.question.ask``, :func:`~cimgen.question.read` and :func:`~cimgen.question.say`, the
 row's tone, seed = the row's index) and splits those questions into parts, mean words per
 question:
 
@@ -34,7 +35,6 @@ import argparse
 import copy
 import json
 import math
-import random
 import statistics
 from pathlib import Path
 from typing import Any
@@ -58,19 +58,12 @@ def count(text: str) -> int:
 
 def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, int]]:
     """The question for ``sql`` (as :func:`cimgen.question.ask` says it) and its parts."""
-    from cimgen import ast
     from cimgen.grammar import parse
-    from cimgen.question.reading import QueryReader
-    from cimgen.question.vocabulary import vocabulary
-    from cimgen.question.voices import Voices, finish
+    from cimgen.question import read, say
 
-    query = parse(sql)
-    rng = random.Random(seed)
-    reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
-    reading, _ = reader.read_query(ast.without_box_prefilters(query), None)  # as ask() does
-    parted = copy.deepcopy(reading)  # the voices may take a clause out of the reading
-    question = finish(Voices(reader, reading, tone).sentence())
-    g = parted
+    reader, reading = read(parse(sql), schema, seed)
+    g = copy.deepcopy(reading)  # the voices may take a clause out of the reading
+    question = say(reader, reading, tone)
     conditions = " ".join(g.adjectives) + " " + (reader.rel_list(g.filters) if g.filters else "")
     conditions += " " + " ".join(c.rel for c in g.having) + " " + " ".join(g.where)
     parts = {

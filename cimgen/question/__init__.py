@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 
 from cimgen import ast
-from cimgen.question.base import TONES
+from cimgen.question.base import TONES, Reading
 from cimgen.question.reading import QueryReader
 from cimgen.question.vocabulary import vocabulary
 from cimgen.question.voices import Voices, finish
@@ -44,11 +44,28 @@ def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) 
     >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 1)
     'Which buildings have height over 25 m, top 10 by height?'
     """
+    reader, reading = read(query, schema, seed)
+    return say(reader, reading, tone)
+
+
+def read(
+    query: ast.Query, schema: Schema, seed: int | random.Random
+) -> tuple[QueryReader, Reading]:
+    """Step 1 of :func:`ask`: the reader (holding the seeded random source step 2 draws
+    from) and its reading of ``query``. Apart so that a tool can look at the reading
+    before the voices arrange it (``benchmarks/bench_question_lengths.py`` counts the words
+    of each part); ``say(*read(q, schema, seed), tone) == ask(q, schema, tone, seed)``."""
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     reader = QueryReader(vocabulary(schema), rng, schema.metric_srid)
     # the bounding-box half of an index-friendly distance join says nothing the
     # ST_DWithin beside it does not
     reading, _ = reader.read_query(ast.without_box_prefilters(query), None)
+    return reader, reading
+
+
+def say(reader: QueryReader, reading: Reading, tone: str) -> str:
+    """Step 2 of :func:`ask`: ``reading`` arranged in a voice for ``tone`` (the voices may
+    take a clause out of ``reading``: copy it first to keep it whole)."""
     return finish(Voices(reader, reading, tone).sentence())
 
 
@@ -79,4 +96,4 @@ database using the tables cim_vector.building: How many?'
     )
 
 
-__all__ = ["DIALECT_NAMES", "TONES", "ask", "instruction"]
+__all__ = ["DIALECT_NAMES", "TONES", "ask", "instruction", "read", "say"]
