@@ -15,8 +15,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,20 @@ def stage1_sample() -> Path:
     if not STAGE1_SAMPLE.is_file():
         pytest.fail(f"{STAGE1_SAMPLE} missing: tests expect ../shared beside the repository")
     return STAGE1_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def duckdb_result() -> Iterator[Callable[[Any], Any]]:
+    """``duckdb_result(query)``: the rows of a query AST, rendered for DuckDB, on the
+    documented schema's fixture database (seed 0), as a pyarrow Table; one connection per
+    session."""
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.render import render_duckdb
+    from cimgen.schema import load_schema
+
+    schema = load_schema("cim_wizard")
+    con = open_fixture(schema, 0)
+    try:
+        yield lambda query: con.execute(render_duckdb(query, schema).sql).to_arrow_table()
+    finally:
+        con.close()

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from expand_support import SCHEMA, demo_records, stand_in_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,7 +98,7 @@ SMALL = {
 @cache
 def context(name: str) -> ExpansionContext:
     schema = load_schema(name) if name.startswith("cim_") else schema_from_dict(SMALL)
-    records = list(read_stage1(load_demo_corpus())) if name == "cim_wizard" else None
+    records = list(demo_records()) if name == "cim_wizard" else None
     return ExpansionContext.for_fixture(schema, records)
 
 
@@ -182,9 +183,8 @@ def test_property_deployed_schema(s: QueryFeatures, seed: int) -> None:
 def spatialite_context() -> ExpansionContext:
     from cimgen.world import fixture_world
 
-    schema = load_schema("cim_wizard")
-    records = list(read_stage1(load_demo_corpus()))
-    return ExpansionContext.build(schema, fixture_world(schema, 0), records, dialect="spatialite")
+    records = list(demo_records())
+    return ExpansionContext.build(SCHEMA, fixture_world(SCHEMA, 0), records, dialect="spatialite")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -405,28 +405,11 @@ def test_a_grammar_without_window_calls_gets_no_window(tmp_path: Path) -> None:
         parser(copy).parse("SELECT RANK() OVER (ORDER BY a) FROM t")
 
 
-@cache
-def planted_context() -> ExpansionContext:
-    """The default job's context: the bundled corpus's literals planted in the fixture, so
-    the world is a stand-in (``trusted`` False), as ``cimgen generate`` builds it."""
-    from cimgen.generate.pipeline import _planting, _with_metric_srid
-    from cimgen.world import fixture_world
-    from cimgen.world.corpus import learn_corpus
-
-    schema = load_schema("cim_wizard")
-    records = list(read_stage1(load_demo_corpus()))
-    corpus = learn_corpus(schema, records)
-    schema = _with_metric_srid(schema, corpus, 2)
-    plant = _planting(schema, corpus, 2)
-    world = fixture_world(schema, 2, plant=plant)
-    return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
-
-
 def test_a_one_table_spatial_join_is_a_spatial_self_join_on_a_stand_in_fixture() -> None:
     """SPATIAL_JOIN with one table and no join: ``FROM t a, t b WHERE <a near b>`` (pairs
     of neighbours), also where the fixture stands in for the user's data -- before, every
     such structure fell back to a plain listing labelled SIMPLE_SELECT."""
-    ctx = planted_context()
+    ctx = stand_in_context(2)
     assert not ctx.trusted
     s = QueryFeatures(
         table_count=1,
@@ -570,7 +553,7 @@ def test_a_stand_in_fixture_keeps_pivots_and_places_in_the_corpus_region() -> No
     from cimgen.expand.frame import Pivots
     from cimgen.expand.spatial import Spatial
 
-    ctx = planted_context()
+    ctx = stand_in_context(2)
     region = ctx.pools.region
     assert not ctx.trusted and region is not None
     rng = random.Random(0)

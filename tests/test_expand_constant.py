@@ -4,21 +4,15 @@ columns that were the same on every row."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
+from expand_support import Result, ctx
 
 from cimgen import ast
 from cimgen.check.result import arrow_constant_columns
-from cimgen.engines.duckdb import open_fixture
 from cimgen.expand.constant import drop_constants
-from cimgen.expand.context import ExpansionContext
 from cimgen.expand.frame import BuildError
 from cimgen.grammar import parse
-from cimgen.render import render_duckdb, render_postgis
-from cimgen.schema import load_schema
-
-SCHEMA = load_schema("cim_wizard")
+from cimgen.render import render_postgis
 
 # blind review, issue 14 (item 34): the project scenario joined only for its name
 PINNED_NAME = (
@@ -33,31 +27,15 @@ PINNED_NAME = (
 )
 
 
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
-
-
-@pytest.fixture(scope="module")
-def con():  # type: ignore[no-untyped-def]
-    c = open_fixture(SCHEMA, 0)
-    yield c
-    c.close()
-
-
-def _rows(con, query: ast.Query):  # type: ignore[no-untyped-def]
-    return con.execute(render_duckdb(query, SCHEMA).sql).to_arrow_table()
-
-
-def test_a_pinned_project_is_neither_shown_nor_joined(con) -> None:  # type: ignore[no-untyped-def]
+def test_a_pinned_project_is_neither_shown_nor_joined(duckdb_result: Result) -> None:
     before = parse(PINNED_NAME)
-    b = _rows(con, before)
+    b = duckdb_result(before)
     assert b.num_rows > 1
     assert b.column_names.index("project_name") in arrow_constant_columns(b)
     after = drop_constants(before, ctx())
     sql = render_postgis(after)
     assert "project_scenario" not in sql and "project_name" not in sql
-    a = _rows(con, after)
+    a = duckdb_result(after)
     assert a.num_rows == b.num_rows
     assert sorted(map(str, a.to_pylist())) == sorted(
         map(str, b.drop_columns(["project_name"]).to_pylist())

@@ -4,14 +4,13 @@ the value-realism rules of the expander: judged on the real fixture in DuckDB.""
 from __future__ import annotations
 
 import random
-from functools import cache
 
 import pytest
+from expand_support import Result, ctx
 
 from cimgen import ast
 from cimgen.check.result import arrow_constant_columns, arrow_repeats, ordering_columns
-from cimgen.engines.duckdb import open_fixture
-from cimgen.expand.context import ExpansionContext, is_count
+from cimgen.expand.context import is_count
 from cimgen.expand.distinct import (
     distinguish,
     order_by_what_varies,
@@ -20,28 +19,9 @@ from cimgen.expand.distinct import (
 )
 from cimgen.expand.values import threshold
 from cimgen.grammar import parse
-from cimgen.render import render_duckdb, render_postgis
-from cimgen.schema import load_schema
+from cimgen.render import render_postgis
 from cimgen.schema.model import Column
 from cimgen.world.pools import Pool
-
-SCHEMA = load_schema("cim_wizard")
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
-
-
-@pytest.fixture(scope="module")
-def con():  # type: ignore[no-untyped-def]
-    c = open_fixture(SCHEMA, 0)
-    yield c
-    c.close()
-
-
-def _result(con, query: ast.Query):  # type: ignore[no-untyped-def]
-    return con.execute(render_duckdb(query, SCHEMA).sql).to_arrow_table()
 
 
 def test_version_columns_come_from_the_data() -> None:
@@ -52,16 +32,16 @@ def test_version_columns_come_from_the_data() -> None:
     assert got["cim_census.census_geo"] == ()  # a census section is one row
 
 
-def test_distinguish_adds_the_version_the_rows_differ_by(con) -> None:  # type: ignore[no-untyped-def]
+def test_distinguish_adds_the_version_the_rows_differ_by(duckdb_result: Result) -> None:
     query = parse(
         "SELECT b.building_id, b.building_geometry_source FROM cim_vector.building AS b "
         "WHERE b.building_geometry_source = 'osm'"
     )
-    before = _result(con, query)
+    before = duckdb_result(query)
     assert arrow_repeats(before) > 0  # the same building at several LODs
     after = distinguish(query, ctx())
     assert "b.lod" in render_postgis(after)
-    table = _result(con, after)
+    table = duckdb_result(after)
     assert arrow_repeats(table) == 0 and table.num_rows == before.num_rows
 
 
@@ -104,15 +84,15 @@ PINNED = (
 )
 
 
-def test_no_ordering_or_ranking_by_a_pinned_row(con) -> None:  # type: ignore[no-untyped-def]
+def test_no_ordering_or_ranking_by_a_pinned_row(duckdb_result: Result) -> None:
     query = parse(PINNED)
-    table = _result(con, query)
+    table = duckdb_result(query)
     assert ordering_columns(query) & set(arrow_constant_columns(table))  # RES003 before
     fixed = order_by_what_varies(query, ctx())
     assert fixed.order_by == () and len(fixed.body.items) == 3  # type: ignore[union-attr]
     limited = order_by_what_varies(parse(PINNED + " LIMIT 5"), ctx())
     assert limited.order_by == (ast.OrderItem(ast.Column("name", "gb"), "ASC"),)
-    table = _result(con, limited)
+    table = duckdb_result(limited)
     assert not ordering_columns(limited) & set(arrow_constant_columns(table))
     varying = parse(PINNED.replace("ORDER BY ps.project_name", "ORDER BY gb.name"))
     assert order_by_what_varies(varying, ctx()).order_by == varying.order_by
@@ -132,7 +112,7 @@ def test_counts_are_compared_with_whole_numbers() -> None:
     assert threshold(4.5, "below", pool, rng, integer=False) in (4.1, 4.4, 3.6)
 
 
-def test_pin_scope_keeps_the_rows_in_the_asked_scenario(con) -> None:  # type: ignore[no-untyped-def]
+def test_pin_scope_keeps_the_rows_in_the_asked_scenario(duckdb_result: Result) -> None:
     query = parse(
         "SELECT gl.name, b.building_id, bp.net_leased_area "
         "FROM cim_vector.grid_line AS gl, cim_vector.building AS b, "
@@ -145,6 +125,6 @@ def test_pin_scope_keeps_the_rows_in_the_asked_scenario(con) -> None:  # type: i
     assert "bp.project_id = 'milan_navigli_2023'" in sql and "bp.scenario_id = 'proposed'" in sql
     # the building is named by its properties row (b.id = bp.building_fk): no lod to add
     assert distinguish(pinned, ctx()) == pinned
-    table = _result(con, pinned)
+    table = duckdb_result(pinned)
     assert table.num_rows > 0 and arrow_repeats(table) == 0
     assert pin_scope(pinned, ctx()) == pinned  # nothing left open

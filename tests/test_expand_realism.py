@@ -6,26 +6,20 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import replace
-from functools import cache
+
+from expand_support import SCHEMA, ctx
 
 from cimgen import ast
-from cimgen.expand import ExpansionContext, expand
+from cimgen.expand import expand
 from cimgen.expand.block import Block
 from cimgen.expand.build import Builder
 from cimgen.expand.core import Needs, multiplies
 from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError, Frame
 from cimgen.models import QueryFeatures
-from cimgen.schema import load_schema
 
-SCHEMA = load_schema("cim_wizard")
 re_measure = re.compile(r"^(length_m|area_m2|perimeter_m)$")
 re_stored = re.compile(r"^(length|area)_(km|m|m2|sqm)$")
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
 
 
 def test_a_pair_of_neighbours_is_filtered_on_the_listed_side() -> None:

@@ -6,20 +6,14 @@ fixture and fails on the shape it names."""
 from __future__ import annotations
 
 import random
-from functools import cache
+
+from expand_support import SCHEMA, ctx, stand_in_context
 
 from cimgen import ast
 from cimgen.expand import ExpansionContext, expand
 from cimgen.models import QueryFeatures
-from cimgen.schema import load_schema
 
-SCHEMA = load_schema("cim_wizard")
 RANKS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE"}
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
 
 
 def _resolved(e: ast.Expr, body: ast.Select) -> ast.Expr:
@@ -111,25 +105,6 @@ def test_one_group_by_construction_is_not_ordered() -> None:
         con.close()
 
 
-@cache
-def stand_in_context(seed: int = 7) -> ExpansionContext:
-    """The review's context (seed 7): the bundled corpus planted in the fixture, which then
-    stands in for the user's database (only the corpus's literals may be written)."""
-    from cimgen.corpus import load_demo_corpus
-    from cimgen.generate.pipeline import _planting, _with_metric_srid
-    from cimgen.ingest import read_stage1
-    from cimgen.world import fixture_world
-    from cimgen.world.corpus import learn_corpus
-
-    schema = load_schema("cim_wizard")
-    records = list(read_stage1(load_demo_corpus()))
-    corpus = learn_corpus(schema, records)
-    schema = _with_metric_srid(schema, corpus, seed)
-    plant = _planting(schema, corpus, seed)
-    world = fixture_world(schema, seed, plant=plant)
-    return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
-
-
 def test_a_joined_table_is_met_at_one_version_where_no_literal_may_pin_it() -> None:
     """A building met near a line (or by ``building_id`` from the height cache, which has no
     level of detail) comes once per ``lod``; where the fixture stands in for the user's
@@ -137,7 +112,7 @@ def test_a_joined_table_is_met_at_one_version_where_no_literal_may_pin_it() -> N
     and properties tables are joined without matching lod, so rows multiply")."""
     from cimgen.expand.distinct import open_versions
 
-    c = stand_in_context()
+    c = stand_in_context(7)  # the review's context
     assert not c.trusted and "lod" in version_columns_of(c, "cim_vector.building")
     joined = 0
     for sql_type, tables, joins in (

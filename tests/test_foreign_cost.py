@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import math
 import random
-from functools import cache
 
+from expand_support import SCHEMA, ctx
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cimgen import ast
 from cimgen.check import CheckContext, Subject, run_checks
 from cimgen.codes import STA005
-from cimgen.expand import ExpansionContext, expand
+from cimgen.expand import expand
 from cimgen.expand.spatial import degrees_for
 from cimgen.models import QueryFeatures
-from cimgen.schema import load_schema
 
-SCHEMA = load_schema("cim_wizard")
 EARTH_M = 6_371_008.8  # mean radius: a sphere's degree is shorter than the spheroid's
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
 
 
 @given(

@@ -1,0 +1,49 @@
+"""What the expander's tests share (``from expand_support import ...``), built once per
+session: the documented schema, the demo corpus's records, the expansion context on its
+fixture, and the stand-in context ``cimgen generate`` builds. Running a query on the
+fixture's DuckDB database is the ``duckdb_result`` fixture (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from cimgen import ast
+from cimgen.corpus import load_demo_corpus
+from cimgen.expand import ExpansionContext
+from cimgen.ingest import read_stage1
+from cimgen.models import Stage1Record
+from cimgen.schema import load_schema
+
+SCHEMA = load_schema("cim_wizard")
+Result = Callable[[ast.Query], Any]  # the duckdb_result fixture: query -> pyarrow.Table
+
+
+@cache
+def demo_records() -> tuple[Stage1Record, ...]:
+    """The bundled demo corpus's records (a tuple: shared, so not to be changed)."""
+    return tuple(read_stage1(load_demo_corpus()))
+
+
+@cache
+def ctx() -> ExpansionContext:
+    """The expansion context on the documented schema's fixture (seed 0, no corpus)."""
+    return ExpansionContext.for_fixture(SCHEMA)
+
+
+@cache
+def stand_in_context(seed: int) -> ExpansionContext:
+    """The default job's context, as ``cimgen generate`` builds it: the bundled corpus's
+    literals planted in the fixture, which then stands in for the user's database
+    (``trusted`` False: only the corpus's literals may be written)."""
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.world import fixture_world
+    from cimgen.world.corpus import learn_corpus
+
+    records = list(demo_records())
+    corpus = learn_corpus(SCHEMA, records)
+    schema = _with_metric_srid(SCHEMA, corpus, seed)
+    plant = _planting(schema, corpus, seed)
+    world = fixture_world(schema, seed, plant=plant)
+    return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
