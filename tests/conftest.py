@@ -35,6 +35,18 @@ STAGE1_SAMPLE = SHARED / "mission" / "stage1_sample.jsonl"
 CASES = Path(__file__).resolve().parent / "cases"
 
 
+def run_cli(args: list[str]) -> int:
+    """``cimgen ARGS`` run in this process (``cimgen.cli.main.main``, as the console script
+    does): its exit code."""
+    from cimgen.cli.main import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

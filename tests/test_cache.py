@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import torch
+from conftest import run_cli as _run
 from rich.console import Console
 
-from cimgen.cli.main import main
 from cimgen.errors import ConfigError, InputError
 from cimgen.structure import cache, load_model
 from cimgen.structure.demo import demo_features
@@ -88,14 +88,6 @@ def ctgan_fit(
         )
     assert got.source == "fitted" and warnings == []
     return root, got, err.getvalue()
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 # --------------------------------------------------------------------------- reuse

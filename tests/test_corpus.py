@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cimgen.catalogue import load_catalogue
+from cimgen.catalogue import SPATIAL_CATEGORIES, load_catalogue
 from cimgen.cli.main import main
 from cimgen.corpus import iter_demo_records, load_demo_corpus
 from cimgen.corpus.bank import all_templates
@@ -77,16 +77,7 @@ def test_coverage(records: list[dict]) -> None:
     funcs = {f for r in records for f in r["evidence"]["functions"] if cat.is_spatial(f)}
     assert len(funcs) >= 30
     categories = {cat.get(f).category for f in funcs}  # type: ignore[union-attr]
-    assert {
-        "predicates",
-        "measurements",
-        "processing",
-        "accessors",
-        "constructors",
-        "transforms",
-        "raster",
-        "clustering",
-    } <= categories
+    assert set(SPATIAL_CATEGORIES) <= categories  # every category of the catalogue
     tax = [r["sql_taxonomy"] for r in records]
     for flag in ("has_cte", "has_subquery", "has_aggregation", "has_window_function"):
         assert sum(t[flag] for t in tax) >= 100, flag

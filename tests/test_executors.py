@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_cli as _run
 
-from cimgen.cli.main import main
 from cimgen.generate import executors, work
 
 HERE = Path(__file__).resolve().parent
 ARGS = ["generate", "--rows", "20", "--synthesizer", "gaussian_copula", "--seed", "5"]
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def _ray_or_skip() -> None:

@@ -25,7 +25,7 @@ from cimgen.expand.observe import observe
 from cimgen.features import extract_features, iter_features
 from cimgen.grammar import bind, parse
 from cimgen.ingest import read_stage1
-from cimgen.models import FIDELITY_COUNTS, QueryFeatures
+from cimgen.models import FIDELITY_COUNTS, SQL_TYPES, QueryFeatures
 from cimgen.render import render_duckdb, render_postgis
 from cimgen.schema.load import load_schema, schema_from_dict
 
@@ -120,20 +120,7 @@ def structures(draw: st.DrawFn) -> QueryFeatures:
         table_count=tables,
         schema_count=draw(st.integers(1, min(tables, 2))),
         predicate_count=draw(st.integers(0, 5)),
-        sql_type=draw(
-            st.sampled_from(
-                (
-                    "SIMPLE_SELECT",
-                    "SPATIAL_JOIN",
-                    "AGGREGATION",
-                    "NESTED_QUERY",
-                    "MULTI_JOIN",
-                    "SPATIAL_MEASUREMENT",
-                    "RASTER_VECTOR",
-                    "SPATIAL_CLUSTERING",
-                )
-            )
-        ),
+        sql_type=draw(st.sampled_from(SQL_TYPES)),
         primary_function_category=draw(
             st.sampled_from(("none", "predicates", "measurements", "processing", "accessors"))
         ),

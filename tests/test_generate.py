@@ -15,20 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_cli as _run
 
-from cimgen.cli.main import main
 from cimgen.models import FEATURE_NAMES
 
 ROWS = 40
 BASE = ["generate", "--rows", str(ROWS), "--synthesizer", "gaussian_copula", "--seed", "3"]
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
