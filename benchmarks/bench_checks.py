@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from cimgen import seeds
+from cimgen.bench import corpus_records
 from cimgen.check import CheckContext, DuckDBRunner, PostgisRunner, Subject, run_checks
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext, make_candidate
 from cimgen.features import features_frame, iter_features
-from cimgen.ingest import read_stage1
 from cimgen.models import Candidate
 from cimgen.schema import load_schema
 from cimgen.structure import fit_model
@@ -37,13 +37,7 @@ def main() -> None:
     args = parser.parse_args()
 
     schema = load_schema("cim_wizard")
-    if args.stage1:
-        corpus = args.stage1
-    else:
-        from cimgen.corpus import load_demo_corpus
-
-        corpus = load_demo_corpus()
-    pairs = list(iter_features(read_stage1(corpus), schema))
+    pairs = list(iter_features(corpus_records(args.stage1), schema))
     model = fit_model(features_frame(pairs), "gaussian_copula", seed=args.seed, progress=False)
     structures = model.sample(args.n, seed=args.seed, progress=False).structures()
     ctx = ExpansionContext.for_fixture(schema, [r for r, _ in pairs], 0)

@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 from cimgen import seeds
-from cimgen.bench import uses_raster
+from cimgen.bench import corpus_records, uses_raster
 from cimgen.check.execute import DuckDBRunner, SpatialiteRunner, agree
 from cimgen.engines import duckdb, spatialite
 from cimgen.expand import ExpansionContext, make_candidate
 from cimgen.features import features_frame, iter_features
-from cimgen.ingest import read_stage1
 from cimgen.models import Candidate
 from cimgen.schema import load_schema
 from cimgen.structure import fit_model
@@ -47,13 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     schema = load_schema("cim_wizard")
-    if args.stage1:
-        corpus = args.stage1
-    else:
-        from cimgen.corpus import load_demo_corpus
-
-        corpus = load_demo_corpus()
-    pairs = list(iter_features(read_stage1(corpus), schema))
+    pairs = list(iter_features(corpus_records(args.stage1), schema))
     params = {"epochs": args.epochs} if args.epochs else {}
     model = fit_model(
         features_frame(pairs), args.synthesizer, params, seed=args.seed, progress=False

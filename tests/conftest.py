@@ -11,6 +11,7 @@ sets it) the session gets a temporary one, removed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -61,26 +62,35 @@ def postgis_dsn() -> str:
     return dsn
 
 
+@contextlib.contextmanager
+def new_postgis_database(server_dsn: str, prefix: str = "cimgen_t") -> Iterator[str]:
+    """The DSN of a new, empty database (``prefix`` and a random suffix) on the server of
+    ``server_dsn``; dropped afterwards, whatever happened."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(server_dsn)
+    params["dbname"] = name
+    try:
+        yield make_conninfo(**params)
+    finally:
+        with psycopg.connect(server_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def fresh_postgis_db(postgis_dsn: str) -> Iterator[str]:
     """A new, empty database with postgis + postgis_raster; dropped afterwards."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    name = f"cimgen_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(postgis_dsn)
-    params["dbname"] = name
-    dsn = make_conninfo(**params)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis_raster")
-    try:
+    with new_postgis_database(postgis_dsn) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis_raster")
         yield dsn
-    finally:
-        with psycopg.connect(postgis_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

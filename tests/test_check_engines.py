@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import new_postgis_database
 from typer.testing import CliRunner
 
 from cimgen.check import (
@@ -280,23 +281,11 @@ def test_spatialite_runner_is_read_only_times_out_and_recovers() -> None:
 @pytest.fixture(scope="module")
 def pg_dsn(postgis_dsn: str) -> str:
     """A database filled by db init (module-scoped: built once)."""
-    import uuid
-
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     from cimgen.engines.postgis import init_database
 
-    name = f"cimgen_chk_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(postgis_dsn)
-    params["dbname"] = name
-    dsn = make_conninfo(**params)
-    init_database(dsn, SCHEMA, seed=0)
-    yield dsn
-    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_postgis_database(postgis_dsn, "cimgen_chk") as dsn:
+        init_database(dsn, SCHEMA, seed=0)
+        yield dsn
 
 
 @pytest.mark.postgis

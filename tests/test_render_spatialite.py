@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import new_postgis_database
 
 from cimgen.catalogue import DIALECTS, Function, Signature, load_catalogue
 from cimgen.engines import spatialite
@@ -265,25 +266,13 @@ def test_lookup_reads_the_later_table_and_one_per_pair() -> None:
 @pytest.fixture(scope="module")
 def pg(postgis_dsn: str) -> Iterator[Any]:
     """A database filled by db init: the same fixture rows as the SpatiaLite file."""
-    import uuid
-
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
     from cimgen.engines.postgis import connect, init_database
 
-    name = f"cimgen_spl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgis_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(postgis_dsn)
-    params["dbname"] = name
-    dsn = make_conninfo(**params)
-    init_database(dsn, SCHEMA, seed=0)
-    conn = connect(dsn)
-    yield conn
-    conn.close()
-    with psycopg.connect(postgis_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_postgis_database(postgis_dsn, "cimgen_spl") as dsn:
+        init_database(dsn, SCHEMA, seed=0)
+        conn = connect(dsn)
+        yield conn
+        conn.close()
 
 
 def _numbers(rows: list[tuple[Any, ...]]) -> list[float]:
