@@ -16,8 +16,9 @@ from cimgen.cli.main import main
 from cimgen.corpus import iter_demo_records, load_demo_corpus
 from cimgen.corpus.bank import all_templates
 from cimgen.corpus.build import build_corpus, corpus_bytes, gzip_bytes
-from cimgen.corpus.templates import TONES, sql_literal
+from cimgen.corpus.templates import sql_literal
 from cimgen.models import DIFFICULTY_LEVELS, SQL_TYPES
+from cimgen.question import TONES
 from cimgen.schema import load_schema
 
 SCHEMA = load_schema("cim_wizard")

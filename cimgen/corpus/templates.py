@@ -29,15 +29,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cimgen.corpus.pools import Pools
 
-TONES = (
-    "DIRECT",
-    "INTERROGATIVE",
-    "ANALYTICAL",
-    "AGGREGATE",
-    "SPATIAL_SPECIFIC",
-    "TEMPORAL",
-    "CONDITIONAL",
-)
 # 'frequent': everyday look-ups an analyst runs daily; 'low_frequent': occasional studies;
 # 'rare': specialist analyses (clustering, raster statistics). docs/corpus.md explains.
 USAGE_FREQUENCIES = ("frequent", "low_frequent", "rare")
@@ -66,7 +57,7 @@ Sampler = Callable[["Pools", random.Random], Params]
 class Template:
     """One hand-written question/SQL template.
 
-    ``questions`` maps a tone (one of :data:`TONES`) to its question variants.
+    ``questions`` maps a tone (one of :data:`cimgen.question.TONES`) to its question variants.
     ``weight`` is the template's relative share of the corpus.
     """
 
