@@ -53,6 +53,6 @@ def test_profile_skips_the_group_by_only_for_exact_unique_columns() -> None:
 
 def test_profile_reads_the_window_only() -> None:
     # the repeat beyond the window is not seen, as by arrow_repeats
-    ids = list(range(REPEAT_WINDOW)) + [0]
+    ids = [*list(range(REPEAT_WINDOW)), 0]
     table = pa.table({"id": ids})
     assert arrow_profile(table) == (arrow_repeats(table), arrow_constant_columns(table)) == (0, ())
