@@ -41,12 +41,7 @@ from cimgen.check.base import (
     EngineResult,
     Subject,
 )
-from cimgen.check.result import (
-    arrow_constant_columns,
-    arrow_repeats,
-    row_constant_columns,
-    row_repeats,
-)
+from cimgen.check.result import arrow_profile, row_constant_columns, row_repeats
 from cimgen.codes import (
     PGS001,
     PGS002,
@@ -178,13 +173,15 @@ class DuckDBRunner:
         timer = self._watchdog
         timer.arm(self.timeout_s)
         try:
-            table = self.con.execute(sql).to_arrow_table()
+            # batches of _MAX_ROWS, not DuckDB's default 1,000,000: a result the digest
+            # reads is still one Arrow chunk (the same sums), and a median query's fetch
+            # costs ~0.1-0.3 ms less CPU (7-8 % of the DuckDB check, issue 16)
+            table = self.con.execute(sql).to_arrow_table(_MAX_ROWS)
             count = table.num_rows
             summary = arrow_digest(table) if count <= _MAX_ROWS else (count,)
             result = EngineResult(OK, rows=count, digest=summary)
             if profile:
-                result.repeats = arrow_repeats(table)
-                result.constant = arrow_constant_columns(table)
+                result.repeats, result.constant = arrow_profile(table)
             return result, None
         except Exception as exc:  # duckdb raises many error types; all are findings
             if not self._interrupted:

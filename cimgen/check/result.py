@@ -73,6 +73,53 @@ def arrow_constant_columns(table: Any) -> tuple[int, ...]:
     return tuple(out)
 
 
+# Arrow types whose values are equal exactly when Arrow's hash kernels say so (no NaN, no
+# -0.0): a column of one of them with a distinct value on every row proves that no row repeats
+_EXACT = (
+    "is_integer",
+    "is_string",
+    "is_large_string",
+    "is_binary",
+    "is_large_binary",
+    "is_boolean",
+    "is_date",
+    "is_timestamp",
+    "is_decimal",
+)
+
+
+def arrow_profile(table: Any) -> tuple[int, tuple[int, ...]]:
+    """:func:`arrow_repeats` and :func:`arrow_constant_columns` of one result, sharing the
+    per-column distinct counts: when a column of exact values (integers, text, ...) is
+    distinct on every row of the window, no row can repeat, and the group-by over all
+    columns (the dearest part of profiling a result: p50 0.28 ms of the 0.54 ms, issue 16)
+    is not needed. The same answers as the two functions, by construction.
+
+    >>> import pyarrow as pa
+    >>> arrow_profile(pa.table({"a": [1, 2, 3], "b": ["x", "x", "x"]}))
+    (0, (1,))
+    >>> arrow_profile(pa.table({"a": [1.5, 1.5], "b": ["x", "x"]}))
+    (1, (0, 1))
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    head = table.slice(0, REPEAT_WINDOW)
+    if head.num_rows < 2:
+        return 0, ()
+    constant, unique = [], False
+    for i, column in enumerate(head.columns):
+        try:
+            n = pc.count_distinct(column, mode="all").as_py()
+        except Exception:  # a type Arrow cannot count (nested raster structs): not judged
+            continue
+        if n == 1:
+            constant.append(i)
+        elif n == head.num_rows and any(getattr(pa.types, t)(column.type) for t in _EXACT):
+            unique = True
+    return (0 if unique else arrow_repeats(head)), tuple(constant)
+
+
 def row_repeats(rows: Sequence[Sequence[Any]]) -> int:
     """:func:`arrow_repeats` of Python rows (PostGIS, SpatiaLite). Values are compared by
     ``repr`` so unhashable ones (arrays, JSON) and NaN compare as equal text.
