@@ -95,6 +95,9 @@ PUR008: Final = _declare("PUR008", "static", "error", "an output the same on eve
 PUR009: Final = _declare("PUR009", "static", "error", "a ranking the ORDER BY repeats")
 PUR010: Final = _declare("PUR010", "static", "error", "an ordering by a coordinate")
 PUR011: Final = _declare("PUR011", "static", "error", "an ordering of one summary row")
+PUR012: Final = _declare("PUR012", "static", "error", "a CTE column no reader uses")
+PUR013: Final = _declare("PUR013", "static", "error", "WKT beside lon/lat of one geometry")
+PUR014: Final = _declare("PUR014", "static", "error", "a clustering over rows a join multiplies")
 
 # ----------------------------------------------------------------- fidelity and diversity
 CPX001: Final = _declare("CPX001", "complexity", "error", "a fidelity count differs")

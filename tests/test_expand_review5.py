@@ -184,3 +184,15 @@ def test_expanded_self_join_summaries_count_buses_not_pairs() -> None:
         assert "COUNT(*)" not in sql  # a self-join's COUNT(*) counts pairs of neighbours
         counted += "COUNT(DISTINCT" in sql
     assert counted >= 6
+
+
+def test_a_cte_joining_a_table_only_for_an_unread_column_is_refused() -> None:
+    q = parse(
+        "WITH m AS (SELECT gl.name, gl.length_km, "
+        "ST_Value(dr.rast, ST_Centroid(gl.geometry)) AS ground_elevation_m "
+        "FROM cim_vector.grid_line AS gl JOIN cim_raster.dtm_raster AS dr "
+        "ON ST_Intersects(dr.rast, ST_Centroid(gl.geometry))) "
+        "SELECT m.name, m.length_km FROM m"
+    )
+    with pytest.raises(BuildError):
+        drop_unused_cte_columns(q)

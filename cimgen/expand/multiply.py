@@ -17,7 +17,8 @@ built, so they are read here from the AST of each attempt (``expand`` runs these
   (one condition said twice), or lists rows of four tables one of which is met to-many
   (lines x census zone x source bus x buildings near them).
 * :func:`drop_unused_cte_columns` -- a CTE column no reader uses (a ``length_m`` computed
-  and never read) is not selected.
+  and never read) is not selected; an attempt whose CTE joins a table only for such a
+  column is refused (PUR012).
 * :func:`drop_wkt_beside_coords` -- WKT and longitude/latitude of one point say it twice:
   the coordinates stay.
 * :func:`output_subject_key` -- an output of a joined table that a join equates to the
@@ -340,8 +341,10 @@ def drop_unused_cte_columns(query: ast.Query) -> ast.Query:
             if name is None or name in used or it.expr in body.group_by:
                 continue
             rest = tuple(x for x in keep if x is not it)
-            if not _last_use(replace(body, items=rest), it):
-                keep = rest
+            if _last_use(replace(body, items=rest), it):
+                # the CTE joins a table only for a column nobody reads (PUR012 / PUR001)
+                raise BuildError(f"CTE {cte.name} joins a table for {name}, never read")
+            keep = rest
         if keep and len(keep) < len(body.items):
             new = replace(cte, query=replace(cte.query, body=replace(body, items=keep)))
             query = replace(query, ctes=(*query.ctes[:k], new, *query.ctes[k + 1 :]))
