@@ -196,3 +196,12 @@ def test_a_cte_joining_a_table_only_for_an_unread_column_is_refused() -> None:
     )
     with pytest.raises(BuildError):
         drop_unused_cte_columns(q)
+
+
+def test_a_count_of_distinct_subject_keys_reads_as_a_count_of_the_subject() -> None:
+    from cimgen.question import ask
+
+    q = count_subjects(parse(NEIGHBOUR_COUNT), ctx())
+    for k in range(4):
+        text = ask(q, SCHEMA, "DIRECT", random.Random(k))
+        assert "internal ID" not in text and "bus" in text, text
