@@ -25,7 +25,23 @@ and the shapes of the fourth pass's review (docs/BENCHMARKS.md, "Realism: fourth
 * ``stored_and_computed`` -- one quantity twice: a stored length / area beside the one
   computed from the same table's geometry, or two stored forms (``length_m``,
   ``length_km``);
-* ``multiplying_join:label_only`` / ``:chain`` -- see ``_multiplying``.
+* ``multiplying_join:label_only`` / ``:chain`` -- see ``_multiplying``;
+
+and the shapes of the fifth pass's review (docs/BENCHMARKS.md, "Realism: fifth pass"), per
+SELECT block (CTE bodies too; see ``fifth_shapes``):
+
+* ``count_pairs`` -- ``COUNT(*)`` in a block with a table met to-many (a key of fan over 3,
+  a distance or intersection join), not named after that table: pairs counted as subjects;
+* ``parent_value_repeated`` -- a row-level block with a to-many table and a computed
+  output read only from the other side (a project's DTM elevation on each of its buses);
+* ``rows_of_another`` -- a row-level block of three or more tables with a to-many one
+  (``:4`` -- of four or more: the review's lines x zone x bus x buildings);
+* ``join_and_exists`` -- a table joined and also read by an EXISTS / IN of the same block;
+* ``cluster_input`` -- a clustering over rows a to-many join multiplies, or pinned to one
+  label (``gl.name = '...'``), in the block or the CTE it reads;
+* ``unused_cte_column`` -- a CTE output no reader uses;
+* ``wkt_and_coords`` -- WKT and longitude/latitude of the same geometry;
+* ``output_join_key`` -- an output column of a joined table equated to a column of another.
 
     python benchmarks/bench_realism_shapes.py out/before out/after
 """
@@ -44,6 +60,8 @@ from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_versions
+from cimgen.expand.multiply import base_table, to_many
+from cimgen.expand.names import count_name
 from cimgen.grammar import parse
 from cimgen.schema import load_schema
 
@@ -270,6 +288,179 @@ def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionConte
     return out
 
 
+# --- issue 14, fifth pass -----------------------------------------------------------------
+
+_CLUSTERS = {"st_clusterdbscan", "st_clusterkmeans"}
+
+
+def _blocks(query: ast.Query) -> list[tuple[ast.Query, ast.Select]]:
+    """Every SELECT block of ``query`` with the query it heads (CTEs, subqueries too)."""
+    out = []
+    for n in ast.walk(query):
+        if isinstance(n, ast.Query) and isinstance(n.body, ast.Select):
+            out.append((n, n.body))
+    return out
+
+
+def _many(
+    body: ast.Select, query: ast.Query, ctx: ExpansionContext
+) -> tuple[list[str], dict[str, str]]:
+    """The block's aliases, and those met to-many (``cimgen.expand.multiply.to_many``)."""
+    return to_many(body, _all_ctes(query), ctx)
+
+
+def _base(ref: ast.TableRef, query: ast.Query, ctx: ExpansionContext) -> Any:
+    return base_table(ref, _all_ctes(query), ctx)
+
+
+def _all_ctes(query: ast.Query) -> dict[str, ast.Query]:
+    return {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
+
+
+def _pairs_named_as_subject(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> bool:
+    """COUNT(*) over a to-many join not named after the table met several per row."""
+    _, many = _many(body, query, ctx)
+    refs = {r.ref_name: r for f in body.from_ for r in _refs(f)}
+    named = set()
+    for b, a in many.items():
+        ib, ia = _base(refs[b], query, ctx), _base(refs[a], query, ctx)
+        if ib is not None and ia is not None and ib.qualified != ia.qualified:
+            named.add(count_name(ib.noun))
+    counts = [
+        it
+        for it in body.items
+        if isinstance(it.expr, ast.FuncCall)
+        and it.expr.name.upper() == "COUNT"
+        and it.expr.star
+        and it.expr.over is None
+    ]
+    return bool(many) and any(it.alias not in named for it in counts)
+
+
+def _label_pinned(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> bool:
+    refs = {r.alias or r.name: _base(r, query, ctx) for f in body.from_ for r in _refs(f)}
+    for c in ast.conjuncts(body.where):
+        if isinstance(c, ast.BinaryOp) and c.op == "=" and isinstance(c.left, ast.Column):
+            info = refs.get(c.left.table or "")
+            if info is not None and isinstance(c.right, ast.String) and c.left.name in info.labels:
+                return True
+    return False
+
+
+def _cte_unused(query: ast.Query) -> bool:
+    for q in (n for n in ast.walk(query) if isinstance(n, ast.Query)):
+        for cte in q.ctes:
+            body = cte.query.body
+            if not isinstance(body, ast.Select):
+                continue
+            readers = [x for x in ast.walk(q) if x is not cte]
+            aliases = {
+                x.alias or x.name
+                for x in readers
+                if isinstance(x, ast.TableRef) and x.schema is None and x.name == cte.name
+            }
+            used: set[str] = set()
+            outside = [q.body, *q.order_by, *(c.query for c in q.ctes if c is not cte)]
+            for x in (n for o in outside for n in ast.walk(o)):
+                if isinstance(x, ast.Star) and (x.table is None or x.table in aliases):
+                    used.add("*")
+                if isinstance(x, ast.Column) and (x.table is None or x.table in aliases):
+                    used.add(x.name)
+            if "*" in used:
+                continue
+            for it in body.items:
+                name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+                if name and name not in used:
+                    return True
+    return False
+
+
+def fifth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The fifth pass's shapes (module docstring) of one accepted row."""
+    found: set[str] = set()
+    if _cte_unused(query):
+        found.add("unused_cte_column")
+    blocks = _blocks(query)
+    ctes = {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
+    for q, body in blocks:
+        names, many = _many(body, q, ctx)
+        row_level = not body.group_by and not _aggregated(body)
+        if many and _pairs_named_as_subject(body, q, ctx):
+            found.add("count_pairs")
+        if row_level and many:
+            if len(names) >= 3:
+                found.add("rows_of_another")
+            if len(names) >= 4:
+                found.add("rows_of_another:4")
+            for it in body.items:
+                used = _aliases(it.expr)
+                calls = _calls(it.expr)
+                if (
+                    not calls
+                    or not used
+                    or any(
+                        isinstance(n, ast.FuncCall) and n.over is not None
+                        for n in ast.walk(it.expr)
+                    )
+                ):
+                    continue
+                if not used & set(many) and used & set(many.values()):
+                    found.add("parent_value_repeated")
+        joined = {r.qualified for f in body.from_ for r in _refs(f)[1:] if r.schema is not None} | {
+            r.qualified for f in body.from_[1:] for r in _refs(f) if r.schema is not None
+        }
+        for c in ast.conjuncts(body.where):
+            sub = c.query if isinstance(c, (ast.Exists, ast.InSubquery)) else None
+            if sub is not None and isinstance(sub.body, ast.Select):
+                read = {r.qualified for f in sub.body.from_ for r in _refs(f)}
+                if read & joined:
+                    found.add("join_and_exists")
+        clustered = any(
+            isinstance(n, ast.FuncCall) and n.name.lower() in _CLUSTERS
+            for it in body.items
+            for n in ast.walk(it.expr)
+        )
+        if clustered:
+            srcs = [(q, body)]
+            for f in body.from_:
+                for r in _refs(f):
+                    if r.schema is None and r.name in ctes:
+                        cq = ctes[r.name]
+                        if isinstance(cq.body, ast.Select):
+                            srcs.append((cq, cq.body))
+            for sq, sb in srcs:
+                if _many(sb, sq, ctx)[1] or _label_pinned(sb, sq, ctx):
+                    found.add("cluster_input")
+        geoms: dict[str, set[str]] = {}
+        for it in body.items:
+            e = it.expr
+            if isinstance(e, ast.FuncCall) and e.args and e.name in ("ST_AsText", "ST_X", "ST_Y"):
+                arg = e.args[0]
+                if isinstance(arg, ast.FuncCall) and arg.name == "ST_Centroid" and arg.args:
+                    arg = arg.args[0]
+                geoms.setdefault(repr(arg), set()).add(e.name)
+        if any("ST_AsText" in v and v & {"ST_X", "ST_Y"} for v in geoms.values()):
+            found.add("wkt_and_coords")
+        if row_level and len(names) > 1:
+            eqs = [
+                c
+                for c in ast.block_conditions(body, outer_joins=True)
+                if isinstance(c, ast.BinaryOp)
+                and c.op == "="
+                and isinstance(c.left, ast.Column)
+                and isinstance(c.right, ast.Column)
+                and c.left.table != c.right.table
+            ]
+            keys = {(c.left.table, c.left.name) for c in eqs} | {
+                (c.right.table, c.right.name) for c in eqs
+            }
+            for it in body.items:
+                e = it.expr
+                if isinstance(e, ast.Column) and e.table != names[0] and (e.table, e.name) in keys:
+                    found.add("output_join_key")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
@@ -285,7 +476,8 @@ def main() -> None:
             rows += 1
             sql = record["sql_postgis"]
             query = parse(sql)
-            for name in shapes(query, sql, ctx, check) | review_shapes(query, record, ctx):
+            found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
+            for name in found | fifth_shapes(query, ctx):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
 

@@ -98,6 +98,9 @@ PUR008: Final = _declare("PUR008", "static", _ADVISORY, "an output the same on e
 PUR009: Final = _declare("PUR009", "static", _ADVISORY, "a ranking the ORDER BY repeats")
 PUR010: Final = _declare("PUR010", "static", _ADVISORY, "an ordering by a coordinate")
 PUR011: Final = _declare("PUR011", "static", _ADVISORY, "an ordering of one summary row")
+PUR012: Final = _declare("PUR012", "static", _ADVISORY, "a CTE column no reader uses")
+PUR013: Final = _declare("PUR013", "static", _ADVISORY, "WKT beside lon/lat of one geometry")
+PUR014: Final = _declare("PUR014", "static", _ADVISORY, "a clustering over rows a join multiplies")
 
 # ----------------------------------------------------------------- fidelity and diversity
 CPX001: Final = _declare("CPX001", "complexity", "error", "a fidelity count differs")

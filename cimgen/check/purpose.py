@@ -32,6 +32,15 @@ Each rule is one function with a stable code (stage ``static``, severity ``error
   ``lon`` computed so; good: by a measure, a distance to a named place, a name).
 * ``PUR011`` ORDER BY or LIMIT on one row by construction: a block with aggregates and no
   GROUP BY (bad: ``SELECT COUNT(*) ... ORDER BY 1 LIMIT 5``).
+* ``PUR012`` a CTE column no reader uses (bad: ``WITH m AS (SELECT ST_Length(g) AS
+  length_m, name FROM line) SELECT m.name FROM m``; group keys, unnamed items, a CTE read
+  by ``*``, with a column list or DISTINCT are exempt).
+* ``PUR013`` WKT and longitude/latitude of one geometry in one SELECT list (bad:
+  ``ST_AsText(g) AS wkt, ST_X(g) AS lon, ST_Y(g) AS lat``; also of its centroid).
+* ``PUR014`` a clustering window (``ST_ClusterDBSCAN`` / ``ST_ClusterKMeans``) over rows a
+  join multiplies: its block, or the CTE it reads, joins two vector tables by distance or
+  intersection, so each geometry is clustered once per partner (bad: lines joined to the
+  buildings within 150 m, then DBSCAN of the lines).
 """
 
 from __future__ import annotations
@@ -54,6 +63,9 @@ from cimgen.codes import (
     PUR009,
     PUR010,
     PUR011,
+    PUR012,
+    PUR013,
+    PUR014,
     finding,
 )
 from cimgen.models import Finding
@@ -700,6 +712,128 @@ def _limit(q: ast.Query, b: _Block) -> bool:
     return b.role == "main" and q.limit is not None and b.select is _selects(q.body)[0]
 
 
+# --------------------------------------------------------------------------- PUR012-PUR014
+
+
+def check_cte_columns(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR012: a CTE column that no later CTE, main block or ordering reads."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for query in (n for n in ast.walk(q) if isinstance(n, ast.Query)):
+        for k, cte in enumerate(query.ctes):
+            body = cte.query.body
+            if not isinstance(body, ast.Select) or body.distinct or cte.columns:
+                continue
+            readers: list[Any] = [query.body, *query.order_by]
+            readers += [c.query for c in query.ctes[k + 1 :]]
+            nodes = [n for r in readers for n in ast.walk(r)]
+            names = {
+                n.ref_name
+                for n in nodes
+                if isinstance(n, ast.TableRef) and n.schema is None and n.name == cte.name
+            }
+            if not names or any(
+                isinstance(n, ast.Star) and (n.table is None or n.table in names) for n in nodes
+            ):
+                continue
+            used = {
+                n.name
+                for n in nodes
+                if isinstance(n, ast.Column) and (n.table is None or n.table in names)
+            }
+            for it in body.items:
+                name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+                if name and name not in used and it.expr not in body.group_by:
+                    found.append(
+                        finding(PUR012, f"CTE {cte.name} selects {name}; nothing reads it")
+                    )
+    return found
+
+
+def _point_output(e: ast.Expr) -> tuple[str, ast.Expr] | None:
+    if not isinstance(e, ast.FuncCall) or len(e.args) != 1:
+        return None
+    fn = e.name.lower()
+    if fn not in ("st_astext", "st_x", "st_y"):
+        return None
+    arg = e.args[0]
+    if isinstance(arg, ast.FuncCall) and arg.name.lower() == "st_centroid" and arg.args:
+        arg = arg.args[0]
+    return fn, arg
+
+
+def check_overlapping_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR013: WKT beside the longitude/latitude of the same geometry."""
+    q = subject.query
+    if q is None:
+        return []
+    found: list[Finding] = []
+    for b in _blocks(q, ctx):
+        fns: dict[Any, set[str]] = {}
+        for it in b.select.items:
+            p = _point_output(it.expr)
+            if p is not None:
+                fns.setdefault(p[1], set()).add(p[0])
+        if any("st_astext" in v and v & {"st_x", "st_y"} for v in fns.values()):
+            found.append(finding(PUR013, "WKT and lon/lat of one geometry: keep one form"))
+    return found
+
+
+_MULTIPLYING_LINKS = frozenset({"st_dwithin", "st_intersects"})
+_CLUSTERING = frozenset({"st_clusterdbscan", "st_clusterkmeans"})
+
+
+def _multiplied(b: _Block) -> bool:
+    """Does the block join two vector tables by distance or intersection?"""
+    for c in _inner_conditions(b.select):
+        if not (isinstance(c, ast.FuncCall) and c.name.lower() in _MULTIPLYING_LINKS):
+            continue
+        if len(c.args) < 2 or len(_refs(c.args[0]) | _refs(c.args[1])) < 2:
+            continue
+        cols = [_base_column(a, b.scope) for a in c.args[:2]]
+        if all(col is not None and col.kind == "geometry" for col in cols):
+            return True
+    return False
+
+
+def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """PUR014: a clustering over the copies a distance / intersection join makes."""
+    q = subject.query
+    if q is None:
+        return []
+    blocks = list(_blocks(q, ctx))
+    ctes = {c.name for n in ast.walk(q) if isinstance(n, ast.Query) for c in n.ctes}
+    found: list[Finding] = []
+    for b in blocks:
+        clusters = any(
+            isinstance(n, ast.FuncCall) and n.name.lower() in _CLUSTERING
+            for it in b.select.items
+            for n in ast.walk_own(it.expr)
+        )
+        if not clusters:
+            continue
+        read = {r.name for f in b.select.from_ for r in _inner_refs(f) if r.schema is None} & ctes
+        sources = [b] + [
+            o
+            for o in blocks
+            if o.role == "cte" and any(_is_cte_body(q, name, o.select) for name in read)
+        ]
+        if any(_multiplied(s) for s in sources):
+            found.append(finding(PUR014, "clustering rows a distance/intersection join multiplies"))
+    return found
+
+
+def _is_cte_body(q: ast.Query, name: str, sel: ast.Select) -> bool:
+    return any(
+        c.name == name and c.query.body is sel
+        for n in ast.walk(q)
+        if isinstance(n, ast.Query)
+        for c in n.ctes
+    )
+
+
 PURPOSE_CHECKS = (
     ("unused", check_unused_tables),
     ("predicates", check_predicates),
@@ -709,4 +843,7 @@ PURPOSE_CHECKS = (
     ("alias_meaning", check_alias_meaning),
     ("constant_output", check_constant_outputs),
     ("ordering", check_ordering),
+    ("cte_columns", check_cte_columns),
+    ("overlapping_outputs", check_overlapping_outputs),
+    ("clustering_input", check_clustering_input),
 )

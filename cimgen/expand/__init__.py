@@ -29,6 +29,13 @@ from cimgen.expand.context import ExpansionContext, JoinPath
 from cimgen.expand.distinct import distinguish, order_by_what_varies, pin_scope
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
+from cimgen.expand.multiply import (
+    count_subjects,
+    drop_unused_cte_columns,
+    drop_wkt_beside_coords,
+    output_subject_key,
+    refuse_multiplied,
+)
 from cimgen.expand.observe import Shape, observe
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
@@ -172,6 +179,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = Builder(target, ctx, rng, honour).build()
             query = order_by_what_varies(pin_scope(query, ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
+            query = refuse_multiplied(count_subjects(query, ctx), ctx)
+            query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query)))
         except BuildError as exc:
             last = str(exc)
             continue

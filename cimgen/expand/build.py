@@ -357,7 +357,11 @@ class Builder:
         for p in self.ctx.paths_from(subject.table):
             if p.kind == "key" and len(p.pairs) == 1 and p.fan <= 1.5:
                 col = p.pairs[0][0]
-                if value(self.ctx, subject, col) is not None and col not in subject.info.scope:
+                if (
+                    value(self.ctx, subject, col) is not None
+                    and col not in subject.info.scope
+                    and (col,) != tuple(subject.info.pk)  # one row per group (PUR005)
+                ):
                     options.append((subject, col))
         for c in subject.info.categories:
             if f"{subject.alias}.{c}" not in body.filtered():

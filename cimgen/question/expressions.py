@@ -194,7 +194,7 @@ class ExprReader(ScopeReader):
         distinct = "distinct " if f.distinct else ""
         if isinstance(arg, ast.Column):
             t, src, _ = self.term(arg, scope)
-            if src is not None and src.query is None and t.short == "ID":
+            if src is not None and src.query is None and t.short in ("ID", "internal ID"):
                 return f"number of {distinct}{src.words.plural}"
         text, owner = self.np(arg, scope)
         if f.distinct:

@@ -1,0 +1,159 @@
+"""Ordering, limits, ranking windows and clustering of a block (never by what says nothing:
+a coordinate, a parent's value, one row; never more clusters than rows)."""
+
+from __future__ import annotations
+
+from cimgen import ast
+from cimgen.expand.block import Block, Out
+from cimgen.expand.content_base import (
+    _RANKS,
+    _UNIFORM_OUTS,
+    LIMITS,
+    ContentBase,
+    _coordinate,
+    _order_ref,
+    _ranked_by,
+    _tiles_at_one_place,
+    climbed,
+)
+from cimgen.expand.frame import Item, column
+from cimgen.expand.values import number
+
+
+class Ordering(ContentBase):
+    # ------------------------------------------------------------------ order, limit, windows
+
+    def order_limit(self, block: Block, mode: str) -> None:
+        if mode == "NONE":
+            return
+        if not block.group and any(o.kind == "count" for o in block.outs):
+            return  # one summary row: nothing to order or cut
+        est = block.estimate(self.ctx)
+        if est <= 1.5 and not block.group:
+            return  # a lookup of one row
+        if block.group and block.groups is not None and block.groups <= 1:
+            return  # one group by construction (LV buses per voltage): one row
+        if not block.group and _tiles_at_one_place(block):
+            return  # a DTM and a DSM tile read at one point: one pair of tiles
+        if mode in ("ORDER", "ORDER_LIMIT"):
+            ranked = _ranked_by(block)
+            numeric = [
+                o
+                for o in block.outs
+                if o.numeric
+                and o.kind not in ("key", "window")  # a rank repeats its own ordering
+                and o.name not in _UNIFORM_OUTS
+                and o.name != "cluster_id"  # a cluster's number is a name, not a size
+                and not _coordinate(o)  # nobody sorts places by their longitude
+                and o.expr not in ranked  # an overall rank by it says the same
+            ]
+            # the rows' own values, not a parent's (a line's project area): else by name
+            numeric = [o for o in numeric if o.item is None or not climbed(block, o.item)]
+            places = [o for o in numeric if o.name == "distance_m"]
+            names = [
+                o
+                for o in block.outs
+                if o.kind in ("label", "key", "attr") and not o.numeric and not _coordinate(o)
+            ]
+            pick = self.rng.choice(places or numeric) if numeric else (names[0] if names else None)
+            if pick is None:
+                return
+            desc = pick.descending if self.rng.random() < 0.8 else not pick.descending
+            if not pick.numeric:
+                desc = False
+            block.order.append(
+                ast.OrderItem(
+                    _order_ref(pick),
+                    "DESC" if desc else ("ASC" if self.rng.random() < 0.3 else None),
+                )
+            )
+        if mode in ("LIMIT", "ORDER_LIMIT"):
+            fit = [n for n in LIMITS if n < est] if est > 5 else []
+            block.limit = self.rng.choice(fit or LIMITS)
+
+    def window(self, block: Block) -> bool:
+        """A rank or a running position within a category, by a measure."""
+        numeric = [o for o in block.outs if o.numeric and o.kind in ("attr", "measure", "agg")]
+        if not numeric or block.estimate(self.ctx) < 3:
+            return False  # ranking one or two rows says nothing
+        ranks = tuple(f for f in _RANKS if self.ctx.can(f))
+        if not ranks:
+            return False  # the grammar admits no window call, or the catalogue no ranking
+        by = self.rng.choice(numeric)
+        parts: tuple[ast.Expr, ...] = ()
+        cats = [o for o in block.outs if o.kind in ("attr", "key", "label") and not o.numeric]
+        if block.group:
+            cats = []
+        cats = [
+            o
+            for o in cats
+            if isinstance(o.expr, ast.Column)
+            and o.item is not None
+            and o.expr.name not in o.item.info.labels
+        ]
+        if cats and self.ctx.admits("partition_by") and self.rng.random() < 0.6:
+            parts = (cats[0].expr,)
+        if not parts:
+            # an overall row number is the row's position in the listing, nothing more
+            ranks = tuple(f for f in ranks if f != "ROW_NUMBER") or ranks
+        fn = self.rng.choice(ranks)
+        args: tuple[ast.Expr, ...] = (ast.Number("4"),) if fn == "NTILE" else ()
+        win = ast.Window(parts, (ast.OrderItem(by.expr, "DESC" if by.descending else None),))
+        name = "quartile" if fn == "NTILE" else ("rank_in_group" if parts else "rank")
+        if fn == "ROW_NUMBER":
+            name = "position_in_group" if parts else "position"
+        block.add_out(
+            Out(
+                ast.FuncCall(fn, args, over=win),
+                name,
+                "window",
+                None,
+                numeric=True,
+                descending=False,
+            )
+        )
+        return True
+
+    def clustering(self, block: Block, item: Item) -> bool:
+        """``ST_ClusterDBSCAN`` (metric eps) or ``ST_ClusterKMeans`` (k below the rows).
+
+        Never over a block with a distance join: the window clusters every row of the
+        join, which nearness multiplies and no LIMIT bounds (on the foreign world such
+        clusterings ran past PostGIS's statement timeout, while DuckDB, which runs no
+        window clustering, could not time them: issue 14, STA005)."""
+        gs = self.geoms(item)
+        if not gs or any(
+            it.link is not None and it.link.relation == "near" for it in block.frame.items
+        ):
+            return False
+        g = gs[0]
+        rows = block.subject_rows(self.ctx)
+        s = self.ctx.world.table(item.table)
+        n = int(len(rows) * (s.estimation_scale() if s else 1.0)) if item is block.subject else 50
+        metric = self.sp.aligned(column(item, g.name), g.srid, self.sp.metric_srid)
+        if not isinstance(metric, ast.FuncCall):
+            metric = self.sp.call(
+                "ST_Transform", column(item, g.name), ast.Number(str(self.sp.metric_srid))
+            )
+        dbscan, kmeans = self.ctx.can("ST_ClusterDBSCAN"), self.ctx.can("ST_ClusterKMeans")
+        if not (dbscan or kmeans):  # the target dialect clusters nothing (SpatiaLite)
+            return False
+        if self.rng.random() < 0.6 and dbscan:
+            eps = self.rng.choice((50, 100, 150, 200, 300, 500))
+            minpts = self.rng.choice((2, 3, 5))
+            if n < minpts:
+                return False
+            call = self.sp.call(
+                "ST_ClusterDBSCAN",
+                metric,
+                ast.NamedArg("eps", number(eps)),
+                ast.NamedArg("minpoints", ast.Number(str(minpts))),
+                over=ast.Window(),
+            )
+        else:
+            if n < 4 or not kmeans:
+                return False
+            k = min(n // 2, self.rng.choice((3, 4, 5, 6, 8) if self.ctx.trusted else (2, 3)))
+            call = self.sp.call("ST_ClusterKMeans", metric, ast.Number(str(k)), over=ast.Window())
+        block.add_out(Out(call, "cluster_id", "window", item, numeric=True, descending=False))
+        return True
