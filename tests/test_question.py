@@ -750,3 +750,48 @@ def test_an_acronym_takes_the_article_of_its_first_letter_said() -> None:
     asked = [ask(q, load_schema("cim_wizard"), "DIRECT", seed) for seed in range(8)]
     assert any("an LV bus" in a for a in asked), asked
     assert not any("a LV" in a for a in asked), asked
+
+
+def test_a_role_tables_condition_is_said_as_that_tables() -> None:
+    """ "lines to HV or LV buses", not "HV or LV lines": a filter on a line's destination
+    bus belongs to the bus (fifth pass, blind review item 47); a value the condition names
+    is not returned again, and the role names the owner ("source bus voltage")."""
+    q = parse(
+        "SELECT grl.name, grl.max_loading_percent, grb.name AS bus_name, grb.voltage_kv "
+        "FROM cim_vector.grid_line AS grl JOIN cim_vector.grid_bus AS grb "
+        "ON grl.to_bus = grb.bus_id AND grl.project_id = grb.project_id "
+        "AND grl.scenario_id = grb.scenario_id WHERE grb.zone IN ('HV', 'LV') "
+        "AND grl.length_km BETWEEN 0.025 AND 0.035 ORDER BY grl.max_loading_percent DESC"
+    )
+    for question in _all(q):
+        assert "HV or LV lines" not in question and "lines with grid zone" not in question
+        assert "destination HV or LV buses" in question, question
+        assert not missing(q, question), question
+    volts = parse(
+        "SELECT gl.name, gb.voltage_kv FROM cim_vector.grid_line gl JOIN cim_vector.grid_bus gb "
+        "ON gl.from_bus = gb.bus_id AND gl.project_id = gb.project_id "
+        "AND gl.scenario_id = gb.scenario_id WHERE gb.voltage_kv >= 132"
+    )
+    for question in _all(volts):
+        assert "whose source bus has voltage at least 132 kV" in question, question
+        assert "lines with voltage" not in question and "bus voltage" not in question, question
+    shown = parse(
+        "SELECT gl.name, gb.voltage_kv FROM cim_vector.grid_line gl JOIN cim_vector.grid_bus gb "
+        "ON gl.from_bus = gb.bus_id AND gl.project_id = gb.project_id "
+        "AND gl.scenario_id = gb.scenario_id"
+    )
+    for question in _all(shown):
+        assert "source bus voltage" in question and "with their source buses" not in question
+
+
+def test_another_tables_version_columns_are_owned_once() -> None:
+    """ "bus coordinates and scenario", not "... and bus scenario, and bus coordinates"
+    (fifth pass, blind review item 9)."""
+    q = parse(
+        "SELECT p.project_name, gb.name, ST_X(gb.geometry) AS lon, ST_Y(gb.geometry) AS lat, "
+        "gb.scenario_id FROM cim_vector.project_scenario AS p, cim_vector.grid_bus AS gb "
+        "WHERE p.project_id = gb.project_id AND p.scenario_id = gb.scenario_id"
+    )
+    for question in _all(q):
+        assert "bus coordinates and scenario" in question, question
+        assert "bus scenario" not in question, question

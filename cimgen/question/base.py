@@ -134,6 +134,16 @@ def indefinite(phrase: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def verb_s(phrase: str) -> str:
+    """Third person singular: ``lie within`` -> ``lies within``, ``are covered by`` ->
+    ``is covered by``, ``do not touch`` -> ``does not touch``."""
+    head, _, rest = phrase.partition(" ")
+    head = {"are": "is", "do": "does", "have": "has"}.get(
+        head, head + ("es" if head.endswith(("ch", "sh", "ss", "x")) else "s")
+    )
+    return f"{head} {rest}" if rest else head
+
+
 def the(noun: str) -> str:
     if noun.startswith(("the ", "a ", "an ", "all ", "their ", "its ", "'", "(", "whether ")) or (
         noun[:1].isdigit()
@@ -229,6 +239,7 @@ class Source:
     label: str  # "the census zone", "the other building"
     attached: bool = False  # its columns read as the subject's own ("with height ...")
     mentioned: bool = False  # a column of it was named somewhere in the question
+    listed: bool = False  # its own name or identifier is returned: its rows are asked for
     filters: list[Clause] = field(default_factory=list)  # clauses about this source
 
 

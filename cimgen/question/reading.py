@@ -100,9 +100,12 @@ class QueryReader(ConditionReader):
             elif len(loose) == 1:
                 scope.focus = loose[0]
                 try:
-                    loose[0].filters.append(self.clause(c, scope))
+                    clause = self.clause(c, scope)
                 finally:
                     scope.focus = None
+                loose[0].filters.append(clause)
+                if clause.noun:  # "whose source bus has voltage ...": not returned again
+                    reading.said.add(qualify(clause.noun, loose[0].label))
             else:
                 reading.where.append(self.sentence(c, scope))
         within = [k for k in own if k.within]
@@ -208,7 +211,7 @@ class QueryReader(ConditionReader):
     ) -> None:
         subject = scope.subject
         aggregates = 0
-        versions: list[str] = []
+        versions: list[Item] = []
         for item in sel.items:
             e = item.expr
             if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
@@ -234,13 +237,16 @@ class QueryReader(ConditionReader):
                     and (src.words.plural == subject.words.plural or not src.attached)
                     and self._identity(t, src, e, scope)
                 ):
+                    src.listed = True
                     continue  # a name or identifier of a table the question names
                 brief = self.brief(t, src, owner, scope)
-                if not owner and brief in reading.said:
+                if (brief if not owner else qualify(brief, owner)) in reading.said:
                     continue  # a condition or the grouping already names it
-                version = self._version(t, e, owner, scope)
+                version = self._version(t, e, scope)
                 if version and not sel.group_by:
-                    versions.append(version)
+                    # owned like any other value: "bus coordinates and scenario", not
+                    # "..., and bus scenario, and bus coordinates" (blind review)
+                    versions.append(Item(version, owner if owner != "their" else ""))
                     continue
                 if t.noun.startswith(("has ", "in ", "is ")):
                     text, owner = self.np(e, scope)
@@ -258,7 +264,7 @@ class QueryReader(ConditionReader):
             reading.returns.append(Item(text, owner, measure=True))
         # said among the returned values ("..., area and LOD"), never as "per LOD": "per"
         # reads as a grouping ("top 10 per scenario"), which the query does not do
-        reading.returns += [Item(v) for v in dict.fromkeys(versions)]
+        reading.returns += list(dict.fromkeys(versions))
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
         reading.counts_only = (
@@ -267,18 +273,16 @@ class QueryReader(ConditionReader):
             and all(i.text.startswith("number of ") for i in measures)
         )
 
-    def _version(self, t: Term, col: ast.Column, owner: str, scope: BlockWords) -> str:
+    def _version(self, t: Term, col: ast.Column, scope: BlockWords) -> str:
         """A column returned so that rows can be told apart (the scenario or project a row
         belongs to, a level of detail -- see ``cimgen.expand.distinct``) in one or two words:
-        ``scenario``, ``LOD``, ``building LOD`` (said among the returned values)."""
+        ``scenario``, ``LOD`` (said among the returned values, with their owner)."""
         if t.noun.endswith(("level of detail", "LOD")):
             word = "LOD"
         else:
             word = self._entity(col, t.noun, scope)
             if word not in self.v.scope_words:  # "building" of a cached height: its identity
                 return ""
-        if owner and owner != "their":
-            word = f"{owner.removeprefix('the ')} {word}"
         return word
 
     def order_limit(
@@ -376,7 +380,7 @@ class QueryReader(ConditionReader):
         if r.labels:
             text += f" (labelled {join_words(r.labels)})"
         for link in r.links:
-            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+            text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
         if r.where:
             text += ", where " + join_words(r.where)
         return text
@@ -416,8 +420,12 @@ class QueryReader(ConditionReader):
             nouns = share_leads(merge_heads(_coordinates(texts)))
             head = owner.removeprefix("the ")
             if compact and _compound(head, nouns):
-                words = _list([_compound_noun(head, n) for n in nouns])
-                text = f"{text}, and {words}" if " and " in text else f"{text} and {words}"
+                words = _compound_words(head, nouns)
+                text = (
+                    f"{text}, and {words}"
+                    if " and " in f"{text} {words}"
+                    else f"{text} and {words}"
+                )
                 text = text if text.strip() != "and " + words else words
                 continue
             words = qualify(_list(nouns), owner)
@@ -514,10 +522,11 @@ class QueryReader(ConditionReader):
 
 def _compound(head: str, nouns: list[str]) -> bool:
     """Whether another table's values read as compound nouns (``line length``, ``bus
-    name``): a one-word owner that is not "their" / "the other ...", and short nouns that do
+    name``, ``source bus voltage``): a one- or two-word owner that is not "their" / "the
+    other ...", and short nouns that do
     not start with its own name or an article."""
     return (
-        " " not in head
+        (" " not in head or (head.count(" ") == 1 and not head.startswith("other ")))
         and head not in ("their", "")
         and len(nouns) <= 2
         and all(
@@ -533,6 +542,14 @@ def _compound_noun(head: str, noun: str) -> str:
     if lead in ("average", "total", "maximum", "minimum", "largest", "smallest") and rest:
         return f"{lead} {head} {rest}"
     return f"{head} {noun}"
+
+
+def _compound_words(head: str, nouns: list[str]) -> str:
+    """``bus`` + ``coordinates``, ``scenario`` -> ``bus coordinates and scenario`` (the
+    owner said once); an aggregate keeps its word first: ``average line length``."""
+    if len(nouns) > 1 and not any(_compound_noun(head, n).split()[0] != head for n in nouns):
+        return f"{head} {_list(nouns)}"
+    return _list([_compound_noun(head, n) for n in nouns])
 
 
 def _in_clusters(reading: Reading) -> None:

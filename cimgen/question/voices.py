@@ -131,7 +131,7 @@ class Voices:
 
     def _with_links(self, text: str) -> str:
         for link in self.g.links:
-            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+            text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
         return text
 
     def where(self) -> str:
