@@ -795,3 +795,26 @@ def test_another_tables_version_columns_are_owned_once() -> None:
     for question in _all(q):
         assert "bus coordinates and scenario" in question, question
         assert "bus scenario" not in question, question
+
+
+def test_garbled_chains_of_the_fourth_review_read_apart() -> None:
+    """Blind review item 6 (fifth pass): what points at rows not named yet ("the distance
+    to the other bus") comes after them; a bus near a bus is "another bus within 100 m of
+    them with grid zone ..." (the relation first); a joined table after conditions is set
+    apart with a comma, not read as "within the box (...) and the other buses"."""
+    q = parse(
+        "SELECT COUNT(*) AS n, AVG(ST_Distance(gb.geometry::geography, "
+        "grb.geometry::geography)) AS avg_distance_to_bus_m FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_vector.grid_bus AS grb ON ST_DWithin(gb.geometry::geography, "
+        "grb.geometry::geography, 100) AND gb.id <> grb.id AND gb.project_id = grb.project_id "
+        "AND gb.scenario_id = grb.scenario_id WHERE EXISTS (SELECT 1 FROM cim_vector.grid_bus "
+        "AS gb2 WHERE ST_DWithin(gb.geometry::geography, gb2.geometry::geography, 100) "
+        "AND gb.id <> gb2.id AND gb.project_id = gb2.project_id "
+        "AND gb.scenario_id = gb2.scenario_id AND gb2.zone <> 'MV') "
+        "AND ST_Within(gb.geometry, ST_MakeEnvelope(9.1875, 45.4816, 9.1992, 45.4902, 4326))"
+    )
+    for question in _all(q):
+        assert question.index("buses") < question.index("the other bus"), question
+        assert "another bus within 100 m of them with grid zone other than 'MV'" in question
+        assert "45.4902) and the other buses" not in question, question
+        assert not missing(q, question), question

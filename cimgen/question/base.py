@@ -134,6 +134,18 @@ def indefinite(phrase: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def with_links(text: str, links: list[str], bare: bool) -> str:
+    """``text`` followed by the tables joined to it: right after a bare noun a link reads
+    on (``lines with their source buses``, ``lines and the census zones containing
+    them``); after conditions or another link it is set apart with a comma, so that
+    ``within the box (...), and the other buses within 100 m of them`` cannot read as
+    "within the box and the other buses" (blind review, fifth pass)."""
+    for i, link in enumerate(links):
+        tight = bare and i == 0 and link.startswith(("and ", "with ", "whose "))
+        text += (" " if tight else ", ") + link
+    return text
+
+
 def verb_s(phrase: str) -> str:
     """Third person singular: ``lie within`` -> ``lies within``, ``are covered by`` ->
     ``is covered by``, ``do not touch`` -> ``does not touch``."""

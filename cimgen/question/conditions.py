@@ -418,6 +418,8 @@ class ConditionReader(GeometryReader):
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
         an = indefinite(what)
+        if scope.subject is not None and sub.singular == scope.subject.words.singular:
+            an = "another"  # a bus near a bus: "another bus within 100 m of them"
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 
     def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:
@@ -494,9 +496,12 @@ class ConditionReader(GeometryReader):
             else:
                 groups[key] = [c]
         texts = [join_words(g) for g in groups.values()]
-        if nested:  # "a grid bus with voltage over 132 kV and within 10 m of them"
-            texts.sort(key=lambda t: not t.startswith("with "))
-            return " and ".join(texts)
+        if nested:  # "a bus within 100 m of them with grid zone other than 'MV'"
+            # the relation to the outer rows first, its values after: "a bus with grid
+            # zone other than 'MV' and within 100 m of them" read as two things (review)
+            rest = [t for t in texts if not t.startswith("with ")]
+            withs = [t for t in texts if t.startswith("with ")]
+            return " ".join(p for p in (" and ".join(rest), " and ".join(withs)) if p)
         out = texts[0] if texts else ""
         for prev, text in zip(groups, texts[1:], strict=False):
             # "in project 'p' with height ..." reads on without a comma

@@ -26,6 +26,7 @@ from cimgen.question.base import (
     literal,
     merge_heads,
     share_leads,
+    with_links,
 )
 from cimgen.question.conditions import ConditionReader
 from cimgen.question.scope import qualify
@@ -379,8 +380,11 @@ class QueryReader(ConditionReader):
             text += ", " + ", ".join(r.shaping)
         if r.labels:
             text += f" (labelled {join_words(r.labels)})"
-        for link in r.links:
-            text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
+        if nested:
+            for link in r.links:
+                text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
+        else:
+            text = with_links(text, r.links, not r.filters and not r.shaping and not r.labels)
         if r.where:
             text += ", where " + join_words(r.where)
         return text

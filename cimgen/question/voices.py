@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from cimgen.question.base import TONES, Clause, Reading
+from cimgen.question.base import TONES, Clause, Reading, with_links
 from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
@@ -127,15 +127,19 @@ class Voices:
             text += ", " + ", ".join(g.shaping) + ","
         if pred and g.links:  # "which grid lines, with their source buses, have ..."
             return f"{text}, {self._with_links('').lstrip(', ').strip()},", pred
-        return self._with_links(text), pred
+        return self._with_links(text, not filters and not g.shaping), pred
 
-    def _with_links(self, text: str) -> str:
-        for link in self.g.links:
-            text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
-        return text
+    def _with_links(self, text: str, bare: bool = False) -> str:
+        return with_links(text, self.g.links, bare)
 
     def where(self) -> str:
         return ", where " + " and ".join(self.g.where) if self.g.where else ""
+
+    def forward(self, R: str) -> bool:
+        """Whether ``R`` points at rows not yet named (``the number of lines within 100 m
+        of them``, ``the distance to the other bus``): said before the rows ("What are R of
+        N") it cannot be parsed (blind review, fifth pass), so the rows come first."""
+        return bool(_FORWARD.search(R))
 
     def returns(self) -> str:
         return self.r.returns_text(self.g)
@@ -265,7 +269,7 @@ class Voices:
                 )
             if g.limit and not g.order and not g.offset and r.chance(0.5):
                 return f"{verb} {g.limit} {self.np()}{self.extras()}{self.with_returns()}"
-            if R and r.chance(0.4):
+            if R and r.chance(0.4) and not self.forward(R):
                 return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
             return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
         if voice == "question":
@@ -273,7 +277,7 @@ class Voices:
             if lead:
                 body = f"which {head} {pred}" if pred else f"which {head} are there"
                 return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
-            if R and (not pred or r.chance(0.35)):
+            if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
             if pred:
                 forms = list(_WHICH.get(self.tone, _WHICH["DIRECT"]))
@@ -293,7 +297,7 @@ class Voices:
             ask = self.pick(_ASK_GOALS)
             return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
         goal = self.goal()
-        if R and r.chance(0.5):
+        if R and r.chance(0.5) and not self.forward(R):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
         return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
@@ -325,6 +329,8 @@ class Voices:
 
     def measures(self, voice: str) -> str:
         R = self.returns()
+        if self.forward(R):  # "For buses ..., what are the average distance to the other bus"
+            return self.rows_first(voice, R, "")
         if voice == "imperative":
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
@@ -349,6 +355,8 @@ class Voices:
             return f"{self.goal()} the number of {self.np()} {self.per()}{having}{self.tail()}"
         if g.group == [g.singular]:  # grouped by the rows' own identity: one row per group
             return self.each(voice, R, having)
+        if self.forward(R):
+            return self.rows_first(voice, R, f" {self.per()}{having}")
         if voice == "imperative":
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             if self.tone == "ANALYTICAL" and r.chance(0.5):
@@ -367,6 +375,16 @@ class Voices:
                 + f"{having}{self.tail()}?"
             )
         return f"{self.goal()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
+
+    def rows_first(self, voice: str, R: str, per: str) -> str:
+        """``For <rows>, what are the <R>?``: the rows named before what points at them."""
+        lead = f"{self.pick(('For', 'Taking', 'Looking at'))} {self.np()}, "
+        if voice == "imperative":
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            return f"{lead}{verb.lower()} {self.the(R)}{per}{self.tail()}"
+        if voice == "question":
+            return f"{lead}what {self.be()} {self.the(R)}{per}{self.tail()}?"
+        return f"{lead}{_lower_first(self.goal())} {self.the(R)}{per}{self.tail()}"
 
     def each(self, voice: str, R: str, having: str) -> str:
         """``Compute the total length for each of the grid lines with ...``."""
@@ -395,7 +413,7 @@ class Voices:
             cond += " " + r.rel_list(first)
         if g.shaping:
             cond += ", " + ", ".join(g.shaping)
-        cond = self._with_links(cond)
+        cond = self._with_links(cond, not first and not g.shaping)
         lead = f"{self.pick(_IF_SHORT if self.long else _IF)} {cond}, "
         R = self.returns()
         tail = self.tail()
@@ -485,6 +503,9 @@ def _top(g: Reading) -> tuple[str, str] | None:
     if o.descending:
         return (f"top {g.limit}", f"by {o.noun}")
     return (g.limit, f"with the lowest {o.noun}")
+
+
+_FORWARD = re.compile(r"\b(them|they|their|the other)\b")
 
 
 def _lower_first(text: str) -> str:
