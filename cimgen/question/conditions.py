@@ -499,9 +499,9 @@ class ConditionReader(GeometryReader):
         if nested:  # "a bus within 100 m of them with grid zone other than 'MV'"
             # the relation to the outer rows first, its values after: "a bus with grid
             # zone other than 'MV' and within 100 m of them" read as two things (review)
-            rest = [t for t in texts if not t.startswith("with ")]
+            others = [t for t in texts if not t.startswith("with ")]
             withs = [t for t in texts if t.startswith("with ")]
-            return " ".join(p for p in (" and ".join(rest), " and ".join(withs)) if p)
+            return " ".join(p for p in (" and ".join(others), " and ".join(withs)) if p)
         out = texts[0] if texts else ""
         for prev, text in zip(groups, texts[1:], strict=False):
             # "in project 'p' with height ..." reads on without a comma
