@@ -680,7 +680,8 @@ def test_dbscan_noise_left_out_is_said_with_the_clustering() -> None:
 
 def test_another_tables_value_reads_as_a_compound_noun() -> None:
     """ "grid zone and line length", not "grid zone, plus the line's length"; a project and
-    scenario whose values are one word each read "in 'p'/'s'" (fourth pass)."""
+    scenario whose values are one word each read "in 'p', scenario 's'" (fifth pass: the
+    fourth pass's "in 'p'/'s'" read as code)."""
     q = parse(
         "SELECT gb.name, gb.zone, gl.length_km FROM cim_vector.grid_bus AS gb "
         "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.to_bus "
@@ -689,7 +690,8 @@ def test_another_tables_value_reads_as_a_compound_noun() -> None:
     )
     for question in _all(q):
         assert "line length" in question and "the line's" not in question, question
-        assert "'milan_navigli_2023'/'proposed'" in question, question
+        assert "in 'milan_navigli_2023', scenario 'proposed'" in question, question
+        assert "'/'" not in question, question
         assert not missing(q, question), question
 
 
@@ -818,3 +820,26 @@ def test_garbled_chains_of_the_fourth_review_read_apart() -> None:
         assert "another bus within 100 m of them with grid zone other than 'MV'" in question
         assert "45.4902) and the other buses" not in question, question
         assert not missing(q, question), question
+
+
+def test_short_units_and_orderings() -> None:
+    """Fifth pass (lengths): "85 m²" and "3400 m³" as people write them, a descending
+    order on a plain value is "highest X first" (not "by X, highest first"), and another
+    table's values alone read "destination bus voltage and grid zone", never with an empty
+    "their," before them."""
+    q = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.volume >= 3400 AND bp.gross_floor_area > 85 ORDER BY bp.height DESC"
+    )
+    for question in _all(q):
+        assert "3400 m³" in question and "85 m²" in question, question
+        assert "highest height first" in question, question
+    own = parse(
+        "SELECT gl.name, gb.voltage_kv, gb.zone FROM cim_vector.grid_line gl "
+        "JOIN cim_vector.grid_bus gb ON gl.to_bus = gb.bus_id "
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
+        "WHERE gl.length_km > 0.05"
+    )
+    for question in _all(own):
+        assert "their," not in question and "showing their, and" not in question, question
+        assert "destination bus voltage and grid zone" in question, question

@@ -125,7 +125,7 @@ class ConditionReader(GeometryReader):
             base = self.units(e.args[0], scope)
             unit = {"m": "m", "degrees": "degrees"}.get(base, "")
             if e.name == "ST_Area" and unit:
-                unit = "square metres" if unit == "m" else "square degrees"
+                unit = "m²" if unit == "m" else "square degrees"  # "150 m²", as people write
         return noun, owner, unit
 
     # ------------------------------------------------------------------ comparisons

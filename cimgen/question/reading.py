@@ -184,10 +184,10 @@ class QueryReader(ConditionReader):
         """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
         if len(things) == 2:
             a, b = things
-            # the values alone ("in 'p'/'s'") when both name their thing with one word
+            # the first named by its value alone ("in 'milan_2023', scenario 'baseline'")
+            # when both name their thing with one word: "'p'/'s'" read as code (review)
             short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
-            slashed = "/".join(t.partition(" ")[2] for t in things)
-            return f"in {slashed}" if short else f"in {a}, {b}"
+            return f"in {a.partition(' ')[2]}, {b}" if short else f"in {a}, {b}"
         return "in " + join_words(things)
 
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
@@ -425,12 +425,12 @@ class QueryReader(ConditionReader):
             head = owner.removeprefix("the ")
             if compact and _compound(head, nouns):
                 words = _compound_words(head, nouns)
-                text = (
-                    f"{text}, and {words}"
-                    if " and " in f"{text} {words}"
-                    else f"{text} and {words}"
-                )
-                text = text if text.strip() != "and " + words else words
+                if not text.strip():  # nothing of the subject's own: "bus voltage and ..."
+                    text = words
+                elif " and " in f"{text} {words}":
+                    text = f"{text}, and {words}"
+                else:
+                    text = f"{text} and {words}"
                 continue
             words = qualify(_list(nouns), owner)
             text = f"{text}, plus {words}" if text else words
@@ -454,26 +454,17 @@ class QueryReader(ConditionReader):
         elif first.temporal:
             head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
         elif first.text:
-            head = (
-                f"by {first.noun} in reverse order"
-                if first.descending
-                else self.pick((f"by {first.noun}", f"sorted by {first.noun}"))
-            )
+            head = f"by {first.noun} in reverse order" if first.descending else f"by {first.noun}"
         elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
             ranked = _RANKED.sub("ranked by ", first.noun, count=1)
             head = f"{ranked}, in reverse order" if first.descending else ranked
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
-            head = self.pick(
-                (f"highest {first.noun} first",) * 2 + (f"by {first.noun}, highest first",)
-                if plain
-                else (f"by {first.noun}, highest first",)
-            )
+            head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = self.pick(
-                (f"by {first.noun}", f"sorted by {first.noun}")
-                + ((f"lowest {first.noun} first",) if plain else ())
+                (f"by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
             )
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
@@ -551,7 +542,7 @@ def _compound_noun(head: str, noun: str) -> str:
 def _compound_words(head: str, nouns: list[str]) -> str:
     """``bus`` + ``coordinates``, ``scenario`` -> ``bus coordinates and scenario`` (the
     owner said once); an aggregate keeps its word first: ``average line length``."""
-    if len(nouns) > 1 and not any(_compound_noun(head, n).split()[0] != head for n in nouns):
+    if len(nouns) > 1 and all(_compound_noun(head, n).startswith(head + " ") for n in nouns):
         return f"{head} {_list(nouns)}"
     return _list([_compound_noun(head, n) for n in nouns])
 

@@ -278,7 +278,7 @@ class ScopeReader:
         for src in sources[1:]:
             link = self._find_link(src, placed, conds, refs, used, scope)
             link.outer = src.ref in outer
-            if link.role:
+            if link.role and link.kind == "up":
                 # a role's table is not the subject's own: a line's destination bus has the
                 # zone the condition tests, not the line ("lines to HV buses", blind review)
                 src.label = f"the {link.role} {src.words.singular}"

@@ -29,11 +29,11 @@ _WEIGHTS = {
 }
 # a planner's goal ("I'd like to study ...") only frames a short body: subject, conditions,
 # joins and what is returned in at most this many words; longer ones get a short voice
-GOAL_BODY_WORDS = 14
+GOAL_BODY_WORDS = 10
 # a body (subject, conditions, joins, what is returned) longer than this has much to say
 # already: it gets the shortest frame of its voice ("What are ...", not "Can you tell me
 # ..."; "For X, ..." with all its conditions, not "Considering only X, ... among those ...")
-LONG_BODY_WORDS = 16
+LONG_BODY_WORDS = 10
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -58,8 +58,8 @@ _GOALS = {
 _ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
 _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
     "DIRECT": ("Which {h} {p}", "What {h} {p}"),
-    "INTERROGATIVE": ("Which {h} {p}", "Which of the {h} {p}"),
-    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which ones {p}"),
+    "INTERROGATIVE": ("Which {h} {p}", "What {h} {p}"),
+    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which {p}"),
     "AGGREGATE": ("Which {h} {p}", "What {h} {p}"),
     "SPATIAL_SPECIFIC": ("Where are the {h} that {p}", "Which {h} {p}"),
     "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
@@ -214,9 +214,7 @@ class Voices:
         R = self.returns()
         if R.startswith(("whether", "distinct")):
             return f", {self.pick(('showing ', 'including '))}{R}"
-        lead = self.pick(
-            ("with ", "showing ", "including ", "with their ") if own else ("showing ", "with ")
-        )
+        lead = self.pick(("with ", "showing ", "including ") if own else ("showing ", "with "))
         return f", {lead}{R}"
 
     # ------------------------------------------------------------------ sentences
@@ -309,9 +307,7 @@ class Voices:
             return f", showing {R}"
         if self.long:
             return self.pick((f", with their {R}", f", showing their {R}"))
-        return self.pick(
-            (f", and what {self.be()} their {R}", f", with their {R}", f", with their {R}")
-        )
+        return self.pick((f", with their {R}", f", and their {R}"))
 
     def count(self, voice: str) -> str:
         r = self.r
