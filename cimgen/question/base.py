@@ -134,6 +134,21 @@ def indefinite(phrase: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def belonging(things: list[str]) -> str:
+    """What rows belong to: ``project 'p'`` + ``scenario 's'`` -> ``'p', scenario 's'``
+    (the first named by its value alone when both are one word and a value: the fourth
+    pass's ``'p'/'s'`` read as code).
+
+    >>> belonging(["project 'p'", "scenario 's'"]), belonging(["project 'p'"])
+    ("'p', scenario 's'", "project 'p'")
+    """
+    if len(things) == 2:
+        a, b = things
+        short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
+        return f"{a.partition(' ')[2]}, {b}" if short else f"{a}, {b}"
+    return join_words(things)
+
+
 def with_links(text: str, links: list[str], bare: bool) -> str:
     """``text`` followed by the tables joined to it: right after a bare noun a link reads
     on (``lines with their source buses``, ``lines and the census zones containing

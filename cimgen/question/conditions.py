@@ -20,6 +20,7 @@ from cimgen.question.base import (
     Clause,
     Reading,
     Source,
+    belonging,
     indefinite,
     join_words,
     literal,
@@ -487,7 +488,7 @@ class ConditionReader(GeometryReader):
         groups: dict[str, list[str]] = {}
         within = list(dict.fromkeys(c.within for c in clauses if c.within))
         if within:
-            groups["in"] = ["in " + ", ".join(within)]
+            groups["in"] = ["in " + belonging(within)]
         for c in dict.fromkeys(c.rel for c in clauses if not c.within):
             lead, _, rest = c.partition(" ")
             key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"

@@ -22,6 +22,7 @@ from cimgen.question.base import (
     Reading,
     Source,
     has_agg,
+    belonging,
     join_words,
     literal,
     merge_heads,
@@ -114,7 +115,7 @@ class QueryReader(ConditionReader):
         if within:
             things = list(dict.fromkeys(k.within for k in within))
             reading.within += things
-            context = self._context(things)
+            context = "in " + belonging(things)
             # a CTE's "in scenario 's'" (folded in already) and the query's own both hold;
             # the same project and scenario twice are said once (blind review)
             folded = reading.within[: -len(things)]
@@ -179,16 +180,6 @@ class QueryReader(ConditionReader):
         return src.key is not None and any(
             r.right == src.key and name in r.right_columns for r in self.v.schema.relations
         )
-
-    def _context(self, things: list[str]) -> str:
-        """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
-        if len(things) == 2:
-            a, b = things
-            # the first named by its value alone ("in 'milan_2023', scenario 'baseline'")
-            # when both name their thing with one word: "'p'/'s'" read as code (review)
-            short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
-            return f"in {a.partition(' ')[2]}, {b}" if short else f"in {a}, {b}"
-        return "in " + join_words(things)
 
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
         """``municipalities`` for GROUP BY municipality name: what the groups are."""

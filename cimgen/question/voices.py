@@ -530,9 +530,25 @@ def say_once(text: str) -> str:
     return text
 
 
+# a project and scenario: "in 'p', scenario 's'" / "in project 'p', scenario 's'"
+_SCENARIO = re.compile(r"in (?:project )?'[^']*', scenario '[^']*'")
+
+
+def same_scenario(text: str) -> str:
+    """The same project and scenario named again (a subquery's average over the rows'
+    own scenario) is ``in that scenario``: "below the average height of buildings in that
+    scenario", not the two names twice."""
+    found = _SCENARIO.findall(text)
+    if len(found) < 2 or len(set(found)) != 1:
+        return text
+    first = text.index(found[0]) + len(found[0])
+    return text[:first] + text[first:].replace(found[0], "in that scenario")
+
+
 def finish(text: str) -> str:
-    """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`)."""
-    text = say_once(" ".join(text.split()))
+    """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
+    the same for a project and scenario (:func:`same_scenario`)."""
+    text = same_scenario(say_once(" ".join(text.split())))
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
