@@ -843,3 +843,17 @@ def test_short_units_and_orderings() -> None:
     for question in _all(own):
         assert "their," not in question and "showing their, and" not in question, question
         assert "destination bus voltage and grid zone" in question, question
+
+
+def test_the_same_scenario_named_again_is_that_scenario() -> None:
+    """ "below the average construction year of buildings in that scenario": a subquery
+    over the rows' own project and scenario does not name both again (fifth pass)."""
+    q = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.const_year < (SELECT AVG(b2.const_year) FROM cim_vector.building_properties "
+        "AS b2 WHERE b2.project_id = 'milan_navigli_2023' AND b2.scenario_id = 'proposed') "
+        "AND bp.project_id = 'milan_navigli_2023' AND bp.scenario_id = 'proposed'"
+    )
+    for question in _all(q):
+        assert question.count("'proposed'") == 1 and "in that scenario" in question, question
+        assert not missing(q, question), question
