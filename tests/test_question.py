@@ -857,3 +857,21 @@ def test_the_same_scenario_named_again_is_that_scenario() -> None:
     for question in _all(q):
         assert question.count("'proposed'") == 1 and "in that scenario" in question, question
         assert not missing(q, question), question
+
+
+def test_a_compound_owner_is_not_said_twice() -> None:
+    """Two-word owners as compound nouns (this pass) say the owner once: "average census
+    zone area" (not "census zone zone area"); "the census zone's census enumeration area",
+    not "census zone census enumeration area"."""
+    q = parse(
+        "SELECT gl.name, cg.ace FROM cim_vector.grid_line AS gl "
+        "JOIN cim_census.census_geo AS cg ON ST_Intersects(gl.geometry, cg.geometry)"
+    )
+    avg = parse(
+        "SELECT gl.zone, COUNT(*) AS n, AVG(cg.shape_area) AS a FROM cim_vector.grid_line AS gl "
+        "JOIN cim_census.census_geo AS cg ON ST_Intersects(gl.geometry, cg.geometry) "
+        "GROUP BY gl.zone"
+    )
+    for question in _all(q) + _all(avg):
+        assert "zone zone" not in question and "zone census" not in question, question
+    assert all("average census zone area" in question for question in _all(avg))

@@ -419,7 +419,8 @@ class ConditionReader(GeometryReader):
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
         an = indefinite(what)
-        if scope.subject is not None and sub.singular == scope.subject.words.singular:
+        about = scope.focus or scope.subject
+        if about is not None and sub.singular == about.words.singular:
             an = "another"  # a bus near a bus: "another bus within 100 m of them"
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 

@@ -516,7 +516,10 @@ def _compound(head: str, nouns: list[str]) -> bool:
         and head not in ("their", "")
         and len(nouns) <= 2
         and all(
-            len(n.split()) <= 3 and not n.startswith((head, "the ", "whether", "(")) for n in nouns
+            len(n.split()) <= 3
+            and not n.startswith((head, "the ", "whether", "("))
+            and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
+            for n in nouns
         )
     )
 
@@ -526,7 +529,10 @@ def _compound_noun(head: str, noun: str) -> str:
     ``average line length``."""
     lead, _, rest = noun.partition(" ")
     if lead in ("average", "total", "maximum", "minimum", "largest", "smallest") and rest:
-        return f"{lead} {head} {rest}"
+        return f"{lead} {_compound_noun(head, rest)}"
+    last = head.rsplit(" ", 1)[-1]
+    if noun.startswith(last + " "):  # "census zone" + "zone area": "census zone area"
+        return f"{head} {noun[len(last) + 1 :]}"
     return f"{head} {noun}"
 
 
