@@ -875,3 +875,32 @@ def test_a_compound_owner_is_not_said_twice() -> None:
     for question in _all(q) + _all(avg):
         assert "zone zone" not in question and "zone census" not in question, question
     assert all("average census zone area" in question for question in _all(avg))
+
+
+def test_rejections_of_the_fifth_review_read_apart() -> None:
+    """The fifth pass's own review: an ascending order by a count is not a bare "by count"
+    after a grouping (it read as a second grouping); "cached height calculated height" is
+    "the cached height's calculated height"; a measure list with its own "and" takes another
+    table's values with "plus" ("length and count, plus average building height")."""
+    grouped = parse(
+        "SELECT bp.type, COUNT(*) AS n FROM cim_vector.building_properties AS bp "
+        "GROUP BY bp.type ORDER BY n"
+    )
+    for question in _all(grouped):
+        assert not question.rstrip("?.").endswith(", by count"), question
+    cached = parse(
+        "SELECT bp.building_id, bhc.building_height FROM cim_vector.building_properties AS bp "
+        "JOIN cim_raster.building_height_cache AS bhc ON bp.building_id = bhc.building_id "
+        "AND bp.project_id = bhc.project_id AND bp.scenario_id = bhc.scenario_id"
+    )
+    for question in _all(cached):
+        assert "cached height calculated height" not in question, question
+    measures = parse(
+        "SELECT AVG(gl.length_km) AS a, COUNT(*) AS n, AVG(bp.height) AS h "
+        "FROM cim_vector.grid_line AS gl JOIN cim_vector.building AS b "
+        "ON ST_Intersects(gl.geometry, b.building_geometry) "
+        "JOIN cim_vector.building_properties AS bp ON b.building_id = bp.building_id "
+        "AND b.lod = bp.lod"
+    )
+    for question in _all(measures):
+        assert ", and count, and" not in question, question

@@ -418,7 +418,9 @@ class QueryReader(ConditionReader):
                 words = _compound_words(head, nouns)
                 if not text.strip():  # nothing of the subject's own: "bus voltage and ..."
                     text = words
-                elif " and " in f"{text} {words}":
+                elif " and " in text:  # "length and count, plus average building height"
+                    text = f"{text}, plus {words}"
+                elif " and " in words:
                     text = f"{text}, and {words}"
                 else:
                     text = f"{text} and {words}"
@@ -454,8 +456,9 @@ class QueryReader(ConditionReader):
             head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
+            # not a bare "by count": after "per use type" it reads as a second grouping
             head = self.pick(
-                (f"by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
+                (f"sorted by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
             )
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
@@ -519,21 +522,35 @@ def _compound(head: str, nouns: list[str]) -> bool:
             len(n.split()) <= 3
             and not n.startswith((head, "the ", "whether", "("))
             and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
+            and not _repeats(head, n)
             for n in nouns
         )
     )
+
+
+def _repeats(head: str, noun: str) -> bool:
+    """Whether a two-word owner's last word recurs inside the noun: "cached height" +
+    "calculated height" would read "cached height calculated height" (a noun that starts
+    with it merges instead: "census zone" + "zone area" -> "census zone area")."""
+    words = noun.split()
+    if words[0] in _LEADS and len(words) > 1:
+        words = words[1:]
+    return " " in head and head.split()[-1] in words[1:]
 
 
 def _compound_noun(head: str, noun: str) -> str:
     """``line`` + ``length`` -> ``line length``; an aggregate keeps its word first:
     ``average line length``."""
     lead, _, rest = noun.partition(" ")
-    if lead in ("average", "total", "maximum", "minimum", "largest", "smallest") and rest:
+    if lead in _LEADS and rest:
         return f"{lead} {_compound_noun(head, rest)}"
     last = head.rsplit(" ", 1)[-1]
     if noun.startswith(last + " "):  # "census zone" + "zone area": "census zone area"
         return f"{head} {noun[len(last) + 1 :]}"
     return f"{head} {noun}"
+
+
+_LEADS = ("average", "total", "maximum", "minimum", "largest", "smallest")
 
 
 def _compound_words(head: str, nouns: list[str]) -> str:
