@@ -904,3 +904,35 @@ def test_rejections_of_the_fifth_review_read_apart() -> None:
     )
     for question in _all(measures):
         assert ", and count, and" not in question, question
+
+
+def test_a_ctes_copy_and_a_state_inside_a_clause_read_plainly() -> None:
+    """The fifth pass's review: a CTE over census zones and the census zones near them
+    ("csc.id <> ceg.id") is not "with a different internal ID"; a state inside an EXISTS is
+    said before its relation ("another bus in service within 200 m of them", not "... within
+    200 m of them and in service"); a long body is not asked "Which ..., with SRID 4326 are
+    there"."""
+    cte = parse(
+        "WITH c AS (SELECT census.id, census.geometry, ST_ClusterDBSCAN(census.geometry, "
+        "eps := 500, minpoints := 5) OVER () AS cluster_id FROM cim_census.census_geo AS census) "
+        "SELECT c.cluster_id, COUNT(*) AS n FROM c JOIN cim_census.census_geo AS ceg "
+        "ON ST_DWithin(c.geometry::geography, ceg.geometry::geography, 400) AND c.id <> ceg.id "
+        "WHERE c.cluster_id IS NOT NULL GROUP BY c.cluster_id"
+    )
+    for question in _all(cte):
+        assert "internal ID" not in question, question
+    near = parse(
+        "SELECT gb.name FROM cim_vector.grid_bus AS gb WHERE EXISTS (SELECT 1 FROM "
+        "cim_vector.grid_bus AS gb2 WHERE ST_DWithin(gb.geometry::geography, "
+        "gb2.geometry::geography, 200) AND gb.id <> gb2.id AND gb2.in_service)"
+    )
+    for question in _all(near):
+        assert "another bus in service within 200 m of them" in question, question
+    raster = parse(
+        "SELECT gl.name, gl.length_km, ST_Value(r.rast, ST_Centroid(gl.geometry)) AS v "
+        "FROM cim_vector.grid_line AS gl JOIN cim_raster.raster_model AS r "
+        "ON ST_Intersects(r.rast, ST_Centroid(gl.geometry)) WHERE r.srid = 4326 "
+        "AND r.raster_type = 'CHM' AND gl.project_id = 'p' AND gl.scenario_id = 's'"
+    )
+    for question in _all(raster):
+        assert "4326 are there" not in question, question

@@ -52,6 +52,15 @@ _ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
 _LEADS = ("with", "whose", "that", "where")
 
 
+_RELATIONS = ("within ", "intersecting ", "containing ", "inside ", "touching ", "not ", "whose ")
+
+
+def _relation(text: str) -> bool:
+    """Whether a clause relates the rows to something else (a spatial relation, a
+    reference): said after the rows' own states inside another clause."""
+    return text.startswith(_RELATIONS) and not text.startswith("not in service")
+
+
 class ConditionReader(GeometryReader):
     def clause(self, e: ast.Expr, scope: BlockWords, negated: bool = False) -> Clause:
         """``e`` as a clause about the scope's focus (the subject unless a joined table's
@@ -501,9 +510,12 @@ class ConditionReader(GeometryReader):
         if nested:  # "a bus within 100 m of them with grid zone other than 'MV'"
             # the relation to the outer rows first, its values after: "a bus with grid
             # zone other than 'MV' and within 100 m of them" read as two things (review)
-            others = [t for t in texts if not t.startswith("with ")]
-            withs = [t for t in texts if t.startswith("with ")]
-            return " ".join(p for p in (" and ".join(others), " and ".join(withs)) if p)
+            # a state before it: "another bus in service within 200 m of them" (was "...
+            # within 200 m of them and in service": whose service?)
+            ranks = [2 if t.startswith("with ") else 1 if _relation(t) else 0 for t in texts]
+            ranked = list(zip(texts, ranks, strict=True))
+            parts = [" and ".join(t for t, r in ranked if r == k) for k in range(3)]
+            return " ".join(p for p in parts if p)
         out = texts[0] if texts else ""
         for prev, text in zip(groups, texts[1:], strict=False):
             # "in project 'p' with height ..." reads on without a comma

@@ -435,7 +435,15 @@ class ScopeReader:
         ):
             return False
         a, b = self.resolve(c.left, scope)[0], self.resolve(c.right, scope)[0]
-        return a is not None and b is not None and a is not b and a.key == b.key
+        if a is None or b is None or a is b:
+            return False
+        if a.key == b.key:
+            return True
+        # a CTE of the same table (clustered census zones and the census zones near them):
+        # its id passed through is the table's, so "a.id <> b.id" is still "the other one"
+        # (was "with a different internal ID", review of the fifth pass)
+        (col_a, base_a), (col_b, base_b) = self._base(c.left, a), self._base(c.right, b)
+        return base_a.key is not None and base_a.key == base_b.key and col_a.name == col_b.name
 
     def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""

@@ -288,7 +288,10 @@ class Voices:
                     ask = ask.replace(" currently", "")
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
-            text = self.pick(_THERE.get(self.tone, _THERE["DIRECT"])).format(n=self.np())
+            forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
+            if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
+                forms = [f for f in forms if f.endswith("{n}")] or ["What are the {n}"]
+            text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
         if pred and r.chance(0.5):
