@@ -134,6 +134,43 @@ def indefinite(phrase: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+def belonging(things: list[str]) -> str:
+    """What rows belong to: ``project 'p'`` + ``scenario 's'`` -> ``'p', scenario 's'``
+    (the first named by its value alone when both are one word and a value: the fourth
+    pass's ``'p'/'s'`` read as code).
+
+    >>> belonging(["project 'p'", "scenario 's'"]), belonging(["project 'p'"])
+    ("'p', scenario 's'", "project 'p'")
+    """
+    if len(things) == 2:
+        a, b = things
+        short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
+        return f"{a.partition(' ')[2]}, {b}" if short else f"{a}, {b}"
+    return join_words(things)
+
+
+def with_links(text: str, links: list[str], bare: bool) -> str:
+    """``text`` followed by the tables joined to it: right after a bare noun a link reads
+    on (``lines with their source buses``, ``lines and the census zones containing
+    them``); after conditions or another link it is set apart with a comma, so that
+    ``within the box (...), and the other buses within 100 m of them`` cannot read as
+    "within the box and the other buses" (blind review, fifth pass)."""
+    for i, link in enumerate(links):
+        tight = bare and i == 0 and link.startswith(("and ", "with ", "whose "))
+        text += (" " if tight else ", ") + link
+    return text
+
+
+def verb_s(phrase: str) -> str:
+    """Third person singular: ``lie within`` -> ``lies within``, ``are covered by`` ->
+    ``is covered by``, ``do not touch`` -> ``does not touch``."""
+    head, _, rest = phrase.partition(" ")
+    head = {"are": "is", "do": "does", "have": "has"}.get(
+        head, head + ("es" if head.endswith(("ch", "sh", "ss", "x")) else "s")
+    )
+    return f"{head} {rest}" if rest else head
+
+
 def the(noun: str) -> str:
     if noun.startswith(("the ", "a ", "an ", "all ", "their ", "its ", "'", "(", "whether ")) or (
         noun[:1].isdigit()
@@ -229,6 +266,7 @@ class Source:
     label: str  # "the census zone", "the other building"
     attached: bool = False  # its columns read as the subject's own ("with height ...")
     mentioned: bool = False  # a column of it was named somewhere in the question
+    listed: bool = False  # its own name or identifier is returned: its rows are asked for
     filters: list[Clause] = field(default_factory=list)  # clauses about this source
 
 

@@ -20,6 +20,7 @@ from cimgen.question.base import (
     Clause,
     Reading,
     Source,
+    belonging,
     indefinite,
     join_words,
     literal,
@@ -49,6 +50,15 @@ _CATEGORY = re.compile(r"(^|\s)(type|zone|class|category|kind|status)$")
 _SOURCE = re.compile(r"(^|\s)source$")
 _ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
 _LEADS = ("with", "whose", "that", "where")
+
+
+_RELATIONS = ("within ", "intersecting ", "containing ", "inside ", "touching ", "not ", "whose ")
+
+
+def _relation(text: str) -> bool:
+    """Whether a clause relates the rows to something else (a spatial relation, a
+    reference): said after the rows' own states inside another clause."""
+    return text.startswith(_RELATIONS) and not text.startswith("not in service")
 
 
 class ConditionReader(GeometryReader):
@@ -125,7 +135,7 @@ class ConditionReader(GeometryReader):
             base = self.units(e.args[0], scope)
             unit = {"m": "m", "degrees": "degrees"}.get(base, "")
             if e.name == "ST_Area" and unit:
-                unit = "square metres" if unit == "m" else "square degrees"
+                unit = "m²" if unit == "m" else "square degrees"  # "150 m²", as people write
         return noun, owner, unit
 
     # ------------------------------------------------------------------ comparisons
@@ -418,6 +428,9 @@ class ConditionReader(GeometryReader):
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
         an = indefinite(what)
+        about = scope.focus or scope.subject
+        if about is not None and sub.singular == about.words.singular:
+            an = "another"  # a bus near a bus: "another bus within 100 m of them"
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 
     def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:
@@ -485,7 +498,7 @@ class ConditionReader(GeometryReader):
         groups: dict[str, list[str]] = {}
         within = list(dict.fromkeys(c.within for c in clauses if c.within))
         if within:
-            groups["in"] = ["in " + ", ".join(within)]
+            groups["in"] = ["in " + belonging(within)]
         for c in dict.fromkeys(c.rel for c in clauses if not c.within):
             lead, _, rest = c.partition(" ")
             key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"
@@ -494,9 +507,15 @@ class ConditionReader(GeometryReader):
             else:
                 groups[key] = [c]
         texts = [join_words(g) for g in groups.values()]
-        if nested:  # "a grid bus with voltage over 132 kV and within 10 m of them"
-            texts.sort(key=lambda t: not t.startswith("with "))
-            return " and ".join(texts)
+        if nested:  # "a bus within 100 m of them with grid zone other than 'MV'"
+            # the relation to the outer rows first, its values after: "a bus with grid
+            # zone other than 'MV' and within 100 m of them" read as two things (review)
+            # a state before it: "another bus in service within 200 m of them" (was "...
+            # within 200 m of them and in service": whose service?)
+            ranks = [2 if t.startswith("with ") else 1 if _relation(t) else 0 for t in texts]
+            ranked = list(zip(texts, ranks, strict=True))
+            parts = [" and ".join(t for t, r in ranked if r == k) for k in range(3)]
+            return " ".join(p for p in parts if p)
         out = texts[0] if texts else ""
         for prev, text in zip(groups, texts[1:], strict=False):
             # "in project 'p' with height ..." reads on without a comma

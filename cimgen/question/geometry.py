@@ -24,6 +24,7 @@ from cimgen.question.base import (
     indefinite,
     literal,
     possessive,
+    verb_s,
     with_unit,
 )
 from cimgen.question.expressions import ExprReader
@@ -418,11 +419,4 @@ class GeometryReader(ExprReader):
         return Clause(f"where {text}", f"are such that {text}", True)
 
 
-def _verb_s(phrase: str) -> str:
-    """Third person singular: ``lie within`` -> ``lies within``, ``are covered by`` ->
-    ``is covered by``, ``do not touch`` -> ``does not touch``."""
-    head, _, rest = phrase.partition(" ")
-    head = {"are": "is", "do": "does", "have": "has"}.get(
-        head, head + ("es" if head.endswith(("ch", "sh", "ss", "x")) else "s")
-    )
-    return f"{head} {rest}" if rest else head
+_verb_s = verb_s  # the conditions layer imports it from here

@@ -21,11 +21,13 @@ from cimgen.question.base import (
     Order,
     Reading,
     Source,
+    belonging,
     has_agg,
     join_words,
     literal,
     merge_heads,
     share_leads,
+    with_links,
 )
 from cimgen.question.conditions import ConditionReader
 from cimgen.question.scope import qualify
@@ -100,9 +102,12 @@ class QueryReader(ConditionReader):
             elif len(loose) == 1:
                 scope.focus = loose[0]
                 try:
-                    loose[0].filters.append(self.clause(c, scope))
+                    clause = self.clause(c, scope)
                 finally:
                     scope.focus = None
+                loose[0].filters.append(clause)
+                if clause.noun:  # "whose source bus has voltage ...": not returned again
+                    reading.said.add(qualify(clause.noun, loose[0].label))
             else:
                 reading.where.append(self.sentence(c, scope))
         within = [k for k in own if k.within]
@@ -110,7 +115,7 @@ class QueryReader(ConditionReader):
         if within:
             things = list(dict.fromkeys(k.within for k in within))
             reading.within += things
-            context = self._context(things)
+            context = "in " + belonging(things)
             # a CTE's "in scenario 's'" (folded in already) and the query's own both hold;
             # the same project and scenario twice are said once (blind review)
             folded = reading.within[: -len(things)]
@@ -176,16 +181,6 @@ class QueryReader(ConditionReader):
             r.right == src.key and name in r.right_columns for r in self.v.schema.relations
         )
 
-    def _context(self, things: list[str]) -> str:
-        """``project 'p'`` + ``scenario 's'`` -> ``in project 'p', scenario 's'``."""
-        if len(things) == 2:
-            a, b = things
-            # the values alone ("in 'p'/'s'") when both name their thing with one word
-            short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
-            slashed = "/".join(t.partition(" ")[2] for t in things)
-            return f"in {slashed}" if short else f"in {a}, {b}"
-        return "in " + join_words(things)
-
     def _group_plural(self, keys: list[ast.Expr], scope: BlockWords) -> str:
         """``municipalities`` for GROUP BY municipality name: what the groups are."""
         if len(keys) != 1 or not isinstance(keys[0], ast.Column):
@@ -208,7 +203,7 @@ class QueryReader(ConditionReader):
     ) -> None:
         subject = scope.subject
         aggregates = 0
-        versions: list[str] = []
+        versions: list[Item] = []
         for item in sel.items:
             e = item.expr
             if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
@@ -234,13 +229,16 @@ class QueryReader(ConditionReader):
                     and (src.words.plural == subject.words.plural or not src.attached)
                     and self._identity(t, src, e, scope)
                 ):
+                    src.listed = True
                     continue  # a name or identifier of a table the question names
                 brief = self.brief(t, src, owner, scope)
-                if not owner and brief in reading.said:
+                if (brief if not owner else qualify(brief, owner)) in reading.said:
                     continue  # a condition or the grouping already names it
-                version = self._version(t, e, owner, scope)
+                version = self._version(t, e, scope)
                 if version and not sel.group_by:
-                    versions.append(version)
+                    # owned like any other value: "bus coordinates and scenario", not
+                    # "..., and bus scenario, and bus coordinates" (blind review)
+                    versions.append(Item(version, owner if owner != "their" else ""))
                     continue
                 if t.noun.startswith(("has ", "in ", "is ")):
                     text, owner = self.np(e, scope)
@@ -258,7 +256,7 @@ class QueryReader(ConditionReader):
             reading.returns.append(Item(text, owner, measure=True))
         # said among the returned values ("..., area and LOD"), never as "per LOD": "per"
         # reads as a grouping ("top 10 per scenario"), which the query does not do
-        reading.returns += [Item(v) for v in dict.fromkeys(versions)]
+        reading.returns += list(dict.fromkeys(versions))
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
         reading.counts_only = (
@@ -267,18 +265,16 @@ class QueryReader(ConditionReader):
             and all(i.text.startswith("number of ") for i in measures)
         )
 
-    def _version(self, t: Term, col: ast.Column, owner: str, scope: BlockWords) -> str:
+    def _version(self, t: Term, col: ast.Column, scope: BlockWords) -> str:
         """A column returned so that rows can be told apart (the scenario or project a row
         belongs to, a level of detail -- see ``cimgen.expand.distinct``) in one or two words:
-        ``scenario``, ``LOD``, ``building LOD`` (said among the returned values)."""
+        ``scenario``, ``LOD`` (said among the returned values, with their owner)."""
         if t.noun.endswith(("level of detail", "LOD")):
             word = "LOD"
         else:
             word = self._entity(col, t.noun, scope)
             if word not in self.v.scope_words:  # "building" of a cached height: its identity
                 return ""
-        if owner and owner != "their":
-            word = f"{owner.removeprefix('the ')} {word}"
         return word
 
     def order_limit(
@@ -375,8 +371,11 @@ class QueryReader(ConditionReader):
             text += ", " + ", ".join(r.shaping)
         if r.labels:
             text += f" (labelled {join_words(r.labels)})"
-        for link in r.links:
-            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
+        if nested:
+            for link in r.links:
+                text += (" " if link.startswith(("and ", "with ", "whose ")) else ", ") + link
+        else:
+            text = with_links(text, r.links, not r.filters and not r.shaping and not r.labels)
         if r.where:
             text += ", where " + join_words(r.where)
         return text
@@ -416,9 +415,15 @@ class QueryReader(ConditionReader):
             nouns = share_leads(merge_heads(_coordinates(texts)))
             head = owner.removeprefix("the ")
             if compact and _compound(head, nouns):
-                words = _list([_compound_noun(head, n) for n in nouns])
-                text = f"{text}, and {words}" if " and " in text else f"{text} and {words}"
-                text = text if text.strip() != "and " + words else words
+                words = _compound_words(head, nouns)
+                if not text.strip():  # nothing of the subject's own: "bus voltage and ..."
+                    text = words
+                elif " and " in text:  # "length and count, plus average building height"
+                    text = f"{text}, plus {words}"
+                elif " and " in words:
+                    text = f"{text}, and {words}"
+                else:
+                    text = f"{text} and {words}"
                 continue
             words = qualify(_list(nouns), owner)
             text = f"{text}, plus {words}" if text else words
@@ -442,26 +447,18 @@ class QueryReader(ConditionReader):
         elif first.temporal:
             head = f"{'latest' if first.descending else 'earliest'} {first.noun} first"
         elif first.text:
-            head = (
-                f"by {first.noun} in reverse order"
-                if first.descending
-                else self.pick((f"by {first.noun}", f"sorted by {first.noun}"))
-            )
+            head = f"by {first.noun} in reverse order" if first.descending else f"by {first.noun}"
         elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
             ranked = _RANKED.sub("ranked by ", first.noun, count=1)
             head = f"{ranked}, in reverse order" if first.descending else ranked
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
-            head = self.pick(
-                (f"highest {first.noun} first",) * 2 + (f"by {first.noun}, highest first",)
-                if plain
-                else (f"by {first.noun}, highest first",)
-            )
+            head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
+            # not a bare "by count": after "per use type" it reads as a second grouping
             head = self.pick(
-                (f"by {first.noun}", f"sorted by {first.noun}")
-                + ((f"lowest {first.noun} first",) if plain else ())
+                (f"sorted by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
             )
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
@@ -514,25 +511,54 @@ class QueryReader(ConditionReader):
 
 def _compound(head: str, nouns: list[str]) -> bool:
     """Whether another table's values read as compound nouns (``line length``, ``bus
-    name``): a one-word owner that is not "their" / "the other ...", and short nouns that do
+    name``, ``source bus voltage``): a one- or two-word owner that is not "their" / "the
+    other ...", and short nouns that do
     not start with its own name or an article."""
     return (
-        " " not in head
+        (" " not in head or (head.count(" ") == 1 and not head.startswith("other ")))
         and head not in ("their", "")
         and len(nouns) <= 2
         and all(
-            len(n.split()) <= 3 and not n.startswith((head, "the ", "whether", "(")) for n in nouns
+            len(n.split()) <= 3
+            and not n.startswith((head, "the ", "whether", "("))
+            and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
+            and not _repeats(head, n)
+            for n in nouns
         )
     )
+
+
+def _repeats(head: str, noun: str) -> bool:
+    """Whether a two-word owner's last word recurs inside the noun: "cached height" +
+    "calculated height" would read "cached height calculated height" (a noun that starts
+    with it merges instead: "census zone" + "zone area" -> "census zone area")."""
+    words = noun.split()
+    if words[0] in _LEADS and len(words) > 1:
+        words = words[1:]
+    return " " in head and head.split()[-1] in words[1:]
 
 
 def _compound_noun(head: str, noun: str) -> str:
     """``line`` + ``length`` -> ``line length``; an aggregate keeps its word first:
     ``average line length``."""
     lead, _, rest = noun.partition(" ")
-    if lead in ("average", "total", "maximum", "minimum", "largest", "smallest") and rest:
-        return f"{lead} {head} {rest}"
+    if lead in _LEADS and rest:
+        return f"{lead} {_compound_noun(head, rest)}"
+    last = head.rsplit(" ", 1)[-1]
+    if noun.startswith(last + " "):  # "census zone" + "zone area": "census zone area"
+        return f"{head} {noun[len(last) + 1 :]}"
     return f"{head} {noun}"
+
+
+_LEADS = ("average", "total", "maximum", "minimum", "largest", "smallest")
+
+
+def _compound_words(head: str, nouns: list[str]) -> str:
+    """``bus`` + ``coordinates``, ``scenario`` -> ``bus coordinates and scenario`` (the
+    owner said once); an aggregate keeps its word first: ``average line length``."""
+    if len(nouns) > 1 and all(_compound_noun(head, n).startswith(head + " ") for n in nouns):
+        return f"{head} {_list(nouns)}"
+    return _list([_compound_noun(head, n) for n in nouns])
 
 
 def _in_clusters(reading: Reading) -> None:

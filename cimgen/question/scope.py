@@ -34,6 +34,7 @@ from cimgen.question.base import (
     columns_in,
     join_words,
     possessive,
+    verb_s,
 )
 from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, plural, split_unit
 from cimgen.scope import Scope as NameScope
@@ -277,7 +278,11 @@ class ScopeReader:
         for src in sources[1:]:
             link = self._find_link(src, placed, conds, refs, used, scope)
             link.outer = src.ref in outer
-            if link.kind in ("same", "up") and link.to is not None and link.to.attached:
+            if link.role and link.kind == "up":
+                # a role's table is not the subject's own: a line's destination bus has the
+                # zone the condition tests, not the line ("lines to HV buses", blind review)
+                src.label = f"the {link.role} {src.words.singular}"
+            elif link.kind in ("same", "up") and link.to is not None and link.to.attached:
                 src.attached = True
             self.links[id(scope)].append(link)
             placed.append(src)
@@ -430,7 +435,15 @@ class ScopeReader:
         ):
             return False
         a, b = self.resolve(c.left, scope)[0], self.resolve(c.right, scope)[0]
-        return a is not None and b is not None and a is not b and a.key == b.key
+        if a is None or b is None or a is b:
+            return False
+        if a.key == b.key:
+            return True
+        # a CTE of the same table (clustered census zones and the census zones near them):
+        # its id passed through is the table's, so "a.id <> b.id" is still "the other one"
+        # (was "with a different internal ID", review of the fifth pass)
+        (col_a, base_a), (col_b, base_b) = self._base(c.left, a), self._base(c.right, b)
+        return base_a.key is not None and base_a.key == base_b.key and col_a.name == col_b.name
 
     def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""
@@ -472,12 +485,17 @@ class ScopeReader:
         they = "they" if their == "their" else to.label if to else "they"
         noun = f"{w.plural}{filters}"
         if link.kind == "up":
-            if not filters and (not link.role or not src.mentioned):
+            if not filters and (not link.role or not src.listed):
                 # the one parent every row has (a line's project scenario): what is said of
-                # it is said with its owner ("plus the project's name"); joining it changes
-                # nothing else worth a phrase; the same for a role nothing of which is said
-                # (a line's source bus: the schema's key, "lines" already have one)
+                # it is said with its owner ("plus the project's name", "source bus
+                # voltage": a role is in the owner's name); joining it changes nothing else
+                # worth a phrase; only a role's rows asked for by name are said
                 return ""
+            if link.role and their == "their" and src.filters and adjective is None:
+                # "lines whose source bus has voltage at least 132 kV": the condition is
+                # the bus's, said as the bus's (not "lines with voltage ...")
+                said = join_words([verb_s(c.verb) for c in src.filters])
+                return f"whose {link.role} {w.singular} {said}"
             return f"with {their} {link.role} {noun}"
         if link.kind == "down":
             if link.role:

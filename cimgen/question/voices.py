@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from cimgen.question.base import TONES, Clause, Reading
+from cimgen.question.base import TONES, Clause, Reading, with_links
 from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
@@ -29,11 +29,11 @@ _WEIGHTS = {
 }
 # a planner's goal ("I'd like to study ...") only frames a short body: subject, conditions,
 # joins and what is returned in at most this many words; longer ones get a short voice
-GOAL_BODY_WORDS = 14
+GOAL_BODY_WORDS = 10
 # a body (subject, conditions, joins, what is returned) longer than this has much to say
 # already: it gets the shortest frame of its voice ("What are ...", not "Can you tell me
 # ..."; "For X, ..." with all its conditions, not "Considering only X, ... among those ...")
-LONG_BODY_WORDS = 16
+LONG_BODY_WORDS = 10
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -58,8 +58,8 @@ _GOALS = {
 _ASK_GOALS = ("I want to know", "I need to know", "I'd like to know", "Tell me")
 _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predicate
     "DIRECT": ("Which {h} {p}", "What {h} {p}"),
-    "INTERROGATIVE": ("Which {h} {p}", "Which of the {h} {p}"),
-    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which ones {p}"),
+    "INTERROGATIVE": ("Which {h} {p}", "What {h} {p}"),
+    "ANALYTICAL": ("Which {h} {p}", "Among {h}, which {p}"),
     "AGGREGATE": ("Which {h} {p}", "What {h} {p}"),
     "SPATIAL_SPECIFIC": ("Where are the {h} that {p}", "Which {h} {p}"),
     "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
@@ -127,15 +127,19 @@ class Voices:
             text += ", " + ", ".join(g.shaping) + ","
         if pred and g.links:  # "which grid lines, with their source buses, have ..."
             return f"{text}, {self._with_links('').lstrip(', ').strip()},", pred
-        return self._with_links(text), pred
+        return self._with_links(text, not filters and not g.shaping), pred
 
-    def _with_links(self, text: str) -> str:
-        for link in self.g.links:
-            text += (" " if link.startswith(("and ", "with ")) else ", ") + link
-        return text
+    def _with_links(self, text: str, bare: bool = False) -> str:
+        return with_links(text, self.g.links, bare)
 
     def where(self) -> str:
         return ", where " + " and ".join(self.g.where) if self.g.where else ""
+
+    def forward(self, R: str) -> bool:
+        """Whether ``R`` points at rows not yet named (``the number of lines within 100 m
+        of them``, ``the distance to the other bus``): said before the rows ("What are R of
+        N") it cannot be parsed (blind review, fifth pass), so the rows come first."""
+        return bool(_FORWARD.search(R))
 
     def returns(self) -> str:
         return self.r.returns_text(self.g)
@@ -210,9 +214,7 @@ class Voices:
         R = self.returns()
         if R.startswith(("whether", "distinct")):
             return f", {self.pick(('showing ', 'including '))}{R}"
-        lead = self.pick(
-            ("with ", "showing ", "including ", "with their ") if own else ("showing ", "with ")
-        )
+        lead = self.pick(("with ", "showing ", "including ") if own else ("showing ", "with "))
         return f", {lead}{R}"
 
     # ------------------------------------------------------------------ sentences
@@ -265,7 +267,7 @@ class Voices:
                 )
             if g.limit and not g.order and not g.offset and r.chance(0.5):
                 return f"{verb} {g.limit} {self.np()}{self.extras()}{self.with_returns()}"
-            if R and r.chance(0.4):
+            if R and r.chance(0.4) and not self.forward(R):
                 return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
             return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
         if voice == "question":
@@ -273,7 +275,7 @@ class Voices:
             if lead:
                 body = f"which {head} {pred}" if pred else f"which {head} are there"
                 return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
-            if R and (not pred or r.chance(0.35)):
+            if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
             if pred:
                 forms = list(_WHICH.get(self.tone, _WHICH["DIRECT"]))
@@ -286,14 +288,17 @@ class Voices:
                     ask = ask.replace(" currently", "")
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
-            text = self.pick(_THERE.get(self.tone, _THERE["DIRECT"])).format(n=self.np())
+            forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
+            if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
+                forms = [f for f in forms if f.endswith("{n}")] or ["What are the {n}"]
+            text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
         if pred and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
             return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
         goal = self.goal()
-        if R and r.chance(0.5):
+        if R and r.chance(0.5) and not self.forward(R):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
         return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
@@ -305,9 +310,7 @@ class Voices:
             return f", showing {R}"
         if self.long:
             return self.pick((f", with their {R}", f", showing their {R}"))
-        return self.pick(
-            (f", and what {self.be()} their {R}", f", with their {R}", f", with their {R}")
-        )
+        return self.pick((f", with their {R}", f", and their {R}"))
 
     def count(self, voice: str) -> str:
         r = self.r
@@ -325,6 +328,8 @@ class Voices:
 
     def measures(self, voice: str) -> str:
         R = self.returns()
+        if self.forward(R):  # "For buses ..., what are the average distance to the other bus"
+            return self.rows_first(voice, R, "")
         if voice == "imperative":
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
@@ -349,6 +354,8 @@ class Voices:
             return f"{self.goal()} the number of {self.np()} {self.per()}{having}{self.tail()}"
         if g.group == [g.singular]:  # grouped by the rows' own identity: one row per group
             return self.each(voice, R, having)
+        if self.forward(R):
+            return self.rows_first(voice, R, f" {self.per()}{having}")
         if voice == "imperative":
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             if self.tone == "ANALYTICAL" and r.chance(0.5):
@@ -367,6 +374,16 @@ class Voices:
                 + f"{having}{self.tail()}?"
             )
         return f"{self.goal()} {self.the(R)} {self.per()} for {self.np()}{having}{self.tail()}"
+
+    def rows_first(self, voice: str, R: str, per: str) -> str:
+        """``For <rows>, what are the <R>?``: the rows named before what points at them."""
+        lead = f"{self.pick(('For', 'Taking', 'Looking at'))} {self.np()}, "
+        if voice == "imperative":
+            verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
+            return f"{lead}{verb.lower()} {self.the(R)}{per}{self.tail()}"
+        if voice == "question":
+            return f"{lead}what {self.be()} {self.the(R)}{per}{self.tail()}?"
+        return f"{lead}{_lower_first(self.goal())} {self.the(R)}{per}{self.tail()}"
 
     def each(self, voice: str, R: str, having: str) -> str:
         """``Compute the total length for each of the grid lines with ...``."""
@@ -395,7 +412,7 @@ class Voices:
             cond += " " + r.rel_list(first)
         if g.shaping:
             cond += ", " + ", ".join(g.shaping)
-        cond = self._with_links(cond)
+        cond = self._with_links(cond, not first and not g.shaping)
         lead = f"{self.pick(_IF_SHORT if self.long else _IF)} {cond}, "
         R = self.returns()
         tail = self.tail()
@@ -487,6 +504,9 @@ def _top(g: Reading) -> tuple[str, str] | None:
     return (g.limit, f"with the lowest {o.noun}")
 
 
+_FORWARD = re.compile(r"\b(them|they|their|the other)\b")
+
+
 def _lower_first(text: str) -> str:
     if text[:2] == "I " or text[:2] == "I'" or not text[1:2].islower():
         return text
@@ -513,9 +533,25 @@ def say_once(text: str) -> str:
     return text
 
 
+# a project and scenario: "in 'p', scenario 's'" / "in project 'p', scenario 's'"
+_SCENARIO = re.compile(r"in (?:project )?'[^']*', scenario '[^']*'")
+
+
+def same_scenario(text: str) -> str:
+    """The same project and scenario named again (a subquery's average over the rows'
+    own scenario) is ``in that scenario``: "below the average height of buildings in that
+    scenario", not the two names twice."""
+    found = _SCENARIO.findall(text)
+    if len(found) < 2 or len(set(found)) != 1:
+        return text
+    first = text.index(found[0]) + len(found[0])
+    return text[:first] + text[first:].replace(found[0], "in that scenario")
+
+
 def finish(text: str) -> str:
-    """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`)."""
-    text = say_once(" ".join(text.split()))
+    """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
+    the same for a project and scenario (:func:`same_scenario`)."""
+    text = same_scenario(say_once(" ".join(text.split())))
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
