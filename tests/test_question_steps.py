@@ -32,3 +32,15 @@ def test_read_then_say_is_ask(tone: str) -> None:
         rng = random.Random(i)
         assert say(*read(query, SCHEMA, rng), tone) == ask(query, SCHEMA, tone, i)
         assert kept.returns == read(query, SCHEMA, i)[1].returns  # reading alone draws alike
+
+
+def test_bounding_box_test_is_said() -> None:
+    """A hand-written `g && ST_MakeEnvelope(...)` is said as a bounding-box test (it recursed
+    without end: the operator fell back to a yes/no value, read as a clause again)."""
+    query = parse(
+        "SELECT b.building_id FROM cim_vector.building AS b "
+        "WHERE b.building_geometry && ST_MakeEnvelope(9.18, 45.46, 9.19, 45.47, 4326)"
+    )
+    for tone in sorted(TONES):
+        text = ask(query, SCHEMA, tone, 0)
+        assert "bounding box" in text and "9.18" in text and "45.47" in text

@@ -100,6 +100,17 @@ class ConditionReader(GeometryReader):
         if isinstance(e, ast.Boolean):
             word = "always" if e.value != negated else "never"
             return Clause(word, word)
+        if isinstance(e, ast.BinaryOp) and e.op == "&&":
+            # a bounding-box test a hand-written query may carry (generate's own `&&` is an
+            # index prefilter, stripped before phrasing); phrased here, since the fallback
+            # below reads an operator as a yes/no value, which reads it as a clause again
+            other, _ = self.np(e.right, scope)
+            verb = "does not overlap" if negated else "overlaps"
+            return Clause(
+                f"whose bounding box {verb} {other}",
+                f"have a bounding box that {verb} {other}".replace(" does not ", " do not "),
+                spatial=True,
+            )
         text = self.expr(e, scope)
         return self._sentence_clause(("not " if negated else "") + text)
 
