@@ -60,7 +60,7 @@ from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_versions
-from cimgen.expand.multiply import base_table, to_many
+from cimgen.expand.multiply import base_table, multiplies, to_many
 from cimgen.expand.names import count_name
 from cimgen.grammar import parse
 from cimgen.schema import load_schema
@@ -255,28 +255,9 @@ def _multiplying(body: ast.Select, refs: list[ast.TableRef], ctx: ExpansionConte
         ia, ib = info[a], info[b]
         if ia is None or ib is None or b in many:
             continue
-        if isinstance(c, ast.BinaryOp) and c.op == "=":
-            pairs = set()
-            for cc in links:
-                if isinstance(cc, ast.BinaryOp) and cc.op == "=" and _aliases(cc) == {a, b}:
-                    left, right = cc.left, cc.right
-                    if isinstance(left, ast.Column) and isinstance(right, ast.Column):
-                        pairs.add(
-                            (left.name, right.name) if left.table == a else (right.name, left.name)
-                        )
-            fans = [
-                p.fan
-                for p in ctx.paths_from(ia.qualified)
-                if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
-            ]
-            if fans and min(fans) > 3:  # children, not versions (cimgen.expand.core.fans_out)
-                many[b] = (a, "key")
-        elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
-            many[b] = (a, "spatial")
-        elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
-            inner = c.args[0 if c.name.lower() == "st_within" else 1]
-            if _aliases(inner) == {b}:  # b inside a: a container meets several
-                many[b] = (a, "spatial")
+        how = multiplies(c, links, a, b, ia, ib, ctx)
+        if how:
+            many[b] = (a, how)
     out = set()
     for b, (a, how) in many.items():
         outs = [it.expr for it in body.items if b in _aliases(it.expr)]

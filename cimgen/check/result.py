@@ -15,7 +15,7 @@ instead of each engine deciding on its own (DuckDB's fixture is not the user's d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cimgen import ast
@@ -57,20 +57,23 @@ def arrow_constant_columns(table: Any) -> tuple[int, ...]:
     >>> arrow_constant_columns(pa.table({"a": [1, 1], "b": ["x", "y"], "c": [2.5, 2.5]}))
     (0, 2)
     """
-    import pyarrow.compute as pc
-
     head = table.slice(0, REPEAT_WINDOW)
     if head.num_rows < 2:
         return ()
-    out = []
+    return tuple(i for i, n, _ in _distinct_counts(head) if n == 1)
+
+
+def _distinct_counts(head: Any) -> Iterator[tuple[int, int, Any]]:
+    """``(index, distinct values with nulls, column)`` of each column of ``head`` that Arrow
+    can count (a nested raster struct cannot: not judged)."""
+    import pyarrow.compute as pc
+
     for i, column in enumerate(head.columns):
         try:
             n = pc.count_distinct(column, mode="all").as_py()
         except Exception:  # a type Arrow cannot count (nested raster structs): not judged
             continue
-        if n == 1:
-            out.append(i)
-    return tuple(out)
+        yield i, n, column
 
 
 # Arrow types whose values are equal exactly when Arrow's hash kernels say so (no NaN, no
@@ -102,17 +105,12 @@ def arrow_profile(table: Any) -> tuple[int, tuple[int, ...]]:
     (1, (0, 1))
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     head = table.slice(0, REPEAT_WINDOW)
     if head.num_rows < 2:
         return 0, ()
     constant, unique = [], False
-    for i, column in enumerate(head.columns):
-        try:
-            n = pc.count_distinct(column, mode="all").as_py()
-        except Exception:  # a type Arrow cannot count (nested raster structs): not judged
-            continue
+    for i, n, column in _distinct_counts(head):
         if n == 1:
             constant.append(i)
         elif n == head.num_rows and any(getattr(pa.types, t)(column.type) for t in _EXACT):

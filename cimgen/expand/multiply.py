@@ -56,22 +56,6 @@ def block_refs(body: ast.Select) -> list[ast.TableRef]:
     return [r for f in body.from_ for r in refs_of(f)]
 
 
-def conditions(body: ast.Select) -> list[ast.Expr]:
-    """The block's own conjuncts: WHERE and every ON."""
-    out = list(ast.conjuncts(body.where))
-    stack: list[ast.FromItem] = list(body.from_)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Join):
-            out += ast.conjuncts(item.on)
-            stack += [item.left, item.right]
-    return out
-
-
-def aliases(expr: Any) -> set[str]:
-    return {n.table for n in ast.walk(expr) if isinstance(n, ast.Column) and n.table}
-
-
 def _ctes(query: ast.Query) -> dict[str, ast.Query]:
     return {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
 
@@ -89,6 +73,47 @@ def base_table(ref: ast.TableRef, ctes: dict[str, ast.Query], ctx: ExpansionCont
     return ctx.by_name.get(ref.qualified)
 
 
+def multiplies(
+    c: ast.Expr,
+    links: list[ast.Expr],
+    a: str,
+    b: str,
+    ia: TableInfo,
+    ib: TableInfo,
+    ctx: ExpansionContext,
+) -> str | None:
+    """How the link ``c`` meets several rows of ``b`` per row of ``a`` (``links``: the
+    block's conditions relating two of its tables): ``"key"`` when the key equalities
+    between them follow a path whose fan is over 3 (children, not versions:
+    :func:`cimgen.expand.core.fans_out`), ``"spatial"`` for nearness, intersection or ``b``
+    inside ``a``; ``None`` when ``c`` meets at most one ``b`` (or too few to count)."""
+    if isinstance(c, ast.BinaryOp) and c.op == "=":
+        pairs = set()
+        for cc in links:
+            if (
+                isinstance(cc, ast.BinaryOp)
+                and cc.op == "="
+                and ast.tables_read(cc) == {a, b}
+                and isinstance(cc.left, ast.Column)
+                and isinstance(cc.right, ast.Column)
+            ):
+                left, right = cc.left, cc.right
+                pairs.add((left.name, right.name) if left.table == a else (right.name, left.name))
+        fans = [
+            p.fan
+            for p in ctx.paths_from(ia.qualified)
+            if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
+        ]
+        return "key" if fans and min(fans) > 3 else None
+    if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
+        return "spatial"
+    if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
+        inner = c.args[0 if c.name.lower() == "st_within" else 1]
+        if ast.tables_read(inner) == {b}:  # b inside a: a container meets several
+            return "spatial"
+    return None
+
+
 def to_many(
     body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext
 ) -> tuple[list[str], dict[str, str]]:
@@ -97,40 +122,19 @@ def to_many(
     refs = block_refs(body)
     names = [r.ref_name for r in refs]
     info: dict[str, TableInfo | None] = {r.ref_name: base_table(r, ctes, ctx) for r in refs}
-    links = [c for c in conditions(body) if len(aliases(c) & set(names)) == 2]
+    links = [
+        c
+        for c in ast.block_conditions(body, outer_joins=True)
+        if len(ast.tables_read(c) & set(names)) == 2
+    ]
     many: dict[str, str] = {}
     for c in links:
-        a, b = sorted(aliases(c) & set(names), key=names.index)
+        a, b = sorted(ast.tables_read(c) & set(names), key=names.index)
         ia, ib = info[a], info[b]
         if ia is None or ib is None or b in many or ib.rasters:
             continue
-        if isinstance(c, ast.BinaryOp) and c.op == "=":
-            pairs = set()
-            for cc in links:
-                if (
-                    isinstance(cc, ast.BinaryOp)
-                    and cc.op == "="
-                    and aliases(cc) == {a, b}
-                    and isinstance(cc.left, ast.Column)
-                    and isinstance(cc.right, ast.Column)
-                ):
-                    left, right = cc.left, cc.right
-                    pairs.add(
-                        (left.name, right.name) if left.table == a else (right.name, left.name)
-                    )
-            fans = [
-                p.fan
-                for p in ctx.paths_from(ia.qualified)
-                if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
-            ]
-            if fans and min(fans) > 3:
-                many[b] = a
-        elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
+        if multiplies(c, links, a, b, ia, ib, ctx):
             many[b] = a
-        elif isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
-            inner = c.args[0 if c.name.lower() == "st_within" else 1]
-            if aliases(inner) == {b}:
-                many[b] = a
     return names, many
 
 
@@ -288,7 +292,7 @@ def multiplied(query: ast.Query, ctx: ExpansionContext) -> str | None:
         if len(names) >= 4:
             return "rows of four tables, one met several per row"
         for it in body.items:
-            used = aliases(it.expr)
+            used = ast.tables_read(it.expr)
             calls = [n for n in ast.walk(it.expr) if isinstance(n, ast.FuncCall)]
             if not calls or any(n.over is not None for n in calls):
                 continue
@@ -358,9 +362,11 @@ def _last_use(body: ast.Select, item: ast.SelectItem) -> bool:
     refs = block_refs(body)
     first = refs[0].ref_name if refs else None
     others = [it.expr for it in body.items]  # the items kept without ``item``
-    filters = [c for c in conditions(body) if len(aliases(c)) == 1]
-    for a in aliases(item.expr) - {first}:
-        if not any(a in aliases(x) for x in (*others, *filters, *body.group_by)):
+    filters = [
+        c for c in ast.block_conditions(body, outer_joins=True) if len(ast.tables_read(c)) == 1
+    ]
+    for a in ast.tables_read(item.expr) - {first}:
+        if not any(a in ast.tables_read(x) for x in (*others, *filters, *body.group_by)):
             return True
     return False
 
@@ -420,7 +426,7 @@ def output_subject_key(query: ast.Query) -> ast.Query:
         return query
     first = refs[0].ref_name
     same: dict[ast.Column, ast.Column] = {}
-    for c in conditions(body):
+    for c in ast.block_conditions(body, outer_joins=True):
         if (
             isinstance(c, ast.BinaryOp)
             and c.op == "="
@@ -442,7 +448,7 @@ def output_subject_key(query: ast.Query) -> ast.Query:
             isinstance(e, ast.Column)
             and e in same
             and e not in ordered
-            and any(x is not it and e.table in aliases(x.expr) for x in body.items)
+            and any(x is not it and e.table in ast.tables_read(x.expr) for x in body.items)
         ):
             if same[e] in outs:
                 continue  # the subject's own column already says it
