@@ -19,14 +19,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cimgen import ast
-from cimgen.expand.context import ExpansionContext
-from cimgen.expand.distinct import (
-    _Classes,
-    _col,
-    _literal,
-    _table_refs,
-    one_row_aliases,
+from cimgen.equalities import (
+    block_equalities,
+    equalities,
+    inner_table_refs,
+    is_literal,
+    qualified,
 )
+from cimgen.expand.context import ExpansionContext
+from cimgen.expand.distinct import one_row_tables
 from cimgen.expand.frame import BuildError
 
 
@@ -48,8 +49,8 @@ def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     body = query.body
     if not isinstance(body, ast.Select):
         return query
-    refs = [r for item in body.from_ for r in _table_refs(item)]
-    one_row = one_row_aliases(body, ctx)
+    refs = [r for item in body.from_ for r in inner_table_refs(item)]
+    one_row = one_row_tables(body, ctx)
     if not one_row or len(refs) < 2 or all((r.alias or r.name) in one_row for r in refs):
         return query  # a lookup of one row: its columns are the answer
     grouped = body.group_by
@@ -85,32 +86,11 @@ def drop_constants(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return query
 
 
-def _equalities(conds: list[ast.Expr]) -> tuple[_Classes, list[tuple[str, str]]]:
-    """The columns ``conds`` equate with each other (as classes) and those they equate to a
-    literal (``a.x = b.y`` joins two columns; ``a.x = 'v'`` pins one)."""
-    classes = _Classes()
-    pins: list[tuple[str, str]] = []
-    for c in conds:
-        if not (isinstance(c, ast.BinaryOp) and c.op == "="):
-            continue
-        left, right = _col(c.left), _col(c.right)
-        if left and right:
-            classes.union(left, right)
-        elif left and _literal(c.right):
-            pins.append(left)
-        elif right and _literal(c.left):
-            pins.append(right)
-    return classes, pins
-
-
 def pinned_columns(body: ast.Select) -> set[tuple[str, str]]:
     """The (alias, column) pairs that an inner condition of ``body`` fixes to one literal,
     directly (``r.raster_type = 'DTM'``) or through equalities (``gl.scenario_id =
     ps.scenario_id AND ps.scenario_id = 's'``)."""
-    classes, pins = _equalities(ast.block_conditions(body))
-    roots = {classes.find(p) for p in pins}
-    cols = {*classes.parent, *classes.parent.values(), *pins}
-    return {c for c in cols if classes.find(c) in roots}
+    return block_equalities(body).pinned()
 
 
 def without_pinned_outputs(query: ast.Query) -> ast.Query:
@@ -125,7 +105,7 @@ def without_pinned_outputs(query: ast.Query) -> ast.Query:
     pinned = pinned_columns(body)
     if not pinned:
         return query
-    keep = tuple(it for it in body.items if _col(it.expr) not in pinned)
+    keep = tuple(it for it in body.items if qualified(it.expr) not in pinned)
     if not keep or len(keep) == len(body.items):
         return query
     gone = {it.alias or getattr(it.expr, "name", "") for it in body.items if it not in keep}
@@ -174,19 +154,19 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
     items = stripped
     rest = [c for c in conds if c not in mine]
     # what the table's conditions said about the others must still be said
-    full, _ = _equalities(conds)
+    full = equalities(conds).classes
     pinned: dict[tuple[str, str], ast.Expr] = {}
     for c in mine:
         assert isinstance(c, ast.BinaryOp)
-        left, right = _col(c.left), _col(c.right)
+        left, right = qualified(c.left), qualified(c.right)
         if left and not right:
             pinned[left] = c.right
         elif right and not left:
             pinned[right] = c.left
-    reduced, rest_pins = _equalities(rest)
-    kept_pins = set(rest_pins)
+    rest_eq = equalities(rest)
+    reduced, kept_pins = rest_eq.classes, {c for c, _ in rest_eq.pins}
     members: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key in {*full.parent, *full.parent.values(), *pinned}:
+    for key in {*full.members(), *pinned}:
         members.setdefault(full.find(key), []).append(key)
     extra: list[ast.Expr] = []
     for _, cols in sorted(members.items()):
@@ -245,12 +225,12 @@ def _link_or_pin(c: ast.Expr, alias: str) -> bool:
     """``alias.c = other.d`` or ``alias.c = literal``: a join or a pin, nothing more."""
     if not (isinstance(c, ast.BinaryOp) and c.op == "="):
         return False
-    left, right = _col(c.left), _col(c.right)
+    left, right = qualified(c.left), qualified(c.right)
     if left and right:
         return (left[0] == alias) != (right[0] == alias)
     col = left or right
     lit = c.right if left else c.left
-    return col is not None and col[0] == alias and _literal(lit)
+    return col is not None and col[0] == alias and is_literal(lit)
 
 
 def _drop_item(

@@ -18,6 +18,7 @@ from dataclasses import replace
 from itertools import combinations
 
 from cimgen import ast
+from cimgen.equalities import block_equalities, inner_table_refs, one_row_aliases, qualified
 from cimgen.expand.context import ExpansionContext, TableInfo
 
 MAX_VERSION_COLUMNS = 3
@@ -65,7 +66,8 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     body = query.body
     if not isinstance(body, ast.Select):
         return query
-    same, pinned = _equalities(body)
+    eq = block_equalities(body)
+    same, pinned = eq.classes, dict(eq.pins)
     values: dict[str, ast.Expr | None] = {}
     for (alias, column), lit in pinned.items():
         ref = _ref(body, alias)
@@ -74,9 +76,9 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             values[column] = lit if values.get(column, lit) == lit else None  # two values: leave
     if not any(values.values()):
         return query
-    fixed = {same.find(c) for c in pinned}
+    fixed = eq.fixed()
     extra: list[ast.Expr] = []
-    for ref in (r for item in body.from_ for r in _table_refs(item)):
+    for ref in (r for item in body.from_ for r in inner_table_refs(item)):
         info = ctx.by_name.get(ref.qualified)
         alias = ref.alias or ref.name
         if info is None:
@@ -98,7 +100,7 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 
 def _ref(body: ast.Select, alias: str) -> ast.TableRef | None:
     for item in body.from_:
-        for r in _table_refs(item):
+        for r in inner_table_refs(item):
             if (r.alias or r.name) == alias:
                 return r
     return None
@@ -112,12 +114,13 @@ def distinguish(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         return query
     if any(_aggregates(it.expr, ctx) for it in body.items):
         return query
-    refs = [r for item in body.from_ for r in _table_refs(item)]
+    refs = [r for item in body.from_ for r in inner_table_refs(item)]
     if not refs:
         return query
-    same, pinned = _equalities(body)
-    known = {same.find(c) for c in pinned}
-    known |= {same.find(c) for it in body.items if (c := _col(it.expr)) is not None}
+    eq = block_equalities(body)
+    same, names_in_block = eq.classes, [r.alias or r.name for r in refs]
+    known = eq.fixed()
+    known |= {same.find(c) for it in body.items if (c := qualified(it.expr)) is not None}
     added: list[ast.SelectItem] = []
     names = {
         it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else "") for it in body.items
@@ -127,7 +130,7 @@ def distinguish(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         if info is None:
             continue
         alias = ref.alias or ref.name
-        if info.pk and all(_reached(same, alias, k, refs) for k in info.pk):
+        if info.pk and all(eq.reached(alias, k, names_in_block) for k in info.pk):
             continue  # one row per row of the table whose key names it (b.id = bp.building_fk)
         for column in version_columns(ctx, info):
             root = same.find((alias, column))
@@ -154,7 +157,7 @@ def order_by_what_varies(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         return query
     if any(_aggregates(it.expr, ctx) for it in body.items):
         return query
-    one_row = one_row_aliases(body, ctx)
+    one_row = one_row_tables(body, ctx)
     if not one_row:
         return query
 
@@ -188,18 +191,15 @@ def order_by_what_varies(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return replace(query, body=replace(body, items=items), order_by=order)
 
 
-def one_row_aliases(body: ast.Select, ctx: ExpansionContext) -> set[str]:
+def one_row_tables(body: ast.Select, ctx: ExpansionContext) -> set[str]:
     """Aliases of the block's (inner-joined) tables whose primary key is fixed by literals,
     directly or through the equalities of the block: each stands for one row."""
-    same, pinned = _equalities(body)
-    fixed = {same.find(c) for c in pinned}
-    out = set()
-    for ref in (r for item in body.from_ for r in _table_refs(item)):
-        info = ctx.by_name.get(ref.qualified)
-        alias = ref.alias or ref.name
-        if info is not None and info.pk and all(same.find((alias, k)) in fixed for k in info.pk):
-            out.add(alias)
-    return out
+    return one_row_aliases(body, lambda ref: _primary_key(ctx, ref))
+
+
+def _primary_key(ctx: ExpansionContext, ref: ast.TableRef) -> tuple[str, ...]:
+    info = ctx.by_name.get(ref.qualified)
+    return tuple(info.pk) if info is not None else ()
 
 
 def open_versions(query: ast.Query, ctx: ExpansionContext) -> list[tuple[str, str]]:
@@ -209,17 +209,17 @@ def open_versions(query: ast.Query, ctx: ExpansionContext) -> list[tuple[str, st
     body = query.body
     if not isinstance(body, ast.Select):
         return []
-    refs = [r for f in body.from_ for r in _table_refs(f)]
-    same, pinned = _equalities(body)
-    fixed = {same.find(k) for k in pinned}
+    refs = [r for f in body.from_ for r in inner_table_refs(f)]
+    eq = block_equalities(body)
+    fixed, names = eq.fixed(), [r.alias or r.name for r in refs]
     out = []
     for ref in refs[1:]:
         info = ctx.by_name.get(ref.qualified)
         alias = ref.alias or ref.name
-        if info is None or (info.pk and all(_reached(same, alias, k, refs) for k in info.pk)):
+        if info is None or (info.pk and all(eq.reached(alias, k, names) for k in info.pk)):
             continue
         for col in version_columns(ctx, info):
-            if same.find((alias, col)) not in fixed and not _reached(same, alias, col, refs):
+            if eq.classes.find((alias, col)) not in fixed and not eq.reached(alias, col, names):
                 out.append((alias, col))
     return out
 
@@ -234,69 +234,6 @@ def _flat_ranking(expr: ast.Expr, constant: Callable[[ast.Expr], bool]) -> bool:
 
 
 _RANKINGS = {"RANK", "DENSE_RANK", "ROW_NUMBER", "NTILE", "PERCENT_RANK", "CUME_DIST"}
-
-
-def _equalities(body: ast.Select) -> tuple[_Classes, dict[tuple[str, str], ast.Expr]]:
-    """The (alias, column) classes the block's inner conditions equate, and the columns
-    they pin to a literal (with the literal)."""
-    same = _Classes()
-    pinned: dict[tuple[str, str], ast.Expr] = {}
-    for conj in ast.block_conditions(body):
-        if not (isinstance(conj, ast.BinaryOp) and conj.op == "="):
-            continue
-        left, right = _col(conj.left), _col(conj.right)
-        if left and right:
-            same.union(left, right)
-        elif left and _literal(conj.right):
-            pinned[left] = conj.right
-        elif right and _literal(conj.left):
-            pinned[right] = conj.left
-    return same, pinned
-
-
-def _reached(same: _Classes, alias: str, column: str, refs: list[ast.TableRef]) -> bool:
-    """Is ``alias.column`` equated to a column of another table of the block?"""
-    root = same.find((alias, column))
-    others = {r.alias or r.name for r in refs} - {alias}
-    nodes = {*same.parent, *same.parent.values()}
-    return any(same.find(c) == root for c in nodes if c[0] in others)
-
-
-class _Classes:
-    """Union-find over (alias, column) pairs equated by the query."""
-
-    def __init__(self) -> None:
-        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find(self, c: tuple[str, str]) -> tuple[str, str]:
-        while self.parent.get(c, c) != c:
-            c = self.parent[c]
-        return c
-
-    def union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def _table_refs(item: ast.FromItem) -> list[ast.TableRef]:
-    if isinstance(item, ast.TableRef):
-        return [item]
-    if isinstance(item, ast.Join):
-        if item.kind in ("LEFT", "RIGHT", "FULL"):
-            return []  # an optional side's NULLs are not versions: leave outer joins alone
-        return [*_table_refs(item.left), *_table_refs(item.right)]
-    return []  # a derived table: its own SELECT decides
-
-
-def _col(expr: ast.Expr) -> tuple[str, str] | None:
-    if isinstance(expr, ast.Column) and expr.table is not None:
-        return (expr.table, expr.name)
-    return None
-
-
-def _literal(expr: ast.Expr) -> bool:
-    return isinstance(expr, (ast.Number, ast.String, ast.Boolean))
 
 
 def _aggregates(expr: ast.Expr, ctx: ExpansionContext) -> bool:
