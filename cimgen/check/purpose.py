@@ -68,6 +68,7 @@ from cimgen.codes import (
     PUR014,
     finding,
 )
+from cimgen.equalities import inner_table_refs, one_row_aliases
 from cimgen.models import Finding
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.scope import Scope
@@ -547,14 +548,6 @@ def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
 # --------------------------------------------------------------------------- PUR008
 
 
-def _inner_refs(item: ast.FromItem) -> list[ast.TableRef]:
-    if isinstance(item, ast.TableRef):
-        return [item]
-    if isinstance(item, ast.Join) and item.kind not in ("LEFT", "RIGHT", "FULL"):
-        return [*_inner_refs(item.left), *_inner_refs(item.right)]
-    return []
-
-
 def _inner_conditions(sel: ast.Select) -> list[ast.Expr]:
     out = ast.conjuncts(sel.where)
     stack: list[ast.FromItem] = list(sel.from_)
@@ -566,45 +559,16 @@ def _inner_conditions(sel: ast.Select) -> list[ast.Expr]:
     return out
 
 
-def _qualified(e: ast.Expr) -> tuple[str, str] | None:
-    if isinstance(e, ast.Column) and e.table is not None:
-        return (e.table, e.name)
-    return None
-
-
 def _one_row_aliases(sel: ast.Select, ctx: CheckContext) -> tuple[set[str], set[str]]:
     """(aliases pinned to one row by literals on their whole primary key, directly or
     through the block's equalities; all inner-joined table aliases)."""
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def find(c: tuple[str, str]) -> tuple[str, str]:
-        while parent.get(c, c) != c:
-            c = parent[c]
-        return c
-
-    pinned: list[tuple[str, str]] = []
-    for c in _inner_conditions(sel):
-        if not (isinstance(c, ast.BinaryOp) and c.op == "="):
-            continue
-        left, right = _qualified(c.left), _qualified(c.right)
-        if left and right:
-            a, b = find(left), find(right)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-        elif left and _literal(c.right) is not None:
-            pinned.append(left)
-        elif right and _literal(c.left) is not None:
-            pinned.append(right)
-    fixed = {find(c) for c in pinned}
-    one, every = set(), set()
-    for ref in (r for item in sel.from_ for r in _inner_refs(item)):
-        every.add(ref.ref_name)
+    def primary_key(ref: ast.TableRef) -> tuple[str, ...]:
         table = ctx.schema.find_table(ref.name, ref.schema)
-        if table is None or not table.primary_key:
-            continue
-        if all(find((ref.ref_name, k)) in fixed for k in table.primary_key):
-            one.add(ref.ref_name)
-    return one, every
+        return tuple(table.primary_key) if table is not None else ()
+
+    every = {r.ref_name for item in sel.from_ for r in inner_table_refs(item)}
+    return one_row_aliases(sel, primary_key), every
 
 
 def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
@@ -814,7 +778,8 @@ def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]
         )
         if not clusters:
             continue
-        read = {r.name for f in b.select.from_ for r in _inner_refs(f) if r.schema is None} & ctes
+        refs = [r for f in b.select.from_ for r in inner_table_refs(f)]
+        read = {r.name for r in refs if r.schema is None} & ctes
         sources = [b] + [
             o
             for o in blocks
