@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import re
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pglast.stream import RawStream
 from rich.console import Console
 
 from cimgen.generate import GenerateOptions, run_generate
+from cimgen.io import read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 FOREIGN = ROOT / "tests" / "foreign"
@@ -229,7 +229,7 @@ def main() -> int:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("SET default_transaction_read_only = on")
             conn.execute("SET statement_timeout = 10000")
-            corpus = [json.loads(line)["sql_postgis"] for line in CORPUS.open()]
+            corpus = [r["sql_postgis"] for r in read_jsonl(CORPUS)]
             cc = [_rows(conn, q) for q in corpus]
             c_ok = sum(1 for n in cc if n)
             print(
@@ -252,7 +252,7 @@ def main() -> int:
             )
             result = run_generate(opts, Console(quiet=True))
             gen_s = time.perf_counter() - t
-            rows = [json.loads(line) for line in (out / "dataset.jsonl").open()]
+            rows = read_jsonl(out / "dataset.jsonl")
             counts = [_rows(conn, str(r["sql_postgis"])) for r in rows]
             ran = [n for n in counts if n is not None]
             full = sum(1 for n in ran if n > 0)

@@ -9,7 +9,6 @@ cim_wizard_deployed). Figures go to docs/BENCHMARKS.md with the machine and date
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pglast
 
 from cimgen.grammar import bind, parse
 from cimgen.grammar.parse import parser
+from cimgen.io import read_jsonl
 from cimgen.schema.load import load_schema
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "mission" / "stage1_sample.jsonl"
@@ -24,8 +24,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "mission" / "stage1_sa
 
 def _valid_samples() -> list[str]:
     out = []
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
-        sql = json.loads(line)["sql_postgis"]
+    for record in read_jsonl(SAMPLE):
+        sql = record["sql_postgis"]
         try:
             pglast.parse_sql(sql)
         except pglast.parser.ParseError:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import statistics
 from pathlib import Path
@@ -87,11 +86,12 @@ def main() -> None:
     )
     args = ap.parse_args()
 
+    from cimgen.io import read_jsonl
     from cimgen.schema.load import load_schema
 
     schema = load_schema(args.schema)
     for path in args.datasets:
-        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        rows = read_jsonl(path)
         print(f"{path}")
         print(f"  dataset questions: {figures([count(r['question']) for r in rows])}")
         asked: list[int] = []

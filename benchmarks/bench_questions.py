@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import platform
 import random
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from cimgen.io import read_jsonl
 
 
 def lengths(questions: list[str]) -> str:
@@ -87,8 +88,7 @@ def stage1_rows(path: Path) -> list[dict[str, Any]]:
 
     schema = load_schema("cim_wizard_deployed")
     out = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        record = json.loads(line)
+    for i, record in enumerate(read_jsonl(path)):
         try:
             pglast.parse_sql(record["sql_postgis"])
         except Exception:  # samples PostgreSQL rejects have no AST to read
@@ -146,11 +146,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         dataset = args.dataset or generate(args.rows, args.seed, Path(tmp))
-        rows = [
-            json.loads(line)
-            for line in dataset.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
+        rows = read_jsonl(dataset)
         source = (
             str(args.dataset) if args.dataset else f"a {args.rows}-row generate, seed {args.seed}"
         )

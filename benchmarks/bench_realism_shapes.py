@@ -49,7 +49,6 @@ SELECT block (CTE bodies too; see ``fifth_shapes``):
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -63,6 +62,7 @@ from cimgen.expand.distinct import open_versions
 from cimgen.expand.multiply import base_table, multiplies, to_many
 from cimgen.expand.names import count_name
 from cimgen.grammar import parse
+from cimgen.io import read_jsonl
 from cimgen.schema import load_schema
 
 
@@ -452,8 +452,7 @@ def main() -> None:
     for run in args.runs:
         counts: Counter[str] = Counter()
         rows = 0
-        for line in (run / "dataset.jsonl").read_text().splitlines():
-            record = json.loads(line)
+        for record in read_jsonl(run / "dataset.jsonl"):
             rows += 1
             sql = record["sql_postgis"]
             query = parse(sql)

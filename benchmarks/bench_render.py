@@ -10,7 +10,6 @@ Figures go to docs/BENCHMARKS.md with the machine and date.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ import pglast
 
 from cimgen import ast
 from cimgen.grammar import parse
+from cimgen.io import read_jsonl
 from cimgen.render import render_all, render_duckdb, render_postgis, render_spatialite
 from cimgen.schema.load import load_schema
 
@@ -28,8 +28,7 @@ MEDIUM = "cim_006271"
 
 def _valid_samples() -> dict[str, ast.Query]:
     out = {}
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
+    for record in read_jsonl(SAMPLE):
         try:
             pglast.parse_sql(record["sql_postgis"])
         except pglast.parser.ParseError:

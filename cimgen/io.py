@@ -1,4 +1,5 @@
-"""Atomic file output: write to a temp file beside the target, then rename.
+"""Files on disk: atomic output (write to a temp file beside the target, then rename), and
+the JSON Lines reader that goes with :func:`write_jsonl`.
 
 A crash or Ctrl-C never leaves a half-written output file behind.
 """
@@ -6,6 +7,7 @@ A crash or Ctrl-C never leaves a half-written output file behind.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -71,6 +73,15 @@ def write_jsonl(target: str | Path, rows: Iterable[dict[str, Any]]) -> int:
             fh.write("\n")
             n += 1
     return n
+
+
+def read_jsonl(source: str | Path) -> list[dict[str, Any]]:
+    """The rows of a JSON Lines file (``.gz``: gzip-compressed), blank lines skipped: what
+    :func:`write_jsonl` writes (``dataset.jsonl``, ``rejected.jsonl``) or a Stage 1 corpus."""
+    path = Path(source)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def write_json(target: str | Path, data: Any) -> None:
