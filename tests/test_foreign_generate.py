@@ -22,6 +22,7 @@ from rich.console import Console
 
 from cimgen.expand.spatial import degrees_for
 from cimgen.generate import GenerateOptions, run_generate
+from cimgen.io import read_jsonl
 
 FOREIGN = Path(__file__).parent / "foreign"
 DDL = FOREIGN / "deployed.sql"
@@ -70,7 +71,7 @@ def _generate(tmp: Path, schema: str) -> list[dict[str, object]]:
     )
     result = run_generate(opts, Console(quiet=True))
     assert result.complete
-    return [json.loads(line) for line in (tmp / "out" / "dataset.jsonl").open()]
+    return read_jsonl(tmp / "out" / "dataset.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def foreign_db(postgis_dsn: str) -> object:
     # a URL (the form --schema takes): the cluster's URL with this database
     dsn = postgis_dsn.split("?")[0].rsplit("/", 1)[0] + f"/{name}"
     _build(dsn)
-    corpus = [json.loads(line)["sql_postgis"] for line in CORPUS.open()]
+    corpus = [r["sql_postgis"] for r in read_jsonl(CORPUS)]
     yield dsn, _shares(dsn, corpus)
     with psycopg.connect(postgis_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

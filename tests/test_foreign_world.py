@@ -19,11 +19,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from cimgen.io import read_jsonl
 from cimgen.schema import load_schema
 
 FOREIGN = Path(__file__).resolve().parent / "foreign"
 README = (FOREIGN / "README.md").read_text(encoding="utf-8")
-CORPUS = [json.loads(line) for line in (FOREIGN / "stage1.jsonl").read_text().splitlines()]
+CORPUS = read_jsonl(FOREIGN / "stage1.jsonl")
 
 
 def _builder() -> ModuleType:

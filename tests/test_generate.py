@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import run_cli as _run
 
+from cimgen.io import read_jsonl
 from cimgen.models import FEATURE_NAMES
 
 ROWS = 40
@@ -70,7 +71,7 @@ def test_outputs_and_record_format(run_dir: Path) -> None:
         "report.html",
     } <= names
     assert (run_dir / "model" / "manifest.json").is_file()
-    records = [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(run_dir / "dataset.jsonl")
     assert len(records) == ROWS
     for rec in records:
         for key in (
@@ -132,7 +133,7 @@ def test_labels_tell_the_truth_and_agree_with_the_sampled_ones(run_dir: Path) ->
     from cimgen.schema import load_schema
 
     schema = load_schema("cim_wizard")
-    records = [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(run_dir / "dataset.jsonl")
     agree = five = 0
     for rec in records:
         derived = extract_features(rec["sql_postgis"], schema).sql_type
@@ -171,7 +172,7 @@ def test_spatialite_dialect_rows_all_ran_on_spatialite(tmp_path: Path) -> None:
     rows = 15
     args = ["generate", "--rows", str(rows), "--synthesizer", "gaussian_copula", "--seed", "4"]
     assert _run([*args, "--dialect", "spatialite", "--out", str(out), "--workers", "1"]) == 0
-    records = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(out / "dataset.jsonl")
     assert len(records) == rows
     for rec in records:
         assert rec["dialect"] == "spatialite"
@@ -230,7 +231,7 @@ def test_dialect_must_be_known_and_spatialite_must_load(
 
 
 def test_records_carry_the_schema_context_of_their_tables(run_dir: Path) -> None:
-    records = [json.loads(line) for line in (run_dir / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(run_dir / "dataset.jsonl")
     for rec in records:
         tables = rec["database_schema"]["tables"]
         assert tables, rec["id"]
@@ -275,7 +276,7 @@ def test_a_renderer_defect_is_a_rejection_not_not_checkable(
         "RuntimeError: boom in the DuckDB renderer"
         in stats["render_defects"]["first"][0]["traceback"]
     )
-    rejected = [json.loads(x) for x in (tmp_path / "o" / "rejected.jsonl").read_text().splitlines()]
+    rejected = read_jsonl(tmp_path / "o" / "rejected.jsonl")
     codes = [f["code"] for r in rejected if r["sql_postgis"] for f in r["findings"]]
     assert codes.count("RND001") == built
     assert (
@@ -296,7 +297,7 @@ def test_min_score_flag_and_config_precedence(
     stats = json.loads((out / "stats.json").read_text())
     assert stats["rows_requested"] == 7  # from the file: --rows was not given
     assert stats["score_config"]["thresholds"]["overall"] == 0.9  # the flag wins
-    records = [json.loads(x) for x in (out / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(out / "dataset.jsonl")
     assert len(records) == 7 and min(r["quality"]["score"] for r in records) >= 0.9
     assert "| overall | – | 0.90 |" in (out / "README.md").read_text()
 
@@ -473,7 +474,7 @@ def test_a_grammar_without_window_calls_generates_none(tmp_path: Path) -> None:
     out, rows = tmp_path / "out", 120
     args = ["generate", "--rows", str(rows), "--synthesizer", "gaussian_copula", "--seed", "4"]
     assert _run([*args, "--grammar", str(copy), "--out", str(out), "--workers", "1"]) == 0
-    records = [json.loads(line) for line in (out / "dataset.jsonl").read_text().splitlines()]
+    records = read_jsonl(out / "dataset.jsonl")
     assert len(records) == rows
     assert sum(r["structure"]["has_window"] for r in records) >= 5  # windows were asked for
     for rec in records:

@@ -3,7 +3,6 @@ useful syntax errors, canonical AST forms, statement splitting and the render ro
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +11,12 @@ import pytest
 
 from cimgen import ast
 from cimgen.grammar import QuerySyntaxError, bind, parse, split_statements, syntax_findings
+from cimgen.io import read_jsonl
 from cimgen.schema.load import load_schema
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return read_jsonl(path)
 
 
 def _pg_accepts(sql: str) -> bool:

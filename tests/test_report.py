@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from cimgen.errors import InputError
+from cimgen.io import read_jsonl
 from cimgen.models import FEATURE_NAMES
 from cimgen.report import write_card, write_report
 from cimgen.report.card import FIELDS, size_category, undocumented
@@ -88,7 +89,7 @@ def report(out_dir: Path) -> Path:
 
 
 def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 # --------------------------------------------------------------------------- HTML content
