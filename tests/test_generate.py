@@ -523,12 +523,12 @@ def test_a_reduced_grammar_folder_gates_constructs_and_functions(tmp_path: Path)
     grammar folder; 2,000 rows generated from GaussianCopula structures use none of them and
     all validate against the copy. (The generate pipeline up to the execution checks: the
     CLI run with checks is the 120-row test above; here the expander is what is tested.)"""
+    from cimgen.check.validate import QueryItem, validate_queries
     from cimgen.corpus import load_demo_corpus
     from cimgen.expand import ExpansionContext, make_candidate
     from cimgen.features import features_frame, iter_features
     from cimgen.grammar.constructs import uses
     from cimgen.grammar.parse import parse
-    from cimgen.grammar.validate import QueryItem, validate_queries
     from cimgen.ingest import read_stage1
     from cimgen.models import Candidate
     from cimgen.schema.load import load_schema

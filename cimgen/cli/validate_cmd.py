@@ -14,12 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cimgen.check.validate import DEFAULT_SQL_FIELD, ValidationReport, read_queries
+from cimgen.check.validate import validate_queries as run_validation
 from cimgen.cli.main import EXIT_FINDINGS, EXIT_OK, console, out
 from cimgen.cli.options import SEED, TIMEOUT
 from cimgen.codes import lookup
 from cimgen.errors import InputError
-from cimgen.grammar.validate import DEFAULT_SQL_FIELD, ValidationReport, read_queries
-from cimgen.grammar.validate import validate_queries as run_validation
 from cimgen.io import atomic_text, write_jsonl
 from cimgen.models import Finding
 from cimgen.schema.load import DEFAULT_SCHEMA, load_schema
