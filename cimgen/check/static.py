@@ -26,7 +26,7 @@ from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import STA002, STA003, STA004, STA005, finding
 from cimgen.models import Finding
-from cimgen.schema.model import Schema
+from cimgen.schema.model import GEOGRAPHIC_SRIDS, Schema
 from cimgen.scope import Scope, query_scopes
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
@@ -34,7 +34,6 @@ UNKNOWN = None
 _METRIC_MEASURES = {"ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"}
 _DISTANCE_ARG = {"ST_DWithin": 2, "ST_Buffer": 1}
 _SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine"}
-_GEOGRAPHIC_SRIDS = {4326, 4258, 4269, 4019}
 
 
 def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
@@ -122,7 +121,7 @@ def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
             if not call.args:
                 continue
             srid = srid_of(call.args[0], scope)
-            if srid not in _GEOGRAPHIC_SRIDS:
+            if srid not in GEOGRAPHIC_SRIDS:
                 continue
             if call.name in _METRIC_MEASURES:
                 found.append(

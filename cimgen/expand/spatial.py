@@ -25,8 +25,8 @@ import random
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.values import number
+from cimgen.schema.model import DEFAULT_SRID, GEOGRAPHIC_SRIDS
 
-GEOGRAPHIC = frozenset({4326, 4258, 4269, 4019})
 METRES_PER_DEGREE = 111_320.0  # along a meridian (and along the equator)
 BOX_LATITUDE = 60.0  # without a corpus region, boxes are wide enough up to this latitude
 
@@ -61,7 +61,7 @@ class Spatial:
 
     def metric(self, g: ast.Expr, srid: int | None) -> ast.Expr:
         """``g`` in a metric space: ``g::geography`` or ``ST_Transform(g, metric)``."""
-        srid = srid or 4326
+        srid = srid or DEFAULT_SRID
         if srid == self.metric_srid:
             return g
         if srid == 4326 and (self.use_geography or not self.ctx.can("ST_Transform")):
@@ -87,9 +87,9 @@ class Spatial:
 
     def aligned(self, g: ast.Expr, srid: int | None, target: int | None) -> ast.Expr:
         """``g`` in ``target``'s SRID (ST_Transform when they differ)."""
-        if (srid or 4326) == (target or 4326):
+        if (srid or DEFAULT_SRID) == (target or DEFAULT_SRID):
             return g
-        return self.call("ST_Transform", g, ast.Number(str(target or 4326)))
+        return self.call("ST_Transform", g, ast.Number(str(target or DEFAULT_SRID)))
 
     def distance(self, a: ast.Expr, sa: int | None, b: ast.Expr, sb: int | None) -> ast.Expr:
         """Distance in metres between two geometries (SRIDs aligned first)."""
@@ -134,7 +134,8 @@ class Spatial:
         other = self.aligned(other, so, sg)
         mg, mo = self.metric(g, sg), self.metric(other, sg)
         test = self.call("ST_DWithin", mg, mo, number(d, 1))
-        if not lookup or mg is g or (sg or 4326) not in GEOGRAPHIC or not self.ctx.can("ST_Expand"):
+        geographic = (sg or DEFAULT_SRID) in GEOGRAPHIC_SRIDS
+        if not lookup or mg is g or not geographic or not self.ctx.can("ST_Expand"):
             return test
         deg = number(degrees_for(d, self.box_latitude()), 5)
         looked, row = (g, other) if lookup == "g" else (other, g)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from cimgen import ast
 from cimgen.question.base import (
     FLIP,
-    GEOGRAPHIC_SRIDS,
     NEGATE,
     BlockWords,
     Clause,
@@ -29,6 +28,7 @@ from cimgen.question.base import (
 )
 from cimgen.question.expressions import ExprReader
 from cimgen.question.vocabulary import humanise
+from cimgen.schema.model import GEOGRAPHIC_SRIDS
 
 # predicate -> (after a noun, after a plural subject); the subject is the first argument
 _PRED = {

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 from cimgen import ast
 from cimgen.render.backend import BackendRenderer, int_literal, split_type
 from cimgen.render.base import P_ATOM, P_CAST, P_MUL, PG_KEYWORDS, Rendered, Text, Unsupported
+from cimgen.schema.model import DEFAULT_SRID, Schema, Table
 from cimgen.schema.model import Column as SchemaColumn
-from cimgen.schema.model import Schema, Table
 from cimgen.scope import Scope
 
 # DuckDB's reserved words beyond PostgreSQL's (SELECT keyword_name FROM duckdb_keywords()
@@ -51,7 +51,6 @@ DUCKDB_KEYWORDS = PG_KEYWORDS | {
     "summarize",
     "unpivot",
 }
-DEFAULT_SRID = 4326  # what an SRID-less geometry is taken to be (the CIM Wizard data's SRID)
 
 # PostgreSQL type -> DuckDB type. PostgreSQL's bare ``float`` is 8 bytes (DuckDB's FLOAT is
 # 4) and bare ``numeric`` is arbitrary precision (DuckDB's is DECIMAL(18,3)): both DOUBLE.

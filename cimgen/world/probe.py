@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cimgen import seeds
-from cimgen.schema.model import Column, Schema, Table
+from cimgen.schema.model import DEFAULT_SRID, Column, Schema, Table
 from cimgen.world.model import Geo, Near, NearKey, TableSample, Tile, World
 
 PLAIN_KINDS = ("integer", "float", "text", "boolean", "timestamp")
 NEAR_RADIUS_M = 1500.0  # partners further away than this are not recorded
 NEAR_PER_PIVOT = 12  # nearest partners kept per pivot row and table
-DEFAULT_SRID = 4326
 
 
 @dataclass(frozen=True)
