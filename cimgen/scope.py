@@ -210,6 +210,37 @@ class Scope:
         return None
 
 
+# Calls whose SRID argument says what their result is in: name -> (arity, SRID argument).
+_SRID_ARGUMENT = {
+    "ST_SetSRID": (2, 1),
+    "ST_Transform": (2, 1),
+    "ST_GeomFromText": (2, 1),
+    "ST_MakeEnvelope": (5, 4),
+}
+
+
+def states_srid(call: ast.FuncCall) -> bool:
+    """Does ``call`` name its result's SRID in an argument (``ST_SetSRID(g, 4326)``,
+    ``ST_Transform(g, 32632)``, ``ST_GeomFromText(wkt, 4326)``, ``ST_MakeEnvelope(..., 4326)``)?
+    The static rules and the DuckDB renderer both read SRIDs through this and
+    :func:`stated_srid`."""
+    arity = _SRID_ARGUMENT.get(call.name)
+    return arity is not None and len(call.args) == arity[0]
+
+
+def stated_srid(call: ast.FuncCall) -> int | None:
+    """The SRID a call that :func:`states_srid` names, when it is an integer literal.
+
+    >>> from cimgen.grammar import parse
+    >>> stated_srid(parse("SELECT ST_Transform(g, 32632) FROM t").body.items[0].expr)
+    32632
+    """
+    if not states_srid(call):
+        return None
+    arg = call.args[_SRID_ARGUMENT[call.name][1]]
+    return int(arg.text) if isinstance(arg, ast.Number) and arg.text.isdigit() else None
+
+
 def query_scopes(query: ast.Query, schema: Schema) -> dict[int, Scope]:
     """The scope of every SELECT block of ``query``, keyed by ``id(select)``: each CTE
     sees the CTEs before it, a subquery in an expression sees the block it sits in (a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import doctest
 from functools import cache
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,15 @@ from cimgen.grammar import parse
 from cimgen.schema.load import load_schema
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.schema.model import Schema, Table
-from cimgen.scope import QuerySource, Scope, column_kind, first_select, query_scopes
+from cimgen.scope import (
+    QuerySource,
+    Scope,
+    column_kind,
+    first_select,
+    query_scopes,
+    stated_srid,
+    states_srid,
+)
 
 
 @cache
@@ -185,3 +194,24 @@ def test_column_resolves_to_its_table_through_any_nesting(
     assert found == column
     expected = column.srid if column.kind == "geometry" else None
     assert scope.srid(ast.Column(column.name, ref)) == expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "states", "srid"),
+    [
+        ("ST_SetSRID(ST_MakePoint(9.19, 45.47), 4326)", True, 4326),
+        ("ST_Transform(t.g, 32632)", True, 32632),
+        ("ST_GeomFromText('POINT(9 45)', 3003)", True, 3003),
+        ("ST_MakeEnvelope(9.1, 45.4, 9.2, 45.5, 4326)", True, 4326),
+        ("ST_Transform(t.g, t.srid)", True, None),  # stated, but not as a literal
+        ("ST_GeomFromText('POINT(9 45)')", False, None),
+        ("ST_MakeEnvelope(9.1, 45.4, 9.2, 45.5)", False, None),
+        ("ST_Buffer(t.g, 10)", False, None),
+    ],
+)
+def test_the_srid_a_call_states(expr: str, states: bool, srid: int | None) -> None:
+    body = parse(f"SELECT {expr} FROM t").body
+    assert isinstance(body, ast.Select)
+    call = body.items[0].expr
+    assert isinstance(call, ast.FuncCall)
+    assert (states_srid(call), stated_srid(call)) == (states, srid)

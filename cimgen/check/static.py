@@ -27,13 +27,13 @@ from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import STA002, STA003, STA004, STA005, finding
 from cimgen.models import Finding
 from cimgen.schema.model import GEOGRAPHIC_SRIDS, Schema
-from cimgen.scope import Scope, query_scopes
+from cimgen.scope import Scope, query_scopes, stated_srid, states_srid
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
 UNKNOWN = None
 _METRIC_MEASURES = {"ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"}
 _DISTANCE_ARG = {"ST_DWithin": 2, "ST_Buffer": 1}
-_SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine"}
+_SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine", "ST_GeomFromText", "ST_MakeEnvelope"}
 
 
 def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
@@ -45,17 +45,10 @@ def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
             return GEOGRAPHY
         return srid_of(expr.expr, scope) if expr.type_name == "geometry" else UNKNOWN
     if isinstance(expr, ast.FuncCall):
-        if expr.name in ("ST_SetSRID", "ST_Transform") and len(expr.args) == 2:
-            target = expr.args[1]
-            return int(target.text) if isinstance(target, ast.Number) else UNKNOWN
+        if states_srid(expr):
+            return stated_srid(expr)
         if expr.name in _SRID_ZERO:
-            return 0
-        if expr.name in ("ST_GeomFromText", "ST_MakeEnvelope"):
-            last = expr.args[-1] if expr.args else None
-            want = 2 if expr.name == "ST_GeomFromText" else 5
-            if len(expr.args) == want and isinstance(last, ast.Number):
-                return int(last.text)
-            return 0
+            return 0  # a constructor without an SRID: PostGIS gives it SRID 0
         fn = load_catalogue().get(expr.name)
         if fn is not None and fn.spatial and fn.returns & {"geometry", "geography"}:
             for arg in expr.args:

@@ -36,7 +36,7 @@ from cimgen.render.backend import BackendRenderer, int_literal, split_type
 from cimgen.render.base import P_ATOM, P_CAST, P_MUL, PG_KEYWORDS, Rendered, Text, Unsupported
 from cimgen.schema.model import DEFAULT_SRID, Schema, Table
 from cimgen.schema.model import Column as SchemaColumn
-from cimgen.scope import Scope
+from cimgen.scope import Scope, stated_srid, states_srid
 
 # DuckDB's reserved words beyond PostgreSQL's (SELECT keyword_name FROM duckdb_keywords()
 # WHERE keyword_category = 'reserved').
@@ -276,10 +276,8 @@ class DuckdbRenderer(BackendRenderer):
             return self.srid(node.expr, scope, depth + 1)
         if isinstance(node, ast.FuncCall):
             args = node.args
-            if node.name in ("ST_SetSRID", "ST_Transform", "ST_GeomFromText") and len(args) == 2:
-                return int_literal(args[1])
-            if node.name == "ST_MakeEnvelope" and len(args) == 5:
-                return int_literal(args[4])
+            if states_srid(node):
+                return stated_srid(node)
             if node.name in ("ST_Point", "ST_MakePoint", "ST_MakeEnvelope", "ST_GeomFromText"):
                 return None
             if self.kind(node, scope) == "geography":
