@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import platform
 import statistics
@@ -48,6 +47,7 @@ import pandas as pd
 from sdv.cag import Inequality
 from sdv.single_table import CTGANSynthesizer
 
+from cimgen.bench import emit_json_line
 from cimgen.corpus import load_demo_corpus
 from cimgen.features import features_frame, iter_features
 from cimgen.ingest import read_stage1
@@ -161,10 +161,7 @@ def main() -> None:
     line["own_steps_s"] = _own_steps(features, frame, params, work)
     line["own_steps_total_s"] = round(sum(line["own_steps_s"].values()), 3)
     line["own_steps_vs_bare_wall"] = round(line["own_steps_total_s"] / median("bare", 0), 4)
-    print(json.dumps(line, indent=2))
-    if args.out:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+    emit_json_line(line, args.out, indent=2)
 
 
 def _own_steps(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import statistics
@@ -41,6 +40,7 @@ import torch
 from sdv.cag import Inequality
 from sdv.single_table import CTGANSynthesizer
 
+from cimgen.bench import emit_json_line
 from cimgen.corpus import load_demo_corpus
 from cimgen.features import features_frame, iter_features
 from cimgen.ingest import read_stage1
@@ -153,10 +153,7 @@ def main() -> None:
                     time.perf_counter() - prep_started - sum(line["epoch_ms"]) / 1000, 1
                 )
                 first = False
-            print(json.dumps(line), flush=True)
-            if args.out:
-                with open(args.out, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(line) + "\n")
+            emit_json_line(line, args.out)
 
 
 if __name__ == "__main__":

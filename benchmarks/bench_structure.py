@@ -13,11 +13,11 @@ Training data is :func:`cimgen.structure.demo.demo_features` (deterministic, con
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
+from cimgen.bench import emit_json_line
 from cimgen.structure import fit_model
 from cimgen.structure.demo import demo_features
 from cimgen.structure.synthesizers import NEURAL, SYNTHESIZERS
@@ -53,10 +53,7 @@ def main() -> None:
             "machine": f"{platform.machine()} {os.cpu_count()} cpu",
             "load_avg": round(os.getloadavg()[0], 2),
         }
-        print(json.dumps(line), flush=True)
-        if args.out:
-            with open(args.out, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(line) + "\n")
+        emit_json_line(line, args.out)
 
 
 if __name__ == "__main__":

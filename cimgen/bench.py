@@ -15,6 +15,7 @@ a timeout.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from collections import Counter
@@ -134,6 +135,15 @@ def parse_sqlite(conn: Any, sql: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def emit_json_line(line: dict[str, Any], out: str | Path | None, indent: int | None = None) -> None:
+    """A benchmark's result: printed as JSON, and appended as one JSON line to ``out`` (the
+    benchmarks' ``--out`` file) when given."""
+    print(json.dumps(line, indent=indent), flush=True)
+    if out:
+        with open(out, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
 
 
 def corpus_records(stage1: Path | None = None) -> list[Any]:
