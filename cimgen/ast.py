@@ -414,7 +414,7 @@ def block_conditions(body: Select, *, outer_joins: bool = False) -> list[Expr]:
     included), WHERE first: what a row of the block must meet. An outer join's ON does not
     filter the block's rows (its side is NULL instead), so it is left out unless
     ``outer_joins``; the tables under an outer join are still walked. One walk for the
-    expander's rewrites (``cimgen.expand.distinct``, ``cimgen.expand.constant``) and the
+    expander's rewrites and the purpose rules (through :mod:`cimgen.equalities`) and the
     benchmarks that classify shapes, so they agree on what "the conditions" are.
     """
     out = conjuncts(body.where)

@@ -26,24 +26,36 @@ from cimgen.catalogue import load_catalogue
 from cimgen.check.base import CheckContext, Subject
 from cimgen.codes import STA002, STA003, STA004, STA005, finding
 from cimgen.models import Finding
-from cimgen.schema.model import GEOGRAPHIC_SRIDS, Schema
+from cimgen.schema.model import DEFAULT_SRID, GEOGRAPHIC_SRIDS, Schema
+from cimgen.schema.model import Column as SchemaColumn
 from cimgen.scope import Scope, query_scopes, stated_srid, states_srid
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
 UNKNOWN = None
 _METRIC_MEASURES = {"ST_Area", "ST_Length", "ST_Perimeter", "ST_Distance"}
 _DISTANCE_ARG = {"ST_DWithin": 2, "ST_Buffer": 1}
+_MAX_DEPTH = 16  # how far an output is followed through CTEs and derived tables
 _SRID_ZERO = {"ST_MakePoint", "ST_Point", "ST_MakeLine", "ST_GeomFromText", "ST_MakeEnvelope"}
 
 
-def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
-    """The SRID an expression's geometry has, GEOGRAPHY, or None when unknown/not spatial."""
+def srid_of(expr: ast.Expr, scope: Scope, depth: int = 0) -> int | None:
+    """The SRID an expression's geometry has, GEOGRAPHY, or None when unknown/not spatial. A
+    CTE's or derived table's output is followed to the expression that defines it
+    (``ST_Transform(g, 32632) AS g`` is in 32632), as the DuckDB renderer follows it."""
+    if depth > _MAX_DEPTH:
+        return UNKNOWN
     if isinstance(expr, ast.Column):
-        return scope.srid(expr)
+        found = scope.resolve(expr, depth)
+        if isinstance(found, tuple):
+            return srid_of(found[0], found[1], depth + 1)
+        return found.srid if isinstance(found, SchemaColumn) and found.kind == "geometry" else None
     if isinstance(expr, ast.Cast):
         if expr.type_name == "geography":
             return GEOGRAPHY
-        return srid_of(expr.expr, scope) if expr.type_name == "geometry" else UNKNOWN
+        if expr.type_name != "geometry":
+            return UNKNOWN
+        inner = srid_of(expr.expr, scope, depth + 1)
+        return DEFAULT_SRID if inner == GEOGRAPHY else inner  # geography::geometry is lon/lat
     if isinstance(expr, ast.FuncCall):
         if states_srid(expr):
             return stated_srid(expr)
@@ -52,7 +64,7 @@ def srid_of(expr: ast.Expr, scope: Scope) -> int | None:
         fn = load_catalogue().get(expr.name)
         if fn is not None and fn.spatial and fn.returns & {"geometry", "geography"}:
             for arg in expr.args:
-                srid = srid_of(arg, scope)
+                srid = srid_of(arg, scope, depth + 1)
                 if srid is not None:
                     return srid
     return UNKNOWN
