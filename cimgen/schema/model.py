@@ -11,7 +11,7 @@ DEFAULT_SRID = 4326
 """What a geometry without a declared SRID is taken to be: lon/lat on WGS 84."""
 GEOGRAPHIC_SRIDS = frozenset({4019, 4030, 4230, 4258, 4269, 4283, 4326, 4806, 4979})
 """SRIDs whose coordinates are degrees of longitude and latitude, not metres: the expander
-measures them through ``::geography``, the unit rule (STA003) flags a planar measure on
+measures them through ``::geography``, the static unit rule flags a planar measure on
 them, a question says "degrees", the fixture lays them out in a local lon/lat frame."""
 
 # Column kinds: the coarse type classes the generator and the binder reason about.
