@@ -15,6 +15,7 @@ import re
 
 from cimgen import ast
 from cimgen.question.base import (
+    CONTEXT_FORMS,
     BlockWords,
     Clause,
     Item,
@@ -23,6 +24,7 @@ from cimgen.question.base import (
     Source,
     belonging,
     has_agg,
+    in_context,
     join_words,
     literal,
     merge_heads,
@@ -123,6 +125,9 @@ class QueryReader(ConditionReader):
                 reading.context = f"{context}, {reading.context}"
             elif not reading.context:
                 reading.context = context
+            if not reading.context_form:
+                # drawn even where phrases are fixed (a condition's wording): a form, not a word
+                reading.context_form = CONTEXT_FORMS[int(self.rng.random() * len(CONTEXT_FORMS))]
         for k in own:
             if k in within:
                 continue
@@ -364,7 +369,8 @@ class QueryReader(ConditionReader):
         "and" so they cannot be read as the outer one's."""
         text = " ".join([*r.adjectives, r.singular if singular else r.subject])
         if context and r.context:
-            text += " " + r.context
+            # nested (a subquery's rows): the full form, which same_scenario can say once
+            text = f"{text} {r.context}" if nested else in_context(text, r.context, r.context_form)
         if r.filters:
             text += " " + self.rel_list(r.filters, nested)
         if r.shaping:

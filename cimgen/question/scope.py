@@ -157,7 +157,7 @@ class ScopeReader:
         """The clauses of a CTE or derived table say something about the outer rows too."""
         reading.adjectives += sub.adjectives
         if sub.context and not reading.context:
-            reading.context = sub.context
+            reading.context, reading.context_form = sub.context, sub.context_form
             reading.within += sub.within  # what it names: not said again (blind review)
         reading.filters += sub.filters
         reading.links += sub.links

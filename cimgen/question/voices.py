@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from cimgen.question.base import TONES, Clause, Reading, with_links
+from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
 from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
@@ -118,9 +118,12 @@ class Voices:
         if filters and not filters[-1].rel.startswith("where "):
             pred = filters.pop().verb
         elif g.context and not filters and not g.links:
+            full = in_context(text, g.context, g.context_form)
+            if not full.endswith(g.context):  # "Which baseline buildings are in 'p'"
+                noun, _, place = full.partition(" in '")
+                return noun, f"are in '{place}"
             return text, "are " + re.sub(r"^for (.*) \((.*)\)$", r"in \1, \2", g.context)
-        if g.context:
-            text += " " + g.context
+        text = in_context(text, g.context, g.context_form)
         if filters:
             text += " " + self.r.rel_list(filters)
         if g.shaping:
@@ -405,9 +408,7 @@ class Voices:
         if self.long:  # "For X with A and B, what ...": not "... among those with B"
             k = len(filters)
         first, rest = filters[:k], filters[k:]
-        cond = " ".join([*g.adjectives, g.subject])
-        if g.context:
-            cond += " " + g.context
+        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
         if first:
             cond += " " + r.rel_list(first)
         if g.shaping:
@@ -535,16 +536,28 @@ def say_once(text: str) -> str:
 
 # a project and scenario: "in 'p', scenario 's'" / "in project 'p', scenario 's'"
 _SCENARIO = re.compile(r"in (?:project )?'[^']*', scenario '[^']*'")
+_SCENARIO_PARTS = re.compile(r"in (?:project )?('[^']*'), scenario '([a-z]{3,})'")
 
 
 def same_scenario(text: str) -> str:
     """The same project and scenario named again (a subquery's average over the rows'
     own scenario) is ``in that scenario``: "below the average height of buildings in that
-    scenario", not the two names twice."""
+    scenario", not the two names twice; the first may be the short form ("baseline
+    buildings in 'p' ... of buildings in that scenario")."""
     found = _SCENARIO.findall(text)
-    if len(found) < 2 or len(set(found)) != 1:
+    if not found or len(set(found)) != 1:
         return text
+    short = _SCENARIO_PARTS.fullmatch(found[0])
     first = text.index(found[0]) + len(found[0])
+    if short and len(found) == 1:  # said before as "<scenario> ... in '<project>'"?
+        before = text[: text.index(found[0])]
+        p, s = re.escape(short[1]), re.escape(short[2])
+        said = re.search(rf"\b{s} [^,]*\bin {p}|\bin {p} \({s}\)", before)
+        if not said:
+            return text
+        first = 0
+    elif len(found) < 2:
+        return text
     return text[:first] + text[first:].replace(found[0], "in that scenario")
 
 
