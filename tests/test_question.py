@@ -940,3 +940,35 @@ def test_a_ctes_copy_and_a_state_inside_a_clause_read_plainly() -> None:
     )
     for question in _all(raster):
         assert "4326 are there" not in question, question
+
+
+def test_a_count_names_the_rows_it_counts() -> None:
+    """COUNT(*) over census zones joined to their buildings counts buildings, over buses
+    joined to the lines from them counts lines: the question says so, never "Count census
+    zones" or "How many buses" (the lead's read of the fifth pass: "Count buildings ..."
+    over a query that counts lines); a join to the one zone containing each row keeps
+    counting the rows themselves."""
+    zones = parse(
+        "SELECT COUNT(*) AS n, MAX(cg.p2) AS m FROM cim_census.census_geo AS cg, "
+        "cim_vector.building AS b WHERE cg.sez2011 = b.census_id AND cg.st2 < 250"
+    )
+    for question in _all(zones):
+        assert "number of buildings" in question and "count" not in question.lower(), question
+        assert not missing(zones, question), question
+    lines = parse(
+        "SELECT gb.zone, COUNT(*) AS n FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus "
+        "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id GROUP BY gb.zone"
+    )
+    for question in _all(lines):
+        assert "number of lines" in question, question
+        assert not question.startswith(("Count", "How many")), question
+    contained = parse(
+        "SELECT cg.ace, COUNT(*) AS n FROM cim_vector.building AS b "
+        "JOIN cim_census.census_geo AS cg ON ST_Within(b.building_geometry, cg.geometry) "
+        "GROUP BY cg.ace"
+    )
+    for question in _all(contained):
+        counts = ("count buildings", "count the buildings", "how many buildings")
+        said = any(c in question.lower() for c in counts) or "number of buildings" in question
+        assert said and "number of census zones" not in question, question

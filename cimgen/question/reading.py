@@ -264,10 +264,15 @@ class QueryReader(ConditionReader):
         reading.returns += list(dict.fromkeys(versions))
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
+        # a count of the rows themselves ("Count buildings ..."), not of a joined table's
+        # rows ("number of buildings" of census zones with their buildings)
+        counted = self.counted(scope) if scope.subject is not None else None
+        theirs = f"number of {counted.words.plural}" if counted is not None else ""
         reading.counts_only = (
             aggregates > 0
             and len(measures) == len(reading.returns)
             and all(i.text.startswith("number of ") for i in measures)
+            and not any(i.text == theirs for i in measures)
         )
 
     def _version(self, t: Term, col: ast.Column, scope: BlockWords) -> str:

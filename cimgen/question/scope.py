@@ -445,6 +445,19 @@ class ScopeReader:
         (col_a, base_a), (col_b, base_b) = self._base(c.left, a), self._base(c.right, b)
         return base_a.key is not None and base_a.key == base_b.key and col_a.name == col_b.name
 
+    def counted(self, scope: BlockWords) -> Source | None:
+        """The joined table whose rows a ``COUNT(*)`` of ``scope`` counts, when the subject
+        meets several of its rows: census zones joined to their buildings count buildings,
+        buildings joined to the lines within 200 m of them count lines (the lead's read of
+        the fifth pass: "Count buildings ..." over a query that counts lines). None when no
+        join fans out, or more than one does (the rows are then combinations)."""
+        many = [
+            link.source
+            for link in self.links.get(id(scope), [])
+            if link.to is scope.subject and scope.subject is not None and _fans_out(link, self)
+        ]
+        return many[0] if len(many) == 1 else None
+
     def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""
         out = []
@@ -589,6 +602,31 @@ def qualify(text: str, owner: str) -> str:
 
 
 _POINTS = {"ST_Centroid", "ST_PointOnSurface", "ST_SetSRID", "ST_MakePoint", "ST_Point"}
+
+
+# the argument that contains the other
+_CONTAINER = {"ST_Within": 1, "ST_CoveredBy": 1, "ST_Contains": 0, "ST_Covers": 0}
+
+
+def _fans_out(link: Link, reader: ScopeReader) -> bool:
+    """Whether ``link`` meets several rows of its table per row it hangs on: a table's
+    children (``down``) or a spatial join other than the one area containing the rows or
+    the raster tile under them."""
+    if link.kind == "down":
+        return True
+    if link.kind != "spatial" or not link.conds or reader.v.raster_value(link.source.key):
+        return False
+    c = link.conds[0]
+    if isinstance(c, ast.FuncCall):
+        # ST_Within(row, joined) / ST_Contains(joined, row): one container per row
+        at = _CONTAINER.get(c.name.removeprefix("public."))
+        if at is not None and len(c.args) == 2:
+            inner = c.args[at]
+            return not any(
+                isinstance(col, ast.Column) and col.table == link.source.ref
+                for col in columns_in(inner)
+            )
+    return True
 
 
 def _at_a_point(c: ast.Expr) -> bool:
