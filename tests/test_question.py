@@ -972,3 +972,28 @@ def test_a_count_names_the_rows_it_counts() -> None:
         counts = ("count buildings", "count the buildings", "how many buildings")
         said = any(c in question.lower() for c in counts) or "number of buildings" in question
         assert said and "number of census zones" not in question, question
+
+
+def test_a_value_naming_a_joined_table_follows_its_rows() -> None:
+    """ "distance to the building" and "whether the destination bus is in service" are said
+    after the rows they point at, never "What are the length and distance to the building
+    of lines ..., and the buildings within 100 m of them" (the lead's read of the fifth
+    pass: forward references)."""
+    q = parse(
+        "SELECT gl.name, gl.length_km, ST_Distance(gl.geometry::geography, "
+        "b.building_geometry::geography) AS d FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.building AS b ON ST_DWithin(gl.geometry::geography, "
+        "b.building_geometry::geography, 100) WHERE b.lod = 1"
+    )
+    role = parse(
+        "SELECT gl.name, gl.length_km, gb.in_service FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.grid_bus AS gb ON gl.to_bus = gb.bus_id "
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
+        "WHERE gl.length_km > 0.04"
+    )
+    for query, value in ((q, "distance to the building"), (role, "whether the destination bus")):
+        for question in _all(query):
+            assert value in question, question
+            rows = question.index("lines")
+            assert question.index(value) > rows, question
+            assert not missing(query, question), question

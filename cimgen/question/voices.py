@@ -141,8 +141,19 @@ class Voices:
     def forward(self, R: str) -> bool:
         """Whether ``R`` points at rows not yet named (``the number of lines within 100 m
         of them``, ``the distance to the other bus``): said before the rows ("What are R of
-        N") it cannot be parsed (blind review, fifth pass), so the rows come first."""
-        return bool(_FORWARD.search(R))
+        N") it cannot be parsed (blind review, fifth pass), so the rows come first. So do
+        a yes/no value inside a list ("the length and whether the destination bus is in
+        service of lines") and a joined table named in a value before its join ("distance
+        to the line" of buses "with the lines from them": the lead's read of the fifth
+        pass)."""
+        if _FORWARD.search(R) or "whether " in R:
+            return True
+        joined = " ".join(self.g.links)
+        for m in _NAMED.finditer(R):
+            head = m[1].split()[-1]
+            if re.search(rf"\b{re.escape(head)}(?:e?s)?\b", joined):
+                return True
+        return False
 
     def returns(self) -> str:
         return self.r.returns_text(self.g)
@@ -506,6 +517,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
 
 
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
+# a value that names another thing: "distance to the line", "the bus's voltage"
+_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
 
 
 def _lower_first(text: str) -> str:
