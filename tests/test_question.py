@@ -997,3 +997,16 @@ def test_a_value_naming_a_joined_table_follows_its_rows() -> None:
             rows = question.index("lines")
             assert question.index(value) > rows, question
             assert not missing(query, question), question
+
+
+def test_another_tables_grouping_key_reads_as_a_compound_noun() -> None:
+    """ "per source bus voltage", as a returned value reads ("source bus voltage"), not
+    "per the source bus's voltage" (sixth pass)."""
+    q = parse(
+        "SELECT gb.voltage_kv, COUNT(*) AS n, AVG(gl.length_km) AS l FROM cim_vector.grid_line "
+        "AS gl JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id "
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id GROUP BY gb.voltage_kv"
+    )
+    for question in _all(q):
+        assert "source bus voltage" in question and "bus's" not in question, question
+        assert not missing(q, question), question

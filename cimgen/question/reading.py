@@ -77,7 +77,8 @@ class QueryReader(ConditionReader):
         if keys:
             nouns = [self._key_noun(k, scope) for k in keys]
             reading.said.update(text for text, owner in nouns if not owner)
-            reading.group = [self.owned([Item(text, owner) for text, owner in nouns])]
+            # "per source bus name", not "per the source bus's name": a compound, as returned
+            reading.group = [self.owned([Item(text, owner) for text, owner in nouns], compact=True)]
             reading.group_plural = self._group_plural(keys, scope)
         self.returns(sel, set(keys), scope, reading)
         if sel.having is not None:
