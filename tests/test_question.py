@@ -1010,3 +1010,21 @@ def test_another_tables_grouping_key_reads_as_a_compound_noun() -> None:
     for question in _all(q):
         assert "source bus voltage" in question and "bus's" not in question, question
         assert not missing(q, question), question
+
+
+def test_a_raster_value_at_the_rows_is_theirs() -> None:
+    """ "their bare-earth elevation", not "bare-earth elevation at them": the join says
+    which tiles (sixth pass); at another place the place is said."""
+    q = parse(
+        "SELECT gb.name, ST_Value(dtm.rast, gb.geometry) AS g FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_raster.dtm_raster AS dtm ON ST_Intersects(dtm.rast, gb.geometry)"
+    )
+    for question in _all(q):
+        assert "bare-earth elevation" in question and "at them" not in question, question
+    centroid = parse(
+        "SELECT gl.name, ST_Value(dtm.rast, ST_Centroid(gl.geometry)) AS g "
+        "FROM cim_vector.grid_line AS gl "
+        "JOIN cim_raster.dtm_raster AS dtm ON ST_Intersects(dtm.rast, ST_Centroid(gl.geometry))"
+    )
+    for question in _all(centroid):
+        assert "bare-earth elevation at their centroid" in question, question
