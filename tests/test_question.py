@@ -1005,7 +1005,8 @@ def test_another_tables_grouping_key_reads_as_a_compound_noun() -> None:
     q = parse(
         "SELECT gb.voltage_kv, COUNT(*) AS n, AVG(gl.length_km) AS l FROM cim_vector.grid_line "
         "AS gl JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id "
-        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id GROUP BY gb.voltage_kv"
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
+        "GROUP BY gb.voltage_kv"
     )
     for question in _all(q):
         assert "source bus voltage" in question and "bus's" not in question, question
@@ -1028,3 +1029,19 @@ def test_a_raster_value_at_the_rows_is_theirs() -> None:
     )
     for question in _all(centroid):
         assert "bare-earth elevation at their centroid" in question, question
+
+
+def test_a_join_is_not_wedged_between_the_rows_and_their_predicate() -> None:
+    """ "What are the buses within the box (...), and the DTM tiles intersecting them,
+    showing ...", never "What buses, and the DTM tiles intersecting them, lie within the
+    box ..." (blind reviews, fifth and sixth passes)."""
+    q = parse(
+        "SELECT gb.name, ST_Value(dr.rast, gb.geometry) AS g, dr.max_elevation "
+        "FROM cim_vector.grid_bus AS gb JOIN cim_raster.dtm_raster AS dr "
+        "ON ST_Intersects(dr.rast, gb.geometry) "
+        "WHERE ST_Within(gb.geometry, ST_MakeEnvelope(9.17, 45.47, 9.19, 45.48, 4326))"
+    )
+    for question in _all(q):
+        link = question.find("and the DTM tiles")
+        assert link < 0 or question.find("within the box") < link, question
+        assert not missing(q, question), question

@@ -291,7 +291,10 @@ class Voices:
                 return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
             if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
-            if pred:
+            # not "Which buildings, and the buses within 100 m of them, intersect ...": a
+            # join wedged between the rows and their predicate (blind reviews, fifth and
+            # sixth passes); the rows, their conditions and joins said in one piece instead
+            if pred and not g.links:
                 forms = list(_WHICH.get(self.tone, _WHICH["DIRECT"]))
                 if self.long:  # a word of frame at most: "Which {h} currently {p}"
                     forms = [f for f in forms if len(f.split()) <= 4]
@@ -308,7 +311,7 @@ class Voices:
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
-        if pred and r.chance(0.5):
+        if pred and not g.links and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
             return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
         goal = self.goal()
