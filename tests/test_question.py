@@ -1045,3 +1045,17 @@ def test_a_join_is_not_wedged_between_the_rows_and_their_predicate() -> None:
         link = question.find("and the DTM tiles")
         assert link < 0 or question.find("within the box") < link, question
         assert not missing(q, question), question
+
+
+def test_a_parents_values_are_its_own() -> None:
+    """A building's census zone has the population, not the building: "buildings whose
+    census zone has total population over 1200", never "buildings with total population
+    over 1200" (sixth pass's review); a project scenario's values still read as the rows'
+    ("buildings with project name ...": what they belong to)."""
+    q = parse(
+        "SELECT b.building_id, cg.nsez, b.lod FROM cim_vector.building AS b "
+        "JOIN cim_census.census_geo AS cg ON b.census_id = cg.sez2011 WHERE cg.p1 > 1200"
+    )
+    for question in _all(q):
+        assert re.search(r"whose census zone has total population \D+ 1200", question), question
+        assert not missing(q, question), question

@@ -282,7 +282,12 @@ class ScopeReader:
                 # a role's table is not the subject's own: a line's destination bus has the
                 # zone the condition tests, not the line ("lines to HV buses", blind review)
                 src.label = f"the {link.role} {src.words.singular}"
-            elif link.kind in ("same", "up") and link.to is not None and link.to.attached:
+            elif (
+                link.kind in ("same", "up")
+                and link.to is not None
+                and link.to.attached
+                and (link.kind == "same" or self._belongs_to(src))
+            ):
                 src.attached = True
             self.links[id(scope)].append(link)
             placed.append(src)
@@ -292,6 +297,14 @@ class ScopeReader:
         return [
             c for c in rest if not self._other_copy(c, scope) and not self._correlation(c, scope)
         ]
+
+    def _belongs_to(self, src: Source) -> bool:
+        """Whether the rows' parent ``src`` is what they belong to (a project scenario),
+        so that its values read as theirs ("buildings with project name ..."); another
+        parent is a thing of its own: a building's census zone has the population, not the
+        building ("buildings whose census zone has total population over 1200", sixth
+        pass's review)."""
+        return src.query is not None or bool(set(src.words.singular.split()) & self.v.scope_words)
 
     def _correlation(self, c: ast.Expr, scope: BlockWords) -> bool:
         """``x.project_id = outer.project_id`` in a subquery: the rows of the outer one."""
@@ -504,11 +517,12 @@ class ScopeReader:
                 # voltage": a role is in the owner's name); joining it changes nothing else
                 # worth a phrase; only a role's rows asked for by name are said
                 return ""
-            if link.role and their == "their" and src.filters and adjective is None:
-                # "lines whose source bus has voltage at least 132 kV": the condition is
-                # the bus's, said as the bus's (not "lines with voltage ...")
+            if their == "their" and src.filters and adjective is None:
+                # "lines whose source bus has voltage at least 132 kV", "buildings whose
+                # census zone has total population over 1200": the condition is the
+                # parent's, said as the parent's (not "lines with voltage ...")
                 said = join_words([verb_s(c.verb) for c in src.filters])
-                return f"whose {link.role} {w.singular} {said}"
+                return f"whose {link.role} {w.singular} {said}".replace("  ", " ")
             return f"with {their} {link.role} {noun}"
         if link.kind == "down":
             if link.role:
