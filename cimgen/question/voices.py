@@ -88,6 +88,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
+_THERE_MORE = ("What are the {n}", "Can you show me the {n}", "Could you list the {n}")
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _IF_SHORT = ("Among", "For")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
@@ -308,6 +309,8 @@ class Voices:
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
             if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
                 forms = [f for f in forms if f.endswith("{n}")] or ["What are the {n}"]
+                # rows with joins come here too (not "Which X, and the Y, ..."): more skeletons
+                forms += [f for f in _THERE_MORE if f not in forms]
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
