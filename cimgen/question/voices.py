@@ -66,9 +66,9 @@ _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predi
 }
 _THERE = {  # the same, when no condition is left to ask with
     "DIRECT": ("Which {n} are there", "Can you list the {n}"),
-    "INTERROGATIVE": ("Which {n} are there", "What are the {n}"),
-    "ANALYTICAL": ("Which {n} are there", "What {n} do we have"),
-    "AGGREGATE": ("What {n} are there", "Which {n} are recorded"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list the {n}"),
+    "ANALYTICAL": ("Which {n} are there", "What {n} do we have", "Can you show me the {n}"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list the {n}"),
     "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
     "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
 }
@@ -308,9 +308,10 @@ class Voices:
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
             if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
-                forms = [f for f in forms if f.endswith("{n}")] or ["What are the {n}"]
-                # rows with joins come here too (not "Which X, and the Y, ..."): more skeletons
-                forms += [f for f in _THERE_MORE if f not in forms]
+                # rows with joins come here too (not "Which X, and the Y, ..."): a tone
+                # without a form of its own gets one of three, so tones still read apart
+                more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
+                forms = [f for f in forms if f.endswith("{n}")] or [more]
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
