@@ -1059,3 +1059,16 @@ def test_a_parents_values_are_its_own() -> None:
     for question in _all(q):
         assert re.search(r"whose census zone has total population \D+ 1200", question), question
         assert not missing(q, question), question
+
+
+def test_a_clustering_is_said_when_the_rows_are_only_in_a_project() -> None:
+    """ "Which lines are in 'p' (baseline), ... cluster" dropped "in 6 k-means clusters"
+    (the predicate form for rows with only a project and scenario skipped the shaping;
+    sixth pass's review, row 1)."""
+    q = parse(
+        "SELECT gl.name, ST_ClusterKMeans(ST_Transform(gl.geometry, 32632), 6) OVER () AS c "
+        "FROM cim_vector.grid_line AS gl WHERE gl.project_id = 'milan_citta_studi_2024' "
+        "AND gl.scenario_id = 'baseline'"
+    )
+    for question in _all(q, seeds=16):
+        assert "6 k-means clusters" in question and not missing(q, question), question

@@ -118,7 +118,7 @@ class Voices:
         pred = ""
         if filters and not filters[-1].rel.startswith("where "):
             pred = filters.pop().verb
-        elif g.context and not filters and not g.links:
+        elif g.context and not filters and not g.links and not g.shaping:
             full = in_context(text, g.context, g.context_form)
             if not full.endswith(g.context):  # "Which baseline buildings are in 'p'"
                 noun, _, place = full.partition(" in '")
