@@ -1072,3 +1072,21 @@ def test_a_clustering_is_said_when_the_rows_are_only_in_a_project() -> None:
     )
     for question in _all(q, seeds=16):
         assert "6 k-means clusters" in question and not missing(q, question), question
+
+
+def test_the_same_things_from_two_tables_are_one_noun() -> None:
+    """A building's properties and its footprint joined to a third table are one noun with
+    both tables' conditions: "the LOD 0 buildings in 'p' (baseline)", never "with their
+    LOD 0 buildings, and the buildings in 'p' (baseline)" (sixth pass's review: four of 23
+    rejected rows)."""
+    q = parse(
+        "SELECT cg.sez2011, cg.pf1, b.building_id, bp.height FROM cim_census.census_geo AS cg "
+        "JOIN cim_vector.building AS b ON cg.sez2011 = b.census_id "
+        "JOIN cim_vector.building_properties AS bp ON b.building_id = bp.building_id "
+        "AND b.lod = bp.lod WHERE bp.project_id = 'milan_navigli_2023' "
+        "AND bp.scenario_id = 'baseline' AND b.lod = 0 AND cg.st3 > 20"
+    )
+    for question in _all(q):
+        assert "and the buildings" not in question, question
+        assert question.count("buildings") == 1, question
+        assert not missing(q, question), question

@@ -474,7 +474,25 @@ class ScopeReader:
     def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""
         out = []
-        for link in self.links.get(id(scope), []):
+        links = self.links.get(id(scope), [])
+        for link in links:
+            src, to = link.source, link.to
+            if (
+                to is not None
+                and not src.attached
+                and not to.attached
+                and link.kind in ("up", "down", "same")
+                and not link.role
+                and src.words.plural == to.words.plural
+            ):
+                # the same things from another table (a building's properties and its
+                # footprint): one noun with both tables' conditions, "the LOD 1 buildings
+                # with ISTAT construction period 'E8'", not "the buildings with ISTAT
+                # construction period 'E8', with their LOD 1 buildings" (sixth pass's review)
+                to.filters += src.filters
+                src.filters = []
+                to.mentioned = to.mentioned or src.mentioned
+        for link in links:
             text = self.link_phrase(link, scope)
             if text:
                 out.append(text + (" (if any)" if link.outer else ""))
