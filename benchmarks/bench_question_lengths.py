@@ -59,6 +59,7 @@ def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, i
     """The question for ``sql`` (as :func:`cimgen.question.ask` says it) and its parts."""
     from cimgen.grammar import parse
     from cimgen.question import read, say
+    from cimgen.question.base import in_context
 
     reader, reading = read(parse(sql), schema, seed)
     g = copy.deepcopy(reading)  # the voices may take a clause out of the reading
@@ -70,7 +71,8 @@ def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, i
         "conditions": count(conditions),
         "order/limit": sum(count(t) for t in reader.tail(g)),
         "joins": sum(count(link) for link in g.links),
-        "context": count(g.context),
+        # as said: "in 'p' (s)" / "s ... in 'p'" is one word shorter than the full form
+        "context": count(in_context("x", g.context, g.context_form)) - 1,
         "grouping": sum(count(k) for k in g.group),
     }
     parts["frame"] = max(0, count(question) - sum(parts.values()))

@@ -10,6 +10,7 @@ conditions (:mod:`~cimgen.question.conditions`) and whole queries; the voices
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from cimgen import ast
@@ -146,6 +147,34 @@ def belonging(things: list[str]) -> str:
         short = all(t.count(" ") == 1 and t.endswith("'") for t in things)
         return f"{a.partition(' ')[2]}, {b}" if short else f"{a}, {b}"
     return join_words(things)
+
+
+# "in 'p', scenario 's'" with a one-word scenario, said shorter
+_CONTEXT = re.compile(r"in ('[^']*'), \w+ '([a-z]{3,})'")
+CONTEXT_FORMS = ("after", "before")  # how a short project and scenario may be said
+
+
+def in_context(noun: str, context: str, form: str = "") -> str:
+    """``noun`` in its project and scenario. A one-word scenario is said the way Stage 1's
+    authors say it, in three words where ``in 'p', scenario 's'`` took four (in two of
+    three questions of the default job, sixth pass): after the project (``form``
+    "after": ``buildings in 'p' (baseline)``) or as the adjective people use for it
+    ("before": ``baseline LV buses in 'p'``); other contexts, and ``form`` "", follow the
+    noun as they are.
+
+    >>> in_context("LV buses", "in 'p', scenario 'baseline'", "before")
+    "baseline LV buses in 'p'"
+    >>> in_context("lines", "in 'p', scenario 'optimized'", "after")
+    "lines in 'p' (optimized)"
+    >>> in_context("lines", "in project 'p'", "before")
+    "lines in project 'p'"
+    """
+    m = _CONTEXT.fullmatch(context)
+    if m and form == "before":
+        return f"{m[2]} {noun} in {m[1]}"
+    if m and form == "after":
+        return f"{noun} in {m[1]} ({m[2]})"
+    return f"{noun} {context}" if context else noun
 
 
 def with_links(text: str, links: list[str], bare: bool) -> str:
@@ -340,6 +369,7 @@ class Reading:
     singular: str = ""
     adjectives: list[str] = field(default_factory=list)
     context: str = ""  # project / scenario: "in project 'p', scenario 's'"
+    context_form: str = ""  # how it is said (base.CONTEXT_FORMS; "": as it is)
     within: list[str] = field(default_factory=list)  # what context names: "project 'p'"
     filters: list[Clause] = field(default_factory=list)
     links: list[str] = field(default_factory=list)

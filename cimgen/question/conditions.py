@@ -21,6 +21,7 @@ from cimgen.question.base import (
     Reading,
     Source,
     belonging,
+    in_context,
     indefinite,
     join_words,
     literal,
@@ -509,7 +510,8 @@ class ConditionReader(GeometryReader):
         groups: dict[str, list[str]] = {}
         within = list(dict.fromkeys(c.within for c in clauses if c.within))
         if within:
-            groups["in"] = ["in " + belonging(within)]
+            # a joined table's project and one-word scenario, short: "in 'p' (baseline)"
+            groups["in"] = [in_context("", "in " + belonging(within), "after").strip()]
         for c in dict.fromkeys(c.rel for c in clauses if not c.within):
             lead, _, rest = c.partition(" ")
             key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"

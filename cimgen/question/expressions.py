@@ -208,7 +208,10 @@ class ExprReader(ScopeReader):
         return f"number of {self.rows_noun(scope)} {self.brief_cond(cond, scope, rel=True)}"
 
     def rows_noun(self, scope: BlockWords) -> str:
-        focus = scope.focus or scope.subject
+        """What a row of ``scope`` is: its subject's, or the joined table's when the
+        subject meets several of its rows (:meth:`counted`)."""
+        counted = self.counted(scope) if scope.focus is None else None
+        focus = counted or scope.focus or scope.subject
         return focus.words.plural if focus is not None else "rows"
 
     def field(self, e: ast.FieldAccess, scope: BlockWords) -> tuple[str, str]:

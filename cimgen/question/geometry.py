@@ -285,7 +285,9 @@ class GeometryReader(ExprReader):
             at = self.obj(self.geo(args[-1], scope), scope)
             measure = self.v.raster_value(rast.source.key) if rast.source else ""
             if rast.main and measure:  # "surface elevation at (9.19, 45.47)": says whose
-                return f"{measure} at {at}", ""
+                # at the rows themselves it is theirs: "their surface elevation", not
+                # "surface elevation at them" (the join says which tiles)
+                return (measure if at == "them" else f"{measure} at {at}"), ""
             core = f"value at {at}"
             return (core if rast.main else f"{rast.core} {core}"), rast.owner
         if (

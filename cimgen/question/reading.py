@@ -15,6 +15,7 @@ import re
 
 from cimgen import ast
 from cimgen.question.base import (
+    CONTEXT_FORMS,
     BlockWords,
     Clause,
     Item,
@@ -23,6 +24,7 @@ from cimgen.question.base import (
     Source,
     belonging,
     has_agg,
+    in_context,
     join_words,
     literal,
     merge_heads,
@@ -75,7 +77,8 @@ class QueryReader(ConditionReader):
         if keys:
             nouns = [self._key_noun(k, scope) for k in keys]
             reading.said.update(text for text, owner in nouns if not owner)
-            reading.group = [self.owned([Item(text, owner) for text, owner in nouns])]
+            # "per source bus name", not "per the source bus's name": a compound, as returned
+            reading.group = [self.owned([Item(text, owner) for text, owner in nouns], compact=True)]
             reading.group_plural = self._group_plural(keys, scope)
         self.returns(sel, set(keys), scope, reading)
         if sel.having is not None:
@@ -123,6 +126,9 @@ class QueryReader(ConditionReader):
                 reading.context = f"{context}, {reading.context}"
             elif not reading.context:
                 reading.context = context
+            if not reading.context_form:
+                # drawn even where phrases are fixed (a condition's wording): a form, not a word
+                reading.context_form = CONTEXT_FORMS[int(self.rng.random() * len(CONTEXT_FORMS))]
         for k in own:
             if k in within:
                 continue
@@ -259,10 +265,15 @@ class QueryReader(ConditionReader):
         reading.returns += list(dict.fromkeys(versions))
         reading.aggregate = reading.aggregate or aggregates > 0 or bool(sel.group_by)
         measures = [i for i in reading.returns if i.measure]
+        # a count of the rows themselves ("Count buildings ..."), not of a joined table's
+        # rows ("number of buildings" of census zones with their buildings)
+        counted = self.counted(scope) if scope.subject is not None else None
+        theirs = f"number of {counted.words.plural}" if counted is not None else ""
         reading.counts_only = (
             aggregates > 0
             and len(measures) == len(reading.returns)
             and all(i.text.startswith("number of ") for i in measures)
+            and not any(i.text == theirs for i in measures)
         )
 
     def _version(self, t: Term, col: ast.Column, scope: BlockWords) -> str:
@@ -364,7 +375,8 @@ class QueryReader(ConditionReader):
         "and" so they cannot be read as the outer one's."""
         text = " ".join([*r.adjectives, r.singular if singular else r.subject])
         if context and r.context:
-            text += " " + r.context
+            # nested (a subquery's rows): the full form, which same_scenario can say once
+            text = f"{text} {r.context}" if nested else in_context(text, r.context, r.context_form)
         if r.filters:
             text += " " + self.rel_list(r.filters, nested)
         if r.shaping:

@@ -157,7 +157,7 @@ class ScopeReader:
         """The clauses of a CTE or derived table say something about the outer rows too."""
         reading.adjectives += sub.adjectives
         if sub.context and not reading.context:
-            reading.context = sub.context
+            reading.context, reading.context_form = sub.context, sub.context_form
             reading.within += sub.within  # what it names: not said again (blind review)
         reading.filters += sub.filters
         reading.links += sub.links
@@ -282,7 +282,12 @@ class ScopeReader:
                 # a role's table is not the subject's own: a line's destination bus has the
                 # zone the condition tests, not the line ("lines to HV buses", blind review)
                 src.label = f"the {link.role} {src.words.singular}"
-            elif link.kind in ("same", "up") and link.to is not None and link.to.attached:
+            elif (
+                link.kind in ("same", "up")
+                and link.to is not None
+                and link.to.attached
+                and (link.kind == "same" or self._belongs_to(src))
+            ):
                 src.attached = True
             self.links[id(scope)].append(link)
             placed.append(src)
@@ -292,6 +297,14 @@ class ScopeReader:
         return [
             c for c in rest if not self._other_copy(c, scope) and not self._correlation(c, scope)
         ]
+
+    def _belongs_to(self, src: Source) -> bool:
+        """Whether the rows' parent ``src`` is what they belong to (a project scenario),
+        so that its values read as theirs ("buildings with project name ..."); another
+        parent is a thing of its own: a building's census zone has the population, not the
+        building ("buildings whose census zone has total population over 1200", sixth
+        pass's review)."""
+        return src.query is not None or bool(set(src.words.singular.split()) & self.v.scope_words)
 
     def _correlation(self, c: ast.Expr, scope: BlockWords) -> bool:
         """``x.project_id = outer.project_id`` in a subquery: the rows of the outer one."""
@@ -445,10 +458,41 @@ class ScopeReader:
         (col_a, base_a), (col_b, base_b) = self._base(c.left, a), self._base(c.right, b)
         return base_a.key is not None and base_a.key == base_b.key and col_a.name == col_b.name
 
+    def counted(self, scope: BlockWords) -> Source | None:
+        """The joined table whose rows a ``COUNT(*)`` of ``scope`` counts, when the subject
+        meets several of its rows: census zones joined to their buildings count buildings,
+        buildings joined to the lines within 200 m of them count lines (the lead's read of
+        the fifth pass: "Count buildings ..." over a query that counts lines). None when no
+        join fans out, or more than one does (the rows are then combinations)."""
+        many = [
+            link.source
+            for link in self.links.get(id(scope), [])
+            if link.to is scope.subject and scope.subject is not None and _fans_out(link, self)
+        ]
+        return many[0] if len(many) == 1 else None
+
     def link_phrases(self, scope: BlockWords) -> list[str]:
         """The links of ``scope`` as phrases, now that it is known what was named."""
         out = []
-        for link in self.links.get(id(scope), []):
+        links = self.links.get(id(scope), [])
+        for link in links:
+            src, to = link.source, link.to
+            if (
+                to is not None
+                and not src.attached
+                and not to.attached
+                and link.kind in ("up", "down", "same")
+                and not link.role
+                and src.words.plural == to.words.plural
+            ):
+                # the same things from another table (a building's properties and its
+                # footprint): one noun with both tables' conditions, "the LOD 1 buildings
+                # with ISTAT construction period 'E8'", not "the buildings with ISTAT
+                # construction period 'E8', with their LOD 1 buildings" (sixth pass's review)
+                to.filters += src.filters
+                src.filters = []
+                to.mentioned = to.mentioned or src.mentioned
+        for link in links:
             text = self.link_phrase(link, scope)
             if text:
                 out.append(text + (" (if any)" if link.outer else ""))
@@ -491,11 +535,12 @@ class ScopeReader:
                 # voltage": a role is in the owner's name); joining it changes nothing else
                 # worth a phrase; only a role's rows asked for by name are said
                 return ""
-            if link.role and their == "their" and src.filters and adjective is None:
-                # "lines whose source bus has voltage at least 132 kV": the condition is
-                # the bus's, said as the bus's (not "lines with voltage ...")
+            if their == "their" and src.filters and adjective is None:
+                # "lines whose source bus has voltage at least 132 kV", "buildings whose
+                # census zone has total population over 1200": the condition is the
+                # parent's, said as the parent's (not "lines with voltage ...")
                 said = join_words([verb_s(c.verb) for c in src.filters])
-                return f"whose {link.role} {w.singular} {said}"
+                return f"whose {link.role} {w.singular} {said}".replace("  ", " ")
             return f"with {their} {link.role} {noun}"
         if link.kind == "down":
             if link.role:
@@ -589,6 +634,31 @@ def qualify(text: str, owner: str) -> str:
 
 
 _POINTS = {"ST_Centroid", "ST_PointOnSurface", "ST_SetSRID", "ST_MakePoint", "ST_Point"}
+
+
+# the argument that contains the other
+_CONTAINER = {"ST_Within": 1, "ST_CoveredBy": 1, "ST_Contains": 0, "ST_Covers": 0}
+
+
+def _fans_out(link: Link, reader: ScopeReader) -> bool:
+    """Whether ``link`` meets several rows of its table per row it hangs on: a table's
+    children (``down``) or a spatial join other than the one area containing the rows or
+    the raster tile under them."""
+    if link.kind == "down":
+        return True
+    if link.kind != "spatial" or not link.conds or reader.v.raster_value(link.source.key):
+        return False
+    c = link.conds[0]
+    if isinstance(c, ast.FuncCall):
+        # ST_Within(row, joined) / ST_Contains(joined, row): one container per row
+        at = _CONTAINER.get(c.name.removeprefix("public."))
+        if at is not None and len(c.args) == 2:
+            inner = c.args[at]
+            return not any(
+                isinstance(col, ast.Column) and col.table == link.source.ref
+                for col in columns_in(inner)
+            )
+    return True
 
 
 def _at_a_point(c: ast.Expr) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from cimgen.question.base import TONES, Clause, Reading, with_links
+from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
 from cimgen.question.reading import QueryReader
 
 # (imperative, question, goal) weights per tone
@@ -66,9 +66,9 @@ _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predi
 }
 _THERE = {  # the same, when no condition is left to ask with
     "DIRECT": ("Which {n} are there", "Can you list the {n}"),
-    "INTERROGATIVE": ("Which {n} are there", "What are the {n}"),
-    "ANALYTICAL": ("Which {n} are there", "What {n} do we have"),
-    "AGGREGATE": ("What {n} are there", "Which {n} are recorded"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list the {n}"),
+    "ANALYTICAL": ("Which {n} are there", "What {n} do we have", "Can you show me the {n}"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list the {n}"),
     "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
     "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
 }
@@ -88,6 +88,7 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
+_THERE_MORE = ("What are the {n}", "Can you show me the {n}", "Could you list the {n}")
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _IF_SHORT = ("Among", "For")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
@@ -117,10 +118,13 @@ class Voices:
         pred = ""
         if filters and not filters[-1].rel.startswith("where "):
             pred = filters.pop().verb
-        elif g.context and not filters and not g.links:
+        elif g.context and not filters and not g.links and not g.shaping:
+            full = in_context(text, g.context, g.context_form)
+            if not full.endswith(g.context):  # "Which baseline buildings are in 'p'"
+                noun, _, place = full.partition(" in '")
+                return noun, f"are in '{place}"
             return text, "are " + re.sub(r"^for (.*) \((.*)\)$", r"in \1, \2", g.context)
-        if g.context:
-            text += " " + g.context
+        text = in_context(text, g.context, g.context_form)
         if filters:
             text += " " + self.r.rel_list(filters)
         if g.shaping:
@@ -138,8 +142,19 @@ class Voices:
     def forward(self, R: str) -> bool:
         """Whether ``R`` points at rows not yet named (``the number of lines within 100 m
         of them``, ``the distance to the other bus``): said before the rows ("What are R of
-        N") it cannot be parsed (blind review, fifth pass), so the rows come first."""
-        return bool(_FORWARD.search(R))
+        N") it cannot be parsed (blind review, fifth pass), so the rows come first. So do
+        a yes/no value inside a list ("the length and whether the destination bus is in
+        service of lines") and a joined table named in a value before its join ("distance
+        to the line" of buses "with the lines from them": the lead's read of the fifth
+        pass)."""
+        if _FORWARD.search(R) or "whether " in R:
+            return True
+        joined = " ".join(self.g.links)
+        for m in _NAMED.finditer(R):
+            head = m[1].split()[-1]
+            if re.search(rf"\b{re.escape(head)}(?:e?s)?\b", joined):
+                return True
+        return False
 
     def returns(self) -> str:
         return self.r.returns_text(self.g)
@@ -277,7 +292,10 @@ class Voices:
                 return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
             if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
-            if pred:
+            # not "Which buildings, and the buses within 100 m of them, intersect ...": a
+            # join wedged between the rows and their predicate (blind reviews, fifth and
+            # sixth passes); the rows, their conditions and joins said in one piece instead
+            if pred and not g.links:
                 forms = list(_WHICH.get(self.tone, _WHICH["DIRECT"]))
                 if self.long:  # a word of frame at most: "Which {h} currently {p}"
                     forms = [f for f in forms if len(f.split()) <= 4]
@@ -290,11 +308,14 @@ class Voices:
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
             if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
-                forms = [f for f in forms if f.endswith("{n}")] or ["What are the {n}"]
+                # rows with joins come here too (not "Which X, and the Y, ..."): a tone
+                # without a form of its own gets one of three, so tones still read apart
+                more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
+                forms = [f for f in forms if f.endswith("{n}")] or [more]
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
-        if pred and r.chance(0.5):
+        if pred and not g.links and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
             return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
         goal = self.goal()
@@ -405,9 +426,7 @@ class Voices:
         if self.long:  # "For X with A and B, what ...": not "... among those with B"
             k = len(filters)
         first, rest = filters[:k], filters[k:]
-        cond = " ".join([*g.adjectives, g.subject])
-        if g.context:
-            cond += " " + g.context
+        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
         if first:
             cond += " " + r.rel_list(first)
         if g.shaping:
@@ -505,6 +524,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
 
 
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
+# a value that names another thing: "distance to the line", "the bus's voltage"
+_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
 
 
 def _lower_first(text: str) -> str:
@@ -535,16 +556,28 @@ def say_once(text: str) -> str:
 
 # a project and scenario: "in 'p', scenario 's'" / "in project 'p', scenario 's'"
 _SCENARIO = re.compile(r"in (?:project )?'[^']*', scenario '[^']*'")
+_SCENARIO_PARTS = re.compile(r"in (?:project )?('[^']*'), scenario '([a-z]{3,})'")
 
 
 def same_scenario(text: str) -> str:
     """The same project and scenario named again (a subquery's average over the rows'
     own scenario) is ``in that scenario``: "below the average height of buildings in that
-    scenario", not the two names twice."""
+    scenario", not the two names twice; the first may be the short form ("baseline
+    buildings in 'p' ... of buildings in that scenario")."""
     found = _SCENARIO.findall(text)
-    if len(found) < 2 or len(set(found)) != 1:
+    if not found or len(set(found)) != 1:
         return text
+    short = _SCENARIO_PARTS.fullmatch(found[0])
     first = text.index(found[0]) + len(found[0])
+    if short and len(found) == 1:  # said before as "<scenario> ... in '<project>'"?
+        before = text[: text.index(found[0])]
+        p, s = re.escape(short[1]), re.escape(short[2])
+        said = re.search(rf"\b{s} [^,]*\bin {p}|\bin {p} \({s}\)", before)
+        if not said:
+            return text
+        first = 0
+    elif len(found) < 2:
+        return text
     return text[:first] + text[first:].replace(found[0], "in that scenario")
 
 
