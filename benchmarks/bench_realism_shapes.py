@@ -60,8 +60,15 @@ from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_versions
-from cimgen.expand.multiply import base_table, multiplies, to_many
+from cimgen.expand.multiply import base_table, block_refs, multiplies, to_many
 from cimgen.expand.names import count_name
+from cimgen.expand.theme import (
+    all_ctes,
+    asked_conditions,
+    filter_only_joins,
+    literal_conditions,
+    places,
+)
 from cimgen.grammar import parse
 from cimgen.schema import load_schema
 
@@ -442,6 +449,36 @@ def fifth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+# --- issue 14, sixth pass: contrived content ----------------------------------------------
+
+
+def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int]:
+    """The sixth pass's shapes (module docstring) of one row, and its number of
+    conditions on a literal (attributes and places; not pins)."""
+    found: set[str] = set()
+    total = asked_conditions(query, ctx)
+    ctes = all_ctes(query)
+    for _, body in _blocks(query):
+        asked = [(a, k) for a, k in literal_conditions(body, ctes, ctx) if k != "pin"]
+        per_table = Counter(a for a, k in asked if k == "attribute")
+        if any(n >= 3 for n in per_table.values()):
+            found.add("table_conditions:3")
+        # the tables asked about, the query's place counted once (two tiles at one point)
+        if len({a if k == "attribute" else "place" for a, k in asked}) >= 3:
+            found.add("condition_tables:3")
+        if len(block_refs(body)) >= 4:
+            found.add("tables_in_block:4")
+    if total >= 3:
+        found.add("conditions:3")
+    if total >= 4:
+        found.add("conditions:4")
+    if filter_only_joins(query):
+        found.add("filter_only_join")
+    if len(places(query)) >= 2:
+        found.add("two_places")
+    return found, total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
@@ -451,16 +488,19 @@ def main() -> None:
     check = CheckContext(schema=schema)
     for run in args.runs:
         counts: Counter[str] = Counter()
-        rows = 0
+        rows = conditions = 0
         for line in (run / "dataset.jsonl").read_text().splitlines():
             record = json.loads(line)
             rows += 1
             sql = record["sql_postgis"]
             query = parse(sql)
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
-            for name in found | fifth_shapes(query, ctx):
+            sixth, n = sixth_shapes(query, ctx)
+            conditions += n
+            for name in found | fifth_shapes(query, ctx) | sixth:
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
+        print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")
 
 
 if __name__ == "__main__":
