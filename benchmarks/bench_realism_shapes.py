@@ -67,6 +67,7 @@ from cimgen.expand.theme import (
     asked_conditions,
     filter_only_joins,
     literal_conditions,
+    pin_only_joins,
     places,
 )
 from cimgen.grammar import parse
@@ -474,6 +475,8 @@ def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int
         found.add("conditions:4")
     if filter_only_joins(query):
         found.add("filter_only_join")
+    if pin_only_joins(query, ctx):
+        found.add("filter_only_join:pins")
     if len(places(query)) >= 2:
         found.add("two_places")
     return found, total

@@ -118,7 +118,28 @@ def _read_beyond_links(body: ast.Select, order_by: tuple[Any, ...], alias: str) 
 def filter_only_joins(query: ast.Query) -> list[str]:
     """Joined base tables (every block) whose only role is a condition on themselves: read
     by nothing but their one link and their own conditions (not a bridge to a third
-    table)."""
+    table). Stage 1 writes some (properties joined for "mixed-use buildings")."""
+    return [r.qualified for r, _ in _filter_only(query)]
+
+
+def pin_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
+    """Of :func:`filter_only_joins`, those whose own conditions are all pins, not only its
+    scope: a ``raster_model`` joined for ``raster_type = 'DTM' AND srid = 4326`` and
+    nothing else (blind review, issue 14: "a raster_model join that only filters")."""
+    out = []
+    for r, own in _filter_only(query):
+        info = ctx.by_name.get(r.qualified)
+        scope = set(info.scope) if info is not None else set()
+        if all(condition_kind(c, info, ctx) == "pin" for c in own) and not all(
+            ast.tables_read(c) and {n.name for n in ast.walk(c) if isinstance(n, ast.Column)}
+            <= scope
+            for c in own
+        ):  # a table joined for its project scenario names which rows are meant
+            out.append(r.qualified)
+    return out
+
+
+def _filter_only(query: ast.Query) -> list[tuple[ast.TableRef, list[ast.Expr]]]:
     out = []
     for q in (n for n in ast.walk(query) if isinstance(n, ast.Query)):
         body = q.body
@@ -135,5 +156,5 @@ def filter_only_joins(query: ast.Query) -> list[str]:
             linked = (linked & names) - {a}
             own = [c for c in conds if ast.tables_read(c) & names == {a}]
             if own and len(linked) <= 1 and not _read_beyond_links(body, q.order_by, a):
-                out.append(r.qualified)
+                out.append((r, own))
     return out
