@@ -131,8 +131,8 @@ def pin_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
         info = ctx.by_name.get(r.qualified)
         scope = set(info.scope) if info is not None else set()
         if all(condition_kind(c, info, ctx) == "pin" for c in own) and not all(
-            ast.tables_read(c) and {n.name for n in ast.walk(c) if isinstance(n, ast.Column)}
-            <= scope
+            ast.tables_read(c)
+            and {n.name for n in ast.walk(c) if isinstance(n, ast.Column)} <= scope
             for c in own
         ):  # a table joined for its project scenario names which rows are meant
             out.append(r.qualified)
