@@ -41,7 +41,26 @@ SELECT block (CTE bodies too; see ``fifth_shapes``):
   label (``gl.name = '...'``), in the block or the CTE it reads;
 * ``unused_cte_column`` -- a CTE output no reader uses;
 * ``wkt_and_coords`` -- WKT and longitude/latitude of the same geometry;
-* ``output_join_key`` -- an output column of a joined table equated to a column of another.
+* ``output_join_key`` -- an output column of a joined table equated to a column of another;
+
+and the shapes of the sixth pass (docs/BENCHMARKS.md, "Realism: sixth pass"; the readers
+are ``cimgen.expand.theme``'s, the expander's own):
+
+* ``conditions:3`` / ``conditions:4`` -- three / four or more conditions on attributes or
+  places in the query, all blocks together (pins of a project scenario, version or raster
+  kind aside; one place counted once however many predicates name it);
+* ``table_conditions:3`` -- three or more attribute conditions on one table of a block
+  ("four census thresholds");
+* ``condition_tables:3`` -- conditions on three or more tables of a block (the place once);
+* ``two_places`` -- two different literal points or boxes in one query (a box filter and a
+  distance ordering from another point);
+* ``filter_only_join`` -- a joined table read by nothing but its link and its own
+  conditions (``:pins`` -- by pins other than its scope alone: a ``raster_model`` joined
+  for ``raster_type = 'DTM' AND srid = 4326``);
+* ``tables_in_block:4`` -- a block of four or more FROM items.
+
+It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
+600 random records, none with three or more).
 
     python benchmarks/bench_realism_shapes.py out/before out/after
 """
