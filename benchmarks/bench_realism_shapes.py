@@ -492,7 +492,7 @@ def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int
         found.add("conditions:3")
     if total >= 4:
         found.add("conditions:4")
-    if filter_only_joins(query):
+    if filter_only_joins(query, ctx):
         found.add("filter_only_join")
     if pin_only_joins(query, ctx):
         found.add("filter_only_join:pins")

@@ -8,6 +8,7 @@ for many WHERE leaves, tables and spatial calls -- the ones that built those sha
 from __future__ import annotations
 
 import random
+import re
 from functools import cache
 
 from expand_support import SCHEMA, stand_in_context
@@ -20,6 +21,7 @@ from cimgen.expand.spatial import Spatial
 from cimgen.expand.theme import asked_conditions, filter_only_joins, pin_only_joins, places
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
+from cimgen.render import render_postgis
 
 
 @cache
@@ -112,7 +114,7 @@ def test_the_readers_see_the_reviews_shapes() -> None:
         "ON ST_Intersects(rm.rast, gb.geometry) WHERE rm.srid = 4326 "
         "AND rm.raster_type = 'DTM' AND gb.zone = 'LV'"
     )
-    assert filter_only_joins(raster) == ["cim_raster.raster_model"]
+    assert filter_only_joins(raster, ctx()) == ["cim_raster.raster_model"]
     # a pinned project scenario and a tile pair read at one point ask nothing / one place
     pinned = parse(
         "SELECT dr.min_elevation, ST_Value(dtm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.48), "
@@ -176,7 +178,7 @@ def test_a_joined_table_is_not_there_for_its_pins_alone() -> None:
     assert found == []
     # a table joined for a condition on its own attributes stays rare (Stage 1 writes
     # "properties of catasto buildings" too)
-    only = [t for q in queries for t in filter_only_joins(q)]
+    only = [t for q in queries for t in filter_only_joins(q, ctx())]
     assert len(only) <= len(queries) // 20
 
 
@@ -196,3 +198,27 @@ def test_the_filters_reuse_the_query_place() -> None:
     boxed = Filters(c, rng, Spatial(c, rng), pv)
     assert boxed.in_box(a, g) is not None
     assert boxed.near_point(a, g) is None and boxed.place_for(geo) is None
+
+
+def test_a_count_named_after_a_filtered_joined_table_is_said_once() -> None:
+    # "the LOD 1 buildings of census zones": COUNT(*) AS n_buildings is what the building
+    # join is for; a COUNT(DISTINCT b.building_id) beside it said the same number again
+    s = QueryFeatures(
+        table_count=2,
+        schema_count=2,
+        predicate_count=3,
+        spatial_function_count=1,
+        sql_type="AGGREGATION",
+        aggregation="AGGREGATE",
+        primary_function_category="predicates",
+    )
+    counted = 0
+    for k in range(40):
+        q = expand(s, stand_in_context(0), random.Random(k)).query
+        if q is None:
+            continue
+        sql = render_postgis(q)
+        for name in re.findall(r"COUNT\(\*\) AS (n_\w+)", sql):
+            counted += 1
+            assert not re.search(rf"COUNT\(DISTINCT [\w.]+\) AS \w*{name}\b", sql), sql
+    assert counted >= 20

@@ -27,6 +27,7 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.multiply import base_table, block_refs
+from cimgen.expand.names import count_name
 
 _LITERAL_GEOMS = frozenset({"st_makepoint", "st_point", "st_makeenvelope", "st_geomfromtext"})
 _NESTED = (ast.Exists, ast.InSubquery, ast.Subquery)
@@ -115,11 +116,12 @@ def _read_beyond_links(body: ast.Select, order_by: tuple[Any, ...], alias: str) 
     return any(alias in ast.tables_read(p) for p in parts)
 
 
-def filter_only_joins(query: ast.Query) -> list[str]:
+def filter_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
     """Joined base tables (every block) whose only role is a condition on themselves: read
     by nothing but their one link and their own conditions (not a bridge to a third
-    table). Stage 1 writes some (properties joined for "mixed-use buildings")."""
-    return [r.qualified for r, _ in _filter_only(query)]
+    table, not the rows a ``COUNT(*)`` named after them counts: "LOD 1 buildings per
+    zone"). Stage 1 writes some (properties joined for "mixed-use buildings")."""
+    return [r.qualified for r, _ in _filter_only(query, ctx)]
 
 
 def pin_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
@@ -127,7 +129,7 @@ def pin_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
     scope: a ``raster_model`` joined for ``raster_type = 'DTM' AND srid = 4326`` and
     nothing else (blind review, issue 14: "a raster_model join that only filters")."""
     out = []
-    for r, own in _filter_only(query):
+    for r, own in _filter_only(query, ctx):
         info = ctx.by_name.get(r.qualified)
         scope = set(info.scope) if info is not None else set()
         if all(condition_kind(c, info, ctx) == "pin" for c in own) and not all(
@@ -139,7 +141,9 @@ def pin_only_joins(query: ast.Query, ctx: ExpansionContext) -> list[str]:
     return out
 
 
-def _filter_only(query: ast.Query) -> list[tuple[ast.TableRef, list[ast.Expr]]]:
+def _filter_only(
+    query: ast.Query, ctx: ExpansionContext
+) -> list[tuple[ast.TableRef, list[ast.Expr]]]:
     out = []
     for q in (n for n in ast.walk(query) if isinstance(n, ast.Query)):
         body = q.body
@@ -148,6 +152,11 @@ def _filter_only(query: ast.Query) -> list[tuple[ast.TableRef, list[ast.Expr]]]:
         refs = block_refs(body)
         names = {r.ref_name for r in refs}
         conds = ast.block_conditions(body, outer_joins=True)
+        counts = {
+            it.alias
+            for it in body.items
+            if isinstance(it.expr, ast.FuncCall) and it.expr.star and it.expr.over is None
+        }
         for r in refs[1:]:
             a = r.ref_name
             if r.schema is None:
@@ -156,5 +165,8 @@ def _filter_only(query: ast.Query) -> list[tuple[ast.TableRef, list[ast.Expr]]]:
             linked = (linked & names) - {a}
             own = [c for c in conds if ast.tables_read(c) & names == {a}]
             if own and len(linked) <= 1 and not _read_beyond_links(body, q.order_by, a):
+                info = ctx.by_name.get(r.qualified)
+                if info is not None and count_name(info.noun) in counts:
+                    continue  # what COUNT(*) counts
                 out.append((r, own))
     return out
