@@ -41,7 +41,26 @@ SELECT block (CTE bodies too; see ``fifth_shapes``):
   label (``gl.name = '...'``), in the block or the CTE it reads;
 * ``unused_cte_column`` -- a CTE output no reader uses;
 * ``wkt_and_coords`` -- WKT and longitude/latitude of the same geometry;
-* ``output_join_key`` -- an output column of a joined table equated to a column of another.
+* ``output_join_key`` -- an output column of a joined table equated to a column of another;
+
+and the shapes of the sixth pass (docs/BENCHMARKS.md, "Realism: sixth pass"; the readers
+are ``cimgen.expand.theme``'s, the expander's own):
+
+* ``conditions:3`` / ``conditions:4`` -- three / four or more conditions on attributes or
+  places in the query, all blocks together (pins of a project scenario, version or raster
+  kind aside; one place counted once however many predicates name it);
+* ``table_conditions:3`` -- three or more attribute conditions on one table of a block
+  ("four census thresholds");
+* ``condition_tables:3`` -- conditions on three or more tables of a block (the place once);
+* ``two_places`` -- two different literal points or boxes in one query (a box filter and a
+  distance ordering from another point);
+* ``filter_only_join`` -- a joined table read by nothing but its link and its own
+  conditions (``:pins`` -- by pins other than its scope alone: a ``raster_model`` joined
+  for ``raster_type = 'DTM' AND srid = 4326``);
+* ``tables_in_block:4`` -- a block of four or more FROM items.
+
+It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
+600 random records, none with three or more).
 
     python benchmarks/bench_realism_shapes.py out/before out/after
 """
@@ -59,8 +78,16 @@ from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_versions
-from cimgen.expand.multiply import base_table, multiplies, to_many
+from cimgen.expand.multiply import base_table, block_refs, multiplies, to_many
 from cimgen.expand.names import count_name
+from cimgen.expand.theme import (
+    all_ctes,
+    asked_conditions,
+    filter_only_joins,
+    literal_conditions,
+    pin_only_joins,
+    places,
+)
 from cimgen.grammar import parse
 from cimgen.io import read_jsonl
 from cimgen.schema import load_schema
@@ -442,6 +469,38 @@ def fifth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+# --- issue 14, sixth pass: contrived content ----------------------------------------------
+
+
+def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int]:
+    """The sixth pass's shapes (module docstring) of one row, and its number of
+    conditions on a literal (attributes and places; not pins)."""
+    found: set[str] = set()
+    total = asked_conditions(query, ctx)
+    ctes = all_ctes(query)
+    for _, body in _blocks(query):
+        asked = [(a, k) for a, k in literal_conditions(body, ctes, ctx) if k != "pin"]
+        per_table = Counter(a for a, k in asked if k == "attribute")
+        if any(n >= 3 for n in per_table.values()):
+            found.add("table_conditions:3")
+        # the tables asked about, the query's place counted once (two tiles at one point)
+        if len({a if k == "attribute" else "place" for a, k in asked}) >= 3:
+            found.add("condition_tables:3")
+        if len(block_refs(body)) >= 4:
+            found.add("tables_in_block:4")
+    if total >= 3:
+        found.add("conditions:3")
+    if total >= 4:
+        found.add("conditions:4")
+    if filter_only_joins(query, ctx):
+        found.add("filter_only_join")
+    if pin_only_joins(query, ctx):
+        found.add("filter_only_join:pins")
+    if len(places(query)) >= 2:
+        found.add("two_places")
+    return found, total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
@@ -451,15 +510,18 @@ def main() -> None:
     check = CheckContext(schema=schema)
     for run in args.runs:
         counts: Counter[str] = Counter()
-        rows = 0
+        rows = conditions = 0
         for record in read_jsonl(run / "dataset.jsonl"):
             rows += 1
             sql = record["sql_postgis"]
             query = parse(sql)
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
-            for name in found | fifth_shapes(query, ctx):
+            sixth, n = sixth_shapes(query, ctx)
+            conditions += n
+            for name in found | fifth_shapes(query, ctx) | sixth:
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
+        print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")
 
 
 if __name__ == "__main__":

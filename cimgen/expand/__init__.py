@@ -180,7 +180,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = order_by_what_varies(pin_scope(query, ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
-            query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query)))
+            query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)
             continue

@@ -78,7 +78,11 @@ class Block:
         if ctx is not None and p.holds is not None and not self._narrows(p, ctx):
             return False
         self.preds.append(p)
-        p.item.used = True
+        if p.item is self.subject or p.kind == "scope":
+            # a joined table is not there for a condition on itself alone: it still owes
+            # the answer an output (blind review, issue 14: "a raster_model join that only
+            # filters"); a scope pin says which project scenario the rows are of
+            p.item.used = True
         return True
 
     def _narrows(self, p: Pred, ctx: ExpansionContext) -> bool:

@@ -26,7 +26,7 @@ from cimgen.expand.content_base import (
 )
 from cimgen.expand.context import is_name
 from cimgen.expand.distinct import version_columns
-from cimgen.expand.filters import Pred
+from cimgen.expand.filters import Pred, asked_count
 from cimgen.expand.frame import Item
 from cimgen.expand.grouping import Grouping
 from cimgen.expand.ordering import Ordering
@@ -82,11 +82,18 @@ class Content(Grouping, Ordering):
         return None
 
     def filters(
-        self, block: Block, n: int, spatial: int, scope_p: float = 0.55, aggregated: bool = False
+        self,
+        block: Block,
+        n: int,
+        spatial: int,
+        scope_p: float = 0.55,
+        aggregated: bool = False,
+        asked: int = 2,
     ) -> None:
         """About ``n`` predicate leaves on the block's items, ``spatial`` of them spatial,
         the scope first (most questions are about one project scenario; its columns count
-        one leaf each)."""
+        one leaf each); at most ``asked`` of them conditions on attributes or places, on
+        the subject or an item linked to it (one theme: ``build.ASKED_CONDITIONS``)."""
         subject = block.subject
         scoped = [
             it
@@ -109,6 +116,7 @@ class Content(Grouping, Ordering):
                 block.add_pred(p)
                 n -= 1
         self._pin_versions(block)
+        n = min(n, asked - asked_count(block.preds))
         for _ in range(spatial):
             if n <= 0:
                 break
@@ -127,17 +135,23 @@ class Content(Grouping, Ordering):
         tries = 0
         while n > 0 and tries < 8:
             tries += 1
+            # the question's theme: the subject, or an item linked to it (not a table met
+            # through another: "lines whose bus's census zone has ...")
             candidates = [
                 it
                 for it in block.frame.items
-                if it.mode != "left" and not _grouped(it) and not _neighbour(block, it)
+                if it.mode != "left"
+                and not _grouped(it)
+                and not _neighbour(block, it)
+                and (it is subject or (it.link is not None and it.link.to == 0))
             ]
-            unused = [it for it in candidates if not it.used and it.link is not None]
-            it = (
-                unused[0]
-                if unused
-                else (subject if self.rng.random() < 0.6 else self.rng.choice(candidates))
-            )
+            if not candidates:
+                break
+            others = [it for it in candidates if it is not subject]
+            if subject in candidates and (not others or self.rng.random() < 0.65):
+                it = subject
+            else:
+                it = self.rng.choice(others)
             if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
 

@@ -115,14 +115,19 @@ def additive(item: Item, col: str) -> bool:
 def count_noun(block: Block) -> str:
     """What COUNT(*) counts: the subject's rows, or the rows of the item a one-to-many
     chain from the subject reaches (a census section's buildings)."""
+    return counted(block).info.noun
+
+
+def counted(block: Block) -> Item:
+    """The item whose rows COUNT(*) counts (:func:`count_noun`)."""
     from cimgen.expand.core import multiplies
 
-    noun = block.subject.info.noun
+    item = block.subject
     for it in block.frame.items[1:]:
         link = it.link
         if link is not None and multiplies(link.path, link.relation):
-            noun = it.info.noun
-    return noun
+            item = it
+    return item
 
 
 def _scope_filtered(block: Block, item: Item) -> bool:

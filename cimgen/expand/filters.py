@@ -25,6 +25,7 @@ from cimgen.world.pools import Pool
 
 Holds = Callable[[TableSample, int], bool]
 EARTH_M_PER_DEG = 111_320.0
+PLACE_REACH_M = 1200.0  # how far from the query's place a later predicate may reach
 
 
 @dataclass
@@ -32,8 +33,21 @@ class Pred:
     expr: ast.Expr
     item: Item
     column: str | None  # the column (or geometry column) it constrains
-    kind: str  # scope | category | measure | flag | label | like | spatial
+    kind: str  # scope | pin | category | measure | flag | label | like | spatial
     holds: Holds | None = None
+    place: bool = False  # names the query's place (a point or box: Filters.place / .box)
+
+    @property
+    def asked(self) -> bool:
+        """Is it a condition the question asks (an attribute or a place), not a pin that
+        says which project scenario, version or raster is meant?"""
+        return self.kind not in ("scope", "pin")
+
+
+def asked_count(preds: list[Pred]) -> int:
+    """How many conditions ``preds`` ask: each attribute one, and the query's place once
+    however many predicates name it (two tiles read at one point)."""
+    return sum(1 for p in preds if p.asked and not p.place) + any(p.place for p in preds)
 
 
 def metres(x0: float, y0: float, x1: float, y1: float) -> float:
@@ -47,10 +61,18 @@ def _eq(col: str, v: Any) -> Holds:
 
 
 class Filters:
-    """Builds pivot-true predicates for the items of one query."""
+    """Builds pivot-true predicates for the items of one query.
+
+    One place per query (blind review, issue 14: "a filter and an ordering on two unrelated
+    points"): the first point or box a predicate or an output names is the query's place
+    (``place`` / ``box``); later spatial predicates and distances reuse that point, or are
+    not asked.
+    """
 
     def __init__(self, ctx: ExpansionContext, rng: random.Random, sp: Spatial, pv: Pivots) -> None:
         self.ctx, self.rng, self.sp, self.pv = ctx, rng, sp, pv
+        self.place: tuple[float, float] | None = None
+        self.box: tuple[float, float, float, float] | None = None
 
     # ------------------------------------------------------------------ attributes
 
@@ -69,12 +91,11 @@ class Filters:
         return out
 
     def equal(self, item: Item, col: str) -> Pred | None:
+        """A pin: which version, SRID or raster kind the link means (``b.lod = 2``)."""
         v = value(self.ctx, item, col)
         if v is None or not self._ok(item, col, v):
             return None
-        return Pred(
-            ast.BinaryOp("=", column(item, col), literal(v)), item, col, "category", _eq(col, v)
-        )
+        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "pin", _eq(col, v))
 
     def category(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
@@ -225,9 +246,15 @@ class Filters:
         """``ST_DWithin(g, <a point near the pivot>, d)``: a corpus place when one lies
         close to the pivot, else a point a short walk from it (``small``: a few metres)."""
         geo = self._geo(item, g)
-        if geo is None:
+        if geo is None or self.box is not None:
             return None
-        px, py = (round(geo.x, 5), round(geo.y, 5)) if small else self._place_near(geo)
+        if self.place is not None:
+            px, py = self.place
+            if metres(px, py, geo.x, geo.y) > PLACE_REACH_M:
+                return None
+        else:
+            px, py = (round(geo.x, 5), round(geo.y, 5)) if small else self._place_near(geo)
+            self.place = (px, py)
         needed = metres(px, py, geo.x, geo.y)
         if not self.ctx.trusted:  # a stand-in's rows lie roughly where the user's do
             needed = max(needed, 300.0)
@@ -240,11 +267,12 @@ class Filters:
             g.name,
             "spatial",
             lambda s, i, c=g.name, px=px, py=py, d=d: _near(s, c, i, px, py, d),  # type: ignore[misc]
+            place=True,
         )
 
     def in_box(self, item: Item, g: GeomCol) -> Pred | None:
         geo = self._geo(item, g)
-        if geo is None:
+        if geo is None or self.place is not None or self.box is not None:
             return None
         lo, hi = (150, 700) if self.ctx.trusted else (500, 1500)
         pad = [self.rng.uniform(lo, hi) / EARTH_M_PER_DEG for _ in range(4)]
@@ -255,6 +283,7 @@ class Filters:
             math.ceil((geo.xmax + pad[2] / k) * 1e4) / 1e4,
             math.ceil((geo.ymax + pad[3]) * 1e4) / 1e4,
         )
+        self.box = box
         ref = column(item, g.name)
         env = self.sp.envelope(box, g.srid)
         within = g.dim == 0 or self.rng.random() < 0.3
@@ -270,14 +299,18 @@ class Filters:
             g.name,
             "spatial",
             lambda s, i, c=g.name, b=box: _in_box(s, c, i, b),  # type: ignore[misc]
+            place=True,
         )
 
     def contains_point(self, item: Item, g: GeomCol) -> Pred | None:
         """For polygons: the one containing a point (the pivot's point on surface)."""
         geo = self._geo(item, g)
-        if geo is None or geo.dim != 2 or not self.ctx.trusted:
+        if geo is None or geo.dim != 2 or not self.ctx.trusted or self.box is not None:
             return None
         px, py = round(geo.x, 5), round(geo.y, 5)
+        if self.place not in (None, (px, py)):
+            return None  # a second place
+        self.place = (px, py)
         ref = column(item, g.name)
         contains = self.rng.random() < 0.6 and self.ctx.can("ST_Contains")
         name = "ST_Contains" if contains else "ST_Intersects"
@@ -288,6 +321,7 @@ class Filters:
             g.name,
             "spatial",
             lambda s, i, c=g.name, b=(px, py, px, py): _in_box(s, c, i, b),  # type: ignore[misc]
+            place=True,
         )
 
     def size_over(self, item: Item, g: GeomCol) -> Pred | None:
@@ -318,8 +352,13 @@ class Filters:
         """The tile covering a place (inside the pivot's tile)."""
         at = self.pv.tile_point(item.table, r.name, item.pivot)
         tile = self.pv.tile(item.table, r.name, item.pivot)
-        if at is None or tile is None:
+        if at is None or tile is None or self.box is not None:
             return None
+        if self.place is not None:
+            if not tile.covers(*self.place):
+                return None  # a second place
+            at = self.place
+        self.place = at
         point = self.sp.point(at[0], at[1], tile.srid)
         expr = self.sp.call("ST_Intersects", column(item, r.name), point)
         return Pred(
@@ -328,7 +367,19 @@ class Filters:
             r.name,
             "spatial",
             lambda s, i, c=r.name, x=at[0], y=at[1]: _tile_covers(s, c, i, x, y),  # type: ignore[misc]
+            place=True,
         )
+
+    def place_for(self, geo: Geo) -> tuple[float, float] | None:
+        """The query's place for a distance from ``geo`` (chosen near it when the query
+        has none yet); None when the query's place is a box or lies too far."""
+        if self.box is not None:
+            return None
+        if self.place is None:
+            self.place = self._place_near(geo)
+        elif metres(*self.place, geo.x, geo.y) > PLACE_REACH_M:
+            return None
+        return self.place
 
     def _place_near(self, geo: Geo) -> tuple[float, float]:
         places = [

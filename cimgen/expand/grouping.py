@@ -17,6 +17,7 @@ from cimgen.expand.content_base import (
     additive,
     climbed,
     count_noun,
+    counted,
     spatial_calls,
 )
 from cimgen.expand.frame import BuildError, Item, column, value
@@ -75,6 +76,7 @@ class Grouping(Outputs):
         block.add_out(Out(ref, None, "key", it))
         block.group.append(ref)
         block.add_out(Out(_count(), count_name(count_noun(block)), "count", None, numeric=True))
+        _count_serves(block)
         self.aggregates(block, spatial_target, prefer)
         for other in block.frame.items[1:]:
             if not other.used and not _grouped(other):
@@ -198,7 +200,17 @@ class Grouping(Outputs):
     def aggregate_only(self, block: Block, spatial_target: int, prefer: str) -> None:
         """One summary row: a count and statistics over the filtered rows."""
         block.add_out(Out(_count(), count_name(count_noun(block)), "count", None, numeric=True))
+        _count_serves(block)
         self.aggregates(block, spatial_target, prefer)
         for other in block.frame.items[1:]:
             if not other.used:
                 self.aggregate_of(block, other)
+
+
+def _count_serves(block: Block) -> None:
+    """A joined item COUNT(*) is named after (the LOD 1 buildings of a census zone) and
+    that the block filters is used: the count and its condition are what it is for, and
+    a ``COUNT(DISTINCT b.building_id)`` beside it would say the same number again."""
+    item = counted(block)
+    if item is not block.subject and any(p.item is item for p in block.preds):
+        item.used = True

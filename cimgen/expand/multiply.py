@@ -315,9 +315,11 @@ def _item_name(it: ast.SelectItem) -> str | None:
     return it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
 
 
-def drop_unused_cte_columns(query: ast.Query) -> ast.Query:
+def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """Each CTE selects only what its readers use (the last CTE first: a chain's earlier
-    step then sees what the later one still reads)."""
+    step then sees what the later one still reads). With ``ctx``, a joined table's own
+    conditions other than its scope pins do not keep it a purpose once its columns go
+    (issue 14, sixth pass: "a raster_model join that only filters")."""
     for k in reversed(range(len(query.ctes))):
         cte = query.ctes[k]
         body = cte.query.body
@@ -345,7 +347,7 @@ def drop_unused_cte_columns(query: ast.Query) -> ast.Query:
             if name is None or name in used or it.expr in body.group_by:
                 continue
             rest = tuple(x for x in keep if x is not it)
-            if _last_use(replace(body, items=rest), it):
+            if _last_use(replace(body, items=rest), it, ctx):
                 # the CTE joins a table only for a column nobody reads (PUR012 / PUR001)
                 raise BuildError(f"CTE {cte.name} joins a table for {name}, never read")
             keep = rest
@@ -355,20 +357,31 @@ def drop_unused_cte_columns(query: ast.Query) -> ast.Query:
     return query
 
 
-def _last_use(body: ast.Select, item: ast.SelectItem) -> bool:
+def _last_use(body: ast.Select, item: ast.SelectItem, ctx: ExpansionContext | None = None) -> bool:
     """Is ``item`` the only thing asked of a joined table of the CTE ``body`` (whose items
     are the ones kept without it)? Dropping it would leave the table joined for nothing
-    (PUR001)."""
+    (PUR001) -- or, with ``ctx``, for a condition on itself alone, its scope aside."""
     refs = block_refs(body)
     first = refs[0].ref_name if refs else None
     others = [it.expr for it in body.items]  # the items kept without ``item``
+    infos = {r.ref_name: ctx.by_name.get(r.qualified) for r in refs} if ctx else {}
     filters = [
-        c for c in ast.block_conditions(body, outer_joins=True) if len(ast.tables_read(c)) == 1
+        c
+        for c in ast.block_conditions(body, outer_joins=True)
+        if len(ast.tables_read(c)) == 1 and (ctx is None or _scope_pin(c, infos))
     ]
     for a in ast.tables_read(item.expr) - {first}:
         if not any(a in ast.tables_read(x) for x in (*others, *filters, *body.group_by)):
             return True
     return False
+
+
+def _scope_pin(c: ast.Expr, infos: dict[str, Any]) -> bool:
+    """``t.project_id = 'p'``: which project scenario the rows are of."""
+    if not (isinstance(c, ast.BinaryOp) and c.op == "=" and isinstance(c.left, ast.Column)):
+        return False
+    info = infos.get(c.left.table or "")
+    return info is not None and c.left.name in info.scope
 
 
 def _point_of(e: ast.Expr) -> tuple[str, str] | None:

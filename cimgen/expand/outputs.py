@@ -53,9 +53,10 @@ class Outputs(ContentBase):
     def place_distance(self, item: Item, g: GeomCol) -> Out | None:
         """Distance in metres from a place near the pivot ("how far from (lon, lat)")."""
         geo = self.pv.geo(item.table, g.name, item.pivot)
-        if geo is None:
+        place = self.flt.place_for(geo) if geo is not None else None
+        if place is None:
             return None
-        px, py = self.flt._place_near(geo)
+        px, py = place
         expr = self.sp.distance(column(item, g.name), g.srid, self.sp.point(px, py, g.srid), g.srid)
         return Out(expr, "distance_m", "measure", item, numeric=True, descending=False)
 
