@@ -123,17 +123,17 @@ class _Block:
     role: str  # main | cte | derived | predicate (EXISTS / IN / scalar)
 
 
-_LAST: list[Any] = [None, None, []]  # the query, context and blocks of the last call
-
-
-def _blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
-    """Every SELECT block with its scope and role, outermost first. Computed once per
-    query (and context): eight rules ask for the blocks of each candidate in turn, and
-    rebuilding their scopes was half of the rules' CPU (issue 16)."""
-    last = _LAST
-    if last[0] is not query or last[1] is not ctx:
-        last[:] = [query, ctx, list(_walk_blocks(query, ctx))]
-    return iter(last[2])
+def _blocks(subject: Subject, ctx: CheckContext) -> tuple[_Block, ...]:
+    """Every SELECT block of the subject's query with its scope and role, outermost
+    first. Built once per query and kept on the subject: every rule asks for the blocks
+    of each candidate in turn, and rebuilding their scopes was half of the rules' CPU
+    (issue 16)."""
+    q = subject.query
+    if q is None:
+        return ()
+    if subject.blocks is None or subject.blocks[0] is not q:
+        subject.blocks = (q, tuple(_walk_blocks(q, ctx)))
+    return subject.blocks[1]
 
 
 def _walk_blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
@@ -211,7 +211,7 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         sel = b.select
         aliases = [a for item in sel.from_ for a in _leaves(item)]
         if len(aliases) < 2 or (b.role == "predicate" and len(aliases) < 2):
@@ -340,7 +340,7 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
         seen: set[str] = set()
         for c in ast.conjuncts(b.select.where):
@@ -396,7 +396,7 @@ def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         for call in _calls(b.select):
             bad = _MEANINGLESS.get(call.name)
             if not bad or not call.args:
@@ -453,7 +453,7 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         sel = b.select
         if len(sel.from_) != 1 or not isinstance(sel.from_[0], ast.TableRef):
             continue
@@ -488,7 +488,7 @@ def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         optional: set[str] = set()
         for j in _joins(b.select):
             if j.kind == "LEFT":
@@ -529,7 +529,7 @@ def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         for it in b.select.items:
             if not it.alias:
                 continue
@@ -613,7 +613,7 @@ def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         if b.role != "main":
             continue
         one, every = _one_row_aliases(b.select, ctx)
@@ -663,7 +663,7 @@ def check_ordering(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         if b.role != "main":
             continue
         order = _order_exprs(b)
@@ -770,7 +770,7 @@ def check_overlapping_outputs(subject: Subject, ctx: CheckContext) -> list[Findi
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         fns: dict[Any, set[str]] = {}
         for it in b.select.items:
             p = _point_output(it.expr)
@@ -803,7 +803,7 @@ def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]
     q = subject.query
     if q is None:
         return []
-    blocks = list(_blocks(q, ctx))
+    blocks = list(_blocks(subject, ctx))
     ctes = {c.name for n in ast.walk(q) if isinstance(n, ast.Query) for c in n.ctes}
     found: list[Finding] = []
     for b in blocks:
