@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cimgen import ast
-from cimgen.check.base import CheckContext, Subject
+from cimgen.check.base import CheckContext, Subject, block_scopes
 from cimgen.codes import (
     PUR001,
     PUR002,
@@ -132,26 +132,21 @@ def _blocks(subject: Subject, ctx: CheckContext) -> tuple[_Block, ...]:
     if q is None:
         return ()
     if subject.blocks is None or subject.blocks[0] is not q:
-        subject.blocks = (q, tuple(_walk_blocks(q, ctx)))
+        subject.blocks = (q, tuple(_walk_blocks(q, block_scopes(subject, ctx.schema))))
     return subject.blocks[1]
 
 
-def _walk_blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
-    stack: list[tuple[ast.Query, Scope | None, dict[str, ast.CTE], str]] = [
-        (query, None, {}, "main")
-    ]
+def _walk_blocks(query: ast.Query, scopes: dict[int, Scope]) -> Iterator[_Block]:
+    stack: list[tuple[ast.Query, str]] = [(query, "main")]
     while stack:
-        q, parent, ctes, role = stack.pop()
-        visible = dict(ctes)
-        visible.update((c.name, c) for c in q.ctes)
-        for c in q.ctes:
-            stack.append((c.query, parent, visible, "cte"))
+        q, role = stack.pop()
+        stack.extend((c.query, "cte") for c in q.ctes)
         selects = _selects(q.body)
         for k, sel in enumerate(selects):
-            scope = Scope.of_select(sel, ctx.schema, parent, visible)
-            yield _Block(sel, scope, q.order_by if k == 0 and len(selects) == 1 else (), role)
-            for child, child_role in _nested(sel):
-                stack.append((child, scope, visible, child_role))
+            yield _Block(
+                sel, scopes[id(sel)], q.order_by if k == 0 and len(selects) == 1 else (), role
+            )
+            stack.extend(_nested(sel))
 
 
 def _selects(body: ast.Select | ast.SetOp | ast.Query) -> list[ast.Select]:
