@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cimgen.check import CheckContext, DiversityState, Subject, run_checks
-from cimgen.check.base import NOT_CHECKABLE, OK, EngineResult
+from cimgen import ast
+from cimgen.check import PURPOSE, CheckContext, DiversityState, Subject, run_checks
+from cimgen.check.base import NOT_CHECKABLE, OK, EngineResult, block_scopes
+from cimgen.grammar import parse
 from cimgen.models import Finding, QueryFeatures
 from cimgen.schema import load_schema
 from cimgen.score import score
@@ -41,6 +43,38 @@ def test_complexity_match_reports_each_count() -> None:
     q = score(findings, {"duckdb": EngineResult(OK, rows=3)})
     assert q.breakdown["complexity"] == pytest.approx(0.6)
     assert not q.accepted
+
+
+def test_block_scopes_resolved_once_per_query_and_shared_by_the_rules() -> None:
+    """The SRID, units and purpose rules read one resolution of the query's names, kept on
+    the subject beside the query it belongs to (issue 16); another query gets its own."""
+    sql = (
+        "WITH t AS (SELECT b.id, b.building_geometry AS g FROM cim_vector.building b) "
+        "SELECT t.id FROM t WHERE EXISTS (SELECT 1 FROM cim_census.census_geo c "
+        "WHERE ST_Intersects(c.geometry, t.g))"
+    )
+    subject = Subject(sql)
+    run_checks(subject, CheckContext(SCHEMA), only=("grammar", "srid", "units", *PURPOSE))
+    assert subject.query is not None and subject.scopes is not None
+    assert subject.scopes[0] is subject.query
+    scopes = block_scopes(subject, SCHEMA)
+    assert scopes is subject.scopes[1]  # read, not resolved again
+    main, cte = subject.query.body, subject.query.ctes[0].query.body
+    (exists,) = (n.query.body for n in ast.walk(subject.query) if isinstance(n, ast.Exists))
+    assert set(scopes) == {id(main), id(cte), id(exists)}
+    assert scopes[id(exists)].parent is scopes[id(main)]  # t.g resolves outwards
+    assert subject.blocks is not None and subject.blocks[0] is subject.query
+    blocks = subject.blocks[1]
+    assert [(b.select, b.role) for b in blocks] == [
+        (main, "main"),
+        (exists, "predicate"),
+        (cte, "cte"),
+    ]
+    assert all(b.scope is scopes[id(b.select)] for b in blocks)
+
+    subject.query = parse("SELECT b.id FROM cim_vector.building b")
+    (only,) = (n for n in ast.walk(subject.query) if isinstance(n, ast.Select))
+    assert set(block_scopes(subject, SCHEMA)) == {id(only)}
 
 
 def test_diversity_duplicates_caps_and_stage1_shapes() -> None:

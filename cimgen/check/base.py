@@ -11,6 +11,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.models import Finding, QueryFeatures
 from cimgen.schema.model import Schema
+from cimgen.scope import Scope, query_scopes
 
 # Engine outcomes recorded per query. "ok": executed without error; "planned": the engine
 # planned (EXPLAIN / prepare) it without error but execution ran past the time limit (the
@@ -77,6 +78,27 @@ class Subject:
     pg_select: dict[str, Any] | None = None
     # structure features the expansion recorded as relaxed (EXP010): not CPX001 errors
     relaxed: frozenset[str] = frozenset()
+    # Derived once per query and read by every rule that asks, each beside the query it
+    # belongs to: the scope of every SELECT block (:func:`block_scopes`) and the purpose
+    # rules' blocks built on them (cimgen.check.purpose)
+    scopes: tuple[ast.Query, dict[int, Scope]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    blocks: tuple[ast.Query, tuple[Any, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+
+def block_scopes(subject: Subject, schema: Schema) -> dict[int, Scope]:
+    """The scope of every SELECT block of the subject's query, keyed by ``id(select)``
+    (:func:`cimgen.scope.query_scopes`), resolved once per query: the static and purpose
+    rules all read the same scopes (issue 16: each rule resolved the names again)."""
+    query = subject.query
+    if query is None:
+        return {}
+    if subject.scopes is None or subject.scopes[0] is not query:
+        subject.scopes = (query, query_scopes(query, schema))
+    return subject.scopes[1]
 
 
 @dataclass

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cimgen import ast
-from cimgen.check.base import CheckContext, Subject
+from cimgen.check.base import CheckContext, Subject, block_scopes
 from cimgen.codes import (
     PUR001,
     PUR002,
@@ -124,35 +124,30 @@ class _Block:
     role: str  # main | cte | derived | predicate (EXISTS / IN / scalar)
 
 
-_LAST: list[Any] = [None, None, []]  # the query, context and blocks of the last call
+def _blocks(subject: Subject, ctx: CheckContext) -> tuple[_Block, ...]:
+    """Every SELECT block of the subject's query with its scope and role, outermost
+    first. Built once per query and kept on the subject: every rule asks for the blocks
+    of each candidate in turn, and rebuilding their scopes was half of the rules' CPU
+    (issue 16)."""
+    q = subject.query
+    if q is None:
+        return ()
+    if subject.blocks is None or subject.blocks[0] is not q:
+        subject.blocks = (q, tuple(_walk_blocks(q, block_scopes(subject, ctx.schema))))
+    return subject.blocks[1]
 
 
-def _blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
-    """Every SELECT block with its scope and role, outermost first. Computed once per
-    query (and context): eight rules ask for the blocks of each candidate in turn, and
-    rebuilding their scopes was half of the rules' CPU (issue 16)."""
-    last = _LAST
-    if last[0] is not query or last[1] is not ctx:
-        last[:] = [query, ctx, list(_walk_blocks(query, ctx))]
-    return iter(last[2])
-
-
-def _walk_blocks(query: ast.Query, ctx: CheckContext) -> Iterator[_Block]:
-    stack: list[tuple[ast.Query, Scope | None, dict[str, ast.CTE], str]] = [
-        (query, None, {}, "main")
-    ]
+def _walk_blocks(query: ast.Query, scopes: dict[int, Scope]) -> Iterator[_Block]:
+    stack: list[tuple[ast.Query, str]] = [(query, "main")]
     while stack:
-        q, parent, ctes, role = stack.pop()
-        visible = dict(ctes)
-        visible.update((c.name, c) for c in q.ctes)
-        for c in q.ctes:
-            stack.append((c.query, parent, visible, "cte"))
+        q, role = stack.pop()
+        stack.extend((c.query, "cte") for c in q.ctes)
         selects = _selects(q.body)
         for k, sel in enumerate(selects):
-            scope = Scope.of_select(sel, ctx.schema, parent, visible)
-            yield _Block(sel, scope, q.order_by if k == 0 and len(selects) == 1 else (), role)
-            for child, child_role in _nested(sel):
-                stack.append((child, scope, visible, child_role))
+            yield _Block(
+                sel, scopes[id(sel)], q.order_by if k == 0 and len(selects) == 1 else (), role
+            )
+            stack.extend(_nested(sel))
 
 
 def _selects(body: ast.Select | ast.SetOp | ast.Query) -> list[ast.Select]:
@@ -212,7 +207,7 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         sel = b.select
         aliases = [a for item in sel.from_ for a in _leaves(item)]
         if len(aliases) < 2 or (b.role == "predicate" and len(aliases) < 2):
@@ -341,7 +336,7 @@ def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
         seen: set[str] = set()
         for c in ast.conjuncts(b.select.where):
@@ -397,7 +392,7 @@ def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         for call in _calls(b.select):
             bad = _MEANINGLESS.get(call.name)
             if not bad or not call.args:
@@ -454,7 +449,7 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         sel = b.select
         if len(sel.from_) != 1 or not isinstance(sel.from_[0], ast.TableRef):
             continue
@@ -489,7 +484,7 @@ def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         optional: set[str] = set()
         for j in _joins(b.select):
             if j.kind == "LEFT":
@@ -530,7 +525,7 @@ def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         for it in b.select.items:
             if not it.alias:
                 continue
@@ -577,7 +572,7 @@ def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         if b.role != "main":
             continue
         one, every = _one_row_aliases(b.select, ctx)
@@ -627,7 +622,7 @@ def check_ordering(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         if b.role != "main":
             continue
         order = _order_exprs(b)
@@ -734,7 +729,7 @@ def check_overlapping_outputs(subject: Subject, ctx: CheckContext) -> list[Findi
     if q is None:
         return []
     found: list[Finding] = []
-    for b in _blocks(q, ctx):
+    for b in _blocks(subject, ctx):
         fns: dict[Any, set[str]] = {}
         for it in b.select.items:
             p = _point_output(it.expr)
@@ -767,7 +762,7 @@ def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]
     q = subject.query
     if q is None:
         return []
-    blocks = list(_blocks(q, ctx))
+    blocks = list(_blocks(subject, ctx))
     ctes = {c.name for n in ast.walk(q) if isinstance(n, ast.Query) for c in n.ctes}
     found: list[Finding] = []
     for b in blocks:

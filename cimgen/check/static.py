@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
-from cimgen.check.base import CheckContext, Subject
+from cimgen.check.base import CheckContext, Subject, block_scopes
 from cimgen.codes import STA002, STA003, STA004, STA005, finding
 from cimgen.models import Finding
 from cimgen.schema.model import DEFAULT_SRID, GEOGRAPHIC_SRIDS, Schema
 from cimgen.schema.model import Column as SchemaColumn
-from cimgen.scope import Scope, query_scopes, stated_srid, states_srid
+from cimgen.scope import Scope, stated_srid, states_srid
 
 GEOGRAPHY = -1  # pseudo-SRID of a ::geography expression (always metres)
 UNKNOWN = None
@@ -70,10 +70,10 @@ def srid_of(expr: ast.Expr, scope: Scope, depth: int = 0) -> int | None:
     return UNKNOWN
 
 
-def _blocks(query: ast.Query, schema: Schema) -> list[tuple[ast.Select, Scope]]:
+def _blocks(subject: Subject, schema: Schema) -> list[tuple[ast.Select, Scope]]:
     """Every SELECT block with its scope (:mod:`cimgen.scope`), in tree order."""
-    scopes = query_scopes(query, schema)
-    return [(n, scopes[id(n)]) for n in ast.walk(query) if isinstance(n, ast.Select)]
+    scopes = block_scopes(subject, schema)
+    return [(n, scopes[id(n)]) for n in ast.walk(subject.query) if isinstance(n, ast.Select)]
 
 
 def _calls_in(select: ast.Select) -> list[ast.FuncCall]:
@@ -98,7 +98,7 @@ def check_mixed_srid(subject: Subject, ctx: CheckContext) -> list[Finding]:
         return []
     cat = load_catalogue()
     found: list[Finding] = []
-    for select, scope in _blocks(subject.query, ctx.schema):
+    for select, scope in _blocks(subject, ctx.schema):
         for call in _calls_in(select):
             fn = cat.get(call.name)
             if fn is None or not fn.spatial or call.name in ("ST_SetSRID", "ST_Transform"):
@@ -121,7 +121,7 @@ def check_units(subject: Subject, ctx: CheckContext) -> list[Finding]:
     if subject.query is None:
         return []
     found: list[Finding] = []
-    for select, scope in _blocks(subject.query, ctx.schema):
+    for select, scope in _blocks(subject, ctx.schema):
         for call in _calls_in(select):
             if not call.args:
                 continue
