@@ -303,7 +303,8 @@ class Builder:
             n_preds,
             n_spatial,
             scope_p=0.8 if previous is None else 0.0,
-            aggregated=form == "group",
+            # clusters, like groups, over every scenario meet each thing once per scenario
+            aggregated=form in ("group", "cluster"),
             asked=max(0, self.asked_left - self._bound_reserved(body)),
         )
         self._bound_spatial(body)
@@ -459,12 +460,13 @@ class Builder:
             # a subquery asked of another table brings a condition of its own
             reserved = 1 if layout.sub in ("in", "exists", "not_exists", "scalar_count") else 0
             reserved += self._bound_reserved(block)
+            clustered_here = clusters and self.honour and not self._has_clustering()
             self.content.filters(
                 block,
                 n_preds,
                 n_spatial,
                 scope_p=0.8 if previous is None else 0.3,
-                aggregated=agg != "NONE",
+                aggregated=agg != "NONE" or clustered_here,
                 asked=max(0, self.asked_left - reserved),
             )
             self._bound_spatial(block)

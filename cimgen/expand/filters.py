@@ -228,6 +228,8 @@ class Filters:
         for cut in _prefixes(v):
             n = prefixes.get(cut, 0)
             if 2 <= n < total * 0.9:
+                # 'Baseline%', not 'Baseline %': a trailing space reads as a typo (review)
+                cut = cut.rstrip(" ")
                 return Pred(
                     ast.BinaryOp("LIKE", column(item, col), ast.String(cut + "%")),
                     item,

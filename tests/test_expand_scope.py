@@ -1,0 +1,97 @@
+"""Clusters over one project scenario, and name prefixes without a trailing space (issue 14;
+the blind review of the sixth pass: "clusters buses across all projects/scenarios, so
+duplicated buses inflate the counts"; "LIKE 'Baseline %' — a trailing-space literal is a
+generator artefact")."""
+
+from __future__ import annotations
+
+import random
+
+from expand_support import ctx, stand_in_context
+
+from cimgen import ast
+from cimgen.equalities import block_equalities, inner_table_refs
+from cimgen.expand import ExpansionContext, expand
+from cimgen.models import QueryFeatures
+
+CLUSTERINGS = (
+    QueryFeatures(table_count=1, sql_type="SPATIAL_CLUSTERING", spatial_function_count=2),
+    QueryFeatures(
+        table_count=1,
+        cte_count=1,
+        sql_type="SPATIAL_CLUSTERING",
+        spatial_function_count=2,
+        aggregation="GROUP_BY",
+    ),
+    QueryFeatures(
+        table_count=2,
+        join_count=1,
+        cte_count=1,
+        sql_type="SPATIAL_CLUSTERING",
+        spatial_function_count=2,
+        aggregation="GROUP_BY",
+    ),
+)
+
+
+def _blocks(query: ast.Query) -> list[ast.Select]:
+    return [n for n in ast.walk(query) if isinstance(n, ast.Select)]
+
+
+def _clusters(body: ast.Select) -> bool:
+    return any(
+        isinstance(n, ast.FuncCall) and n.name.lower() in ("st_clusterkmeans", "st_clusterdbscan")
+        for it in body.items
+        for n in ast.walk(it.expr)
+    )
+
+
+def _open_scopes(body: ast.Select, context: ExpansionContext) -> list[str]:
+    """The scoped tables of a clustering block whose project scenario no literal fixes."""
+    pinned = block_equalities(body).pinned()
+    out = []
+    for ref in (r for item in body.from_ for r in inner_table_refs(item)):
+        info = context.by_name.get(ref.qualified)
+        alias = ref.alias or ref.name
+        if info is None or not info.scope:
+            continue
+        if any((alias, c) not in pinned for c in info.scope):
+            out.append(ref.qualified)
+    return out
+
+
+def test_a_clustering_of_scoped_rows_is_in_one_project_scenario() -> None:
+    # before: 'WITH grid_bus_clusters AS (SELECT ST_ClusterDBSCAN(...) OVER () ... FROM
+    # grid_bus WHERE voltage_kv IN (0.4, 15))' clustered each bus once per scenario
+    for context in (ctx(), stand_in_context(0)):
+        seen = 0
+        for s in CLUSTERINGS:
+            for k in range(12):
+                e = expand(s, context, random.Random(k))
+                if e.query is None:
+                    continue
+                for body in _blocks(e.query):
+                    if _clusters(body):
+                        seen += 1
+                        assert not _open_scopes(body, context), (k, s, e.query)
+        assert seen >= 15
+
+
+def test_a_name_prefix_has_no_trailing_space() -> None:
+    likes = []
+    context = stand_in_context(0)
+    for table_count in (1, 2):
+        s = QueryFeatures(table_count=table_count, predicate_count=3, sql_type="SIMPLE_SELECT")
+        for k in range(150):
+            e = expand(s, context, random.Random(k))
+            if e.query is None:
+                continue
+            likes += [
+                n.right.value
+                for n in ast.walk(e.query)
+                if isinstance(n, ast.BinaryOp)
+                and n.op == "LIKE"
+                and isinstance(n.right, ast.String)
+            ]
+    assert likes, "no LIKE drawn: the test reaches nothing"
+    assert not [v for v in likes if v.endswith(" %")], likes
