@@ -95,3 +95,28 @@ def test_a_name_prefix_has_no_trailing_space() -> None:
             ]
     assert likes, "no LIKE drawn: the test reaches nothing"
     assert not [v for v in likes if v.endswith(" %")], likes
+
+
+SUM_OVER_COPIES = """
+SELECT COUNT(DISTINCT gl.id) AS n_grid_lines, {agg}(gl.length_km) AS x
+FROM cim_vector.grid_line AS gl
+JOIN cim_vector.building AS b ON public.ST_DWithin(gl.geometry::geography,
+  b.building_geometry::geography, 100)
+WHERE gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'optimized'
+  AND b.lod = 1
+"""
+
+
+def test_a_sum_over_the_copies_a_join_makes_is_refused() -> None:
+    # the sixth pass's review: "SUM/AVG over line-building fan-out inflates total length"
+    from cimgen.expand.multiply import multiplied
+    from cimgen.grammar import parse
+
+    for agg in ("SUM", "AVG"):
+        why = multiplied(parse(SUM_OVER_COPIES.format(agg=agg)), ctx())
+        assert why is not None and "copies" in why, agg
+    for agg in ("MIN", "MAX"):  # the same over copies
+        assert multiplied(parse(SUM_OVER_COPIES.format(agg=agg)), ctx()) is None, agg
+    # the to-many side's own values are summed once per pair: what they mean
+    own = SUM_OVER_COPIES.replace("{agg}(gl.length_km)", "SUM(public.ST_Area(b.building_geometry))")
+    assert multiplied(parse(own), ctx()) is None

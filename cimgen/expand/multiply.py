@@ -287,7 +287,11 @@ def multiplied(query: ast.Query, ctx: ExpansionContext) -> str | None:
                 and {r.qualified for r in block_refs(sub.body)} & joined
             ):
                 return "a table joined and asked about again in EXISTS / IN"
-        if not many or body.group_by or aggregated(body):
+        if many and (body.group_by or aggregated(body)):
+            if _sums_copies(body, many):
+                return "a sum or average of a row's value over the copies a join makes"
+            continue
+        if not many:
             continue
         if len(names) >= 4:
             return "rows of four tables, one met several per row"
@@ -299,6 +303,25 @@ def multiplied(query: ast.Query, ctx: ExpansionContext) -> str | None:
             if used and not used & set(many) and used & set(many.values()):
                 return "a parent's computed value repeated on each of its children's rows"
     return None
+
+
+def _sums_copies(body: ast.Select, many: dict[str, str]) -> bool:
+    """Does the block SUM or AVG a value of a row that a join meets several times (the
+    total length of lines over line x nearby-building pairs counts each line once per
+    building: the sixth pass's blind review, "SUM/AVG over line-building fan-out inflates
+    total length")? MIN, MAX and DISTINCT aggregates are the same over copies."""
+    for n in _own(body):
+        if not (
+            isinstance(n, ast.FuncCall)
+            and n.over is None
+            and not n.distinct
+            and n.name.upper() in ("SUM", "AVG")
+        ):
+            continue
+        used = ast.tables_read(n)
+        if used and not used & set(many) and used & set(many.values()):
+            return True
+    return False
 
 
 def refuse_multiplied(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
