@@ -52,16 +52,33 @@ def _clean(got: float, integer: bool) -> float:
     return float(int(got)) if integer or float(got).is_integer() else got
 
 
-def nice_below(value: float, integer: bool = False) -> float:
-    """A round number at most ``value`` and not far below it (23.7 -> 20, 377 -> 350)."""
+def _rounded(value: float, integer: bool, up: bool, bounds: tuple[float, float] | None) -> float:
+    """``value`` rounded down (or ``up``) to the roundest step that keeps it inside
+    ``bounds`` (the column's smallest and largest value): years rounded by 500 leave the
+    data ('built before 2500'), by 50 or 10 they stay in it."""
     step = _step(value)
-    return _clean(math.floor(value / step) * step, integer)
+    for _ in range(8):
+        got = _clean((math.ceil if up else math.floor)(value / step) * step, integer)
+        if bounds is None or bounds[0] <= got <= bounds[1]:
+            return got
+        step /= 5 if f"{step:e}".startswith("5") else 2  # 500, 100, 50, 10, 5, ...
+    return _clean(value, integer)
 
 
-def nice_above(value: float, integer: bool = False) -> float:
-    """A round number at least ``value`` and not far above it (23.7 -> 25, 377 -> 400)."""
-    step = _step(value)
-    return _clean(math.ceil(value / step) * step, integer)
+def nice_below(
+    value: float, integer: bool = False, bounds: tuple[float, float] | None = None
+) -> float:
+    """A round number at most ``value`` and not far below it (23.7 -> 20, 377 -> 350),
+    inside ``bounds`` when given."""
+    return _rounded(value, integer, False, bounds)
+
+
+def nice_above(
+    value: float, integer: bool = False, bounds: tuple[float, float] | None = None
+) -> float:
+    """A round number at least ``value`` and not far above it (23.7 -> 25, 377 -> 400),
+    inside ``bounds`` when given."""
+    return _rounded(value, integer, True, bounds)
 
 
 def threshold(
@@ -96,22 +113,25 @@ def threshold(
             if integer:  # a corpus's 4.1 floors on a count: the whole number on the safe side
                 return float(math.floor(pick) if side == "below" else math.ceil(pick))
             return pick
+    bounds = (deciles[0], deciles[-1]) if deciles else None
     if deciles:
         if side == "below":
             qs = [q for q in deciles[1:8] if q <= value]
             if qs:
                 q = rng.choice(qs[-3:])
-                got = nice_below(q, integer) if q > 0 else q
+                got = nice_below(q, integer, bounds) if q > 0 else q
                 if got <= value:
                     return got
         else:
             qs = [q for q in deciles[3:10] if q >= value]
             if qs:
                 q = rng.choice(qs[:3])
-                got = nice_above(q, integer) if q > 0 else q
+                got = nice_above(q, integer, bounds) if q > 0 else q
                 if got >= value:
                     return got
-    return nice_below(value, integer) if side == "below" else nice_above(value, integer)
+    if side == "below":
+        return nice_below(value, integer, bounds)
+    return nice_above(value, integer, bounds)
 
 
 def pooled_threshold(

@@ -1,7 +1,9 @@
-"""Clusters over one project scenario, and name prefixes without a trailing space (issue 14;
-the blind review of the sixth pass: "clusters buses across all projects/scenarios, so
-duplicated buses inflate the counts"; "LIKE 'Baseline %' — a trailing-space literal is a
-generator artefact")."""
+"""The blind review of the merged sixth pass (issue 14): clusters over one project
+scenario ("clusters buses across all projects/scenarios, so duplicated buses inflate the
+counts"), name prefixes without a trailing space ("LIKE 'Baseline %' -- a trailing-space
+literal is a generator artefact"), no SUM or AVG over the copies a join makes ("SUM/AVG over
+line-building fan-out inflates total length"), thresholds inside the column's data (the
+lead's read: "built between 2000 and 2500")."""
 
 from __future__ import annotations
 
@@ -120,3 +122,18 @@ def test_a_sum_over_the_copies_a_join_makes_is_refused() -> None:
     # the to-many side's own values are summed once per pair: what they mean
     own = SUM_OVER_COPIES.replace("{agg}(gl.length_km)", "SUM(public.ST_Area(b.building_geometry))")
     assert multiplied(parse(own), ctx()) is None
+
+
+def test_a_round_threshold_stays_inside_the_data() -> None:
+    from cimgen.expand.values import nice_above, nice_below
+
+    years = (1860.0, 2039.0)
+    assert nice_above(2021, True) == 2500  # by magnitude alone: beyond every building
+    assert nice_above(2021, True, years) == 2030
+    assert nice_below(1919, True, years) == 1900
+    assert nice_below(1865, True, years) == 1860
+    # columns whose data spans the round step keep it
+    assert nice_above(377, False, (10.0, 5000.0)) == 400
+    assert nice_below(23.7, False, (3.0, 60.0)) == 20
+    # nothing round fits: the value itself
+    assert nice_above(117.06, False, (113.0, 117.06)) == 117.06
