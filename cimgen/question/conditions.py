@@ -413,6 +413,12 @@ class ConditionReader(GeometryReader):
         temporal = self._temporal(e.expr, scope)
         if self._built(noun) and not negated:
             return Clause(f"built {span}", f"were built {span}", temporal=temporal, noun=noun)
+        if not negated and not self.fixed:
+            span = f"{lo} to {hi}"  # "with gross floor area 1500 to 4000 m²", as people write
+            size = _SIZES.get(noun)
+            if size and unit:  # "0.04 to 0.055 km long"
+                said = f"{span} {size[2]}"
+                return Clause(said, f"are {said}", temporal=temporal, noun=noun)
         return Clause(f"with {noun} {span}", f"have {noun} {span}", temporal=temporal, noun=noun)
 
     def in_list(self, e: ast.InList, scope: BlockWords, negated: bool) -> Clause:

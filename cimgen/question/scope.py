@@ -501,13 +501,15 @@ class ScopeReader:
     def link_phrase(self, link: Link, scope: BlockWords) -> str:
         src, to = link.source, link.to
         w = src.words
-        # the last (a category: "DTM" rather than "SRID 4326") reads best before the noun
-        adjective = next((c for c in reversed(src.filters) if c.adjective and not c.within), None)
+        # the last two, in the query's order: "the SRID 4326 DSM raster datasets", not
+        # "the DSM raster datasets ..., with SRID 4326"
+        before = [c for c in src.filters if c.adjective and not c.within][-2:]
+        adjective = before[-1] if before else None
         if adjective is not None and not src.attached:
             # a filter said before the joined noun: "the LOD 1 buildings within 100 m of
             # them", "the DSM raster datasets ...", not "..., with type 'DSM'"
-            src.filters = [c for c in src.filters if c is not adjective]
-            a = adjective.adjective
+            src.filters = [c for c in src.filters if c not in before]
+            a = " ".join(c.adjective for c in before)
 
             def lead(noun: str) -> str:  # "the other LOD 2 buildings"
                 other, _, rest = noun.partition(" ")

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import QueryReader
+from cimgen.question.reading import QueryReader, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -515,7 +516,7 @@ def _top(g: Reading) -> tuple[str, str] | None:
     """(``top 10``, ``by height``) when the query asks for the first N by one value."""
     if not g.limit or len(g.order) != 1 or g.offset or g.limit == "1":
         return None
-    o = g.order[0]
+    o = replace(g.order[0], noun=ordered_by(g.order[0].noun))
     if o.distance:
         return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
     if o.text:  # a name is not low or high: "the first 50 ... by name"
@@ -585,7 +586,7 @@ def same_scenario(text: str) -> str:
 
 # a value read at a place: "the raster's value at their centroid", "elevation at that point"
 _AT_PLACE = re.compile(
-    r" at (that point|their (?:[a-z-]+ )*?(?:centroid|centre point))(?=[,?.]|$| and | plus )"
+    r" at (that point|them|their (?:[a-z-]+ )*?(?:centroid|centre point))(?=[,?.]|$| and | plus )"
 )
 
 
