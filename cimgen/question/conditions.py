@@ -224,6 +224,9 @@ class ConditionReader(GeometryReader):
         counted = self._counted(noun, op, value, right) if op == "=" else ""
         if counted:  # "with 3 floors"
             return Clause(f"with {counted}", f"have {counted}", temporal=temporal, noun=noun)
+        if op == "=" and noun == "name" and isinstance(right, ast.String):
+            # "lines named 'Distribution Line 27'", not "with name '...'"
+            return Clause(f"named {value}", f"are named {value}", temporal=temporal, noun=noun)
         if op in ("=", "<>"):
             word = "" if op == "=" else "other than "
             return Clause(
