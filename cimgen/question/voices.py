@@ -89,8 +89,9 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
-# a long body's question about rows: three words of frame at most ("Can you show me the"
-# took five, on the questions that had the most to say already)
+# a long body's question about rows: four words of frame at most ("Can you show me the"
+# took five, on the questions that had the most to say already); a tone without such a
+# form of its own gets one of these
 _THERE_MORE = ("What are the {n}", "Which are the {n}")
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _IF_SHORT = ("Among", "For")
@@ -314,7 +315,7 @@ class Voices:
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
                 # without a form of its own gets one of three, so tones still read apart
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
-                forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 4] or [more]
+                forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 5] or [more]
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
