@@ -1118,3 +1118,18 @@ def test_a_value_at_a_place_just_named_is_read_there() -> None:
     for question in _all(q):
         assert "centroid" in question, question  # the place is said, once at least
         assert not missing(q, question), question
+
+
+def test_a_table_joined_by_distance_is_with_it_within_the_distance() -> None:
+    """ "lines ..., with LOD 1 buildings within 100 m", not "..., and the LOD 1 buildings
+    within 100 m of them" (seventh pass): the distance, and the buildings' own condition,
+    still said."""
+    near = parse(
+        "SELECT gl.name, b.building_id FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.building AS b ON ST_DWithin(gl.geometry::geography, "
+        "b.building_geometry::geography, 100) WHERE b.lod = 1 AND gl.max_loading_percent > 50"
+    )
+    for question in _all(near):
+        assert "LOD 1 buildings within 100 m" in question, question
+        assert "of them" not in question, question
+        assert not missing(near, question), question

@@ -21,6 +21,7 @@ few methods this layer needs from them are declared at the end and raise until o
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from cimgen import ast
@@ -576,6 +577,10 @@ class ScopeReader:
                 rel = self.relation(link.conds[0], scope, src)
                 rest = [c for c in src.filters if c.rel != rel]
                 more = (", " + self.rel_list(rest)) if rest else ""
+                near = _NEAR.fullmatch(rel)
+                if near and not more:  # "with LOD 1 buildings within 100 m", not "and the
+                    # LOD 1 buildings within 100 m of them": the distance is to the rows
+                    return f"with {w.plural} {near[1]}"
                 return f"and the {w.plural} {rel}{more}"
             where = join_words([self.sentence(c, scope) for c in link.conds])
         finally:
@@ -620,6 +625,8 @@ class ScopeReader:
 # a role that says a direction in one word: the lines whose destination bus they are
 # are the lines "to them"
 _ROLE_WORDS = {"destination": "to", "target": "to", "source": "from", "origin": "from"}
+# a joined table's distance to the rows: "within 100 m of them"
+_NEAR = re.compile(r"(within [^,]+?) of them")
 
 
 def qualify(text: str, owner: str) -> str:
