@@ -552,7 +552,8 @@ def _compound(head: str, nouns: list[str]) -> bool:
         and head not in ("their", "")
         and len(nouns) <= 2
         and all(
-            len(n.split()) <= 3
+            # a raster's value at a place reads as one: "raster value at their centroid"
+            (len(n.split()) <= 3 or n.startswith("value at "))
             and not n.startswith((head, "the ", "whether", "("))
             and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
             and not _repeats(head, n)
