@@ -221,7 +221,8 @@ class Voices:
         keys = " and ".join(self.g.group)
         if keys.startswith(("the ", "their ")):
             return self.pick((f"per {keys}", f"by {keys}"))
-        return self.pick((f"per {keys}", f"for each {keys}", f"by {keys}"))
+        # "for each" is the lead form ("For each use type, ..."): after the values, one word
+        return self.pick((f"per {keys}", f"by {keys}"))
 
     def goal(self) -> str:
         return self.pick(_GOALS.get(self.tone, _GOALS["DIRECT"]))
