@@ -1090,3 +1090,46 @@ def test_the_same_things_from_two_tables_are_one_noun() -> None:
         assert "and the buildings" not in question, question
         assert question.count("buildings") == 1, question
         assert not missing(q, question), question
+
+
+def test_a_value_at_a_place_just_named_is_read_there() -> None:
+    """ "the DSM tiles intersecting their centroid, showing the raster's value there": a
+    value read at the place the join has just named (seventh pass); with two places, or
+    before the place is named, the place is said."""
+    from cimgen.question.voices import said_there
+
+    joined = "Find buildings and the DSM tiles intersecting their centroid, with area and the "
+    assert said_there(joined + "raster's value at their centroid.") == (
+        joined + "raster's value there."
+    )
+    point = "List DTM tiles intersecting (9.1, 45.4), showing elevation at that point and area."
+    assert said_there(point) == point.replace("at that point", "there")
+    two = joined + "value at their centroid and value at that point."
+    assert said_there(two) == two
+    first = (
+        "Find the value at their centroid of buildings and the tiles intersecting their centroid."
+    )
+    assert said_there(first) == first
+    q = parse(
+        "SELECT b.building_id, ST_Value(dr.rast, ST_Centroid(b.building_geometry)) AS v "
+        "FROM cim_vector.building AS b JOIN cim_raster.dsm_raster AS dr "
+        "ON ST_Intersects(dr.rast, ST_Centroid(b.building_geometry))"
+    )
+    for question in _all(q):
+        assert "centroid" in question, question  # the place is said, once at least
+        assert not missing(q, question), question
+
+
+def test_a_table_joined_by_distance_is_with_it_within_the_distance() -> None:
+    """ "lines ..., with LOD 1 buildings within 100 m", not "..., and the LOD 1 buildings
+    within 100 m of them" (seventh pass): the distance, and the buildings' own condition,
+    still said."""
+    near = parse(
+        "SELECT gl.name, b.building_id FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.building AS b ON ST_DWithin(gl.geometry::geography, "
+        "b.building_geometry::geography, 100) WHERE b.lod = 1 AND gl.max_loading_percent > 50"
+    )
+    for question in _all(near):
+        assert "LOD 1 buildings within 100 m" in question, question
+        assert "of them" not in question, question
+        assert not missing(near, question), question

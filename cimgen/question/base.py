@@ -34,10 +34,10 @@ AGG_WORDS = {
     "MAX": "maximum",
     "STDDEV": "spread of",
 }
-CMP = {  # operator -> phrasings before the value
-    ">": ("over", "above", "more than"),
+CMP = {  # operator -> phrasings before the value (one word where one will do)
+    ">": ("over", "above"),
     ">=": ("at least",),
-    "<": ("below", "under", "less than"),
+    "<": ("below", "under"),
     "<=": ("at most", "up to"),
 }
 FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "<>": "<>"}

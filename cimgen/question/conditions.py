@@ -40,6 +40,14 @@ _COUNT_WORDS = {
     "=": "exactly",
     "<>": "other than",
 }
+# a one-word size compared with a measured value: (more, less, the adjective); generic
+# English for the column's noun, whatever the schema
+_SIZES = {
+    "length": ("longer", "shorter", "long"),
+    "height": ("taller", "shorter", "tall"),
+    "width": ("wider", "narrower", "wide"),
+    "depth": ("deeper", "shallower", "deep"),
+}
 _COUNTED_WORDS = {  # a count compared with a number, before the counted things
     "=": ("",),
     ">": ("more than", "over"),
@@ -216,6 +224,9 @@ class ConditionReader(GeometryReader):
         counted = self._counted(noun, op, value, right) if op == "=" else ""
         if counted:  # "with 3 floors"
             return Clause(f"with {counted}", f"have {counted}", temporal=temporal, noun=noun)
+        if op == "=" and noun == "name" and isinstance(right, ast.String):
+            # "lines named 'Distribution Line 27'", not "with name '...'"
+            return Clause(f"named {value}", f"are named {value}", temporal=temporal, noun=noun)
         if op in ("=", "<>"):
             word = "" if op == "=" else "other than "
             return Clause(
@@ -232,6 +243,26 @@ class ConditionReader(GeometryReader):
         counted = self._counted(noun, op, value, right)
         if counted:  # "with at least 3 floors", not "with number of floors at least 3"
             return Clause(f"with {counted}", f"have {counted}", temporal=temporal, noun=noun)
+        if value == "average" and noun.startswith("number of ") and op in ("<", ">"):
+            # "with fewer buildings built before 1918 than average", not "with number of
+            # buildings built before 1918 less than average"
+            more = f"{'more' if op == '>' else 'fewer'} {noun.removeprefix('number of ')}"
+            return Clause(
+                f"with {more} than average",
+                f"have {more} than average",
+                temporal=temporal,
+                noun=noun,
+            )
+        size = _SIZES.get(noun)
+        if size and unit and literal(right) is not None and not self.fixed:
+            # "longer than 0.04 km", "at most 20 m tall": a size the way people compare it
+            said = {
+                ">": f"{size[0]} than {value}",
+                "<": f"{size[1]} than {value}",
+                ">=": f"at least {value} {size[2]}",
+                "<=": f"at most {value} {size[2]}",
+            }[op]
+            return Clause(said, f"are {said}", temporal=temporal, noun=noun)
         word = self.pick(CMP[op])
         return Clause(
             f"with {noun} {word} {value}",
@@ -385,6 +416,12 @@ class ConditionReader(GeometryReader):
         temporal = self._temporal(e.expr, scope)
         if self._built(noun) and not negated:
             return Clause(f"built {span}", f"were built {span}", temporal=temporal, noun=noun)
+        if not negated and not self.fixed:
+            span = f"{lo} to {hi}"  # "with gross floor area 1500 to 4000 m²", as people write
+            size = _SIZES.get(noun)
+            if size and unit:  # "0.04 to 0.055 km long"
+                said = f"{span} {size[2]}"
+                return Clause(said, f"are {said}", temporal=temporal, noun=noun)
         return Clause(f"with {noun} {span}", f"have {noun} {span}", temporal=temporal, noun=noun)
 
     def in_list(self, e: ast.InList, scope: BlockWords, negated: bool) -> Clause:

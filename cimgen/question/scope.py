@@ -21,6 +21,7 @@ few methods this layer needs from them are declared at the end and raise until o
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 
 from cimgen import ast
@@ -501,13 +502,15 @@ class ScopeReader:
     def link_phrase(self, link: Link, scope: BlockWords) -> str:
         src, to = link.source, link.to
         w = src.words
-        # the last (a category: "DTM" rather than "SRID 4326") reads best before the noun
-        adjective = next((c for c in reversed(src.filters) if c.adjective and not c.within), None)
+        # the last two, in the query's order: "the SRID 4326 DSM raster datasets", not
+        # "the DSM raster datasets ..., with SRID 4326"
+        before = [c for c in src.filters if c.adjective and not c.within][-2:]
+        adjective = before[-1] if before else None
         if adjective is not None and not src.attached:
             # a filter said before the joined noun: "the LOD 1 buildings within 100 m of
             # them", "the DSM raster datasets ...", not "..., with type 'DSM'"
-            src.filters = [c for c in src.filters if c is not adjective]
-            a = adjective.adjective
+            src.filters = [c for c in src.filters if c not in before]
+            a = " ".join(c.adjective for c in before)
 
             def lead(noun: str) -> str:  # "the other LOD 2 buildings"
                 other, _, rest = noun.partition(" ")
@@ -574,6 +577,10 @@ class ScopeReader:
                 rel = self.relation(link.conds[0], scope, src)
                 rest = [c for c in src.filters if c.rel != rel]
                 more = (", " + self.rel_list(rest)) if rest else ""
+                near = _NEAR.fullmatch(rel)
+                if near and not more:  # "with LOD 1 buildings within 100 m", not "and the
+                    # LOD 1 buildings within 100 m of them": the distance is to the rows
+                    return f"with {w.plural} {near[1]}"
                 return f"and the {w.plural} {rel}{more}"
             where = join_words([self.sentence(c, scope) for c in link.conds])
         finally:
@@ -618,6 +625,8 @@ class ScopeReader:
 # a role that says a direction in one word: the lines whose destination bus they are
 # are the lines "to them"
 _ROLE_WORDS = {"destination": "to", "target": "to", "source": "from", "origin": "from"}
+# a joined table's distance to the rows: "within 100 m of them"
+_NEAR = re.compile(r"(within [^,]+?) of them")
 
 
 def qualify(text: str, owner: str) -> str:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import QueryReader
+from cimgen.question.reading import QueryReader, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -88,7 +89,10 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     ),
     "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
-_THERE_MORE = ("What are the {n}", "Can you show me the {n}", "Could you list the {n}")
+# a long body's question about rows: four words of frame at most ("Can you show me the"
+# took five, on the questions that had the most to say already); a tone without such a
+# form of its own gets one of these
+_THERE_MORE = ("What are the {n}", "Which are the {n}")
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _IF_SHORT = ("Among", "For")
 _NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
@@ -217,7 +221,8 @@ class Voices:
         keys = " and ".join(self.g.group)
         if keys.startswith(("the ", "their ")):
             return self.pick((f"per {keys}", f"by {keys}"))
-        return self.pick((f"per {keys}", f"for each {keys}", f"by {keys}"))
+        # "for each" is the lead form ("For each use type, ..."): after the values, one word
+        return self.pick((f"per {keys}", f"by {keys}"))
 
     def goal(self) -> str:
         return self.pick(_GOALS.get(self.tone, _GOALS["DIRECT"]))
@@ -311,7 +316,7 @@ class Voices:
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
                 # without a form of its own gets one of three, so tones still read apart
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
-                forms = [f for f in forms if f.endswith("{n}")] or [more]
+                forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 5] or [more]
             text = self.pick(forms).format(n=self.np())
             return f"{text}{self.tail()}{self._and_their(R)}?"
         head, pred = self.head()
@@ -513,7 +518,7 @@ def _top(g: Reading) -> tuple[str, str] | None:
     """(``top 10``, ``by height``) when the query asks for the first N by one value."""
     if not g.limit or len(g.order) != 1 or g.offset or g.limit == "1":
         return None
-    o = g.order[0]
+    o = replace(g.order[0], noun=ordered_by(g.order[0].noun))
     if o.distance:
         return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
     if o.text:  # a name is not low or high: "the first 50 ... by name"
@@ -581,10 +586,38 @@ def same_scenario(text: str) -> str:
     return text[:first] + text[first:].replace(found[0], "in that scenario")
 
 
+# a value read at a place: "the raster's value at their centroid", "elevation at that point"
+_AT_PLACE = re.compile(
+    r" at (that point|them|their (?:[a-z-]+ )*?(?:centroid|centre point))(?=[,?.]|$| and | plus )"
+)
+
+
+def said_there(text: str) -> str:
+    """Values read at the place a join or condition has just named are read ``there``:
+    "the DSM tiles intersecting their centroid, showing the raster's value there", not
+    "... value at their centroid" again. Only when every value is read at that one place
+    (with two, "there" would not say which) and the place was named by ``intersecting``
+    or ``containing`` (the rows or tiles at it) before the first value."""
+    places = {m[1] for m in _AT_PLACE.finditer(text)}
+    if len(places) != 1:
+        return text
+    place = places.pop()
+    first = _AT_PLACE.search(text)
+    assert first is not None
+    before = text[: first.start()]
+    named = rf"\b(?:intersecting|containing) {re.escape(place)}\b"
+    if place == "that point":  # said once in full, then "that point" (:func:`say_once`)
+        named = r"\b(?:intersecting|containing) (?:that point\b|\(-?\d)"
+    if not re.search(named, before):
+        return text
+    return text[: first.start()] + _AT_PLACE.sub(" there", text[first.start() :])
+
+
 def finish(text: str) -> str:
     """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
-    the same for a project and scenario (:func:`same_scenario`)."""
-    text = same_scenario(say_once(" ".join(text.split())))
+    the same for a project and scenario (:func:`same_scenario`), values read at a place
+    just named read ``there`` (:func:`said_there`)."""
+    text = said_there(same_scenario(say_once(" ".join(text.split()))))
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
