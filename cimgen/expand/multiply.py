@@ -8,8 +8,9 @@ built, so they are read here from the AST of each attempt (``expand`` runs these
 * :func:`count_subjects` -- ``COUNT(*)`` after a join that meets several rows per row
   counts pairs: named after the subject ("number of buses" over bus x neighbour pairs,
   over bus x incoming line) it says something false. The subject's distinct rows are
-  counted instead (``COUNT(DISTINCT gb.id)``); where the subject has no key to count
-  (a CTE), the attempt is refused.
+  counted instead (``COUNT(DISTINCT gb.id)``; a CTE's rows by its base table's key,
+  which the CTE selects for it); where the subject has no key to count (a CTE that
+  groups), the attempt is refused.
 * :func:`refuse_multiplied` -- refuses an attempt that clusters copies or one row
   (``ST_ClusterDBSCAN`` over lines times the buildings near them, or over the one line a
   name pins), shows a parent's computed value on each of its children's rows (a project's
@@ -81,12 +82,15 @@ def multiplies(
     ia: TableInfo,
     ib: TableInfo,
     ctx: ExpansionContext,
+    over: float = 3.0,
 ) -> str | None:
     """How the link ``c`` meets several rows of ``b`` per row of ``a`` (``links``: the
     block's conditions relating two of its tables): ``"key"`` when the key equalities
     between them follow a path whose fan is over 3 (children, not versions:
     :func:`cimgen.expand.core.fans_out`), ``"spatial"`` for nearness, intersection or ``b``
-    inside ``a``; ``None`` when ``c`` meets at most one ``b`` (or too few to count)."""
+    inside ``a``; ``None`` when ``c`` meets at most one ``b`` (or too few to count).
+    ``over``: the fan above which a key link multiplies (1 for a count, where any second
+    row is counted)."""
     if isinstance(c, ast.BinaryOp) and c.op == "=":
         pairs = set()
         for cc in links:
@@ -104,7 +108,7 @@ def multiplies(
             for p in ctx.paths_from(ia.qualified)
             if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
         ]
-        return "key" if fans and min(fans) > 3 else None
+        return "key" if fans and min(fans) > over else None
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
         return "spatial"
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
@@ -115,10 +119,10 @@ def multiplies(
 
 
 def to_many(
-    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext
+    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext, over: float = 3.0
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases in FROM order, and those met several per row of another
-    (alias -> the alias whose rows it multiplies)."""
+    (alias -> the alias whose rows it multiplies; ``over``: see :func:`multiplies`)."""
     refs = block_refs(body)
     names = [r.ref_name for r in refs]
     info: dict[str, TableInfo | None] = {r.ref_name: base_table(r, ctes, ctx) for r in refs}
@@ -133,7 +137,7 @@ def to_many(
         ia, ib = info[a], info[b]
         if ia is None or ib is None or b in many or ib.rasters:
             continue
-        if multiplies(c, links, a, b, ia, ib, ctx):
+        if multiplies(c, links, a, b, ia, ib, ctx, over):
             many[b] = a
     return names, many
 
@@ -176,13 +180,17 @@ def _is_count_star(e: Any) -> bool:
 def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """``COUNT(*)`` over pairs named after the subject counts the subject's distinct rows
     (module docstring); a count named after the to-many table (``n_buildings`` of the
-    buildings a line crosses) is what it says and stays."""
+    buildings a line crosses) is what it says and stays. Any second row counts here: a
+    key link of fan over 1 (a bus's lines) multiplies a count. A subject read from a CTE
+    (the buses a clustering labels, joined to their lines) is counted by its base
+    table's key, which the CTE (and the CTEs it reads) select for it (:func:`_cte_key`)."""
     from cimgen.expand.names import count_name
 
     ctes = _ctes(query)
+    keyed: set[str] = set()
 
     def fix(body: ast.Select) -> ast.Select:
-        names, many = to_many(body, ctes, ctx)
+        names, many = to_many(body, ctes, ctx, over=1.0)
         if not many or not any(_is_count_star(n) for n in _own(body)):
             return body
         refs = {r.ref_name: r for r in block_refs(body)}
@@ -196,12 +204,89 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             return body
         subject = refs[names[0]]
         info = base_table(subject, ctes, ctx)
-        if subject.schema is None or info is None or len(info.pk) != 1:
+        key = None
+        if info is not None and len(info.pk) == 1:
+            key = info.pk[0] if subject.schema is not None else _cte_key(subject.name, ctes, ctx)
+        if key is None:
             raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
-        distinct = ast.FuncCall("COUNT", (ast.Column(info.pk[0], names[0]),), distinct=True)
+        if subject.schema is None:
+            keyed.add(subject.name)
+        distinct = ast.FuncCall("COUNT", (ast.Column(key, names[0]),), distinct=True)
         return _replace_expr(body, _is_count_star, distinct)
 
-    return _map_selects(query, fix)
+    out = _map_selects(query, fix)
+    return _select_keys(out, keyed, ctes, ctx) if keyed else out
+
+
+def _row_level(body: Any) -> bool:
+    return (
+        isinstance(body, ast.Select)
+        and not body.group_by
+        and not body.distinct
+        and not aggregated(body)
+        and bool(block_refs(body))
+    )
+
+
+def _cte_key(name: str, ctes: dict[str, ast.Query], ctx: ExpansionContext) -> str | None:
+    """The column that tells apart the rows of the CTE ``name``: its base table's one-column
+    key, selected (or to be selected) by every CTE of the chain down to that table; ``None``
+    where a CTE of the chain groups, is DISTINCT, names its columns or selects another
+    column of that name."""
+    for _ in range(5):
+        q = ctes.get(name)
+        if q is None or not _row_level(q.body):
+            return None
+        body = q.body
+        assert isinstance(body, ast.Select)
+        first = block_refs(body)[0]
+        info = base_table(first, ctes, ctx)
+        if info is None or len(info.pk) != 1:
+            return None
+        key = info.pk[0]
+        for it in body.items:
+            if _item_name(it) == key and it.expr != ast.Column(key, first.ref_name):
+                return None
+        if first.schema is not None or first.name not in ctes:
+            return key
+        name = first.name
+    return None
+
+
+def _select_keys(
+    query: ast.Query, names: set[str], ctes: dict[str, ast.Query], ctx: ExpansionContext
+) -> ast.Query:
+    """``query`` with each CTE of ``names`` (and the CTEs it reads rows of) selecting its
+    base table's key (:func:`_cte_key`)."""
+    todo = set(names)
+    for name in names:
+        for _ in range(5):
+            q = ctes.get(name)
+            body = q.body if q is not None else None
+            if not isinstance(body, ast.Select):
+                break
+            first = block_refs(body)[0]
+            if first.schema is not None or first.name not in ctes:
+                break
+            name = first.name
+            todo.add(name)
+    if not todo <= {c.name for c in query.ctes}:  # a WITH of a nested query
+        raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
+    new = []
+    for cte in query.ctes:
+        body = cte.query.body
+        if cte.name in todo and isinstance(body, ast.Select):
+            first = block_refs(body)[0]
+            key = _cte_key(cte.name, ctes, ctx)
+            if key is None:
+                raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
+            if not any(_item_name(it) == key for it in body.items):
+                item = ast.SelectItem(ast.Column(key, first.ref_name))
+                cte = replace(
+                    cte, query=replace(cte.query, body=replace(body, items=(*body.items, item)))
+                )
+        new.append(cte)
+    return replace(query, ctes=tuple(new))
 
 
 def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:

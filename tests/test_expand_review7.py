@@ -1,0 +1,108 @@
+"""The seventh realism pass (issue 14): a CTE's ``COUNT(*)`` over rows a later join
+multiplies, a building's properties read once per level of detail, and a group a filter
+fixes to one value. Each test reads the expanded AST the way
+``benchmarks/bench_realism_shapes.py`` (``seventh_shapes``) does and, where the defect is
+a number, runs both forms on the fixture's DuckDB database."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from expand_support import SCHEMA
+
+from cimgen.engines.duckdb import open_fixture
+from cimgen.expand import ExpansionContext
+from cimgen.expand.frame import BuildError
+from cimgen.expand.multiply import count_subjects
+from cimgen.grammar import parse
+from cimgen.render import render_duckdb, render_postgis
+
+
+@cache
+def ctx() -> ExpansionContext:
+    return ExpansionContext.for_fixture(SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def con():  # type: ignore[no-untyped-def]
+    c = open_fixture(SCHEMA, 0)
+    yield c
+    c.close()
+
+
+# a default-job row of c8ec7c0: DBSCAN clusters of buses joined to the lines ending at
+# them, "number of buses" per cluster counting bus x line pairs
+CLUSTER_COUNT = (
+    "WITH grid_bus_clusters AS (SELECT ST_ClusterDBSCAN(ST_Transform(gb.geometry, 32632), "
+    "eps := 300, minpoints := 5) OVER () AS cluster_id, gb.bus_id, gb.project_id, "
+    "gb.scenario_id FROM cim_vector.grid_bus AS gb "
+    "WHERE gb.project_id = 'milan_citta_studi_2024' AND gb.scenario_id = 'optimized') "
+    "SELECT gbc.cluster_id, COUNT(*) AS n_grid_buses, AVG(gl.length_km) AS avg_length_km "
+    "FROM grid_bus_clusters AS gbc JOIN cim_vector.grid_line AS gl ON gbc.bus_id = gl.to_bus "
+    "AND gbc.project_id = gl.project_id AND gbc.scenario_id = gl.scenario_id "
+    "WHERE gbc.cluster_id IS NOT NULL GROUP BY gbc.cluster_id"
+)
+
+
+def test_a_count_of_a_cte_subject_counts_its_rows_not_pairs() -> None:
+    sql = render_postgis(count_subjects(parse(CLUSTER_COUNT), ctx()))
+    assert "COUNT(DISTINCT gbc.id) AS n_grid_buses" in sql, sql
+    assert "gb.id" in sql  # the CTE selects the key it is counted by
+
+
+# the same count without the clustering (which DuckDB lacks): buses per voltage
+VOLTAGE_COUNT = (
+    "WITH m AS (SELECT gb.voltage_kv, gb.bus_id, gb.project_id, gb.scenario_id "
+    "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = '{p}' AND gb.scenario_id = '{s}') "
+    "SELECT m.voltage_kv, COUNT(*) AS n_grid_buses, AVG(gl.length_km) AS avg_length_km "
+    "FROM m JOIN cim_vector.grid_line AS gl ON m.bus_id = gl.from_bus "
+    "AND m.project_id = gl.project_id AND m.scenario_id = gl.scenario_id GROUP BY m.voltage_kv"
+)
+
+
+def test_the_cte_count_is_the_number_of_subjects_on_the_data(con) -> None:  # type: ignore[no-untyped-def]
+    # a scenario where some bus starts two lines, so pairs and buses differ
+    p, s, _ = con.execute(
+        "SELECT project_id, scenario_id, from_bus FROM cim_vector.grid_line "
+        "GROUP BY ALL HAVING COUNT(*) > 1 ORDER BY ALL LIMIT 1"
+    ).fetchone()
+    before = parse(VOLTAGE_COUNT.format(p=p, s=s))
+    after = count_subjects(before, ctx())
+    pairs = {k: n for k, n, _ in con.execute(render_duckdb(before, SCHEMA).sql).fetchall()}
+    got = {k: n for k, n, _ in con.execute(render_duckdb(after, SCHEMA).sql).fetchall()}
+    truth = dict(
+        con.execute(
+            "SELECT gb.voltage_kv, COUNT(*) FROM cim_vector.grid_bus gb "
+            "WHERE gb.project_id = ? AND gb.scenario_id = ? AND EXISTS (SELECT 1 FROM "
+            "cim_vector.grid_line gl WHERE gl.from_bus = gb.bus_id AND gl.project_id = "
+            "gb.project_id AND gl.scenario_id = gb.scenario_id) GROUP BY 1",
+            [p, s],
+        ).fetchall()
+    )
+    assert got == truth
+    assert sum(got.values()) < sum(pairs.values())
+
+
+def test_a_cte_chain_selects_the_key_down_to_its_table() -> None:
+    q = parse(
+        "WITH sel AS (SELECT gb.bus_id, gb.project_id, gb.scenario_id FROM cim_vector.grid_bus "
+        "AS gb WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'proposed'), "
+        "m AS (SELECT s.bus_id, s.project_id, s.scenario_id FROM sel AS s) "
+        "SELECT COUNT(*) AS n_grid_buses, AVG(gl.length_km) AS avg_length_km FROM m "
+        "JOIN cim_vector.grid_line AS gl ON m.bus_id = gl.from_bus "
+        "AND m.project_id = gl.project_id AND m.scenario_id = gl.scenario_id"
+    )
+    sql = render_postgis(count_subjects(q, ctx()))
+    assert "COUNT(DISTINCT m.id) AS n_grid_buses" in sql
+    assert "gb.id" in sql and "s.id" in sql
+
+
+def test_a_grouped_cte_subject_has_no_key_and_is_refused() -> None:
+    q = parse(
+        "WITH per AS (SELECT gb.zone, gb.bus_id FROM cim_vector.grid_bus AS gb "
+        "GROUP BY gb.zone, gb.bus_id) SELECT COUNT(*) AS n_grid_buses FROM per "
+        "JOIN cim_vector.grid_line AS gl ON per.bus_id = gl.from_bus"
+    )
+    with pytest.raises(BuildError):
+        count_subjects(q, ctx())
