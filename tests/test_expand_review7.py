@@ -13,6 +13,7 @@ from expand_support import SCHEMA
 
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext
+from cimgen.expand.distinct import equate_levels, open_levels
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import count_subjects
 from cimgen.grammar import parse
@@ -106,3 +107,46 @@ def test_a_grouped_cte_subject_has_no_key_and_is_refused() -> None:
     )
     with pytest.raises(BuildError):
         count_subjects(q, ctx())
+
+
+# a default-job row of c8ec7c0: a building (one row per level of detail) met through its
+# height cache and its properties by building_id alone
+LEVELS_OPEN = (
+    "SELECT b.building_id, bhc.dsm_avg_height, bp.volume FROM cim_vector.building AS b "
+    "JOIN cim_raster.building_height_cache AS bhc ON b.building_id = bhc.building_id "
+    "JOIN cim_vector.building_properties AS bp ON bhc.building_id = bp.building_id "
+    "AND bhc.project_id = bp.project_id AND bhc.scenario_id = bp.scenario_id "
+    "WHERE bhc.project_id = '{p}' AND bhc.scenario_id = '{s}'"
+)
+
+
+def test_a_building_meets_its_properties_at_one_level(con) -> None:  # type: ignore[no-untyped-def]
+    p, s = con.execute(
+        "SELECT project_id, scenario_id FROM cim_raster.building_height_cache "
+        "GROUP BY ALL ORDER BY ALL LIMIT 1"
+    ).fetchone()
+    before = parse(LEVELS_OPEN.format(p=p, s=s))
+    after = equate_levels(before, ctx())
+    assert "AND b.lod = bp.lod" in render_postgis(after)
+    assert open_levels(before.body, ctx()) and not open_levels(after.body, ctx())
+    rows = [r[0] for r in con.execute(render_duckdb(before, SCHEMA).sql).fetchall()]
+    kept = [r[0] for r in con.execute(render_duckdb(after, SCHEMA).sql).fetchall()]
+    assert len(rows) > len(set(rows))  # a building repeated per level of detail
+    assert len(kept) == len(set(kept)) == len(set(rows))
+
+
+def test_a_key_link_names_one_level_and_is_left() -> None:
+    q = parse(
+        "SELECT b.building_id, bp.volume FROM cim_vector.building AS b "
+        "JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk"
+    )
+    assert open_levels(q.body, ctx()) == [] and equate_levels(q, ctx()) == q
+
+
+def test_a_pinned_building_meets_properties_of_its_level() -> None:
+    q = parse(
+        "SELECT bhc.building_id, bp.volume FROM cim_raster.building_height_cache AS bhc "
+        "JOIN cim_vector.building_properties AS bp ON bhc.building_id = bp.building_id, "
+        "cim_vector.building AS b WHERE bhc.building_id = b.building_id AND b.lod = 1"
+    )
+    assert "bp.lod = b.lod" in render_postgis(equate_levels(q, ctx()))

@@ -26,7 +26,12 @@ from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext, JoinPath
-from cimgen.expand.distinct import distinguish, order_by_what_varies, pin_scope
+from cimgen.expand.distinct import (
+    distinguish,
+    equate_levels,
+    order_by_what_varies,
+    pin_scope,
+)
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
 from cimgen.expand.multiply import (
@@ -177,7 +182,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     for target, honour in plan:
         try:
             query = Builder(target, ctx, rng, honour).build()
-            query = order_by_what_varies(pin_scope(query, ctx), ctx)
+            query = order_by_what_varies(equate_levels(pin_scope(query, ctx), ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
