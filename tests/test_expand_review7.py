@@ -15,7 +15,7 @@ from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import equate_levels, open_levels
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import count_subjects
+from cimgen.expand.multiply import count_subjects, drop_fixed_groups, fixed_groups, one_row_refs
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
 
@@ -150,3 +150,38 @@ def test_a_pinned_building_meets_properties_of_its_level() -> None:
         "cim_vector.building AS b WHERE bhc.building_id = b.building_id AND b.lod = 1"
     )
     assert "bp.lod = b.lod" in render_postgis(equate_levels(q, ctx()))
+
+
+# default-job rows of main 1ef3833 / c8ec7c0: a rank "within each grid zone" of buses the
+# filter keeps in zone 'LV', and a line pinned by name grouped by its destination bus
+ZONE_RANK = (
+    "SELECT gb.name, RANK() OVER (PARTITION BY gb.zone ORDER BY gb.voltage_kv) AS rank_in_group "
+    "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_porta_garibaldi_2024' "
+    "AND gb.scenario_id = 'proposed' AND gb.zone = 'LV' ORDER BY rank_in_group"
+)
+ONE_LINE = (
+    "SELECT gb.voltage_kv, AVG(gl.length_km) AS avg_length_km FROM cim_vector.grid_line AS gl "
+    "JOIN cim_vector.grid_bus AS gb ON gl.scenario_id = gb.scenario_id "
+    "AND gl.project_id = gb.project_id AND gl.to_bus = gb.bus_id "
+    "WHERE gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'optimized' "
+    "AND gl.name = 'Distribution Line 136' GROUP BY gb.voltage_kv"
+)
+
+
+def test_a_partition_the_filter_pins_is_dropped() -> None:
+    q = parse(ZONE_RANK)
+    assert fixed_groups(q.body, ctx()) == [parse(ZONE_RANK).body.items[1].expr.over.partition_by[0]]
+    sql = render_postgis(drop_fixed_groups(q, ctx()))
+    assert "PARTITION BY" not in sql and "AS rank" in sql and "ORDER BY rank" in sql, sql
+
+
+def test_a_group_of_one_pinned_line_is_refused() -> None:
+    q = parse(ONE_LINE)
+    assert "gb" in one_row_refs(q.body, ctx())  # the pinned line's destination bus
+    with pytest.raises(BuildError):
+        drop_fixed_groups(q, ctx())
+
+
+def test_groups_of_a_project_are_left() -> None:
+    q = parse(ONE_LINE.replace(" AND gl.name = 'Distribution Line 136'", ""))
+    assert fixed_groups(q.body, ctx()) == [] and drop_fixed_groups(q, ctx()) == q

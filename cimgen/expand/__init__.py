@@ -36,6 +36,7 @@ from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
 from cimgen.expand.multiply import (
     count_subjects,
+    drop_fixed_groups,
     drop_unused_cte_columns,
     drop_wkt_beside_coords,
     output_subject_key,
@@ -185,6 +186,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = order_by_what_varies(equate_levels(pin_scope(query, ctx), ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
+            query = drop_fixed_groups(query, ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)

@@ -38,7 +38,9 @@ from dataclasses import replace
 from typing import Any
 
 from cimgen import ast
+from cimgen.equalities import block_equalities, inner_table_refs, qualified
 from cimgen.expand.context import ExpansionContext, TableInfo
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 
 _CLUSTERS = {"st_clusterdbscan", "st_clusterkmeans"}
@@ -394,6 +396,134 @@ def refuse_multiplied(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 
 
 # --------------------------------------------------------------------------- outputs
+
+
+# --------------------------------------------------------------------------- one group
+
+
+def one_row_refs(body: ast.Select, ctx: ExpansionContext) -> set[str]:
+    """Aliases of the block's inner-joined tables that stand for one row: the key fixed by
+    literals, or the label and every version column fixed (a line pinned by name in one
+    project scenario), or met by a key link of fan at most 1 from such a table with its
+    versions fixed or equated to it (that line's destination bus)."""
+    refs = [r for item in body.from_ for r in inner_table_refs(item) if r.schema is not None]
+    infos = {r.ref_name: ctx.by_name.get(r.qualified) for r in refs}
+    eq = block_equalities(body)
+    same, fixed = eq.classes, eq.fixed()
+
+    def held(alias: str, col: str, by: set[str]) -> bool:
+        return same.find((alias, col)) in fixed or eq.reached(alias, col, by)
+
+    one: set[str] = set()
+    for alias, info in infos.items():
+        if info is None:
+            continue
+        keyed = bool(info.pk) and all(same.find((alias, k)) in fixed for k in info.pk)
+        named = bool(info.labels) and all(
+            same.find((alias, c)) in fixed for c in (info.labels[0], *version_columns(ctx, info))
+        )
+        if keyed or named:
+            one.add(alias)
+    grown = True
+    while grown:
+        grown = False
+        for b, ib in infos.items():
+            if b in one or ib is None:
+                continue
+            for a in sorted(one):
+                ia = infos[a]
+                if ia is None:
+                    continue
+                to_one = any(
+                    p.kind == "key"
+                    and p.right == ib.qualified
+                    and p.fan <= 1.0
+                    and all(same.find((a, x)) == same.find((b, y)) for x, y in p.pairs)
+                    for p in ctx.paths_from(ia.qualified)
+                )
+                if to_one and all(held(b, c, {a}) for c in version_columns(ctx, ib)):
+                    one.add(b)
+                    grown = True
+                    break
+    return one
+
+
+def fixed_groups(body: ast.Select, ctx: ExpansionContext) -> list[ast.Expr]:
+    """The block's GROUP BY and PARTITION BY expressions that its filters fix to one value
+    (a column pinned, or read only from tables :func:`one_row_refs` finds): one group
+    by construction."""
+    pinned = block_equalities(body).pinned()
+    one = one_row_refs(body, ctx)
+    parts = [*body.group_by]
+    for n in _own(body):
+        if isinstance(n, ast.FuncCall) and n.over is not None:
+            parts.extend(n.over.partition_by)
+    out = []
+    for e in parts:
+        read = ast.tables_read(e)
+        if qualified(e) in pinned or (read and read <= one):
+            out.append(e)
+    return out
+
+
+def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """A ranking partitioned by a value the filter fixes ranks within one partition: the
+    partition goes. A GROUP BY on such a value makes one group "per" one thing: the
+    attempt is refused (the expander tries the next)."""
+
+    def fix(body: ast.Select) -> ast.Select:
+        fixed = fixed_groups(body, ctx)
+        if not fixed:
+            return body
+        if any(e in body.group_by for e in fixed):
+            raise BuildError("a GROUP BY on a value the filter fixes makes one group")
+
+        def unpartition(n: Any) -> bool:
+            return (
+                isinstance(n, ast.FuncCall)
+                and n.over is not None
+                and any(e in fixed for e in n.over.partition_by)
+            )
+
+        out = body
+        for n in [n for n in _own(body) if unpartition(n)]:
+            parts = tuple(e for e in n.over.partition_by if e not in fixed)
+            new = replace(n, over=replace(n.over, partition_by=parts))
+            out = _replace_expr(out, lambda m, n=n: m is n or m == n, new)
+        return out
+
+    return _ungrouped_names(_map_selects(query, fix))
+
+
+def _ungrouped_names(query: ast.Query) -> ast.Query:
+    """``rank_in_group`` of a window left without a partition is a plain ``rank`` (the
+    top-level block, with its ORDER BY)."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    taken = {_item_name(it) for it in body.items}
+    renames = {}
+    for it in body.items:
+        e = it.expr
+        if (
+            it.alias is not None
+            and it.alias.endswith("_in_group")
+            and isinstance(e, ast.FuncCall)
+            and e.over is not None
+            and not e.over.partition_by
+            and it.alias.removesuffix("_in_group") not in taken
+        ):
+            renames[it.alias] = it.alias.removesuffix("_in_group")
+    if not renames:
+        return query
+    items = tuple(replace(it, alias=renames.get(it.alias or "", it.alias)) for it in body.items)
+    order = tuple(
+        replace(o, expr=ast.Column(renames[o.expr.name]))
+        if isinstance(o.expr, ast.Column) and o.expr.table is None and o.expr.name in renames
+        else o
+        for o in query.order_by
+    )
+    return replace(query, body=replace(body, items=items), order_by=order)
 
 
 def _item_name(it: ast.SelectItem) -> str | None:
