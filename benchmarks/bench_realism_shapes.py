@@ -65,6 +65,8 @@ of ``cimgen.expand.multiply`` and ``cimgen.expand.distinct``):
 * ``count_pairs:fan1`` -- ``count_pairs`` where any second row counts (a key link of fan
   over 1: a bus's lines); ``:cte`` -- of those, the counted subject read from a CTE (a
   clustering's buses joined to their lines);
+* ``count_misnamed`` -- ``COUNT(DISTINCT a.key) AS n_<other>``: one table's rows counted
+  under another's name (lines counted as ``n_property_records``);
 * ``level_open`` -- two tables about one thing (labels equated) that both hold a level
   (``lod``) the block neither equates nor pins on both (a building per level of detail
   beside its properties);
@@ -342,11 +344,13 @@ def _pairs_named_as_subject(
     body: ast.Select, query: ast.Query, ctx: ExpansionContext, over: float = 3.0
 ) -> bool:
     """COUNT(*) over a to-many join not named after the table met several per row
-    (``over``: the key fan above which a link multiplies; see ``multiply.multiplies``)."""
+    (``over``: the key fan above which a link multiplies; see ``multiply.multiplies``); a
+    count named after any table met more than once per row is what it says."""
     _, many = to_many(body, _all_ctes(query), ctx, over)
+    _, met = to_many(body, _all_ctes(query), ctx, 1.0)
     refs = {r.ref_name: r for f in body.from_ for r in _refs(f)}
     named = set()
-    for b, a in many.items():
+    for b, a in met.items():
         ib, ia = _base(refs[b], query, ctx), _base(refs[a], query, ctx)
         if ib is not None and ia is not None and ib.qualified != ia.qualified:
             named.add(count_name(ib.noun))
@@ -526,6 +530,22 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
             first = block_refs(body)[:1]
             if first and first[0].schema is None:
                 found.add("count_pairs:cte")
+        refs = {r.ref_name: r for r in block_refs(body)}
+        for it in body.items:
+            e = it.expr
+            if (
+                isinstance(e, ast.FuncCall)
+                and e.name.upper() == "COUNT"
+                and e.distinct
+                and len(e.args) == 1
+                and isinstance(e.args[0], ast.Column)
+                and e.args[0].table in refs
+                and it.alias is not None
+                and it.alias.startswith("n_")
+            ):
+                info = _base(refs[e.args[0].table], query, ctx)
+                if info is not None and it.alias != count_name(info.noun):
+                    found.add("count_misnamed")
         if open_levels(body, ctx):
             found.add("level_open")
         for e in fixed_groups(body, ctx):
