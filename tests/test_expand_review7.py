@@ -15,7 +15,15 @@ from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import equate_levels, open_levels
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import count_subjects, drop_fixed_groups, fixed_groups, one_row_refs
+from cimgen.expand.multiply import (
+    count_subjects,
+    drop_fixed_groups,
+    drop_raster_labels,
+    drop_repeated_pins,
+    drop_unused_cte_columns,
+    fixed_groups,
+    one_row_refs,
+)
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
 
@@ -185,3 +193,40 @@ def test_a_group_of_one_pinned_line_is_refused() -> None:
 def test_groups_of_a_project_are_left() -> None:
     q = parse(ONE_LINE.replace(" AND gl.name = 'Distribution Line 136'", ""))
     assert fixed_groups(q.body, ctx()) == [] and drop_fixed_groups(q, ctx()) == q
+
+
+# a default-job row of c8ec7c0: the raster kind and SRID pinned in the CTE and again on its
+# columns outside it
+CHM_TWICE = (
+    "WITH sel AS (SELECT raster.filename, raster.rast, raster.srid, raster.raster_type "
+    "FROM cim_raster.raster_model AS raster "
+    "WHERE raster.srid = 4326 AND raster.raster_type = 'CHM') "
+    "SELECT s.filename, ST_Value(s.rast, ST_SetSRID(ST_MakePoint(9.2, 45.48), 4326)) AS v "
+    "FROM sel AS s WHERE ST_Intersects(s.rast, ST_SetSRID(ST_MakePoint(9.2, 45.48), 4326)) "
+    "AND s.srid = 4326 AND s.raster_type = 'CHM'"
+)
+
+
+def test_a_pin_the_cte_applies_is_not_said_again() -> None:
+    after = drop_unused_cte_columns(drop_repeated_pins(parse(CHM_TWICE)), ctx())
+    sql = render_postgis(after)
+    assert sql.count("4326 AND") == 1 and sql.count("'CHM'") == 1, sql
+    assert "raster.srid," not in sql  # the CTE column only the repeated pin read
+    other = parse(CHM_TWICE.replace("s.raster_type = 'CHM'", "s.raster_type = 'DSM'"))
+    assert "s.raster_type = 'DSM'" in render_postgis(drop_repeated_pins(other))
+
+
+def test_a_raster_joined_for_its_value_does_not_list_its_file_name() -> None:
+    q = parse(
+        "SELECT gl.name, ST_Value(rm.rast, ST_Centroid(gl.geometry)) AS ground_elevation_m, "
+        "rm.filename FROM cim_vector.grid_line AS gl JOIN cim_raster.raster_model AS rm "
+        "ON ST_Intersects(rm.rast, ST_Centroid(gl.geometry)) "
+        "WHERE rm.srid = 4326 AND rm.raster_type = 'DTM'"
+    )
+    sql = render_postgis(drop_raster_labels(q, ctx()))
+    assert "filename" not in sql and "ground_elevation_m" in sql
+    listing = parse(
+        "SELECT rm.filename, ST_Value(rm.rast, ST_SetSRID(ST_MakePoint(9.2, 45.48), 4326)) AS v "
+        "FROM cim_raster.raster_model AS rm WHERE rm.raster_type = 'DTM'"
+    )
+    assert drop_raster_labels(listing, ctx()) == listing  # the rasters are the subject

@@ -37,6 +37,8 @@ from cimgen.expand.layout import label_room
 from cimgen.expand.multiply import (
     count_subjects,
     drop_fixed_groups,
+    drop_raster_labels,
+    drop_repeated_pins,
     drop_unused_cte_columns,
     drop_wkt_beside_coords,
     output_subject_key,
@@ -187,6 +189,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
             query = drop_fixed_groups(query, ctx)
+            query = drop_raster_labels(drop_repeated_pins(query), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)

@@ -34,6 +34,7 @@ not one.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -524,6 +525,106 @@ def _ungrouped_names(query: ast.Query) -> ast.Query:
         for o in query.order_by
     )
     return replace(query, body=replace(body, items=items), order_by=order)
+
+
+# --------------------------------------------------------------------------- said once
+
+
+def _pin(c: ast.Expr) -> tuple[ast.Column, ast.Expr] | None:
+    if isinstance(c, ast.BinaryOp) and c.op == "=":
+        for col, lit in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(col, ast.Column) and isinstance(lit, (ast.Number, ast.String)):
+                return col, lit
+    return None
+
+
+def _pinned_by_cte(ctes: dict[str, ast.Query], name: str, column: str, lit: ast.Expr) -> bool:
+    """Does the CTE ``name`` keep only rows whose output ``column`` is ``lit`` (its own
+    WHERE pins the column it selects, or the CTE it reads does)?"""
+    for _ in range(5):
+        q = ctes.get(name)
+        body = q.body if q is not None else None
+        if not isinstance(body, ast.Select):
+            return False
+        src = next((it.expr for it in body.items if _item_name(it) == column), None)
+        if not isinstance(src, ast.Column):
+            return False
+        pins = [p for p in map(_pin, ast.conjuncts(body.where)) if p is not None]
+        if any(col == src and value == lit for col, value in pins):
+            return True
+        refs = {r.ref_name: r for r in block_refs(body)}
+        ref = refs.get(src.table or "")
+        if ref is None or ref.schema is not None:
+            return False
+        name, column = ref.name, src.name
+    return False
+
+
+def drop_repeated_pins(query: ast.Query) -> ast.Query:
+    """A pin on a CTE's column that the CTE already applies (``srd.srid = 4326`` outside a
+    CTE whose WHERE says ``rm.srid = 4326``) says one filter twice: the outer one goes."""
+    ctes = _ctes(query)
+
+    def fix(body: ast.Select) -> ast.Select:
+        refs = {r.ref_name: r for r in block_refs(body)}
+        keep = []
+        for c in ast.conjuncts(body.where):
+            p = _pin(c)
+            ref = refs.get(p[0].table or "") if p is not None else None
+            if (
+                p is not None
+                and ref is not None
+                and ref.schema is None
+                and _pinned_by_cte(ctes, ref.name, p[0].name, p[1])
+            ):
+                continue
+            keep.append(c)
+        if len(keep) == len(ast.conjuncts(body.where)):
+            return body
+        where = None
+        for c in keep:
+            where = c if where is None else ast.BinaryOp("AND", where, c)
+        return replace(body, where=where)
+
+    return _map_selects(query, fix)
+
+
+def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """A raster joined for its value at the place (not the block's subject) is read for
+    that value: its file name beside it (``rm.filename`` on each line's row) is not an
+    attribute of the listed rows. Top-level, row-level block only; a label the query
+    reads elsewhere (ORDER BY) stays."""
+    body = query.body
+    if not isinstance(body, ast.Select) or body.group_by or aggregated(body):
+        return query
+    refs = block_refs(body)
+    if not refs:
+        return query
+    uses = Counter(n for n in ast.walk(query) if isinstance(n, ast.Column))
+    drop = set()
+    for ref in refs[1:]:
+        info = base_table(ref, {}, ctx) if ref.schema is not None else None
+        if info is None or not info.rasters:
+            continue
+        alias = ref.ref_name
+        valued = any(
+            not isinstance(it.expr, ast.Column) and alias in ast.tables_read(it.expr)
+            for it in body.items
+        )
+        for it in body.items:
+            e = it.expr
+            if (
+                valued
+                and isinstance(e, ast.Column)
+                and e.table == alias
+                and e.name in info.labels
+                and uses[e] == 1
+            ):
+                drop.add(id(it))
+    if not drop or len(drop) == len(body.items):
+        return query
+    items = tuple(it for it in body.items if id(it) not in drop)
+    return replace(query, body=replace(body, items=items))
 
 
 def _item_name(it: ast.SelectItem) -> str | None:
