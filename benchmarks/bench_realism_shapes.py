@@ -72,7 +72,10 @@ of ``cimgen.expand.multiply`` and ``cimgen.expand.distinct``):
   beside its properties);
 * ``fixed_group:group_by`` / ``:partition`` -- a GROUP BY / PARTITION BY value the block's
   filters fix (a pinned column, or a table pinned to one row: a line by name, and its
-  destination bus).
+  destination bus);
+* ``pin_repeated`` -- a pin on a CTE's column that the CTE's own WHERE applies
+  (``multiply.drop_repeated_pins``); ``raster_label`` -- a raster joined for its value
+  that also lists its file name (``multiply.drop_raster_labels``).
 
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
@@ -93,7 +96,15 @@ from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_levels, open_versions
-from cimgen.expand.multiply import base_table, block_refs, fixed_groups, multiplies, to_many
+from cimgen.expand.multiply import (
+    base_table,
+    block_refs,
+    drop_raster_labels,
+    drop_repeated_pins,
+    fixed_groups,
+    multiplies,
+    to_many,
+)
 from cimgen.expand.names import count_name
 from cimgen.expand.theme import (
     all_ctes,
@@ -550,6 +561,10 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
             found.add("level_open")
         for e in fixed_groups(body, ctx):
             found.add("fixed_group:group_by" if e in body.group_by else "fixed_group:partition")
+    if drop_repeated_pins(query) != query:
+        found.add("pin_repeated")
+    if drop_raster_labels(query, ctx) != query:
+        found.add("raster_label")
     return found
 
 
