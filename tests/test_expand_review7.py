@@ -178,9 +178,12 @@ ONE_LINE = (
 
 def test_a_partition_the_filter_pins_is_dropped() -> None:
     q = parse(ZONE_RANK)
-    assert fixed_groups(q.body, ctx()) == [parse(ZONE_RANK).body.items[1].expr.over.partition_by[0]]
-    sql = render_postgis(drop_fixed_groups(q, ctx()))
-    assert "PARTITION BY" not in sql and "AS rank" in sql and "ORDER BY rank" in sql, sql
+    assert fixed_groups(q.body, ctx()) == [q.body.items[1].expr.over.partition_by[0]]
+    with pytest.raises(BuildError):  # one partition: the rank is the row's position
+        drop_fixed_groups(q, ctx())
+    two = parse(ZONE_RANK.replace("PARTITION BY gb.zone", "PARTITION BY gb.zone, gb.in_service"))
+    sql = render_postgis(drop_fixed_groups(two, ctx()))
+    assert "PARTITION BY gb.in_service ORDER BY" in sql, sql
 
 
 def test_a_group_of_one_pinned_line_is_refused() -> None:

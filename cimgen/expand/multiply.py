@@ -468,9 +468,11 @@ def fixed_groups(body: ast.Select, ctx: ExpansionContext) -> list[ast.Expr]:
 
 
 def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    """A ranking partitioned by a value the filter fixes ranks within one partition: the
-    partition goes. A GROUP BY on such a value makes one group "per" one thing: the
-    attempt is refused (the expander tries the next)."""
+    """A partition by a value the filter fixes is one partition: it goes where the window
+    keeps another (``PARTITION BY gb.zone, gb.voltage_kv`` of the buses of zone 'LV'). A
+    GROUP BY on such a value makes one group "per" one thing, and a ranking left without
+    a partition is the row's position (PUR009): such an attempt is refused (the expander
+    tries the next)."""
 
     def fix(body: ast.Select) -> ast.Select:
         fixed = fixed_groups(body, ctx)
@@ -478,53 +480,20 @@ def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             return body
         if any(e in body.group_by for e in fixed):
             raise BuildError("a GROUP BY on a value the filter fixes makes one group")
-
-        def unpartition(n: Any) -> bool:
-            return (
-                isinstance(n, ast.FuncCall)
-                and n.over is not None
-                and any(e in fixed for e in n.over.partition_by)
-            )
-
         out = body
-        for n in [n for n in _own(body) if unpartition(n)]:
+        for n in _own(body):
+            if not (isinstance(n, ast.FuncCall) and n.over is not None):
+                continue
             parts = tuple(e for e in n.over.partition_by if e not in fixed)
+            if parts == n.over.partition_by:
+                continue
+            if not parts:
+                raise BuildError("a window partitioned by a value the filter fixes")
             new = replace(n, over=replace(n.over, partition_by=parts))
-            out = _replace_expr(out, lambda m, n=n: m is n or m == n, new)
+            out = _replace_expr(out, lambda m, n=n: m == n, new)
         return out
 
-    return _ungrouped_names(_map_selects(query, fix))
-
-
-def _ungrouped_names(query: ast.Query) -> ast.Query:
-    """``rank_in_group`` of a window left without a partition is a plain ``rank`` (the
-    top-level block, with its ORDER BY)."""
-    body = query.body
-    if not isinstance(body, ast.Select):
-        return query
-    taken = {_item_name(it) for it in body.items}
-    renames = {}
-    for it in body.items:
-        e = it.expr
-        if (
-            it.alias is not None
-            and it.alias.endswith("_in_group")
-            and isinstance(e, ast.FuncCall)
-            and e.over is not None
-            and not e.over.partition_by
-            and it.alias.removesuffix("_in_group") not in taken
-        ):
-            renames[it.alias] = it.alias.removesuffix("_in_group")
-    if not renames:
-        return query
-    items = tuple(replace(it, alias=renames.get(it.alias or "", it.alias)) for it in body.items)
-    order = tuple(
-        replace(o, expr=ast.Column(renames[o.expr.name]))
-        if isinstance(o.expr, ast.Column) and o.expr.table is None and o.expr.name in renames
-        else o
-        for o in query.order_by
-    )
-    return replace(query, body=replace(body, items=items), order_by=order)
+    return _map_selects(query, fix)
 
 
 # --------------------------------------------------------------------------- said once
