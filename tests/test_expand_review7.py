@@ -54,13 +54,14 @@ CLUSTER_COUNT = (
 )
 
 
-def test_a_count_of_a_cte_subject_counts_its_rows_not_pairs() -> None:
-    sql = render_postgis(count_subjects(parse(CLUSTER_COUNT), ctx()))
-    assert "COUNT(DISTINCT gbc.id) AS n_grid_buses" in sql, sql
-    assert "gb.id" in sql  # the CTE selects the key it is counted by
+def test_a_cte_count_over_lines_ending_at_its_buses_is_named_after_the_lines() -> None:
+    q = parse(CLUSTER_COUNT + " ORDER BY n_grid_buses DESC")
+    sql = render_postgis(count_subjects(q, ctx()))
+    # each line ends at one bus: COUNT(*) counts lines, and says so
+    assert "COUNT(*) AS n_grid_lines" in sql and "ORDER BY n_grid_lines DESC" in sql, sql
 
 
-# the same count without the clustering (which DuckDB lacks): buses per voltage
+# the same count without the clustering (which DuckDB lacks): lines per bus voltage
 VOLTAGE_COUNT = (
     "WITH m AS (SELECT gb.voltage_kv, gb.bus_id, gb.project_id, gb.scenario_id "
     "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = '{p}' AND gb.scenario_id = '{s}') "
@@ -70,17 +71,25 @@ VOLTAGE_COUNT = (
 )
 
 
-def test_the_cte_count_is_the_number_of_subjects_on_the_data(con) -> None:  # type: ignore[no-untyped-def]
-    # a scenario where some bus starts two lines, so pairs and buses differ
+def test_the_renamed_count_is_the_number_of_lines_on_the_data(con) -> None:  # type: ignore[no-untyped-def]
+    # a scenario where some bus starts two lines, so lines and buses differ
     p, s, _ = con.execute(
         "SELECT project_id, scenario_id, from_bus FROM cim_vector.grid_line "
         "GROUP BY ALL HAVING COUNT(*) > 1 ORDER BY ALL LIMIT 1"
     ).fetchone()
-    before = parse(VOLTAGE_COUNT.format(p=p, s=s))
-    after = count_subjects(before, ctx())
-    pairs = {k: n for k, n, _ in con.execute(render_duckdb(before, SCHEMA).sql).fetchall()}
+    after = count_subjects(parse(VOLTAGE_COUNT.format(p=p, s=s)), ctx())
+    assert "COUNT(*) AS n_grid_lines" in render_postgis(after)
     got = {k: n for k, n, _ in con.execute(render_duckdb(after, SCHEMA).sql).fetchall()}
-    truth = dict(
+    lines = dict(
+        con.execute(
+            "SELECT gb.voltage_kv, COUNT(*) FROM cim_vector.grid_line gl "
+            "JOIN cim_vector.grid_bus gb ON gl.from_bus = gb.bus_id AND gl.project_id = "
+            "gb.project_id AND gl.scenario_id = gb.scenario_id "
+            "WHERE gb.project_id = ? AND gb.scenario_id = ? GROUP BY 1",
+            [p, s],
+        ).fetchall()
+    )
+    buses = dict(
         con.execute(
             "SELECT gb.voltage_kv, COUNT(*) FROM cim_vector.grid_bus gb "
             "WHERE gb.project_id = ? AND gb.scenario_id = ? AND EXISTS (SELECT 1 FROM "
@@ -89,29 +98,46 @@ def test_the_cte_count_is_the_number_of_subjects_on_the_data(con) -> None:  # ty
             [p, s],
         ).fetchall()
     )
-    assert got == truth
-    assert sum(got.values()) < sum(pairs.values())
+    assert got == lines and sum(lines.values()) > sum(buses.values())
 
 
-def test_a_cte_chain_selects_the_key_down_to_its_table() -> None:
-    q = parse(
-        "WITH sel AS (SELECT gb.bus_id, gb.project_id, gb.scenario_id FROM cim_vector.grid_bus "
-        "AS gb WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'proposed'), "
-        "m AS (SELECT s.bus_id, s.project_id, s.scenario_id FROM sel AS s) "
-        "SELECT COUNT(*) AS n_grid_buses, AVG(gl.length_km) AS avg_length_km FROM m "
-        "JOIN cim_vector.grid_line AS gl ON m.bus_id = gl.from_bus "
-        "AND m.project_id = gl.project_id AND m.scenario_id = gl.scenario_id"
-    )
-    sql = render_postgis(count_subjects(q, ctx()))
-    assert "COUNT(DISTINCT m.id) AS n_grid_buses" in sql
+# buses of a CTE near buildings: a building may be near several buses, so the pairs are
+# counted by the buses' key, which the CTE chain selects
+NEAR_COUNT = (
+    "WITH sel AS (SELECT gb.bus_id, gb.geometry FROM cim_vector.grid_bus AS gb "
+    "WHERE gb.project_id = '{p}' AND gb.scenario_id = '{s}'), "
+    "m AS (SELECT s.bus_id, s.geometry FROM sel AS s) "
+    "SELECT COUNT(*) AS n_grid_buses, AVG(ST_Area(b.building_geometry::geography)) AS avg_area_m2 "
+    "FROM m JOIN cim_vector.building AS b "
+    "ON ST_DWithin(m.geometry::geography, b.building_geometry::geography, 50)"
+)
+
+
+def test_a_cte_chain_selects_the_key_it_is_counted_by(con) -> None:  # type: ignore[no-untyped-def]
+    p, s = con.execute(
+        "SELECT project_id, scenario_id FROM cim_vector.grid_bus GROUP BY ALL ORDER BY ALL LIMIT 1"
+    ).fetchone()
+    before = parse(NEAR_COUNT.format(p=p, s=s))
+    after = count_subjects(before, ctx())
+    sql = render_postgis(after)
+    assert "COUNT(DISTINCT m.id) AS n_grid_buses" in sql, sql
     assert "gb.id" in sql and "s.id" in sql
+    pairs = con.execute(render_duckdb(before, SCHEMA).sql).fetchone()[0]
+    got = con.execute(render_duckdb(after, SCHEMA).sql).fetchone()[0]
+    truth_q = parse(
+        f"SELECT COUNT(*) FROM cim_vector.grid_bus AS gb WHERE gb.project_id = '{p}' AND "
+        f"gb.scenario_id = '{s}' AND EXISTS (SELECT 1 FROM cim_vector.building AS b WHERE "
+        "ST_DWithin(gb.geometry::geography, b.building_geometry::geography, 50))"
+    )
+    truth = con.execute(render_duckdb(truth_q, SCHEMA).sql).fetchone()[0]
+    assert 0 < got == truth < pairs
 
 
 def test_a_grouped_cte_subject_has_no_key_and_is_refused() -> None:
     q = parse(
-        "WITH per AS (SELECT gb.zone, gb.bus_id FROM cim_vector.grid_bus AS gb "
-        "GROUP BY gb.zone, gb.bus_id) SELECT COUNT(*) AS n_grid_buses FROM per "
-        "JOIN cim_vector.grid_line AS gl ON per.bus_id = gl.from_bus"
+        "WITH per AS (SELECT gb.zone, gb.geometry FROM cim_vector.grid_bus AS gb "
+        "GROUP BY gb.zone, gb.geometry) SELECT COUNT(*) AS n_grid_buses FROM per "
+        "JOIN cim_vector.building AS b ON ST_Intersects(per.geometry, b.building_geometry)"
     )
     with pytest.raises(BuildError):
         count_subjects(q, ctx())

@@ -143,11 +143,14 @@ def open_levels(body: ast.Select, ctx: ExpansionContext) -> list[tuple[str, str,
 def equate_levels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """``query`` with the levels :func:`open_levels` finds equated (``b.lod = bp.lod``, as
     Stage 1 joins a building to its properties), in the top-level block and its CTEs:
-    without it a building is listed, counted or averaged once per level of detail."""
+    without it a building is listed, counted or averaged once per level of detail, or
+    beside the properties of another level. (A pin of the open side to the other's
+    literal, ``bp.lod = 1`` beside ``b.lod = 1``, reads as a second condition: the data
+    do not make ``lod`` a version of the properties.)"""
 
     def fix(body: ast.Select) -> ast.Select:
         for x, y, c in open_levels(body, ctx):
-            cond = ast.BinaryOp("=", ast.Column(c, x), ast.Column(c, y))
+            cond: ast.Expr = ast.BinaryOp("=", ast.Column(c, x), ast.Column(c, y))
             from_ = tuple(_join_on(item, y, cond) for item in body.from_)
             if from_ != body.from_:  # in the ON of the join that meets the later table
                 body = replace(body, from_=from_)

@@ -185,12 +185,16 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     (module docstring); a count named after the to-many table (``n_buildings`` of the
     buildings a line crosses) is what it says and stays. Any second row counts here: a
     key link of fan over 1 (a bus's lines) multiplies a count. A subject read from a CTE
-    (the buses a clustering labels, joined to their lines) is counted by its base
+    (the buses a clustering labels, joined to their lines) whose to-many table meets one
+    subject row per row (each line ends at one bus) counts that table's rows, and is
+    named after it (:func:`_count_of_the_many`); otherwise it is counted by its base
     table's key, which the CTE (and the CTEs it reads) select for it (:func:`_cte_key`)."""
     from cimgen.expand.names import count_name
 
     ctes = _ctes(query)
     keyed: set[str] = set()
+    renamed: dict[str, str] = {}
+    qualified_reads = {n.name for n in ast.walk(query) if isinstance(n, ast.Column) and n.table}
 
     def fix(body: ast.Select) -> ast.Select:
         names, many = to_many(body, ctes, ctx, over=1.0)
@@ -206,6 +210,19 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         if all(it.alias in named for it in items):
             return body
         subject = refs[names[0]]
+        if subject.schema is None:
+            name = _count_of_the_many(body, names[0], many, refs, ctes, ctx)
+            taken = {_item_name(it) for it in body.items}
+            if (
+                name is not None
+                and len(items) == 1
+                and name not in taken
+                and items[0].alias is not None
+                and items[0].alias not in qualified_reads  # no reader of a CTE's column
+            ):
+                renamed[items[0].alias] = name
+                new = tuple(replace(it, alias=name) if it is items[0] else it for it in body.items)
+                return replace(body, items=new)
         info = base_table(subject, ctes, ctx)
         key = None
         if info is not None and len(info.pk) == 1:
@@ -218,7 +235,45 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         return _replace_expr(body, _is_count_star, distinct)
 
     out = _map_selects(query, fix)
+    if renamed:
+        order = tuple(
+            replace(o, expr=ast.Column(renamed[o.expr.name]))
+            if isinstance(o.expr, ast.Column) and o.expr.table is None and o.expr.name in renamed
+            else o
+            for o in out.order_by
+        )
+        out = replace(out, order_by=order)
     return _select_keys(out, keyed, ctes, ctx) if keyed else out
+
+
+def _count_of_the_many(
+    body: ast.Select,
+    subject: str,
+    many: dict[str, str],
+    refs: dict[str, ast.TableRef],
+    ctes: dict[str, ast.Query],
+    ctx: ExpansionContext,
+) -> str | None:
+    """The count name of the one table the block meets several per subject row when each
+    of its rows meets exactly one subject row (a key link back of fan at most 1: a line's
+    destination bus), so ``COUNT(*)`` counts its rows; ``None`` otherwise."""
+    from cimgen.expand.names import count_name
+
+    if len(many) != 1:
+        return None
+    ((b, a),) = many.items()
+    ib, ia = base_table(refs[b], ctes, ctx), base_table(refs[a], ctes, ctx)
+    if a != subject or ib is None or ia is None or ib.qualified == ia.qualified:
+        return None
+    same = block_equalities(body).classes
+    back = any(
+        p.kind == "key"
+        and p.right == ia.qualified
+        and p.fan <= 1.0
+        and all(same.find((b, x)) == same.find((a, y)) for x, y in p.pairs)
+        for p in ctx.paths_from(ib.qualified)
+    )
+    return count_name(ib.noun) if back else None
 
 
 def _row_level(body: Any) -> bool:
