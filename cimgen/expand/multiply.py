@@ -26,6 +26,16 @@ built, so they are read here from the AST of each attempt (``expand`` runs these
   subject's column (``grl.scenario_id`` joined on ``prs.scenario_id``) is read from the
   subject: it is the subject's scenario, not the line's.
 
+and of the seventh pass:
+
+* :func:`drop_fixed_groups` -- a GROUP BY on a value the filter fixes (the destination bus
+  of a line pinned by name: :func:`one_row_refs`) makes one group: refused; a partition
+  by one goes where the window keeps another.
+* :func:`drop_repeated_pins` -- a pin a CTE already applies is not said again on its
+  columns (``srd.raster_type = 'CHM'``).
+* :func:`drop_raster_labels` -- a raster joined for its value at the place does not list
+  its file name.
+
 :func:`to_many` decides which FROM items a block meets several per row: a key link of fan
 over 3 on the data (children, not versions: ``core.fans_out``), a distance or intersection
 join, or a container meeting the geometries inside it; a raster tile covering a place is
