@@ -59,6 +59,24 @@ are ``cimgen.expand.theme``'s, the expander's own):
   for ``raster_type = 'DTM' AND srid = 4326``);
 * ``tables_in_block:4`` -- a block of four or more FROM items.
 
+and the shapes of the seventh pass (docs/BENCHMARKS.md, "Realism: seventh pass"; readers
+of ``cimgen.expand.multiply`` and ``cimgen.expand.distinct``):
+
+* ``count_pairs:fan1`` -- ``count_pairs`` where any second row counts (a key link of fan
+  over 1: a bus's lines); ``:cte`` -- of those, the counted subject read from a CTE (a
+  clustering's buses joined to their lines);
+* ``count_misnamed`` -- ``COUNT(DISTINCT a.key) AS n_<other>``: one table's rows counted
+  under another's name (lines counted as ``n_property_records``);
+* ``level_open`` -- two tables about one thing (labels equated) that both hold a level
+  (``lod``) the block neither equates nor pins on both (a building per level of detail
+  beside its properties);
+* ``fixed_group:group_by`` / ``:partition`` -- a GROUP BY / PARTITION BY value the block's
+  filters fix (a pinned column, or a table pinned to one row: a line by name, and its
+  destination bus);
+* ``pin_repeated`` -- a pin on a CTE's column that the CTE's own WHERE applies
+  (``multiply.drop_repeated_pins``); ``raster_label`` -- a raster joined for its value
+  that also lists its file name (``multiply.drop_raster_labels``).
+
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
 
@@ -77,8 +95,16 @@ from cimgen import ast
 from cimgen.check.base import CheckContext
 from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
-from cimgen.expand.distinct import open_versions
-from cimgen.expand.multiply import base_table, block_refs, multiplies, to_many
+from cimgen.expand.distinct import open_levels, open_versions
+from cimgen.expand.multiply import (
+    base_table,
+    block_refs,
+    drop_raster_labels,
+    drop_repeated_pins,
+    fixed_groups,
+    multiplies,
+    to_many,
+)
 from cimgen.expand.names import count_name
 from cimgen.expand.theme import (
     all_ctes,
@@ -325,12 +351,17 @@ def _all_ctes(query: ast.Query) -> dict[str, ast.Query]:
     return {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
 
 
-def _pairs_named_as_subject(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> bool:
-    """COUNT(*) over a to-many join not named after the table met several per row."""
-    _, many = _many(body, query, ctx)
+def _pairs_named_as_subject(
+    body: ast.Select, query: ast.Query, ctx: ExpansionContext, over: float = 3.0
+) -> bool:
+    """COUNT(*) over a to-many join not named after the table met several per row
+    (``over``: the key fan above which a link multiplies; see ``multiply.multiplies``); a
+    count named after any table met more than once per row is what it says."""
+    _, many = to_many(body, _all_ctes(query), ctx, over)
+    _, met = to_many(body, _all_ctes(query), ctx, 1.0)
     refs = {r.ref_name: r for f in body.from_ for r in _refs(f)}
     named = set()
-    for b, a in many.items():
+    for b, a in met.items():
         ib, ia = _base(refs[b], query, ctx), _base(refs[a], query, ctx)
         if ib is not None and ia is not None and ib.qualified != ia.qualified:
             named.add(count_name(ib.noun))
@@ -501,6 +532,42 @@ def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int
     return found, total
 
 
+def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The seventh pass's shapes (module docstring) of one row."""
+    found: set[str] = set()
+    for _, body in _blocks(query):
+        if _pairs_named_as_subject(body, query, ctx, over=1.0):
+            found.add("count_pairs:fan1")
+            first = block_refs(body)[:1]
+            if first and first[0].schema is None:
+                found.add("count_pairs:cte")
+        refs = {r.ref_name: r for r in block_refs(body)}
+        for it in body.items:
+            e = it.expr
+            if (
+                isinstance(e, ast.FuncCall)
+                and e.name.upper() == "COUNT"
+                and e.distinct
+                and len(e.args) == 1
+                and isinstance(e.args[0], ast.Column)
+                and e.args[0].table in refs
+                and it.alias is not None
+                and it.alias.startswith("n_")
+            ):
+                info = _base(refs[e.args[0].table], query, ctx)
+                if info is not None and it.alias != count_name(info.noun):
+                    found.add("count_misnamed")
+        if open_levels(body, ctx):
+            found.add("level_open")
+        for e in fixed_groups(body, ctx):
+            found.add("fixed_group:group_by" if e in body.group_by else "fixed_group:partition")
+    if drop_repeated_pins(query) != query:
+        found.add("pin_repeated")
+    if drop_raster_labels(query, ctx) != query:
+        found.add("raster_label")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
@@ -518,7 +585,7 @@ def main() -> None:
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
-            for name in found | fifth_shapes(query, ctx) | sixth:
+            for name in found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
         print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")

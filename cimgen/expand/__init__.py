@@ -26,11 +26,19 @@ from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext, JoinPath
-from cimgen.expand.distinct import distinguish, order_by_what_varies, pin_scope
+from cimgen.expand.distinct import (
+    distinguish,
+    equate_levels,
+    order_by_what_varies,
+    pin_scope,
+)
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
 from cimgen.expand.multiply import (
     count_subjects,
+    drop_fixed_groups,
+    drop_raster_labels,
+    drop_repeated_pins,
     drop_unused_cte_columns,
     drop_wkt_beside_coords,
     output_subject_key,
@@ -177,9 +185,11 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     for target, honour in plan:
         try:
             query = Builder(target, ctx, rng, honour).build()
-            query = order_by_what_varies(pin_scope(query, ctx), ctx)
+            query = order_by_what_varies(equate_levels(pin_scope(query, ctx), ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
+            query = drop_fixed_groups(query, ctx)
+            query = drop_raster_labels(drop_repeated_pins(query), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)

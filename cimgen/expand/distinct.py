@@ -35,6 +35,21 @@ def version_columns(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
     return found
 
 
+def level_columns(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
+    """The table's key columns with few values (``lod`` 0/1/2): levels, not identities."""
+    sample = ctx.world.table(info.qualified)
+    if sample is None:
+        return ()
+    return tuple(
+        c
+        for c in info.ids
+        if c not in info.pk
+        and c not in info.scope
+        and sample.has(c)
+        and len(sample.counts(c)) <= MAX_LEVELS
+    )
+
+
 def _versions(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
     sample = ctx.world.table(info.qualified)
     if sample is None or len(sample) < 2 or not info.labels:
@@ -42,11 +57,7 @@ def _versions(ctx: ExpansionContext, info: TableInfo) -> tuple[str, ...]:
     label = info.labels[0]
     if not sample.has(label):
         return ()
-    levels = [  # a key with few values (lod 0/1/2) is a version, not an identity
-        c
-        for c in info.ids
-        if c not in info.pk and c not in info.scope and len(sample.counts(c)) <= MAX_LEVELS
-    ]
+    levels = level_columns(ctx, info)  # a key with few values is a version, not an identity
     candidates = [
         c for c in (*info.scope, *levels, *info.categories) if sample.has(c) and c != label
     ]
@@ -96,6 +107,86 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     for cond in extra:
         where = cond if where is None else ast.BinaryOp("AND", where, cond)
     return replace(query, body=replace(body, where=where))
+
+
+def open_levels(body: ast.Select, ctx: ExpansionContext) -> list[tuple[str, str, str]]:
+    """(alias, alias, column): two inner-joined tables of the block about one thing (their
+    labels equated: ``bhc.building_id = bp.building_id``, ``b.building_id = ...``) that
+    both hold a level (:func:`level_columns`: ``lod``) the block neither equates between
+    them nor pins on both, and that no key link ties row to row (``b.id =
+    bp.building_fk`` names one level): each row of one meets the other at every level."""
+    refs = [r for item in body.from_ for r in inner_table_refs(item)]
+    eq = block_equalities(body)
+    same, fixed = eq.classes, eq.fixed()
+    infos = [(r.alias or r.name, ctx.by_name.get(r.qualified)) for r in refs]
+    out = []
+    for i, (x, ix) in enumerate(infos):
+        for y, iy in infos[i + 1 :]:
+            if ix is None or iy is None or not ix.labels or ix.labels[:1] != iy.labels[:1]:
+                continue
+            label = ix.labels[0]
+            if same.find((x, label)) != same.find((y, label)):
+                continue
+            if any(
+                eq.reached(a, k, [b]) for a, b, info in ((x, y, ix), (y, x, iy)) for k in info.pk
+            ):
+                continue
+            for c in level_columns(ctx, ix):
+                if c not in level_columns(ctx, iy):
+                    continue
+                rx, ry = same.find((x, c)), same.find((y, c))
+                if rx != ry and not (rx in fixed and ry in fixed):
+                    out.append((x, y, c))
+    return out
+
+
+def equate_levels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` with the levels :func:`open_levels` finds equated (``b.lod = bp.lod``, as
+    Stage 1 joins a building to its properties), in the top-level block and its CTEs:
+    without it a building is listed, counted or averaged once per level of detail, or
+    beside the properties of another level. (A pin of the open side to the other's
+    literal, ``bp.lod = 1`` beside ``b.lod = 1``, reads as a second condition: the data
+    do not make ``lod`` a version of the properties.)"""
+
+    def fix(body: ast.Select) -> ast.Select:
+        for x, y, c in open_levels(body, ctx):
+            cond: ast.Expr = ast.BinaryOp("=", ast.Column(c, x), ast.Column(c, y))
+            from_ = tuple(_join_on(item, y, cond) for item in body.from_)
+            if from_ != body.from_:  # in the ON of the join that meets the later table
+                body = replace(body, from_=from_)
+            else:
+                where = body.where
+                body = replace(
+                    body, where=cond if where is None else ast.BinaryOp("AND", where, cond)
+                )
+        return body
+
+    ctes = tuple(
+        replace(cte, query=replace(cte.query, body=fix(cte.query.body)))
+        if isinstance(cte.query.body, ast.Select)
+        else cte
+        for cte in query.ctes
+    )
+    body = fix(query.body) if isinstance(query.body, ast.Select) else query.body
+    if body is query.body and ctes == query.ctes:
+        return query
+    return replace(query, ctes=ctes, body=body)
+
+
+def _join_on(item: ast.FromItem, alias: str, cond: ast.Expr) -> ast.FromItem:
+    """``item`` with ``cond`` added to the ON of the inner join whose right side is the
+    table ``alias`` (``item`` itself where there is none)."""
+    if not isinstance(item, ast.Join):
+        return item
+    right = item.right
+    if (
+        item.kind == "INNER"
+        and item.on is not None
+        and isinstance(right, ast.TableRef)
+        and (right.alias or right.name) == alias
+    ):
+        return replace(item, on=ast.BinaryOp("AND", item.on, cond))
+    return replace(item, left=_join_on(item.left, alias, cond))
 
 
 def _ref(body: ast.Select, alias: str) -> ast.TableRef | None:

@@ -8,8 +8,9 @@ built, so they are read here from the AST of each attempt (``expand`` runs these
 * :func:`count_subjects` -- ``COUNT(*)`` after a join that meets several rows per row
   counts pairs: named after the subject ("number of buses" over bus x neighbour pairs,
   over bus x incoming line) it says something false. The subject's distinct rows are
-  counted instead (``COUNT(DISTINCT gb.id)``); where the subject has no key to count
-  (a CTE), the attempt is refused.
+  counted instead (``COUNT(DISTINCT gb.id)``; a CTE's rows by its base table's key,
+  which the CTE selects for it); where the subject has no key to count (a CTE that
+  groups), the attempt is refused.
 * :func:`refuse_multiplied` -- refuses an attempt that clusters copies or one row
   (``ST_ClusterDBSCAN`` over lines times the buildings near them, or over the one line a
   name pins), shows a parent's computed value on each of its children's rows (a project's
@@ -25,6 +26,16 @@ built, so they are read here from the AST of each attempt (``expand`` runs these
   subject's column (``grl.scenario_id`` joined on ``prs.scenario_id``) is read from the
   subject: it is the subject's scenario, not the line's.
 
+and of the seventh pass:
+
+* :func:`drop_fixed_groups` -- a GROUP BY on a value the filter fixes (the destination bus
+  of a line pinned by name: :func:`one_row_refs`) makes one group: refused; a partition
+  by one goes where the window keeps another.
+* :func:`drop_repeated_pins` -- a pin a CTE already applies is not said again on its
+  columns (``srd.raster_type = 'CHM'``).
+* :func:`drop_raster_labels` -- a raster joined for its value at the place does not list
+  its file name.
+
 :func:`to_many` decides which FROM items a block meets several per row: a key link of fan
 over 3 on the data (children, not versions: ``core.fans_out``), a distance or intersection
 join, or a container meeting the geometries inside it; a raster tile covering a place is
@@ -33,11 +44,14 @@ not one.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
 from cimgen import ast
+from cimgen.equalities import block_equalities, inner_table_refs, qualified
 from cimgen.expand.context import ExpansionContext, TableInfo
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 
 _CLUSTERS = {"st_clusterdbscan", "st_clusterkmeans"}
@@ -81,12 +95,15 @@ def multiplies(
     ia: TableInfo,
     ib: TableInfo,
     ctx: ExpansionContext,
+    over: float = 3.0,
 ) -> str | None:
     """How the link ``c`` meets several rows of ``b`` per row of ``a`` (``links``: the
     block's conditions relating two of its tables): ``"key"`` when the key equalities
     between them follow a path whose fan is over 3 (children, not versions:
     :func:`cimgen.expand.core.fans_out`), ``"spatial"`` for nearness, intersection or ``b``
-    inside ``a``; ``None`` when ``c`` meets at most one ``b`` (or too few to count)."""
+    inside ``a``; ``None`` when ``c`` meets at most one ``b`` (or too few to count).
+    ``over``: the fan above which a key link multiplies (1 for a count, where any second
+    row is counted)."""
     if isinstance(c, ast.BinaryOp) and c.op == "=":
         pairs = set()
         for cc in links:
@@ -104,7 +121,7 @@ def multiplies(
             for p in ctx.paths_from(ia.qualified)
             if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
         ]
-        return "key" if fans and min(fans) > 3 else None
+        return "key" if fans and min(fans) > over else None
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
         return "spatial"
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
@@ -115,10 +132,10 @@ def multiplies(
 
 
 def to_many(
-    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext
+    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext, over: float = 3.0
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases in FROM order, and those met several per row of another
-    (alias -> the alias whose rows it multiplies)."""
+    (alias -> the alias whose rows it multiplies; ``over``: see :func:`multiplies`)."""
     refs = block_refs(body)
     names = [r.ref_name for r in refs]
     info: dict[str, TableInfo | None] = {r.ref_name: base_table(r, ctes, ctx) for r in refs}
@@ -133,7 +150,7 @@ def to_many(
         ia, ib = info[a], info[b]
         if ia is None or ib is None or b in many or ib.rasters:
             continue
-        if multiplies(c, links, a, b, ia, ib, ctx):
+        if multiplies(c, links, a, b, ia, ib, ctx, over):
             many[b] = a
     return names, many
 
@@ -176,13 +193,21 @@ def _is_count_star(e: Any) -> bool:
 def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """``COUNT(*)`` over pairs named after the subject counts the subject's distinct rows
     (module docstring); a count named after the to-many table (``n_buildings`` of the
-    buildings a line crosses) is what it says and stays."""
+    buildings a line crosses) is what it says and stays. Any second row counts here: a
+    key link of fan over 1 (a bus's lines) multiplies a count. A subject read from a CTE
+    (the buses a clustering labels, joined to their lines) whose to-many table meets one
+    subject row per row (each line ends at one bus) counts that table's rows, and is
+    named after it (:func:`_count_of_the_many`); otherwise it is counted by its base
+    table's key, which the CTE (and the CTEs it reads) select for it (:func:`_cte_key`)."""
     from cimgen.expand.names import count_name
 
     ctes = _ctes(query)
+    keyed: set[str] = set()
+    renamed: dict[str, str] = {}
+    qualified_reads = {n.name for n in ast.walk(query) if isinstance(n, ast.Column) and n.table}
 
     def fix(body: ast.Select) -> ast.Select:
-        names, many = to_many(body, ctes, ctx)
+        names, many = to_many(body, ctes, ctx, over=1.0)
         if not many or not any(_is_count_star(n) for n in _own(body)):
             return body
         refs = {r.ref_name: r for r in block_refs(body)}
@@ -195,13 +220,141 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         if all(it.alias in named for it in items):
             return body
         subject = refs[names[0]]
+        if subject.schema is None:
+            name = _count_of_the_many(body, names[0], many, refs, ctes, ctx)
+            taken = {_item_name(it) for it in body.items}
+            if (
+                name is not None
+                and len(items) == 1
+                and name not in taken
+                and items[0].alias is not None
+                and items[0].alias not in qualified_reads  # no reader of a CTE's column
+            ):
+                renamed[items[0].alias] = name
+                new = tuple(replace(it, alias=name) if it is items[0] else it for it in body.items)
+                return replace(body, items=new)
         info = base_table(subject, ctes, ctx)
-        if subject.schema is None or info is None or len(info.pk) != 1:
+        key = None
+        if info is not None and len(info.pk) == 1:
+            key = info.pk[0] if subject.schema is not None else _cte_key(subject.name, ctes, ctx)
+        if key is None:
             raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
-        distinct = ast.FuncCall("COUNT", (ast.Column(info.pk[0], names[0]),), distinct=True)
+        if subject.schema is None:
+            keyed.add(subject.name)
+        distinct = ast.FuncCall("COUNT", (ast.Column(key, names[0]),), distinct=True)
         return _replace_expr(body, _is_count_star, distinct)
 
-    return _map_selects(query, fix)
+    out = _map_selects(query, fix)
+    if renamed:
+        order = tuple(
+            replace(o, expr=ast.Column(renamed[o.expr.name]))
+            if isinstance(o.expr, ast.Column) and o.expr.table is None and o.expr.name in renamed
+            else o
+            for o in out.order_by
+        )
+        out = replace(out, order_by=order)
+    return _select_keys(out, keyed, ctes, ctx) if keyed else out
+
+
+def _count_of_the_many(
+    body: ast.Select,
+    subject: str,
+    many: dict[str, str],
+    refs: dict[str, ast.TableRef],
+    ctes: dict[str, ast.Query],
+    ctx: ExpansionContext,
+) -> str | None:
+    """The count name of the one table the block meets several per subject row when each
+    of its rows meets exactly one subject row (a key link back of fan at most 1: a line's
+    destination bus), so ``COUNT(*)`` counts its rows; ``None`` otherwise."""
+    from cimgen.expand.names import count_name
+
+    if len(many) != 1:
+        return None
+    ((b, a),) = many.items()
+    ib, ia = base_table(refs[b], ctes, ctx), base_table(refs[a], ctes, ctx)
+    if a != subject or ib is None or ia is None or ib.qualified == ia.qualified:
+        return None
+    same = block_equalities(body).classes
+    back = any(
+        p.kind == "key"
+        and p.right == ia.qualified
+        and p.fan <= 1.0
+        and all(same.find((b, x)) == same.find((a, y)) for x, y in p.pairs)
+        for p in ctx.paths_from(ib.qualified)
+    )
+    return count_name(ib.noun) if back else None
+
+
+def _row_level(body: Any) -> bool:
+    return (
+        isinstance(body, ast.Select)
+        and not body.group_by
+        and not body.distinct
+        and not aggregated(body)
+        and bool(block_refs(body))
+    )
+
+
+def _cte_key(name: str, ctes: dict[str, ast.Query], ctx: ExpansionContext) -> str | None:
+    """The column that tells apart the rows of the CTE ``name``: its base table's one-column
+    key, selected (or to be selected) by every CTE of the chain down to that table; ``None``
+    where a CTE of the chain groups, is DISTINCT, names its columns or selects another
+    column of that name."""
+    for _ in range(5):
+        q = ctes.get(name)
+        if q is None or not _row_level(q.body):
+            return None
+        body = q.body
+        assert isinstance(body, ast.Select)
+        first = block_refs(body)[0]
+        info = base_table(first, ctes, ctx)
+        if info is None or len(info.pk) != 1:
+            return None
+        key = info.pk[0]
+        for it in body.items:
+            if _item_name(it) == key and it.expr != ast.Column(key, first.ref_name):
+                return None
+        if first.schema is not None or first.name not in ctes:
+            return key
+        name = first.name
+    return None
+
+
+def _select_keys(
+    query: ast.Query, names: set[str], ctes: dict[str, ast.Query], ctx: ExpansionContext
+) -> ast.Query:
+    """``query`` with each CTE of ``names`` (and the CTEs it reads rows of) selecting its
+    base table's key (:func:`_cte_key`)."""
+    todo = set(names)
+    for name in names:
+        for _ in range(5):
+            q = ctes.get(name)
+            body = q.body if q is not None else None
+            if not isinstance(body, ast.Select):
+                break
+            first = block_refs(body)[0]
+            if first.schema is not None or first.name not in ctes:
+                break
+            name = first.name
+            todo.add(name)
+    if not todo <= {c.name for c in query.ctes}:  # a WITH of a nested query
+        raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
+    new = []
+    for cte in query.ctes:
+        body = cte.query.body
+        if cte.name in todo and isinstance(body, ast.Select):
+            first = block_refs(body)[0]
+            key = _cte_key(cte.name, ctes, ctx)
+            if key is None:
+                raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
+            if not any(_item_name(it) == key for it in body.items):
+                item = ast.SelectItem(ast.Column(key, first.ref_name))
+                cte = replace(
+                    cte, query=replace(cte.query, body=replace(body, items=(*body.items, item)))
+                )
+        new.append(cte)
+    return replace(query, ctes=tuple(new))
 
 
 def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:
@@ -332,6 +485,203 @@ def refuse_multiplied(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 
 
 # --------------------------------------------------------------------------- outputs
+
+
+# --------------------------------------------------------------------------- one group
+
+
+def one_row_refs(body: ast.Select, ctx: ExpansionContext) -> set[str]:
+    """Aliases of the block's inner-joined tables that stand for one row: the key fixed by
+    literals, or the label and every version column fixed (a line pinned by name in one
+    project scenario), or met by a key link of fan at most 1 from such a table with its
+    versions fixed or equated to it (that line's destination bus)."""
+    refs = [r for item in body.from_ for r in inner_table_refs(item) if r.schema is not None]
+    infos = {r.ref_name: ctx.by_name.get(r.qualified) for r in refs}
+    eq = block_equalities(body)
+    same, fixed = eq.classes, eq.fixed()
+
+    def held(alias: str, col: str, by: set[str]) -> bool:
+        return same.find((alias, col)) in fixed or eq.reached(alias, col, by)
+
+    one: set[str] = set()
+    for alias, info in infos.items():
+        if info is None:
+            continue
+        keyed = bool(info.pk) and all(same.find((alias, k)) in fixed for k in info.pk)
+        named = bool(info.labels) and all(
+            same.find((alias, c)) in fixed for c in (info.labels[0], *version_columns(ctx, info))
+        )
+        if keyed or named:
+            one.add(alias)
+    grown = True
+    while grown:
+        grown = False
+        for b, ib in infos.items():
+            if b in one or ib is None:
+                continue
+            for a in sorted(one):
+                ia = infos[a]
+                if ia is None:
+                    continue
+                to_one = any(
+                    p.kind == "key"
+                    and p.right == ib.qualified
+                    and p.fan <= 1.0
+                    and all(same.find((a, x)) == same.find((b, y)) for x, y in p.pairs)
+                    for p in ctx.paths_from(ia.qualified)
+                )
+                if to_one and all(held(b, c, {a}) for c in version_columns(ctx, ib)):
+                    one.add(b)
+                    grown = True
+                    break
+    return one
+
+
+def fixed_groups(body: ast.Select, ctx: ExpansionContext) -> list[ast.Expr]:
+    """The block's GROUP BY and PARTITION BY expressions that its filters fix to one value
+    (a column pinned, or read only from tables :func:`one_row_refs` finds): one group
+    by construction."""
+    pinned = block_equalities(body).pinned()
+    one = one_row_refs(body, ctx)
+    parts = [*body.group_by]
+    for n in _own(body):
+        if isinstance(n, ast.FuncCall) and n.over is not None:
+            parts.extend(n.over.partition_by)
+    out = []
+    for e in parts:
+        read = ast.tables_read(e)
+        if qualified(e) in pinned or (read and read <= one):
+            out.append(e)
+    return out
+
+
+def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """A partition by a value the filter fixes is one partition: it goes where the window
+    keeps another (``PARTITION BY gb.zone, gb.voltage_kv`` of the buses of zone 'LV'). A
+    GROUP BY on such a value makes one group "per" one thing, and a ranking left without
+    a partition is the row's position (PUR009): such an attempt is refused (the expander
+    tries the next)."""
+
+    def fix(body: ast.Select) -> ast.Select:
+        fixed = fixed_groups(body, ctx)
+        if not fixed:
+            return body
+        if any(e in body.group_by for e in fixed):
+            raise BuildError("a GROUP BY on a value the filter fixes makes one group")
+        out = body
+        for n in _own(body):
+            if not (isinstance(n, ast.FuncCall) and n.over is not None):
+                continue
+            parts = tuple(e for e in n.over.partition_by if e not in fixed)
+            if parts == n.over.partition_by:
+                continue
+            if not parts:
+                raise BuildError("a window partitioned by a value the filter fixes")
+            new = replace(n, over=replace(n.over, partition_by=parts))
+            out = _replace_expr(out, lambda m, n=n: m == n, new)
+        return out
+
+    return _map_selects(query, fix)
+
+
+# --------------------------------------------------------------------------- said once
+
+
+def _pin(c: ast.Expr) -> tuple[ast.Column, ast.Expr] | None:
+    if isinstance(c, ast.BinaryOp) and c.op == "=":
+        for col, lit in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(col, ast.Column) and isinstance(lit, (ast.Number, ast.String)):
+                return col, lit
+    return None
+
+
+def _pinned_by_cte(ctes: dict[str, ast.Query], name: str, column: str, lit: ast.Expr) -> bool:
+    """Does the CTE ``name`` keep only rows whose output ``column`` is ``lit`` (its own
+    WHERE pins the column it selects, or the CTE it reads does)?"""
+    for _ in range(5):
+        q = ctes.get(name)
+        body = q.body if q is not None else None
+        if not isinstance(body, ast.Select):
+            return False
+        src = next((it.expr for it in body.items if _item_name(it) == column), None)
+        if not isinstance(src, ast.Column):
+            return False
+        pins = [p for p in map(_pin, ast.conjuncts(body.where)) if p is not None]
+        if any(col == src and value == lit for col, value in pins):
+            return True
+        refs = {r.ref_name: r for r in block_refs(body)}
+        ref = refs.get(src.table or "")
+        if ref is None or ref.schema is not None:
+            return False
+        name, column = ref.name, src.name
+    return False
+
+
+def drop_repeated_pins(query: ast.Query) -> ast.Query:
+    """A pin on a CTE's column that the CTE already applies (``srd.srid = 4326`` outside a
+    CTE whose WHERE says ``rm.srid = 4326``) says one filter twice: the outer one goes."""
+    ctes = _ctes(query)
+
+    def fix(body: ast.Select) -> ast.Select:
+        refs = {r.ref_name: r for r in block_refs(body)}
+        keep = []
+        for c in ast.conjuncts(body.where):
+            p = _pin(c)
+            ref = refs.get(p[0].table or "") if p is not None else None
+            if (
+                p is not None
+                and ref is not None
+                and ref.schema is None
+                and _pinned_by_cte(ctes, ref.name, p[0].name, p[1])
+            ):
+                continue
+            keep.append(c)
+        if len(keep) == len(ast.conjuncts(body.where)):
+            return body
+        where = None
+        for c in keep:
+            where = c if where is None else ast.BinaryOp("AND", where, c)
+        return replace(body, where=where)
+
+    return _map_selects(query, fix)
+
+
+def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """A raster joined for its value at the place (not the block's subject) is read for
+    that value: its file name beside it (``rm.filename`` on each line's row) is not an
+    attribute of the listed rows. Top-level, row-level block only; a label the query
+    reads elsewhere (ORDER BY) stays."""
+    body = query.body
+    if not isinstance(body, ast.Select) or body.group_by or aggregated(body):
+        return query
+    refs = block_refs(body)
+    if not refs:
+        return query
+    uses = Counter(n for n in ast.walk(query) if isinstance(n, ast.Column))
+    drop = set()
+    for ref in refs[1:]:
+        info = base_table(ref, {}, ctx) if ref.schema is not None else None
+        if info is None or not info.rasters:
+            continue
+        alias = ref.ref_name
+        valued = any(
+            not isinstance(it.expr, ast.Column) and alias in ast.tables_read(it.expr)
+            for it in body.items
+        )
+        for it in body.items:
+            e = it.expr
+            if (
+                valued
+                and isinstance(e, ast.Column)
+                and e.table == alias
+                and e.name in info.labels
+                and uses[e] == 1
+            ):
+                drop.add(id(it))
+    if not drop or len(drop) == len(body.items):
+        return query
+    items = tuple(it for it in body.items if id(it) not in drop)
+    return replace(query, body=replace(body, items=items))
 
 
 def _item_name(it: ast.SelectItem) -> str | None:
