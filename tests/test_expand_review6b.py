@@ -49,15 +49,20 @@ def _clusters(body: ast.Select) -> bool:
 
 
 def _open_scopes(body: ast.Select, context: ExpansionContext) -> list[str]:
-    """The scoped tables of a clustering block whose project scenario no literal fixes."""
-    pinned = block_equalities(body).pinned()
+    """The scoped tables of a clustering block whose project scenario no literal fixes
+    (directly, or through a join to a CTE, whose rows were scoped where it was built)."""
+    eq = block_equalities(body)
+    pinned = eq.pinned()
+    ctes = [
+        r.alias or r.name for item in body.from_ for r in inner_table_refs(item) if r.schema is None
+    ]
     out = []
     for ref in (r for item in body.from_ for r in inner_table_refs(item)):
         info = context.by_name.get(ref.qualified)
         alias = ref.alias or ref.name
         if info is None or not info.scope:
             continue
-        if any((alias, c) not in pinned for c in info.scope):
+        if any((alias, c) not in pinned and not eq.reached(alias, c, ctes) for c in info.scope):
             out.append(ref.qualified)
     return out
 
@@ -137,3 +142,26 @@ def test_a_round_threshold_stays_inside_the_data() -> None:
     assert nice_below(23.7, False, (3.0, 60.0)) == 20
     # nothing round fits: the value itself
     assert nice_above(117.06, False, (113.0, 117.06)) == 117.06
+
+
+NEAR_COUNT = """
+SELECT gb.name, COUNT(*) AS n_grid_lines
+FROM cim_vector.building AS b
+JOIN cim_vector.grid_line AS gl ON public.ST_DWithin(b.building_geometry::geography,
+  gl.geometry::geography, 200)
+JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id AND gl.project_id = gb.project_id
+  AND gl.scenario_id = gb.scenario_id
+WHERE gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'baseline'
+GROUP BY gb.name
+"""
+
+
+def test_a_count_of_things_met_by_nearness_counts_each_once() -> None:
+    # the second review: "COUNT(*) counts building-line pairs, not lines" -- a line within
+    # 200 m of three buildings is one line
+    from cimgen.expand.multiply import count_subjects
+    from cimgen.grammar import parse
+    from cimgen.render import render_postgis
+
+    sql = render_postgis(count_subjects(parse(NEAR_COUNT), ctx()))
+    assert "COUNT(DISTINCT gl.id) AS n_grid_lines" in sql, sql
