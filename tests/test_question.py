@@ -1133,3 +1133,21 @@ def test_a_table_joined_by_distance_is_with_it_within_the_distance() -> None:
         assert "LOD 1 buildings within 100 m" in question, question
         assert "of them" not in question, question
         assert not missing(near, question), question
+
+
+def test_a_distinct_count_of_a_joined_table_is_not_said_as_the_rows_count() -> None:
+    # the merged sixth pass: COUNT(DISTINCT gl.id) over buildings and the lines near them
+    # read "How many buildings ... are there per source bus name?"
+    sql = (
+        "SELECT gb.name, COUNT(DISTINCT gl.id) AS n_grid_lines FROM cim_vector.building AS b "
+        "JOIN cim_vector.grid_line AS gl ON ST_DWithin(b.building_geometry::geography, "
+        "gl.geometry::geography, 200) JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id "
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
+        "WHERE gl.project_id = 'p' AND gl.scenario_id = 'baseline' GROUP BY gb.name"
+    )
+    schema = load_schema("cim_wizard")
+    for tone in TONES:
+        for seed in range(4):
+            q = ask(parse(sql), schema, tone, seed)
+            assert "distinct lines" in q, (tone, q)
+            assert not re.search(r"\b(How many|Count) buildings\b", q), (tone, q)

@@ -272,11 +272,18 @@ class QueryReader(ConditionReader):
         # rows ("number of buildings" of census zones with their buildings)
         counted = self.counted(scope) if scope.subject is not None else None
         theirs = f"number of {counted.words.plural}" if counted is not None else ""
+        # a distinct count of another table's rows ("number of distinct lines" of buildings
+        # with the lines near them) is theirs too, never "How many buildings ..."
+        own = scope.subject.words.plural if scope.subject is not None else ""
         reading.counts_only = (
             aggregates > 0
             and len(measures) == len(reading.returns)
             and all(i.text.startswith("number of ") for i in measures)
             and not any(i.text == theirs for i in measures)
+            and not any(
+                i.text.startswith("number of distinct ") and i.text != f"number of distinct {own}"
+                for i in measures
+            )
         )
 
     def _version(self, t: Term, col: ast.Column, scope: BlockWords) -> str:
