@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import random
 import re
-from functools import cache
 
-from expand_support import SCHEMA, stand_in_context
+from expand_support import ctx, stand_in_context
 
 from cimgen.expand import ExpansionContext, expand
 from cimgen.expand.build import ASKED_CONDITIONS
@@ -22,12 +21,6 @@ from cimgen.expand.theme import asked_conditions, filter_only_joins, pin_only_jo
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
 from cimgen.render import render_postgis
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
-
 
 # structures like the default job's CTGAN samples behind the review's rows
 MANY = (

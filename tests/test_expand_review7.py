@@ -6,13 +6,10 @@ a number, runs both forms on the fixture's DuckDB database."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
-from expand_support import SCHEMA
+from expand_support import SCHEMA, ctx
 
 from cimgen.engines.duckdb import open_fixture
-from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import equate_levels, open_levels
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
@@ -26,11 +23,6 @@ from cimgen.expand.multiply import (
 )
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
-
-
-@cache
-def ctx() -> ExpansionContext:
-    return ExpansionContext.for_fixture(SCHEMA)
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ from dataclasses import replace
 from typing import Any
 
 from cimgen import ast
-from cimgen.equalities import block_equalities, inner_table_refs, qualified
+from cimgen.equalities import ColumnClasses, block_equalities, inner_table_refs, qualified
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
@@ -313,15 +313,26 @@ def _count_of_the_many(
     ib, ia = base_table(refs[b], ctes, ctx), base_table(refs[a], ctes, ctx)
     if a != subject or ib is None or ia is None or ib.qualified == ia.qualified:
         return None
-    same = block_equalities(body).classes
-    back = any(
-        p.kind == "key"
-        and p.right == ia.qualified
-        and p.fan <= 1.0
-        and all(same.find((b, x)) == same.find((a, y)) for x, y in p.pairs)
-        for p in ctx.paths_from(ib.qualified)
-    )
+    back = _meets_one(ctx, block_equalities(body).classes, (b, ib), (a, ia.qualified))
     return count_name(ib.noun) if back else None
+
+
+def _meets_one(
+    ctx: ExpansionContext,
+    same: ColumnClasses,
+    source: tuple[str, TableInfo],
+    target: tuple[str, str],
+) -> bool:
+    """Does each row of ``source`` (alias, table) meet at most one row of ``target`` (alias,
+    qualified name) through a key path whose columns the block's equalities ``same`` join?"""
+    (a, info), (b, qualified) = source, target
+    return any(
+        p.kind == "key"
+        and p.right == qualified
+        and p.fan <= 1.0
+        and all(same.find((a, x)) == same.find((b, y)) for x, y in p.pairs)
+        for p in ctx.paths_from(info.qualified)
+    )
 
 
 def _row_level(body: Any) -> bool:
@@ -561,13 +572,7 @@ def one_row_refs(body: ast.Select, ctx: ExpansionContext) -> set[str]:
                 ia = infos[a]
                 if ia is None:
                     continue
-                to_one = any(
-                    p.kind == "key"
-                    and p.right == ib.qualified
-                    and p.fan <= 1.0
-                    and all(same.find((a, x)) == same.find((b, y)) for x, y in p.pairs)
-                    for p in ctx.paths_from(ia.qualified)
-                )
+                to_one = _meets_one(ctx, same, (a, ia), (b, ib.qualified))
                 if to_one and all(held(b, c, {a}) for c in version_columns(ctx, ib)):
                     one.add(b)
                     grown = True
