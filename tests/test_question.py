@@ -1151,3 +1151,23 @@ def test_a_distinct_count_of_a_joined_table_is_not_said_as_the_rows_count() -> N
             q = ask(parse(sql), schema, tone, seed)
             assert "distinct lines" in q, (tone, q)
             assert not re.search(r"\b(How many|Count) buildings\b", q), (tone, q)
+
+
+def test_a_distinct_count_of_a_ctes_key_names_its_rows() -> None:
+    # 715 of the 50,000 rows of the sixth pass's default job read "the number of distinct
+    # internal IDs" for COUNT(DISTINCT gbc.id) over a clustering CTE of buses
+    sql = (
+        "WITH grid_bus_clusters AS (SELECT ST_ClusterKMeans(ST_Transform(gb.geometry, 32632), 8) "
+        "OVER () AS cluster_id, gb.geometry, gb.id FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.project_id = 'p' AND gb.scenario_id = 'baseline') "
+        "SELECT gbc.cluster_id, COUNT(DISTINCT gbc.id) AS n_grid_buses, "
+        "AVG(gl.length_km) AS avg_length_km FROM grid_bus_clusters AS gbc "
+        "JOIN cim_vector.grid_line AS gl ON ST_Intersects(gl.geometry, gbc.geometry) "
+        "GROUP BY gbc.cluster_id ORDER BY n_grid_buses DESC"
+    )
+    schema = load_schema("cim_wizard")
+    for tone in TONES:
+        for seed in range(3):
+            q = ask(parse(sql), schema, tone, seed)
+            assert "internal ID" not in q, (tone, q)
+            assert "distinct buses" in q, (tone, q)

@@ -194,7 +194,9 @@ class ExprReader(ScopeReader):
         distinct = "distinct " if f.distinct else ""
         if isinstance(arg, ast.Column):
             t, src, _ = self.term(arg, scope)
-            if src is not None and src.query is None and t.short in ("ID", "internal ID"):
+            if src is not None and t.short in ("ID", "internal ID"):
+                # a CTE passes its table's key through: its rows are that table's
+                # ("number of distinct buses" of clustered buses, was "... internal IDs")
                 return f"number of {distinct}{src.words.plural}"
         text, owner = self.np(arg, scope)
         if f.distinct:
