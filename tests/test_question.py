@@ -1171,3 +1171,20 @@ def test_a_distinct_count_of_a_ctes_key_names_its_rows() -> None:
             q = ask(parse(sql), schema, tone, seed)
             assert "internal ID" not in q, (tone, q)
             assert "distinct buses" in q, (tone, q)
+
+
+def test_a_count_per_cluster_is_not_run_into_the_clustering() -> None:
+    # 340 of the 50,000 rows of the sixth pass's default job: "Count buses in 'p'
+    # (optimized), in DBSCAN clusters (eps 300, min 5 points) per cluster"
+    sql = (
+        "WITH grid_bus_clusters AS (SELECT ST_ClusterDBSCAN(ST_Transform(gb.geometry, 32632), "
+        "eps := 300, minpoints := 5) OVER () AS cluster_id FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.project_id = 'p' AND gb.scenario_id = 'optimized') "
+        "SELECT gbc.cluster_id, COUNT(*) AS n_grid_buses FROM grid_bus_clusters AS gbc "
+        "WHERE gbc.cluster_id IS NOT NULL GROUP BY gbc.cluster_id ORDER BY n_grid_buses DESC"
+    )
+    schema = load_schema("cim_wizard")
+    for tone in TONES:
+        for seed in range(4):
+            q = ask(parse(sql), schema, tone, seed)
+            assert not re.search(r"(clusters|points\)) (per|by) cluster", q), (tone, q)

@@ -373,11 +373,14 @@ class Voices:
             what = "how many there are" if count else f"what {self.be()} their {R}"
             return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
         if count:
+            np = self.np()
+            # "Count lines, in 3 k-means clusters, per cluster", not "... clusters per cluster"
+            sep = ", " if np.endswith(("clusters", "points)")) else " "
             if voice == "imperative":
-                return f"Count {self.np()} {self.per()}{having}{self.tail()}"
+                return f"Count {np}{sep}{self.per()}{having}{self.tail()}"
             if voice == "question":
-                return f"How many {self.np()} are there {self.per()}{having}{self.tail()}?"
-            return f"{self.goal()} the number of {self.np()} {self.per()}{having}{self.tail()}"
+                return f"How many {np} are there {self.per()}{having}{self.tail()}?"
+            return f"{self.goal()} the number of {np}{sep}{self.per()}{having}{self.tail()}"
         if g.group == [g.singular]:  # grouped by the rows' own identity: one row per group
             return self.each(voice, R, having)
         if self.forward(R):
