@@ -165,3 +165,28 @@ def test_a_count_of_things_met_by_nearness_counts_each_once() -> None:
 
     sql = render_postgis(count_subjects(parse(NEAR_COUNT), ctx()))
     assert "COUNT(DISTINCT gl.id) AS n_grid_lines" in sql, sql
+
+
+def test_a_clusterings_subquery_is_the_derived_table_it_clusters_in() -> None:
+    # Stage 1 clusters inside a derived table (FROM (SELECT ..., ST_ClusterKMeans(...)
+    # OVER () AS cluster_id ...) AS k GROUP BY k.cluster_id) -- the subquery its structure
+    # counts; a neighbour count or an EXISTS beside the clustering read as contrived
+    from cimgen.features import extract_features
+    from cimgen.render import render_postgis
+
+    s = QueryFeatures(
+        table_count=1, subquery_count=1, sql_type="SPATIAL_CLUSTERING", spatial_function_count=2
+    )
+    built = 0
+    for k in range(8):
+        e = expand(s, stand_in_context(0), random.Random(k))
+        if e.query is None:
+            continue
+        built += 1
+        derived = [n for n in ast.walk(e.query) if isinstance(n, ast.DerivedTable)]
+        assert derived and not e.query.ctes, e.query
+        assert _clusters(derived[0].query.body)  # type: ignore[arg-type]
+        assert not [n for n in ast.walk(e.query) if isinstance(n, (ast.Exists, ast.Subquery))]
+        f = extract_features(render_postgis(e.query))
+        assert (f.subquery_count, f.cte_count) == (1, 0)
+    assert built >= 6

@@ -40,6 +40,7 @@ class Export:
     form: str
     grouped: bool = False
     derived: bool = False
+    inline: bool = False  # a CTE body written as a derived table in its reader's FROM
     needed: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # outputs the body defines itself
     key: str | None = None  # the group key (grouped exports)

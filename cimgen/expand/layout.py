@@ -145,6 +145,11 @@ def choose_forms(
         }
         if constructs is not None:
             sub_weights = {f: w for f, w in sub_weights.items() if SUB_CONSTRUCTS[f] in constructs}
+        if clustering and not ctes and (constructs is None or "derived_table" in constructs):
+            # Stage 1 clusters in a derived table, grouped by the cluster outside it:
+            # that is the subquery a clustering's structure counts (a neighbour count or an
+            # EXISTS beside the clustering read as contrived to both blind reviewers)
+            return ["cluster"], "cluster_derived"
         if sub_weights:
             forms, w = zip(*sub_weights.items(), strict=True)
             sub = rng.choices(forms, w)[0]
