@@ -1145,12 +1145,9 @@ def test_a_distinct_count_of_a_joined_table_is_not_said_as_the_rows_count() -> N
         "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
         "WHERE gl.project_id = 'p' AND gl.scenario_id = 'baseline' GROUP BY gb.name"
     )
-    schema = load_schema("cim_wizard")
-    for tone in TONES:
-        for seed in range(4):
-            q = ask(parse(sql), schema, tone, seed)
-            assert "distinct lines" in q, (tone, q)
-            assert not re.search(r"\b(How many|Count) buildings\b", q), (tone, q)
+    for q in _all(parse(sql), seeds=4):
+        assert "distinct lines" in q, q
+        assert not re.search(r"\b(How many|Count) buildings\b", q), q
 
 
 def test_a_distinct_count_of_a_ctes_key_names_its_rows() -> None:
@@ -1165,12 +1162,9 @@ def test_a_distinct_count_of_a_ctes_key_names_its_rows() -> None:
         "JOIN cim_vector.grid_line AS gl ON ST_Intersects(gl.geometry, gbc.geometry) "
         "GROUP BY gbc.cluster_id ORDER BY n_grid_buses DESC"
     )
-    schema = load_schema("cim_wizard")
-    for tone in TONES:
-        for seed in range(3):
-            q = ask(parse(sql), schema, tone, seed)
-            assert "internal ID" not in q, (tone, q)
-            assert "distinct buses" in q, (tone, q)
+    for q in _all(parse(sql), seeds=3):
+        assert "internal ID" not in q, q
+        assert "distinct buses" in q, q
 
 
 def test_a_count_per_cluster_is_not_run_into_the_clustering() -> None:
@@ -1183,8 +1177,5 @@ def test_a_count_per_cluster_is_not_run_into_the_clustering() -> None:
         "SELECT gbc.cluster_id, COUNT(*) AS n_grid_buses FROM grid_bus_clusters AS gbc "
         "WHERE gbc.cluster_id IS NOT NULL GROUP BY gbc.cluster_id ORDER BY n_grid_buses DESC"
     )
-    schema = load_schema("cim_wizard")
-    for tone in TONES:
-        for seed in range(4):
-            q = ask(parse(sql), schema, tone, seed)
-            assert not re.search(r"(clusters|points\)) (per|by) cluster", q), (tone, q)
+    for q in _all(parse(sql), seeds=4):
+        assert not re.search(r"(clusters|points\)) (per|by) cluster", q), q

@@ -136,6 +136,15 @@ def to_many(
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases in FROM order, and those met several per row of another
     (alias -> the alias whose rows it multiplies; ``over``: see :func:`multiplies`)."""
+    names, kinds = many_links(body, ctes, ctx, over)
+    return names, {b: a for b, (a, _) in kinds.items()}
+
+
+def many_links(
+    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext, over: float = 3.0
+) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """:func:`to_many` with how each link multiplies (alias -> (the alias whose rows it
+    multiplies, ``"key"`` or ``"spatial"``: :func:`multiplies`))."""
     refs = block_refs(body)
     names = [r.ref_name for r in refs]
     info: dict[str, TableInfo | None] = {r.ref_name: base_table(r, ctes, ctx) for r in refs}
@@ -144,14 +153,15 @@ def to_many(
         for c in ast.block_conditions(body, outer_joins=True)
         if len(ast.tables_read(c) & set(names)) == 2
     ]
-    many: dict[str, str] = {}
+    many: dict[str, tuple[str, str]] = {}
     for c in links:
         a, b = sorted(ast.tables_read(c) & set(names), key=names.index)
         ia, ib = info[a], info[b]
         if ia is None or ib is None or b in many or ib.rasters:
             continue
-        if multiplies(c, links, a, b, ia, ib, ctx, over):
-            many[b] = a
+        kind = multiplies(c, links, a, b, ia, ib, ctx, over)
+        if kind:
+            many[b] = (a, kind)
     return names, many
 
 
@@ -207,7 +217,8 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     qualified_reads = {n.name for n in ast.walk(query) if isinstance(n, ast.Column) and n.table}
 
     def fix(body: ast.Select) -> ast.Select:
-        names, many = to_many(body, ctes, ctx, over=1.0)
+        names, kinds = many_links(body, ctes, ctx, over=1.0)
+        many = {b: a for b, (a, _) in kinds.items()}
         if not many or not any(_is_count_star(n) for n in _own(body)):
             return body
         refs = {r.ref_name: r for r in block_refs(body)}
@@ -218,7 +229,8 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
                 named.add(count_name(ib.noun))
         items = [it for it in body.items if _is_count_star(it.expr)]
         if all(it.alias in named for it in items):
-            return _distinct_near(body, items, many, refs, ctes, ctx)
+            near = [b for b, (_, kind) in kinds.items() if kind == "spatial"]
+            return _distinct_near(body, items, near, refs, ctes, ctx)
         subject = refs[names[0]]
         if subject.schema is None:
             name = _count_of_the_many(body, names[0], many, refs, ctes, ctx)
@@ -259,32 +271,25 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 def _distinct_near(
     body: ast.Select,
     items: list[ast.SelectItem],
-    many: dict[str, str],
+    near: list[str],
     refs: dict[str, ast.TableRef],
     ctes: dict[str, ast.Query],
     ctx: ExpansionContext,
 ) -> ast.Select:
-    """A count named after a table met by nearness or intersection (``n_grid_lines`` of
-    the lines within 200 m of buildings) counts that table's distinct rows: a line near
-    three buildings is one line, not three (the second blind review of the sixth pass:
-    "COUNT(*) counts building-line pairs, not lines")."""
+    """A count named after a table met by nearness or intersection (``near``: the aliases
+    :func:`multiplies` calls ``"spatial"``; ``n_grid_lines`` of the lines within 200 m of
+    buildings) counts that table's distinct rows: a line near three buildings is one line,
+    not three (the second blind review of the sixth pass: "COUNT(*) counts building-line
+    pairs, not lines")."""
     from cimgen.expand.names import count_name
 
-    conds = ast.block_conditions(body, outer_joins=True)
     swap: dict[str, ast.Expr] = {}
-    for b, a in many.items():
+    for b in near:
         ref, ib = refs[b], base_table(refs[b], ctes, ctx)
         if ref.schema is None or ib is None or len(ib.pk) != 1:
             continue
-        spatial = any(
-            isinstance(c, ast.FuncCall)
-            and c.name.lower() in ("st_dwithin", "st_intersects", "st_within", "st_contains")
-            and ast.tables_read(c) == {a, b}
-            for c in conds
-        )
-        if spatial:
-            key = ast.Column(ib.pk[0], b)
-            swap[count_name(ib.noun)] = ast.FuncCall("COUNT", (key,), distinct=True)
+        key = ast.Column(ib.pk[0], b)
+        swap[count_name(ib.noun)] = ast.FuncCall("COUNT", (key,), distinct=True)
     if not any(it.alias in swap for it in items):
         return body
     new = tuple(
