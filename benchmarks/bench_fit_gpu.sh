@@ -8,22 +8,25 @@
 #   bash benchmarks/bench_fit_gpu.sh                      # 300 epochs, cuda then cpu
 #   EPOCHS=30 bash benchmarks/bench_fit_gpu.sh            # a quicker look
 #   DEVICES=cpu EPOCHS=2 bash benchmarks/bench_fit_gpu.sh # the script itself, without a GPU
+#   PY=python3 bash benchmarks/bench_fit_gpu.sh           # a Python whose path holds cimgen's needs
 #
-# Output: one line per fit, then a JSON line (also appended to $OUT when set) with the GPU's
+# Output: one line per fit, then a JSON line (also appended to the file $RESULTS when set) with the GPU's
 # name, both fit times (the manifest's fit_seconds: SDV's fit incl. its data transformers),
 # the wall time of each `cimgen fit` and the CPU/GPU ratio. The CPU fit runs on cimgen's
-# fixed two torch threads (TORCH_THREADS), as `cimgen generate` does on any machine.
+# fixed torch thread count (TORCH_THREADS, one), as `cimgen generate` does on any machine.
+# A fit of 300 epochs takes 4-5 min on either device (2026-12-04: 257.5 s on an H200):
+# give the whole script 12 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EPOCHS="${EPOCHS:-300}"
 DEVICES="${DEVICES:-cuda cpu}"
-PY=.venv/bin/python
-CIMGEN=.venv/bin/cimgen
-if [ ! -x "$PY" ] || [ ! -x "$CIMGEN" ]; then
-  echo "error: .venv/bin/cimgen not found. Run 'bash scripts/setup.sh' first." >&2
+PY="${PY:-.venv/bin/python}"
+if ! command -v "$PY" >/dev/null || ! "$PY" -c 'import sdv, torch, lark, pglast' 2>/dev/null; then
+  echo "error: $PY cannot import cimgen's needs. Run 'bash scripts/setup.sh' first (or set PY)." >&2
   exit 2
 fi
+CIMGEN=("$PY" -m cimgen.cli)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 gpu="none"
@@ -46,12 +49,12 @@ export CIMGEN_CACHE_DIR="$work/cache"  # nothing lands in the user's cache
 
 corpus="$("$PY" -c 'from cimgen.corpus import load_demo_corpus; print(load_demo_corpus())')"
 echo "extracting features of $corpus ..."
-"$CIMGEN" features --stage1 "$corpus" --out "$work/features.parquet" >/dev/null
+"${CIMGEN[@]}" features --stage1 "$corpus" --out "$work/features.parquet" >/dev/null
 
 declare -A fit_s wall_s
 for dev in $DEVICES; do
   start=$(date +%s.%N)
-  if ! "$CIMGEN" fit --features "$work/features.parquet" --synthesizer ctgan --epochs "$EPOCHS" \
+  if ! "${CIMGEN[@]}" fit --features "$work/features.parquet" --synthesizer ctgan --epochs "$EPOCHS" \
     --device "$dev" --seed 0 --out "$work/model-$dev" </dev/null >/dev/null \
     2>"$work/progress-$dev.log"; then
     tail -n 20 "$work/progress-$dev.log" >&2
@@ -68,7 +71,7 @@ print(m['fit_seconds'])")
 done
 
 "$PY" - "$gpu" "$EPOCHS" "${fit_s[cpu]:-}" "${fit_s[cuda]:-}" "${wall_s[cpu]:-}" \
-  "${wall_s[cuda]:-}" <<'EOF' | tee -a "${OUT:-/dev/null}"
+  "${wall_s[cuda]:-}" <<'EOF' | tee -a "${RESULTS:-/dev/null}"
 import json, os, platform, sys
 from datetime import UTC, datetime
 
