@@ -344,7 +344,7 @@ _CACHE_PROBE = "SELECT b.id, ST_Area(b.geom) AS a FROM cim_vector.building AS b 
 
 
 def test_the_compiled_parser_is_kept_and_loaded(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     built, path = _cached_parser(monkeypatch, tmp_path)
     assert path.parent == tmp_path / "grammar" and path.is_file()
@@ -354,6 +354,14 @@ def test_the_compiled_parser_is_kept_and_loaded(
     assert loaded is not built
     assert loaded.parse(_CACHE_PROBE) == built.parse(_CACHE_PROBE) == parse(_CACHE_PROBE)
     assert isinstance(loaded.parse(_CACHE_PROBE), ast.Query)  # the transformer is inline
+
+    from cimgen.cli.main import main
+
+    try:
+        main(["cache", "list"])
+    except SystemExit as exc:  # typer may or may not exit after a command
+        assert exc.code in (0, None)
+    assert "also 1 compiled grammar parser(s)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
