@@ -323,3 +323,69 @@ def test_catalogue_beside_a_grammar_copy(tmp_path: Path) -> None:
     (broken / "functions.yaml").write_text("spatial: [not, a, mapping\n")
     with pytest.raises(ConfigError, match="not a function catalogue"):
         catalogue_for(broken / "cim_sql.lark")
+
+
+# --------------------------------------------------------------------------- parser cache
+
+
+def _cached_parser(monkeypatch: pytest.MonkeyPatch, root: Path) -> tuple[Any, Path]:
+    """A parser through the cache folder ``root``, and the cache file it uses."""
+    from cimgen.catalogue import catalogue_for
+    from cimgen.grammar.parse import GRAMMAR_FILE, _load_or_build, parser_cache_file
+    from cimgen.grammar.transform import ToAst
+    from cimgen.paths import grammar_dir
+
+    monkeypatch.setenv("CIMGEN_CACHE_DIR", str(root))
+    text = (grammar_dir() / GRAMMAR_FILE).read_text(encoding="utf-8")
+    return _load_or_build(text, ToAst(catalogue_for(None))), parser_cache_file(text)
+
+
+_CACHE_PROBE = "SELECT b.id, ST_Area(b.geom) AS a FROM cim_vector.building AS b WHERE b.id = 3"
+
+
+def test_the_compiled_parser_is_kept_and_loaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built, path = _cached_parser(monkeypatch, tmp_path)
+    assert path.parent == tmp_path / "grammar" and path.is_file()
+    written = path.stat().st_mtime_ns
+    loaded, again = _cached_parser(monkeypatch, tmp_path)
+    assert again == path and path.stat().st_mtime_ns == written  # read, not rewritten
+    assert loaded is not built
+    assert loaded.parse(_CACHE_PROBE) == built.parse(_CACHE_PROBE) == parse(_CACHE_PROBE)
+    assert isinstance(loaded.parse(_CACHE_PROBE), ast.Query)  # the transformer is inline
+
+    from cimgen.cli.main import main
+
+    try:
+        main(["cache", "list"])
+    except SystemExit as exc:  # typer may or may not exit after a command
+        assert exc.code in (0, None)
+    assert "also 1 compiled grammar parser(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_a_damaged_parser_cache_is_rebuilt_not_trusted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, damage: str
+) -> None:
+    import hashlib
+
+    _, path = _cached_parser(monkeypatch, tmp_path)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":  # the digest no longer matches: never unpickled
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    else:
+        path.write_bytes(b"not a parser\n")
+    rebuilt, _ = _cached_parser(monkeypatch, tmp_path)
+    assert rebuilt.parse(_CACHE_PROBE) == parse(_CACHE_PROBE)
+    digest, _, payload = path.read_bytes().partition(b"\n")
+    assert digest == hashlib.sha256(payload).hexdigest().encode()  # whole again
+    assert not [p for p in path.parent.iterdir() if p != path]  # no temporary left
+
+
+def test_the_parser_cache_file_names_the_grammar() -> None:
+    from cimgen.grammar.parse import parser_cache_file
+
+    assert parser_cache_file('start: A\nA: "a"') != parser_cache_file('start: B\nB: "b"')

@@ -1,9 +1,13 @@
 """The package's house: no import circle between its modules (deferred imports inside
-functions count: they only hide a circle), and nothing imports the CLI."""
+functions count: they only hide a circle), nothing imports the CLI but ``python -m
+cimgen``, and the CLI starts without the structure model's heavy libraries."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +92,38 @@ def test_nothing_imports_the_cli() -> None:
         m
         for m, targets in graph.items()
         if not m.startswith("cimgen.cli")
+        and m != "cimgen.__main__"  # `python -m cimgen`: the entry point, like the script
         and any(t == "cimgen.cli" or t.startswith("cimgen.cli.") for t in targets)
     )
     assert users == []
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    return subprocess.run(
+        [sys.executable, *args] if not code else [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_imports_without_sdv_or_torch() -> None:
+    """Every spawned worker of `cimgen generate` imports the console script's module again;
+    SDV and torch (~2.5 s of CPU) load only in a command that fits or samples (issue 16)."""
+    heavy = ("sdv", "torch", "ctgan", "pandas", "cimgen.structure.model")
+    code = f"import sys, cimgen.cli; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    done = _python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_python_dash_m_cimgen_runs_the_cli() -> None:
+    from cimgen import __version__
+
+    done = _python("", "-m", "cimgen", "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"cimgen {__version__}"

@@ -103,6 +103,16 @@ def list_entries(
             highlight=False,
             soft_wrap=True,
         )
+    parsers = [p for p in (cache_root() / "grammar").glob("*.lark") if p.is_file()]
+    if parsers:
+        size = _size(sum(p.stat().st_size for p in parsers))
+        out.print(
+            f"also {len(parsers)} compiled grammar parser(s), {size}, in "
+            f"{cache_root() / 'grammar'} (rebuilt when missing)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def clear(

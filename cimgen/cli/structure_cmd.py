@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -17,7 +16,6 @@ from cimgen.cli.main import console, out
 from cimgen.cli.options import EPOCHS, ROWS, SEED
 from cimgen.errors import ConfigError, InputError
 from cimgen.io import read_table, write_json, write_table
-from cimgen.structure import compare_synthesizers, fit_model, load_model, parse_condition
 from cimgen.structure.synthesizers import (
     NEURAL,
     SYNTHESIZERS,
@@ -25,6 +23,9 @@ from cimgen.structure.synthesizers import (
     load_config,
     resolve_device,
 )
+
+if TYPE_CHECKING:  # pandas, SDV and torch load when a command runs, not with the CLI
+    import pandas as pd
 
 
 def _features(
@@ -98,6 +99,8 @@ def fit(
                 "--epochs or use ctgan, tvae or copulagan."
             )
         params["epochs"] = epochs
+    from cimgen.structure import fit_model
+
     frame, source = _features(stage1, features, schema, sql_field, id_field)
     model = fit_model(
         frame, synthesizer, params, seed=seed, out_dir=out_dir, source=source, device=device
@@ -132,6 +135,8 @@ def sample(
     device: str = _DEVICE,
 ) -> None:
     """Sample structurally consistent structure vectors from a saved model."""
+    from cimgen.structure import load_model, parse_condition
+
     conditions = [parse_condition(c) for c in condition]
     if out_file.suffix.lower() not in (".csv", ".parquet"):
         raise InputError(f"{out_file}: unknown output format. Use a .csv or .parquet file name.")
@@ -175,6 +180,10 @@ def compare(
     """Fit all four synthesizers on the same features and compare them."""
     if out_file and out_file.suffix.lower() not in (".csv", ".parquet", ".json"):
         raise InputError(f"{out_file}: unknown output format. Use .csv, .parquet or .json.")
+    import pandas as pd
+
+    from cimgen.structure import compare_synthesizers
+
     frame, _ = _features(stage1, features, schema, sql_field, id_field)
     results = compare_synthesizers(frame, epochs=epochs, rows=rows, seed=seed)
     table = Table(title=f"synthesizers on {len(frame)} feature rows ({rows} sampled each)")

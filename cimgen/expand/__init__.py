@@ -35,6 +35,7 @@ from cimgen.expand.distinct import (
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
 from cimgen.expand.multiply import (
+    Links,
     count_subjects,
     drop_fixed_groups,
     drop_raster_labels,
@@ -187,9 +188,10 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = Builder(target, ctx, rng, honour).build()
             query = order_by_what_varies(equate_levels(pin_scope(query, ctx), ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
-            query = refuse_multiplied(count_subjects(query, ctx), ctx)
+            links = Links(ctx)  # the link analysis, read once for the steps below
+            query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)
             query = drop_fixed_groups(query, ctx)
-            query = drop_raster_labels(drop_repeated_pins(query), ctx)
+            query = drop_raster_labels(drop_repeated_pins(query, links), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)

@@ -109,8 +109,11 @@ class Block:
             if fewer is not None:
                 last = preds[-1]
                 got = [i for i in fewer if last(s, i)]
-            else:
-                got = [i for i in s.estimation_rows() if all(h(s, i) for h in preds)]
+            else:  # one predicate at a time on the rows the earlier ones kept: the same
+                # calls as all() per row, without a generator per row (issue 16)
+                got = list(s.estimation_rows())
+                for holds in preds:
+                    got = [i for i in got if holds(s, i)]
             self._passing[key] = got
         return got
 

@@ -105,23 +105,38 @@ def multiplies(
     ``over``: the fan above which a key link multiplies (1 for a count, where any second
     row is counted)."""
     if isinstance(c, ast.BinaryOp) and c.op == "=":
-        pairs = set()
-        for cc in links:
-            if (
-                isinstance(cc, ast.BinaryOp)
-                and cc.op == "="
-                and ast.tables_read(cc) == {a, b}
-                and isinstance(cc.left, ast.Column)
-                and isinstance(cc.right, ast.Column)
-            ):
-                left, right = cc.left, cc.right
-                pairs.add((left.name, right.name) if left.table == a else (right.name, left.name))
-        fans = [
-            p.fan
-            for p in ctx.paths_from(ia.qualified)
-            if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
-        ]
-        return "key" if fans and min(fans) > over else None
+        fan = _key_fan(links, a, b, ia, ib, ctx)
+        return "key" if fan is not None and fan > over else None
+    return _spatial(c, b)
+
+
+def _key_fan(
+    links: list[ast.Expr], a: str, b: str, ia: TableInfo, ib: TableInfo, ctx: ExpansionContext
+) -> float | None:
+    """The smallest fan of the key paths from ``a`` to ``b`` whose column pairs the
+    block's key equalities ``links`` join (None: no such path)."""
+    pairs = set()
+    for cc in links:
+        if (
+            isinstance(cc, ast.BinaryOp)
+            and cc.op == "="
+            and ast.tables_read(cc) == {a, b}
+            and isinstance(cc.left, ast.Column)
+            and isinstance(cc.right, ast.Column)
+        ):
+            left, right = cc.left, cc.right
+            pairs.add((left.name, right.name) if left.table == a else (right.name, left.name))
+    fans = [
+        p.fan
+        for p in ctx.paths_from(ia.qualified)
+        if p.kind == "key" and p.right == ib.qualified and set(p.pairs) <= pairs
+    ]
+    return min(fans) if fans else None
+
+
+def _spatial(c: ast.Expr, b: str) -> str | None:
+    """``"spatial"`` when the link ``c`` meets ``b`` by nearness, intersection or ``b``
+    inside the other table (:func:`multiplies`)."""
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
         return "spatial"
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
@@ -132,19 +147,27 @@ def multiplies(
 
 
 def to_many(
-    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext, over: float = 3.0
+    body: ast.Select,
+    ctes: dict[str, ast.Query],
+    ctx: ExpansionContext,
+    over: float = 3.0,
+    links: Links | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases in FROM order, and those met several per row of another
     (alias -> the alias whose rows it multiplies; ``over``: see :func:`multiplies`)."""
-    names, kinds = many_links(body, ctes, ctx, over)
+    names, kinds = many_links(body, ctes, ctx, over, links)
     return names, {b: a for b, (a, _) in kinds.items()}
 
 
-def many_links(
-    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext, over: float = 3.0
-) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """:func:`to_many` with how each link multiplies (alias -> (the alias whose rows it
-    multiplies, ``"key"`` or ``"spatial"``: :func:`multiplies`))."""
+# A link of a block between two of its tables: (a, b, "spatial" or None, the key fan or None)
+_Link = tuple[str, str, str | None, float | None]
+
+
+def _block_links(
+    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext
+) -> tuple[list[str], list[_Link]]:
+    """The block's aliases in FROM order and its links whose far table is counted (not a
+    raster), in condition order, with what :func:`multiplies` needs whatever ``over``."""
     refs = block_refs(body)
     names = [r.ref_name for r in refs]
     info: dict[str, TableInfo | None] = {r.ref_name: base_table(r, ctes, ctx) for r in refs}
@@ -153,13 +176,62 @@ def many_links(
         for c in ast.block_conditions(body, outer_joins=True)
         if len(ast.tables_read(c) & set(names)) == 2
     ]
-    many: dict[str, tuple[str, str]] = {}
+    out: list[_Link] = []
     for c in links:
         a, b = sorted(ast.tables_read(c) & set(names), key=names.index)
         ia, ib = info[a], info[b]
-        if ia is None or ib is None or b in many or ib.rasters:
+        if ia is None or ib is None or ib.rasters:
             continue
-        kind = multiplies(c, links, a, b, ia, ib, ctx, over)
+        if isinstance(c, ast.BinaryOp) and c.op == "=":
+            out.append((a, b, None, _key_fan(links, a, b, ia, ib, ctx)))
+        else:
+            out.append((a, b, _spatial(c, b), None))
+    return names, out
+
+
+class Links:
+    """The link analysis of one attempt's blocks (:func:`_block_links`), computed once and
+    carried through the post-attempt steps (:func:`count_subjects`,
+    :func:`refuse_multiplied`, :func:`drop_repeated_pins`), with the query's CTEs. Keyed
+    by the identity of the query and block it was read from (kept alive here), so a step
+    that rebuilds a block reads the new one afresh; one object per attempt, no global
+    state (issue 16: each step walked every block again)."""
+
+    def __init__(self, ctx: ExpansionContext) -> None:
+        self.ctx = ctx
+        self._ctes: dict[int, tuple[ast.Query, dict[str, ast.Query]]] = {}
+        self._blocks: dict[tuple[int, int], tuple[Any, Any, tuple[list[str], list[_Link]]]] = {}
+
+    def ctes(self, query: ast.Query) -> dict[str, ast.Query]:
+        got = self._ctes.get(id(query))
+        if got is None or got[0] is not query:
+            got = self._ctes[id(query)] = (query, _ctes(query))
+        return got[1]
+
+    def block(self, body: ast.Select, ctes: dict[str, ast.Query]) -> tuple[list[str], list[_Link]]:
+        key = (id(body), id(ctes))
+        got = self._blocks.get(key)
+        if got is None or got[0] is not body or got[1] is not ctes:
+            got = self._blocks[key] = (body, ctes, _block_links(body, ctes, self.ctx))
+        return got[2]
+
+
+def many_links(
+    body: ast.Select,
+    ctes: dict[str, ast.Query],
+    ctx: ExpansionContext,
+    over: float = 3.0,
+    links: Links | None = None,
+) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """:func:`to_many` with how each link multiplies (alias -> (the alias whose rows it
+    multiplies, ``"key"`` or ``"spatial"``: :func:`multiplies`)); ``links``: the attempt's
+    analysis, read once."""
+    names, found = links.block(body, ctes) if links is not None else _block_links(body, ctes, ctx)
+    many: dict[str, tuple[str, str]] = {}
+    for a, b, spatial, fan in found:
+        if b in many:
+            continue
+        kind = spatial if fan is None else "key" if fan > over else None
         if kind:
             many[b] = (a, kind)
     return names, many
@@ -200,7 +272,9 @@ def _is_count_star(e: Any) -> bool:
     return isinstance(e, ast.FuncCall) and e.name.upper() == "COUNT" and e.star and e.over is None
 
 
-def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def count_subjects(
+    query: ast.Query, ctx: ExpansionContext, links: Links | None = None
+) -> ast.Query:
     """``COUNT(*)`` over pairs named after the subject counts the subject's distinct rows
     (module docstring); a count named after the to-many table (``n_buildings`` of the
     buildings a line crosses) is what it says and stays. Any second row counts here: a
@@ -211,13 +285,13 @@ def count_subjects(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     table's key, which the CTE (and the CTEs it reads) select for it (:func:`_cte_key`)."""
     from cimgen.expand.names import count_name
 
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
     keyed: set[str] = set()
     renamed: dict[str, str] = {}
     qualified_reads = {n.name for n in ast.walk(query) if isinstance(n, ast.Column) and n.table}
 
     def fix(body: ast.Select) -> ast.Select:
-        names, kinds = many_links(body, ctes, ctx, over=1.0)
+        names, kinds = many_links(body, ctes, ctx, over=1.0, links=links)
         many = {b: a for b, (a, _) in kinds.items()}
         if not many or not any(_is_count_star(n) for n in _own(body)):
             return body
@@ -471,11 +545,11 @@ def _label_pinned(body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionCo
     return False
 
 
-def multiplied(query: ast.Query, ctx: ExpansionContext) -> str | None:
+def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = None) -> str | None:
     """Why the query's rows do not stand for what it says (module docstring), or None."""
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
     for body in _selects(query):
-        names, many = to_many(body, ctes, ctx)
+        names, many = to_many(body, ctes, ctx, links=links)
         if any(isinstance(n, ast.FuncCall) and n.name.lower() in _CLUSTERS for n in _own(body)):
             sources = [body]
             for r in block_refs(body):
@@ -483,7 +557,7 @@ def multiplied(query: ast.Query, ctx: ExpansionContext) -> str | None:
                 if src is not None and isinstance(src.body, ast.Select):
                     sources.append(src.body)
             for s in sources:
-                if to_many(s, ctes, ctx)[1] or _label_pinned(s, ctes, ctx):
+                if to_many(s, ctes, ctx, links=links)[1] or _label_pinned(s, ctes, ctx):
                     return "a clustering over copies of rows or over one row"
         joined = {r.qualified for r in block_refs(body)[1:] if r.schema is not None}
         for c in ast.conjuncts(body.where):
@@ -531,8 +605,10 @@ def _sums_copies(body: ast.Select, many: dict[str, str]) -> bool:
     return False
 
 
-def refuse_multiplied(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    why = multiplied(query, ctx)
+def refuse_multiplied(
+    query: ast.Query, ctx: ExpansionContext, links: Links | None = None
+) -> ast.Query:
+    why = multiplied(query, ctx, links)
     if why is not None:
         raise BuildError(why)
     return query
@@ -665,10 +741,10 @@ def _pinned_by_cte(ctes: dict[str, ast.Query], name: str, column: str, lit: ast.
     return False
 
 
-def drop_repeated_pins(query: ast.Query) -> ast.Query:
+def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Query:
     """A pin on a CTE's column that the CTE already applies (``srd.srid = 4326`` outside a
     CTE whose WHERE says ``rm.srid = 4326``) says one filter twice: the outer one goes."""
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
 
     def fix(body: ast.Select) -> ast.Select:
         refs = {r.ref_name: r for r in block_refs(body)}

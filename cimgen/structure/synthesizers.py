@@ -12,21 +12,20 @@ import contextlib
 import random
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from sdv.metadata import Metadata
-from sdv.single_table import (
-    CopulaGANSynthesizer,
-    CTGANSynthesizer,
-    GaussianCopulaSynthesizer,
-    TVAESynthesizer,
-)
-from sdv.single_table.base import BaseSingleTableSynthesizer
 
 from cimgen.config import read_config
 from cimgen.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sdv.metadata import Metadata
+    from sdv.single_table.base import BaseSingleTableSynthesizer
+
+# SDV and torch are imported where a synthesizer is made, placed or seeded, not at module
+# import: the CLI reads the names and devices below at start-up, in every worker process of
+# `cimgen generate` too (~2.5 s of CPU each; issue 16).
 
 _COMMON = {"enforce_min_max_values": True, "enforce_rounding": True}
 _GAN = {
@@ -60,12 +59,25 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 SYNTHESIZERS = tuple(DEFAULTS)
 NEURAL = ("ctgan", "tvae", "copulagan")  # trained in epochs, with a loss curve
-_CLASSES: dict[str, type[BaseSingleTableSynthesizer]] = {
-    "ctgan": CTGANSynthesizer,
-    "tvae": TVAESynthesizer,
-    "gaussian_copula": GaussianCopulaSynthesizer,
-    "copulagan": CopulaGANSynthesizer,
-}
+
+
+def _classes() -> dict[str, type[BaseSingleTableSynthesizer]]:
+    """The SDV class each synthesizer name stands for."""
+    from sdv.single_table import (
+        CopulaGANSynthesizer,
+        CTGANSynthesizer,
+        GaussianCopulaSynthesizer,
+        TVAESynthesizer,
+    )
+
+    return {
+        "ctgan": CTGANSynthesizer,
+        "tvae": TVAESynthesizer,
+        "gaussian_copula": GaussianCopulaSynthesizer,
+        "copulagan": CopulaGANSynthesizer,
+    }
+
+
 _DISTRIBUTIONS = ("norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde")
 
 
@@ -166,7 +178,7 @@ def make_synthesizer(
     if name in NEURAL:
         kwargs["enable_gpu"] = device == "cuda"
         kwargs["verbose"] = verbose
-    return _CLASSES[name](metadata, **kwargs)
+    return _classes()[name](metadata, **kwargs)
 
 
 def add_constraints(synthesizer: BaseSingleTableSynthesizer, constraints: list[Any]) -> None:
@@ -187,7 +199,7 @@ def add_constraints(synthesizer: BaseSingleTableSynthesizer, constraints: list[A
 def is_fitted_synthesizer(obj: Any, name: str) -> bool:
     """Whether ``obj`` is a fitted SDV synthesizer of the class ``name`` stands for (an
     unpickled cache entry is checked before it is used)."""
-    return type(obj) is _CLASSES[check_name(name)] and bool(getattr(obj, "_fitted", False))
+    return type(obj) is _classes()[check_name(name)] and bool(getattr(obj, "_fitted", False))
 
 
 # --------------------------------------------------------------------------- device
@@ -203,6 +215,8 @@ def resolve_device(requested: str, name: str | None = None) -> str:
     """
     if requested not in DEVICES:
         raise ConfigError(f"--device {requested!r}: use one of {', '.join(DEVICES)}.")
+    import torch
+
     cuda = torch.cuda.is_available()
     if requested == "cuda" and not cuda:
         build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
@@ -223,6 +237,8 @@ def place(synthesizer: Any, device: str) -> None:
     GPU draws differ for the same seed)."""
     inner = getattr(synthesizer, "_model", None)
     if inner is not None and hasattr(inner, "set_device"):
+        import torch
+
         inner.set_device(torch.device(device))
 
 
@@ -245,6 +261,8 @@ def seeded(seed: int) -> Iterator[None]:
     """Seed python, numpy and torch's global generators (CTGAN/TVAE draw from them), run
     on TORCH_THREADS torch threads, then restore the previous global state so callers'
     randomness is untouched."""
+    import torch
+
     py_state, np_state = random.getstate(), np.random.get_state()
     torch_state, threads = torch.get_rng_state(), torch.get_num_threads()
     cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
