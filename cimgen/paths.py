@@ -44,3 +44,20 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
         return Path(cache_dir)
     env = os.environ.get("CIMGEN_CACHE_DIR")
     return Path(env) if env else Path(user_cache_dir("cimgen", appauthor=False))
+
+
+# Cache folders of files that are rebuilt when missing: `cimgen cache list` sizes them and
+# `cimgen cache clear` (everything) removes them.
+REBUILT = {
+    "fixtures": ("*", "fixture database file(s)"),
+    "grammar": ("*.lark", "compiled grammar parser(s)"),
+}
+
+
+def rebuilt_files(cache_dir: Path | str | None = None) -> dict[str, list[Path]]:
+    """The files of each :data:`REBUILT` folder in the cache, by folder name."""
+    root = cache_root(cache_dir)
+    return {
+        name: sorted(p for p in (root / name).glob(pattern) if p.is_file())
+        for name, (pattern, _) in REBUILT.items()
+    }

@@ -342,8 +342,13 @@ def test_list_and_clear(
     with pytest.raises(InputError, match="no cache entry with a key starting 'zz'"):
         cache.clear(tmp_path, key="zz")
     assert [x.key for x in cache.clear(tmp_path, key=a.key[:6])] == [a.key]
+    rebuilt = [tmp_path / "fixtures" / "w-s0-x.duckdb", tmp_path / "grammar" / "abc.lark"]
+    for p in rebuilt:  # files rebuilt when missing go with everything else
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"x")
     assert _run(["cache", "clear"]) == 0
     assert cache.list_entries(tmp_path) == []
+    assert not any(p.exists() for p in rebuilt)
 
 
 def test_cli_cache_list_and_clear_output(

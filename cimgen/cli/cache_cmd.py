@@ -39,7 +39,7 @@ def list_entries(
     """List the cached models: key, synthesizer (and device when not cpu), epochs, training
     rows, seed, size and creation date."""
     from cimgen.cli.main import out
-    from cimgen.paths import cache_root
+    from cimgen.paths import REBUILT, cache_root, rebuilt_files
     from cimgen.structure import cache
 
     if fmt not in ("table", "json"):
@@ -93,26 +93,16 @@ def list_entries(
             highlight=False,
             soft_wrap=True,
         )
-    fixtures = [p for p in (cache_root() / "fixtures").glob("*") if p.is_file()]
-    if fixtures:
-        size = _size(sum(p.stat().st_size for p in fixtures))
-        out.print(
-            f"also {len(fixtures)} fixture database file(s), {size}, in "
-            f"{cache_root() / 'fixtures'} (rebuilt when missing)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-    parsers = [p for p in (cache_root() / "grammar").glob("*.lark") if p.is_file()]
-    if parsers:
-        size = _size(sum(p.stat().st_size for p in parsers))
-        out.print(
-            f"also {len(parsers)} compiled grammar parser(s), {size}, in "
-            f"{cache_root() / 'grammar'} (rebuilt when missing)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    for name, files in rebuilt_files().items():
+        if files:
+            size = _size(sum(p.stat().st_size for p in files))
+            out.print(
+                f"also {len(files)} {REBUILT[name][1]}, {size}, in {cache_root() / name} "
+                "(rebuilt when missing; `cimgen cache clear` removes them)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def clear(
@@ -146,3 +136,14 @@ def clear(
                 markup=False,
                 highlight=False,
             )
+        from cimgen.paths import REBUILT, cache_root, rebuilt_files
+
+        for name, files in rebuilt_files().items():
+            for p in files:
+                p.unlink(missing_ok=True)
+            if files:
+                out.print(
+                    f"removed {len(files)} {REBUILT[name][1]} from {cache_root() / name}",
+                    markup=False,
+                    highlight=False,
+                )
