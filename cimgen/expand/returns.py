@@ -114,7 +114,7 @@ def _drop(query: ast.Query, body: ast.Select, it: ast.SelectItem) -> ast.Select 
 # --------------------------------------------------------------------------- equal outputs
 
 
-def _equal_classes(body: ast.Select) -> dict[ast.Column, int]:
+def equal_classes(body: ast.Select) -> dict[ast.Column, int]:
     """Columns an inner join or WHERE equates, by class (union of ``a.x = b.y``)."""
     parent: dict[ast.Column, ast.Column] = {}
 
@@ -158,7 +158,7 @@ def drop_equal_outputs(query: ast.Query) -> ast.Query:
     body = query.body
     if not isinstance(body, ast.Select) or body.distinct:
         return query
-    classes = _equal_classes(body)
+    classes = equal_classes(body)
     if not classes:
         return query
     seen: dict[int, ast.SelectItem] = {}
