@@ -131,6 +131,21 @@ def test_a_three_table_sink_whose_tables_each_need_their_value_is_refused() -> N
     assert "avg_const_year" in aliases and len(aliases) == 3
 
 
+def test_a_cut_never_leaves_a_joined_table_to_its_pins() -> None:
+    # s2_000166 of 8c79c29: the building properties' one aggregate is their only use
+    # beside their scope pins; cutting it would join them to filter (a sixth-pass shape)
+    q = parse(
+        "SELECT COUNT(*) AS n, MAX(gl.length_km) AS max_length_km, "
+        "COUNT(DISTINCT b.building_id) AS n_buildings, AVG(bp.height) AS avg_height "
+        "FROM cim_vector.grid_line AS gl JOIN cim_vector.building AS b ON "
+        "ST_Intersects(gl.geometry, b.building_geometry) JOIN cim_vector.building_properties "
+        "AS bp ON b.id = bp.building_fk WHERE gl.project_id = 'milan_citta_studi_2024' "
+        "AND bp.project_id = 'milan_citta_studi_2024' AND bp.scenario_id = 'baseline'"
+    )
+    with pytest.raises(BuildError):
+        theme_aggregates(q)
+
+
 def test_the_trimmed_aggregates_keep_their_values_on_the_data(con) -> None:  # type: ignore[no-untyped-def]
     before = con.execute(render_duckdb(parse(FOUR), SCHEMA).sql).fetchone()
     after = con.execute(render_duckdb(theme_aggregates(parse(FOUR)), SCHEMA).sql).fetchone()

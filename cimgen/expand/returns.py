@@ -82,14 +82,16 @@ def _protected(it: ast.SelectItem, body: ast.Select, query: ast.Query) -> bool:
 
 
 def _uses(body: ast.Select, query: ast.Query, items: tuple[ast.SelectItem, ...]) -> set[str]:
-    """Aliases a block reads for a purpose (outputs ``items``, one-table conditions,
-    grouping, HAVING, ordering), its links aside."""
+    """Aliases a block reads for a purpose (outputs ``items``, the subject's conditions,
+    grouping, HAVING, ordering), its links aside: a joined table's own conditions are no
+    purpose (it owes an output; docs/expansion.md, "One theme per query")."""
     used: set[str] = set()
     for it in items:
         used |= ast.tables_read(it.expr)
+    first = _subject(body)
     for c in ast.block_conditions(body, outer_joins=True):
-        if len(ast.tables_read(c)) == 1:
-            used |= ast.tables_read(c)
+        if ast.tables_read(c) == {first}:
+            used.add(first)
     for g in body.group_by:
         used |= ast.tables_read(g)
     if body.having is not None:
