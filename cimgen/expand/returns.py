@@ -89,9 +89,10 @@ def _uses(body: ast.Select, query: ast.Query, items: tuple[ast.SelectItem, ...])
     for it in items:
         used |= ast.tables_read(it.expr)
     first = _subject(body)
-    for c in ast.block_conditions(body, outer_joins=True):
-        if ast.tables_read(c) == {first}:
-            used.add(first)
+    if first is not None and any(
+        ast.tables_read(c) == {first} for c in ast.block_conditions(body, outer_joins=True)
+    ):
+        used.add(first)
     for g in body.group_by:
         used |= ast.tables_read(g)
     if body.having is not None:
