@@ -85,6 +85,8 @@ readers of ``cimgen.expand.returns``):
 * ``aggregate_sink:two`` -- four or more aggregates reading two tables;
 * ``outputs:9`` -- more than 8 outputs read from two or more tables (Stage 1's demo
   corpus: none);
+* ``aggregate_outputs:7`` -- more than 6 outputs in a block with aggregates, its own or a
+  grouped CTE's read back (a bus-level CTE joined to buses and projects; Stage 1: none);
 * ``output_equal_pair`` -- two outputs of the top block a join makes equal
   (``b.building_id`` and ``bp.building_id``);
 * ``repeated_listing`` -- a row-level listing of three or more tables whose to-many table
@@ -129,9 +131,11 @@ from cimgen.expand.multiply import (
 )
 from cimgen.expand.names import count_name
 from cimgen.expand.returns import (
+    MAX_AGGREGATE_OUTPUTS,
     MAX_OUTPUTS,
     drop_unused_derived_columns,
     equal_classes,
+    grouped_outputs,
     repeated_listing,
 )
 from cimgen.expand.theme import (
@@ -621,6 +625,14 @@ def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
         shown = set().union(*(ast.tables_read(it.expr) for it in body.items))
         if len(body.items) > MAX_OUTPUTS and len(shown) > 1:
             found.add("outputs:9")
+        grouped = grouped_outputs(body, query)
+        reads_grouped = any(
+            isinstance(n, ast.Column) and (n.table, n.name) in grouped
+            for it in body.items
+            for n in ast.walk(it.expr)
+        )
+        if (aggs or reads_grouped) and len(body.items) > MAX_AGGREGATE_OUTPUTS:
+            found.add("aggregate_outputs:7")
         classes = equal_classes(body)
         outs = [classes[it.expr] for it in body.items if it.expr in classes]
         if len(outs) > len(set(outs)):

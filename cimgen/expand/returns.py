@@ -5,8 +5,10 @@ Rewrites run by :func:`cimgen.expand.expand` after a query is built, each ``Quer
 * :func:`drop_equal_outputs` -- of two outputs a join makes equal (``b.building_id`` and
   ``bp.building_id``; ``gl.from_bus`` beside ``gb.bus_id``) one is kept;
 * :func:`theme_aggregates` -- a kitchen-sink aggregate (measures of three tables, or four
-  aggregates over two) keeps a count and the measures that belong together, and a block
-  returns at most :data:`MAX_OUTPUTS` values;
+  aggregates over two) keeps a count and the measures that belong together; a block with
+  aggregates (its own, or a grouped CTE's joined back to its rows) returns at most
+  :data:`MAX_AGGREGATE_OUTPUTS` values, any block at most :data:`MAX_OUTPUTS` read from
+  several tables;
 * :func:`drop_unused_derived_columns` -- a derived table in FROM (a clustering's
   ``(SELECT ..., ST_ClusterKMeans(...) OVER () AS cluster_id ...) AS k``) selects only
   what its reader uses, as :func:`cimgen.expand.multiply.drop_unused_cte_columns` does for
@@ -14,8 +16,9 @@ Rewrites run by :func:`cimgen.expand.expand` after a query is built, each ``Quer
 
 The bounds are Stage 1's: in the bundled demo corpus (10,000 records, parsed with
 PostgreSQL's parser) no aggregate query's aggregates read more than two tables, none with
-four or more aggregates reads two, and no query returns more than 8 values read from two or
-more tables (docs/BENCHMARKS.md, "Realism: eighth pass (b)").
+four or more aggregates reads two, no aggregate query returns more than 6 values, and no
+query returns more than 8 values read from two or more tables (docs/BENCHMARKS.md,
+"Realism: eighth pass (b)").
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from cimgen.expand.multiply import (
 MAX_AGGREGATE_TABLES = 2  # tables whose values a block's aggregates read
 MAX_AGGREGATES_OVER_TWO = 3  # aggregates when they read two tables (a count and a measure each)
 MAX_OUTPUTS = 8  # values a block returns when they are read from two or more tables
+MAX_AGGREGATE_OUTPUTS = 6  # values a block with aggregates (its own or a CTE's) returns
 _AGGS = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 
 
@@ -197,12 +201,40 @@ def _aggregate_tables(items: tuple[ast.SelectItem, ...]) -> tuple[int, set[str]]
     return n, tables
 
 
-def kitchen_sink(body: ast.Select) -> bool:
-    """Do the block's aggregates go past what Stage 1 asks together (module docstring)?"""
+def grouped_outputs(body: ast.Select, query: ast.Query) -> dict[tuple[str, str], bool]:
+    """The aggregate outputs of grouped CTEs the block reads: (alias, column) -> whether it
+    is a count (a bus-level CTE's ``n_grid_lines`` and ``avg_max_loading_percent``)."""
+    ctes = _ctes(query)
+    out: dict[tuple[str, str], bool] = {}
+    for r in block_refs(body):
+        cte = ctes.get(r.name) if r.schema is None else None
+        if cte is None or not isinstance(cte.body, ast.Select):
+            continue
+        for it in cte.body.items:
+            aggs = [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
+            name = _item_name(it)
+            if aggs and name:
+                count = isinstance(it.expr, ast.FuncCall) and it.expr.name.upper() == "COUNT"
+                out[(r.ref_name, name)] = count
+    return out
+
+
+def _reads_grouped(it: ast.SelectItem, grouped: dict[tuple[str, str], bool]) -> bool:
+    return any(
+        isinstance(n, ast.Column) and (n.table, n.name) in grouped for n in ast.walk(it.expr)
+    )
+
+
+def kitchen_sink(body: ast.Select, grouped: dict[tuple[str, str], bool] | None = None) -> bool:
+    """Do the block's outputs go past what Stage 1 asks together (module docstring)?
+    ``grouped``: :func:`grouped_outputs` (a CTE's aggregates read by the block)."""
     n, tables = _aggregate_tables(body.items)
     if len(tables) > MAX_AGGREGATE_TABLES:
         return True
     if len(tables) == MAX_AGGREGATE_TABLES and n > MAX_AGGREGATES_OVER_TWO:
+        return True
+    aggregating = n > 0 or any(_reads_grouped(it, grouped or {}) for it in body.items)
+    if aggregating and len(body.items) > MAX_AGGREGATE_OUTPUTS:
         return True
     read = set().union(*(ast.tables_read(it.expr) for it in body.items))
     return len(body.items) > MAX_OUTPUTS and len(read) > 1
@@ -217,13 +249,21 @@ def _aggregates_of(it: ast.SelectItem) -> list[ast.FuncCall]:
     return [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
 
 
-def _cut(query: ast.Query, body: ast.Select, candidates: list[ast.SelectItem], done: Any) -> Any:
+def _cut(
+    query: ast.Query,
+    body: ast.Select,
+    candidates: list[ast.SelectItem],
+    done: Any,
+    counts: frozenset[ast.SelectItem] = frozenset(),
+) -> Any:
     """Drop ``candidates`` (last first) while ``done(body)`` is false and a drop keeps every
-    table a purpose; a ``COUNT(*)`` stays."""
+    table a purpose; a ``COUNT(*)`` (or a CTE's count, ``counts``) stays."""
     for it in reversed(candidates):
         if done(body):
             break
-        if it in body.items and not any(a.star for a in _aggregates_of(it)):
+        if it in counts or any(a.star for a in _aggregates_of(it)):
+            continue
+        if it in body.items:
             body = _drop(query, body, it) or body
     return body
 
@@ -252,15 +292,26 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     ['n', 'f', 'd']
     """
     body = query.body
-    if not isinstance(body, ast.Select) or body.distinct or not kitchen_sink(body):
+    if not isinstance(body, ast.Select) or body.distinct:
+        return query
+    grouped = grouped_outputs(body, query)
+    if not kitchen_sink(body, grouped):
         return query
     first = _subject(body)
     aggs = [it for it in body.items if _aggregates_of(it)]
     other = [it for it in aggs if ast.tables_read(it.expr) - {first}]
     own = [it for it in aggs if it not in other]
+    counts = frozenset(
+        it
+        for it in body.items
+        if isinstance(it.expr, ast.Column) and grouped.get((it.expr.table or "", it.expr.name))
+    )
 
     def tables_ok(b: ast.Select) -> bool:
         return len(_aggregate_tables(b.items)[1]) <= MAX_AGGREGATE_TABLES
+
+    def done(b: ast.Select) -> bool:
+        return not kitchen_sink(b, grouped)
 
     # a third table's aggregates: the later tables' go
     body = _cut(query, body, other, tables_ok)
@@ -271,17 +322,15 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     for it in other:
         by_table.setdefault(frozenset(ast.tables_read(it.expr)), []).append(it)
     extra = [x for group in by_table.values() for x in _past_first(query, body, group)]
-    body = _cut(query, body, extra, lambda b: not kitchen_sink(b))
+    body = _cut(query, body, extra, done)
     measures = [it for it in own if not any(a.star for a in _aggregates_of(it))]
-    body = _cut(query, body, _past_first(query, body, measures), lambda b: not kitchen_sink(b))
-    # too many values: other tables' plain values, then the subject's
+    body = _cut(query, body, _past_first(query, body, measures), done)
+    # too many values: other tables' plain values, then the subject's (a CTE's count stays)
     plain = [it for it in body.items if not _aggregates_of(it)]
     joined = [it for it in plain if ast.tables_read(it.expr) - {first}]
-    body = _cut(query, body, joined, lambda b: not kitchen_sink(b))
-    body = _cut(
-        query, body, [it for it in plain if it not in joined], lambda b: not kitchen_sink(b)
-    )
-    if kitchen_sink(body):
+    body = _cut(query, body, joined, done, counts)
+    body = _cut(query, body, [it for it in plain if it not in joined], done, counts)
+    if not done(body):
         raise BuildError("outputs of more than one theme")
     return replace(query, body=body)
 
