@@ -179,6 +179,24 @@ def test_a_cte_aggregate_joined_back_returns_what_an_aggregate_query_does() -> N
     assert {"n_grid_lines", "avg_max_loading_percent", "name", "project_name"} <= set(names)
 
 
+def test_a_grouped_join_in_from_counts_as_aggregates() -> None:
+    # s2_000088 of this pass's first run: per-building property statistics joined in FROM
+    # beside the cached height's and the building's values, seven outputs
+    q = parse(
+        "SELECT bhc.building_id, bhc.calculation_method, b.building_geometry_source, "
+        "prs.n_property_records, prs.avg_net_leased_area, prs.min_w2w, bhc.scenario_id "
+        "FROM cim_raster.building_height_cache AS bhc JOIN cim_vector.building AS b ON "
+        "bhc.building_id = b.building_id JOIN (SELECT bp.building_fk, COUNT(*) AS "
+        "n_property_records, AVG(bp.net_leased_area) AS avg_net_leased_area, MIN(bp.w2w) AS "
+        "min_w2w FROM cim_vector.building_properties AS bp GROUP BY bp.building_fk) AS prs "
+        "ON b.id = prs.building_fk WHERE b.lod = 1 ORDER BY bhc.building_id"
+    )
+    assert grouped_outputs(q.body, q)[("prs", "n_property_records")]  # type: ignore[arg-type]
+    after = theme_aggregates(q)
+    names = [it.alias or it.expr.name for it in after.body.items]  # type: ignore[union-attr]
+    assert len(names) == 6 and "n_property_records" in names and "building_id" in names
+
+
 def test_the_trimmed_aggregates_keep_their_values_on_the_data(con) -> None:  # type: ignore[no-untyped-def]
     before = con.execute(render_duckdb(parse(FOUR), SCHEMA).sql).fetchone()
     after = con.execute(render_duckdb(theme_aggregates(parse(FOUR)), SCHEMA).sql).fetchone()

@@ -202,20 +202,30 @@ def _aggregate_tables(items: tuple[ast.SelectItem, ...]) -> tuple[int, set[str]]
 
 
 def grouped_outputs(body: ast.Select, query: ast.Query) -> dict[tuple[str, str], bool]:
-    """The aggregate outputs of grouped CTEs the block reads: (alias, column) -> whether it
-    is a count (a bus-level CTE's ``n_grid_lines`` and ``avg_max_loading_percent``)."""
+    """The aggregate outputs of grouped CTEs and derived tables the block reads: (alias,
+    column) -> whether it is a count (a bus-level CTE's ``n_grid_lines`` and
+    ``avg_max_loading_percent``)."""
     ctes = _ctes(query)
+    sources: list[tuple[str, ast.Query]] = [
+        (r.ref_name, ctes[r.name]) for r in block_refs(body) if r.schema is None and r.name in ctes
+    ]
+    stack: list[Any] = list(body.from_)
+    while stack:  # a grouped join written in FROM (``JOIN (SELECT ... GROUP BY ...) AS s``)
+        f = stack.pop()
+        if isinstance(f, ast.Join):
+            stack += [f.left, f.right]
+        elif isinstance(f, ast.DerivedTable):
+            sources.append((f.alias, f.query))
     out: dict[tuple[str, str], bool] = {}
-    for r in block_refs(body):
-        cte = ctes.get(r.name) if r.schema is None else None
-        if cte is None or not isinstance(cte.body, ast.Select):
+    for alias, source in sources:
+        if not isinstance(source.body, ast.Select):
             continue
-        for it in cte.body.items:
+        for it in source.body.items:
             aggs = [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
             name = _item_name(it)
             if aggs and name:
                 count = isinstance(it.expr, ast.FuncCall) and it.expr.name.upper() == "COUNT"
-                out[(r.ref_name, name)] = count
+                out[(alias, name)] = count
     return out
 
 
