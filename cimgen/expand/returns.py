@@ -23,6 +23,7 @@ query returns more than 8 values read from two or more tables (docs/BENCHMARKS.m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -263,9 +264,9 @@ def _cut(
     query: ast.Query,
     body: ast.Select,
     candidates: list[ast.SelectItem],
-    done: Any,
+    done: Callable[[ast.Select], bool],
     counts: frozenset[ast.SelectItem] = frozenset(),
-) -> Any:
+) -> ast.Select:
     """Drop ``candidates`` (last first) while ``done(body)`` is false and a drop keeps every
     table a purpose; a ``COUNT(*)`` (or a CTE's count, ``counts``) stays."""
     for it in reversed(candidates):
@@ -291,7 +292,9 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     """The top block's outputs cut to one theme (:func:`kitchen_sink`): the aggregates of
     a third table go; of two tables' aggregates, a count and one measure of each stay (the
     joined table's extra measures go first, then the subject's); past
-    :data:`MAX_OUTPUTS`, other tables' values go first. An output the ordering, HAVING or
+    :data:`MAX_AGGREGATE_OUTPUTS` (a block with aggregates, its own or a grouped CTE's or
+    join's: :func:`grouped_outputs`) or :data:`MAX_OUTPUTS`, other tables' values go first,
+    then the subject's. An output the ordering, HAVING or
     grouping reads, a ``COUNT(*)``, and a table's last use stay; a block that cannot be
     brought within the bounds is refused (the next attempt builds another query).
 
