@@ -604,18 +604,6 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
 # --- issue 14, eighth pass (b): what a query returns --------------------------------------
 
 
-def _own_nodes(expr: Any) -> list[Any]:
-    out: list[Any] = []
-    stack = [expr]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Subquery, ast.Query)):
-            continue
-        out.append(n)
-        stack.extend(ast.children(n))
-    return out
-
-
 def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     """The eighth pass (b)'s shapes (module docstring) of one row."""
     found: set[str] = set()
@@ -624,7 +612,7 @@ def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
         aggs = [  # the block's own (a scalar subquery's COUNT is a value of each row)
             n
             for it in body.items
-            for n in _own_nodes(it.expr)
+            for n in ast.walk_own(it.expr)
             if isinstance(n, ast.FuncCall)
             and n.over is None
             and n.name.upper() in ("COUNT", "SUM", "AVG", "MIN", "MAX")

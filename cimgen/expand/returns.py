@@ -49,19 +49,6 @@ _AGGS = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 # --------------------------------------------------------------------------- uses
 
 
-def _own_nodes(expr: Any) -> list[Any]:
-    """``expr``'s nodes, not inside subqueries."""
-    out: list[Any] = []
-    stack = [expr]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Subquery, ast.Query)):
-            continue
-        out.append(n)
-        stack.extend(ast.children(n))
-    return out
-
-
 def _is_aggregate(e: ast.Expr) -> bool:
     return isinstance(e, ast.FuncCall) and e.over is None and e.name.upper() in _AGGS
 
@@ -195,7 +182,7 @@ def _aggregate_tables(items: tuple[ast.SelectItem, ...]) -> tuple[int, set[str]]
     n = 0
     tables: set[str] = set()
     for it in items:
-        aggs = [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
+        aggs = [x for x in ast.walk_own(it.expr) if _is_aggregate(x)]
         n += len(aggs)
         for a in aggs:
             tables |= ast.tables_read(a)
@@ -222,7 +209,7 @@ def grouped_outputs(body: ast.Select, query: ast.Query) -> dict[tuple[str, str],
         if not isinstance(source.body, ast.Select):
             continue
         for it in source.body.items:
-            aggs = [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
+            aggs = [x for x in ast.walk_own(it.expr) if _is_aggregate(x)]
             name = _item_name(it)
             if aggs and name:
                 count = isinstance(it.expr, ast.FuncCall) and it.expr.name.upper() == "COUNT"
@@ -257,7 +244,7 @@ def _subject(body: ast.Select) -> str | None:
 
 
 def _aggregates_of(it: ast.SelectItem) -> list[ast.FuncCall]:
-    return [x for x in _own_nodes(it.expr) if _is_aggregate(x)]
+    return [x for x in ast.walk_own(it.expr) if _is_aggregate(x)]
 
 
 def _cut(
