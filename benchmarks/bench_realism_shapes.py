@@ -77,15 +77,39 @@ of ``cimgen.expand.multiply`` and ``cimgen.expand.distinct``):
   (``multiply.drop_repeated_pins``); ``raster_label`` -- a raster joined for its value
   that also lists its file name (``multiply.drop_raster_labels``).
 
+and the shapes of the eighth pass (b) (docs/BENCHMARKS.md, "Realism: eighth pass (b)";
+readers of ``cimgen.expand.returns``):
+
+* ``aggregate_sink:tables`` -- the top block's aggregates read three or more tables (the
+  lead's "all-projects aggregate of five unrelated values");
+* ``aggregate_sink:two`` -- four or more aggregates reading two tables;
+* ``outputs:9`` -- more than 8 outputs read from two or more tables (Stage 1's demo
+  corpus: none);
+* ``aggregate_outputs:7`` -- more than 6 outputs in a block with aggregates, its own or a
+  grouped CTE's read back (a bus-level CTE joined to buses and projects; Stage 1: none);
+* ``output_equal_pair`` -- two outputs of the top block a join makes equal
+  (``b.building_id`` and ``bp.building_id``);
+* ``repeated_listing`` -- a row-level listing of three or more tables whose to-many table
+  (or a table met from it) returns values beside the table it multiplies;
+* ``unused_derived_column`` -- a derived table's output its reading block does not use.
+
+It also prints, per folder, the outputs per query read with PostgreSQL's parser
+(``cimgen.features.parse_select``): their mean, the share over 6, and the aggregates'
+(number, tables read) pairs; ``--corpus FILE`` prints the same for a Stage 1 JSONL (or
+``.jsonl.gz``) file.
+
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
 
     python benchmarks/bench_realism_shapes.py out/before out/after
+    python benchmarks/bench_realism_shapes.py --corpus cimgen/data/stage1_demo.jsonl.gz
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -106,6 +130,14 @@ from cimgen.expand.multiply import (
     to_many,
 )
 from cimgen.expand.names import count_name
+from cimgen.expand.returns import (
+    MAX_AGGREGATE_OUTPUTS,
+    MAX_OUTPUTS,
+    drop_unused_derived_columns,
+    equal_classes,
+    grouped_outputs,
+    repeated_listing,
+)
 from cimgen.expand.theme import (
     all_ctes,
     asked_conditions,
@@ -114,6 +146,7 @@ from cimgen.expand.theme import (
     pin_only_joins,
     places,
 )
+from cimgen.features import _outermost_select, parse_select
 from cimgen.grammar import parse
 from cimgen.io import read_jsonl
 from cimgen.schema import load_schema
@@ -568,27 +601,133 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+# --- issue 14, eighth pass (b): what a query returns --------------------------------------
+
+
+def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The eighth pass (b)'s shapes (module docstring) of one row."""
+    found: set[str] = set()
+    body = query.body
+    if isinstance(body, ast.Select):
+        aggs = [  # the block's own (a scalar subquery's COUNT is a value of each row)
+            n
+            for it in body.items
+            for n in ast.walk_own(it.expr)
+            if isinstance(n, ast.FuncCall)
+            and n.over is None
+            and n.name.upper() in ("COUNT", "SUM", "AVG", "MIN", "MAX")
+        ]
+        read = set().union(*(ast.tables_read(a) for a in aggs))
+        if len(read) >= 3:
+            found.add("aggregate_sink:tables")
+        if len(read) == 2 and len(aggs) >= 4:
+            found.add("aggregate_sink:two")
+        shown = set().union(*(ast.tables_read(it.expr) for it in body.items))
+        if len(body.items) > MAX_OUTPUTS and len(shown) > 1:
+            found.add("outputs:9")
+        grouped = grouped_outputs(body, query)
+        reads_grouped = any(
+            isinstance(n, ast.Column) and (n.table, n.name) in grouped
+            for it in body.items
+            for n in ast.walk(it.expr)
+        )
+        if (aggs or reads_grouped) and len(body.items) > MAX_AGGREGATE_OUTPUTS:
+            found.add("aggregate_outputs:7")
+        classes = equal_classes(body)
+        outs = [classes[it.expr] for it in body.items if it.expr in classes]
+        if len(outs) > len(set(outs)):
+            found.add("output_equal_pair")
+    if repeated_listing(query, ctx):
+        found.add("repeated_listing")
+    if drop_unused_derived_columns(query) != query:
+        found.add("unused_derived_column")
+    return found
+
+
+_AGG_NAMES = ("count", "sum", "avg", "min", "max")
+
+
+def _column_tables(node: Any, out: set[str]) -> None:
+    if isinstance(node, dict):
+        fields = node.get("ColumnRef", {}).get("fields", [])
+        if len(fields) == 2 and "String" in fields[0]:
+            out.add(fields[0]["String"]["sval"])
+        for v in node.values():
+            _column_tables(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _column_tables(v, out)
+
+
+def output_profile(sql: str) -> tuple[int, int, int]:
+    """(outputs, aggregates, tables the aggregates read) of the outermost SELECT, read
+    with PostgreSQL's parser as the feature extraction reads Stage 1."""
+    targets = _outermost_select(parse_select(sql)).get("targetList", [])
+    n = 0
+    read: set[str] = set()
+    for t in targets:
+        v = t["ResTarget"]["val"]
+        call = v.get("FuncCall")
+        if (
+            call
+            and not call.get("over")
+            and call["funcname"][-1]["String"]["sval"].lower() in _AGG_NAMES
+        ):
+            n += 1
+            _column_tables(v, read)
+    return len(targets), n, len(read)
+
+
+def _print_profile(label: Any, sqls: list[str]) -> None:
+    outs: list[int] = []
+    pairs: Counter[tuple[int, int]] = Counter()
+    for sql in sqls:
+        try:
+            k, n, t = output_profile(sql)
+        except Exception:
+            continue
+        outs.append(k)
+        if n:
+            pairs[(n, t)] += 1
+    if not outs:
+        return
+    over = sum(k > 6 for k in outs)
+    print(
+        f"  {label}: outputs per query {sum(outs) / len(outs):.2f}, over 6: {over} of {len(outs)}"
+        f"; (aggregates, tables they read): {dict(sorted(pairs.items()))}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
+    ap.add_argument("runs", nargs="*", type=Path, help="cimgen generate output folders")
+    ap.add_argument("--corpus", type=Path, action="append", default=[], help="Stage 1 JSONL")
     args = ap.parse_args()
+    for path in args.corpus:
+        opener: Any = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as f:
+            _print_profile(path, [json.loads(line)["sql_postgis"] for line in f if line.strip()])
     schema = load_schema("cim_wizard")
     ctx = ExpansionContext.for_fixture(schema)
     check = CheckContext(schema=schema)
     for run in args.runs:
         counts: Counter[str] = Counter()
         rows = conditions = 0
+        sqls = []
         for record in read_jsonl(run / "dataset.jsonl"):
             rows += 1
+            sqls.append(record["sql_postgis"])
             sql = record["sql_postgis"]
             query = parse(sql)
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
-            for name in found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx):
+            found |= fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx)
+            for name in found | eighth_shapes(query, ctx):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
         print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")
+        _print_profile("outputs", sqls)
 
 
 if __name__ == "__main__":

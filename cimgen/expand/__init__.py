@@ -46,6 +46,12 @@ from cimgen.expand.multiply import (
     refuse_multiplied,
 )
 from cimgen.expand.observe import Shape, observe
+from cimgen.expand.returns import (
+    drop_equal_outputs,
+    drop_unused_derived_columns,
+    refuse_repeated_listing,
+    theme_aggregates,
+)
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 ATTEMPTS = 14  # the last few drop the sql_type's needs
@@ -192,7 +198,10 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)
             query = drop_fixed_groups(query, ctx)
             query = drop_raster_labels(drop_repeated_pins(query, links), ctx)
+            query = theme_aggregates(drop_equal_outputs(query))
+            query = refuse_repeated_listing(query, ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
+            query = drop_unused_derived_columns(query, ctx)
         except BuildError as exc:
             last = str(exc)
             continue

@@ -327,10 +327,8 @@ def _tile_srid(sp: Spatial, it: Item, r: GeomCol) -> int | None:
     return r.srid
 
 
-def _table_ref(it: Item) -> ast.TableRef | ast.DerivedTable:
+def _table_ref(it: Item) -> ast.TableRef:
     if it.ref is not None:
-        if it.ref.derived:
-            return ast.DerivedTable(it.ref.query, it.alias)
         return ast.TableRef(it.ref.name, None, it.alias)
     return ast.TableRef(it.info.name, it.info.schema, it.alias)
 

@@ -1014,7 +1014,6 @@ class Builder:
                 inner.add_out(Out(ast.FuncCall("COUNT", star=True), n, "count", None, numeric=True))
                 self.content.aggregates(inner, 0, "none")
                 alias = self.ref_alias(slug(plural(info.noun)) + "_stats")
-                q = ast.Query(inner.select(self.sp))
                 export = Export(
                     alias,
                     inner,
@@ -1025,7 +1024,8 @@ class Builder:
                     fixed=[o.name or b for o in inner.outs],
                     key=b,
                 )
-                export.query = q  # type: ignore[attr-defined]
+                export.inline = True  # written in FROM at assembly, as a clustering's
+                self.exports.append(export)
                 d = Item(
                     alias,
                     info,

@@ -39,7 +39,7 @@ class Export:
     anchor: Item  # the body's subject item
     form: str
     grouped: bool = False
-    derived: bool = False
+    derived: bool = False  # a grouped export the main block joins (written in FROM: inline)
     inline: bool = False  # a CTE body written as a derived table in its reader's FROM
     needed: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # outputs the body defines itself
