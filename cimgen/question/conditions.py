@@ -213,6 +213,11 @@ class ConditionReader(GeometryReader):
                 return Clause(
                     f"with {noun} {value}", f"have {noun} {value}", adjective=value, noun=noun
                 )
+            if noun == "SRID" and isinstance(right, ast.Number):
+                # a reference system is where the data is, not a kind of it: "the DSM raster
+                # datasets in SRID 4326", not "the SRID 4326 DSM raster datasets" (lead's read)
+                thing = f"{noun} {value}"
+                return Clause(f"in {thing}", f"are in {thing}", noun=noun)
             if noun.isupper() and isinstance(right, ast.Number):  # "LOD 2 buildings"
                 return Clause(
                     f"with {noun} {value}",

@@ -576,7 +576,13 @@ class ScopeReader:
                     return ""
                 rel = self.relation(link.conds[0], scope, src)
                 rest = [c for c in src.filters if c.rel != rel]
+                # "the DSM raster datasets in SRID 4326 intersecting them": where the rows
+                # are, said with the noun
+                pins = [c.rel for c in rest if c.rel.startswith("in SRID ")]
+                rest = [c for c in rest if not c.rel.startswith("in SRID ")]
                 more = (", " + self.rel_list(rest)) if rest else ""
+                if pins:
+                    return f"and the {w.plural} {' '.join(pins)} {rel}{more}"
                 near = _NEAR.fullmatch(rel)
                 if near and not more:  # "with LOD 1 buildings within 100 m", not "and the
                     # LOD 1 buildings within 100 m of them": the distance is to the rows
