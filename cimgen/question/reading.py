@@ -263,6 +263,15 @@ class QueryReader(ConditionReader):
             if not owner and text in reading.said:
                 continue
             reading.returns.append(Item(text, owner, measure=True))
+        # a value a window is split by is said with the window: "rank by distance split by
+        # whether in service", not "... split by whether in service and whether in service"
+        windows = [i.text for i in reading.returns if i.measure]
+        reading.returns = [
+            i
+            for i in reading.returns
+            if i.measure
+            or not any(f"split by {i.text}" in w or f"within each {i.text}" in w for w in windows)
+        ]
         # said among the returned values ("..., area and LOD"), never as "per LOD": "per"
         # reads as a grouping ("top 10 per scenario"), which the query does not do
         reading.returns += list(dict.fromkeys(versions))
@@ -514,7 +523,9 @@ class QueryReader(ConditionReader):
         if n == "1":
             lim = "only 1"
         else:
-            lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
+            # not "at most 20": after a condition it reads as the condition's bound
+            # ("window-to-wall ratio at least 0.2, at most 20": the lead's read of 8c79c29)
+            lim = self.pick((f"first {n}", f"only {n}")) if n else ""
         return ", ".join(p for p in (order, lim, skip) if p)
 
     def sub_phrase(self, query: ast.Query, scope: BlockWords) -> str:
