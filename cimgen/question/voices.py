@@ -154,6 +154,13 @@ class Voices:
         if _FORWARD.search(R) or "whether " in R:
             return True
         joined = " ".join(self.g.links)
+        # a joined table's value said as a compound ("bus coordinates", "bus voltage")
+        # before the rows reads as the rows' own: "the bus voltage of project scenarios
+        # with their buses" (the lead's read of 8c79c29)
+        for i in self.g.returns:
+            head = i.owner.removeprefix("the ").split()[-1:] if i.owner != "their" else []
+            if head and re.search(rf"\b{re.escape(head[0])}(?:e?s)?\b", joined):
+                return True
         for m in _NAMED.finditer(R):
             head = m[1].split()[-1]
             if re.search(rf"\b{re.escape(head)}(?:e?s)?\b", joined):
