@@ -615,9 +615,9 @@ def said_there(text: str) -> str:
     first = _AT_PLACE.search(text)
     assert first is not None
     before = text[: first.start()]
-    named = rf"\b(?:intersecting|containing) {re.escape(place)}\b"
+    named = rf"\b(?:intersecting|containing|under) {re.escape(place)}\b"
     if place == "that point":  # said once in full, then "that point" (:func:`say_once`)
-        named = r"\b(?:intersecting|containing) (?:that point\b|\(-?\d)"
+        named = r"\b(?:intersecting|containing|under) (?:that point\b|\(-?\d)"
     if not re.search(named, before):
         return text
     return text[: first.start()] + _AT_PLACE.sub(" there", text[first.start() :])
