@@ -341,6 +341,7 @@ class QueryReader(ConditionReader):
                 t, _, _ = self.term(e, scope)
                 if t.temporal:
                     reading.temporal.append(t.brief)
+        _by_its_lead(reading)
         if q.limit is not None:
             reading.limit = self.expr(q.limit, scope)
         if q.offset is not None:
@@ -483,6 +484,9 @@ class QueryReader(ConditionReader):
         elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
             ranked = _RANKED.sub("ranked by ", first.noun, count=1)
             head = f"{ranked}, in reverse order" if first.descending else ranked
+        elif first.noun.startswith("number of ") and " " not in first.noun[10:]:
+            # "most lines first", "fewest buildings first": not "highest number of lines"
+            head = f"{'most' if first.descending else 'fewest'} {first.noun[10:]} first"
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
@@ -579,6 +583,25 @@ def _compound(head: str, nouns: list[str]) -> bool:
         )
         and not _stacked(head, nouns)
     )
+
+
+_SHORT_LEADS = ("average", "total")
+
+
+def _by_its_lead(reading: Reading) -> None:
+    """An ordering by a returned average or total says its lead word only: "the average
+    height and count per use type, highest average first" (was "highest average height
+    first": the value named twice), when no other returned value has that lead."""
+    if not reading.aggregate or len(reading.order) != 1:
+        return
+    o = reading.order[0]
+    lead = o.noun.split(" ", 1)[0]
+    if lead not in _SHORT_LEADS or o.noun == lead:
+        return
+    named = [qualify(i.text, i.owner) for i in reading.returns if i.measure]
+    same = [n for n in named if n.split(" ", 1)[0] == lead]
+    if same == [o.noun]:
+        reading.order[0] = replace(o, noun=lead)
 
 
 def _stacked(head: str, nouns: list[str]) -> bool:

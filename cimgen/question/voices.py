@@ -341,9 +341,13 @@ class Voices:
             return ""
         if "'s " in R or "whether" in R:
             return f", showing {R}"
-        if self.long:
-            return self.pick((f", with their {R}", f", showing their {R}"))
+        if self.long:  # a body that has much to say already: the values without "their"
+            return self.pick((f", with {R}", f", showing {R}"))
         return self.pick((f", with their {R}", f", and their {R}"))
+
+    def theirs(self, R: str) -> str:
+        """``their height``, but ``the census zone's section number`` (not "their the ...")."""
+        return R if R.startswith(("the ", "their ")) else f"their {R}"
 
     def count(self, voice: str) -> str:
         r = self.r
@@ -377,7 +381,7 @@ class Voices:
         having = self.having()
         if voice == "question" and g.having and g.group_plural and r.chance(0.5):
             pred = " and ".join(c.verb for c in g.having)
-            what = "how many there are" if count else f"what {self.be()} their {R}"
+            what = "how many there are" if count else f"what {self.be()} {self.theirs(R)}"
             return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
         if count:
             np = self.np()
@@ -470,7 +474,7 @@ class Voices:
         if R.startswith("whether"):  # not "what are their whether they have ..."
             return f"{lead}can you tell me {R}{self.where()}{tail}?"
         if R:
-            return f"{lead}what {self.be()} their {R}{self.where()}{tail}?"
+            return f"{lead}what {self.be()} {self.theirs(R)}{self.where()}{tail}?"
         return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
 
     def _spatial_lead(self) -> str:
