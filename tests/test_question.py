@@ -50,6 +50,7 @@ _DESCENDING = (
     "last ",
     "reverse",
     "descending",
+    ", most ",  # "most lines first" (not "at most": a bound)
 )
 
 
