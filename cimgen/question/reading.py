@@ -605,19 +605,17 @@ def _by_its_lead(reading: Reading) -> None:
 
 
 def _stacked(head: str, nouns: list[str]) -> bool:
-    """Whether a two-word owner and a noun of two words or more would stack four nouns:
-    "average cached height ground elevation" (the lead's read of 8c79c29) is "the cached
-    height's average ground elevation"; "source bus voltage" and "census zone area" (the
-    noun starts with the owner's last word) stay compounds, and so does a list whose owner
-    is said once before a one-word first noun ("destination bus voltage and grid zone")."""
+    """Whether an aggregate's word before a two-word owner and a noun of two words would
+    read as the owner's aggregate: "average cached height ground elevation" (the lead's
+    read of 8c79c29) is "the cached height's average ground elevation"; without the
+    aggregate's word the compound reads ("cached height confidence score", "census zone
+    section number"), and so does a noun that starts with the owner's last word ("census
+    zone area")."""
     if " " not in head:
         return False
-    shared = len(nouns) > 1 and not any(n.split()[0] in _LEADS for n in nouns)
-    for n in nouns[:1] if shared else nouns:
-        words = n.split()
-        if words[0] in _LEADS and len(words) > 1:
-            words = words[1:]
-        if len(words) > 1 and words[0] != head.split()[-1]:
+    for n in nouns:
+        lead, _, rest = n.partition(" ")
+        if lead in _LEADS and " " in rest and rest.split()[0] != head.split()[-1]:
             return True
     return False
 

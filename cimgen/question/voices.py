@@ -66,10 +66,10 @@ _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predi
     "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
 }
 _THERE = {  # the same, when no condition is left to ask with
-    "DIRECT": ("Which {n} are there", "Can you list the {n}"),
-    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list the {n}"),
+    "DIRECT": ("Which {n} are there", "Can you list {n}"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list {n}"),
     "ANALYTICAL": ("Which {n} are there", "What {n} do we have", "Can you show me the {n}"),
-    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list the {n}"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list {n}"),
     "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
     "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
 }
