@@ -1180,3 +1180,18 @@ def test_a_count_per_cluster_is_not_run_into_the_clustering() -> None:
     )
     for q in _all(parse(sql), seeds=4):
         assert not re.search(r"(clusters|points\)) (per|by) cluster", q), q
+
+
+def test_a_list_of_sources_reads_before_the_noun() -> None:
+    """Eighth pass (lengths): where the rows come from, one source or two, before the noun
+    ("catasto or lidar buildings", was "buildings with geometry source 'catasto' or
+    'lidar'"), as "osm buildings" is; the clause form now and then, for variety."""
+    q = parse(
+        "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
+        "WHERE b.building_geometry_source IN ('catasto', 'lidar') LIMIT 5"
+    )
+    questions = _all(q)
+    before = [x for x in questions if "catasto or lidar buildings" in x]
+    assert len(before) >= 0.75 * len(questions), questions
+    for question in questions:
+        assert "catasto" in question and "lidar" in question and "5" in question, question

@@ -451,6 +451,18 @@ class ConditionReader(GeometryReader):
             return Clause(
                 f"with {noun} {values}", f"are {adjective}", adjective=adjective, noun=noun
             )
+        if (
+            not negated
+            and len(strings) == len(items) <= 2
+            and _SOURCE.search(noun)
+            and all(_ADJECTIVE.match(s) for s in strings)
+        ):
+            # where the rows come from, before the noun, as for one source: "catasto or
+            # lidar buildings" (was "buildings with geometry source 'catasto' or 'lidar'")
+            adjective = join_words(strings, "or")
+            return Clause(
+                f"with {noun} {values}", f"have {noun} {values}", adjective=adjective, noun=noun
+            )
         temporal = self._temporal(e.expr, scope)
         return Clause(
             f"with {noun} {values}", f"have {noun} {values}", temporal=temporal, noun=noun
