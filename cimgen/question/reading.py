@@ -54,6 +54,7 @@ class QueryReader(ConditionReader):
             select = body
         self.order_limit(q, scope, reading, select)
         _in_clusters(reading)
+        _per_cluster(reading)
         for src in scope.sources.values():  # the project and scenario are said once
             src.filters = [c for c in src.filters if not c.within or c.within not in reading.within]
         reading.links = self.link_phrases(scope) + reading.links
@@ -667,6 +668,31 @@ def _in_clusters(reading: Reading) -> None:
         reading.filters = [c for c in reading.filters if c.rel != "in a cluster"]
         i = shaped[0]
         reading.shaping[i] = "in DBSCAN clusters" + reading.shaping[i][len("clustered by DBSCAN") :]
+
+
+_KMEANS = re.compile(r"in (\d+) k-means clusters")
+_DBSCAN = re.compile(r"in DBSCAN clusters (\(eps [^)]*\))")
+
+
+def _per_cluster(reading: Reading) -> None:
+    """Rows grouped by the clusters they are put in say the clustering once, as the
+    grouping: ``per DBSCAN cluster (eps 100, min 3 points)``, ``per k-means cluster (6
+    clusters)`` (was ``..., in DBSCAN clusters (eps 100, min 3 points), per cluster``).
+    DBSCAN's noise is no cluster: only the form that leaves it out (``in DBSCAN
+    clusters``) is said this way; with the noise kept it stays ``clustered by DBSCAN
+    (...), per cluster``."""
+    if "cluster" not in reading.group or len(reading.shaping) != 1:
+        return
+    text = reading.shaping[0]
+    kmeans, dbscan = _KMEANS.fullmatch(text), _DBSCAN.fullmatch(text)
+    if kmeans:
+        key = f"k-means cluster ({kmeans[1]} clusters)"
+    elif dbscan:
+        key = f"DBSCAN cluster {dbscan[1]}"
+    else:
+        return
+    reading.group = [key if k == "cluster" else k for k in reading.group]
+    reading.shaping = []
 
 
 def _coordinates(nouns: list[str]) -> list[str]:
