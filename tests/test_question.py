@@ -1081,7 +1081,9 @@ def test_a_clustering_is_said_when_the_rows_are_only_in_a_project() -> None:
         "AND gl.scenario_id = 'baseline'"
     )
     for question in _all(q, seeds=16):
-        assert "6 k-means clusters" in question and not missing(q, question), question
+        # the clustering said with the cluster returned (eighth pass) or as a shaping
+        said = "6 k-means clusters" in question or "k-means cluster (6 clusters)" in question
+        assert said and not missing(q, question), question
 
 
 def test_the_same_things_from_two_tables_are_one_noun() -> None:
@@ -1204,3 +1206,24 @@ def test_a_list_of_sources_reads_before_the_noun() -> None:
     assert len(before) >= 0.75 * len(questions), questions
     for question in questions:
         assert "catasto" in question and "lidar" in question and "5" in question, question
+
+
+def test_a_returned_cluster_says_its_clustering() -> None:
+    """Eighth pass (lengths): a returned cluster says how it was made, once: "showing
+    centroid coordinates and k-means cluster (6 clusters)" (was "..., in 6 k-means clusters,
+    showing centroid coordinates and cluster"); DBSCAN likewise, noise kept."""
+    kmeans = parse(
+        "SELECT cg.sez2011, ST_X(ST_Centroid(cg.geometry)) AS lon, ST_Y(ST_Centroid("
+        "cg.geometry)) AS lat, ST_ClusterKMeans(cg.geometry, 6) OVER () AS c "
+        "FROM cim_census.census_geo AS cg WHERE cg.st2 > 20"
+    )
+    for question in _all(kmeans):
+        assert "k-means cluster (6 clusters)" in question, question
+        assert "k-means clusters" not in question and not missing(kmeans, question), question
+    dbscan = parse(
+        "SELECT gb.name, ST_ClusterDBSCAN(gb.geometry, eps := 50, minpoints := 2) OVER () AS c "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.voltage_kv = 0.4"
+    )
+    for question in _all(dbscan):
+        assert "DBSCAN cluster (eps 50, min 2 points)" in question, question
+        assert "clustered by" not in question, question

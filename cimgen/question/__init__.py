@@ -26,7 +26,7 @@ import random
 
 from cimgen import ast
 from cimgen.question.base import TONES, Reading
-from cimgen.question.reading import QueryReader
+from cimgen.question.reading import QueryReader, per_cluster
 from cimgen.question.vocabulary import vocabulary
 from cimgen.question.voices import Voices, finish
 from cimgen.schema.model import Schema
@@ -60,6 +60,7 @@ def read(
     # the bounding-box half of an index-friendly distance join says nothing the
     # ST_DWithin beside it does not
     reading, _ = reader.read_query(ast.without_box_prefilters(query), None)
+    per_cluster(reading)
     return reader, reading
 
 

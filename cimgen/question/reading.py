@@ -54,7 +54,6 @@ class QueryReader(ConditionReader):
             select = body
         self.order_limit(q, scope, reading, select)
         _in_clusters(reading)
-        _per_cluster(reading)
         for src in scope.sources.values():  # the project and scenario are said once
             src.filters = [c for c in src.filters if not c.within or c.within not in reading.within]
         reading.links = self.link_phrases(scope) + reading.links
@@ -672,26 +671,39 @@ def _in_clusters(reading: Reading) -> None:
 
 _KMEANS = re.compile(r"in (\d+) k-means clusters")
 _DBSCAN = re.compile(r"in DBSCAN clusters (\(eps [^)]*\))")
+_DBSCAN_KEPT = re.compile(r"clustered by DBSCAN (\(eps [^)]*\))")
 
 
-def _per_cluster(reading: Reading) -> None:
+def per_cluster(reading: Reading) -> None:
     """Rows grouped by the clusters they are put in say the clustering once, as the
     grouping: ``per DBSCAN cluster (eps 100, min 3 points)``, ``per k-means cluster (6
     clusters)`` (was ``..., in DBSCAN clusters (eps 100, min 3 points), per cluster``).
     DBSCAN's noise is no cluster: only the form that leaves it out (``in DBSCAN
     clusters``) is said this way; with the noise kept it stays ``clustered by DBSCAN
-    (...), per cluster``."""
-    if "cluster" not in reading.group or len(reading.shaping) != 1:
+    (...), per cluster``. Applied to the whole query's reading only (a CTE's clusters
+    are grouped by the query around it)."""
+    if len(reading.shaping) != 1:
         return
     text = reading.shaping[0]
     kmeans, dbscan = _KMEANS.fullmatch(text), _DBSCAN.fullmatch(text)
+    kept = _DBSCAN_KEPT.fullmatch(text)
+    returned = [i for i in reading.returns if i.text == "cluster" and not i.owner]
     if kmeans:
         key = f"k-means cluster ({kmeans[1]} clusters)"
-    elif dbscan:
-        key = f"DBSCAN cluster {dbscan[1]}"
+    elif dbscan or (kept and returned and "cluster" not in reading.group):
+        key = f"DBSCAN cluster {(dbscan or kept)[1]}"  # type: ignore[index]
     else:
         return
-    reading.group = [key if k == "cluster" else k for k in reading.group]
+    if "cluster" in reading.group:
+        reading.group = [key if k == "cluster" else k for k in reading.group]
+    elif returned and not dbscan:
+        # the cluster returned, noise kept: "showing coordinates and DBSCAN cluster (eps
+        # 50, min 2 points)", not "..., clustered by DBSCAN (...), showing ... and cluster"
+        reading.returns = [
+            replace(i, text=key) if i is returned[0] else i for i in reading.returns
+        ]
+    else:
+        return
     reading.shaping = []
 
 
