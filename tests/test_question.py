@@ -51,6 +51,10 @@ _DESCENDING = (
     "reverse",
     "descending",
     ", most ",  # "most lines first" (not "at most": a bound)
+    "longest",  # "longest first", "tallest first": the rows' own size, ordered
+    "tallest",
+    "widest",
+    "deepest",
 )
 
 
@@ -838,7 +842,8 @@ def test_garbled_chains_of_the_fourth_review_read_apart() -> None:
 
 def test_short_units_and_orderings() -> None:
     """Fifth pass (lengths): "85 m²" and "3400 m³" as people write them, a descending
-    order on a plain value is "highest X first" (not "by X, highest first"), and another
+    order on a plain value is "highest X first" (not "by X, highest first"; a one-word size
+    "tallest first", eighth pass), and another
     table's values alone read "destination bus voltage and grid zone", never with an empty
     "their," before them."""
     q = parse(
@@ -847,7 +852,7 @@ def test_short_units_and_orderings() -> None:
     )
     for question in _all(q):
         assert "3400 m³" in question and "85 m²" in question, question
-        assert "highest height first" in question, question
+        assert "tallest first" in question, question  # eighth pass: a size's superlative
     own = parse(
         "SELECT gl.name, gb.voltage_kv, gb.zone FROM cim_vector.grid_line gl "
         "JOIN cim_vector.grid_bus gb ON gl.to_bus = gb.bus_id "

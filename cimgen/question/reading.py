@@ -487,15 +487,18 @@ class QueryReader(ConditionReader):
         elif first.noun.startswith("number of ") and " " not in first.noun[10:]:
             # "most lines first", "fewest buildings first": not "highest number of lines"
             head = f"{'most' if first.descending else 'fewest'} {first.noun[10:]} first"
+        elif first.descending and first.noun in _SUPERLATIVES:  # "longest first"
+            head = f"{_SUPERLATIVES[first.noun][0]} first"
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
+            low = f"lowest {first.noun} first"
+            if first.noun in _SUPERLATIVES:  # "shortest first", not "lowest length first"
+                low = f"{_SUPERLATIVES[first.noun][1]} first"
             # not a bare "by count": after "per use type" it reads as a second grouping
-            head = self.pick(
-                (f"sorted by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
-            )
+            head = self.pick((f"sorted by {first.noun}",) + ((low,) if plain else ()))
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
 
@@ -586,6 +589,14 @@ def _compound(head: str, nouns: list[str]) -> bool:
 
 
 _SHORT_LEADS = ("average", "total")
+# the rows' own one-word size, ordered: (most, least); generic English, whatever the schema
+_SUPERLATIVES = {
+    "length": ("longest", "shortest"),
+    "height": ("tallest", "shortest"),
+    "width": ("widest", "narrowest"),
+    "depth": ("deepest", "shallowest"),
+    "area": ("largest", "smallest"),
+}
 
 
 def _by_its_lead(reading: Reading) -> None:
