@@ -42,7 +42,7 @@ def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) 
     ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25"))),
     ...     order_by=(ast.OrderItem(ast.Column("height"), "DESC"),), limit=ast.Number("10"))
     >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 1)
-    'What buildings are taller than 25 m, top 10 by height?'
+    'What buildings are taller than 25 m, the 10 tallest?'
     """
     reader, reading = read(query, schema, seed)
     return say(reader, reading, tone)

@@ -487,16 +487,16 @@ class QueryReader(ConditionReader):
         elif first.noun.startswith("number of ") and " " not in first.noun[10:]:
             # "most lines first", "fewest buildings first": not "highest number of lines"
             head = f"{'most' if first.descending else 'fewest'} {first.noun[10:]} first"
-        elif first.descending and first.noun in _SUPERLATIVES:  # "longest first"
-            head = f"{_SUPERLATIVES[first.noun][0]} first"
+        elif first.descending and first.noun in SUPERLATIVES:  # "longest first"
+            head = f"{SUPERLATIVES[first.noun][0]} first"
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             low = f"lowest {first.noun} first"
-            if first.noun in _SUPERLATIVES:  # "shortest first", not "lowest length first"
-                low = f"{_SUPERLATIVES[first.noun][1]} first"
+            if first.noun in SUPERLATIVES:  # "shortest first", not "lowest length first"
+                low = f"{SUPERLATIVES[first.noun][1]} first"
             # not a bare "by count": after "per use type" it reads as a second grouping
             head = self.pick((f"sorted by {first.noun}",) + ((low,) if plain else ()))
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
@@ -521,6 +521,8 @@ class QueryReader(ConditionReader):
                 return f"{'latest' if o.descending else 'earliest'} {n} by {o.noun}"
             if o.text:  # a name is not high or low: first or last in order
                 return f"{'last' if o.descending else 'first'} {n} by {o.noun}"
+            if o.noun in SUPERLATIVES:  # "the 10 tallest": the size said once
+                return f"the {n} {SUPERLATIVES[o.noun][0 if o.descending else 1]}"
             if o.descending:  # "top 10 by height": the way people say it, always
                 return f"top {n} by {o.noun}"
             return self.pick((f"bottom {n} by {o.noun}", f"lowest {n} by {o.noun}"))
@@ -590,7 +592,7 @@ def _compound(head: str, nouns: list[str]) -> bool:
 
 _SHORT_LEADS = ("average", "total")
 # the rows' own one-word size, ordered: (most, least); generic English, whatever the schema
-_SUPERLATIVES = {
+SUPERLATIVES = {
     "length": ("longest", "shortest"),
     "height": ("tallest", "shortest"),
     "width": ("widest", "narrowest"),

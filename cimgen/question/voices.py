@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import QueryReader, ordered_by
+from cimgen.question.reading import SUPERLATIVES, QueryReader, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -535,6 +535,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
     o = replace(g.order[0], noun=ordered_by(g.order[0].noun))
     if o.distance:
         return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
+    if o.noun in SUPERLATIVES:  # "the 10 tallest buildings"
+        return (f"{g.limit} {SUPERLATIVES[o.noun][0 if o.descending else 1]}", "")
     if o.text:  # a name is not low or high: "the first 50 ... by name"
         return (f"{'last' if o.descending else 'first'} {g.limit}", f"by {o.noun}")
     if o.descending:
