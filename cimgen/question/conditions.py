@@ -601,7 +601,11 @@ class ConditionReader(GeometryReader):
                 and (left.star or not left.args)
                 and literal(right) is not None
             ):
-                what = f"{_COUNT_WORDS[op]} {literal(right)} {rows}"
+                value = literal(right)
+                if value == "1":  # "more than 1 building", not "more than 1 buildings"
+                    head, _, rest = rows.partition(" ")
+                    rows = f"{singular(head)} {rest}".strip()
+                what = f"{_COUNT_WORDS[op]} {value} {rows}"
                 return Clause(f"with {what}", f"have {what}")
         return self.clause(c, scope)
 

@@ -175,7 +175,7 @@ class Voices:
         are asked for directly; a tone's verb only where it fits (totals are totalled,
         measurements measured)."""
         if R.startswith("whether"):
-            return f"For {self.np()}, can you tell me {R}"
+            return f"For {self.np()}, can you tell me {_they(R)}"
         form = self.pick(self.what_forms(R))
         return form.format(be=self.be(), R=self.the(R), of=self.of(R), n=self.np())
 
@@ -319,7 +319,7 @@ class Voices:
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
-            if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
+            if self.long or g.links:  # not "Which lines ..., with X are there": the verb first
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
                 # without a form of its own gets one of three, so tones still read apart
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
@@ -472,9 +472,11 @@ class Voices:
         if rest_pred:
             return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
         if R.startswith("whether"):  # not "what are their whether they have ..."
-            return f"{lead}can you tell me {R}{self.where()}{tail}?"
+            return f"{lead}can you tell me {_they(R)}{self.where()}{tail}?"
         if R:
             return f"{lead}what {self.be()} {self.theirs(R)}{self.where()}{tail}?"
+        if ", " in cond:  # not "Which buses in service, with their lines are there"
+            return f"What are the {cond}{self.where()}{tail}?"
         return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
 
     def _spatial_lead(self) -> str:
@@ -547,6 +549,12 @@ def _top(g: Reading) -> tuple[str, str] | None:
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
 _NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
+
+
+def _they(R: str) -> str:
+    """A yes/no value asked for on its own is a clause: "can you tell me whether they are
+    in service", not "... whether in service" (a list's short form)."""
+    return re.sub(r"^whether (in|on|out of|under) ", r"whether they are \1 ", R)
 
 
 def _lower_first(text: str) -> str:
@@ -634,7 +642,7 @@ def finish(text: str) -> str:
     the same for a project and scenario (:func:`same_scenario`), values read at a place
     just named read ``there`` (:func:`said_there`)."""
     text = said_there(same_scenario(say_once(" ".join(text.split()))))
-    text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
+    text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",").replace(" ?", "?")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
         text += "."
