@@ -874,7 +874,8 @@ def test_the_same_scenario_named_again_is_that_scenario() -> None:
         "AND bp.project_id = 'milan_navigli_2023' AND bp.scenario_id = 'proposed'"
     )
     for question in _all(q):
-        assert question.count("proposed") == 1 and "in that scenario" in question, question
+        # "in that scenario", or "that scenario's average" (eighth pass)
+        assert question.count("proposed") == 1 and "that scenario" in question, question
         assert not missing(q, question), question
 
 
@@ -1232,3 +1233,29 @@ def test_a_returned_cluster_says_its_clustering() -> None:
     for question in _all(dbscan):
         assert "DBSCAN cluster (eps 50, min 2 points)" in question, question
         assert "clustered by" not in question, question
+
+
+def test_a_value_against_its_scenarios_average_says_it_once() -> None:
+    """Eighth pass (lengths): a value compared with its average over the rows' own
+    scenario: "with net leased area over that scenario's average" (was "... over the
+    average net leased area of buildings in that scenario"), "built after that scenario's
+    average construction year"; the literals are all still said."""
+    q = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.net_leased_area > (SELECT AVG(b.net_leased_area) FROM "
+        "cim_vector.building_properties AS b WHERE b.project_id = 'milan_navigli_2023' "
+        "AND b.scenario_id = 'baseline') AND bp.project_id = 'milan_navigli_2023' "
+        "AND bp.scenario_id = 'baseline' AND bp.w2w < 0.25"
+    )
+    for question in _all(q):
+        assert "that scenario's average" in question and not missing(q, question), question
+        assert "average net leased area of" not in question, question
+    built = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.const_year > (SELECT AVG(b.const_year) FROM "
+        "cim_vector.building_properties AS b WHERE b.project_id = 'milan_navigli_2023' "
+        "AND b.scenario_id = 'baseline') AND bp.project_id = 'milan_navigli_2023' "
+        "AND bp.scenario_id = 'baseline'"
+    )
+    for question in _all(built):
+        assert "built after that scenario's average construction year" in question, question

@@ -637,11 +637,45 @@ def said_there(text: str) -> str:
     return text[: first.start()] + _AT_PLACE.sub(" there", text[first.start() :])
 
 
+# a value compared with its own average over the rows' scenario: "with height below the
+# average height of buildings in that scenario"
+_SCENARIO_AVERAGE = re.compile(
+    r"\b(with|have|has) ([a-z][a-z -]*?) (above|below|under|over|at least|at most|up to) "
+    r"the (average )?\2 of ([a-z][a-z ]*?) in that scenario\b"
+)
+
+
+_BUILT_AVERAGE = re.compile(
+    r"\bbuilt ((?:in or )?(?:after|before)) the average ([a-z ]+?) of ([a-z][a-z ]*?) "
+    r"in that scenario\b"
+)
+
+
+def scenario_average(text: str) -> str:
+    """A value compared with its average over the rows' own scenario says that average
+    briefly: "buildings in 'p' (baseline) with height below that scenario's average" (was
+    "... below the average height of buildings in that scenario": the value and the rows
+    said twice). Only when those rows are the ones the question is about (named before)."""
+
+    def brief(m: re.Match[str]) -> str:
+        averaged = m[4] or m[2].startswith("average ")  # "the average ground elevation"
+        if not averaged or not re.search(rf"\b{re.escape(m[5])}\b", text[: m.start()]):
+            return m[0]
+        return f"{m[1]} {m[2]} {m[3]} that scenario's average"
+
+    def built(m: re.Match[str]) -> str:  # "built after that scenario's average year"
+        if not re.search(rf"\b{re.escape(m[3])}\b", text[: m.start()]):
+            return m[0]
+        return f"built {m[1]} that scenario's average {m[2]}"
+
+    return _BUILT_AVERAGE.sub(built, _SCENARIO_AVERAGE.sub(brief, text))
+
+
 def finish(text: str) -> str:
     """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
     the same for a project and scenario (:func:`same_scenario`), values read at a place
     just named read ``there`` (:func:`said_there`)."""
-    text = said_there(same_scenario(say_once(" ".join(text.split()))))
+    text = said_there(scenario_average(same_scenario(say_once(" ".join(text.split())))))
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",").replace(" ?", "?")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
