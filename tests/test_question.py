@@ -135,7 +135,19 @@ def missing(q: A.Query, question: str) -> list[str]:
 def well_formed(question: str) -> list[str]:
     bad = [
         b
-        for b in ("{", "}", "None", "TODO", "  ", " ,", " ?", "..", "?.", "other columns", "the the ")
+        for b in (
+            "{",
+            "}",
+            "None",
+            "TODO",
+            "  ",
+            " ,",
+            " ?",
+            "..",
+            "?.",
+            "other columns",
+            "the the ",
+        )
         if b in question
     ]
     bad += [w for w in ("their whether", "the whether", "'s's") if w in question]

@@ -529,12 +529,9 @@ class QueryReader(ConditionReader):
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)
-        if n == "1":
-            lim = "only 1"
-        else:
-            # not "at most 20": after a condition it reads as the condition's bound
-            # ("window-to-wall ratio at least 0.2, at most 20": the lead's read of 8c79c29)
-            lim = self.pick((f"first {n}", f"only {n}")) if n else ""
+        # not "at most 20": after a condition it reads as the condition's bound
+        # ("window-to-wall ratio at least 0.2, at most 20": the lead's read of 8c79c29)
+        lim = "only 1" if n == "1" else (self.pick((f"first {n}", f"only {n}")) if n else "")
         return ", ".join(p for p in (order, lim, skip) if p)
 
     def sub_phrase(self, query: ast.Query, scope: BlockWords) -> str:
@@ -712,9 +709,7 @@ def per_cluster(reading: Reading) -> None:
     elif returned and not dbscan:
         # the cluster returned, noise kept: "showing coordinates and DBSCAN cluster (eps
         # 50, min 2 points)", not "..., clustered by DBSCAN (...), showing ... and cluster"
-        reading.returns = [
-            replace(i, text=key) if i is returned[0] else i for i in reading.returns
-        ]
+        reading.returns = [replace(i, text=key) if i is returned[0] else i for i in reading.returns]
     else:
         return
     reading.shaping = []

@@ -158,8 +158,8 @@ class Voices:
         # before the rows reads as the rows' own: "the bus voltage of project scenarios
         # with their buses" (the lead's read of 8c79c29)
         for i in self.g.returns:
-            head = i.owner.removeprefix("the ").split()[-1:] if i.owner != "their" else []
-            if head and re.search(rf"\b{re.escape(head[0])}(?:e?s)?\b", joined):
+            owner = i.owner.removeprefix("the ").split() if i.owner != "their" else []
+            if owner and re.search(rf"\b{re.escape(owner[-1])}(?:e?s)?\b", joined):
                 return True
         for m in _NAMED.finditer(R):
             head = m[1].split()[-1]
