@@ -50,6 +50,11 @@ _DESCENDING = (
     "last ",
     "reverse",
     "descending",
+    ", most ",  # "most lines first" (not "at most": a bound)
+    "longest",  # "longest first", "tallest first": the rows' own size, ordered
+    "tallest",
+    "widest",
+    "deepest",
 )
 
 
@@ -130,7 +135,19 @@ def missing(q: A.Query, question: str) -> list[str]:
 def well_formed(question: str) -> list[str]:
     bad = [
         b
-        for b in ("{", "}", "None", "TODO", "  ", " ,", "..", "?.", "other columns", "the the ")
+        for b in (
+            "{",
+            "}",
+            "None",
+            "TODO",
+            "  ",
+            " ,",
+            " ?",
+            "..",
+            "?.",
+            "other columns",
+            "the the ",
+        )
         if b in question
     ]
     bad += [w for w in ("their whether", "the whether", "'s's") if w in question]
@@ -667,8 +684,17 @@ def test_dbscan_noise_left_out_is_said_with_the_clustering() -> None:
         "WHERE cluster_id IS NOT NULL GROUP BY cluster_id"
     )
     for question in _all(q):
-        assert "in DBSCAN clusters (eps 300, min 5 points)" in question, question
+        # grouped by the clusters: said once, as the grouping (eighth pass); noise is no
+        # cluster, so "per DBSCAN cluster" leaves it out ...
+        assert "DBSCAN cluster (eps 300, min 5 points)" in question, question
         assert "in a cluster" not in question and not missing(q, question), question
+    kept = parse(
+        "WITH c AS (SELECT gb.name, gb.voltage_kv, ST_ClusterDBSCAN(gb.geometry, eps := 300, "
+        "minpoints := 5) OVER () AS cluster_id FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.voltage_kv = 0.4) SELECT cluster_id, COUNT(*) AS n FROM c GROUP BY cluster_id"
+    )
+    for question in _all(kept):  # ... and with the noise kept, it is said apart
+        assert "clustered by DBSCAN (eps 300, min 5 points)" in question, question
     b = parse(
         "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb WHERE gb.voltage_kv = 0.4"
     )
@@ -738,7 +764,7 @@ def test_aggregated_geometry_and_clipped_rasters_read_plainly() -> None:
     for question in _all(clip):
         assert "mean surface elevation" in question and "clipped" not in question, question
     for question in _all(kmeans):
-        assert "in a cluster" not in question and "8 k-means clusters" in question, question
+        assert "in a cluster" not in question and "8 clusters" in question, question
 
 
 def test_an_acronym_takes_the_article_of_its_first_letter_said() -> None:
@@ -828,7 +854,8 @@ def test_garbled_chains_of_the_fourth_review_read_apart() -> None:
 
 def test_short_units_and_orderings() -> None:
     """Fifth pass (lengths): "85 m²" and "3400 m³" as people write them, a descending
-    order on a plain value is "highest X first" (not "by X, highest first"), and another
+    order on a plain value is "highest X first" (not "by X, highest first"; a one-word size
+    "tallest first", eighth pass), and another
     table's values alone read "destination bus voltage and grid zone", never with an empty
     "their," before them."""
     q = parse(
@@ -837,7 +864,7 @@ def test_short_units_and_orderings() -> None:
     )
     for question in _all(q):
         assert "3400 m³" in question and "85 m²" in question, question
-        assert "highest height first" in question, question
+        assert "tallest first" in question, question  # eighth pass: a size's superlative
     own = parse(
         "SELECT gl.name, gb.voltage_kv, gb.zone FROM cim_vector.grid_line gl "
         "JOIN cim_vector.grid_bus gb ON gl.to_bus = gb.bus_id "
@@ -859,7 +886,8 @@ def test_the_same_scenario_named_again_is_that_scenario() -> None:
         "AND bp.project_id = 'milan_navigli_2023' AND bp.scenario_id = 'proposed'"
     )
     for question in _all(q):
-        assert question.count("proposed") == 1 and "in that scenario" in question, question
+        # "in that scenario", or "that scenario's average" (eighth pass)
+        assert question.count("proposed") == 1 and "that scenario" in question, question
         assert not missing(q, question), question
 
 
@@ -1071,7 +1099,9 @@ def test_a_clustering_is_said_when_the_rows_are_only_in_a_project() -> None:
         "AND gl.scenario_id = 'baseline'"
     )
     for question in _all(q, seeds=16):
-        assert "6 k-means clusters" in question and not missing(q, question), question
+        # the clustering said with the cluster returned (eighth pass) or as a shaping
+        said = "6 k-means clusters" in question or "k-means cluster (6 clusters)" in question
+        assert said and not missing(q, question), question
 
 
 def test_the_same_things_from_two_tables_are_one_noun() -> None:
@@ -1179,3 +1209,65 @@ def test_a_count_per_cluster_is_not_run_into_the_clustering() -> None:
     )
     for q in _all(parse(sql), seeds=4):
         assert not re.search(r"(clusters|points\)) (per|by) cluster", q), q
+
+
+def test_a_list_of_sources_reads_before_the_noun() -> None:
+    """Eighth pass (lengths): where the rows come from, one source or two, before the noun
+    ("catasto or lidar buildings", was "buildings with geometry source 'catasto' or
+    'lidar'"), as "osm buildings" is; the clause form now and then, for variety."""
+    q = parse(
+        "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
+        "WHERE b.building_geometry_source IN ('catasto', 'lidar') LIMIT 5"
+    )
+    questions = _all(q)
+    before = [x for x in questions if "catasto or lidar buildings" in x]
+    assert len(before) >= 0.75 * len(questions), questions
+    for question in questions:
+        assert "catasto" in question and "lidar" in question and "5" in question, question
+
+
+def test_a_returned_cluster_says_its_clustering() -> None:
+    """Eighth pass (lengths): a returned cluster says how it was made, once: "showing
+    centroid coordinates and k-means cluster (6 clusters)" (was "..., in 6 k-means clusters,
+    showing centroid coordinates and cluster"); DBSCAN likewise, noise kept."""
+    kmeans = parse(
+        "SELECT cg.sez2011, ST_X(ST_Centroid(cg.geometry)) AS lon, ST_Y(ST_Centroid("
+        "cg.geometry)) AS lat, ST_ClusterKMeans(cg.geometry, 6) OVER () AS c "
+        "FROM cim_census.census_geo AS cg WHERE cg.st2 > 20"
+    )
+    for question in _all(kmeans):
+        assert "k-means cluster (6 clusters)" in question, question
+        assert "k-means clusters" not in question and not missing(kmeans, question), question
+    dbscan = parse(
+        "SELECT gb.name, ST_ClusterDBSCAN(gb.geometry, eps := 50, minpoints := 2) OVER () AS c "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.voltage_kv = 0.4"
+    )
+    for question in _all(dbscan):
+        assert "DBSCAN cluster (eps 50, min 2 points)" in question, question
+        assert "clustered by" not in question, question
+
+
+def test_a_value_against_its_scenarios_average_says_it_once() -> None:
+    """Eighth pass (lengths): a value compared with its average over the rows' own
+    scenario: "with net leased area over that scenario's average" (was "... over the
+    average net leased area of buildings in that scenario"), "built after that scenario's
+    average construction year"; the literals are all still said."""
+    q = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.net_leased_area > (SELECT AVG(b.net_leased_area) FROM "
+        "cim_vector.building_properties AS b WHERE b.project_id = 'milan_navigli_2023' "
+        "AND b.scenario_id = 'baseline') AND bp.project_id = 'milan_navigli_2023' "
+        "AND bp.scenario_id = 'baseline' AND bp.w2w < 0.25"
+    )
+    for question in _all(q):
+        assert "that scenario's average" in question and not missing(q, question), question
+        assert "average net leased area of" not in question, question
+    built = parse(
+        "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
+        "WHERE bp.const_year > (SELECT AVG(b.const_year) FROM "
+        "cim_vector.building_properties AS b WHERE b.project_id = 'milan_navigli_2023' "
+        "AND b.scenario_id = 'baseline') AND bp.project_id = 'milan_navigli_2023' "
+        "AND bp.scenario_id = 'baseline'"
+    )
+    for question in _all(built):
+        assert "built after that scenario's average construction year" in question, question

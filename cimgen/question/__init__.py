@@ -26,7 +26,7 @@ import random
 
 from cimgen import ast
 from cimgen.question.base import TONES, Reading
-from cimgen.question.reading import QueryReader
+from cimgen.question.reading import QueryReader, per_cluster
 from cimgen.question.vocabulary import vocabulary
 from cimgen.question.voices import Voices, finish
 from cimgen.schema.model import Schema
@@ -42,7 +42,7 @@ def ask(query: ast.Query, schema: Schema, tone: str, seed: int | random.Random) 
     ...     ast.BinaryOp(">", ast.Column("height"), ast.Number("25"))),
     ...     order_by=(ast.OrderItem(ast.Column("height"), "DESC"),), limit=ast.Number("10"))
     >>> ask(q, load_schema("cim_wizard"), "INTERROGATIVE", 1)
-    'What buildings are taller than 25 m, top 10 by height?'
+    'What buildings are taller than 25 m, the 10 tallest?'
     """
     reader, reading = read(query, schema, seed)
     return say(reader, reading, tone)
@@ -60,6 +60,7 @@ def read(
     # the bounding-box half of an index-friendly distance join says nothing the
     # ST_DWithin beside it does not
     reading, _ = reader.read_query(ast.without_box_prefilters(query), None)
+    per_cluster(reading)
     return reader, reading
 
 

@@ -213,6 +213,11 @@ class ConditionReader(GeometryReader):
                 return Clause(
                     f"with {noun} {value}", f"have {noun} {value}", adjective=value, noun=noun
                 )
+            if noun == "SRID" and isinstance(right, ast.Number):
+                # a reference system is where the data is, not a kind of it: "the DSM raster
+                # datasets in SRID 4326", not "the SRID 4326 DSM raster datasets" (lead's read)
+                thing = f"{noun} {value}"
+                return Clause(f"in {thing}", f"are in {thing}", noun=noun)
             if noun.isupper() and isinstance(right, ast.Number):  # "LOD 2 buildings"
                 return Clause(
                     f"with {noun} {value}",
@@ -446,6 +451,18 @@ class ConditionReader(GeometryReader):
             return Clause(
                 f"with {noun} {values}", f"are {adjective}", adjective=adjective, noun=noun
             )
+        if (
+            not negated
+            and len(strings) == len(items) <= 2
+            and _SOURCE.search(noun)
+            and all(_ADJECTIVE.match(s) for s in strings)
+        ):
+            # where the rows come from, before the noun, as for one source: "catasto or
+            # lidar buildings" (was "buildings with geometry source 'catasto' or 'lidar'")
+            adjective = join_words(strings, "or")
+            return Clause(
+                f"with {noun} {values}", f"have {noun} {values}", adjective=adjective, noun=noun
+            )
         temporal = self._temporal(e.expr, scope)
         return Clause(
             f"with {noun} {values}", f"have {noun} {values}", temporal=temporal, noun=noun
@@ -584,7 +601,11 @@ class ConditionReader(GeometryReader):
                 and (left.star or not left.args)
                 and literal(right) is not None
             ):
-                what = f"{_COUNT_WORDS[op]} {literal(right)} {rows}"
+                value = literal(right)
+                if value == "1":  # "more than 1 building", not "more than 1 buildings"
+                    head, _, rest = rows.partition(" ")
+                    rows = f"{singular(head)} {rest}".strip()
+                what = f"{_COUNT_WORDS[op]} {value} {rows}"
                 return Clause(f"with {what}", f"have {what}")
         return self.clause(c, scope)
 

@@ -263,6 +263,15 @@ class QueryReader(ConditionReader):
             if not owner and text in reading.said:
                 continue
             reading.returns.append(Item(text, owner, measure=True))
+        # a value a window is split by is said with the window: "rank by distance split by
+        # whether in service", not "... split by whether in service and whether in service"
+        windows = [i.text for i in reading.returns if i.measure]
+        reading.returns = [
+            i
+            for i in reading.returns
+            if i.measure
+            or not any(f"split by {i.text}" in w or f"within each {i.text}" in w for w in windows)
+        ]
         # said among the returned values ("..., area and LOD"), never as "per LOD": "per"
         # reads as a grouping ("top 10 per scenario"), which the query does not do
         reading.returns += list(dict.fromkeys(versions))
@@ -332,6 +341,7 @@ class QueryReader(ConditionReader):
                 t, _, _ = self.term(e, scope)
                 if t.temporal:
                     reading.temporal.append(t.brief)
+        _by_its_lead(reading)
         if q.limit is not None:
             reading.limit = self.expr(q.limit, scope)
         if q.offset is not None:
@@ -474,15 +484,21 @@ class QueryReader(ConditionReader):
         elif _RANKED.match(first.noun):  # ORDER BY a rank: "ranked by ...", not "by rank by"
             ranked = _RANKED.sub("ranked by ", first.noun, count=1)
             head = f"{ranked}, in reverse order" if first.descending else ranked
+        elif first.noun.startswith("number of ") and " " not in first.noun[10:]:
+            # "most lines first", "fewest buildings first": not "highest number of lines"
+            head = f"{'most' if first.descending else 'fewest'} {first.noun[10:]} first"
+        elif first.descending and first.noun in SUPERLATIVES:  # "longest first"
+            head = f"{SUPERLATIVES[first.noun][0]} first"
         elif first.descending:  # the short forms first: "highest height first"
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
             head = f"highest {first.noun} first" if plain else f"by {first.noun}, highest first"
         else:
             plain = not first.noun.startswith(("the ", "their ")) and "(" not in first.noun
+            low = f"lowest {first.noun} first"
+            if first.noun in SUPERLATIVES:  # "shortest first", not "lowest length first"
+                low = f"{SUPERLATIVES[first.noun][1]} first"
             # not a bare "by count": after "per use type" it reads as a second grouping
-            head = self.pick(
-                (f"sorted by {first.noun}",) + ((f"lowest {first.noun} first",) if plain else ())
-            )
+            head = self.pick((f"sorted by {first.noun}",) + ((low,) if plain else ()))
         more = [o.noun + (" (highest first)" if o.descending else "") for o in rest]
         return head + ("".join(f", then {m}" for m in more) if more else "")
 
@@ -505,16 +521,17 @@ class QueryReader(ConditionReader):
                 return f"{'latest' if o.descending else 'earliest'} {n} by {o.noun}"
             if o.text:  # a name is not high or low: first or last in order
                 return f"{'last' if o.descending else 'first'} {n} by {o.noun}"
+            if o.noun in SUPERLATIVES:  # "the 10 tallest": the size said once
+                return f"the {n} {SUPERLATIVES[o.noun][0 if o.descending else 1]}"
             if o.descending:  # "top 10 by height": the way people say it, always
                 return f"top {n} by {o.noun}"
             return self.pick((f"bottom {n} by {o.noun}", f"lowest {n} by {o.noun}"))
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)
-        if n == "1":
-            lim = "only 1"
-        else:
-            lim = self.pick((f"first {n}", f"only {n}", f"at most {n}")) if n else ""
+        # not "at most 20": after a condition it reads as the condition's bound
+        # ("window-to-wall ratio at least 0.2, at most 20": the lead's read of 8c79c29)
+        lim = "only 1" if n == "1" else (self.pick((f"first {n}", f"only {n}")) if n else "")
         return ", ".join(p for p in (order, lim, skip) if p)
 
     def sub_phrase(self, query: ast.Query, scope: BlockWords) -> str:
@@ -566,7 +583,51 @@ def _compound(head: str, nouns: list[str]) -> bool:
             and not _repeats(head, n)
             for n in nouns
         )
+        and not _stacked(head, nouns)
     )
+
+
+_SHORT_LEADS = ("average", "total")
+# the rows' own one-word size, ordered: (most, least); generic English, whatever the schema
+SUPERLATIVES = {
+    "length": ("longest", "shortest"),
+    "height": ("tallest", "shortest"),
+    "width": ("widest", "narrowest"),
+    "depth": ("deepest", "shallowest"),
+    "area": ("largest", "smallest"),
+}
+
+
+def _by_its_lead(reading: Reading) -> None:
+    """An ordering by a returned average or total says its lead word only: "the average
+    height and count per use type, highest average first" (was "highest average height
+    first": the value named twice), when no other returned value has that lead."""
+    if not reading.aggregate or len(reading.order) != 1:
+        return
+    o = reading.order[0]
+    lead = o.noun.split(" ", 1)[0]
+    if lead not in _SHORT_LEADS or o.noun == lead:
+        return
+    named = [qualify(i.text, i.owner) for i in reading.returns if i.measure]
+    same = [n for n in named if n.split(" ", 1)[0] == lead]
+    if same == [o.noun]:
+        reading.order[0] = replace(o, noun=lead)
+
+
+def _stacked(head: str, nouns: list[str]) -> bool:
+    """Whether an aggregate's word before a two-word owner and a noun of two words would
+    read as the owner's aggregate: "average cached height ground elevation" (the lead's
+    read of 8c79c29) is "the cached height's average ground elevation"; without the
+    aggregate's word the compound reads ("cached height confidence score", "census zone
+    section number"), and so does a noun that starts with the owner's last word ("census
+    zone area")."""
+    if " " not in head:
+        return False
+    for n in nouns:
+        lead, _, rest = n.partition(" ")
+        if lead in _LEADS and " " in rest and rest.split()[0] != head.split()[-1]:
+            return True
+    return False
 
 
 def _repeats(head: str, noun: str) -> bool:
@@ -616,6 +677,42 @@ def _in_clusters(reading: Reading) -> None:
         reading.filters = [c for c in reading.filters if c.rel != "in a cluster"]
         i = shaped[0]
         reading.shaping[i] = "in DBSCAN clusters" + reading.shaping[i][len("clustered by DBSCAN") :]
+
+
+_KMEANS = re.compile(r"in (\d+) k-means clusters")
+_DBSCAN = re.compile(r"in DBSCAN clusters (\(eps [^)]*\))")
+_DBSCAN_KEPT = re.compile(r"clustered by DBSCAN (\(eps [^)]*\))")
+
+
+def per_cluster(reading: Reading) -> None:
+    """Rows grouped by the clusters they are put in say the clustering once, as the
+    grouping: ``per DBSCAN cluster (eps 100, min 3 points)``, ``per k-means cluster (6
+    clusters)`` (was ``..., in DBSCAN clusters (eps 100, min 3 points), per cluster``).
+    DBSCAN's noise is no cluster: only the form that leaves it out (``in DBSCAN
+    clusters``) is said this way; with the noise kept it stays ``clustered by DBSCAN
+    (...), per cluster``. Applied to the whole query's reading only (a CTE's clusters
+    are grouped by the query around it)."""
+    if len(reading.shaping) != 1:
+        return
+    text = reading.shaping[0]
+    kmeans, dbscan = _KMEANS.fullmatch(text), _DBSCAN.fullmatch(text)
+    kept = _DBSCAN_KEPT.fullmatch(text)
+    returned = [i for i in reading.returns if i.text == "cluster" and not i.owner]
+    if kmeans:
+        key = f"k-means cluster ({kmeans[1]} clusters)"
+    elif dbscan or (kept and returned and "cluster" not in reading.group):
+        key = f"DBSCAN cluster {(dbscan or kept)[1]}"  # type: ignore[index]
+    else:
+        return
+    if "cluster" in reading.group:
+        reading.group = [key if k == "cluster" else k for k in reading.group]
+    elif returned and not dbscan:
+        # the cluster returned, noise kept: "showing coordinates and DBSCAN cluster (eps
+        # 50, min 2 points)", not "..., clustered by DBSCAN (...), showing ... and cluster"
+        reading.returns = [replace(i, text=key) if i is returned[0] else i for i in reading.returns]
+    else:
+        return
+    reading.shaping = []
 
 
 def _coordinates(nouns: list[str]) -> list[str]:

@@ -549,7 +549,11 @@ class ScopeReader:
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
                 them = "them" if they == "they" else they
-                if link.role in _ROLE_WORDS:  # "the lines to them (with length over 2 km)"
+                if link.role in _ROLE_WORDS and them == "them":
+                    # "with their incoming lines (with length over 2 km)": the lines to them
+                    way = "incoming" if _ROLE_WORDS[link.role] == "to" else "outgoing"
+                    return f"with their {way} {w.plural}{filters}"
+                if link.role in _ROLE_WORDS:  # "the lines to the bus"
                     return f"with the {w.plural} {_ROLE_WORDS[link.role]} {them}{filters}"
                 return f"with the {noun} that have {them} as {link.role} {head}"
             if src.mentioned and not filters:
@@ -576,16 +580,34 @@ class ScopeReader:
                     return ""
                 rel = self.relation(link.conds[0], scope, src)
                 rest = [c for c in src.filters if c.rel != rel]
+                # "the DSM raster datasets in SRID 4326 intersecting them": where the rows
+                # are, said with the noun
+                pins = [c.rel for c in rest if c.rel.startswith("in SRID ")]
+                rest = [c for c in rest if not c.rel.startswith("in SRID ")]
                 more = (", " + self.rel_list(rest)) if rest else ""
+                noun = " ".join([w.plural, *pins])
+                # only the joined rows' own project and scenario after the noun: "with lines
+                # in 'p' (optimized) within 100 m", said right after it
+                own = " " + self.rel_list(rest) if rest and all(c.within for c in rest) else ""
                 near = _NEAR.fullmatch(rel)
-                if near and not more:  # "with LOD 1 buildings within 100 m", not "and the
-                    # LOD 1 buildings within 100 m of them": the distance is to the rows
-                    return f"with {w.plural} {near[1]}"
-                return f"and the {w.plural} {rel}{more}"
+                if near and (not more or own):  # "with LOD 1 buildings within 100 m", not
+                    # "and the LOD 1 buildings within 100 m of them": the distance is to the rows
+                    return f"with {noun}{own} {near[1]}"
+                if rel == "intersecting them" and (not more or own):
+                    return f"with intersecting {noun}{own}"  # not "and the buses intersecting them"
+                if rel.startswith("intersecting their ") and self._raster(src):
+                    # the tiles under a point of theirs: "with the DSM tiles under their
+                    # centroid", not "and the DSM tiles intersecting their centroid"
+                    return f"with the {noun} under {rel.removeprefix('intersecting ')}{more}"
+                return f"and the {noun} {rel}{more}"
             where = join_words([self.sentence(c, scope) for c in link.conds])
         finally:
             scope.focus = saved
         return f"and the {noun} where {where}"
+
+    def _raster(self, src: Source) -> bool:
+        table = self.v.schema.table(src.key) if src.key else None
+        return table is not None and bool(table.raster_columns)
 
     def source_filters(self, src: Source) -> str:
         if not src.filters:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import QueryReader, ordered_by
+from cimgen.question.reading import SUPERLATIVES, QueryReader, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -66,10 +66,10 @@ _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predi
     "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
 }
 _THERE = {  # the same, when no condition is left to ask with
-    "DIRECT": ("Which {n} are there", "Can you list the {n}"),
-    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list the {n}"),
+    "DIRECT": ("Which {n} are there", "Can you list {n}"),
+    "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list {n}"),
     "ANALYTICAL": ("Which {n} are there", "What {n} do we have", "Can you show me the {n}"),
-    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list the {n}"),
+    "AGGREGATE": ("What {n} are there", "Which {n} are recorded", "Can you list {n}"),
     "SPATIAL_SPECIFIC": ("Where are the {n}", "Which {n} are there"),
     "TEMPORAL": ("Which {n} are there now", "Which {n} are currently recorded"),
 }
@@ -154,6 +154,13 @@ class Voices:
         if _FORWARD.search(R) or "whether " in R:
             return True
         joined = " ".join(self.g.links)
+        # a joined table's value said as a compound ("bus coordinates", "bus voltage")
+        # before the rows reads as the rows' own: "the bus voltage of project scenarios
+        # with their buses" (the lead's read of 8c79c29)
+        for i in self.g.returns:
+            owner = i.owner.removeprefix("the ").split() if i.owner != "their" else []
+            if owner and re.search(rf"\b{re.escape(owner[-1])}(?:e?s)?\b", joined):
+                return True
         for m in _NAMED.finditer(R):
             head = m[1].split()[-1]
             if re.search(rf"\b{re.escape(head)}(?:e?s)?\b", joined):
@@ -168,7 +175,7 @@ class Voices:
         are asked for directly; a tone's verb only where it fits (totals are totalled,
         measurements measured)."""
         if R.startswith("whether"):
-            return f"For {self.np()}, can you tell me {R}"
+            return f"For {self.np()}, can you tell me {_they(R)}"
         form = self.pick(self.what_forms(R))
         return form.format(be=self.be(), R=self.the(R), of=self.of(R), n=self.np())
 
@@ -312,7 +319,7 @@ class Voices:
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
-            if self.long:  # not "Which lines ..., with SRID 4326 are there": the verb first
+            if self.long or g.links:  # not "Which lines ..., with X are there": the verb first
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
                 # without a form of its own gets one of three, so tones still read apart
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
@@ -334,9 +341,13 @@ class Voices:
             return ""
         if "'s " in R or "whether" in R:
             return f", showing {R}"
-        if self.long:
-            return self.pick((f", with their {R}", f", showing their {R}"))
+        if self.long:  # a body that has much to say already: the values without "their"
+            return self.pick((f", with {R}", f", showing {R}"))
         return self.pick((f", with their {R}", f", and their {R}"))
+
+    def theirs(self, R: str) -> str:
+        """``their height``, but ``the census zone's section number`` (not "their the ...")."""
+        return R if R.startswith(("the ", "their ")) else f"their {R}"
 
     def count(self, voice: str) -> str:
         r = self.r
@@ -370,7 +381,7 @@ class Voices:
         having = self.having()
         if voice == "question" and g.having and g.group_plural and r.chance(0.5):
             pred = " and ".join(c.verb for c in g.having)
-            what = "how many there are" if count else f"what {self.be()} their {R}"
+            what = "how many there are" if count else f"what {self.be()} {self.theirs(R)}"
             return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
         if count:
             np = self.np()
@@ -461,9 +472,11 @@ class Voices:
         if rest_pred:
             return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
         if R.startswith("whether"):  # not "what are their whether they have ..."
-            return f"{lead}can you tell me {R}{self.where()}{tail}?"
+            return f"{lead}can you tell me {_they(R)}{self.where()}{tail}?"
         if R:
-            return f"{lead}what {self.be()} their {R}{self.where()}{tail}?"
+            return f"{lead}what {self.be()} {self.theirs(R)}{self.where()}{tail}?"
+        if ", " in cond:  # not "Which buses in service, with their lines are there"
+            return f"What are the {cond}{self.where()}{tail}?"
         return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
 
     def _spatial_lead(self) -> str:
@@ -524,6 +537,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
     o = replace(g.order[0], noun=ordered_by(g.order[0].noun))
     if o.distance:
         return (g.limit, f"{'farthest from' if o.descending else 'nearest to'} {o.distance}")
+    if o.noun in SUPERLATIVES:  # "the 10 tallest buildings"
+        return (f"{g.limit} {SUPERLATIVES[o.noun][0 if o.descending else 1]}", "")
     if o.text:  # a name is not low or high: "the first 50 ... by name"
         return (f"{'last' if o.descending else 'first'} {g.limit}", f"by {o.noun}")
     if o.descending:
@@ -534,6 +549,12 @@ def _top(g: Reading) -> tuple[str, str] | None:
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
 _NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
+
+
+def _they(R: str) -> str:
+    """A yes/no value asked for on its own is a clause: "can you tell me whether they are
+    in service", not "... whether in service" (a list's short form)."""
+    return re.sub(r"^whether (in|on|out of|under) ", r"whether they are \1 ", R)
 
 
 def _lower_first(text: str) -> str:
@@ -608,20 +629,54 @@ def said_there(text: str) -> str:
     first = _AT_PLACE.search(text)
     assert first is not None
     before = text[: first.start()]
-    named = rf"\b(?:intersecting|containing) {re.escape(place)}\b"
+    named = rf"\b(?:intersecting|containing|under) {re.escape(place)}\b"
     if place == "that point":  # said once in full, then "that point" (:func:`say_once`)
-        named = r"\b(?:intersecting|containing) (?:that point\b|\(-?\d)"
+        named = r"\b(?:intersecting|containing|under) (?:that point\b|\(-?\d)"
     if not re.search(named, before):
         return text
     return text[: first.start()] + _AT_PLACE.sub(" there", text[first.start() :])
+
+
+# a value compared with its own average over the rows' scenario: "with height below the
+# average height of buildings in that scenario"
+_SCENARIO_AVERAGE = re.compile(
+    r"\b(with|have|has) ([a-z][a-z -]*?) (above|below|under|over|at least|at most|up to) "
+    r"the (average )?\2 of ([a-z][a-z ]*?) in that scenario\b"
+)
+
+
+_BUILT_AVERAGE = re.compile(
+    r"\bbuilt ((?:in or )?(?:after|before)) the average ([a-z ]+?) of ([a-z][a-z ]*?) "
+    r"in that scenario\b"
+)
+
+
+def scenario_average(text: str) -> str:
+    """A value compared with its average over the rows' own scenario says that average
+    briefly: "buildings in 'p' (baseline) with height below that scenario's average" (was
+    "... below the average height of buildings in that scenario": the value and the rows
+    said twice). Only when those rows are the ones the question is about (named before)."""
+
+    def brief(m: re.Match[str]) -> str:
+        averaged = m[4] or m[2].startswith("average ")  # "the average ground elevation"
+        if not averaged or not re.search(rf"\b{re.escape(m[5])}\b", text[: m.start()]):
+            return m[0]
+        return f"{m[1]} {m[2]} {m[3]} that scenario's average"
+
+    def built(m: re.Match[str]) -> str:  # "built after that scenario's average year"
+        if not re.search(rf"\b{re.escape(m[3])}\b", text[: m.start()]):
+            return m[0]
+        return f"built {m[1]} that scenario's average {m[2]}"
+
+    return _BUILT_AVERAGE.sub(built, _SCENARIO_AVERAGE.sub(brief, text))
 
 
 def finish(text: str) -> str:
     """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
     the same for a project and scenario (:func:`same_scenario`), values read at a place
     just named read ``there`` (:func:`said_there`)."""
-    text = said_there(same_scenario(say_once(" ".join(text.split()))))
-    text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",")
+    text = said_there(scenario_average(same_scenario(say_once(" ".join(text.split())))))
+    text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",").replace(" ?", "?")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
         text += "."
