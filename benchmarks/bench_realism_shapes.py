@@ -106,6 +106,13 @@ from cimgen.expand.multiply import (
     to_many,
 )
 from cimgen.expand.names import count_name
+from cimgen.expand.pinned import (
+    constant_aggregates,
+    constant_subqueries,
+    point_groups,
+    point_values,
+    repeated_filters,
+)
 from cimgen.expand.theme import (
     all_ctes,
     asked_conditions,
@@ -568,6 +575,32 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The eighth pass's shapes (module docstring) of one row."""
+    found: set[str] = set()
+    ctes = _all_ctes(query)
+    for _, body in _blocks(query):
+        for it in constant_aggregates(body, ctx, ctes):
+            e = it.expr
+            distinct = isinstance(e, ast.FuncCall) and e.distinct
+            found.add("constant_aggregate:" + ("count" if distinct else "value"))
+        plain = fixed_groups(body, ctx)
+        for e in fixed_groups(body, ctx, ctes):
+            if e not in plain:
+                found.add("fixed_group:cte")
+        for c in constant_subqueries(body, ctx, ctes):
+            found.add(
+                "constant_subquery:" + ("scalar" if isinstance(c, ast.Subquery) else "exists")
+            )
+        if repeated_filters(body, ctes):
+            found.add("filter_repeated")
+        if point_values(body, ctx, ctes):
+            found.add("point_value")
+        if point_groups(body, ctx, ctes):
+            found.add("point_group")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path, help="cimgen generate output folders")
@@ -585,7 +618,10 @@ def main() -> None:
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
-            for name in found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx):
+            eighth = eighth_shapes(query, ctx)
+            for name in (
+                found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | eighth
+            ):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
         print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")

@@ -1,0 +1,380 @@
+"""Nothing constant by construction (issue 14, eighth pass).
+
+The blind reviews call content "contrived" where a value, a group or a filter is fixed by
+the query's own pins -- an analyst never writes these. Read from the AST of each attempt,
+with the one union-find of equalities (:mod:`cimgen.equalities`), which sees the pins a CTE
+applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes to one row
+(:func:`cimgen.expand.multiply.one_row_refs`):
+
+* :func:`constant_aggregates` -- ``COUNT(DISTINCT ps.project_name)`` of a pinned project
+  (always 1), ``MAX(gb.voltage_kv)`` of buses pinned to 0.4 kV: an aggregate whose
+  argument the pins fix. :func:`drop_constant_aggregates` drops it where another output
+  stays, and refuses the attempt otherwise.
+* :func:`constant_subqueries` -- ``EXISTS`` / ``IN`` whose every reference to the outer row
+  is a pinned column (the pinned project's scenario asked about again: the same answer on
+  every row), and a scalar subquery whose tables the outer pins fix to one row (it
+  recomputes a value the pin names). Refused by :func:`refuse_constant_by_pins`.
+* :func:`repeated_filters` -- a condition on a CTE's columns that the CTE (or a CTE it
+  reads) already applies: a second step that repeats a filter of the first. Dropped by
+  :func:`drop_repeated_filters`.
+* :func:`point_values` -- an output read only from a raster at one literal point (the DTM
+  at the query's place) beside per-row values: the same on every row. Refused.
+* :func:`point_groups` -- groups or aggregates over the rows at one literal point (the
+  buildings containing a point, per census area): a handful of rows by construction.
+  Refused.
+
+>>> from cimgen.grammar import parse
+>>> q = parse("SELECT COUNT(DISTINCT p.name) AS n FROM p WHERE p.name = 'x'")
+>>> [it.alias for it in constant_aggregates(q.body, None, {})]
+['n']
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cimgen import ast
+from cimgen.equalities import Equalities, pinned_equalities, qualified
+from cimgen.expand.context import ExpansionContext
+from cimgen.expand.frame import BuildError
+from cimgen.expand.multiply import (
+    _ctes,
+    _item_name,
+    _map_selects,
+    _own,
+    base_table,
+    block_refs,
+    one_row_refs,
+    to_many,
+)
+from cimgen.expand.theme import places
+
+_CONSTANT_AGGS = {"MIN", "MAX", "AVG"}
+_POINTS = {"st_makepoint", "st_point"}
+_NESTED = (ast.Exists, ast.InSubquery, ast.Subquery)
+
+
+def _one_row(
+    body: ast.Select, ctx: ExpansionContext | None, ctes: dict[str, ast.Query]
+) -> set[str]:
+    return one_row_refs(body, ctx, ctes) if ctx is not None else set()
+
+
+def _fixed(expr: ast.Expr, pinned: set[tuple[str, str]], one: set[str]) -> bool:
+    """Does ``expr`` read only columns the pins fix (and at least one)?"""
+    if any(isinstance(n, _NESTED) for n in ast.walk(expr)):
+        return False
+    cols = [n for n in ast.walk(expr) if isinstance(n, ast.Column)]
+    return bool(cols) and all(qualified(c) in pinned or c.table in one for c in cols)
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def constant_aggregates(
+    body: ast.Select, ctx: ExpansionContext | None, ctes: dict[str, ast.Query]
+) -> list[ast.SelectItem]:
+    """Outputs that aggregate a value the block's pins fix: a distinct count (1), or the
+    minimum, maximum or average of one value (the value itself)."""
+    pinned = pinned_equalities(body, ctes).pinned()
+    one = _one_row(body, ctx, ctes)
+    out = []
+    for it in body.items:
+        e = it.expr
+        if not (isinstance(e, ast.FuncCall) and e.over is None and len(e.args) == 1):
+            continue
+        name = e.name.upper()
+        counted = (name == "COUNT" and e.distinct) or name in _CONSTANT_AGGS
+        if counted and _fixed(e.args[0], pinned, one):
+            out.append(it)
+    return out
+
+
+def drop_constant_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """Without the outputs :func:`constant_aggregates` finds; an attempt left with no
+    output, or ordered by a dropped one, is refused."""
+    ctes = _ctes(query)
+    ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
+
+    def fix(body: ast.Select) -> ast.Select:
+        drop = constant_aggregates(body, ctx, ctes)
+        if not drop:
+            return body
+        keep = tuple(it for it in body.items if it not in drop)
+        if not keep or any(_item_name(it) in ordered for it in drop):
+            raise BuildError("an aggregate of a value the query's pins fix")
+        return replace(body, items=keep)
+
+    return _map_selects(query, fix)
+
+
+# --------------------------------------------------------------------------- subqueries
+
+
+def _outer_columns(sub: ast.Query, outer: set[str]) -> list[ast.Column]:
+    own = {r.ref_name for n in ast.walk(sub) if isinstance(n, ast.Select) for r in block_refs(n)}
+    return [
+        n
+        for n in ast.walk(sub)
+        if isinstance(n, ast.Column) and n.table in outer and n.table not in own
+    ]
+
+
+def _pin_exprs(eq: Equalities) -> tuple[ast.Expr, ...]:
+    """``alias.column = literal`` for every column ``eq`` pins (through its classes)."""
+    value: dict[tuple[str, str], ast.Expr] = {}
+    for c, v in eq.pins:
+        value.setdefault(eq.classes.find(c), v)
+    return tuple(
+        ast.BinaryOp("=", ast.Column(c[1], c[0]), value[eq.classes.find(c)])
+        for c in sorted(eq.pinned())
+    )
+
+
+def constant_subqueries(
+    body: ast.Select, ctx: ExpansionContext | None, ctes: dict[str, ast.Query]
+) -> list[ast.Expr]:
+    """The block's subqueries that its pins make constant (module docstring): an EXISTS /
+    IN condition whose references to the outer row are all pinned, and a scalar subquery
+    whose every table the outer pins fix to one row."""
+    eq = pinned_equalities(body, ctes)
+    pinned = eq.pinned()
+    one = _one_row(body, ctx, ctes)
+    outer = {r.ref_name for r in block_refs(body)}
+    out: list[ast.Expr] = []
+    for c in ast.conjuncts(body.where):
+        inner = c.operand if isinstance(c, ast.UnaryOp) and c.op == "NOT" else c
+        if isinstance(inner, (ast.Exists, ast.InSubquery)):
+            refs = _outer_columns(inner.query, outer)
+            if isinstance(inner, ast.InSubquery):
+                left = [n for n in ast.walk(inner.expr) if isinstance(n, ast.Column)]
+                if not left:
+                    continue
+                refs += left
+            if all(qualified(r) in pinned or r.table in one for r in refs):
+                out.append(c)
+    if ctx is None:
+        return out
+    extra = _pin_exprs(eq)
+    for n in (x for e in (*body.items, body.where) if e is not None for x in ast.walk_own(e)):
+        if not (isinstance(n, ast.Subquery) and isinstance(n.query.body, ast.Select)):
+            continue
+        sub = n.query.body
+        sub_refs = block_refs(sub)
+        correlated = bool(sub_refs) and bool(_outer_columns(n.query, outer))
+        if correlated and {r.ref_name for r in sub_refs} <= one_row_refs(sub, ctx, ctes, extra):
+            out.append(n)
+    return out
+
+
+# --------------------------------------------------------------------------- CTE steps
+
+
+def _through(c: ast.Expr, alias: str, cte: ast.Select) -> ast.Expr | None:
+    """``c`` (on the columns of ``alias``, a reader's name for the CTE ``cte``) written on
+    the CTE's own columns; None where an output it reads is not a plain column."""
+    exprs = {_item_name(it): it.expr for it in cte.items}
+
+    def sub(n: Any) -> Any:
+        if isinstance(n, ast.Column) and n.table == alias:
+            e = exprs.get(n.name)
+            if not isinstance(e, ast.Column):
+                raise KeyError(n.name)
+            return e
+        if not hasattr(n, "__dataclass_fields__") or isinstance(n, _NESTED):
+            return n
+        changes = {}
+        for k, v in vars(n).items():
+            nv = tuple(sub(x) for x in v) if isinstance(v, tuple) else sub(v)
+            if nv != v:
+                changes[k] = nv
+        return replace(n, **changes) if changes else n
+
+    try:
+        out: ast.Expr = sub(c)
+    except KeyError:
+        return None
+    return out
+
+
+def _applied(
+    c: ast.Expr, name: str, alias: str, ctes: dict[str, ast.Query], depth: int = 0
+) -> bool:
+    """Does every row of the CTE ``name`` (read as ``alias``) meet ``c`` already?"""
+    q = ctes.get(name)
+    if q is None or depth > 5 or not isinstance(q.body, ast.Select):
+        return False
+    mapped = _through(c, alias, q.body)
+    if mapped is None:
+        return False
+    if mapped in ast.block_conditions(q.body):
+        return True
+    read = ast.tables_read(mapped)
+    refs = {r.ref_name: r for r in block_refs(q.body)}
+    if len(read) == 1:
+        (a,) = read
+        ref = refs.get(a)
+        if ref is not None and ref.schema is None:
+            return _applied(mapped, ref.name, a, ctes, depth + 1)
+    return False
+
+
+def repeated_filters(body: ast.Select, ctes: dict[str, ast.Query]) -> list[ast.Expr]:
+    """The block's conditions on one CTE's columns that the CTE already applies to every
+    row it keeps (``ST_Intersects(sgl.geometry, box)`` again in the step that reads
+    ``selected_grid_lines``). A condition at the query's place that another table of the
+    block is also read at stays: it is what links the two (a tile and a dataset at one
+    point)."""
+    refs = {r.ref_name: r for r in block_refs(body)}
+    conds = ast.block_conditions(body)
+    out = []
+    for c in ast.conjuncts(body.where):
+        read = ast.tables_read(c)
+        if len(read) != 1 or any(isinstance(n, _NESTED) for n in ast.walk(c)):
+            continue
+        (a,) = read
+        at = places(c)
+        if at and any(places(o) & at and ast.tables_read(o) - read for o in conds):
+            continue  # two tables read at one place: the link of the pair (STA004)
+        ref = refs.get(a)
+        if ref is not None and ref.schema is None and _applied(c, ref.name, a, ctes):
+            out.append(c)
+    return out
+
+
+def drop_repeated_filters(query: ast.Query) -> ast.Query:
+    """Without the conditions :func:`repeated_filters` finds (said once, in the CTE)."""
+    ctes = _ctes(query)
+
+    def fix(body: ast.Select) -> ast.Select:
+        drop = repeated_filters(body, ctes)
+        if not drop:
+            return body
+        where = None
+        for c in ast.conjuncts(body.where):
+            if c not in drop:
+                where = c if where is None else ast.BinaryOp("AND", where, c)
+        return replace(body, where=where)
+
+    return _map_selects(query, fix)
+
+
+# --------------------------------------------------------------------------- one point
+
+
+def _literal_point(e: ast.Expr) -> bool:
+    """A geometry written from literals alone (``ST_SetSRID(ST_MakePoint(9.1, 45.4), 4326)``)."""
+    nodes = list(ast.walk(e))
+    return not any(isinstance(n, ast.Column) for n in nodes) and any(
+        isinstance(n, ast.FuncCall) and n.name.lower() in _POINTS for n in nodes
+    )
+
+
+def at_point(body: ast.Select) -> set[str]:
+    """Aliases of the block's tables cut to the rows at one literal point: a geometry or
+    raster that contains or intersects it (not a distance: the rows near a point are many)."""
+    out = set()
+    for c in ast.block_conditions(body):
+        if not (isinstance(c, ast.FuncCall) and len(c.args) >= 2):
+            continue
+        name = c.name.lower()
+        if name not in ("st_intersects", "st_contains", "st_within", "st_covers"):
+            continue
+        a, b = c.args[0], c.args[1]
+        for geom, point in ((a, b), (b, a)):
+            if name == "st_within" and geom is a:
+                continue  # ST_Within(g, point): g inside a point is no containment of it
+            if name in ("st_contains", "st_covers") and geom is b:
+                continue
+            read = ast.tables_read(geom)
+            if _literal_point(point) and len(read) == 1:
+                out |= read
+    return out
+
+
+def point_values(
+    body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]
+) -> list[ast.SelectItem]:
+    """Outputs of a row-level block read only from rasters at one literal point, where the
+    block's first table is not itself cut to that point: one value on every row."""
+    refs = block_refs(body)
+    if len(refs) < 2 or body.group_by or any(_aggregate(n) for n in _own(body)):
+        return []
+    points = at_point(body)
+    if refs[0].ref_name in points:
+        return []
+    rasters = set()
+    for r in refs[1:]:
+        info = base_table(r, ctes, ctx)
+        if info is not None and info.rasters and r.ref_name in points:
+            rasters.add(r.ref_name)
+    out = []
+    for it in body.items:
+        read = ast.tables_read(it.expr)
+        if read and read <= rasters and not any(isinstance(n, _NESTED) for n in ast.walk(it.expr)):
+            out.append(it)
+    return out
+
+
+def _aggregate(n: Any) -> bool:
+    return (
+        isinstance(n, ast.FuncCall)
+        and n.over is None
+        and n.name.upper() in ("COUNT", "SUM", "AVG", "MIN", "MAX")
+    )
+
+
+def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
+    """Does the block group or aggregate rows whose first table is cut to one literal point
+    (the buildings containing a point, per census area), no join meeting several rows per
+    row (the lines near that building are many)? A raster tile at a point aside: its value
+    there is one reading, not a group."""
+    refs = block_refs(body)
+    if not refs or not (body.group_by or any(_aggregate(n) for n in _own(body))):
+        return False
+    info = base_table(refs[0], ctes, ctx)
+    if info is None or info.rasters or refs[0].ref_name not in at_point(body):
+        return False
+    return not to_many(body, ctes, ctx)[1]  # no table met several per row widens them
+
+
+# --------------------------------------------------------------------------- the step
+
+
+def constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> str | None:
+    """Why the query holds something its own pins or place make constant (the refusals of
+    the module docstring), or None."""
+    ctes = _ctes(query)
+    for n in ast.walk(query):
+        if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
+            continue
+        body = n.body
+        if constant_subqueries(body, ctx, ctes):
+            return "a subquery the query's pins make constant"
+        if point_values(body, ctx, ctes):
+            return "a value read at one point beside per-row values"
+        if point_groups(body, ctx, ctes):
+            return "groups over the rows at one point"
+    return None
+
+
+def refuse_constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    why = constant_by_pins(query, ctx)
+    if why is not None:
+        raise BuildError(why)
+    return query
+
+
+__all__ = [
+    "at_point",
+    "constant_aggregates",
+    "constant_by_pins",
+    "constant_subqueries",
+    "drop_constant_aggregates",
+    "drop_repeated_filters",
+    "point_groups",
+    "point_values",
+    "refuse_constant_by_pins",
+    "repeated_filters",
+]
