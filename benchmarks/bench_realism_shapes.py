@@ -109,6 +109,7 @@ from cimgen.expand.names import count_name
 from cimgen.expand.pinned import (
     constant_aggregates,
     constant_subqueries,
+    label_groups,
     point_groups,
     point_values,
     repeated_filters,
@@ -598,6 +599,8 @@ def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
             found.add("point_value")
         if point_groups(body, ctx, ctes):
             found.add("point_group")
+        if label_groups(body, ctx, ctes):
+            found.add("fixed_group:label")
     return found
 
 

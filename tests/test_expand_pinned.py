@@ -18,6 +18,7 @@ from cimgen.expand.pinned import (
     constant_subqueries,
     drop_constant_aggregates,
     drop_repeated_filters,
+    label_groups,
     point_groups,
     point_values,
     refuse_constant_by_pins,
@@ -271,3 +272,23 @@ def test_groups_over_the_rows_at_one_point_are_refused(con) -> None:  # type: ig
         "GROUP BY gb.voltage_kv"
     )
     assert not point_groups(near.body, ctx(), {})  # type: ignore[arg-type]
+
+
+# the read of 20 rows after the first fixes: one building by its ID, "per geometry source"
+LABEL_GROUP = (
+    "SELECT b.building_geometry_source, COUNT(DISTINCT gb.id) AS n_grid_buses "
+    "FROM cim_vector.building AS b JOIN cim_vector.grid_bus AS gb "
+    "ON ST_DWithin(b.building_geometry::geography, gb.geometry::geography, 100) "
+    "WHERE gb.project_id = 'milan_citta_studi_2024' AND gb.scenario_id = 'optimized' "
+    "AND b.building_id = 'CATASTO_UR477' GROUP BY b.building_geometry_source"
+)
+
+
+def test_a_group_by_a_value_of_the_one_named_thing_is_refused() -> None:
+    q = parse(LABEL_GROUP)
+    assert len(label_groups(q.body, ctx(), {})) == 1  # type: ignore[arg-type]
+    with pytest.raises(BuildError):
+        refuse_constant_by_pins(q, ctx())
+    # per level of detail: the named building's versions are several groups
+    lod = parse(LABEL_GROUP.replace("b.building_geometry_source", "b.lod"))
+    assert label_groups(lod.body, ctx(), {}) == []  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
   :func:`drop_repeated_filters`.
 * :func:`point_values` -- an output read only from a raster at one literal point (the DTM
   at the query's place) beside per-row values: the same on every row. Refused.
+* :func:`label_groups` -- a GROUP BY on a value of the one thing a label pin names (the
+  building 'CATASTO_UR477' "per geometry source"). Refused.
 * :func:`point_groups` -- groups or aggregates over the rows at one literal point (the
   buildings containing a point, per census area): a handful of rows by construction.
   Refused.
@@ -37,6 +39,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.equalities import Equalities, pinned_equalities, qualified
 from cimgen.expand.context import ExpansionContext
+from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
     _ctes,
@@ -107,6 +110,31 @@ def drop_constant_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Que
         return replace(body, items=keep)
 
     return _map_selects(query, fix)
+
+
+def label_groups(
+    body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]
+) -> list[ast.Expr]:
+    """GROUP BY keys read only from a table whose label the pins fix (the building
+    'CATASTO_UR477', "per geometry source"): one thing, one group, whichever of its
+    versions the block meets; a version column itself (its ``lod``) is not fixed."""
+    eq = pinned_equalities(body, ctes)
+    fixed = eq.fixed()
+    named = {}
+    for r in block_refs(body):
+        info = base_table(r, ctes, ctx)
+        if (
+            info is not None
+            and info.labels
+            and eq.classes.find((r.ref_name, info.labels[0])) in fixed
+        ):
+            named[r.ref_name] = set(version_columns(ctx, info))
+    out = []
+    for e in body.group_by:
+        cols = [n for n in ast.walk(e) if isinstance(n, ast.Column)]
+        if cols and all(c.table in named and c.name not in named[c.table] for c in cols):
+            out.append(e)
+    return out
 
 
 # --------------------------------------------------------------------------- subqueries
@@ -356,6 +384,8 @@ def constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> str | None:
             return "a value read at one point beside per-row values"
         if point_groups(body, ctx, ctes):
             return "groups over the rows at one point"
+        if label_groups(body, ctx, ctes):
+            return "a GROUP BY on a value of the one thing the query names"
     return None
 
 
@@ -373,6 +403,7 @@ __all__ = [
     "constant_subqueries",
     "drop_constant_aggregates",
     "drop_repeated_filters",
+    "label_groups",
     "point_groups",
     "point_values",
     "refuse_constant_by_pins",
