@@ -21,8 +21,8 @@ from cimgen.expand.pinned import (
     label_groups,
     point_groups,
     point_values,
-    refuse_constant_by_pins,
     repeated_filters,
+    settle_pins,
 )
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis
@@ -147,7 +147,7 @@ def test_an_exists_on_the_pinned_project_is_refused() -> None:
     q = parse(PINNED_EXISTS)
     assert len(constant_subqueries(q.body, ctx(), {})) == 1  # type: ignore[arg-type]
     with pytest.raises(BuildError):
-        refuse_constant_by_pins(q, ctx())
+        settle_pins(q, ctx())
 
 
 def test_an_exists_on_each_row_stays() -> None:
@@ -160,7 +160,7 @@ def test_an_exists_on_each_row_stays() -> None:
         "AND bp.project_id = 'milan_citta_studi_2024' AND bp.scenario_id = 'baseline'"
     )
     assert constant_subqueries(q.body, ctx(), {}) == []  # type: ignore[arg-type]
-    assert refuse_constant_by_pins(q, ctx()) == q
+    assert settle_pins(q, ctx()) == q
     # and without the outer pins, the project's name varies by row
     open_ = parse(PINNED_EXISTS.replace(" AND bhc.project_id = 'milan_citta_studi_2024'", ""))
     assert constant_subqueries(open_.body, ctx(), {}) == []  # type: ignore[arg-type]
@@ -180,7 +180,7 @@ def test_an_in_on_a_pinned_column_and_a_scalar_of_the_pinned_row_are_refused() -
         "WHERE bp.project_id = 'milan_citta_studi_2024' AND bp.scenario_id = 'baseline'"
     )
     with pytest.raises(BuildError):
-        refuse_constant_by_pins(scalar, ctx())
+        settle_pins(scalar, ctx())
     # an average over the pinned project's buildings is a value of many rows: it stays
     avg = parse(
         "SELECT bp.building_id FROM cim_vector.building_properties AS bp "
@@ -188,7 +188,7 @@ def test_an_in_on_a_pinned_column_and_a_scalar_of_the_pinned_row_are_refused() -
         "WHERE b2.project_id = bp.project_id AND b2.scenario_id = bp.scenario_id) "
         "AND bp.project_id = 'milan_citta_studi_2024' AND bp.scenario_id = 'baseline'"
     )
-    assert refuse_constant_by_pins(avg, ctx()) == avg
+    assert settle_pins(avg, ctx()) == avg
 
 
 # --------------------------------------------------------------------------- item 3
@@ -232,13 +232,13 @@ def test_a_value_at_one_point_beside_per_row_values_is_refused() -> None:
     q = parse(POINT_VALUE)
     assert [it.alias for it in point_values(q.body, ctx(), {})] == ["at_point_m"]  # type: ignore[arg-type]
     with pytest.raises(BuildError):
-        refuse_constant_by_pins(q, ctx())
+        settle_pins(q, ctx())
     per_row = parse(
         "SELECT cg.sez2011, ST_Value(dr.rast, ST_Centroid(cg.geometry)) AS ground_elevation_m "
         "FROM cim_census.census_geo AS cg JOIN cim_raster.dtm_raster AS dr "
         "ON ST_Intersects(dr.rast, ST_Centroid(cg.geometry)) WHERE cg.p2 >= 150"
     )
-    assert refuse_constant_by_pins(per_row, ctx()) == per_row
+    assert settle_pins(per_row, ctx()) == per_row
 
 
 # /tmp/m8: average height per project name and census area of the buildings at one point
@@ -260,7 +260,7 @@ def test_groups_over_the_rows_at_one_point_are_refused(con) -> None:  # type: ig
     assert 0 < len(rows) <= 3  # the handful of rows at the point
     assert point_groups(q.body, ctx(), {})  # type: ignore[arg-type]
     with pytest.raises(BuildError):
-        refuse_constant_by_pins(q, ctx())
+        settle_pins(q, ctx())
     # the lines near that building are many: grouping them is a real question
     near = parse(
         "SELECT gb.voltage_kv, COUNT(DISTINCT gl.id) AS n_grid_lines "
@@ -288,7 +288,7 @@ def test_a_group_by_a_value_of_the_one_named_thing_is_refused() -> None:
     q = parse(LABEL_GROUP)
     assert len(label_groups(q.body, ctx(), {})) == 1  # type: ignore[arg-type]
     with pytest.raises(BuildError):
-        refuse_constant_by_pins(q, ctx())
+        settle_pins(q, ctx())
     # per level of detail: the named building's versions are several groups
     lod = parse(LABEL_GROUP.replace("b.building_geometry_source", "b.lod"))
     assert label_groups(lod.body, ctx(), {}) == []  # type: ignore[arg-type]

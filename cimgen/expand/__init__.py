@@ -45,11 +45,7 @@ from cimgen.expand.multiply import (
     refuse_multiplied,
 )
 from cimgen.expand.observe import Shape, observe
-from cimgen.expand.pinned import (
-    drop_constant_aggregates,
-    drop_repeated_filters,
-    refuse_constant_by_pins,
-)
+from cimgen.expand.pinned import settle_pins
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 ATTEMPTS = 14  # the last few drop the sql_type's needs
@@ -194,8 +190,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = distinguish(drop_constants(query, ctx), ctx)
             query = refuse_multiplied(count_subjects(query, ctx), ctx)
             query = drop_fixed_groups(query, ctx)
-            query = refuse_constant_by_pins(drop_constant_aggregates(query, ctx), ctx)
-            query = drop_raster_labels(drop_repeated_filters(drop_repeated_pins(query)), ctx)
+            query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx)), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
         except BuildError as exc:
             last = str(exc)

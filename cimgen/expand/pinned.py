@@ -13,7 +13,7 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
 * :func:`constant_subqueries` -- ``EXISTS`` / ``IN`` whose every reference to the outer row
   is a pinned column (the pinned project's scenario asked about again: the same answer on
   every row), and a scalar subquery whose tables the outer pins fix to one row (it
-  recomputes a value the pin names). Refused by :func:`refuse_constant_by_pins`.
+  recomputes a value the pin names). Refused.
 * :func:`repeated_filters` -- a condition on a CTE's columns that the CTE (or a CTE it
   reads) already applies: a second step that repeats a filter of the first. Dropped by
   :func:`drop_repeated_filters`.
@@ -24,6 +24,8 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
 * :func:`point_groups` -- groups or aggregates over the rows at one literal point (the
   buildings containing a point, per census area): a handful of rows by construction.
   Refused.
+
+:func:`settle_pins` is the expander's step: it refuses, or drops, each of these.
 
 >>> from cimgen.grammar import parse
 >>> q = parse("SELECT COUNT(DISTINCT p.name) AS n FROM p WHERE p.name = 'x'")
@@ -80,24 +82,26 @@ def constant_aggregates(
 ) -> list[ast.SelectItem]:
     """Outputs that aggregate a value the block's pins fix: a distinct count (1), or the
     minimum, maximum or average of one value (the value itself)."""
-    pinned = pinned_equalities(body, ctes).pinned()
-    one = _one_row(body, ctx, ctes)
-    out = []
+    asked = []
     for it in body.items:
         e = it.expr
-        if not (isinstance(e, ast.FuncCall) and e.over is None and len(e.args) == 1):
-            continue
-        name = e.name.upper()
-        counted = (name == "COUNT" and e.distinct) or name in _CONSTANT_AGGS
-        if counted and _fixed(e.args[0], pinned, one):
-            out.append(it)
-    return out
+        if isinstance(e, ast.FuncCall) and e.over is None and len(e.args) == 1:
+            name = e.name.upper()
+            if (name == "COUNT" and e.distinct) or name in _CONSTANT_AGGS:
+                asked.append((it, e.args[0]))
+    if not asked:
+        return []
+    pinned = pinned_equalities(body, ctes).pinned()
+    one = _one_row(body, ctx, ctes)
+    return [it for it, arg in asked if _fixed(arg, pinned, one)]
 
 
-def drop_constant_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def drop_constant_aggregates(
+    query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
+) -> ast.Query:
     """Without the outputs :func:`constant_aggregates` finds; an attempt left with no
     output, or ordered by a dropped one, is refused."""
-    ctes = _ctes(query)
+    ctes = _ctes(query) if ctes is None else ctes
     ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
 
     def fix(body: ast.Select) -> ast.Select:
@@ -118,6 +122,8 @@ def label_groups(
     """GROUP BY keys read only from a table whose label the pins fix (the building
     'CATASTO_UR477', "per geometry source"): one thing, one group, whichever of its
     versions the block meets; a version column itself (its ``lod``) is not fixed."""
+    if not body.group_by:
+        return []
     eq = pinned_equalities(body, ctes)
     fixed = eq.fixed()
     named = {}
@@ -166,12 +172,22 @@ def constant_subqueries(
     """The block's subqueries that its pins make constant (module docstring): an EXISTS /
     IN condition whose references to the outer row are all pinned, and a scalar subquery
     whose every table the outer pins fix to one row."""
+    scalars = [
+        n
+        for e in (*body.items, body.where)
+        if e is not None
+        for n in ast.walk_own(e)
+        if isinstance(n, ast.Subquery) and isinstance(n.query.body, ast.Select)
+    ]
+    conds = ast.conjuncts(body.where)
+    if not scalars and not any(isinstance(n, _NESTED) for c in conds for n in ast.walk_own(c)):
+        return []
     eq = pinned_equalities(body, ctes)
     pinned = eq.pinned()
     one = _one_row(body, ctx, ctes)
     outer = {r.ref_name for r in block_refs(body)}
     out: list[ast.Expr] = []
-    for c in ast.conjuncts(body.where):
+    for c in conds:
         inner = c.operand if isinstance(c, ast.UnaryOp) and c.op == "NOT" else c
         if isinstance(inner, (ast.Exists, ast.InSubquery)):
             refs = _outer_columns(inner.query, outer)
@@ -185,10 +201,9 @@ def constant_subqueries(
     if ctx is None:
         return out
     extra = _pin_exprs(eq)
-    for n in (x for e in (*body.items, body.where) if e is not None for x in ast.walk_own(e)):
-        if not (isinstance(n, ast.Subquery) and isinstance(n.query.body, ast.Select)):
-            continue
+    for n in scalars:
         sub = n.query.body
+        assert isinstance(sub, ast.Select)
         sub_refs = block_refs(sub)
         correlated = bool(sub_refs) and bool(_outer_columns(n.query, outer))
         if correlated and {r.ref_name for r in sub_refs} <= one_row_refs(sub, ctx, ctes, extra):
@@ -255,6 +270,8 @@ def repeated_filters(body: ast.Select, ctes: dict[str, ast.Query]) -> list[ast.E
     block is also read at stays: it is what links the two (a tile and a dataset at one
     point)."""
     refs = {r.ref_name: r for r in block_refs(body)}
+    if all(r.schema is not None for r in refs.values()):
+        return []
     conds = ast.block_conditions(body)
     out = []
     for c in ast.conjuncts(body.where):
@@ -271,9 +288,9 @@ def repeated_filters(body: ast.Select, ctes: dict[str, ast.Query]) -> list[ast.E
     return out
 
 
-def drop_repeated_filters(query: ast.Query) -> ast.Query:
+def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = None) -> ast.Query:
     """Without the conditions :func:`repeated_filters` finds (said once, in the CTE)."""
-    ctes = _ctes(query)
+    ctes = _ctes(query) if ctes is None else ctes
 
     def fix(body: ast.Select) -> ast.Select:
         drop = repeated_filters(body, ctes)
@@ -370,29 +387,61 @@ def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Qu
 # --------------------------------------------------------------------------- the step
 
 
-def constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> str | None:
-    """Why the query holds something its own pins or place make constant (the refusals of
-    the module docstring), or None."""
-    ctes = _ctes(query)
+def _blocks(query: ast.Query) -> tuple[list[ast.Select], dict[str, ast.Query], set[str]]:
+    """The query's SELECT blocks, its CTEs by name and what it holds of what the refusals
+    read (``"nested"``: a subquery; ``"point"``: a literal point), in one walk."""
+    blocks: list[ast.Select] = []
+    ctes: dict[str, ast.Query] = {}
+    holds: set[str] = set()
     for n in ast.walk(query):
-        if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
-            continue
-        body = n.body
-        if constant_subqueries(body, ctx, ctes):
-            return "a subquery the query's pins make constant"
-        if point_values(body, ctx, ctes):
-            return "a value read at one point beside per-row values"
-        if point_groups(body, ctx, ctes):
-            return "groups over the rows at one point"
-        if label_groups(body, ctx, ctes):
-            return "a GROUP BY on a value of the one thing the query names"
+        if isinstance(n, ast.Query):
+            ctes.update((c.name, c.query) for c in n.ctes)
+            if isinstance(n.body, ast.Select):
+                blocks.append(n.body)
+        elif isinstance(n, _NESTED):
+            holds.add("nested")
+        elif isinstance(n, ast.FuncCall) and n.name.lower() in _POINTS:
+            holds.add("point")
+    return blocks, ctes, holds
+
+
+def _refusal(
+    body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query], holds: set[str]
+) -> str | None:
+    if "nested" in holds and constant_subqueries(body, ctx, ctes):
+        return "a subquery the query's pins make constant"
+    if "point" in holds and point_values(body, ctx, ctes):
+        return "a value read at one point beside per-row values"
+    if "point" in holds and point_groups(body, ctx, ctes):
+        return "groups over the rows at one point"
+    if label_groups(body, ctx, ctes):
+        return "a GROUP BY on a value of the one thing the query names"
     return None
 
 
-def refuse_constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    why = constant_by_pins(query, ctx)
-    if why is not None:
-        raise BuildError(why)
+def constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> str | None:
+    """Why the query holds something its own pins or place make constant (the refusals of
+    the module docstring), or None."""
+    blocks, ctes, holds = _blocks(query)
+    return next((why for b in blocks if (why := _refusal(b, ctx, ctes, holds))), None)
+
+
+def settle_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The expander's step: refuses what :func:`constant_by_pins` names, then drops the
+    aggregates of pinned values and the filters a CTE already applies (the module
+    docstring). One walk for the blocks; a query with nothing to drop is returned as it is."""
+    blocks, ctes, holds = _blocks(query)
+    aggregates = filters = False
+    for body in blocks:
+        why = _refusal(body, ctx, ctes, holds)
+        if why is not None:
+            raise BuildError(why)
+        aggregates = aggregates or bool(constant_aggregates(body, ctx, ctes))
+        filters = filters or bool(repeated_filters(body, ctes))
+    if aggregates:
+        query = drop_constant_aggregates(query, ctx, ctes)
+    if filters:
+        query = drop_repeated_filters(query, ctes)
     return query
 
 
@@ -406,6 +455,6 @@ __all__ = [
     "label_groups",
     "point_groups",
     "point_values",
-    "refuse_constant_by_pins",
     "repeated_filters",
+    "settle_pins",
 ]
