@@ -42,12 +42,13 @@ def _ctes(q):  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- item 1
 
 PROJECT_COUNT = (
-    "SELECT bp.type, COUNT(*) AS n_property_records, AVG(bp.height) AS avg_height, "
-    "COUNT(DISTINCT ps.project_name) AS n_project_names "
-    "FROM cim_vector.building_properties AS bp JOIN cim_vector.project_scenario AS ps "
-    "ON bp.project_id = ps.project_id AND bp.scenario_id = ps.scenario_id "
-    "WHERE bp.project_id = 'milan_citta_studi_2024' AND bp.scenario_id = 'baseline' "
-    "GROUP BY bp.type"
+    "SELECT gb.zone, COUNT(*) AS n_grid_buses, AVG(gb.voltage_kv) AS avg_voltage_kv, "
+    "COUNT(DISTINCT project.project_name) AS n_project_names "
+    "FROM cim_vector.grid_bus AS gb JOIN cim_vector.project_scenario AS project "
+    "ON ST_Within(gb.geometry, project.census_boundary) "
+    "AND gb.project_id = project.project_id AND gb.scenario_id = project.scenario_id "
+    "WHERE gb.project_id = 'milan_citta_studi_2024' AND gb.scenario_id = 'baseline' "
+    "GROUP BY gb.zone"
 )
 
 
@@ -58,12 +59,34 @@ def test_a_distinct_count_of_the_pinned_project_is_dropped(con) -> None:  # type
     assert counts == {1}
     assert [it.alias for it in constant_aggregates(q.body, ctx(), {})] == ["n_project_names"]
     sql = render_postgis(drop_constant_aggregates(q, ctx()))
-    assert "project_name" not in sql and "AVG(bp.height)" in sql, sql
+    assert "project_name" not in sql and "AVG(gb.voltage_kv)" in sql, sql
+    assert "census_boundary" in sql  # the project still says where the buses are
+
+
+def test_a_table_joined_only_for_a_constant_count_is_refused() -> None:
+    # /tmp/realism8a-c1-before (main's 1,000 CTGAN rows, seed 1): DBSCAN clusters of a
+    # CTE's pinned buses, the project joined for its name's distinct count alone
+    q = parse(
+        "WITH c AS (SELECT ST_ClusterDBSCAN(ST_Transform(gb.geometry, 32632), eps := 100, "
+        "minpoints := 3) OVER () AS cluster_id, gb.project_id, gb.scenario_id "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_navigli_2023' "
+        "AND gb.scenario_id = 'baseline') "
+        "SELECT c.cluster_id, COUNT(*) AS n_grid_buses, "
+        "COUNT(DISTINCT project.project_name) AS n_project_names FROM c "
+        "JOIN cim_vector.project_scenario AS project ON c.project_id = project.project_id "
+        "AND c.scenario_id = project.scenario_id WHERE c.cluster_id IS NOT NULL "
+        "GROUP BY c.cluster_id"
+    )
+    assert [it.alias for it in constant_aggregates(q.body, ctx(), _ctes(q))] == [  # type: ignore[arg-type]
+        "n_project_names"
+    ]
+    with pytest.raises(BuildError):
+        drop_constant_aggregates(q, ctx())
 
 
 def test_an_aggregate_of_an_open_value_stays() -> None:
     q = parse(
-        PROJECT_COUNT.replace("WHERE bp.project_id = 'milan_citta_studi_2024' AND ", "WHERE ")
+        PROJECT_COUNT.replace("WHERE gb.project_id = 'milan_citta_studi_2024' AND ", "WHERE ")
     )
     assert constant_aggregates(q.body, ctx(), {}) == []
     assert drop_constant_aggregates(q, ctx()) == q

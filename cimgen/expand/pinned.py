@@ -100,7 +100,9 @@ def drop_constant_aggregates(
     query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
 ) -> ast.Query:
     """Without the outputs :func:`constant_aggregates` finds; an attempt left with no
-    output, or ordered by a dropped one, is refused."""
+    output, ordered by a dropped one, or with a table joined for nothing else (the
+    project scenario joined by its key for ``COUNT(DISTINCT ps.project_name)``) is
+    refused."""
     ctes = _ctes(query) if ctes is None else ctes
     ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
 
@@ -111,9 +113,30 @@ def drop_constant_aggregates(
         keep = tuple(it for it in body.items if it not in drop)
         if not keep or any(_item_name(it) in ordered for it in drop):
             raise BuildError("an aggregate of a value the query's pins fix")
-        return replace(body, items=keep)
+        out = replace(body, items=keep)
+        read = {a for it in drop for a in ast.tables_read(it.expr)}
+        if any(not _serves(out, a) for a in read):
+            raise BuildError("a table joined only for an aggregate the pins fix")
+        return out
 
     return _map_selects(query, fix)
+
+
+def _serves(body: ast.Select, alias: str) -> bool:
+    """Is ``alias`` read by the block beyond the column equalities that join it?"""
+    own = [*body.items, *body.group_by, body.having]
+    if any(alias in ast.tables_read(e) for e in own if e is not None):
+        return True
+    return any(
+        alias in ast.tables_read(c)
+        and not (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "="
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+        )
+        for c in ast.block_conditions(body, outer_joins=True)
+    )
 
 
 def label_groups(
