@@ -77,6 +77,22 @@ of ``cimgen.expand.multiply`` and ``cimgen.expand.distinct``):
   (``multiply.drop_repeated_pins``); ``raster_label`` -- a raster joined for its value
   that also lists its file name (``multiply.drop_raster_labels``).
 
+and the shapes of the eighth pass (a) (docs/BENCHMARKS.md, "Realism: eighth pass (a)";
+readers of ``cimgen.expand.pinned``), a value, group or filter the query's own pins make
+constant or redundant:
+
+* ``constant_aggregate:count`` / ``:value`` -- ``COUNT(DISTINCT ps.project_name)`` of a
+  pinned project (always 1) / a MIN, MAX or AVG of a value the pins fix;
+* ``fixed_group:cte`` -- a GROUP BY / PARTITION BY value fixed by the pins a CTE applies
+  (seen through its joins); ``fixed_group:label`` -- a GROUP BY on a value of the one thing
+  a label pin names (the building 'CATASTO_UR477' per geometry source);
+* ``constant_subquery:exists`` / ``:scalar`` -- an EXISTS / IN whose outer references are
+  all pinned / a scalar subquery of a row the outer pins fix;
+* ``filter_repeated`` -- a condition a CTE (or the CTE it reads) already applies;
+  ``cte_step_idle`` -- a CTE that only passes another CTE's rows on;
+* ``point_value`` -- a raster value at one literal point beside per-row values;
+* ``point_group`` -- groups or aggregates over the rows a literal point cuts.
+
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
 
@@ -109,6 +125,7 @@ from cimgen.expand.names import count_name
 from cimgen.expand.pinned import (
     constant_aggregates,
     constant_subqueries,
+    idle_steps,
     label_groups,
     point_groups,
     point_values,
@@ -601,6 +618,8 @@ def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
             found.add("point_group")
         if label_groups(body, ctx, ctes):
             found.add("fixed_group:label")
+    if idle_steps(query):
+        found.add("cte_step_idle")
     return found
 
 

@@ -18,6 +18,8 @@ from cimgen.expand.pinned import (
     constant_subqueries,
     drop_constant_aggregates,
     drop_repeated_filters,
+    fill_idle_steps,
+    idle_steps,
     label_groups,
     point_groups,
     point_values,
@@ -315,3 +317,33 @@ def test_a_group_by_a_value_of_the_one_named_thing_is_refused() -> None:
     # per level of detail: the named building's versions are several groups
     lod = parse(LABEL_GROUP.replace("b.building_geometry_source", "b.lod"))
     assert label_groups(lod.body, ctx(), {}) == []  # type: ignore[arg-type]
+
+
+# /tmp/m8: a second step that passes the first's lines on, the project pinned outside
+IDLE_STEP = (
+    "WITH selected_grid_lines AS (SELECT gl.name, gl.project_id, gl.scenario_id, "
+    "gl.length_km, gl.to_bus FROM cim_vector.grid_line AS gl "
+    "WHERE gl.max_loading_percent > 74 AND gl.length_km <= 0.045), "
+    "grid_line_metrics AS (SELECT sgl.name, sgl.project_id, sgl.scenario_id, sgl.length_km, "
+    "sgl.to_bus FROM selected_grid_lines AS sgl) "
+    "SELECT glm.name, glm.length_km, gb.name AS bus_name "
+    "FROM grid_line_metrics AS glm, cim_vector.grid_bus AS gb "
+    "WHERE glm.scenario_id = gb.scenario_id AND glm.project_id = gb.project_id "
+    "AND glm.to_bus = gb.bus_id AND glm.project_id = 'milan_citta_studi_2024' "
+    "AND glm.scenario_id = 'baseline' ORDER BY glm.name"
+)
+
+
+def test_an_idle_second_step_takes_the_main_blocks_filter_on_its_rows(con) -> None:  # type: ignore[no-untyped-def]
+    q = parse(IDLE_STEP)
+    assert idle_steps(q) == ["grid_line_metrics"]
+    after = fill_idle_steps(q)
+    assert idle_steps(after) == []
+    sql = render_postgis(after)
+    assert (
+        "FROM selected_grid_lines AS sgl\n  WHERE sgl.project_id = 'milan_citta_studi_2024'" in sql
+    )
+    assert "glm.project_id = 'milan" not in sql, sql
+    # the same rows, in the same order
+    run = [con.execute(render_duckdb(x, SCHEMA).sql).fetchall() for x in (q, after)]
+    assert run[0] == run[1] and run[0]

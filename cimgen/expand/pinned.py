@@ -16,7 +16,9 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
   recomputes a value the pin names). Refused.
 * :func:`repeated_filters` -- a condition on a CTE's columns that the CTE (or a CTE it
   reads) already applies: a second step that repeats a filter of the first. Dropped by
-  :func:`drop_repeated_filters`.
+  :func:`drop_repeated_filters`; a step left passing the first's rows on (or built so:
+  :func:`idle_steps`) takes the main block's conditions on its rows
+  (:func:`fill_idle_steps`).
 * :func:`point_values` -- an output read only from a raster at one literal point (the DTM
   at the query's place) beside per-row values: the same on every row. Refused.
 * :func:`label_groups` -- a GROUP BY on a value of the one thing a label pin names (the
@@ -328,6 +330,77 @@ def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = 
     return _map_selects(query, fix)
 
 
+def _and(conds: list[ast.Expr]) -> ast.Expr | None:
+    out: ast.Expr | None = None
+    for c in conds:
+        out = c if out is None else ast.BinaryOp("AND", out, c)
+    return out
+
+
+def idle_steps(query: ast.Query) -> list[str]:
+    """CTEs that only pass another CTE's rows on: one CTE read, plain columns selected,
+    no condition, no grouping (a ``grid_line_metrics`` whose metrics went, or whose one
+    filter repeated the first step's)."""
+    names = {c.name for c in query.ctes}
+    out = []
+    for c in query.ctes:
+        b = c.query.body
+        if (
+            isinstance(b, ast.Select)
+            and len(b.from_) == 1
+            and isinstance(b.from_[0], ast.TableRef)
+            and b.from_[0].schema is None
+            and b.from_[0].name in names
+            and b.where is None
+            and not b.group_by
+            and not b.distinct
+            and all(isinstance(it.expr, ast.Column) for it in b.items)
+        ):
+            out.append(c.name)
+    return out
+
+
+def fill_idle_steps(query: ast.Query) -> ast.Query:
+    """An idle step (:func:`idle_steps`) read once by the main block takes the main block's
+    conditions on its rows alone (``glm.project_id = 'p'`` becomes the step's
+    ``sgl.project_id = 'p'``): the second step filters what the first selected, as an
+    analyst's chain does. A step nothing can move into is left."""
+    body = query.body
+    idle = idle_steps(query)
+    if not idle or not isinstance(body, ast.Select):
+        return query
+    ctes = list(query.ctes)
+    for k, cte in enumerate(ctes):
+        step = cte.query.body
+        if cte.name not in idle or not isinstance(step, ast.Select):
+            continue
+        readers = [r for r in block_refs(body) if r.schema is None and r.name == cte.name]
+        read_by_ctes = {
+            n.name
+            for c in ctes
+            if c is not cte
+            for n in ast.walk(c.query)
+            if isinstance(n, ast.TableRef) and n.schema is None
+        }
+        if len(readers) != 1 or cte.name in read_by_ctes:
+            continue
+        alias = readers[0].ref_name
+        moved: list[ast.Expr] = []
+        kept: list[ast.Expr] = []
+        for c in ast.conjuncts(body.where):
+            nested = any(isinstance(n, _NESTED) for n in ast.walk(c))
+            mapped = None if nested or ast.tables_read(c) != {alias} else _through(c, alias, step)
+            if mapped is None:
+                kept.append(c)
+            else:
+                moved.append(mapped)
+        if not moved:
+            continue
+        ctes[k] = replace(cte, query=replace(cte.query, body=replace(step, where=_and(moved))))
+        body = replace(body, where=_and(kept))
+    return replace(query, ctes=tuple(ctes), body=body)
+
+
 # --------------------------------------------------------------------------- one point
 
 
@@ -465,7 +538,7 @@ def settle_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         query = drop_constant_aggregates(query, ctx, ctes)
     if filters:
         query = drop_repeated_filters(query, ctes)
-    return query
+    return fill_idle_steps(query)
 
 
 __all__ = [
@@ -475,6 +548,8 @@ __all__ = [
     "constant_subqueries",
     "drop_constant_aggregates",
     "drop_repeated_filters",
+    "fill_idle_steps",
+    "idle_steps",
     "label_groups",
     "point_groups",
     "point_values",
