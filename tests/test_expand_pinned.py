@@ -54,36 +54,21 @@ PROJECT_COUNT = (
 )
 
 
-def test_a_distinct_count_of_the_pinned_project_is_dropped(con) -> None:  # type: ignore[no-untyped-def]
+def test_a_distinct_count_of_the_pinned_project_is_refused(con) -> None:  # type: ignore[no-untyped-def]
     q = parse(PROJECT_COUNT)
     # always 1 on the data: the pins fix the project
     counts = {n for *_, n in con.execute(render_duckdb(q, SCHEMA).sql).fetchall()}
     assert counts == {1}
     assert [it.alias for it in constant_aggregates(q.body, ctx(), {})] == ["n_project_names"]
-    sql = render_postgis(drop_constant_aggregates(q, ctx()))
-    assert "project_name" not in sql and "AVG(gb.voltage_kv)" in sql, sql
-    assert "census_boundary" in sql  # the project still says where the buses are
-
-
-def test_a_table_joined_only_for_a_constant_count_is_refused() -> None:
-    # /tmp/realism8a-c1-before (main's 1,000 CTGAN rows, seed 1): DBSCAN clusters of a
-    # CTE's pinned buses, the project joined for its name's distinct count alone
-    q = parse(
-        "WITH c AS (SELECT ST_ClusterDBSCAN(ST_Transform(gb.geometry, 32632), eps := 100, "
-        "minpoints := 3) OVER () AS cluster_id, gb.project_id, gb.scenario_id "
-        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_navigli_2023' "
-        "AND gb.scenario_id = 'baseline') "
-        "SELECT c.cluster_id, COUNT(*) AS n_grid_buses, "
-        "COUNT(DISTINCT project.project_name) AS n_project_names FROM c "
-        "JOIN cim_vector.project_scenario AS project ON c.project_id = project.project_id "
-        "AND c.scenario_id = project.scenario_id WHERE c.cluster_id IS NOT NULL "
-        "GROUP BY c.cluster_id"
-    )
-    assert [it.alias for it in constant_aggregates(q.body, ctx(), _ctes(q))] == [  # type: ignore[arg-type]
-        "n_project_names"
-    ]
+    # the project is then joined for its link alone (PUR001): the attempt is refused
     with pytest.raises(BuildError):
         drop_constant_aggregates(q, ctx())
+
+
+def test_a_distinct_count_of_a_pinned_column_is_dropped() -> None:
+    q = parse(PROJECT_COUNT.replace("project.project_name", "gb.scenario_id"))
+    sql = render_postgis(drop_constant_aggregates(q, ctx()))
+    assert "COUNT(DISTINCT" not in sql and "AVG(gb.voltage_kv)" in sql, sql
 
 
 def test_an_aggregate_of_an_open_value_stays() -> None:
@@ -95,7 +80,10 @@ def test_an_aggregate_of_an_open_value_stays() -> None:
 
 
 def test_an_ordering_by_a_constant_aggregate_is_refused() -> None:
-    q = parse(PROJECT_COUNT + " ORDER BY n_project_names DESC")
+    q = parse(
+        PROJECT_COUNT.replace("project.project_name", "gb.scenario_id")
+        + " ORDER BY n_project_names DESC"
+    )
     with pytest.raises(BuildError):
         drop_constant_aggregates(q, ctx())
 

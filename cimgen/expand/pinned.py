@@ -125,20 +125,12 @@ def drop_constant_aggregates(
 
 
 def _serves(body: ast.Select, alias: str) -> bool:
-    """Is ``alias`` read by the block beyond the column equalities that join it?"""
+    """Is ``alias`` read by the block's outputs, groups or a condition of its own (a join
+    condition, equal keys or a spatial relation, is no use of it: PUR001's rule)?"""
     own = [*body.items, *body.group_by, body.having]
     if any(alias in ast.tables_read(e) for e in own if e is not None):
         return True
-    return any(
-        alias in ast.tables_read(c)
-        and not (
-            isinstance(c, ast.BinaryOp)
-            and c.op == "="
-            and isinstance(c.left, ast.Column)
-            and isinstance(c.right, ast.Column)
-        )
-        for c in ast.block_conditions(body, outer_joins=True)
-    )
+    return any(ast.tables_read(c) == {alias} for c in ast.block_conditions(body, outer_joins=True))
 
 
 def label_groups(
