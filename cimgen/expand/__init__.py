@@ -45,7 +45,7 @@ from cimgen.expand.multiply import (
     refuse_multiplied,
 )
 from cimgen.expand.observe import Shape, observe
-from cimgen.expand.pinned import settle_pins
+from cimgen.expand.pinned import fill_idle_steps, settle_pins
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 ATTEMPTS = 14  # the last few drop the sql_type's needs
@@ -192,6 +192,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = drop_fixed_groups(query, ctx)
             query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx)), ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
+            query = fill_idle_steps(query, ctx)
         except BuildError as exc:
             last = str(exc)
             continue

@@ -52,6 +52,7 @@ from cimgen.expand.multiply import (
     _own,
     base_table,
     block_refs,
+    drop_unused_cte_columns,
     one_row_refs,
     to_many,
 )
@@ -352,11 +353,13 @@ def idle_steps(query: ast.Query) -> list[str]:
     return out
 
 
-def fill_idle_steps(query: ast.Query) -> ast.Query:
+def fill_idle_steps(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """An idle step (:func:`idle_steps`) read once by the main block takes the main block's
     conditions on its rows alone (``glm.project_id = 'p'`` becomes the step's
     ``sgl.project_id = 'p'``): the second step filters what the first selected, as an
-    analyst's chain does. A step nothing can move into is left."""
+    analyst's chain does. A step nothing can move into is left. The expander runs it last,
+    once unused CTE columns have gone (a step's metric nobody reads leaves it idle), and
+    drops the columns the move leaves unread."""
     body = query.body
     idle = idle_steps(query)
     if not idle or not isinstance(body, ast.Select):
@@ -390,7 +393,9 @@ def fill_idle_steps(query: ast.Query) -> ast.Query:
             continue
         ctes[k] = replace(cte, query=replace(cte.query, body=replace(step, where=_and(moved))))
         body = replace(body, where=_and(kept))
-    return replace(query, ctes=tuple(ctes), body=body)
+    if body is query.body:
+        return query
+    return drop_unused_cte_columns(replace(query, ctes=tuple(ctes), body=body), ctx)
 
 
 # --------------------------------------------------------------------------- one point
@@ -530,7 +535,7 @@ def settle_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         query = drop_constant_aggregates(query, ctx, ctes)
     if filters:
         query = drop_repeated_filters(query, ctes)
-    return fill_idle_steps(query)
+    return query
 
 
 __all__ = [
