@@ -335,16 +335,3 @@ def test_an_idle_second_step_takes_the_main_blocks_filter_on_its_rows(con) -> No
     # the same rows, in the same order
     run = [con.execute(render_duckdb(x, SCHEMA).sql).fetchall() for x in (q, after)]
     assert run[0] == run[1] and run[0]
-
-
-def test_an_idle_step_with_nothing_to_take_is_refused() -> None:
-    # main's 1,000 CTGAN rows (seed 1): every building's source passed through two steps
-    q = parse(
-        "WITH selected_buildings AS (SELECT b.building_geometry_source "
-        "FROM cim_vector.building AS b), building_metrics AS (SELECT sb.building_geometry_source "
-        "FROM selected_buildings AS sb) SELECT bm.building_geometry_source, COUNT(*) AS n "
-        "FROM building_metrics AS bm GROUP BY bm.building_geometry_source"
-    )
-    assert idle_steps(q) == ["building_metrics"]
-    with pytest.raises(BuildError):
-        fill_idle_steps(q, ctx())
