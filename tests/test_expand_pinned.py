@@ -335,3 +335,19 @@ def test_an_idle_second_step_takes_the_main_blocks_filter_on_its_rows(con) -> No
     # the same rows, in the same order
     run = [con.execute(render_duckdb(x, SCHEMA).sql).fetchall() for x in (q, after)]
     assert run[0] == run[1] and run[0]
+
+
+def test_a_clustering_of_the_rows_a_cte_cuts_at_one_point_is_refused() -> None:
+    # the read of 20 rows after: DBSCAN of the lidar buildings intersecting one point
+    point = "ST_SetSRID(ST_Point(9.21413, 45.4805), 4326)"
+    q = parse(
+        f"WITH sb AS (SELECT b.building_id, b.building_geometry FROM cim_vector.building AS b "
+        f"WHERE b.building_geometry_source = 'lidar' AND ST_Intersects(b.building_geometry, "
+        f"{point})) SELECT s.building_id, ST_ClusterDBSCAN(ST_Transform(s.building_geometry, "
+        f"32632), eps := 150, minpoints := 5) OVER () AS cluster_id FROM sb AS s"
+    )
+    assert point_groups(q.body, ctx(), _ctes(q))  # type: ignore[arg-type]
+    with pytest.raises(BuildError):
+        settle_pins(q, ctx())
+    near = parse(render_postgis(q).replace(f"ST_Intersects(b.building_geometry, {point})", "TRUE"))
+    assert not point_groups(near.body, ctx(), _ctes(near))  # type: ignore[arg-type]

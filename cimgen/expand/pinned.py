@@ -23,8 +23,9 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
   at the query's place) beside per-row values: the same on every row. Refused.
 * :func:`label_groups` -- a GROUP BY on a value of the one thing a label pin names (the
   building 'CATASTO_UR477' "per geometry source"). Refused.
-* :func:`point_groups` -- groups or aggregates over the rows at one literal point (the
-  buildings containing a point, per census area): a handful of rows by construction.
+* :func:`point_groups` -- groups, aggregates or windows over the rows at one literal point
+  (the buildings containing a point, per census area; a DBSCAN of the buildings at a
+  point): a handful of rows by construction.
   Refused.
 
 :func:`settle_pins` is the expander's step: it refuses, or drops, each of these.
@@ -465,16 +466,34 @@ def _aggregate(n: Any) -> bool:
     )
 
 
-def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
-    """Does the block group or aggregate rows whose first table is cut to one literal point
-    (the buildings containing a point, per census area), no join meeting several rows per
-    row (the lines near that building are many)? A raster tile at a point aside: its value
-    there is one reading, not a group."""
+def _first_at_point(body: ast.Select, ctes: dict[str, ast.Query], depth: int = 0) -> bool:
+    """Is the block's first table cut to one literal point, here or in the CTE it reads?"""
     refs = block_refs(body)
-    if not refs or not (body.group_by or any(_aggregate(n) for n in _own(body))):
+    if not refs or depth > 5:
+        return False
+    if refs[0].ref_name in at_point(body):
+        return True
+    q = ctes.get(refs[0].name) if refs[0].schema is None else None
+    return (
+        q is not None
+        and isinstance(q.body, ast.Select)
+        and _first_at_point(q.body, ctes, depth + 1)
+    )
+
+
+def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
+    """Does the block group, aggregate or window (a clustering, a rank) rows whose first
+    table is cut to one literal point, here or in the CTE it reads (the buildings
+    containing a point, per census area; DBSCAN of the lidar buildings at a point), no join
+    meeting several rows per row (the lines near that building are many)? A raster tile at
+    a point aside: its value there is one reading, not a group."""
+    refs = block_refs(body)
+    own = _own(body)
+    windowed = any(isinstance(n, ast.FuncCall) and n.over is not None for n in own)
+    if not refs or not (body.group_by or windowed or any(_aggregate(n) for n in own)):
         return False
     info = base_table(refs[0], ctes, ctx)
-    if info is None or info.rasters or refs[0].ref_name not in at_point(body):
+    if info is None or info.rasters or not _first_at_point(body, ctes):
         return False
     return not to_many(body, ctes, ctx)[1]  # no table met several per row widens them
 
