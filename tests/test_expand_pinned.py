@@ -241,11 +241,32 @@ POINT_VALUE = (
 )
 
 
-def test_a_value_at_one_point_beside_per_row_values_is_refused() -> None:
+def test_a_value_at_one_point_beside_per_row_values_is_read_per_row(con) -> None:  # type: ignore[no-untyped-def]
     q = parse(POINT_VALUE)
     assert [it.alias for it in point_values(q.body, ctx(), {})] == ["at_point_m"]  # type: ignore[arg-type]
+    at = {r[-1] for r in con.execute(render_duckdb(q, SCHEMA).sql).fetchall()}
+    assert len(at) == 1  # the same on every zone's row
+    sql = render_postgis(settle_pins(q, ctx()))
+    assert "at_point_m" not in sql and "ST_Intersects(dr.rast, ST_SetSRID" not in sql, sql
+    assert "ST_Value(dr.rast, ST_Centroid(cg.geometry))" in sql and "ST_DWithin" in sql
+    # a raster read at the point alone (a DSM joined by a comma) is refused
+    alone = parse(
+        POINT_VALUE.replace(
+            "ST_Value(dr.rast, ST_SetSRID(ST_Point(9.16335, 45.49377), 4326)) AS at_point_m",
+            "ST_Value(dsm.rast, ST_SetSRID(ST_Point(9.16335, 45.49377), 4326)) AS at_point_m",
+        )
+        .replace(
+            "JOIN cim_raster.dtm_raster AS dr",
+            ", cim_raster.dsm_raster AS dsm JOIN cim_raster.dtm_raster AS dr",
+        )
+        .replace(
+            "ST_Intersects(dr.rast, ST_SetSRID(ST_MakePoint",
+            "ST_Intersects(dsm.rast, ST_SetSRID(ST_MakePoint",
+        )
+    )
+    assert [it.alias for it in point_values(alone.body, ctx(), {})] == ["at_point_m"]  # type: ignore[arg-type]
     with pytest.raises(BuildError):
-        settle_pins(q, ctx())
+        settle_pins(alone, ctx())
     per_row = parse(
         "SELECT cg.sez2011, ST_Value(dr.rast, ST_Centroid(cg.geometry)) AS ground_elevation_m "
         "FROM cim_census.census_geo AS cg JOIN cim_raster.dtm_raster AS dr "

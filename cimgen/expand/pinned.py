@@ -458,6 +458,42 @@ def point_values(
     return out
 
 
+def _has_point(e: Any) -> bool:
+    return any(isinstance(n, ast.FuncCall) and n.name.lower() in _POINTS for n in ast.walk(e))
+
+
+def read_per_row(query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> ast.Query:
+    """The main block without its values at one point (:func:`point_values`) where each of
+    those rasters is also read at each row (the DTM at a zone's centroid and at the
+    query's point): the point's condition on it and its values there go, its per-row reads
+    stay. Refused where a raster is read at the point alone, where the condition is not in
+    WHERE, or where the ordering reads a value that goes."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    items = point_values(body, ctx, ctes)
+    if not items:
+        return query
+    rasters = {a for it in items for a in ast.tables_read(it.expr)}
+    conds = ast.block_conditions(body)
+    where = ast.conjuncts(body.where)
+    drop_conds = [c for c in where if len(ast.tables_read(c) & rasters) == 1 and _has_point(c)]
+    drop_items = [it for it in items if _has_point(it.expr)]
+    ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
+    for r in rasters:
+        linked = any(r in ast.tables_read(c) and len(ast.tables_read(c)) >= 2 for c in conds)
+        at = [c for c in conds if ast.tables_read(c) == {r} and _has_point(c)]
+        if not linked or any(c not in drop_conds for c in at):
+            raise BuildError("a value read at one point beside per-row values")
+    keep = tuple(it for it in body.items if it not in drop_items)
+    if not keep or any(_item_name(it) in ordered for it in drop_items):
+        raise BuildError("a value read at one point beside per-row values")
+    new = replace(body, items=keep, where=_and([c for c in where if c not in drop_conds]))
+    if point_values(new, ctx, ctes):
+        raise BuildError("a value read at one point beside per-row values")
+    return replace(query, body=new)
+
+
 def _aggregate(n: Any) -> bool:
     return (
         isinstance(n, ast.FuncCall)
@@ -520,11 +556,15 @@ def _blocks(query: ast.Query) -> tuple[list[ast.Select], dict[str, ast.Query], s
 
 
 def _refusal(
-    body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query], holds: set[str]
+    body: ast.Select,
+    ctx: ExpansionContext,
+    ctes: dict[str, ast.Query],
+    holds: set[str],
+    top: ast.Select | ast.SetOp | None = None,
 ) -> str | None:
     if "nested" in holds and constant_subqueries(body, ctx, ctes):
         return "a subquery the query's pins make constant"
-    if "point" in holds and point_values(body, ctx, ctes):
+    if "point" in holds and body is not top and point_values(body, ctx, ctes):
         return "a value read at one point beside per-row values"
     if "point" in holds and point_groups(body, ctx, ctes):
         return "groups over the rows at one point"
@@ -541,17 +581,20 @@ def constant_by_pins(query: ast.Query, ctx: ExpansionContext) -> str | None:
 
 
 def settle_pins(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    """The expander's step: refuses what :func:`constant_by_pins` names, then drops the
-    aggregates of pinned values and the filters a CTE already applies (the module
+    """The expander's step: refuses what :func:`constant_by_pins` names (the main block's
+    values at one point aside: :func:`read_per_row` reads them per row where it can), then
+    drops the aggregates of pinned values and the filters a CTE already applies (the module
     docstring). One walk for the blocks; a query with nothing to drop is returned as it is."""
     blocks, ctes, holds = _blocks(query)
     aggregates = filters = False
     for body in blocks:
-        why = _refusal(body, ctx, ctes, holds)
+        why = _refusal(body, ctx, ctes, holds, query.body)
         if why is not None:
             raise BuildError(why)
         aggregates = aggregates or bool(constant_aggregates(body, ctx, ctes))
         filters = filters or bool(repeated_filters(body, ctes))
+    if "point" in holds:
+        query = read_per_row(query, ctx, ctes)
     if aggregates:
         query = drop_constant_aggregates(query, ctx, ctes)
     if filters:
@@ -571,6 +614,7 @@ __all__ = [
     "label_groups",
     "point_groups",
     "point_values",
+    "read_per_row",
     "repeated_filters",
     "settle_pins",
 ]
