@@ -98,6 +98,22 @@ It also prints, per folder, the outputs per query read with PostgreSQL's parser
 (number, tables read) pairs; ``--corpus FILE`` prints the same for a Stage 1 JSONL (or
 ``.jsonl.gz``) file.
 
+and the shapes of the eighth pass (a) (docs/BENCHMARKS.md, "Realism: eighth pass (a)";
+readers of ``cimgen.expand.pinned``), a value, group or filter the query's own pins make
+constant or redundant:
+
+* ``constant_aggregate:count`` / ``:value`` -- ``COUNT(DISTINCT ps.project_name)`` of a
+  pinned project (always 1) / a MIN, MAX or AVG of a value the pins fix;
+* ``fixed_group:cte`` -- a GROUP BY / PARTITION BY value fixed by the pins a CTE applies
+  (seen through its joins); ``fixed_group:label`` -- a GROUP BY on a value of the one thing
+  a label pin names (the building 'CATASTO_UR477' per geometry source);
+* ``constant_subquery:exists`` / ``:scalar`` -- an EXISTS / IN whose outer references are
+  all pinned / a scalar subquery of a row the outer pins fix;
+* ``filter_repeated`` -- a condition a CTE (or the CTE it reads) already applies;
+  ``cte_step_idle`` -- a CTE that only passes another CTE's rows on;
+* ``point_value`` -- a raster value at one literal point beside per-row values;
+* ``point_group`` -- groups or aggregates over the rows a literal point cuts.
+
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
 
@@ -130,6 +146,15 @@ from cimgen.expand.multiply import (
     to_many,
 )
 from cimgen.expand.names import count_name
+from cimgen.expand.pinned import (
+    constant_aggregates,
+    constant_subqueries,
+    idle_steps,
+    label_groups,
+    point_groups,
+    point_values,
+    repeated_filters,
+)
 from cimgen.expand.returns import (
     MAX_AGGREGATE_OUTPUTS,
     MAX_OUTPUTS,
@@ -604,7 +629,7 @@ def seventh_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
 # --- issue 14, eighth pass (b): what a query returns --------------------------------------
 
 
-def eighth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+def eighth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     """The eighth pass (b)'s shapes (module docstring) of one row."""
     found: set[str] = set()
     body = query.body
@@ -698,6 +723,36 @@ def _print_profile(label: Any, sqls: list[str]) -> None:
     )
 
 
+def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The eighth pass (a)'s shapes (module docstring) of one row."""
+    found: set[str] = set()
+    ctes = _all_ctes(query)
+    for _, body in _blocks(query):
+        for it in constant_aggregates(body, ctx, ctes):
+            e = it.expr
+            distinct = isinstance(e, ast.FuncCall) and e.distinct
+            found.add("constant_aggregate:" + ("count" if distinct else "value"))
+        plain = fixed_groups(body, ctx)
+        for e in fixed_groups(body, ctx, ctes):
+            if e not in plain:
+                found.add("fixed_group:cte")
+        for c in constant_subqueries(body, ctx, ctes):
+            found.add(
+                "constant_subquery:" + ("scalar" if isinstance(c, ast.Subquery) else "exists")
+            )
+        if repeated_filters(body, ctes):
+            found.add("filter_repeated")
+        if point_values(body, ctx, ctes):
+            found.add("point_value")
+        if point_groups(body, ctx, ctes):
+            found.add("point_group")
+        if label_groups(body, ctx, ctes):
+            found.add("fixed_group:label")
+    if idle_steps(query):
+        found.add("cte_step_idle")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="*", type=Path, help="cimgen generate output folders")
@@ -722,8 +777,10 @@ def main() -> None:
             found = shapes(query, sql, ctx, check) | review_shapes(query, record, ctx)
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
-            found |= fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx)
-            for name in found | eighth_shapes(query, ctx):
+            eighth = eighth_shapes_a(query, ctx) | eighth_shapes_b(query, ctx)
+            for name in (
+                found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | eighth
+            ):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))
         print(f"  conditions per query (attributes and places): {conditions / max(rows, 1):.2f}")

@@ -15,7 +15,7 @@ tables stand for one row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cimgen import ast
@@ -135,3 +135,62 @@ def one_row_aliases(
         if key and all(eq.classes.find((ref.ref_name, k)) in fixed for k in key):
             out.add(ref.ref_name)
     return out
+
+
+def cte_pins(name: str, ctes: Mapping[str, ast.Query], depth: int = 0) -> dict[str, ast.Expr]:
+    """The columns that every row of the CTE ``name`` has fixed to a literal, by its own
+    conditions or by the CTEs it reads, named as a reader of the CTE names them: an output
+    by its name, and a column of the CTE's first table that it does not select by that
+    column's name (a CTE of lines named 'Line 10' is about that line, selected or not).
+
+    >>> from cimgen.grammar import parse
+    >>> q = parse("WITH l AS (SELECT g.id, g.pid FROM g WHERE g.pid = 'p' AND g.name = 'x') "
+    ...           "SELECT l.id FROM l")
+    >>> cte_pins("l", {c.name: c.query for c in q.ctes})
+    {'pid': String(value='p'), 'name': String(value='x')}
+    """
+    q = ctes.get(name)
+    if q is None or depth > 5 or not isinstance(q.body, ast.Select):
+        return {}
+    body = q.body
+    eq = equalities([*ast.block_conditions(body), *pin_conditions(body, ctes, depth + 1)])
+    value: dict[Key, ast.Expr] = {}
+    for c, v in eq.pins:
+        value.setdefault(eq.classes.find(c), v)
+    out: dict[str, ast.Expr] = {}
+    names = set()
+    for it in body.items:
+        key = qualified(it.expr)
+        label = it.alias or (key[1] if key else None)
+        names.add(label)
+        if label and key and eq.classes.find(key) in value:
+            out[label] = value[eq.classes.find(key)]
+    refs = [r for item in body.from_ for r in inner_table_refs(item)]
+    if refs:
+        first = refs[0].ref_name
+        for c in sorted(eq.pinned()):
+            if c[0] == first and c[1] not in names:
+                out.setdefault(c[1], value[eq.classes.find(c)])
+    return out
+
+
+def pin_conditions(
+    body: ast.Select, ctes: Mapping[str, ast.Query], depth: int = 0
+) -> list[ast.Expr]:
+    """``alias.column = literal`` for each pin that a CTE the block inner-joins applies to
+    its rows (:func:`cte_pins`): conditions the block meets without saying them."""
+    out: list[ast.Expr] = []
+    for item in body.from_:
+        for r in inner_table_refs(item):
+            if r.schema is None and r.name in ctes:
+                for col, v in cte_pins(r.name, ctes, depth).items():
+                    out.append(ast.BinaryOp("=", ast.Column(col, r.ref_name), v))
+    return out
+
+
+def pinned_equalities(
+    body: ast.Select, ctes: Mapping[str, ast.Query], extra: Iterable[ast.Expr] = ()
+) -> Equalities:
+    """:func:`block_equalities` with the pins the block's CTEs apply (:func:`pin_conditions`)
+    and ``extra`` conditions (an outer block's pins, for a subquery)."""
+    return equalities([*ast.block_conditions(body), *pin_conditions(body, ctes), *extra])

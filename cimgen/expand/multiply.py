@@ -49,7 +49,13 @@ from dataclasses import replace
 from typing import Any
 
 from cimgen import ast
-from cimgen.equalities import ColumnClasses, block_equalities, inner_table_refs, qualified
+from cimgen.equalities import (
+    ColumnClasses,
+    block_equalities,
+    inner_table_refs,
+    pinned_equalities,
+    qualified,
+)
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
@@ -620,14 +626,26 @@ def refuse_multiplied(
 # --------------------------------------------------------------------------- one group
 
 
-def one_row_refs(body: ast.Select, ctx: ExpansionContext) -> set[str]:
+def one_row_refs(
+    body: ast.Select,
+    ctx: ExpansionContext,
+    ctes: dict[str, ast.Query] | None = None,
+    extra: tuple[ast.Expr, ...] = (),
+) -> set[str]:
     """Aliases of the block's inner-joined tables that stand for one row: the key fixed by
     literals, or the label and every version column fixed (a line pinned by name in one
     project scenario), or met by a key link of fan at most 1 from such a table with its
-    versions fixed or equated to it (that line's destination bus)."""
-    refs = [r for item in body.from_ for r in inner_table_refs(item) if r.schema is not None]
-    infos = {r.ref_name: ctx.by_name.get(r.qualified) for r in refs}
-    eq = block_equalities(body)
+    versions fixed or equated to it (that line's destination bus). With ``ctes``, a CTE
+    the block reads stands for its first table, with the pins it applies
+    (:func:`cimgen.equalities.pinned_equalities`; ``extra``: an outer block's pins)."""
+    refs = [
+        r
+        for item in body.from_
+        for r in inner_table_refs(item)
+        if r.schema is not None or (ctes and r.name in ctes)
+    ]
+    infos = {r.ref_name: base_table(r, ctes or {}, ctx) for r in refs}
+    eq = pinned_equalities(body, ctes or {}, extra)
     same, fixed = eq.classes, eq.fixed()
 
     def held(alias: str, col: str, by: set[str]) -> bool:
@@ -661,12 +679,14 @@ def one_row_refs(body: ast.Select, ctx: ExpansionContext) -> set[str]:
     return one
 
 
-def fixed_groups(body: ast.Select, ctx: ExpansionContext) -> list[ast.Expr]:
+def fixed_groups(
+    body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
+) -> list[ast.Expr]:
     """The block's GROUP BY and PARTITION BY expressions that its filters fix to one value
-    (a column pinned, or read only from tables :func:`one_row_refs` finds): one group
-    by construction."""
-    pinned = block_equalities(body).pinned()
-    one = one_row_refs(body, ctx)
+    (a column pinned, or read only from tables :func:`one_row_refs` finds; with ``ctes``,
+    also by the pins of the CTEs it reads): one group by construction."""
+    pinned = pinned_equalities(body, ctes or {}).pinned()
+    one = one_row_refs(body, ctx, ctes)
     parts = [*body.group_by]
     for n in _own(body):
         if isinstance(n, ast.FuncCall) and n.over is not None:
@@ -686,8 +706,10 @@ def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     a partition is the row's position (PUR009): such an attempt is refused (the expander
     tries the next)."""
 
+    ctes = _ctes(query)
+
     def fix(body: ast.Select) -> ast.Select:
-        fixed = fixed_groups(body, ctx)
+        fixed = fixed_groups(body, ctx, ctes)
         if not fixed:
             return body
         if any(e in body.group_by for e in fixed):
