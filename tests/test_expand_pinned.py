@@ -372,3 +372,20 @@ def test_a_clustering_of_the_rows_a_cte_cuts_at_one_point_is_refused() -> None:
         settle_pins(q, ctx())
     near = parse(render_postgis(q).replace(f"ST_Intersects(b.building_geometry, {point})", "TRUE"))
     assert not point_groups(near.body, ctx(), _ctes(near))  # type: ignore[arg-type]
+
+
+def test_a_step_at_the_point_beside_another_table_keeps_its_condition_outside() -> None:
+    # the two tables meet only through the point they are both read at (STA004 reads that
+    # as their link); moving the step's condition into it would leave a cartesian product
+    # (found by test_expand's property test on the deployed schema after the merge)
+    point = "ST_SetSRID(ST_MakePoint(9.18, 45.47), 4326)"
+    q = parse(
+        "WITH s AS (SELECT dtm.rast, dtm.max_elevation FROM cim_raster.dtm_raster AS dtm "
+        "WHERE dtm.max_elevation > 120), "
+        "m AS (SELECT s.rast, s.max_elevation FROM s) "
+        "SELECT COUNT(*) AS n, AVG(m.max_elevation) AS a "
+        "FROM m, cim_raster.dsm_raster AS dsm "
+        f"WHERE ST_Intersects(dsm.rast, {point}) AND ST_Intersects(m.rast, {point})"
+    )
+    got = render_postgis(fill_idle_steps(q, ctx()))
+    assert got.count("ST_Intersects(m.rast") == 1, got

@@ -383,11 +383,16 @@ def fill_idle_steps(query: ast.Query, ctx: ExpansionContext | None = None) -> as
         if len(readers) != 1 or cte.name in read_by_ctes:
             continue
         alias = readers[0].ref_name
+        others = len(block_refs(body)) > 1
         moved: list[ast.Expr] = []
         kept: list[ast.Expr] = []
         for c in ast.conjuncts(body.where):
             nested = any(isinstance(n, _NESTED) for n in ast.walk(c))
-            mapped = None if nested or ast.tables_read(c) != {alias} else _through(c, alias, step)
+            # with other tables beside it, the step's rows at a literal point are what ties
+            # them to the others' rows at that point (STA004 reads it so): it stays
+            shared = others and any(_literal_point(n) for n in ast.walk(c) if n is not c)
+            idle_c = nested or shared or ast.tables_read(c) != {alias}
+            mapped = None if idle_c else _through(c, alias, step)
             if mapped is None:
                 kept.append(c)
             else:
