@@ -430,6 +430,7 @@ class QueryReader(ConditionReader):
         ]
         if len(items) < len(returns):
             items.append(Item("count"))
+        items = _tile_statistic(items, [r.subject, *r.links])
         # yes/no values last: "the height and whether they have a heating system"
         items.sort(key=lambda i: i.text.startswith("whether"))
         text = self.owned(items, compact=True)
@@ -581,6 +582,7 @@ def _compound(head: str, nouns: list[str]) -> bool:
             and not n.startswith((head, "the ", "whether", "("))
             and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
             and not _repeats(head, n)
+            and f"{n} " not in _STATISTIC  # "the tile's maximum", never "tile maximum"
             for n in nouns
         )
         and not _stacked(head, nouns)
@@ -733,3 +735,29 @@ def _list(items: list[str]) -> str:
     if len(items) > 1 and any(" and " in i for i in items):
         return ", ".join(items[:-1]) + ", and " + items[-1]
     return join_words(items)
+
+
+_STATISTIC = ("maximum ", "minimum ", "average ", "mean ")
+
+
+def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
+    """A tile's statistic beside a value the rows read from it, said once the tile is
+    named: "surface elevation at their centroid, plus the tile's maximum", not "plus the
+    DSM tile's maximum surface elevation". Only with one tile in the question (its label
+    the only raster the subject and joins name) and its measure's head word already said."""
+    tiles = {i.owner for i in items if i.owner.endswith(" tile")}
+    if len(tiles) != 1:
+        return items
+    owner = tiles.pop()
+    label = owner.removeprefix("the ").removesuffix(" tile")
+    named = re.findall(r"(\S+) (?:tiles?|raster datasets?)\b", " ".join(links))
+    if any(n != label for n in named if n not in ("every", "the", "intersecting", "their")):
+        return items
+    mine = [i for i in items if i.owner == owner]
+    said = " ".join(i.text for i in items if not i.owner and i.measure)
+    if len(mine) != 1 or not mine[0].text.startswith(_STATISTIC):
+        return items
+    lead, rest = mine[0].text.split(" ", 1)
+    if not said or rest.split()[-1] not in said.split():
+        return items
+    return [Item(lead, "the tile", i.measure) if i is mine[0] else i for i in items]
