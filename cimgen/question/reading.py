@@ -155,8 +155,20 @@ class QueryReader(ConditionReader):
                 assert src is not None
                 return src.words.singular, ""
             owner = self.owner_of(src, depth, scope)
-            return self.brief(t, src, owner, scope), owner
+            return self._referenced(self.brief(t, src, owner, scope), src, key), owner
         return self.np(key, scope)
+
+    def _referenced(self, noun: str, src: Source | None, col: ast.Column) -> str:
+        """A key that references another table's rows groups by those rows: ``per
+        destination bus``, not ``per destination bus number`` (``to_bus`` is a bus)."""
+        head, _, tail = noun.rpartition(" ")
+        if src is None or not src.key or tail not in ("number", "ID", "id") or not head:
+            return noun
+        for r in self.v.schema.relations:
+            if r.left == src.key and r.left_columns == (col.name,):
+                if head.split()[-1] == self.v.table(r.right).singular.split()[-1]:
+                    return head
+        return noun
 
     def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: BlockWords) -> bool:
         """Whether a column names the rows of its table (an identifier that references no

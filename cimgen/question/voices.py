@@ -548,7 +548,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
 
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
-_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
+# (two words at most, never a list's "and": "distance to the line and LOD" names lines)
+_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: (?!(?:and|or|plus|per|by)\b)[a-z]+)?)")
 
 
 def _they(R: str) -> str:
