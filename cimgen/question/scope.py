@@ -612,7 +612,10 @@ class ScopeReader:
     def source_filters(self, src: Source) -> str:
         if not src.filters:
             return ""
-        return " " + self.rel_list(src.filters)
+        # one phrase, no comma: "with their buses within their census boundary with name
+        # starting with 'Substation'"; after a comma the name read as the rows' own
+        # (the eighth pass's review: "project scenarios ..., with name starting with ...")
+        return " " + self.rel_list(src.filters, nested=True)
 
     # ------------------------------------------------------------------ provided by later layers
 
