@@ -155,14 +155,26 @@ class QueryReader(ConditionReader):
                 assert src is not None
                 return src.words.singular, ""
             owner = self.owner_of(src, depth, scope)
-            return self._referenced(self.brief(t, src, owner, scope), src, key), owner
+            return self._referenced(self.brief(t, src, owner, scope), key, scope), owner
         return self.np(key, scope)
 
-    def _referenced(self, noun: str, src: Source | None, col: ast.Column) -> str:
+    def _referenced(self, noun: str, col: ast.Column, scope: BlockWords) -> str:
         """A key that references another table's rows groups by those rows: ``per
-        destination bus``, not ``per destination bus number`` (``to_bus`` is a bus)."""
+        destination bus``, not ``per destination bus number`` (``to_bus`` is a bus; through
+        a CTE's column too)."""
         head, _, tail = noun.rpartition(" ")
-        if src is None or not src.key or tail not in ("number", "ID", "id") or not head:
+        if tail not in ("number", "ID", "id") or not head:
+            return noun
+        src, _ = self.resolve(col, scope)
+        for _ in range(4):  # a CTE's column is its table's: follow it down
+            if src is None or src.query is None:
+                break
+            inner = self.outputs(src.query).get(col.name)
+            if not isinstance(inner, ast.Column):
+                return noun
+            _, sub = self.sub_reading(src.query)
+            col, (src, _) = inner, self.resolve(inner, sub)
+        if src is None or not src.key:
             return noun
         for r in self.v.schema.relations:
             if r.left == src.key and r.left_columns == (col.name,):
