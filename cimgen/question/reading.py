@@ -74,6 +74,7 @@ class QueryReader(ConditionReader):
                 reading.filters += src.filters
                 src.filters = []
         self.where(self.pending(scope), scope, reading)
+        reading.rasters = sum(self._raster(src) for src in scope.sources.values())
         keys = [self.unalias(g, scope, sel) for g in sel.group_by]
         if keys:
             nouns = [self._key_noun(k, scope) for k in keys]
@@ -454,7 +455,8 @@ class QueryReader(ConditionReader):
         ]
         if len(items) < len(returns):
             items.append(Item("count"))
-        items = _tile_statistic(items, [r.subject, *r.links])
+        if r.rasters == 1:
+            items = _tile_statistic(items, [r.subject, *r.links])
         # yes/no values last: "the height and whether they have a heating system"
         items.sort(key=lambda i: i.text.startswith("whether"))
         text = self.owned(items, compact=True)
@@ -765,9 +767,9 @@ _STATISTIC = ("maximum ", "minimum ", "average ", "mean ")
 
 
 def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
-    """A tile's statistic beside a value the rows read from it, said once the tile is
-    named: "surface elevation at their centroid, plus the tile's maximum", not "plus the
-    DSM tile's maximum surface elevation". Only with one tile in the question (its label
+    """A tile's statistic beside a value the rows read from it: "surface elevation at
+    their centroid, plus the DSM tile's maximum", not "plus the DSM tile's maximum surface
+    elevation"; "the tile's maximum" once the joins name the tile. Only with one tile in the question (its label
     the only raster the subject and joins name) and its measure's head word already said."""
     tiles = {i.owner for i in items if i.owner.endswith(" tile")}
     if len(tiles) != 1:
@@ -784,4 +786,6 @@ def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
     lead, rest = mine[0].text.split(" ", 1)
     if not said or rest.split()[-1] not in said.split():
         return items
-    return [Item(lead, "the tile", i.measure) if i is mine[0] else i for i in items]
+    # "the tile" once the joins name it ("with intersecting DTM tiles"), else its label
+    short = "the tile" if label in named else owner
+    return [Item(lead, short, i.measure) if i is mine[0] else i for i in items]
