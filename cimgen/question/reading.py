@@ -178,9 +178,12 @@ class QueryReader(ConditionReader):
         if src is None or not src.key:
             return noun
         for r in self.v.schema.relations:
-            if r.left == src.key and r.left_columns == (col.name,):
-                if head.split()[-1] == self.v.table(r.right).singular.split()[-1]:
-                    return head
+            if (
+                r.left == src.key
+                and r.left_columns == (col.name,)
+                and head.split()[-1] == self.v.table(r.right).singular.split()[-1]
+            ):
+                return head
         return noun
 
     def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: BlockWords) -> bool:
@@ -769,8 +772,9 @@ _STATISTIC = ("maximum ", "minimum ", "average ", "mean ")
 def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
     """A tile's statistic beside a value the rows read from it: "surface elevation at
     their centroid, plus the DSM tile's maximum", not "plus the DSM tile's maximum surface
-    elevation"; "the tile's maximum" once the joins name the tile. Only with one tile in the question (its label
-    the only raster the subject and joins name) and its measure's head word already said."""
+    elevation"; "the tile's maximum" once the joins name the tile. Only with one tile among
+    the values (its label the only raster the subject and joins name; the caller checks the
+    block reads one raster) and its measure's head word already said."""
     tiles = {i.owner for i in items if i.owner.endswith(" tile")}
     if len(tiles) != 1:
         return items
