@@ -153,6 +153,10 @@ class Voices:
         pass)."""
         if _FORWARD.search(R) or "whether " in R:
             return True
+        if re.search(r", plus [^,]*'s [^,]*$", R):
+            # another table's value last, as its own: "the DTM tile's minimum" before "for
+            # buses" reads as a minimum over the buses
+            return True
         joined = " ".join(self.g.links)
         # a joined table's value said as a compound ("bus coordinates", "bus voltage")
         # before the rows reads as the rows' own: "the bus voltage of project scenarios
