@@ -391,6 +391,7 @@ class Reading:
     temporal: list[str] = field(default_factory=list)
     spatial_link: bool = False
     said: set[str] = field(default_factory=set)  # own values the conditions already name
+    rasters: int = 0  # raster tables the block reads (a tile's statistic says whose)
 
     @property
     def spatial(self) -> bool:

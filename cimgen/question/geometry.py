@@ -89,6 +89,10 @@ _NOUNS = {  # measurements and accessors whose catalogue phrase reads long
     "ST_DistanceSphere": "distance",
     "ST_MaxDistance": "maximum distance",
     "ST_Azimuth": "bearing",
+    # a raster's size is counted in cells: "the 10 tallest DSM tiles" would be of a height
+    # in metres (the ordering's superlative is for the rows' own size)
+    "ST_Height": "height in pixels",
+    "ST_Width": "width in pixels",
 }
 _DISTANCES = ("ST_Distance", "ST_DistanceSphere", "ST_MaxDistance", "ST_HausdorffDistance")
 _AWAY = {  # ST_Distance(a, b) <op> d, for a plural subject a

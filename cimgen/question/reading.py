@@ -74,6 +74,7 @@ class QueryReader(ConditionReader):
                 reading.filters += src.filters
                 src.filters = []
         self.where(self.pending(scope), scope, reading)
+        reading.rasters = sum(self._raster(src) for src in scope.sources.values())
         keys = [self.unalias(g, scope, sel) for g in sel.group_by]
         if keys:
             nouns = [self._key_noun(k, scope) for k in keys]
@@ -155,8 +156,35 @@ class QueryReader(ConditionReader):
                 assert src is not None
                 return src.words.singular, ""
             owner = self.owner_of(src, depth, scope)
-            return self.brief(t, src, owner, scope), owner
+            return self._referenced(self.brief(t, src, owner, scope), key, scope), owner
         return self.np(key, scope)
+
+    def _referenced(self, noun: str, col: ast.Column, scope: BlockWords) -> str:
+        """A key that references another table's rows groups by those rows: ``per
+        destination bus``, not ``per destination bus number`` (``to_bus`` is a bus; through
+        a CTE's column too)."""
+        head, _, tail = noun.rpartition(" ")
+        if tail not in ("number", "ID", "id") or not head:
+            return noun
+        src, _ = self.resolve(col, scope)
+        for _ in range(4):  # a CTE's column is its table's: follow it down
+            if src is None or src.query is None:
+                break
+            inner = self.outputs(src.query).get(col.name)
+            if not isinstance(inner, ast.Column):
+                return noun
+            _, sub = self.sub_reading(src.query)
+            col, (src, _) = inner, self.resolve(inner, sub)
+        if src is None or not src.key:
+            return noun
+        for r in self.v.schema.relations:
+            if (
+                r.left == src.key
+                and r.left_columns == (col.name,)
+                and head.split()[-1] == self.v.table(r.right).singular.split()[-1]
+            ):
+                return head
+        return noun
 
     def _identity(self, t: Term, src: Source | None, col: ast.Expr, scope: BlockWords) -> bool:
         """Whether a column names the rows of its table (an identifier that references no
@@ -430,6 +458,8 @@ class QueryReader(ConditionReader):
         ]
         if len(items) < len(returns):
             items.append(Item("count"))
+        if r.rasters == 1:
+            items = _tile_statistic(items, [r.subject, *r.links])
         # yes/no values last: "the height and whether they have a heating system"
         items.sort(key=lambda i: i.text.startswith("whether"))
         text = self.owned(items, compact=True)
@@ -581,6 +611,7 @@ def _compound(head: str, nouns: list[str]) -> bool:
             and not n.startswith((head, "the ", "whether", "("))
             and n.split()[0] != head.split()[0]  # not "census zone census enumeration area"
             and not _repeats(head, n)
+            and f"{n} " not in _STATISTIC  # "the tile's maximum", never "tile maximum"
             for n in nouns
         )
         and not _stacked(head, nouns)
@@ -733,3 +764,32 @@ def _list(items: list[str]) -> str:
     if len(items) > 1 and any(" and " in i for i in items):
         return ", ".join(items[:-1]) + ", and " + items[-1]
     return join_words(items)
+
+
+_STATISTIC = ("maximum ", "minimum ", "average ", "mean ")
+
+
+def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
+    """A tile's statistic beside a value the rows read from it: "surface elevation at
+    their centroid, plus the DSM tile's maximum", not "plus the DSM tile's maximum surface
+    elevation"; "the tile's maximum" once the joins name the tile. Only with one tile among
+    the values (its label the only raster the subject and joins name; the caller checks the
+    block reads one raster) and its measure's head word already said."""
+    tiles = {i.owner for i in items if i.owner.endswith(" tile")}
+    if len(tiles) != 1:
+        return items
+    owner = tiles.pop()
+    label = owner.removeprefix("the ").removesuffix(" tile")
+    named = re.findall(r"(\S+) (?:tiles?|raster datasets?)\b", " ".join(links))
+    if any(n != label for n in named if n not in ("every", "the", "intersecting", "their")):
+        return items
+    mine = [i for i in items if i.owner == owner]
+    said = " ".join(i.text for i in items if not i.owner and i.measure)
+    if len(mine) != 1 or not mine[0].text.startswith(_STATISTIC):
+        return items
+    lead, rest = mine[0].text.split(" ", 1)
+    if not said or rest.split()[-1] not in said.split():
+        return items
+    # "the tile" once the joins name it ("with intersecting DTM tiles"), else its label
+    short = "the tile" if label in named else owner
+    return [Item(lead, short, i.measure) if i is mine[0] else i for i in items]

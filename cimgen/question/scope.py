@@ -573,7 +573,7 @@ class ScopeReader:
                     src.mentioned
                     and not src.filters
                     and self.v.raster_value(src.key)
-                    and _at_a_point(link.conds[0])
+                    and (_at_a_point(link.conds[0]) or self._on_points(link.conds[0], scope))
                 ):
                     # the tile under a point is one tile: "surface elevation at their
                     # centroid" says the DSM tile it is read from
@@ -605,6 +605,20 @@ class ScopeReader:
             scope.focus = saved
         return f"and the {noun} where {where}"
 
+    def _on_points(self, c: ast.Expr, scope: BlockWords) -> bool:
+        """Whether ``c`` is ``ST_Intersects(rast, <a point column>)`` (a bus's location):
+        one tile per row too, "bare-earth elevation" of buses says it."""
+        if not (isinstance(c, ast.FuncCall) and c.name.removeprefix("public.") == "ST_Intersects"):
+            return False
+        for a in c.args:
+            if isinstance(a, ast.Column):
+                src, _ = self.resolve(a, scope)
+                table = self.v.schema.table(src.key) if src is not None and src.key else None
+                col = table.column(a.name) if table is not None else None
+                if col is not None and (col.geometry_type or "").upper() == "POINT":
+                    return True
+        return False
+
     def _raster(self, src: Source) -> bool:
         table = self.v.schema.table(src.key) if src.key else None
         return table is not None and bool(table.raster_columns)
@@ -612,7 +626,10 @@ class ScopeReader:
     def source_filters(self, src: Source) -> str:
         if not src.filters:
             return ""
-        return " " + self.rel_list(src.filters)
+        # one phrase, no comma: "with their buses within their census boundary with name
+        # starting with 'Substation'"; after a comma the name read as the rows' own
+        # (the eighth pass's review: "project scenarios ..., with name starting with ...")
+        return " " + self.rel_list(src.filters, nested=True)
 
     # ------------------------------------------------------------------ provided by later layers
 

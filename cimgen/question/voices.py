@@ -153,6 +153,10 @@ class Voices:
         pass)."""
         if _FORWARD.search(R) or "whether " in R:
             return True
+        if re.search(r", plus [^,]*'s [^,]*$", R):
+            # another table's value last, as its own: "the DTM tile's minimum" before "for
+            # buses" reads as a minimum over the buses
+            return True
         joined = " ".join(self.g.links)
         # a joined table's value said as a compound ("bus coordinates", "bus voltage")
         # before the rows reads as the rows' own: "the bus voltage of project scenarios
@@ -418,6 +422,12 @@ class Voices:
     def rows_first(self, voice: str, R: str, per: str) -> str:
         """``For <rows>, what are the <R>?``: the rows named before what points at them."""
         lead = f"{self.pick(('For', 'Taking', 'Looking at'))} {self.np()}, "
+        if per.startswith((" per ", " by ")) and re.search(r", plus |\bwhether ", R):
+            # the grouping before a list that ends on another table's value or a yes/no:
+            # "..., per destination bus, give the count, plus destination bus scenario",
+            # not "the count and whether the destination bus is in service, plus
+            # destination bus scenario per destination bus number" (eighth pass's review)
+            lead, per = f"{lead}per {per.split(' ', 2)[2]}, ", ""
         if voice == "imperative":
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             return f"{lead}{verb.lower()} {self.the(R)}{per}{self.tail()}"
@@ -463,6 +473,9 @@ class Voices:
                 else f"what {self.be()} the {R}"
             )
             among = f" among those{rest_rel}" if rest else ""
+            if not rest and re.search(r", plus |\bwhether ", R):  # as in rows_first
+                per = "per " + self.per().split(" ", 1)[1]  # a lead "by X, ..." reads odd
+                return f"{lead}{per}, {what}{self.having()}{tail}?"
             return f"{lead}{what} {self.per()}{among}{self.having()}{tail}?"
         if g.counts_only and len(g.returns) == 1:
             return f"{lead}how many {rest_pred or 'are there'}{self.where()}{tail}?"
@@ -548,7 +561,8 @@ def _top(g: Reading) -> tuple[str, str] | None:
 
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
-_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: [a-z]+)?)")
+# (two words at most, never a list's "and": "distance to the line and LOD" names lines)
+_NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: (?!(?:and|or|plus|per|by)\b)[a-z]+)?)")
 
 
 def _they(R: str) -> str:
