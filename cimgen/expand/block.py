@@ -205,14 +205,15 @@ class Block:
         if p.kind == "key":
             pairs = list(p.pairs)
             scope_a, scope_b = other.info.scope, it.info.scope
+            grouped = [x.ref for x in (other, it) if x.ref is not None and x.ref.grouped]
             if (
                 scope_a
                 and scope_b
                 and len(scope_a) == len(scope_b)
-                and p.source != "group"
                 and not any(a in scope_a for a, _ in pairs)
-                and not (other.ref is not None and other.ref.grouped)
-                and not (it.ref is not None and it.ref.grouped)
+                # a grouped CTE or derived table joins on the scope it grouped by (a
+                # plain group of every scenario has none to offer)
+                and (all(g.scope for g in grouped) if grouped else p.source != "group")
             ):  # bus numbers repeat in every scenario: the same project scenario too
                 pairs += list(zip(scope_a, scope_b, strict=True))
             eqs: list[ast.Expr] = [
