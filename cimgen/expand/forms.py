@@ -47,6 +47,9 @@ class Export:
     # scope columns grouped beside the key (a bus id repeats per project scenario): the
     # reader's join equates them too, or it meets the groups of every scenario
     scope: tuple[str, ...] = ()
+    # or the literals the body pins its scope to (one project scenario): the reader's join
+    # pins the joined table's scope to them
+    pins: tuple[tuple[str, ast.Expr], ...] = ()
 
     def statistic(self, name: str) -> bool:
         """Is ``name`` an output the body computes (not its group key or scope)?"""
