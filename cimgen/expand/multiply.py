@@ -604,12 +604,13 @@ def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> 
         if spatial if fan is None else fan > 1.0:
             copiers.add(b)
 
-    def copied(t: str) -> bool:
+    def copied(t: str, used: set[str]) -> bool:
         above, x = set(), t
         while x in parent and x not in above:
             x = parent[x]
             above.add(x)
-        return any(m != t and m not in above for m in copiers)
+        # a value that reads the copying table too is one of each pair (a distance)
+        return any(m not in used and m not in above for m in copiers)
 
     for n in _own(body):
         if not (
@@ -622,7 +623,7 @@ def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> 
         used = ast.tables_read(n)
         if used and not used & set(many) and used & set(many.values()):
             return True
-        if any(copied(t) for t in used):
+        if any(copied(t, used) for t in used):
             return True
     return False
 
