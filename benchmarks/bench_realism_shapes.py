@@ -93,6 +93,15 @@ readers of ``cimgen.expand.returns``):
   (or a table met from it) returns values beside the table it multiplies;
 * ``unused_derived_column`` -- a derived table's output its reading block does not use.
 
+The ninth pass's shapes (issue 14):
+
+* ``scope_mixed`` -- a grouped CTE or derived table of a scoped table (lines per
+  ``to_bus``) joined to a scoped table (the buses) without equating the scope columns,
+  the joined table's scope not pinned either: one scenario's groups beside another
+  scenario's rows;
+* ``sum_over_copies`` -- a SUM or AVG of a value a join repeats (``multiplied``: the
+  lines of a bus averaged over bus x nearby-building x line rows).
+
 It also prints, per folder, the outputs per query read with PostgreSQL's parser
 (``cimgen.features.parse_select``): their mean, the share over 6, and the aggregates'
 (number, tables read) pairs; ``--corpus FILE`` prints the same for a Stage 1 JSONL (or
@@ -669,6 +678,70 @@ def eighth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+# --- issue 14, ninth pass: scenarios mixed, averages over a second table's copies ---------
+
+
+def _grouped_sources(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> dict[str, Any]:
+    """alias -> the scoped base table of each grouped CTE or derived table the block reads."""
+    ctes = _all_ctes(query)
+    out: dict[str, Any] = {}
+    stack: list[Any] = list(body.from_)
+    while stack:
+        f = stack.pop()
+        if isinstance(f, ast.Join):
+            stack += [f.left, f.right]
+            continue
+        if isinstance(f, ast.TableRef) and f.schema is None and f.name in ctes:
+            src, alias = ctes[f.name], f.ref_name
+        elif isinstance(f, ast.DerivedTable):
+            src, alias = f.query, f.alias
+        else:
+            continue
+        inner = src.body
+        if not isinstance(inner, ast.Select) or not inner.group_by:
+            continue
+        refs = block_refs(inner)
+        info = base_table(refs[0], ctes, ctx) if refs else None
+        if info is not None and info.scope:
+            out[alias] = info
+    return out
+
+
+def ninth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The ninth pass's shapes (module docstring) of one row."""
+    from cimgen.equalities import block_equalities
+    from cimgen.expand.multiply import multiplied
+
+    found: set[str] = set()
+    for _, body in _blocks(query):
+        grouped = _grouped_sources(body, query, ctx)
+        if not grouped:
+            continue
+        eq = block_equalities(body)
+        same, fixed = eq.classes, eq.fixed()
+        for r in block_refs(body):
+            info = ctx.by_name.get(r.qualified) if r.schema is not None else None
+            if info is None or not info.scope:
+                continue
+            for alias, src in grouped.items():
+                linked = any(
+                    ast.tables_read(c) == {alias, r.ref_name}
+                    for c in ast.block_conditions(body, outer_joins=True)
+                )
+                if not linked or len(src.scope) != len(info.scope):
+                    continue
+                if not all(
+                    same.find((alias, a)) == same.find((r.ref_name, b))
+                    or same.find((r.ref_name, b)) in fixed
+                    for a, b in zip(src.scope, info.scope, strict=True)
+                ):
+                    found.add("scope_mixed")
+    why = multiplied(query, ctx)
+    if why is not None and "copies" in why:
+        found.add("sum_over_copies")
+    return found
+
+
 _AGG_NAMES = ("count", "sum", "avg", "min", "max")
 
 
@@ -778,8 +851,9 @@ def main() -> None:
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
             eighth = eighth_shapes_a(query, ctx) | eighth_shapes_b(query, ctx)
+            later = eighth | ninth_shapes(query, ctx)
             for name in (
-                found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | eighth
+                found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | later
             ):
                 counts[name] += 1
         print(run, rows, dict(sorted(counts.items())))

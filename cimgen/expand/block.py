@@ -205,19 +205,28 @@ class Block:
         if p.kind == "key":
             pairs = list(p.pairs)
             scope_a, scope_b = other.info.scope, it.info.scope
+            grouped = [x.ref for x in (other, it) if x.ref is not None and x.ref.grouped]
             if (
                 scope_a
                 and scope_b
                 and len(scope_a) == len(scope_b)
-                and p.source != "group"
                 and not any(a in scope_a for a, _ in pairs)
-                and not (other.ref is not None and other.ref.grouped)
-                and not (it.ref is not None and it.ref.grouped)
+                # a grouped CTE or derived table joins on the scope it grouped by (a
+                # plain group of every scenario has none to offer)
+                and (all(g.scope or g.pins for g in grouped) if grouped else p.source != "group")
             ):  # bus numbers repeat in every scenario: the same project scenario too
                 pairs += list(zip(scope_a, scope_b, strict=True))
-            eqs: list[ast.Expr] = [
-                ast.BinaryOp("=", column(other, a), column(it, b)) for a, b in pairs
-            ]
+            eqs: list[ast.Expr] = []
+            for ca, cb in pairs:
+                # a grouped side pinned to one scenario: the joined side gets its literals
+                pin_a = _pinned(other, ca) if ca in scope_a else None
+                pin_b = _pinned(it, cb) if cb in scope_b else None
+                if pin_a is not None:
+                    eqs.append(ast.BinaryOp("=", column(it, cb), pin_a))
+                elif pin_b is not None:
+                    eqs.append(ast.BinaryOp("=", column(other, ca), pin_b))
+                else:
+                    eqs.append(ast.BinaryOp("=", column(other, ca), column(it, cb)))
             return conjoin(eqs)  # type: ignore[return-value]
         if p.kind == "colocated":
             r = it.info.geom(p.right_column or "")
@@ -316,6 +325,14 @@ class Block:
         else:
             return Counter()
         return Counter({k: v * scale for k, v in c.items() if k is not None})
+
+
+def _pinned(it: Item, col: str) -> ast.Expr | None:
+    """The literal a grouped CTE or derived table pins its scope column ``col`` to."""
+    ref = it.ref
+    if ref is None or not ref.grouped:
+        return None
+    return dict(ref.pins).get(col)
 
 
 def _tile_srid(sp: Spatial, it: Item, r: GeomCol) -> int | None:

@@ -356,6 +356,7 @@ class Builder:
             ref = column(it, col)
             body.add_out(Out(ref, None, "key", it))
             body.group.append(ref)
+            export.scope, export.pins = _group_scope(body, it, col)
             body.add_out(
                 Out(
                     ast.FuncCall("COUNT", star=True),
@@ -629,7 +630,7 @@ class Builder:
         (averaged when the block aggregates)."""
         export = it.ref
         for name in export.fixed:
-            if not name or name == export.key:
+            if not export.statistic(name):
                 continue
             col = ast.Column(name, it.alias)
             if aggregated:
@@ -750,7 +751,7 @@ class Builder:
             if parent.link is not None and parent.link.path.source != "group":
                 self.content.attr_out(block, parent, self.rng.choice((0, 1, 1)))
         for name in export.fixed:
-            if name and name != export.key:
+            if export.statistic(name):
                 block.add_out(
                     Out(ast.Column(name, head.alias), None, "measure", head, numeric=True)
                 )
@@ -1010,6 +1011,7 @@ class Builder:
                 key = column(inner_item, b)
                 inner.add_out(Out(key, None, "key", inner_item))
                 inner.group.append(key)
+                scope, pins = _group_scope(inner, inner_item, b)
                 n = count_name(info.noun)
                 inner.add_out(Out(ast.FuncCall("COUNT", star=True), n, "count", None, numeric=True))
                 self.content.aggregates(inner, 0, "none")
@@ -1021,8 +1023,13 @@ class Builder:
                     "derived",
                     grouped=True,
                     derived=True,
-                    fixed=[o.name or b for o in inner.outs],
+                    fixed=[
+                        o.name or (o.expr.name if isinstance(o.expr, ast.Column) else b)
+                        for o in inner.outs
+                    ],
                     key=b,
+                    scope=scope,
+                    pins=pins,
                 )
                 export.inline = True  # written in FROM at assembly, as a clustering's
                 self.exports.append(export)
@@ -1064,3 +1071,49 @@ class Builder:
                 ctes.append(ast.CTE(export.name, bodies[export.name]))
         limit = ast.Number(str(block.limit)) if block.limit is not None else None
         return ast.Query(body, tuple(ctes), order, limit)
+
+
+def _group_scope(
+    body: Block, it: Item, key: str
+) -> tuple[tuple[str, ...], tuple[tuple[str, ast.Expr], ...]]:
+    """(scope, pins) of a group CTE or derived table: a key that repeats in every project
+    scenario (a bus id) names one thing only with its scope, so the reader never meets the
+    groups of one scenario with the rows of another (:meth:`Block.join_condition`). Rows
+    pinned to one project scenario (by ``body`` or the CTE it reads) give the pins, which
+    the reader's join repeats on the joined table; otherwise ``body`` groups by ``it``'s
+    scope columns beside ``key`` and outputs them, and the reader joins on them. ((), ())
+    for an unscoped table or a key that is itself a scope column."""
+    scope = it.info.scope
+    if not scope or key in scope:
+        return (), ()
+    pins = _scope_pins(body, it)
+    if all(c in pins for c in scope):
+        return (), tuple((c, pins[c]) for c in scope)
+    for c in scope:
+        ref = column(it, c)
+        body.add_out(Out(ref, None, "key", it))
+        body.group.append(ref)
+    return tuple(scope), ()
+
+
+def _scope_pins(body: Block, it: Item) -> dict[str, ast.Expr]:
+    """Scope column -> the literal ``body`` (or, for a CTE item, the CTEs it reads) pins
+    ``it``'s rows to."""
+    pins: dict[str, ast.Expr] = {}
+    block, item = body, it
+    for _ in range(8):
+        for p in block.preds:
+            e = p.expr
+            if (
+                p.item is item
+                and p.kind == "scope"
+                and p.column is not None
+                and isinstance(e, ast.BinaryOp)
+                and e.op == "="
+                and not isinstance(e.right, ast.Column)
+            ):
+                pins.setdefault(p.column, e.right)
+        if item.ref is None:
+            break
+        block, item = item.ref.body, item.ref.anchor
+    return pins

@@ -44,6 +44,16 @@ class Export:
     needed: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # outputs the body defines itself
     key: str | None = None  # the group key (grouped exports)
+    # scope columns grouped beside the key (a bus id repeats per project scenario): the
+    # reader's join equates them too, or it meets the groups of every scenario
+    scope: tuple[str, ...] = ()
+    # or the literals the body pins its scope to (one project scenario): the reader's join
+    # pins the joined table's scope to them
+    pins: tuple[tuple[str, ast.Expr], ...] = ()
+
+    def statistic(self, name: str) -> bool:
+        """Is ``name`` an output the body computes (not its group key or scope)?"""
+        return bool(name) and name != self.key and name not in self.scope
 
     def need(self, name: str) -> None:
         if name in self.fixed or name in self.needed:

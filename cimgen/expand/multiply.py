@@ -575,7 +575,8 @@ def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = No
             ):
                 return "a table joined and asked about again in EXISTS / IN"
         if many and (body.group_by or aggregated(body)):
-            if _sums_copies(body, many):
+            found = links.block(body, ctes) if links is not None else _block_links(body, ctes, ctx)
+            if _sums_copies(body, many, found[1]):
                 return "a sum or average of a row's value over the copies a join makes"
             continue
         if not many:
@@ -592,11 +593,31 @@ def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = No
     return None
 
 
-def _sums_copies(body: ast.Select, many: dict[str, str]) -> bool:
+def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> bool:
     """Does the block SUM or AVG a value of a row that a join meets several times (the
     total length of lines over line x nearby-building pairs counts each line once per
     building: the sixth pass's blind review, "SUM/AVG over line-building fan-out inflates
-    total length")? MIN, MAX and DISTINCT aggregates are the same over copies."""
+    total length")? A row is met several times by every table met several per row
+    (``many``, or a key link of fan over 1) that is neither its own table nor one it is
+    reached through (``found``: the block's links): the lines of a bus over bus x
+    nearby-building x line rows are copied by the buildings, though they are to-many
+    themselves, and the buildings by the lines. MIN, MAX and DISTINCT
+    aggregates are the same over copies."""
+    parent: dict[str, str] = {}
+    copiers = set(many)  # and any key link that meets a second row (a bus's one or two lines)
+    for a, b, spatial, fan in found:
+        parent.setdefault(b, a)
+        if spatial if fan is None else fan > 1.0:
+            copiers.add(b)
+
+    def copied(t: str, used: set[str]) -> bool:
+        above, x = set(), t
+        while x in parent and x not in above:
+            x = parent[x]
+            above.add(x)
+        # a value that reads the copying table too is one of each pair (a distance)
+        return any(m not in used and m not in above for m in copiers)
+
     for n in _own(body):
         if not (
             isinstance(n, ast.FuncCall)
@@ -607,6 +628,8 @@ def _sums_copies(body: ast.Select, many: dict[str, str]) -> bool:
             continue
         used = ast.tables_read(n)
         if used and not used & set(many) and used & set(many.values()):
+            return True
+        if any(copied(t, used) for t in used):
             return True
     return False
 
