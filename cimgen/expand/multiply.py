@@ -309,7 +309,10 @@ def count_subjects(
                 named.add(count_name(ib.noun))
         items = [it for it in body.items if _is_count_star(it.expr)]
         if all(it.alias in named for it in items):
-            near = [b for b, (_, kind) in kinds.items() if kind == "spatial"]
+            counts = [
+                n for n in _own(body) if isinstance(n, ast.FuncCall) and n.name.upper() == "COUNT"
+            ]
+            near = _met_near(kinds, further=len(counts) == len(items))
             return _distinct_near(body, items, near, refs, ctes, ctx)
         subject = refs[names[0]]
         if subject.schema is None:
@@ -346,6 +349,21 @@ def count_subjects(
         )
         out = replace(out, order_by=order)
     return _select_keys(out, keyed, ctes, ctx) if keyed else out
+
+
+def _met_near(kinds: dict[str, tuple[str, str]], further: bool = True) -> list[str]:
+    """The aliases :func:`many_links` meets by nearness or intersection, and (``further``)
+    those met from them by any link (the properties of the buildings within 100 m of a
+    bus: a building near two buses brings its properties row twice). The block's counts
+    pass ``further=False`` when it has other counts beside the ones counted here (a second
+    distinct count of the near table would read as the same number)."""
+    near = [b for b, (_, kind) in kinds.items() if kind == "spatial"]
+    grown = further
+    while grown:
+        more = [b for b, (a, _) in kinds.items() if a in near and b not in near]
+        near.extend(more)
+        grown = bool(more)
+    return near
 
 
 def _distinct_near(
