@@ -149,6 +149,30 @@ def test_a_chunk_that_keeps_failing_ends_the_run_with_what_it_has(
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp folder
 
 
+def test_a_failure_waits_for_the_chunks_before_it(
+    faults: Path,
+    clean: Path,
+    patient: list[str],
+    tmp_path: Path,
+) -> None:
+    # the first chunk is still working when a later chunk has failed for good (as on a
+    # loaded box): the run still ends with every structure before the failed chunk decided
+    (faults / "slow-0").write_text("20")
+    (faults / "fail-7").touch()
+    out = tmp_path / "o"
+    try:
+        argv = [*ARGS, *patient, "--out", str(out), "--executor", "ray", "--workers", "2"]
+        assert _run(argv) == 1
+    finally:
+        (faults / "fail-7").unlink()
+        (faults / "slow-0").unlink()
+    failed = json.loads((out / "stats.json").read_text())["executor"]["failed_chunk"]
+    assert failed["first_index"] > 0  # structure 0 sits in an earlier chunk
+    accepted, rejected = _decided_before(clean, failed["first_index"])
+    assert accepted and _lines(out / "dataset.jsonl") == accepted
+    assert _lines(out / "rejected.jsonl") == rejected
+
+
 def test_local_executor_reports_a_failing_chunk_the_same_way(
     patient: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

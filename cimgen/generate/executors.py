@@ -231,9 +231,13 @@ def _ray_map(
     done: dict[int, list[Outcome]] = {}
     window = IN_FLIGHT_PER_WORKER * len(actors)
     submitted = yielded = 0
+    # the first chunk that failed for good: raised once every chunk before it is yielded
+    # (the run ends with all it decided before that chunk, however the chunks finished)
+    failure: tuple[int, ChunkFailed] | None = None
     try:
         while yielded < len(chunks):
-            while submitted < len(chunks) and submitted - yielded < window:
+            limit = len(chunks) if failure is None else failure[0]
+            while submitted < limit and submitted - yielded < window:
                 k = min(range(len(actors)), key=busy.__getitem__)
                 if busy[k] >= IN_FLIGHT_PER_WORKER:
                     break
@@ -247,6 +251,8 @@ def _ray_map(
                 yield done.pop(yielded)
                 yielded += 1
                 continue
+            if failure is not None and yielded == failure[0]:
+                raise failure[1]
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 number, k = pending.pop(ref)
@@ -254,7 +260,8 @@ def _ray_map(
                 try:
                     done[number] = ray.get(ref)
                 except Exception as exc:  # Ray tried it TRIES times already
-                    raise _failed(chunks[number], TRIES, _cause(exc)) from None
+                    if failure is None or number < failure[0]:
+                        failure = (number, _failed(chunks[number], TRIES, _cause(exc)))
     finally:  # stopped early (enough rows, Ctrl-C, a failed chunk): drop the rest
         for ref in pending:
             with contextlib.suppress(Exception):  # already finished, or the actor is gone
