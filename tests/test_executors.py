@@ -122,6 +122,20 @@ def _decided_before(clean: Path, index: int) -> tuple[list[str], list[str]]:
     return keep["dataset"], keep["rejected"]
 
 
+def _run_with_faults(faults: Path, files: dict[str, str], patient: list[str], out: Path) -> Path:
+    """A 2-worker Ray run with the fault ``files`` (name -> text) in place; it must fail
+    (exit 1). The files are removed afterwards; returns ``out``."""
+    for name, text in files.items():
+        (faults / name).write_text(text)
+    try:
+        argv = [*ARGS, *patient, "--out", str(out), "--executor", "ray", "--workers", "2"]
+        assert _run(argv) == 1
+    finally:
+        for name in files:
+            (faults / name).unlink()
+    return out
+
+
 def test_a_chunk_that_keeps_failing_ends_the_run_with_what_it_has(
     faults: Path,
     clean: Path,
@@ -129,13 +143,7 @@ def test_a_chunk_that_keeps_failing_ends_the_run_with_what_it_has(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    (faults / "fail-7").touch()
-    out = tmp_path / "o"
-    try:
-        argv = [*ARGS, *patient, "--out", str(out), "--executor", "ray", "--workers", "2"]
-        assert _run(argv) == 1
-    finally:
-        (faults / "fail-7").unlink()
+    out = _run_with_faults(faults, {"fail-7": ""}, patient, tmp_path / "o")
     err = capsys.readouterr().err
     assert "injected failure at structure 7" in err and "failed 3 time(s)" in err, err
     stats = json.loads((out / "stats.json").read_text())
@@ -157,15 +165,7 @@ def test_a_failure_waits_for_the_chunks_before_it(
 ) -> None:
     # the first chunk is still working when a later chunk has failed for good (as on a
     # loaded box): the run still ends with every structure before the failed chunk decided
-    (faults / "slow-0").write_text("20")
-    (faults / "fail-7").touch()
-    out = tmp_path / "o"
-    try:
-        argv = [*ARGS, *patient, "--out", str(out), "--executor", "ray", "--workers", "2"]
-        assert _run(argv) == 1
-    finally:
-        (faults / "fail-7").unlink()
-        (faults / "slow-0").unlink()
+    out = _run_with_faults(faults, {"slow-0": "20", "fail-7": ""}, patient, tmp_path / "o")
     failed = json.loads((out / "stats.json").read_text())["executor"]["failed_chunk"]
     assert failed["first_index"] > 0  # structure 0 sits in an earlier chunk
     accepted, rejected = _decided_before(clean, failed["first_index"])

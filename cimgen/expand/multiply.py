@@ -892,29 +892,49 @@ def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = Non
             for x in ast.walk(r)
             if isinstance(x, ast.TableRef) and x.schema is None and x.name == cte.name
         }
-        used: set[str] = set()
-        star = False
-        for x in (n for r in readers for n in ast.walk(r)):
-            if isinstance(x, ast.Star) and (x.table is None or x.table in names):
-                star = True
-            if isinstance(x, ast.Column) and (x.table is None or x.table in names):
-                used.add(x.name)
-        if star or not names:
+        used = columns_read(readers, names)
+        if used is None or not names:
             continue
-        keep = body.items
-        for it in body.items:
-            name = _item_name(it)
-            if name is None or name in used or it.expr in body.group_by:
-                continue
-            rest = tuple(x for x in keep if x is not it)
-            if _last_use(replace(body, items=rest), it, ctx):
-                # the CTE joins a table only for a column nobody reads (PUR012 / PUR001)
-                raise BuildError(f"CTE {cte.name} joins a table for {name}, never read")
-            keep = rest
+        keep = drop_unread(body, used, ctx, refuse=cte.name)
         if keep and len(keep) < len(body.items):
             new = replace(cte, query=replace(cte.query, body=replace(body, items=keep)))
             query = replace(query, ctes=(*query.ctes[:k], new, *query.ctes[k + 1 :]))
     return query
+
+
+def columns_read(readers: list[Any], aliases: set[str]) -> set[str] | None:
+    """The column names ``readers`` read of the tables named ``aliases`` (unqualified
+    columns count too); ``None`` where a star reads them all."""
+    used: set[str] = set()
+    for x in (n for r in readers for n in ast.walk(r)):
+        if isinstance(x, ast.Star) and (x.table is None or x.table in aliases):
+            return None
+        if isinstance(x, ast.Column) and (x.table is None or x.table in aliases):
+            used.add(x.name)
+    return used
+
+
+def drop_unread(
+    body: ast.Select, used: set[str], ctx: ExpansionContext | None, refuse: str | None = None
+) -> tuple[ast.SelectItem, ...]:
+    """``body``'s items without those its readers do not use (``used``; a grouping key
+    stays). An item that is a joined table's last use (:func:`_last_use`) stays -- or, for a
+    CTE (``refuse``: its name), is a :class:`BuildError`: the CTE would join a table only
+    for a column nobody reads (PUR012 / PUR001). A derived table keeps its last item."""
+    keep = body.items
+    for it in body.items:
+        name = _item_name(it)
+        if name is None or name in used or it.expr in body.group_by:
+            continue
+        rest = tuple(x for x in keep if x is not it)
+        if refuse is None and not rest:
+            continue
+        if _last_use(replace(body, items=rest), it, ctx):
+            if refuse is not None:
+                raise BuildError(f"CTE {refuse} joins a table for {name}, never read")
+            continue
+        keep = rest
+    return keep
 
 
 def _last_use(body: ast.Select, item: ast.SelectItem, ctx: ExpansionContext | None = None) -> bool:

@@ -33,9 +33,10 @@ from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
     _ctes,
     _item_name,
-    _last_use,
     aggregated,
     block_refs,
+    columns_read,
+    drop_unread,
     many_links,
 )
 
@@ -355,21 +356,10 @@ def _trim_derived(item: ast.FromItem, read: list[Any], ctx: ExpansionContext | N
         or (aggregated(body) and not body.group_by)
     ):
         return replace(item, query=inner)
-    used: set[str] = set()
-    for x in (n for r in read for n in ast.walk(r)):
-        if isinstance(x, ast.Star) and (x.table is None or x.table == item.alias):
-            return replace(item, query=inner)
-        if isinstance(x, ast.Column) and (x.table is None or x.table == item.alias):
-            used.add(x.name)
-    keep = body.items
-    for it in body.items:
-        name = _item_name(it)
-        if name is None or name in used or it.expr in body.group_by:
-            continue
-        rest = tuple(x for x in keep if x is not it)
-        if not rest or _last_use(replace(body, items=rest), it, ctx):
-            continue
-        keep = rest
+    used = columns_read(read, {item.alias})
+    if used is None:
+        return replace(item, query=inner)
+    keep = drop_unread(body, used, ctx)
     if len(keep) < len(body.items):
         inner = replace(inner, body=replace(body, items=keep))
     return replace(item, query=inner)
