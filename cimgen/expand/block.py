@@ -117,6 +117,10 @@ class Block:
             self._passing[key] = got
         return got
 
+    def forget_passing(self) -> None:
+        """Predicates were removed: the rows cached per number of predicates are stale."""
+        self._passing.clear()
+
     def adopt_required(self) -> None:
         """Predicates the links need (a raster table's SRID and kind)."""
         for it in self.frame.items:

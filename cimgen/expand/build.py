@@ -620,6 +620,7 @@ class Builder:
             if f"{subject.alias}.{c}" not in block.filtered() and block.add_pred(
                 self.flt.label(subject, c)
             ):
+                drop_places(block)
                 return
         for g in self.content.geoms(subject):
             if block.add_pred(self.flt.near_point(subject, g, small=True)):
@@ -1071,6 +1072,26 @@ class Builder:
                 ctes.append(ast.CTE(export.name, bodies[export.name]))
         limit = ast.Number(str(block.limit)) if block.limit is not None else None
         return ast.Query(body, tuple(ctes), order, limit)
+
+
+def drop_places(block: Block) -> None:
+    """A row named by its label is the query's place: a point or box asked of the block's
+    vector rows beside it is dropped (lead's read, issue 14: "buildings within 750 m of
+    (9.22, 45.47), with ID 'OSM_194056'" names one building twice; "a bus named
+    'Distribution Point 250' within 1000 m of ..."). A raster tile read at a point keeps
+    its point: that is where its value is read."""
+    keep = [
+        p
+        for p in block.preds
+        if not (
+            p.place
+            and p.kind == "spatial"
+            and not any(r.name == p.column for r in p.item.info.rasters)
+        )
+    ]
+    if len(keep) < len(block.preds):
+        block.preds[:] = keep
+        block.forget_passing()
 
 
 def _group_scope(

@@ -117,6 +117,9 @@ def drop_constant_aggregates(
         keep = tuple(it for it in body.items if it not in drop)
         if not keep or any(_item_name(it) in ordered for it in drop):
             raise BuildError("an aggregate of a value the query's pins fix")
+        if body.group_by and not any(_aggregate(n) for it in keep for n in ast.walk(it.expr)):
+            # "for each line name, compute the of ..." (lead's read, issue 14)
+            raise BuildError("a grouping left with no aggregate once the pins fix them")
         out = replace(body, items=keep)
         read = {a for it in drop for a in ast.tables_read(it.expr)}
         if any(not _serves(out, a) for a in read):

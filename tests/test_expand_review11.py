@@ -1,0 +1,84 @@
+"""Issue 14, the lead's read of 2a85859 (300 CTGAN rows, seed 0): a spatial join between
+big sides narrowed its subject to one named row *beside* the place the query already
+asked ("buildings within 750 m of (9.22, 45.47), with ID 'OSM_194056'": one building
+named twice; 6 of 300 rows), and a grouped block whose only aggregate the pins fixed kept
+its GROUP BY with no aggregate ("For each line name ..., compute the of ...")."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from expand_support import ctx
+from test_expand import context, corpus_structures
+
+from cimgen import ast
+from cimgen.expand import expand
+from cimgen.expand.frame import BuildError
+from cimgen.expand.multiply import block_refs
+from cimgen.expand.pinned import drop_constant_aggregates
+from cimgen.grammar import parse
+from cimgen.render import render_postgis
+
+_PLACES = frozenset({"st_makepoint", "st_makeenvelope"})
+
+
+def _named_and_placed(query: ast.Query, c: object) -> bool:
+    """A block that names one row by a label (``gb.name = 'Distribution Point 250'``) and
+    also asks a vector row for a literal point or box."""
+    for body in (n for n in ast.walk(query) if isinstance(n, ast.Select)):
+        tables = {r.alias or r.name: r for r in block_refs(body)}
+        named = placed = False
+        for cond in ast.conjuncts(body.where):
+            if (
+                isinstance(cond, ast.BinaryOp)
+                and cond.op == "="
+                and isinstance(cond.left, ast.Column)
+                and isinstance(cond.right, ast.String)
+            ):
+                ref = tables.get(cond.left.table or "")
+                if ref is not None and ref.schema is not None:
+                    info = c.table(f"{ref.schema}.{ref.name}")  # type: ignore[attr-defined]
+                    named |= cond.left.name in info.labels and cond.left.name not in info.scope
+            funcs = {n.name.lower() for n in ast.walk(cond) if isinstance(n, ast.FuncCall)}
+            rast = any(isinstance(n, ast.Column) and n.name == "rast" for n in ast.walk(cond))
+            placed |= bool(funcs & _PLACES) and not rast
+        if named and placed:
+            return True
+    return False
+
+
+def test_a_row_named_to_bound_a_spatial_join_is_not_also_placed() -> None:
+    c = context("cim_wizard")
+    rng = random.Random(11)
+    built = hit = 0
+    for k, s in enumerate(rng.sample(corpus_structures(), 400)):
+        e = expand(s, c, random.Random(k))
+        if e.query is None:
+            continue
+        built += 1
+        if _named_and_placed(e.query, c):
+            hit += 1
+            print(render_postgis(e.query))
+    assert built > 300
+    assert hit == 0
+
+
+GROUPED = """SELECT gl.name, b.building_geometry_source, COUNT(DISTINCT gb.id) AS n_grid_buses
+FROM cim_vector.grid_bus AS gb
+JOIN cim_vector.building AS b ON ST_Within(gb.geometry, b.building_geometry)
+JOIN cim_vector.grid_line AS gl ON gb.scenario_id = gl.scenario_id
+  AND gb.project_id = gl.project_id AND gb.bus_id = gl.from_bus
+WHERE gb.project_id = 'milan_citta_studi_2024' AND gb.scenario_id = 'optimized'
+  AND b.lod = 1 AND gb.name = 'Distribution Point 568'
+GROUP BY gl.name, b.building_geometry_source"""
+
+
+def test_a_grouping_whose_only_aggregate_the_pins_fix_is_refused() -> None:
+    with pytest.raises(BuildError, match="grouping left with no aggregate"):
+        drop_constant_aggregates(parse(GROUPED), ctx())
+
+
+def test_a_grouping_keeps_an_aggregate_the_pins_do_not_fix() -> None:
+    q = parse(GROUPED.replace("COUNT(DISTINCT gb.id)", "COUNT(DISTINCT b.id)"))
+    assert drop_constant_aggregates(q, ctx()) == q
