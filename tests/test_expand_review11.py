@@ -82,3 +82,44 @@ def test_a_grouping_whose_only_aggregate_the_pins_fix_is_refused() -> None:
 def test_a_grouping_keeps_an_aggregate_the_pins_do_not_fix() -> None:
     q = parse(GROUPED.replace("COUNT(DISTINCT gb.id)", "COUNT(DISTINCT b.id)"))
     assert drop_constant_aggregates(q, ctx()) == q
+
+
+MIXED = """SELECT b.building_id, bp.hvac_type, ps.project_name, bp.scenario_id,
+  ps.scenario_id AS ps_scenario_id
+FROM cim_vector.building AS b
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+JOIN cim_vector.project_scenario AS ps ON ST_Contains(ps.census_boundary, b.building_geometry)
+WHERE b.building_geometry_source = 'osm'"""
+
+
+def test_scoped_tables_met_through_an_unscoped_one_share_the_scenario() -> None:
+    from expand_support import SCHEMA
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.expand.distinct import tie_scopes
+    from cimgen.render import render_duckdb
+
+    q = parse(MIXED)
+    tied = tie_scopes(q, ctx())
+    sql = render_postgis(tied)
+    assert "ps.project_id = bp.project_id" in sql and "ps.scenario_id = bp.scenario_id" in sql
+    con = open_fixture(SCHEMA, 0)
+    try:
+        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+        after = con.execute(render_duckdb(tied, SCHEMA).sql).fetchall()
+    finally:
+        con.close()
+    assert any(r[3] != r[4] for r in before)  # rows of two scenarios side by side
+    assert after and all(r[3] == r[4] for r in after)
+    assert tie_scopes(tied, ctx()) == tied  # tied once
+
+
+def test_a_pair_of_one_scoped_tables_rows_is_left_to_its_link() -> None:
+    from cimgen.expand.distinct import tie_scopes
+
+    q = parse(
+        "SELECT a.project_name, b.project_name AS other FROM cim_vector.project_scenario AS a "
+        "JOIN cim_vector.project_scenario AS b ON ST_Intersects(a.project_boundary, "
+        "b.project_boundary) AND a.project_id <> b.project_id"
+    )
+    assert tie_scopes(q, ctx()) == q

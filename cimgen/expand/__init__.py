@@ -31,6 +31,7 @@ from cimgen.expand.distinct import (
     equate_levels,
     order_by_what_varies,
     pin_scope,
+    tie_scopes,
 )
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
@@ -193,7 +194,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     for target, honour in plan:
         try:
             query = Builder(target, ctx, rng, honour).build()
-            query = order_by_what_varies(equate_levels(pin_scope(query, ctx), ctx), ctx)
+            query = tie_scopes(pin_scope(query, ctx), ctx)
+            query = order_by_what_varies(equate_levels(query, ctx), ctx)
             query = distinguish(drop_constants(query, ctx), ctx)
             links = Links(ctx)  # the link analysis, read once for the steps below
             query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)

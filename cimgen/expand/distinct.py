@@ -109,6 +109,49 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return replace(query, body=replace(body, where=where))
 
 
+def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """``query`` with its scoped tables in one project scenario when none is pinned: rows
+    of two scoped tables met through something unscoped (building properties and the
+    project scenarios containing the building; lines near a building and the project
+    containing it) would otherwise pair every scenario of one with every scenario of the
+    other (lead's read, issue 14: ``bp.scenario_id`` 'proposed' beside ``ps.scenario_id``
+    'baseline' on one row; a count of property records over scenario pairs). The first
+    scoped table's scope columns are equated with each other's (what :func:`pin_scope`
+    does with a literal when one is pinned)."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    eq = block_equalities(body)
+    same = eq.classes
+    fixed = eq.fixed()
+    extra: list[ast.Expr] = []
+    anchor: dict[str, tuple[str, str]] = {}
+    first_table: str | None = None
+    for ref in (r for item in body.from_ for r in inner_table_refs(item)):
+        info = ctx.by_name.get(ref.qualified)
+        if info is None or not info.scope:
+            continue
+        first_table = first_table or ref.qualified
+        if ref.qualified == first_table and anchor:
+            continue  # a pair of one table's rows: frame.pair_terms says how they meet
+        alias = ref.alias or ref.name
+        for column in info.scope:
+            first = anchor.setdefault(column, (alias, column))
+            root, other = same.find((alias, column)), same.find(first)
+            if first == (alias, column) or root == other or (root in fixed and other in fixed):
+                continue
+            same.union((alias, column), first)
+            extra.append(
+                ast.BinaryOp("=", ast.Column(column, alias), ast.Column(first[1], first[0]))
+            )
+    if not extra:
+        return query
+    where = body.where
+    for cond in extra:
+        where = cond if where is None else ast.BinaryOp("AND", where, cond)
+    return replace(query, body=replace(body, where=where))
+
+
 def open_levels(body: ast.Select, ctx: ExpansionContext) -> list[tuple[str, str, str]]:
     """(alias, alias, column): two inner-joined tables of the block about one thing (their
     labels equated: ``bhc.building_id = bp.building_id``, ``b.building_id = ...``) that
