@@ -48,14 +48,21 @@ def test_the_corpus_s_subjects_pairs_and_raster_reads_are_learnt() -> None:
         "ON ST_Intersects(d.rast, ST_Centroid(b.building_geometry)) WHERE b.lod = 1"
     )
     plain = "SELECT c.sez2011 FROM cim_census.census_geo c"
-    facts = learn_corpus(SCHEMA, [Stage1Record("a", sql, 1), Stage1Record("b", plain, 2)])
-    combos = facts.combinations()
-    assert combos.subjects == {BUILDING: 1, CENSUS: 1}
-    assert combos.pairs == {("cim_raster.dtm_raster", BUILDING): 1}
+    met = (
+        "SELECT c.sez2011, COUNT(*) AS n_buildings FROM cim_census.census_geo c "
+        "JOIN cim_vector.building b ON ST_Within(b.building_geometry, c.geometry) "
+        "GROUP BY c.sez2011"
+    )
+    records = [Stage1Record("a", sql, 1), Stage1Record("b", plain, 2), Stage1Record("c", met, 3)]
+    combos = learn_corpus(SCHEMA, records).combinations()
+    assert combos.subjects == {BUILDING: 1, CENSUS: 2}
+    assert combos.pairs == {(CENSUS, BUILDING): 1, ("cim_raster.dtm_raster", BUILDING): 1}
     assert combos.pair(BUILDING, "cim_raster.dtm_raster") == 1
     assert combos.raster_at == {("cim_raster.dtm_raster", BUILDING): 1}
     assert combos.read_at("cim_raster.dtm_raster", CENSUS) == 0
-    assert (combos.records, combos.multi) == (2, 1)
+    assert combos.meets == {(CENSUS, BUILDING): 1}
+    assert combos.meet(BUILDING, CENSUS) == 1
+    assert (combos.records, combos.multi) == (3, 2)
 
 
 def test_a_pair_the_corpus_never_reads_together_is_almost_never_built() -> None:

@@ -55,7 +55,7 @@ def subject_count(
     if not with_all(combos, t.qualified, have):
         return 0
     if spatial and not any(
-        p.kind == "spatial" and (p.right == t.qualified or combos.pair(t.qualified, p.right))
+        p.kind == "spatial" and (p.right == t.qualified or combos.meet(t.qualified, p.right))
         for p in ctx.paths_from(t.qualified)
     ):
         return 0
@@ -68,7 +68,8 @@ def subject_count(
 
 def link_count(ctx: ExpansionContext, left: str, path: JoinPath, have: Iterable[str]) -> int:
     """How often the corpus reads ``path.right`` beside ``left`` (a raster: at ``left``'s
-    geometry, or a vector table by a raster's tile) -- 0 when it never reads it beside
+    geometry, or a vector table by a raster's tile; a spatial link: the two geometries
+    compared) -- 0 when it never reads it beside
     every table the query already reads."""
     combos = ctx.combos
     right = path.right
@@ -77,6 +78,8 @@ def link_count(ctx: ExpansionContext, left: str, path: JoinPath, have: Iterable[
     if path.kind == "raster":
         raster, vector = (right, left) if ctx.table(right).rasters else (left, right)
         return combos.read_at(raster, vector)
+    if path.kind == "spatial" and right != left:
+        return combos.meet(left, right)
     return combos.pair(left, right)
 
 

@@ -44,6 +44,8 @@ class CorpusFacts:
     subjects: Counter[str] = field(default_factory=Counter)
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # sorted pair
     raster_at: Counter[tuple[str, str]] = field(default_factory=Counter)  # (raster, vector)
+    # pairs of vector tables whose geometries one spatial call compares (a sorted pair)
+    meets: Counter[tuple[str, str]] = field(default_factory=Counter)
     multi: int = 0  # records reading two tables or more
 
     @property
@@ -64,6 +66,7 @@ class CorpusFacts:
             subjects=dict(sorted(self.subjects.items())),
             pairs=dict(sorted(self.pairs.items())),
             raster_at=dict(sorted(self.raster_at.items())),
+            meets=dict(sorted(self.meets.items())),
             records=self.records,
             multi=self.multi,
         )
@@ -85,6 +88,7 @@ class Combinations:
     subjects: dict[str, int] = field(default_factory=dict)
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)
     raster_at: dict[tuple[str, str], int] = field(default_factory=dict)  # (raster, vector)
+    meets: dict[tuple[str, str], int] = field(default_factory=dict)  # geometry with geometry
     records: int = 0
     multi: int = 0
 
@@ -101,8 +105,12 @@ class Combinations:
             return self.pair(raster, vector)
         return self.raster_at.get((raster, vector), 0)
 
-    def reads_raster_at(self, vector: str) -> bool:
-        return any(v == vector for _, v in self.raster_at) or not self.raster_at
+    def meet(self, a: str, b: str) -> int:
+        """How often a spatial call compares ``a``'s and ``b``'s geometries; without any such
+        call in the corpus, how often the two are read in one query."""
+        if not self.meets:
+            return self.pair(a, b)
+        return self.meets.get((a, b) if a <= b else (b, a), 0)
 
     def unseen(self, observations: int) -> float:
         """The chance left to a combination never seen in ``observations``."""
@@ -168,6 +176,7 @@ def _learn_tables(
         for b in tables[i + 1 :]:
             out.pairs[(a, b)] += 1
     seen: set[tuple[str, str]] = set()
+    met: set[tuple[str, str]] = set()
     for kind, body in nodes:
         if kind != "FuncCall":
             continue
@@ -183,8 +192,12 @@ def _learn_tables(
             for v, vk in kinds:
                 if rk == "raster" and vk == "geometry" and r != v:
                     seen.add((r, v))
+                elif rk == vk == "geometry" and r < v:
+                    met.add((r, v))
     for pair in sorted(seen):
         out.raster_at[pair] += 1
+    for pair in sorted(met):
+        out.meets[pair] += 1
 
 
 def _collect(value: Any, nodes: list[tuple[str, dict[str, Any]]]) -> None:
