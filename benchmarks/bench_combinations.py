@@ -12,6 +12,8 @@ Per run it prints the rows that read
 * ``unseen_pair`` -- a pair of tables no corpus query reads together;
 * ``unseen_raster_at`` -- a raster at a vector table's geometry the corpus never reads that
   raster at (only for rasters the corpus reads at some geometry);
+* ``unseen_meet`` -- two vector tables' geometries compared by one spatial call, which no
+  corpus query compares (only when the corpus compares some);
 * ``unseen_subject`` -- a first table no corpus query starts from;
 
 and how far the rows' subjects are from the corpus's (total variation distance of the two
@@ -55,6 +57,8 @@ def unseen(schema: Schema, record: Stage1Record, corpus: Combinations) -> tuple[
         out.add("unseen_pair")
     if any(corpus.read_at(r, v) == 0 for r, v in own.raster_at if _read_somewhere(corpus, r)):
         out.add("unseen_raster_at")
+    if corpus.meets and any(corpus.meet(a, b) == 0 for a, b in own.meets):
+        out.add("unseen_meet")
     subject = next(iter(own.subjects), "")
     if subject and corpus.subject(subject) == 0:
         out.add("unseen_subject")
