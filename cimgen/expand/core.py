@@ -1,12 +1,14 @@
 """The core FROM of a query: a subject, its pivot, and links chosen in small named steps.
 
 1. :func:`choose_subject` -- the entity the question is about, fit for the query's needs
-   (a raster to read, a spatial join to make, something to cluster or measure);
+   (a raster to read, a spatial join to make, something to cluster or measure), as often
+   as the user's corpus starts from it (:mod:`.combine`);
 2. :func:`link_options` -- every way to add a table to the FROM from an item already there
    (a key the pivot's row shares, a geometry it lies in or near, a raster tile covering it),
    each with the partner row it meets;
-3. :func:`extend` -- add one link, preferring tables that bring something (labels,
-   attributes, geometry) and the kind of link the query type asks for.
+3. :func:`extend` -- add one link, preferring tables the corpus reads beside the query's
+   (:mod:`.combine`; without a corpus, tables that bring something: labels, attributes,
+   geometry) and the kind of link the query type asks for.
 """
 
 from __future__ import annotations
