@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from cimgen import ast
+from cimgen.expand import combine
 from cimgen.expand.block import Block, Out, conjoin
 from cimgen.expand.content import Content, drop_restated
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
@@ -158,7 +159,7 @@ class Builder:
         fresh = self.fresh()
         if fresh or not self.used:
             check = self.fits_first if not self.used else self.allowed
-            info = choose_subject(self.ctx, self.rng, needs, check)
+            info = choose_subject(self.ctx, self.rng, needs, check, frozenset(self.used))
             if not fresh and self.used and info.qualified not in self.used:
                 raise BuildError("subject must reuse a table")
         else:
@@ -790,6 +791,8 @@ class Builder:
                 and self.allowed(self.ctx.table(p.right))
             ]
             self.rng.shuffle(paths)
+            if fresh:  # a table the corpus reads beside the query's first
+                paths = combine.prefer(self.ctx, self.rng, it.table, paths, self.used)
             for p in paths:
                 if p.kind == "key":
                     if many and not multiplies(p, "key"):
@@ -872,7 +875,8 @@ class Builder:
         host = block.subject
         if host.ref is not None and host.ref.grouped:
             return False
-        for p in self.ctx.paths_from(host.table):
+        paths = [p for p in self.ctx.paths_from(host.table) if p.kind == "spatial"]
+        for p in combine.prefer(self.ctx, self.rng, host.table, paths, self.used):
             if p.kind != "spatial" or (p.right in self.used) == (
                 self.s.table_count - len(self.used) > 0
             ):
@@ -992,7 +996,10 @@ class Builder:
         for it in list(block.frame.items):
             if it.ref is not None:
                 continue
-            for p in self.ctx.paths_from(it.table):
+            paths = [p for p in self.ctx.paths_from(it.table) if p.kind == "key"]
+            if fresh:
+                paths = combine.prefer(self.ctx, self.rng, it.table, paths, self.used)
+            for p in paths:
                 if p.kind != "key" or len(p.pairs) != 1 or p.fan <= 1.5:
                     continue
                 if (p.right in self.used) != (not fresh) or not self.allowed(

@@ -35,7 +35,7 @@ from cimgen.grammar.constructs import (
 )
 from cimgen.models import Stage1Record
 from cimgen.schema.model import Column, Schema, Table
-from cimgen.world.corpus import CorpusFacts, learn_corpus
+from cimgen.world.corpus import Combinations, CorpusFacts, learn_corpus
 from cimgen.world.model import World
 from cimgen.world.pools import LiteralPools, build_pools
 
@@ -132,6 +132,9 @@ class ExpansionContext:
     # literal written for it must be one of them (the rest of the fixture is ours, not the
     # user's data)
     planted: dict[tuple[str, str], frozenset[Any]] = field(default_factory=dict)
+    # which tables the corpus's queries combine (subjects, pairs, rasters at geometries):
+    # the expander's choices follow it (cimgen.expand.combine)
+    combos: Combinations = field(default_factory=Combinations)
     by_name: dict[str, TableInfo] = field(default_factory=dict, compare=False, repr=False)
     # per-process memo of what is the same for every structure (e.g. the pivot pools of a
     # planted fixture); filled lazily, never part of the context's identity
@@ -210,6 +213,7 @@ class ExpansionContext:
             constructs=facts.constructs,
             operators=facts.operators,
             planted=_planted(planting),
+            combos=corpus.combinations(),
         )
 
     @classmethod

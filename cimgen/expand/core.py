@@ -1,12 +1,14 @@
 """The core FROM of a query: a subject, its pivot, and links chosen in small named steps.
 
 1. :func:`choose_subject` -- the entity the question is about, fit for the query's needs
-   (a raster to read, a spatial join to make, something to cluster or measure);
+   (a raster to read, a spatial join to make, something to cluster or measure), as often
+   as the user's corpus starts from it (:mod:`.combine`);
 2. :func:`link_options` -- every way to add a table to the FROM from an item already there
    (a key the pivot's row shares, a geometry it lies in or near, a raster tile covering it),
    each with the partner row it meets;
-3. :func:`extend` -- add one link, preferring tables that bring something (labels,
-   attributes, geometry) and the kind of link the query type asks for.
+3. :func:`extend` -- add one link, preferring tables the corpus reads beside the query's
+   (:mod:`.combine`; without a corpus, tables that bring something: labels, attributes,
+   geometry) and the kind of link the query type asks for.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cimgen.expand import combine
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError, Frame, Item, Link, Pivots, partner
@@ -46,7 +49,11 @@ def choose_subject(
     rng: random.Random,
     needs: Needs,
     allowed: Callable[[TableInfo], bool] = lambda t: True,
+    have: frozenset[str] = frozenset(),
 ) -> TableInfo:
+    """The query's subject, weighted by how often the corpus starts a query from each
+    table (:mod:`.combine`; by :func:`richness` without a corpus). ``have``: the tables
+    the query already reads (a later block's subject)."""
     options = []
     for t in ctx.tables:
         if not t.rows or not allowed(t):
@@ -65,14 +72,18 @@ def choose_subject(
             continue
         if needs.spatial_on and not any(p.kind == "spatial" for p in ctx.paths_from(t.qualified)):
             continue
-        w = richness(t)
+        w = 1.0
         if needs.raster and t.rasters:
             w *= 0.35  # a raster table on its own: tile metadata, less often than a vector
         options.append((t, w))
     if not options:
         raise BuildError("no table fits the query type")
-    tables, weights = zip(*options, strict=True)
-    return rng.choices(tables, weights)[0]
+    tables = [t for t, _ in options]
+    if not ctx.combos.subjects:
+        return rng.choices(tables, [w * richness(t) for t, w in options])[0]
+    counts = [combine.subject_count(ctx, t, have, needs.raster, needs.spatial_on) for t in tables]
+    weights = [w if n > 0 else w * richness(t) for (t, w), n in zip(options, counts, strict=True)]
+    return combine.choose(rng, tables, weights, counts, ctx.combos.unseen(ctx.combos.records))
 
 
 @dataclass
@@ -317,8 +328,65 @@ def extend(
     have: set[str],
     allowed: Callable[[TableInfo], bool] = lambda t: True,
 ) -> Item:
-    """Add one item to ``frame`` (see the module docstring)."""
-    options = link_options(ctx, pv, rng, frame, needs, fresh, have, allowed)
+    """Add one item to ``frame`` (see the module docstring). A new table follows what the
+    corpus combines (:mod:`.combine`): where it never reads any offered table beside the
+    query's, a second way to a table already read (the table count relaxed) comes first."""
+    options = _narrow(
+        link_options(ctx, pv, rng, frame, needs, fresh, have, allowed),
+        frame,
+        needs,
+        want_spatial_on,
+    )
+    counts = None
+    if fresh and ctx.combos.multi:
+        counts = [combine.link_count(ctx, frame.items[o.to].table, o.path, have) for o in options]
+        unseen = ctx.combos.unseen(ctx.combos.multi)
+        if not any(counts) and rng.random() >= unseen:
+            kinds = {o.path.kind for o in options}
+            again = [
+                o
+                for o in link_options(ctx, pv, rng, frame, needs, False, have, allowed)
+                if o.path.kind in kinds and not (needs.no_spatial_on and o.path.kind == "spatial")
+            ]
+            if not again:
+                # another attempt (another subject or pivot) finds what the corpus combines
+                raise BuildError("the corpus reads no table offered beside the query's")
+            options, counts = again, None
+
+    def weight(o: Option) -> float:
+        t = ctx.table(o.path.right)
+        w = 1.0
+        if o.to == 0:
+            w *= 2.0  # links from the subject read most naturally
+        if o.path.kind == "key":
+            w *= 1.5 if o.path.source == "schema" else 1.0
+            if o.path.fan > 3:
+                w *= 0.4  # a one-to-many link multiplies rows
+        if o.relation in ("inside", "covers"):
+            w *= 1.3
+        if t.scope and t.pk and set(t.pk) <= set(t.scope):
+            # the project scenario itself: it mostly shows a name (a query reading it is
+            # about several scenarios; content.filters pins none)
+            w *= 0.35
+        return w
+
+    weights = [
+        weight(o) * (1.0 if counts and counts[i] > 0 else richness(ctx.table(o.path.right)))
+        for i, o in enumerate(options)
+    ]
+    o = combine.choose(rng, options, weights, counts, ctx.combos.unseen(ctx.combos.multi))
+    link = Link(o.path, o.to, o.relation, o.distance)
+    if o.path.kind == "colocated":
+        link.point = _shared_point(pv, o, frame.items[o.to], rng)
+    item = Item(alias, ctx.table(o.path.right), o.row, link, mode)
+    frame.items.append(item)
+    return item
+
+
+def _narrow(
+    options: list[Option], frame: Frame, needs: Needs, want_spatial_on: bool
+) -> list[Option]:
+    """The options of the kind the query type asks for (raises when none is left)."""
     if needs.no_spatial_on:
         # a spatial link in an ON -- or in the WHERE of a comma / CROSS JOIN -- makes the
         # query a spatial join; these query types need another kind of link
@@ -335,31 +403,7 @@ def extend(
             options = raster
     if not options:
         raise BuildError("no link from the FROM items")
-
-    def weight(o: Option) -> float:
-        t = ctx.table(o.path.right)
-        w = richness(t)
-        if o.to == 0:
-            w *= 2.0  # links from the subject read most naturally
-        if o.path.kind == "key":
-            w *= 1.5 if o.path.source == "schema" else 1.0
-            if o.path.fan > 3:
-                w *= 0.4  # a one-to-many link multiplies rows
-        if o.relation in ("inside", "covers"):
-            w *= 1.3
-        if t.scope and t.pk and set(t.pk) <= set(t.scope):
-            # the project scenario itself: it mostly shows a name (a query reading it is
-            # about several scenarios; content.filters pins none)
-            w *= 0.35
-        return w
-
-    o = rng.choices(options, [weight(o) for o in options])[0]
-    link = Link(o.path, o.to, o.relation, o.distance)
-    if o.path.kind == "colocated":
-        link.point = _shared_point(pv, o, frame.items[o.to], rng)
-    item = Item(alias, ctx.table(o.path.right), o.row, link, mode)
-    frame.items.append(item)
-    return item
+    return options
 
 
 def _shared_point(pv: Pivots, o: Option, other: Item, rng: random.Random) -> tuple[float, float]:

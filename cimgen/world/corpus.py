@@ -39,6 +39,14 @@ class CorpusFacts:
     distances: Counter[float] = field(default_factory=Counter)  # ST_DWithin / ST_Buffer, m
     public_calls: int = 0
     spatial_calls: int = 0
+    # which tables a query combines: its subject (the first table written), every pair of
+    # tables read in one query, and the vector table at whose geometry a raster is read
+    subjects: Counter[str] = field(default_factory=Counter)
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)  # sorted pair
+    raster_at: Counter[tuple[str, str]] = field(default_factory=Counter)  # (raster, vector)
+    # pairs of vector tables whose geometries one spatial call compares (a sorted pair)
+    meets: Counter[tuple[str, str]] = field(default_factory=Counter)
+    multi: int = 0  # records reading two tables or more
 
     @property
     def public_share(self) -> float:
@@ -51,6 +59,62 @@ class CorpusFacts:
             return None
         xs, ys = sorted(p[0] for p in pts), sorted(p[1] for p in pts)
         return (xs[len(xs) // 2], ys[len(ys) // 2])
+
+    def combinations(self) -> Combinations:
+        """The tables this corpus combines (see :class:`Combinations`)."""
+        return Combinations(
+            subjects=dict(sorted(self.subjects.items())),
+            pairs=dict(sorted(self.pairs.items())),
+            raster_at=dict(sorted(self.raster_at.items())),
+            meets=dict(sorted(self.meets.items())),
+            records=self.records,
+            multi=self.multi,
+        )
+
+
+# a combination the corpus never makes is still taken with probability
+# UNSEEN / (UNSEEN + observations): a corpus of ten thousand queries all but rules it out,
+# one of fifty leaves it about one choice in eleven (additive smoothing of the unseen)
+UNSEEN = 5.0
+
+
+@dataclass(frozen=True)
+class Combinations:
+    """Which tables the corpus's queries combine: how often each table is a query's
+    subject (its first table), how often each pair is read in one query, and at which
+    vector table's geometry each raster table is read. Empty for an empty corpus: then
+    the expander keeps its own weights."""
+
+    subjects: dict[str, int] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+    raster_at: dict[tuple[str, str], int] = field(default_factory=dict)  # (raster, vector)
+    meets: dict[tuple[str, str], int] = field(default_factory=dict)  # geometry with geometry
+    records: int = 0
+    multi: int = 0
+
+    def subject(self, table: str) -> int:
+        return self.subjects.get(table, 0)
+
+    def pair(self, a: str, b: str) -> int:
+        return self.pairs.get((a, b) if a <= b else (b, a), 0)
+
+    def read_at(self, raster: str, vector: str) -> int:
+        """How often ``raster`` is read at ``vector``'s geometry; without any raster read
+        at a geometry in the corpus, how often the two are read in one query."""
+        if not any(r == raster for r, _ in self.raster_at):
+            return self.pair(raster, vector)
+        return self.raster_at.get((raster, vector), 0)
+
+    def meet(self, a: str, b: str) -> int:
+        """How often a spatial call compares ``a``'s and ``b``'s geometries; without any such
+        call in the corpus, how often the two are read in one query."""
+        if not self.meets:
+            return self.pair(a, b)
+        return self.meets.get((a, b) if a <= b else (b, a), 0)
+
+    def unseen(self, observations: int) -> float:
+        """The chance left to a combination never seen in ``observations``."""
+        return UNSEEN / (UNSEEN + observations)
 
 
 def learn_corpus(
@@ -80,12 +144,60 @@ def learn_corpus(
                     out.spatial_calls += 1
                     out.public_calls += len(names) > 1 and names[0] == "public"
                     _learn_call(names[-1].lower(), body.get("args") or [], out)
+        _learn_tables(nodes, aliases, res, schema, out)
         for kind, body in nodes:
             if kind == "JoinExpr" and body.get("quals"):
                 _learn_join(body["quals"], aliases, schema, out)
             elif kind == "SelectStmt" and body.get("whereClause"):
                 _learn_where(body["whereClause"], aliases, schema, out)
     return out
+
+
+def _learn_tables(
+    nodes: list[tuple[str, dict[str, Any]]],
+    aliases: dict[str, str],
+    res: dict[tuple[str | None, str], str],
+    schema: Schema,
+    out: CorpusFacts,
+) -> None:
+    """The query's subject, its pairs of tables and where it reads each raster."""
+    read: dict[str, int] = {}  # table -> first location written
+    for kind, body in nodes:
+        if kind == "RangeVar":
+            q = _resolve(res, body.get("schemaname"), body.get("relname", ""))
+            if q:
+                read[q] = min(read.get(q, 1 << 30), int(body.get("location", 0)))
+    if not read:
+        return
+    out.subjects[min(read, key=lambda q: (read[q], q))] += 1
+    tables = sorted(read)
+    out.multi += len(tables) > 1
+    for i, a in enumerate(tables):
+        for b in tables[i + 1 :]:
+            out.pairs[(a, b)] += 1
+    seen: set[tuple[str, str]] = set()
+    met: set[tuple[str, str]] = set()
+    for kind, body in nodes:
+        if kind != "FuncCall":
+            continue
+        refs: list[tuple[str, dict[str, Any]]] = []
+        _collect(body.get("args") or [], refs)
+        cols = [_colref({"ColumnRef": b}, aliases, schema) for k, b in refs if k == "ColumnRef"]
+        kinds = {
+            (c[0], schema.table(c[0]).column(c[1]).kind)  # type: ignore[union-attr]
+            for c in cols
+            if c is not None
+        }
+        for r, rk in kinds:
+            for v, vk in kinds:
+                if rk == "raster" and vk == "geometry" and r != v:
+                    seen.add((r, v))
+                elif rk == vk == "geometry" and r < v:
+                    met.add((r, v))
+    for pair in sorted(seen):
+        out.raster_at[pair] += 1
+    for pair in sorted(met):
+        out.meets[pair] += 1
 
 
 def _collect(value: Any, nodes: list[tuple[str, dict[str, Any]]]) -> None:

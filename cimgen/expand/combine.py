@@ -1,0 +1,101 @@
+"""Table combinations an analyst asks for: how the expander's choice of a subject and of a
+table to link follows what the user's corpus combines
+(:class:`cimgen.world.corpus.Combinations`).
+
+A combination the corpus makes is preferred in proportion to how often it makes it; one it
+never makes is taken with the small chance additive smoothing leaves it
+(:meth:`Combinations.unseen`), or when nothing the corpus combines is on offer. Without
+the information (an empty corpus) the caller's own weights decide, as before.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
+from cimgen.world.corpus import Combinations
+
+T = TypeVar("T")
+
+
+def choose(
+    rng: random.Random,
+    options: Sequence[T],
+    weights: Sequence[float],
+    counts: Sequence[int] | None,
+    unseen: float,
+) -> T:
+    """One of ``options``: by ``weights`` alone without ``counts``; else a combination the
+    corpus makes (weight times its count) unless, with chance ``unseen``, one it never
+    makes (by weight) -- when there are both kinds."""
+    if counts is None:
+        return rng.choices(options, weights)[0]
+    seen = [i for i, n in enumerate(counts) if n > 0]
+    never = [i for i, n in enumerate(counts) if n <= 0]
+    if never and (not seen or rng.random() < unseen):
+        return options[rng.choices(never, [weights[i] for i in never])[0]]
+    return options[rng.choices(seen, [weights[i] * counts[i] for i in seen])[0]]
+
+
+def with_all(combos: Combinations, table: str, have: Iterable[str]) -> bool:
+    """Is ``table`` read, in the corpus, beside every table the query already reads?"""
+    return all(combos.pair(x, table) > 0 for x in have if x != table)
+
+
+def subject_count(
+    ctx: ExpansionContext, t: TableInfo, have: Iterable[str], raster: bool, spatial: bool
+) -> int:
+    """How often the corpus starts a query from ``t`` -- 0 when it never reads ``t``
+    beside the query's other tables, or (``raster``: the query reads a raster at its
+    subject) never reads a raster at ``t``'s geometry, or (``spatial``: the query meets a
+    table by a spatial relation) never reads beside ``t`` a table it can meet so."""
+    combos = ctx.combos
+    if not with_all(combos, t.qualified, have):
+        return 0
+    if spatial and not any(
+        p.kind == "spatial" and (p.right == t.qualified or combos.meet(t.qualified, p.right))
+        for p in ctx.paths_from(t.qualified)
+    ):
+        return 0
+    if raster and not t.rasters:
+        rasters = [p.right for p in ctx.paths_from(t.qualified) if p.kind == "raster"]
+        if not any(combos.read_at(r, t.qualified) > 0 for r in rasters):
+            return 0
+    return combos.subject(t.qualified)
+
+
+def link_count(ctx: ExpansionContext, left: str, path: JoinPath, have: Iterable[str]) -> int:
+    """How often the corpus reads ``path.right`` beside ``left`` (a raster: at ``left``'s
+    geometry, or a vector table by a raster's tile; a spatial link: the two geometries
+    compared) -- 0 when it never reads it beside
+    every table the query already reads."""
+    combos = ctx.combos
+    right = path.right
+    if not with_all(combos, right, have):
+        return 0
+    if path.kind == "raster":
+        raster, vector = (right, left) if ctx.table(right).rasters else (left, right)
+        return combos.read_at(raster, vector)
+    if path.kind == "spatial" and right != left:
+        return combos.meet(left, right)
+    return combos.pair(left, right)
+
+
+def prefer(
+    ctx: ExpansionContext,
+    rng: random.Random,
+    left: str,
+    paths: list[JoinPath],
+    have: Iterable[str],
+) -> list[JoinPath]:
+    """``paths`` from ``left`` (already shuffled), those to a table the corpus reads beside
+    ``left`` and the query's tables first -- unless, with the chance the corpus leaves an
+    unseen combination, their order is kept. Without the corpus's pairs: unchanged."""
+    if not ctx.combos.multi or len(paths) < 2:
+        return paths
+    if rng.random() < ctx.combos.unseen(ctx.combos.multi):
+        return paths
+    have = tuple(have)
+    return sorted(paths, key=lambda p: link_count(ctx, left, p, have) <= 0)
