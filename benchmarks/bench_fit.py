@@ -17,9 +17,11 @@ load from other processes spreads over all of them; medians are compared:
 
 All run on the same training frame (the bundled demo corpus's features, 10,000 rows), the
 same seed and :data:`TORCH_THREADS` torch threads. Wall and CPU seconds are reported; CPU is
-this process's (all threads) and misses the joblib worker processes ctgan's data transformer
-uses, so it is a lower bound. A few epochs are enough: the overhead is per fit, not per
-epoch, so fewer epochs make the ratio stricter.
+this process's (all threads). The two bare variants transform their data in ctgan's joblib
+worker processes, whose CPU this misses (a lower bound) and whose start-up their wall time
+pays; ``fit_model`` and ``generate`` transform in process (:mod:`cimgen.structure.speedups`).
+A few epochs are enough: the overhead is per fit, not per epoch, so fewer epochs make the
+ratio stricter.
 
 Then each of our own steps around the fit is timed alone (median of 5), which is steadier
 than a difference of two noisy fits: input validation, metadata, the manifest's hashes, rule
