@@ -8,6 +8,7 @@ context, planted fixture), and prints a hash of every outcome so two code versio
 compared for identical results (issue 16).
 
     python benchmarks/bench_work_stages.py capture CAP.pkl [--rows 400] [--seed 3]
+        [--synthesizer ctgan]  # with a cached model: the default job's structures
     python benchmarks/bench_work_stages.py stages CAP.pkl [--n 1000]
 
 ``capture`` runs ``cimgen generate --synthesizer gaussian_copula --workers 1`` into a
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 
-def capture(out: Path, rows: int, seed: int) -> None:
+def capture(out: Path, rows: int, seed: int, synthesizer: str) -> None:
     import cimgen.generate.executors as ex
     from cimgen.cli import main
 
@@ -46,7 +47,7 @@ def capture(out: Path, rows: int, seed: int) -> None:
 
     ex.init_worker, ex.work_chunk = spy_init, spy_chunk  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["generate", "--synthesizer", "gaussian_copula", "--rows", str(rows)]
+        argv = ["generate", "--synthesizer", synthesizer, "--rows", str(rows)]
         argv += ["--seed", str(seed), "--workers", "1", "--out", str(Path(tmp) / "out")]
         with contextlib.suppress(SystemExit):
             main(argv)
@@ -109,9 +110,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--n", type=int, default=sys.maxsize)
+    parser.add_argument("--synthesizer", default="gaussian_copula")
     args = parser.parse_args()
     if args.mode == "capture":
-        capture(args.path, args.rows, args.seed)
+        capture(args.path, args.rows, args.seed, args.synthesizer)
     else:
         stages(args.path, args.n)
 

@@ -24,6 +24,7 @@ Canonical forms (the parser normalises to them, the expander must produce them):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Union
 
@@ -333,14 +334,37 @@ Node = Union[Expr, FromItem, Query, Select, SetOp, CTE, SelectItem, OrderItem, W
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# names an annotation may use for a field that never holds a node ("str | None",
+# "tuple[str, ...]"): such fields are not read when looking for children
+_PLAIN_NAMES = frozenset({"str", "int", "float", "bool", "None", "tuple"})
+
+
+def _plain(annotation: object) -> bool:
+    """Whether a field annotated so holds plain values only (no node can be in it)."""
+    if not isinstance(annotation, str):  # a module without postponed annotations
+        return annotation in (str, int, float, bool)
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9.]*", annotation)
+    return bool(names) and all(n in _PLAIN_NAMES for n in names)
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold nodes, in declaration order (the names, ops
+    and flags of a node are skipped: most fields of a tree are such plain values)."""
     names = _FIELDS.get(cls)
     if names is None:
-        names = tuple(f.name for f in fields(cls))
+        names = tuple(f.name for f in fields(cls) if not _plain(f.type))
         _FIELDS[cls] = names
     return names
+
+
+def node_fields(node: Any) -> tuple[str, ...]:
+    """The names of ``node``'s fields that may hold child nodes (or tuples of them), in
+    field order: for rewrites that rebuild a tree (``replace`` with changed children).
+
+    >>> node_fields(BinaryOp("=", Column("a"), Number("1")))
+    ('left', 'right')
+    """
+    return _FIELDS.get(type(node)) or _field_names(type(node))
 
 
 _IS_NODE: dict[type, bool] = {}
@@ -356,12 +380,15 @@ def _is_node(cls: type) -> bool:
 
 def children(node: Any) -> list[Any]:
     """The direct child nodes of ``node`` (dataclass fields, flattening tuples). Whether a
-    value is a node is looked up per type: the walks of the checks and the expander call
-    this ~800 times per candidate (issue 16)."""
+    value is a node is looked up per type, and fields annotated with plain types only
+    (names, operators, flags) are not read: the walks of the checks and the expander
+    call this ~800 times per candidate (issue 16)."""
     out: list[Any] = []
     known = _IS_NODE
     for name in _FIELDS.get(type(node)) or _field_names(type(node)):
         value = getattr(node, name)
+        if value is None:
+            continue
         if isinstance(value, tuple):
             for v in value:
                 node_v = known.get(type(v))
