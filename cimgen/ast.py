@@ -364,7 +364,8 @@ def node_fields(node: Any) -> tuple[str, ...]:
     >>> node_fields(BinaryOp("=", Column("a"), Number("1")))
     ('left', 'right')
     """
-    return _FIELDS.get(type(node)) or _field_names(type(node))
+    names = _FIELDS.get(type(node))
+    return _field_names(type(node)) if names is None else names
 
 
 _IS_NODE: dict[type, bool] = {}
@@ -385,7 +386,8 @@ def children(node: Any) -> list[Any]:
     call this ~800 times per candidate (issue 16)."""
     out: list[Any] = []
     known = _IS_NODE
-    for name in _FIELDS.get(type(node)) or _field_names(type(node)):
+    names = _FIELDS.get(type(node))
+    for name in _field_names(type(node)) if names is None else names:
         value = getattr(node, name)
         if value is None:
             continue
@@ -403,11 +405,34 @@ def children(node: Any) -> list[Any]:
 
 def walk(node: Any) -> Any:
     """Yield ``node`` and every node below it, depth first, in field order."""
+    # children() inlined: this loop runs for every node of every walk (issue 16)
     stack = [node]
+    pop, known, by_type = stack.pop, _IS_NODE, _FIELDS
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        stack.extend(reversed(children(current)))
+        names = by_type.get(type(current))
+        if names is None:
+            names = _field_names(type(current))
+        if not names:
+            continue
+        found: list[Any] = []
+        for name in names:
+            value = getattr(current, name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                for v in value:
+                    node_v = known.get(type(v))
+                    if node_v or (node_v is None and _is_node(type(v))):
+                        found.append(v)
+                continue
+            node_v = known.get(type(value))
+            if node_v or (node_v is None and _is_node(type(value))):
+                found.append(value)
+        if found:
+            found.reverse()
+            stack.extend(found)
 
 
 def walk_own(node: Any) -> Any:

@@ -60,3 +60,14 @@ def test_a_field_of_any_type_is_read() -> None:
     inner = ast.Column("a")
     assert ast.children(Holder("x", inner)) == [inner]
     assert ast.children(Holder("x", (inner, "y"))) == [inner]
+
+
+def test_walk_is_depth_first_in_field_order() -> None:
+    query = parse(SQL)
+    want, stack = [], [query]
+    while stack:
+        node = stack.pop()
+        want.append(node)
+        stack.extend(reversed(every_field_child(node)))
+    got = list(ast.walk(query))
+    assert len(got) == len(want) > 60 and all(a is b for a, b in zip(got, want, strict=True))
