@@ -453,9 +453,17 @@ def conjuncts(e: Expr | None) -> list[Expr]:
     """``a AND b AND c`` as ``[a, b, c]`` (nested ANDs spread out); nothing for ``None``."""
     if e is None:
         return []
-    if isinstance(e, BinaryOp) and e.op == "AND":
-        return [*conjuncts(e.left), *conjuncts(e.right)]
-    return [e]
+    if not (isinstance(e, BinaryOp) and e.op == "AND"):
+        return [e]
+    out: list[Expr] = []
+    stack: list[Expr] = [e]  # left before right, as the recursion read them (issue 16)
+    while stack:
+        x = stack.pop()
+        if isinstance(x, BinaryOp) and x.op == "AND":
+            stack += (x.right, x.left)
+        else:
+            out.append(x)
+    return out
 
 
 _OUTER = ("LEFT", "RIGHT", "FULL")
@@ -510,11 +518,11 @@ def without_box_prefilters(node: Any) -> Any:
         if is_box_prefilter(node.right):
             return without_box_prefilters(node.left)
     changes: dict[str, Any] = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
+    for name in node_fields(node):  # names and flags hold no prefilter
+        value = getattr(node, name)
         new = without_box_prefilters(value)
         if new is not value:
-            changes[f.name] = new
+            changes[name] = new
     return replace(node, **changes) if changes else node
 
 

@@ -71,3 +71,30 @@ def test_walk_is_depth_first_in_field_order() -> None:
         stack.extend(reversed(every_field_child(node)))
     got = list(ast.walk(query))
     assert len(got) == len(want) > 60 and all(a is b for a, b in zip(got, want, strict=True))
+
+
+def test_conjuncts_spread_nested_ands_left_to_right() -> None:
+    where = parse(
+        "SELECT 1 FROM t WHERE (a = 1 AND (b = 2 AND c = 3)) AND ((d = 4 OR e = 5) AND f = 6)"
+    ).body.where
+    names = []
+    for c in ast.conjuncts(where):
+        assert isinstance(c, ast.BinaryOp) and c.op in ("=", "OR")
+        first = c.left.left if c.op == "OR" else c.left  # type: ignore[union-attr]
+        names.append(first.name)  # type: ignore[union-attr]
+    assert names == ["a", "b", "c", "d", "f"]
+    assert ast.conjuncts(None) == []
+    single = ast.BinaryOp("=", ast.Column("a"), ast.Number("1"))
+    assert ast.conjuncts(single) == [single]
+
+
+def test_box_prefilters_are_left_out_and_the_rest_kept() -> None:
+    query = parse(
+        "SELECT b.id FROM b JOIN g ON g.geom && ST_Expand(b.geom, 0.01) "
+        "AND ST_DWithin(b.geom, g.geom, 100) WHERE b.lod = 1"
+    )
+    plain = ast.without_box_prefilters(query)
+    assert not any(ast.is_box_prefilter(n) for n in ast.walk(plain))
+    join = plain.body.from_[0]
+    assert isinstance(join.on, ast.FuncCall) and join.on.name.lower() == "st_dwithin"
+    assert plain.body.where is query.body.where  # untouched parts are the same objects
