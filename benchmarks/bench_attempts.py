@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import pickle
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench_work_stages import work_all  # the same outcome hash (run from this folder's path)
 
 STEPS = (
     "pin_scope",
@@ -125,20 +126,11 @@ def run(path: Path, n: int) -> None:
     got = pickle.loads(path.read_bytes())
     work.init_worker(got["spec"])
     items = got["items"][:n]
-    h = hashlib.sha256()
     t0 = time.process_time()
-    for index, structure in items:
-        o = work.work_one(index, structure)
-        engines = sorted(
-            (k, v.status, v.rows, v.digest, v.repeats, v.constant) for k, v in o.engines.items()
-        )
-        findings = [(f.code, f.severity, f.message) for f in o.findings]
-        h.update(repr((o.index, o.candidate, findings, engines, o.fingerprint)).encode())
-        h.update(repr(o.features).encode())
+    digest = work_all(items)
     total = time.process_time() - t0
     work.close_worker()
     k = len(items)
-    digest = h.hexdigest()[:16]
     print(f"{k} structures: CPU {1000 * total / k:.2f} ms each, outcomes sha256 {digest}")
     print("step                          ms per structure  calls per structure")
     for name, s in m.step_cpu.most_common():

@@ -55,6 +55,23 @@ def capture(out: Path, rows: int, seed: int, synthesizer: str) -> None:
     print(f"captured {len(got['items'])} structures to {out}")
 
 
+def work_all(items: list[Any]) -> str:
+    """Run ``work_one`` on the captured ``(index, structure)`` items (after ``init_worker``)
+    and return a hash of every outcome: candidate, findings, engine results, features."""
+    from cimgen.generate import work
+
+    h = hashlib.sha256()
+    for index, structure in items:
+        o = work.work_one(index, structure)
+        engines = sorted(
+            (k, v.status, v.rows, v.digest, v.repeats, v.constant) for k, v in o.engines.items()
+        )
+        findings = [(f.code, f.severity, f.message) for f in o.findings]
+        h.update(repr((o.index, o.candidate, findings, engines, o.fingerprint)).encode())
+        h.update(repr(o.features).encode())
+    return h.hexdigest()[:16]
+
+
 def stages(path: Path, n: int) -> None:
     import cimgen.check as checks
     import cimgen.expand as expand
@@ -83,21 +100,13 @@ def stages(path: Path, n: int) -> None:
     got = pickle.loads(path.read_bytes())
     work.init_worker(got["spec"])
     items = got["items"][:n]
-    h = hashlib.sha256()
     t0, w0 = time.process_time(), time.perf_counter()
-    for index, structure in items:
-        o = work.work_one(index, structure)
-        engines = sorted(
-            (k, v.status, v.rows, v.digest, v.repeats, v.constant) for k, v in o.engines.items()
-        )
-        findings = [(f.code, f.severity, f.message) for f in o.findings]
-        h.update(repr((o.index, o.candidate, findings, engines, o.fingerprint)).encode())
-        h.update(repr(o.features).encode())
+    digest = work_all(items)
     total = time.process_time() - t0
     work.close_worker()
     print(
         f"{len(items)} structures: CPU {total:.2f} s ({1000 * total / len(items):.2f} ms each), "
-        f"wall {time.perf_counter() - w0:.1f} s, outcomes sha256 {h.hexdigest()[:16]}"
+        f"wall {time.perf_counter() - w0:.1f} s, outcomes sha256 {digest}"
     )
     for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:32s} {s:7.2f} s {100 * s / total:5.1f} % {1000 * s / len(items):6.2f} ms")
