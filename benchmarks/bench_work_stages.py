@@ -8,6 +8,7 @@ context, planted fixture), and prints a hash of every outcome so two code versio
 compared for identical results (issue 16).
 
     python benchmarks/bench_work_stages.py capture CAP.pkl [--rows 400] [--seed 3]
+        [--synthesizer ctgan]  # with a cached model: the default job's structures
     python benchmarks/bench_work_stages.py stages CAP.pkl [--n 1000]
 
 ``capture`` runs ``cimgen generate --synthesizer gaussian_copula --workers 1`` into a
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 
-def capture(out: Path, rows: int, seed: int) -> None:
+def capture(out: Path, rows: int, seed: int, synthesizer: str) -> None:
     import cimgen.generate.executors as ex
     from cimgen.cli import main
 
@@ -46,12 +47,29 @@ def capture(out: Path, rows: int, seed: int) -> None:
 
     ex.init_worker, ex.work_chunk = spy_init, spy_chunk  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["generate", "--synthesizer", "gaussian_copula", "--rows", str(rows)]
+        argv = ["generate", "--synthesizer", synthesizer, "--rows", str(rows)]
         argv += ["--seed", str(seed), "--workers", "1", "--out", str(Path(tmp) / "out")]
         with contextlib.suppress(SystemExit):
             main(argv)
     out.write_bytes(pickle.dumps(got))
     print(f"captured {len(got['items'])} structures to {out}")
+
+
+def work_all(items: list[Any]) -> str:
+    """Run ``work_one`` on the captured ``(index, structure)`` items (after ``init_worker``)
+    and return a hash of every outcome: candidate, findings, engine results, features."""
+    from cimgen.generate import work
+
+    h = hashlib.sha256()
+    for index, structure in items:
+        o = work.work_one(index, structure)
+        engines = sorted(
+            (k, v.status, v.rows, v.digest, v.repeats, v.constant) for k, v in o.engines.items()
+        )
+        findings = [(f.code, f.severity, f.message) for f in o.findings]
+        h.update(repr((o.index, o.candidate, findings, engines, o.fingerprint)).encode())
+        h.update(repr(o.features).encode())
+    return h.hexdigest()[:16]
 
 
 def stages(path: Path, n: int) -> None:
@@ -82,21 +100,13 @@ def stages(path: Path, n: int) -> None:
     got = pickle.loads(path.read_bytes())
     work.init_worker(got["spec"])
     items = got["items"][:n]
-    h = hashlib.sha256()
     t0, w0 = time.process_time(), time.perf_counter()
-    for index, structure in items:
-        o = work.work_one(index, structure)
-        engines = sorted(
-            (k, v.status, v.rows, v.digest, v.repeats, v.constant) for k, v in o.engines.items()
-        )
-        findings = [(f.code, f.severity, f.message) for f in o.findings]
-        h.update(repr((o.index, o.candidate, findings, engines, o.fingerprint)).encode())
-        h.update(repr(o.features).encode())
+    digest = work_all(items)
     total = time.process_time() - t0
     work.close_worker()
     print(
         f"{len(items)} structures: CPU {total:.2f} s ({1000 * total / len(items):.2f} ms each), "
-        f"wall {time.perf_counter() - w0:.1f} s, outcomes sha256 {h.hexdigest()[:16]}"
+        f"wall {time.perf_counter() - w0:.1f} s, outcomes sha256 {digest}"
     )
     for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:32s} {s:7.2f} s {100 * s / total:5.1f} % {1000 * s / len(items):6.2f} ms")
@@ -109,9 +119,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--n", type=int, default=sys.maxsize)
+    parser.add_argument("--synthesizer", default="gaussian_copula")
     args = parser.parse_args()
     if args.mode == "capture":
-        capture(args.path, args.rows, args.seed)
+        capture(args.path, args.rows, args.seed, args.synthesizer)
     else:
         stages(args.path, args.n)
 

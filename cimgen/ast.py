@@ -24,6 +24,7 @@ Canonical forms (the parser normalises to them, the expander must produce them):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Union
 
@@ -333,14 +334,38 @@ Node = Union[Expr, FromItem, Query, Select, SetOp, CTE, SelectItem, OrderItem, W
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# names an annotation may use for a field that never holds a node ("str | None",
+# "tuple[str, ...]"): such fields are not read when looking for children
+_PLAIN_NAMES = frozenset({"str", "int", "float", "bool", "None", "tuple"})
+
+
+def _plain(annotation: object) -> bool:
+    """Whether a field annotated so holds plain values only (no node can be in it)."""
+    if not isinstance(annotation, str):  # a module without postponed annotations
+        return annotation in (str, int, float, bool)
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9.]*", annotation)
+    return bool(names) and all(n in _PLAIN_NAMES for n in names)
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold nodes, in declaration order (the names, ops
+    and flags of a node are skipped: most fields of a tree are such plain values)."""
     names = _FIELDS.get(cls)
     if names is None:
-        names = tuple(f.name for f in fields(cls))
+        names = tuple(f.name for f in fields(cls) if not _plain(f.type))
         _FIELDS[cls] = names
     return names
+
+
+def node_fields(node: Any) -> tuple[str, ...]:
+    """The names of ``node``'s fields that may hold child nodes (or tuples of them), in
+    field order: for rewrites that rebuild a tree (``replace`` with changed children).
+
+    >>> node_fields(BinaryOp("=", Column("a"), Number("1")))
+    ('left', 'right')
+    """
+    names = _FIELDS.get(type(node))
+    return _field_names(type(node)) if names is None else names
 
 
 _IS_NODE: dict[type, bool] = {}
@@ -356,12 +381,16 @@ def _is_node(cls: type) -> bool:
 
 def children(node: Any) -> list[Any]:
     """The direct child nodes of ``node`` (dataclass fields, flattening tuples). Whether a
-    value is a node is looked up per type: the walks of the checks and the expander call
-    this ~800 times per candidate (issue 16)."""
+    value is a node is looked up per type, and fields annotated with plain types only
+    (names, operators, flags) are not read: the walks of the checks and the expander
+    call this ~800 times per candidate (issue 16)."""
     out: list[Any] = []
     known = _IS_NODE
-    for name in _FIELDS.get(type(node)) or _field_names(type(node)):
+    names = _FIELDS.get(type(node))
+    for name in _field_names(type(node)) if names is None else names:
         value = getattr(node, name)
+        if value is None:
+            continue
         if isinstance(value, tuple):
             for v in value:
                 node_v = known.get(type(v))
@@ -376,11 +405,34 @@ def children(node: Any) -> list[Any]:
 
 def walk(node: Any) -> Any:
     """Yield ``node`` and every node below it, depth first, in field order."""
+    # children() inlined: this loop runs for every node of every walk (issue 16)
     stack = [node]
+    pop, known, by_type = stack.pop, _IS_NODE, _FIELDS
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        stack.extend(reversed(children(current)))
+        names = by_type.get(type(current))
+        if names is None:
+            names = _field_names(type(current))
+        if not names:
+            continue
+        found: list[Any] = []
+        for name in names:
+            value = getattr(current, name)
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                for v in value:
+                    node_v = known.get(type(v))
+                    if node_v or (node_v is None and _is_node(type(v))):
+                        found.append(v)
+                continue
+            node_v = known.get(type(value))
+            if node_v or (node_v is None and _is_node(type(value))):
+                found.append(value)
+        if found:
+            found.reverse()
+            stack.extend(found)
 
 
 def walk_own(node: Any) -> Any:
@@ -401,9 +453,17 @@ def conjuncts(e: Expr | None) -> list[Expr]:
     """``a AND b AND c`` as ``[a, b, c]`` (nested ANDs spread out); nothing for ``None``."""
     if e is None:
         return []
-    if isinstance(e, BinaryOp) and e.op == "AND":
-        return [*conjuncts(e.left), *conjuncts(e.right)]
-    return [e]
+    if not (isinstance(e, BinaryOp) and e.op == "AND"):
+        return [e]
+    out: list[Expr] = []
+    stack: list[Expr] = [e]  # left before right, as the recursion read them (issue 16)
+    while stack:
+        x = stack.pop()
+        if isinstance(x, BinaryOp) and x.op == "AND":
+            stack += (x.right, x.left)
+        else:
+            out.append(x)
+    return out
 
 
 _OUTER = ("LEFT", "RIGHT", "FULL")
@@ -458,11 +518,11 @@ def without_box_prefilters(node: Any) -> Any:
         if is_box_prefilter(node.right):
             return without_box_prefilters(node.left)
     changes: dict[str, Any] = {}
-    for f in fields(node):
-        value = getattr(node, f.name)
+    for name in node_fields(node):  # names and flags hold no prefilter
+        value = getattr(node, name)
         new = without_box_prefilters(value)
         if new is not value:
-            changes[f.name] = new
+            changes[name] = new
     return replace(node, **changes) if changes else node
 
 

@@ -259,11 +259,7 @@ def tables_and_functions(
             continue
         if isinstance(n, ast.FuncCall) and ctx.catalogue.is_spatial(n.name):
             funcs.add(n.name)
-        for v in vars(n).values():
-            if isinstance(v, tuple):
-                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
-            elif hasattr(v, "__dataclass_fields__"):
-                stack.append(v)
+        stack.extend(ast.children(n))
     return tuple(sorted(tables)), tuple(sorted(funcs))
 
 

@@ -516,7 +516,8 @@ def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:
     if isinstance(node, (ast.Subquery, ast.Query)) or not hasattr(node, "__dataclass_fields__"):
         return node
     changes = {}
-    for k, v in vars(node).items():
+    for k in ast.node_fields(node):
+        v = getattr(node, k)
         if isinstance(v, tuple):
             nv = tuple(_replace_expr(x, match, new) for x in v)
             if nv != v:
@@ -535,7 +536,8 @@ def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
         if not hasattr(node, "__dataclass_fields__"):
             return node
         changes = {}
-        for k, v in vars(node).items():
+        for k in ast.node_fields(node):
+            v = getattr(node, k)
             if isinstance(v, tuple):
                 nv = tuple(walk(x) for x in v)
                 if nv != v:

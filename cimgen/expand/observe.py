@@ -64,11 +64,7 @@ def observe(query: ast.Query, schema: Schema, cat: Catalogue) -> Shape:
                 cats[f.category] += 1
             if n.over is not None:
                 window = True
-        for v in vars(n).values():
-            if isinstance(v, tuple):
-                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
-            elif hasattr(v, "__dataclass_fields__"):
-                stack.append(v)
+        stack.extend(ast.children(n))
     if cats:
         best = max(cats.values())
         primary = next(c for c in SPATIAL_CATEGORIES if cats.get(c) == best)

@@ -255,11 +255,7 @@ def has_agg(e: ast.Expr) -> bool:
             return True
         if isinstance(node, ast.Subquery | ast.Exists | ast.InSubquery | ast.Query):
             continue
-        for v in vars(node).values():
-            if isinstance(v, tuple):
-                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
-            elif hasattr(v, "__dataclass_fields__"):
-                stack.append(v)
+        stack.extend(ast.children(node))
     return False
 
 
@@ -272,11 +268,7 @@ def columns_in(e: object) -> list[ast.Column]:
         if isinstance(node, ast.Column):
             out.append(node)
             continue
-        for v in vars(node).values():
-            if isinstance(v, tuple):
-                stack.extend(x for x in v if hasattr(x, "__dataclass_fields__"))
-            elif hasattr(v, "__dataclass_fields__"):
-                stack.append(v)
+        stack.extend(ast.children(node))
     return out
 
 
