@@ -826,6 +826,48 @@ def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+_CENSUS_KEYS = ("geometry", "id", "sez2011", "nsez", "codasc", "ace", "shape_area", "shape_leng")
+
+
+def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The tenth pass (b)'s shapes (module docstring) of one row."""
+    from cimgen.expand.once import (
+        identity_groups,
+        point_windows,
+        rasters_read_twice,
+        twin_counts,
+    )
+
+    found: set[str] = set()
+    ctes = _all_ctes(query)
+    for _, body in _blocks(query):
+        if point_windows(body, ctes):
+            found.add("point_window")
+        if identity_groups(body, ctx, ctes):
+            found.add("identity_group")
+        if twin_counts(body, ctx):
+            found.add("twin_counts")
+    if rasters_read_twice(query, ctx):
+        found.add("raster_read_twice")
+    body = query.body
+    if isinstance(body, ast.Select) and not body.group_by and not _aggregated(body):
+        if len(body.items) >= 7:
+            found.add("listing_outputs:7")
+    census = {
+        (n.table, n.name)
+        for n in ast.walk(query)
+        if isinstance(n, ast.Column) and n.table and n.name not in _CENSUS_KEYS
+        and any(
+            r.ref_name == n.table and r.schema == "cim_census"
+            for _, b in _blocks(query)
+            for r in block_refs(b)
+        )
+    }
+    if len(census) >= 4:
+        found.add("census_columns:4")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="*", type=Path, help="cimgen generate output folders")
@@ -851,7 +893,7 @@ def main() -> None:
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
             eighth = eighth_shapes_a(query, ctx) | eighth_shapes_b(query, ctx)
-            later = eighth | ninth_shapes(query, ctx)
+            later = eighth | ninth_shapes(query, ctx) | tenth_shapes_b(query, ctx)
             for name in (
                 found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | later
             ):

@@ -1,0 +1,251 @@
+"""One reading, said once (issue 14, tenth pass).
+
+The lead's reads of 20 rows and the blind review of the eighth pass kept rows out where a
+query reads one thing several ways, or ranks and groups what is one row by construction:
+
+* :func:`point_windows` -- a window (``NTILE(4)``, a rank) in a block whose every table is
+  cut to one literal point: the DTM and DSM tiles at a point are one row each, ranked
+  against themselves. :func:`cimgen.expand.pinned.point_groups` leaves a raster first table
+  aside (its value at the point is one reading); a window over it ranks that one reading.
+* :func:`rasters_read_twice` -- two raster tables of one kind read at the same literal
+  point: a raster dataset pinned to a kind (``raster_type = 'DTM'``) beside the tiles whose
+  table the kind names (``dtm_raster``): the same value given twice.
+* :func:`identity_groups` -- a ``GROUP BY`` on what identifies a row of a table (its
+  primary key, or the columns another table's one-to-one key reaches it by, with its
+  scope grouped or pinned: a bus number in one scenario), in a block where no table is met
+  several per row: every group is one row, and the aggregates list it.
+* :func:`twin_counts` -- ``COUNT(*)`` beside ``COUNT(DISTINCT t.k)`` of a key in one block:
+  "the number of buildings and the number of distinct buildings" (the rows and the
+  distinct things the rows are copies of). :func:`drop_twin_counts` keeps the distinct
+  count where the ordering or HAVING does not read the other.
+
+:func:`say_once` is the expander's step: it refuses the first three and drops a twin count.
+
+>>> from cimgen.grammar import parse
+>>> q = parse("SELECT COUNT(*) AS n, COUNT(DISTINCT b.id) AS nb FROM b")
+>>> [it.alias for it in twin_counts(q.body)]
+['n']
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cimgen import ast
+from cimgen.equalities import block_equalities
+from cimgen.expand.context import ExpansionContext, TableInfo
+from cimgen.expand.frame import BuildError
+from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
+from cimgen.expand.pinned import _first_at_point, _literal_point, at_point
+
+# ----------------------------------------------------------------------------- windows
+
+
+def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
+    """Does the block window rows whose every table is cut to one literal point (here, or
+    in the CTE a table is read from)?"""
+    refs = block_refs(body)
+    if not refs or not any(isinstance(n, ast.FuncCall) and n.over is not None for n in _own(body)):
+        return False
+    here = at_point(body)
+    for r in refs:
+        if r.ref_name in here:
+            continue
+        q = ctes.get(r.name) if r.schema is None else None
+        if q is None or not isinstance(q.body, ast.Select) or not _first_at_point(q.body, ctes):
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------- rasters
+
+
+def _coordinates(e: ast.Expr) -> tuple[str, ...]:
+    return tuple(n.text for n in ast.walk(e) if isinstance(n, ast.Number))
+
+
+def _kinds(
+    alias: str, info: TableInfo, pins: dict[tuple[str, str], ast.Expr]
+) -> tuple[set[str], set[str]]:
+    """(the kinds a pin names, the words of the table's name): a raster dataset pinned to
+    ``raster_type = 'DTM'`` is of kind ``dtm``; a tile table ``dtm_raster`` is named by it."""
+    named = {
+        v.value.lower()
+        for c in info.categories
+        if isinstance(v := pins.get((alias, c)), ast.String)
+    }
+    return named, set(info.name.lower().split("_"))
+
+
+def rasters_read_twice(query: ast.Query, ctx: ExpansionContext) -> bool:
+    """Does the query read two raster tables of one kind (:func:`_kinds`) at the same
+    literal point (``ST_Value(r.rast, <point>)``, in any block)?"""
+    ctes = _ctes(query)
+    reads: list[tuple[str, tuple[str, ...], set[str], set[str]]] = []
+    for n in ast.walk(query):
+        if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
+            continue
+        body = n.body
+        refs = {r.ref_name: r for r in block_refs(body)}
+        pins = dict(block_equalities(body).pins)
+        for e in ast.walk_own(body):
+            if not (isinstance(e, ast.FuncCall) and e.name.lower() == "st_value"):
+                continue
+            if len(e.args) < 2 or not _literal_point(e.args[1]):
+                continue
+            read = ast.tables_read(e.args[0])
+            ref = refs.get(next(iter(read))) if len(read) == 1 else None
+            info = base_table(ref, ctes, ctx) if ref is not None else None
+            if info is None or not info.rasters:
+                continue
+            named, words = _kinds(ref.ref_name, info, pins)  # type: ignore[union-attr]
+            reads.append((info.qualified, _coordinates(e.args[1]), named, words))
+    return any(
+        a[0] != b[0] and a[1] == b[1] and a[2] & b[3]
+        for a in reads
+        for b in reads
+        if a is not b
+    )
+
+
+# ----------------------------------------------------------------------------- groups
+
+
+def _identifiers(info: TableInfo, ctx: ExpansionContext) -> list[set[str]]:
+    """Column sets that identify one row of the table: its primary key, and the columns
+    a key path from another table reaches it by when each row there meets one row here."""
+    out = [set(info.pk)] if info.pk else []
+    for paths in ctx.paths.values():
+        for p in paths:
+            if p.right == info.qualified and p.kind == "key" and p.fan <= 1.0 and p.pairs:
+                key = {b for _, b in p.pairs}
+                if key not in out:
+                    out.append(key)
+    return out
+
+
+def identity_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
+    """Does the block group by what identifies one row of a table of its own
+    (:func:`_identifiers`; a scoped table's scope grouped or pinned too), with no table met
+    several per row: groups of one row?"""
+    if not body.group_by:
+        return False
+    grouped = {(g.table, g.name) for g in body.group_by if isinstance(g, ast.Column)}
+    if not grouped:
+        return False
+    eq = block_equalities(body)
+    fixed = eq.fixed()
+
+    def held(alias: str, column: str) -> bool:
+        return (alias, column) in grouped or eq.classes.find((alias, column)) in fixed
+
+    for r in block_refs(body):
+        info = ctx.by_name.get(r.qualified) if r.schema is not None else None
+        if info is None:
+            continue
+        a = r.ref_name
+        if not all(held(a, s) for s in info.scope):
+            continue
+        for key in _identifiers(info, ctx):
+            if any((a, k) in grouped for k in key) and all(held(a, k) for k in key):
+                return not to_many(body, ctes, ctx, over=1.0)[1]
+    return False
+
+
+# ----------------------------------------------------------------------------- counts
+
+
+def _count(e: Any) -> bool:
+    return isinstance(e, ast.FuncCall) and e.name.upper() == "COUNT" and e.over is None
+
+
+def _counts_rows(e: Any, body: ast.Select, ctx: ExpansionContext | None) -> bool:
+    """``COUNT(DISTINCT t.k)`` of an identifier of ``t`` (``TableInfo.ids``; any column
+    without a context): a count of ``t``'s rows."""
+    if not (_count(e) and e.distinct and e.args and isinstance(e.args[0], ast.Column)):
+        return False
+    col = e.args[0]
+    if ctx is None:
+        return True
+    ref = next((r for r in block_refs(body) if r.ref_name == col.table), None)
+    info = ctx.by_name.get(ref.qualified) if ref is not None and ref.schema else None
+    return info is not None and col.name in info.ids
+
+
+def twin_counts(body: ast.Select, ctx: ExpansionContext | None = None) -> list[ast.SelectItem]:
+    """The ``COUNT(*)`` outputs of a block that also counts the distinct rows of a table
+    (:func:`_counts_rows`): two counts of one thing's rows."""
+    stars = [it for it in body.items if _count(it.expr) and it.expr.star]  # type: ignore[attr-defined]
+    if not any(_counts_rows(it.expr, body, ctx) for it in body.items):
+        return []
+    return stars
+
+
+def _reads(query: ast.Query, body: ast.Select, it: ast.SelectItem) -> bool:
+    """Does the ordering, HAVING or a reader of the output read ``it``?"""
+    names = {n.name for o in query.order_by for n in ast.walk(o.expr) if isinstance(n, ast.Column)}
+    if (it.alias and it.alias in names) or any(it.expr in set(ast.walk(o.expr)) for o in query.order_by):
+        return True
+    return body.having is not None and it.expr in set(ast.walk(body.having))
+
+
+def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
+    """The main block without its ``COUNT(*)`` beside a distinct count (:func:`twin_counts`),
+    or without the distinct counts where the ordering or HAVING reads the ``COUNT(*)``."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    stars = twin_counts(body, ctx)
+    if not stars:
+        return query
+    drop = [it for it in stars if not _reads(query, body, it)]
+    if len(drop) < len(stars):  # a COUNT(*) the query reads: the distinct counts go
+        drop = [
+            it
+            for it in body.items
+            if _counts_rows(it.expr, body, ctx) and not _reads(query, body, it)
+        ]
+    if not drop:
+        return query
+    items = tuple(it for it in body.items if it not in drop)
+    return replace(query, body=replace(body, items=items))
+
+
+# ----------------------------------------------------------------------------- the step
+
+
+def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
+    """Why the query reads one thing several ways or groups single rows (the refusals of
+    the module docstring), or None."""
+    ctes = _ctes(query)
+    for n in ast.walk(query):
+        if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
+            continue
+        if point_windows(n.body, ctes):
+            return "a window over the rows at one point"
+        if identity_groups(n.body, ctx, ctes):
+            return "a GROUP BY on what identifies one row"
+    if rasters_read_twice(query, ctx):
+        return "one raster kind read twice at one point"
+    return None
+
+
+def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The expander's step: refuses what :func:`said_twice` names, then drops a twin
+    count (:func:`drop_twin_counts`)."""
+    why = said_twice(query, ctx)
+    if why is not None:
+        raise BuildError(why)
+    return drop_twin_counts(query, ctx)
+
+
+__all__ = [
+    "drop_twin_counts",
+    "identity_groups",
+    "point_windows",
+    "rasters_read_twice",
+    "said_twice",
+    "say_once",
+    "twin_counts",
+]
