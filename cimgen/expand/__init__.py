@@ -53,6 +53,7 @@ from cimgen.expand.returns import (
     drop_unused_derived_columns,
     refuse_repeated_listing,
     theme_aggregates,
+    trim_listing,
 )
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
@@ -201,7 +202,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = drop_fixed_groups(query, ctx)
             query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx), links), ctx)
             query = say_once(query, ctx)
-            query = theme_aggregates(drop_equal_outputs(query))
+            query = trim_listing(theme_aggregates(drop_equal_outputs(query)))
             query = refuse_repeated_listing(query, ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
             query = drop_unused_derived_columns(query, ctx)

@@ -7,9 +7,10 @@ query reads one thing several ways, or ranks and groups what is one row by const
   cut to one literal point: the DTM and DSM tiles at a point are one row each, ranked
   against themselves. :func:`cimgen.expand.pinned.point_groups` leaves a raster first table
   aside (its value at the point is one reading); a window over it ranks that one reading.
-* :func:`rasters_read_twice` -- two raster tables of one kind read at the same literal
-  point: a raster dataset pinned to a kind (``raster_type = 'DTM'``) beside the tiles whose
-  table the kind names (``dtm_raster``): the same value given twice.
+* :func:`rasters_read_twice` -- two raster tables of one kind in one query: a raster
+  dataset pinned to a kind (``raster_type = 'DTM'``) beside the tiles whose table the kind
+  names (``dtm_raster``), read at the same point or clipped to the same zone: the same
+  values given twice.
 * :func:`identity_groups` -- a ``GROUP BY`` on what identifies a row of a table (its
   primary key, or the columns another table's one-to-one key reaches it by, with its
   scope grouped or pinned: a bus number in one scenario), in a block where no table is met
@@ -37,7 +38,7 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
-from cimgen.expand.pinned import _first_at_point, _literal_point, at_point
+from cimgen.expand.pinned import _first_at_point, at_point
 
 # ----------------------------------------------------------------------------- windows
 
@@ -61,10 +62,6 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
 # ----------------------------------------------------------------------------- rasters
 
 
-def _coordinates(e: ast.Expr) -> tuple[str, ...]:
-    return tuple(n.text for n in ast.walk(e) if isinstance(n, ast.Number))
-
-
 def _kinds(
     alias: str, info: TableInfo, pins: dict[tuple[str, str], ast.Expr]
 ) -> tuple[set[str], set[str]]:
@@ -79,34 +76,22 @@ def _kinds(
 
 
 def rasters_read_twice(query: ast.Query, ctx: ExpansionContext) -> bool:
-    """Does the query read two raster tables of one kind (:func:`_kinds`) at the same
-    literal point (``ST_Value(r.rast, <point>)``, in any block)?"""
+    """Does the query read two raster tables of one kind (:func:`_kinds`), in any of its
+    blocks? Both cover the same places (the DTM dataset and the DTM tiles at a point, or
+    clipped to a census zone): the same values twice."""
     ctes = _ctes(query)
-    reads: list[tuple[str, tuple[str, ...], set[str], set[str]]] = []
+    reads: list[tuple[str, set[str], set[str]]] = []
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
             continue
-        body = n.body
-        refs = {r.ref_name: r for r in block_refs(body)}
-        pins = dict(block_equalities(body).pins)
-        for e in ast.walk_own(body):
-            if not (isinstance(e, ast.FuncCall) and e.name.lower() == "st_value"):
-                continue
-            if len(e.args) < 2 or not _literal_point(e.args[1]):
-                continue
-            read = ast.tables_read(e.args[0])
-            ref = refs.get(next(iter(read))) if len(read) == 1 else None
-            info = base_table(ref, ctes, ctx) if ref is not None else None
+        pins = dict(block_equalities(n.body).pins)
+        for ref in block_refs(n.body):
+            info = base_table(ref, ctes, ctx) if ref.schema is not None else None
             if info is None or not info.rasters:
                 continue
-            named, words = _kinds(ref.ref_name, info, pins)  # type: ignore[union-attr]
-            reads.append((info.qualified, _coordinates(e.args[1]), named, words))
-    return any(
-        a[0] != b[0] and a[1] == b[1] and a[2] & b[3]
-        for a in reads
-        for b in reads
-        if a is not b
-    )
+            named, words = _kinds(ref.ref_name, info, pins)
+            reads.append((info.qualified, named, words))
+    return any(a[0] != b[0] and a[1] & b[2] for a in reads for b in reads)
 
 
 # ----------------------------------------------------------------------------- groups
@@ -227,7 +212,7 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
         if identity_groups(n.body, ctx, ctes):
             return "a GROUP BY on what identifies one row"
     if rasters_read_twice(query, ctx):
-        return "one raster kind read twice at one point"
+        return "one raster kind read twice"
     return None
 
 
