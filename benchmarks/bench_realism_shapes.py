@@ -826,41 +826,13 @@ def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
-def _container_from_inside(body: ast.Select, ctx: ExpansionContext) -> bool:
-    """A scoped table (its rows repeat per project scenario) met as the container of
-    another table's rows, and linked to a third: the census zone x the project scenarios
-    containing it x the building at the project's centre."""
-    refs = {r.ref_name: r for r in block_refs(body)}
-    if len(refs) < 3:
-        return False
-    conds = ast.block_conditions(body, outer_joins=True)
-    for c in conds:
-        if not (isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains")):
-            continue
-        if len(c.args) < 2:
-            continue
-        outer = c.args[1 if c.name.lower() == "st_within" else 0]
-        inner = c.args[0 if c.name.lower() == "st_within" else 1]
-        o, i = ast.tables_read(outer), ast.tables_read(inner)
-        if len(o) != 1 or len(i) != 1 or o == i:
-            continue
-        (b,) = o
-        ref = refs.get(b)
-        info = ctx.by_name.get(ref.qualified) if ref is not None and ref.schema else None
-        if info is None or not info.scope:
-            continue
-        others = set(refs) - o - i
-        if any(b in ast.tables_read(x) and ast.tables_read(x) & others for x in conds):
-            return True
-    return False
-
-
 _CENSUS_KEYS = ("geometry", "id", "sez2011", "nsez", "codasc", "ace", "shape_area", "shape_leng")
 
 
 def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     """The tenth pass (b)'s shapes (module docstring) of one row."""
     from cimgen.expand.once import (
+        container_pivots,
         identity_groups,
         point_windows,
         rasters_read_twice,
@@ -879,7 +851,7 @@ def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     if rasters_read_twice(query, ctx):
         found.add("raster_read_twice")
     for _, body in _blocks(query):
-        if _container_from_inside(body, ctx):
+        if container_pivots(body, ctx):
             found.add("container_from_inside")
     body = query.body
     if isinstance(body, ast.Select) and not body.group_by and not _aggregated(body):

@@ -16,6 +16,7 @@ from cimgen.expand import expand
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes
 from cimgen.expand.once import (
+    container_pivots,
     drop_twin_counts,
     identity_groups,
     point_windows,
@@ -137,6 +138,16 @@ def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result
     # the bus number over every scenario is a group of several buses
     open_scope = parse(BUS_GROUPS.replace(" AND gb.scenario_id = 'proposed'", ""))
     assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), _ctes(open_scope))
+    # per census zone, the lines it contains (s2_000586 of 2a85859's 1,000 rows, seed 1)
+    zones = parse(
+        "SELECT census.sez2011, COUNT(*) AS n_grid_lines "
+        "FROM cim_vector.grid_line AS gl, cim_census.census_geo AS census "
+        "WHERE ST_Contains(census.geometry, gl.geometry) "
+        "AND gl.project_id = 'milan_citta_studi_2024' AND gl.scenario_id = 'optimized' "
+        "GROUP BY census.sez2011"
+    )
+    assert max(r["n_grid_lines"] for r in duckdb_result(zones).to_pylist()) > 1
+    assert not identity_groups(_body(zones), ctx(), {})
 
 
 def test_two_counts_of_one_thing_keep_the_distinct_one(duckdb_result: Result) -> None:
@@ -153,6 +164,31 @@ def test_two_counts_of_one_thing_keep_the_distinct_one(duckdb_result: Result) ->
     # a distinct count of a value that is no identifier is another question
     names = parse(TWIN_COUNTS.replace("bu.building_id", "bup.hvac_type"))
     assert not twin_counts(_body(names), ctx())
+
+
+# s2_000815 of 2a85859's 1,000 CTGAN rows (seed 1): buses in a project's boundary, with the
+# census zone containing the project's centre
+CONTAINER = """SELECT gb.name, ps.project_name, gl.name AS line_name, cg.sez2011, cg.st2
+FROM cim_vector.grid_bus AS gb
+JOIN cim_vector.project_scenario AS ps ON ST_Within(gb.geometry, ps.project_boundary)
+  AND gb.project_id = ps.project_id AND gb.scenario_id = ps.scenario_id
+JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus
+  AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id,
+  cim_census.census_geo AS cg
+WHERE ST_Contains(cg.geometry, ps.project_center) AND gb.voltage_kv = 0.4"""
+
+
+def test_a_table_reached_through_the_rows_container_is_refused(duckdb_result: Result) -> None:
+    q = parse(CONTAINER)
+    rows = duckdb_result(q).to_pylist()
+    # one zone per project on every one of its buses' rows
+    zones = {(r["project_name"], r["sez2011"]) for r in rows}
+    assert rows and len(zones) == len({r["project_name"] for r in rows}) < len(rows)
+    assert container_pivots(_body(q), ctx())
+    assert said_twice(q, ctx()) == "a table reached through the container of the rows"
+    # the census zone containing each bus is the bus's own
+    own = parse(CONTAINER.replace("ps.project_center", "gb.geometry"))
+    assert not container_pivots(_body(own), ctx())
 
 
 # the structures of the four rows (their `structure` fields), expanded again

@@ -15,12 +15,16 @@ query reads one thing several ways, or ranks and groups what is one row by const
   primary key, or the columns another table's one-to-one key reaches it by, with its
   scope grouped or pinned: a bus number in one scenario), in a block where no table is met
   several per row: every group is one row, and the aggregates list it.
+* :func:`container_pivots` -- a scoped table met as the container of the block's rows
+  (the project scenario whose boundary holds a bus) from whose geometry a third table is
+  reached (the census zone containing the project's centre): rows multiplied through a
+  containment the question is not about.
 * :func:`twin_counts` -- ``COUNT(*)`` beside ``COUNT(DISTINCT t.k)`` of a key in one block:
   "the number of buildings and the number of distinct buildings" (the rows and the
   distinct things the rows are copies of). :func:`drop_twin_counts` keeps the distinct
   count where the ordering or HAVING does not read the other.
 
-:func:`say_once` is the expander's step: it refuses the first three and drops a twin count.
+:func:`say_once` is the expander's step: it refuses the first four and drops a twin count.
 
 >>> from cimgen.grammar import parse
 >>> q = parse("SELECT COUNT(*) AS n, COUNT(DISTINCT b.id) AS nb FROM b")
@@ -111,9 +115,10 @@ def _identifiers(info: TableInfo, ctx: ExpansionContext) -> list[set[str]]:
 
 
 def identity_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
-    """Does the block group by what identifies one row of a table of its own
+    """Does the block group by what identifies one row of its first table
     (:func:`_identifiers`; a scoped table's scope grouped or pinned too), with no table met
-    several per row: groups of one row?"""
+    several per row of it: groups of one row? (A later table's identity is no such group:
+    the lines in a census zone, per zone, are several.)"""
     if not body.group_by:
         return False
     grouped = {(g.table, g.name) for g in body.group_by if isinstance(g, ast.Column)}
@@ -125,16 +130,65 @@ def identity_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast
     def held(alias: str, column: str) -> bool:
         return (alias, column) in grouped or eq.classes.find((alias, column)) in fixed
 
-    for r in block_refs(body):
-        info = ctx.by_name.get(r.qualified) if r.schema is not None else None
-        if info is None:
+    refs = block_refs(body)
+    r = refs[0] if refs else None
+    info = ctx.by_name.get(r.qualified) if r is not None and r.schema is not None else None
+    if r is None or info is None:
+        return False
+    a = r.ref_name
+    if not all(held(a, s) for s in info.scope):
+        return False
+    for key in _identifiers(info, ctx):
+        if any((a, k) in grouped for k in key) and all(held(a, k) for k in key):
+            return not to_many(body, ctes, ctx, over=1.0)[1]
+    return False
+
+
+# ----------------------------------------------------------------------------- containers
+
+_CONTAINS = ("st_within", "st_contains")
+_SPATIAL = ("st_within", "st_contains", "st_intersects", "st_dwithin", "st_covers", "st_touches")
+
+
+def _container(c: ast.Expr) -> tuple[set[str], set[str]] | None:
+    """(the container's tables, the contained's) of ``ST_Contains(outer, inner)`` /
+    ``ST_Within(inner, outer)``, or None."""
+    if not (isinstance(c, ast.FuncCall) and c.name.lower() in _CONTAINS and len(c.args) >= 2):
+        return None
+    within = c.name.lower() == "st_within"
+    outer, inner = c.args[1 if within else 0], c.args[0 if within else 1]
+    return ast.tables_read(outer), ast.tables_read(inner)
+
+
+def container_pivots(body: ast.Select, ctx: ExpansionContext) -> bool:
+    """Does the block meet a scoped table (its rows repeat per project scenario) as the
+    container of another table's rows, and then reach a third table spatially from that
+    container's geometry (the buses in a project's boundary x the census zone containing
+    the project's centre)? The third table is about the container, not the rows listed."""
+    refs = {r.ref_name: r for r in block_refs(body)}
+    if len(refs) < 3:
+        return False
+    conds = ast.block_conditions(body, outer_joins=True)
+    for c in conds:
+        got = _container(c)
+        if got is None or len(got[0]) != 1 or len(got[1]) != 1 or got[0] == got[1]:
             continue
-        a = r.ref_name
-        if not all(held(a, s) for s in info.scope):
+        (b,) = got[0]
+        ref = refs.get(b)
+        info = ctx.by_name.get(ref.qualified) if ref is not None and ref.schema else None
+        if info is None or not info.scope:
             continue
-        for key in _identifiers(info, ctx):
-            if any((a, k) in grouped for k in key) and all(held(a, k) for k in key):
-                return not to_many(body, ctes, ctx, over=1.0)[1]
+        others = set(refs) - got[0] - got[1]
+        for x in conds:
+            read = ast.tables_read(x)
+            if (
+                isinstance(x, ast.FuncCall)
+                and x.name.lower() in _SPATIAL
+                and b in read
+                and read & others
+                and len(read) == 2
+            ):
+                return True
     return False
 
 
@@ -211,6 +265,8 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
             return "a window over the rows at one point"
         if identity_groups(n.body, ctx, ctes):
             return "a GROUP BY on what identifies one row"
+        if container_pivots(n.body, ctx):
+            return "a table reached through the container of the rows"
     if rasters_read_twice(query, ctx):
         return "one raster kind read twice"
     return None
@@ -226,6 +282,7 @@ def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 
 
 __all__ = [
+    "container_pivots",
     "drop_twin_counts",
     "identity_groups",
     "point_windows",
