@@ -87,7 +87,9 @@ def test_a_window_over_the_tiles_at_one_point_is_refused(duckdb_result: Result) 
     with pytest.raises(BuildError):
         say_once(q, ctx())
     # the same tiles without the window, or ranked along a line's tiles, stay
-    plain = parse(TILES_RANKED.replace(",\n  NTILE(4) OVER (ORDER BY dsm.min_elevation DESC) AS quartile", ""))
+    plain = parse(
+        TILES_RANKED.replace(",\n  NTILE(4) OVER (ORDER BY dsm.min_elevation DESC) AS quartile", "")
+    )
     assert not point_windows(_body(plain), {}) and said_twice(plain, ctx()) is None
     wide = parse(
         TILES_RANKED.replace(f"WHERE ST_Intersects(dr.rast, {P})", "WHERE dr.max_elevation > 100")
@@ -194,22 +196,44 @@ def test_a_table_reached_through_the_rows_container_is_refused(duckdb_result: Re
 # the structures of the four rows (their `structure` fields), expanded again
 STRUCTURES = {
     "tiles_ranked": QueryFeatures(
-        table_count=2, join_count=1, spatial_function_count=7, predicate_count=2,
-        sql_type="RASTER_VECTOR", primary_function_category="processing",
-        order_limit="ORDER", has_window=True,
+        table_count=2,
+        join_count=1,
+        spatial_function_count=7,
+        predicate_count=2,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="processing",
+        order_limit="ORDER",
+        has_window=True,
     ),
     "dataset_and_tile": QueryFeatures(
-        table_count=3, join_count=1, cte_count=1, spatial_function_count=9, predicate_count=4,
-        sql_type="RASTER_VECTOR", primary_function_category="predicates",
-        order_limit="ORDER", has_window=True,
+        table_count=3,
+        join_count=1,
+        cte_count=1,
+        spatial_function_count=9,
+        predicate_count=4,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="predicates",
+        order_limit="ORDER",
+        has_window=True,
     ),
     "bus_groups": QueryFeatures(
-        table_count=4, join_count=3, cte_count=1, spatial_function_count=9, predicate_count=4,
-        sql_type="RASTER_VECTOR", primary_function_category="predicates", order_limit="ORDER",
+        table_count=4,
+        join_count=3,
+        cte_count=1,
+        spatial_function_count=9,
+        predicate_count=4,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="predicates",
+        order_limit="ORDER",
     ),
     "twin_counts": QueryFeatures(
-        table_count=3, join_count=2, spatial_function_count=2, predicate_count=3,
-        sql_type="SPATIAL_JOIN", primary_function_category="predicates", aggregation="GROUP_BY",
+        table_count=3,
+        join_count=2,
+        spatial_function_count=2,
+        predicate_count=3,
+        sql_type="SPATIAL_JOIN",
+        primary_function_category="predicates",
+        aggregation="GROUP_BY",
     ),
 }
 

@@ -215,7 +215,11 @@ def _counts_rows(e: Any, body: ast.Select, ctx: ExpansionContext | None) -> bool
 def twin_counts(body: ast.Select, ctx: ExpansionContext | None = None) -> list[ast.SelectItem]:
     """The ``COUNT(*)`` outputs of a block that also counts the distinct rows of a table
     (:func:`_counts_rows`): two counts of one thing's rows."""
-    stars = [it for it in body.items if _count(it.expr) and it.expr.star]  # type: ignore[attr-defined]
+    stars = [
+        it
+        for it in body.items
+        if isinstance(it.expr, ast.FuncCall) and _count(it.expr) and it.expr.star
+    ]
     if not any(_counts_rows(it.expr, body, ctx) for it in body.items):
         return []
     return stars
@@ -224,7 +228,9 @@ def twin_counts(body: ast.Select, ctx: ExpansionContext | None = None) -> list[a
 def _reads(query: ast.Query, body: ast.Select, it: ast.SelectItem) -> bool:
     """Does the ordering, HAVING or a reader of the output read ``it``?"""
     names = {n.name for o in query.order_by for n in ast.walk(o.expr) if isinstance(n, ast.Column)}
-    if (it.alias and it.alias in names) or any(it.expr in set(ast.walk(o.expr)) for o in query.order_by):
+    if (it.alias and it.alias in names) or any(
+        it.expr in set(ast.walk(o.expr)) for o in query.order_by
+    ):
         return True
     return body.having is not None and it.expr in set(ast.walk(body.having))
 
