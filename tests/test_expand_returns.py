@@ -393,7 +393,7 @@ ORDER BY sgl.max_loading_percent DESC"""
 
 def test_a_listing_of_several_tables_keeps_six_values(con) -> None:  # type: ignore[no-untyped-def]
     q = parse(LINES_LISTED)
-    out = trim_listing(q)
+    out = trim_listing(q, ctx())
     names = [it.alias or it.expr.name for it in out.body.items]  # type: ignore[union-attr]
     # the joined tables' plain values go, last first; each table keeps a use, the subject
     # its values

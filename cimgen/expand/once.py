@@ -7,6 +7,7 @@ query reads one thing several ways, or ranks and groups what is one row by const
   cut to one literal point: the DTM and DSM tiles at a point are one row each, ranked
   against themselves. :func:`cimgen.expand.pinned.point_groups` leaves a raster first table
   aside (its value at the point is one reading); a window over it ranks that one reading.
+  :func:`drop_point_windows` drops it from the main block (the values stay).
 * :func:`rasters_read_twice` -- two raster tables of one kind in one query: a raster
   dataset pinned to a kind (``raster_type = 'DTM'``) beside the tiles whose table the kind
   names (``dtm_raster``), read at the same point or clipped to the same zone: the same
@@ -24,7 +25,8 @@ query reads one thing several ways, or ranks and groups what is one row by const
   distinct things the rows are copies of). :func:`drop_twin_counts` keeps the distinct
   count where the ordering or HAVING does not read the other.
 
-:func:`say_once` is the expander's step: it refuses the first four and drops a twin count.
+:func:`say_once` is the expander's step: it refuses the others and drops a window at one
+point and a twin count.
 
 >>> from cimgen.grammar import parse
 >>> q = parse("SELECT COUNT(*) AS n, COUNT(DISTINCT b.id) AS nb FROM b")
@@ -61,6 +63,33 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
         if q is None or not isinstance(q.body, ast.Select) or not _first_at_point(q.body, ctes):
             return False
     return True
+
+
+def _windowed(it: ast.SelectItem) -> bool:
+    return any(isinstance(n, ast.FuncCall) and n.over is not None for n in ast.walk_own(it.expr))
+
+
+def drop_point_windows(query: ast.Query) -> ast.Query:
+    """The main block without its windows over the rows at one point
+    (:func:`point_windows`): the values there stay, the rank of one row against itself
+    goes. Refused where the ordering reads a window, where nothing else is returned, or
+    where the block is a CTE's (its reader may read the window)."""
+    body = query.body
+    ctes = _ctes(query)
+    for n in ast.walk(query):
+        if (
+            isinstance(n, ast.Query)
+            and n is not query
+            and isinstance(n.body, ast.Select)
+            and point_windows(n.body, ctes)
+        ):
+            raise BuildError("a window over the rows at one point")
+    if not isinstance(body, ast.Select) or not point_windows(body, ctes):
+        return query
+    drop = [it for it in body.items if _windowed(it)]
+    if len(drop) == len(body.items) or any(_reads(query, body, it) for it in drop):
+        raise BuildError("a window over the rows at one point")
+    return replace(query, body=replace(body, items=tuple(x for x in body.items if x not in drop)))
 
 
 # ----------------------------------------------------------------------------- rasters
@@ -262,13 +291,12 @@ def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> a
 
 def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
     """Why the query reads one thing several ways or groups single rows (the refusals of
-    the module docstring), or None."""
+    the module docstring), or None; a window over the rows at one point aside
+    (:func:`drop_point_windows`)."""
     ctes = _ctes(query)
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
             continue
-        if point_windows(n.body, ctes):
-            return "a window over the rows at one point"
         if identity_groups(n.body, ctx, ctes):
             return "a GROUP BY on what identifies one row"
         if container_pivots(n.body, ctx):
@@ -279,16 +307,18 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
 
 
 def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    """The expander's step: refuses what :func:`said_twice` names, then drops a twin
-    count (:func:`drop_twin_counts`)."""
+    """The expander's step: refuses what :func:`said_twice` names, then drops a window
+    over the rows at one point (:func:`drop_point_windows`) and a twin count
+    (:func:`drop_twin_counts`)."""
     why = said_twice(query, ctx)
     if why is not None:
         raise BuildError(why)
-    return drop_twin_counts(query, ctx)
+    return drop_twin_counts(drop_point_windows(query), ctx)
 
 
 __all__ = [
     "container_pivots",
+    "drop_point_windows",
     "drop_twin_counts",
     "identity_groups",
     "point_windows",

@@ -37,6 +37,7 @@ from cimgen.expand.multiply import (
     _ctes,
     _item_name,
     aggregated,
+    base_table,
     block_refs,
     columns_read,
     drop_unread,
@@ -341,11 +342,13 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     return replace(query, body=body)
 
 
-def trim_listing(query: ast.Query) -> ast.Query:
+def trim_listing(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """The top block of a row-level listing whose values are read from two or more tables,
-    cut towards :data:`MAX_LISTING_OUTPUTS`: the joined tables' plain columns go, last
-    first, where the ordering does not read them and each table keeps a purpose (the
-    subject's values and computed ones stay; :data:`MAX_OUTPUTS` is the bound that refuses).
+    cut towards :data:`MAX_LISTING_OUTPUTS`: the joined tables' attributes (a measure,
+    category or flag of ``ctx``'s table; any column without a context) go, last first,
+    where the ordering does not read them and each table keeps a purpose. The subject's
+    values, computed ones, and identifiers, labels and scope columns (what tells the rows
+    apart) stay; :data:`MAX_OUTPUTS` is the bound that refuses.
 
     >>> from cimgen.grammar import parse
     >>> q = parse("SELECT l.name, l.len, l.kv, b.name AS bn, b.kv AS bkv, b.zone, "
@@ -362,10 +365,22 @@ def trim_listing(query: ast.Query) -> ast.Query:
     if len(set().union(*(ast.tables_read(it.expr) for it in body.items))) < 2:
         return query
     first = _subject(body)
+    ctes = _ctes(query)
+    refs = {r.ref_name: r for r in block_refs(body)}
+
+    def attribute(e: ast.Column) -> bool:
+        if ctx is None:
+            return True
+        ref = refs.get(e.table or "")
+        info = base_table(ref, ctes, ctx) if ref is not None else None
+        return info is not None and e.name in (*info.measures, *info.categories, *info.flags)
+
     joined = [
         it
         for it in body.items
-        if isinstance(it.expr, ast.Column) and it.expr.table not in (None, first)
+        if isinstance(it.expr, ast.Column)
+        and it.expr.table not in (None, first)
+        and attribute(it.expr)
     ]
     for it in reversed(joined):
         if len(body.items) <= MAX_LISTING_OUTPUTS:
