@@ -13,10 +13,11 @@ from expand_support import Result, ctx
 
 from cimgen import ast
 from cimgen.expand import expand
-from cimgen.expand.frame import BuildError
+from cimgen.expand.frame import BuildError, Pivots
 from cimgen.expand.multiply import _ctes
 from cimgen.expand.once import (
     container_pivots,
+    drop_repeated_outputs,
     drop_twin_counts,
     identity_groups,
     point_windows,
@@ -170,6 +171,50 @@ def test_two_counts_of_one_thing_keep_the_distinct_one(duckdb_result: Result) ->
     # a distinct count of a value that is no identifier is another question
     names = parse(TWIN_COUNTS.replace("bu.building_id", "bup.hvac_type"))
     assert not twin_counts(_body(names), ctx())
+
+
+def test_two_rasters_at_one_place_are_two_kinds() -> None:
+    pv = Pivots(ctx(), random.Random(0))
+    rm = pv.sample("cim_raster.raster_model")
+    kinds = {pv.kind("cim_raster.raster_model", i) for i in range(len(rm))}
+    assert {"dtm", "dsm"} <= kinds
+    dtm = next(i for i in range(len(rm)) if pv.kind("cim_raster.raster_model", i) == "dtm")
+    dsm = next(i for i in range(len(rm)) if pv.kind("cim_raster.raster_model", i) == "dsm")
+    assert pv.same_kind("cim_raster.raster_model", dtm, "cim_raster.dtm_raster", 0)
+    assert not pv.same_kind("cim_raster.raster_model", dsm, "cim_raster.dtm_raster", 0)
+    assert not pv.same_kind("cim_raster.dsm_raster", 0, "cim_raster.dtm_raster", 0)
+    # a DTM dataset's colocated partner among the tiles is never a DTM tile
+    for path in ctx().paths_from("cim_raster.raster_model"):
+        if path.kind != "colocated":
+            continue
+        for i in range(len(rm)):
+            k = pv.colocated(path, i)
+            if k is not None:
+                assert not pv.same_kind(path.left, i, path.right, k)
+
+
+def test_an_output_repeated_in_its_block_goes(duckdb_result: Result) -> None:
+    # s2_000123 of 2a85859 (300 CTGAN rows, seed 0): the DTM at each bus twice in a CTE
+    q = parse(
+        "WITH m AS (SELECT ST_Value(dr.rast, gb.geometry) AS ground_elevation_m, "
+        "ST_Value(dr.rast, gb.geometry) AS tile_ground_elevation_m, gb.name "
+        "FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_raster.dtm_raster AS dr ON ST_Intersects(dr.rast, gb.geometry) "
+        "WHERE gb.voltage_kv = 0.4) "
+        "SELECT m.name, m.ground_elevation_m, m.tile_ground_elevation_m FROM m "
+        "ORDER BY m.tile_ground_elevation_m DESC"
+    )
+    out = drop_repeated_outputs(q)
+    assert [it.alias for it in _body(out.ctes[0].query).items] == ["ground_elevation_m", None]
+    assert [getattr(it.expr, "name", None) for it in _body(out).items] == [
+        "name",
+        "ground_elevation_m",
+    ]
+    assert getattr(out.order_by[0].expr, "name", None) == "ground_elevation_m"
+    before, after = duckdb_result(q).to_pylist(), duckdb_result(out).to_pylist()
+    assert before and [r["ground_elevation_m"] for r in after] == [
+        r["ground_elevation_m"] for r in before
+    ]
 
 
 # s2_000815 of 2a85859's 1,000 CTGAN rows (seed 1): buses in a project's boundary, with the

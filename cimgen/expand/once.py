@@ -20,6 +20,9 @@ query reads one thing several ways, or ranks and groups what is one row by const
   (the project scenario whose boundary holds a bus) from whose geometry a third table is
   reached (the census zone containing the project's centre): rows multiplied through a
   containment the question is not about.
+* :func:`drop_repeated_outputs` -- an output whose expression an earlier output of its
+  block already returns (the DTM at a bus as ``ground_elevation_m`` and again as
+  ``tile_ground_elevation_m``) goes; a CTE's readers read the kept name.
 * :func:`twin_counts` -- ``COUNT(*)`` beside ``COUNT(DISTINCT t.k)`` of a key in one block:
   "the number of buildings and the number of distinct buildings" (the rows and the
   distinct things the rows are copies of). :func:`drop_twin_counts` keeps the distinct
@@ -286,6 +289,89 @@ def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> a
     return replace(query, body=replace(body, items=items))
 
 
+# ----------------------------------------------------------------------------- repeats
+
+
+def _renamed(node: Any, names: dict[tuple[str, str], str]) -> Any:
+    """``node`` with each column ``alias.name`` that ``names`` maps given the new name, in
+    every block below it."""
+    if isinstance(node, ast.Column):
+        new = names.get((node.table or "", node.name))
+        return replace(node, name=new) if new else node
+    if not hasattr(node, "__dataclass_fields__"):
+        return node
+    changes = {}
+    for k, v in vars(node).items():
+        if isinstance(v, tuple):
+            nv = tuple(_renamed(x, names) for x in v)
+            if nv != v:
+                changes[k] = nv
+        elif hasattr(v, "__dataclass_fields__"):
+            nv = _renamed(v, names)
+            if nv is not v:
+                changes[k] = nv
+    return replace(node, **changes) if changes else node
+
+
+def _once(body: ast.Select) -> tuple[ast.Select, dict[str, str]]:
+    """``body`` without an output that repeats an earlier one's expression, and the names
+    dropped -> the name kept."""
+    seen: dict[ast.Expr, str | None] = {}
+    keep, gone = [], {}
+    for it in body.items:
+        name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+        if it.expr in seen:
+            gone[name or ""] = seen[it.expr] or ""
+            continue
+        seen[it.expr] = name
+        keep.append(it)
+    return (replace(body, items=tuple(keep)), gone) if gone else (body, {})
+
+
+def drop_repeated_outputs(query: ast.Query) -> ast.Query:
+    """The query without an output that repeats an earlier output of its block
+    (``ST_Value(dr.rast, gb.geometry)`` as ``ground_elevation_m`` and again as
+    ``tile_ground_elevation_m``): a CTE's repeat goes and its readers read the kept name;
+    the main block's goes where the ordering does not name it."""
+    ctes = list(query.ctes)
+    for k, cte in enumerate(ctes):
+        body = cte.query.body
+        if not isinstance(body, ast.Select):
+            continue
+        new, gone = _once(body)
+        if not gone:
+            continue
+        ctes[k] = replace(cte, query=replace(cte.query, body=new))
+        aliases = {
+            r.ref_name
+            for n in ast.walk(query)
+            if isinstance(n, ast.Select)
+            for r in block_refs(n)
+            if r.schema is None and r.name == cte.name
+        }
+        names = {(a, old): kept for a in aliases for old, kept in gone.items() if old and kept}
+        rest = tuple(_renamed(c, names) for c in ctes[k + 1 :])
+        ctes[k + 1 :] = list(rest)
+        query = replace(
+            query,
+            ctes=tuple(ctes),
+            body=_renamed(query.body, names),
+            order_by=tuple(_renamed(o, names) for o in query.order_by),
+        )
+    body = query.body
+    if isinstance(body, ast.Select):
+        new, gone = _once(body)
+        ordered = {
+            n.name
+            for o in query.order_by
+            for n in ast.walk(o.expr)
+            if isinstance(n, ast.Column) and n.table is None
+        }
+        if gone and not any(old in ordered and old != kept for old, kept in gone.items()):
+            query = replace(query, body=new)
+    return query
+
+
 # ----------------------------------------------------------------------------- the step
 
 
@@ -307,18 +393,19 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
 
 
 def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
-    """The expander's step: refuses what :func:`said_twice` names, then drops a window
-    over the rows at one point (:func:`drop_point_windows`) and a twin count
-    (:func:`drop_twin_counts`)."""
+    """The expander's step: refuses what :func:`said_twice` names, then drops an output
+    repeated in its block (:func:`drop_repeated_outputs`), a window over the rows at one
+    point (:func:`drop_point_windows`) and a twin count (:func:`drop_twin_counts`)."""
     why = said_twice(query, ctx)
     if why is not None:
         raise BuildError(why)
-    return drop_twin_counts(drop_point_windows(query), ctx)
+    return drop_twin_counts(drop_point_windows(drop_repeated_outputs(query)), ctx)
 
 
 __all__ = [
     "container_pivots",
     "drop_point_windows",
+    "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
     "point_windows",
