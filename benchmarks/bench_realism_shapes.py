@@ -121,7 +121,22 @@ constant or redundant:
 * ``filter_repeated`` -- a condition a CTE (or the CTE it reads) already applies;
   ``cte_step_idle`` -- a CTE that only passes another CTE's rows on;
 * ``point_value`` -- a raster value at one literal point beside per-row values;
-* ``point_group`` -- groups or aggregates over the rows a literal point cuts.
+* ``point_group`` -- groups or aggregates over the rows a literal point cuts;
+
+and the shapes of the tenth pass (b) (docs/BENCHMARKS.md, "Realism: tenth pass (b)";
+readers of ``cimgen.expand.once``):
+
+* ``point_window`` -- a window over rows whose every table one literal point cuts (NTILE
+  over the DTM and DSM tiles at a point);
+* ``raster_read_twice`` -- two raster tables of one kind in a query (a DTM dataset beside
+  the DTM tiles);
+* ``identity_group`` -- a GROUP BY on what identifies one row of the block's first table,
+  nothing met several per row (a bus number in one scenario);
+* ``container_pivot`` -- a table reached spatially through a scoped container of the rows
+  (the census zone containing the project's centre, on each bus's row);
+* ``twin_counts`` -- ``COUNT(*)`` beside ``COUNT(DISTINCT t.k)`` of a key;
+* ``listing_outputs:7`` -- a row-level main block returning 7 or more values;
+* ``census_columns:4`` -- four or more census variables (ids and areas aside) in a query.
 
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
@@ -826,6 +841,54 @@ def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+_CENSUS_KEYS = ("geometry", "id", "sez2011", "nsez", "codasc", "ace", "shape_area", "shape_leng")
+
+
+def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
+    """The tenth pass (b)'s shapes (module docstring) of one row."""
+    from cimgen.expand.once import (
+        container_pivots,
+        identity_groups,
+        point_windows,
+        rasters_read_twice,
+        twin_counts,
+    )
+
+    found: set[str] = set()
+    ctes = _all_ctes(query)
+    for _, body in _blocks(query):
+        if point_windows(body, ctes):
+            found.add("point_window")
+        if identity_groups(body, ctx, ctes):
+            found.add("identity_group")
+        if twin_counts(body, ctx):
+            found.add("twin_counts")
+    if rasters_read_twice(query, ctx):
+        found.add("raster_read_twice")
+    for _, body in _blocks(query):
+        if container_pivots(body, ctx):
+            found.add("container_pivot")
+    body = query.body
+    listing = isinstance(body, ast.Select) and not body.group_by and not _aggregated(body)
+    if listing and len(body.items) >= 7:  # type: ignore[union-attr]
+        found.add("listing_outputs:7")
+    census = {
+        (n.table, n.name)
+        for n in ast.walk(query)
+        if isinstance(n, ast.Column)
+        and n.table
+        and n.name not in _CENSUS_KEYS
+        and any(
+            r.ref_name == n.table and r.schema == "cim_census"
+            for _, b in _blocks(query)
+            for r in block_refs(b)
+        )
+    }
+    if len(census) >= 4:
+        found.add("census_columns:4")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="*", type=Path, help="cimgen generate output folders")
@@ -851,7 +914,7 @@ def main() -> None:
             sixth, n = sixth_shapes(query, ctx)
             conditions += n
             eighth = eighth_shapes_a(query, ctx) | eighth_shapes_b(query, ctx)
-            later = eighth | ninth_shapes(query, ctx)
+            later = eighth | ninth_shapes(query, ctx) | tenth_shapes_b(query, ctx)
             for name in (
                 found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | later
             ):

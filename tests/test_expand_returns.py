@@ -23,6 +23,7 @@ from cimgen.expand.returns import (
     kitchen_sink,
     repeated_listing,
     theme_aggregates,
+    trim_listing,
 )
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
@@ -360,3 +361,53 @@ def test_a_grouped_join_in_from_is_an_export_the_assembly_inlines() -> None:
             assert [f.alias for f in in_from] == [derived[0].name]
             assert not q.ctes
     assert seen >= 2
+
+
+# --------------------------------------------------------------------------- listings
+
+# s2_000114 of 2a85859 (300 CTGAN rows, seed 0): lines with the DTM under their centroid,
+# their source bus and project, eight values (issue 14, tenth pass (b))
+LINES_LISTED = """WITH selected_grid_lines AS (
+  SELECT gl.name, gl.max_loading_percent, gl.geometry, gl.scenario_id, gl.project_id, gl.from_bus
+  FROM cim_vector.grid_line AS gl
+  WHERE gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'optimized'
+)
+SELECT sgl.name,
+  sgl.max_loading_percent,
+  ST_Value(dtm.rast, ST_Centroid(sgl.geometry)) AS ground_elevation_m,
+  dtm.max_elevation,
+  gb.name AS bus_name,
+  gb.voltage_kv,
+  project.project_name,
+  sgl.scenario_id
+FROM selected_grid_lines AS sgl
+JOIN cim_raster.dtm_raster AS dtm ON ST_Intersects(dtm.rast, ST_Centroid(sgl.geometry))
+JOIN cim_vector.grid_bus AS gb ON sgl.scenario_id = gb.scenario_id
+  AND sgl.project_id = gb.project_id AND sgl.from_bus = gb.bus_id
+JOIN cim_vector.project_scenario AS project ON sgl.project_id = project.project_id
+  AND sgl.scenario_id = project.scenario_id
+WHERE ST_Within(gb.geometry, ST_MakeEnvelope(9.1904, 45.4828, 9.1968, 45.4884, 4326))
+  AND dtm.max_elevation BETWEEN 120 AND 125
+ORDER BY sgl.max_loading_percent DESC"""
+
+
+def test_a_listing_of_several_tables_keeps_six_values(con) -> None:  # type: ignore[no-untyped-def]
+    q = parse(LINES_LISTED)
+    out = trim_listing(q, ctx())
+    names = [it.alias or it.expr.name for it in out.body.items]  # type: ignore[union-attr]
+    # the joined tables' plain values go, last first; each table keeps a use, the subject
+    # its values
+    assert names == [
+        "name",
+        "max_loading_percent",
+        "ground_elevation_m",
+        "bus_name",
+        "project_name",
+        "scenario_id",
+    ]
+    before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+    after = con.execute(render_duckdb(out, SCHEMA).sql).fetchall()
+    assert before and len(after) == len(before)
+    # a listing of one table's values, and an aggregate, are not cut here
+    one = parse("SELECT " + ", ".join(f"b.c{i}" for i in range(8)) + " FROM s.b AS b")
+    assert trim_listing(one) is one

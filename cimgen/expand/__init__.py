@@ -47,12 +47,14 @@ from cimgen.expand.multiply import (
     refuse_multiplied,
 )
 from cimgen.expand.observe import Shape, observe
+from cimgen.expand.once import say_once
 from cimgen.expand.pinned import fill_idle_steps, settle_pins
 from cimgen.expand.returns import (
     drop_equal_outputs,
     drop_unused_derived_columns,
     refuse_repeated_listing,
     theme_aggregates,
+    trim_listing,
 )
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
@@ -201,7 +203,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)
             query = drop_fixed_groups(query, ctx)
             query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx), links), ctx)
-            query = theme_aggregates(drop_equal_outputs(query))
+            query = say_once(query, ctx)
+            query = trim_listing(theme_aggregates(drop_equal_outputs(query)), ctx)
             query = refuse_repeated_listing(query, ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
             query = drop_unused_derived_columns(query, ctx)

@@ -171,7 +171,31 @@ class Pivots:
         x, y = (t.xmin + t.xmax) / 2, (t.ymin + t.ymax) / 2
         tiles = self.sample(path.right).tiles.get(path.right_column or "", [])
         rows = [k for k, u in enumerate(tiles) if u is not None and u.covers(x, y)]
-        return rows[0] if rows else None
+        # two rasters at one place are two kinds (a DSM dataset beside the DTM tiles, not
+        # the DTM dataset: the same ground twice, cimgen.expand.once.rasters_read_twice);
+        # none of another kind there: no partner through this path
+        other = [k for k in rows if not self.same_kind(path.left, i, path.right, k)]
+        return other[0] if other else None
+
+    def kind(self, table: str, i: int) -> str | None:
+        """The kind row ``i`` of a raster table holds: its first category's value
+        (``raster_type = 'DTM'``), lower case; None for a table of one kind."""
+        info = self.ctx.table(table)
+        s = self.sample(table)
+        if not info.categories or not s.has(info.categories[0]):
+            return None
+        v = s.value(i, info.categories[0])
+        return str(v).lower() if v is not None else None
+
+    def same_kind(self, a: str, i: int, b: str, k: int) -> bool:
+        """Do row ``i`` of ``a`` and row ``k`` of ``b`` hold one kind: one's kind is a word of
+        the other's table name (``dtm`` of ``dtm_raster``), or both have the same kind?"""
+        ka, kb = self.kind(a, i), self.kind(b, k)
+        words_a = set(self.ctx.table(a).name.lower().split("_"))
+        words_b = set(self.ctx.table(b).name.lower().split("_"))
+        return (ka is not None and (ka in words_b or ka == kb)) or (
+            kb is not None and kb in words_a
+        )
 
     def raster_partners(self, path: JoinPath, i: int) -> list[int]:
         g = self.geo(path.left, path.left_column or "", i)

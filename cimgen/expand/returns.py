@@ -9,6 +9,9 @@ Rewrites run by :func:`cimgen.expand.expand` after a query is built, each ``Quer
   aggregates (its own, or a grouped CTE's joined back to its rows) returns at most
   :data:`MAX_AGGREGATE_OUTPUTS` values, any block at most :data:`MAX_OUTPUTS` read from
   several tables;
+* :func:`trim_listing` -- a row-level listing of several tables' values keeps at most
+  :data:`MAX_LISTING_OUTPUTS` where the joined tables' plain columns can go (the
+  kitchen-sink listing of a line's project, source bus and census zone);
 * :func:`drop_unused_derived_columns` -- a derived table in FROM (a clustering's
   ``(SELECT ..., ST_ClusterKMeans(...) OVER () AS cluster_id ...) AS k``) selects only
   what its reader uses, as :func:`cimgen.expand.multiply.drop_unused_cte_columns` does for
@@ -34,6 +37,7 @@ from cimgen.expand.multiply import (
     _ctes,
     _item_name,
     aggregated,
+    base_table,
     block_refs,
     columns_read,
     drop_unread,
@@ -44,6 +48,8 @@ MAX_AGGREGATE_TABLES = 2  # tables whose values a block's aggregates read
 MAX_AGGREGATES_OVER_TWO = 3  # aggregates when they read two tables (a count and a measure each)
 MAX_OUTPUTS = 8  # values a block returns when they are read from two or more tables
 MAX_AGGREGATE_OUTPUTS = 6  # values a block with aggregates (its own or a CTE's) returns
+# values a listing of two or more tables' values is trimmed to where plain columns can go
+MAX_LISTING_OUTPUTS = 6
 _AGGS = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 
 
@@ -333,6 +339,53 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     body = _cut(query, body, [it for it in plain if it not in joined], done, counts)
     if not done(body):
         raise BuildError("outputs of more than one theme")
+    return replace(query, body=body)
+
+
+def trim_listing(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
+    """The top block of a row-level listing whose values are read from two or more tables,
+    cut towards :data:`MAX_LISTING_OUTPUTS`: the joined tables' attributes (a measure,
+    category or flag of ``ctx``'s table; any column without a context) go, last first,
+    where the ordering does not read them and each table keeps a purpose. The subject's
+    values, computed ones, and identifiers, labels and scope columns (what tells the rows
+    apart) stay; :data:`MAX_OUTPUTS` is the bound that refuses.
+
+    >>> from cimgen.grammar import parse
+    >>> q = parse("SELECT l.name, l.len, l.kv, b.name AS bn, b.kv AS bkv, b.zone, "
+    ...           "p.name AS pn FROM s.l AS l JOIN s.b AS b ON l.b = b.id "
+    ...           "JOIN s.p AS p ON l.p = p.id")
+    >>> [_item_name(it) for it in trim_listing(q).body.items]
+    ['name', 'len', 'kv', 'bn', 'bkv', 'pn']
+    """
+    body = query.body
+    if not isinstance(body, ast.Select) or body.distinct or body.group_by or aggregated(body):
+        return query
+    if len(body.items) <= MAX_LISTING_OUTPUTS:
+        return query
+    if len(set().union(*(ast.tables_read(it.expr) for it in body.items))) < 2:
+        return query
+    first = _subject(body)
+    ctes = _ctes(query)
+    refs = {r.ref_name: r for r in block_refs(body)}
+
+    def attribute(e: ast.Column) -> bool:
+        if ctx is None:
+            return True
+        ref = refs.get(e.table or "")
+        info = base_table(ref, ctes, ctx) if ref is not None else None
+        return info is not None and e.name in (*info.measures, *info.categories, *info.flags)
+
+    joined = [
+        it
+        for it in body.items
+        if isinstance(it.expr, ast.Column)
+        and it.expr.table not in (None, first)
+        and attribute(it.expr)
+    ]
+    for it in reversed(joined):
+        if len(body.items) <= MAX_LISTING_OUTPUTS:
+            break
+        body = _drop(query, body, it) or body
     return replace(query, body=body)
 
 

@@ -1,0 +1,305 @@
+"""Issue 14, tenth pass (b): one reading said once (cimgen.expand.once). The rows are the
+lead's and the blind review's of main 2a85859's 300 CTGAN rows (seed 0): NTILE over the
+DTM and DSM tiles at one point (s2_000049, s2_000076), a DTM dataset beside the DTM tiles
+at that point (s2_000049), a bus-level CTE grouped by the bus's own number in one scenario
+(s2_000275), the property records counted beside the distinct buildings (s2_000183)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from expand_support import Result, ctx
+
+from cimgen import ast
+from cimgen.expand import expand
+from cimgen.expand.frame import BuildError, Pivots
+from cimgen.expand.multiply import _ctes
+from cimgen.expand.once import (
+    container_pivots,
+    drop_repeated_outputs,
+    drop_twin_counts,
+    identity_groups,
+    point_windows,
+    rasters_read_twice,
+    said_twice,
+    say_once,
+    twin_counts,
+)
+from cimgen.grammar import parse
+from cimgen.models import QueryFeatures
+
+P = "ST_SetSRID(ST_MakePoint(9.2161, 45.4937), 4326)"
+
+TILES_RANKED = f"""SELECT dr.max_elevation,
+  ST_Value(dr.rast, {P}) AS ground_elevation_m,
+  ST_Value(dsm.rast, {P}) AS surface_elevation_m,
+  dsm.min_elevation,
+  NTILE(4) OVER (ORDER BY dsm.min_elevation DESC) AS quartile
+FROM cim_raster.dtm_raster AS dr
+JOIN cim_raster.dsm_raster AS dsm ON ST_Intersects(dsm.rast, {P})
+WHERE ST_Intersects(dr.rast, {P}) AND dsm.max_elevation >= 117.1"""
+
+DATASET_AND_TILE = f"""WITH selected_dtm_tiles AS (
+  SELECT dtm.id, dtm.rast, dtm.max_elevation
+  FROM cim_raster.dtm_raster AS dtm
+  WHERE ST_Intersects(dtm.rast, {P})
+)
+SELECT sdt.max_elevation,
+  ST_Value(sdt.rast, {P}) AS ground_elevation_m,
+  ST_Value(raster.rast, {P}) AS dataset_ground_elevation_m
+FROM selected_dtm_tiles AS sdt, cim_raster.raster_model AS raster
+WHERE ST_Intersects(raster.rast, {P})
+  AND ST_Intersects(sdt.rast, {P})
+  AND raster.raster_type = 'DTM'"""
+
+BUS_GROUPS = """WITH grid_buses_per_bus_id AS (
+  SELECT gb.bus_id, COUNT(*) AS n_grid_buses, AVG(ST_Value(dr.rast, gb.geometry)) AS avg_dsm
+  FROM cim_vector.grid_bus AS gb
+  JOIN cim_raster.dsm_raster AS dr ON ST_Intersects(dr.rast, gb.geometry)
+  WHERE gb.project_id = 'milan_porta_garibaldi_2024' AND gb.scenario_id = 'proposed'
+  GROUP BY gb.bus_id
+)
+SELECT gl.name, gbpbi.n_grid_buses, gbpbi.avg_dsm
+FROM grid_buses_per_bus_id AS gbpbi
+JOIN cim_vector.grid_line AS gl ON gbpbi.bus_id = gl.from_bus
+  AND gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'proposed'"""
+
+TWIN_COUNTS = """SELECT COUNT(*) AS n_property_records,
+  COUNT(DISTINCT bu.building_id) AS n_buildings,
+  AVG(bup.height) AS avg_height
+FROM cim_vector.project_scenario AS prs
+JOIN cim_vector.building AS bu ON ST_Within(bu.building_geometry, prs.census_boundary)
+JOIN cim_vector.building_properties AS bup ON bu.id = bup.building_fk
+WHERE bu.lod = 1
+  AND ST_Intersects(prs.project_boundary, ST_SetSRID(ST_MakePoint(9.22014, 45.47676), 4326))"""
+
+
+def _body(q: ast.Query) -> ast.Select:
+    assert isinstance(q.body, ast.Select)
+    return q.body
+
+
+def test_a_window_over_the_tiles_at_one_point_goes(duckdb_result: Result) -> None:
+    q = parse(TILES_RANKED)
+    assert duckdb_result(q).num_rows <= 1  # one DTM and one DSM tile there: nothing to rank
+    assert point_windows(_body(q), {})
+    out = say_once(q, ctx())
+    assert "quartile" not in [it.alias for it in _body(out).items]
+    assert not point_windows(_body(out), {}) and len(_body(out).items) == 4
+    assert duckdb_result(out).num_rows == duckdb_result(q).num_rows
+    # ordered by the rank, or in a CTE, it is refused
+    with pytest.raises(BuildError):
+        say_once(parse(TILES_RANKED + "\nORDER BY quartile"), ctx())
+    # the same tiles without the window, or ranked along a line's tiles, stay
+    plain = parse(
+        TILES_RANKED.replace(",\n  NTILE(4) OVER (ORDER BY dsm.min_elevation DESC) AS quartile", "")
+    )
+    assert not point_windows(_body(plain), {}) and said_twice(plain, ctx()) is None
+    wide = parse(
+        TILES_RANKED.replace(f"WHERE ST_Intersects(dr.rast, {P})", "WHERE dr.max_elevation > 100")
+    )
+    assert not point_windows(_body(wide), {})
+
+
+def test_a_dataset_and_its_tiles_read_at_one_point_are_refused(duckdb_result: Result) -> None:
+    q = parse(DATASET_AND_TILE)
+    rows = duckdb_result(q).to_pylist()
+    # the ground at one point twice (the dataset and the tiles differ in resolution only)
+    assert rows and all(
+        abs(r["ground_elevation_m"] - r["dataset_ground_elevation_m"]) < 1.0 for r in rows
+    )
+    assert rasters_read_twice(q, ctx())
+    assert said_twice(q, ctx()) == "one raster kind read twice"
+    # another kind of dataset (the DSM) beside the DTM tiles is a second reading
+    other = parse(DATASET_AND_TILE.replace("'DTM'", "'DSM'"))
+    assert not rasters_read_twice(other, ctx())
+    assert not rasters_read_twice(parse(TILES_RANKED), ctx())  # the DTM and the DSM
+    # the DTM dataset and tiles clipped to one census zone (a CTE and its reader) too
+    zone = parse(
+        "WITH z AS (SELECT (ST_SummaryStats(ST_Clip(dr.rast, cg.geometry))).mean AS m, "
+        "cg.geometry FROM cim_census.census_geo AS cg "
+        "JOIN cim_raster.dtm_raster AS dr ON ST_Intersects(dr.rast, ST_Centroid(cg.geometry))) "
+        "SELECT z.m, (ST_SummaryStats(ST_Clip(rm.rast, z.geometry))).mean AS dm FROM z "
+        "JOIN cim_raster.raster_model AS rm ON ST_Intersects(rm.rast, ST_Centroid(z.geometry)) "
+        "WHERE rm.raster_type = 'DTM'"
+    )
+    assert rasters_read_twice(zone, ctx())
+
+
+def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result) -> None:
+    q = parse(BUS_GROUPS)
+    cte = q.ctes[0].query
+    assert {r["n_grid_buses"] for r in duckdb_result(q).to_pylist()} == {1}
+    assert identity_groups(_body(cte), ctx(), _ctes(q))
+    assert said_twice(q, ctx()) == "a GROUP BY on what identifies one row"
+    # the buses' lines per bus are several: a group of the bus's lines stays
+    lines = parse(
+        "SELECT gb.bus_id, COUNT(*) AS n_grid_lines FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus "
+        "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id "
+        "WHERE gb.project_id = 'milan_porta_garibaldi_2024' AND gb.scenario_id = 'proposed' "
+        "GROUP BY gb.bus_id"
+    )
+    assert not identity_groups(_body(lines), ctx(), {})
+    # the bus number over every scenario is a group of several buses
+    open_scope = parse(BUS_GROUPS.replace(" AND gb.scenario_id = 'proposed'", ""))
+    assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), _ctes(open_scope))
+    # per census zone, the lines it contains (s2_000586 of 2a85859's 1,000 rows, seed 1)
+    zones = parse(
+        "SELECT census.sez2011, COUNT(*) AS n_grid_lines "
+        "FROM cim_vector.grid_line AS gl, cim_census.census_geo AS census "
+        "WHERE ST_Contains(census.geometry, gl.geometry) "
+        "AND gl.project_id = 'milan_citta_studi_2024' AND gl.scenario_id = 'optimized' "
+        "GROUP BY census.sez2011"
+    )
+    assert max(r["n_grid_lines"] for r in duckdb_result(zones).to_pylist()) > 1
+    assert not identity_groups(_body(zones), ctx(), {})
+
+
+def test_two_counts_of_one_thing_keep_the_distinct_one(duckdb_result: Result) -> None:
+    q = parse(TWIN_COUNTS)
+    assert [it.alias for it in twin_counts(_body(q), ctx())] == ["n_property_records"]
+    out = say_once(q, ctx())
+    assert [it.alias for it in _body(out).items] == ["n_buildings", "avg_height"]
+    before, after = duckdb_result(q).to_pylist(), duckdb_result(out).to_pylist()
+    assert after[0]["n_buildings"] == before[0]["n_buildings"]
+    # an ordering by the COUNT(*) keeps it and drops the distinct count instead
+    ordered = parse(TWIN_COUNTS + "\nORDER BY n_property_records DESC")
+    kept = drop_twin_counts(ordered, ctx())
+    assert [it.alias for it in _body(kept).items] == ["n_property_records", "avg_height"]
+    # a distinct count of a value that is no identifier is another question
+    names = parse(TWIN_COUNTS.replace("bu.building_id", "bup.hvac_type"))
+    assert not twin_counts(_body(names), ctx())
+
+
+def test_two_rasters_at_one_place_are_two_kinds() -> None:
+    pv = Pivots(ctx(), random.Random(0))
+    rm = pv.sample("cim_raster.raster_model")
+    kinds = {pv.kind("cim_raster.raster_model", i) for i in range(len(rm))}
+    assert {"dtm", "dsm"} <= kinds
+    dtm = next(i for i in range(len(rm)) if pv.kind("cim_raster.raster_model", i) == "dtm")
+    dsm = next(i for i in range(len(rm)) if pv.kind("cim_raster.raster_model", i) == "dsm")
+    assert pv.same_kind("cim_raster.raster_model", dtm, "cim_raster.dtm_raster", 0)
+    assert not pv.same_kind("cim_raster.raster_model", dsm, "cim_raster.dtm_raster", 0)
+    assert not pv.same_kind("cim_raster.dsm_raster", 0, "cim_raster.dtm_raster", 0)
+    # a DTM dataset's colocated partner among the tiles is never a DTM tile
+    for path in ctx().paths_from("cim_raster.raster_model"):
+        if path.kind != "colocated":
+            continue
+        for i in range(len(rm)):
+            k = pv.colocated(path, i)
+            if k is not None:
+                assert not pv.same_kind(path.left, i, path.right, k)
+
+
+def test_an_output_repeated_in_its_block_goes(duckdb_result: Result) -> None:
+    # s2_000123 of 2a85859 (300 CTGAN rows, seed 0): the DTM at each bus twice in a CTE
+    q = parse(
+        "WITH m AS (SELECT ST_Value(dr.rast, gb.geometry) AS ground_elevation_m, "
+        "ST_Value(dr.rast, gb.geometry) AS tile_ground_elevation_m, gb.name "
+        "FROM cim_vector.grid_bus AS gb "
+        "JOIN cim_raster.dtm_raster AS dr ON ST_Intersects(dr.rast, gb.geometry) "
+        "WHERE gb.voltage_kv = 0.4) "
+        "SELECT m.name, m.ground_elevation_m, m.tile_ground_elevation_m FROM m "
+        "ORDER BY m.tile_ground_elevation_m DESC"
+    )
+    out = drop_repeated_outputs(q)
+    assert [it.alias for it in _body(out.ctes[0].query).items] == ["ground_elevation_m", None]
+    assert [getattr(it.expr, "name", None) for it in _body(out).items] == [
+        "name",
+        "ground_elevation_m",
+    ]
+    assert getattr(out.order_by[0].expr, "name", None) == "ground_elevation_m"
+    before, after = duckdb_result(q).to_pylist(), duckdb_result(out).to_pylist()
+    assert before and [r["ground_elevation_m"] for r in after] == [
+        r["ground_elevation_m"] for r in before
+    ]
+
+
+# s2_000815 of 2a85859's 1,000 CTGAN rows (seed 1): buses in a project's boundary, with the
+# census zone containing the project's centre
+CONTAINER = """SELECT gb.name, ps.project_name, gl.name AS line_name, cg.sez2011, cg.st2
+FROM cim_vector.grid_bus AS gb
+JOIN cim_vector.project_scenario AS ps ON ST_Within(gb.geometry, ps.project_boundary)
+  AND gb.project_id = ps.project_id AND gb.scenario_id = ps.scenario_id
+JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus
+  AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id,
+  cim_census.census_geo AS cg
+WHERE ST_Contains(cg.geometry, ps.project_center) AND gb.voltage_kv = 0.4"""
+
+
+def test_a_table_reached_through_the_rows_container_is_refused(duckdb_result: Result) -> None:
+    q = parse(CONTAINER)
+    rows = duckdb_result(q).to_pylist()
+    # one zone per project on every one of its buses' rows
+    zones = {(r["project_name"], r["sez2011"]) for r in rows}
+    assert rows and len(zones) == len({r["project_name"] for r in rows}) < len(rows)
+    assert container_pivots(_body(q), ctx())
+    assert said_twice(q, ctx()) == "a table reached through the container of the rows"
+    # the census zone containing each bus is the bus's own
+    own = parse(CONTAINER.replace("ps.project_center", "gb.geometry"))
+    assert not container_pivots(_body(own), ctx())
+
+
+# the structures of the four rows (their `structure` fields), expanded again
+STRUCTURES = {
+    "tiles_ranked": QueryFeatures(
+        table_count=2,
+        join_count=1,
+        spatial_function_count=7,
+        predicate_count=2,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="processing",
+        order_limit="ORDER",
+        has_window=True,
+    ),
+    "dataset_and_tile": QueryFeatures(
+        table_count=3,
+        join_count=1,
+        cte_count=1,
+        spatial_function_count=9,
+        predicate_count=4,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="predicates",
+        order_limit="ORDER",
+        has_window=True,
+    ),
+    "bus_groups": QueryFeatures(
+        table_count=4,
+        join_count=3,
+        cte_count=1,
+        spatial_function_count=9,
+        predicate_count=4,
+        sql_type="RASTER_VECTOR",
+        primary_function_category="predicates",
+        order_limit="ORDER",
+    ),
+    "twin_counts": QueryFeatures(
+        table_count=3,
+        join_count=2,
+        spatial_function_count=2,
+        predicate_count=3,
+        sql_type="SPATIAL_JOIN",
+        primary_function_category="predicates",
+        aggregation="GROUP_BY",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_expanded_queries_say_each_reading_once(name: str) -> None:
+    built = 0
+    for seed in range(60):
+        q = expand(STRUCTURES[name], ctx(), random.Random(seed)).query
+        if q is None:
+            continue
+        built += 1
+        ctes = _ctes(q)
+        assert said_twice(q, ctx()) is None, ast.render_sql(q) if hasattr(ast, "render_sql") else q
+        for n in ast.walk(q):
+            if isinstance(n, ast.Query) and isinstance(n.body, ast.Select):
+                assert not twin_counts(n.body, ctx()) or n is not q
+                assert not point_windows(n.body, ctes)
+                assert not rasters_read_twice(q, ctx())
+    assert built >= 20
