@@ -26,6 +26,7 @@ from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
 from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext, JoinPath
+from cimgen.expand.determined import drop_determined_aggregates
 from cimgen.expand.distinct import (
     distinguish,
     equate_levels,
@@ -201,7 +202,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = distinguish(drop_constants(query, ctx), ctx)
             links = Links(ctx)  # the link analysis, read once for the steps below
             query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)
-            query = drop_fixed_groups(query, ctx)
+            query = drop_determined_aggregates(drop_fixed_groups(query, ctx), ctx)
             query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx), links), ctx)
             query = say_once(query, ctx)
             query = trim_listing(theme_aggregates(drop_equal_outputs(query)), ctx)

@@ -88,6 +88,10 @@ class Grouping(Outputs):
                 k = max(2, int(nice_below(got * self.rng.uniform(0.1, 0.5), integer=True)))
                 if not self.ctx.trusted:
                     k = min(k, 3)
+                elif sizes and min(sizes.values()) < got:
+                    # above the smallest group, so the condition leaves some group out
+                    # (blind review of the tenth pass: a HAVING every group passes)
+                    k = max(k, int(min(sizes.values())) + 1)
                 if k <= got:
                     op = ">=" if self.rng.random() < 0.5 else ">"
                     if op == ">":
