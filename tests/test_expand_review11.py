@@ -123,3 +123,31 @@ def test_a_pair_of_one_scoped_tables_rows_is_left_to_its_link() -> None:
         "b.project_boundary) AND a.project_id <> b.project_id"
     )
     assert tie_scopes(q, ctx()) == q
+
+
+PASS_THROUGH = """WITH selected_buildings AS (
+  SELECT building.building_geometry FROM cim_vector.building AS building
+),
+building_clusters AS (
+  SELECT ST_ClusterDBSCAN(ST_Transform(sb.building_geometry, 32632), eps := 50,
+    minpoints := 2) OVER () AS cluster_id
+  FROM selected_buildings AS sb
+)
+SELECT bc.cluster_id, COUNT(*) AS n_buildings FROM building_clusters AS bc
+WHERE bc.cluster_id IS NOT NULL GROUP BY bc.cluster_id"""
+
+
+def test_a_cte_step_that_only_passes_rows_on_is_refused() -> None:
+    from cimgen.expand.multiply import pass_through_steps, refuse_pass_through_steps
+
+    q = parse(PASS_THROUGH)
+    assert pass_through_steps(q) == ["selected_buildings"]  # the clustering step computes
+    with pytest.raises(BuildError, match="only passes its rows on"):
+        refuse_pass_through_steps(q)
+    narrowed = parse(
+        PASS_THROUGH.replace(
+            "FROM cim_vector.building AS building\n",
+            "FROM cim_vector.building AS building WHERE building.lod = 2\n",
+        )
+    )
+    assert refuse_pass_through_steps(narrowed) == narrowed

@@ -46,6 +46,7 @@ from cimgen.expand.multiply import (
     drop_wkt_beside_coords,
     output_subject_key,
     refuse_multiplied,
+    refuse_pass_through_steps,
 )
 from cimgen.expand.observe import Shape, observe
 from cimgen.expand.once import say_once
@@ -209,7 +210,7 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
             query = refuse_repeated_listing(query, ctx)
             query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
             query = drop_unused_derived_columns(query, ctx)
-            query = fill_idle_steps(query, ctx)
+            query = refuse_pass_through_steps(fill_idle_steps(query, ctx))
         except BuildError as exc:
             last = str(exc)
             continue

@@ -877,6 +877,34 @@ def _item_name(it: ast.SelectItem) -> str | None:
     return it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
 
 
+def pass_through_steps(query: ast.Query) -> list[str]:
+    """CTE steps that only pass one table's rows on: one FROM table, no condition, no
+    grouping, nothing computed (``WITH selected_buildings AS (SELECT b.building_id,
+    b.building_geometry FROM cim_vector.building AS b)``; the blind review of the tenth
+    pass: "a pass-through CTE")."""
+    out = []
+    for cte in query.ctes:
+        b = cte.query.body
+        if (
+            isinstance(b, ast.Select)
+            and len(b.from_) == 1
+            and isinstance(b.from_[0], ast.TableRef)
+            and b.where is None
+            and not b.group_by
+            and not b.distinct
+            and not any(isinstance(n, ast.FuncCall) for it in b.items for n in ast.walk(it.expr))
+        ):
+            out.append(cte.name)
+    return out
+
+
+def refuse_pass_through_steps(query: ast.Query) -> ast.Query:
+    """``query`` unchanged, or refused when a CTE step only passes rows on."""
+    if pass_through_steps(query):
+        raise BuildError("a CTE step that only passes its rows on")
+    return query
+
+
 def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """Each CTE selects only what its readers use (the last CTE first: a chain's earlier
     step then sees what the later one still reads). With ``ctx``, a joined table's own
