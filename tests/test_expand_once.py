@@ -20,6 +20,7 @@ from cimgen.expand.once import (
     drop_repeated_outputs,
     drop_twin_counts,
     identity_groups,
+    point_aggregates,
     point_windows,
     rasters_read_twice,
     said_twice,
@@ -285,6 +286,50 @@ STRUCTURES = {
         aggregation="GROUP_BY",
     ),
 }
+
+
+# eleventh pass: s2_000413 of cb43bef's 1,000 CTGAN rows (seed 1)
+Q = "ST_SetSRID(ST_MakePoint(9.17662, 45.48663), 4326)"
+POINT_AVERAGED = f"""SELECT b.building_geometry_source,
+  COUNT(*) AS n_property_records,
+  AVG((ST_SummaryStats(ST_Clip(dr.rast, b.building_geometry))).min) AS avg_min_ground_elevation_m,
+  AVG(ST_Value(dr.rast, {Q})) AS avg_ground_elevation_m
+FROM cim_vector.building AS b
+JOIN cim_raster.dtm_raster AS dr ON ST_Intersects(dr.rast, ST_Centroid(b.building_geometry))
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+JOIN cim_raster.dsm_raster AS dsm ON ST_Intersects(dsm.rast, {Q})
+WHERE ST_Intersects(dr.rast, {Q})
+  AND bp.project_id = 'milan_porta_garibaldi_2024' AND bp.scenario_id = 'optimized'
+  AND ST_DWithin(ST_Transform(b.building_geometry, 32632), ST_Transform({Q}, 32632), 750)
+GROUP BY b.building_geometry_source"""
+
+
+def test_an_aggregate_of_a_raster_at_one_point_is_refused(duckdb_result: Result) -> None:
+    q = parse(POINT_AVERAGED)
+    rows = duckdb_result(q).to_pylist()
+    # one value at the point, "averaged" over every group's buildings: the same everywhere
+    values = {round(r["avg_ground_elevation_m"], 6) for r in rows}
+    assert rows and len(values) == 1
+    assert point_aggregates(_body(q), ctx(), {})
+    assert said_twice(q, ctx()) == "an aggregate of a raster read at one point"
+    with pytest.raises(BuildError):
+        say_once(q, ctx())
+    # without it, the DSM tile joined only at the point is still read by nothing
+    no_avg = parse(
+        POINT_AVERAGED.replace(f",\n  AVG(ST_Value(dr.rast, {Q})) AS avg_ground_elevation_m", "")
+    )
+    assert point_aggregates(_body(no_avg), ctx(), {})
+    # read per building (its centroid), with no idle tile, it is an aggregate of many values
+    per_row = parse(
+        POINT_AVERAGED.replace(
+            f"AVG(ST_Value(dr.rast, {Q}))",
+            "AVG(ST_Value(dr.rast, ST_Centroid(b.building_geometry)))",
+        ).replace(f"JOIN cim_raster.dsm_raster AS dsm ON ST_Intersects(dsm.rast, {Q})\n", "")
+    )
+    assert not point_aggregates(_body(per_row), ctx(), {})
+    assert said_twice(per_row, ctx()) is None
+    # the tiles' own values at the point, not aggregated over other rows, are one reading
+    assert not point_aggregates(_body(parse(TILES_RANKED)), ctx(), {})
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURES))

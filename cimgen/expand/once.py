@@ -47,7 +47,7 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
-from cimgen.expand.pinned import _first_at_point, at_point
+from cimgen.expand.pinned import _aggregate, _first_at_point, at_point
 
 # ----------------------------------------------------------------------------- windows
 
@@ -372,6 +372,45 @@ def drop_repeated_outputs(query: ast.Query) -> ast.Query:
     return query
 
 
+# ------------------------------------------------------- a value at one point, aggregated
+
+
+def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
+    """Does an aggregating block read a raster only at one literal point while its first
+    table's rows are not at that point? ``AVG(ST_Value(dr.rast, <point>))`` over buildings
+    is the one value at the point on every row, averaged; a DSM tile joined only at the
+    point and read by nothing else only multiplies nothing.
+    :func:`cimgen.expand.pinned.point_values` sees row-level blocks only."""
+    refs = block_refs(body)
+    own = _own(body)
+    if len(refs) < 2 or not (body.group_by or any(_aggregate(n) for n in own)):
+        return False
+    points = at_point(body)
+    if refs[0].ref_name in points:
+        return False
+    rasters = set()
+    for r in refs[1:]:
+        info = base_table(r, ctes, ctx)
+        if info is not None and info.rasters and r.ref_name in points:
+            rasters.add(r.ref_name)
+    if not rasters:
+        return False
+    for n in own:
+        if _aggregate(n):
+            read = ast.tables_read(n)
+            if read and read <= rasters:
+                return True
+    used: set[str] = set()
+    for e in (*(it.expr for it in body.items), *body.group_by, body.having):
+        if e is not None:
+            used |= ast.tables_read(e)
+    for c in ast.block_conditions(body):
+        read = ast.tables_read(c)
+        if len(read) > 1:  # a condition meeting another table reads it per row
+            used |= read
+    return bool(rasters - used)
+
+
 # ----------------------------------------------------------------------------- the step
 
 
@@ -387,6 +426,8 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
             return "a GROUP BY on what identifies one row"
         if container_pivots(n.body, ctx):
             return "a table reached through the container of the rows"
+        if point_aggregates(n.body, ctx, ctes):
+            return "an aggregate of a raster read at one point"
     if rasters_read_twice(query, ctx):
         return "one raster kind read twice"
     return None
@@ -408,6 +449,7 @@ __all__ = [
     "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
+    "point_aggregates",
     "point_windows",
     "rasters_read_twice",
     "said_twice",
