@@ -20,6 +20,7 @@ from cimgen.expand.once import (
     drop_repeated_outputs,
     drop_twin_counts,
     identity_groups,
+    pin_project_scenario,
     point_aggregates,
     point_windows,
     rasters_read_twice,
@@ -330,6 +331,64 @@ def test_an_aggregate_of_a_raster_at_one_point_is_refused(duckdb_result: Result)
     assert said_twice(per_row, ctx()) is None
     # the tiles' own values at the point, not aggregated over other rows, are one reading
     assert not point_aggregates(_body(parse(TILES_RANKED)), ctx(), {})
+
+
+# eleventh pass: s2_000092 of cb43bef's 300 CTGAN rows (seed 0, /tmp/i10b)
+NEAR_PROJECT = """SELECT b.building_id,
+  ST_Distance(ST_Transform(b.building_geometry, 32632), ST_Transform(ps.project_center, 32632))
+    AS distance_to_scenario_m,
+  ps.project_name,
+  b.lod,
+  ps.scenario_id
+FROM cim_vector.building AS b
+JOIN cim_vector.project_scenario AS ps ON ST_DWithin(ST_Transform(b.building_geometry, 32632),
+  ST_Transform(ps.project_center, 32632), 500)
+WHERE ps.project_name LIKE 'Navigli%' AND b.building_geometry_source = 'osm'"""
+
+
+def _world_scenarios() -> dict[str, set[str]]:
+    sample = ctx().world.table("cim_vector.project_scenario")
+    assert sample is not None
+    out: dict[str, set[str]] = {}
+    for i in range(len(sample)):
+        out.setdefault(sample.value(i, "project_id"), set()).add(sample.value(i, "scenario_id"))
+    return out
+
+
+def test_rows_near_a_project_come_once_in_one_scenario(duckdb_result: Result) -> None:
+    q = parse(NEAR_PROJECT)
+    rows = duckdb_result(q).to_pylist()
+    copies = {tuple(v for k, v in r.items() if k != "scenario_id") for r in rows}
+    assert rows and len(copies) < len(rows)  # the same building and distance per scenario
+    out = pin_project_scenario(q, ctx())
+    body = _body(out)
+    assert "scenario_id" not in [
+        it.expr.name for it in body.items if isinstance(it.expr, ast.Column)
+    ]
+    pins = [
+        c.right.value
+        for c in ast.block_conditions(body)
+        if isinstance(c, ast.BinaryOp)
+        and isinstance(c.left, ast.Column)
+        and c.left.name == "scenario_id"
+        and isinstance(c.right, ast.String)
+    ]
+    # the scenario every project of the world has, the pool's most frequent such
+    shared = set.intersection(*_world_scenarios().values())
+    pool = ctx().pools.get("cim_vector.project_scenario", "scenario_id")
+    assert pool is not None and pins == [next(v for v in pool.values if v in shared)]
+    after = duckdb_result(out).to_pylist()
+    assert len(after) == len(copies) == len({tuple(r.values()) for r in after})
+    assert not said_twice(out, ctx())
+    # a question about one scenario (its name filtered, its id grouped) keeps its rows
+    named = parse(NEAR_PROJECT + " AND ps.scenario_name LIKE 'Energy%'")
+    assert pin_project_scenario(named, ctx()) is named
+    grouped = parse(
+        "SELECT ps.scenario_id, COUNT(*) AS n_buildings FROM cim_vector.building AS b "
+        "JOIN cim_vector.project_scenario AS ps ON ST_Within(b.building_geometry, "
+        "ps.project_boundary) GROUP BY ps.scenario_id"
+    )
+    assert pin_project_scenario(grouped, ctx()) is grouped
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURES))
