@@ -427,22 +427,21 @@ class GeometryReader(ExprReader):
 
     def _owned_core(self, ga: Geo, gb: Geo, scope: BlockWords) -> str:
         """The related geometry's noun, with its table named where it is a joined table's
-        read as the rows' own and the other side is the rows' own geometry: a project
-        scenario tied to the buildings' properties by its scope, whose census boundary
-        contains the building, is "their project scenario's census boundary", not "their
-        census boundary" (issue 14, eleventh pass: the owner of a joined geometry)."""
+        read as the rows' own and the other side is the rows' own geometry or a literal
+        place: a project scenario tied to the buildings' properties by its scope, whose
+        census boundary contains the building, is "their project scenario's census
+        boundary", not "their census boundary" (issue 14, eleventh pass: the owner of a
+        joined geometry)."""
         src = ga.source
-        if src is None or self._is_focus(src, scope) or not self._is_focus(gb.source, scope):
+        if src is None or self._is_focus(src, scope):
             return ga.core
-        if gb.source is None and not gb.main:
+        if not gb.constant and not (gb.main and self._is_focus(gb.source, scope)):
             return ga.core
         owner = src.words.singular
         core = ga.core
-        lead = owner.split()[0]
+        lead = owner.split()[0]  # "project scenario's boundary", not "... project boundary"
         if core.startswith(lead + " ") and core != owner:
-            core = core[
-                len(lead) + 1 :
-            ]  # "project scenario's boundary", not "... project boundary"
+            core = core[len(lead) + 1 :]
         return f"{possessive(owner)} {core}"
 
 
