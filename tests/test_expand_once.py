@@ -391,6 +391,34 @@ def test_rows_near_a_project_come_once_in_one_scenario(duckdb_result: Result) ->
     assert pin_project_scenario(grouped, ctx()) is grouped
 
 
+def test_project_scenarios_first_with_project_level_values_come_once(
+    duckdb_result: Result,
+) -> None:
+    """s2_000548 of cb43bef's 1,000 CTGAN rows (seed 1): the project scenarios with the
+    DTM's mean over their census boundary, one value per project repeated per scenario."""
+    q = parse(
+        "SELECT ps.project_name, (ST_SummaryStats(ST_Clip(dr.rast, ps.census_boundary))).mean "
+        "AS mean_ground_elevation_m, ps.scenario_id FROM cim_vector.project_scenario AS ps "
+        "JOIN cim_raster.dtm_raster AS dr "
+        "ON ST_Intersects(dr.rast, ST_Centroid(ps.census_boundary))"
+    )
+    rows = duckdb_result(q).to_pylist()
+    per_project = {(r["project_name"], r["mean_ground_elevation_m"]) for r in rows}
+    assert len(per_project) < len(rows)
+    out = pin_project_scenario(q, ctx())
+    assert out is not q and len(_body(out).items) == 2
+    assert len(duckdb_result(out).to_pylist()) == len(per_project)
+    # the scenarios listed, or beside a scenario's own buildings, are the rows asked for
+    listed = parse("SELECT ps.project_name, ps.scenario_id FROM cim_vector.project_scenario AS ps")
+    assert pin_project_scenario(listed, ctx()) is listed
+    theirs = parse(
+        "SELECT ps.project_name, bp.building_id, ps.scenario_id "
+        "FROM cim_vector.project_scenario AS ps, cim_vector.building_properties AS bp "
+        "WHERE ps.project_id = bp.project_id AND ps.scenario_id = bp.scenario_id"
+    )
+    assert pin_project_scenario(theirs, ctx()) is theirs
+
+
 @pytest.mark.parametrize("name", sorted(STRUCTURES))
 def test_expanded_queries_say_each_reading_once(name: str) -> None:
     built = 0

@@ -45,7 +45,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
-from cimgen.expand.distinct import open_versions
+from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
 from cimgen.expand.pinned import _aggregate, _first_at_point, at_point
@@ -470,6 +470,29 @@ def _literal(value: Any) -> ast.Expr | None:
     return None
 
 
+def _first_open(body: ast.Select, ctx: ExpansionContext) -> list[tuple[str, str]]:
+    """(alias, column): the scope columns of a block's first table when it is the scope
+    table itself, left open, and no other table of the block has a scope (project
+    scenarios with the DTM under their census boundary: one value per project, repeated
+    per scenario); a scoped partner (a scenario's buildings) makes the rows differ."""
+    refs = block_refs(body)
+    if len(refs) < 2:  # the project scenarios themselves listed: the scenarios are the rows
+        return []
+    info = ctx.by_name.get(refs[0].qualified)
+    if info is None or not info.scope or not set(info.pk) <= set(info.scope):
+        return []
+    if any((i := ctx.by_name.get(r.qualified)) is not None and i.scope for r in refs[1:]):
+        return []
+    eq = block_equalities(body)
+    fixed = eq.fixed()
+    alias = refs[0].ref_name
+    return [
+        (alias, c)
+        for c in version_columns(ctx, info)
+        if c in info.scope and eq.classes.find((alias, c)) not in fixed
+    ]
+
+
 def pin_project_scenario(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """The main block with a joined project-scenario table pinned to one scenario where the
     query is about the project (its name, boundary or centre) and reads nothing a scenario
@@ -485,7 +508,7 @@ def pin_project_scenario(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     eq = block_equalities(body)
     extra: list[ast.Expr] = []
     dropped: set[tuple[str, str]] = set()
-    for alias, column in open_versions(query, ctx):
+    for alias, column in [*open_versions(query, ctx), *_first_open(body, ctx)]:
         ref = next((r for r in block_refs(body) if r.ref_name == alias), None)
         info = ctx.by_name.get(ref.qualified) if ref is not None else None
         if info is None or column not in info.scope or not set(info.pk) <= set(info.scope):
