@@ -138,6 +138,17 @@ readers of ``cimgen.expand.once``):
 * ``listing_outputs:7`` -- a row-level main block returning 7 or more values;
 * ``census_columns:4`` -- four or more census variables (ids and areas aside) in a query.
 
+and the shapes of the eleventh pass (docs/BENCHMARKS.md, "Realism: eleventh pass"):
+
+* ``point_aggregate`` -- an aggregate of a raster read at one literal point over rows
+  elsewhere, or a raster joined only at that point and read by nothing
+  (``cimgen.expand.once.point_aggregates``);
+* ``scenario_copies`` -- a joined project scenario whose scenario is left open while the
+  query reads only what the project has (name, boundary, centre): each row once per
+  scenario (what ``cimgen.expand.once.pin_project_scenario`` pins);
+* ``owner_lost`` -- the question says "whose project/census boundary" (or centre) of rows
+  whose own geometry it is not (read from the question's words: this schema's nouns).
+
 It also prints the mean number of conditions per query (Stage 1's demo corpus: 1.02 on
 600 random records, none with three or more).
 
@@ -889,6 +900,27 @@ def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     return found
 
 
+_OWNER_LOST = re.compile(
+    r"(?<!scenarios )(?<!scenario )(?<!projects )(?<!zones )whose (project |census )?"
+    r"(boundary|centre point) |have an? (project |census )?(boundary|centre point) "
+)
+
+
+def eleventh_shapes(query: ast.Query, question: str, ctx: ExpansionContext) -> set[str]:
+    """The eleventh pass's shapes (module docstring) of one row."""
+    from cimgen.expand.once import pin_project_scenario, point_aggregates
+
+    found: set[str] = set()
+    ctes = _all_ctes(query)
+    if any(point_aggregates(body, ctx, ctes) for _, body in _blocks(query)):
+        found.add("point_aggregate")
+    if pin_project_scenario(query, ctx) is not query:
+        found.add("scenario_copies")
+    if _OWNER_LOST.search(question):
+        found.add("owner_lost")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="*", type=Path, help="cimgen generate output folders")
@@ -915,6 +947,7 @@ def main() -> None:
             conditions += n
             eighth = eighth_shapes_a(query, ctx) | eighth_shapes_b(query, ctx)
             later = eighth | ninth_shapes(query, ctx) | tenth_shapes_b(query, ctx)
+            later |= eleventh_shapes(query, record["question"], ctx)
             for name in (
                 found | fifth_shapes(query, ctx) | sixth | seventh_shapes(query, ctx) | later
             ):

@@ -65,6 +65,32 @@ def test_the_corpus_s_subjects_pairs_and_raster_reads_are_learnt() -> None:
     assert (combos.records, combos.multi) == (3, 2)
 
 
+def test_a_raster_read_at_a_cte_s_geometry_counts_at_its_table() -> None:
+    """Eleventh pass: the bundled corpus reads the DTM at census sections through a CTE
+    (121 queries, ``ST_Value(d.rast, ST_Centroid(s.geom))`` with ``s`` a CTE over
+    ``census_geo``); the CTE's column is its base table's, a CTE over a CTE too."""
+    sql = (
+        "WITH s AS (SELECT c.geometry AS geom, c.sez2011 FROM cim_census.census_geo c "
+        "WHERE c.p1 > 100), t AS (SELECT s.geom AS g2 FROM s) "
+        "SELECT ST_Value(d.rast, ST_Centroid(t.g2)) AS ground_m, ST_Value(m.rast, "
+        "ST_Centroid(s.geom)) AS surface_m FROM t, s "
+        "JOIN cim_raster.dtm_raster d ON ST_Intersects(d.rast, ST_Centroid(s.geom)) "
+        "JOIN cim_raster.dsm_raster m ON ST_Intersects(m.rast, ST_Centroid(s.geom))"
+    )
+    combos = learn_corpus(SCHEMA, [Stage1Record("a", sql, 1)]).combinations()
+    assert combos.raster_at == {
+        ("cim_raster.dsm_raster", CENSUS): 1,
+        ("cim_raster.dtm_raster", CENSUS): 1,
+    }
+    assert combos.read_at("cim_raster.dtm_raster", CENSUS) == 1
+    # a computed CTE output (a centroid) is no column of the table: not counted as one
+    computed = sql.replace("SELECT s.geom AS g2 FROM s", "SELECT ST_Centroid(s.geom) AS g2 FROM s")
+    computed = computed.replace("ST_Centroid(s.geom)) AS surface_m", "t.g2) AS surface_m")
+    computed = computed.replace("ON ST_Intersects(d.rast, ST_Centroid(s.geom))", "ON TRUE")
+    computed = computed.replace("ON ST_Intersects(m.rast, ST_Centroid(s.geom))", "ON TRUE")
+    assert learn_corpus(SCHEMA, [Stage1Record("b", computed, 1)]).combinations().raster_at == {}
+
+
 def test_a_pair_the_corpus_never_reads_together_is_almost_never_built() -> None:
     """Building beside a census section is common in the demo corpus; without the queries
     that read both, the same structures, fixture and seeds almost never pair them."""

@@ -20,6 +20,8 @@ from cimgen.expand.once import (
     drop_repeated_outputs,
     drop_twin_counts,
     identity_groups,
+    pin_project_scenario,
+    point_aggregates,
     point_windows,
     rasters_read_twice,
     said_twice,
@@ -285,6 +287,136 @@ STRUCTURES = {
         aggregation="GROUP_BY",
     ),
 }
+
+
+# eleventh pass: s2_000413 of cb43bef's 1,000 CTGAN rows (seed 1)
+Q = "ST_SetSRID(ST_MakePoint(9.17662, 45.48663), 4326)"
+POINT_AVERAGED = f"""SELECT b.building_geometry_source,
+  COUNT(*) AS n_property_records,
+  AVG((ST_SummaryStats(ST_Clip(dr.rast, b.building_geometry))).min) AS avg_min_ground_elevation_m,
+  AVG(ST_Value(dr.rast, {Q})) AS avg_ground_elevation_m
+FROM cim_vector.building AS b
+JOIN cim_raster.dtm_raster AS dr ON ST_Intersects(dr.rast, ST_Centroid(b.building_geometry))
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+JOIN cim_raster.dsm_raster AS dsm ON ST_Intersects(dsm.rast, {Q})
+WHERE ST_Intersects(dr.rast, {Q})
+  AND bp.project_id = 'milan_porta_garibaldi_2024' AND bp.scenario_id = 'optimized'
+  AND ST_DWithin(ST_Transform(b.building_geometry, 32632), ST_Transform({Q}, 32632), 750)
+GROUP BY b.building_geometry_source"""
+
+
+def test_an_aggregate_of_a_raster_at_one_point_is_refused(duckdb_result: Result) -> None:
+    q = parse(POINT_AVERAGED)
+    rows = duckdb_result(q).to_pylist()
+    # one value at the point, "averaged" over every group's buildings: the same everywhere
+    values = {round(r["avg_ground_elevation_m"], 6) for r in rows}
+    assert rows and len(values) == 1
+    assert point_aggregates(_body(q), ctx(), {})
+    assert said_twice(q, ctx()) == "an aggregate of a raster read at one point"
+    with pytest.raises(BuildError):
+        say_once(q, ctx())
+    # without it, the DSM tile joined only at the point is still read by nothing
+    no_avg = parse(
+        POINT_AVERAGED.replace(f",\n  AVG(ST_Value(dr.rast, {Q})) AS avg_ground_elevation_m", "")
+    )
+    assert point_aggregates(_body(no_avg), ctx(), {})
+    # read per building (its centroid), with no idle tile, it is an aggregate of many values
+    per_row = parse(
+        POINT_AVERAGED.replace(
+            f"AVG(ST_Value(dr.rast, {Q}))",
+            "AVG(ST_Value(dr.rast, ST_Centroid(b.building_geometry)))",
+        ).replace(f"JOIN cim_raster.dsm_raster AS dsm ON ST_Intersects(dsm.rast, {Q})\n", "")
+    )
+    assert not point_aggregates(_body(per_row), ctx(), {})
+    assert said_twice(per_row, ctx()) is None
+    # the tiles' own values at the point, not aggregated over other rows, are one reading
+    assert not point_aggregates(_body(parse(TILES_RANKED)), ctx(), {})
+
+
+# eleventh pass: s2_000092 of cb43bef's 300 CTGAN rows (seed 0, /tmp/i10b)
+NEAR_PROJECT = """SELECT b.building_id,
+  ST_Distance(ST_Transform(b.building_geometry, 32632), ST_Transform(ps.project_center, 32632))
+    AS distance_to_scenario_m,
+  ps.project_name,
+  b.lod,
+  ps.scenario_id
+FROM cim_vector.building AS b
+JOIN cim_vector.project_scenario AS ps ON ST_DWithin(ST_Transform(b.building_geometry, 32632),
+  ST_Transform(ps.project_center, 32632), 500)
+WHERE ps.project_name LIKE 'Navigli%' AND b.building_geometry_source = 'osm'"""
+
+
+def _world_scenarios() -> dict[str, set[str]]:
+    sample = ctx().world.table("cim_vector.project_scenario")
+    assert sample is not None
+    out: dict[str, set[str]] = {}
+    for i in range(len(sample)):
+        out.setdefault(sample.value(i, "project_id"), set()).add(sample.value(i, "scenario_id"))
+    return out
+
+
+def test_rows_near_a_project_come_once_in_one_scenario(duckdb_result: Result) -> None:
+    q = parse(NEAR_PROJECT)
+    rows = duckdb_result(q).to_pylist()
+    copies = {tuple(v for k, v in r.items() if k != "scenario_id") for r in rows}
+    assert rows and len(copies) < len(rows)  # the same building and distance per scenario
+    out = pin_project_scenario(q, ctx())
+    body = _body(out)
+    assert "scenario_id" not in [
+        it.expr.name for it in body.items if isinstance(it.expr, ast.Column)
+    ]
+    pins = [
+        c.right.value
+        for c in ast.block_conditions(body)
+        if isinstance(c, ast.BinaryOp)
+        and isinstance(c.left, ast.Column)
+        and c.left.name == "scenario_id"
+        and isinstance(c.right, ast.String)
+    ]
+    # the scenario every project of the world has, the pool's most frequent such
+    shared = set.intersection(*_world_scenarios().values())
+    pool = ctx().pools.get("cim_vector.project_scenario", "scenario_id")
+    assert pool is not None and pins == [next(v for v in pool.values if v in shared)]
+    after = duckdb_result(out).to_pylist()
+    assert len(after) == len(copies) == len({tuple(r.values()) for r in after})
+    assert not said_twice(out, ctx())
+    # a question about one scenario (its name filtered, its id grouped) keeps its rows
+    named = parse(NEAR_PROJECT + " AND ps.scenario_name LIKE 'Energy%'")
+    assert pin_project_scenario(named, ctx()) is named
+    grouped = parse(
+        "SELECT ps.scenario_id, COUNT(*) AS n_buildings FROM cim_vector.building AS b "
+        "JOIN cim_vector.project_scenario AS ps ON ST_Within(b.building_geometry, "
+        "ps.project_boundary) GROUP BY ps.scenario_id"
+    )
+    assert pin_project_scenario(grouped, ctx()) is grouped
+
+
+def test_project_scenarios_first_with_project_level_values_come_once(
+    duckdb_result: Result,
+) -> None:
+    """s2_000548 of cb43bef's 1,000 CTGAN rows (seed 1): the project scenarios with the
+    DTM's mean over their census boundary, one value per project repeated per scenario."""
+    q = parse(
+        "SELECT ps.project_name, (ST_SummaryStats(ST_Clip(dr.rast, ps.census_boundary))).mean "
+        "AS mean_ground_elevation_m, ps.scenario_id FROM cim_vector.project_scenario AS ps "
+        "JOIN cim_raster.dtm_raster AS dr "
+        "ON ST_Intersects(dr.rast, ST_Centroid(ps.census_boundary))"
+    )
+    rows = duckdb_result(q).to_pylist()
+    per_project = {(r["project_name"], r["mean_ground_elevation_m"]) for r in rows}
+    assert len(per_project) < len(rows)
+    out = pin_project_scenario(q, ctx())
+    assert out is not q and len(_body(out).items) == 2
+    assert len(duckdb_result(out).to_pylist()) == len(per_project)
+    # the scenarios listed, or beside a scenario's own buildings, are the rows asked for
+    listed = parse("SELECT ps.project_name, ps.scenario_id FROM cim_vector.project_scenario AS ps")
+    assert pin_project_scenario(listed, ctx()) is listed
+    theirs = parse(
+        "SELECT ps.project_name, bp.building_id, ps.scenario_id "
+        "FROM cim_vector.project_scenario AS ps, cim_vector.building_properties AS bp "
+        "WHERE ps.project_id = bp.project_id AND ps.scenario_id = bp.scenario_id"
+    )
+    assert pin_project_scenario(theirs, ctx()) is theirs
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURES))

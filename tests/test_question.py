@@ -1271,3 +1271,30 @@ def test_a_value_against_its_scenarios_average_says_it_once() -> None:
     )
     for question in _all(built):
         assert "built after that scenario's average construction year" in question, question
+
+
+def test_a_joined_geometry_keeps_its_owner() -> None:
+    """Eleventh pass (issue 14): a project scenario tied to the buildings' properties by
+    its scope (``distinct.tie_scopes``) reads as theirs; its census boundary containing the
+    building is the project scenario's, not the building's own: "buildings whose census
+    boundary contains them" lost whose boundary it is."""
+    q = parse(
+        "SELECT b.building_id, bp.height, ps.project_name "
+        "FROM cim_vector.building AS b "
+        "JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk "
+        "JOIN cim_vector.project_scenario AS ps "
+        "ON ST_Contains(ps.census_boundary, b.building_geometry) "
+        "WHERE b.building_geometry_source = 'osm' AND ps.project_id = bp.project_id "
+        "AND ps.scenario_id = bp.scenario_id"
+    )
+    for question in _all(q):
+        assert "project scenario's census boundary" in question, question
+        assert "whose census boundary" not in question, question
+        assert "have a census boundary" not in question, question
+    # the subject's own geometry related to a joined table's stays as it was
+    own = parse(
+        "SELECT b.building_id, cg.sez2011 FROM cim_vector.building AS b "
+        "JOIN cim_census.census_geo AS cg ON ST_Contains(cg.geometry, b.building_geometry)"
+    )
+    for question in _all(own):
+        assert "'s geometry" not in question, question

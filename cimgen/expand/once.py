@@ -45,9 +45,10 @@ from typing import Any
 from cimgen import ast
 from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
+from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
-from cimgen.expand.pinned import _first_at_point, at_point
+from cimgen.expand.pinned import _aggregate, _first_at_point, at_point
 
 # ----------------------------------------------------------------------------- windows
 
@@ -372,6 +373,195 @@ def drop_repeated_outputs(query: ast.Query) -> ast.Query:
     return query
 
 
+# ------------------------------------------------------- a value at one point, aggregated
+
+
+def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Query]) -> bool:
+    """Does an aggregating block read a raster only at one literal point while its first
+    table's rows are not at that point? ``AVG(ST_Value(dr.rast, <point>))`` over buildings
+    is the one value at the point on every row, averaged; a DSM tile joined only at the
+    point and read by nothing else only multiplies nothing.
+    :func:`cimgen.expand.pinned.point_values` sees row-level blocks only."""
+    refs = block_refs(body)
+    own = _own(body)
+    if len(refs) < 2 or not (body.group_by or any(_aggregate(n) for n in own)):
+        return False
+    points = at_point(body)
+    if refs[0].ref_name in points:
+        return False
+    rasters = set()
+    for r in refs[1:]:
+        info = base_table(r, ctes, ctx)
+        if info is not None and info.rasters and r.ref_name in points:
+            rasters.add(r.ref_name)
+    if not rasters:
+        return False
+    for n in own:
+        if _aggregate(n):
+            read = ast.tables_read(n)
+            if read and read <= rasters:
+                return True
+    used: set[str] = set()
+    for e in (*(it.expr for it in body.items), *body.group_by, body.having):
+        if e is not None:
+            used |= ast.tables_read(e)
+    for c in ast.block_conditions(body):
+        read = ast.tables_read(c)
+        if len(read) > 1:  # a condition meeting another table reads it per row
+            used |= read
+    return bool(rasters - used)
+
+
+# ------------------------------------------------------------ one scenario of the project
+
+
+def _scenario_level(ctx: ExpansionContext, info: TableInfo, column: str) -> set[str]:
+    """Columns of a scope table whose values differ between the rows of one project (the
+    rows that agree on every other scope column): what one scenario has of its own."""
+    sample = ctx.world.table(info.qualified)
+    if sample is None:
+        return {column}
+    project = tuple(c for c in info.scope if c != column and sample.has(c))
+    rows: dict[tuple[Any, ...], list[int]] = {}
+    for i in range(len(sample)):
+        rows.setdefault(tuple(sample.value(i, c) for c in project), []).append(i)
+    out = {column}
+    for t in ctx.schema.tables:
+        if t.qualified != info.qualified:
+            continue
+        for c in t.columns:
+            if not sample.has(c.name):
+                continue
+            for group in rows.values():
+                if len({repr(sample.value(i, c.name)) for i in group}) > 1:
+                    out.add(c.name)
+                    break
+    return out
+
+
+def _baseline(
+    ctx: ExpansionContext, info: TableInfo, column: str, projects: set[Any] | None
+) -> Any | None:
+    """The value of the scope column every project (or every one of ``projects``) has,
+    most frequent in its literal pool first (the corpus's or the database's most asked
+    scenario); None where no value is shared."""
+    sample = ctx.world.table(info.qualified)
+    pool = ctx.pools.get(info.qualified, column)
+    if sample is None or pool is None or not sample.has(column):
+        return None
+    project = [c for c in info.scope if c != column and sample.has(c)]
+    if len(project) != 1:
+        return None
+    having: dict[Any, set[Any]] = {}
+    for i in range(len(sample)):
+        having.setdefault(sample.value(i, project[0]), set()).add(sample.value(i, column))
+    wanted = [v for p, v in having.items() if projects is None or p in projects]
+    if not wanted:
+        return None
+    for value in pool.values:
+        if all(value in v for v in wanted) and ctx.literal_ok(info.qualified, column, value):
+            return value
+    return None
+
+
+def _literal(value: Any) -> ast.Expr | None:
+    if isinstance(value, str):
+        return ast.String(value)
+    return None
+
+
+def _first_open(body: ast.Select, ctx: ExpansionContext) -> list[tuple[str, str]]:
+    """(alias, column): the scope columns of a block's first table when it is the scope
+    table itself, left open, and no other table of the block has a scope (project
+    scenarios with the DTM under their census boundary: one value per project, repeated
+    per scenario); a scoped partner (a scenario's buildings) makes the rows differ."""
+    refs = block_refs(body)
+    if len(refs) < 2:  # the project scenarios themselves listed: the scenarios are the rows
+        return []
+    info = ctx.by_name.get(refs[0].qualified)
+    if info is None or not info.scope or not set(info.pk) <= set(info.scope):
+        return []
+    if any((i := ctx.by_name.get(r.qualified)) is not None and i.scope for r in refs[1:]):
+        return []
+    eq = block_equalities(body)
+    fixed = eq.fixed()
+    alias = refs[0].ref_name
+    return [
+        (alias, c)
+        for c in version_columns(ctx, info)
+        if c in info.scope and eq.classes.find((alias, c)) not in fixed
+    ]
+
+
+def pin_project_scenario(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The main block with a joined project-scenario table pinned to one scenario where the
+    query is about the project (its name, boundary or centre) and reads nothing a scenario
+    has of its own: the buildings in a project's boundary, or a bus near its centre, are
+    otherwise listed (or counted) once per scenario, the same values on every copy. The
+    scenario is the one every project the rows may meet has, most frequent in the column's
+    literal pool (the corpus's, or the database's, baseline), never a name written here; a
+    bare output of the scenario column (:func:`cimgen.expand.distinct.distinguish`'s) goes.
+    Left as is where no scenario is shared or the scenario is grouped, ordered or read."""
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return query
+    eq = block_equalities(body)
+    extra: list[ast.Expr] = []
+    dropped: set[tuple[str, str]] = set()
+    for alias, column in [*open_versions(query, ctx), *_first_open(body, ctx)]:
+        ref = next((r for r in block_refs(body) if r.ref_name == alias), None)
+        info = ctx.by_name.get(ref.qualified) if ref is not None else None
+        if info is None or column not in info.scope or not set(info.pk) <= set(info.scope):
+            continue  # the scope table itself only (a project scenario)
+        own = _scenario_level(ctx, info, column)
+        bare = [
+            it
+            for it in body.items
+            if isinstance(it.expr, ast.Column) and it.expr.table == alias and it.expr.name == column
+        ]
+        reads = [
+            n
+            for e in (
+                *(it.expr for it in body.items if not any(it is b for b in bare)),
+                *body.group_by,
+                *(o.expr for o in query.order_by),
+                *([body.having] if body.having is not None else []),
+                *ast.block_conditions(body),
+            )
+            for n in ast.walk(e)
+            if isinstance(n, ast.Column) and n.table == alias and n.name in own
+        ]
+        named = {it.alias or column for it in bare}
+        ordered = any(
+            isinstance(n, ast.Column) and n.table is None and n.name in named
+            for o in query.order_by
+            for n in ast.walk(o.expr)
+        )
+        if reads or ordered or len(bare) >= len(body.items):
+            continue
+        projects = {
+            getattr(lit, "value", None)
+            for (a, c), lit in eq.pins
+            if a == alias and c in info.scope and c != column
+        }
+        value = _literal(_baseline(ctx, info, column, projects or None))
+        if value is None:
+            continue
+        extra.append(ast.BinaryOp("=", ast.Column(column, alias), value))
+        dropped.add((alias, column))
+    if not extra:
+        return query
+    where = body.where
+    for cond in extra:
+        where = cond if where is None else ast.BinaryOp("AND", where, cond)
+    items = tuple(
+        it
+        for it in body.items
+        if not (isinstance(it.expr, ast.Column) and (it.expr.table, it.expr.name) in dropped)
+    )
+    return replace(query, body=replace(body, where=where, items=items))
+
+
 # ----------------------------------------------------------------------------- the step
 
 
@@ -387,6 +577,8 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
             return "a GROUP BY on what identifies one row"
         if container_pivots(n.body, ctx):
             return "a table reached through the container of the rows"
+        if point_aggregates(n.body, ctx, ctes):
+            return "an aggregate of a raster read at one point"
     if rasters_read_twice(query, ctx):
         return "one raster kind read twice"
     return None
@@ -399,6 +591,7 @@ def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     why = said_twice(query, ctx)
     if why is not None:
         raise BuildError(why)
+    query = pin_project_scenario(query, ctx)
     return drop_twin_counts(drop_point_windows(drop_repeated_outputs(query)), ctx)
 
 
@@ -408,6 +601,8 @@ __all__ = [
     "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
+    "pin_project_scenario",
+    "point_aggregates",
     "point_windows",
     "rasters_read_twice",
     "said_twice",

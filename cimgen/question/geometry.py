@@ -414,15 +414,35 @@ class GeometryReader(ExprReader):
         if not ga.owner and not ga.constant:
             if ga.main:
                 return Clause(f"{rel} {target}", f"{base} {target}", True)
+            core = self._owned_core(ga, gb, scope)
             return Clause(
-                f"whose {ga.core} {_verb_s(base)} {target}",
-                f"have {indefinite(ga.core)} {ga.core} {rel} {target}",
+                f"whose {core} {_verb_s(base)} {target}",
+                f"have {'their' if core != ga.core else indefinite(core)} {core} {rel} {target}",
                 True,
             )
         text = (
             f"{self.obj(ga, scope) if ga.main else self._the(ga, scope)} {_verb_s(base)} {target}"
         )
         return Clause(f"where {text}", f"are such that {text}", True)
+
+    def _owned_core(self, ga: Geo, gb: Geo, scope: BlockWords) -> str:
+        """The related geometry's noun, with its table named where it is a joined table's
+        read as the rows' own and the other side is the rows' own geometry or a literal
+        place: a project scenario tied to the buildings' properties by its scope, whose
+        census boundary contains the building, is "their project scenario's census
+        boundary", not "their census boundary" (issue 14, eleventh pass: the owner of a
+        joined geometry)."""
+        src = ga.source
+        if src is None or self._is_focus(src, scope):
+            return ga.core
+        if not gb.constant and not (gb.main and self._is_focus(gb.source, scope)):
+            return ga.core
+        owner = src.words.singular
+        core = ga.core
+        lead = owner.split()[0]  # "project scenario's boundary", not "... project boundary"
+        if core.startswith(lead + " ") and core != owner:
+            core = core[len(lead) + 1 :]
+        return f"{possessive(owner)} {core}"
 
 
 _verb_s = verb_s  # the conditions layer imports it from here

@@ -177,12 +177,17 @@ def _learn_tables(
             out.pairs[(a, b)] += 1
     seen: set[tuple[str, str]] = set()
     met: set[tuple[str, str]] = set()
+    passed = _cte_columns(nodes, aliases, schema)
     for kind, body in nodes:
         if kind != "FuncCall":
             continue
         refs: list[tuple[str, dict[str, Any]]] = []
         _collect(body.get("args") or [], refs)
-        cols = [_colref({"ColumnRef": b}, aliases, schema) for k, b in refs if k == "ColumnRef"]
+        cols = [
+            _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
+            for k, b in refs
+            if k == "ColumnRef"
+        ]
         kinds = {
             (c[0], schema.table(c[0]).column(c[1]).kind)  # type: ignore[union-attr]
             for c in cols
@@ -198,6 +203,53 @@ def _learn_tables(
         out.raster_at[pair] += 1
     for pair in sorted(met):
         out.meets[pair] += 1
+
+
+def _cte_columns(
+    nodes: list[tuple[str, dict[str, Any]]], aliases: dict[str, str], schema: Schema
+) -> dict[tuple[str, str], ColumnKey]:
+    """(alias of a CTE, output name) -> the base table's column the CTE passes on
+    unchanged (``WITH s AS (SELECT c.geometry AS g ...) ... ST_Value(d.rast, s.g)`` reads
+    the DTM at ``census_geo.geometry``), CTEs over CTEs followed; read under every alias
+    the query gives the CTE (a RangeVar without a schema named after it)."""
+    by_cte: dict[str, dict[str, ColumnKey]] = {}
+    for kind, body in nodes:
+        if kind != "CommonTableExpr":
+            continue
+        stmt = (body.get("ctequery") or {}).get("SelectStmt") or {}
+        cols: dict[str, ColumnKey] = {}
+        for target in stmt.get("targetList") or []:
+            res = target.get("ResTarget") or {}
+            val = res.get("val") or {}
+            ref = val.get("ColumnRef")
+            if not ref:
+                continue
+            parts = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+            name = res.get("name") or (parts[-1] if parts else None)
+            key = _colref(val, aliases, schema) or _passed(ref, _alias_cols(by_cte, nodes))
+            if name and key is not None:
+                cols[str(name)] = key
+        by_cte[str(body.get("ctename"))] = cols
+    return _alias_cols(by_cte, nodes)
+
+
+def _alias_cols(
+    by_cte: dict[str, dict[str, ColumnKey]], nodes: list[tuple[str, dict[str, Any]]]
+) -> dict[tuple[str, str], ColumnKey]:
+    out: dict[tuple[str, str], ColumnKey] = {}
+    for kind, body in nodes:
+        if kind != "RangeVar" or body.get("schemaname") or body.get("relname") not in by_cte:
+            continue
+        name = str(body["relname"])
+        alias = str((body.get("alias") or {}).get("aliasname") or name)
+        for col, key in by_cte[name].items():
+            out[(alias, col)] = key
+    return out
+
+
+def _passed(ref: dict[str, Any], passed: dict[tuple[str, str], ColumnKey]) -> ColumnKey | None:
+    parts = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+    return passed.get((parts[0], parts[1])) if len(parts) == 2 else None
 
 
 def _collect(value: Any, nodes: list[tuple[str, dict[str, Any]]]) -> None:
