@@ -170,15 +170,9 @@ from cimgen.expand.multiply import (
     to_many,
 )
 from cimgen.expand.names import count_name
-from cimgen.expand.pinned import (
-    constant_aggregates,
-    constant_subqueries,
-    idle_steps,
-    label_groups,
-    point_groups,
-    point_values,
-    repeated_filters,
-)
+from cimgen.expand.pinned import constant_aggregates, constant_subqueries, label_groups
+from cimgen.expand.point import point_groups, point_values
+from cimgen.expand.repeats import idle_steps, repeated_filters
 from cimgen.expand.returns import (
     MAX_AGGREGATE_OUTPUTS,
     MAX_OUTPUTS,

@@ -234,6 +234,8 @@ Expr = Union[
     Subquery,
 ]
 
+SUBQUERY_EXPRS = (Exists, InSubquery, Subquery)  # the expressions that hold a query
+
 # --------------------------------------------------------------------------- FROM
 
 
@@ -466,6 +468,15 @@ def conjuncts(e: Expr | None) -> list[Expr]:
     return out
 
 
+def and_all(conds: list[Expr]) -> Expr | None:
+    """``[a, b, c]`` as ``a AND b AND c`` (left-deep, the parts as given: a conjunction
+    among them is not spread out); ``None`` for none."""
+    out: Expr | None = None
+    for c in conds:
+        out = c if out is None else BinaryOp("AND", out, c)
+    return out
+
+
 _OUTER = ("LEFT", "RIGHT", "FULL")
 
 
@@ -540,6 +551,7 @@ def to_dict(node: Any) -> Any:
 
 __all__ = [
     "CTE",
+    "SUBQUERY_EXPRS",
     "Between",
     "Boolean",
     "Case",
@@ -571,6 +583,7 @@ __all__ = [
     "UnaryOp",
     "When",
     "Window",
+    "and_all",
     "block_conditions",
     "children",
     "conjuncts",

@@ -48,7 +48,8 @@ from cimgen.expand.multiply import (
 )
 from cimgen.expand.observe import Shape, observe
 from cimgen.expand.once import say_once
-from cimgen.expand.pinned import fill_idle_steps, settle_pins
+from cimgen.expand.pinned import settle_pins
+from cimgen.expand.repeats import fill_idle_steps
 from cimgen.expand.returns import (
     drop_equal_outputs,
     drop_unused_derived_columns,

@@ -5,7 +5,7 @@ query reads one thing several ways, or ranks and groups what is one row by const
 
 * :func:`point_windows` -- a window (``NTILE(4)``, a rank) in a block whose every table is
   cut to one literal point: the DTM and DSM tiles at a point are one row each, ranked
-  against themselves. :func:`cimgen.expand.pinned.point_groups` leaves a raster first table
+  against themselves. :func:`cimgen.expand.point.point_groups` leaves a raster first table
   aside (its value at the point is one reading); a window over it ranks that one reading.
   :func:`drop_point_windows` drops it from the main block (the values stay).
 * :func:`rasters_read_twice` -- two raster tables of one kind in one query: a raster
@@ -47,7 +47,7 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
-from cimgen.expand.pinned import _first_at_point, at_point
+from cimgen.expand.point import at_point, first_at_point
 
 # ----------------------------------------------------------------------------- windows
 
@@ -63,7 +63,7 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
         if r.ref_name in here:
             continue
         q = ctes.get(r.name) if r.schema is None else None
-        if q is None or not isinstance(q.body, ast.Select) or not _first_at_point(q.body, ctes):
+        if q is None or not isinstance(q.body, ast.Select) or not first_at_point(q.body, ctes):
             return False
     return True
 
