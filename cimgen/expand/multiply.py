@@ -742,14 +742,16 @@ def fixed_groups(
     return out
 
 
-def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def drop_fixed_groups(
+    query: ast.Query, ctx: ExpansionContext, links: Links | None = None
+) -> ast.Query:
     """A partition by a value the filter fixes is one partition: it goes where the window
     keeps another (``PARTITION BY gb.zone, gb.voltage_kv`` of the buses of zone 'LV'). A
     GROUP BY on such a value makes one group "per" one thing, and a ranking left without
     a partition is the row's position (PUR009): such an attempt is refused (the expander
-    tries the next)."""
+    tries the next); ``links``: the attempt's reading (its CTEs read once)."""
 
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
 
     def fix(body: ast.Select) -> ast.Select:
         fixed = fixed_groups(body, ctx, ctes)
