@@ -197,8 +197,8 @@ def _block_links(
 
 class Links:
     """The link analysis of one attempt's blocks (:func:`_block_links`), computed once and
-    carried through the post-attempt steps (:func:`count_subjects`,
-    :func:`refuse_multiplied`, :func:`drop_repeated_pins`), with the query's CTEs. Keyed
+    carried through the post-attempt steps (:data:`cimgen.expand.steps.STEPS`: each takes
+    it as the attempt's reading), with the query's CTEs. Keyed
     by the identity of the query and block it was read from (kept alive here), so a step
     that rebuilds a block reads the new one afresh; one object per attempt, no global
     state (issue 16: each step walked every block again)."""

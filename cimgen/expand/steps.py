@@ -2,9 +2,9 @@
 
 :meth:`cimgen.expand.build.Builder.build` writes one attempt; :func:`run_steps` then passes
 it through :data:`STEPS`, one small function each, in the order below. A step returns the
-query (the same object when it changes nothing) or raises
-:class:`~cimgen.expand.frame.BuildError` to refuse the attempt (the expander tries its
-next plan). Each step takes the query and the attempt's reading,
+query, changed or not (the same object where nothing changes keeps the reading valid), or
+raises :class:`~cimgen.expand.frame.BuildError` to refuse the attempt (the expander tries
+its next plan). Each step takes the query and the attempt's reading,
 :class:`~cimgen.expand.multiply.Links`: its context (``.ctx``), the query's CTEs
 (``.ctes(query)``) and each block's links (``.block(body, ctes)``), read once and kept
 while the query they were read from is unchanged, so the steps after a step that changes
