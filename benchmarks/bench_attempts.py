@@ -3,10 +3,11 @@
 ``cimgen.expand.expand`` tries up to 14 plans per structure: a plan is built
 (``Builder.build``), then passed through the post-attempt steps, any of which may refuse it
 (a ``BuildError``), and a complete attempt is kept unless it fits the structure exactly.
-This benchmark wraps the builder and every step named in ``cimgen.expand`` with
-``time.process_time`` and, on structures captured by ``bench_work_stages.py capture``,
-prints per structure: the CPU of each step, how many attempts ended in which way (refused
-by which step, or complete) with their CPU per attempt, and the builder's refusal messages.
+This benchmark wraps the builder, every step of ``cimgen.expand.steps.STEPS`` and
+``observe`` with ``time.process_time`` and, on structures captured by
+``bench_work_stages.py capture``, prints per structure: the CPU of each step, how many
+attempts ended in which way (refused by which step, or complete) with their CPU per
+attempt, and the builder's refusal messages.
 The outcome hash is ``bench_work_stages.py``'s, so runs of two code versions compare.
 
     python benchmarks/bench_attempts.py CAP.pkl [--n 1000]
@@ -24,29 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from bench_work_stages import work_all  # the same outcome hash (run from this folder's path)
-
-STEPS = (
-    "pin_scope",
-    "equate_levels",
-    "order_by_what_varies",
-    "drop_constants",
-    "distinguish",
-    "count_subjects",
-    "refuse_multiplied",
-    "drop_fixed_groups",
-    "settle_pins",
-    "drop_repeated_pins",
-    "drop_raster_labels",
-    "drop_equal_outputs",
-    "theme_aggregates",
-    "refuse_repeated_listing",
-    "drop_unused_cte_columns",
-    "drop_wkt_beside_coords",
-    "output_subject_key",
-    "drop_unused_derived_columns",
-    "fill_idle_steps",
-    "observe",
-)
 
 
 class Meter:
@@ -91,13 +69,14 @@ class Meter:
 
 def run(path: Path, n: int) -> None:
     import cimgen.expand as expand
+    from cimgen.expand import steps
     from cimgen.expand.build import Builder
     from cimgen.expand.context import ExpansionContext
     from cimgen.generate import work
 
     m = Meter()
-    for name in STEPS:
-        setattr(expand, name, m.timed(name, getattr(expand, name)))
+    steps.STEPS = tuple(m.timed(s.__name__, s) for s in steps.STEPS)
+    expand.observe = m.timed("observe", expand.observe)  # type: ignore[assignment]
     build, refusal, whole = Builder.build, ExpansionContext.refusal, expand.expand
 
     def timed_build(self: Any) -> Any:

@@ -172,6 +172,7 @@ from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_levels, open_versions
 from cimgen.expand.multiply import (
+    _ctes,
     base_table,
     block_refs,
     drop_raster_labels,
@@ -181,15 +182,9 @@ from cimgen.expand.multiply import (
     to_many,
 )
 from cimgen.expand.names import count_name
-from cimgen.expand.pinned import (
-    constant_aggregates,
-    constant_subqueries,
-    idle_steps,
-    label_groups,
-    point_groups,
-    point_values,
-    repeated_filters,
-)
+from cimgen.expand.pinned import constant_aggregates, constant_subqueries, label_groups
+from cimgen.expand.point import point_groups, point_values
+from cimgen.expand.repeats import idle_steps, repeated_filters
 from cimgen.expand.returns import (
     MAX_AGGREGATE_OUTPUTS,
     MAX_OUTPUTS,
@@ -199,7 +194,6 @@ from cimgen.expand.returns import (
     repeated_listing,
 )
 from cimgen.expand.theme import (
-    all_ctes,
     asked_conditions,
     filter_only_joins,
     literal_conditions,
@@ -433,15 +427,11 @@ def _many(
     body: ast.Select, query: ast.Query, ctx: ExpansionContext
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases, and those met to-many (``cimgen.expand.multiply.to_many``)."""
-    return to_many(body, _all_ctes(query), ctx)
+    return to_many(body, _ctes(query), ctx)
 
 
 def _base(ref: ast.TableRef, query: ast.Query, ctx: ExpansionContext) -> Any:
-    return base_table(ref, _all_ctes(query), ctx)
-
-
-def _all_ctes(query: ast.Query) -> dict[str, ast.Query]:
-    return {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
+    return base_table(ref, _ctes(query), ctx)
 
 
 def _pairs_named_as_subject(
@@ -450,8 +440,8 @@ def _pairs_named_as_subject(
     """COUNT(*) over a to-many join not named after the table met several per row
     (``over``: the key fan above which a link multiplies; see ``multiply.multiplies``); a
     count named after any table met more than once per row is what it says."""
-    _, many = to_many(body, _all_ctes(query), ctx, over)
-    _, met = to_many(body, _all_ctes(query), ctx, 1.0)
+    _, many = to_many(body, _ctes(query), ctx, over)
+    _, met = to_many(body, _ctes(query), ctx, 1.0)
     refs = {r.ref_name: r for f in body.from_ for r in _refs(f)}
     named = set()
     for b, a in met.items():
@@ -601,7 +591,7 @@ def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int
     conditions on a literal (attributes and places; not pins)."""
     found: set[str] = set()
     total = asked_conditions(query, ctx)
-    ctes = all_ctes(query)
+    ctes = _ctes(query)
     for _, body in _blocks(query):
         asked = [(a, k) for a, k in literal_conditions(body, ctes, ctx) if k != "pin"]
         per_table = Counter(a for a, k in asked if k == "attribute")
@@ -709,7 +699,7 @@ def eighth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
 
 def _grouped_sources(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> dict[str, Any]:
     """alias -> the scoped base table of each grouped CTE or derived table the block reads."""
-    ctes = _all_ctes(query)
+    ctes = _ctes(query)
     out: dict[str, Any] = {}
     stack: list[Any] = list(body.from_)
     while stack:
@@ -825,7 +815,7 @@ def _print_profile(label: Any, sqls: list[str]) -> None:
 def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     """The eighth pass (a)'s shapes (module docstring) of one row."""
     found: set[str] = set()
-    ctes = _all_ctes(query)
+    ctes = _ctes(query)
     for _, body in _blocks(query):
         for it in constant_aggregates(body, ctx, ctes):
             e = it.expr
@@ -866,7 +856,7 @@ def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     )
 
     found: set[str] = set()
-    ctes = _all_ctes(query)
+    ctes = _ctes(query)
     for _, body in _blocks(query):
         if point_windows(body, ctes):
             found.add("point_window")

@@ -234,6 +234,8 @@ Expr = Union[
     Subquery,
 ]
 
+SUBQUERY_EXPRS = (Exists, InSubquery, Subquery)  # the expressions that hold a query
+
 # --------------------------------------------------------------------------- FROM
 
 
@@ -379,15 +381,13 @@ def _is_node(cls: type) -> bool:
     return known
 
 
-def children(node: Any) -> list[Any]:
-    """The direct child nodes of ``node`` (dataclass fields, flattening tuples). Whether a
-    value is a node is looked up per type, and fields annotated with plain types only
-    (names, operators, flags) are not read: the walks of the checks and the expander
-    call this ~800 times per candidate (issue 16)."""
+def _node_children(node: Any, names: tuple[str, ...]) -> list[Any]:
+    """The child nodes in ``node``'s fields ``names`` (its :func:`node_fields`), flattening
+    tuples; whether a value is a node is looked up per type. The one copy of the loop
+    :func:`children` and :func:`walk` share."""
     out: list[Any] = []
     known = _IS_NODE
-    names = _FIELDS.get(type(node))
-    for name in _field_names(type(node)) if names is None else names:
+    for name in names:
         value = getattr(node, name)
         if value is None:
             continue
@@ -403,36 +403,30 @@ def children(node: Any) -> list[Any]:
     return out
 
 
+def children(node: Any) -> list[Any]:
+    """The direct child nodes of ``node`` (dataclass fields, flattening tuples). Fields
+    annotated with plain types only (names, operators, flags) are not read: the walks of
+    the checks and the expander call this ~800 times per candidate (issue 16)."""
+    names = _FIELDS.get(type(node))
+    return _node_children(node, _field_names(type(node)) if names is None else names)
+
+
 def walk(node: Any) -> Any:
     """Yield ``node`` and every node below it, depth first, in field order."""
-    # children() inlined: this loop runs for every node of every walk (issue 16)
+    # a node without node fields (a column, a literal) is not read at all: most are such
     stack = [node]
-    pop, known, by_type = stack.pop, _IS_NODE, _FIELDS
+    pop, by_type = stack.pop, _FIELDS
     while stack:
         current = pop()
         yield current
         names = by_type.get(type(current))
         if names is None:
             names = _field_names(type(current))
-        if not names:
-            continue
-        found: list[Any] = []
-        for name in names:
-            value = getattr(current, name)
-            if value is None:
-                continue
-            if isinstance(value, tuple):
-                for v in value:
-                    node_v = known.get(type(v))
-                    if node_v or (node_v is None and _is_node(type(v))):
-                        found.append(v)
-                continue
-            node_v = known.get(type(value))
-            if node_v or (node_v is None and _is_node(type(value))):
-                found.append(value)
-        if found:
-            found.reverse()
-            stack.extend(found)
+        if names:
+            found = _node_children(current, names)
+            if found:
+                found.reverse()
+                stack.extend(found)
 
 
 def walk_own(node: Any) -> Any:
@@ -463,6 +457,15 @@ def conjuncts(e: Expr | None) -> list[Expr]:
             stack += (x.right, x.left)
         else:
             out.append(x)
+    return out
+
+
+def and_all(conds: list[Expr]) -> Expr | None:
+    """``[a, b, c]`` as ``a AND b AND c`` (left-deep, the parts as given: a conjunction
+    among them is not spread out); ``None`` for none."""
+    out: Expr | None = None
+    for c in conds:
+        out = c if out is None else BinaryOp("AND", out, c)
     return out
 
 
@@ -540,6 +543,7 @@ def to_dict(node: Any) -> Any:
 
 __all__ = [
     "CTE",
+    "SUBQUERY_EXPRS",
     "Between",
     "Boolean",
     "Case",
@@ -571,6 +575,7 @@ __all__ = [
     "UnaryOp",
     "When",
     "Window",
+    "and_all",
     "block_conditions",
     "children",
     "conjuncts",

@@ -17,14 +17,15 @@ from cimgen.expand.pinned import (
     constant_aggregates,
     constant_subqueries,
     drop_constant_aggregates,
+    label_groups,
+    settle_pins,
+)
+from cimgen.expand.point import point_groups, point_values
+from cimgen.expand.repeats import (
     drop_repeated_filters,
     fill_idle_steps,
     idle_steps,
-    label_groups,
-    point_groups,
-    point_values,
     repeated_filters,
-    settle_pins,
 )
 from cimgen.grammar import parse
 from cimgen.render import render_duckdb, render_postgis

@@ -24,40 +24,12 @@ from dataclasses import dataclass, replace
 from cimgen import ast
 from cimgen.codes import EXP001, EXP002, EXP009, EXP010, EXP011, finding
 from cimgen.expand.build import Builder
-from cimgen.expand.constant import drop_constants
 from cimgen.expand.context import ExpansionContext, JoinPath
-from cimgen.expand.determined import drop_determined_aggregates
-from cimgen.expand.distinct import (
-    distinguish,
-    equate_levels,
-    order_by_what_varies,
-    pin_scope,
-    tie_scopes,
-)
 from cimgen.expand.frame import BuildError
 from cimgen.expand.layout import label_room
-from cimgen.expand.multiply import (
-    Links,
-    count_subjects,
-    drop_fixed_groups,
-    drop_raster_labels,
-    drop_repeated_pins,
-    drop_unused_cte_columns,
-    drop_wkt_beside_coords,
-    output_subject_key,
-    refuse_multiplied,
-    refuse_pass_through_steps,
-)
+from cimgen.expand.multiply import Links
 from cimgen.expand.observe import Shape, observe
-from cimgen.expand.once import say_once
-from cimgen.expand.pinned import fill_idle_steps, settle_pins
-from cimgen.expand.returns import (
-    drop_equal_outputs,
-    drop_unused_derived_columns,
-    refuse_repeated_listing,
-    theme_aggregates,
-    trim_listing,
-)
+from cimgen.expand.steps import run_steps
 from cimgen.models import FIDELITY_COUNTS, SET_OPERATIONS, Candidate, Finding, QueryFeatures
 
 ATTEMPTS = 14  # the last few drop the sql_type's needs
@@ -198,19 +170,8 @@ def expand(structure: QueryFeatures, ctx: ExpansionContext, rng: random.Random) 
     for target, honour in plan:
         try:
             query = Builder(target, ctx, rng, honour).build()
-            query = tie_scopes(pin_scope(query, ctx), ctx)
-            query = order_by_what_varies(equate_levels(query, ctx), ctx)
-            query = distinguish(drop_constants(query, ctx), ctx)
-            links = Links(ctx)  # the link analysis, read once for the steps below
-            query = refuse_multiplied(count_subjects(query, ctx, links), ctx, links)
-            query = drop_determined_aggregates(drop_fixed_groups(query, ctx), ctx)
-            query = drop_raster_labels(drop_repeated_pins(settle_pins(query, ctx), links), ctx)
-            query = say_once(query, ctx)
-            query = trim_listing(theme_aggregates(drop_equal_outputs(query)), ctx)
-            query = refuse_repeated_listing(query, ctx)
-            query = output_subject_key(drop_wkt_beside_coords(drop_unused_cte_columns(query, ctx)))
-            query = drop_unused_derived_columns(query, ctx)
-            query = refuse_pass_through_steps(fill_idle_steps(query, ctx))
+            # the post-attempt steps (steps.STEPS), with the attempt's reading of the tree
+            query = run_steps(query, Links(ctx))
         except BuildError as exc:
             last = str(exc)
             continue

@@ -197,8 +197,8 @@ def _block_links(
 
 class Links:
     """The link analysis of one attempt's blocks (:func:`_block_links`), computed once and
-    carried through the post-attempt steps (:func:`count_subjects`,
-    :func:`refuse_multiplied`, :func:`drop_repeated_pins`), with the query's CTEs. Keyed
+    carried through the post-attempt steps (:data:`cimgen.expand.steps.STEPS`: each takes
+    it as the attempt's reading), with the query's CTEs. Keyed
     by the identity of the query and block it was read from (kept alive here), so a step
     that rebuilds a block reads the new one afresh; one object per attempt, no global
     state (issue 16: each step walked every block again)."""
@@ -742,14 +742,16 @@ def fixed_groups(
     return out
 
 
-def drop_fixed_groups(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def drop_fixed_groups(
+    query: ast.Query, ctx: ExpansionContext, links: Links | None = None
+) -> ast.Query:
     """A partition by a value the filter fixes is one partition: it goes where the window
     keeps another (``PARTITION BY gb.zone, gb.voltage_kv`` of the buses of zone 'LV'). A
     GROUP BY on such a value makes one group "per" one thing, and a ranking left without
     a partition is the row's position (PUR009): such an attempt is refused (the expander
-    tries the next)."""
+    tries the next); ``links``: the attempt's reading (its CTEs read once)."""
 
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
 
     def fix(body: ast.Select) -> ast.Select:
         fixed = fixed_groups(body, ctx, ctes)

@@ -5,7 +5,7 @@ query reads one thing several ways, or ranks and groups what is one row by const
 
 * :func:`point_windows` -- a window (``NTILE(4)``, a rank) in a block whose every table is
   cut to one literal point: the DTM and DSM tiles at a point are one row each, ranked
-  against themselves. :func:`cimgen.expand.pinned.point_groups` leaves a raster first table
+  against themselves. :func:`cimgen.expand.point.point_groups` leaves a raster first table
   aside (its value at the point is one reading); a window over it ranks that one reading.
   :func:`drop_point_windows` drops it from the main block (the values stay).
 * :func:`rasters_read_twice` -- two raster tables of one kind in one query: a raster
@@ -48,7 +48,7 @@ from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
-from cimgen.expand.pinned import _aggregate, _first_at_point, at_point
+from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
 
@@ -64,7 +64,7 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
         if r.ref_name in here:
             continue
         q = ctes.get(r.name) if r.schema is None else None
-        if q is None or not isinstance(q.body, ast.Select) or not _first_at_point(q.body, ctes):
+        if q is None or not isinstance(q.body, ast.Select) or not first_at_point(q.body, ctes):
             return False
     return True
 
@@ -384,7 +384,7 @@ def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, as
     :func:`cimgen.expand.pinned.point_values` sees row-level blocks only."""
     refs = block_refs(body)
     own = _own(body)
-    if len(refs) < 2 or not (body.group_by or any(_aggregate(n) for n in own)):
+    if len(refs) < 2 or not (body.group_by or any(plain_aggregate(n) for n in own)):
         return False
     points = at_point(body)
     if refs[0].ref_name in points:
@@ -397,7 +397,7 @@ def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, as
     if not rasters:
         return False
     for n in own:
-        if _aggregate(n):
+        if plain_aggregate(n):
             read = ast.tables_read(n)
             if read and read <= rasters:
                 return True

@@ -34,6 +34,7 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
+    Links,
     _ctes,
     _item_name,
     aggregated,
@@ -196,11 +197,13 @@ def _aggregate_tables(items: tuple[ast.SelectItem, ...]) -> tuple[int, set[str]]
     return n, tables
 
 
-def grouped_outputs(body: ast.Select, query: ast.Query) -> dict[tuple[str, str], bool]:
+def grouped_outputs(
+    body: ast.Select, query: ast.Query, links: Links | None = None
+) -> dict[tuple[str, str], bool]:
     """The aggregate outputs of grouped CTEs and derived tables the block reads: (alias,
     column) -> whether it is a count (a bus-level CTE's ``n_grid_lines`` and
-    ``avg_max_loading_percent``)."""
-    ctes = _ctes(query)
+    ``avg_max_loading_percent``); ``links``: the attempt's reading (its CTEs read once)."""
+    ctes = links.ctes(query) if links is not None else _ctes(query)
     sources: list[tuple[str, ast.Query]] = [
         (r.ref_name, ctes[r.name]) for r in block_refs(body) if r.schema is None and r.name in ctes
     ]
@@ -282,7 +285,7 @@ def _past_first(
     return [it for it in group if it is not kept]
 
 
-def theme_aggregates(query: ast.Query) -> ast.Query:
+def theme_aggregates(query: ast.Query, links: Links | None = None) -> ast.Query:
     """The top block's outputs cut to one theme (:func:`kitchen_sink`): the aggregates of
     a third table go; of two tables' aggregates, a count and one measure of each stay (the
     joined table's extra measures go first, then the subject's); past
@@ -301,7 +304,7 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     body = query.body
     if not isinstance(body, ast.Select) or body.distinct:
         return query
-    grouped = grouped_outputs(body, query)
+    grouped = grouped_outputs(body, query, links)
     if not kitchen_sink(body, grouped):
         return query
     first = _subject(body)
@@ -342,7 +345,9 @@ def theme_aggregates(query: ast.Query) -> ast.Query:
     return replace(query, body=body)
 
 
-def trim_listing(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
+def trim_listing(
+    query: ast.Query, ctx: ExpansionContext | None = None, links: Links | None = None
+) -> ast.Query:
     """The top block of a row-level listing whose values are read from two or more tables,
     cut towards :data:`MAX_LISTING_OUTPUTS`: the joined tables' attributes (a measure,
     category or flag of ``ctx``'s table; any column without a context) go, last first,
@@ -365,7 +370,7 @@ def trim_listing(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Q
     if len(set().union(*(ast.tables_read(it.expr) for it in body.items))) < 2:
         return query
     first = _subject(body)
-    ctes = _ctes(query)
+    ctes = links.ctes(query) if links is not None else _ctes(query)
     refs = {r.ref_name: r for r in block_refs(body)}
 
     def attribute(e: ast.Column) -> bool:
@@ -447,21 +452,22 @@ def drop_unused_derived_columns(query: ast.Query, ctx: ExpansionContext | None =
 # --------------------------------------------------------------------------- listings
 
 
-def repeated_listing(query: ast.Query, ctx: ExpansionContext) -> bool:
+def repeated_listing(query: ast.Query, ctx: ExpansionContext, links: Links | None = None) -> bool:
     """Is the top block a row-level listing of three or more tables in which a table met
     several per row of another (:func:`cimgen.expand.multiply.many_links`: a key of fan
     over 3, a distance or intersection) returns values beside that other table's, so the
     other's values repeat on each of its rows ("buildings at a point, the buses within
     200 m and the lines to each bus")? Stage 1 joins a third table to such a pair only to
-    filter it (its project scenario), never lists both sides."""
+    filter it (its project scenario), never lists both sides. ``links``: the attempt's
+    reading (its CTEs and each block's links, read once)."""
     body = query.body
     if not isinstance(body, ast.Select) or body.group_by or aggregated(body):
         return False
     if len(block_refs(body)) < 3:
         return False
-    ctes = _ctes(query)
-    _, many = many_links(body, ctes, ctx)
-    _, met = many_links(body, ctes, ctx, 1.0)  # any second row: a bus's lines
+    ctes = links.ctes(query) if links is not None else _ctes(query)
+    _, many = many_links(body, ctes, ctx, links=links)
+    _, met = many_links(body, ctes, ctx, 1.0, links)  # any second row: a bus's lines
     shown = set().union(*(ast.tables_read(it.expr) for it in body.items))
     for b, (a, _) in many.items():
         # the to-many table and the tables met from it alone (the lines of each bus)
@@ -471,9 +477,11 @@ def repeated_listing(query: ast.Query, ctx: ExpansionContext) -> bool:
     return False
 
 
-def refuse_repeated_listing(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def refuse_repeated_listing(
+    query: ast.Query, ctx: ExpansionContext, links: Links | None = None
+) -> ast.Query:
     """``query``, or a BuildError when it is a :func:`repeated_listing` (the next attempt
     builds another query for the structure)."""
-    if repeated_listing(query, ctx):
+    if repeated_listing(query, ctx, links):
         raise BuildError("a listing repeats one table's values on another's rows")
     return query
