@@ -160,6 +160,13 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "r, g, gsrid",
         "(ST_Intersects(rst_box(r), g) AND rst_srid_guard(r, g, gsrid))",
     ),
+    # The 1-based position in vals of cell (c, rw), NULL outside the raster.
+    (
+        "rst_cell_index",
+        "r, c, rw",
+        "CASE WHEN c < 0 OR rw < 0 OR c >= r.width OR rw >= r.height THEN NULL "
+        "ELSE rw * r.width + c + 1 END",
+    ),
     (
         "rst_cell",
         "r, c, rw",
@@ -178,6 +185,29 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "THEN error('Raster and geometry do not have the same SRID') "
         "ELSE rst_cell(rr, CAST(floor(rst_xr(rr, ST_X(gg))) AS BIGINT), "
         "CAST(floor(rst_yr(rr, ST_Y(gg))) AS BIGINT)) END)[1])[1]",
+    ),
+    # ST_Value of a raster column (the renderer's choice): the same value without binding
+    # the raster to a lambda. ``list_transform([r], ...)`` copies the tile -- ~2,500 values
+    # -- once per row, and a building x tile join reads ST_Value once per pair; here the
+    # cell is found from the tile's scalar fields and read with one list_extract, so the
+    # values are never copied. (For a computed raster, an ST_Clip, rst_value binds it once
+    # rather than evaluating it at each mention here.)
+    (
+        "rst_value_index",
+        "r, g, gsrid",
+        "CASE WHEN r IS NULL OR g IS NULL THEN NULL "
+        "WHEN ST_GeometryType(g) <> 'POINT' "
+        "THEN error('Attempting to get the value of a pixel with a non-point geometry') "
+        "WHEN NOT rst_srid_check(r, gsrid) "
+        "THEN error('Raster and geometry do not have the same SRID') "
+        "ELSE rst_cell_index(r, CAST(floor(rst_xr(r, ST_X(g))) AS BIGINT), "
+        "CAST(floor(rst_yr(r, ST_Y(g))) AS BIGINT)) END",
+    ),
+    (
+        "rst_column_value",
+        "r, g, gsrid",
+        "list_transform([r.vals[rst_value_index(r, g, gsrid)]], v -> "
+        "CASE WHEN v = r.nodata THEN NULL ELSE v END)[1]",
     ),
     (
         "rst_stats_of",
