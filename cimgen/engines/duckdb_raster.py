@@ -7,7 +7,8 @@ text (``cells``), which joins pass by reference, and the macros read a cell by p
 (``rst_at``); a computed raster (ST_Clip) holds them as a list (``vals``).
 :func:`install_macros` defines one TEMP macro per emulated function on a connection (TEMP:
 they live in the connection, so they work on read-only fixture files and in every worker
-process). The DuckDB renderer maps raster calls to these macros (docs/backends.md has the table); the semantics follow PostGIS 3.3:
+process). The DuckDB renderer maps raster calls to these macros (docs/backends.md has the
+table); the semantics follow PostGIS 3.3:
 
 * ``rst_value``: the cell containing the point (floor of the raster coordinate computed
   with GDAL's inverse geotransform, as PostGIS 3.3's nearest-neighbour ST_Value), NULL
