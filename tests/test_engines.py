@@ -52,7 +52,11 @@ def raster(value: Any) -> Any:
         return None
     if isinstance(value, dict):
         keys = ("upperleft_x", "upperleft_y", "scale_x", "scale_y", "width", "height", "srid")
-        return (*(value[k] for k in keys), value["nodata"], tuple(value["vals"]))
+        # a stored tile's values are text (storage v5): read back, the very doubles
+        vals = value["vals"]
+        if vals is None:
+            vals = [float(t) for t in value["cells"].split(",")]
+        return (*(value[k] for k in keys), value["nodata"], tuple(vals))
     data = bytes(value)
     sx, sy, ox, oy = struct.unpack_from("<4d", data, 5)
     srid, width, height = struct.unpack_from("<iHH", data, 53)

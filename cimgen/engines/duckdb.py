@@ -23,6 +23,7 @@ from cimgen.engines import fixture_path, temp_sibling
 from cimgen.engines.duckdb_raster import (
     ARROW_RASTER_TYPE,
     RASTER_TYPE,
+    drop_value_lists,
     fill_tile_stats,
     install_macros,
     tile_struct,
@@ -34,8 +35,9 @@ from cimgen.schema.model import Column, Schema, Table
 
 # Part of the fixture cache key: bump when the DuckDB storage of fixture rows changes (v2:
 # rasters as STRUCTs instead of WKB BLOBs; v4: metric copies of geometry columns and stored
-# raster statistics), so stale cached files are rebuilt.
-STORAGE_VERSION = "4"
+# raster statistics; v5: stored tiles' values as fixed-width text), so stale cached files
+# are rebuilt.
+STORAGE_VERSION = "5"
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
@@ -174,6 +176,7 @@ def build_database(
             for c in t.columns:
                 if c.kind == "raster":
                     fill_tile_stats(con, _qt(t), _q(c.name))
+                    drop_value_lists(con, _qt(t), _q(c.name))
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -2,10 +2,13 @@
 
 DuckDB has no raster type. A raster column is stored as :data:`RASTER_TYPE`, a STRUCT with
 the tile's georeference and its cell values (row-major, row 0 = the upper row) -- the very
-numbers ``cimgen db init`` writes into PostGIS. :func:`install_macros` defines one TEMP macro
-per emulated function on a connection (TEMP: they live in the connection, so they work on
-read-only fixture files and in every worker process). The DuckDB renderer maps raster calls
-to these macros (docs/backends.md has the table); the semantics follow PostGIS 3.3:
+numbers ``cimgen db init`` writes into PostGIS. A stored tile keeps them as fixed-width
+text (``cells``), which joins pass by reference, and the macros read a cell by position
+(``rst_at``); a computed raster (ST_Clip) holds them as a list (``vals``).
+:func:`install_macros` defines one TEMP macro per emulated function on a connection (TEMP:
+they live in the connection, so they work on read-only fixture files and in every worker
+process). The DuckDB renderer maps raster calls to these macros (docs/backends.md has the
+table); the semantics follow PostGIS 3.3:
 
 * ``rst_value``: the cell containing the point (floor of the raster coordinate computed
   with GDAL's inverse geotransform, as PostGIS 3.3's nearest-neighbour ST_Value), NULL
@@ -61,7 +64,13 @@ RASTER_FIELDS: tuple[tuple[str, str, pa.DataType], ...] = (
     ("srid", "INTEGER", pa.int32()),
     ("pixel_min", "DOUBLE", pa.float64()),  # the pixel type's minimum (ST_Clip's fill value)
     ("nodata", "DOUBLE", pa.float64()),  # NULL: the band has no nodata value
+    # The cell values: a list in a computed raster (ST_Clip). A stored tile has NULL here and
+    # its values in ``cells`` instead: each value's shortest round-trip decimal text,
+    # right-aligned in ``cell_width`` - 1 characters, the values separated by commas (see
+    # drop_value_lists).
     ("vals", "DOUBLE[]", pa.list_(pa.float64())),
+    ("cells", "VARCHAR", pa.string()),
+    ("cell_width", "INTEGER", pa.int32()),
     # rst_summarystats of the tile, filled in by the fixture build; NULL in computed rasters.
     ("stats", STATS_TYPE, pa.struct([(n, a) for n, _, a in STATS_FIELDS])),
 )
@@ -73,9 +82,14 @@ _PIXEL_MIN = {"32BF": -3.4028234663852886e38, "64BF": -1.7976931348623157e308}
 
 
 def tile_struct(tile: RasterTile | None) -> dict[str, Any] | None:
-    """The STRUCT value of one tile (None stays NULL)."""
+    """The STRUCT value of one tile (None stays NULL), with its values both as a list and
+    as ``cells`` text: the fixture build computes the statistics from the list and then
+    drops it (:func:`drop_value_lists`)."""
     if tile is None:
         return None
+    values = [float(v) for row in tile.values for v in row]
+    texts = [repr(v) for v in values]  # shortest text that reads back as the same double
+    width = max((len(t) for t in texts), default=0) + 1  # + the comma
     return {
         "upperleft_x": tile.origin[0],
         "upperleft_y": tile.origin[1],
@@ -86,7 +100,9 @@ def tile_struct(tile: RasterTile | None) -> dict[str, Any] | None:
         "srid": tile.srid,
         "pixel_min": _PIXEL_MIN[tile.pixel_type],
         "nodata": tile.nodata,
-        "vals": [float(v) for row in tile.values for v in row],
+        "vals": values,
+        "cells": ",".join(t.rjust(width - 1) for t in texts),
+        "cell_width": width,
         "stats": None,  # computed in DuckDB by the fixture build (fill_tile_stats)
     }
 
@@ -96,6 +112,20 @@ def fill_tile_stats(con: duckdb.DuckDBPyConnection, table_sql: str, column_sql: 
     con.execute(
         f"UPDATE {table_sql} SET {column_sql} = struct_update({column_sql}, "
         f"stats := rst_summarystats({column_sql})) WHERE {column_sql} IS NOT NULL"
+    )
+
+
+def drop_value_lists(con: duckdb.DuckDBPyConnection, table_sql: str, column_sql: str) -> None:
+    """Leave each stored tile's values in ``cells`` only.
+
+    A list of ~2,500 values is copied wherever the column passes a join or a lambda (a
+    building x tile join that reads ST_Value copied it once per pair); a VARCHAR is passed
+    by reference, one cell is read by position (``rst_at``) and the whole list by one
+    string_split (``rst_vals``; a lambda would copy the text once per cell).
+    """
+    con.execute(
+        f"UPDATE {table_sql} SET {column_sql} = struct_update({column_sql}, "
+        f"vals := NULL::DOUBLE[]) WHERE {column_sql} IS NOT NULL"
     )
 
 
@@ -160,12 +190,55 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "r, g, gsrid",
         "(ST_Intersects(rst_box(r), g) AND rst_srid_guard(r, g, gsrid))",
     ),
+    # ---- Cell values: the list of a computed raster, else the stored tile's cells text.
+    (
+        "rst_at",
+        "r, k",
+        "CASE WHEN r.vals IS NOT NULL THEN r.vals[k] "
+        "ELSE CAST(substr(r.cells, (k - 1) * r.cell_width + 1, r.cell_width - 1) AS DOUBLE) END",
+    ),
+    (
+        "rst_vals",
+        "r",
+        "CASE WHEN r.vals IS NOT NULL OR r.cells IS NULL THEN r.vals "
+        "ELSE CAST(string_split(r.cells, ',') AS DOUBLE[]) END",
+    ),
+    # The raster with its values as a list (ST_Clip and ST_Polygon read many cells).
+    (
+        "rst_full",
+        "r",
+        "CASE WHEN r.vals IS NOT NULL OR r.cells IS NULL THEN r "
+        "ELSE struct_update(r, vals := rst_vals(r), cells := NULL::VARCHAR) END",
+    ),
+    # The values of rows r0 .. r0 + nr - 1 (ST_Clip reads its window's rows only).
+    (
+        "rst_rows",
+        "r, r0, nr",
+        "CASE WHEN nr <= 0 OR r.width = 0 THEN []::DOUBLE[] "
+        "WHEN r.vals IS NOT NULL OR r.cells IS NULL "
+        "THEN list_slice(r.vals, r0 * r.width + 1, (r0 + nr) * r.width) "
+        "ELSE CAST(string_split(substr(r.cells, r0 * r.width * r.cell_width + 1, "
+        "nr * r.width * r.cell_width - 1), ',') AS DOUBLE[]) END",
+    ),
+    # The raster without its cells text (bound to per-cell lambdas, which copy it per cell).
+    (
+        "rst_light",
+        "r",
+        "CASE WHEN r.cells IS NULL THEN r ELSE struct_update(r, cells := NULL::VARCHAR) END",
+    ),
+    # The 1-based position in vals of cell (c, rw), NULL outside the raster.
+    (
+        "rst_cell_index",
+        "r, c, rw",
+        "CASE WHEN c < 0 OR rw < 0 OR c >= r.width OR rw >= r.height THEN NULL "
+        "ELSE rw * r.width + c + 1 END",
+    ),
     (
         "rst_cell",
         "r, c, rw",
         "CASE WHEN c < 0 OR rw < 0 OR c >= r.width OR rw >= r.height THEN NULL "
-        "WHEN r.nodata IS NOT NULL AND r.vals[rw * r.width + c + 1] = r.nodata THEN NULL "
-        "ELSE r.vals[rw * r.width + c + 1] END",
+        "WHEN r.nodata IS NOT NULL AND rst_at(r, rw * r.width + c + 1) = r.nodata THEN NULL "
+        "ELSE rst_at(r, rw * r.width + c + 1) END",
     ),
     (
         "rst_value",
@@ -179,6 +252,29 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "ELSE rst_cell(rr, CAST(floor(rst_xr(rr, ST_X(gg))) AS BIGINT), "
         "CAST(floor(rst_yr(rr, ST_Y(gg))) AS BIGINT)) END)[1])[1]",
     ),
+    # ST_Value of a raster column (the renderer's choice): the same value without binding
+    # the raster to a lambda. ``list_transform([r], ...)`` copies the tile -- ~2,500 values
+    # -- once per row, and a building x tile join reads ST_Value once per pair; here the
+    # cell is found from the tile's scalar fields and read with one list_extract, so the
+    # values are never copied. (For a computed raster, an ST_Clip, rst_value binds it once
+    # rather than evaluating it at each mention here.)
+    (
+        "rst_value_index",
+        "r, g, gsrid",
+        "CASE WHEN r IS NULL OR g IS NULL THEN NULL "
+        "WHEN ST_GeometryType(g) <> 'POINT' "
+        "THEN error('Attempting to get the value of a pixel with a non-point geometry') "
+        "WHEN NOT rst_srid_check(r, gsrid) "
+        "THEN error('Raster and geometry do not have the same SRID') "
+        "ELSE rst_cell_index(r, CAST(floor(rst_xr(r, ST_X(g))) AS BIGINT), "
+        "CAST(floor(rst_yr(r, ST_Y(g))) AS BIGINT)) END",
+    ),
+    (
+        "rst_column_value",
+        "r, g, gsrid",
+        "list_transform([rst_at(r, rst_value_index(r, g, gsrid))], v -> "
+        "CASE WHEN v = r.nodata THEN NULL ELSE v END)[1]",
+    ),
     (
         "rst_stats_of",
         "d",
@@ -189,10 +285,10 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "rst_summarystats",
         "r",
         "list_transform([r], rr -> CASE WHEN rr IS NULL OR rr.width * rr.height = 0 THEN "
-        f"{_NULL_STATS} "
-        "WHEN rr.nodata IS NULL THEN rst_stats_of(rr.vals) "
+        f"{_NULL_STATS} WHEN rr.stats IS NOT NULL THEN rr.stats "
+        "WHEN rr.nodata IS NULL THEN rst_stats_of(rst_vals(rr)) "
         "ELSE list_transform([rr.nodata], nd -> "
-        "rst_stats_of(list_filter(rr.vals, x -> x <> nd)))[1] END)[1]",
+        "rst_stats_of(list_filter(rst_vals(rr), x -> x <> nd)))[1] END)[1]",
     ),
     # For a column: the stored statistics; a computed raster that reaches a column (a CTE
     # arm of ST_Clip, say) has none and gets them computed.
@@ -245,8 +341,8 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "ELSE {'c0': 0, 'r0': 0, 'nc': r.width, 'nr': r.height} END",
     ),
     (
-        "rst_clip_fill",
-        "r, gi, m, o",
+        "rst_clip_fill",  # w: the values of rows o.r0 .. o.r0 + o.nr - 1 (rst_rows)
+        "r, gi, m, o, w",
         "{'upperleft_x': r.upperleft_x + o.c0 * r.scale_x, "
         "'upperleft_y': r.upperleft_y + o.r0 * r.scale_y, "
         "'scale_x': r.scale_x, 'scale_y': r.scale_y, "
@@ -254,26 +350,36 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "'pixel_min': r.pixel_min, 'nodata': r.nodata, "
         "'vals': list_transform(range(CAST(o.nc * o.nr AS BIGINT)), i -> "
         "CASE WHEN rst_clip_in(r, gi, m, o.c0 + i % o.nc, o.r0 + i // o.nc) "
-        "AND rst_cell(r, o.c0 + i % o.nc, o.r0 + i // o.nc) IS NOT NULL "
-        "THEN r.vals[(o.r0 + i // o.nc) * r.width + o.c0 + i % o.nc + 1] "
+        "AND w[(i // o.nc) * r.width + o.c0 + i % o.nc + 1] IS NOT NULL "
+        "AND NOT (r.nodata IS NOT NULL AND w[(i // o.nc) * r.width + o.c0 + i % o.nc + 1] "
+        "= r.nodata) THEN w[(i // o.nc) * r.width + o.c0 + i % o.nc + 1] "
         "ELSE coalesce(r.nodata, r.pixel_min) END), "
-        f"'stats': {_NULL_STATS}}}",
+        f"'cells': NULL::VARCHAR, 'cell_width': NULL::INTEGER, 'stats': {_NULL_STATS}}}",
     ),
     (
         "rst_empty",
         "r",
         "{'upperleft_x': r.upperleft_x, 'upperleft_y': r.upperleft_y, 'scale_x': 0.0, "
         "'scale_y': 0.0, 'width': 0, 'height': 0, 'srid': r.srid, 'pixel_min': r.pixel_min, "
-        f"'nodata': r.nodata, 'vals': []::DOUBLE[], 'stats': {_NULL_STATS}}}",
+        "'nodata': r.nodata, 'vals': []::DOUBLE[], 'cells': NULL::VARCHAR, "
+        f"'cell_width': NULL::INTEGER, 'stats': {_NULL_STATS}}}",
+    ),
+    # Macro arguments are substituted as text, so each of o, the window's rows and the
+    # raster without its text is bound to a lambda parameter once, not evaluated per cell.
+    (
+        "rst_clip_bound",
+        "r, gi, m, win",
+        "list_transform([win], o -> list_transform([rst_rows(r, o.r0, o.nr)], w -> "
+        "list_transform([rst_light(r)], rl -> rst_clip_fill(rl, gi, m, o, w))[1])[1])[1]",
     ),
     (
         "rst_clip_gi",
         "r, gi, crop",
         "CASE WHEN ST_IsEmpty(gi) AND crop THEN rst_empty(r) "
         "WHEN ST_IsEmpty(gi) THEN list_transform([{'c0': 0, 'nc': 0, 'r0': 0, 'nr': 0}], "
-        "m -> rst_clip_fill(r, gi, m, rst_clip_window(r, m, false)))[1] "
-        "ELSE list_transform([rst_clip_mask(r, gi)], m -> list_transform("
-        "[rst_clip_window(r, m, crop)], o -> rst_clip_fill(r, gi, m, o))[1])[1] END",
+        "m -> rst_clip_bound(r, gi, m, rst_clip_window(r, m, false)))[1] "
+        "ELSE list_transform([rst_clip_mask(r, gi)], m -> "
+        "rst_clip_bound(r, gi, m, rst_clip_window(r, m, crop)))[1] END",
     ),
     (
         "rst_clip",
@@ -287,10 +393,10 @@ MACROS: tuple[tuple[str, str, str], ...] = (
     (
         "rst_polygon",
         "r",
-        "list_transform([r], rr -> CASE WHEN rr.nodata IS NULL OR NOT "
-        "list_contains(rr.vals, rr.nodata) THEN ST_Multi(rst_envelope(rr)) "
+        "list_transform([rst_full(r)], rr -> CASE WHEN rr.nodata IS NULL OR NOT "
+        "list_contains(rst_vals(rr), rr.nodata) THEN ST_Multi(rst_envelope(rr)) "
         "ELSE ST_Multi(list_reduce(list_transform(list_filter(range(rr.width * rr.height), "
-        "i -> rr.vals[i + 1] <> rr.nodata), i -> ST_MakeEnvelope("
+        "i -> rst_at(rr, i + 1) <> rr.nodata), i -> ST_MakeEnvelope("
         "rr.upperleft_x + (i % rr.width) * rr.scale_x, "
         "rr.upperleft_y + (i // rr.width + 1) * rr.scale_y, "
         "rr.upperleft_x + (i % rr.width + 1) * rr.scale_x, "

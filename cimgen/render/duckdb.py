@@ -501,8 +501,10 @@ class DuckdbRenderer(BackendRenderer):
         if len(node.args) not in (2, 3):
             raise Unsupported(f"ST_Value with {len(node.args)} arguments has no DuckDB form")
         rast, geom = self._raster_args(node, scope)
+        # a raster column: the macro that does not copy the tile per row (duckdb_raster)
+        macro = "rst_column_value" if isinstance(rast, ast.Column) else "rst_value"
         return self.plain(
-            "rst_value",
+            macro,
             self.text(rast, scope),
             self.text(geom, scope),
             self.srid_arg(geom, scope),
