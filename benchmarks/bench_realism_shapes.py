@@ -901,7 +901,7 @@ def eleventh_shapes(query: ast.Query, question: str, ctx: ExpansionContext) -> s
     from cimgen.expand.once import pin_project_scenario, point_aggregates
 
     found: set[str] = set()
-    ctes = _all_ctes(query)
+    ctes = _ctes(query)
     if any(point_aggregates(body, ctx, ctes) for _, body in _blocks(query)):
         found.add("point_aggregate")
     if pin_project_scenario(query, ctx) is not query:
