@@ -473,3 +473,30 @@ def test_duckdb_time_limit_counts_cpu_time() -> None:
     assert cpu >= 0.3 * 0.9 or wall >= 0.3 * WALL_FACTOR * 0.9
     assert wall < 0.3 * WALL_FACTOR + 2.0
     assert runner.run("SELECT 1")[0].status == OK
+
+
+def test_spatialite_time_limit_counts_cpu_time() -> None:
+    """SpatiaLite's limit is CPU time too (a wall-clock limit made one 6,208-row query "ok"
+    on an idle box and "planned" under load: the same seed gave two outputs). A statement
+    that waits 0.3 s of wall time on 0.1 s of limit, using almost no CPU, runs to its end;
+    one that waits past the wall cap is stopped."""
+    import apsw
+
+    from cimgen.check.execute import WALL_FACTOR
+
+    conn = apsw.Connection(":memory:")
+    conn.create_scalar_function("pause", lambda s: time.sleep(s) or 0, 1)
+    runner = SpatialiteRunner(conn, timeout_s=0.1)
+    waits = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) "
+        "SELECT count(*) FROM c WHERE x % 1000 <> 0 OR pause({s}) = 0"
+    )
+    try:
+        result, message = runner.run(waits.format(s=0.3 / 20))
+        assert result.status == OK and message is None and result.rows == 1
+        start = time.monotonic()
+        result, message = runner.run(waits.format(s=2 * 0.1 * WALL_FACTOR / 20))
+        assert result.status == PLANNED, message
+        assert time.monotonic() - start < 0.1 * WALL_FACTOR + 1.0
+    finally:
+        conn.close()
