@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import uuid
 from pathlib import Path
 
 from cimgen.fixtures import Planting
@@ -60,7 +61,8 @@ def fixture_world(
         world = world_from_fixture(schema, con, limits)
     finally:
         con.close()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # unique per writer (two processes of one pid namespace, or a retried worker)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     with tmp.open("wb") as fh:
         pickle.dump(world, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
