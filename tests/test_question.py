@@ -126,6 +126,8 @@ def required(q: A.Query) -> list[str]:
 
 def missing(q: A.Query, question: str) -> list[str]:
     miss = [v for v in required(q) if v not in question]
+    if q.limit == A.Number("1") and "only the " in question and "1" in miss:
+        miss.remove("1")  # "only the one with the highest ...", "only the nearest to ..."
     descending = any(isinstance(n, A.OrderItem) and n.direction == "DESC" for n in A.walk(q))
     if descending and not any(w in question for w in _DESCENDING):
         miss.append("<a descending order>")
