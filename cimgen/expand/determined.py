@@ -18,6 +18,7 @@ from cimgen.equalities import Equalities, block_equalities, inner_table_refs
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import _item_name, _map_selects
+from cimgen.expand.point import plain_aggregate
 
 TO_ONE = 1.05  # a key path's fan (right rows per left row) at most this meets one row
 _PER_ROW = {"COUNT", "MIN", "MAX", "AVG"}  # with one row, each is fixed (COUNT: distinct only)
@@ -119,16 +120,9 @@ def drop_determined_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Q
         if not drop:
             return body
         keep = tuple(it for it in body.items if it not in drop)
-        aggregated = any(
-            isinstance(n, ast.FuncCall) and n.over is None and n.name.upper() in _AGGS
-            for it in keep
-            for n in ast.walk(it.expr)
-        )
+        aggregated = any(plain_aggregate(n) for it in keep for n in ast.walk(it.expr))
         if not aggregated or any(_item_name(it) in ordered for it in drop):
             raise BuildError("an aggregate the group's own row decides")
         return replace(body, items=keep)
 
     return _map_selects(query, fix)
-
-
-_AGGS = {"COUNT", "SUM", "AVG", "MIN", "MAX"}

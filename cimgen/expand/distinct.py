@@ -101,12 +101,7 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
                 continue
             fixed.add(root)
             extra.append(ast.BinaryOp("=", ast.Column(column, alias), given))
-    if not extra:
-        return query
-    where = body.where
-    for cond in extra:
-        where = cond if where is None else ast.BinaryOp("AND", where, cond)
-    return replace(query, body=replace(body, where=where))
+    return _with_conditions(query, body, extra)
 
 
 def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
@@ -149,11 +144,14 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             extra.append(
                 ast.BinaryOp("=", ast.Column(column, alias), ast.Column(first[1], first[0]))
             )
+    return _with_conditions(query, body, extra)
+
+
+def _with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:
+    """``query`` whose main block's WHERE also holds ``extra`` (AND-ed after it)."""
     if not extra:
         return query
-    where = body.where
-    for cond in extra:
-        where = cond if where is None else ast.BinaryOp("AND", where, cond)
+    where = ast.and_all([body.where, *extra] if body.where is not None else extra)
     return replace(query, body=replace(body, where=where))
 
 
