@@ -16,6 +16,18 @@ Per run it prints the rows that read
   corpus query compares (only when the corpus compares some);
 * ``unseen_subject`` -- a first table no corpus query starts from;
 
+and, twelfth pass (b), what the rows summarise:
+
+* ``unseen_group_key`` -- a GROUP BY column no corpus query groups by;
+* ``unseen_aggregate`` -- an aggregate of a column, with a function, that no corpus query
+  writes (``:geometry`` -- of a geometry column's size, ``SUM(ST_Area(b.geom))``);
+* ``unseen_cluster`` -- a clustering of a table the corpus never clusters;
+* ``filler_join`` -- a joined table (not a block's first) whose only contribution is one
+  aggregate output: no plain output, no condition of its own, no GROUP BY / ORDER BY /
+  HAVING (``COUNT(DISTINCT p.project_name)`` of a project scenario joined for nothing
+  else; a pin of its scope, ``p.scenario_id = 'baseline'``, is not a condition of its
+  own); the corpus's own share is printed beside the runs';
+
 and how far the rows' subjects are from the corpus's (total variation distance of the two
 shares; 0 = the same mix, 1 = disjoint).
 """
@@ -27,13 +39,19 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pglast.parser import ParseError, parse_sql_json
+
+from cimgen.expand.context import _scope_columns
 from cimgen.models import Stage1Record
 from cimgen.schema import load_schema
 from cimgen.schema.model import Schema
 from cimgen.world.corpus import Combinations, learn_corpus
+
+_AGGS = {"avg", "sum", "min", "max", "count", "stddev", "variance", "median"}
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "cimgen" / "data" / "stage1_demo.jsonl.gz"
@@ -62,7 +80,127 @@ def unseen(schema: Schema, record: Stage1Record, corpus: Combinations) -> tuple[
     subject = next(iter(own.subjects), "")
     if subject and corpus.subject(subject) == 0:
         out.add("unseen_subject")
+    if corpus.grouping and any(corpus.group(t, c) == 0 for t, c in own.groups):
+        out.add("unseen_group_key")
+    if corpus.aggregating:
+        for t, c, fn in own.aggregates:
+            if corpus.aggregate(t, c, fn) == 0:
+                kind = schema.table(t).column(c).kind  # type: ignore[union-attr]
+                out.add("unseen_aggregate" + (":geometry" if kind == "geometry" else ""))
+    if corpus.clustering and any(corpus.cluster(t) == 0 for t in own.clusters):
+        out.add("unseen_cluster")
+    if filler_joins(record.sql, _scope_names(schema)):
+        out.add("filler_join")
     return out, subject
+
+
+@cache
+def _scope_names(schema: Schema) -> frozenset[str]:
+    """The columns that tie a row to a project scenario (``project_id``, ``scenario_id``)."""
+    return frozenset(c for cols in _scope_columns(schema).values() for c in cols)
+
+
+def filler_joins(sql: str, scope: frozenset[str] = frozenset()) -> list[str]:
+    """The aliases of joined tables whose only contribution to their block is one
+    aggregate output (see the module docstring); an equality of a ``scope`` column to a
+    literal is a pin, not a condition of its own."""
+    try:
+        tree = json.loads(parse_sql_json(sql))
+    except ParseError:
+        return []
+    blocks: list[dict[str, Any]] = []
+    _select_stmts(tree, blocks)
+    out = []
+    for body in blocks:
+        aliases = _from_aliases(body.get("fromClause") or [])
+        for alias in aliases[1:]:
+            if _only_one_aggregate(body, alias, scope):
+                out.append(alias)
+    return out
+
+
+def _select_stmts(value: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(value, list):
+        for v in value:
+            _select_stmts(v, out)
+    elif isinstance(value, dict):
+        if "SelectStmt" in value and isinstance(value["SelectStmt"], dict):
+            out.append(value["SelectStmt"])
+        for v in value.values():
+            _select_stmts(v, out)
+
+
+def _from_aliases(items: list[Any]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if "JoinExpr" in item:
+            j = item["JoinExpr"]
+            out += _from_aliases([j["larg"], j["rarg"]])
+        elif "RangeVar" in item:
+            rv = item["RangeVar"]
+            out.append(str((rv.get("alias") or {}).get("aliasname") or rv.get("relname")))
+    return out
+
+
+def _reads(value: Any, alias: str, outside_aggregates: bool = False) -> set[str]:
+    """The aliases ``value`` reads columns of (``outside_aggregates``: leaving out the
+    columns read inside an aggregate call); ``alias`` only matters for the caller."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            fc = v.get("FuncCall")
+            if outside_aggregates and isinstance(fc, dict) and not fc.get("over"):
+                names = [p["String"]["sval"] for p in fc.get("funcname", []) if "String" in p]
+                if names and names[-1].lower() in _AGGS:
+                    continue
+            ref = v.get("ColumnRef")
+            if isinstance(ref, dict):
+                fields = [f["String"]["sval"] for f in ref.get("fields", []) if "String" in f]
+                if len(fields) == 2:
+                    found.add(fields[0])
+            stack.extend(v.values())
+    return found
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if not node:
+        return []
+    b = node.get("BoolExpr") if isinstance(node, dict) else None
+    if b and b.get("boolop") == "AND_EXPR":
+        return [c for a in b.get("args", []) for c in _conjuncts(a)]
+    return [node]
+
+
+def _pin(cond: Any, scope: frozenset[str]) -> bool:
+    e = cond.get("A_Expr") if isinstance(cond, dict) else None
+    if not e or e.get("kind") != "AEXPR_OP" or "A_Const" not in (e.get("rexpr") or {}):
+        return False
+    fields = (e.get("lexpr") or {}).get("ColumnRef", {}).get("fields", [])
+    return bool(fields) and "String" in fields[-1] and fields[-1]["String"]["sval"] in scope
+
+
+def _join_quals(items: list[Any], out: list[Any]) -> None:
+    for item in items:
+        if "JoinExpr" in item:
+            j = item["JoinExpr"]
+            out += _conjuncts(j.get("quals"))
+            _join_quals([j["larg"], j["rarg"]], out)
+
+
+def _only_one_aggregate(body: dict[str, Any], alias: str, scope: frozenset[str]) -> bool:
+    conds = _conjuncts(body.get("whereClause"))
+    _join_quals(body.get("fromClause") or [], conds)
+    if any(_reads(c, alias) == {alias} and not _pin(c, scope) for c in conds):
+        return False  # a condition of its own
+    for clause in ("groupClause", "sortClause", "havingClause", "distinctClause"):
+        if alias in _reads(body.get(clause), alias):
+            return False
+    outs = [t for t in body.get("targetList") or [] if alias in _reads(t, alias)]
+    return len(outs) == 1 and alias not in _reads(outs[0], alias, outside_aggregates=True)
 
 
 def _read_somewhere(corpus: Combinations, raster: str) -> bool:
@@ -78,7 +216,12 @@ def main() -> None:
     schema = load_schema(args.schema)
     corpus = learn_corpus(schema, _records(args.corpus)).combinations()
     total = sum(corpus.subjects.values())
-    print(f"corpus {args.corpus}: {corpus.records} queries, {len(corpus.pairs)} pairs")
+    fillers = sum(bool(filler_joins(r.sql, _scope_names(schema))) for r in _records(args.corpus))
+    print(
+        f"corpus {args.corpus}: {corpus.records} queries, {len(corpus.pairs)} pairs, "
+        f"{len(corpus.groups)} group keys, {len(corpus.aggregates)} aggregates, "
+        f"filler_join {fillers} ({100 * fillers / max(corpus.records, 1):.1f} %)"
+    )
     for run in args.runs:
         counts: Counter[str] = Counter()
         subjects: Counter[str] = Counter()

@@ -67,6 +67,7 @@ class Builder:
         self.pv = Pivots(ctx, rng)
         self.flt = Filters(ctx, rng, self.sp, self.pv)
         self.content = Content(ctx, rng, self.sp, self.pv, self.flt)
+        self.content.label = s.sql_type if honour_label else ""
         self.needs = needs_for(s, honour_label)
         self.aliases: set[str] = set()
         self.cte_names: set[str] = set()
@@ -304,6 +305,8 @@ class Builder:
         needs = self.needs if first else Needs(no_raster=self.needs.no_raster)
         if form == "cluster":
             needs = replace(needs, cluster=True, geometry=True, raster=False)
+        elif form == "group":
+            needs = replace(needs, group=True)
         head = previous if previous is not None else self.first_item(needs)
         frame = Frame([head])
         self.grow(frame, joins, 0, needs)
@@ -330,6 +333,7 @@ class Builder:
         name_extra = ""
         export = Export("", body, subject, form)
         if form in ("filter", "measure"):
+            self.content.drop_scope_only(body)
             for it in frame.items[1:]:
                 if not it.used:
                     self._purpose_out(body, it)
@@ -368,7 +372,7 @@ class Builder:
                 )
             )
             self.content.aggregates(
-                body, self._spatial_target() // 2, self.s.primary_function_category
+                body, self._spatial_target() // 2, self.s.primary_function_category, average=True
             )
             for other in frame.items[1:]:
                 if not other.used:
@@ -421,7 +425,7 @@ class Builder:
             if f"{subject.alias}.{c}" not in body.filtered():
                 options.append((subject, c))
         options = [o for o in options if f"{o[0].alias}.{o[1]}" not in body.filtered()]
-        return self.rng.choice(options) if options else None
+        return self.content.pick_key(body, options) if options else None
 
     # ------------------------------------------------------------------ main
 
@@ -547,7 +551,7 @@ class Builder:
             drop_restated(block)  # not the stored length beside the computed one
         # every item contributes
         aggregated = bool(block.group) or any(o.kind == "count" for o in block.outs)
-        for it in frame.items:
+        for it in list(frame.items):  # (an item summarised by nothing may leave)
             if it.ref is not None and it.ref.derived:
                 self._ref_outputs(block, it, aggregated)
             elif not it.used:

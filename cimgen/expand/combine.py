@@ -99,3 +99,62 @@ def prefer(
         return paths
     have = tuple(have)
     return sorted(paths, key=lambda p: link_count(ctx, left, p, have) <= 0)
+
+
+# --------------------------------------------------------------------------- summaries
+# (twelfth pass (b)): which columns the corpus groups by, which it aggregates with which
+# function, and which tables it clusters, per table (Combinations.groups / aggregates /
+# clusters); None where the corpus has no such query at all (the caller's own draw)
+
+
+def group_counts(ctx: ExpansionContext, keys: Sequence[tuple[str, str]]) -> list[int] | None:
+    """How often the corpus groups by each ``(table, column)`` of ``keys``."""
+    c = ctx.combos
+    return [c.group(t, col) for t, col in keys] if c.grouping else None
+
+
+def grouped_counts(ctx: ExpansionContext, tables: Sequence[str]) -> list[int] | None:
+    """How often the corpus groups by a column of each of ``tables``."""
+    c = ctx.combos
+    return [c.grouped_by(t) for t in tables] if c.grouping else None
+
+
+def aggregate_counts(
+    ctx: ExpansionContext, table: str, columns: Sequence[str], fn: str | None = None
+) -> list[int] | None:
+    """How often an aggregate (``fn``, else any) reads each of ``table``'s ``columns``."""
+    c = ctx.combos
+    return [c.aggregate(table, col, fn) for col in columns] if c.aggregating else None
+
+
+def function_counts(
+    ctx: ExpansionContext, table: str, column: str, fns: Sequence[str]
+) -> list[int] | None:
+    """How often the corpus aggregates ``table.column`` with each of ``fns``."""
+    c = ctx.combos
+    return [c.aggregate(table, column, fn) for fn in fns] if c.aggregating else None
+
+
+def cluster_counts(ctx: ExpansionContext, tables: Sequence[str]) -> list[int] | None:
+    """How often the corpus clusters each of ``tables``' geometries."""
+    c = ctx.combos
+    return [c.cluster(t) for t in tables] if c.clustering else None
+
+
+def unseen_summary(ctx: ExpansionContext, kind: str) -> float:
+    """The chance left to a grouping / aggregate / clustering (``kind``) never seen."""
+    c = ctx.combos
+    observed = {"group": c.grouping, "aggregate": c.aggregating, "cluster": c.clustering}
+    return c.unseen(observed[kind])
+
+
+def never_aggregated(
+    ctx: ExpansionContext, rng: random.Random, table: str, columns: Iterable[str], fn: str
+) -> bool:
+    """Is ``fn`` over ``table``'s ``columns`` an aggregate the corpus never writes (none
+    of the columns read so) -- and not let through by the unseen's chance? False without
+    the corpus's aggregates."""
+    c = ctx.combos
+    if not c.aggregating or any(c.aggregate(table, col, fn) > 0 for col in columns):
+        return False
+    return rng.random() >= unseen_summary(ctx, "aggregate")

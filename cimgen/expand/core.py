@@ -36,6 +36,7 @@ class Needs:
     geometry: bool = False  # a geometry to measure / cluster
     cluster: bool = False  # enough rows of one geometry table to cluster
     self_join: bool = False  # a spatial join within one table (SPATIAL_JOIN, one table)
+    group: bool = False  # a grouped CTE over the table: one the corpus groups by
 
 
 def richness(t: TableInfo) -> float:
@@ -83,7 +84,18 @@ def choose_subject(
         return rng.choices(tables, [w * richness(t) for t, w in options])[0]
     counts = [combine.subject_count(ctx, t, have, needs.raster, needs.spatial_on) for t in tables]
     weights = [w if n > 0 else w * richness(t) for (t, w), n in zip(options, counts, strict=True)]
-    return combine.choose(rng, tables, weights, counts, ctx.combos.unseen(ctx.combos.records))
+    unseen = ctx.combos.unseen(ctx.combos.records)
+    clustered = (
+        combine.cluster_counts(ctx, [t.qualified for t in tables]) if needs.cluster else None
+    )
+    if clustered is not None:  # what the corpus clusters, among the subjects it combines
+        counts = [c if n > 0 else 0 for n, c in zip(counts, clustered, strict=True)]
+        unseen = combine.unseen_summary(ctx, "cluster")
+    grouped = combine.grouped_counts(ctx, [t.qualified for t in tables]) if needs.group else None
+    if grouped is not None:  # a grouped CTE: a table the corpus groups by
+        counts = [n if g > 0 else 0 for n, g in zip(counts, grouped, strict=True)]
+        unseen = combine.unseen_summary(ctx, "group")
+    return combine.choose(rng, tables, weights, counts, unseen)
 
 
 @dataclass

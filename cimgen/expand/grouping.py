@@ -3,9 +3,11 @@ HAVING below the pivot's own group, one summary row."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cimgen import ast
+from cimgen.expand import combine
 from cimgen.expand.block import Block, Out
 from cimgen.expand.content_base import (
     _agg_word,
@@ -27,6 +29,10 @@ from cimgen.expand.values import literal, nice_below, threshold
 
 
 class Grouping(Outputs):
+    # the sampled label the builder honours ("" when none): a table whose link makes it
+    # (the one spatial join of a SPATIAL_JOIN, the second join of a MULTI_JOIN) stays
+    label = ""
+
     # ------------------------------------------------------------------ grouped outputs
 
     def group_keys(self, block: Block) -> list[tuple[Item, str]]:
@@ -51,14 +57,11 @@ class Grouping(Outputs):
         keys = self.group_keys(block)
         if not keys:
             return False
-        # links first: "per census section", "per building type of the property record"
         while True:
-            linked = [k for k in keys if k[0] is not block.subject]
-            it, col = (
-                self.rng.choice(linked)
-                if linked and self.rng.random() < 0.5
-                else self.rng.choice(keys)
-            )
+            key = self.pick_key(block, keys)
+            if key is None:
+                return False  # one summary row instead: no grouping the corpus never makes
+            it, col = key
             sizes = block.group_sizes(self.ctx, it, col)
             sample = self.ctx.world.table(block.subject.table)
             scale = sample.estimation_scale() if sample is not None else 1.0
@@ -103,13 +106,84 @@ class Grouping(Outputs):
                 self.having_on_average(block, it, col, pivot_value)
         return True
 
-    def aggregates(self, block: Block, spatial_target: int, prefer: str) -> None:
+    def pick_key(self, block: Block, keys: list[tuple[Item, str]]) -> tuple[Item, str] | None:
+        """A group key: one the corpus groups by, in proportion to how often (one it
+        never does with the chance :func:`combine.unseen_summary` leaves; None when the
+        corpus groups by none of ``keys`` and that chance does not come); the links'
+        keys first without the corpus ("per census section", "per building type of the
+        property record")."""
+        linked = [k for k in keys if k[0] is not block.subject]
+        counts = combine.group_counts(self.ctx, [(it.table, c) for it, c in keys])
+        if counts is None:
+            return (
+                self.rng.choice(linked)
+                if linked and self.rng.random() < 0.5
+                else self.rng.choice(keys)
+            )
+        weights = [1.0 + len(keys) / len(linked) * (k in linked) if linked else 1.0 for k in keys]
+        unseen = combine.unseen_summary(self.ctx, "group")
+        if not any(counts) and self.rng.random() >= unseen:
+            return None  # the corpus groups by none of them
+        return combine.choose(self.rng, keys, weights, counts, unseen)
+
+    def pick_measures(self, item: Item, measures: list[str], n: int) -> list[str]:
+        """Up to ``n`` of ``measures`` to aggregate: those the corpus aggregates on the
+        item's table by how often (one it never does only by the unseen's chance); a
+        random ``n`` without the corpus's aggregates."""
+        counts = combine.aggregate_counts(self.ctx, item.table, measures)
+        if counts is None:
+            self.rng.shuffle(measures)
+            return measures[:n]
+        unseen = combine.unseen_summary(self.ctx, "aggregate")
+        seen = dict(zip(measures, counts, strict=True))
+        out: list[str] = []
+        left = list(measures)
+        while left and len(out) < n:
+            if not any(seen[c] for c in left) and self.rng.random() >= unseen:
+                break  # only measures the corpus never aggregates are left
+            c = combine.choose(self.rng, left, [1.0] * len(left), [seen[c] for c in left], unseen)
+            out.append(c)
+            left.remove(c)
+        return out
+
+    def functions(self, item: Item, col: str) -> tuple[str, ...]:
+        """The aggregates that mean something over ``item.col``: no SUM of a height or a
+        ratio -- unless the corpus sums the column (``SUM(c.p1)``: its name says nothing
+        of what it counts, the user's queries do)."""
+        if additive(item, col) or self.ctx.combos.aggregate(item.table, col, "sum"):
+            return ("AVG", "SUM", "MAX", "MIN")
+        return ("AVG", "MAX", "MIN")
+
+    def pick_function(self, item: Item, col: str, fns: tuple[str, ...], first: bool) -> str:
+        """The aggregate of ``item.col``: the corpus's functions for it by how often
+        (else mostly AVG for the first measure, as without the corpus)."""
+        counts = combine.function_counts(self.ctx, item.table, col, fns)
+        if counts is None:
+            return "AVG" if first and self.rng.random() < 0.6 else self.rng.choice(fns)
+        weights = [(1.0 + 1.5 * len(fns) * first) if fn == "AVG" else 1.0 for fn in fns]
+        return combine.choose(
+            self.rng, fns, weights, counts, combine.unseen_summary(self.ctx, "aggregate")
+        )
+
+    def aggregates(
+        self, block: Block, spatial_target: int, prefer: str, average: bool = False
+    ) -> None:
+        """The subject's statistics (and a geometry's size, up to ``spatial_target``
+        spatial calls); ``average``: the first an average, of a measure the corpus
+        averages when it averages any (a per-group CTE a row is compared against)."""
         subject = block.subject
         measures = [c for c in subject.info.measures if not _grouped(subject)]
-        self.rng.shuffle(measures)
-        for k, c in enumerate(measures[: self.rng.choice((1, 1, 2))]):
-            fns = ("AVG", "SUM", "MAX", "MIN") if additive(subject, c) else ("AVG", "MAX", "MIN")
-            fn = "AVG" if k == 0 and self.rng.random() < 0.6 else self.rng.choice(fns)
+        n = self.rng.choice((1, 1, 2))
+        averaged = [c for c in measures if self.ctx.combos.aggregate(subject.table, c, "avg")]
+        if average and averaged:
+            first = self.pick_measures(subject, averaged, 1)
+            rest = [c for c in measures if c not in first]
+            picked = first + self.pick_measures(subject, rest, n - 1)
+        else:
+            picked = self.pick_measures(subject, measures, n)
+        for k, c in enumerate(picked):
+            fns = self.functions(subject, c)
+            fn = "AVG" if k == 0 and average else self.pick_function(subject, c, fns, k == 0)
             block.add_out(
                 Out(
                     ast.FuncCall(fn, (column(subject, c),)),
@@ -132,7 +206,15 @@ class Grouping(Outputs):
                 ref = column(it, g.name)
                 if dim >= 1:
                     expr, name = self.sp.size(ref, g, dim)
-                    fn = self.rng.choice(("SUM", "AVG", "MAX"))
+                    fns = ("SUM", "AVG", "MAX")
+                    counts = combine.function_counts(self.ctx, it.table, g.name, fns)
+                    fn = combine.choose(
+                        self.rng,
+                        fns,
+                        [1.0] * 3,
+                        counts,
+                        combine.unseen_summary(self.ctx, "aggregate"),
+                    )
                     e = ast.FuncCall(fn, (expr,))
                     block.add_out(Out(e, f"{_agg_word(fn)}_{name}", "agg", it, numeric=True))
                     have += spatial_calls(e, self.ctx)
@@ -150,26 +232,50 @@ class Grouping(Outputs):
         if block.group and _many_to_one(it) and not _pinned(block, it):
             # a category of the parent; its name beside the block's key splits the groups
             # into ones of a row or two (review: "GROUP BY ... building id")
-            for c in it.info.categories[:1]:
+            c = self.parent_key(it)
+            if c is None and droppable(block, it) and not self.makes_label(block, it):
+                self.drop(block, it)  # a key the corpus never groups by: no table for it
+                return
+            c = c or (it.info.categories[:1] or [None])[0]
+            if c is not None:
                 ref = column(it, c)
                 block.add_out(Out(ref, None, "key", it))
                 block.group.append(ref)
                 return
         for o in self.link_outs(block, it):
             if o.numeric:
+                read = [
+                    x.name
+                    for x in ast.walk(o.expr)
+                    if isinstance(x, ast.Column) and x.table == it.alias
+                ]
+                if self.drop_filler(block, it, read, "AVG"):
+                    return
                 block.add_out(
                     Out(ast.FuncCall("AVG", (o.expr,)), f"avg_{o.name}", "agg", it, numeric=True)
                 )
                 return
-        for c in it.info.measures:
+        for c in self.pick_measures(it, list(it.info.measures), 1)[:1] or it.info.measures[:1]:
+            fns = self.functions(it, c)
+            fn = "AVG" if not self.ctx.combos.aggregating else self.pick_function(it, c, fns, True)
+            if self.drop_filler(block, it, [c], fn):
+                return
             block.add_out(
-                Out(ast.FuncCall("AVG", (column(it, c),)), f"avg_{c}", "agg", it, numeric=True)
+                Out(
+                    ast.FuncCall(fn, (column(it, c),)),
+                    f"{_agg_word(fn)}_{c}",
+                    "agg",
+                    it,
+                    numeric=True,
+                )
             )
             return
         key = it.info.labels[:1] or it.info.pk[:1]
         if key and _pinned(block, it):
             # counting the distinct rows of a table pinned to one row always gives 1
             raise BuildError(f"{it.table} is pinned to one row: nothing to count")
+        if key and self.drop_filler(block, it, key[:1], "COUNT"):
+            return
         if key:
             block.add_out(
                 Out(
@@ -180,6 +286,71 @@ class Grouping(Outputs):
                     numeric=True,
                 )
             )
+
+    def parent_key(self, it: Item) -> str | None:
+        """The category of a parent item to add as a group key: one the corpus groups
+        by (by how often), else its first -- unless the corpus groups by none of them
+        and the unseen's chance does not let one through (None: the item is summarised
+        instead, or it leaves the block)."""
+        cats = list(it.info.categories)
+        counts = combine.group_counts(self.ctx, [(it.table, c) for c in cats])
+        if not cats or counts is None:
+            return cats[0] if cats else None
+        unseen = combine.unseen_summary(self.ctx, "group")
+        if not any(counts) and self.rng.random() >= unseen:
+            return None
+        return combine.choose(self.rng, cats, [1.0] * len(cats), counts, unseen)
+
+    def drop_filler(self, block: Block, it: Item, columns: Sequence[str], fn: str) -> bool:
+        """Take ``it`` out of the block instead of giving it ``fn`` over ``columns`` as its
+        only contribution, where the corpus never aggregates them so (a project scenario
+        joined for ``COUNT(DISTINCT p.project_name)``; blind review of the tenth pass,
+        "contrived") and nothing else depends on it: the table count is relaxed, recorded
+        by the expansion. True when dropped."""
+        if not combine.never_aggregated(self.ctx, self.rng, it.table, columns, fn):
+            return False
+        if not droppable(block, it) or self.makes_label(block, it):
+            return False
+        self.drop(block, it)
+        return True
+
+    def drop_scope_only(self, block: Block) -> None:
+        """Take out the joined items whose only contribution is a pin of their project
+        scenario (building properties joined to a CTE's buildings for
+        ``bp.scenario_id = 'proposed'`` and nothing else, there to reach a table count):
+        the count is relaxed, as for a filler aggregate."""
+        for it in block.frame.items[1:]:
+            own = [p for p in block.preds if p.item is it]
+            if not own or any(p.kind != "scope" for p in own) or self.makes_label(block, it):
+                continue
+            it.used = False
+            if droppable(block, it, own):
+                self.drop(block, it)
+            else:
+                it.used = True
+
+    def drop(self, block: Block, it: Item) -> None:
+        """Take ``it`` (:func:`droppable`) out of the block, with its pins."""
+        block.preds = [p for p in block.preds if p.item is not it]
+        block.forget_passing()
+        items = block.frame.items
+        k = items.index(it)
+        items.pop(k)
+        for o in items[k:]:  # the later items' links point one place lower
+            if o.link is not None and o.link.to > k:
+                o.link.to -= 1
+        block.extra_on = {i - (i > k): v for i, v in block.extra_on.items() if i != k}
+
+    def makes_label(self, block: Block, it: Item) -> bool:
+        """Would the honoured label go with ``it``: the block's only spatial join of a
+        SPATIAL_JOIN, or one of two joins of a MULTI_JOIN?"""
+        items = block.frame.items
+        if self.label == "MULTI_JOIN":
+            return len(items) <= 3
+        if self.label == "SPATIAL_JOIN" and it.link is not None:
+            spatial = [o for o in items if o.link is not None and o.link.path.kind == "spatial"]
+            return spatial == [it]
+        return False
 
     def having_on_average(self, block: Block, it: Item, col: str, pivot_value: Any) -> None:
         if not self.ctx.trusted:
@@ -209,6 +380,34 @@ class Grouping(Outputs):
         for other in block.frame.items[1:]:
             if not other.used:
                 self.aggregate_of(block, other)
+
+
+def droppable(block: Block, it: Item, pins: Sequence[Any] = ()) -> bool:
+    """Can ``it`` leave ``block`` with nothing else changed: not the first item, no item
+    linked through it, not a CTE's, a raster's or the one COUNT(*) counts, with no
+    condition (but its ``pins``), output or join term of its own?"""
+    items = block.frame.items
+    if it not in items[1:] or it.ref is not None or it.used:
+        return False
+    k = items.index(it)
+    if any(o.link is not None and o.link.to == k for o in items):
+        return False
+    if it.info.rasters or (it.link is not None and it.link.path.kind in ("raster", "colocated")):
+        return False
+    counts = any(o.kind == "count" for o in block.outs)
+    if (counts and it is counted(block)) or any(
+        p.item is it and p not in pins for p in block.preds
+    ):
+        return False
+    if block.extra_on.get(k) or any(o.item is it for o in block.outs):
+        return False
+    read = {
+        x.table
+        for e in (*block.extra_where, *block.group, *block.having)
+        for x in ast.walk(e)
+        if isinstance(x, ast.Column)
+    }
+    return it.alias not in read
 
 
 def _count_serves(block: Block) -> None:

@@ -47,6 +47,15 @@ class CorpusFacts:
     # pairs of vector tables whose geometries one spatial call compares (a sorted pair)
     meets: Counter[tuple[str, str]] = field(default_factory=Counter)
     multi: int = 0  # records reading two tables or more
+    # what the queries summarise: the columns they group by, the columns each aggregate
+    # reads (with its function, lower case: ``avg``, ``count``), the tables whose
+    # geometries they cluster -- and how many records do each at all
+    groups: Counter[ColumnKey] = field(default_factory=Counter)
+    aggregates: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    clusters: Counter[str] = field(default_factory=Counter)
+    grouping: int = 0
+    aggregating: int = 0
+    clustering: int = 0
 
     @property
     def public_share(self) -> float:
@@ -69,6 +78,12 @@ class CorpusFacts:
             meets=dict(sorted(self.meets.items())),
             records=self.records,
             multi=self.multi,
+            groups=dict(sorted(self.groups.items())),
+            aggregates=dict(sorted(self.aggregates.items())),
+            clusters=dict(sorted(self.clusters.items())),
+            grouping=self.grouping,
+            aggregating=self.aggregating,
+            clustering=self.clustering,
         )
 
 
@@ -91,6 +106,13 @@ class Combinations:
     meets: dict[tuple[str, str], int] = field(default_factory=dict)  # geometry with geometry
     records: int = 0
     multi: int = 0
+    # what the queries summarise (see :class:`CorpusFacts`)
+    groups: dict[ColumnKey, int] = field(default_factory=dict)
+    aggregates: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    clusters: dict[str, int] = field(default_factory=dict)
+    grouping: int = 0  # records with a GROUP BY
+    aggregating: int = 0  # records aggregating a column
+    clustering: int = 0  # records clustering a geometry
 
     def subject(self, table: str) -> int:
         return self.subjects.get(table, 0)
@@ -111,6 +133,25 @@ class Combinations:
         if not self.meets:
             return self.pair(a, b)
         return self.meets.get((a, b) if a <= b else (b, a), 0)
+
+    def group(self, table: str, column: str) -> int:
+        """How often the corpus groups by ``table.column``."""
+        return self.groups.get((table, column), 0)
+
+    def grouped_by(self, table: str) -> int:
+        """How often the corpus groups by a column of ``table``."""
+        return sum(n for (t, _), n in self.groups.items() if t == table)
+
+    def aggregate(self, table: str, column: str, fn: str | None = None) -> int:
+        """How often an aggregate reads ``table.column`` -- with ``fn`` (``AVG``, any case)
+        when given, by any aggregate function when not."""
+        if fn is not None:
+            return self.aggregates.get((table, column, fn.lower()), 0)
+        return sum(n for (t, c, _), n in self.aggregates.items() if t == table and c == column)
+
+    def cluster(self, table: str) -> int:
+        """How often the corpus clusters ``table``'s geometries."""
+        return self.clusters.get(table, 0)
 
     def unseen(self, observations: int) -> float:
         """The chance left to a combination never seen in ``observations``."""
@@ -145,6 +186,7 @@ def learn_corpus(
                     out.public_calls += len(names) > 1 and names[0] == "public"
                     _learn_call(names[-1].lower(), body.get("args") or [], out)
         _learn_tables(nodes, aliases, res, schema, out)
+        _learn_summaries(nodes, aliases, schema, out)
         for kind, body in nodes:
             if kind == "JoinExpr" and body.get("quals"):
                 _learn_join(body["quals"], aliases, schema, out)
@@ -203,6 +245,71 @@ def _learn_tables(
         out.raster_at[pair] += 1
     for pair in sorted(met):
         out.meets[pair] += 1
+
+
+_AGGREGATES = {"avg", "sum", "min", "max", "count", "stddev", "variance", "median"}
+_CLUSTERS = {"st_clusterdbscan", "st_clusterkmeans", "st_clusterwithin", "st_clusterintersecting"}
+
+
+def _learn_summaries(
+    nodes: list[tuple[str, dict[str, Any]]],
+    aliases: dict[str, str],
+    schema: Schema,
+    out: CorpusFacts,
+) -> None:
+    """The columns the query groups by (a key written as an output's name or position
+    is that output's column), the columns its aggregates read and the tables it
+    clusters -- a CTE's column counted as the base column it passes on."""
+    passed = _cte_columns(nodes, aliases, schema)
+
+    def cols(value: Any) -> list[ColumnKey]:
+        refs: list[tuple[str, dict[str, Any]]] = []
+        _collect(value, refs)
+        found = (
+            _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
+            for k, b in refs
+            if k == "ColumnRef"
+        )
+        return sorted({c for c in found if c is not None})
+
+    groups: set[ColumnKey] = set()
+    aggs: set[tuple[str, str, str]] = set()
+    clusters: set[str] = set()
+    for kind, body in nodes:
+        if kind == "SelectStmt" and body.get("groupClause"):
+            targets = [t.get("ResTarget") or {} for t in body.get("targetList") or []]
+            for key in body["groupClause"]:
+                groups.update(cols(_group_target(key, targets)))
+        elif kind == "FuncCall" and not body.get("over"):
+            names = [p["String"]["sval"] for p in body.get("funcname", []) if "String" in p]
+            name = names[-1].lower() if names else ""
+            if name in _AGGREGATES:
+                aggs.update((t, c, name) for t, c in cols(body.get("args") or []))
+        if kind == "FuncCall":
+            names = [p["String"]["sval"] for p in body.get("funcname", []) if "String" in p]
+            if names and names[-1].lower() in _CLUSTERS:
+                clusters.update(t for t, _ in cols(body.get("args") or []))
+    out.groups.update(groups)
+    out.aggregates.update(aggs)
+    out.clusters.update(clusters)
+    out.grouping += bool(groups)
+    out.aggregating += bool(aggs)
+    out.clustering += bool(clusters)
+
+
+def _group_target(key: dict[str, Any], targets: list[dict[str, Any]]) -> Any:
+    """A GROUP BY item, or the output it names (``GROUP BY 1``, ``GROUP BY zone``)."""
+    const = (key.get("A_Const") or {}).get("ival")
+    if const is not None:
+        n = int(const.get("ival", 0))
+        return targets[n - 1].get("val") if 0 < n <= len(targets) else None
+    fields = (key.get("ColumnRef") or {}).get("fields") or []
+    if len(fields) == 1 and "String" in fields[0]:
+        name = fields[0]["String"]["sval"]
+        for t in targets:
+            if t.get("name") == name:
+                return t.get("val")
+    return key
 
 
 def _cte_columns(
