@@ -236,7 +236,8 @@ class Grouping(Outputs):
             if c is None and droppable(block, it) and not self.makes_label(block, it):
                 self.drop(block, it)  # a key the corpus never groups by: no table for it
                 return
-            c = c or (it.info.categories[:1] or [None])[0]
+            if c is None and not self.summarised(it, block):
+                c = (it.info.categories[:1] or [None])[0]  # nothing better: as before
             if c is not None:
                 ref = column(it, c)
                 block.add_out(Out(ref, None, "key", it))
@@ -300,6 +301,15 @@ class Grouping(Outputs):
         if not any(counts) and self.rng.random() >= unseen:
             return None
         return combine.choose(self.rng, cats, [1.0] * len(cats), counts, unseen)
+
+    def summarised(self, it: Item, block: Block) -> bool:
+        """Does the corpus summarise ``it``'s table by an aggregate :meth:`aggregate_of`
+        can write: a measure, or (the block's subject) a count of its rows by label?"""
+        combos = self.ctx.combos
+        if any(combos.aggregate(it.table, c) for c in it.info.measures):
+            return True
+        key = it.info.labels[:1] or it.info.pk[:1]
+        return it is block.subject and bool(key) and combos.aggregate(it.table, key[0], "count") > 0
 
     def drop_filler(self, block: Block, it: Item, columns: Sequence[str], fn: str) -> bool:
         """Take ``it`` out of the block instead of giving it ``fn`` over ``columns`` as its
