@@ -50,9 +50,7 @@ def test_the_corpus_s_group_keys_aggregates_and_clusters_are_learnt() -> None:
         "ROUND(AVG(bp.height)::numeric, 1) AS h FROM cim_vector.building_properties bp "
         "GROUP BY kind"
     )
-    by_position = (
-        "SELECT c.ace, COUNT(DISTINCT c.sez2011) FROM cim_census.census_geo c GROUP BY 1"
-    )
+    by_position = "SELECT c.ace, COUNT(DISTINCT c.sez2011) FROM cim_census.census_geo c GROUP BY 1"
     through_cte = (
         "WITH s AS (SELECT c.ace AS zone, c.p1 FROM cim_census.census_geo c) "
         "SELECT s.zone, SUM(s.p1) FROM s GROUP BY s.zone"
