@@ -236,7 +236,9 @@ class Grouping(Outputs):
             if c is None and droppable(block, it) and not self.makes_label(block, it):
                 self.drop(block, it)  # a key the corpus never groups by: no table for it
                 return
-            if c is None and not self.summarised(it, block):
+            if c is None and it is block.subject:
+                return  # the first table: the block's counts and statistics are of its rows
+            if c is None and not self.summarised(it):
                 c = (it.info.categories[:1] or [None])[0]  # nothing better: as before
             if c is not None:
                 ref = column(it, c)
@@ -302,14 +304,12 @@ class Grouping(Outputs):
             return None
         return combine.choose(self.rng, cats, [1.0] * len(cats), counts, unseen)
 
-    def summarised(self, it: Item, block: Block) -> bool:
-        """Does the corpus summarise ``it``'s table by an aggregate :meth:`aggregate_of`
-        can write: a measure, or (the block's subject) a count of its rows by label?"""
+    def summarised(self, it: Item) -> bool:
+        """Does the corpus aggregate one of ``it``'s measures (what :meth:`aggregate_of`
+        writes instead of a key)? A distinct count is not offered: beside a COUNT(*)
+        that ``once.drop_twin_counts`` may keep, it would leave the table unread."""
         combos = self.ctx.combos
-        if any(combos.aggregate(it.table, c) for c in it.info.measures):
-            return True
-        key = it.info.labels[:1] or it.info.pk[:1]
-        return it is block.subject and bool(key) and combos.aggregate(it.table, key[0], "count") > 0
+        return any(combos.aggregate(it.table, c) for c in it.info.measures)
 
     def drop_filler(self, block: Block, it: Item, columns: Sequence[str], fn: str) -> bool:
         """Take ``it`` out of the block instead of giving it ``fn`` over ``columns`` as its
