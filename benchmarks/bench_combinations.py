@@ -26,7 +26,8 @@ and, twelfth pass (b), what the rows summarise:
   aggregate output: no plain output, no condition of its own, no GROUP BY / ORDER BY /
   HAVING (``COUNT(DISTINCT p.project_name)`` of a project scenario joined for nothing
   else; a pin of its scope, ``p.scenario_id = 'baseline'``, is not a condition of its
-  own); the corpus's own share is printed beside the runs';
+  own); the corpus's own share is printed beside the runs' (``:unseen`` -- the aggregate
+  it contributes is one the corpus never writes, ``COUNT(DISTINCT p.project_name)``);
 
 and how far the rows' subjects are from the corpus's (total variation distance of the two
 shares; 0 = the same mix, 1 = disjoint).
@@ -89,8 +90,13 @@ def unseen(schema: Schema, record: Stage1Record, corpus: Combinations) -> tuple[
                 out.add("unseen_aggregate" + (":geometry" if kind == "geometry" else ""))
     if corpus.clustering and any(corpus.cluster(t) == 0 for t in own.clusters):
         out.add("unseen_cluster")
-    if filler_joins(record.sql, _scope_names(schema)):
+    fillers = filler_joins(record.sql, _scope_names(schema))
+    if fillers:
         out.add("filler_join")
+    if corpus.aggregating and any(
+        corpus.aggregate(t, c, fn) == 0 for t, c, fn in _filler_aggregates(schema, record, fillers)
+    ):
+        out.add("filler_join:unseen")
     return out, subject
 
 
@@ -98,6 +104,35 @@ def unseen(schema: Schema, record: Stage1Record, corpus: Combinations) -> tuple[
 def _scope_names(schema: Schema) -> frozenset[str]:
     """The columns that tie a row to a project scenario (``project_id``, ``scenario_id``)."""
     return frozenset(c for cols in _scope_columns(schema).values() for c in cols)
+
+
+def _filler_aggregates(
+    schema: Schema, record: Stage1Record, aliases: list[str]
+) -> list[tuple[str, str, str]]:
+    """The (table, column, function) of the aggregates that the filler ``aliases`` read."""
+    if not aliases:
+        return []
+    own = learn_corpus(schema, [record]).combinations()
+    tables = {_table_of(schema, record.sql, a) for a in aliases}
+    return [k for k in own.aggregates if k[0] in tables]
+
+
+def _table_of(schema: Schema, sql: str, alias: str) -> str | None:
+    tree = json.loads(parse_sql_json(sql))
+    stack: list[Any] = [tree]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            rv = v.get("RangeVar")
+            if isinstance(rv, dict) and rv.get("schemaname"):
+                name = (rv.get("alias") or {}).get("aliasname") or rv.get("relname")
+                if name == alias:
+                    t = next((t for t in schema.tables if t.name == rv.get("relname")), None)
+                    return t.qualified if t else None
+            stack.extend(v.values())
+    return None
 
 
 def filler_joins(sql: str, scope: frozenset[str] = frozenset()) -> list[str]:

@@ -29,11 +29,15 @@ def choose(
 ) -> T:
     """One of ``options``: by ``weights`` alone without ``counts``; else a combination the
     corpus makes (weight times its count) unless, with chance ``unseen``, one it never
-    makes (by weight) -- when there are both kinds."""
+    makes (by weight) -- when there are both kinds. The never-made ones together never get
+    more than their share of ``weights``: a small corpus (the chance of the unseen 5 / 7
+    after two clusterings) lowers their chance, it does not raise it."""
     if counts is None:
         return rng.choices(options, weights)[0]
     seen = [i for i, n in enumerate(counts) if n > 0]
     never = [i for i, n in enumerate(counts) if n <= 0]
+    if never and seen:
+        unseen = min(unseen, sum(weights[i] for i in never) / (sum(weights) or 1.0))
     if never and (not seen or rng.random() < unseen):
         return options[rng.choices(never, [weights[i] for i in never])[0]]
     return options[rng.choices(seen, [weights[i] * counts[i] for i in seen])[0]]
