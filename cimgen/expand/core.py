@@ -88,13 +88,13 @@ def choose_subject(
     clustered = (
         combine.cluster_counts(ctx, [t.qualified for t in tables]) if needs.cluster else None
     )
-    if clustered is not None:  # what the corpus clusters, among the subjects it combines
-        counts = [c if n > 0 else 0 for n, c in zip(counts, clustered, strict=True)]
-        unseen = combine.unseen_summary(ctx, "cluster")
+    mine = [c if n > 0 else 0 for n, c in zip(counts, clustered or counts, strict=True)]
+    if clustered is not None and any(mine):  # what the corpus clusters, of those it combines
+        counts, unseen = mine, combine.unseen_summary(ctx, "cluster")
     grouped = combine.grouped_counts(ctx, [t.qualified for t in tables]) if needs.group else None
-    if grouped is not None:  # a grouped CTE: a table the corpus groups by
-        counts = [n if g > 0 else 0 for n, g in zip(counts, grouped, strict=True)]
-        unseen = combine.unseen_summary(ctx, "group")
+    mine = [n if g > 0 else 0 for n, g in zip(counts, grouped or counts, strict=True)]
+    if grouped is not None and any(mine):  # a grouped CTE: a table the corpus groups by
+        counts, unseen = mine, combine.unseen_summary(ctx, "group")
     return combine.choose(rng, tables, weights, counts, unseen)
 
 
