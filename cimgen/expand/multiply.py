@@ -879,21 +879,33 @@ def _item_name(it: ast.SelectItem) -> str | None:
     return it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
 
 
+def passed_on(step: ast.Select) -> ast.TableRef | None:
+    """What a CTE step does with its rows, read once: the one table whose every row the
+    step passes on (one FROM table, no condition, no grouping, no DISTINCT), or None where
+    it filters, groups or joins. What it selects of them is for the caller to judge
+    (:func:`pass_through_steps`, :func:`cimgen.expand.repeats.idle_steps`)."""
+    if (
+        len(step.from_) == 1
+        and isinstance(step.from_[0], ast.TableRef)
+        and step.where is None
+        and not step.group_by
+        and not step.distinct
+    ):
+        return step.from_[0]
+    return None
+
+
 def pass_through_steps(query: ast.Query) -> list[str]:
-    """CTE steps that only pass one table's rows on: one FROM table, no condition, no
-    grouping, nothing computed (``WITH selected_buildings AS (SELECT b.building_id,
-    b.building_geometry FROM cim_vector.building AS b)``; the blind review of the tenth
-    pass: "a pass-through CTE")."""
+    """CTE steps that only pass one table's rows on (:func:`passed_on`) and compute
+    nothing (``WITH selected_buildings AS (SELECT b.building_id, b.building_geometry FROM
+    cim_vector.building AS b)``; the blind review of the tenth pass: "a pass-through
+    CTE")."""
     out = []
     for cte in query.ctes:
         b = cte.query.body
         if (
             isinstance(b, ast.Select)
-            and len(b.from_) == 1
-            and isinstance(b.from_[0], ast.TableRef)
-            and b.where is None
-            and not b.group_by
-            and not b.distinct
+            and passed_on(b) is not None
             and not any(isinstance(n, ast.FuncCall) for it in b.items for n in ast.walk(it.expr))
         ):
             out.append(cte.name)

@@ -21,6 +21,7 @@ from cimgen.expand.multiply import (
     _map_selects,
     block_refs,
     drop_unused_cte_columns,
+    passed_on,
 )
 from cimgen.expand.point import literal_point
 from cimgen.expand.theme import places
@@ -120,22 +121,20 @@ def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = 
 
 
 def idle_steps(query: ast.Query) -> list[str]:
-    """CTEs that only pass another CTE's rows on: one CTE read, plain columns selected,
-    no condition, no grouping (a ``grid_line_metrics`` whose metrics went, or whose one
+    """CTEs that only pass another CTE's rows on (:func:`cimgen.expand.multiply.passed_on`
+    of a CTE) selecting plain columns (a ``grid_line_metrics`` whose metrics went, or whose one
     filter repeated the first step's)."""
     names = {c.name for c in query.ctes}
     out = []
     for c in query.ctes:
         b = c.query.body
+        if not isinstance(b, ast.Select):
+            continue
+        source = passed_on(b)
         if (
-            isinstance(b, ast.Select)
-            and len(b.from_) == 1
-            and isinstance(b.from_[0], ast.TableRef)
-            and b.from_[0].schema is None
-            and b.from_[0].name in names
-            and b.where is None
-            and not b.group_by
-            and not b.distinct
+            source is not None
+            and source.schema is None
+            and source.name in names
             and all(isinstance(it.expr, ast.Column) for it in b.items)
         ):
             out.append(c.name)
