@@ -6,9 +6,12 @@ database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from expand_support import SCHEMA, ctx
 
+from cimgen import ast
 from cimgen.engines.duckdb import open_fixture
 from cimgen.equalities import cte_pins
 from cimgen.expand.frame import BuildError
@@ -17,6 +20,7 @@ from cimgen.expand.pinned import (
     constant_aggregates,
     constant_subqueries,
     drop_constant_aggregates,
+    drop_fixed_aggregates,
     label_groups,
     settle_pins,
 )
@@ -87,6 +91,36 @@ def test_an_ordering_by_a_constant_aggregate_is_refused() -> None:
     )
     with pytest.raises(BuildError):
         drop_constant_aggregates(q, ctx())
+
+
+def test_one_helper_drops_fixed_aggregates_and_names_each_refusal() -> None:
+    # the finder is the caller's (pins, or a group's own row); the refusals are shared
+    sql = (
+        "SELECT gb.zone, MAX(gb.voltage_kv) AS v, COUNT(*) AS n FROM cim_vector.grid_bus AS gb "
+        "GROUP BY gb.zone"
+    )
+    grouped = parse(sql)
+
+    def named(*names: str) -> Callable[[ast.Select], list[ast.SelectItem]]:
+        return lambda body: [it for it in body.items if it.alias in names]
+
+    kept = drop_fixed_aggregates(grouped, named("v"), "why")
+    assert [it.alias for it in kept.body.items] == [None, "n"]  # type: ignore[union-attr]
+    with pytest.raises(BuildError, match=r"^left$"):
+        drop_fixed_aggregates(grouped, named("v", "n"), "why", no_aggregate="left")
+    with pytest.raises(BuildError, match=r"^why$"):
+        drop_fixed_aggregates(grouped, named("v", "n"), "why")
+    with pytest.raises(BuildError, match=r"^why$"):  # the ordering reads the dropped one
+        drop_fixed_aggregates(parse(sql + " ORDER BY v DESC"), named("v"), "why")
+    # a table read only by the dropped output serves nothing once it goes
+    joined = parse(
+        "SELECT gb.zone, COUNT(DISTINCT ps.project_name) AS names, COUNT(*) AS n "
+        "FROM cim_vector.grid_bus AS gb JOIN cim_vector.project_scenario AS ps "
+        "ON gb.project_id = ps.project_id AND gb.scenario_id = ps.scenario_id GROUP BY gb.zone"
+    )
+    assert drop_fixed_aggregates(joined, named("names"), "why") != joined
+    with pytest.raises(BuildError, match=r"^idle$"):
+        drop_fixed_aggregates(joined, named("names"), "why", joined_for="idle")
 
 
 # /tmp/m8: buses a two-step CTE pins to one project scenario, lines per project name
