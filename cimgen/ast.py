@@ -491,6 +491,17 @@ def block_conditions(body: Select, *, outer_joins: bool = False) -> list[Expr]:
     return out
 
 
+def ctes_by_name(query: Query) -> dict[str, Query]:
+    """Every CTE of ``query``, those of its nested queries too, by name (the later of two
+    that share a name wins)."""
+    return {c.name: c.query for n in walk(query) if isinstance(n, Query) for c in n.ctes}
+
+
+def output_name(item: SelectItem) -> str | None:
+    """The name a reader sees a select item by: its alias, or a plain column's name."""
+    return item.alias or (item.expr.name if isinstance(item.expr, Column) else None)
+
+
 def tables_read(node: Any) -> set[str]:
     """The table names or aliases that the columns below ``node`` are qualified with."""
     return {n.table for n in walk(node) if isinstance(n, Column) and n.table}
@@ -579,6 +590,8 @@ __all__ = [
     "block_conditions",
     "children",
     "conjuncts",
+    "ctes_by_name",
+    "output_name",
     "tables_read",
     "to_dict",
     "walk",

@@ -14,7 +14,6 @@ from expand_support import Result, ctx
 from cimgen import ast
 from cimgen.expand import expand
 from cimgen.expand.frame import BuildError, Pivots
-from cimgen.expand.multiply import _ctes
 from cimgen.expand.once import (
     container_pivots,
     drop_repeated_outputs,
@@ -133,7 +132,7 @@ def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result
     q = parse(BUS_GROUPS)
     cte = q.ctes[0].query
     assert {r["n_grid_buses"] for r in duckdb_result(q).to_pylist()} == {1}
-    assert identity_groups(_body(cte), ctx(), _ctes(q))
+    assert identity_groups(_body(cte), ctx(), ast.ctes_by_name(q))
     assert said_twice(q, ctx()) == "a GROUP BY on what identifies one row"
     # the buses' lines per bus are several: a group of the bus's lines stays
     lines = parse(
@@ -146,7 +145,7 @@ def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result
     assert not identity_groups(_body(lines), ctx(), {})
     # the bus number over every scenario is a group of several buses
     open_scope = parse(BUS_GROUPS.replace(" AND gb.scenario_id = 'proposed'", ""))
-    assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), _ctes(open_scope))
+    assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), ast.ctes_by_name(open_scope))
     # per census zone, the lines it contains (s2_000586 of 2a85859's 1,000 rows, seed 1)
     zones = parse(
         "SELECT census.sez2011, COUNT(*) AS n_grid_lines "
@@ -427,7 +426,7 @@ def test_expanded_queries_say_each_reading_once(name: str) -> None:
         if q is None:
             continue
         built += 1
-        ctes = _ctes(q)
+        ctes = ast.ctes_by_name(q)
         assert said_twice(q, ctx()) is None, ast.render_sql(q) if hasattr(ast, "render_sql") else q
         for n in ast.walk(q):
             if isinstance(n, ast.Query) and isinstance(n.body, ast.Select):

@@ -42,10 +42,6 @@ def con():  # type: ignore[no-untyped-def]
     c.close()
 
 
-def _ctes(q):  # type: ignore[no-untyped-def]
-    return {c.name: c.query for c in q.ctes}
-
-
 # --------------------------------------------------------------------------- item 1
 
 PROJECT_COUNT = (
@@ -141,10 +137,10 @@ PROJECT_GROUP = (
 
 def test_a_group_fixed_by_a_cte_pin_through_a_join_is_refused() -> None:
     q = parse(PROJECT_GROUP)
-    pins = cte_pins("grid_bus_metrics", _ctes(q))
+    pins = cte_pins("grid_bus_metrics", ast.ctes_by_name(q))
     assert sorted(pins) == ["project_id", "scenario_id"]  # through the first step
     assert fixed_groups(q.body, ctx()) == []  # one block's own filters do not fix it
-    assert len(fixed_groups(q.body, ctx(), _ctes(q))) == 1  # type: ignore[arg-type]
+    assert len(fixed_groups(q.body, ctx(), ast.ctes_by_name(q))) == 1  # type: ignore[arg-type]
     with pytest.raises(BuildError):
         drop_fixed_groups(q, ctx())
 
@@ -244,7 +240,7 @@ def test_an_in_on_a_pinned_column_and_a_scalar_of_the_pinned_row_are_refused() -
 
 def test_a_second_step_that_repeats_a_filter_says_it_once() -> None:
     q = parse(PROJECT_GROUP.replace("project.project_name", "gl.name"))
-    assert len(repeated_filters(q.body, _ctes(q))) == 1  # type: ignore[arg-type]
+    assert len(repeated_filters(q.body, ast.ctes_by_name(q))) == 1  # type: ignore[arg-type]
     sql = render_postgis(drop_repeated_filters(q))
     assert sql.count("in_service") == 3, sql  # selected by both steps, filtered by one
     assert "WHERE sgb.in_service" in sql and "WHERE gbm.in_service" not in sql
@@ -259,7 +255,7 @@ def test_a_tile_and_a_dataset_read_at_one_point_keep_their_link() -> None:
         f"FROM t, cim_raster.raster_model AS r WHERE ST_Intersects(r.rast, {point}) "
         f"AND ST_Intersects(t.rast, {point}) AND r.raster_type = 'DTM'"
     )
-    assert repeated_filters(q.body, _ctes(q)) == []  # type: ignore[arg-type]
+    assert repeated_filters(q.body, ast.ctes_by_name(q)) == []  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- items 4, 5
@@ -402,11 +398,11 @@ def test_a_clustering_of_the_rows_a_cte_cuts_at_one_point_is_refused() -> None:
         f"{point})) SELECT s.building_id, ST_ClusterDBSCAN(ST_Transform(s.building_geometry, "
         f"32632), eps := 150, minpoints := 5) OVER () AS cluster_id FROM sb AS s"
     )
-    assert point_groups(q.body, ctx(), _ctes(q))  # type: ignore[arg-type]
+    assert point_groups(q.body, ctx(), ast.ctes_by_name(q))  # type: ignore[arg-type]
     with pytest.raises(BuildError):
         settle_pins(q, ctx())
     near = parse(render_postgis(q).replace(f"ST_Intersects(b.building_geometry, {point})", "TRUE"))
-    assert not point_groups(near.body, ctx(), _ctes(near))  # type: ignore[arg-type]
+    assert not point_groups(near.body, ctx(), ast.ctes_by_name(near))  # type: ignore[arg-type]
 
 
 def test_a_step_at_the_point_beside_another_table_keeps_its_condition_outside() -> None:

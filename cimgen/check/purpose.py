@@ -231,7 +231,7 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 found.append(
                     finding(PUR001, f"{a} is joined but nothing is asked of it; drop it or use it")
                 )
-    names = {c.name for c in _all_ctes(q)}
+    names = set(ast.ctes_by_name(q))
     read = {n.name for n in ast.walk(q) if isinstance(n, ast.TableRef) and n.schema is None}
     for name in sorted(names - read):
         found.append(finding(PUR001, f"CTE {name} is never read"))
@@ -247,10 +247,6 @@ def _joins(sel: ast.Select) -> list[ast.Join]:
             out.append(n)
             stack.extend((n.left, n.right))
     return out
-
-
-def _all_ctes(q: ast.Query) -> list[ast.CTE]:
-    return [n for n in ast.walk(q) if isinstance(n, ast.CTE)]
 
 
 # --------------------------------------------------------------------------- PUR002 / PUR003
@@ -703,7 +699,7 @@ def check_cte_columns(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 if isinstance(n, ast.Column) and (n.table is None or n.table in names)
             }
             for it in body.items:
-                name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+                name = ast.output_name(it)
                 if name and name not in used and it.expr not in body.group_by:
                     found.append(
                         finding(PUR012, f"CTE {cte.name} selects {name}; nothing reads it")
@@ -763,7 +759,7 @@ def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]
     if q is None:
         return []
     blocks = list(_blocks(subject, ctx))
-    ctes = {c.name for n in ast.walk(q) if isinstance(n, ast.Query) for c in n.ctes}
+    ctes = set(ast.ctes_by_name(q))
     found: list[Finding] = []
     for b in blocks:
         clusters = any(

@@ -76,10 +76,6 @@ def block_refs(body: ast.Select) -> list[ast.TableRef]:
     return [r for f in body.from_ for r in refs_of(f)]
 
 
-def _ctes(query: ast.Query) -> dict[str, ast.Query]:
-    return {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
-
-
 def base_table(ref: ast.TableRef, ctes: dict[str, ast.Query], ctx: ExpansionContext) -> Any:
     """The table a FROM reference reads rows of: a CTE's first table, recursively."""
     for _ in range(5):
@@ -211,7 +207,7 @@ class Links:
     def ctes(self, query: ast.Query) -> dict[str, ast.Query]:
         got = self._ctes.get(id(query))
         if got is None or got[0] is not query:
-            got = self._ctes[id(query)] = (query, _ctes(query))
+            got = self._ctes[id(query)] = (query, ast.ctes_by_name(query))
         return got[1]
 
     def block(self, body: ast.Select, ctes: dict[str, ast.Query]) -> tuple[list[str], list[_Link]]:
@@ -251,7 +247,7 @@ def _selects(query: ast.Query) -> list[ast.Select]:
     ]
 
 
-def _own(body: ast.Select) -> list[Any]:
+def select_list_nodes(body: ast.Select) -> list[Any]:
     """The block's own expression nodes of its SELECT list (not inside subqueries)."""
     out: list[Any] = []
     stack: list[Any] = [it.expr for it in body.items]
@@ -267,7 +263,7 @@ def _own(body: ast.Select) -> list[Any]:
 def aggregated(body: ast.Select) -> bool:
     return any(
         isinstance(n, ast.FuncCall) and n.over is None and n.name.upper() in _AGGS
-        for n in _own(body)
+        for n in select_list_nodes(body)
     )
 
 
@@ -291,7 +287,7 @@ def count_subjects(
     table's key, which the CTE (and the CTEs it reads) select for it (:func:`_cte_key`)."""
     from cimgen.expand.names import count_name
 
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
     keyed: set[str] = set()
     renamed: dict[str, str] = {}
     qualified_reads = {n.name for n in ast.walk(query) if isinstance(n, ast.Column) and n.table}
@@ -299,7 +295,7 @@ def count_subjects(
     def fix(body: ast.Select) -> ast.Select:
         names, kinds = many_links(body, ctes, ctx, over=1.0, links=links)
         many = {b: a for b, (a, _) in kinds.items()}
-        if not many or not any(_is_count_star(n) for n in _own(body)):
+        if not many or not any(_is_count_star(n) for n in select_list_nodes(body)):
             return body
         refs = {r.ref_name: r for r in block_refs(body)}
         named = set()
@@ -310,14 +306,16 @@ def count_subjects(
         items = [it for it in body.items if _is_count_star(it.expr)]
         if all(it.alias in named for it in items):
             counts = [
-                n for n in _own(body) if isinstance(n, ast.FuncCall) and n.name.upper() == "COUNT"
+                n
+                for n in select_list_nodes(body)
+                if isinstance(n, ast.FuncCall) and n.name.upper() == "COUNT"
             ]
             near = _met_near(kinds, further=len(counts) == len(items))
             return _distinct_near(body, items, near, refs, ctes, ctx)
         subject = refs[names[0]]
         if subject.schema is None:
             name = _count_of_the_many(body, names[0], many, refs, ctes, ctx)
-            taken = {_item_name(it) for it in body.items}
+            taken = {ast.output_name(it) for it in body.items}
             if (
                 name is not None
                 and len(items) == 1
@@ -465,7 +463,7 @@ def _cte_key(name: str, ctes: dict[str, ast.Query], ctx: ExpansionContext) -> st
             return None
         key = info.pk[0]
         for it in body.items:
-            if _item_name(it) == key and it.expr != ast.Column(key, first.ref_name):
+            if ast.output_name(it) == key and it.expr != ast.Column(key, first.ref_name):
                 return None
         if first.schema is not None or first.name not in ctes:
             return key
@@ -500,7 +498,7 @@ def _select_keys(
             key = _cte_key(cte.name, ctes, ctx)
             if key is None:
                 raise BuildError("COUNT(*) would count pairs, and the subject has no key to count")
-            if not any(_item_name(it) == key for it in body.items):
+            if not any(ast.output_name(it) == key for it in body.items):
                 item = ast.SelectItem(ast.Column(key, first.ref_name))
                 cte = replace(
                     cte, query=replace(cte.query, body=replace(body, items=(*body.items, item)))
@@ -573,10 +571,13 @@ def _label_pinned(body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionCo
 
 def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = None) -> str | None:
     """Why the query's rows do not stand for what it says (module docstring), or None."""
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
     for body in _selects(query):
         names, many = to_many(body, ctes, ctx, links=links)
-        if any(isinstance(n, ast.FuncCall) and n.name.lower() in _CLUSTERS for n in _own(body)):
+        if any(
+            isinstance(n, ast.FuncCall) and n.name.lower() in _CLUSTERS
+            for n in select_list_nodes(body)
+        ):
             sources = [body]
             for r in block_refs(body):
                 src = ctes.get(r.name) if r.schema is None else None
@@ -638,7 +639,7 @@ def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> 
         # a value that reads the copying table too is one of each pair (a distance)
         return any(m not in used and m not in above for m in copiers)
 
-    for n in _own(body):
+    for n in select_list_nodes(body):
         if not (
             isinstance(n, ast.FuncCall)
             and n.over is None
@@ -731,7 +732,7 @@ def fixed_groups(
     pinned = pinned_equalities(body, ctes or {}).pinned()
     one = one_row_refs(body, ctx, ctes)
     parts = [*body.group_by]
-    for n in _own(body):
+    for n in select_list_nodes(body):
         if isinstance(n, ast.FuncCall) and n.over is not None:
             parts.extend(n.over.partition_by)
     out = []
@@ -751,7 +752,7 @@ def drop_fixed_groups(
     a partition is the row's position (PUR009): such an attempt is refused (the expander
     tries the next); ``links``: the attempt's reading (its CTEs read once)."""
 
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
 
     def fix(body: ast.Select) -> ast.Select:
         fixed = fixed_groups(body, ctx, ctes)
@@ -760,7 +761,7 @@ def drop_fixed_groups(
         if any(e in body.group_by for e in fixed):
             raise BuildError("a GROUP BY on a value the filter fixes makes one group")
         out = body
-        for n in _own(body):
+        for n in select_list_nodes(body):
             if not (isinstance(n, ast.FuncCall) and n.over is not None):
                 continue
             parts = tuple(e for e in n.over.partition_by if e not in fixed)
@@ -794,7 +795,7 @@ def _pinned_by_cte(ctes: dict[str, ast.Query], name: str, column: str, lit: ast.
         body = q.body if q is not None else None
         if not isinstance(body, ast.Select):
             return False
-        src = next((it.expr for it in body.items if _item_name(it) == column), None)
+        src = next((it.expr for it in body.items if ast.output_name(it) == column), None)
         if not isinstance(src, ast.Column):
             return False
         pins = [p for p in map(_pin, ast.conjuncts(body.where)) if p is not None]
@@ -811,7 +812,7 @@ def _pinned_by_cte(ctes: dict[str, ast.Query], name: str, column: str, lit: ast.
 def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Query:
     """A pin on a CTE's column that the CTE already applies (``srd.srid = 4326`` outside a
     CTE whose WHERE says ``rm.srid = 4326``) says one filter twice: the outer one goes."""
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
 
     def fix(body: ast.Select) -> ast.Select:
         refs = {r.ref_name: r for r in block_refs(body)}
@@ -873,10 +874,6 @@ def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         return query
     items = tuple(it for it in body.items if id(it) not in drop)
     return replace(query, body=replace(body, items=items))
-
-
-def _item_name(it: ast.SelectItem) -> str | None:
-    return it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
 
 
 def passed_on(step: ast.Select) -> ast.TableRef | None:
@@ -967,7 +964,7 @@ def drop_unread(
     for a column nobody reads (PUR012 / PUR001). A derived table keeps its last item."""
     keep = body.items
     for it in body.items:
-        name = _item_name(it)
+        name = ast.output_name(it)
         if name is None or name in used or it.expr in body.group_by:
             continue
         rest = tuple(x for x in keep if x is not it)

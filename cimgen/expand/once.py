@@ -47,7 +47,7 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
+from cimgen.expand.multiply import base_table, block_refs, select_list_nodes, to_many
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
@@ -57,7 +57,9 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
     """Does the block window rows whose every table is cut to one literal point (here, or
     in the CTE a table is read from)?"""
     refs = block_refs(body)
-    if not refs or not any(isinstance(n, ast.FuncCall) and n.over is not None for n in _own(body)):
+    if not refs or not any(
+        isinstance(n, ast.FuncCall) and n.over is not None for n in select_list_nodes(body)
+    ):
         return False
     here = at_point(body)
     for r in refs:
@@ -79,7 +81,7 @@ def drop_point_windows(query: ast.Query) -> ast.Query:
     goes. Refused where the ordering reads a window, where nothing else is returned, or
     where the block is a CTE's (its reader may read the window)."""
     body = query.body
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for n in ast.walk(query):
         if (
             isinstance(n, ast.Query)
@@ -116,7 +118,7 @@ def rasters_read_twice(query: ast.Query, ctx: ExpansionContext) -> bool:
     """Does the query read two raster tables of one kind (:func:`_kinds`), in any of its
     blocks? Both cover the same places (the DTM dataset and the DTM tiles at a point, or
     clipped to a census zone): the same values twice."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     reads: list[tuple[str, set[str], set[str]]] = []
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
@@ -383,7 +385,7 @@ def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, as
     point and read by nothing else only multiplies nothing.
     :func:`cimgen.expand.pinned.point_values` sees row-level blocks only."""
     refs = block_refs(body)
-    own = _own(body)
+    own = select_list_nodes(body)
     if len(refs) < 2 or not (body.group_by or any(plain_aggregate(n) for n in own)):
         return False
     points = at_point(body)
@@ -569,7 +571,7 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
     """Why the query reads one thing several ways or groups single rows (the refusals of
     the module docstring), or None; a window over the rows at one point aside
     (:func:`drop_point_windows`)."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
             continue

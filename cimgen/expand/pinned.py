@@ -46,8 +46,6 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
-    _ctes,
-    _item_name,
     _map_selects,
     base_table,
     block_refs,
@@ -123,7 +121,7 @@ def drop_fixed_aggregates(
         if not drop:
             return body
         keep = tuple(it for it in body.items if it not in drop)
-        if not keep or any(_item_name(it) in ordered for it in drop):
+        if not keep or any(ast.output_name(it) in ordered for it in drop):
             raise BuildError(why)
         if body.group_by and not any(plain_aggregate(n) for it in keep for n in ast.walk(it.expr)):
             # "for each line name, compute the of ..." (lead's read, issue 14)
@@ -145,7 +143,7 @@ def drop_constant_aggregates(
     output, ordered by a dropped one, or with a table joined for nothing else (the
     project scenario joined by its key for ``COUNT(DISTINCT ps.project_name)``) is
     refused."""
-    known = _ctes(query) if ctes is None else ctes
+    known = ast.ctes_by_name(query) if ctes is None else ctes
     return drop_fixed_aggregates(
         query,
         lambda body: constant_aggregates(body, ctx, known),

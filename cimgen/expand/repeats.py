@@ -16,8 +16,6 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.multiply import (
-    _ctes,
-    _item_name,
     _map_selects,
     block_refs,
     drop_unused_cte_columns,
@@ -32,7 +30,7 @@ _NESTED = ast.SUBQUERY_EXPRS
 def _through(c: ast.Expr, alias: str, cte: ast.Select) -> ast.Expr | None:
     """``c`` (on the columns of ``alias``, a reader's name for the CTE ``cte``) written on
     the CTE's own columns; None where an output it reads is not a plain column."""
-    exprs = {_item_name(it): it.expr for it in cte.items}
+    exprs = {ast.output_name(it): it.expr for it in cte.items}
 
     def sub(n: Any) -> Any:
         if isinstance(n, ast.Column) and n.table == alias:
@@ -105,7 +103,7 @@ def repeated_filters(body: ast.Select, ctes: dict[str, ast.Query]) -> list[ast.E
 
 def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = None) -> ast.Query:
     """Without the conditions :func:`repeated_filters` finds (said once, in the CTE)."""
-    ctes = _ctes(query) if ctes is None else ctes
+    ctes = ast.ctes_by_name(query) if ctes is None else ctes
 
     def fix(body: ast.Select) -> ast.Select:
         drop = repeated_filters(body, ctes)
