@@ -126,9 +126,10 @@ class _Block:
 
 def _blocks(subject: Subject, ctx: CheckContext) -> tuple[_Block, ...]:
     """Every SELECT block of the subject's query with its scope and role, outermost
-    first. Built once per query and kept on the subject: every rule asks for the blocks
-    of each candidate in turn, and rebuilding their scopes was half of the rules' CPU
-    (issue 16)."""
+    first; none where the subject has no parsed query (so a rule that only reads blocks
+    needs no guard of its own). Built once per query and kept on the subject: every rule
+    asks for the blocks of each candidate in turn, and rebuilding their scopes was half of
+    the rules' CPU (issue 16)."""
     q = subject.query
     if q is None:
         return ()
@@ -328,9 +329,6 @@ def _probe_values(cs: list[_Constraint]) -> list[Any]:
 
 def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR002 contradictory, PUR003 redundant predicates on one column."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
@@ -384,9 +382,6 @@ def _base_column(e: ast.Expr, scope: Scope) -> SchemaColumn | None:
 
 def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR004: a function whose result means nothing for the geometry type it gets."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         for call in _calls(b.select):
@@ -441,9 +436,6 @@ def _catalogue() -> Any:
 
 def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR005: aggregates over groups that hold one row by construction."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         sel = b.select
@@ -476,9 +468,6 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
 
 def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR006: the optional side of a LEFT JOIN filtered in WHERE (an inner join then)."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         optional: set[str] = set()
@@ -517,9 +506,6 @@ def _measure_of(e: ast.Expr) -> str | None:
 
 def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR007: an output named for another quantity than it computes."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         for it in b.select.items:
@@ -564,9 +550,6 @@ def _one_row_aliases(sel: ast.Select, ctx: CheckContext) -> tuple[set[str], set[
 
 def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR008: an output read only from a row the block pins, beside rows it does not."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         if b.role != "main":
@@ -721,9 +704,6 @@ def _point_output(e: ast.Expr) -> tuple[str, ast.Expr] | None:
 
 def check_overlapping_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR013: WKT beside the longitude/latitude of the same geometry."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         fns: dict[Any, set[str]] = {}

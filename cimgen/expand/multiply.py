@@ -830,10 +830,7 @@ def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Quer
             keep.append(c)
         if len(keep) == len(ast.conjuncts(body.where)):
             return body
-        where = None
-        for c in keep:
-            where = c if where is None else ast.BinaryOp("AND", where, c)
-        return replace(body, where=where)
+        return replace(body, where=ast.and_all(keep))
 
     return _map_selects(query, fix)
 

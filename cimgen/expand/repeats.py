@@ -109,11 +109,9 @@ def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = 
         drop = repeated_filters(body, ctes)
         if not drop:
             return body
-        where = None
-        for c in ast.conjuncts(body.where):
-            if c not in drop:
-                where = c if where is None else ast.BinaryOp("AND", where, c)
-        return replace(body, where=where)
+        return replace(
+            body, where=ast.and_all([c for c in ast.conjuncts(body.where) if c not in drop])
+        )
 
     return _map_selects(query, fix)
 
