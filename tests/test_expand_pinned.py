@@ -339,6 +339,37 @@ def test_groups_over_the_rows_at_one_point_are_refused(con) -> None:  # type: ig
     assert not point_groups(near.body, ctx(), {})  # type: ignore[arg-type]
 
 
+# lead, twelfth pass: 18 of 300 rows of a deployed-schema run on the shared Stage 1 sample
+# (s2_000007 of /tmp/dep1), here in the bundled schema's names
+P12 = "ST_SetSRID(ST_MakePoint(9.19, 45.478), 4326)"
+TILES_AVERAGED = (
+    "SELECT COUNT(*) AS n_dtm_tiles, AVG(d.min_elevation) AS avg_min_elevation, "
+    f"AVG(ST_Value(d.rast, {P12})) AS avg_ground_elevation_m "
+    "FROM cim_raster.dtm_raster AS d "
+    f"JOIN cim_raster.dsm_raster AS ds ON ST_Intersects(ds.rast, {P12}) "
+    f"WHERE ST_Intersects(d.rast, {P12})"
+)
+
+
+def test_a_summary_of_the_tiles_at_one_point_is_refused(con) -> None:  # type: ignore[no-untyped-def]
+    q = parse(TILES_AVERAGED)
+    ((n, avg_min, avg_value),) = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+    # listed, the tile's reading at the point is one honest value (no group) ...
+    listed = parse(
+        f"SELECT d.min_elevation, ST_Value(d.rast, {P12}) AS ground_elevation_m "
+        f"FROM cim_raster.dtm_raster AS d WHERE ST_Intersects(d.rast, {P12})"
+    )
+    tile = con.execute(render_duckdb(listed, SCHEMA).sql).fetchall()
+    assert not point_groups(listed.body, ctx(), {})  # type: ignore[arg-type]
+    # ... which the summary repeats: the tile there (two where the point is on their edge,
+    # one reading a value), counted once per DSM tile met
+    assert 1 <= len(tile) <= 2 and n >= len(tile) and avg_value in {v for _, v in tile}
+    assert min(m for m, _ in tile) <= avg_min <= max(m for m, _ in tile)
+    assert point_groups(q.body, ctx(), {})  # type: ignore[arg-type]
+    with pytest.raises(BuildError):
+        settle_pins(q, ctx())
+
+
 # the read of 20 rows after the first fixes: one building by its ID, "per geometry source"
 LABEL_GROUP = (
     "SELECT b.building_geometry_source, COUNT(DISTINCT gb.id) AS n_grid_buses "

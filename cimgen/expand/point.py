@@ -142,15 +142,19 @@ def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Qu
     """Does the block group, aggregate or window (a clustering, a rank) rows whose first
     table is cut to one literal point, here or in the CTE it reads (the buildings
     containing a point, per census area; DBSCAN of the lidar buildings at a point), no join
-    meeting several rows per row (the lines near that building are many)? A raster tile at
-    a point aside: its value there is one reading, not a group."""
+    meeting several rows per row (the lines near that building are many)? The raster tiles
+    at a point too, when aggregated or grouped (the DTM tiles intersecting a point are one
+    tile: their count and "average" value there are that tile's reading; lead, twelfth
+    pass); a window over them is :func:`cimgen.expand.once.point_windows`' (dropped, the
+    values stay)."""
     refs = block_refs(body)
     own = select_list_nodes(body)
     windowed = any(isinstance(n, ast.FuncCall) and n.over is not None for n in own)
-    if not refs or not (body.group_by or windowed or any(plain_aggregate(n) for n in own)):
+    aggregated = bool(body.group_by) or any(plain_aggregate(n) for n in own)
+    if not refs or not (aggregated or windowed):
         return False
     info = base_table(refs[0], ctes, ctx)
-    if info is None or info.rasters or not first_at_point(body, ctes):
+    if info is None or (info.rasters and not aggregated) or not first_at_point(body, ctes):
         return False
     return not to_many(body, ctes, ctx)[1]  # no table met several per row widens them
 
