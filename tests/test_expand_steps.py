@@ -33,7 +33,7 @@ from cimgen.models import QueryFeatures
 def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     """The steps as ``expand`` called them before steps.py (cb43bef and the lead's
     drop_determined_aggregates, refuse_pass_through_steps)."""
-    query = distinct.pin_scope(query, ctx)
+    query = distinct.tie_scopes(distinct.pin_scope(query, ctx), ctx)
     query = distinct.order_by_what_varies(distinct.equate_levels(query, ctx), ctx)
     query = distinct.distinguish(constant.drop_constants(query, ctx), ctx)
     query = multiply.refuse_multiplied(multiply.count_subjects(query, ctx), ctx)
@@ -66,7 +66,7 @@ def _outcome(f, query: ast.Query, *args) -> ast.Query | str:  # type: ignore[no-
 
 def test_every_step_says_what_it_does_in_one_line() -> None:
     names = [s.__name__ for s in steps.STEPS]
-    assert len(names) == len(set(names)) == 23
+    assert len(names) == len(set(names)) == 24
     for s in steps.STEPS:
         doc = (s.__doc__ or "").strip()
         assert doc and "\n" not in doc, s.__name__

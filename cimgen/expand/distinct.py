@@ -114,17 +114,18 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     scoped table's scope columns are equated with each other's (what :func:`pin_scope`
     does with a literal when one is pinned).
 
-    Not among the post-attempt steps (steps.STEPS) for now: its equalities, written in the
-    WHERE of a comma join, led SQLite's planner to a ~30 s plan for one 6,208-row listing
-    (CI's determinism test: SpatiaLite "planned" on one run, "ok" on the other). To return
-    once the equalities go into the join's ON and the SpatiaLite cost is measured."""
+    The equalities go into the ON of the join that meets the later table; a table met by
+    a comma becomes ``JOIN ... ON`` with them and the WHERE conditions that join it
+    (:func:`_join_beside`), never a comma join's WHERE: there SQLite's planner took a ~30 s
+    plan for one 6,208-row listing (CI's determinism test, main e8c957c). A table no ON
+    can reach (a comma item joined inside a later chain) is left as it is."""
     body = query.body
     if not isinstance(body, ast.Select):
         return query
     eq = block_equalities(body)
     same = eq.classes
     fixed = eq.fixed()
-    extra: list[ast.Expr] = []
+    ties: dict[str, list[ast.Expr]] = {}
     anchor: dict[str, tuple[str, str]] = {}
     first_table: str | None = None
     for ref in (r for item in body.from_ for r in inner_table_refs(item)):
@@ -141,10 +142,58 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             if first == (alias, column) or root == other or (root in fixed and other in fixed):
                 continue
             same.union((alias, column), first)
-            extra.append(
+            ties.setdefault(alias, []).append(
                 ast.BinaryOp("=", ast.Column(column, alias), ast.Column(first[1], first[0]))
             )
-    return _with_conditions(query, body, extra)
+    for alias, conds in ties.items():
+        body = _join_beside(body, alias, conds)
+    return query if body is query.body else replace(query, body=body)
+
+
+def _join_beside(body: ast.Select, alias: str, conds: list[ast.Expr]) -> ast.Select:
+    """``body`` with ``conds`` (equalities between table ``alias`` and tables before it)
+    in the ON of the inner join whose right side is ``alias``. A table met by a comma
+    (``..., cim_vector.project_scenario AS ps WHERE ST_Within(b.geom, ps.boundary)``)
+    is joined to the FROM item holding the tables ``conds`` name, its joining WHERE
+    conditions first in the ON; ``body`` itself where no ON can take them."""
+    others = {c.table for cond in conds for c in ast.walk(cond) if isinstance(c, ast.Column)}
+    others.discard(alias)
+    names = [_item_names(item) for item in body.from_]
+    at = next((i for i, n in enumerate(names) if alias in n), None)
+    home = next((i for i, n in enumerate(names) if others <= n), None)
+    if at is None or home is None or home > at:
+        return body
+    if home == at:
+        item = body.from_[at]
+        for cond in conds:
+            item = _join_on(item, alias, cond)
+        if item == body.from_[at]:
+            return body
+        return replace(body, from_=(*body.from_[:at], item, *body.from_[at + 1 :]))
+    met = body.from_[at]
+    if not (isinstance(met, ast.TableRef) and met.ref_name == alias):
+        return body  # a table inside a later chain: its ON cannot see the earlier item
+    joining, kept = [], []
+    for cond in ast.conjuncts(body.where):
+        tables = {c.table for c in ast.walk(cond) if isinstance(c, ast.Column)}
+        nested = any(isinstance(n, (ast.Query, ast.Subquery)) for n in ast.walk(cond))
+        reads_other = bool(tables - {alias}) and tables - {alias} <= names[home]
+        if alias in tables and reads_other and not nested and None not in tables:
+            joining.append(cond)
+        else:
+            kept.append(cond)
+    on = ast.and_all([*joining, *conds])
+    joined = ast.Join("INNER", body.from_[home], met, on)
+    from_ = tuple(joined if i == home else item for i, item in enumerate(body.from_) if i != at)
+    return replace(body, from_=from_, where=ast.and_all(kept))
+
+
+def _item_names(item: ast.FromItem) -> set[str]:
+    """The names columns use for every table and derived table of a FROM item, outer
+    joins included."""
+    if isinstance(item, ast.Join):
+        return _item_names(item.left) | _item_names(item.right)
+    return {item.ref_name if isinstance(item, ast.TableRef) else item.alias}
 
 
 def _with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:

@@ -16,7 +16,7 @@ needs has run (the steps that cut outputs run before the ones that drop unread C
 columns; :func:`fill_idle_steps` and :func:`refuse_pass_through_steps` last).
 
 >>> [s.__name__ for s in STEPS][:3]
-['pin_scope', 'equate_levels', 'order_by_what_varies']
+['pin_scope', 'tie_scopes', 'equate_levels']
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ Step = Callable[[ast.Query, Links], ast.Query]
 def pin_scope(query: ast.Query, reading: Links) -> ast.Query:
     """Put a scoped table met beside a pinned one in the same project scenario."""
     return distinct.pin_scope(query, reading.ctx)
+
+
+def tie_scopes(query: ast.Query, reading: Links) -> ast.Query:
+    """Keep the scoped tables in one project scenario when none is pinned (in the ON)."""
+    return distinct.tie_scopes(query, reading.ctx)
 
 
 def equate_levels(query: ast.Query, reading: Links) -> ast.Query:
@@ -156,6 +161,7 @@ def refuse_pass_through_steps(query: ast.Query, reading: Links) -> ast.Query:
 
 STEPS: tuple[Step, ...] = (
     pin_scope,
+    tie_scopes,
     equate_levels,
     order_by_what_varies,
     drop_constants,
