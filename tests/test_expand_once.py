@@ -30,6 +30,7 @@ from cimgen.expand.once import (
 )
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
+from cimgen.render import render_postgis
 
 P = "ST_SetSRID(ST_MakePoint(9.2161, 45.4937), 4326)"
 
@@ -435,3 +436,43 @@ def test_expanded_queries_say_each_reading_once(name: str) -> None:
                 assert not point_windows(n.body, ctes)
                 assert not rasters_read_twice(q, ctx())
     assert built >= 20
+
+
+COPIES = """SELECT b.building_geometry_source, COUNT(*) AS n_property_records,
+  AVG(bp.height) AS avg_height, COUNT(DISTINCT b.id) AS n_buildings
+FROM cim_vector.building AS b
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+GROUP BY b.building_geometry_source"""
+
+
+def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenario() -> None:
+    """Issue 14, twelfth pass: property records per building, one per project scenario,
+    counted and averaged over every scenario's copy; pinned to the pool's shared scenario,
+    each building counts once. A block that groups by the scenario is left."""
+    from expand_support import SCHEMA
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.expand.once import pin_copies_aggregated
+    from cimgen.render import render_duckdb
+
+    q = parse(COPIES)
+    pinned = pin_copies_aggregated(q, ctx())
+    assert "bp.scenario_id = '" in render_postgis(pinned)
+    con = open_fixture(SCHEMA, 0)
+    try:
+        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+        after = con.execute(render_duckdb(pinned, SCHEMA).sql).fetchall()
+    finally:
+        con.close()
+    assert any(r[1] > r[3] for r in before)  # records of several scenarios per building
+    assert after and all(r[1] == r[3] for r in after)
+    grouped = parse(
+        COPIES.replace(
+            "GROUP BY b.building_geometry_source",
+            "GROUP BY b.building_geometry_source, bp.scenario_id",
+        ).replace(
+            "SELECT b.building_geometry_source,",
+            "SELECT b.building_geometry_source, bp.scenario_id,",
+        )
+    )
+    assert pin_copies_aggregated(grouped, ctx()) == grouped
