@@ -33,7 +33,7 @@ from cimgen.models import QueryFeatures
 def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     """The steps as ``expand`` called them before steps.py (cb43bef and the lead's
     drop_determined_aggregates, refuse_pass_through_steps)."""
-    query = distinct.tie_scopes(distinct.pin_scope(query, ctx), ctx)
+    query = distinct.pin_scope(query, ctx)
     query = distinct.order_by_what_varies(distinct.equate_levels(query, ctx), ctx)
     query = distinct.distinguish(constant.drop_constants(query, ctx), ctx)
     query = multiply.refuse_multiplied(multiply.count_subjects(query, ctx), ctx)
@@ -41,7 +41,7 @@ def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     query = multiply.drop_raster_labels(
         multiply.drop_repeated_pins(pinned.settle_pins(query, ctx)), ctx
     )
-    query = once.say_once(query, ctx)
+    query = distinct.tie_scopes(once.say_once(query, ctx), ctx)
     query = returns.trim_listing(returns.theme_aggregates(returns.drop_equal_outputs(query)), ctx)
     query = returns.refuse_repeated_listing(query, ctx)
     query = multiply.output_subject_key(

@@ -16,7 +16,7 @@ needs has run (the steps that cut outputs run before the ones that drop unread C
 columns; :func:`fill_idle_steps` and :func:`refuse_pass_through_steps` last).
 
 >>> [s.__name__ for s in STEPS][:3]
-['pin_scope', 'tie_scopes', 'equate_levels']
+['pin_scope', 'equate_levels', 'order_by_what_varies']
 """
 
 from __future__ import annotations
@@ -161,7 +161,6 @@ def refuse_pass_through_steps(query: ast.Query, reading: Links) -> ast.Query:
 
 STEPS: tuple[Step, ...] = (
     pin_scope,
-    tie_scopes,
     equate_levels,
     order_by_what_varies,
     drop_constants,
@@ -174,6 +173,7 @@ STEPS: tuple[Step, ...] = (
     drop_repeated_pins,
     drop_raster_labels,
     say_once,
+    tie_scopes,
     drop_equal_outputs,
     theme_aggregates,
     trim_listing,
