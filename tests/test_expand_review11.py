@@ -168,7 +168,8 @@ GROUP BY census.sez2011"""
 def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_conditions() -> None:
     """Issue 14, twelfth pass: a table met by a JOIN gets the tie in its ON; a comma join
     keeps its comma (its join count, and so the structure's counts and label) and gets
-    the tie beside the WHERE condition that joins it; the result is the tied one."""
+    the tie beside the WHERE condition that joins it, a pinned scenario copied as a pin;
+    the result is the tied one."""
     from expand_support import SCHEMA
 
     from cimgen.engines.duckdb import open_fixture
@@ -190,7 +191,9 @@ def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_condit
     body = tied.body
     assert isinstance(body, ast.Select) and len(body.from_) == 2  # the comma stays
     sql = render_postgis(tied)
-    assert "ps.project_id = bp.project_id" in sql and "ps.scenario_id = bp.scenario_id" in sql
+    # the scenario pinned on one side is a pin on the other (a pin is better than a tie)
+    assert "ps.project_id = bp.project_id" in sql and "bp.scenario_id = 'baseline'" in sql
+    assert "ps.scenario_id = bp.scenario_id" not in sql
     before, after = extract_features(render_postgis(q)), extract_features(sql)
     assert (before.join_count, before.table_count) == (after.join_count, after.table_count)
     con = open_fixture(SCHEMA, 0)

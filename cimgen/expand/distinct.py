@@ -122,14 +122,20 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     e8c957c) came from the tie itself, in the ON as in the WHERE, and the SpatiaLite
     rendering writes a tie with a planner hint (``render.spatialite_index.plan_ties``).
 
-    A step after ``once.say_once``: a project scenario it pinned to the shared scenario
-    ('baseline') puts the tied properties there too, and a bare output of a tied scope
-    column the pin now fixes goes (it would read 'baseline' on every row); tied before
-    the pin, a listing of buildings per scenario was refused as repeated and the expander
-    built another plan (1,000 CTGAN rows: labels 96.1 -> 95.3 %)."""
-    body = query.body
-    if not isinstance(body, ast.Select):
+    A step after ``once.say_once``, and a pin first where there is one
+    (:func:`pin_scope`): a project scenario say_once pinned to the shared scenario
+    ('baseline') puts the properties beside it there too (``bp.scenario_id =
+    'baseline'``), the rest is tied, and a bare output of a scope column this fixes goes
+    (it would read 'baseline' on every row). Tied before the pin, or tied where a pin
+    would do, a listing of buildings beside their project was refused as repeated
+    (``returns.repeated_listing`` reads the tie as a to-many link) and the expander built
+    another plan (1,000 CTGAN rows: labels 96.1 -> 95.3 %)."""
+    before = query.body
+    if not isinstance(before, ast.Select):
         return query
+    query = pin_scope(query, ctx)  # a pin is better than a tie where the query has one
+    body = query.body
+    assert isinstance(body, ast.Select)
     eq = block_equalities(body)
     same = eq.classes
     fixed = eq.fixed()
@@ -153,23 +159,29 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             ties.setdefault(alias, []).append(
                 ast.BinaryOp("=", ast.Column(column, alias), ast.Column(first[1], first[0]))
             )
-    if not ties:
-        return query
     for alias, conds in ties.items():
         body = _join_beside(body, alias, conds)
-    # a scope column the tie now fixes (the project scenario pinned to 'baseline' by
-    # once.pin_project_scenario, the properties tied to it) says nothing as an output
-    fixed = block_equalities(body).fixed()
-    same = block_equalities(body).classes
-    items = tuple(
-        it
-        for it in body.items
-        if not (
-            isinstance(it.expr, ast.Column)
-            and it.expr.table in ties
-            and same.find((it.expr.table, it.expr.name)) in fixed
+    if body is before:
+        return query
+    # a scope column this step fixes (the properties put in the project scenario
+    # once.pin_project_scenario pinned to 'baseline') says nothing as a bare output
+    was, now = block_equalities(before), block_equalities(body)
+    old_fixed, new_fixed = was.fixed(), now.fixed()
+
+    def constant(it: ast.SelectItem) -> bool:
+        e = it.expr
+        if not isinstance(e, ast.Column) or e.table is None:
+            return False
+        ref = _ref(body, e.table)
+        info = ctx.by_name.get(ref.qualified) if ref is not None else None
+        return (
+            info is not None
+            and e.name in info.scope
+            and now.classes.find((e.table, e.name)) in new_fixed
+            and was.classes.find((e.table, e.name)) not in old_fixed
         )
-    )
+
+    items = tuple(it for it in body.items if not constant(it))
     if items and len(items) < len(body.items):
         body = replace(body, items=items)
     return replace(query, body=body)
