@@ -476,3 +476,20 @@ def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenari
         )
     )
     assert pin_copies_aggregated(grouped, ctx()) == grouped
+
+
+def test_a_scope_tied_to_a_cte_s_is_not_pinned_again() -> None:
+    """A line's scenario equated to a CTE's buses of one scenario is not pinned to the
+    shared scenario (it would contradict the CTE's pin: an empty result)."""
+    from cimgen.expand.once import pin_copies_aggregated
+
+    q = parse(
+        "WITH gbm AS (SELECT gb.project_id, gb.scenario_id, gb.voltage_kv, gb.bus_id "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_navigli_2023' "
+        "AND gb.scenario_id = 'proposed') "
+        "SELECT gbm.voltage_kv, COUNT(*) AS n_grid_lines, AVG(gl.length_km) AS avg_length_km "
+        "FROM gbm JOIN cim_vector.grid_line AS gl ON gbm.bus_id = gl.to_bus "
+        "AND gbm.project_id = gl.project_id AND gbm.scenario_id = gl.scenario_id "
+        "GROUP BY gbm.voltage_kv"
+    )
+    assert pin_copies_aggregated(q, ctx()) == q

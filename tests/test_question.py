@@ -1406,7 +1406,20 @@ def test_a_scope_tie_beside_a_key_link_is_not_read_literally() -> None:
         "ST_SetSRID(ST_MakePoint(9.21687, 45.4813), 4326)::geography, 400) "
         "GROUP BY ps.project_name"
     )
-    for question in _all(q):
-        assert "reference" not in question and "internal ID" not in question, question
-        assert "project's buildings" not in question, question
-        assert not missing(q, question), (missing(q, question), question)
+    pinned = parse(
+        open_text := (
+            "SELECT ps.project_name, COUNT(*) AS n_property_records, AVG(bp.height) AS h "
+            "FROM cim_vector.building AS b JOIN cim_vector.project_scenario AS ps "
+            "ON ST_Within(b.building_geometry, ps.census_boundary) "
+            "JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk "
+            "AND bp.project_id = ps.project_id "
+            "WHERE ps.scenario_id = 'baseline' AND bp.scenario_id = 'baseline' "
+            "GROUP BY ps.project_name"
+        )
+    )
+    assert "bp.project_id = ps.project_id" in open_text
+    for query in (q, pinned):
+        for question in _all(query):
+            assert "reference" not in question and "internal ID" not in question, question
+            assert "project's buildings" not in question, question
+            assert not missing(query, question), (missing(query, question), question)

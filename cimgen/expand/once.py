@@ -599,8 +599,8 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     for column in version_columns(ctx, info):
         if column not in info.scope or column in read:
             continue
-        if eq.classes.find((alias, column)) in fixed:
-            return query
+        if eq.classes.find((alias, column)) in fixed or _equated(body, alias, column):
+            return query  # pinned, or tied to another scope (a CTE's buses of one scenario)
         projects = {
             getattr(lit, "value", None) for (a, c), lit in eq.pins if a == alias and c != column
         }
@@ -611,6 +611,21 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         where = cond if body.where is None else ast.BinaryOp("AND", body.where, cond)
         return replace(query, body=replace(body, where=where))
     return query
+
+
+def _equated(body: ast.Select, alias: str, column: str) -> bool:
+    """Whether a condition of the block equates ``alias.column`` with another column."""
+    for cond in ast.block_conditions(body):
+        for n in ast.walk(cond):
+            if (
+                isinstance(n, ast.BinaryOp)
+                and n.op == "="
+                and isinstance(n.left, ast.Column)
+                and isinstance(n.right, ast.Column)
+                and (alias, column) in ((n.left.table, n.left.name), (n.right.table, n.right.name))
+            ):
+                return True
+    return False
 
 
 # ----------------------------------------------------------------------------- the step

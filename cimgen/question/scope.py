@@ -360,11 +360,18 @@ class ScopeReader:
             # the project scenario its scope is tied to): the rows' own thing is the link,
             # and a tie of same-named columns to the other says "in that project scenario",
             # not "where their internal ID is the reference" (lead's read, twelfth pass)
-            link, pairs = next(((k, p) for k, p in keyed if k.kind in ("same", "up")), keyed[0])
+
+            def tie(pairs: list[tuple[int, ast.Column, ast.Column]]) -> bool:
+                return all(a.name == b.name for _, a, b in pairs)
+
+            link, pairs = next(
+                ((k, p) for k, p in keyed if k.kind in ("same", "up") and not tie(p)),
+                next(((k, p) for k, p in keyed if not tie(p)), keyed[0]),
+            )
             used.update(i for i, _, _ in pairs)
-            for other, tie in keyed:
-                if other is not link and all(a.name == b.name for _, a, b in tie):
-                    used.update(i for i, _, _ in tie)
+            for other, tied in keyed:
+                if other is not link and tie(tied):
+                    used.update(i for i, _, _ in tied)
             return link
         for to in reversed(placed):
             for i, c in enumerate(conds):
