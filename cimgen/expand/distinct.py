@@ -167,12 +167,13 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     # once.pin_project_scenario pinned to 'baseline') says nothing as a bare output
     was, now = block_equalities(before), block_equalities(body)
     old_fixed, new_fixed = was.fixed(), now.fixed()
+    block: ast.Select = body
 
     def constant(it: ast.SelectItem) -> bool:
         e = it.expr
         if not isinstance(e, ast.Column) or e.table is None:
             return False
-        ref = _ref(body, e.table)
+        ref = _ref(block, e.table)
         info = ctx.by_name.get(ref.qualified) if ref is not None else None
         return (
             info is not None
