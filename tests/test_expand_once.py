@@ -29,6 +29,7 @@ from cimgen.expand.once import (
 )
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
+from cimgen.render import render_postgis
 
 P = "ST_SetSRID(ST_MakePoint(9.2161, 45.4937), 4326)"
 
@@ -434,3 +435,60 @@ def test_expanded_queries_say_each_reading_once(name: str) -> None:
                 assert not point_windows(n.body, ctes)
                 assert not rasters_read_twice(q, ctx())
     assert built >= 20
+
+
+COPIES = """SELECT b.building_geometry_source, COUNT(*) AS n_property_records,
+  AVG(bp.height) AS avg_height, COUNT(DISTINCT b.id) AS n_buildings
+FROM cim_vector.building AS b
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+GROUP BY b.building_geometry_source"""
+
+
+def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenario() -> None:
+    """Issue 14, twelfth pass: property records per building, one per project scenario,
+    counted and averaged over every scenario's copy; pinned to the pool's shared scenario,
+    each building counts once. A block that groups by the scenario is left."""
+    from expand_support import SCHEMA
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.expand.once import pin_copies_aggregated
+    from cimgen.render import render_duckdb
+
+    q = parse(COPIES)
+    pinned = pin_copies_aggregated(q, ctx())
+    assert "bp.scenario_id = '" in render_postgis(pinned)
+    con = open_fixture(SCHEMA, 0)
+    try:
+        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+        after = con.execute(render_duckdb(pinned, SCHEMA).sql).fetchall()
+    finally:
+        con.close()
+    assert any(r[1] > r[3] for r in before)  # records of several scenarios per building
+    assert after and all(r[1] == r[3] for r in after)
+    grouped = parse(
+        COPIES.replace(
+            "GROUP BY b.building_geometry_source",
+            "GROUP BY b.building_geometry_source, bp.scenario_id",
+        ).replace(
+            "SELECT b.building_geometry_source,",
+            "SELECT b.building_geometry_source, bp.scenario_id,",
+        )
+    )
+    assert pin_copies_aggregated(grouped, ctx()) == grouped
+
+
+def test_a_scope_tied_to_a_cte_s_is_not_pinned_again() -> None:
+    """A line's scenario equated to a CTE's buses of one scenario is not pinned to the
+    shared scenario (it would contradict the CTE's pin: an empty result)."""
+    from cimgen.expand.once import pin_copies_aggregated
+
+    q = parse(
+        "WITH gbm AS (SELECT gb.project_id, gb.scenario_id, gb.voltage_kv, gb.bus_id "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_navigli_2023' "
+        "AND gb.scenario_id = 'proposed') "
+        "SELECT gbm.voltage_kv, COUNT(*) AS n_grid_lines, AVG(gl.length_km) AS avg_length_km "
+        "FROM gbm JOIN cim_vector.grid_line AS gl ON gbm.bus_id = gl.to_bus "
+        "AND gbm.project_id = gl.project_id AND gbm.scenario_id = gl.scenario_id "
+        "GROUP BY gbm.voltage_kv"
+    )
+    assert pin_copies_aggregated(q, ctx()) == q

@@ -47,7 +47,7 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import open_versions, version_columns
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import base_table, block_refs, select_list_nodes, to_many
+from cimgen.expand.multiply import aggregated, base_table, block_refs, select_list_nodes, to_many
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
@@ -564,6 +564,72 @@ def pin_project_scenario(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return replace(query, body=replace(body, where=where, items=items))
 
 
+def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The main block with its one scoped table that is not the scope table itself (a
+    building's properties, one record per project scenario) pinned to one scenario where
+    the block aggregates over it and reads no scenario: "the average height and count
+    per k-means cluster" otherwise counts and averages every scenario's copy of each
+    building (lead's read, twelfth pass). The scenario is :func:`pin_project_scenario`'s
+    (the one every project the rows may meet has, most frequent in the column's literal
+    pool); left as is where none is shared or another scoped table (tied or pinned by
+    ``distinct``) is there."""
+    body = query.body
+    if not isinstance(body, ast.Select) or not aggregated(body):
+        return query
+    scoped = [
+        (r, info)
+        for r in block_refs(body)
+        if (info := ctx.by_name.get(r.qualified)) is not None and info.scope
+    ]
+    if len(scoped) != 1 or set(scoped[0][1].pk) <= set(scoped[0][1].scope):
+        return query
+    ref, info = scoped[0]
+    alias = ref.ref_name
+    eq = block_equalities(body)
+    fixed = eq.fixed()
+    read = {
+        n.name
+        for e in (
+            *(it.expr for it in body.items),
+            *body.group_by,
+            *(o.expr for o in query.order_by),
+            *([body.having] if body.having is not None else []),
+        )
+        for n in ast.walk(e)
+        if isinstance(n, ast.Column) and n.table == alias
+    }
+    for column in version_columns(ctx, info):
+        if column not in info.scope or column in read:
+            continue
+        if eq.classes.find((alias, column)) in fixed or _equated(body, alias, column):
+            return query  # pinned, or tied to another scope (a CTE's buses of one scenario)
+        projects = {
+            getattr(lit, "value", None) for (a, c), lit in eq.pins if a == alias and c != column
+        }
+        value = _literal(_baseline(ctx, info, column, projects or None))
+        if value is None:
+            return query
+        cond = ast.BinaryOp("=", ast.Column(column, alias), value)
+        where = cond if body.where is None else ast.BinaryOp("AND", body.where, cond)
+        return replace(query, body=replace(body, where=where))
+    return query
+
+
+def _equated(body: ast.Select, alias: str, column: str) -> bool:
+    """Whether a condition of the block equates ``alias.column`` with another column."""
+    for cond in ast.block_conditions(body):
+        for n in ast.walk(cond):
+            if (
+                isinstance(n, ast.BinaryOp)
+                and n.op == "="
+                and isinstance(n.left, ast.Column)
+                and isinstance(n.right, ast.Column)
+                and (alias, column) in ((n.left.table, n.left.name), (n.right.table, n.right.name))
+            ):
+                return True
+    return False
+
+
 # ----------------------------------------------------------------------------- the step
 
 
@@ -593,7 +659,7 @@ def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     why = said_twice(query, ctx)
     if why is not None:
         raise BuildError(why)
-    query = pin_project_scenario(query, ctx)
+    query = pin_copies_aggregated(pin_project_scenario(query, ctx), ctx)
     return drop_twin_counts(drop_point_windows(drop_repeated_outputs(query)), ctx)
 
 
@@ -603,6 +669,7 @@ __all__ = [
     "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
+    "pin_copies_aggregated",
     "pin_project_scenario",
     "point_aggregates",
     "point_windows",
