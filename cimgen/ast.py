@@ -429,6 +429,28 @@ def walk(node: Any) -> Any:
                 stack.extend(found)
 
 
+def walk_up(node: Any) -> list[Any]:
+    """``node`` and every node below it, each after its children (post-order), children
+    in field order: the order a bottom-up rebuild reaches them.
+
+    >>> [type(n).__name__ for n in walk_up(BinaryOp("=", Column("a"), Number("1")))]
+    ['Column', 'Number', 'BinaryOp']
+    """
+    out: list[Any] = []
+    stack = [node]
+    pop, by_type = stack.pop, _FIELDS
+    while stack:  # a node, then its children right to left: reversed, post-order
+        current = pop()
+        out.append(current)
+        names = by_type.get(type(current))
+        if names is None:
+            names = _field_names(type(current))
+        if names:
+            stack.extend(_node_children(current, names))
+    out.reverse()
+    return out
+
+
 def walk_own(node: Any) -> Any:
     """Like :func:`walk`, but a nested query (a scalar subquery, EXISTS, IN (SELECT ...), a
     derived table) is yielded without what is inside it: the nodes of ``node``'s own block
@@ -582,4 +604,5 @@ __all__ = [
     "tables_read",
     "to_dict",
     "walk",
+    "walk_up",
 ]
