@@ -528,7 +528,21 @@ def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:
 
 
 def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
-    """``query`` with ``fn`` applied to every SELECT block (CTEs and nested queries too)."""
+    """``query`` with ``fn`` applied to every SELECT block (CTEs and nested queries too),
+    innermost first. ``fn`` is asked about the blocks as they stand until it changes one:
+    when it changes none (most steps on most attempts), ``query`` itself comes back
+    without a rebuild of the tree (issue 16: the rebuild walk was ~23 % of the steps' CPU);
+    the answers already given are reused by the rebuild, so ``fn`` sees each block once,
+    in the same order either way."""
+    asked: dict[int, tuple[ast.Select, ast.Select]] = {}
+    for body in _selects_innermost_first(query):
+        got = asked.get(id(body))
+        new = fn(body) if got is None else got[1]
+        asked[id(body)] = (body, new)
+        if new is not body:
+            break
+    else:
+        return query
 
     def walk(node: Any) -> Any:
         if not hasattr(node, "__dataclass_fields__"):
@@ -544,11 +558,22 @@ def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
                 nv = walk(v)
                 if nv is not v:
                     changes[k] = nv
-        out = replace(node, **changes) if changes else node
+        if changes:
+            out = replace(node, **changes)
+        elif isinstance(node, ast.Select) and id(node) in asked:
+            return asked[id(node)][1]  # asked above, unchanged since: the same answer
+        else:
+            out = node
         return fn(out) if isinstance(out, ast.Select) else out
 
     result: ast.Query = walk(query)
     return result
+
+
+def _selects_innermost_first(query: ast.Query) -> list[ast.Select]:
+    """The SELECT blocks of ``query`` in the order :func:`_map_selects`' rebuild reaches
+    them: children before their parent, in field order (:func:`ast.walk_up`)."""
+    return [n for n in ast.walk_up(query) if isinstance(n, ast.Select)]
 
 
 # --------------------------------------------------------------------------- refusals
