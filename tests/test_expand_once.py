@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from expand_support import Result, ctx
+from expand_support import Result, ctx, result_rows
 
 from cimgen import ast
 from cimgen.expand import expand
@@ -444,25 +444,18 @@ JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
 GROUP BY b.building_geometry_source"""
 
 
-def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenario() -> None:
+def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenario(
+    duckdb_result: Result,
+) -> None:
     """Issue 14, twelfth pass: property records per building, one per project scenario,
     counted and averaged over every scenario's copy; pinned to the pool's shared scenario,
     each building counts once. A block that groups by the scenario is left."""
-    from expand_support import SCHEMA
-
-    from cimgen.engines.duckdb import open_fixture
     from cimgen.expand.once import pin_copies_aggregated
-    from cimgen.render import render_duckdb
 
     q = parse(COPIES)
     pinned = pin_copies_aggregated(q, ctx())
     assert "bp.scenario_id = '" in render_postgis(pinned)
-    con = open_fixture(SCHEMA, 0)
-    try:
-        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
-        after = con.execute(render_duckdb(pinned, SCHEMA).sql).fetchall()
-    finally:
-        con.close()
+    before, after = result_rows(duckdb_result, q), result_rows(duckdb_result, pinned)
     assert any(r[1] > r[3] for r in before)  # records of several scenarios per building
     assert after and all(r[1] == r[3] for r in after)
     grouped = parse(

@@ -10,7 +10,7 @@ import random
 from dataclasses import replace
 
 import pytest
-from expand_support import ctx
+from expand_support import Result, ctx, result_rows
 from test_expand import context, corpus_structures
 
 from cimgen import ast
@@ -93,23 +93,16 @@ JOIN cim_vector.project_scenario AS ps ON ST_Contains(ps.census_boundary, b.buil
 WHERE b.building_geometry_source = 'osm'"""
 
 
-def test_scoped_tables_met_through_an_unscoped_one_share_the_scenario() -> None:
-    from expand_support import SCHEMA
-
-    from cimgen.engines.duckdb import open_fixture
+def test_scoped_tables_met_through_an_unscoped_one_share_the_scenario(
+    duckdb_result: Result,
+) -> None:
     from cimgen.expand.distinct import tie_scopes
-    from cimgen.render import render_duckdb
 
     q = parse(MIXED)
     tied = tie_scopes(q, ctx())
     sql = render_postgis(tied)
     assert "ps.project_id = bp.project_id" in sql and "ps.scenario_id = bp.scenario_id" in sql
-    con = open_fixture(SCHEMA, 0)
-    try:
-        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
-        after = con.execute(render_duckdb(tied, SCHEMA).sql).fetchall()
-    finally:
-        con.close()
+    before, after = result_rows(duckdb_result, q), result_rows(duckdb_result, tied)
     assert any(r[3] != r[4] for r in before)  # rows of two scenarios side by side
     assert after and all(r[3] == r[4] for r in after)
     assert tie_scopes(tied, ctx()) == tied  # tied once
@@ -165,17 +158,15 @@ WHERE ST_Within(b.building_geometry, ps.census_boundary)
 GROUP BY census.sez2011"""
 
 
-def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_conditions() -> None:
+def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_conditions(
+    duckdb_result: Result,
+) -> None:
     """Issue 14, twelfth pass: a table met by a JOIN gets the tie in its ON; a comma join
     keeps its comma (its join count, and so the structure's counts and label) and gets
     the tie beside the WHERE condition that joins it, a pinned scenario copied as a pin;
     the result is the tied one."""
-    from expand_support import SCHEMA
-
-    from cimgen.engines.duckdb import open_fixture
     from cimgen.expand.distinct import tie_scopes
     from cimgen.features import extract_features
-    from cimgen.render import render_duckdb
 
     mixed_q = parse(MIXED)
     joined = tie_scopes(mixed_q, ctx())
@@ -196,11 +187,6 @@ def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_condit
     assert "ps.scenario_id = bp.scenario_id" not in sql
     before, after = extract_features(render_postgis(q)), extract_features(sql)
     assert (before.join_count, before.table_count) == (after.join_count, after.table_count)
-    con = open_fixture(SCHEMA, 0)
-    try:
-        mixed = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
-        rows = con.execute(render_duckdb(tied, SCHEMA).sql).fetchall()
-    finally:
-        con.close()
-    assert rows and rows != mixed
+    mixed, tied_rows = result_rows(duckdb_result, q), result_rows(duckdb_result, tied)
+    assert tied_rows and tied_rows != mixed
     assert tie_scopes(tied, ctx()) == tied  # tied once

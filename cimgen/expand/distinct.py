@@ -101,7 +101,7 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
                 continue
             fixed.add(root)
             extra.append(ast.BinaryOp("=", ast.Column(column, alias), given))
-    return _with_conditions(query, body, extra)
+    return with_conditions(query, body, extra)
 
 
 def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
@@ -214,7 +214,7 @@ def _item_names(item: ast.FromItem) -> set[str]:
     return {item.ref_name if isinstance(item, ast.TableRef) else item.alias}
 
 
-def _with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:
+def with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:
     """``query`` whose main block's WHERE also holds ``extra`` (AND-ed after it)."""
     if not extra:
         return query

@@ -45,7 +45,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
-from cimgen.expand.distinct import open_versions, version_columns
+from cimgen.expand.distinct import open_versions, version_columns, with_conditions
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import aggregated, base_table, block_refs, select_list_nodes, to_many
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
@@ -601,7 +601,7 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     for column in version_columns(ctx, info):
         if column not in info.scope or column in read:
             continue
-        if eq.classes.find((alias, column)) in fixed or _equated(body, alias, column):
+        if eq.classes.find((alias, column)) in fixed or (alias, column) in eq.classes.members():
             return query  # pinned, or tied to another scope (a CTE's buses of one scenario)
         projects = {
             getattr(lit, "value", None) for (a, c), lit in eq.pins if a == alias and c != column
@@ -609,25 +609,8 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
         value = _literal(_baseline(ctx, info, column, projects or None))
         if value is None:
             return query
-        cond = ast.BinaryOp("=", ast.Column(column, alias), value)
-        where = cond if body.where is None else ast.BinaryOp("AND", body.where, cond)
-        return replace(query, body=replace(body, where=where))
+        return with_conditions(query, body, [ast.BinaryOp("=", ast.Column(column, alias), value)])
     return query
-
-
-def _equated(body: ast.Select, alias: str, column: str) -> bool:
-    """Whether a condition of the block equates ``alias.column`` with another column."""
-    for cond in ast.block_conditions(body):
-        for n in ast.walk(cond):
-            if (
-                isinstance(n, ast.BinaryOp)
-                and n.op == "="
-                and isinstance(n.left, ast.Column)
-                and isinstance(n.right, ast.Column)
-                and (alias, column) in ((n.left.table, n.left.name), (n.right.table, n.right.name))
-            ):
-                return True
-    return False
 
 
 # ----------------------------------------------------------------------------- the step
