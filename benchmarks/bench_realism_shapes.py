@@ -172,7 +172,6 @@ from cimgen.check.purpose import _one_row_aliases
 from cimgen.expand import ExpansionContext
 from cimgen.expand.distinct import open_levels, open_versions
 from cimgen.expand.multiply import (
-    _ctes,
     base_table,
     block_refs,
     drop_raster_labels,
@@ -427,11 +426,11 @@ def _many(
     body: ast.Select, query: ast.Query, ctx: ExpansionContext
 ) -> tuple[list[str], dict[str, str]]:
     """The block's aliases, and those met to-many (``cimgen.expand.multiply.to_many``)."""
-    return to_many(body, _ctes(query), ctx)
+    return to_many(body, ast.ctes_by_name(query), ctx)
 
 
 def _base(ref: ast.TableRef, query: ast.Query, ctx: ExpansionContext) -> Any:
-    return base_table(ref, _ctes(query), ctx)
+    return base_table(ref, ast.ctes_by_name(query), ctx)
 
 
 def _pairs_named_as_subject(
@@ -440,8 +439,8 @@ def _pairs_named_as_subject(
     """COUNT(*) over a to-many join not named after the table met several per row
     (``over``: the key fan above which a link multiplies; see ``multiply.multiplies``); a
     count named after any table met more than once per row is what it says."""
-    _, many = to_many(body, _ctes(query), ctx, over)
-    _, met = to_many(body, _ctes(query), ctx, 1.0)
+    _, many = to_many(body, ast.ctes_by_name(query), ctx, over)
+    _, met = to_many(body, ast.ctes_by_name(query), ctx, 1.0)
     refs = {r.ref_name: r for f in body.from_ for r in _refs(f)}
     named = set()
     for b, a in met.items():
@@ -491,7 +490,7 @@ def _cte_unused(query: ast.Query) -> bool:
             if "*" in used:
                 continue
             for it in body.items:
-                name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+                name = ast.output_name(it)
                 if name and name not in used:
                     return True
     return False
@@ -503,7 +502,7 @@ def fifth_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     if _cte_unused(query):
         found.add("unused_cte_column")
     blocks = _blocks(query)
-    ctes = {c.name: c.query for n in ast.walk(query) if isinstance(n, ast.Query) for c in n.ctes}
+    ctes = ast.ctes_by_name(query)
     for q, body in blocks:
         names, many = _many(body, q, ctx)
         row_level = not body.group_by and not _aggregated(body)
@@ -591,7 +590,7 @@ def sixth_shapes(query: ast.Query, ctx: ExpansionContext) -> tuple[set[str], int
     conditions on a literal (attributes and places; not pins)."""
     found: set[str] = set()
     total = asked_conditions(query, ctx)
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for _, body in _blocks(query):
         asked = [(a, k) for a, k in literal_conditions(body, ctes, ctx) if k != "pin"]
         per_table = Counter(a for a, k in asked if k == "attribute")
@@ -699,7 +698,7 @@ def eighth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
 
 def _grouped_sources(body: ast.Select, query: ast.Query, ctx: ExpansionContext) -> dict[str, Any]:
     """alias -> the scoped base table of each grouped CTE or derived table the block reads."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     out: dict[str, Any] = {}
     stack: list[Any] = list(body.from_)
     while stack:
@@ -815,7 +814,7 @@ def _print_profile(label: Any, sqls: list[str]) -> None:
 def eighth_shapes_a(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     """The eighth pass (a)'s shapes (module docstring) of one row."""
     found: set[str] = set()
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for _, body in _blocks(query):
         for it in constant_aggregates(body, ctx, ctes):
             e = it.expr
@@ -856,7 +855,7 @@ def tenth_shapes_b(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     )
 
     found: set[str] = set()
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for _, body in _blocks(query):
         if point_windows(body, ctes):
             found.add("point_window")
@@ -901,7 +900,7 @@ def eleventh_shapes(query: ast.Query, question: str, ctx: ExpansionContext) -> s
     from cimgen.expand.once import pin_project_scenario, point_aggregates
 
     found: set[str] = set()
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     if any(point_aggregates(body, ctx, ctes) for _, body in _blocks(query)):
         found.add("point_aggregate")
     if pin_project_scenario(query, ctx) is not query:

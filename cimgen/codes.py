@@ -155,6 +155,7 @@ STR008: Final = _declare("STR008", "structure", "error", "aggregation matches th
 STR009: Final = _declare("STR009", "structure", "error", "MULTI_JOIN needs two joins")
 STR010: Final = _declare("STR010", "structure", "error", "complexity_score follows its formula")
 STR011: Final = _declare("STR011", "structure", "error", "counts within the training ranges")
+STR012: Final = _declare("STR012", "structure", "error", "every table is joined or nested")
 
 
 def lookup(code: str) -> Code:

@@ -24,6 +24,9 @@ from cimgen.models import FEATURE_NAMES, QueryFeatures, Stage1Record
 from cimgen.schema.model import Schema
 
 SPATIAL_SQL_TYPES = ("SPATIAL_JOIN", "SPATIAL_MEASUREMENT", "RASTER_VECTOR", "SPATIAL_CLUSTERING")
+# labels the sql_type rule (:func:`_derive_sql_type`) gives a query without nesting only
+# below two joins (two joins make it MULTI_JOIN)
+FLAT_SQL_TYPES = ("SIMPLE_SELECT", "AGGREGATION", "SPATIAL_MEASUREMENT")
 _SPATIAL_PREDICATES = {"predicates"}
 
 

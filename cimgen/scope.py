@@ -386,8 +386,7 @@ def _lookup(source: Source, name: str, schema: Schema, depth: int) -> Resolved:
             if found is not None:
                 return found
             continue
-        out = item.alias or (expr.name if isinstance(expr, ast.Column) else None)
-        if out == name:
+        if ast.output_name(item) == name:
             return (expr, scope)
     return None
 

@@ -20,6 +20,11 @@ SCHEMA = load_schema("cim_wizard")
 Result = Callable[[ast.Query], Any]  # the duckdb_result fixture: query -> pyarrow.Table
 
 
+def result_rows(duckdb_result: Result, query: ast.Query) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` on the fixture database (seed 0), as tuples in column order."""
+    return [tuple(r.values()) for r in duckdb_result(query).to_pylist()]
+
+
 @cache
 def demo_records() -> tuple[Stage1Record, ...]:
     """The bundled demo corpus's records (a tuple: shared, so not to be changed)."""

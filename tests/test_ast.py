@@ -98,3 +98,13 @@ def test_box_prefilters_are_left_out_and_the_rest_kept() -> None:
     join = plain.body.from_[0]
     assert isinstance(join.on, ast.FuncCall) and join.on.name.lower() == "st_dwithin"
     assert plain.body.where is query.body.where  # untouched parts are the same objects
+
+
+def test_walk_up_puts_every_node_after_its_children_in_field_order() -> None:
+    def post_order(node: Any) -> list[Any]:
+        return [n for c in every_field_child(node) for n in post_order(c)] + [node]
+
+    query = parse(SQL)
+    got, want = ast.walk_up(query), post_order(query)
+    assert len(got) == len(want) and all(a is b for a, b in zip(got, want, strict=True))
+    assert got[-1] is query and {id(n) for n in got} == {id(n) for n in ast.walk(query)}

@@ -183,6 +183,16 @@ def test_duckdb_timeout() -> None:
     assert ok.status == OK
 
 
+def test_duckdb_runner_runs_on_one_thread() -> None:
+    """The CPU-time limit and a seed's results assume one thread: on two, a float sum's last
+    digits and the rows a LIMIT keeps depend on the schedule (``cimgen bench`` gave another
+    agreement on a second run of one seed in CI)."""
+    con = open_fixture(SCHEMA, 0)
+    con.execute("SET threads = 2")
+    runner = DuckDBRunner(con, timeout_s=5.0)
+    assert runner.con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+
+
 def test_duckdb_time_limit_costs_no_thread_per_query() -> None:
     """One watchdog thread per runner, not a timer thread per query; a deadline that
     passes between queries interrupts nothing."""

@@ -9,12 +9,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from expand_support import Result, ctx
+from expand_support import Result, ctx, result_rows
 
 from cimgen import ast
 from cimgen.expand import expand
 from cimgen.expand.frame import BuildError, Pivots
-from cimgen.expand.multiply import _ctes
 from cimgen.expand.once import (
     container_pivots,
     drop_repeated_outputs,
@@ -30,6 +29,7 @@ from cimgen.expand.once import (
 )
 from cimgen.grammar import parse
 from cimgen.models import QueryFeatures
+from cimgen.render import render_postgis
 
 P = "ST_SetSRID(ST_MakePoint(9.2161, 45.4937), 4326)"
 
@@ -133,7 +133,7 @@ def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result
     q = parse(BUS_GROUPS)
     cte = q.ctes[0].query
     assert {r["n_grid_buses"] for r in duckdb_result(q).to_pylist()} == {1}
-    assert identity_groups(_body(cte), ctx(), _ctes(q))
+    assert identity_groups(_body(cte), ctx(), ast.ctes_by_name(q))
     assert said_twice(q, ctx()) == "a GROUP BY on what identifies one row"
     # the buses' lines per bus are several: a group of the bus's lines stays
     lines = parse(
@@ -146,7 +146,7 @@ def test_a_group_per_bus_number_in_one_scenario_is_refused(duckdb_result: Result
     assert not identity_groups(_body(lines), ctx(), {})
     # the bus number over every scenario is a group of several buses
     open_scope = parse(BUS_GROUPS.replace(" AND gb.scenario_id = 'proposed'", ""))
-    assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), _ctes(open_scope))
+    assert not identity_groups(_body(open_scope.ctes[0].query), ctx(), ast.ctes_by_name(open_scope))
     # per census zone, the lines it contains (s2_000586 of 2a85859's 1,000 rows, seed 1)
     zones = parse(
         "SELECT census.sez2011, COUNT(*) AS n_grid_lines "
@@ -427,7 +427,7 @@ def test_expanded_queries_say_each_reading_once(name: str) -> None:
         if q is None:
             continue
         built += 1
-        ctes = _ctes(q)
+        ctes = ast.ctes_by_name(q)
         assert said_twice(q, ctx()) is None, ast.render_sql(q) if hasattr(ast, "render_sql") else q
         for n in ast.walk(q):
             if isinstance(n, ast.Query) and isinstance(n.body, ast.Select):
@@ -435,3 +435,53 @@ def test_expanded_queries_say_each_reading_once(name: str) -> None:
                 assert not point_windows(n.body, ctes)
                 assert not rasters_read_twice(q, ctx())
     assert built >= 20
+
+
+COPIES = """SELECT b.building_geometry_source, COUNT(*) AS n_property_records,
+  AVG(bp.height) AS avg_height, COUNT(DISTINCT b.id) AS n_buildings
+FROM cim_vector.building AS b
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk
+GROUP BY b.building_geometry_source"""
+
+
+def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenario(
+    duckdb_result: Result,
+) -> None:
+    """Issue 14, twelfth pass: property records per building, one per project scenario,
+    counted and averaged over every scenario's copy; pinned to the pool's shared scenario,
+    each building counts once. A block that groups by the scenario is left."""
+    from cimgen.expand.once import pin_copies_aggregated
+
+    q = parse(COPIES)
+    pinned = pin_copies_aggregated(q, ctx())
+    assert "bp.scenario_id = '" in render_postgis(pinned)
+    before, after = result_rows(duckdb_result, q), result_rows(duckdb_result, pinned)
+    assert any(r[1] > r[3] for r in before)  # records of several scenarios per building
+    assert after and all(r[1] == r[3] for r in after)
+    grouped = parse(
+        COPIES.replace(
+            "GROUP BY b.building_geometry_source",
+            "GROUP BY b.building_geometry_source, bp.scenario_id",
+        ).replace(
+            "SELECT b.building_geometry_source,",
+            "SELECT b.building_geometry_source, bp.scenario_id,",
+        )
+    )
+    assert pin_copies_aggregated(grouped, ctx()) == grouped
+
+
+def test_a_scope_tied_to_a_cte_s_is_not_pinned_again() -> None:
+    """A line's scenario equated to a CTE's buses of one scenario is not pinned to the
+    shared scenario (it would contradict the CTE's pin: an empty result)."""
+    from cimgen.expand.once import pin_copies_aggregated
+
+    q = parse(
+        "WITH gbm AS (SELECT gb.project_id, gb.scenario_id, gb.voltage_kv, gb.bus_id "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'milan_navigli_2023' "
+        "AND gb.scenario_id = 'proposed') "
+        "SELECT gbm.voltage_kv, COUNT(*) AS n_grid_lines, AVG(gl.length_km) AS avg_length_km "
+        "FROM gbm JOIN cim_vector.grid_line AS gl ON gbm.bus_id = gl.to_bus "
+        "AND gbm.project_id = gl.project_id AND gbm.scenario_id = gl.scenario_id "
+        "GROUP BY gbm.voltage_kv"
+    )
+    assert pin_copies_aggregated(q, ctx()) == q

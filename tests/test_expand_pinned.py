@@ -6,9 +6,12 @@ database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from expand_support import SCHEMA, ctx
 
+from cimgen import ast
 from cimgen.engines.duckdb import open_fixture
 from cimgen.equalities import cte_pins
 from cimgen.expand.frame import BuildError
@@ -17,6 +20,7 @@ from cimgen.expand.pinned import (
     constant_aggregates,
     constant_subqueries,
     drop_constant_aggregates,
+    drop_fixed_aggregates,
     label_groups,
     settle_pins,
 )
@@ -36,10 +40,6 @@ def con():  # type: ignore[no-untyped-def]
     c = open_fixture(SCHEMA, 0)
     yield c
     c.close()
-
-
-def _ctes(q):  # type: ignore[no-untyped-def]
-    return {c.name: c.query for c in q.ctes}
 
 
 # --------------------------------------------------------------------------- item 1
@@ -89,6 +89,36 @@ def test_an_ordering_by_a_constant_aggregate_is_refused() -> None:
         drop_constant_aggregates(q, ctx())
 
 
+def test_one_helper_drops_fixed_aggregates_and_names_each_refusal() -> None:
+    # the finder is the caller's (pins, or a group's own row); the refusals are shared
+    sql = (
+        "SELECT gb.zone, MAX(gb.voltage_kv) AS v, COUNT(*) AS n FROM cim_vector.grid_bus AS gb "
+        "GROUP BY gb.zone"
+    )
+    grouped = parse(sql)
+
+    def named(*names: str) -> Callable[[ast.Select], list[ast.SelectItem]]:
+        return lambda body: [it for it in body.items if it.alias in names]
+
+    kept = drop_fixed_aggregates(grouped, named("v"), "why")
+    assert [it.alias for it in kept.body.items] == [None, "n"]  # type: ignore[union-attr]
+    with pytest.raises(BuildError, match=r"^left$"):
+        drop_fixed_aggregates(grouped, named("v", "n"), "why", no_aggregate="left")
+    with pytest.raises(BuildError, match=r"^why$"):
+        drop_fixed_aggregates(grouped, named("v", "n"), "why")
+    with pytest.raises(BuildError, match=r"^why$"):  # the ordering reads the dropped one
+        drop_fixed_aggregates(parse(sql + " ORDER BY v DESC"), named("v"), "why")
+    # a table read only by the dropped output serves nothing once it goes
+    joined = parse(
+        "SELECT gb.zone, COUNT(DISTINCT ps.project_name) AS names, COUNT(*) AS n "
+        "FROM cim_vector.grid_bus AS gb JOIN cim_vector.project_scenario AS ps "
+        "ON gb.project_id = ps.project_id AND gb.scenario_id = ps.scenario_id GROUP BY gb.zone"
+    )
+    assert drop_fixed_aggregates(joined, named("names"), "why") != joined
+    with pytest.raises(BuildError, match=r"^idle$"):
+        drop_fixed_aggregates(joined, named("names"), "why", joined_for="idle")
+
+
 # /tmp/m8: buses a two-step CTE pins to one project scenario, lines per project name
 PROJECT_GROUP = (
     "WITH selected_grid_buses AS (SELECT gb.in_service, gb.scenario_id, gb.project_id, "
@@ -107,10 +137,10 @@ PROJECT_GROUP = (
 
 def test_a_group_fixed_by_a_cte_pin_through_a_join_is_refused() -> None:
     q = parse(PROJECT_GROUP)
-    pins = cte_pins("grid_bus_metrics", _ctes(q))
+    pins = cte_pins("grid_bus_metrics", ast.ctes_by_name(q))
     assert sorted(pins) == ["project_id", "scenario_id"]  # through the first step
     assert fixed_groups(q.body, ctx()) == []  # one block's own filters do not fix it
-    assert len(fixed_groups(q.body, ctx(), _ctes(q))) == 1  # type: ignore[arg-type]
+    assert len(fixed_groups(q.body, ctx(), ast.ctes_by_name(q))) == 1  # type: ignore[arg-type]
     with pytest.raises(BuildError):
         drop_fixed_groups(q, ctx())
 
@@ -210,7 +240,7 @@ def test_an_in_on_a_pinned_column_and_a_scalar_of_the_pinned_row_are_refused() -
 
 def test_a_second_step_that_repeats_a_filter_says_it_once() -> None:
     q = parse(PROJECT_GROUP.replace("project.project_name", "gl.name"))
-    assert len(repeated_filters(q.body, _ctes(q))) == 1  # type: ignore[arg-type]
+    assert len(repeated_filters(q.body, ast.ctes_by_name(q))) == 1  # type: ignore[arg-type]
     sql = render_postgis(drop_repeated_filters(q))
     assert sql.count("in_service") == 3, sql  # selected by both steps, filtered by one
     assert "WHERE sgb.in_service" in sql and "WHERE gbm.in_service" not in sql
@@ -225,7 +255,7 @@ def test_a_tile_and_a_dataset_read_at_one_point_keep_their_link() -> None:
         f"FROM t, cim_raster.raster_model AS r WHERE ST_Intersects(r.rast, {point}) "
         f"AND ST_Intersects(t.rast, {point}) AND r.raster_type = 'DTM'"
     )
-    assert repeated_filters(q.body, _ctes(q)) == []  # type: ignore[arg-type]
+    assert repeated_filters(q.body, ast.ctes_by_name(q)) == []  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- items 4, 5
@@ -309,6 +339,37 @@ def test_groups_over_the_rows_at_one_point_are_refused(con) -> None:  # type: ig
     assert not point_groups(near.body, ctx(), {})  # type: ignore[arg-type]
 
 
+# lead, twelfth pass: 18 of 300 rows of a deployed-schema run on the shared Stage 1 sample
+# (s2_000007 of /tmp/dep1), here in the bundled schema's names
+P12 = "ST_SetSRID(ST_MakePoint(9.19, 45.478), 4326)"
+TILES_AVERAGED = (
+    "SELECT COUNT(*) AS n_dtm_tiles, AVG(d.min_elevation) AS avg_min_elevation, "
+    f"AVG(ST_Value(d.rast, {P12})) AS avg_ground_elevation_m "
+    "FROM cim_raster.dtm_raster AS d "
+    f"JOIN cim_raster.dsm_raster AS ds ON ST_Intersects(ds.rast, {P12}) "
+    f"WHERE ST_Intersects(d.rast, {P12})"
+)
+
+
+def test_a_summary_of_the_tiles_at_one_point_is_refused(con) -> None:  # type: ignore[no-untyped-def]
+    q = parse(TILES_AVERAGED)
+    ((n, avg_min, avg_value),) = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
+    # listed, the tile's reading at the point is one honest value (no group) ...
+    listed = parse(
+        f"SELECT d.min_elevation, ST_Value(d.rast, {P12}) AS ground_elevation_m "
+        f"FROM cim_raster.dtm_raster AS d WHERE ST_Intersects(d.rast, {P12})"
+    )
+    tile = con.execute(render_duckdb(listed, SCHEMA).sql).fetchall()
+    assert not point_groups(listed.body, ctx(), {})  # type: ignore[arg-type]
+    # ... which the summary repeats: the tile there (two where the point is on their edge,
+    # one reading a value), counted once per DSM tile met
+    assert 1 <= len(tile) <= 2 and n >= len(tile) and avg_value in {v for _, v in tile}
+    assert min(m for m, _ in tile) <= avg_min <= max(m for m, _ in tile)
+    assert point_groups(q.body, ctx(), {})  # type: ignore[arg-type]
+    with pytest.raises(BuildError):
+        settle_pins(q, ctx())
+
+
 # the read of 20 rows after the first fixes: one building by its ID, "per geometry source"
 LABEL_GROUP = (
     "SELECT b.building_geometry_source, COUNT(DISTINCT gb.id) AS n_grid_buses "
@@ -368,11 +429,11 @@ def test_a_clustering_of_the_rows_a_cte_cuts_at_one_point_is_refused() -> None:
         f"{point})) SELECT s.building_id, ST_ClusterDBSCAN(ST_Transform(s.building_geometry, "
         f"32632), eps := 150, minpoints := 5) OVER () AS cluster_id FROM sb AS s"
     )
-    assert point_groups(q.body, ctx(), _ctes(q))  # type: ignore[arg-type]
+    assert point_groups(q.body, ctx(), ast.ctes_by_name(q))  # type: ignore[arg-type]
     with pytest.raises(BuildError):
         settle_pins(q, ctx())
     near = parse(render_postgis(q).replace(f"ST_Intersects(b.building_geometry, {point})", "TRUE"))
-    assert not point_groups(near.body, ctx(), _ctes(near))  # type: ignore[arg-type]
+    assert not point_groups(near.body, ctx(), ast.ctes_by_name(near))  # type: ignore[arg-type]
 
 
 def test_a_step_at_the_point_beside_another_table_keeps_its_condition_outside() -> None:

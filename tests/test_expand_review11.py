@@ -7,9 +7,10 @@ its GROUP BY with no aggregate ("For each line name ..., compute the of ...").""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
-from expand_support import ctx
+from expand_support import Result, ctx, result_rows
 from test_expand import context, corpus_structures
 
 from cimgen import ast
@@ -92,23 +93,16 @@ JOIN cim_vector.project_scenario AS ps ON ST_Contains(ps.census_boundary, b.buil
 WHERE b.building_geometry_source = 'osm'"""
 
 
-def test_scoped_tables_met_through_an_unscoped_one_share_the_scenario() -> None:
-    from expand_support import SCHEMA
-
-    from cimgen.engines.duckdb import open_fixture
+def test_scoped_tables_met_through_an_unscoped_one_share_the_scenario(
+    duckdb_result: Result,
+) -> None:
     from cimgen.expand.distinct import tie_scopes
-    from cimgen.render import render_duckdb
 
     q = parse(MIXED)
     tied = tie_scopes(q, ctx())
     sql = render_postgis(tied)
     assert "ps.project_id = bp.project_id" in sql and "ps.scenario_id = bp.scenario_id" in sql
-    con = open_fixture(SCHEMA, 0)
-    try:
-        before = con.execute(render_duckdb(q, SCHEMA).sql).fetchall()
-        after = con.execute(render_duckdb(tied, SCHEMA).sql).fetchall()
-    finally:
-        con.close()
+    before, after = result_rows(duckdb_result, q), result_rows(duckdb_result, tied)
     assert any(r[3] != r[4] for r in before)  # rows of two scenarios side by side
     assert after and all(r[3] == r[4] for r in after)
     assert tie_scopes(tied, ctx()) == tied  # tied once
@@ -151,3 +145,48 @@ def test_a_cte_step_that_only_passes_rows_on_is_refused() -> None:
         )
     )
     assert refuse_pass_through_steps(narrowed) == narrowed
+
+
+COMMA = """SELECT census.sez2011, COUNT(*) AS n_property_records, AVG(bp.height) AS avg_height
+FROM cim_vector.building AS b
+JOIN cim_census.census_geo AS census ON ST_Within(b.building_geometry, census.geometry)
+JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk,
+  cim_vector.project_scenario AS ps
+WHERE ST_Within(b.building_geometry, ps.census_boundary)
+  AND b.building_geometry_source = 'osm'
+  AND ps.scenario_id = 'baseline'
+GROUP BY census.sez2011"""
+
+
+def test_a_scope_tie_goes_into_the_on_of_a_join_and_beside_a_comma_join_s_conditions(
+    duckdb_result: Result,
+) -> None:
+    """Issue 14, twelfth pass: a table met by a JOIN gets the tie in its ON; a comma join
+    keeps its comma (its join count, and so the structure's counts and label) and gets
+    the tie beside the WHERE condition that joins it, a pinned scenario copied as a pin;
+    the result is the tied one."""
+    from cimgen.expand.distinct import tie_scopes
+    from cimgen.features import extract_features
+
+    mixed_q = parse(MIXED)
+    joined = tie_scopes(mixed_q, ctx())
+    body = joined.body
+    assert isinstance(body, ast.Select) and isinstance(body.from_[0], ast.Join)
+    on = body.from_[0].on
+    assert on is not None and body.where == mixed_q.body.where  # type: ignore[union-attr]
+    said = render_postgis(replace(joined, body=ast.Select((ast.SelectItem(on),))))
+    assert "ps.project_id = bp.project_id" in said and "ps.scenario_id = bp.scenario_id" in said
+
+    q = parse(COMMA)
+    tied = tie_scopes(q, ctx())
+    body = tied.body
+    assert isinstance(body, ast.Select) and len(body.from_) == 2  # the comma stays
+    sql = render_postgis(tied)
+    # the scenario pinned on one side is a pin on the other (a pin is better than a tie)
+    assert "ps.project_id = bp.project_id" in sql and "bp.scenario_id = 'baseline'" in sql
+    assert "ps.scenario_id = bp.scenario_id" not in sql
+    before, after = extract_features(render_postgis(q)), extract_features(sql)
+    assert (before.join_count, before.table_count) == (after.join_count, after.table_count)
+    mixed, tied_rows = result_rows(duckdb_result, q), result_rows(duckdb_result, tied)
+    assert tied_rows and tied_rows != mixed
+    assert tie_scopes(tied, ctx()) == tied  # tied once

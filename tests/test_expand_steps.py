@@ -41,7 +41,7 @@ def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     query = multiply.drop_raster_labels(
         multiply.drop_repeated_pins(pinned.settle_pins(query, ctx)), ctx
     )
-    query = once.say_once(query, ctx)
+    query = distinct.tie_scopes(once.say_once(query, ctx), ctx)
     query = returns.trim_listing(returns.theme_aggregates(returns.drop_equal_outputs(query)), ctx)
     query = returns.refuse_repeated_listing(query, ctx)
     query = multiply.output_subject_key(
@@ -66,7 +66,7 @@ def _outcome(f, query: ast.Query, *args) -> ast.Query | str:  # type: ignore[no-
 
 def test_every_step_says_what_it_does_in_one_line() -> None:
     names = [s.__name__ for s in steps.STEPS]
-    assert len(names) == len(set(names)) == 23
+    assert len(names) == len(set(names)) == 24
     for s in steps.STEPS:
         doc = (s.__doc__ or "").strip()
         assert doc and "\n" not in doc, s.__name__

@@ -1300,3 +1300,126 @@ def test_a_joined_geometry_keeps_its_owner() -> None:
     )
     for question in _all(own):
         assert "'s geometry" not in question, question
+
+
+# ------------------------------------------------------------ twelfth pass (issue 14)
+
+
+def test_a_role_tells_two_copies_apart_without_other() -> None:
+    """A line's destination bus is the second grid_bus of the block: "with their
+    destination buses", never "with their destination other buses" (lead's read)."""
+    q = parse(
+        "SELECT gl.name, gb.name AS bus_name, grb.name AS bus_name_2, gl.length_km "
+        "FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id "
+        "AND gl.project_id = gb.project_id AND gl.scenario_id = gb.scenario_id "
+        "JOIN cim_vector.grid_bus AS grb ON gl.to_bus = grb.bus_id "
+        "AND gl.project_id = grb.project_id AND gl.scenario_id = grb.scenario_id "
+        "WHERE gl.project_id = 'milan_porta_garibaldi_2024' AND gl.scenario_id = 'proposed' "
+        "ORDER BY gl.length_km"
+    )
+    for question in _all(q):
+        assert "destination other" not in question and "other bus" not in question, question
+        assert "destination bus" in question, question
+        assert not missing(q, question), (missing(q, question), question)
+
+
+def test_a_building_s_own_properties_in_exists_are_its_own() -> None:
+    """EXISTS over the building's own property records (its building_id and lod equated)
+    reads "buildings with at most 80 residents", not "buildings that have another
+    building with at most 80 residents"; a bus near another bus is still "another"."""
+    own = parse(
+        "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
+        "WHERE b.building_geometry_source = 'osm' AND EXISTS (SELECT 1 "
+        "FROM cim_vector.building_properties AS bp WHERE b.building_id = bp.building_id "
+        "AND b.lod = bp.lod AND bp.n_people <= 80)"
+    )
+    for question in _all(own):
+        assert "another" not in question and "80 residents" in question, question
+        assert not missing(own, question), (missing(own, question), question)
+    other = parse(
+        "SELECT b.building_id FROM cim_vector.building AS b WHERE EXISTS (SELECT 1 "
+        "FROM cim_vector.building AS bu WHERE ST_DWithin(b.building_geometry::geography, "
+        "bu.building_geometry::geography, 150) AND b.id <> bu.id)"
+    )
+    for question in _all(other):
+        assert "another building" in question, question
+
+
+def test_a_limit_of_unordered_rows_is_said_in_the_noun_phrase() -> None:
+    """LIMIT without ORDER BY: "10 catasto buildings" (or "the first 10" in the stable
+    order by ID), never a trailing "..., only 10" / "..., first 10" after the sentence."""
+    bare = parse(
+        "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
+        "WHERE b.building_geometry_source = 'catasto' LIMIT 10"
+    )
+    for question in _all(bare):
+        assert re.search(r"\b10 (catasto )?buildings\b", question), question
+        assert not re.search(r", (only|first) 10[?.]$", question), question
+        assert not missing(bare, question), (missing(bare, question), question)
+    by_id = parse(
+        "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
+        "WHERE b.number_of_floors >= 6 ORDER BY b.id LIMIT 25"
+    )
+    for question in _all(by_id):
+        assert "the first 25 buildings" in question, question
+        assert not re.search(r", (only|first) 25[?.]$", question), question
+    scoped = parse(
+        "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'baseline' LIMIT 100"
+    )
+    for question in _all(scoped):
+        assert "baseline 100" not in question and "100 " in question, question
+
+
+def test_values_read_at_a_point_come_after_the_tiles_there() -> None:
+    """A raster tile listing at one point: the tiles and their place first, the values
+    "there" after them; never "Map the minimum surface elevation, surface and bare-earth
+    elevation at (x, y), and ... at that point of DSM tiles intersecting that point"."""
+    q = parse(
+        "SELECT dr.min_elevation, "
+        "ST_Value(dr.rast, ST_SetSRID(ST_Point(9.20052, 45.47363), 4326)) AS surface_elevation_m, "
+        "ST_Value(dtm.rast, ST_SetSRID(ST_MakePoint(9.20052, 45.47363), 4326)) "
+        "AS ground_elevation_m FROM cim_raster.dsm_raster AS dr "
+        "JOIN cim_raster.dtm_raster AS dtm "
+        "ON ST_Intersects(dtm.rast, ST_SetSRID(ST_MakePoint(9.20052, 45.47363), 4326)) "
+        "WHERE ST_Intersects(dr.rast, ST_SetSRID(ST_Point(9.20052, 45.47363), 4326)) "
+        "AND dr.max_elevation >= 120"
+    )
+    for question in _all(q):
+        point = question.index("(9.20052, 45.47363)")
+        assert point < question.index("elevation"), question
+        assert not missing(q, question), (missing(q, question), question)
+
+
+def test_a_scope_tie_beside_a_key_link_is_not_read_literally() -> None:
+    """A building's properties joined by their building_fk and tied to the project
+    scenario's scope (``distinct.tie_scopes``) are the buildings' own: never "with the
+    project's buildings where their internal ID is the reference"."""
+    q = parse(
+        "SELECT ps.project_name, COUNT(*) AS n_property_records, AVG(bp.height) AS avg_height "
+        "FROM cim_vector.building AS b JOIN cim_vector.project_scenario AS ps "
+        "ON ST_Within(b.building_geometry, ps.project_boundary) "
+        "JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk "
+        "AND bp.project_id = ps.project_id AND bp.scenario_id = ps.scenario_id "
+        "WHERE ST_DWithin(b.building_geometry::geography, "
+        "ST_SetSRID(ST_MakePoint(9.21687, 45.4813), 4326)::geography, 400) "
+        "GROUP BY ps.project_name"
+    )
+    pinned = parse(
+        open_text := (
+            "SELECT ps.project_name, COUNT(*) AS n_property_records, AVG(bp.height) AS h "
+            "FROM cim_vector.building AS b JOIN cim_vector.project_scenario AS ps "
+            "ON ST_Within(b.building_geometry, ps.census_boundary) "
+            "JOIN cim_vector.building_properties AS bp ON b.id = bp.building_fk "
+            "AND bp.project_id = ps.project_id "
+            "WHERE ps.scenario_id = 'baseline' AND bp.scenario_id = 'baseline' "
+            "GROUP BY ps.project_name"
+        )
+    )
+    assert "bp.project_id = ps.project_id" in open_text
+    for query in (q, pinned):
+        for question in _all(query):
+            assert "reference" not in question and "internal ID" not in question, question
+            assert "project's buildings" not in question, question
+            assert not missing(query, question), (missing(query, question), question)

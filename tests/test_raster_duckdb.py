@@ -208,6 +208,26 @@ def test_value_errors_like_postgis(con: Any) -> None:
         con.execute(duck_sql(utm))
 
 
+def test_value_index_binds_column_and_row_once_with_the_same_cells(con: Any) -> None:
+    """rst_value_index binds the cell's column and row once (issue 16, twelfth pass): at
+    cell centres, on grid lines and beyond every edge of two tiles per raster table it finds
+    the cell that the formula written out (each mention computed again) finds."""
+    for table in ("dtm_raster", "dsm_raster"):
+        rows = con.execute(
+            f"""WITH t AS (SELECT rast AS r FROM cim_raster.{table} ORDER BY id LIMIT 2),
+            p AS (SELECT r, ST_Point(r.upperleft_x + r.scale_x * i / 2.0,
+                                     r.upperleft_y + r.scale_y * j / 2.0) AS g
+                  FROM t, range(-3, 2 * r.width + 4) a(i), range(-3, 2 * r.height + 4) b(j))
+            SELECT rst_value_index(r, g, NULL),
+                   rst_cell_index(r, CAST(floor(rst_xr(r, ST_X(g))) AS BIGINT),
+                                  CAST(floor(rst_yr(r, ST_Y(g))) AS BIGINT))
+            FROM p"""
+        ).fetchall()
+        assert rows and all(a == b for a, b in rows), table
+        found = {a for a, _ in rows}
+        assert None in found and len(found) > 100, table  # outside and inside the tiles
+
+
 def _demo_raster_records(per_template: int) -> list[dict[str, Any]]:
     seen: Counter[str] = Counter()
     out = []

@@ -22,7 +22,7 @@ from cimgen.structure import (
     structural_violations,
     violation_counts,
 )
-from cimgen.structure.consistency import RULES, repair_and_filter
+from cimgen.structure.consistency import RULES, complexity_of, repair_and_filter
 from cimgen.structure.demo import demo_features
 from cimgen.structure.metadata import build_metadata, training_frame
 from cimgen.structure.synthesizers import DEFAULTS, load_config, resolve_params
@@ -49,7 +49,11 @@ def test_demo_and_real_features_are_consistent(stage1_sample: Path) -> None:
 
     real = features_frame(iter_features(read_stage1(stage1_sample), load_schema("cim_wizard")))
     assert len(real) > 20
-    assert violation_counts(real) == {}
+    # the sample's only break: a UNION ALL of two tables (no join) reads as two unjoined
+    # tables (STR012), since the expander builds no set operation to hold them
+    assert set(violation_counts(real)) <= {"STR012"}
+    (unjoined,) = (r for r in RULES if r.code == "STR012")
+    assert (real.loc[~unjoined.ok(real), "set_operation"] != "NONE").all()
 
 
 BREAKS = [  # (rule, a structure breaking only that rule)
@@ -97,6 +101,7 @@ BREAKS = [  # (rule, a structure breaking only that rule)
         },
     ),
     ("STR010", {"complexity_score": 4}),
+    ("STR012", {"table_count": 2, "schema_complexity": "SINGLE_SCHEMA"}),
 ]
 
 
@@ -127,6 +132,34 @@ def test_repair_fixes_derived_values_and_rejects_the_rest() -> None:
     assert violation_counts(fixed, ranges) == {}
     assert fixed.loc[0, "schema_complexity"] == "SINGLE_TABLE"
     assert fixed.loc[1, "complexity_score"] == 0
+
+
+def test_tables_beyond_the_joins_are_joined_not_comma_products() -> None:
+    """Three tables and one join would be ``FROM a JOIN b ON ..., c WHERE ...``: the repair
+    joins the third table (its link leaves the WHERE: one predicate fewer) and the
+    complexity follows; a flat label (two joins would make it MULTI_JOIN) gets one join and
+    drops the other tables; a HAVING keeps its one predicate; a CTE holds a table."""
+    base = {**QueryFeatures().to_dict(), "schema_complexity": "SINGLE_SCHEMA"}
+    spatial = {"sql_type": "SPATIAL_JOIN", "spatial_function_count": 1}
+    rows = [
+        {**base, **spatial, "primary_function_category": "predicates", "table_count": 3},
+        {**base, "table_count": 3, "predicate_count": 2, "schema_count": 2},
+        {**base, "table_count": 2, "predicate_count": 1, "aggregation": "GROUP_BY_HAVING"},
+        {**base, "table_count": 3, "join_count": 1, "cte_count": 1},  # the CTE holds one
+    ]
+    rows[0].update(join_count=1, predicate_count=4)
+    rows[1]["schema_complexity"] = "MULTI_SCHEMA"
+    for row in rows:
+        row["complexity_score"] = complexity_of(row)
+    fixed, report = repair_and_filter(pd.DataFrame(rows), {c: (0, 10) for c in NUMERIC_FEATURES})
+    assert report.repaired == {"STR012": 3} and report.rejected == {}
+    assert fixed["join_count"].tolist() == [2, 1, 1, 1]
+    assert fixed["table_count"].tolist() == [3, 2, 2, 3]
+    assert fixed["predicate_count"].tolist() == [3, 1, 1, 0]
+    assert fixed.loc[1, "schema_count"] == 2 and fixed.loc[1, "schema_complexity"] == "MULTI_SCHEMA"
+    assert fixed.loc[0, "complexity_score"] == complexity_of({**rows[0], "join_count": 2})
+    assert fixed.loc[0, "complexity_score"] > rows[0]["complexity_score"]
+    assert violation_counts(fixed) == {}
 
 
 def test_out_of_range_counts_are_clipped() -> None:

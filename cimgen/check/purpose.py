@@ -126,9 +126,10 @@ class _Block:
 
 def _blocks(subject: Subject, ctx: CheckContext) -> tuple[_Block, ...]:
     """Every SELECT block of the subject's query with its scope and role, outermost
-    first. Built once per query and kept on the subject: every rule asks for the blocks
-    of each candidate in turn, and rebuilding their scopes was half of the rules' CPU
-    (issue 16)."""
+    first; none where the subject has no parsed query (so a rule that only reads blocks
+    needs no guard of its own). Built once per query and kept on the subject: every rule
+    asks for the blocks of each candidate in turn, and rebuilding their scopes was half of
+    the rules' CPU (issue 16)."""
     q = subject.query
     if q is None:
         return ()
@@ -231,7 +232,7 @@ def check_unused_tables(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 found.append(
                     finding(PUR001, f"{a} is joined but nothing is asked of it; drop it or use it")
                 )
-    names = {c.name for c in _all_ctes(q)}
+    names = set(ast.ctes_by_name(q))
     read = {n.name for n in ast.walk(q) if isinstance(n, ast.TableRef) and n.schema is None}
     for name in sorted(names - read):
         found.append(finding(PUR001, f"CTE {name} is never read"))
@@ -247,10 +248,6 @@ def _joins(sel: ast.Select) -> list[ast.Join]:
             out.append(n)
             stack.extend((n.left, n.right))
     return out
-
-
-def _all_ctes(q: ast.Query) -> list[ast.CTE]:
-    return [n for n in ast.walk(q) if isinstance(n, ast.CTE)]
 
 
 # --------------------------------------------------------------------------- PUR002 / PUR003
@@ -332,9 +329,6 @@ def _probe_values(cs: list[_Constraint]) -> list[Any]:
 
 def check_predicates(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR002 contradictory, PUR003 redundant predicates on one column."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         by_col: dict[tuple[str | None, str], list[_Constraint]] = {}
@@ -388,9 +382,6 @@ def _base_column(e: ast.Expr, scope: Scope) -> SchemaColumn | None:
 
 def check_geometry_fit(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR004: a function whose result means nothing for the geometry type it gets."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         for call in _calls(b.select):
@@ -445,9 +436,6 @@ def _catalogue() -> Any:
 
 def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR005: aggregates over groups that hold one row by construction."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         sel = b.select
@@ -480,9 +468,6 @@ def check_group_of_one(subject: Subject, ctx: CheckContext) -> list[Finding]:
 
 def check_outer_join(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR006: the optional side of a LEFT JOIN filtered in WHERE (an inner join then)."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         optional: set[str] = set()
@@ -521,9 +506,6 @@ def _measure_of(e: ast.Expr) -> str | None:
 
 def check_alias_meaning(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR007: an output named for another quantity than it computes."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         for it in b.select.items:
@@ -568,9 +550,6 @@ def _one_row_aliases(sel: ast.Select, ctx: CheckContext) -> tuple[set[str], set[
 
 def check_constant_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR008: an output read only from a row the block pins, beside rows it does not."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         if b.role != "main":
@@ -703,7 +682,7 @@ def check_cte_columns(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 if isinstance(n, ast.Column) and (n.table is None or n.table in names)
             }
             for it in body.items:
-                name = it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else None)
+                name = ast.output_name(it)
                 if name and name not in used and it.expr not in body.group_by:
                     found.append(
                         finding(PUR012, f"CTE {cte.name} selects {name}; nothing reads it")
@@ -725,9 +704,6 @@ def _point_output(e: ast.Expr) -> tuple[str, ast.Expr] | None:
 
 def check_overlapping_outputs(subject: Subject, ctx: CheckContext) -> list[Finding]:
     """PUR013: WKT beside the longitude/latitude of the same geometry."""
-    q = subject.query
-    if q is None:
-        return []
     found: list[Finding] = []
     for b in _blocks(subject, ctx):
         fns: dict[Any, set[str]] = {}
@@ -763,7 +739,7 @@ def check_clustering_input(subject: Subject, ctx: CheckContext) -> list[Finding]
     if q is None:
         return []
     blocks = list(_blocks(subject, ctx))
-    ctes = {c.name for n in ast.walk(q) if isinstance(n, ast.Query) for c in n.ctes}
+    ctes = set(ast.ctes_by_name(q))
     found: list[Finding] = []
     for b in blocks:
         clusters = any(

@@ -204,7 +204,4 @@ def check_result(subject: Subject, ctx: CheckContext) -> list[Finding]:
 def _output_names(query: ast.Query) -> list[str]:
     if not isinstance(query.body, ast.Select):
         return []
-    return [
-        it.alias or (it.expr.name if isinstance(it.expr, ast.Column) else "?")
-        for it in query.body.items
-    ]
+    return [ast.output_name(it) or "?" for it in query.body.items]

@@ -257,7 +257,12 @@ MACROS: tuple[tuple[str, str, str], ...] = (
     # -- once per row, and a building x tile join reads ST_Value once per pair; here the
     # cell is found from the tile's scalar fields and read with one list_extract, so the
     # values are never copied. (For a computed raster, an ST_Clip, rst_value binds it once
-    # rather than evaluating it at each mention here.)
+    # rather than evaluating it at each mention here.) The column and row are bound once
+    # (a "let", inside the ELSE, so a non-point still meets its error first):
+    # rst_cell_index names each three times, and as text each copy of
+    # ``floor(rst_xr(r, ST_X(g)))`` was bound, optimised and evaluated again (issue 16,
+    # twelfth pass: 128 raster queries, EXPLAIN 8.8 -> 7.0 ms, run 18.6 -> 15.8 ms, rows
+    # identical).
     (
         "rst_value_index",
         "r, g, gsrid",
@@ -266,8 +271,9 @@ MACROS: tuple[tuple[str, str, str], ...] = (
         "THEN error('Attempting to get the value of a pixel with a non-point geometry') "
         "WHEN NOT rst_srid_check(r, gsrid) "
         "THEN error('Raster and geometry do not have the same SRID') "
-        "ELSE rst_cell_index(r, CAST(floor(rst_xr(r, ST_X(g))) AS BIGINT), "
-        "CAST(floor(rst_yr(r, ST_Y(g))) AS BIGINT)) END",
+        "ELSE list_transform([CAST(floor(rst_xr(r, ST_X(g))) AS BIGINT)], c -> "
+        "list_transform([CAST(floor(rst_yr(r, ST_Y(g))) AS BIGINT)], rw -> "
+        "rst_cell_index(r, c, rw))[1])[1] END",
     ),
     (
         "rst_column_value",

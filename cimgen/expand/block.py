@@ -11,7 +11,7 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
-from cimgen.expand.filters import Pred
+from cimgen.expand.filters import Pred, keep
 from cimgen.expand.frame import Frame, Item, column, pair_terms
 from cimgen.expand.names import Names
 from cimgen.expand.spatial import Spatial
@@ -108,12 +108,12 @@ class Block:
             fewer = self._passing.get((item.alias, len(preds) - 1)) if preds else None
             if fewer is not None:
                 last = preds[-1]
-                got = [i for i in fewer if last(s, i)]
+                got = keep(last, s, fewer)
             else:  # one predicate at a time on the rows the earlier ones kept: the same
                 # calls as all() per row, without a generator per row (issue 16)
                 got = list(s.estimation_rows())
                 for holds in preds:
-                    got = [i for i in got if holds(s, i)]
+                    got = keep(holds, s, got)
             self._passing[key] = got
         return got
 

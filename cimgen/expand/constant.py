@@ -187,10 +187,7 @@ def _without_table(query: ast.Query, alias: str) -> ast.Query:
             extra.append(ast.BinaryOp("=", ast.Column(head[1], head[0]), mine_pins[0]))
     where_parts = [c for c in ast.conjuncts(body.where) if c not in mine] if body.where else []
     where_parts += [c for c in moved if c not in mine] + extra
-    where: ast.Expr | None = None
-    for c in where_parts:
-        where = c if where is None else ast.BinaryOp("AND", where, c)
-    return replace(query, body=replace(body, from_=items, where=where))
+    return replace(query, body=replace(body, from_=items, where=ast.and_all(where_parts)))
 
 
 def _strip_on(

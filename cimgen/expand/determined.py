@@ -11,14 +11,10 @@ a block left with no aggregate, or ordered by a dropped output, is refused.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from cimgen import ast
 from cimgen.equalities import Equalities, block_equalities, inner_table_refs
 from cimgen.expand.context import ExpansionContext
-from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import _item_name, _map_selects
-from cimgen.expand.point import plain_aggregate
+from cimgen.expand.pinned import drop_fixed_aggregates
 
 TO_ONE = 1.05  # a key path's fan (right rows per left row) at most this meets one row
 _PER_ROW = {"COUNT", "MIN", "MAX", "AVG"}  # with one row, each is fixed (COUNT: distinct only)
@@ -112,17 +108,10 @@ def determined_aggregates(body: ast.Select, ctx: ExpansionContext) -> list[ast.S
 
 def drop_determined_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """Without the outputs :func:`determined_aggregates` finds; refused when none of the
-    block's aggregates is left or the ordering reads a dropped one."""
-    ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
-
-    def fix(body: ast.Select) -> ast.Select:
-        drop = determined_aggregates(body, ctx)
-        if not drop:
-            return body
-        keep = tuple(it for it in body.items if it not in drop)
-        aggregated = any(plain_aggregate(n) for it in keep for n in ast.walk(it.expr))
-        if not aggregated or any(_item_name(it) in ordered for it in drop):
-            raise BuildError("an aggregate the group's own row decides")
-        return replace(body, items=keep)
-
-    return _map_selects(query, fix)
+    block's aggregates is left or the ordering reads a dropped one
+    (:func:`cimgen.expand.pinned.drop_fixed_aggregates`)."""
+    return drop_fixed_aggregates(
+        query,
+        lambda body: determined_aggregates(body, ctx),
+        "an aggregate the group's own row decides",
+    )

@@ -101,7 +101,7 @@ def pin_scope(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
                 continue
             fixed.add(root)
             extra.append(ast.BinaryOp("=", ast.Column(column, alias), given))
-    return _with_conditions(query, body, extra)
+    return with_conditions(query, body, extra)
 
 
 def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
@@ -114,17 +114,32 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     scoped table's scope columns are equated with each other's (what :func:`pin_scope`
     does with a literal when one is pinned).
 
-    Not among the post-attempt steps (steps.STEPS) for now: its equalities, written in the
-    WHERE of a comma join, led SQLite's planner to a ~30 s plan for one 6,208-row listing
-    (CI's determinism test: SpatiaLite "planned" on one run, "ok" on the other). To return
-    once the equalities go into the join's ON and the SpatiaLite cost is measured."""
-    body = query.body
-    if not isinstance(body, ast.Select):
+    The equalities go into the ON of the join that meets the later table, or beside the
+    WHERE conditions of a comma join (:func:`_join_beside`; a comma made ``JOIN ... ON``
+    would change the join count the structure asked for, and with it the label: 1,000
+    CTGAN rows, seed 1, five counts 98.9 -> 97.9 %, labels 96.1 -> 94.6 %). SQLite plans
+    both alike: the ~30 s plan of one 6,208-row listing (CI's determinism test, main
+    e8c957c) came from the tie itself, in the ON as in the WHERE, and the SpatiaLite
+    rendering writes a tie with a planner hint (``render.spatialite_index.plan_ties``).
+
+    A step after ``once.say_once``, and a pin first where there is one
+    (:func:`pin_scope`): a project scenario say_once pinned to the shared scenario
+    ('baseline') puts the properties beside it there too (``bp.scenario_id =
+    'baseline'``), the rest is tied, and a bare output of a scope column this fixes goes
+    (it would read 'baseline' on every row). Tied before the pin, or tied where a pin
+    would do, a listing of buildings beside their project was refused as repeated
+    (``returns.repeated_listing`` reads the tie as a to-many link) and the expander built
+    another plan (1,000 CTGAN rows: labels 96.1 -> 95.3 %)."""
+    before = query.body
+    if not isinstance(before, ast.Select):
         return query
+    query = pin_scope(query, ctx)  # a pin is better than a tie where the query has one
+    body = query.body
+    assert isinstance(body, ast.Select)
     eq = block_equalities(body)
     same = eq.classes
     fixed = eq.fixed()
-    extra: list[ast.Expr] = []
+    ties: dict[str, list[ast.Expr]] = {}
     anchor: dict[str, tuple[str, str]] = {}
     first_table: str | None = None
     for ref in (r for item in body.from_ for r in inner_table_refs(item)):
@@ -141,13 +156,65 @@ def tie_scopes(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             if first == (alias, column) or root == other or (root in fixed and other in fixed):
                 continue
             same.union((alias, column), first)
-            extra.append(
+            ties.setdefault(alias, []).append(
                 ast.BinaryOp("=", ast.Column(column, alias), ast.Column(first[1], first[0]))
             )
-    return _with_conditions(query, body, extra)
+    for alias, conds in ties.items():
+        body = _join_beside(body, alias, conds)
+    if body is before:
+        return query
+    # a scope column this step fixes (the properties put in the project scenario
+    # once.pin_project_scenario pinned to 'baseline') says nothing as a bare output
+    was, now = block_equalities(before), block_equalities(body)
+    old_fixed, new_fixed = was.fixed(), now.fixed()
+    block: ast.Select = body
+
+    def constant(it: ast.SelectItem) -> bool:
+        e = it.expr
+        if not isinstance(e, ast.Column) or e.table is None:
+            return False
+        ref = _ref(block, e.table)
+        info = ctx.by_name.get(ref.qualified) if ref is not None else None
+        return (
+            info is not None
+            and e.name in info.scope
+            and now.classes.find((e.table, e.name)) in new_fixed
+            and was.classes.find((e.table, e.name)) not in old_fixed
+        )
+
+    items = tuple(it for it in body.items if not constant(it))
+    if items and len(items) < len(body.items):
+        body = replace(body, items=items)
+    return replace(query, body=body)
 
 
-def _with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:
+def _join_beside(body: ast.Select, alias: str, conds: list[ast.Expr]) -> ast.Select:
+    """``body`` with ``conds`` (equalities between table ``alias`` and tables before it)
+    in the ON of the inner join whose right side is ``alias`` when that join's left side
+    holds the tables ``conds`` name; else (a table met by a comma) after the WHERE
+    conditions that join it, as the comma join's other conditions are."""
+    others = {c.table for cond in conds for c in ast.walk(cond) if isinstance(c, ast.Column)}
+    others.discard(alias)
+    names = [_item_names(item) for item in body.from_]
+    at = next((i for i, n in enumerate(names) if alias in n), None)
+    if at is not None and others <= names[at]:
+        item = body.from_[at]
+        for cond in conds:
+            item = _join_on(item, alias, cond)
+        if item != body.from_[at]:
+            return replace(body, from_=(*body.from_[:at], item, *body.from_[at + 1 :]))
+    return replace(body, where=ast.and_all([*ast.conjuncts(body.where), *conds]))
+
+
+def _item_names(item: ast.FromItem) -> set[str]:
+    """The names columns use for every table and derived table of a FROM item, outer
+    joins included."""
+    if isinstance(item, ast.Join):
+        return _item_names(item.left) | _item_names(item.right)
+    return {item.ref_name if isinstance(item, ast.TableRef) else item.alias}
+
+
+def with_conditions(query: ast.Query, body: ast.Select, extra: list[ast.Expr]) -> ast.Query:
     """``query`` whose main block's WHERE also holds ``extra`` (AND-ed after it)."""
     if not extra:
         return query

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +56,35 @@ def metres(x0: float, y0: float, x1: float, y1: float) -> float:
     return math.hypot((x1 - x0) * EARTH_M_PER_DEG * k, (y1 - y0) * EARTH_M_PER_DEG)
 
 
+class Equals:
+    """Holds where a row's ``column`` equals ``value`` (a scope, pin, category, flag or
+    label). :meth:`keep` filters a list of rows with one lookup of the column: equalities
+    are most of the predicates ``Block.passing`` tests, ~1,300 rows per structure
+    (issue 16)."""
+
+    __slots__ = ("column", "value")
+
+    def __init__(self, column: str, value: Any) -> None:
+        self.column, self.value = column, value
+
+    def __call__(self, s: TableSample, i: int) -> bool:
+        return bool(s.value(i, self.column) == self.value)
+
+    def keep(self, s: TableSample, rows: Iterable[int]) -> list[int]:
+        """The ``rows`` (in order) where it holds."""
+        k, data, v = s.position(self.column), s.rows, self.value
+        return [i for i in rows if data[i][k] == v]
+
+
+def keep(holds: Holds, s: TableSample, rows: Iterable[int]) -> list[int]:
+    """The ``rows`` of ``s`` (in order) where ``holds``."""
+    if isinstance(holds, Equals):
+        return holds.keep(s, rows)
+    return [i for i in rows if holds(s, i)]
+
+
 def _eq(col: str, v: Any) -> Holds:
-    return lambda s, i: s.value(i, col) == v
+    return Equals(col, v)
 
 
 class Filters:

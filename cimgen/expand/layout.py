@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from cimgen.expand.core import Needs
+from cimgen.features import FLAT_SQL_TYPES
 from cimgen.models import QueryFeatures
 
 # CTE chains that read naturally (the second reads the first)
@@ -59,7 +60,6 @@ def needs_for(s: QueryFeatures, honour_label: bool = True) -> Needs:
 
 # labels the documented rule (docs/features.md) gives only to a query of one block with
 # fewer than two joins and no spatial join
-_FLAT = ("SIMPLE_SELECT", "AGGREGATION", "SPATIAL_MEASUREMENT")
 
 
 def label_room(s: QueryFeatures) -> tuple[QueryFeatures | None, bool]:
@@ -84,7 +84,7 @@ def label_room(s: QueryFeatures) -> tuple[QueryFeatures | None, bool]:
         # table's own average): dropping it costs the nesting count alone. A subquery on
         # another table keeps its counts -- the label gives way (NESTED_QUERY, EXP011).
         return replace(s, cte_count=0, subquery_count=0), True
-    if t in _FLAT and not nested and s.join_count >= 2:
+    if t in FLAT_SQL_TYPES and not nested and s.join_count >= 2:
         tables = min(s.table_count, 2)
         relaxed = replace(
             s, join_count=1, table_count=tables, schema_count=min(s.schema_count, tables)

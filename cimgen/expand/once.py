@@ -45,9 +45,9 @@ from typing import Any
 from cimgen import ast
 from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
-from cimgen.expand.distinct import open_versions, version_columns
+from cimgen.expand.distinct import open_versions, version_columns, with_conditions
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import _ctes, _own, base_table, block_refs, to_many
+from cimgen.expand.multiply import aggregated, base_table, block_refs, select_list_nodes, to_many
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
@@ -57,7 +57,9 @@ def point_windows(body: ast.Select, ctes: dict[str, ast.Query]) -> bool:
     """Does the block window rows whose every table is cut to one literal point (here, or
     in the CTE a table is read from)?"""
     refs = block_refs(body)
-    if not refs or not any(isinstance(n, ast.FuncCall) and n.over is not None for n in _own(body)):
+    if not refs or not any(
+        isinstance(n, ast.FuncCall) and n.over is not None for n in select_list_nodes(body)
+    ):
         return False
     here = at_point(body)
     for r in refs:
@@ -79,7 +81,7 @@ def drop_point_windows(query: ast.Query) -> ast.Query:
     goes. Refused where the ordering reads a window, where nothing else is returned, or
     where the block is a CTE's (its reader may read the window)."""
     body = query.body
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for n in ast.walk(query):
         if (
             isinstance(n, ast.Query)
@@ -116,7 +118,7 @@ def rasters_read_twice(query: ast.Query, ctx: ExpansionContext) -> bool:
     """Does the query read two raster tables of one kind (:func:`_kinds`), in any of its
     blocks? Both cover the same places (the DTM dataset and the DTM tiles at a point, or
     clipped to a census zone): the same values twice."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     reads: list[tuple[str, set[str], set[str]]] = []
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
@@ -383,7 +385,7 @@ def point_aggregates(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, as
     point and read by nothing else only multiplies nothing.
     :func:`cimgen.expand.pinned.point_values` sees row-level blocks only."""
     refs = block_refs(body)
-    own = _own(body)
+    own = select_list_nodes(body)
     if len(refs) < 2 or not (body.group_by or any(plain_aggregate(n) for n in own)):
         return False
     points = at_point(body)
@@ -562,6 +564,55 @@ def pin_project_scenario(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     return replace(query, body=replace(body, where=where, items=items))
 
 
+def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The main block with its one scoped table that is not the scope table itself (a
+    building's properties, one record per project scenario) pinned to one scenario where
+    the block aggregates over it and reads no scenario: "the average height and count
+    per k-means cluster" otherwise counts and averages every scenario's copy of each
+    building (lead's read, twelfth pass). The scenario is :func:`pin_project_scenario`'s
+    (the one every project the rows may meet has, most frequent in the column's literal
+    pool); left as is where none is shared or another scoped table (tied or pinned by
+    ``distinct``) is there."""
+    body = query.body
+    if not isinstance(body, ast.Select) or not aggregated(body):
+        return query
+    scoped = [
+        (r, info)
+        for r in block_refs(body)
+        if (info := ctx.by_name.get(r.qualified)) is not None and info.scope
+    ]
+    if len(scoped) != 1 or set(scoped[0][1].pk) <= set(scoped[0][1].scope):
+        return query
+    ref, info = scoped[0]
+    alias = ref.ref_name
+    eq = block_equalities(body)
+    fixed = eq.fixed()
+    read = {
+        n.name
+        for e in (
+            *(it.expr for it in body.items),
+            *body.group_by,
+            *(o.expr for o in query.order_by),
+            *([body.having] if body.having is not None else []),
+        )
+        for n in ast.walk(e)
+        if isinstance(n, ast.Column) and n.table == alias
+    }
+    for column in version_columns(ctx, info):
+        if column not in info.scope or column in read:
+            continue
+        if eq.classes.find((alias, column)) in fixed or (alias, column) in eq.classes.members():
+            return query  # pinned, or tied to another scope (a CTE's buses of one scenario)
+        projects = {
+            getattr(lit, "value", None) for (a, c), lit in eq.pins if a == alias and c != column
+        }
+        value = _literal(_baseline(ctx, info, column, projects or None))
+        if value is None:
+            return query
+        return with_conditions(query, body, [ast.BinaryOp("=", ast.Column(column, alias), value)])
+    return query
+
+
 # ----------------------------------------------------------------------------- the step
 
 
@@ -569,7 +620,7 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
     """Why the query reads one thing several ways or groups single rows (the refusals of
     the module docstring), or None; a window over the rows at one point aside
     (:func:`drop_point_windows`)."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
             continue
@@ -591,7 +642,7 @@ def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     why = said_twice(query, ctx)
     if why is not None:
         raise BuildError(why)
-    query = pin_project_scenario(query, ctx)
+    query = pin_copies_aggregated(pin_project_scenario(query, ctx), ctx)
     return drop_twin_counts(drop_point_windows(drop_repeated_outputs(query)), ctx)
 
 
@@ -601,6 +652,7 @@ __all__ = [
     "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
+    "pin_copies_aggregated",
     "pin_project_scenario",
     "point_aggregates",
     "point_windows",

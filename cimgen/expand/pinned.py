@@ -9,7 +9,8 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
 * :func:`constant_aggregates` -- ``COUNT(DISTINCT ps.project_name)`` of a pinned project
   (always 1), ``MAX(gb.voltage_kv)`` of buses pinned to 0.4 kV: an aggregate whose
   argument the pins fix. :func:`drop_constant_aggregates` drops it where another output
-  stays, and refuses the attempt otherwise.
+  stays, and refuses the attempt otherwise, through :func:`drop_fixed_aggregates` (which
+  drops the aggregates a group's own row decides too: :mod:`cimgen.expand.determined`).
 * :func:`constant_subqueries` -- ``EXISTS`` / ``IN`` whose every reference to the outer row
   is a pinned column (the pinned project's scenario asked about again: the same answer on
   every row), and a scalar subquery whose tables the outer pins fix to one row (it
@@ -36,6 +37,7 @@ applies (:func:`cimgen.equalities.pinned_equalities`) and the tables a pin fixes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from cimgen import ast
@@ -44,8 +46,6 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
-    _ctes,
-    _item_name,
     _map_selects,
     base_table,
     block_refs,
@@ -100,6 +100,42 @@ def constant_aggregates(
     return [it for it, arg in asked if _fixed(arg, pinned, one)]
 
 
+def drop_fixed_aggregates(
+    query: ast.Query,
+    find: Callable[[ast.Select], list[ast.SelectItem]],
+    why: str,
+    *,
+    no_aggregate: str | None = None,
+    joined_for: str | None = None,
+) -> ast.Query:
+    """``query`` without the outputs ``find`` names in each block: aggregates fixed by
+    construction (:func:`constant_aggregates`,
+    :func:`cimgen.expand.determined.determined_aggregates`). Refused with ``why`` where a
+    block keeps no output or the ordering reads a dropped one; with ``no_aggregate`` (else
+    ``why``) where a grouped block keeps no aggregate; with ``joined_for``, if given, where
+    a table the dropped outputs read serves nothing else in the block (:func:`_serves`)."""
+    ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
+
+    def fix(body: ast.Select) -> ast.Select:
+        drop = find(body)
+        if not drop:
+            return body
+        keep = tuple(it for it in body.items if it not in drop)
+        if not keep or any(ast.output_name(it) in ordered for it in drop):
+            raise BuildError(why)
+        if body.group_by and not any(plain_aggregate(n) for it in keep for n in ast.walk(it.expr)):
+            # "for each line name, compute the of ..." (lead's read, issue 14)
+            raise BuildError(no_aggregate or why)
+        out = replace(body, items=keep)
+        if joined_for is not None:
+            read = {a for it in drop for a in ast.tables_read(it.expr)}
+            if any(not _serves(out, a) for a in read):
+                raise BuildError(joined_for)
+        return out
+
+    return _map_selects(query, fix)
+
+
 def drop_constant_aggregates(
     query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
 ) -> ast.Query:
@@ -107,26 +143,14 @@ def drop_constant_aggregates(
     output, ordered by a dropped one, or with a table joined for nothing else (the
     project scenario joined by its key for ``COUNT(DISTINCT ps.project_name)``) is
     refused."""
-    ctes = _ctes(query) if ctes is None else ctes
-    ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
-
-    def fix(body: ast.Select) -> ast.Select:
-        drop = constant_aggregates(body, ctx, ctes)
-        if not drop:
-            return body
-        keep = tuple(it for it in body.items if it not in drop)
-        if not keep or any(_item_name(it) in ordered for it in drop):
-            raise BuildError("an aggregate of a value the query's pins fix")
-        if body.group_by and not any(plain_aggregate(n) for it in keep for n in ast.walk(it.expr)):
-            # "for each line name, compute the of ..." (lead's read, issue 14)
-            raise BuildError("a grouping left with no aggregate once the pins fix them")
-        out = replace(body, items=keep)
-        read = {a for it in drop for a in ast.tables_read(it.expr)}
-        if any(not _serves(out, a) for a in read):
-            raise BuildError("a table joined only for an aggregate the pins fix")
-        return out
-
-    return _map_selects(query, fix)
+    known = ast.ctes_by_name(query) if ctes is None else ctes
+    return drop_fixed_aggregates(
+        query,
+        lambda body: constant_aggregates(body, ctx, known),
+        "an aggregate of a value the query's pins fix",
+        no_aggregate="a grouping left with no aggregate once the pins fix them",
+        joined_for="a table joined only for an aggregate the pins fix",
+    )
 
 
 def _serves(body: ast.Select, alias: str) -> bool:
@@ -306,6 +330,7 @@ __all__ = [
     "constant_by_pins",
     "constant_subqueries",
     "drop_constant_aggregates",
+    "drop_fixed_aggregates",
     "label_groups",
     "settle_pins",
 ]

@@ -21,7 +21,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import _item_name, _own, base_table, block_refs, to_many
+from cimgen.expand.multiply import base_table, block_refs, select_list_nodes, to_many
 
 POINT_MAKERS = {"st_makepoint", "st_point"}
 _NESTED = ast.SUBQUERY_EXPRS
@@ -63,7 +63,7 @@ def point_values(
     """Outputs of a row-level block read only from rasters at one literal point, where the
     block's first table is not itself cut to that point: one value on every row."""
     refs = block_refs(body)
-    if len(refs) < 2 or body.group_by or any(plain_aggregate(n) for n in _own(body)):
+    if len(refs) < 2 or body.group_by or any(plain_aggregate(n) for n in select_list_nodes(body)):
         return []
     points = at_point(body)
     if refs[0].ref_name in points:
@@ -109,7 +109,7 @@ def read_per_row(query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Qu
         if not linked or any(c not in drop_conds for c in at):
             raise BuildError("a value read at one point beside per-row values")
     keep = tuple(it for it in body.items if it not in drop_items)
-    if not keep or any(_item_name(it) in ordered for it in drop_items):
+    if not keep or any(ast.output_name(it) in ordered for it in drop_items):
         raise BuildError("a value read at one point beside per-row values")
     new = replace(body, items=keep, where=ast.and_all([c for c in where if c not in drop_conds]))
     if point_values(new, ctx, ctes):
@@ -142,15 +142,19 @@ def point_groups(body: ast.Select, ctx: ExpansionContext, ctes: dict[str, ast.Qu
     """Does the block group, aggregate or window (a clustering, a rank) rows whose first
     table is cut to one literal point, here or in the CTE it reads (the buildings
     containing a point, per census area; DBSCAN of the lidar buildings at a point), no join
-    meeting several rows per row (the lines near that building are many)? A raster tile at
-    a point aside: its value there is one reading, not a group."""
+    meeting several rows per row (the lines near that building are many)? The raster tiles
+    at a point too, when aggregated or grouped (the DTM tiles intersecting a point are one
+    tile: their count and "average" value there are that tile's reading; lead, twelfth
+    pass); a window over them is :func:`cimgen.expand.once.point_windows`' (dropped, the
+    values stay)."""
     refs = block_refs(body)
-    own = _own(body)
+    own = select_list_nodes(body)
     windowed = any(isinstance(n, ast.FuncCall) and n.over is not None for n in own)
-    if not refs or not (body.group_by or windowed or any(plain_aggregate(n) for n in own)):
+    aggregated = bool(body.group_by) or any(plain_aggregate(n) for n in own)
+    if not refs or not (aggregated or windowed):
         return False
     info = base_table(refs[0], ctes, ctx)
-    if info is None or info.rasters or not first_at_point(body, ctes):
+    if info is None or (info.rasters and not aggregated) or not first_at_point(body, ctes):
         return False
     return not to_many(body, ctes, ctx)[1]  # no table met several per row widens them
 

@@ -16,11 +16,10 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.multiply import (
-    _ctes,
-    _item_name,
     _map_selects,
     block_refs,
     drop_unused_cte_columns,
+    passed_on,
 )
 from cimgen.expand.point import literal_point
 from cimgen.expand.theme import places
@@ -31,7 +30,7 @@ _NESTED = ast.SUBQUERY_EXPRS
 def _through(c: ast.Expr, alias: str, cte: ast.Select) -> ast.Expr | None:
     """``c`` (on the columns of ``alias``, a reader's name for the CTE ``cte``) written on
     the CTE's own columns; None where an output it reads is not a plain column."""
-    exprs = {_item_name(it): it.expr for it in cte.items}
+    exprs = {ast.output_name(it): it.expr for it in cte.items}
 
     def sub(n: Any) -> Any:
         if isinstance(n, ast.Column) and n.table == alias:
@@ -104,38 +103,34 @@ def repeated_filters(body: ast.Select, ctes: dict[str, ast.Query]) -> list[ast.E
 
 def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = None) -> ast.Query:
     """Without the conditions :func:`repeated_filters` finds (said once, in the CTE)."""
-    ctes = _ctes(query) if ctes is None else ctes
+    ctes = ast.ctes_by_name(query) if ctes is None else ctes
 
     def fix(body: ast.Select) -> ast.Select:
         drop = repeated_filters(body, ctes)
         if not drop:
             return body
-        where = None
-        for c in ast.conjuncts(body.where):
-            if c not in drop:
-                where = c if where is None else ast.BinaryOp("AND", where, c)
-        return replace(body, where=where)
+        return replace(
+            body, where=ast.and_all([c for c in ast.conjuncts(body.where) if c not in drop])
+        )
 
     return _map_selects(query, fix)
 
 
 def idle_steps(query: ast.Query) -> list[str]:
-    """CTEs that only pass another CTE's rows on: one CTE read, plain columns selected,
-    no condition, no grouping (a ``grid_line_metrics`` whose metrics went, or whose one
+    """CTEs that only pass another CTE's rows on (:func:`cimgen.expand.multiply.passed_on`
+    of a CTE) selecting plain columns (a ``grid_line_metrics`` whose metrics went, or whose one
     filter repeated the first step's)."""
     names = {c.name for c in query.ctes}
     out = []
     for c in query.ctes:
         b = c.query.body
+        if not isinstance(b, ast.Select):
+            continue
+        source = passed_on(b)
         if (
-            isinstance(b, ast.Select)
-            and len(b.from_) == 1
-            and isinstance(b.from_[0], ast.TableRef)
-            and b.from_[0].schema is None
-            and b.from_[0].name in names
-            and b.where is None
-            and not b.group_by
-            and not b.distinct
+            source is not None
+            and source.schema is None
+            and source.name in names
             and all(isinstance(it.expr, ast.Column) for it in b.items)
         ):
             out.append(c.name)

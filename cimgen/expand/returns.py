@@ -35,8 +35,6 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
     Links,
-    _ctes,
-    _item_name,
     aggregated,
     base_table,
     block_refs,
@@ -203,7 +201,7 @@ def grouped_outputs(
     """The aggregate outputs of grouped CTEs and derived tables the block reads: (alias,
     column) -> whether it is a count (a bus-level CTE's ``n_grid_lines`` and
     ``avg_max_loading_percent``); ``links``: the attempt's reading (its CTEs read once)."""
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
     sources: list[tuple[str, ast.Query]] = [
         (r.ref_name, ctes[r.name]) for r in block_refs(body) if r.schema is None and r.name in ctes
     ]
@@ -220,7 +218,7 @@ def grouped_outputs(
             continue
         for it in source.body.items:
             aggs = [x for x in ast.walk_own(it.expr) if _is_aggregate(x)]
-            name = _item_name(it)
+            name = ast.output_name(it)
             if aggs and name:
                 count = isinstance(it.expr, ast.FuncCall) and it.expr.name.upper() == "COUNT"
                 out[(alias, name)] = count
@@ -359,7 +357,7 @@ def trim_listing(
     >>> q = parse("SELECT l.name, l.len, l.kv, b.name AS bn, b.kv AS bkv, b.zone, "
     ...           "p.name AS pn FROM s.l AS l JOIN s.b AS b ON l.b = b.id "
     ...           "JOIN s.p AS p ON l.p = p.id")
-    >>> [_item_name(it) for it in trim_listing(q).body.items]
+    >>> [ast.output_name(it) for it in trim_listing(q).body.items]
     ['name', 'len', 'kv', 'bn', 'bkv', 'pn']
     """
     body = query.body
@@ -370,7 +368,7 @@ def trim_listing(
     if len(set().union(*(ast.tables_read(it.expr) for it in body.items))) < 2:
         return query
     first = _subject(body)
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
     refs = {r.ref_name: r for r in block_refs(body)}
 
     def attribute(e: ast.Column) -> bool:
@@ -465,7 +463,7 @@ def repeated_listing(query: ast.Query, ctx: ExpansionContext, links: Links | Non
         return False
     if len(block_refs(body)) < 3:
         return False
-    ctes = links.ctes(query) if links is not None else _ctes(query)
+    ctes = links.ctes(query) if links is not None else ast.ctes_by_name(query)
     _, many = many_links(body, ctes, ctx, links=links)
     _, met = many_links(body, ctes, ctx, 1.0, links)  # any second row: a bus's lines
     shown = set().union(*(ast.tables_read(it.expr) for it in body.items))

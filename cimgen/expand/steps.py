@@ -44,6 +44,11 @@ def pin_scope(query: ast.Query, reading: Links) -> ast.Query:
     return distinct.pin_scope(query, reading.ctx)
 
 
+def tie_scopes(query: ast.Query, reading: Links) -> ast.Query:
+    """Keep the scoped tables in one project scenario when none is pinned (in the ON)."""
+    return distinct.tie_scopes(query, reading.ctx)
+
+
 def equate_levels(query: ast.Query, reading: Links) -> ast.Query:
     """Equate the level of detail two joined tables share (``b.lod = bp.lod``)."""
     return distinct.equate_levels(query, reading.ctx)
@@ -168,6 +173,7 @@ STEPS: tuple[Step, ...] = (
     drop_repeated_pins,
     drop_raster_labels,
     say_once,
+    tie_scopes,
     drop_equal_outputs,
     theme_aggregates,
     trim_listing,

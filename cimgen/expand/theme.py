@@ -26,7 +26,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
-from cimgen.expand.multiply import _ctes, base_table, block_refs
+from cimgen.expand.multiply import base_table, block_refs
 from cimgen.expand.names import count_name
 
 _LITERAL_GEOMS = frozenset({"st_makepoint", "st_point", "st_makeenvelope", "st_geomfromtext"})
@@ -84,7 +84,7 @@ def literal_conditions(
 def asked_conditions(query: ast.Query, ctx: ExpansionContext) -> int:
     """How many conditions the query asks, all blocks together: each one on an attribute,
     and each distinct place once (two tiles read at one point ask one thing); pins aside."""
-    ctes = _ctes(query)
+    ctes = ast.ctes_by_name(query)
     attrs = 0
     for n in ast.walk(query):
         if isinstance(n, ast.Query) and isinstance(n.body, ast.Select):

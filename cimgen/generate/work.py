@@ -77,8 +77,7 @@ def init_worker(spec: WorkerSpec) -> None:
     from cimgen.engines.duckdb import open_fixture
 
     con = open_fixture(spec.schema, spec.fixture_seed, plant=spec.plant)
-    con.execute("SET threads = 1")  # one worker process per core
-    duck = DuckDBRunner(con, spec.check_options.timeout_s)
+    duck = DuckDBRunner(con, spec.check_options.timeout_s)  # one thread: one worker per core
     postgis = None
     if spec.postgis_dsn:
         from cimgen.engines.postgis import connect

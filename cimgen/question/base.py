@@ -376,6 +376,9 @@ class Reading:
     shaping: list[str] = field(default_factory=list)  # "grouped into DBSCAN clusters ..."
     order: list[Order] = field(default_factory=list)
     limit: str = ""
+    # the LIMIT of unordered rows, said before the noun: "10 LV buses", "the first 10
+    # buildings" (in the stable order by ID); never a trailing ", only 10"
+    counted: str = ""
     offset: str = ""
     distinct: bool = False
     labels: list[str] = field(default_factory=list)  # constant columns ("'DTM'")

@@ -488,16 +488,53 @@ class ConditionReader(GeometryReader):
     # ------------------------------------------------------------------ subqueries
 
     def exists(self, query: ast.Query, scope: BlockWords, negated: bool) -> Clause:
-        sub, _ = self.read_query(query, scope)
+        sub, sub_scope = self.read_query(query, scope)
+        about = scope.focus or scope.subject
+        own = about is not None and sub.singular == about.words.singular
+        if (
+            own
+            and not negated
+            and sub.filters
+            and not sub.links
+            and self._own_rows(query, sub_scope)
+        ):
+            # the rows' own records seen from another table (a building's properties, its
+            # building_id and lod equated): what they hold is the rows' own, "buildings
+            # with at most 80 residents", never "that have another building with ..."
+            # (lead's read, twelfth pass)
+            said = self.rel_list(sub.filters, nested=True)
+            return Clause(said, join_words([c.verb for c in sub.filters]))
         if negated:
             what = f"no {self.noun_phrase(sub, nested=True)}"
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
-        an = indefinite(what)
-        about = scope.focus or scope.subject
-        if about is not None and sub.singular == about.words.singular:
-            an = "another"  # a bus near a bus: "another bus within 100 m of them"
+        an = "another" if own else indefinite(what)  # a bus near a bus: "another bus ..."
         return Clause(f"that have {an} {what}", f"have {an} {what}")
+
+    def _own_rows(self, query: ast.Query, scope: BlockWords) -> bool:
+        """Whether a subquery's rows are the outer row's own: a correlation equates a
+        column of one inner table with the same column of an outer one of the same things
+        (``bp.building_id = b.building_id``), and no ``<>`` sets the two apart."""
+        body = query.body
+        if not isinstance(body, ast.Select):
+            return False
+        same = False
+        for c in ast.conjuncts(body.where):
+            if not (
+                isinstance(c, ast.BinaryOp)
+                and isinstance(c.left, ast.Column)
+                and isinstance(c.right, ast.Column)
+                and c.left.name == c.right.name
+            ):
+                continue
+            (a, da), (b, db) = self.resolve(c.left, scope), self.resolve(c.right, scope)
+            if a is None or b is None or (da == 0) == (db == 0):
+                continue
+            if c.op == "<>":
+                return False
+            inner, outer = (a, b) if da == 0 else (b, a)
+            same |= c.op == "=" and inner.words.singular == outer.words.singular
+        return same
 
     def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, _ = self._left(e.expr, scope)

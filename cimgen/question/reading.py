@@ -338,9 +338,11 @@ class QueryReader(ConditionReader):
     def order_limit(
         self, q: ast.Query, scope: BlockWords, reading: Reading, select: ast.Select | None
     ) -> None:
+        by_id = False
         for o in q.order_by:
             e = self.unalias(o.expr, scope, select)
             if o.direction != "DESC" and o is q.order_by[-1] and self._by_id(e, scope):
+                by_id = True
                 continue  # the rows in their stable order: "the first 10", not "... by ID"
             text, owner = self.np(e, scope)
             noun = qualify(text, owner)
@@ -374,6 +376,15 @@ class QueryReader(ConditionReader):
             reading.limit = self.expr(q.limit, scope)
         if q.offset is not None:
             reading.offset = self.expr(q.offset, scope)
+        n = reading.limit
+        if (
+            n.isdigit()
+            and n != "1"
+            and not (reading.order or reading.offset or reading.aggregate or reading.group)
+        ):
+            # "Can you analyse the LOD of 10 catasto buildings?", not "... of catasto
+            # buildings, only 10?" (lead's read, twelfth pass)
+            reading.counted = f"the first {n}" if by_id else n
 
     def _by_id(self, e: ast.Expr, scope: BlockWords) -> bool:
         """Whether ``e`` is the subject's own identifier (not its name): ordering by it
@@ -425,6 +436,8 @@ class QueryReader(ConditionReader):
         if context and r.context:
             # nested (a subquery's rows): the full form, which same_scenario can say once
             text = f"{text} {r.context}" if nested else in_context(text, r.context, r.context_form)
+        if r.counted and not singular and not nested:
+            text = f"{r.counted} {text}"  # "10 baseline buses in 'p'", not "baseline 10 ..."
         if r.filters:
             text += " " + self.rel_list(r.filters, nested)
         if r.shaping:
@@ -559,6 +572,8 @@ class QueryReader(ConditionReader):
         order = self.order_phrase(r)
         if inner and n:
             return ", ".join(p for p in (order, f"first {n}", skip) if p)
+        if r.counted:
+            return ", ".join(p for p in (order, skip) if p)  # said before the noun
         # not "at most 20": after a condition it reads as the condition's bound
         # ("window-to-wall ratio at least 0.2, at most 20": the lead's read of 8c79c29)
         lim = "only 1" if n == "1" else (self.pick((f"first {n}", f"only {n}")) if n else "")

@@ -279,6 +279,10 @@ class ScopeReader:
         for src in sources[1:]:
             link = self._find_link(src, placed, conds, refs, used, scope)
             link.outer = src.ref in outer
+            if link.role:
+                # the role tells the copies apart: "their destination buses", not
+                # "their destination other buses" (lead's read, twelfth pass)
+                src.words = _first_copy(src.words)
             if link.role and link.kind == "up":
                 # a role's table is not the subject's own: a line's destination bus has the
                 # zone the condition tests, not the line ("lines to HV buses", blind review)
@@ -333,6 +337,7 @@ class ScopeReader:
         used: set[int],
         scope: BlockWords,
     ) -> Link:
+        keyed: list[tuple[Link, list[tuple[int, ast.Column, ast.Column]]]] = []
         for to in reversed(placed):
             pairs = []
             for i, c in enumerate(conds):
@@ -349,8 +354,25 @@ class ScopeReader:
                         a, b = b, a
                     pairs.append((i, a, b))
             if pairs:
-                used.update(i for i, _, _ in pairs)
-                return self._key_link(src, to, [(a, b) for _, a, b in pairs])
+                keyed.append((self._key_link(src, to, [(a, b) for _, a, b in pairs]), pairs))
+        if keyed:
+            # keys to two tables (a building's properties: its building by building_fk, and
+            # the project scenario its scope is tied to): the rows' own thing is the link,
+            # and a tie of same-named columns to the other says "in that project scenario",
+            # not "where their internal ID is the reference" (lead's read, twelfth pass)
+
+            def tie(pairs: list[tuple[int, ast.Column, ast.Column]]) -> bool:
+                return all(a.name == b.name for _, a, b in pairs)
+
+            link, pairs = next(
+                ((k, p) for k, p in keyed if k.kind in ("same", "up") and not tie(p)),
+                next(((k, p) for k, p in keyed if not tie(p)), keyed[0]),
+            )
+            used.update(i for i, _, _ in pairs)
+            for other, tied in keyed:
+                if other is not link and tie(tied):
+                    used.update(i for i, _, _ in tied)
+            return link
         for to in reversed(placed):
             for i, c in enumerate(conds):
                 if i not in used and refs[i] == {src, to}:
@@ -659,6 +681,19 @@ class ScopeReader:
 
     def read_query(self, q: ast.Query, outer: BlockWords | None) -> tuple[Reading, BlockWords]:
         raise NotImplementedError
+
+
+_COPIES = ("other ", "third ", "fourth ")
+
+
+def _first_copy(words: TableWords) -> TableWords:
+    """``words`` without the "other" that a second copy of one table was given."""
+    for prefix in _COPIES:
+        if words.plural.startswith(prefix):
+            n = len(prefix)
+            short = words.short[n:] if words.short.startswith(prefix) else words.short
+            return TableWords(words.plural[n:], words.singular[n:], short)
+    return words
 
 
 # a role that says a direction in one word: the lines whose destination bus they are

@@ -118,6 +118,7 @@ class Voices:
         project 'p'`` + ``have height over 25 m``; the predicate is "" when there is none."""
         g = self.g
         text = " ".join([*g.adjectives, g.subject])
+        lead = f"{g.counted} " if g.counted else ""  # "Which 10 LV buses are in service"
         filters = list(g.filters)
         pred = ""
         if filters and not filters[-1].rel.startswith("where "):
@@ -126,9 +127,10 @@ class Voices:
             full = in_context(text, g.context, g.context_form)
             if not full.endswith(g.context):  # "Which baseline buildings are in 'p'"
                 noun, _, place = full.partition(" in '")
-                return noun, f"are in '{place}"
-            return text, "are " + re.sub(r"^for (.*) \((.*)\)$", r"in \1, \2", g.context)
-        text = in_context(text, g.context, g.context_form)
+                return lead + noun, f"are in '{place}"
+            pred = "are " + re.sub(r"^for (.*) \((.*)\)$", r"in \1, \2", g.context)
+            return lead + text, pred
+        text = lead + in_context(text, g.context, g.context_form)
         if filters:
             text += " " + self.r.rel_list(filters)
         if g.shaping:
@@ -151,7 +153,11 @@ class Voices:
         service of lines") and a joined table named in a value before its join ("distance
         to the line" of buses "with the lines from them": the lead's read of the fifth
         pass)."""
-        if _FORWARD.search(R) or "whether " in R:
+        if _FORWARD.search(R) or "whether " in R or _READ_AT.search(R):
+            # a value read at a place ("bare-earth elevation at (9.2, 45.47)") before the
+            # rows says the place before the rows that are there: "Map the minimum
+            # surface elevation, surface and bare-earth elevation at (x, y), and ... at that
+            # point of DSM tiles intersecting that point" (lead's read, twelfth pass)
             return True
         if re.search(r", plus [^,]*'s [^,]*$", R):
             # another table's value last, as its own: "the DTM tile's minimum" before "for
@@ -296,7 +302,7 @@ class Voices:
                 return (
                     f"{verb} the {top[0]} {self.np()} {top[1]}{self.extras()}{self.with_returns()}"
                 )
-            if g.limit and not g.order and not g.offset and r.chance(0.5):
+            if g.limit and not g.order and not g.offset and not g.counted and r.chance(0.5):
                 return f"{verb} {g.limit} {self.np()}{self.extras()}{self.with_returns()}"
             if R and r.chance(0.4) and not self.forward(R):
                 return f"{verb} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
@@ -456,6 +462,8 @@ class Voices:
             k = len(filters)
         first, rest = filters[:k], filters[k:]
         cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
+        if g.counted:
+            cond = f"{g.counted} {cond}"
         if first:
             cond += " " + r.rel_list(first)
         if g.shaping:
@@ -560,6 +568,7 @@ def _top(g: Reading) -> tuple[str, str] | None:
 
 
 _FORWARD = re.compile(r"\b(them|they|their|the other)\b")
+_READ_AT = re.compile(r"\bat (?:\(|that point\b|the point\b)|\bthere\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
 # (two words at most, never a list's "and": "distance to the line and LOD" names lines)
 _NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: (?!(?:and|or|plus|per|by)\b)[a-z]+)?)")

@@ -36,7 +36,7 @@ from cimgen.render.base import (
     quote_string,
 )
 from cimgen.render.spatialite_geo import SpatialiteGeography, widened
-from cimgen.render.spatialite_index import Lookup, conjuncts, plan_lookups
+from cimgen.render.spatialite_index import Lookup, conjuncts, plan_lookups, plan_ties
 from cimgen.schema.model import Schema
 from cimgen.scope import Scope
 
@@ -182,6 +182,8 @@ class SpatialiteRenderer(SpatialiteGeography):
         self.index_lookups = index_lookups
         # per SELECT block being rendered: its lookup plan and the conjuncts already served
         self._lookups: list[tuple[dict[int, Lookup], set[int]]] = []
+        # per SELECT block: its scope ties written with a planner hint (plan_ties)
+        self._ties: list[dict[int, ast.Expr]] = []
 
     # ------------------------------------------------------------------ names and literals
 
@@ -250,13 +252,16 @@ class SpatialiteRenderer(SpatialiteGeography):
     def select(self, s: ast.Select, parent: Scope | None, ctes: dict) -> str:
         # which join conjuncts of this block get an R*Tree lookup (spatialite_index.py)
         plan = {}
+        scope = self.scope_of(s, parent, ctes)
         if self.index_lookups:
-            plan = plan_lookups(s, self.scope_of(s, parent, ctes), spatialite_table_name)
+            plan = plan_lookups(s, scope, spatialite_table_name)
         self._lookups.append((plan, set()))
+        self._ties.append(plan_ties(s, scope, self.schema.relations))
         try:
             return super().select(s, parent, ctes)
         finally:
             self._lookups.pop()
+            self._ties.pop()
 
     def condition(self, node: object, scope: Scope | None) -> str:
         return super().condition(self._with_lookups(node, scope), scope)
@@ -265,13 +270,15 @@ class SpatialiteRenderer(SpatialiteGeography):
         return self.text(self._with_lookups(node, scope), scope)
 
     def _with_lookups(self, node: object, scope: Scope | None) -> object:
-        """``node`` with each planned lookup ANDed after its conjunct (as raw SQL)."""
-        if not self._lookups or not self._lookups[-1][0]:
+        """``node`` with each planned lookup ANDed after its conjunct (as raw SQL), and
+        each scope tie in its hinted form (:func:`plan_ties`)."""
+        ties = self._ties[-1] if self._ties else {}
+        if not self._lookups or not (self._lookups[-1][0] or ties):
             return node
         plan, done = self._lookups[-1]
         parts: list[object] = []
         for conjunct in conjuncts(node):
-            parts.append(conjunct)
+            parts.append(ties.get(id(conjunct), conjunct))
             lookup = plan.get(id(conjunct))
             if lookup is not None and id(conjunct) not in done:
                 done.add(id(conjunct))

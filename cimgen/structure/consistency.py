@@ -33,8 +33,9 @@ from cimgen.codes import (
     STR009,
     STR010,
     STR011,
+    STR012,
 )
-from cimgen.features import SPATIAL_SQL_TYPES, schema_complexity_for
+from cimgen.features import FLAT_SQL_TYPES, SPATIAL_SQL_TYPES, schema_complexity_for
 from cimgen.features import complexity_score as features_complexity
 from cimgen.models import NUMERIC_FEATURES, QueryFeatures
 
@@ -140,7 +141,32 @@ def _repair_complexity(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-# Order matters: repairs run first to last (complexity last, as it reads the others).
+def _unjoined(d: Row) -> Any:
+    """Tables a structure's joins and nesting cannot hold: each would be a comma product."""
+    return d["table_count"] - 1 - d["join_count"] - d["cte_count"] - d["subquery_count"]
+
+
+def _repair_unjoined(df: pd.DataFrame) -> pd.DataFrame:
+    """Join the tables a comma product would have held -- or, where the label allows one
+    join at most (FLAT_SQL_TYPES without nesting: two joins make the rule say MULTI_JOIN),
+    join one and drop the rest. ``predicate_count`` shrinks by the joins added (a comma
+    item's link is a WHERE leaf, a join's is in its ON; a GROUP_BY_HAVING keeps its HAVING
+    leaf); the schema count, schema complexity and complexity follow the new counts (their
+    rules ran before this one)."""
+    nested = df["cte_count"] + df["subquery_count"]
+    flat = df["sql_type"].isin(FLAT_SQL_TYPES) & (nested == 0)
+    wanted = df["join_count"] + _unjoined(df)
+    joins = np.where(flat, np.minimum(wanted, 1), wanted)
+    floor = np.where(df["aggregation"] == "GROUP_BY_HAVING", 1, 0)
+    df["predicate_count"] = np.maximum(df["predicate_count"] - (joins - df["join_count"]), floor)
+    df["join_count"] = joins
+    df["table_count"] = np.minimum(df["table_count"], 1 + joins + nested)
+    df["schema_count"] = np.minimum(df["schema_count"], df["table_count"])
+    return _repair_complexity(_repair_schema_complexity(df))
+
+
+# Order matters: repairs run first to last (complexity after the counts it reads; STR012,
+# which changes a count after it, recomputes the complexity itself).
 RULES: tuple[Rule, ...] = (
     Rule(
         STR001,
@@ -215,6 +241,17 @@ RULES: tuple[Rule, ...] = (
         "complexity_score equals the formula of docs/features.md",
         lambda d: d["complexity_score"] == complexity_of(d),
         _repair_complexity,
+    ),
+    Rule(
+        STR012,
+        "tables_are_joined",
+        "table_count <= 1 + join_count + cte_count + subquery_count: a table beyond the "
+        "joins and nesting would be a comma product (FROM a JOIN b ON ..., c WHERE ...), "
+        "which the Stage 1 corpora use only for pairs of one table and analysts rarely "
+        "write (the expander builds no set operation that could hold it); repaired into "
+        "joins (one join at most for a flat label, the other tables dropped)",
+        lambda d: _unjoined(d) <= 0,
+        _repair_unjoined,
     ),
 )
 RANGE_CODE = STR011  # counts outside the ranges seen in training (needs the ranges: not in RULES)

@@ -48,14 +48,15 @@ def demo_features(rows: int = 300, seed: int = 0) -> pd.DataFrame:
         tables = int(rng.integers(t_lo, t_hi + 1))
         schemas = 1 if tables == 1 else int(rng.integers(1, min(3, tables) + 1))
         joins = tables - 1
-        if sql_type != "MULTI_JOIN" and rng.random() < 0.1:
-            joins = max(tables - 2, 0)  # e.g. a second table in a scalar subquery
+        fewer = sql_type != "MULTI_JOIN" and rng.random() < 0.1
         ctes = subqueries = 0
         if sql_type == "NESTED_QUERY":
             ctes = int(rng.integers(0, 3))
             subqueries = int(rng.integers(1 if ctes == 0 else 0, 3))
         elif rng.random() < 0.08:
             ctes = 1
+        if fewer and ctes + subqueries:
+            joins = max(tables - 2, 0)  # a table of the CTE or subquery (STR012)
         functions = int(rng.integers(f_lo, f_hi + 1))
         if sql_type in ("SIMPLE_SELECT", "AGGREGATION") and rng.random() < 0.6:
             functions = 0

@@ -21,7 +21,7 @@ from cimgen.world.probe import (
     NEAR_PER_PIVOT,
     NEAR_RADIUS_M,
     ProbeLimits,
-    _geo,
+    geo_of_row,
     plain_columns,
     read_world,
 )
@@ -113,7 +113,7 @@ class PostgisProbe:
             )
             for r in rows:
                 if r[1] is not None:
-                    out[r[0]] = _geo(r)
+                    out[r[0]] = geo_of_row(r)
         return out
 
     def near(

@@ -103,6 +103,10 @@ class TableSample:
     def value(self, i: int, column: str) -> Any:
         return self.rows[i][self._pos[column]]
 
+    def position(self, column: str) -> int:
+        """Where ``column`` is in each of :attr:`rows`."""
+        return self._pos[column]
+
     def values(self, column: str) -> list[Any]:
         k = self._pos[column]
         return [r[k] for r in self.rows]

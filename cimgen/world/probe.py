@@ -238,7 +238,7 @@ class DuckDBProbe:
         """
         wanted = set(keys)
         return {
-            r[0]: _geo(r)
+            r[0]: geo_of_row(r)
             for r in self.con.execute(sql).fetchall()
             if r[0] in wanted and r[1] is not None
         }
@@ -298,7 +298,7 @@ def world_from_fixture(schema: Schema, con: Any, limits: ProbeLimits | None = No
     return read_world(schema, DuckDBProbe(con, schema), "fixture", limits or ProbeLimits())
 
 
-def _geo(r: Sequence[Any]) -> Geo:
+def geo_of_row(r: Sequence[Any]) -> Geo:
     """A Geo from a fact row (key, x, y, xmin, ymin, xmax, ymax, dimension, size)."""
     return Geo(
         float(r[1]),
