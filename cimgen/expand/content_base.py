@@ -103,6 +103,22 @@ _ADDITIVE = re.compile(
 )
 
 
+def pair_summary(block: Block) -> bool:
+    """Are the block's rows pairs: a joined table met several per row by a spatial link
+    (each census section once per neighbour within 300 m)? Then a SUM or AVG of a row's
+    own value counts it once per partner (``multiply.refuse_multiplied`` refuses it), and
+    what the pairs have to summarise is the link's own measure -- the distance between
+    them."""
+    return any(
+        it.link is not None
+        and it.link.path.kind == "spatial"
+        and it.mode != "left"
+        and not _many_to_one(it)
+        and not _pinned(block, it)
+        for it in block.frame.items[1:]
+    )
+
+
 def additive(item: Item, col: str) -> bool:
     """Does summing the column mean something (people, areas, counts -- not heights,
     elevations, ratios or years)?"""

@@ -20,6 +20,7 @@ from cimgen.expand.content_base import (
     climbed,
     count_noun,
     counted,
+    pair_summary,
     spatial_calls,
 )
 from cimgen.expand.frame import BuildError, Item, column, value
@@ -170,8 +171,13 @@ class Grouping(Outputs):
     ) -> None:
         """The subject's statistics (and a geometry's size, up to ``spatial_target``
         spatial calls); ``average``: the first an average, of a measure the corpus
-        averages when it averages any (a per-group CTE a row is compared against)."""
+        averages when it averages any (a per-group CTE a row is compared against). None
+        over pairs (:func:`pair_summary`): their link's measure is the aggregate."""
         subject = block.subject
+        if pair_summary(block):
+            # the pairs' summary is the distance between them (aggregate_of), not the
+            # rows' own values or sizes counted once per partner
+            return
         measures = [c for c in subject.info.measures if not _grouped(subject)]
         n = self.rng.choice((1, 1, 2))
         averaged = [c for c in measures if self.ctx.combos.aggregate(subject.table, c, "avg")]
