@@ -191,3 +191,50 @@ def test_pairs_are_summarised_by_the_distance_between_them() -> None:
             for n in sums:  # each reads both sides of the pair: the distance
                 assert len(ast.tables_read(n)) == 2, sql
     assert labels["SPATIAL_JOIN"] >= 28, labels
+
+
+def _census_summaries(n: int) -> ExpansionContext:
+    """A corpus of ``n`` copies of one summary that reads census sections (grouping by
+    their ACE) and aggregates only the building properties inside them."""
+    sql = (
+        "SELECT c.ace, SUM(bp.n_people) AS people FROM cim_census.census_geo c "
+        "JOIN cim_vector.building b ON ST_Within(b.building_geometry, c.geometry) "
+        "JOIN cim_vector.building_properties bp ON bp.building_id = b.building_id "
+        "GROUP BY c.ace"
+    )
+    return ExpansionContext.for_fixture(SCHEMA, _records(*[sql] * n))
+
+
+def test_an_unseen_aggregate_is_a_filler_only_with_evidence() -> None:
+    """A table leaves a query as a filler (its only contribution an aggregate or key the
+    corpus never writes) only when at least EVIDENCE (20) of the corpus's records that
+    read it group or aggregate (``Combinations.evidence``): a corpus that summarised
+    census sections 10 times without aggregating a census measure says little (branch
+    realism12b: the foreign world's 79 queries dropped two thirds of such tables, five
+    counts 81.25 -> 65.42 %); 30 times, it is what the user does."""
+    from cimgen.expand.build import Builder
+    from cimgen.expand.frame import Item
+    from cimgen.world.corpus import EVIDENCE
+
+    assert EVIDENCE == 20
+    few, many = _census_summaries(10), _census_summaries(30)
+    assert few.combos.summarising[CENSUS] == 10 and many.combos.summarising[CENSUS] == 30
+    assert not few.combos.evidence(CENSUS, "summary") and many.combos.evidence(CENSUS, "summary")
+    assert not many.combos.evidence(CENSUS, "cte")  # no CTE read census sections
+    cte = "WITH s AS (SELECT c.ace FROM cim_census.census_geo c) SELECT COUNT(*) FROM s"
+    with_cte = learn_corpus(SCHEMA, _records(*[cte] * EVIDENCE)).combinations()
+    assert with_cte.with_cte == {CENSUS: EVIDENCE} and with_cte.evidence(CENSUS, "cte")
+
+    def measured(ctx: ExpansionContext) -> int:
+        """Of 40 draws, how many give a census section's measure to aggregate."""
+        got = 0
+        for k in range(40):
+            content = Builder(GROUPED, ctx, random.Random(k), True).content
+            census = Item("c", ctx.table(CENSUS), 0)
+            got += bool(content.pick_measures(census, list(census.info.measures), 1))
+        return got
+
+    # without evidence a measure is always given (as without the corpus's summaries);
+    # with it, one the corpus never aggregates only by the unseen's chance 5 / (5 + 30)
+    assert measured(few) == 40
+    assert measured(many) <= 12

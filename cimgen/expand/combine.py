@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
-from cimgen.world.corpus import Combinations
+from cimgen.world.corpus import EVIDENCE, Combinations
 
 T = TypeVar("T")
 
@@ -118,9 +118,11 @@ def group_counts(ctx: ExpansionContext, keys: Sequence[tuple[str, str]]) -> list
 
 
 def grouped_counts(ctx: ExpansionContext, tables: Sequence[str]) -> list[int] | None:
-    """How often the corpus groups by a column of each of ``tables``."""
+    """How often the corpus groups by a column of each of ``tables``; None below
+    :data:`EVIDENCE` grouping records (too few to narrow a grouped CTE's subject to the
+    tables they group: the foreign corpus's 16)."""
     c = ctx.combos
-    return [c.grouped_by(t) for t in tables] if c.grouping else None
+    return [c.grouped_by(t) for t in tables] if c.grouping >= EVIDENCE else None
 
 
 def aggregate_counts(
@@ -140,9 +142,10 @@ def function_counts(
 
 
 def cluster_counts(ctx: ExpansionContext, tables: Sequence[str]) -> list[int] | None:
-    """How often the corpus clusters each of ``tables``' geometries."""
+    """How often the corpus clusters each of ``tables``' geometries; None below
+    :data:`EVIDENCE` clustering records (the foreign corpus's 2)."""
     c = ctx.combos
-    return [c.cluster(t) for t in tables] if c.clustering else None
+    return [c.cluster(t) for t in tables] if c.clustering >= EVIDENCE else None
 
 
 def unseen_summary(ctx: ExpansionContext, kind: str) -> float:
@@ -150,6 +153,12 @@ def unseen_summary(ctx: ExpansionContext, kind: str) -> float:
     c = ctx.combos
     observed = {"group": c.grouping, "aggregate": c.aggregating, "cluster": c.clustering}
     return c.unseen(observed[kind])
+
+
+def evidence(ctx: ExpansionContext, table: str, kind: str) -> bool:
+    """Has the corpus shown often enough what it does with ``table`` (``summary`` /
+    ``cte``: :meth:`Combinations.evidence`) for a table to leave a query as a filler?"""
+    return ctx.combos.evidence(table, kind)
 
 
 def never_aggregated(

@@ -110,8 +110,9 @@ class Grouping(Outputs):
     def pick_key(self, block: Block, keys: list[tuple[Item, str]]) -> tuple[Item, str] | None:
         """A group key: one the corpus groups by, in proportion to how often (one it
         never does with the chance :func:`combine.unseen_summary` leaves; None when the
-        corpus groups by none of ``keys`` and that chance does not come); the links'
-        keys first without the corpus ("per census section", "per building type of the
+        corpus groups by none of ``keys``, has shown enough summaries of their tables for
+        that to count (:func:`combine.evidence`) and that chance does not come); the
+        links' keys first without the corpus ("per census section", "per building type of the
         property record")."""
         linked = [k for k in keys if k[0] is not block.subject]
         counts = combine.group_counts(self.ctx, [(it.table, c) for it, c in keys])
@@ -123,25 +124,28 @@ class Grouping(Outputs):
             )
         weights = [1.0 + len(keys) / len(linked) * (k in linked) if linked else 1.0 for k in keys]
         unseen = combine.unseen_summary(self.ctx, "group")
-        if not any(counts) and self.rng.random() >= unseen:
-            return None  # the corpus groups by none of them
+        shown = any(combine.evidence(self.ctx, it.table, "summary") for it, _ in keys)
+        if not any(counts) and shown and self.rng.random() >= unseen:
+            return None  # the corpus groups by none of them, and it would have shown it
         return combine.choose(self.rng, keys, weights, counts, unseen)
 
     def pick_measures(self, item: Item, measures: list[str], n: int) -> list[str]:
         """Up to ``n`` of ``measures`` to aggregate: those the corpus aggregates on the
-        item's table by how often (one it never does only by the unseen's chance); a
-        random ``n`` without the corpus's aggregates."""
+        item's table by how often (one it never does only by the unseen's chance, and
+        none but those only where the corpus has shown enough summaries of the table,
+        :func:`combine.evidence`); a random ``n`` without the corpus's aggregates."""
         counts = combine.aggregate_counts(self.ctx, item.table, measures)
         if counts is None:
             self.rng.shuffle(measures)
             return measures[:n]
         unseen = combine.unseen_summary(self.ctx, "aggregate")
         seen = dict(zip(measures, counts, strict=True))
+        shown = combine.evidence(self.ctx, item.table, "summary")
         out: list[str] = []
         left = list(measures)
         while left and len(out) < n:
-            if not any(seen[c] for c in left) and self.rng.random() >= unseen:
-                break  # only measures the corpus never aggregates are left
+            if not any(seen[c] for c in left) and shown and self.rng.random() >= unseen:
+                break  # only measures the corpus never aggregates (and would have shown)
             c = combine.choose(self.rng, left, [1.0] * len(left), [seen[c] for c in left], unseen)
             out.append(c)
             left.remove(c)
@@ -239,7 +243,7 @@ class Grouping(Outputs):
             # a category of the parent; its name beside the block's key splits the groups
             # into ones of a row or two (review: "GROUP BY ... building id")
             c = self.parent_key(it)
-            if c is None and droppable(block, it) and not self.makes_label(block, it):
+            if c is None and self._leaves(block, it, "summary"):
                 self.drop(block, it)  # a key the corpus never groups by: no table for it
                 return
             if c is None and it is block.subject:
@@ -298,15 +302,17 @@ class Grouping(Outputs):
 
     def parent_key(self, it: Item) -> str | None:
         """The category of a parent item to add as a group key: one the corpus groups
-        by (by how often), else its first -- unless the corpus groups by none of them
-        and the unseen's chance does not let one through (None: the item is summarised
-        instead, or it leaves the block)."""
+        by (by how often), else its first -- unless the corpus groups by none of them,
+        has shown enough summaries of the table for that to count
+        (:func:`combine.evidence`) and the unseen's chance does not let one through
+        (None: the item is summarised instead, or it leaves the block)."""
         cats = list(it.info.categories)
         counts = combine.group_counts(self.ctx, [(it.table, c) for c in cats])
         if not cats or counts is None:
             return cats[0] if cats else None
         unseen = combine.unseen_summary(self.ctx, "group")
-        if not any(counts) and self.rng.random() >= unseen:
+        shown = combine.evidence(self.ctx, it.table, "summary")
+        if not any(counts) and shown and self.rng.random() >= unseen:
             return None
         return combine.choose(self.rng, cats, [1.0] * len(cats), counts, unseen)
 
@@ -323,12 +329,24 @@ class Grouping(Outputs):
         joined for ``COUNT(DISTINCT p.project_name)``; blind review of the tenth pass,
         "contrived") and nothing else depends on it: the table count is relaxed, recorded
         by the expansion. True when dropped."""
+        if not combine.evidence(self.ctx, it.table, "summary"):
+            return False  # too few of the corpus's summaries read it to call it a filler
         if not combine.never_aggregated(self.ctx, self.rng, it.table, columns, fn):
             return False
-        if not droppable(block, it) or self.makes_label(block, it):
+        if not self._leaves(block, it, "summary"):
             return False
         self.drop(block, it)
         return True
+
+    def _leaves(self, block: Block, it: Item, kind: str) -> bool:
+        """May ``it`` leave the block as a filler: :func:`droppable`, the honoured label
+        does not rest on it, and the corpus has shown enough of its queries of ``kind``
+        (:func:`combine.evidence`) for its contribution's absence to count?"""
+        return (
+            droppable(block, it)
+            and not self.makes_label(block, it)
+            and combine.evidence(self.ctx, it.table, kind)
+        )
 
     def drop_scope_only(self, block: Block) -> None:
         """Take out the joined items whose only contribution is a pin of their project
@@ -339,6 +357,8 @@ class Grouping(Outputs):
             own = [p for p in block.preds if p.item is it]
             if not own or any(p.kind != "scope" for p in own) or self.makes_label(block, it):
                 continue
+            if not combine.evidence(self.ctx, it.table, "cte"):
+                continue  # too few of the corpus's CTE queries read it to call it a filler
             it.used = False
             if droppable(block, it, own):
                 self.drop(block, it)

@@ -56,6 +56,11 @@ class CorpusFacts:
     grouping: int = 0
     aggregating: int = 0
     clustering: int = 0
+    # the records that could show what the user does with a table (see EVIDENCE): per
+    # table, those that read it and group or aggregate, and those that read it and have
+    # a CTE
+    summarising: Counter[str] = field(default_factory=Counter)
+    with_cte: Counter[str] = field(default_factory=Counter)
 
     @property
     def public_share(self) -> float:
@@ -84,6 +89,8 @@ class CorpusFacts:
             grouping=self.grouping,
             aggregating=self.aggregating,
             clustering=self.clustering,
+            summarising=dict(sorted(self.summarising.items())),
+            with_cte=dict(sorted(self.with_cte.items())),
         )
 
 
@@ -91,6 +98,15 @@ class CorpusFacts:
 # UNSEEN / (UNSEEN + observations): a corpus of ten thousand queries all but rules it out,
 # one of fifty leaves it about one choice in eleven (additive smoothing of the unseen)
 UNSEEN = 5.0
+
+# a table leaves a query as a filler (its only contribution an aggregate or a group key
+# the corpus never writes, or a pin of its scenario) only when at least EVIDENCE of the
+# corpus's records could have shown that contribution (Combinations.evidence): were the
+# user to write it in one of ten of them, twenty would show it with chance
+# 1 - 0.9 ** 20 = 88 %; in the 79-query foreign corpus no table reaches it (its 13
+# summaries of building properties), in the bundled corpus every table does (project
+# scenarios: 121 summaries), so a small corpus keeps the tables as without its summaries
+EVIDENCE = 20
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,8 @@ class Combinations:
     grouping: int = 0  # records with a GROUP BY
     aggregating: int = 0  # records aggregating a column
     clustering: int = 0  # records clustering a geometry
+    summarising: dict[str, int] = field(default_factory=dict)  # per table read, see EVIDENCE
+    with_cte: dict[str, int] = field(default_factory=dict)
 
     def subject(self, table: str) -> int:
         return self.subjects.get(table, 0)
@@ -152,6 +170,15 @@ class Combinations:
     def cluster(self, table: str) -> int:
         """How often the corpus clusters ``table``'s geometries."""
         return self.clusters.get(table, 0)
+
+    def evidence(self, table: str, kind: str) -> bool:
+        """Has the corpus shown often enough what it does with ``table`` for an absence to
+        count (:data:`EVIDENCE`)? ``kind`` ``summary``: its records that read the table and
+        group or aggregate (an aggregate or key of the table never written is then a
+        filler); ``cte``: its records that read the table and have a CTE (a join of it
+        there for a scenario pin alone)."""
+        seen = self.summarising if kind == "summary" else self.with_cte
+        return seen.get(table, 0) >= EVIDENCE
 
     def unseen(self, observations: int) -> float:
         """The chance left to a combination never seen in ``observations``."""
@@ -295,6 +322,11 @@ def _learn_summaries(
     out.grouping += bool(groups)
     out.aggregating += bool(aggs)
     out.clustering += bool(clusters)
+    tables = set(aliases.values())
+    if groups or aggs:
+        out.summarising.update(tables)
+    if any(kind == "CommonTableExpr" for kind, _ in nodes):
+        out.with_cte.update(tables)
 
 
 def _group_target(key: dict[str, Any], targets: list[dict[str, Any]]) -> Any:
