@@ -30,7 +30,7 @@ from cimgen.question.base import (
 )
 from cimgen.question.geometry import GeometryReader, _verb_s
 from cimgen.question.scope import qualify
-from cimgen.question.vocabulary import singular
+from cimgen.question.vocabulary import one_of
 
 _COUNT_WORDS = {
     ">": "more than",
@@ -325,8 +325,7 @@ class ConditionReader(GeometryReader):
         if things == noun or not isinstance(right, ast.Number) or op not in _COUNTED_WORDS:
             return ""
         if value == "1":
-            head, _, rest = things.partition(" ")
-            things = f"{singular(head)} {rest}".strip()
+            things = one_of(things)
         word = self.pick(_COUNTED_WORDS[op])
         return f"{word} {value} {things}".strip()
 
@@ -640,8 +639,7 @@ class ConditionReader(GeometryReader):
             ):
                 value = literal(right)
                 if value == "1":  # "more than 1 building", not "more than 1 buildings"
-                    head, _, rest = rows.partition(" ")
-                    rows = f"{singular(head)} {rest}".strip()
+                    rows = one_of(rows)
                 what = f"{_COUNT_WORDS[op]} {value} {rows}"
                 return Clause(f"with {what}", f"have {what}")
         return self.clause(c, scope)

@@ -35,6 +35,12 @@ GOAL_BODY_WORDS = 10
 # already: it gets the shortest frame of its voice ("What are ...", not "Can you tell me
 # ..."; "For X, ..." with all its conditions, not "Considering only X, ... among those ...")
 LONG_BODY_WORDS = 10
+# a question whose body, group filter and ordering would take more than this many words
+# says the group filter and the ordering in a short second sentence ("What are ... for
+# buildings with ...? Only use types with at least 5 buildings, highest count first."):
+# the blind review of the twelfth pass read one sentence that lists every column, filter,
+# join and the order as a run-on (natural 2.87)
+SPLIT_WORDS = 30
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -103,7 +109,20 @@ class Voices:
         self.r = r
         self.g = reading
         self.tone = tone if tone in _WEIGHTS else "DIRECT"
-        self.long = len(f"{self.np()} {self.returns()}".split()) > LONG_BODY_WORDS
+        body = len(f"{self.np()} {self.returns()}".split())
+        self.long = body > LONG_BODY_WORDS
+        # the group filter and the ordering said after the question (:meth:`second`)
+        self.later: list[str] | None = [] if self._run_on(body) else None
+
+    def _run_on(self, body: int) -> bool:
+        """Whether the sentence would run on: the body, the HAVING clauses and the
+        order / limit counted (without drawing from the seeded choices)."""
+        g = self.g
+        if not (g.having or g.order or g.limit) or g.arms:
+            return False
+        rest = sum(len(c.rel.split()) + 2 for c in g.having)
+        rest += sum(len(o.noun.split()) + 2 for o in g.order) + (2 if g.limit else 0)
+        return body + rest + 3 > SPLIT_WORDS
 
     def pick(self, options: tuple[str, ...] | list[str]) -> str:
         return self.r.pick(options)
@@ -223,7 +242,12 @@ class Voices:
         return "are" if n > 1 or " and " in self.returns() else "is"
 
     def tail(self, skip_limit: bool = False) -> str:
-        return "".join(", " + t for t in self.r.tail(self.g, skip_limit))
+        parts = self.r.tail(self.g, skip_limit)
+        if self.later is not None:  # windows stay with the values they compute
+            extra = len(self.g.extra)
+            self.later += parts[extra:]
+            parts = parts[:extra]
+        return "".join(", " + t for t in parts)
 
     def extras(self) -> str:
         return "".join(", " + e for e in self.g.extra)
@@ -232,7 +256,20 @@ class Voices:
         if not self.g.having:
             return ""
         who = self.g.group_plural or "groups"
+        if self.later is not None:
+            self.later.insert(0, f"only {who} {self.r.rel_list(self.g.having)}")
+            return ""
         return f", {self.pick(('only', 'keeping only'))} {who} {self.r.rel_list(self.g.having)}"
+
+    def second(self, text: str) -> str:
+        """A run-on's group filter and ordering, taken out of ``text``, as a short second
+        sentence: ``... first? Only use types with at least 5 buildings, highest count
+        first.``"""
+        if not self.later:
+            return text
+        rest = ", ".join(self.later)
+        end = "" if text.endswith(("?", ".")) else "."
+        return f"{text}{end} {rest[0].upper()}{rest[1:]}."
 
     def per(self) -> str:
         keys = " and ".join(self.g.group)
@@ -268,7 +305,7 @@ class Voices:
         for _ in range(TONES.index(self.tone)):  # one seed: other skeletons in other tones
             self.r.rng.random()
         if self.tone == "CONDITIONAL" and (g.filters or g.context):
-            return self.conditional()
+            return self.second(self.conditional())
         if g.group:
             shape = self.grouped
         elif g.counts_only and len(g.returns) == 1:
@@ -278,7 +315,7 @@ class Voices:
         else:
             shape = self.listing
         text = shape(voice)
-        return self.frame(text)
+        return self.second(self.frame(text))
 
     def frame(self, text: str) -> str:
         """The tone's frame around a finished sentence."""
@@ -388,11 +425,11 @@ class Voices:
         g, r = self.g, self.r
         R = self.returns()
         count = g.counts_only and len(g.returns) == 1
-        having = self.having()
         if voice == "question" and g.having and g.group_plural and r.chance(0.5):
             pred = " and ".join(c.verb for c in g.having)
             what = "how many there are" if count else f"what {self.be()} {self.theirs(R)}"
             return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
+        having = self.having()  # said here, or after the question (:meth:`second`)
         if count:
             np = self.np()
             # "Count lines, in 3 k-means clusters, per cluster", not "... clusters per cluster"
