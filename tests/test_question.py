@@ -126,8 +126,11 @@ def required(q: A.Query) -> list[str]:
 
 def missing(q: A.Query, question: str) -> list[str]:
     miss = [v for v in required(q) if v not in question]
-    if q.limit == A.Number("1") and "only the " in question and "1" in miss:
-        miss.remove("1")  # "only the one with the highest ...", "only the nearest to ..."
+    one = "only the " in question or re.search(r"(?i)\bwhich of the .+ (is|has|comes) ", question)
+    if q.limit == A.Number("1") and one and "1" in miss:
+        # "only the tallest", "only the nearest to ...", "which of the buildings ... is the
+        # tallest": one row, said as a superlative
+        miss.remove("1")
     descending = any(isinstance(n, A.OrderItem) and n.direction == "DESC" for n in A.walk(q))
     if descending and not any(w in question.lower() for w in _DESCENDING):
         miss.append("<a descending order>")
@@ -1355,14 +1358,16 @@ def test_a_building_s_own_properties_in_exists_are_its_own() -> None:
 
 
 def test_a_limit_of_unordered_rows_is_said_in_the_noun_phrase() -> None:
-    """LIMIT without ORDER BY: "10 catasto buildings" (or "the first 10" in the stable
-    order by ID), never a trailing "..., only 10" / "..., first 10" after the sentence."""
+    """LIMIT without ORDER BY: "any 10 catasto buildings", "a sample of 10" (or "the first
+    10" in the stable order by ID), never a trailing "..., only 10" / "..., first 10" after
+    the sentence, never "Which any 10 ..." (thirteenth pass)."""
     bare = parse(
         "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
         "WHERE b.building_geometry_source = 'catasto' LIMIT 10"
     )
     for question in _all(bare):
-        assert re.search(r"\b10 (catasto )?buildings\b", question), question
+        assert re.search(r"\b(any|a sample of) 10\b", question, re.I), question
+        assert not re.search(r"(?i)\b(which|among|for|the|all) (any|a sample)", question), question
         assert not re.search(r", (only|first) 10[?.]$", question), question
         assert not missing(bare, question), (missing(bare, question), question)
     by_id = parse(
@@ -1431,3 +1436,26 @@ def test_a_scope_tie_beside_a_key_link_is_not_read_literally() -> None:
             assert "reference" not in question and "internal ID" not in question, question
             assert "project's buildings" not in question, question
             assert not missing(query, question), (missing(query, question), question)
+
+
+def test_a_limit_of_one_is_a_superlative() -> None:
+    """ORDER BY x LIMIT 1 names the one row as a superlative: "which of the buildings ...
+    is the tallest", "comes first by name", "only the tallest"; never "only the one with
+    the lowest name" (the lead's read of the twelfth pass) nor "only 1"."""
+    tallest = parse(
+        "SELECT bp.building_id, bp.height, bp.area FROM cim_vector.building_properties AS bp "
+        "WHERE bp.type = 'residential' ORDER BY bp.height DESC LIMIT 1"
+    )
+    named = parse(
+        "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.in_service ORDER BY gb.name LIMIT 1"
+    )
+    for q, word in ((tallest, "tallest"), (named, "first by name")):
+        for question in _all(q):
+            assert word in question, question
+            assert "only 1" not in question and "lowest name" not in question, question
+            assert not missing(q, question), (missing(q, question), question)
+            assert not well_formed(question), (well_formed(question), question)
+    assert any(
+        re.match(r"Which of the residential buildings .*is the tallest", q) for q in _all(tallest)
+    )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import SUPERLATIVES, QueryReader, ordered_by
+from cimgen.question.reading import SUPERLATIVES, QueryReader, one_ranked, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -327,6 +327,14 @@ class Voices:
     def listing(self, voice: str) -> str:
         g, r = self.g, self.r
         R = self.returns()
+        if g.limit == "1" and len(g.order) == 1 and not g.offset:
+            return self.one(voice, R)
+        if _sample(g):  # "Can you list any 10 ...", not "Which any 10 ... are there"
+            if voice == "imperative":
+                verb = self.pick(_LIST_VERBS.get(self.tone, _LIST_VERBS["DIRECT"]))
+                return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
+            ask = self.pick(("Can you list", "Could you show me"))
+            return f"{ask} {self.np()}{self.with_returns()}{self.tail()}?"
         top = _top(g)
         lead = self._spatial_lead() if voice != "goal" else ""
         if voice == "imperative":
@@ -382,6 +390,34 @@ class Voices:
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
         return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
+
+    def one(self, voice: str, R: str) -> str:
+        """The one row a LIMIT 1 keeps, as a superlative: ``Which of the buildings in 'p'
+        is the tallest, and what are its area and LOD?`` (was "..., only the one with the
+        highest height")."""
+        g = self.g
+        ranked = one_ranked(g.order[0])
+        if ranked.startswith("one with "):  # "has the highest volume"
+            pred = f"has {ranked.removeprefix('one with ')}"
+        elif ranked.startswith(("first ", "last ")):
+            pred = f"comes {ranked}"
+        elif ranked.startswith(("latest ", "earliest ")):
+            pred = f"is the {ranked}"
+        elif ranked.startswith(("nearest ", "farthest ")):
+            pred = f"is {ranked}"
+        else:
+            pred = f"is the {ranked}"
+        body = f"which of the {self.np()}{self.extras()} {pred}{self.where()}"
+        its = ""
+        if R:
+            plain = not re.search(r"'s |\bwhether\b|\btheir\b|\bthem\b", R)
+            if voice == "question":
+                its = f", and what {self.be()} its {R}" if plain else f", showing {R}"
+            else:
+                its = f", and give its {R}" if plain else f", showing {R}"
+        if voice == "question":
+            return f"{body[0].upper()}{body[1:]}{its}?"
+        return f"{self.pick(('Find', 'Show me', 'Tell me'))} {body}{its}"
 
     def _and_their(self, R: str) -> str:
         if not R:
@@ -492,15 +528,21 @@ class Voices:
     def conditional(self) -> str:
         """``If we only look at <subject and the first half of its conditions>, <a question
         about the rest>?``"""
-        g, r = self.g, self.r
+        g = self.g
         filters = list(g.filters)
+        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
+        if g.counted and not _sample(g):
+            cond = f"{g.counted} {cond}"
+        elif g.counted:  # not "Among any 10 buildings with ...": the LIMIT comes last
+            return f"{self._conditional(filters, cond)} {_upper_first(g.counted)} will do."
+        return self._conditional(filters, cond)
+
+    def _conditional(self, filters: list[Clause], cond: str) -> str:
+        g, r = self.g, self.r
         k = len(filters) // 2 if g.context else max(1, len(filters) // 2)
         if self.long:  # "For X with A and B, what ...": not "... among those with B"
             k = len(filters)
         first, rest = filters[:k], filters[k:]
-        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
-        if g.counted:
-            cond = f"{g.counted} {cond}"
         if first:
             cond += " " + r.rel_list(first)
         if g.shaping:
@@ -609,6 +651,15 @@ _READ_AT = re.compile(r"\bat (?:\(|that point\b|the point\b)|\bthere\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
 # (two words at most, never a list's "and": "distance to the line and LOD" names lines)
 _NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: (?!(?:and|or|plus|per|by)\b)[a-z]+)?)")
+
+
+def _sample(g: Reading) -> bool:
+    """Whether the rows are any N of them (a LIMIT without an ORDER BY)."""
+    return g.counted.startswith(("any ", "a sample of "))
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _they(R: str) -> str:
