@@ -41,6 +41,8 @@ LONG_BODY_WORDS = 10
 # the blind review of the twelfth pass read one sentence that lists every column, filter,
 # join and the order as a run-on (natural 2.87)
 SPLIT_WORDS = 30
+# the most words such a second sentence may take, as counted before it is said
+SECOND_WORDS = 18
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -110,9 +112,39 @@ class Voices:
         self.g = reading
         self.tone = tone if tone in _WEIGHTS else "DIRECT"
         body = len(f"{self.np()} {self.returns()}".split())
-        self.long = body > LONG_BODY_WORDS
         # the group filter and the ordering said after the question (:meth:`second`)
         self.later: list[str] | None = [] if self._run_on(body) else None
+        # the rows' own conditions said after the question when they would make it run on:
+        # "List buildings in 'p', showing area and LOD. Only those with height over 20 m
+        # and at least 3 floors, largest first."
+        self.only = ""
+        if self._moves_filters(body):
+            g = reading
+            who = "those" if not g.aggregate else " ".join([*g.adjectives, g.subject])
+            self.only = f"only {who} {self.r.rel_list(g.filters)}"
+            g.filters = []
+            self.later = self.later if self.later is not None else []
+            body = len(f"{self.np()} {self.returns()}".split())
+        self.long = body > LONG_BODY_WORDS
+
+    def _moves_filters(self, body: int) -> bool:
+        """Whether the rows' conditions go to a second sentence: two or more of them, eight
+        words or more, in a question that would run on; not with a group filter (two
+        "only"s), a count (its conditions are what it counts) or the CONDITIONAL tone
+        (it leads with them)."""
+        g = self.g
+        if self.tone == "CONDITIONAL" or g.having or g.arms or g.counted or len(g.filters) < 2:
+            return False
+        if g.counts_only and len(g.returns) == 1:
+            return False
+        if g.rasters:  # a tile's value "there" needs the place said before it
+            return False
+        said = sum(len(c.rel.split()) for c in g.filters)
+        rest = sum(len(o.noun.split()) + 2 for o in g.order) + (2 if g.limit else 0)
+        # a second sentence of at most SECOND_WORDS: "Only those ..., largest first."
+        if said < 8 or said + rest + 2 > SECOND_WORDS:
+            return False
+        return body + rest + 3 > SPLIT_WORDS
 
     def _run_on(self, body: int) -> bool:
         """Whether the sentence would run on: the body, the HAVING clauses and the
@@ -265,9 +297,11 @@ class Voices:
         """A run-on's group filter and ordering, taken out of ``text``, as a short second
         sentence: ``... first? Only use types with at least 5 buildings, highest count
         first.``"""
-        if not self.later:
+        if not self.later and not self.only:
             return text
-        rest = ", ".join(self.later)
+        rest = ", ".join([self.only, *(self.later or [])] if self.only else self.later or [])
+        if rest.startswith("by "):  # "Sorted by name.", not a bare "By name."
+            rest = f"sorted {rest}"
         end = "" if text.endswith(("?", ".")) else "."
         return f"{text}{end} {rest[0].upper()}{rest[1:]}."
 
