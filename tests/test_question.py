@@ -374,6 +374,28 @@ def test_stage1_samples_read_at_human_length() -> None:
     assert words[int(0.9 * len(words))] <= 45, words
 
 
+RUN_ON_PARTS, RUN_ON_WORDS = 8, 36
+
+
+def _parts(q: A.Query) -> int:
+    """What a question has to say: the SELECT items, the AND / OR leaves of every WHERE and
+    HAVING, the joins and the ORDER BY items of the whole query."""
+    n = 0
+    for node in A.walk(q):
+        if isinstance(node, A.Select):
+            n += len(node.items)
+            stack = [c for c in (node.where, node.having) if c is not None]
+            while stack:
+                c = stack.pop()
+                if isinstance(c, A.BinaryOp) and c.op in ("AND", "OR"):
+                    stack += [c.left, c.right]
+                else:
+                    n += 1
+        elif isinstance(node, A.Join | A.OrderItem):
+            n += 1
+    return n
+
+
 def test_expansions_are_faithful_and_distinct() -> None:
     """Queries as the expander builds them: every question faithful and well formed, and
     >= 90% distinct questions over distinct queries."""
@@ -394,6 +416,11 @@ def test_expansions_are_faithful_and_distinct() -> None:
         question = ask(e.query, SCHEMA, s.question_tone, i)
         assert not missing(e.query, question), (missing(e.query, question), question)
         assert not well_formed(question), question
+        # no run-on: a question about at most RUN_ON_PARTS outputs, conditions, joins and
+        # orderings says it in a first sentence of at most RUN_ON_WORDS (thirteenth pass)
+        first = sentences(question)[0]
+        if _parts(e.query) <= RUN_ON_PARTS:
+            assert len(first.split()) <= RUN_ON_WORDS, question
         by_query[e.query] = question
     assert len(by_query) > 250
     assert len(set(by_query.values())) / len(by_query) >= 0.9

@@ -42,7 +42,7 @@ LONG_BODY_WORDS = 10
 # join and the order as a run-on (natural 2.87)
 SPLIT_WORDS = 30
 # the most words such a second sentence may take, as counted before it is said
-SECOND_WORDS = 18
+SECOND_WORDS = 20
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -139,10 +139,11 @@ class Voices:
             return False
         if g.rasters:  # a tile's value "there" needs the place said before it
             return False
-        said = sum(len(c.rel.split()) for c in g.filters)
+        said = len(self.r.rel_list(g.filters).split())
         rest = sum(len(o.noun.split()) + 2 for o in g.order) + (2 if g.limit else 0)
+        who = 1 if not g.aggregate else len([*g.adjectives, *g.subject.split()])
         # a second sentence of at most SECOND_WORDS: "Only those ..., largest first."
-        if said < 8 or said + rest + 2 > SECOND_WORDS:
+        if said < 8 or 1 + who + said + rest > SECOND_WORDS:
             return False
         return body + rest + 3 > SPLIT_WORDS
 
@@ -252,8 +253,8 @@ class Voices:
         return forms or list(_WHAT["DIRECT"])
 
     def fits(self, phrase: str, R: str) -> bool:
-        if "total" in phrase.lower():
-            return "total" in R
+        if "total" in phrase.lower():  # a sum, not a column named "total ..." averaged
+            return R.startswith(("total ", "the total ")) or ", total " in R
         if "measure" in phrase.lower():
             return any(w in R for w in ("area", "length", "distance", "perimeter"))
         return True
