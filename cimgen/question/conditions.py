@@ -26,9 +26,10 @@ from cimgen.question.base import (
     join_words,
     literal,
     the,
+    verb_s,
     with_unit,
 )
-from cimgen.question.geometry import GeometryReader, _verb_s
+from cimgen.question.geometry import GeometryReader
 from cimgen.question.scope import qualify
 from cimgen.question.vocabulary import one_of
 
@@ -586,7 +587,7 @@ class ConditionReader(GeometryReader):
         if c.rel.startswith("where "):
             return c.rel[len("where ") :]
         who = about.label if about is not None else "they"
-        return f"{who} {_verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
+        return f"{who} {verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
 
     def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
         """Relative clauses joined so they read as one phrase: clauses with the same lead
