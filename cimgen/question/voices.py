@@ -391,7 +391,7 @@ class Voices:
             head, pred = self.head()
             if lead:
                 body = f"which {head} {pred}" if pred else f"which {head} are there"
-                return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
+                return f"{lead}, {body}{self.where()}{self._then(R, self._and_their)}?"
             if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
             # not "Which buildings, and the buses within 100 m of them, intersect ...": a
@@ -407,7 +407,7 @@ class Voices:
                 if pred.startswith("were "):
                     ask = ask.replace(" currently", "")
                 text = ask.format(h=head, p=pred)
-                return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
+                return f"{text}{self.where()}{self._then(R, self._and_their)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
             if self.long or g.links:  # not "Which lines ..., with X are there": the verb first
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
@@ -415,11 +415,11 @@ class Voices:
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
                 forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 5] or [more]
             text = self.pick(forms).format(n=self.np())
-            return f"{text}{self.tail()}{self._and_their(R)}?"
+            return f"{text}{self._then(R, self._and_their)}?"
         head, pred = self.head()
         if pred and not g.links and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
-            return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
+            return f"{ask} which {head} {pred}{self.where()}{self._then(R, self._with)}"
         goal = self.goal()
         if R and r.chance(0.5) and not self.forward(R):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
@@ -453,6 +453,20 @@ class Voices:
         if voice == "question":
             return f"{body[0].upper()}{body[1:]}{its}?"
         return f"{self.pick(('Find', 'Show me', 'Tell me'))} {body}{its}"
+
+    def _then(self, R: str, values: Callable[[str], str]) -> str:
+        """The values asked for, then the order they come in: "..., showing destination
+        bus voltage, sorted by length" (was "..., sorted by length, showing ..."); a limit
+        or a window stays by the rows it keeps ("..., top 5 by volume, showing ...")."""
+        tail = self.tail()  # drawn first, as before
+        said = values(R)
+        g = self.g
+        if g.limit or g.offset or g.extra:
+            return tail + said
+        return said + tail
+
+    def _with(self, R: str) -> str:
+        return self.with_returns()
 
     def _and_their(self, R: str) -> str:
         if not R:
