@@ -51,6 +51,7 @@ _DESCENDING = (
     "reverse",
     "descending",
     ", most ",  # "most lines first" (not "at most": a bound)
+    "the most ",  # "only the use type with the most buildings"
     "longest",  # "longest first", "tallest first": the rows' own size, ordered
     "tallest",
     "widest",
@@ -132,7 +133,8 @@ def missing(q: A.Query, question: str) -> list[str]:
         # tallest": one row, said as a superlative
         miss.remove("1")
     descending = any(isinstance(n, A.OrderItem) and n.direction == "DESC" for n in A.walk(q))
-    if descending and not any(w in question.lower() for w in _DESCENDING):
+    flat = ", ".join(sentences(question)).lower()  # "...? Most floors first." reads ", most "
+    if descending and not any(w in flat for w in _DESCENDING):
         miss.append("<a descending order>")
     return miss
 
@@ -1486,3 +1488,15 @@ def test_a_limit_of_one_is_a_superlative() -> None:
     assert any(
         re.match(r"Which of the residential buildings .*is the tallest", q) for q in _all(tallest)
     )
+
+
+def test_a_group_kept_by_a_limit_of_one_is_named() -> None:
+    """A grouped ORDER BY count LIMIT 1: "only the geometry source with the most
+    buildings", never "only the one with the highest count"."""
+    q = parse(
+        "SELECT b.building_geometry_source, COUNT(*) AS n FROM cim_vector.building AS b "
+        "GROUP BY b.building_geometry_source ORDER BY n DESC LIMIT 1"
+    )
+    for question in _all(q):
+        assert "only the geometry source with the most buildings" in question, question
+        assert not missing(q, question), (missing(q, question), question)

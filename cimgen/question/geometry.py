@@ -420,9 +420,7 @@ class GeometryReader(ExprReader):
                 f"have {'their' if core != ga.core else indefinite(core)} {core} {rel} {target}",
                 True,
             )
-        text = (
-            f"{self.obj(ga, scope) if ga.main else self._the(ga, scope)} {verb_s(base)} {target}"
-        )
+        text = f"{self.obj(ga, scope) if ga.main else self._the(ga, scope)} {verb_s(base)} {target}"
         return Clause(f"where {text}", f"are such that {text}", True)
 
     def _owned_core(self, ga: Geo, gb: Geo, scope: BlockWords) -> str:
@@ -443,4 +441,3 @@ class GeometryReader(ExprReader):
         if core.startswith(lead + " ") and core != owner:
             core = core[len(lead) + 1 :]
         return f"{possessive(owner)} {core}"
-

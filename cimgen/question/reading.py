@@ -554,6 +554,14 @@ class QueryReader(ConditionReader):
         if n and len(r.order) == 1 and not skip:
             o = replace(r.order[0], noun=ordered_by(r.order[0].noun))
             target = o.distance
+            if n == "1" and r.group:  # "only the use type with the most buildings"
+                group = r.group[0] if len(r.group) == 1 else "group"
+                if o.noun == "count":
+                    most = "most" if o.descending else "fewest"
+                    return f"only the {group} with the {most} {r.subject}"
+                return (
+                    f"only the {group} with the {'highest' if o.descending else 'lowest'} {o.noun}"
+                )
             if n == "1":  # "only the tallest", "only the first by name"
                 return f"only the {one_ranked(o)}"
             if o.distance:
