@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,19 @@ def figures(words: list[int]) -> str:
     n = len(w)
     median = w[n // 2] if n % 2 else (w[n // 2 - 1] + w[n // 2]) / 2
     p90 = w[min(n - 1, math.ceil(0.9 * n) - 1)]
-    return f"n {n}, median {median}, p90 {p90}, mean {statistics.fmean(w):.1f}, max {w[-1]}"
+    p95 = w[min(n - 1, math.ceil(0.95 * n) - 1)]
+    mean = statistics.fmean(w)
+    return f"n {n}, median {median}, p90 {p90}, p95 {p95}, mean {mean:.1f}, max {w[-1]}"
 
 
 def count(text: str) -> int:
     return len(text.split())
+
+
+def sentences(text: str) -> list[str]:
+    """A question's sentences: a long one may say its order or its group filter in a short
+    second sentence ("...? Only use types with at least 5 buildings, highest count first.")."""
+    return [s for s in re.split(r"(?<=[.?])\s+(?=[A-Z])", text) if s]
 
 
 def split(sql: str, schema: Any, tone: str, seed: int) -> tuple[str, dict[str, int]]:
@@ -96,6 +105,9 @@ def main() -> None:
         rows = read_jsonl(path)
         print(f"{path}")
         print(f"  dataset questions: {figures([count(r['question']) for r in rows])}")
+        first = [count(sentences(r["question"])[0]) for r in rows]
+        two = sum(len(sentences(r["question"])) > 1 for r in rows)
+        print(f"  their first sentence: {figures(first)}; {two} with a second sentence")
         asked: list[int] = []
         totals = dict.fromkeys(PARTS, 0)
         long: list[tuple[int, int, str, dict[str, int]]] = []

@@ -51,6 +51,7 @@ _DESCENDING = (
     "reverse",
     "descending",
     ", most ",  # "most lines first" (not "at most": a bound)
+    "the most ",  # "only the use type with the most buildings"
     "longest",  # "longest first", "tallest first": the rows' own size, ordered
     "tallest",
     "widest",
@@ -126,12 +127,21 @@ def required(q: A.Query) -> list[str]:
 
 def missing(q: A.Query, question: str) -> list[str]:
     miss = [v for v in required(q) if v not in question]
-    if q.limit == A.Number("1") and "only the " in question and "1" in miss:
-        miss.remove("1")  # "only the one with the highest ...", "only the nearest to ..."
+    one = "only the " in question or re.search(r"(?i)\bwhich of the .+ (is|has|comes) ", question)
+    if q.limit == A.Number("1") and one and "1" in miss:
+        # "only the tallest", "only the nearest to ...", "which of the buildings ... is the
+        # tallest": one row, said as a superlative
+        miss.remove("1")
     descending = any(isinstance(n, A.OrderItem) and n.direction == "DESC" for n in A.walk(q))
-    if descending and not any(w in question for w in _DESCENDING):
+    flat = ", ".join(sentences(question)).lower()  # "...? Most floors first." reads ", most "
+    if descending and not any(w in flat for w in _DESCENDING):
         miss.append("<a descending order>")
     return miss
+
+
+def sentences(question: str) -> list[str]:
+    """The question's sentences: a long one says its group filter and order in a second."""
+    return re.split(r"(?<=[.?])\s+(?=[A-Z])", question)
 
 
 def well_formed(question: str) -> list[str]:
@@ -174,8 +184,11 @@ def test_case_says_what_changes_the_result(case: dict[str, Any], tone: str) -> N
             assert phrase.lower() in question.lower(), (phrase, question)
         for phrase in case.get("never", ()):
             assert phrase not in question, (phrase, question)
+        first, *rest = sentences(question)
         if tone in ("INTERROGATIVE", "CONDITIONAL"):
-            assert question.endswith("?"), question
+            # a long question may say its group filter and order in a short second sentence
+            assert first.endswith("?"), question
+        assert len(rest) <= 1 and all(len(s.split()) <= 20 for s in rest), question
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -363,6 +376,28 @@ def test_stage1_samples_read_at_human_length() -> None:
     assert words[int(0.9 * len(words))] <= 45, words
 
 
+RUN_ON_PARTS, RUN_ON_WORDS = 8, 36
+
+
+def _parts(q: A.Query) -> int:
+    """What a question has to say: the SELECT items, the AND / OR leaves of every WHERE and
+    HAVING, the joins and the ORDER BY items of the whole query."""
+    n = 0
+    for node in A.walk(q):
+        if isinstance(node, A.Select):
+            n += len(node.items)
+            stack = [c for c in (node.where, node.having) if c is not None]
+            while stack:
+                c = stack.pop()
+                if isinstance(c, A.BinaryOp) and c.op in ("AND", "OR"):
+                    stack += [c.left, c.right]
+                else:
+                    n += 1
+        elif isinstance(node, A.Join | A.OrderItem):
+            n += 1
+    return n
+
+
 def test_expansions_are_faithful_and_distinct() -> None:
     """Queries as the expander builds them: every question faithful and well formed, and
     >= 90% distinct questions over distinct queries."""
@@ -383,6 +418,11 @@ def test_expansions_are_faithful_and_distinct() -> None:
         question = ask(e.query, SCHEMA, s.question_tone, i)
         assert not missing(e.query, question), (missing(e.query, question), question)
         assert not well_formed(question), question
+        # no run-on: a question about at most RUN_ON_PARTS outputs, conditions, joins and
+        # orderings says it in a first sentence of at most RUN_ON_WORDS (thirteenth pass)
+        first = sentences(question)[0]
+        if _parts(e.query) <= RUN_ON_PARTS:
+            assert len(first.split()) <= RUN_ON_WORDS, question
         by_query[e.query] = question
     assert len(by_query) > 250
     assert len(set(by_query.values())) / len(by_query) >= 0.9
@@ -1347,14 +1387,16 @@ def test_a_building_s_own_properties_in_exists_are_its_own() -> None:
 
 
 def test_a_limit_of_unordered_rows_is_said_in_the_noun_phrase() -> None:
-    """LIMIT without ORDER BY: "10 catasto buildings" (or "the first 10" in the stable
-    order by ID), never a trailing "..., only 10" / "..., first 10" after the sentence."""
+    """LIMIT without ORDER BY: "any 10 catasto buildings", "a sample of 10" (or "the first
+    10" in the stable order by ID), never a trailing "..., only 10" / "..., first 10" after
+    the sentence, never "Which any 10 ..." (thirteenth pass)."""
     bare = parse(
         "SELECT b.building_id, b.lod FROM cim_vector.building AS b "
         "WHERE b.building_geometry_source = 'catasto' LIMIT 10"
     )
     for question in _all(bare):
-        assert re.search(r"\b10 (catasto )?buildings\b", question), question
+        assert re.search(r"\b(any|a sample of) 10\b", question, re.I), question
+        assert not re.search(r"(?i)\b(which|among|for|the|all) (any|a sample)", question), question
         assert not re.search(r", (only|first) 10[?.]$", question), question
         assert not missing(bare, question), (missing(bare, question), question)
     by_id = parse(
@@ -1423,3 +1465,38 @@ def test_a_scope_tie_beside_a_key_link_is_not_read_literally() -> None:
             assert "reference" not in question and "internal ID" not in question, question
             assert "project's buildings" not in question, question
             assert not missing(query, question), (missing(query, question), question)
+
+
+def test_a_limit_of_one_is_a_superlative() -> None:
+    """ORDER BY x LIMIT 1 names the one row as a superlative: "which of the buildings ...
+    is the tallest", "comes first by name", "only the tallest"; never "only the one with
+    the lowest name" (the lead's read of the twelfth pass) nor "only 1"."""
+    tallest = parse(
+        "SELECT bp.building_id, bp.height, bp.area FROM cim_vector.building_properties AS bp "
+        "WHERE bp.type = 'residential' ORDER BY bp.height DESC LIMIT 1"
+    )
+    named = parse(
+        "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.in_service ORDER BY gb.name LIMIT 1"
+    )
+    for q, word in ((tallest, "tallest"), (named, "first by name")):
+        for question in _all(q):
+            assert word in question, question
+            assert "only 1" not in question and "lowest name" not in question, question
+            assert not missing(q, question), (missing(q, question), question)
+            assert not well_formed(question), (well_formed(question), question)
+    assert any(
+        re.match(r"Which of the residential buildings .*is the tallest", q) for q in _all(tallest)
+    )
+
+
+def test_a_group_kept_by_a_limit_of_one_is_named() -> None:
+    """A grouped ORDER BY count LIMIT 1: "only the geometry source with the most
+    buildings", never "only the one with the highest count"."""
+    q = parse(
+        "SELECT b.building_geometry_source, COUNT(*) AS n FROM cim_vector.building AS b "
+        "GROUP BY b.building_geometry_source ORDER BY n DESC LIMIT 1"
+    )
+    for question in _all(q):
+        assert "only the geometry source with the most buildings" in question, question
+        assert not missing(q, question), (missing(q, question), question)

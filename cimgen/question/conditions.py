@@ -26,11 +26,12 @@ from cimgen.question.base import (
     join_words,
     literal,
     the,
+    verb_s,
     with_unit,
 )
-from cimgen.question.geometry import GeometryReader, _verb_s
+from cimgen.question.geometry import GeometryReader
 from cimgen.question.scope import qualify
-from cimgen.question.vocabulary import singular
+from cimgen.question.vocabulary import one_of
 
 _COUNT_WORDS = {
     ">": "more than",
@@ -325,8 +326,7 @@ class ConditionReader(GeometryReader):
         if things == noun or not isinstance(right, ast.Number) or op not in _COUNTED_WORDS:
             return ""
         if value == "1":
-            head, _, rest = things.partition(" ")
-            things = f"{singular(head)} {rest}".strip()
+            things = one_of(things)
         word = self.pick(_COUNTED_WORDS[op])
         return f"{word} {value} {things}".strip()
 
@@ -587,7 +587,7 @@ class ConditionReader(GeometryReader):
         if c.rel.startswith("where "):
             return c.rel[len("where ") :]
         who = about.label if about is not None else "they"
-        return f"{who} {_verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
+        return f"{who} {verb_s(c.verb)}" if about is not None else f"{who} {c.verb}"
 
     def rel_list(self, clauses: list[Clause], nested: bool = False) -> str:
         """Relative clauses joined so they read as one phrase: clauses with the same lead
@@ -640,8 +640,7 @@ class ConditionReader(GeometryReader):
             ):
                 value = literal(right)
                 if value == "1":  # "more than 1 building", not "more than 1 buildings"
-                    head, _, rest = rows.partition(" ")
-                    rows = f"{singular(head)} {rest}".strip()
+                    rows = one_of(rows)
                 what = f"{_COUNT_WORDS[op]} {value} {rows}"
                 return Clause(f"with {what}", f"have {what}")
         return self.clause(c, scope)

@@ -416,13 +416,11 @@ class GeometryReader(ExprReader):
                 return Clause(f"{rel} {target}", f"{base} {target}", True)
             core = self._owned_core(ga, gb, scope)
             return Clause(
-                f"whose {core} {_verb_s(base)} {target}",
+                f"whose {core} {verb_s(base)} {target}",
                 f"have {'their' if core != ga.core else indefinite(core)} {core} {rel} {target}",
                 True,
             )
-        text = (
-            f"{self.obj(ga, scope) if ga.main else self._the(ga, scope)} {_verb_s(base)} {target}"
-        )
+        text = f"{self.obj(ga, scope) if ga.main else self._the(ga, scope)} {verb_s(base)} {target}"
         return Clause(f"where {text}", f"are such that {text}", True)
 
     def _owned_core(self, ga: Geo, gb: Geo, scope: BlockWords) -> str:
@@ -443,6 +441,3 @@ class GeometryReader(ExprReader):
         if core.startswith(lead + " ") and core != owner:
             core = core[len(lead) + 1 :]
         return f"{possessive(owner)} {core}"
-
-
-_verb_s = verb_s  # the conditions layer imports it from here

@@ -382,9 +382,12 @@ class QueryReader(ConditionReader):
             and n != "1"
             and not (reading.order or reading.offset or reading.aggregate or reading.group)
         ):
-            # "Can you analyse the LOD of 10 catasto buildings?", not "... of catasto
-            # buildings, only 10?" (lead's read, twelfth pass)
-            reading.counted = f"the first {n}" if by_id else n
+            # "Can you analyse the LOD of any 10 catasto buildings?", not "... of catasto
+            # buildings, only 10?" (lead's read, twelfth pass); rows in no order are any
+            # N of them (the brief of the thirteenth pass), in the stable order by ID the
+            # first N
+            any_n = (f"any {n}", f"a sample of {n}")
+            reading.counted = f"the first {n}" if by_id else self.pick(any_n)
 
     def _by_id(self, e: ast.Expr, scope: BlockWords) -> bool:
         """Whether ``e`` is the subject's own identifier (not its name): ordering by it
@@ -551,10 +554,16 @@ class QueryReader(ConditionReader):
         if n and len(r.order) == 1 and not skip:
             o = replace(r.order[0], noun=ordered_by(r.order[0].noun))
             target = o.distance
-            if n == "1":
-                if o.distance:
-                    return f"only the {'farthest from' if o.descending else 'nearest to'} {target}"
-                return f"only the one with the {'highest' if o.descending else 'lowest'} {o.noun}"
+            if n == "1" and r.group:  # "only the use type with the most buildings"
+                group = r.group[0] if len(r.group) == 1 else "group"
+                if o.noun == "count":
+                    most = "most" if o.descending else "fewest"
+                    return f"only the {group} with the {most} {r.subject}"
+                return (
+                    f"only the {group} with the {'highest' if o.descending else 'lowest'} {o.noun}"
+                )
+            if n == "1":  # "only the tallest", "only the first by name"
+                return f"only the {one_ranked(o)}"
             if o.distance:
                 return f"the {n} {'farthest from' if o.descending else 'nearest to'} {target}"
             if _RANKED.match(o.noun):  # ORDER BY a rank: "first 10 ranked by distance"
@@ -595,6 +604,23 @@ class QueryReader(ConditionReader):
 
 
 _OWNED = re.compile(r"the ([a-z]+(?: [a-z]+)?)'s ([a-z-]+(?: [a-z-]+)?)")
+
+
+def one_ranked(o: Order) -> str:
+    """The one row a LIMIT 1 keeps, by its one ordering, as a superlative: ``tallest``,
+    ``nearest to (9.1, 45.4)``, ``first by name``, ``latest by construction year``, ``one
+    with the highest volume`` (not "the one with the lowest name": the lead's read of the
+    twelfth pass)."""
+    o = replace(o, noun=ordered_by(o.noun))
+    if o.distance:
+        return f"{'farthest from' if o.descending else 'nearest to'} {o.distance}"
+    if o.noun in SUPERLATIVES:
+        return SUPERLATIVES[o.noun][0 if o.descending else 1]
+    if o.text:
+        return f"{'last' if o.descending else 'first'} by {o.noun}"
+    if o.temporal:
+        return f"{'latest' if o.descending else 'earliest'} by {o.noun}"
+    return f"one with the {'highest' if o.descending else 'lowest'} {o.noun}"
 
 
 def ordered_by(noun: str) -> str:

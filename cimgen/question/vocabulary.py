@@ -246,9 +246,23 @@ def singular(noun: str) -> str:
         return noun[:-2]
     if noun.endswith("ies"):
         return noun[:-3] + "y"
-    if noun.endswith("s") and not noun.endswith("ss"):
+    if noun.endswith("s") and not noun.endswith(("ss", "us")):  # "census", "status"
         return noun[:-1]
     return noun
+
+
+def one_of(things: str) -> str:
+    """Counted things after a 1: the first plural word singular (``1 census zone``, ``1
+    building built before 1918``; not ``1 censu zones``).
+
+    >>> one_of("census zones"), one_of("buildings built before 1918")
+    ('census zone', 'building built before 1918')
+    """
+    words = things.split(" ")
+    for i, w in enumerate(words):
+        if singular(w) != w:
+            return " ".join([*words[:i], singular(w), *words[i + 1 :]])
+    return things
 
 
 def table_words(name: str) -> TableWords:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cimgen.question.base import TONES, Clause, Reading, in_context, with_links
-from cimgen.question.reading import SUPERLATIVES, QueryReader, ordered_by
+from cimgen.question.reading import SUPERLATIVES, QueryReader, one_ranked, ordered_by
 
 # (imperative, question, goal) weights per tone
 _WEIGHTS = {
@@ -35,6 +35,14 @@ GOAL_BODY_WORDS = 10
 # already: it gets the shortest frame of its voice ("What are ...", not "Can you tell me
 # ..."; "For X, ..." with all its conditions, not "Considering only X, ... among those ...")
 LONG_BODY_WORDS = 10
+# a question whose body, group filter and ordering would take more than this many words
+# says the group filter and the ordering in a short second sentence ("What are ... for
+# buildings with ...? Only use types with at least 5 buildings, highest count first."):
+# the blind review of the twelfth pass read one sentence that lists every column, filter,
+# join and the order as a run-on (natural 2.87)
+SPLIT_WORDS = 30
+# the most words such a second sentence may take, as counted before it is said
+SECOND_WORDS = 20
 _LIST_VERBS = {
     "DIRECT": ("List", "Show", "Find", "Get", "Give me"),
     "ANALYTICAL": ("Examine", "Review", "Look at", "List"),
@@ -103,7 +111,51 @@ class Voices:
         self.r = r
         self.g = reading
         self.tone = tone if tone in _WEIGHTS else "DIRECT"
-        self.long = len(f"{self.np()} {self.returns()}".split()) > LONG_BODY_WORDS
+        body = len(f"{self.np()} {self.returns()}".split())
+        # the group filter and the ordering said after the question (:meth:`second`)
+        self.later: list[str] | None = [] if self._run_on(body) else None
+        # the rows' own conditions said after the question when they would make it run on:
+        # "List buildings in 'p', showing area and LOD. Only those with height over 20 m
+        # and at least 3 floors, largest first."
+        self.only = ""
+        if self._moves_filters(body):
+            g = reading
+            who = "those" if not g.aggregate else " ".join([*g.adjectives, g.subject])
+            self.only = f"only {who} {self.r.rel_list(g.filters)}"
+            g.filters = []
+            self.later = self.later if self.later is not None else []
+            body = len(f"{self.np()} {self.returns()}".split())
+        self.long = body > LONG_BODY_WORDS
+
+    def _moves_filters(self, body: int) -> bool:
+        """Whether the rows' conditions go to a second sentence: two or more of them, eight
+        words or more, in a question that would run on; not with a group filter (two
+        "only"s), a count (its conditions are what it counts) or the CONDITIONAL tone
+        (it leads with them)."""
+        g = self.g
+        if self.tone == "CONDITIONAL" or g.having or g.arms or g.counted or len(g.filters) < 2:
+            return False
+        if g.counts_only and len(g.returns) == 1:
+            return False
+        if g.rasters:  # a tile's value "there" needs the place said before it
+            return False
+        said = len(self.r.rel_list(g.filters).split())
+        rest = sum(len(o.noun.split()) + 2 for o in g.order) + (2 if g.limit else 0)
+        who = 1 if not g.aggregate else len([*g.adjectives, *g.subject.split()])
+        # a second sentence of at most SECOND_WORDS: "Only those ..., largest first."
+        if said < 8 or 1 + who + said + rest > SECOND_WORDS:
+            return False
+        return body + rest + 3 > SPLIT_WORDS
+
+    def _run_on(self, body: int) -> bool:
+        """Whether the sentence would run on: the body, the HAVING clauses and the
+        order / limit counted (without drawing from the seeded choices)."""
+        g = self.g
+        if not (g.having or g.order or g.limit) or g.arms:
+            return False
+        rest = sum(len(c.rel.split()) + 2 for c in g.having)
+        rest += sum(len(o.noun.split()) + 2 for o in g.order) + (2 if g.limit else 0)
+        return body + rest + 3 > SPLIT_WORDS
 
     def pick(self, options: tuple[str, ...] | list[str]) -> str:
         return self.r.pick(options)
@@ -201,8 +253,8 @@ class Voices:
         return forms or list(_WHAT["DIRECT"])
 
     def fits(self, phrase: str, R: str) -> bool:
-        if "total" in phrase.lower():
-            return "total" in R
+        if "total" in phrase.lower():  # a sum, not a column named "total ..." averaged
+            return R.startswith(("total ", "the total ")) or ", total " in R
         if "measure" in phrase.lower():
             return any(w in R for w in ("area", "length", "distance", "perimeter"))
         return True
@@ -223,7 +275,12 @@ class Voices:
         return "are" if n > 1 or " and " in self.returns() else "is"
 
     def tail(self, skip_limit: bool = False) -> str:
-        return "".join(", " + t for t in self.r.tail(self.g, skip_limit))
+        parts = self.r.tail(self.g, skip_limit)
+        if self.later is not None:  # windows stay with the values they compute
+            extra = len(self.g.extra)
+            self.later += parts[extra:]
+            parts = parts[:extra]
+        return "".join(", " + t for t in parts)
 
     def extras(self) -> str:
         return "".join(", " + e for e in self.g.extra)
@@ -232,7 +289,22 @@ class Voices:
         if not self.g.having:
             return ""
         who = self.g.group_plural or "groups"
+        if self.later is not None:
+            self.later.insert(0, f"only {who} {self.r.rel_list(self.g.having)}")
+            return ""
         return f", {self.pick(('only', 'keeping only'))} {who} {self.r.rel_list(self.g.having)}"
+
+    def second(self, text: str) -> str:
+        """A run-on's group filter and ordering, taken out of ``text``, as a short second
+        sentence: ``... first? Only use types with at least 5 buildings, highest count
+        first.``"""
+        if not self.later and not self.only:
+            return text
+        rest = ", ".join([self.only, *(self.later or [])] if self.only else self.later or [])
+        if rest.startswith("by "):  # "Sorted by name.", not a bare "By name."
+            rest = f"sorted {rest}"
+        end = "" if text.endswith(("?", ".")) else "."
+        return f"{text}{end} {rest[0].upper()}{rest[1:]}."
 
     def per(self) -> str:
         keys = " and ".join(self.g.group)
@@ -268,7 +340,7 @@ class Voices:
         for _ in range(TONES.index(self.tone)):  # one seed: other skeletons in other tones
             self.r.rng.random()
         if self.tone == "CONDITIONAL" and (g.filters or g.context):
-            return self.conditional()
+            return self.second(self.conditional())
         if g.group:
             shape = self.grouped
         elif g.counts_only and len(g.returns) == 1:
@@ -278,7 +350,7 @@ class Voices:
         else:
             shape = self.listing
         text = shape(voice)
-        return self.frame(text)
+        return self.second(self.frame(text))
 
     def frame(self, text: str) -> str:
         """The tone's frame around a finished sentence."""
@@ -290,6 +362,14 @@ class Voices:
     def listing(self, voice: str) -> str:
         g, r = self.g, self.r
         R = self.returns()
+        if g.limit == "1" and len(g.order) == 1 and not g.offset:
+            return self.one(voice, R)
+        if _sample(g):  # "Can you list any 10 ...", not "Which any 10 ... are there"
+            if voice == "imperative":
+                verb = self.pick(_LIST_VERBS.get(self.tone, _LIST_VERBS["DIRECT"]))
+                return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
+            ask = self.pick(("Can you list", "Could you show me"))
+            return f"{ask} {self.np()}{self.with_returns()}{self.tail()}?"
         top = _top(g)
         lead = self._spatial_lead() if voice != "goal" else ""
         if voice == "imperative":
@@ -311,7 +391,7 @@ class Voices:
             head, pred = self.head()
             if lead:
                 body = f"which {head} {pred}" if pred else f"which {head} are there"
-                return f"{lead}, {body}{self.where()}{self.tail()}{self._and_their(R)}?"
+                return f"{lead}, {body}{self.where()}{self._then(R, self._and_their)}?"
             if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
             # not "Which buildings, and the buses within 100 m of them, intersect ...": a
@@ -327,7 +407,7 @@ class Voices:
                 if pred.startswith("were "):
                     ask = ask.replace(" currently", "")
                 text = ask.format(h=head, p=pred)
-                return f"{text}{self.where()}{self.tail()}{self._and_their(R)}?"
+                return f"{text}{self.where()}{self._then(R, self._and_their)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
             if self.long or g.links:  # not "Which lines ..., with X are there": the verb first
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
@@ -335,16 +415,58 @@ class Voices:
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
                 forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 5] or [more]
             text = self.pick(forms).format(n=self.np())
-            return f"{text}{self.tail()}{self._and_their(R)}?"
+            return f"{text}{self._then(R, self._and_their)}?"
         head, pred = self.head()
         if pred and not g.links and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
-            return f"{ask} which {head} {pred}{self.where()}{self.tail()}{self.with_returns()}"
+            return f"{ask} which {head} {pred}{self.where()}{self._then(R, self._with)}"
         goal = self.goal()
         if R and r.chance(0.5) and not self.forward(R):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
         return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
+
+    def one(self, voice: str, R: str) -> str:
+        """The one row a LIMIT 1 keeps, as a superlative: ``Which of the buildings in 'p'
+        is the tallest, and what are its area and LOD?`` (was "..., only the one with the
+        highest height")."""
+        g = self.g
+        ranked = one_ranked(g.order[0])
+        if ranked.startswith("one with "):  # "has the highest volume"
+            pred = f"has {ranked.removeprefix('one with ')}"
+        elif ranked.startswith(("first ", "last ")):
+            pred = f"comes {ranked}"
+        elif ranked.startswith(("latest ", "earliest ")):
+            pred = f"is the {ranked}"
+        elif ranked.startswith(("nearest ", "farthest ")):
+            pred = f"is {ranked}"
+        else:
+            pred = f"is the {ranked}"
+        body = f"which of the {self.np()}{self.extras()} {pred}{self.where()}"
+        its = ""
+        if R:
+            plain = not re.search(r"'s |\bwhether\b|\btheir\b|\bthem\b", R)
+            if voice == "question":
+                its = f", and what {self.be()} its {R}" if plain else f", showing {R}"
+            else:
+                its = f", and give its {R}" if plain else f", showing {R}"
+        if voice == "question":
+            return f"{body[0].upper()}{body[1:]}{its}?"
+        return f"{self.pick(('Find', 'Show me', 'Tell me'))} {body}{its}"
+
+    def _then(self, R: str, values: Callable[[str], str]) -> str:
+        """The values asked for, then the order they come in: "..., showing destination
+        bus voltage, sorted by length" (was "..., sorted by length, showing ..."); a limit
+        or a window stays by the rows it keeps ("..., top 5 by volume, showing ...")."""
+        tail = self.tail()  # drawn first, as before
+        said = values(R)
+        g = self.g
+        if g.limit or g.offset or g.extra:
+            return tail + said
+        return said + tail
+
+    def _with(self, R: str) -> str:
+        return self.with_returns()
 
     def _and_their(self, R: str) -> str:
         if not R:
@@ -388,11 +510,11 @@ class Voices:
         g, r = self.g, self.r
         R = self.returns()
         count = g.counts_only and len(g.returns) == 1
-        having = self.having()
         if voice == "question" and g.having and g.group_plural and r.chance(0.5):
             pred = " and ".join(c.verb for c in g.having)
             what = "how many there are" if count else f"what {self.be()} {self.theirs(R)}"
             return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
+        having = self.having()  # said here, or after the question (:meth:`second`)
         if count:
             np = self.np()
             # "Count lines, in 3 k-means clusters, per cluster", not "... clusters per cluster"
@@ -455,15 +577,21 @@ class Voices:
     def conditional(self) -> str:
         """``If we only look at <subject and the first half of its conditions>, <a question
         about the rest>?``"""
-        g, r = self.g, self.r
+        g = self.g
         filters = list(g.filters)
+        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
+        if g.counted and not _sample(g):
+            cond = f"{g.counted} {cond}"
+        elif g.counted:  # not "Among any 10 buildings with ...": the LIMIT comes last
+            return f"{self._conditional(filters, cond)} {_upper_first(g.counted)} will do."
+        return self._conditional(filters, cond)
+
+    def _conditional(self, filters: list[Clause], cond: str) -> str:
+        g, r = self.g, self.r
         k = len(filters) // 2 if g.context else max(1, len(filters) // 2)
         if self.long:  # "For X with A and B, what ...": not "... among those with B"
             k = len(filters)
         first, rest = filters[:k], filters[k:]
-        cond = in_context(" ".join([*g.adjectives, g.subject]), g.context, g.context_form)
-        if g.counted:
-            cond = f"{g.counted} {cond}"
         if first:
             cond += " " + r.rel_list(first)
         if g.shaping:
@@ -572,6 +700,15 @@ _READ_AT = re.compile(r"\bat (?:\(|that point\b|the point\b)|\bthere\b")
 # a value that names another thing: "distance to the line", "the bus's voltage"
 # (two words at most, never a list's "and": "distance to the line and LOD" names lines)
 _NAMED = re.compile(r"\b(?:to|from|at|of) the ([a-z]+(?: (?!(?:and|or|plus|per|by)\b)[a-z]+)?)")
+
+
+def _sample(g: Reading) -> bool:
+    """Whether the rows are any N of them (a LIMIT without an ORDER BY)."""
+    return g.counted.startswith(("any ", "a sample of "))
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _they(R: str) -> str:
