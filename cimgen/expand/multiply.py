@@ -942,7 +942,9 @@ def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = Non
     """Each CTE selects only what its readers use (the last CTE first: a chain's earlier
     step then sees what the later one still reads). With ``ctx``, a joined table's own
     conditions other than its scope pins do not keep it a purpose once its columns go
-    (issue 14, sixth pass: "a raster_model join that only filters")."""
+    (issue 14, sixth pass: "a raster_model join that only filters"). A CTE whose readers
+    read none of its columns (``COUNT(*)`` over a step that took the main block's
+    conditions) is refused: no select list is left to keep."""
     for k in reversed(range(len(query.ctes))):
         cte = query.ctes[k]
         body = cte.query.body
@@ -959,7 +961,9 @@ def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = Non
         if used is None or not names:
             continue
         keep = drop_unread(body, used, ctx, refuse=cte.name)
-        if keep and len(keep) < len(body.items):
+        if not keep:  # every column named and unread: nothing to leave (PUR012)
+            raise BuildError(f"CTE {cte.name}: its readers read none of its columns")
+        if len(keep) < len(body.items):
             new = replace(cte, query=replace(cte.query, body=replace(body, items=keep)))
             query = replace(query, ctes=(*query.ctes[:k], new, *query.ctes[k + 1 :]))
     return query

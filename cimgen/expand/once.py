@@ -48,6 +48,7 @@ from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import open_versions, version_columns, with_conditions
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import aggregated, base_table, block_refs, select_list_nodes, to_many
+from cimgen.expand.pinned import serves
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
@@ -272,7 +273,9 @@ def _reads(query: ast.Query, body: ast.Select, it: ast.SelectItem) -> bool:
 
 def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """The main block without its ``COUNT(*)`` beside a distinct count (:func:`twin_counts`),
-    or without the distinct counts where the ordering or HAVING reads the ``COUNT(*)``."""
+    or without the distinct counts where the ordering or HAVING reads the ``COUNT(*)`` --
+    refused where a dropped count was all the block asked of its table
+    (:func:`cimgen.expand.pinned.serves`)."""
     body = query.body
     if not isinstance(body, ast.Select):
         return query
@@ -288,8 +291,23 @@ def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> a
         ]
     if not drop:
         return query
-    items = tuple(it for it in body.items if it not in drop)
-    return replace(query, body=replace(body, items=items))
+    out = replace(body, items=tuple(it for it in body.items if it not in drop))
+    read = {a for it in drop for a in ast.tables_read(it.expr)} - {_first_name(body)}
+    if any(not serves(out, a) for a in read):
+        # the distinct count was all the block asked of its table (PUR001: a building
+        # joined to clusters of lines, counted, then left serving nothing)
+        raise BuildError("a twin count the HAVING reads beside a table's only use")
+    return replace(query, body=out)
+
+
+def _first_name(body: ast.Select) -> str | None:
+    """The name the block's first FROM item is read by (the rows ``COUNT(*)`` counts)."""
+    item: Any = body.from_[0] if body.from_ else None
+    while isinstance(item, ast.Join):
+        item = item.left
+    if isinstance(item, ast.DerivedTable):
+        return item.alias
+    return item.ref_name if isinstance(item, ast.TableRef) else None
 
 
 # ----------------------------------------------------------------------------- repeats
