@@ -517,7 +517,9 @@ def test_a_twin_count_that_was_its_tables_only_use_is_refused() -> None:
     # the buildings asked for something else too: the distinct count goes, they stay
     used = parse(
         CLUSTERS_NEAR_BUILDINGS.replace(
-            "grb.voltage_kv\nFROM", "grb.voltage_kv,\n  MAX(ST_Area(building.building_geometry::geography)) AS max_area_m2\nFROM"
+            "grb.voltage_kv\nFROM",
+            "grb.voltage_kv,\n  MAX(ST_Area(building.building_geometry::geography))"
+            " AS max_area_m2\nFROM",
         )
     )
     kept = drop_twin_counts(used, ctx())

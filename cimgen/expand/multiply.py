@@ -197,7 +197,8 @@ class Links:
     it as the attempt's reading), with the query's CTEs. Keyed
     by the identity of the query and block it was read from (kept alive here), so a step
     that rebuilds a block reads the new one afresh; one object per attempt, no global
-    state (issue 16: each step walked every block again)."""
+    state (issue 16: each step walked every block again). ``.ctes`` is the one cache of
+    the CTE map: :func:`cimgen.ast.ctes_by_name` walks afresh (thirteenth pass)."""
 
     def __init__(self, ctx: ExpansionContext) -> None:
         self.ctx = ctx
@@ -337,7 +338,7 @@ def count_subjects(
         distinct = ast.FuncCall("COUNT", (ast.Column(key, names[0]),), distinct=True)
         return _replace_expr(body, _is_count_star, distinct)
 
-    out = _map_selects(query, fix)
+    out = map_selects(query, fix)
     if renamed:
         order = tuple(
             replace(o, expr=ast.Column(renamed[o.expr.name]))
@@ -527,7 +528,7 @@ def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:
     return replace(node, **changes) if changes else node
 
 
-def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
+def map_selects(query: ast.Query, fn: Any) -> ast.Query:
     """``query`` with ``fn`` applied to every SELECT block (CTEs and nested queries too),
     innermost first. ``fn`` is asked about the blocks as they stand until it changes one:
     when it changes none (most steps on most attempts), ``query`` itself comes back
@@ -571,7 +572,7 @@ def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
 
 
 def _selects_innermost_first(query: ast.Query) -> list[ast.Select]:
-    """The SELECT blocks of ``query`` in the order :func:`_map_selects`' rebuild reaches
+    """The SELECT blocks of ``query`` in the order :func:`map_selects`' rebuild reaches
     them: children before their parent, in field order (:func:`ast.walk_up`)."""
     return [n for n in ast.walk_up(query) if isinstance(n, ast.Select)]
 
@@ -798,7 +799,7 @@ def drop_fixed_groups(
             out = _replace_expr(out, lambda m, n=n: m == n, new)
         return out
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 # --------------------------------------------------------------------------- said once
@@ -857,7 +858,7 @@ def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Quer
             return body
         return replace(body, where=ast.and_all(keep))
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:

@@ -46,9 +46,9 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
-    _map_selects,
     base_table,
     block_refs,
+    map_selects,
     one_row_refs,
 )
 from cimgen.expand.point import (
@@ -133,7 +133,7 @@ def drop_fixed_aggregates(
                 raise BuildError(joined_for)
         return out
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 def drop_constant_aggregates(
