@@ -1021,7 +1021,16 @@ def _last_use(body: ast.Select, item: ast.SelectItem, ctx: ExpansionContext | No
     for a in ast.tables_read(item.expr) - {first}:
         if not any(a in ast.tables_read(x) for x in (*others, *filters, *body.group_by)):
             return True
-    return False
+    # the first table is what the block's rows are of only where it aggregates (COUNT(*)
+    # counts its rows); else it too needs an output, a group or a condition of its own
+    # (PUR001: a CTE listing lines through its buses' keys alone; thirteenth pass)
+    if first is None or first not in ast.tables_read(item.expr) or aggregated(body):
+        return False
+    own = [x for x in (*others, *body.group_by, body.having) if x is not None]
+    conds = ast.block_conditions(body, outer_joins=True)
+    return not any(first in ast.tables_read(x) for x in own) and not any(
+        ast.tables_read(c) == {first} for c in conds
+    )
 
 
 def _scope_pin(c: ast.Expr, infos: dict[str, Any]) -> bool:
