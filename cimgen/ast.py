@@ -515,23 +515,12 @@ def block_conditions(body: Select, *, outer_joins: bool = False) -> list[Expr]:
 
 def ctes_by_name(query: Query) -> dict[str, Query]:
     """Every CTE of ``query``, those of its nested queries too, by name (the later of two
-    that share a name wins; a fresh dict).
+    that share a name wins; a fresh dict, one walk of the tree).
 
-    A whole-tree walk that a dozen expansion steps ask for on the same attempt: the answer
-    is kept for the last few queries asked about, by identity (the tree is immutable, and
-    the entry keeps its query alive), so a step that rewrote nothing asks no walk again
-    (issue 16, speed12: ~1/4 of the nodes the expander walked)."""
-    got = _CTES_SEEN.get(id(query))
-    if got is None or got[0] is not query:
-        if len(_CTES_SEEN) >= _CTES_KEPT:
-            _CTES_SEEN.clear()
-        found = {c.name: c.query for n in walk(query) if isinstance(n, Query) for c in n.ctes}
-        got = _CTES_SEEN[id(query)] = (query, found)
-    return dict(got[1])
-
-
-_CTES_KEPT = 16  # queries whose CTE maps :func:`ctes_by_name` keeps (one attempt's versions)
-_CTES_SEEN: dict[int, tuple[Query, dict[str, Query]]] = {}
+    The expansion steps ask the attempt's reading instead
+    (:meth:`cimgen.expand.multiply.Links.ctes`), which keeps the map while the query is
+    unchanged: the one cache of it (thirteenth pass)."""
+    return {c.name: c.query for n in walk(query) if isinstance(n, Query) for c in n.ctes}
 
 
 def output_name(item: SelectItem) -> str | None:

@@ -11,7 +11,7 @@ from cimgen.engines.duckdb import open_fixture
 from cimgen.expand.determined import determined_aggregates, drop_determined_aggregates
 from cimgen.expand.frame import BuildError
 from cimgen.grammar import parse
-from cimgen.render import render_duckdb
+from cimgen.render import render_duckdb, render_postgis
 
 PER_LINE = """SELECT gl.name, {aggs}
 FROM cim_vector.building AS b
@@ -63,3 +63,35 @@ def test_a_count_of_what_the_group_does_not_decide_stays() -> None:
         "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id GROUP BY gl.name"
     )
     assert determined_aggregates(open_scope.body, ctx()) == []
+
+
+# the thirteenth pass: Hypothesis draws (tests/test_expand.py) where dropping the decided
+# aggregate left the table it read joined for nothing (PUR001); the query is the draw's
+# attempt as it reached the step
+NEIGHBOUR = """WITH selected_grid_lines AS (
+  SELECT gl.name, gl.project_id, gl.scenario_id, gl.length_km, gl.to_bus
+  FROM cim_vector.grid_line AS gl WHERE gl.max_loading_percent >= 24)
+SELECT grl.name, COUNT(*) AS n_grid_lines, AVG(sgl.length_km) AS avg_length_km,
+  gb.voltage_kv, AVG(gl2.length_km) AS neighbour_avg_length_km
+FROM selected_grid_lines AS sgl
+JOIN cim_vector.grid_bus AS gb ON sgl.to_bus = gb.bus_id AND sgl.project_id = gb.project_id
+  AND sgl.scenario_id = gb.scenario_id
+JOIN cim_vector.grid_line AS grl ON gb.bus_id = grl.from_bus AND gb.project_id = grl.project_id
+  AND gb.scenario_id = grl.scenario_id
+JOIN cim_vector.grid_line AS gl2 ON gb.scenario_id = gl2.scenario_id
+  AND gb.project_id = gl2.project_id AND gb.bus_id = gl2.to_bus
+WHERE sgl.project_id = 'milan_porta_garibaldi_2024' AND sgl.scenario_id = 'optimized'
+GROUP BY grl.name, gb.voltage_kv"""
+
+
+def test_a_table_joined_only_for_the_decided_aggregate_is_refused() -> None:
+    q = parse(NEIGHBOUR)
+    assert [it.alias for it in determined_aggregates(q.body, ctx())] == [  # type: ignore[arg-type]
+        "neighbour_avg_length_km"
+    ]
+    with pytest.raises(BuildError, match="joined only"):
+        drop_determined_aggregates(q, ctx())
+    # read elsewhere (its own condition), the table keeps a purpose: the aggregate goes
+    kept = parse(NEIGHBOUR.replace("GROUP BY", "AND gl2.length_km > 0.01\nGROUP BY"))
+    out = drop_determined_aggregates(kept, ctx())
+    assert "neighbour_avg_length_km" not in render_postgis(out)

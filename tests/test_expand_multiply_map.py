@@ -1,6 +1,6 @@
-"""multiply._map_selects and ast.ctes_by_name (issue 16, twelfth pass): the fast path for a
-rewrite that changes nothing, and the CTE map kept per query, give what the full rebuild
-and a fresh walk give."""
+"""multiply.map_selects and the CTE map (issue 16, twelfth pass; one cache, thirteenth
+pass): the fast path for a rewrite that changes nothing, and the CTE map kept per query by
+the attempt's reading (multiply.Links), give what the full rebuild and a fresh walk give."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SQL = (
 
 
 def rebuild(query: ast.Query, fn: Any) -> ast.Query:
-    """main's _map_selects before the fast path (bf68964): always the full rebuild."""
+    """main's map_selects before the fast path (bf68964): always the full rebuild."""
 
     def walk(node: Any) -> Any:
         if not hasattr(node, "__dataclass_fields__"):
@@ -60,7 +60,7 @@ def recording(change: str | None) -> tuple[list[str], Any]:
 def test_nothing_changed_gives_the_query_itself_after_asking_each_block_once() -> None:
     query = parse(SQL)
     seen, fn = recording(None)
-    assert multiply._map_selects(query, fn) is query
+    assert multiply.map_selects(query, fn) is query
     seen_before, fn_before = recording(None)
     assert rebuild(query, fn_before) is query
     assert seen == seen_before and len(seen) == 6  # innermost first, each block once
@@ -71,7 +71,7 @@ def test_a_change_gives_the_rebuild_and_asks_in_the_same_order() -> None:
     for change in ("building", "t", "p", "r", "u"):
         seen, fn = recording(change)
         seen_before, fn_before = recording(change)
-        got, want = multiply._map_selects(query, fn), rebuild(query, fn_before)
+        got, want = multiply.map_selects(query, fn), rebuild(query, fn_before)
         assert got == want and got is not query, change
         assert seen == seen_before, change
 
@@ -91,7 +91,7 @@ def test_a_refusal_is_raised_at_the_same_block() -> None:
     for name in ("t", "u"):
         seen: list[str] = []
         seen_before: list[str] = []
-        for f, got in ((multiply._map_selects, seen), (rebuild, seen_before)):
+        for f, got in ((multiply.map_selects, seen), (rebuild, seen_before)):
             with contextlib.suppress(ValueError):
                 f(query, refuse_at(name, got))
         assert seen == seen_before and seen[-1] == name
@@ -106,3 +106,13 @@ def test_the_cte_map_is_fresh_and_follows_the_query() -> None:
     other = parse("WITH v AS (SELECT 1 AS x) SELECT v.x FROM v")
     assert sorted(ast.ctes_by_name(other)) == ["v"]
     assert ast.ctes_by_name(query)["t"] is query.ctes[0].query
+
+
+def test_the_attempts_reading_keeps_one_map_per_query_and_follows_a_change() -> None:
+    query = parse(SQL)
+    links = multiply.Links(None)  # type: ignore[arg-type]  # .ctes reads no context
+    first = links.ctes(query)
+    assert links.ctes(query) is first and first == ast.ctes_by_name(query)
+    changed = replace(query, ctes=query.ctes[:1])
+    assert sorted(links.ctes(changed)) == ["t"]
+    assert links.ctes(query) is first  # the earlier version's map is still the same

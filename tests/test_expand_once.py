@@ -485,3 +485,42 @@ def test_a_scope_tied_to_a_cte_s_is_not_pinned_again() -> None:
         "GROUP BY gbm.voltage_kv"
     )
     assert pin_copies_aggregated(q, ctx()) == q
+
+
+# the thirteenth pass: a Hypothesis draw (tests/test_expand.py) whose HAVING reads the
+# COUNT(*), so the distinct count went -- and with it all the block asked of the buildings
+# (PUR001); the query is the draw's attempt as it reached the step
+CLUSTERS_NEAR_BUILDINGS = """SELECT glc.cluster_id,
+  COUNT(*) AS n_grid_lines,
+  COUNT(DISTINCT building.building_id) AS n_buildings,
+  grb.voltage_kv
+FROM (
+  SELECT public.ST_ClusterKMeans(public.ST_Transform(gl.geometry, 32632), 6) OVER () AS cluster_id,
+    gl.geometry, gl.from_bus, gl.project_id, gl.scenario_id
+  FROM cim_vector.grid_line AS gl
+  WHERE gl.project_id = 'milan_navigli_2023' AND gl.scenario_id = 'proposed'
+) AS glc
+JOIN cim_vector.building AS building
+  ON public.ST_Intersects(glc.geometry, building.building_geometry)
+JOIN cim_vector.grid_bus AS grb ON glc.from_bus = grb.bus_id AND glc.project_id = grb.project_id
+  AND glc.scenario_id = grb.scenario_id
+WHERE glc.cluster_id IS NOT NULL
+GROUP BY glc.cluster_id, grb.voltage_kv
+HAVING COUNT(*) >= 2"""
+
+
+def test_a_twin_count_that_was_its_tables_only_use_is_refused() -> None:
+    q = parse(CLUSTERS_NEAR_BUILDINGS)
+    assert [it.alias for it in twin_counts(_body(q), ctx())] == ["n_grid_lines"]
+    with pytest.raises(BuildError, match="only use"):
+        drop_twin_counts(q, ctx())
+    # the buildings asked for something else too: the distinct count goes, they stay
+    used = parse(
+        CLUSTERS_NEAR_BUILDINGS.replace(
+            "grb.voltage_kv\nFROM",
+            "grb.voltage_kv,\n  MAX(ST_Area(building.building_geometry::geography))"
+            " AS max_area_m2\nFROM",
+        )
+    )
+    kept = drop_twin_counts(used, ctx())
+    assert [it.alias for it in _body(kept).items] == [None, "n_grid_lines", None, "max_area_m2"]

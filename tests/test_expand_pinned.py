@@ -451,3 +451,27 @@ def test_a_step_at_the_point_beside_another_table_keeps_its_condition_outside() 
     )
     got = render_postgis(fill_idle_steps(q, ctx()))
     assert got.count("ST_Intersects(m.rast") == 1, got
+
+
+def test_a_step_whose_columns_the_move_leaves_unread_is_refused() -> None:
+    # the thirteenth pass: a Hypothesis draw (tests/test_expand.py) where the main block
+    # only counts the step's rows; its conditions moved into the step, nothing reads the
+    # step's columns and no select list is left to keep (PUR012)
+    q = parse(
+        "WITH selected_grid_buses AS (SELECT gb.geometry, gb.in_service "
+        "FROM cim_vector.grid_bus AS gb "
+        "WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'baseline'), "
+        "grid_bus_metrics AS (SELECT sgb.geometry, sgb.in_service "
+        "FROM selected_grid_buses AS sgb) "
+        "SELECT COUNT(*) AS n_grid_buses FROM grid_bus_metrics AS gbm "
+        "WHERE ST_DWithin(gbm.geometry::geography, "
+        "ST_SetSRID(ST_MakePoint(9.17352, 45.47375), 4326)::geography, 1500) "
+        "AND gbm.in_service = true"
+    )
+    assert idle_steps(q) == ["grid_bus_metrics"]
+    with pytest.raises(BuildError, match="none of its columns"):
+        fill_idle_steps(q, ctx())
+    # a reader of one of them keeps the step, cut to what is read
+    read = parse(render_postgis(q).replace("COUNT(*) AS n", "COUNT(DISTINCT gbm.in_service) AS n"))
+    got = render_postgis(fill_idle_steps(read, ctx()))
+    assert "SELECT sgb.in_service\n  FROM selected_grid_buses" in got, got

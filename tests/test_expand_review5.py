@@ -193,6 +193,32 @@ def test_a_cte_joining_a_table_only_for_an_unread_column_is_refused() -> None:
         drop_unused_cte_columns(q)
 
 
+def test_a_cte_whose_first_table_would_serve_only_its_join_is_refused() -> None:
+    # the thirteenth pass: a Hypothesis draw (tests/test_expand.py) where the bus step's
+    # columns went and left its buses read by the join to the lines alone (PUR001: the
+    # first table counts as the block's rows only where it aggregates)
+    q = parse(
+        "WITH sgb AS (SELECT grb.name, grb.project_id, grb.scenario_id, grb.bus_id "
+        "FROM cim_vector.grid_bus AS grb WHERE grb.project_id = 'milan_citta_studi_2024' "
+        "AND grb.scenario_id = 'optimized'), "
+        "m AS (SELECT grl.name, s.name AS bus_name FROM sgb AS s "
+        "JOIN cim_vector.grid_line AS grl ON s.bus_id = grl.from_bus "
+        "AND s.project_id = grl.project_id AND s.scenario_id = grl.scenario_id) "
+        "SELECT COUNT(*) AS n_grid_lines, COUNT(DISTINCT m.name) AS n_names FROM m"
+    )
+    with pytest.raises(BuildError, match="bus_name"):
+        drop_unused_cte_columns(q)
+    # where the step aggregates, its first table is what it counts: the column goes
+    counted = parse(
+        render_postgis(q)
+        .replace("grl.name, s.name AS bus_name", "grl.name, COUNT(*) AS n, MAX(s.name) AS bus_name")
+        .replace("grl.scenario_id\n)", "grl.scenario_id\n  GROUP BY grl.name\n)")
+        .replace("COUNT(*) AS n_grid_lines", "SUM(m.n) AS n_grid_lines")
+    )
+    assert "MAX(s.name)" in render_postgis(counted)
+    assert "bus_name" not in render_postgis(drop_unused_cte_columns(counted))
+
+
 def test_a_count_of_distinct_subject_keys_reads_as_a_count_of_the_subject() -> None:
     from cimgen.question import ask
 

@@ -108,10 +108,13 @@ def determined_aggregates(body: ast.Select, ctx: ExpansionContext) -> list[ast.S
 
 def drop_determined_aggregates(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """Without the outputs :func:`determined_aggregates` finds; refused when none of the
-    block's aggregates is left or the ordering reads a dropped one
+    block's aggregates is left, the ordering reads a dropped one, or a table the dropped
+    one read would serve nothing else (a bridge or leaf joined for ``AVG(gl.length_km)``
+    alone: PUR001; Hypothesis draws, thirteenth pass)
     (:func:`cimgen.expand.pinned.drop_fixed_aggregates`)."""
     return drop_fixed_aggregates(
         query,
         lambda body: determined_aggregates(body, ctx),
         "an aggregate the group's own row decides",
+        joined_for="a table joined only for an aggregate the group's own row decides",
     )

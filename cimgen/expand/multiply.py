@@ -197,7 +197,8 @@ class Links:
     it as the attempt's reading), with the query's CTEs. Keyed
     by the identity of the query and block it was read from (kept alive here), so a step
     that rebuilds a block reads the new one afresh; one object per attempt, no global
-    state (issue 16: each step walked every block again)."""
+    state (issue 16: each step walked every block again). ``.ctes`` is the one cache of
+    the CTE map: :func:`cimgen.ast.ctes_by_name` walks afresh (thirteenth pass)."""
 
     def __init__(self, ctx: ExpansionContext) -> None:
         self.ctx = ctx
@@ -337,7 +338,7 @@ def count_subjects(
         distinct = ast.FuncCall("COUNT", (ast.Column(key, names[0]),), distinct=True)
         return _replace_expr(body, _is_count_star, distinct)
 
-    out = _map_selects(query, fix)
+    out = map_selects(query, fix)
     if renamed:
         order = tuple(
             replace(o, expr=ast.Column(renamed[o.expr.name]))
@@ -527,7 +528,7 @@ def _replace_expr(node: Any, match: Any, new: ast.Expr) -> Any:
     return replace(node, **changes) if changes else node
 
 
-def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
+def map_selects(query: ast.Query, fn: Any) -> ast.Query:
     """``query`` with ``fn`` applied to every SELECT block (CTEs and nested queries too),
     innermost first. ``fn`` is asked about the blocks as they stand until it changes one:
     when it changes none (most steps on most attempts), ``query`` itself comes back
@@ -571,7 +572,7 @@ def _map_selects(query: ast.Query, fn: Any) -> ast.Query:
 
 
 def _selects_innermost_first(query: ast.Query) -> list[ast.Select]:
-    """The SELECT blocks of ``query`` in the order :func:`_map_selects`' rebuild reaches
+    """The SELECT blocks of ``query`` in the order :func:`map_selects`' rebuild reaches
     them: children before their parent, in field order (:func:`ast.walk_up`)."""
     return [n for n in ast.walk_up(query) if isinstance(n, ast.Select)]
 
@@ -798,7 +799,7 @@ def drop_fixed_groups(
             out = _replace_expr(out, lambda m, n=n: m == n, new)
         return out
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 # --------------------------------------------------------------------------- said once
@@ -857,7 +858,7 @@ def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Quer
             return body
         return replace(body, where=ast.and_all(keep))
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
@@ -942,7 +943,9 @@ def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = Non
     """Each CTE selects only what its readers use (the last CTE first: a chain's earlier
     step then sees what the later one still reads). With ``ctx``, a joined table's own
     conditions other than its scope pins do not keep it a purpose once its columns go
-    (issue 14, sixth pass: "a raster_model join that only filters")."""
+    (issue 14, sixth pass: "a raster_model join that only filters"). A CTE whose readers
+    read none of its columns (``COUNT(*)`` over a step that took the main block's
+    conditions) is refused: no select list is left to keep."""
     for k in reversed(range(len(query.ctes))):
         cte = query.ctes[k]
         body = cte.query.body
@@ -959,7 +962,9 @@ def drop_unused_cte_columns(query: ast.Query, ctx: ExpansionContext | None = Non
         if used is None or not names:
             continue
         keep = drop_unread(body, used, ctx, refuse=cte.name)
-        if keep and len(keep) < len(body.items):
+        if not keep:  # every column named and unread: nothing to leave (PUR012)
+            raise BuildError(f"CTE {cte.name}: its readers read none of its columns")
+        if len(keep) < len(body.items):
             new = replace(cte, query=replace(cte.query, body=replace(body, items=keep)))
             query = replace(query, ctes=(*query.ctes[:k], new, *query.ctes[k + 1 :]))
     return query
@@ -1016,7 +1021,16 @@ def _last_use(body: ast.Select, item: ast.SelectItem, ctx: ExpansionContext | No
     for a in ast.tables_read(item.expr) - {first}:
         if not any(a in ast.tables_read(x) for x in (*others, *filters, *body.group_by)):
             return True
-    return False
+    # the first table is what the block's rows are of only where it aggregates (COUNT(*)
+    # counts its rows); else it too needs an output, a group or a condition of its own
+    # (PUR001: a CTE listing lines through its buses' keys alone; thirteenth pass)
+    if first is None or first not in ast.tables_read(item.expr) or aggregated(body):
+        return False
+    own = [x for x in (*others, *body.group_by, body.having) if x is not None]
+    conds = ast.block_conditions(body, outer_joins=True)
+    return not any(first in ast.tables_read(x) for x in own) and not any(
+        ast.tables_read(c) == {first} for c in conds
+    )
 
 
 def _scope_pin(c: ast.Expr, infos: dict[str, Any]) -> bool:

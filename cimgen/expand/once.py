@@ -47,7 +47,15 @@ from cimgen.equalities import block_equalities
 from cimgen.expand.context import ExpansionContext, TableInfo
 from cimgen.expand.distinct import open_versions, version_columns, with_conditions
 from cimgen.expand.frame import BuildError
-from cimgen.expand.multiply import aggregated, base_table, block_refs, select_list_nodes, to_many
+from cimgen.expand.multiply import (
+    Links,
+    aggregated,
+    base_table,
+    block_refs,
+    select_list_nodes,
+    to_many,
+)
+from cimgen.expand.pinned import serves
 from cimgen.expand.point import at_point, first_at_point, plain_aggregate
 
 # ----------------------------------------------------------------------------- windows
@@ -75,13 +83,14 @@ def _windowed(it: ast.SelectItem) -> bool:
     return any(isinstance(n, ast.FuncCall) and n.over is not None for n in ast.walk_own(it.expr))
 
 
-def drop_point_windows(query: ast.Query) -> ast.Query:
+def drop_point_windows(query: ast.Query, ctes: dict[str, ast.Query] | None = None) -> ast.Query:
     """The main block without its windows over the rows at one point
     (:func:`point_windows`): the values there stay, the rank of one row against itself
     goes. Refused where the ordering reads a window, where nothing else is returned, or
-    where the block is a CTE's (its reader may read the window)."""
+    where the block is a CTE's (its reader may read the window). ``ctes``: the query's
+    CTEs by name, if the caller has them."""
     body = query.body
-    ctes = ast.ctes_by_name(query)
+    ctes = ast.ctes_by_name(query) if ctes is None else ctes
     for n in ast.walk(query):
         if (
             isinstance(n, ast.Query)
@@ -114,11 +123,14 @@ def _kinds(
     return named, set(info.name.lower().split("_"))
 
 
-def rasters_read_twice(query: ast.Query, ctx: ExpansionContext) -> bool:
+def rasters_read_twice(
+    query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
+) -> bool:
     """Does the query read two raster tables of one kind (:func:`_kinds`), in any of its
     blocks? Both cover the same places (the DTM dataset and the DTM tiles at a point, or
-    clipped to a census zone): the same values twice."""
-    ctes = ast.ctes_by_name(query)
+    clipped to a census zone): the same values twice. ``ctes``: the query's CTEs by name,
+    if the caller has them."""
+    ctes = ast.ctes_by_name(query) if ctes is None else ctes
     reads: list[tuple[str, set[str], set[str]]] = []
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
@@ -272,7 +284,9 @@ def _reads(query: ast.Query, body: ast.Select, it: ast.SelectItem) -> bool:
 
 def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> ast.Query:
     """The main block without its ``COUNT(*)`` beside a distinct count (:func:`twin_counts`),
-    or without the distinct counts where the ordering or HAVING reads the ``COUNT(*)``."""
+    or without the distinct counts where the ordering or HAVING reads the ``COUNT(*)`` --
+    refused where a dropped count was all the block asked of its table
+    (:func:`cimgen.expand.pinned.serves`)."""
     body = query.body
     if not isinstance(body, ast.Select):
         return query
@@ -288,8 +302,23 @@ def drop_twin_counts(query: ast.Query, ctx: ExpansionContext | None = None) -> a
         ]
     if not drop:
         return query
-    items = tuple(it for it in body.items if it not in drop)
-    return replace(query, body=replace(body, items=items))
+    out = replace(body, items=tuple(it for it in body.items if it not in drop))
+    read = {a for it in drop for a in ast.tables_read(it.expr)} - {_first_name(body)}
+    if any(not serves(out, a) for a in read):
+        # the distinct count was all the block asked of its table (PUR001: a building
+        # joined to clusters of lines, counted, then left serving nothing)
+        raise BuildError("a twin count the HAVING reads beside a table's only use")
+    return replace(query, body=out)
+
+
+def _first_name(body: ast.Select) -> str | None:
+    """The name the block's first FROM item is read by (the rows ``COUNT(*)`` counts)."""
+    item: Any = body.from_[0] if body.from_ else None
+    while isinstance(item, ast.Join):
+        item = item.left
+    if isinstance(item, ast.DerivedTable):
+        return item.alias
+    return item.ref_name if isinstance(item, ast.TableRef) else None
 
 
 # ----------------------------------------------------------------------------- repeats
@@ -616,11 +645,14 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
 # ----------------------------------------------------------------------------- the step
 
 
-def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
+def said_twice(
+    query: ast.Query, ctx: ExpansionContext, ctes: dict[str, ast.Query] | None = None
+) -> str | None:
     """Why the query reads one thing several ways or groups single rows (the refusals of
     the module docstring), or None; a window over the rows at one point aside
-    (:func:`drop_point_windows`)."""
-    ctes = ast.ctes_by_name(query)
+    (:func:`drop_point_windows`). ``ctes``: the query's CTEs by name, if the caller has
+    them."""
+    ctes = ast.ctes_by_name(query) if ctes is None else ctes
     for n in ast.walk(query):
         if not (isinstance(n, ast.Query) and isinstance(n.body, ast.Select)):
             continue
@@ -630,20 +662,22 @@ def said_twice(query: ast.Query, ctx: ExpansionContext) -> str | None:
             return "a table reached through the container of the rows"
         if point_aggregates(n.body, ctx, ctes):
             return "an aggregate of a raster read at one point"
-    if rasters_read_twice(query, ctx):
+    if rasters_read_twice(query, ctx, ctes):
         return "one raster kind read twice"
     return None
 
 
-def say_once(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+def say_once(query: ast.Query, ctx: ExpansionContext, links: Links | None = None) -> ast.Query:
     """The expander's step: refuses what :func:`said_twice` names, then drops an output
     repeated in its block (:func:`drop_repeated_outputs`), a window over the rows at one
-    point (:func:`drop_point_windows`) and a twin count (:func:`drop_twin_counts`)."""
-    why = said_twice(query, ctx)
+    point (:func:`drop_point_windows`) and a twin count (:func:`drop_twin_counts`).
+    ``links``: the attempt's reading, whose CTE map the checks read."""
+    ctes = links.ctes if links is not None else ast.ctes_by_name
+    why = said_twice(query, ctx, ctes(query))
     if why is not None:
         raise BuildError(why)
-    query = pin_copies_aggregated(pin_project_scenario(query, ctx), ctx)
-    return drop_twin_counts(drop_point_windows(drop_repeated_outputs(query)), ctx)
+    query = drop_repeated_outputs(pin_copies_aggregated(pin_project_scenario(query, ctx), ctx))
+    return drop_twin_counts(drop_point_windows(query, ctes(query)), ctx)
 
 
 __all__ = [

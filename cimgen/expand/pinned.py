@@ -46,9 +46,9 @@ from cimgen.expand.context import ExpansionContext
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import (
-    _map_selects,
     base_table,
     block_refs,
+    map_selects,
     one_row_refs,
 )
 from cimgen.expand.point import (
@@ -113,7 +113,7 @@ def drop_fixed_aggregates(
     :func:`cimgen.expand.determined.determined_aggregates`). Refused with ``why`` where a
     block keeps no output or the ordering reads a dropped one; with ``no_aggregate`` (else
     ``why``) where a grouped block keeps no aggregate; with ``joined_for``, if given, where
-    a table the dropped outputs read serves nothing else in the block (:func:`_serves`)."""
+    a table the dropped outputs read serves nothing else in the block (:func:`serves`)."""
     ordered = {o.expr.name for o in query.order_by if isinstance(o.expr, ast.Column)}
 
     def fix(body: ast.Select) -> ast.Select:
@@ -129,11 +129,11 @@ def drop_fixed_aggregates(
         out = replace(body, items=keep)
         if joined_for is not None:
             read = {a for it in drop for a in ast.tables_read(it.expr)}
-            if any(not _serves(out, a) for a in read):
+            if any(not serves(out, a) for a in read):
                 raise BuildError(joined_for)
         return out
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 def drop_constant_aggregates(
@@ -153,7 +153,7 @@ def drop_constant_aggregates(
     )
 
 
-def _serves(body: ast.Select, alias: str) -> bool:
+def serves(body: ast.Select, alias: str) -> bool:
     """Is ``alias`` read by the block's outputs, groups or a condition of its own (a join
     condition, equal keys or a spatial relation, is no use of it: PUR001's rule)?"""
     own = [*body.items, *body.group_by, body.having]
@@ -332,5 +332,6 @@ __all__ = [
     "drop_constant_aggregates",
     "drop_fixed_aggregates",
     "label_groups",
+    "serves",
     "settle_pins",
 ]

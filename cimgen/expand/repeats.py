@@ -16,9 +16,9 @@ from typing import Any
 from cimgen import ast
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.multiply import (
-    _map_selects,
     block_refs,
     drop_unused_cte_columns,
+    map_selects,
     passed_on,
 )
 from cimgen.expand.point import literal_point
@@ -113,7 +113,7 @@ def drop_repeated_filters(query: ast.Query, ctes: dict[str, ast.Query] | None = 
             body, where=ast.and_all([c for c in ast.conjuncts(body.where) if c not in drop])
         )
 
-    return _map_selects(query, fix)
+    return map_selects(query, fix)
 
 
 def idle_steps(query: ast.Query) -> list[str]:

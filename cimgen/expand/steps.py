@@ -106,7 +106,7 @@ def drop_raster_labels(query: ast.Query, reading: Links) -> ast.Query:
 
 def say_once(query: ast.Query, reading: Links) -> ast.Query:
     """Refuse what reads one thing several ways; drop outputs said twice."""
-    return once.say_once(query, reading.ctx)
+    return once.say_once(query, reading.ctx, reading)
 
 
 def drop_equal_outputs(query: ast.Query, reading: Links) -> ast.Query:
