@@ -1,0 +1,300 @@
+"""PostGIS's window clusterings (``ST_ClusterDBSCAN``, ``ST_ClusterKMeans``) on DuckDB.
+
+DuckDB spatial has no clustering function, and a scalar UDF sees chunks of rows, never a
+window's partition. The DuckDB renderer (:mod:`cimgen.render.duckdb`) therefore writes a
+clustering call as ``cimgen_cluster(kind, a, b, input_sql, key, ST_AsWKB(g))``:
+``input_sql`` is a self-contained query returning every row the window sees (its
+position ``i``, partition key ``k``, geometry as WKB, and what the algorithm needs: the
+neighbours within ``eps`` for DBSCAN, computed by DuckDB with a spatial join; the
+centroid for k-means). On its first call the UDF runs ``input_sql`` on a second cursor of
+the same (read-only) database, clusters each partition here, and answers every row by
+(partition key, WKB) -- rows with equal geometry in one partition get one label in both
+algorithms. Answers are kept per ``input_sql`` (the fixture is read-only), so a query
+costs one extra scan of the clustered rows.
+
+Semantics follow PostGIS 3.3 (liblwgeom ``lwgeom_geos_cluster.c``, ``lwkmeans.c``):
+
+* DBSCAN: a row is core when at least ``minpoints`` rows (itself included) lie within
+  ``eps`` (planar, in the geometry's units); cores within ``eps`` of each other share a
+  cluster; a border row joins the cluster of the first core, in partition order, that
+  reaches it; the rest is noise (NULL). A partition of at most ``minpoints`` rows has no
+  cluster (PostGIS bails out); with ``minpoints <= 1`` every row is in a cluster.
+* k-means: on the centroid of each non-empty geometry; PostGIS's deterministic seeding
+  (the greedy farthest pair, then farthest points), Lloyd iterations until no row moves,
+  ``k`` capped at the number of non-empty rows, and the ``max_radius`` split pass.
+
+Cluster numbers: PostGIS numbers DBSCAN clusters by their union-find roots and k-means
+clusters by their seeds, both depending on the order rows reach the window (heap order,
+GiST order) and on the R-tree's visiting order, which DuckDB cannot reproduce. Here
+clusters are numbered 0, 1, ... in the order of their first row; the partition of the rows
+into clusters is PostGIS's, the numbers may differ (docs/backends.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cimgen.render.duckdb_cluster import CLUSTER_FUNCTION as FUNCTION
+
+_KEPT = 32  # input queries whose labels are kept per connection
+
+
+def dbscan(neighbours: Sequence[Sequence[int] | None], minpoints: int) -> list[int | None]:
+    """Cluster numbers (None: noise or no geometry) of rows ``0..n-1`` from each row's
+    neighbours within eps (itself included; None for a NULL or empty geometry).
+
+    >>> dbscan([[0, 1], [0, 1, 2], [1, 2], [3]], 2)
+    [0, 0, 0, None]
+    """
+    n = len(neighbours)
+    if minpoints > 1 and n <= minpoints:
+        return [None] * n
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    if minpoints <= 1:
+        member = [nb is not None for nb in neighbours]
+        for p, nb in enumerate(neighbours):
+            for q in nb or ():
+                union(p, q)
+    else:
+        member = [False] * n
+        core = [False] * n
+        for p, nb in enumerate(neighbours):
+            if nb is None or len(nb) < minpoints:
+                continue
+            core[p] = member[p] = True
+            for q in nb:
+                if not member[q]:  # a border row is taken by the first core reaching it
+                    member[q] = True
+                    union(p, q)
+                elif core[q]:
+                    union(p, q)
+    numbers: dict[int, int] = {}
+    out: list[int | None] = []
+    for i in range(n):
+        if not member[i]:
+            out.append(None)
+            continue
+        out.append(numbers.setdefault(find(i), len(numbers)))
+    return out
+
+
+def _sq(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+
+
+def _seeds(points: list[tuple[float, float]], k: int) -> list[tuple[float, float]]:
+    """PostGIS's ``kmeans_init``: the greedy farthest pair, then the farthest points."""
+    if k < 2:
+        return [points[0]]
+    p1 = p2 = 0
+    best = -1.0
+    for i in range(1, len(points)):
+        d1, d2 = _sq(points[i], points[p1]), _sq(points[i], points[p2])
+        if d1 > best or d2 > best:
+            if d1 > d2:
+                best, p2 = d1, i
+            else:
+                best, p1 = d2, i
+    centers = [points[p1], points[p2]]
+    if k > 2:
+        dist = [_sq(p, centers[0]) for p in points]
+        dist[p1] = dist[p2] = -1.0
+        for c in range(2, k):
+            pick, far = 0, -float("inf")
+            for j, p in enumerate(points):
+                if dist[j] < 0:
+                    continue
+                dist[j] = min(dist[j], _sq(p, centers[c - 1]))
+                if dist[j] > far:
+                    pick, far = j, dist[j]
+            dist[pick] = -1.0
+            centers.append(points[pick])
+    return centers
+
+
+def _update_r(
+    points: list[tuple[float, float]], assign: list[int], centers: list[tuple[float, float]]
+) -> tuple[bool, list[float]]:
+    """Move each row to its nearest centre (the first on a tie): (moved, squared radii)."""
+    moved, radii = False, [0.0] * len(centers)
+    for i, p in enumerate(points):
+        best, at = _sq(p, centers[0]), 0
+        for c in range(1, len(centers)):
+            d = _sq(p, centers[c])
+            if d < best:
+                best, at = d, c
+        if assign[i] != at:
+            moved, assign[i] = True, at
+        radii[at] = max(radii[at], best)
+    return moved, radii
+
+
+def _update_means(
+    points: list[tuple[float, float]], assign: list[int], centers: list[tuple[float, float]]
+) -> None:
+    """Each centre becomes the mean of its rows ((0, 0) for a centre with none)."""
+    sums = [[0.0, 0.0, 0.0] for _ in centers]
+    for i, p in enumerate(points):
+        s = sums[assign[i]]
+        s[0] += p[0]
+        s[1] += p[1]
+        s[2] += 1
+    for c, (sx, sy, w) in enumerate(sums):
+        centers[c] = (sx / w, sy / w) if w else (0.0, 0.0)
+
+
+def _iterate(
+    points: list[tuple[float, float]], assign: list[int], centers: list[tuple[float, float]]
+) -> list[float]:
+    """Lloyd iterations until no row moves (at most 1,000): the squared radii."""
+    radii: list[float] = []
+    for _ in range(1000):
+        moved, radii = _update_r(points, assign, centers)
+        if not moved:
+            break
+        _update_means(points, assign, centers)
+    return radii
+
+
+def _kmeans(
+    points: list[tuple[float, float]], k: int, max_radius: float
+) -> tuple[list[int], list[tuple[float, float]], list[float]]:
+    """PostGIS's ``kmeans``: seeds, one full pass, iterations, then (``max_radius``) the
+    x-means pass that splits every cluster wider than the radius in two, until none is."""
+    centers = _seeds(points, k)
+    assign = [0] * len(points)
+    _update_r(points, assign, centers)
+    _update_means(points, assign, centers)
+    radii = _iterate(points, assign, centers)
+    for _ in range(1000):
+        if max_radius <= 0 or not _split(points, assign, centers, radii, max_radius):
+            break
+        radii = _iterate(points, assign, centers)
+    return assign, centers, radii
+
+
+def _split(
+    points: list[tuple[float, float]],
+    assign: list[int],
+    centers: list[tuple[float, float]],
+    radii: list[float],
+    max_radius: float,
+) -> bool:
+    """PostGIS's ``improve_structure``: 2-means on each cluster wider than ``max_radius``
+    (in place); whether any was split."""
+    limit, k = max_radius * max_radius, len(centers)
+    grown = False
+    for c in range(k):
+        members = [i for i, a in enumerate(assign) if a == c]
+        if radii[c] <= limit or len(members) <= 1:
+            continue
+        sub, sub_centers, sub_radii = _kmeans([points[i] for i in members], 2, 0.0)
+        new = len(centers)
+        for i, s in zip(members, sub, strict=True):
+            if s:
+                assign[i] = new
+        centers[c], radii[c] = sub_centers[0], sub_radii[0]
+        centers.append(sub_centers[1])
+        radii.append(sub_radii[1])
+        grown = True
+    return grown
+
+
+def kmeans(
+    points: Sequence[tuple[float, float] | None], k: int, max_radius: float = 0.0
+) -> list[int | None]:
+    """Cluster numbers (None: no geometry) of each row's centroid, PostGIS's k-means.
+
+    >>> kmeans([(0, 0), (0, 1), (10, 0), None], 2)
+    [0, 0, 1, None]
+    """
+    dense = [p for p in points if p is not None]
+    k = min(k, len(dense))
+    if k <= 0:
+        return [None] * len(points)
+    assign, _, _ = _kmeans(dense, k, max_radius)
+    numbers: dict[int, int] = {}
+    it = iter(assign)
+    return [None if p is None else numbers.setdefault(next(it), len(numbers)) for p in points]
+
+
+def _labels(table: pa.Table, kind: str, a: float, b: float) -> dict[tuple[str, bytes], int | None]:
+    """(partition key, WKB) -> cluster number for the rows ``input_sql`` returned."""
+    keys = table.column("k").to_pylist()
+    wkbs = table.column("wkb").to_pylist()
+    parts: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        parts.setdefault(key, []).append(i)
+    out: dict[tuple[str, bytes], int | None] = {}
+    if kind == "dbscan":
+        nbs = table.column("nb").to_pylist()
+        for rows in parts.values():
+            local = {r: j for j, r in enumerate(rows)}
+            got = dbscan(
+                [None if nbs[r] is None else [local[q] for q in nbs[r]] for r in rows], int(b)
+            )
+            for r, label in zip(rows, got, strict=True):
+                if wkbs[r] is not None:
+                    out.setdefault((keys[r], wkbs[r]), label)
+    else:
+        xs, ys = table.column("x").to_pylist(), table.column("y").to_pylist()
+        for rows in parts.values():
+            pts = [None if xs[r] is None else (xs[r], ys[r]) for r in rows]
+            got = kmeans(pts, int(a), b)
+            for r, label in zip(rows, got, strict=True):
+                if wkbs[r] is not None:
+                    out.setdefault((keys[r], wkbs[r]), label)
+    return out
+
+
+def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the ``cimgen_cluster`` UDF on ``con`` (its nested queries run on a cursor)."""
+    cursor: list[duckdb.DuckDBPyConnection] = []
+    kept: dict[str, dict[tuple[str, bytes], int | None]] = {}
+
+    def cluster(kind: Any, a: Any, b: Any, sql: Any, key: Any, wkb: Any) -> pa.Array:
+        out: list[int | None] = []
+        for args in zip(
+            kind.to_pylist(), a.to_pylist(), b.to_pylist(), sql.to_pylist(),
+            key.to_pylist(), wkb.to_pylist(), strict=True,
+        ):  # fmt: skip
+            kind_i, a_i, b_i, sql_i, key_i, wkb_i = args
+            if wkb_i is None:
+                out.append(None)
+                continue
+            labels = kept.get(sql_i)
+            if labels is None:
+                if not cursor:
+                    cursor.append(con.cursor())
+                table = cursor[0].execute(sql_i).to_arrow_table()
+                labels = _labels(table, kind_i, float(a_i), float(b_i))
+                if len(kept) >= _KEPT:
+                    kept.clear()
+                kept[sql_i] = labels
+            out.append(labels.get((key_i, wkb_i)))
+        return pa.array(out, pa.int32())
+
+    con.create_function(
+        FUNCTION,
+        cluster,
+        ["VARCHAR", "DOUBLE", "DOUBLE", "VARCHAR", "VARCHAR", "BLOB"],
+        "INTEGER",
+        type="arrow",
+        null_handling="special",
+    )
