@@ -266,7 +266,8 @@ def _labels(table: pa.Table, kind: str, a: float, b: float) -> dict[tuple[str, b
 def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
     """Define the ``cimgen_cluster`` UDF on ``con`` (its nested queries run on a cursor)."""
     cursor: list[duckdb.DuckDBPyConnection] = []
-    kept: dict[str, dict[tuple[str, bytes], int | None]] = {}
+    # labels per (kind, a, b, input query): one input query serves k = 2 and k = 3 alike
+    kept: dict[tuple[str, float, float, str], dict[tuple[str, bytes], int | None]] = {}
 
     def cluster(kind: Any, a: Any, b: Any, sql: Any, key: Any, wkb: Any) -> pa.Array:
         out: list[int | None] = []
@@ -278,7 +279,7 @@ def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
             if wkb_i is None:
                 out.append(None)
                 continue
-            labels = kept.get(sql_i)
+            labels = kept.get((kind_i, a_i, b_i, sql_i))
             if labels is None:
                 if not cursor:
                     cursor.append(con.cursor())
@@ -286,7 +287,7 @@ def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
                 labels = _labels(table, kind_i, float(a_i), float(b_i))
                 if len(kept) >= _KEPT:
                     kept.clear()
-                kept[sql_i] = labels
+                kept[(kind_i, a_i, b_i, sql_i)] = labels
             out.append(labels.get((key_i, wkb_i)))
         return pa.array(out, pa.int32())
 
