@@ -33,6 +33,7 @@ into clusters is PostGIS's, the numbers may differ (docs/backends.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -41,6 +42,42 @@ import pyarrow as pa
 from cimgen.render.duckdb_cluster import CLUSTER_FUNCTION as FUNCTION
 
 _KEPT = 32  # input queries whose labels are kept per connection
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    """What one clustering call made of its rows (all partitions together): the result
+    checks judge it (RES004-RES006) and records carry it (``checks.duckdb.clusters``)."""
+
+    kind: str  # "dbscan" | "kmeans"
+    asked: int  # minpoints | k
+    rows: int  # rows with a geometry
+    partitions: int
+    clusters: int
+    noise: int  # rows with a geometry but no cluster (DBSCAN)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "asked": self.asked,
+            "rows": self.rows,
+            "partitions": self.partitions,
+            "clusters": self.clusters,
+            "noise": self.noise,
+        }
+
+
+_LOGS: dict[int, dict[tuple[str, float, float, str], ClusterSummary]] = {}
+
+
+def take_clusterings(con: duckdb.DuckDBPyConnection) -> tuple[ClusterSummary, ...]:
+    """The summaries of the clusterings ``con`` computed or served since the last call."""
+    log = _LOGS.get(id(con))
+    if not log:
+        return ()
+    out = tuple(log.values())
+    log.clear()
+    return out
 
 
 def dbscan(neighbours: Sequence[Sequence[int] | None], minpoints: int) -> list[int | None]:
@@ -234,14 +271,29 @@ def kmeans(
     return [None if p is None else numbers.setdefault(next(it), len(numbers)) for p in points]
 
 
-def _labels(table: pa.Table, kind: str, a: float, b: float) -> dict[tuple[str, bytes], int | None]:
-    """(partition key, WKB) -> cluster number for the rows ``input_sql`` returned."""
+def _labels(
+    table: pa.Table, kind: str, a: float, b: float
+) -> tuple[dict[tuple[str, bytes], int | None], ClusterSummary]:
+    """(partition key, WKB) -> cluster number for the rows ``input_sql`` returned, and the
+    summary of the clustering."""
     keys = table.column("k").to_pylist()
     wkbs = table.column("wkb").to_pylist()
     parts: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         parts.setdefault(key, []).append(i)
     out: dict[tuple[str, bytes], int | None] = {}
+    rows_with, clusters, noise = 0, 0, 0
+
+    def tally(rows: list[int], got: list[int | None]) -> None:
+        nonlocal rows_with, clusters, noise
+        for r, label in zip(rows, got, strict=True):
+            if wkbs[r] is None:
+                continue
+            rows_with += 1
+            noise += label is None
+            out.setdefault((keys[r], wkbs[r]), label)
+        clusters += len({g for g in got if g is not None})
+
     if kind == "dbscan":
         nbs = table.column("nb").to_pylist()
         for rows in parts.values():
@@ -249,25 +301,24 @@ def _labels(table: pa.Table, kind: str, a: float, b: float) -> dict[tuple[str, b
             got = dbscan(
                 [None if nbs[r] is None else [local[q] for q in nbs[r]] for r in rows], int(b)
             )
-            for r, label in zip(rows, got, strict=True):
-                if wkbs[r] is not None:
-                    out.setdefault((keys[r], wkbs[r]), label)
+            tally(rows, got)
     else:
         xs, ys = table.column("x").to_pylist(), table.column("y").to_pylist()
         for rows in parts.values():
             pts = [None if xs[r] is None else (xs[r], ys[r]) for r in rows]
-            got = kmeans(pts, int(a), b)
-            for r, label in zip(rows, got, strict=True):
-                if wkbs[r] is not None:
-                    out.setdefault((keys[r], wkbs[r]), label)
-    return out
+            tally(rows, kmeans(pts, int(a), b))
+    asked = int(b) if kind == "dbscan" else int(a)
+    return out, ClusterSummary(kind, asked, rows_with, len(parts), clusters, noise)
 
 
 def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
     """Define the ``cimgen_cluster`` UDF on ``con`` (its nested queries run on a cursor)."""
     cursor: list[duckdb.DuckDBPyConnection] = []
     # labels per (kind, a, b, input query): one input query serves k = 2 and k = 3 alike
-    kept: dict[tuple[str, float, float, str], dict[tuple[str, bytes], int | None]] = {}
+    kept: dict[
+        tuple[str, float, float, str], tuple[dict[tuple[str, bytes], int | None], ClusterSummary]
+    ] = {}
+    log = _LOGS[id(con)] = {}
 
     def cluster(kind: Any, a: Any, b: Any, sql: Any, key: Any, wkb: Any) -> pa.Array:
         out: list[int | None] = []
@@ -279,16 +330,18 @@ def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
             if wkb_i is None:
                 out.append(None)
                 continue
-            labels = kept.get((kind_i, a_i, b_i, sql_i))
-            if labels is None:
+            call = (kind_i, a_i, b_i, sql_i)
+            done = kept.get(call)
+            if done is None:
                 if not cursor:
                     cursor.append(con.cursor())
                 table = cursor[0].execute(sql_i).to_arrow_table()
-                labels = _labels(table, kind_i, float(a_i), float(b_i))
+                done = _labels(table, kind_i, float(a_i), float(b_i))
                 if len(kept) >= _KEPT:
                     kept.clear()
-                kept[(kind_i, a_i, b_i, sql_i)] = labels
-            out.append(labels.get((key_i, wkb_i)))
+                kept[call] = done
+            log[call] = done[1]
+            out.append(done[0].get((key_i, wkb_i)))
         return pa.array(out, pa.int32())
 
     con.create_function(
