@@ -23,11 +23,12 @@ Semantics follow PostGIS 3.3 (liblwgeom ``lwgeom_geos_cluster.c``, ``lwkmeans.c`
   (the greedy farthest pair, then farthest points), Lloyd iterations until no row moves,
   ``k`` capped at the number of non-empty rows, and the ``max_radius`` split pass.
 
-Cluster numbers: PostGIS numbers DBSCAN clusters by their union-find roots and k-means
-clusters by their seeds, both depending on the order rows reach the window (heap order,
-GiST order) and on the R-tree's visiting order, which DuckDB cannot reproduce. Here
-clusters are numbered 0, 1, ... in the order of their first row; the partition of the rows
-into clusters is PostGIS's, the numbers may differ (docs/backends.md).
+Cluster numbers: k-means clusters are numbered by their seeds as in PostGIS, so they are
+PostGIS's numbers whenever the rows reach the window in the same order (a table scan:
+insertion order in both engines; an ORDER BY in the window). PostGIS numbers DBSCAN
+clusters by their union-find roots, which depend on its R-tree's visiting order; here
+they are numbered 0, 1, ... in the order of their first row -- often the same numbers, and
+always the same partition (docs/backends.md).
 """
 
 from __future__ import annotations
@@ -266,9 +267,8 @@ def kmeans(
     if k <= 0:
         return [None] * len(points)
     assign, _, _ = _kmeans(dense, k, max_radius)
-    numbers: dict[int, int] = {}
-    it = iter(assign)
-    return [None if p is None else numbers.setdefault(next(it), len(numbers)) for p in points]
+    it = iter(assign)  # numbered by seed, as PostGIS numbers them
+    return [None if p is None else next(it) for p in points]
 
 
 def _labels(
