@@ -68,16 +68,78 @@ class ClusterSummary:
         }
 
 
-_LOGS: dict[int, dict[tuple[str, float, float, str], ClusterSummary]] = {}
+_Call = tuple[str, float, float, str]  # kind, a, b, input query
+_Labels = dict[tuple[str, bytes], int | None]  # (partition key, WKB) -> cluster number
+
+
+class _Clusterer:
+    """The UDF's state for one database: labels per call, and the log of the calls served
+    since :func:`take_clusterings` last asked.
+
+    A database file opened twice in one process is one DuckDB instance, and a Python UDF
+    belongs to the instance: the second connection finds the function defined and shares
+    this state; nested queries run on a cursor of the latest connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.cons = [con]  # connections to the instance, latest last
+        self.cursor: duckdb.DuckDBPyConnection | None = None
+        # labels per (kind, a, b, input query): one input query serves k = 2 and k = 3
+        self.kept: dict[_Call, tuple[_Labels, ClusterSummary]] = {}
+        self.log: dict[_Call, ClusterSummary] = {}
+
+    def attach(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.cons.append(con)
+        self.cursor = None
+
+    def _read(self, sql: str) -> pa.Table:
+        """Run an input query on a cursor of a connection still open (latest first)."""
+        while True:
+            try:
+                if self.cursor is None:
+                    self.cursor = self.cons[-1].cursor()
+                return self.cursor.execute(sql).to_arrow_table()
+            except duckdb.ConnectionException:
+                if len(self.cons) == 1:
+                    raise
+                self.cons.pop()
+                self.cursor = None
+
+    def labels(self, call: _Call) -> tuple[_Labels, ClusterSummary]:
+        done = self.kept.get(call)
+        if done is None:
+            done = _labels(self._read(call[3]), call[0], call[1], call[2])
+            if len(self.kept) >= _KEPT:
+                self.kept.clear()
+            self.kept[call] = done
+        self.log[call] = done[1]
+        return done
+
+    def __call__(self, kind: Any, a: Any, b: Any, sql: Any, key: Any, wkb: Any) -> pa.Array:
+        out: list[int | None] = []
+        for args in zip(
+            kind.to_pylist(), a.to_pylist(), b.to_pylist(), sql.to_pylist(),
+            key.to_pylist(), wkb.to_pylist(), strict=True,
+        ):  # fmt: skip
+            kind_i, a_i, b_i, sql_i, key_i, wkb_i = args
+            if wkb_i is None:
+                out.append(None)
+                continue
+            labels, _ = self.labels((kind_i, float(a_i), float(b_i), sql_i))
+            out.append(labels.get((key_i, wkb_i)))
+        return pa.array(out, pa.int32())
+
+
+_BY_DATABASE: dict[str, _Clusterer] = {}  # by the file the instance opened ("" in memory)
+_BY_CONNECTION: dict[int, _Clusterer] = {}
 
 
 def take_clusterings(con: duckdb.DuckDBPyConnection) -> tuple[ClusterSummary, ...]:
     """The summaries of the clusterings ``con`` computed or served since the last call."""
-    log = _LOGS.get(id(con))
-    if not log:
+    state = _BY_CONNECTION.get(id(con))
+    if state is None or not state.log:
         return ()
-    out = tuple(log.values())
-    log.clear()
+    out = tuple(state.log.values())
+    state.log.clear()
     return out
 
 
@@ -312,43 +374,27 @@ def _labels(
 
 
 def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the ``cimgen_cluster`` UDF on ``con`` (its nested queries run on a cursor)."""
-    cursor: list[duckdb.DuckDBPyConnection] = []
-    # labels per (kind, a, b, input query): one input query serves k = 2 and k = 3 alike
-    kept: dict[
-        tuple[str, float, float, str], tuple[dict[tuple[str, bytes], int | None], ClusterSummary]
-    ] = {}
-    log = _LOGS[id(con)] = {}
-
-    def cluster(kind: Any, a: Any, b: Any, sql: Any, key: Any, wkb: Any) -> pa.Array:
-        out: list[int | None] = []
-        for args in zip(
-            kind.to_pylist(), a.to_pylist(), b.to_pylist(), sql.to_pylist(),
-            key.to_pylist(), wkb.to_pylist(), strict=True,
-        ):  # fmt: skip
-            kind_i, a_i, b_i, sql_i, key_i, wkb_i = args
-            if wkb_i is None:
-                out.append(None)
-                continue
-            call = (kind_i, a_i, b_i, sql_i)
-            done = kept.get(call)
-            if done is None:
-                if not cursor:
-                    cursor.append(con.cursor())
-                table = cursor[0].execute(sql_i).to_arrow_table()
-                done = _labels(table, kind_i, float(a_i), float(b_i))
-                if len(kept) >= _KEPT:
-                    kept.clear()
-                kept[call] = done
-            log[call] = done[1]
-            out.append(done[0].get((key_i, wkb_i)))
-        return pa.array(out, pa.int32())
-
-    con.create_function(
-        FUNCTION,
-        cluster,
-        ["VARCHAR", "DOUBLE", "DOUBLE", "VARCHAR", "VARCHAR", "BLOB"],
-        "INTEGER",
-        type="arrow",
-        null_handling="special",
-    )
+    """Define the ``cimgen_cluster`` UDF on ``con``'s database (once per instance)."""
+    path = con.execute(
+        "SELECT coalesce(path, '') FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    where = str(path[0]) if path else ""
+    defined = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [FUNCTION]
+    ).fetchone()
+    state = _BY_DATABASE.get(where) if where and defined and defined[0] else None
+    if state is not None:
+        state.attach(con)
+    else:
+        state = _Clusterer(con)
+        if where:
+            _BY_DATABASE[where] = state
+        con.create_function(
+            FUNCTION,
+            state,
+            ["VARCHAR", "DOUBLE", "DOUBLE", "VARCHAR", "VARCHAR", "BLOB"],
+            "INTEGER",
+            type="arrow",
+            null_handling="special",
+        )
+    _BY_CONNECTION[id(con)] = state
