@@ -39,6 +39,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from cimgen.render.duckdb_cluster import CLUSTER_FUNCTION as FUNCTION
 
@@ -394,7 +395,7 @@ def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
             state,
             ["VARCHAR", "DOUBLE", "DOUBLE", "VARCHAR", "VARCHAR", "BLOB"],
             "INTEGER",
-            type="arrow",
-            null_handling="special",
+            type=PythonUDFType.ARROW,
+            null_handling=FunctionNullHandling.SPECIAL,
         )
     _BY_CONNECTION[id(con)] = state
