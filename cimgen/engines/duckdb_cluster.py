@@ -41,9 +41,17 @@ import duckdb
 import pyarrow as pa
 from duckdb.func import FunctionNullHandling, PythonUDFType
 
+from cimgen.errors import QueryError
 from cimgen.render.duckdb_cluster import CLUSTER_FUNCTION as FUNCTION
+from cimgen.render.duckdb_cluster import pairs_sql
 
 _KEPT = 32  # input queries whose labels are kept per connection
+# Candidate pairs (envelopes within eps) a DBSCAN may measure: a wider one is refused
+# before it runs (an error, SEM001, the same on every run). DBSCAN with eps 500 m over the
+# 3,349 buildings of a fixture has 1.9 M and took 1.2-1.4 s of CPU, with eps 300 m over
+# 3,286 ~0.9 M and 1.1 s at load 15: close enough to the check's 2 s limit that a loaded
+# box stopped one on one run and not on the next (SEM003, another dataset for one seed).
+MAX_PAIRS = 500_000
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,13 @@ class _Clusterer:
     def labels(self, call: _Call) -> tuple[_Labels, ClusterSummary]:
         done = self.kept.get(call)
         if done is None:
+            if call[0] == "dbscan":
+                pairs = self._read(pairs_sql(call[3], MAX_PAIRS)).column("n")[0].as_py()
+                if pairs > MAX_PAIRS:
+                    raise QueryError(
+                        f"DBSCAN with eps {call[1]:g} has over {MAX_PAIRS:,} candidate pairs "
+                        "of rows to measure: too costly to check"
+                    )
             done = _labels(self._read(call[3]), call[0], call[1], call[2])
             if len(self.kept) >= _KEPT:
                 self.kept.clear()

@@ -123,9 +123,18 @@ def input_sql(rows_sql: str, call: Clustering) -> str:
         "_near AS (SELECT a.i, b.i AS j FROM _in AS a JOIN _in AS b ON ST_Intersects(a.e, b.g)),\n"
         "_nb AS (SELECT n.i, list(n.j ORDER BY n.j) AS nb FROM _near AS n "
         "JOIN _in AS a ON a.i = n.i JOIN _in AS b ON b.i = n.j "
-        f"WHERE a.k = b.k AND ST_DWithin(a.g, b.g, {eps}) GROUP BY n.i)\n"
-        "SELECT i, k, ST_AsWKB(g) AS wkb, nb FROM _in LEFT JOIN _nb USING (i) ORDER BY i"
+        f"WHERE a.k = b.k AND ST_DWithin(a.g, b.g, {eps}) GROUP BY n.i)\n" + _DBSCAN_ROWS
     )
+
+
+_DBSCAN_ROWS = "SELECT i, k, ST_AsWKB(g) AS wkb, nb FROM _in LEFT JOIN _nb USING (i) ORDER BY i"
+
+
+def pairs_sql(dbscan_sql: str, most: int) -> str:
+    """The DBSCAN input query counting its candidate pairs (rows whose envelopes lie
+    within eps), stopping past ``most``: what measuring them would cost, known before."""
+    head = dbscan_sql.rsplit(_DBSCAN_ROWS, 1)[0]
+    return f"{head}SELECT count(*) AS n FROM (SELECT 1 FROM _near LIMIT {most + 1})"
 
 
 def sql_string(text: str) -> str:
