@@ -9,8 +9,9 @@ neighbours within ``eps`` for DBSCAN, computed by DuckDB with a spatial join; th
 centroid for k-means). On its first call the UDF runs ``input_sql`` on a second cursor of
 the same (read-only) database, clusters each partition here, and answers every row by
 (partition key, WKB) -- rows with equal geometry in one partition get one label in both
-algorithms. Answers are kept per ``input_sql`` (the fixture is read-only), so a query
-costs one extra scan of the clustered rows.
+algorithms. Answers are kept per (kind, parameters, input query) -- the fixture is
+read-only --, so a query costs one extra scan of the clustered rows (and, for DBSCAN, the
+pairs within eps: a DBSCAN with more than :data:`MAX_PAIRS` candidate pairs is refused).
 
 Semantics follow PostGIS 3.3 (liblwgeom ``lwgeom_geos_cluster.c``, ``lwkmeans.c``):
 
@@ -27,8 +28,8 @@ Cluster numbers: k-means clusters are numbered by their seeds as in PostGIS, so 
 PostGIS's numbers whenever the rows reach the window in the same order (a table scan:
 insertion order in both engines; an ORDER BY in the window). PostGIS numbers DBSCAN
 clusters by their union-find roots, which depend on its R-tree's visiting order; here
-they are numbered 0, 1, ... in the order of their first row -- often the same numbers, and
-always the same partition (docs/backends.md).
+they are numbered 0, 1, ... in the order of their first row -- often the same numbers;
+the partition is PostGIS's (tests/test_duckdb_cluster.py compares; docs/backends.md).
 """
 
 from __future__ import annotations
