@@ -74,12 +74,13 @@ class Function:
         """The dialects whose renderer renders a call of this function: PostGIS always;
         SpatiaLite / DuckDB where the catalogue names the function there (``spatialite:`` /
         ``duckdb:`` not null), and DuckDB also for raster functions, which its renderer
-        maps to the fixture's raster macros (docs/backends.md). tests/test_render.py
-        renders and executes every function in every dialect listed here."""
+        maps to the fixture's raster macros, and window clusterings, which it maps to the
+        ``cimgen_cluster`` UDF (docs/backends.md). tests/test_render.py renders and
+        executes every function in every dialect listed here."""
         out = {"postgis"}
         if self.spatialite is not None:
             out.add("spatialite")
-        if self.duckdb is not None or self.category == "raster":
+        if self.duckdb is not None or self.category in ("raster", "clustering"):
             out.add("duckdb")
         return frozenset(out)
 

@@ -140,6 +140,13 @@ RES002: Final = _declare(
 RES003: Final = _declare(
     "RES003", "result", "error", "the result is ordered or ranked by a constant"
 )
+RES004: Final = _declare("RES004", "result", "error", "the clustering makes every row noise")
+RES005: Final = _declare(
+    "RES005", "result", "error", "the clustering puts every row in one cluster"
+)
+RES006: Final = _declare(
+    "RES006", "result", "error", "the clustering makes every row its own cluster"
+)
 
 # ----------------------------------------------------------------- structure model rules
 # Consistency rules of sampled structures (cimgen.structure.consistency): a row that breaks

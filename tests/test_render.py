@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from cimgen import ast
 from cimgen.catalogue import load_catalogue
+from cimgen.engines.duckdb_cluster import install_clustering
 from cimgen.grammar import parse
 from cimgen.render import (
     Rendered,
@@ -103,6 +104,7 @@ def ok(rendered: Rendered) -> str:
 def duck() -> Any:
     con = duckdb.connect()
     con.execute(f"LOAD '{SPATIAL_EXT}'")
+    install_clustering(con)  # what every fixture connection has (engines.duckdb.connect)
     con.execute("CREATE SCHEMA cim_vector; CREATE SCHEMA cim_census")
     con.execute(
         "CREATE TABLE cim_vector.building (id INTEGER, building_id VARCHAR, lod INTEGER, "
@@ -807,7 +809,7 @@ def _run_everywhere(fn: Any, duck: Any, lite: Any) -> dict[str, Any]:
         ("spatialite", render_spatialite, lambda sql: list(lite.execute(sql))),
     ):
         rendered = render(query, SCHEMA)
-        if getattr(fn, backend) is None:
+        if backend not in fn.dialects:
             assert rendered.sql is None and fn.name in (rendered.unsupported or "")
             continue
         results[backend] = execute(ok(rendered))[0][0]
@@ -845,12 +847,18 @@ def test_unsupported_constructs_give_reasons_not_crashes() -> None:
     ]
     for query, reason in cases:
         backends = [render_spatialite(query, SCHEMA)]
-        if "raster" not in reason:  # DuckDB has raster macros (tests/test_raster_duckdb.py)
+        # DuckDB has raster macros (tests/test_raster_duckdb.py) and the clustering UDF
+        # (tests/test_duckdb_cluster.py)
+        if "raster" not in reason and "clustering" not in reason:
             backends.append(render_duckdb(query, SCHEMA))
         for rendered in backends:
             assert rendered.sql is None
             assert rendered.unsupported is not None and reason in rendered.unsupported
         assert render_all(query, SCHEMA)["postgis"].sql == one(query)
+    lod = f("ST_ClusterKMeans", c("building_geometry"), c("lod"), over=ast.Window())
+    assert "not a number literal" in (
+        render_duckdb(select(lod, from_=building(None)), SCHEMA).unsupported or ""
+    )
     odd = select(f("ST_Transform", geom(BUS), c("srid")))
     assert "literal target SRID" in (render_duckdb(odd, SCHEMA).unsupported or "")
     named = select(f("ROUND", ast.NamedArg("x", n(1))))

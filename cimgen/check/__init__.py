@@ -26,7 +26,7 @@ from cimgen.check.execute import (
 )
 from cimgen.check.fidelity import check_complexity
 from cimgen.check.purpose import PURPOSE_CHECKS
-from cimgen.check.result import check_result
+from cimgen.check.result import check_clustering, check_result
 from cimgen.check.static import check_cartesian, check_cost, check_mixed_srid, check_units
 from cimgen.check.syntax import check_binding, check_grammar, check_postgres_parse
 from cimgen.codes import DIV001, DIV002, STA001, SYN001, SYN002
@@ -48,6 +48,7 @@ CHECKS = (
     ("postgis", check_postgis),
     ("spatialite", check_spatialite),
     ("result", check_result),  # RES002/RES003 on the result of the engine that counts
+    ("clustering", check_clustering),  # RES004-RES006: labels that tell nothing apart
 )
 CHECK_NAMES = tuple(name for name, _ in CHECKS)
 PURPOSE = tuple(name for name, _ in PURPOSE_CHECKS)  # the static rules of purpose

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cimgen import ast
 from cimgen.models import Finding, QueryFeatures
 from cimgen.schema.model import Schema
 from cimgen.scope import Scope, query_scopes
+
+if TYPE_CHECKING:
+    from cimgen.engines.duckdb_cluster import ClusterSummary
 
 # Engine outcomes recorded per query. "ok": executed without error; "planned": the engine
 # planned (EXPLAIN / prepare) it without error but execution ran past the time limit (the
@@ -38,6 +41,9 @@ class EngineResult:
     # value on every row of a result of 2+ rows: an ordering by them means nothing (RES003)
     repeats: int | None = None
     constant: tuple[int, ...] = ()
+    # What each window clustering the engine computed made of its rows (DuckDB: the
+    # cimgen_cluster UDF, cimgen.engines.duckdb_cluster); judged by RES004-RES006
+    clusters: tuple[ClusterSummary, ...] = ()
 
     @property
     def executed(self) -> bool:
@@ -54,6 +60,8 @@ class EngineResult:
             out["reason"] = self.reason
         if self.repeats:
             out["repeats"] = self.repeats
+        if self.clusters:
+            out["clusters"] = [c.to_dict() for c in self.clusters]
         return out
 
 

@@ -5,7 +5,15 @@ PostGIS when it executed the query, else DuckDB).
 * ``RES002`` the result repeats a row exactly: a join multiplies rows (LOD versions of a
   building, one row per scenario) that the SELECT list cannot tell apart;
 * ``RES003`` the result (2+ rows) is ordered or ranked by an output that is the same on
-  every row.
+  every row;
+* ``RES004`` a window clustering makes every row noise (DBSCAN: no cluster at all) -- an
+  empty answer in all but name (bad: ``ST_ClusterDBSCAN(g, eps := 5, minpoints := 9)`` over
+  buildings 50 m apart; good: an eps that joins neighbours);
+* ``RES005`` a window clustering puts every row of each partition into one cluster (an eps
+  wider than the area, k-means over one distinct place): the labels tell no row apart;
+* ``RES006`` a window clustering makes every row its own cluster (k-means asked for at
+  least as many clusters as there are rows -- PostGIS caps k at the rows --, DBSCAN with
+  ``minpoints := 1`` and an eps below every gap).
 
 The engines only *profile* a result (repeated rows, constant columns, over its first
 :data:`REPEAT_WINDOW` rows) when asked to -- for generated candidates, never for the
@@ -20,7 +28,7 @@ from typing import Any
 
 from cimgen import ast
 from cimgen.check.base import CheckContext, Subject, counting_engine
-from cimgen.codes import RES002, RES003, finding
+from cimgen.codes import RES002, RES003, RES004, RES005, RES006, finding
 from cimgen.models import Finding
 
 REPEAT_WINDOW = 2000  # rows of a result looked at for repeated rows and constant columns
@@ -198,6 +206,30 @@ def check_result(subject: Subject, ctx: CheckContext) -> list[Finding]:
                 "every row"
             )
             return [finding(RES003, message)]
+    return []
+
+
+def check_clustering(subject: Subject, ctx: CheckContext) -> list[Finding]:
+    """RES004-RES006: a window clustering whose labels tell nothing, judged on what the
+    DuckDB check computed (PostGIS's algorithms, :mod:`cimgen.engines.duckdb_cluster`),
+    for generated candidates only."""
+    result = subject.engines.get("duckdb")
+    if subject.structure is None or result is None:
+        return []
+    for c in result.clusters:
+        name = "DBSCAN" if c.kind == "dbscan" else "k-means"
+        if c.rows == 0:
+            continue  # no row to cluster: the empty result says so (RES001)
+        if c.clusters == 0:
+            message = f"{name} makes all {c.rows} rows noise: no cluster at all"
+            return [finding(RES004, message)]
+        if c.clusters == c.partitions and c.noise == 0 and c.rows > c.partitions:
+            where = "its one cluster" if c.partitions == 1 else "one cluster per partition"
+            return [finding(RES005, f"{name} puts all {c.rows} rows in {where}")]
+        if c.clusters == c.rows:
+            asked = f" (k = {c.asked})" if c.kind == "kmeans" else ""
+            message = f"{name}{asked} makes each of the {c.rows} rows its own cluster"
+            return [finding(RES006, message)]
     return []
 
 

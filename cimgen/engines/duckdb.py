@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from cimgen.engines import fixture_path, temp_sibling
+from cimgen.engines.duckdb_cluster import install_clustering
 from cimgen.engines.duckdb_raster import (
     ARROW_RASTER_TYPE,
     RASTER_TYPE,
@@ -63,8 +64,9 @@ def spatial_extension_path() -> Path:
 
 
 def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with spatial loaded (offline), the session time zone UTC and the
-    raster macros defined (TEMP, so read-only connections have them too)."""
+    """A DuckDB connection with spatial loaded (offline), the session time zone UTC, the
+    raster macros defined (TEMP, so read-only connections have them too) and the
+    clustering UDF (:mod:`cimgen.engines.duckdb_cluster`)."""
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=dict(_CONFIG))
     except duckdb.Error as exc:
@@ -72,6 +74,7 @@ def connect(path: Path | str = ":memory:", read_only: bool = False) -> duckdb.Du
     con.execute(f"LOAD '{_sql_str(str(spatial_extension_path()))}'")
     con.execute("SET TimeZone = 'UTC'")
     install_macros(con)
+    install_clustering(con)
     return con
 
 

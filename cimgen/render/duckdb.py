@@ -34,6 +34,14 @@ from typing import Any, ClassVar
 from cimgen import ast
 from cimgen.render.backend import BackendRenderer, int_literal, split_type
 from cimgen.render.base import P_ATOM, P_CAST, P_MUL, PG_KEYWORDS, Rendered, Text, Unsupported
+from cimgen.render.duckdb_cluster import (
+    CLUSTER_FUNCTION,
+    clustering,
+    input_query,
+    input_sql,
+    partition_key,
+    sql_string,
+)
 from cimgen.schema.model import DEFAULT_SRID, Schema, Table
 from cimgen.schema.model import Column as SchemaColumn
 from cimgen.scope import Scope, stated_srid, states_srid
@@ -218,9 +226,22 @@ class DuckdbRenderer(BackendRenderer):
             "_geography_aware",
         ),
         "ST_Intersects": "_st_intersects",
+        "ST_ClusterDBSCAN": "_st_cluster",
+        "ST_ClusterKMeans": "_st_cluster",
     }
 
     _dispatch: ClassVar[dict[type, str]] = {**BackendRenderer._dispatch, _IsTrue: "_is_true"}
+
+    def __init__(self, schema: Schema) -> None:
+        super().__init__(schema)
+        self._blocks: list[tuple[ast.Select, dict[str, ast.CTE]]] = []  # being rendered
+
+    def select(self, s: ast.Select, parent: Scope | None, ctes: dict) -> str:
+        self._blocks.append((s, ctes))
+        try:
+            return super().select(s, parent, ctes)
+        finally:
+            self._blocks.pop()
 
     def condition(self, node: Any, scope: Scope | None) -> str:
         return super().condition(keep_spatial_join(node), scope)
@@ -430,6 +451,20 @@ class DuckdbRenderer(BackendRenderer):
                 for a, k in zip(args, kinds, strict=True)
             )
         return self.call(self.function_name(node), node, args, scope), P_ATOM
+
+    def _st_cluster(self, node: ast.FuncCall, scope: Scope | None) -> Text:
+        """A window clustering: the ``cimgen_cluster`` UDF reading its block's rows
+        (:mod:`cimgen.render.duckdb_cluster`)."""
+        call = clustering(node)
+        if not self._blocks:
+            raise Unsupported(f"{node.name} outside a SELECT block")
+        block, ctes = self._blocks[-1]
+        rows = DuckdbRenderer(self.schema).render(input_query(block, ctes, call))
+        key = partition_key([self.text(p, scope) for p in call.partition])
+        geometry = self.text(call.geometry, scope)
+        args = [sql_string(call.kind), repr(call.a), repr(call.b)]
+        args += [sql_string(input_sql(rows, call)), key, f"ST_AsWKB({geometry})"]
+        return f"{CLUSTER_FUNCTION}({', '.join(args)})", P_ATOM
 
     # ------------------------------------------------------------------ rasters
 
