@@ -19,12 +19,17 @@ from cimgen import ast
 from cimgen.expand.context import ExpansionContext, GeomCol
 from cimgen.expand.frame import Item, Pivots, column, value
 from cimgen.expand.spatial import Spatial
-from cimgen.expand.values import distance_over, literal, pooled_threshold, threshold
+from cimgen.expand.values import (
+    EARTH_M_PER_DEG,
+    distance_over,
+    literal,
+    pooled_threshold,
+    threshold,
+)
 from cimgen.world.model import Geo, TableSample
 from cimgen.world.pools import Pool
 
 Holds = Callable[[TableSample, int], bool]
-EARTH_M_PER_DEG = 111_320.0
 PLACE_REACH_M = 1200.0  # how far from the query's place a later predicate may reach
 
 

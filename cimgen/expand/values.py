@@ -15,6 +15,7 @@ from typing import Any
 from cimgen import ast
 from cimgen.world.pools import Pool
 
+EARTH_M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
 NICE_DISTANCES = (25, 50, 100, 150, 200, 250, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)
 
 
@@ -173,6 +174,36 @@ def distance_over(needed: float, pool: tuple[float, ...], rng: random.Random) ->
     if nice:
         return float(nice[0] if rng.random() < 0.7 else rng.choice(nice[:2]))
     return float(math.ceil(want / 1000.0) * 1000)
+
+
+def neighbour_distance(
+    points: list[tuple[float, float]], k: int, scale: float, quantile: float = 0.5
+) -> float | None:
+    """The ``quantile`` over ``points`` (lon, lat) of the distance in metres from each to its
+    ``k``-th nearest other point, as in a table ``scale`` times as dense (the sampled rows
+    stand for ``scale`` rows each: distances shrink by sqrt(scale)); None with k or fewer
+    points. Measured from at most :data:`NEIGHBOUR_POINTS` of them (every n-th, in order)
+    to all of them."""
+    import numpy as np
+
+    if len(points) <= k or k < 1:
+        return None
+    xy = np.asarray(points, dtype=float)
+    ask = xy[:: max(1, math.ceil(len(points) / NEIGHBOUR_POINTS))]
+    ky = EARTH_M_PER_DEG
+    kx = ky * math.cos(math.radians(float(xy[:, 1].mean())))
+    dx = (ask[:, None, 0] - xy[None, :, 0]) * kx
+    dy = (ask[:, None, 1] - xy[None, :, 1]) * ky
+    dist = np.partition(np.hypot(dx, dy), k, axis=1)[:, k]  # column 0: the point itself
+    return float(np.quantile(dist, quantile)) / math.sqrt(max(scale, 1.0))
+
+
+NEIGHBOUR_POINTS = 400
+
+
+def nice_distance(metres: float) -> float:
+    """The round distance a person would type nearest to ``metres`` (on a log scale)."""
+    return float(min(NICE_DISTANCES, key=lambda d: abs(math.log(d / max(metres, 1.0)))))
 
 
 def distance_under(limit: float, pool: tuple[float, ...]) -> float | None:
