@@ -136,7 +136,10 @@ class Content(Grouping, Ordering):
         while n > 0 and tries < 8:
             tries += 1
             # the question's theme: the subject, or an item linked to it (not a table met
-            # through another: "lines whose bus's census zone has ...")
+            # through another: "lines whose bus's census zone has ..."; not a raster read
+            # for its value at the subject's place: a tile's statistics are storage, not
+            # the subject's -- "buildings with the DTM tile under their centroid, with
+            # minimum ground elevation over 113 m", issue 14, thirteenth pass (b))
             candidates = [
                 it
                 for it in block.frame.items
@@ -144,6 +147,7 @@ class Content(Grouping, Ordering):
                 and not _grouped(it)
                 and not _neighbour(block, it)
                 and (it is subject or (it.link is not None and it.link.to == 0))
+                and (it is subject or not it.info.rasters or subject.info.rasters)
             ]
             if not candidates:
                 break

@@ -1,0 +1,93 @@
+"""The thirteenth realism pass (b) (issue 14): contrived content the blind review of the
+twelfth pass and the lead's reads named -- a raster tile's statistic beside the value read
+at a place, or as a condition on the listed rows (tiles are storage, not places). Each
+test reads the expanded AST the way ``benchmarks/bench_realism13b.py`` does."""
+
+from __future__ import annotations
+
+import random
+
+from expand_support import ctx
+from test_expand import context, corpus_structures
+
+from cimgen import ast
+from cimgen.expand import expand
+from cimgen.expand.multiply import base_table, block_refs, drop_raster_labels
+from cimgen.grammar import parse
+from cimgen.render import render_postgis
+
+# a row of main eb16c18 (300 CTGAN rows, seed 0): "... showing bare-earth elevation at
+# their centroid, area and LOD, plus the DTM tile's minimum"
+TILE_MINIMUM = (
+    "SELECT b.building_id, ST_Value(dtm.rast, ST_Centroid(b.building_geometry)) AS "
+    "ground_elevation_m, ST_Area(b.building_geometry::geography) AS area_m2, b.lod, "
+    "dtm.min_elevation FROM cim_vector.building AS b JOIN cim_raster.dtm_raster AS dtm "
+    "ON ST_Intersects(dtm.rast, ST_Centroid(b.building_geometry)) "
+    "WHERE b.building_geometry_source = 'osm'"
+)
+
+
+def test_a_tile_statistic_is_not_listed_beside_the_value_read_at_a_place() -> None:
+    sql = render_postgis(drop_raster_labels(parse(TILE_MINIMUM), ctx()))
+    assert "min_elevation" not in sql and "ground_elevation_m" in sql, sql
+    # the tiles as the subject: their statistics are what is asked
+    tiles = parse(
+        "SELECT dtm.id, dtm.min_elevation, ST_Value(dtm.rast, ST_SetSRID(ST_MakePoint(9.2, "
+        "45.48), 4326)) AS v FROM cim_raster.dtm_raster AS dtm"
+    )
+    assert drop_raster_labels(tiles, ctx()) == tiles
+    # a statistic the query also orders by stays (it is read for a purpose)
+    ordered = parse(TILE_MINIMUM + " ORDER BY dtm.min_elevation")
+    assert "dtm.min_elevation" in render_postgis(drop_raster_labels(ordered, ctx()))
+
+
+def _tile_conditions(query: ast.Query, c) -> int:  # type: ignore[no-untyped-def]
+    """Conditions on a raster tile's own columns in a block whose subject is not tiles
+    (pins saying which raster is meant, ``rm.raster_type = 'CHM'``, aside)."""
+    found = 0
+    for q in (query, *(cte.query for cte in query.ctes)):
+        body = q.body
+        if not isinstance(body, ast.Select):
+            continue
+        ctes = {cte.name: cte.query for cte in query.ctes}
+        refs = block_refs(body)
+        tiles = {}
+        for r in refs:
+            info = base_table(r, ctes, c)
+            if info is not None and info.rasters:
+                tiles[r.ref_name] = info
+        if not refs or refs[0].ref_name in tiles:
+            continue
+        for cond in ast.block_conditions(body, outer_joins=True):
+            if (
+                isinstance(cond, ast.BinaryOp)
+                and cond.op == "="
+                and not isinstance(cond.right, ast.Column)
+            ):
+                continue
+            cols = [n for n in ast.walk(cond) if isinstance(n, ast.Column)]
+            if any(
+                col.table in tiles
+                and col.name not in {g.name for g in tiles[col.table].rasters}
+                and col.name not in tiles[col.table].pk
+                for col in cols
+            ):
+                found += 1
+    return found
+
+
+def test_no_condition_on_a_tile_read_for_its_value_at_the_subjects_place() -> None:
+    c = context("cim_wizard")
+    rasters = [
+        s for s in corpus_structures() if s.sql_type == "RASTER_VECTOR" and s.table_count >= 2
+    ]
+    rng = random.Random(13)
+    built = found = 0
+    for k, s in enumerate(rng.sample(rasters, min(120, len(rasters)))):
+        q = expand(s, c, random.Random(k)).query
+        if q is None:
+            continue
+        built += 1
+        found += _tile_conditions(q, c)
+    assert built >= 80, built
+    assert found == 0, found
