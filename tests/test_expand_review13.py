@@ -6,6 +6,7 @@ test reads the expanded AST the way ``benchmarks/bench_realism13b.py`` does."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from expand_support import ctx
 from test_expand import context, corpus_structures
@@ -91,3 +92,47 @@ def test_no_condition_on_a_tile_read_for_its_value_at_the_subjects_place() -> No
         found += _tile_conditions(q, c)
     assert built >= 80, built
     assert found == 0, found
+
+
+def test_a_having_cuts_some_group_on_a_stand_in_world() -> None:
+    """The default job's context (the bundled corpus's literals planted in the fixture): a
+    HAVING threshold drawn below the pivot's group and one above the smallest estimated
+    group left every group in on 55 of 79 HAVING rows of 1,000 CTGAN rows (seed 1) of
+    main eb16c18 (the estimate counts the subject's rows, not the joins' multiples); it
+    is now built to keep the pivot's group and cut a smaller one, with the block's join
+    and filter factors (``grouping.cut_count``), so it filters something without emptying
+    the result."""
+    from expand_support import SCHEMA, demo_records, stand_in_context
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.render import render_duckdb
+    from cimgen.world.corpus import learn_corpus
+
+    corpus = learn_corpus(SCHEMA, list(demo_records()))
+    schema = _with_metric_srid(SCHEMA, corpus, 0)
+    c = stand_in_context(0)
+    con = open_fixture(schema, 0, plant=_planting(schema, corpus, 0))
+
+    def rows(q: ast.Query) -> int:
+        return len(con.execute(render_duckdb(q, c.schema).sql).fetchall())
+
+    grouped = [s for s in corpus_structures() if s.aggregation == "GROUP_BY_HAVING"]
+    havings = cut = empty = 0
+    try:
+        for k, s in enumerate(random.Random(14).sample(grouped, min(90, len(grouped)))):
+            q = expand(s, c, random.Random(k)).query
+            if q is None or not isinstance(q.body, ast.Select) or q.body.having is None:
+                continue
+            if not q.body.group_by or q.ctes:
+                continue
+            havings += 1
+            kept = rows(replace(q, limit=None))
+            every = rows(replace(q, body=replace(q.body, having=None), limit=None))
+            cut += kept < every
+            empty += kept == 0
+    finally:
+        con.close()
+    assert havings >= 15, havings
+    assert cut >= 0.8 * havings, (cut, havings)
+    assert empty <= 0.05 * havings, (empty, havings)
