@@ -1,6 +1,7 @@
 """The thirteenth realism pass (b) (issue 14): contrived content the blind review of the
 twelfth pass and the lead's reads named -- a raster tile's statistic beside the value read
-at a place, or as a condition on the listed rows (tiles are storage, not places). Each
+at a place, or as a condition on the listed rows (tiles are storage, not places); a HAVING
+every group passes; an aggregate over one named thing. Each
 test reads the expanded AST the way ``benchmarks/bench_realism13b.py`` does."""
 
 from __future__ import annotations
@@ -8,12 +9,15 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pytest
 from expand_support import ctx
 from test_expand import context, corpus_structures
 
 from cimgen import ast
 from cimgen.expand import expand
+from cimgen.expand.frame import BuildError
 from cimgen.expand.multiply import base_table, block_refs, drop_raster_labels
+from cimgen.expand.pinned import constant_aggregates, drop_constant_aggregates, named_refs
 from cimgen.grammar import parse
 from cimgen.render import render_postgis
 
@@ -136,3 +140,35 @@ def test_a_having_cuts_some_group_on_a_stand_in_world() -> None:
     assert havings >= 15, havings
     assert cut >= 0.8 * havings, (cut, havings)
     assert empty <= 0.05 * havings, (empty, havings)
+
+
+# a row of main eb16c18 (300 CTGAN rows, seed 0): "the maximum area per line name for
+# buildings with ID 'OSM_166137'" -- one building's own area, once per line
+NAMED_MAXIMUM = (
+    "SELECT gl.name, MAX(ST_Area(building.building_geometry::geography)) AS max_area_m2 "
+    "FROM cim_vector.building AS building JOIN cim_vector.grid_bus AS gb ON "
+    "ST_DWithin(building.building_geometry::geography, gb.geometry::geography, 200) "
+    "JOIN cim_vector.grid_line AS gl ON gb.scenario_id = gl.scenario_id AND gb.project_id "
+    "= gl.project_id AND gb.bus_id = gl.to_bus WHERE gb.project_id = "
+    "'milan_citta_studi_2024' AND gb.scenario_id = 'baseline' AND building.building_id = "
+    "'OSM_166137' GROUP BY gl.name"
+)
+
+
+def test_no_aggregate_over_one_named_thing() -> None:
+    q = parse(NAMED_MAXIMUM)
+    assert isinstance(q.body, ast.Select)
+    found = constant_aggregates(q.body, ctx(), {})
+    assert [it.alias for it in found] == ["max_area_m2"]
+    with pytest.raises(BuildError):  # a grouping left with no aggregate: refused
+        drop_constant_aggregates(q, ctx())
+    # the lines' own lengths per name, near the named building, stay
+    lengths = parse(
+        NAMED_MAXIMUM.replace(
+            "MAX(ST_Area(building.building_geometry::geography)) AS max_area_m2",
+            "SUM(ST_Length(gl.geometry::geography)) AS total_length_m",
+        )
+    )
+    assert isinstance(lengths.body, ast.Select)
+    assert constant_aggregates(lengths.body, ctx(), {}) == []
+    assert named_refs(lengths.body, ctx(), {}) == {"building"}
