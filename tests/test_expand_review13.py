@@ -172,3 +172,50 @@ def test_no_aggregate_over_one_named_thing() -> None:
     assert isinstance(lengths.body, ast.Select)
     assert constant_aggregates(lengths.body, ctx(), {}) == []
     assert named_refs(lengths.body, ctx(), {}) == {"building"}
+
+
+_SCOPE_OUTPUTS = {"project_id", "scenario_id", "project_name", "scenario_name"}
+
+
+def test_a_listing_does_not_fill_with_one_things_scenario_copies() -> None:
+    """A row-level listing of building properties (one row per building and project
+    scenario) with no scenario pinned listed each building once per scenario, told apart by
+    its scenario (and project name) alone: 10 / 30 / 18 rows of main eb16c18 (300 CTGAN s0,
+    1,000 CTGAN s1, 300 GaussianCopula s2). Such a listing now picks one scenario."""
+    from expand_support import SCHEMA, demo_records, stand_in_context
+
+    from cimgen.engines.duckdb import open_fixture
+    from cimgen.generate.pipeline import _planting, _with_metric_srid
+    from cimgen.render import render_duckdb
+    from cimgen.world.corpus import learn_corpus
+
+    corpus = learn_corpus(SCHEMA, list(demo_records()))
+    schema = _with_metric_srid(SCHEMA, corpus, 0)
+    c = stand_in_context(0)
+    con = open_fixture(schema, 0, plant=_planting(schema, corpus, 0))
+    listings = [
+        s
+        for s in corpus_structures()
+        if s.aggregation == "NONE" and s.table_count >= 2 and not s.has_window
+    ]
+    seen = copies = 0
+    try:
+        for k, s in enumerate(random.Random(21).sample(listings, 200)):
+            q = expand(s, c, random.Random(k)).query
+            if q is None or not isinstance(q.body, ast.Select) or q.body.distinct:
+                continue
+            if "building_properties" not in render_postgis(q):
+                continue
+            cur = con.execute(render_duckdb(q, c.schema).sql)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchmany(2000)
+            keep = [i for i, n in enumerate(names) if n not in _SCOPE_OUTPUTS]
+            if len(rows) < 2 or len(keep) == len(names):
+                seen += len(rows) >= 2
+                continue
+            seen += 1
+            copies += len({repr([r[i] for i in keep]) for r in rows}) < len(rows)
+    finally:
+        con.close()
+    assert seen >= 15, seen
+    assert copies == 0, (copies, seen)

@@ -106,9 +106,14 @@ class Content(Grouping, Ordering):
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         chance = self.rng.random() < scope_p and n > 0
-        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
+        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items) and (
+            aggregated or not self._scope_needed(block, aggregated)
+        ):
             # the project scenario read beside its rows: the query is about several of
             # them (pinned to one, its name would be the same on every row: constant.py)
+            # -- unless the rows are a listing of things held once per scenario: then each
+            # thing's scenario copies would fill it, told apart by nothing but the
+            # project and scenario (the lead's read of the twelfth pass)
             scoped = []
         if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
@@ -167,8 +172,10 @@ class Content(Grouping, Ordering):
         for it in block.frame.items:
             if it.mode == "left" or it.ref is not None or not it.info.scope:
                 continue  # a CTE's rows were scoped where it was built
-            if it is block.subject and not aggregated:
-                continue  # a listing of versions shows them (distinct.py)
+            # a listing of the subject's scenario copies shows one thing once per project
+            # scenario (the lead's read of the twelfth pass: "one building's scenario
+            # copies fill the listing"); its levels of detail, not its scope, are shown
+            # instead (distinct.py)
             if set(version_columns(self.ctx, it.info)) & set(it.info.scope):
                 return True
         return False
