@@ -106,14 +106,9 @@ class Content(Grouping, Ordering):
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         chance = self.rng.random() < scope_p and n > 0
-        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items) and (
-            aggregated or not self._scope_needed(block, aggregated)
-        ):
+        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
             # the project scenario read beside its rows: the query is about several of
             # them (pinned to one, its name would be the same on every row: constant.py)
-            # -- unless the rows are a listing of things held once per scenario: then each
-            # thing's scenario copies would fill it, told apart by nothing but the
-            # project and scenario (the lead's read of the twelfth pass)
             scoped = []
         if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
