@@ -136,7 +136,10 @@ class Content(Grouping, Ordering):
         while n > 0 and tries < 8:
             tries += 1
             # the question's theme: the subject, or an item linked to it (not a table met
-            # through another: "lines whose bus's census zone has ...")
+            # through another: "lines whose bus's census zone has ..."; not a raster read
+            # for its value at the subject's place: a tile's statistics are storage, not
+            # the subject's -- "buildings with the DTM tile under their centroid, with
+            # minimum ground elevation over 113 m", issue 14, thirteenth pass (b))
             candidates = [
                 it
                 for it in block.frame.items
@@ -144,6 +147,7 @@ class Content(Grouping, Ordering):
                 and not _grouped(it)
                 and not _neighbour(block, it)
                 and (it is subject or (it.link is not None and it.link.to == 0))
+                and (it is subject or not it.info.rasters or subject.info.rasters)
             ]
             if not candidates:
                 break
@@ -163,8 +167,10 @@ class Content(Grouping, Ordering):
         for it in block.frame.items:
             if it.mode == "left" or it.ref is not None or not it.info.scope:
                 continue  # a CTE's rows were scoped where it was built
-            if it is block.subject and not aggregated:
-                continue  # a listing of versions shows them (distinct.py)
+            # a listing of the subject's scenario copies shows one thing once per project
+            # scenario (the lead's read of the twelfth pass: "one building's scenario
+            # copies fill the listing"); its levels of detail, not its scope, are shown
+            # instead (distinct.py)
             if set(version_columns(self.ctx, it.info)) & set(it.info.scope):
                 return True
         return False

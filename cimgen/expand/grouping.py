@@ -3,7 +3,9 @@ HAVING below the pivot's own group, one summary row."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from cimgen import ast
@@ -27,6 +29,34 @@ from cimgen.expand.frame import BuildError, Item, column, value
 from cimgen.expand.names import count_name
 from cimgen.expand.outputs import Outputs
 from cimgen.expand.values import literal, nice_below, threshold
+
+
+def cut_count(sizes: list[float], got: float) -> int | None:
+    """A threshold ``k`` for ``HAVING COUNT(*) >= k`` built like a pivoted predicate: true
+    for the pivot's group (``got`` rows) and false for a smaller one, so it filters
+    something (the blind review of the twelfth pass: "a HAVING >= 3 over groups that all
+    pass"). ``sizes`` are the groups' estimated rows; ``k`` sits in the widest gap (by
+    ratio) between a group smaller than the pivot's and the next larger one, at a round
+    number below the gap's geometric middle -- where the estimate is off by a common
+    factor (a join's fan, filters on joined tables), the middle of the widest gap is the
+    threshold that still cuts, and still keeps the larger group, for the widest range of
+    factors. None where no group is smaller than the pivot's, or no whole number of at
+    least 2 fits.
+
+    >>> cut_count([4.0, 5.0, 40.0, 60.0], 60.0)
+    10
+    >>> cut_count([12.0, 12.0], 12.0) is None
+    True
+    """
+    values = sorted({*sizes, got})
+    gaps = [(hi / lo, lo, hi) for lo, hi in pairwise(values) if lo < got and hi <= got and lo > 0]
+    if not gaps:
+        return None
+    _, lo, hi = max(gaps)
+    k = int(nice_below(math.sqrt(lo * hi), integer=True))
+    if k <= lo:
+        k = math.floor(lo) + 1
+    return k if 2 <= k <= got else None
 
 
 class Grouping(Outputs):
@@ -87,22 +117,18 @@ class Grouping(Outputs):
                 self.aggregate_of(block, other)
         if having:
             got = sizes.get(pivot_value, 0) if sizes else 0
-            if got >= 3:
-                # well below the pivot's group: a count the data only roughly predicts
-                k = max(2, int(nice_below(got * self.rng.uniform(0.1, 0.5), integer=True)))
-                if not self.ctx.trusted:
-                    k = min(k, 3)
-                elif sizes and min(sizes.values()) < got:
-                    # above the smallest group, so the condition leaves some group out
-                    # (blind review of the tenth pass: a HAVING every group passes)
-                    k = max(k, int(min(sizes.values())) + 1)
-                if k <= got:
-                    op = ">=" if self.rng.random() < 0.5 else ">"
-                    if op == ">":
-                        k = max(1, k - 1)
-                    block.having.append(ast.BinaryOp(op, _count(), ast.Number(str(k))))
-                    kept = k + 1 if op == ">" else k
-                    block.groups = sum(1 for n in sizes.values() if n >= kept)
+            # the groups' sizes count the subject's rows; the joins multiply them and the
+            # joined tables' conditions cut them (Block.estimate's factors)
+            base = len(block.subject_rows(self.ctx)) * scale
+            f = block.estimate(self.ctx) / base if base else 1.0
+            k = cut_count([n * f for n in sizes.values()], got * f) if got * f >= 3 else None
+            if k is not None:
+                op = ">=" if self.rng.random() < 0.5 else ">"
+                if op == ">":
+                    k -= 1
+                block.having.append(ast.BinaryOp(op, _count(), ast.Number(str(k))))
+                kept = k + 1 if op == ">" else k
+                block.groups = sum(1 for n in sizes.values() if n >= kept)
             if not block.having:
                 self.having_on_average(block, it, col, pivot_value)
         return True

@@ -34,7 +34,7 @@ and of the seventh pass:
 * :func:`drop_repeated_pins` -- a pin a CTE already applies is not said again on its
   columns (``srd.raster_type = 'CHM'``).
 * :func:`drop_raster_labels` -- a raster joined for its value at the place does not list
-  its file name.
+  its tile's own columns (its file name, its statistics).
 
 :func:`to_many` decides which FROM items a block meets several per row: a key link of fan
 over 3 on the data (children, not versions: ``core.fans_out``), a distance or intersection
@@ -863,9 +863,11 @@ def drop_repeated_pins(query: ast.Query, links: Links | None = None) -> ast.Quer
 
 def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     """A raster joined for its value at the place (not the block's subject) is read for
-    that value: its file name beside it (``rm.filename`` on each line's row) is not an
-    attribute of the listed rows. Top-level, row-level block only; a label the query
-    reads elsewhere (ORDER BY) stays."""
+    that value: its tile's own columns beside it -- its file name (``rm.filename`` on each
+    line's row), its statistics (``dtm.max_elevation``: "the DTM tile's maximum" beside the
+    elevation at the building's centroid) -- are not attributes of the listed rows: a tile
+    is storage, not a place (issue 14, thirteenth pass (b)). Top-level, row-level block
+    only; a column the query reads elsewhere (ORDER BY, a condition) stays."""
     body = query.body
     if not isinstance(body, ast.Select) or body.group_by or aggregated(body):
         return query
@@ -889,7 +891,7 @@ def drop_raster_labels(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
                 valued
                 and isinstance(e, ast.Column)
                 and e.table == alias
-                and e.name in info.labels
+                and e.name not in {r.name for r in info.rasters}
                 and uses[e] == 1
             ):
                 drop.add(id(it))

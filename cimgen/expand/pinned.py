@@ -96,8 +96,28 @@ def constant_aggregates(
     if not asked:
         return []
     pinned = pinned_equalities(body, ctes).pinned()
-    one = _one_row(body, ctx, ctes)
+    one = _one_row(body, ctx, ctes) | named_refs(body, ctx, ctes)
     return [it for it, arg in asked if _fixed(arg, pinned, one)]
+
+
+def named_refs(
+    body: ast.Select, ctx: ExpansionContext | None, ctes: dict[str, ast.Query]
+) -> set[str]:
+    """Aliases of the block's tables a literal names (their label pinned: ``b.building_id =
+    'OSM_166137'``), their versions open or not: one thing (a building in its levels of
+    detail), whose maximum area "per line name" is its own area again (the lead's read of
+    the twelfth pass: "the maximum over one named building"). Not one row
+    (:func:`cimgen.expand.multiply.one_row_refs` wants the versions fixed too), but one
+    thing to aggregate over."""
+    if ctx is None:
+        return set()
+    pinned = pinned_equalities(body, ctes).pinned()
+    found = set()
+    for ref in block_refs(body):
+        info = base_table(ref, ctes, ctx)
+        if info is not None and info.labels and (ref.ref_name, info.labels[0]) in pinned:
+            found.add(ref.ref_name)
+    return found
 
 
 def drop_fixed_aggregates(
