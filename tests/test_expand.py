@@ -562,3 +562,25 @@ def test_a_stand_in_fixture_keeps_pivots_and_places_in_the_corpus_region() -> No
                 x, y = flt._place_near(geo)
                 assert region[0] <= x <= region[2] and region[1] <= y <= region[3]
     assert restricted  # the region does cut the fixture somewhere
+
+
+def test_a_pair_within_one_table_is_two_things_not_two_versions_of_one() -> None:
+    """A building's levels of detail are rows of one building: its neighbours are other
+    buildings (``a.building_id <> b.building_id``), never its own footprint at another LOD
+    (the blind review of the thirteenth pass: "other buildings" within 100 m counted the
+    building itself at distance 0). Rows whose key is their own (census zones) or the
+    scope (project scenarios) keep it."""
+    from cimgen.expand.frame import Item, pair_terms
+
+    ctx = context("cim_wizard")
+    by_name = {t.name: t for t in ctx.tables}
+
+    def told_apart(name: str) -> set[str]:
+        info = by_name[name]
+        terms = pair_terms(Item("a", info, 0), Item("b", info, 0))
+        return {t.left.name for t in terms if isinstance(t, ast.BinaryOp) and t.op == "<>"}  # type: ignore[union-attr]
+
+    assert told_apart("building") == {"building_id"}
+    assert told_apart("grid_bus") == {"bus_id"}
+    assert told_apart("census_geo") == {"id"}
+    assert told_apart("project_scenario") == {"project_id"}

@@ -1405,7 +1405,20 @@ def test_a_limit_of_unordered_rows_is_said_in_the_noun_phrase() -> None:
     )
     for question in _all(by_id):
         assert "the first 25 buildings" in question, question
+        # "the first 25 buildings that have ...", never "What the first 25 buildings have
+        # ..." nor "Which of the first 25 ..." (the LIMIT after the conditions, as in the SQL)
+        assert not re.search(
+            r"(?i)\b(what|which|where are|which of) the first\b|\bthe the\b", question
+        ), question
         assert not re.search(r", (only|first) 25[?.]$", question), question
+    bare_by_id = parse(
+        "SELECT cg.sez2011 FROM cim_census.census_geo AS cg WHERE cg.p1 <= 640 "
+        "ORDER BY cg.id LIMIT 10"
+    )
+    for question in _all(bare_by_id):
+        assert not re.search(r"(?i)\b(what|which|which of) the first\b|\bthe the\b", question), (
+            question
+        )
     scoped = parse(
         "SELECT gb.name, gb.voltage_kv FROM cim_vector.grid_bus AS gb "
         "WHERE gb.project_id = 'milan_navigli_2023' AND gb.scenario_id = 'baseline' LIMIT 100"

@@ -26,6 +26,7 @@ from cimgen.expand.frame import (
     column,
     pair_terms,
     spatial_relation,
+    thing_key,
     value,
 )
 from cimgen.expand.layout import Layout, aggregation_for, choose_forms, needs_for, spread_joins
@@ -888,8 +889,15 @@ class Builder:
             if not self.allowed(self.ctx.table(p.right)):
                 continue
             met = self.pv.near(p, host.pivot)
-            if p.right == host.table:
-                met = tuple(n for n in met if n.row != host.pivot)
+            if p.right == host.table:  # the host's own rows (its levels of detail) aside
+                key = thing_key(host.info)
+                own = value(self.ctx, host, key) if key else None
+                met = tuple(
+                    n
+                    for n in met
+                    if n.row != host.pivot
+                    and (own is None or self.pv.sample(p.right).value(n.row, key or "") != own)
+                )
             nearest = min((n.distance for n in met), default=1500.0)
             d = distance_under(nearest, self.ctx.pools.distances)
             if d is None or d < 10:

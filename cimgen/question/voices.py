@@ -73,6 +73,25 @@ _WHICH = {  # a question about rows, by tone: {h} the noun phrase, {p} its predi
     "SPATIAL_SPECIFIC": ("Where are the {h} that {p}", "Which {h} {p}"),
     "TEMPORAL": ("Which {h} currently {p}", "Which {h} {p}"),
 }
+
+
+def _determined(head: str) -> bool:
+    """Does the noun phrase bring its own determiner ("the first 100 buildings")? Then it
+    is not asked with "which": "the first 100 buildings that have ...", never "What the
+    first 100 buildings have ..." (the lead's read of the thirteenth pass) nor "Which of
+    the first 100 buildings have ..." (the LIMIT before the conditions, unlike the SQL)."""
+    return head.startswith(("the ", "any ", "a "))
+
+
+def _which(head: str, pred: str, what: str = "") -> str:
+    """``which <head> <pred>`` (``which <head> are there`` without a predicate); a
+    determined head: ``[what] <head> that <pred>``."""
+    if _determined(head):
+        text = f"{head} that {pred}" if pred else head
+        return f"{what} {text}" if what else text
+    return f"which {head} {pred}" if pred else f"which {head} are there"
+
+
 _THERE = {  # the same, when no condition is left to ask with
     "DIRECT": ("Which {n} are there", "Can you list {n}"),
     "INTERROGATIVE": ("Which {n} are there", "What are the {n}", "Could you list {n}"),
@@ -390,7 +409,7 @@ class Voices:
         if voice == "question":
             head, pred = self.head()
             if lead:
-                body = f"which {head} {pred}" if pred else f"which {head} are there"
+                body = _which(head, pred, "what are")
                 return f"{lead}, {body}{self.where()}{self._then(R, self._and_their)}?"
             if R and (not pred or r.chance(0.35)) and not self.forward(R):
                 return f"{self.what(R)}{self.tail()}?"
@@ -406,6 +425,8 @@ class Voices:
                     ask = "Which {h} {p}"
                 if pred.startswith("were "):
                     ask = ask.replace(" currently", "")
+                if _determined(head):  # the LIMIT after the conditions, as the SQL has it
+                    ask = "What are {h} that {p}"
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self._then(R, self._and_their)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
@@ -414,17 +435,24 @@ class Voices:
                 # without a form of its own gets one of three, so tones still read apart
                 more = _THERE_MORE[TONES.index(self.tone) % len(_THERE_MORE)]
                 forms = [f for f in forms if f.endswith("{n}") and len(f.split()) <= 5] or [more]
-            text = self.pick(forms).format(n=self.np())
+            form, np = self.pick(forms), self.np()
+            if _determined(np):  # "What are the first 10 ...", not "Which the first 10 ..."
+                form = form.replace("the {n}", "{n}")
+                form = "What are {n}" if form.startswith(("Which {n}", "What {n}")) else form
+            text = form.format(n=np)
             return f"{text}{self._then(R, self._and_their)}?"
         head, pred = self.head()
         if pred and not g.links and r.chance(0.5):
             ask = self.pick(_ASK_GOALS)
-            return f"{ask} which {head} {pred}{self.where()}{self._then(R, self._with)}"
+            return f"{ask} {_which(head, pred)}{self.where()}{self._then(R, self._with)}"
         goal = self.goal()
         if R and r.chance(0.5) and not self.forward(R):
             return f"{goal} {self.the(R)}{self.of(R)}{self.np()}{self.tail()}"
         some = self.pick(("a list of ", "the ", "all ")) if goal.endswith(("need", "want")) else ""
-        return f"{goal} {some}{self.np()}{self.with_returns()}{self.tail()}"
+        np = self.np()
+        if _determined(np) and some:
+            some = "a list of "  # not "I need the the first 25 buildings"
+        return f"{goal} {some}{np}{self.with_returns()}{self.tail()}"
 
     def one(self, voice: str, R: str) -> str:
         """The one row a LIMIT 1 keeps, as a superlative: ``Which of the buildings in 'p'
@@ -624,6 +652,8 @@ class Voices:
             return f"{lead}can you tell me {_they(R)}{self.where()}{tail}?"
         if R:
             return f"{lead}what {self.be()} {self.theirs(R)}{self.where()}{tail}?"
+        if _determined(cond):  # "What are the first 10 census zones ...?"
+            return f"What are {cond}{self.where()}{tail}?"
         if ", " in cond:  # not "Which buses in service, with their lines are there"
             return f"What are the {cond}{self.where()}{tail}?"
         return f"Which {cond} are there{self.where()}{tail}?"  # not "Among ..., which are they"
