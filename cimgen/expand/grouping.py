@@ -59,6 +59,13 @@ def cut_count(sizes: list[float], got: float) -> int | None:
     return k if 2 <= k <= got else None
 
 
+def _aggregate(fn: str, it: Item, col: str) -> Out:
+    """``fn(it.col)`` as a numeric aggregate output named ``<word>_<col>`` (``avg_height``)."""
+    return Out(
+        ast.FuncCall(fn, (column(it, col),)), f"{_agg_word(fn)}_{col}", "agg", it, numeric=True
+    )
+
+
 class Grouping(Outputs):
     # the sampled label the builder honours ("" when none): a table whose link makes it
     # (the one spatial join of a SPATIAL_JOIN, the second join of a MULTI_JOIN) stays
@@ -220,15 +227,7 @@ class Grouping(Outputs):
         for k, c in enumerate(picked):
             fns = self.functions(subject, c)
             fn = "AVG" if k == 0 and average else self.pick_function(subject, c, fns, k == 0)
-            block.add_out(
-                Out(
-                    ast.FuncCall(fn, (column(subject, c),)),
-                    f"{_agg_word(fn)}_{c}",
-                    "agg",
-                    subject,
-                    numeric=True,
-                )
-            )
+            block.add_out(_aggregate(fn, subject, c))
         have = sum(spatial_calls(o.expr, self.ctx) for o in block.outs) + sum(
             spatial_calls(p.expr, self.ctx) for p in block.preds
         )
@@ -299,15 +298,7 @@ class Grouping(Outputs):
             fn = "AVG" if not self.ctx.combos.aggregating else self.pick_function(it, c, fns, True)
             if self.drop_filler(block, it, [c], fn):
                 return
-            block.add_out(
-                Out(
-                    ast.FuncCall(fn, (column(it, c),)),
-                    f"{_agg_word(fn)}_{c}",
-                    "agg",
-                    it,
-                    numeric=True,
-                )
-            )
+            block.add_out(_aggregate(fn, it, c))
             return
         key = it.info.labels[:1] or it.info.pk[:1]
         if key and _pinned(block, it):
