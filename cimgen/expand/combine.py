@@ -161,6 +161,13 @@ def evidence(ctx: ExpansionContext, table: str, kind: str) -> bool:
     return ctx.combos.evidence(table, kind)
 
 
+def never_made(rng: random.Random, counts: Sequence[int], shown: bool, unseen: float) -> bool:
+    """Does the corpus make none of the options (``counts``), has it shown enough for
+    that to count (``shown``: :func:`evidence`), and does the unseen's chance not come?
+    The chance is drawn only when the first two hold."""
+    return not any(counts) and shown and rng.random() >= unseen
+
+
 def never_aggregated(
     ctx: ExpansionContext, rng: random.Random, table: str, columns: Iterable[str], fn: str
 ) -> bool:

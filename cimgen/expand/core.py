@@ -353,7 +353,7 @@ def extend(
     if fresh and ctx.combos.multi:
         counts = [combine.link_count(ctx, frame.items[o.to].table, o.path, have) for o in options]
         unseen = ctx.combos.unseen(ctx.combos.multi)
-        if not any(counts) and rng.random() >= unseen:
+        if combine.never_made(rng, counts, True, unseen):
             kinds = {o.path.kind for o in options}
             again = [
                 o

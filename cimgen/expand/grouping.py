@@ -158,7 +158,7 @@ class Grouping(Outputs):
         weights = [1.0 + len(keys) / len(linked) * (k in linked) if linked else 1.0 for k in keys]
         unseen = combine.unseen_summary(self.ctx, "group")
         shown = any(combine.evidence(self.ctx, it.table, "summary") for it, _ in keys)
-        if not any(counts) and shown and self.rng.random() >= unseen:
+        if combine.never_made(self.rng, counts, shown, unseen):
             return None  # the corpus groups by none of them, and it would have shown it
         return combine.choose(self.rng, keys, weights, counts, unseen)
 
@@ -177,7 +177,7 @@ class Grouping(Outputs):
         out: list[str] = []
         left = list(measures)
         while left and len(out) < n:
-            if not any(seen[c] for c in left) and shown and self.rng.random() >= unseen:
+            if combine.never_made(self.rng, [seen[c] for c in left], shown, unseen):
                 break  # only measures the corpus never aggregates (and would have shown)
             c = combine.choose(self.rng, left, [1.0] * len(left), [seen[c] for c in left], unseen)
             out.append(c)
@@ -329,7 +329,7 @@ class Grouping(Outputs):
             return cats[0] if cats else None
         unseen = combine.unseen_summary(self.ctx, "group")
         shown = combine.evidence(self.ctx, it.table, "summary")
-        if not any(counts) and shown and self.rng.random() >= unseen:
+        if combine.never_made(self.rng, counts, shown, unseen):
             return None
         return combine.choose(self.rng, cats, [1.0] * len(cats), counts, unseen)
 
@@ -350,8 +350,8 @@ class Grouping(Outputs):
             return False  # too few of the corpus's summaries read it to call it a filler
         if not combine.never_aggregated(self.ctx, self.rng, it.table, columns, fn):
             return False
-        if not self._leaves(block, it, "summary"):
-            return False
+        if not droppable(block, it) or self.makes_label(block, it):
+            return False  # (_leaves without its evidence test: passed above)
         self.drop(block, it)
         return True
 
