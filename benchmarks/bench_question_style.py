@@ -1,0 +1,169 @@
+"""How often questions read like a chain of clauses rather than one sentence an analyst writes.
+
+For each ``dataset.jsonl`` given (from ``cimgen generate``), or the bundled Stage 1 corpus
+(``--stage1 N``: N questions drawn with ``random.Random(14)``), it counts the questions that
+show each pattern the blind review of the thirteenth pass marked as unnatural (issue 14):
+
+* ``with-chain``: three or more ``with`` phrases in one sentence ("buses ... with their
+  outgoing lines with maximum loading below 54%, ...");
+* ``comma-chain``: a leading ``For / Among / Taking / Considering / Looking at / Restricting``
+  phrase that itself holds two or more commas before the question starts ("Taking buildings
+  within 750 m of (...), with buses in 'p' within 150 m, with the lines from the bus, what
+  ...");
+* ``with-with``: a ``with`` phrase naming other rows directly followed by ``with`` (or
+  ``among``) and a condition, so the condition hangs off the nearest noun ("with their
+  outgoing lines with maximum loading below 54%");
+* ``among-the``: a membership said as ``among the <column> of <rows>`` ("buildings among the
+  building ID of cached heights with ...");
+* ``repeated-noun``: a noun of two words (``census zone``, ``other census zone``) said three
+  or more times;
+* ``tone-prefix``: a time frame the query does not have ("Right now, ", "Currently, ", "As
+  of now, ", "Now, ");
+* ``scenario-tag``: the scenario said as a bracketed tag after the project ("in 'p'
+  (baseline)"), or ``scenario 's'`` beside ``in 'p'``: counted, not a defect by itself;
+* ``long``: a first sentence over 30 words.
+
+A question can show several patterns; ``any`` counts the questions with at least one of
+the defects (all but ``scenario-tag``). With ``--reask``, each row's PostGIS SQL is asked
+again with the code checked out now (row tone, seed = the row's index, as
+``bench_question_lengths.py`` does), so a wording change is measured on the same queries
+without generating again.
+
+    python benchmarks/bench_question_style.py /tmp/c451-s0/dataset.jsonl --reask --stage1 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+_LEADS = r"(?:For|Among|Taking|Considering only|Looking at|Restricting to|Taking only)"
+_ASK = r", (?:what|which|how|can|could|is|are|do|does|I|give|list|show|find|count|get)\b"
+_STOP = {
+    "the", "a", "an", "of", "in", "with", "and", "or", "to", "by", "for", "their", "its",
+    "that", "than", "at", "on", "from", "per", "is", "are", "what", "which", "first", "m",
+    "within", "showing", "plus", "any", "only", "those", "them", "they", "each", "there",
+}  # fmt: skip
+_LINKED = re.compile(
+    r"\bwith (?:their|the|intersecting|nearby|other|[a-z]+ing) [a-z -]+?"
+    r"(?:lines|buses|buildings|zones|tiles|heights|scenarios|properties|areas)"
+    r" (?:with|among) (?!their\b|the\b)"
+)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?])\s+(?=[A-Z])", text) if s]
+
+
+def with_chain(q: str) -> bool:
+    return any(len(re.findall(r"\bwith\b", s)) >= 3 for s in sentences(q))
+
+
+def comma_chain(q: str) -> bool:
+    m = re.match(rf"{_LEADS} (.*?){_ASK}", sentences(q)[0])
+    # a point's or a box's own commas are no clause: "(9.18, 45.48)"
+    return bool(m) and re.sub(r"\([^)]*\)", "()", m[1]).count(", ") >= 2  # type: ignore[index]
+
+
+def with_with(q: str) -> bool:
+    return bool(_LINKED.search(q))
+
+
+def among_the(q: str) -> bool:
+    return bool(re.search(r"\bamong the [a-zA-Z -]+ of ", q))
+
+
+def repeated_noun(q: str) -> bool:
+    words = re.findall(r"[a-z]+", q.lower())
+    pairs = Counter(
+        f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if {a, b}.isdisjoint(_STOP)
+    )
+    return any(n >= 3 for n in pairs.values())
+
+
+def tone_prefix(q: str) -> bool:
+    return q.startswith(("Right now", "Currently, ", "As of now", "Now, "))
+
+
+def scenario_tag(q: str) -> bool:
+    return bool(re.search(r"in (?:project )?'[^']*' \([a-z_]+\)|, scenario '", q))
+
+
+def long(q: str) -> bool:
+    return len(sentences(q)[0].split()) > 30
+
+
+PATTERNS: dict[str, Callable[[str], bool]] = {
+    "with-chain": with_chain,
+    "comma-chain": comma_chain,
+    "with-with": with_with,
+    "among-the": among_the,
+    "repeated-noun": repeated_noun,
+    "tone-prefix": tone_prefix,
+    "long": long,
+    "scenario-tag": scenario_tag,
+}
+DEFECTS = [k for k in PATTERNS if k != "scenario-tag"]
+
+
+def counts(questions: list[str]) -> dict[str, int]:
+    out = {k: sum(f(q) for q in questions) for k, f in PATTERNS.items()}
+    out["any"] = sum(any(PATTERNS[k](q) for k in DEFECTS) for q in questions)
+    return out
+
+
+def reask(rows: list[dict[str, str]], schema_name: str) -> list[str]:
+    from cimgen.grammar import parse
+    from cimgen.question import ask
+    from cimgen.schema.load import load_schema
+
+    schema = load_schema(schema_name)
+    return [
+        ask(parse(r["sql_postgis"]), schema, r.get("question_tone", "DIRECT"), i)
+        for i, r in enumerate(rows)
+    ]
+
+
+def stage1(n: int) -> list[str]:
+    path = Path(__file__).resolve().parents[1] / "cimgen" / "data" / "stage1_demo.jsonl.gz"
+    with gzip.open(path, "rt") as f:
+        rows = [json.loads(line)["question"] for line in f]
+    return random.Random(14).sample(rows, min(n, len(rows)))
+
+
+def show(name: str, questions: list[str], examples: int) -> None:
+    c = counts(questions)
+    n = max(1, len(questions))
+    cells = ", ".join(f"{k} {v} ({100 * v / n:.1f} %)" for k, v in c.items())
+    print(f"{name} (n {len(questions)}): {cells}")
+    for k in DEFECTS[:examples and len(DEFECTS)]:
+        hits = [q for q in questions if PATTERNS[k](q)][:examples]
+        for q in hits:
+            print(f"    [{k}] {q}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("datasets", nargs="*", type=Path, help="dataset.jsonl files")
+    ap.add_argument("--schema", default="cim_wizard", help="the datasets' schema")
+    ap.add_argument("--reask", action="store_true", help="also ask each row's SQL again now")
+    ap.add_argument("--stage1", type=int, default=0, help="also N Stage 1 demo questions")
+    ap.add_argument("--examples", type=int, default=0, help="print N examples per pattern")
+    args = ap.parse_args()
+    for path in args.datasets:
+        rows = [json.loads(line) for line in path.open()]
+        show(f"{path} as written", [r["question"] for r in rows], args.examples)
+        if args.reask:
+            show(f"{path} asked now", reask(rows, args.schema), args.examples)
+    if args.stage1:
+        show("Stage 1 demo corpus", stage1(args.stage1), args.examples)
+
+
+if __name__ == "__main__":
+    main()
