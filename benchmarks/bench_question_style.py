@@ -23,6 +23,9 @@ show each pattern the blind review of the thirteenth pass marked as unnatural (i
   (baseline)"), or ``scenario 's'`` beside ``in 'p'``: counted, not a defect by itself;
 * ``long``: a first sentence over 30 words.
 
+It also prints the mean number of clause pieces of a first sentence (its commas outside a
+point or box, and its ``with`` phrases, plus one) and of ``with`` per question.
+
 A question can show several patterns; ``any`` counts the questions with at least one of
 the defects (all but ``scenario-tag``). With ``--reask``, each row's PostGIS SQL is asked
 again with the code checked out now (row tone, seed = the row's index, as
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import random
 import re
@@ -81,9 +85,7 @@ def among_the(q: str) -> bool:
 
 def repeated_noun(q: str) -> bool:
     words = re.findall(r"[a-z]+", q.lower())
-    pairs = Counter(
-        f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if {a, b}.isdisjoint(_STOP)
-    )
+    pairs = Counter(f"{a} {b}" for a, b in itertools.pairwise(words) if {a, b}.isdisjoint(_STOP))
     return any(n >= 3 for n in pairs.values())
 
 
@@ -137,12 +139,21 @@ def stage1(n: int) -> list[str]:
     return random.Random(14).sample(rows, min(n, len(rows)))
 
 
+def pieces(q: str) -> int:
+    """Clause pieces of the first sentence: its commas (outside a point or a box) and its
+    ``with`` phrases, plus one."""
+    first = re.sub(r"\([^)]*\)", "()", sentences(q)[0])
+    return 1 + first.count(", ") + len(re.findall(r"\bwith\b", first))
+
+
 def show(name: str, questions: list[str], examples: int) -> None:
     c = counts(questions)
     n = max(1, len(questions))
     cells = ", ".join(f"{k} {v} ({100 * v / n:.1f} %)" for k, v in c.items())
-    print(f"{name} (n {len(questions)}): {cells}")
-    for k in DEFECTS[:examples and len(DEFECTS)]:
+    mean = sum(pieces(q) for q in questions) / n
+    withs = sum(len(re.findall(r"\bwith\b", q)) for q in questions) / n
+    print(f"{name} (n {len(questions)}): {cells}; mean pieces {mean:.2f}, 'with' {withs:.2f}")
+    for k in DEFECTS[: examples and len(DEFECTS)]:
         hits = [q for q in questions if PATTERNS[k](q)][:examples]
         for q in hits:
             print(f"    [{k}] {q}")

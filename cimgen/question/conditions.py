@@ -546,12 +546,34 @@ class ConditionReader(GeometryReader):
             among = f"{'not ' if negated else ''}among the {join_words(picked)} of {what}"
         if owner:
             return self._sentence_clause(f"{qualify(noun, owner)} is {among}")
+        if self._names_them(e, sub, noun):
+            # the rows' own business key among another table's: "buildings that appear
+            # among cached heights with calculated height above 19 m", not "buildings among
+            # the building ID of cached heights with ..." (the thirteenth pass's read)
+            rows = f"{'do not ' if negated else ''}appear among {what}"
+            return Clause(f"that {rows}", rows)
         if isinstance(e.expr, ast.Column) and (e.expr.name.lower() == "id" or noun == "ID"):
             return Clause(among, f"are {among}")  # the rows themselves are among them
         role = noun
         for tail in (" number", " ID", " reference"):
             role = role.removesuffix(tail)
         return Clause(f"whose {role} is {among}", f"have a {role} {among}")
+
+    def _names_them(self, e: ast.InSubquery, sub: Reading, noun: str) -> bool:
+        """Whether ``x IN (SELECT y ...)`` tests the rows by their own key: the subquery
+        returns one column of the same name (``building_id IN (SELECT building_id ...)``)
+        that reads as this table's identifier (``building ID`` of buildings)."""
+        body = e.query.body
+        if not isinstance(body, ast.Select) or len(body.items) != 1 or len(sub.returns) > 1:
+            return False
+        inner = body.items[0].expr
+        if not (isinstance(inner, ast.Column) and isinstance(e.expr, ast.Column)):
+            return False
+        if inner.name != e.expr.name or inner.name.lower() == "id":  # a surrogate key: the
+            return False  # same table's rows ("among the buildings with ...")
+        # said "among the <rows>" already when the value is their ID or the same noun
+        picked = sub.returns[0].text if sub.returns else noun
+        return picked not in ("ID", noun) and picked.endswith(("ID", "id", noun))
 
     # ------------------------------------------------------------------ forms
 

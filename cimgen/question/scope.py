@@ -552,6 +552,10 @@ class ScopeReader:
             "their" if to is None or to is scope.subject or to.attached else possessive(to.label)
         )
         they = "they" if their == "their" else to.label if to else "they"
+        # "with their incoming lines that have maximum loading below 54%", not "... lines
+        # with maximum loading below 54%": two "with"s in a row read as the rows' own
+        # condition (the thirteenth pass's blind review)
+        filters = _that_have(filters)
         noun = f"{w.plural}{filters}"
         if link.kind == "up":
             if not filters and (not link.role or not src.listed):
@@ -684,6 +688,17 @@ class ScopeReader:
 
 
 _COPIES = ("other ", "third ", "fourth ")
+
+
+def _that_have(filters: str) -> str:
+    """A joined table's own conditions after ``with <noun>`` as a relative clause: `` with
+    maximum loading below 54%`` -> `` that have maximum loading below 54%``; other
+    conditions (``in 'p' (baseline)``, ``within 100 m of them``) as they are.
+
+    >>> _that_have(" with maximum loading below 54% and length over 2 km"), _that_have(" in 'p'")
+    (' that have maximum loading below 54% and length over 2 km', " in 'p'")
+    """
+    return " that have " + filters[6:] if filters.startswith(" with ") else filters
 
 
 def _first_copy(words: TableWords) -> TableWords:

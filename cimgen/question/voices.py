@@ -114,15 +114,22 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
         "Can you measure {R}{of}{n}",
         "Can you work out {R}{of}{n}",
     ),
-    "TEMPORAL": ("Right now, what {be} {R}{of}{n}", "What {be} {R}{of}{n}"),
+    "TEMPORAL": ("Can you find {R}{of}{n}", "What {be} {R}{of}{n}"),
 }
 # a long body's question about rows: four words of frame at most ("Can you show me the"
 # took five, on the questions that had the most to say already); a tone without such a
 # form of its own gets one of these
 _THERE_MORE = ("What are the {n}", "Which are the {n}")
+# a question for any N rows, by tone ("Could you locate any 20 buildings ...")
+_SAMPLE_ASKS = {
+    "DIRECT": ("Can you list", "Could you show me"),
+    "ANALYTICAL": ("Could you pull", "Can you list"),
+    "AGGREGATE": ("Can you list", "Could you give me"),
+    "SPATIAL_SPECIFIC": ("Can you map", "Could you locate"),
+    "TEMPORAL": ("Could you find", "Can you list"),
+}
 _IF = ("Among", "Considering only", "Restricting to", "Taking only", "For")
 _IF_SHORT = ("Among", "For")
-_NOW = ("Currently, ", "As of now, ", "Right now, ", "Now, ")
 
 
 class Voices:
@@ -343,7 +350,15 @@ class Voices:
         if R.startswith(("whether", "distinct")):
             return f", {self.pick(('showing ', 'including '))}{R}"
         lead = self.pick(("with ", "showing ", "including ") if own else ("showing ", "with "))
+        if lead == "with " and self._has_with():
+            # not "buses with voltage 0.4 kV, with LOD 0 buildings within 150 m, with
+            # distance to the building": a "with" that returns reads as one more condition
+            lead = "showing " if own else "including "
         return f", {lead}{R}"
+
+    def _has_with(self) -> bool:
+        """Whether the rows' own phrase says a "with" already (a condition or a join)."""
+        return bool(re.search(r"\bwith\b", self.np()))
 
     # ------------------------------------------------------------------ sentences
 
@@ -372,10 +387,11 @@ class Voices:
         return self.second(self.frame(text))
 
     def frame(self, text: str) -> str:
-        """The tone's frame around a finished sentence."""
-        said = text.startswith((*(n.rstrip(", ") for n in _NOW), "Right now"))
-        if self.tone == "TEMPORAL" and not self.g.temporal and not said and self.r.chance(0.5):
-            return self.pick(_NOW) + _lower_first(text)
+        """The tone's frame around a finished sentence: none. A TEMPORAL question says the
+        time the query tests ("built between 1960 and 1980") or asks about the data as it
+        is; it no longer opens with "Right now, " / "Currently, " / "As of now, " when the
+        query has no time in it (the thirteenth pass's blind review: a time frame the SQL
+        does not have)."""
         return text
 
     def listing(self, voice: str) -> str:
@@ -387,7 +403,7 @@ class Voices:
             if voice == "imperative":
                 verb = self.pick(_LIST_VERBS.get(self.tone, _LIST_VERBS["DIRECT"]))
                 return f"{verb} {self.np()}{self.with_returns()}{self.tail()}"
-            ask = self.pick(("Can you list", "Could you show me"))
+            ask = self.pick(_SAMPLE_ASKS.get(self.tone, _SAMPLE_ASKS["DIRECT"]))
             return f"{ask} {self.np()}{self.with_returns()}{self.tail()}?"
         top = _top(g)
         lead = self._spatial_lead() if voice != "goal" else ""
@@ -502,8 +518,12 @@ class Voices:
         if "'s " in R or "whether" in R:
             return f", showing {R}"
         if self.long:  # a body that has much to say already: the values without "their"
-            return self.pick((f", with {R}", f", showing {R}"))
-        return self.pick((f", with their {R}", f", and their {R}"))
+            said = self.pick((f", with {R}", f", showing {R}"))
+        else:
+            said = self.pick((f", with their {R}", f", and their {R}"))
+        if said.startswith(", with ") and self._has_with():  # as in with_returns
+            said = f", showing {R}" if self.long else f", and their {R}"
+        return said
 
     def theirs(self, R: str) -> str:
         """``their height``, but ``the census zone's section number`` (not "their the ...")."""
@@ -541,7 +561,8 @@ class Voices:
         if voice == "question" and g.having and g.group_plural and r.chance(0.5):
             pred = " and ".join(c.verb for c in g.having)
             what = "how many there are" if count else f"what {self.be()} {self.theirs(R)}"
-            return f"Among {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
+            among = "Of all" if self.tone == "TEMPORAL" else "Among"  # tones read apart
+            return f"{among} {self.np()}, which {g.group_plural} {pred}, and {what}{self.tail()}?"
         having = self.having()  # said here, or after the question (:meth:`second`)
         if count:
             np = self.np()
