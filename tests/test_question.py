@@ -1557,3 +1557,24 @@ def test_a_key_among_another_tables_reads_as_the_rows() -> None:
             assert "appear among cached heights" in question, question
             assert "building ID of" not in question, question
             assert not missing(q, question), (missing(q, question), question)
+
+
+def test_a_join_of_the_joined_rows_goes_with_them() -> None:
+    """ "buildings ..., with buses within 150 m and the lines from each bus", never "...,
+    with buses in 'p' within 150 m, with the lines from the bus, what ..." (a chain of
+    clauses: the thirteenth pass's blind review)."""
+    q = parse(
+        "SELECT COUNT(DISTINCT gb.id) AS n_grid_buses, "
+        "AVG(gl.max_loading_percent) AS avg_max_loading_percent "
+        "FROM cim_vector.building AS building JOIN cim_vector.grid_bus AS gb "
+        "ON ST_DWithin(building.building_geometry::geography, gb.geometry::geography, 150) "
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus "
+        "AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id "
+        "WHERE gb.project_id = 'p' AND gb.scenario_id = 'baseline' AND ST_DWithin("
+        "building.building_geometry::geography, "
+        "ST_SetSRID(ST_MakePoint(9.17581, 45.464), 4326)::geography, 750)"
+    )
+    for question in _all(q):
+        assert "within 150 m and the lines from each bus" in question, question
+        assert ", with the lines" not in question, question
+        assert not missing(q, question), (missing(q, question), question)

@@ -185,6 +185,16 @@ def with_links(text: str, links: list[str], bare: bool) -> str:
     "within the box and the other buses" (blind review, fifth pass)."""
     for i, link in enumerate(links):
         tight = bare and i == 0 and link.startswith(("and ", "with ", "whose "))
+        if i and link.startswith("with the ") and links[i - 1].startswith("with "):
+            # a join of the joined rows goes with them: "with buses within 150 m and the
+            # lines from the bus", not "..., with buses within 150 m, with the lines from
+            # the bus" (a chain of clauses: the thirteenth pass's blind review)
+            # ... "and the lines from each bus": the bus is each of the buses just named
+            m = re.search(r" (?:from|to) the ([a-z]+(?: [a-z]+)?)$", link)
+            if m and re.search(rf"\b{m[1]}(?:e?s)\b", links[i - 1]):
+                link = link[: m.start(1) - 4] + "each " + m[1]
+            text += " and " + link.removeprefix("with ")
+            continue
         text += (" " if tight else ", ") + link
     return text
 
