@@ -1517,9 +1517,9 @@ def test_a_group_kept_by_a_limit_of_one_is_named() -> None:
 
 
 def test_a_joined_tables_condition_is_a_relative_clause() -> None:
-    """ "buses ... with their outgoing lines that have maximum loading below 54%", never
-    "... with their outgoing lines with maximum loading below 54%": two "with"s in a row
-    (the thirteenth pass's blind review); values asked after a "with" are "showing" them."""
+    """ "buses ... with outgoing lines that have maximum loading below 54%", never "...
+    with their outgoing lines with maximum loading below 54%": two "with"s in a row (the
+    thirteenth pass's blind review); values asked after a "with" are "showing" them."""
     q = parse(
         "SELECT gb.name, gl.name AS line_name, ST_X(gb.geometry) AS lon, "
         "ST_Y(gb.geometry) AS lat FROM cim_vector.grid_bus AS gb "
@@ -1578,3 +1578,52 @@ def test_a_join_of_the_joined_rows_goes_with_them() -> None:
         assert "within 150 m and the lines from each bus" in question, question
         assert ", with the lines" not in question, question
         assert not missing(q, question), (missing(q, question), question)
+
+
+def test_conditions_read_as_one_phrase() -> None:
+    """Two conditions of the rows are one phrase: "shorter than 29 m with a heating system"
+    (a value after a size, a place or a state), "with a heating system and built after
+    1900"; never "..., shorter than 29 m, with a heating system, what ..." (a chain of
+    clauses: the thirteenth pass's blind review); a value never after a noun it could
+    belong to ("inside a census zone, with ..." keeps "and")."""
+    q = parse(
+        "SELECT bup.building_id, bup.const_period_census, bup.lod "
+        "FROM cim_vector.building_properties AS bup "
+        "WHERE bup.project_id = 'p' AND bup.scenario_id = 'optimized' "
+        "AND bup.height < 29 AND bup.heating = true"
+    )
+    for question in _all(q):
+        assert not re.search(r"29 m, with a heating system", question), question
+        assert not missing(q, question), (missing(q, question), question)
+    assert any("shorter than 29 m with a heating system" in t for t in _all(q))
+
+
+def test_a_place_that_contains_the_rows_is_said_as_a_place() -> None:
+    """ "buses inside a census zone with total population 1400 to 1700", never "buses that
+    have a census zone containing them with total population ..."."""
+    q = parse(
+        "SELECT grb.name FROM cim_vector.grid_bus AS grb WHERE EXISTS (SELECT 1 "
+        "FROM cim_census.census_geo AS ceg WHERE ST_Within(grb.geometry, ceg.geometry) "
+        "AND ceg.p1 BETWEEN 1400 AND 1700) AND grb.project_id = 'p'"
+    )
+    for question in _all(q):
+        place = "inside a census zone with total population 1400 to 1700"
+        assert place in question.lower(), question  # "Inside a census zone ..., show buses"
+        assert "containing them" not in question, question
+        assert not missing(q, question), (missing(q, question), question)
+
+
+def test_a_neighbours_value_after_the_distance_to_it_is_its() -> None:
+    """ "showing distance to the other census zone and its occupied housing units", never
+    "..., plus the other census zone's ...": one noun said three times."""
+    q = parse(
+        "SELECT cg.sez2011, ST_Distance(cg.geometry::geography, census.geometry::geography) "
+        "AS distance_to_section_m, census.sez2011 AS neighbour_sez2011, census.e16 "
+        "FROM cim_census.census_geo AS cg, cim_census.census_geo AS census "
+        "WHERE ST_DWithin(cg.geometry::geography, census.geometry::geography, 300) "
+        "AND cg.id <> census.id AND cg.p1 > 610"
+    )
+    for question in _all(q):
+        assert "the other census zone's" not in question, question
+        assert not missing(q, question), (missing(q, question), question)
+    assert any("to the other census zone and its " in t for t in _all(q))

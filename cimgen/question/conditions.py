@@ -62,6 +62,11 @@ _ADJECTIVE = re.compile(r"^[A-Za-z][A-Za-z-]{0,20}$")
 _LEADS = ("with", "whose", "that", "where")
 
 
+# the end of a condition no value can belong to: a point or a box, a number with its unit,
+# a size or a state ("within 100 m of (9.1, 45.4)", "at most 15 m tall", "in service")
+_ENDS_BARE = re.compile(r"(?:\)|\d|\d (?:m|km|m²|m³|kV)|%| tall| long| in service)$")
+# a thing that contains the rows: "census zone containing them with total population ..."
+_CONTAINING = re.compile(r"([a-z][a-z -]*?) containing them((?: with [^,]*)?)")
 _RELATIONS = ("within ", "intersecting ", "containing ", "inside ", "touching ", "not ", "whose ")
 
 
@@ -509,6 +514,13 @@ class ConditionReader(GeometryReader):
             return Clause(f"with {what}", f"have {what}")
         what = self.noun_phrase(sub, singular=True, nested=True)
         an = "another" if own else indefinite(what)  # a bus near a bus: "another bus ..."
+        inside = _CONTAINING.fullmatch(what)
+        if inside and not own:
+            # "buses inside a census zone with total housing units below 550", not "buses
+            # that have a census zone containing them with ...": where they are, said as a
+            # place (a clause fewer in a chain; the thirteenth pass's blind review)
+            where = f"inside {an} {inside[1]}{inside[2]}"
+            return Clause(where, f"lie {where}", spatial=True)
         return Clause(f"that have {an} {what}", f"have {an} {what}")
 
     def _own_rows(self, query: ast.Query, scope: BlockWords) -> bool:
@@ -628,6 +640,8 @@ class ConditionReader(GeometryReader):
         for c in dict.fromkeys(c.rel for c in clauses if not c.within):
             lead, _, rest = c.partition(" ")
             key = lead if lead in _LEADS and rest else f"{c}\0{len(groups)}"
+            if lead == "within" and rest.startswith("the "):  # "within the project
+                key = lead  # boundary and the box (...)": places, not distances
             if key in groups:
                 groups[key].append(rest)
             else:
@@ -642,10 +656,39 @@ class ConditionReader(GeometryReader):
             ranked = list(zip(texts, ranks, strict=True))
             parts = [" and ".join(t for t, r in ranked if r == k) for k in range(3)]
             return " ".join(p for p in parts if p)
+        keys = list(groups)
+        plain = not any(" and " in t for t in texts)
+        owned = [i for i, t in enumerate(texts) if t.startswith("with ")]
+        if plain and len(owned) == 1 and owned[0] < len(texts) - 1:
+            # a value after the place or state that follows it: "lines within 750 m of
+            # (9.18, 45.48) with maximum loading below 32%", not "lines with maximum
+            # loading below 32%, within 750 m of (...)" (a clause fewer in the chain)
+            i = owned[0]
+            if _ENDS_BARE.search(texts[-1]):
+                texts.append(texts.pop(i))
+                keys.append(keys.pop(i))
         out = texts[0] if texts else ""
-        for prev, text in zip(groups, texts[1:], strict=False):
+        last = len(texts) - 1
+        for i, (prev, text) in enumerate(zip(keys, texts[1:], strict=False), 1):
             # "in project 'p' with height ..." reads on without a comma
-            out += " " if prev.startswith("in ") and not text.startswith("in ") else ", "
+            if (prev == "in" or prev.startswith("in ")) and not text.startswith("in "):
+                out += " "
+            elif (
+                i == last
+                and plain
+                and text.startswith(("with ", "whose "))
+                and _ENDS_BARE.search(out)
+            ):
+                # a value after a place, a size or a state: "within 1000 m of (9.18,
+                # 45.48) with volume at most 3600 m³", "in service with voltage 0.4 kV"
+                # (never after a noun: "inside a census zone, with a heating system")
+                out += " "
+            elif i == last and plain and not text.startswith("where "):
+                # a list's last piece with "and": "with a heating system and built after
+                # 1900", not "..., built after 1900, showing ...": a chain of clauses
+                out += " and "
+            else:
+                out += ", "
             out += text
         return out
 

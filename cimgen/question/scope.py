@@ -555,7 +555,7 @@ class ScopeReader:
         # "with their incoming lines that have maximum loading below 54%", not "... lines
         # with maximum loading below 54%": two "with"s in a row read as the rows' own
         # condition (the thirteenth pass's blind review)
-        filters = _that_have(filters)
+        that = _that_have(filters)
         noun = f"{w.plural}{filters}"
         if link.kind == "up":
             if not filters and (not link.role or not src.listed):
@@ -570,7 +570,7 @@ class ScopeReader:
                 # parent's, said as the parent's (not "lines with voltage ...")
                 said = join_words([verb_s(c.verb) for c in src.filters])
                 return f"whose {link.role} {w.singular} {said}".replace("  ", " ")
-            return f"with {their} {link.role} {noun}"
+            return f"with {their} {link.role} {w.plural}{that}"
         if link.kind == "down":
             if link.role:
                 head = to.words.singular.split(" ")[-1] if to else w.singular
@@ -578,13 +578,15 @@ class ScopeReader:
                 if link.role in _ROLE_WORDS and them == "them":
                     # "with their incoming lines (with length over 2 km)": the lines to them
                     way = "incoming" if _ROLE_WORDS[link.role] == "to" else "outgoing"
+                    if that != filters:  # "with outgoing lines that have ..."
+                        return f"with {way} {w.plural}{that}"
                     return f"with their {way} {w.plural}{filters}"
                 if link.role in _ROLE_WORDS:  # "the lines to the bus"
-                    return f"with the {w.plural} {_ROLE_WORDS[link.role]} {them}{filters}"
+                    return f"with the {w.plural} {_ROLE_WORDS[link.role]} {them}{that}"
                 return f"with the {noun} that have {them} as {link.role} {head}"
             if src.mentioned and not filters:
                 return ""  # "plus the cached height's confidence score" says they are joined
-            return f"with {their} {noun}"
+            return f"with {their} {w.plural}{that}"
         if link.kind == "same" and not filters:
             return ""  # the same things seen from another table ("buildings" twice)
         if link.kind in ("sibling", "same"):

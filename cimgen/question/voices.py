@@ -357,8 +357,13 @@ class Voices:
         return f", {lead}{R}"
 
     def _has_with(self) -> bool:
-        """Whether the rows' own phrase says a "with" already (a condition or a join)."""
-        return bool(re.search(r"\bwith\b", self.np()))
+        """Whether the rows' own phrase says a "with" already (a condition or a join); read
+        without drawing from the seeded choices (the phrase is said again after)."""
+        state = self.r.rng.getstate()
+        try:
+            return bool(re.search(r"\bwith\b", self.np()))
+        finally:
+            self.r.rng.setstate(state)
 
     # ------------------------------------------------------------------ sentences
 
@@ -882,11 +887,30 @@ def scenario_average(text: str) -> str:
     return _BUILT_AVERAGE.sub(built, _SCENARIO_AVERAGE.sub(brief, text))
 
 
+# a value of the thing just named by a distance: "distance to the other census zone, plus
+# the other census zone's occupied housing units"
+_ITS = re.compile(r"\b(to|from) the ([a-z][a-z -]*?), plus the \2's ")
+
+
+def said_its(text: str) -> str:
+    """Another row's value right after the distance to it is ``its`` value: "showing
+    distance to the other census zone and its occupied housing units", not "..., plus the
+    other census zone's occupied housing units" (the same noun three times in one
+    question: the thirteenth pass's blind review).
+
+    >>> said_its("zones, showing distance to the other zone, plus the other zone's area?")
+    'zones, showing distance to the other zone and its area?'
+    """
+    return _ITS.sub(lambda m: f"{m[1]} the {m[2]} and its ", text)
+
+
 def finish(text: str) -> str:
     """Spaces, capital, end mark; a repeated point or box said once (:func:`say_once`),
     the same for a project and scenario (:func:`same_scenario`), values read at a place
-    just named read ``there`` (:func:`said_there`)."""
+    just named read ``there`` (:func:`said_there`), the value of a row a distance has just
+    named ``its`` (:func:`said_its`)."""
     text = said_there(scenario_average(same_scenario(say_once(" ".join(text.split())))))
+    text = said_its(text)
     text = text.replace(" ,", ",").replace(",,", ",").replace(", ,", ",").replace(" ?", "?")
     text = text[0].upper() + text[1:] if text else text
     if not text.endswith(("?", ".")):
