@@ -1627,3 +1627,27 @@ def test_a_neighbours_value_after_the_distance_to_it_is_its() -> None:
         assert "the other census zone's" not in question, question
         assert not missing(q, question), (missing(q, question), question)
     assert any("to the other census zone and its " in t for t in _all(q))
+
+
+def test_the_rows_own_value_is_not_said_after_another_things_clause() -> None:
+    """ "lines with maximum loading at least 60% that have another line within 150 m of them
+    with maximum loading at least 89%", never "... at least 89% with maximum loading at
+    least 60%" (whose loading?); a window's key of another table is a compound ("within
+    each destination bus voltage", never "within each the destination bus's voltage")."""
+    q = parse(
+        "SELECT gl.name FROM cim_vector.grid_line AS gl WHERE EXISTS (SELECT 1 "
+        "FROM cim_vector.grid_line AS o WHERE o.id <> gl.id AND ST_DWithin("
+        "gl.geometry::geography, o.geometry::geography, 150) AND o.max_loading_percent >= 89) "
+        "AND gl.max_loading_percent >= 60"
+    )
+    for question in _all(q):
+        assert not re.search(r"89%,? (and )?with maximum loading", question), question
+        assert not missing(q, question), (missing(q, question), question)
+    ranked = parse(
+        "SELECT gl.name, RANK() OVER (PARTITION BY gb.voltage_kv ORDER BY gl.length_km DESC) "
+        "AS r FROM cim_vector.grid_line AS gl JOIN cim_vector.grid_bus AS gb "
+        "ON gl.to_bus = gb.bus_id AND gl.project_id = gb.project_id "
+        "AND gl.scenario_id = gb.scenario_id"
+    )
+    for question in _all(ranked):
+        assert "within each the " not in question, question

@@ -65,6 +65,22 @@ _LEADS = ("with", "whose", "that", "where")
 # the end of a condition no value can belong to: a point or a box, a number with its unit,
 # a size or a state ("within 100 m of (9.1, 45.4)", "at most 15 m tall", "in service")
 _ENDS_BARE = re.compile(r"(?:\)|\d|\d (?:m|km|m²|m³|kV)|%| tall| long| in service)$")
+
+
+def _bare(text: str) -> bool:
+    """Whether a condition ends where no value can belong: not inside another thing's
+    clause ("that have another line within 150 m of them with maximum loading at least
+    89%" ends on the other line's value)."""
+    return not _nested(text) and not text.startswith("with ") and bool(_ENDS_BARE.search(text))
+
+
+def _nested(text: str) -> bool:
+    """Whether a condition says another thing's clause ("that have another line ...",
+    "whose census zone has ...", "... containing them with ..."): a value said after it
+    would read as that thing's."""
+    return text.startswith(("that ", "whose ")) or " with " in text
+
+
 # a thing that contains the rows: "census zone containing them with total population ..."
 _CONTAINING = re.compile(r"([a-z][a-z -]*?) containing them((?: with [^,]*)?)")
 _RELATIONS = ("within ", "intersecting ", "containing ", "inside ", "touching ", "not ", "whose ")
@@ -664,9 +680,17 @@ class ConditionReader(GeometryReader):
             # (9.18, 45.48) with maximum loading below 32%", not "lines with maximum
             # loading below 32%, within 750 m of (...)" (a clause fewer in the chain)
             i = owned[0]
-            if _ENDS_BARE.search(texts[-1]):
+            if _bare(texts[-1]):
                 texts.append(texts.pop(i))
                 keys.append(keys.pop(i))
+        if plain and len(owned) == 1 and any(_nested(t) for t in texts[: owned[0]]):
+            # the rows' own value before another thing's clause: "lines with maximum
+            # loading at least 60% that have another line within 150 m of them with ...",
+            # not "lines that have another line ... at least 89%, with maximum loading at
+            # least 60%" (whose loading?)
+            i, at = owned[0], int(keys[0] == "in" or keys[0].startswith("in "))
+            texts.insert(at, texts.pop(i))
+            keys.insert(at, keys.pop(i))
         out = texts[0] if texts else ""
         last = len(texts) - 1
         for i, (prev, text) in enumerate(zip(keys, texts[1:], strict=False), 1):
@@ -674,16 +698,17 @@ class ConditionReader(GeometryReader):
             if (prev == "in" or prev.startswith("in ")) and not text.startswith("in "):
                 out += " "
             elif (
-                i == last
-                and plain
-                and text.startswith(("with ", "whose "))
-                and _ENDS_BARE.search(out)
+                i == last and plain and text.startswith(("with ", "whose ")) and _bare(texts[i - 1])
             ):
                 # a value after a place, a size or a state: "within 1000 m of (9.18,
                 # 45.48) with volume at most 3600 m³", "in service with voltage 0.4 kV"
                 # (never after a noun: "inside a census zone, with a heating system")
                 out += " "
-            elif i == last and plain and not text.startswith("where "):
+            elif text.startswith(("that ", "whose ")) and texts[i - 1].startswith("with "):
+                out += " "  # "with maximum loading at least 60% that have another line ..."
+            elif (
+                i == last and plain and not text.startswith("where ") and not _nested(texts[i - 1])
+            ):
                 # a list's last piece with "and": "with a heating system and built after
                 # 1900", not "..., built after 1900, showing ...": a chain of clauses
                 out += " and "

@@ -11,6 +11,7 @@ geometry``, ``a / b * 100`` is ``a as a percentage of b``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cimgen import ast
@@ -244,6 +245,9 @@ class ExprReader(ScopeReader):
         part = join_words([self.expr(p, scope) for p in over.partition_by])
         # "within each grid zone", "split by whether the bus is in service": not "per",
         # which reads as the query's own grouping (blind review)
+        # another table's value as a compound after "each": "within each destination bus
+        # voltage", never "within each the destination bus's voltage"
+        part = re.sub(r"^the ([a-z]+(?: [a-z]+)?)'s ([a-z]+(?: [a-z]+)?)$", r"\1 \2", part)
         within = f" {'split by' if part.startswith('whether') else 'within each'} {part}"
         within = within if part else ""
         order = join_words([self.order_noun(o, scope) for o in over.order_by])
