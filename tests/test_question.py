@@ -1651,3 +1651,19 @@ def test_the_rows_own_value_is_not_said_after_another_things_clause() -> None:
     )
     for question in _all(ranked):
         assert "within each the " not in question, question
+
+
+def test_a_restrictions_values_come_before_its_order() -> None:
+    """CONDITIONAL: "Taking only catasto buildings in 'p', which have a heating system, and
+    their perimeter, tallest first?", never "..., tallest first, and their perimeter?"."""
+    q = parse(
+        "SELECT bp.building_id, bp.height, ST_Perimeter(b.building_geometry::geography) AS p "
+        "FROM cim_vector.building_properties AS bp JOIN cim_vector.building AS b "
+        "ON bp.building_id = b.building_id AND bp.lod = b.lod "
+        "WHERE b.building_geometry_source = 'catasto' AND bp.project_id = 'p' "
+        "AND bp.scenario_id = 'proposed' AND bp.heating = true ORDER BY bp.height DESC"
+    )
+    for s in range(12):
+        question = ask(q, SCHEMA, "CONDITIONAL", s)
+        assert not re.search(r"first, (and|with|showing) ", question), question
+        assert not missing(q, question), (missing(q, question), question)

@@ -673,7 +673,12 @@ class Voices:
             among = f" for those{rest_rel}" if rest else ""
             return f"{lead}what {self.be()} the {R}{among}{self.where()}{tail}?"
         if rest_pred:
-            return f"{lead}which {rest_pred}{self.where()}{tail}{self._and_their(R)}?"
+            # the values before an order alone, as in :meth:`_then`: "Taking only X,
+            # which have a heating system, and their perimeter, tallest first?" (was "...,
+            # tallest first, and their perimeter?")
+            said = self._and_their(R)
+            keeps = g.limit or g.offset or g.extra
+            return f"{lead}which {rest_pred}{self.where()}{tail + said if keeps else said + tail}?"
         if R.startswith("whether"):  # not "what are their whether they have ..."
             return f"{lead}can you tell me {_they(R)}{self.where()}{tail}?"
         if R:
