@@ -60,6 +60,7 @@ BREAKS = [  # (rule, a structure breaking only that rule)
     (
         "STR001",
         {
+            "sql_type": "MULTI_JOIN",  # two joins: a flat label has one (STR014)
             "join_count": 2,
             "table_count": 2,
             "schema_count": 1,
@@ -102,6 +103,16 @@ BREAKS = [  # (rule, a structure breaking only that rule)
     ),
     ("STR010", {"complexity_score": 4}),
     ("STR012", {"table_count": 2, "schema_complexity": "SINGLE_SCHEMA"}),
+    ("STR013", {"cte_count": 1, "complexity_score": 2}),
+    (
+        "STR014",
+        {
+            "join_count": 2,
+            "table_count": 3,
+            "schema_complexity": "SINGLE_SCHEMA",
+            "complexity_score": 2,
+        },
+    ),
 ]
 
 
@@ -145,7 +156,8 @@ def test_tables_beyond_the_joins_are_joined_not_comma_products() -> None:
         {**base, **spatial, "primary_function_category": "predicates", "table_count": 3},
         {**base, "table_count": 3, "predicate_count": 2, "schema_count": 2},
         {**base, "table_count": 2, "predicate_count": 1, "aggregation": "GROUP_BY_HAVING"},
-        {**base, "table_count": 3, "join_count": 1, "cte_count": 1},  # the CTE holds one
+        # the CTE holds one (a nested label: a flat one never nests, STR013)
+        {**base, "table_count": 3, "join_count": 1, "cte_count": 1, "sql_type": "NESTED_QUERY"},
     ]
     rows[0].update(join_count=1, predicate_count=4)
     rows[1]["schema_complexity"] = "MULTI_SCHEMA"

@@ -91,12 +91,16 @@ def build_metadata(frame: pd.DataFrame, discrete_counts: bool = False) -> Metada
     :func:`cimgen.structure.synthesizers.encode_counts` orders them)."""
     columns: dict[str, dict[str, Any]] = {}
     for col in NUMERIC_FEATURES:
-        columns[col] = {"sdtype": "categorical"} if discrete_counts else {
-            "sdtype": "numerical",
-            "decimal_places": 0,
-            "range_min": int(frame[col].min()),
-            "range_max": int(frame[col].max()),
-        }
+        columns[col] = (
+            {"sdtype": "categorical"}
+            if discrete_counts
+            else {
+                "sdtype": "numerical",
+                "decimal_places": 0,
+                "range_min": int(frame[col].min()),
+                "range_max": int(frame[col].max()),
+            }
+        )
     for col in CATEGORICAL_FEATURES:
         columns[col] = {"sdtype": "boolean"} if col == "has_window" else {"sdtype": "categorical"}
     metadata = Metadata.load_from_dict({"tables": {TABLE_NAME: {"columns": columns}}})
