@@ -163,6 +163,8 @@ STR009: Final = _declare("STR009", "structure", "error", "MULTI_JOIN needs two j
 STR010: Final = _declare("STR010", "structure", "error", "complexity_score follows its formula")
 STR011: Final = _declare("STR011", "structure", "error", "counts within the training ranges")
 STR012: Final = _declare("STR012", "structure", "error", "every table is joined or nested")
+STR013: Final = _declare("STR013", "structure", "error", "a flat sql_type has no nesting")
+STR014: Final = _declare("STR014", "structure", "error", "a flat sql_type has one join at most")
 
 
 def lookup(code: str) -> Code:

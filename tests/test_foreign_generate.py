@@ -29,7 +29,7 @@ DDL = FOREIGN / "deployed.sql"
 CORPUS = FOREIGN / "stage1.jsonl"
 ROWS = 120
 
-pytestmark = [pytest.mark.postgis, pytest.mark.slow]
+pytestmark = pytest.mark.slow  # and each test that reads the database: postgis
 
 
 def _build(dsn: str) -> None:
@@ -74,6 +74,22 @@ def _generate(tmp: Path, schema: str) -> list[dict[str, object]]:
     return read_jsonl(tmp / "out" / "dataset.jsonl")
 
 
+def test_the_five_counts_hold_on_the_foreign_corpus(tmp_path: Path) -> None:
+    """Issue 14: the five counts (CTE, join, subquery, table, schema) of the sampled
+    structure hold for at least 95 % of the accepted rows, from the DDL file alone (the
+    embedded check; no PostGIS). Main cc36931 kept 78.66 % at 240 rows: its GaussianCopula
+    drew a subquery in every structure and two CTEs in half (the corpus: one record each),
+    and structures under flat labels with nesting or two joins, which the expander built
+    with the count dropped (docs/BENCHMARKS.md, "Five counts on a foreign world:
+    fourteenth pass"). Measured here 97.5 % (labels 90.0 %)."""
+    rows = _generate(tmp_path, str(DDL))
+    fidelity = json.loads((tmp_path / "out" / "stats.json").read_text())["accepted_fidelity"]
+    counts = ("cte_count", "join_count", "subquery_count", "table_count", "schema_count")
+    five = sum(all(r["structure"][k] == r["features"][k] for k in counts) for r in rows)  # type: ignore[index]
+    assert fidelity["five_counts_pct"] == round(100 * five / len(rows), 2)
+    assert five / len(rows) >= 0.95, fidelity
+
+
 @pytest.fixture(scope="module")
 def foreign_db(postgis_dsn: str) -> object:
     name = "cimgen_foreign_gen"
@@ -89,6 +105,7 @@ def foreign_db(postgis_dsn: str) -> object:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.postgis
 def test_generated_from_the_ddl_file_return_rows_on_the_database(
     foreign_db: tuple[str, tuple[float, float]], tmp_path: Path
 ) -> None:
@@ -101,6 +118,7 @@ def test_generated_from_the_ddl_file_return_rows_on_the_database(
     assert stats["planted"] and stats["planted"]["place"]  # the world moved to Turin
 
 
+@pytest.mark.postgis
 def test_generated_from_the_live_database_return_rows_on_it(
     foreign_db: tuple[str, tuple[float, float]], tmp_path: Path
 ) -> None:
@@ -114,6 +132,7 @@ def test_generated_from_the_live_database_return_rows_on_it(
     assert all(r["checks"]["postgis"]["status"] == "ok" for r in rows)  # type: ignore[index]
 
 
+@pytest.mark.postgis
 def test_the_box_test_keeps_the_rows_and_an_index_serves_it(
     foreign_db: tuple[str, tuple[float, float]],
 ) -> None:

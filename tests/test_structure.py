@@ -12,7 +12,13 @@ import pytest
 
 from cimgen.cli.main import main
 from cimgen.errors import ConditionError, ConfigError, InputError, ModelError
-from cimgen.models import CATEGORICAL_FEATURES, FEATURE_NAMES, NUMERIC_FEATURES, QueryFeatures
+from cimgen.models import (
+    CATEGORICAL_FEATURES,
+    FEATURE_NAMES,
+    FIDELITY_COUNTS,
+    NUMERIC_FEATURES,
+    QueryFeatures,
+)
 from cimgen.structure import (
     compare_synthesizers,
     fit_model,
@@ -60,6 +66,7 @@ BREAKS = [  # (rule, a structure breaking only that rule)
     (
         "STR001",
         {
+            "sql_type": "MULTI_JOIN",  # two joins: a flat label has one (STR014)
             "join_count": 2,
             "table_count": 2,
             "schema_count": 1,
@@ -102,6 +109,16 @@ BREAKS = [  # (rule, a structure breaking only that rule)
     ),
     ("STR010", {"complexity_score": 4}),
     ("STR012", {"table_count": 2, "schema_complexity": "SINGLE_SCHEMA"}),
+    ("STR013", {"cte_count": 1, "complexity_score": 2}),
+    (
+        "STR014",
+        {
+            "join_count": 2,
+            "table_count": 3,
+            "schema_complexity": "SINGLE_SCHEMA",
+            "complexity_score": 2,
+        },
+    ),
 ]
 
 
@@ -145,7 +162,8 @@ def test_tables_beyond_the_joins_are_joined_not_comma_products() -> None:
         {**base, **spatial, "primary_function_category": "predicates", "table_count": 3},
         {**base, "table_count": 3, "predicate_count": 2, "schema_count": 2},
         {**base, "table_count": 2, "predicate_count": 1, "aggregation": "GROUP_BY_HAVING"},
-        {**base, "table_count": 3, "join_count": 1, "cte_count": 1},  # the CTE holds one
+        # the CTE holds one (a nested label: a flat one never nests, STR013)
+        {**base, "table_count": 3, "join_count": 1, "cte_count": 1, "sql_type": "NESTED_QUERY"},
     ]
     rows[0].update(join_count=1, predicate_count=4)
     rows[1]["schema_complexity"] = "MULTI_SCHEMA"
@@ -222,6 +240,10 @@ def test_config_overrides_and_unknown_keys(tmp_path: Path) -> None:
         resolve_params("ctgan", {"batch_size": 55})
     with pytest.raises(ConfigError, match="epochs = 'many'"):
         resolve_params("tvae", {"epochs": "many"})
+    assert resolve_params("gaussian_copula")["counts"] == "empirical"
+    assert resolve_params("gaussian_copula", {"counts": "fitted"})["counts"] == "fitted"
+    with pytest.raises(ConfigError, match=r"gaussian_copula\.counts = 'beta' is not one of"):
+        resolve_params("gaussian_copula", {"counts": "beta"})
 
 
 # --------------------------------------------------------------------------- conditions
@@ -276,6 +298,41 @@ def test_gaussian_copula_same_seed_same_samples(features: pd.DataFrame, gc_model
     _check_sample(a.frame, gc_model, 400)
     assert a.report["violations"] == 0 and a.report["drawn"] >= 400
     assert a.structures()[0] == QueryFeatures.from_dict(a.frame.iloc[0].to_dict())
+
+
+def _foreign_features() -> pd.DataFrame:
+    """The features of the 79-query foreign corpus (tests/foreign/), on its deployed DDL."""
+    from cimgen.features import features_frame, iter_features
+    from cimgen.ingest import read_stage1
+    from cimgen.schema import load_schema
+
+    foreign = Path(__file__).parent / "foreign"
+    schema = load_schema(str(foreign / "deployed.sql"))
+    return features_frame(iter_features(read_stage1(foreign / "stage1.jsonl"), schema))
+
+
+def _shares(values: pd.Series) -> dict[int, float]:
+    return {int(k): v / len(values) for k, v in values.value_counts().items()}
+
+
+def test_gaussian_copula_keeps_the_count_frequencies_of_a_small_skewed_corpus() -> None:
+    """Each count of a GaussianCopula's raw draws keeps its training frequencies (an
+    ordered uniform encoding, ``counts: empirical``). The fitted beta marginal it replaced
+    drew a subquery in every row from the foreign corpus, whose 79 records have one, and
+    two CTEs in half of them (one record): the expander then dropped what the labels left
+    no room for, and the five counts fell to 78.66 % (docs/BENCHMARKS.md, "Five counts on
+    a foreign world: fourteenth pass")."""
+    real = _foreign_features()
+    assert len(real) == 79 and int(real["subquery_count"].sum()) == 1
+    model = fit_model(real, "gaussian_copula", seed=3, progress=False)
+    assert "OrderedUniformEncoder(counts)" in model.manifest["constraints"]
+    model.synthesizer._set_random_state(1)
+    raw = model.synthesizer.sample(2000)["features"]
+    for name in FIDELITY_COUNTS:
+        want, got = _shares(real[name]), _shares(raw[name])
+        distance = sum(abs(want.get(k, 0) - got.get(k, 0)) for k in {*want, *got}) / 2
+        assert distance < 0.06, (name, want, got)  # total variation distance
+    assert set(raw["cte_count"]) <= set(real["cte_count"])  # only values the corpus has
 
 
 def test_ctgan_few_epochs_same_seed_same_samples(features: pd.DataFrame) -> None:

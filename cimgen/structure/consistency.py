@@ -34,10 +34,16 @@ from cimgen.codes import (
     STR010,
     STR011,
     STR012,
+    STR013,
+    STR014,
 )
 from cimgen.features import FLAT_SQL_TYPES, SPATIAL_SQL_TYPES, schema_complexity_for
 from cimgen.features import complexity_score as features_complexity
 from cimgen.models import NUMERIC_FEATURES, QueryFeatures
+
+# labels the sql_type rule never gives a query with a CTE or subquery and the corpora never
+# nest (STR013); RASTER_VECTOR and SPATIAL_CLUSTERING outrank nesting in the rule
+NEVER_NESTED = ("SIMPLE_SELECT", "AGGREGATION", "MULTI_JOIN", "SPATIAL_JOIN")
 
 Row = Any  # a pandas DataFrame (vectorised) or a mapping of scalars (one row)
 
@@ -252,6 +258,30 @@ RULES: tuple[Rule, ...] = (
         "joins (one join at most for a flat label, the other tables dropped)",
         lambda d: _unjoined(d) <= 0,
         _repair_unjoined,
+    ),
+    Rule(
+        STR013,
+        "flat_type_has_no_nesting",
+        "SIMPLE_SELECT, AGGREGATION, MULTI_JOIN and SPATIAL_JOIN have no CTE or subquery: "
+        "the sql_type rule (docs/features.md) calls a query with one NESTED_QUERY, and the "
+        "Stage 1 corpora never nest under these labels (a measurement in a CTE they do "
+        "label SPATIAL_MEASUREMENT); the expander would drop the nesting or the label",
+        lambda d: (
+            _not(_in(d["sql_type"], NEVER_NESTED)) | (d["cte_count"] + d["subquery_count"] == 0)
+        ),
+    ),
+    Rule(
+        STR014,
+        "flat_type_has_one_join",
+        "SIMPLE_SELECT, AGGREGATION and SPATIAL_MEASUREMENT without nesting have one join "
+        "at most: the sql_type rule calls a flat query with two joins MULTI_JOIN, and the "
+        "Stage 1 corpora never join twice under these labels; the expander would drop the "
+        "joins or the label",
+        lambda d: (
+            _not(_in(d["sql_type"], FLAT_SQL_TYPES))
+            | (d["cte_count"] + d["subquery_count"] > 0)
+            | (d["join_count"] <= 1)
+        ),
     ),
 )
 RANGE_CODE = STR011  # counts outside the ranges seen in training (needs the ranges: not in RULES)

@@ -16,14 +16,14 @@ import pandas as pd
 
 from cimgen import seeds
 from cimgen.models import FEATURE_NAMES, NUMERIC_FEATURES
-from cimgen.structure.consistency import complexity_of, schema_complexity_of
+from cimgen.structure.consistency import NEVER_NESTED, complexity_of, schema_complexity_of
 
 _TYPES = {  # sql_type: (weight, table range, spatial function range, category)
     "SIMPLE_SELECT": (0.33, (1, 2), (0, 2), "accessors"),
     "MULTI_JOIN": (0.15, (3, 5), (0, 3), "predicates"),
     "NESTED_QUERY": (0.13, (1, 4), (0, 3), "measurements"),
     "SPATIAL_MEASUREMENT": (0.11, (1, 2), (1, 4), "measurements"),
-    "AGGREGATION": (0.10, (1, 3), (0, 2), "measurements"),
+    "AGGREGATION": (0.10, (1, 2), (0, 2), "measurements"),  # one join at most (STR014)
     "RASTER_VECTOR": (0.09, (2, 3), (1, 4), "raster"),
     "SPATIAL_JOIN": (0.06, (2, 3), (1, 3), "predicates"),
     "SPATIAL_CLUSTERING": (0.03, (1, 2), (1, 3), "clustering"),
@@ -53,7 +53,7 @@ def demo_features(rows: int = 300, seed: int = 0) -> pd.DataFrame:
         if sql_type == "NESTED_QUERY":
             ctes = int(rng.integers(0, 3))
             subqueries = int(rng.integers(1 if ctes == 0 else 0, 3))
-        elif rng.random() < 0.08:
+        elif rng.random() < 0.08 and sql_type not in NEVER_NESTED:  # STR013
             ctes = 1
         if fewer and ctes + subqueries:
             joins = max(tables - 2, 0)  # a table of the CTE or subquery (STR012)

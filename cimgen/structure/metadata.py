@@ -85,16 +85,22 @@ def training_domain(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def build_metadata(frame: pd.DataFrame) -> Metadata:
-    """SDV metadata for one table ``features`` with the documented sdtypes."""
+def build_metadata(frame: pd.DataFrame, discrete_counts: bool = False) -> Metadata:
+    """SDV metadata for one table ``features`` with the documented sdtypes; with
+    ``discrete_counts`` the counts are ``categorical`` (a GaussianCopula's empirical counts:
+    :func:`cimgen.structure.synthesizers.encode_counts` orders them)."""
     columns: dict[str, dict[str, Any]] = {}
     for col in NUMERIC_FEATURES:
-        columns[col] = {
-            "sdtype": "numerical",
-            "decimal_places": 0,
-            "range_min": int(frame[col].min()),
-            "range_max": int(frame[col].max()),
-        }
+        columns[col] = (
+            {"sdtype": "categorical"}
+            if discrete_counts
+            else {
+                "sdtype": "numerical",
+                "decimal_places": 0,
+                "range_min": int(frame[col].min()),
+                "range_max": int(frame[col].max()),
+            }
+        )
     for col in CATEGORICAL_FEATURES:
         columns[col] = {"sdtype": "boolean"} if col == "has_window" else {"sdtype": "categorical"}
     metadata = Metadata.load_from_dict({"tables": {TABLE_NAME: {"columns": columns}}})

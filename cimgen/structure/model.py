@@ -25,7 +25,7 @@ from sdv.cag import Inequality
 
 from cimgen import __version__, seeds
 from cimgen.errors import ModelError
-from cimgen.models import FEATURE_NAMES, FEATURE_SPEC_VERSION, QueryFeatures
+from cimgen.models import FEATURE_NAMES, FEATURE_SPEC_VERSION, NUMERIC_FEATURES, QueryFeatures
 from cimgen.structure import manifest as mf
 from cimgen.structure import sampling
 from cimgen.structure.conditions import Condition, plan_groups, resolve
@@ -37,6 +37,8 @@ from cimgen.structure.synthesizers import (
     NEURAL,
     TORCH_THREADS,
     add_constraints,
+    empirical_counts,
+    encode_counts,
     make_synthesizer,
     place,
     resolve_device,
@@ -191,12 +193,17 @@ def fit_model(
     resolved = resolve_params(synthesizer, params)
     on = resolve_device(device, synthesizer)
     frame = training_frame(features, where=str(source) if source else "features")
-    metadata = build_metadata(frame)
+    discrete = empirical_counts(resolved)
+    metadata = build_metadata(frame, discrete_counts=discrete)
     synth = make_synthesizer(synthesizer, metadata, resolved, verbose=progress, device=on)
     constraints = []
+    if discrete:
+        encode_counts(synth, frame, NUMERIC_FEATURES)
+        constraints.append("OrderedUniformEncoder(counts)")
     # SDV's Inequality models schema_count as table_count minus a non-negative gap, so no
-    # sample breaks STR002; it needs training data that obeys it (real features always do).
-    if (frame["schema_count"] <= frame["table_count"]).all():
+    # sample breaks STR002; it needs training data that obeys it (real features always do)
+    # and numerical counts (empirical counts leave STR002 to the repair).
+    elif (frame["schema_count"] <= frame["table_count"]).all():
         add_constraints(synth, [Inequality("schema_count", "table_count")])
         constraints.append("Inequality(schema_count <= table_count)")
     started = time.perf_counter()
