@@ -199,15 +199,17 @@ class Content(Grouping, Ordering):
         its version columns beside its label, scope aside) is pinned to one level, the
         pivot's: listed, counted or clustered over every level, each footprint came once
         per level (the blind review of the thirteenth pass: "per-LOD footprints clustered
-        twice"; the lead: "LOD rows counted twice"). A CTE's rows were pinned where it was
-        built; the pins made are counted as predicate leaves, like the scope's."""
+        twice"; the lead: "LOD rows counted twice"). The level is written where the literals
+        may name it or the schema documents it (:meth:`Filters.level`). A CTE's rows were
+        pinned where it was built; the pins made count as predicate leaves, like the
+        scope's."""
         if it.ref is not None or it.mode == "left":
             return 0
         made = 0
         for c in version_columns(self.ctx, it.info):
             if c in it.info.scope or f"{it.alias}.{c}" in block.filtered():
                 continue
-            made += block.add_pred(self.flt.equal(it, c))
+            made += block.add_pred(self.flt.level(it, c))
         return made
 
 
