@@ -51,10 +51,11 @@ POPULATION = (
         # a zone containing buildings: its population once per building inside
         "SELECT AVG(cg.p1) AS avg_p1 FROM cim_vector.building AS b JOIN cim_census.census_geo "
         "AS cg ON ST_Within(b.building_geometry, cg.geometry) WHERE b.lod = 1",
-        # one building by its label, its levels open: each bus once per level
-        "SELECT SUM(gb.voltage_kv) AS s FROM cim_vector.building AS b JOIN cim_vector.grid_bus "
+        # one building by its label, its levels open: each line once per level
+        "SELECT SUM(gl.length_km) AS s FROM cim_vector.building AS b JOIN cim_vector.grid_bus "
         "AS gb ON ST_DWithin(b.building_geometry::geography, gb.geometry::geography, 100) "
-        "WHERE b.building_id = 'OSM_1'",
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus AND gb.project_id = "
+        "gl.project_id AND gb.scenario_id = gl.scenario_id WHERE b.building_id = 'OSM_1'",
     ],
 )
 def test_a_value_summed_over_the_copies_a_link_makes_is_refused(sql: str) -> None:
@@ -71,14 +72,21 @@ def test_a_value_summed_over_the_copies_a_link_makes_is_refused(sql: str) -> Non
         # the subject's own value over a link to one parent
         "SELECT SUM(ST_Area(b.building_geometry::geography)) AS a FROM cim_vector.building AS "
         "b JOIN cim_census.census_geo AS cg ON b.census_id = cg.sez2011 WHERE cg.p1 > 100",
-        # one building (its key): each bus once
+        # one building (its key): each line once
+        "SELECT SUM(gl.length_km) AS s FROM cim_vector.building AS b JOIN cim_vector.grid_bus "
+        "AS gb ON ST_DWithin(b.building_geometry::geography, gb.geometry::geography, 100) "
+        "JOIN cim_vector.grid_line AS gl ON gb.bus_id = gl.from_bus AND gb.project_id = "
+        "gl.project_id AND gb.scenario_id = gl.scenario_id WHERE b.id = 5",
+        # per building (its key): each line once in each group
+        "SELECT b.id, SUM(gl.length_km) AS s FROM cim_vector.building AS b JOIN "
+        "cim_vector.grid_bus AS gb ON ST_DWithin(b.building_geometry::geography, "
+        "gb.geometry::geography, 100) JOIN cim_vector.grid_line AS gl ON gb.bus_id = "
+        "gl.from_bus AND gb.project_id = gl.project_id AND gb.scenario_id = gl.scenario_id "
+        "GROUP BY b.id",
+        # the far side's own values over a distance: one per pair (the sixth pass's reading)
         "SELECT SUM(gb.voltage_kv) AS s FROM cim_vector.building AS b JOIN cim_vector.grid_bus "
         "AS gb ON ST_DWithin(b.building_geometry::geography, gb.geometry::geography, 100) "
-        "WHERE b.id = 5",
-        # per building (its key): each bus once in each group
-        "SELECT b.id, SUM(gb.voltage_kv) AS s FROM cim_vector.building AS b JOIN "
-        "cim_vector.grid_bus AS gb ON ST_DWithin(b.building_geometry::geography, "
-        "gb.geometry::geography, 100) GROUP BY b.id",
+        "WHERE b.lod = 1",
         # MAX is the same over copies
         "SELECT MAX(cg.p1) AS m FROM cim_vector.building AS b JOIN cim_census.census_geo AS cg "
         "ON b.census_id = cg.sez2011",

@@ -150,16 +150,16 @@ def _spatial(c: ast.Expr, b: str) -> str | None:
     return None
 
 
-def _spatial_back(c: ast.Expr, a: str) -> bool | None:
-    """Does the spatial link ``c`` meet several rows of ``a`` per row of the other side? A
-    distance or intersection is symmetric (several buildings within 150 m of one bus, as
-    several buses of one building); ``a`` inside the other, a container holds several;
-    ``None`` where the link does not say (a bounding-box prefilter)."""
+def _spatial_back(c: ast.Expr, a: str) -> str | None:
+    """How the spatial link ``c`` meets several rows of ``a`` per row of the other side:
+    ``"pair"`` for a distance or intersection (symmetric: several buildings within 150 m of
+    one bus, as several buses of one building), ``"inside"`` for ``a`` inside the other (a
+    container holds several); ``None`` where the link does not say (a bounding box)."""
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
-        return True
+        return "pair"
     if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
         inner = c.args[0 if c.name.lower() == "st_within" else 1]
-        return ast.tables_read(inner) == {a} or None
+        return "inside" if ast.tables_read(inner) == {a} else None
     return None
 
 
@@ -177,8 +177,9 @@ def to_many(
 
 
 # A link of a block between two of its tables: (a, b, "spatial" or None, the key fan or None,
-# whether one row of b meets several of a: True, False, or None when the link does not say)
-_Link = tuple[str, str, str | None, float | None, bool | None]
+# how one row of b meets several of a -- "key" (a parent's children), "pair" or "inside"
+# (:func:`_spatial_back`) --, "one" when it meets one, None when the link does not say)
+_Link = tuple[str, str, str | None, float | None, str | None]
 
 
 def _block_links(
@@ -202,7 +203,7 @@ def _block_links(
             continue
         if isinstance(c, ast.BinaryOp) and c.op == "=":
             back = _key_fan(links, b, a, ib, ia, ctx)
-            several = None if back is None else back > 1.0
+            several = None if back is None else "key" if back > 1.0 else "one"
             out.append((a, b, None, _key_fan(links, a, b, ia, ib, ctx), several))
         else:
             out.append((a, b, _spatial(c, b), None, _spatial_back(c, a)))
@@ -695,16 +696,18 @@ def _sums_copies(
     loading averaged once per building near its bus), and a key link to a parent is
     one-to-many back (a census zone's population summed once per building inside it) --
     unless that table is one row in each group (``once``: pinned to one row, or grouped by
-    its key)."""
+    its key). The far side's own values over a distance or intersection are one per pair,
+    as the sixth pass reads them (the buildings' area over line x nearby-building rows);
+    the tables beyond it are copied (the lines of those buses)."""
     parent: dict[str, str] = {}
-    several: dict[str, bool] = {}  # child -> several rows of its parent per child row
+    several: dict[str, str] = {}  # child -> how its parent meets it several times
     copiers = set(many)  # and any key link that meets a second row (a bus's one or two lines)
     for a, b, spatial, fan, back in found:
         parent.setdefault(b, a)
         if spatial if fan is None else fan > 1.0:
             copiers.add(b)
-        if parent[b] == a and back is not None:
-            several[b] = several.get(b, True) and back  # one to-one condition holds it
+        if parent[b] == a and back is not None and several.get(b) != "one":
+            several[b] = back  # one to-one condition holds it
     held: list[set[str]] = []
 
     def copied_back(t: str, used: set[str]) -> bool:
@@ -712,7 +715,8 @@ def _sums_copies(
         while x in parent and x not in seen:
             seen.add(x)
             up = parent[x]
-            if several.get(x) and up not in used:
+            how = several.get(x, "one")
+            if how != "one" and not (how == "pair" and x == t) and up not in used:
                 if not held:
                     held.append(once())
                 if up not in held[0]:
