@@ -115,6 +115,7 @@ class Content(Grouping, Ordering):
             for p in self.flt.scope(scoped[0]):
                 block.add_pred(p)
                 n -= 1
+        n -= self._pin_levels(block, subject)
         self._pin_versions(block)
         n = min(n, asked - asked_count(block.preds))
         for _ in range(spatial):
@@ -192,6 +193,24 @@ class Content(Grouping, Ordering):
                     continue  # the scope is pinned above or equated by the join
                 if f"{it.alias}.{c}" not in block.filtered():
                     block.add_pred(self.flt.equal(it, c))
+
+    def _pin_levels(self, block: Block, it: Item) -> int:
+        """The subject held at several levels of one thing (a building per level of detail:
+        its version columns beside its label, scope aside) is pinned to one level, the
+        pivot's: listed, counted or clustered over every level, each footprint came once
+        per level (the blind review of the thirteenth pass: "per-LOD footprints clustered
+        twice"; the lead: "LOD rows counted twice"). The level is written where the literals
+        may name it or the schema documents it (:meth:`Filters.level`). A CTE's rows were
+        pinned where it was built; the pins made count as predicate leaves, like the
+        scope's."""
+        if it.ref is not None or it.mode == "left":
+            return 0
+        made = 0
+        for c in version_columns(self.ctx, it.info):
+            if c in it.info.scope or f"{it.alias}.{c}" in block.filtered():
+                continue
+            made += block.add_pred(self.flt.level(it, c))
+        return made
 
 
 __all__ = ["Content", "drop_restated"]

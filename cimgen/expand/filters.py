@@ -129,6 +129,20 @@ class Filters:
             return None
         return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "pin", _eq(col, v))
 
+    def level(self, item: Item, col: str) -> Pred | None:
+        """A pin to the pivot's level (``b.lod = 1``): a value the literals may name, or one
+        the schema documents for the column (its examples: the user's own description of
+        its levels, where the corpus never writes one)."""
+        p = self.equal(item, col)
+        if p is not None:
+            return p
+        v = value(self.ctx, item, col)
+        table = self.ctx.schema.table(item.table)
+        spec = table.column(col) if table is not None else None
+        if v is None or spec is None or v not in spec.examples:
+            return None
+        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "pin", _eq(col, v))
+
     def category(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
         if v is None or not self._ok(item, col, v):

@@ -45,7 +45,9 @@ not one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from cimgen import ast
@@ -148,6 +150,19 @@ def _spatial(c: ast.Expr, b: str) -> str | None:
     return None
 
 
+def _spatial_back(c: ast.Expr, a: str) -> str | None:
+    """How the spatial link ``c`` meets several rows of ``a`` per row of the other side:
+    ``"pair"`` for a distance or intersection (symmetric: several buildings within 150 m of
+    one bus, as several buses of one building), ``"inside"`` for ``a`` inside the other (a
+    container holds several); ``None`` where the link does not say (a bounding box)."""
+    if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_dwithin", "st_intersects"):
+        return "pair"
+    if isinstance(c, ast.FuncCall) and c.name.lower() in ("st_within", "st_contains"):
+        inner = c.args[0 if c.name.lower() == "st_within" else 1]
+        return "inside" if ast.tables_read(inner) == {a} else None
+    return None
+
+
 def to_many(
     body: ast.Select,
     ctes: dict[str, ast.Query],
@@ -161,8 +176,10 @@ def to_many(
     return names, {b: a for b, (a, _) in kinds.items()}
 
 
-# A link of a block between two of its tables: (a, b, "spatial" or None, the key fan or None)
-_Link = tuple[str, str, str | None, float | None]
+# A link of a block between two of its tables: (a, b, "spatial" or None, the key fan or None,
+# how one row of b meets several of a -- "key" (a parent's children), "pair" or "inside"
+# (:func:`_spatial_back`) --, "one" when it meets one, None when the link does not say)
+_Link = tuple[str, str, str | None, float | None, str | None]
 
 
 def _block_links(
@@ -185,9 +202,11 @@ def _block_links(
         if ia is None or ib is None or ib.rasters:
             continue
         if isinstance(c, ast.BinaryOp) and c.op == "=":
-            out.append((a, b, None, _key_fan(links, a, b, ia, ib, ctx)))
+            back = _key_fan(links, b, a, ib, ia, ctx)
+            several = None if back is None else "key" if back > 1.0 else "one"
+            out.append((a, b, None, _key_fan(links, a, b, ia, ib, ctx), several))
         else:
-            out.append((a, b, _spatial(c, b), None))
+            out.append((a, b, _spatial(c, b), None, _spatial_back(c, a)))
     return names, out
 
 
@@ -231,7 +250,7 @@ def many_links(
     analysis, read once."""
     names, found = links.block(body, ctes) if links is not None else _block_links(body, ctes, ctx)
     many: dict[str, tuple[str, str]] = {}
-    for a, b, spatial, fan in found:
+    for a, b, spatial, fan, _ in found:
         if b in many:
             continue
         kind = spatial if fan is None else "key" if fan > over else None
@@ -621,9 +640,10 @@ def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = No
                 and {r.qualified for r in block_refs(sub.body)} & joined
             ):
                 return "a table joined and asked about again in EXISTS / IN"
-        if many and (body.group_by or aggregated(body)):
+        if body.group_by or aggregated(body):
             found = links.block(body, ctes) if links is not None else _block_links(body, ctes, ctx)
-            if _sums_copies(body, many, found[1]):
+            once = partial(_once_per_group, body, ctes, ctx)
+            if _sums_copies(body, many, found[1], once):
                 return "a sum or average of a row's value over the copies a join makes"
             continue
         if not many:
@@ -640,7 +660,26 @@ def multiplied(query: ast.Query, ctx: ExpansionContext, links: Links | None = No
     return None
 
 
-def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> bool:
+def _once_per_group(
+    body: ast.Select, ctes: dict[str, ast.Query], ctx: ExpansionContext
+) -> set[str]:
+    """Aliases of the block's tables that are one row in each group: one row overall
+    (:func:`one_row_refs`), or grouped by their whole key."""
+    one = one_row_refs(body, ctx, ctes)
+    keys = {qualified(e) for e in body.group_by}
+    for r in block_refs(body):
+        info = base_table(r, ctes, ctx)
+        if info is not None and info.pk and all((r.ref_name, k) in keys for k in info.pk):
+            one.add(r.ref_name)
+    return one
+
+
+def _sums_copies(
+    body: ast.Select,
+    many: dict[str, str],
+    found: list[_Link],
+    once: Callable[[], set[str]] = set,
+) -> bool:
     """Does the block SUM or AVG a value of a row that a join meets several times (the
     total length of lines over line x nearby-building pairs counts each line once per
     building: the sixth pass's blind review, "SUM/AVG over line-building fan-out inflates
@@ -649,13 +688,41 @@ def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> 
     reached through (``found``: the block's links): the lines of a bus over bus x
     nearby-building x line rows are copied by the buildings, though they are to-many
     themselves, and the buildings by the lines. MIN, MAX and DISTINCT
-    aggregates are the same over copies."""
+    aggregates are the same over copies.
+
+    A table a row is reached through copies it too where one row of the far side meets
+    several of it (issue 14, fourteenth pass (a)): a distance or intersection link is
+    one-to-many both ways (the lines of the buses within 150 m of buildings: each line's
+    loading averaged once per building near its bus), and a key link to a parent is
+    one-to-many back (a census zone's population summed once per building inside it) --
+    unless that table is one row in each group (``once``: pinned to one row, or grouped by
+    its key). The far side's own values over a distance or intersection are one per pair,
+    as the sixth pass reads them (the buildings' area over line x nearby-building rows);
+    the tables beyond it are copied (the lines of those buses)."""
     parent: dict[str, str] = {}
+    several: dict[str, str] = {}  # child -> how its parent meets it several times
     copiers = set(many)  # and any key link that meets a second row (a bus's one or two lines)
-    for a, b, spatial, fan in found:
+    for a, b, spatial, fan, back in found:
         parent.setdefault(b, a)
         if spatial if fan is None else fan > 1.0:
             copiers.add(b)
+        if parent[b] == a and back is not None and several.get(b) != "one":
+            several[b] = back  # one to-one condition holds it
+    held: list[set[str]] = []
+
+    def copied_back(t: str, used: set[str]) -> bool:
+        x, seen = t, set()
+        while x in parent and x not in seen:
+            seen.add(x)
+            up = parent[x]
+            how = several.get(x, "one")
+            if how != "one" and not (how == "pair" and x == t) and up not in used:
+                if not held:
+                    held.append(once())
+                if up not in held[0]:
+                    return True
+            x = up
+        return False
 
     def copied(t: str, used: set[str]) -> bool:
         above, x = set(), t
@@ -676,7 +743,7 @@ def _sums_copies(body: ast.Select, many: dict[str, str], found: list[_Link]) -> 
         used = ast.tables_read(n)
         if used and not used & set(many) and used & set(many.values()):
             return True
-        if any(copied(t, used) for t in used):
+        if any(copied(t, used) or copied_back(t, used) for t in used):
             return True
     return False
 
