@@ -190,6 +190,35 @@ def test_same_query_same_labels_and_parameters_are_not_confused(con: Any) -> Non
     assert con.execute(k5).fetchall() == first
 
 
+def test_dropped_connections_leave_no_clustering_state_behind(con: Any) -> None:
+    """A process that opens and drops connections to one database keeps none of them (the
+    state was kept per ``id(connection)``, one entry per connection ever opened), and the
+    connection still open clusters on after the later ones are gone."""
+    import gc
+
+    from cimgen.engines import duckdb_cluster
+
+    sql = duck_sql(HAND["kmeans_buildings"])
+    first = con.execute(sql).fetchall()
+    held = len(duckdb_cluster._BY_CONNECTION)
+    state = duckdb_cluster._BY_CONNECTION[con]
+
+    def live() -> int:  # other tests' connections to this fixture may still be open
+        return len([c for c in state.cons if c() is not None])
+
+    open_before = live()
+    for _ in range(4):
+        other = open_fixture(SCHEMA, 0)
+        assert other.execute(sql).fetchall() == first
+        other.close()
+        del other
+    gc.collect()
+    assert len(duckdb_cluster._BY_CONNECTION) == held
+    assert live() == open_before
+    state.kept.clear()  # computed again, through the connection left
+    assert con.execute(sql).fetchall() == first
+
+
 def test_clusterings_with_non_literal_parameters_stay_not_checkable() -> None:
     sql = (
         "SELECT b.id, ST_ClusterKMeans(b.building_geometry, b.lod) OVER () AS cluster_id "

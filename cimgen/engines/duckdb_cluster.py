@@ -11,7 +11,7 @@ the same (read-only) database, clusters each partition here, and answers every r
 (partition key, WKB) -- rows with equal geometry in one partition get one label in both
 algorithms. Answers are kept per (kind, parameters, input query) -- the fixture is
 read-only --, so a query costs one extra scan of the clustered rows (and, for DBSCAN, the
-pairs within eps: a DBSCAN with more than :data:`MAX_PAIRS` candidate pairs is refused).
+pairs within eps: a DBSCAN with more than ``MAX_PAIRS`` candidate pairs is refused).
 
 Semantics follow PostGIS 3.3 (liblwgeom ``lwgeom_geos_cluster.c``, ``lwkmeans.c``):
 
@@ -34,6 +34,7 @@ the partition is PostGIS's (tests/test_duckdb_cluster.py compares; docs/backends
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,15 +46,9 @@ from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from cimgen.errors import QueryError
 from cimgen.render.duckdb_cluster import CLUSTER_FUNCTION as FUNCTION
-from cimgen.render.duckdb_cluster import pairs_sql
+from cimgen.render.duckdb_cluster import MAX_PAIRS
 
 _KEPT = 32  # input queries whose labels are kept per connection
-# Candidate pairs (envelopes within eps) a DBSCAN may measure: a wider one is refused
-# before it runs (an error, SEM001, the same on every run). DBSCAN with eps 500 m over the
-# 3,349 buildings of a fixture has 1.9 M and took 1.2-1.4 s of CPU, with eps 300 m over
-# 3,286 ~0.9 M and 1.1 s at load 15: close enough to the check's 2 s limit that a loaded
-# box stopped one on one run and not on the next (SEM003, another dataset for one seed).
-MAX_PAIRS = 500_000
 
 
 @dataclass(frozen=True)
@@ -89,17 +84,18 @@ class _Clusterer:
 
     A database file opened twice in one process is one DuckDB instance, and a Python UDF
     belongs to the instance: the second connection finds the function defined and shares
-    this state; nested queries run on a cursor of the latest connection."""
+    this state; nested queries run on a cursor of the latest connection. The connections
+    are held weakly: a process that opens and drops many keeps none of them alive."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.cons = [con]  # connections to the instance, latest last
+        self.cons = [weakref.ref(con)]  # connections to the instance, latest last
         self.cursor: duckdb.DuckDBPyConnection | None = None
         # labels per (kind, a, b, input query): one input query serves k = 2 and k = 3
         self.kept: dict[_Call, tuple[_Labels, ClusterSummary]] = {}
         self.log: dict[_Call, ClusterSummary] = {}
 
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.cons.append(con)
+        self.cons = [c for c in self.cons if c() is not None] + [weakref.ref(con)]
         self.cursor = None
 
     def _read(self, sql: str) -> pa.Table:
@@ -107,7 +103,10 @@ class _Clusterer:
         while True:
             try:
                 if self.cursor is None:
-                    self.cursor = self.cons[-1].cursor()
+                    con = self.cons[-1]()
+                    if con is None:
+                        raise duckdb.ConnectionException("the connection was dropped")
+                    self.cursor = con.cursor()
                 return self.cursor.execute(sql).to_arrow_table()
             except duckdb.ConnectionException:
                 if len(self.cons) == 1:
@@ -118,14 +117,17 @@ class _Clusterer:
     def labels(self, call: _Call) -> tuple[_Labels, ClusterSummary]:
         done = self.kept.get(call)
         if done is None:
-            if call[0] == "dbscan":
-                pairs = self._read(pairs_sql(call[3], MAX_PAIRS)).column("n")[0].as_py()
-                if pairs > MAX_PAIRS:
-                    raise QueryError(
-                        f"DBSCAN with eps {call[1]:g} has over {MAX_PAIRS:,} candidate pairs "
-                        "of rows to measure: too costly to check"
-                    )
-            done = _labels(self._read(call[3]), call[0], call[1], call[2])
+            table = self._read(call[3])
+            if (
+                call[0] == "dbscan"
+                and table.num_rows
+                and table.column("pairs")[0].as_py() > MAX_PAIRS
+            ):
+                raise QueryError(
+                    f"DBSCAN with eps {call[1]:g} has over {MAX_PAIRS:,} candidate pairs "
+                    "of rows to measure: too costly to check"
+                )
+            done = _labels(table, call[0], call[1], call[2])
             if len(self.kept) >= _KEPT:
                 self.kept.clear()
             self.kept[call] = done
@@ -151,12 +153,16 @@ class _Clusterer:
 
 
 _BY_DATABASE: dict[str, _Clusterer] = {}  # by the file the instance opened ("" in memory)
-_BY_CONNECTION: dict[int, _Clusterer] = {}
+# by the connection itself, weakly: an entry goes with its connection (keyed by ``id``, one
+# stayed per connection ever opened, and a new connection could reuse a dropped one's id)
+_BY_CONNECTION: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Clusterer] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def take_clusterings(con: duckdb.DuckDBPyConnection) -> tuple[ClusterSummary, ...]:
     """The summaries of the clusterings ``con`` computed or served since the last call."""
-    state = _BY_CONNECTION.get(id(con))
+    state = _BY_CONNECTION.get(con)
     if state is None or not state.log:
         return ()
     out = tuple(state.log.values())
@@ -415,4 +421,4 @@ def install_clustering(con: duckdb.DuckDBPyConnection) -> None:
             type=PythonUDFType.ARROW,
             null_handling=FunctionNullHandling.SPECIAL,
         )
-    _BY_CONNECTION[id(con)] = state
+    _BY_CONNECTION[con] = state
