@@ -17,6 +17,7 @@ clustering in ``ordering.py``, the shared state and small rules in ``content_bas
 from __future__ import annotations
 
 from cimgen.expand.block import Block
+from cimgen.expand.combine import asked_of_joined, joined
 from cimgen.expand.content_base import (
     _grouped,
     _neighbour,
@@ -51,6 +52,9 @@ class Content(Grouping, Ordering):
             ]
         kinds = [k for k in kinds if f"{item.alias}.{k[1]}" not in done]
         self.rng.shuffle(kinds)
+        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
+            order = asked_of_joined(self.ctx, self.rng, item.table, [c for _, c in kinds], "filter")
+            kinds = [k for col in order for k in kinds if k[1] == col]
         for kind, col in kinds[:6]:
             p = getattr(self.flt, kind)(item, col)
             if p is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
+from cimgen.expand.combine import asked_of_joined, joined
 from cimgen.expand.content_base import (
     CLIP_ROWS,
     MAX_OUTPUTS,
@@ -28,13 +29,28 @@ class Outputs(ContentBase):
 
     def label_out(self, block: Block, item: Item) -> bool:
         keys = _join_keys(self.ctx, block, item)
-        for col in item.info.labels:
+        labels: list[str] = list(item.info.labels)
+        if joined(block.frame.items, item):
+            # what the corpus asks of the table in this role: a building's census zone by
+            # its id (the join key, unless the other side's key is already output), not by
+            # its section number
+            labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
+            keys -= {c for c in labels if not self._key_said(block, item, c)}
+        for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
             if not block.has_column_out(item, col) and value(self.ctx, item, col) is not None:
                 block.add_out(Out(column(item, col), None, "label", item))
                 return True
         return False
+
+    def _key_said(self, block: Block, item: Item, col: str) -> bool:
+        """Is ``col``, a key ``item`` is joined on, output already on the other side?"""
+        link = item.link
+        if link is None or link.path.kind != "key":
+            return False
+        other = block.frame.items[link.to]
+        return any(b == col and block.has_column_out(other, a) for a, b in link.path.pairs)
 
     def attr_out(self, block: Block, item: Item, n: int) -> int:
         keys = _join_keys(self.ctx, block, item)
@@ -44,6 +60,9 @@ class Outputs(ContentBase):
             if not block.has_column_out(item, c) and c not in keys
         ]
         self.rng.shuffle(cols)
+        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
+            order = asked_of_joined(self.ctx, self.rng, item.table, [c for c, *_ in cols], "output")
+            cols = [x for name in order for x in cols if x[0] == name]
         added = 0
         for c, kind, numeric in cols[:n]:
             block.add_out(Out(column(item, c), None, kind, item, numeric=numeric))
