@@ -9,13 +9,20 @@ the bundled demo corpus's facts (``cimgen.world.corpus``), as the default job le
 * ``joined_unasked_output`` -- a block outputs a column of a table read beside its subject
   (not a copy of the subject's table) that the corpus, with :data:`EVIDENCE` records
   reading that table so, never outputs in that role (a building's census zone's ``e8``,
-  "number of buildings built before 1918");
+  "number of buildings built before 1918"); an aggregate's column and a group key aside
+  (the corpus's aggregates and group keys weigh those: ``combine.aggregate_counts``,
+  ``combine.group_counts``);
 * ``joined_unasked_filter`` -- a condition (not a join of two columns) on such a column the
   corpus never filters in that role (buses by their census zone's housing units);
 * ``subquery_unpinned`` -- an ``IN (SELECT ...)`` / ``EXISTS`` subquery over a table held
-  per project scenario with no scope pin, while its outer block pins the scope;
+  per project scenario with no scope pin nor a scope column tied to the outer row, while
+  its outer block pins the scope;
 * ``null_column`` -- an executed result of two rows or more with an output column NULL in
   every row (it tells nothing);
+* ``place_distance_stacked`` -- a distance to a place (``ST_Distance`` of a point
+  literal) output beside a clustering, a spatial join of two tables or a subquery / CTE,
+  where the corpus computes one only in a plain listing (buses clustered, joined to their
+  lines and ranked by the distance to a point at once);
 * ``features_over_corpus`` -- a row stacking more "features" (joins, CTEs, subqueries,
   conditions beyond scope pins, ORDER BY a distance to a point, clustering) than the
   corpus's 90th percentile for its ``sql_type`` (computed on the corpus's own SQL).
@@ -43,6 +50,7 @@ from cimgen.schema import load_schema
 from cimgen.world.corpus import learn_corpus
 
 _SCOPE = {"project_id", "scenario_id"}
+_AGGS = {"AVG", "SUM", "MIN", "MAX", "COUNT", "STDDEV", "VARIANCE", "MEDIAN"}
 _CLUSTER = ("ST_CLUSTERDBSCAN", "ST_CLUSTERKMEANS", "ST_CLUSTERWITHIN")
 
 
@@ -75,6 +83,18 @@ def _pin(c: ast.Expr) -> bool:
     )
 
 
+def _scope_link(c: ast.Expr) -> bool:
+    """``a.scenario_id = b.scenario_id``: a subquery tied to its outer row's scenario."""
+    return (
+        isinstance(c, ast.BinaryOp)
+        and c.op == "="
+        and isinstance(c.left, ast.Column)
+        and isinstance(c.right, ast.Column)
+        and c.left.name in _SCOPE
+        and c.right.name in _SCOPE
+    )
+
+
 def joined_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
     combos = ctx.combos
     found: set[str] = set()
@@ -90,7 +110,17 @@ def joined_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
             if t is not None and t.qualified != head and combos.evidence(t.qualified, "joined")
         }
         for it in body.items:
+            summed = {
+                id(m)
+                for n in ast.walk_own(it.expr)
+                if isinstance(n, ast.FuncCall) and n.over is None and n.name.upper() in _AGGS
+                for m in ast.walk(n)
+            }
+            if it.expr in body.group_by:
+                continue  # a group key: the corpus's group keys weigh it
             for n in ast.walk_own(it.expr):
+                if id(n) in summed:
+                    continue  # an aggregate's column: the corpus's aggregates weigh it
                 if isinstance(n, ast.Column) and n.table in joined:
                     t = joined[n.table]
                     if n.name in _asked(t) and not combos.joined_output(t.qualified, n.name):
@@ -117,9 +147,37 @@ def joined_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
                         continue
                     inner = _tables(sub.body, ctes, ctx)
                     scoped = [t for t in inner.values() if t is not None and t.scope]
-                    if scoped and not any(_pin(x) for x in ast.conjuncts(sub.body.where)):
+                    inner_conds = ast.conjuncts(sub.body.where)
+                    if scoped and not any(_pin(x) or _scope_link(x) for x in inner_conds):
                         found.add("subquery_unpinned")
     return found
+
+
+_POINTS = {"ST_MAKEPOINT", "ST_POINT", "ST_SETSRID"}
+
+
+def place_distance_stacked(query: ast.Query) -> bool:
+    """A distance to a place beside a clustering, a spatial join or a subquery / CTE."""
+    place = any(
+        isinstance(n, ast.FuncCall)
+        and n.name.upper() == "ST_DISTANCE"
+        and any(isinstance(m, ast.FuncCall) and m.name.upper() in _POINTS for m in ast.walk(n))
+        for n in ast.walk(query)
+    )
+    if not place:
+        return False
+    nodes = list(ast.walk(query))
+    if query.ctes or any(isinstance(n, (ast.Subquery, ast.InSubquery, ast.Exists)) for n in nodes):
+        return True
+    if any(isinstance(n, ast.FuncCall) and n.name.upper() in _CLUSTER for n in nodes):
+        return True
+    for body, _ in _blocks(query):
+        for c in ast.block_conditions(body, outer_joins=True):
+            calls = [n for n in ast.walk_own(c) if isinstance(n, ast.FuncCall)]
+            tables = {x.table for x in ast.walk_own(c) if isinstance(x, ast.Column)}
+            if calls and len(tables) > 1 and not ast.is_box_prefilter(c):
+                return True  # two tables' geometries compared
+    return False
 
 
 def features(query: ast.Query) -> int:
@@ -180,9 +238,7 @@ def _corpus_features(sql: str) -> int | None:
                     leaves.append(w)
             for leaf in leaves:
                 cols = [x for kk, x in walk(leaf) if kk == "ColumnRef"]
-                names = [
-                    f["String"]["sval"] for c in cols for f in c["fields"] if "String" in f
-                ]
+                names = [f["String"]["sval"] for c in cols for f in c["fields"] if "String" in f]
                 consts = [x for kk, x in walk(leaf) if kk == "A_Const"]
                 owners = {
                     c["fields"][0]["String"]["sval"]
@@ -230,9 +286,7 @@ def null_column(query: ast.Query, con: Any, schema: Any) -> bool:
 def main() -> None:
     args = sys.argv[1:]
     schema = load_schema("cim_wizard")
-    records = [
-        Stage1Record(id=d["id"], sql=d["sql_postgis"], line=0) for d in iter_demo_records()
-    ]
+    records = [Stage1Record(id=d["id"], sql=d["sql_postgis"], line=0) for d in iter_demo_records()]
     from cimgen.world import fixture_world
 
     ctx = ExpansionContext.build(
@@ -251,6 +305,8 @@ def main() -> None:
             n += 1
             query = parse(record["sql_postgis"])
             found = joined_shapes(query, ctx)
+            if place_distance_stacked(query):
+                found.add("place_distance_stacked")
             f = features(query)
             feats.append(f)
             if f > p90.get(record["sql_type"], 99):
@@ -259,7 +315,7 @@ def main() -> None:
                 try:
                     if null_column(query, con, schema):
                         found.add("null_column")
-                except Exception as e:  # noqa: BLE001 -- a query DuckDB cannot run: not judged
+                except Exception as e:  # a query DuckDB cannot run: not judged
                     counts["not_judged"] += 1
                     print("  not judged", record["id"], type(e).__name__, str(e)[:80])
             for name in found:

@@ -216,3 +216,17 @@ def asked_of_joined(
     if rng.random() < c.unseen(c.joined.get(table, 0)):
         order += [col for col in columns if col not in order]
     return order
+
+
+def place_distance_asked(ctx: ExpansionContext, rng: random.Random, kind: str) -> bool:
+    """May a query that also does ``kind`` (``plain``, ``subquery``, ``spatial_join``,
+    ``clustered``: :func:`cimgen.world.corpus._place_kind`) output the distance to a
+    place ("nearest to (lon, lat) first")? Yes where the corpus does so, or without
+    :data:`EVIDENCE` records computing one; else only with the unseen's chance (an
+    analyst's query has one purpose: not buses clustered, joined to their lines and
+    ranked by the distance to a point at once)."""
+    c = ctx.combos
+    total = sum(c.place_distances.values())
+    if total < EVIDENCE or c.place_distance(kind) > 0:
+        return True
+    return rng.random() < c.unseen(total)

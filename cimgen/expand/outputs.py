@@ -246,9 +246,11 @@ class Outputs(ContentBase):
         measure: bool,
         simple: bool,
         ordered: bool = False,
+        place: bool = True,
     ) -> None:
         """A listing: labels, a few attributes, what each link brings, spatial outputs
-        until the query has about ``spatial_target`` spatial calls."""
+        until the query has about ``spatial_target`` spatial calls; the distance to a
+        place only when ``ordered`` and ``place`` (:func:`combine.place_distance_asked`)."""
         for k, it in enumerate(block.frame.items):
             if _grouped(it):
                 continue
@@ -276,7 +278,7 @@ class Outputs(ContentBase):
             # a parent's geometry is the same for all its rows: not a per-row output
             if not _grouped(it) and not climbed(block, it):
                 cands += self.spatial_outs(block, it, prefer)
-        if not ordered:  # the distance from a place is asked as "nearest first"
+        if not ordered or not place:  # the distance from a place is asked as "nearest first"
             cands = [o for o in cands if o.name != "distance_m"]
         measures = [o for o in cands if o.kind == "measure"]
         if measure and not any(_is_measure(o.expr, self.ctx) for o in block.outs):

@@ -67,6 +67,9 @@ class CorpusFacts:
     joined_outputs: Counter[ColumnKey] = field(default_factory=Counter)
     joined_filters: Counter[ColumnKey] = field(default_factory=Counter)
     joined: Counter[str] = field(default_factory=Counter)
+    # records computing a distance to a place (ST_Distance to a point literal), by what
+    # else the query does (:func:`_place_kind`): an analyst's query has one purpose
+    place_distances: Counter[str] = field(default_factory=Counter)
 
     @property
     def public_share(self) -> float:
@@ -100,6 +103,7 @@ class CorpusFacts:
             joined_outputs=dict(sorted(self.joined_outputs.items())),
             joined_filters=dict(sorted(self.joined_filters.items())),
             joined=dict(sorted(self.joined.items())),
+            place_distances=dict(sorted(self.place_distances.items())),
         )
 
 
@@ -143,6 +147,7 @@ class Combinations:
     joined_outputs: dict[ColumnKey, int] = field(default_factory=dict)
     joined_filters: dict[ColumnKey, int] = field(default_factory=dict)
     joined: dict[str, int] = field(default_factory=dict)  # records reading it, not subject
+    place_distances: dict[str, int] = field(default_factory=dict)  # see CorpusFacts
 
     def subject(self, table: str) -> int:
         return self.subjects.get(table, 0)
@@ -192,6 +197,11 @@ class Combinations:
         """How often a WHERE reads ``table.column`` where ``table`` is not the query's
         subject (what a query asks of the rows of a table it joins)."""
         return self.joined_filters.get((table, column), 0)
+
+    def place_distance(self, kind: str) -> int:
+        """How often a distance to a place is computed in a query that also does ``kind``
+        (``plain``, ``subquery``, ``spatial_join``, ``clustered``)."""
+        return self.place_distances.get(kind, 0)
 
     def evidence(self, table: str, kind: str) -> bool:
         """Has the corpus shown often enough what it does with ``table`` for an absence to
@@ -299,6 +309,37 @@ def _learn_tables(
         out.raster_at[pair] += 1
     for pair in sorted(met):
         out.meets[pair] += 1
+    if _place_distance(nodes):
+        out.place_distances[_place_kind(nodes, bool(met))] += 1
+
+
+def _call_name(call: dict[str, Any]) -> str:
+    names = [p["String"]["sval"] for p in call.get("funcname", []) if "String" in p]
+    return names[-1].lower() if names else ""
+
+
+def _place_distance(nodes: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Does the query compute a distance to a place (``ST_Distance`` of a point literal)?"""
+    for kind, body in nodes:
+        if kind == "FuncCall" and _call_name(body) == "st_distance":
+            inner: list[tuple[str, dict[str, Any]]] = []
+            _collect(body.get("args") or [], inner)
+            if any(k == "FuncCall" and _call_name(b) in _POINT_CALLS for k, b in inner):
+                return True
+    return False
+
+
+def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
+    """What else a query computing a distance to a place does: ``clustered`` (it
+    clusters), ``spatial_join`` (it compares two tables' geometries), ``subquery`` (it
+    has a subquery or CTE), else ``plain`` (a listing, its table's own rows joined)."""
+    if any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes):
+        return "clustered"
+    if met:
+        return "spatial_join"
+    if any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes):
+        return "subquery"
+    return "plain"
 
 
 def _joined_columns(
