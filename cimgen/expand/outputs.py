@@ -35,7 +35,7 @@ class Outputs(ContentBase):
             # its id (the join key, unless the other side's key is already output), not by
             # its section number
             labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
-            keys -= {c for c in labels if not self._key_said(block, item, c)}
+            keys -= {c for c in self._join_columns(item) if not self._key_said(block, item, c)}
         for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -43,6 +43,14 @@ class Outputs(ContentBase):
                 block.add_out(Out(column(item, col), None, "label", item))
                 return True
         return False
+
+    @staticmethod
+    def _join_columns(item: Item) -> set[str]:
+        """``item``'s columns in its key link's join condition (``cg.sez2011``)."""
+        link = item.link
+        if link is None or link.path.kind != "key":
+            return set()
+        return {b for _, b in link.path.pairs}
 
     def _key_said(self, block: Block, item: Item, col: str) -> bool:
         """Is ``col``, a key ``item`` is joined on, output already on the other side?"""
