@@ -126,7 +126,11 @@ class Filters:
         """``item``'s scope pinned to the project scenario another item's scope ``preds``
         name (a subquery over a table held per scenario, its outer query pinned to one:
         the same scenario, not every one); none unless ``preds`` pin all of it."""
-        pinned = {p.column: value(self.ctx, p.item, p.column) for p in preds if p.kind == "scope"}
+        pinned = {
+            p.column: value(self.ctx, p.item, p.column)
+            for p in preds
+            if p.kind == "scope" and p.column is not None
+        }
         if not item.info.scope or any(pinned.get(c) is None for c in item.info.scope):
             return []
         return [
