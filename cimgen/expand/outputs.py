@@ -70,7 +70,8 @@ class Outputs(ContentBase):
         self.rng.shuffle(cols)
         if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
             order = asked_of_joined(self.ctx, self.rng, item.table, [c for c, *_ in cols], "output")
-            cols = [x for name in order for x in cols if x[0] == name]
+            if order or item.used:  # an item asked nothing yet must still contribute
+                cols = [x for name in order for x in cols if x[0] == name]
         added = 0
         for c, kind, numeric in cols[:n]:
             block.add_out(Out(column(item, c), None, kind, item, numeric=numeric))
