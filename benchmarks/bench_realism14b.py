@@ -7,7 +7,8 @@ Each row's PostGIS SQL is parsed with the project grammar; what the user's corpu
 the bundled demo corpus's facts (``cimgen.world.corpus``), as the default job learns them:
 
 * ``joined_unasked_output`` -- a block outputs a column of a table read beside its subject
-  (not a copy of the subject's table) that the corpus, with :data:`EVIDENCE` records
+  (not a copy of the subject's table, nor another table of the same thing: a building
+  beside its properties, one ``building_id``) that the corpus, with :data:`EVIDENCE` records
   reading that table so, never outputs in that role (a building's census zone's ``e8``,
   "number of buildings built before 1918"); an aggregate's column and a group key aside
   (the corpus's aggregates and group keys weigh those: ``combine.aggregate_counts``,
@@ -107,7 +108,11 @@ def joined_shapes(query: ast.Query, ctx: ExpansionContext) -> set[str]:
         joined = {
             a: t
             for a, t in tables.items()
-            if t is not None and t.qualified != head and combos.evidence(t.qualified, "joined")
+            if t is not None
+            and t.qualified != head
+            and combos.evidence(t.qualified, "joined")
+            # another table of the same thing (a building beside its properties)
+            and not set(t.labels) & set(tables[refs[0].ref_name].labels)
         }
         for it in body.items:
             summed = {
