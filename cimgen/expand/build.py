@@ -326,6 +326,7 @@ class Builder:
             scope_p=0.8 if previous is None else 0.0,
             # clusters, like groups, over every scenario meet each thing once per scenario
             aggregated=form in ("group", "cluster"),
+            clustered=form == "cluster",
             asked=max(0, self.asked_left - self._bound_reserved(body)),
         )
         self._bound_spatial(body)
@@ -498,6 +499,7 @@ class Builder:
                 n_spatial,
                 scope_p=0.8 if previous is None else 0.3,
                 aggregated=agg != "NONE" or clustered_here,
+                clustered=clustered_here or (clusters and self.honour and s.has_window),
                 asked=max(0, self.asked_left - reserved),
             )
             self._bound_spatial(block)

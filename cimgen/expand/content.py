@@ -93,6 +93,7 @@ class Content(Grouping, Ordering):
         scope_p: float = 0.55,
         aggregated: bool = False,
         asked: int = 2,
+        clustered: bool = False,
     ) -> None:
         """About ``n`` predicate leaves on the block's items, ``spatial`` of them spatial,
         the scope first (most questions are about one project scenario; its columns count
@@ -110,10 +111,17 @@ class Content(Grouping, Ordering):
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         chance = self.rng.random() < scope_p and n > 0
-        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
+        rows = [it for it in block.frame.items if _scope_row(it) and it.mode != "left"]
+        if rows:
             # the project scenario read beside its rows: the query is about several of
             # them (pinned to one, its name would be the same on every row: constant.py)
             scoped = []
+            if clustered and rows[0] is not subject and not _scope_filtered(block, rows[0]):
+                # ... but a clustering of the things inside each scenario's boundary
+                # clusters each thing once per scenario: one scenario
+                for p in self.flt.scope(rows[0]):
+                    block.add_pred(p)
+                    n -= 1
         if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):
