@@ -538,10 +538,8 @@ class Builder:
             self.content.aggregate_only(block, spatial_target, prefer)
         else:
             ordered = s.order_limit in ("ORDER", "ORDER_LIMIT")
-            place = ordered and combine.place_distance_asked(
-                self.ctx, self.rng, self._place_kind(block, clusters and self.honour)
-            )
-            self.content.plain(block, spatial_target, prefer, measure, simple, ordered, place)
+            kind = self._place_kind(block, clusters and self.honour)
+            self.content.plain(block, spatial_target, prefer, measure, simple, ordered, kind)
             if head.ref is not None:
                 for name in head.ref.fixed:
                     if name and not any(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
-from cimgen.expand.combine import asked_of_joined, joined
+from cimgen.expand.combine import asked_of_joined, joined, place_distance_asked
 from cimgen.expand.content_base import (
     CLIP_ROWS,
     MAX_OUTPUTS,
@@ -255,11 +255,13 @@ class Outputs(ContentBase):
         measure: bool,
         simple: bool,
         ordered: bool = False,
-        place: bool = True,
+        place_kind: str = "plain",
     ) -> None:
         """A listing: labels, a few attributes, what each link brings, spatial outputs
         until the query has about ``spatial_target`` spatial calls; the distance to a
-        place only when ``ordered`` and ``place`` (:func:`combine.place_distance_asked`)."""
+        place only when ``ordered`` and the corpus computes one in a query of
+        ``place_kind`` (:func:`combine.place_distance_asked`, asked only where a distance
+        to a place is on offer)."""
         for k, it in enumerate(block.frame.items):
             if _grouped(it):
                 continue
@@ -287,7 +289,10 @@ class Outputs(ContentBase):
             # a parent's geometry is the same for all its rows: not a per-row output
             if not _grouped(it) and not climbed(block, it):
                 cands += self.spatial_outs(block, it, prefer)
-        if not ordered or not place:  # the distance from a place is asked as "nearest first"
+        if not ordered or (  # the distance from a place is asked as "nearest first"
+            any(o.name == "distance_m" for o in cands)
+            and not place_distance_asked(self.ctx, self.rng, place_kind)
+        ):
             cands = [o for o in cands if o.name != "distance_m"]
         measures = [o for o in cands if o.kind == "measure"]
         if measure and not any(_is_measure(o.expr, self.ctx) for o in block.outs):
