@@ -195,7 +195,8 @@ def test_no_distance_to_a_place_stacked_on_another_purpose() -> None:
     places = sum(_place_distance(q) for q in queries)
     stacked = sum(_stacked(q) for q in queries)
     assert len(queries) >= 2000, len(queries)
-    assert stacked <= 1, (stacked, places, len(queries))
+    # the unseen's chance (5 / (5 + 314) per distance on offer) leaves a few, not main's 8
+    assert stacked <= 3, (stacked, places, len(queries))
 
 
 def test_a_subquery_takes_its_outer_querys_scenario() -> None:
