@@ -326,6 +326,7 @@ class Builder:
             scope_p=0.8 if previous is None else 0.0,
             # clusters, like groups, over every scenario meet each thing once per scenario
             aggregated=form in ("group", "cluster"),
+            clustered=form == "cluster",
             asked=max(0, self.asked_left - self._bound_reserved(body)),
         )
         self._bound_spatial(body)
@@ -342,6 +343,14 @@ class Builder:
                 outs = self.content.spatial_outs(body, subject, "measurements")
                 outs += [o for it in frame.items[1:] for o in self.content.link_outs(body, it)]
                 outs = [o for o in outs if o.kind == "measure"] or outs
+                clustered = self.s.sql_type == "SPATIAL_CLUSTERING" and self.honour
+                kind = "clustered" if clustered else "subquery"
+                if any(o.name == "distance_m" for o in outs) and not combine.place_distance_asked(
+                    self.ctx, self.rng, kind
+                ):
+                    # a distance to a place measured in a CTE the query goes on from: the
+                    # corpus asks it only of a plain listing
+                    outs = [o for o in outs if o.name != "distance_m"]
                 if not outs:
                     raise BuildError("nothing to measure")
                 body.add_out(self.rng.choice(outs))
@@ -490,6 +499,7 @@ class Builder:
                 n_spatial,
                 scope_p=0.8 if previous is None else 0.3,
                 aggregated=agg != "NONE" or clustered_here,
+                clustered=clustered_here or (clusters and self.honour and s.has_window),
                 asked=max(0, self.asked_left - reserved),
             )
             self._bound_spatial(block)
@@ -528,7 +538,8 @@ class Builder:
             self.content.aggregate_only(block, spatial_target, prefer)
         else:
             ordered = s.order_limit in ("ORDER", "ORDER_LIMIT")
-            self.content.plain(block, spatial_target, prefer, measure, simple, ordered)
+            kind = self._place_kind(block, clusters and self.honour)
+            self.content.plain(block, spatial_target, prefer, measure, simple, ordered, kind)
             if head.ref is not None:
                 for name in head.ref.fixed:
                     if name and not any(
@@ -577,6 +588,20 @@ class Builder:
         # ---- order / limit
         self.content.order_limit(block, s.order_limit)
         return self.assemble(block, layout)
+
+    def _place_kind(self, block: Block, clustered: bool) -> str:
+        """What else the block does beside a distance to a place it may output, in the
+        corpus's terms (:func:`cimgen.world.corpus._place_kind`)."""
+        if clustered:
+            return "clustered"
+        if any(it.link is not None and it.link.path.kind == "spatial" for it in block.frame.items):
+            return "spatial_join"
+        nested = (ast.InSubquery, ast.Exists, ast.Subquery)
+        if block.frame.items[0].ref is not None or any(
+            isinstance(n, nested) for e in block.extra_where for n in ast.walk(e)
+        ):
+            return "subquery"
+        return "plain"
 
     def _spend(self, block: Block) -> None:
         """Count the block's asked conditions against the query's (``ASKED_CONDITIONS``):
@@ -859,6 +884,11 @@ class Builder:
             if not inner.add_pred(p) and form == "in":
                 raise BuildError("nothing to ask of the subquery's table")
         self._spend(inner)
+        if not {b for _, b in link.path.pairs} & set(sub.info.scope):
+            # the outer query's project scenario, not every one ("buildings of the
+            # proposed scenario with a cached height over 19 m" of any scenario)
+            for p in self.flt.scope_as(sub, block.preds):
+                inner.add_pred(p)
         host.used = True
         if form == "in" and len(link.path.pairs) == 1:
             a, b = link.path.pairs[0]

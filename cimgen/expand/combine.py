@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cimgen.expand.context import ExpansionContext, JoinPath, TableInfo
 from cimgen.world.corpus import EVIDENCE, Combinations
+
+if TYPE_CHECKING:
+    from cimgen.expand.frame import Item
 
 T = TypeVar("T")
 
@@ -178,3 +181,52 @@ def never_aggregated(
     if not c.aggregating or any(c.aggregate(table, col, fn) > 0 for col in columns):
         return False
     return rng.random() >= unseen_summary(ctx, "aggregate")
+
+
+# --------------------------------------------------------------------------- joined tables
+# (fourteenth pass (b)): what a query asks of a table it reads beside its subject -- the
+# columns the corpus outputs of it, and those it filters, in that role
+# (Combinations.joined_outputs / joined_filters): a building's census zone is asked for
+# its id and its population, not for its number of buildings built before 1918
+
+
+def joined(items: Sequence[Item], item: Item) -> bool:
+    """Is ``item`` read beside another subject (not the block's first item, nor another
+    copy of its table: the other buildings of a self-pair are the subject's kind)?"""
+    return item is not items[0] and item.table != items[0].table
+
+
+def asked_of_joined(
+    ctx: ExpansionContext, rng: random.Random, table: str, columns: Sequence[str], kind: str
+) -> list[str]:
+    """``columns`` of ``table``, read beside another subject, as the corpus asks them
+    (``kind`` ``output``: in a SELECT list, ``filter``: in a WHERE): those it asks, drawn
+    by how often (without replacement), then -- only when the unseen's chance comes --
+    the others. Unchanged without :data:`EVIDENCE` records reading the table so."""
+    c = ctx.combos
+    if not columns or not c.evidence(table, "joined"):
+        return list(columns)
+    count = c.joined_output if kind == "output" else c.joined_filter
+    seen = {col: count(table, col) for col in columns if count(table, col) > 0}
+    order: list[str] = []
+    while seen:
+        pick = rng.choices(list(seen), list(seen.values()))[0]
+        order.append(pick)
+        del seen[pick]
+    if rng.random() < c.unseen(c.joined.get(table, 0)):
+        order += [col for col in columns if col not in order]
+    return order
+
+
+def place_distance_asked(ctx: ExpansionContext, rng: random.Random, kind: str) -> bool:
+    """May a query that also does ``kind`` (``plain``, ``subquery``, ``spatial_join``,
+    ``clustered``: :func:`cimgen.world.corpus._place_kind`) output the distance to a
+    place ("nearest to (lon, lat) first")? Yes where the corpus does so, or without
+    :data:`EVIDENCE` records computing one; else only with the unseen's chance (an
+    analyst's query has one purpose: not buses clustered, joined to their lines and
+    ranked by the distance to a point at once)."""
+    c = ctx.combos
+    total = sum(c.place_distances.values())
+    if total < EVIDENCE or c.place_distance(kind) > 0:
+        return True
+    return rng.random() < c.unseen(total)

@@ -17,6 +17,7 @@ clustering in ``ordering.py``, the shared state and small rules in ``content_bas
 from __future__ import annotations
 
 from cimgen.expand.block import Block
+from cimgen.expand.combine import asked_of_joined, joined
 from cimgen.expand.content_base import (
     _grouped,
     _neighbour,
@@ -51,6 +52,9 @@ class Content(Grouping, Ordering):
             ]
         kinds = [k for k in kinds if f"{item.alias}.{k[1]}" not in done]
         self.rng.shuffle(kinds)
+        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
+            order = asked_of_joined(self.ctx, self.rng, item.table, [c for _, c in kinds], "filter")
+            kinds = [k for col in order for k in kinds if k[1] == col]
         for kind, col in kinds[:6]:
             p = getattr(self.flt, kind)(item, col)
             if p is not None:
@@ -89,6 +93,7 @@ class Content(Grouping, Ordering):
         scope_p: float = 0.55,
         aggregated: bool = False,
         asked: int = 2,
+        clustered: bool = False,
     ) -> None:
         """About ``n`` predicate leaves on the block's items, ``spatial`` of them spatial,
         the scope first (most questions are about one project scenario; its columns count
@@ -106,10 +111,17 @@ class Content(Grouping, Ordering):
             and not (aggregated and set(it.info.pk) <= set(it.info.scope))
         ]
         chance = self.rng.random() < scope_p and n > 0
-        if any(_scope_row(it) and it.mode != "left" for it in block.frame.items):
+        rows = [it for it in block.frame.items if _scope_row(it) and it.mode != "left"]
+        if rows:
             # the project scenario read beside its rows: the query is about several of
             # them (pinned to one, its name would be the same on every row: constant.py)
             scoped = []
+            if clustered and rows[0] is not subject and not _scope_filtered(block, rows[0]):
+                # ... but a clustering of the things inside each scenario's boundary
+                # clusters each thing once per scenario: one scenario
+                for p in self.flt.scope(rows[0]):
+                    block.add_pred(p)
+                    n -= 1
         if scoped and (chance or self._scope_needed(block, aggregated)):
             # rows of several project scenarios look like duplicates: most questions pick one
             for p in self.flt.scope(scoped[0]):

@@ -122,6 +122,28 @@ class Filters:
             )
         return out
 
+    def scope_as(self, item: Item, preds: list[Pred]) -> list[Pred]:
+        """``item``'s scope pinned to the project scenario another item's scope ``preds``
+        name (a subquery over a table held per scenario, its outer query pinned to one:
+        the same scenario, not every one); none unless ``preds`` pin all of it."""
+        pinned = {
+            p.column: value(self.ctx, p.item, p.column)
+            for p in preds
+            if p.kind == "scope" and p.column is not None
+        }
+        if not item.info.scope or any(pinned.get(c) is None for c in item.info.scope):
+            return []
+        return [
+            Pred(
+                ast.BinaryOp("=", column(item, c), literal(pinned[c])),
+                item,
+                c,
+                "scope",
+                _eq(c, pinned[c]),
+            )
+            for c in item.info.scope
+        ]
+
     def equal(self, item: Item, col: str) -> Pred | None:
         """A pin: which version, SRID or raster kind the link means (``b.lod = 2``)."""
         v = value(self.ctx, item, col)

@@ -59,6 +59,12 @@ class Ordering(ContentBase):
             if pick is None:
                 return
             desc = pick.descending if self.rng.random() < 0.8 else not pick.descending
+            named = pick.name or (pick.expr.name if isinstance(pick.expr, ast.Column) else "")
+            if named.startswith("distance"):  # (a CTE's distance_m read as gbm.distance_m)
+                # a distance is asked nearest first (the bundled corpus orders by one 725
+                # times, never descending; blind review: "pairs ordered farthest first"); a
+                # CTE's column keeps no direction of its own
+                desc = False
             if not pick.numeric:
                 desc = False
             block.order.append(

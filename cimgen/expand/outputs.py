@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
+from cimgen.expand.combine import asked_of_joined, joined, place_distance_asked
 from cimgen.expand.content_base import (
     CLIP_ROWS,
     MAX_OUTPUTS,
@@ -28,13 +29,36 @@ class Outputs(ContentBase):
 
     def label_out(self, block: Block, item: Item) -> bool:
         keys = _join_keys(self.ctx, block, item)
-        for col in item.info.labels:
+        labels: list[str] = list(item.info.labels)
+        if joined(block.frame.items, item):
+            # what the corpus asks of the table in this role: a building's census zone by
+            # its id (the join key, unless the other side's key is already output), not by
+            # its section number
+            labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
+            keys -= {c for c in self._join_columns(item) if not self._key_said(block, item, c)}
+        for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
             if not block.has_column_out(item, col) and value(self.ctx, item, col) is not None:
                 block.add_out(Out(column(item, col), None, "label", item))
                 return True
         return False
+
+    @staticmethod
+    def _join_columns(item: Item) -> set[str]:
+        """``item``'s columns in its key link's join condition (``cg.sez2011``)."""
+        link = item.link
+        if link is None or link.path.kind != "key":
+            return set()
+        return {b for _, b in link.path.pairs}
+
+    def _key_said(self, block: Block, item: Item, col: str) -> bool:
+        """Is ``col``, a key ``item`` is joined on, output already on the other side?"""
+        link = item.link
+        if link is None or link.path.kind != "key":
+            return False
+        other = block.frame.items[link.to]
+        return any(b == col and block.has_column_out(other, a) for a, b in link.path.pairs)
 
     def attr_out(self, block: Block, item: Item, n: int) -> int:
         keys = _join_keys(self.ctx, block, item)
@@ -44,6 +68,10 @@ class Outputs(ContentBase):
             if not block.has_column_out(item, c) and c not in keys
         ]
         self.rng.shuffle(cols)
+        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
+            order = asked_of_joined(self.ctx, self.rng, item.table, [c for c, *_ in cols], "output")
+            if order or item.used:  # an item asked nothing yet must still contribute
+                cols = [x for name in order for x in cols if x[0] == name]
         added = 0
         for c, kind, numeric in cols[:n]:
             block.add_out(Out(column(item, c), None, kind, item, numeric=numeric))
@@ -227,9 +255,13 @@ class Outputs(ContentBase):
         measure: bool,
         simple: bool,
         ordered: bool = False,
+        place_kind: str = "plain",
     ) -> None:
         """A listing: labels, a few attributes, what each link brings, spatial outputs
-        until the query has about ``spatial_target`` spatial calls."""
+        until the query has about ``spatial_target`` spatial calls; the distance to a
+        place only when ``ordered`` and the corpus computes one in a query of
+        ``place_kind`` (:func:`combine.place_distance_asked`, asked only where a distance
+        to a place is on offer)."""
         for k, it in enumerate(block.frame.items):
             if _grouped(it):
                 continue
@@ -257,7 +289,10 @@ class Outputs(ContentBase):
             # a parent's geometry is the same for all its rows: not a per-row output
             if not _grouped(it) and not climbed(block, it):
                 cands += self.spatial_outs(block, it, prefer)
-        if not ordered:  # the distance from a place is asked as "nearest first"
+        if not ordered or (  # the distance from a place is asked as "nearest first"
+            any(o.name == "distance_m" for o in cands)
+            and not place_distance_asked(self.ctx, self.rng, place_kind)
+        ):
             cands = [o for o in cands if o.name != "distance_m"]
         measures = [o for o in cands if o.kind == "measure"]
         if measure and not any(_is_measure(o.expr, self.ctx) for o in block.outs):

@@ -61,6 +61,15 @@ class CorpusFacts:
     # a CTE
     summarising: Counter[str] = field(default_factory=Counter)
     with_cte: Counter[str] = field(default_factory=Counter)
+    # what a query asks of a table it reads beside its subject (fourteenth pass (b)): the
+    # columns of it a SELECT list reads, those a WHERE reads, and the records that read it
+    # so (not as subject)
+    joined_outputs: Counter[ColumnKey] = field(default_factory=Counter)
+    joined_filters: Counter[ColumnKey] = field(default_factory=Counter)
+    joined: Counter[str] = field(default_factory=Counter)
+    # records computing a distance to a place (ST_Distance to a point literal), by what
+    # else the query does (:func:`_place_kind`): an analyst's query has one purpose
+    place_distances: Counter[str] = field(default_factory=Counter)
 
     @property
     def public_share(self) -> float:
@@ -91,6 +100,10 @@ class CorpusFacts:
             clustering=self.clustering,
             summarising=dict(sorted(self.summarising.items())),
             with_cte=dict(sorted(self.with_cte.items())),
+            joined_outputs=dict(sorted(self.joined_outputs.items())),
+            joined_filters=dict(sorted(self.joined_filters.items())),
+            joined=dict(sorted(self.joined.items())),
+            place_distances=dict(sorted(self.place_distances.items())),
         )
 
 
@@ -131,6 +144,10 @@ class Combinations:
     clustering: int = 0  # records clustering a geometry
     summarising: dict[str, int] = field(default_factory=dict)  # per table read, see EVIDENCE
     with_cte: dict[str, int] = field(default_factory=dict)
+    joined_outputs: dict[ColumnKey, int] = field(default_factory=dict)
+    joined_filters: dict[ColumnKey, int] = field(default_factory=dict)
+    joined: dict[str, int] = field(default_factory=dict)  # records reading it, not subject
+    place_distances: dict[str, int] = field(default_factory=dict)  # see CorpusFacts
 
     def subject(self, table: str) -> int:
         return self.subjects.get(table, 0)
@@ -171,13 +188,29 @@ class Combinations:
         """How often the corpus clusters ``table``'s geometries."""
         return self.clusters.get(table, 0)
 
+    def joined_output(self, table: str, column: str) -> int:
+        """How often a SELECT list reads ``table.column`` where ``table`` is not the
+        query's subject (what a query asks of a table it joins)."""
+        return self.joined_outputs.get((table, column), 0)
+
+    def joined_filter(self, table: str, column: str) -> int:
+        """How often a WHERE reads ``table.column`` where ``table`` is not the query's
+        subject (what a query asks of the rows of a table it joins)."""
+        return self.joined_filters.get((table, column), 0)
+
+    def place_distance(self, kind: str) -> int:
+        """How often a distance to a place is computed in a query that also does ``kind``
+        (``plain``, ``subquery``, ``spatial_join``, ``clustered``)."""
+        return self.place_distances.get(kind, 0)
+
     def evidence(self, table: str, kind: str) -> bool:
         """Has the corpus shown often enough what it does with ``table`` for an absence to
         count (:data:`EVIDENCE`)? ``kind`` ``summary``: its records that read the table and
         group or aggregate (an aggregate or key of the table never written is then a
         filler); ``cte``: its records that read the table and have a CTE (a join of it
-        there for a scenario pin alone)."""
-        seen = self.summarising if kind == "summary" else self.with_cte
+        there for a scenario pin alone); ``joined``: its records that read the table
+        beside another subject (a column of it never output so is then not asked)."""
+        seen = {"summary": self.summarising, "cte": self.with_cte, "joined": self.joined}[kind]
         return seen.get(table, 0) >= EVIDENCE
 
     def unseen(self, observations: int) -> float:
@@ -238,9 +271,13 @@ def _learn_tables(
                 read[q] = min(read.get(q, 1 << 30), int(body.get("location", 0)))
     if not read:
         return
-    out.subjects[min(read, key=lambda q: (read[q], q))] += 1
+    subject = min(read, key=lambda q: (read[q], q))
+    out.subjects[subject] += 1
     tables = sorted(read)
     out.multi += len(tables) > 1
+    out.joined.update(t for t in tables if t != subject)
+    out.joined_outputs.update(_joined_columns(nodes, aliases, schema, subject, "targetList"))
+    out.joined_filters.update(_joined_columns(nodes, aliases, schema, subject, "whereClause"))
     for i, a in enumerate(tables):
         for b in tables[i + 1 :]:
             out.pairs[(a, b)] += 1
@@ -272,6 +309,62 @@ def _learn_tables(
         out.raster_at[pair] += 1
     for pair in sorted(met):
         out.meets[pair] += 1
+    if _place_distance(nodes):
+        out.place_distances[_place_kind(nodes, bool(met))] += 1
+
+
+def _call_name(call: dict[str, Any]) -> str:
+    names = [p["String"]["sval"] for p in call.get("funcname", []) if "String" in p]
+    return names[-1].lower() if names else ""
+
+
+def _place_distance(nodes: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Does the query compute a distance to a place (``ST_Distance`` of a point literal)?"""
+    for kind, body in nodes:
+        if kind == "FuncCall" and _call_name(body) == "st_distance":
+            inner: list[tuple[str, dict[str, Any]]] = []
+            _collect(body.get("args") or [], inner)
+            if any(k == "FuncCall" and _call_name(b) in _POINT_CALLS for k, b in inner):
+                return True
+    return False
+
+
+def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
+    """What else a query computing a distance to a place does: ``clustered`` (it
+    clusters), ``spatial_join`` (it compares two tables' geometries), ``subquery`` (it
+    has a subquery or CTE), else ``plain`` (a listing, its table's own rows joined)."""
+    if any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes):
+        return "clustered"
+    if met:
+        return "spatial_join"
+    if any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes):
+        return "subquery"
+    return "plain"
+
+
+def _joined_columns(
+    nodes: list[tuple[str, dict[str, Any]]],
+    aliases: dict[str, str],
+    schema: Schema,
+    subject: str,
+    clause: str,
+) -> set[ColumnKey]:
+    """The columns of tables other than ``subject`` that a ``clause`` (``targetList``,
+    ``whereClause``) of the query reads (a CTE's column counted as the base column it
+    passes on)."""
+    passed = _cte_columns(nodes, aliases, schema)
+    found: set[ColumnKey] = set()
+    for kind, body in nodes:
+        if kind != "SelectStmt":
+            continue
+        refs: list[tuple[str, dict[str, Any]]] = []
+        _collect(body.get(clause) or [], refs)
+        for k, b in refs:
+            if k == "ColumnRef":
+                key = _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
+                if key is not None and key[0] != subject:
+                    found.add(key)
+    return found
 
 
 _AGGREGATES = {"avg", "sum", "min", "max", "count", "stddev", "variance", "median"}
