@@ -1667,3 +1667,21 @@ def test_a_restrictions_values_come_before_its_order() -> None:
         question = ask(q, SCHEMA, "CONDITIONAL", s)
         assert not re.search(r"first, (and|with|showing) ", question), question
         assert not missing(q, question), (missing(q, question), question)
+
+
+def test_where_is_asked_only_when_the_rows_show_a_place() -> None:
+    """ "Where are the ..." asks for a place: only a query that returns one (coordinates, a
+    geometry) is asked so (blind review of the fourteenth pass: "'Where are' without
+    location output"); the same rows with their coordinates may be."""
+    plain = parse(
+        "SELECT gl.name, ST_Length(gl.geometry::geography) AS length_m "
+        "FROM cim_vector.grid_line AS gl WHERE gl.project_id = 'p' AND gl.scenario_id = 's'"
+    )
+    placed = parse(
+        "SELECT gb.name, ST_X(gb.geometry) AS lon, ST_Y(gb.geometry) AS lat "
+        "FROM cim_vector.grid_bus AS gb WHERE gb.project_id = 'p' AND gb.scenario_id = 's'"
+    )
+    plain_qs = [ask(plain, SCHEMA, "SPATIAL_SPECIFIC", seed) for seed in range(60)]
+    placed_qs = [ask(placed, SCHEMA, "SPATIAL_SPECIFIC", seed) for seed in range(60)]
+    assert not [q for q in plain_qs if q.startswith("Where")]
+    assert [q for q in placed_qs if q.startswith("Where")]

@@ -395,6 +395,10 @@ class Reading:
     arms: list[tuple[str, Reading]] = field(default_factory=list)  # set operation arms
     temporal: list[str] = field(default_factory=list)
     spatial_link: bool = False
+    # an output says where a row is (coordinates, a centroid, a geometry): only then is a
+    # question asked with "where" (blind review of the fourteenth pass: "'Where are' without
+    # location output")
+    located: bool = False
     said: set[str] = field(default_factory=set)  # own values the conditions already name
     rasters: int = 0  # raster tables the block reads (a tile's statistic says whose)
 

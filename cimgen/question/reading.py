@@ -37,6 +37,10 @@ from cimgen.question.scope import qualify
 from cimgen.question.vocabulary import Term, plural
 
 _CLUSTERS = ("ST_ClusterDBSCAN", "ST_ClusterKMeans")
+# functions whose result tells where a thing is (a point's coordinates, a shape as text)
+_PLACES = frozenset(
+    {"ST_X", "ST_Y", "ST_Centroid", "ST_PointOnSurface", "ST_AsText", "ST_AsGeoJSON", "ST_AsEWKT"}
+)
 _RANKED = re.compile(r"^(?:dense rank|rank|position) by ")
 
 
@@ -243,6 +247,7 @@ class QueryReader(ConditionReader):
         versions: list[Item] = []
         for item in sel.items:
             e = item.expr
+            reading.located |= _locates(e, self, scope)
             if isinstance(e, ast.FuncCall) and e.name in _CLUSTERS:
                 reading.shaping.append(self.cluster_clause(e, scope))
                 reading.returns.append(Item("cluster", measure=True))
@@ -834,3 +839,11 @@ def _tile_statistic(items: list[Item], links: list[str]) -> list[Item]:
     # "the tile" once the joins name it ("with intersecting DTM tiles"), else its label
     short = "the tile" if label in named else owner
     return [Item(lead, short, i.measure) if i is mine[0] else i for i in items]
+
+
+def _locates(e: ast.Expr, reader: QueryReader, scope: BlockWords) -> bool:
+    """Does an output say where its row is: a geometry column, or a function whose result
+    is a place (``ST_X(ST_Centroid(geom))``, ``ST_AsText(geom)``)?"""
+    if isinstance(e, ast.Column):
+        return reader.term(e, scope)[0].kind == "geometry"
+    return any(isinstance(n, ast.FuncCall) and n.name in _PLACES for n in ast.walk(e))

@@ -120,6 +120,8 @@ _WHAT = {  # a question about measures: {R} what is measured, {n} of what
 # took five, on the questions that had the most to say already); a tone without such a
 # form of its own gets one of these
 _THERE_MORE = ("What are the {n}", "Which are the {n}")
+# "Where are the {n}" of rows that show no place
+_FIND = "Can you find the {n}"
 # a question for any N rows, by tone ("Could you locate any 20 buildings ...")
 _SAMPLE_ASKS = {
     "DIRECT": ("Can you list", "Could you show me"),
@@ -442,7 +444,7 @@ class Voices:
                 if self.long:  # a word of frame at most: "Which {h} currently {p}"
                     forms = [f for f in forms if len(f.split()) <= 4]
                 ask = self.pick(forms)
-                if ask.startswith("Where") and not g.spatial:  # "where" asks for a place
+                if ask.startswith("Where") and not g.located:  # "where" asks for a place
                     ask = "Which {h} {p}"
                 if pred.startswith("were "):
                     ask = ask.replace(" currently", "")
@@ -451,6 +453,8 @@ class Voices:
                 text = ask.format(h=head, p=pred)
                 return f"{text}{self.where()}{self._then(R, self._and_their)}?"
             forms = list(_THERE.get(self.tone, _THERE["DIRECT"]))
+            if not g.located:  # "where" asks for a place the rows do not show
+                forms = [_FIND if f.startswith("Where") else f for f in forms]
             if self.long or g.links:  # not "Which lines ..., with X are there": the verb first
                 # rows with joins come here too (not "Which X, and the Y, ..."): a tone
                 # without a form of its own gets one of three, so tones still read apart
