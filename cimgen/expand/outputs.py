@@ -31,11 +31,11 @@ class Outputs(ContentBase):
         keys = _join_keys(self.ctx, block, item)
         labels: list[str] = list(item.info.labels)
         if joined(block.frame.items, item):
-            # what the corpus asks of the table in this role: a building's census zone by
-            # its id (the join key, unless the other side's key is already output), not by
-            # its section number
+            # what the corpus asks of the table in this role, not its section number; never
+            # the key it is joined on, which the other side holds already (a census zone
+            # joined only to show b.census_id again is a pointless join: 956 of 50,000
+            # default-job rows of the merged fourteenth pass)
             labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
-            keys -= {c for c in self._join_columns(item) if not self._key_said(block, item, c)}
         for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -43,22 +43,6 @@ class Outputs(ContentBase):
                 block.add_out(Out(column(item, col), None, "label", item))
                 return True
         return False
-
-    @staticmethod
-    def _join_columns(item: Item) -> set[str]:
-        """``item``'s columns in its key link's join condition (``cg.sez2011``)."""
-        link = item.link
-        if link is None or link.path.kind != "key":
-            return set()
-        return {b for _, b in link.path.pairs}
-
-    def _key_said(self, block: Block, item: Item, col: str) -> bool:
-        """Is ``col``, a key ``item`` is joined on, output already on the other side?"""
-        link = item.link
-        if link is None or link.path.kind != "key":
-            return False
-        other = block.frame.items[link.to]
-        return any(b == col and block.has_column_out(other, a) for a, b in link.path.pairs)
 
     def attr_out(self, block: Block, item: Item, n: int) -> int:
         keys = _join_keys(self.ctx, block, item)
