@@ -207,7 +207,7 @@ def asked_of_joined(
     if not columns or not c.evidence(table, "joined"):
         return list(columns)
     count = c.joined_output if kind == "output" else c.joined_filter
-    seen = {col: count(table, col) for col in columns if count(table, col) > 0}
+    seen = {col: n for col in columns if (n := count(table, col)) > 0}
     order: list[str] = []
     while seen:
         pick = rng.choices(list(seen), list(seen.values()))[0]

@@ -92,6 +92,11 @@ def _eq(col: str, v: Any) -> Holds:
     return Equals(col, v)
 
 
+def _equals(item: Item, col: str, v: Any, kind: str) -> Pred:
+    """``item.col = v``, a predicate of ``kind`` that holds where the column equals ``v``."""
+    return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, kind, _eq(col, v))
+
+
 class Filters:
     """Builds pivot-true predicates for the items of one query.
 
@@ -117,9 +122,7 @@ class Filters:
             v = value(self.ctx, item, c)
             if v is None or not self._ok(item, c, v):
                 return []
-            out.append(
-                Pred(ast.BinaryOp("=", column(item, c), literal(v)), item, c, "scope", _eq(c, v))
-            )
+            out.append(_equals(item, c, v, "scope"))
         return out
 
     def scope_as(self, item: Item, preds: list[Pred]) -> list[Pred]:
@@ -133,23 +136,14 @@ class Filters:
         }
         if not item.info.scope or any(pinned.get(c) is None for c in item.info.scope):
             return []
-        return [
-            Pred(
-                ast.BinaryOp("=", column(item, c), literal(pinned[c])),
-                item,
-                c,
-                "scope",
-                _eq(c, pinned[c]),
-            )
-            for c in item.info.scope
-        ]
+        return [_equals(item, c, pinned[c], "scope") for c in item.info.scope]
 
     def equal(self, item: Item, col: str) -> Pred | None:
         """A pin: which version, SRID or raster kind the link means (``b.lod = 2``)."""
         v = value(self.ctx, item, col)
         if v is None or not self._ok(item, col, v):
             return None
-        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "pin", _eq(col, v))
+        return _equals(item, col, v, "pin")
 
     def level(self, item: Item, col: str) -> Pred | None:
         """A pin to the pivot's level (``b.lod = 1``): a value the literals may name, or one
@@ -163,7 +157,7 @@ class Filters:
         spec = table.column(col) if table is not None else None
         if v is None or spec is None or v not in spec.examples:
             return None
-        return Pred(ast.BinaryOp("=", column(item, col), literal(v)), item, col, "pin", _eq(col, v))
+        return _equals(item, col, v, "pin")
 
     def category(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
@@ -282,9 +276,7 @@ class Filters:
         v = value(self.ctx, item, col)
         if v is None or not self._ok(item, col, v):
             return None
-        return Pred(
-            ast.BinaryOp("=", column(item, col), literal(v)), item, col, "label", _eq(col, v)
-        )
+        return _equals(item, col, v, "label")
 
     def like(self, item: Item, col: str) -> Pred | None:
         v = value(self.ctx, item, col)
