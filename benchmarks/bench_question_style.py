@@ -34,9 +34,9 @@ and those the blind review of the fourteenth pass marked (natural 2.87; the fift
 * ``garbled-which``: a leading restriction then a bare ``which <verb>`` that runs on into
   more of the question ("Restricting to buildings in 'p', which have a heating system,
   highest volume first?");
-* ``count-beside-number``: a bare ``count`` beside another "number of": which count?
-  ("the total number of buildings built before 1918 and count by census enumeration
-  area");
+* ``count-beside-number``: a bare ``count`` after another "number of" or total, said
+  before its grouping and the rows it counts: which count? ("the total number of
+  buildings built before 1918 and count by census enumeration area for census zones");
 * ``stray-now``: ``currently`` / ``now`` where no query has a time frame;
 * ``over-40``: a whole question over 40 words.
 
@@ -145,8 +145,11 @@ def garbled_which(q: str) -> bool:
 
 
 def count_beside_number(q: str) -> bool:
+    # "count of buildings" names what it counts; "... and count per use type" does not
+    # after the rows are named ("For census zones ..., what are the total families and
+    # count?") the count is theirs; before them ("... count by area for census zones") not
     return bool(
-        re.search(r"\bnumber of [^,?.]* and count\b|\bcount and (?:the )?(?:total )?number of\b", q)
+        re.search(r"\b(?:number of|total) [^?.]*?(?:,| and) count (?:per|by) [^?.]*\bfor\b", q)
     )
 
 

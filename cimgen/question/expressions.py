@@ -153,7 +153,12 @@ class ExprReader(ScopeReader):
             return self.count_where(case.whens[0].condition, scope), ""
         if up in AGG_WORDS and args:
             text, owner = self.np(args[0], scope)
-            text = f"{_aggregate_word(up, text)} {text}".lstrip()
+            if up == "SUM" and text.startswith("number of "):
+                # "total residents", as the corpus says ("total residents per cluster"),
+                # not "total number of residents": two words less beside a count
+                text = f"total {text.removeprefix('number of ')}"
+            else:
+                text = f"{_aggregate_word(up, text)} {text}".lstrip()
         elif up == "STRING_AGG" and args:
             text, owner = self.np(args[0], scope)
             text = f"list of {plural(text)}"

@@ -708,13 +708,14 @@ def _stacked(head: str, nouns: list[str]) -> bool:
 
 
 def _repeats(head: str, noun: str) -> bool:
-    """Whether a two-word owner's last word recurs inside the noun: "cached height" +
-    "calculated height" would read "cached height calculated height" (a noun that starts
-    with it merges instead: "census zone" + "zone area" -> "census zone area")."""
+    """Whether a word of a two-word owner recurs inside the noun: "cached height" /
+    "height estimate" + "calculated height" would read "height estimate calculated
+    height" (a noun that starts with the owner's last word merges instead: "census zone" +
+    "zone area" -> "census zone area")."""
     words = noun.split()
     if words[0] in _LEADS and len(words) > 1:
         words = words[1:]
-    return " " in head and head.split()[-1] in words[1:]
+    return " " in head and any(w in words[1:] for w in head.split())
 
 
 def _compound_noun(head: str, noun: str) -> str:
