@@ -515,16 +515,22 @@ class ConditionReader(GeometryReader):
         if (
             own
             and not negated
-            and sub.filters
+            and (sub.filters or sub.adjectives)
             and not sub.links
             and self._own_rows(query, sub_scope)
         ):
             # the rows' own records seen from another table (a building's properties, its
             # building_id and lod equated): what they hold is the rows' own, "buildings
             # with at most 80 residents", never "that have another building with ..."
-            # (lead's read, twelfth pass)
-            said = self.rel_list(sub.filters, nested=True)
-            return Clause(said, join_words([c.verb for c in sub.filters]))
+            # (lead's read, twelfth pass); a value said as an adjective is the rows' own
+            # too: "catasto buildings", not "buildings that have another catasto building"
+            if not sub.adjectives:
+                said = self.rel_list(sub.filters, nested=True)
+                return Clause(said, join_words([c.verb for c in sub.filters]))
+            adjective = " ".join(sub.adjectives)
+            rest = f" {self.rel_list(sub.filters, nested=True)}" if sub.filters else ""
+            what = f"{adjective} {sub.subject}{rest}"
+            return Clause(f"that are {what}", f"are {what}", adjective="" if rest else adjective)
         if negated:
             what = f"no {self.noun_phrase(sub, nested=True)}"
             return Clause(f"with {what}", f"have {what}")
@@ -542,7 +548,9 @@ class ConditionReader(GeometryReader):
     def _own_rows(self, query: ast.Query, scope: BlockWords) -> bool:
         """Whether a subquery's rows are the outer row's own: a correlation equates a
         column of one inner table with the same column of an outer one of the same things
-        (``bp.building_id = b.building_id``), and no ``<>`` sets the two apart."""
+        (``bp.building_id = b.building_id``) or with the column a declared relation
+        references (``bp.building_fk = b.id``: a building's properties and its footprint,
+        not "another building"), and no ``<>`` sets the two apart."""
         body = query.body
         if not isinstance(body, ast.Select):
             return False
@@ -552,17 +560,29 @@ class ConditionReader(GeometryReader):
                 isinstance(c, ast.BinaryOp)
                 and isinstance(c.left, ast.Column)
                 and isinstance(c.right, ast.Column)
-                and c.left.name == c.right.name
             ):
                 continue
             (a, da), (b, db) = self.resolve(c.left, scope), self.resolve(c.right, scope)
             if a is None or b is None or (da == 0) == (db == 0):
+                continue
+            if c.left.name != c.right.name and not self._related(
+                (a.key, c.left.name), (b.key, c.right.name)
+            ):
                 continue
             if c.op == "<>":
                 return False
             inner, outer = (a, b) if da == 0 else (b, a)
             same |= c.op == "=" and inner.words.singular == outer.words.singular
         return same
+
+    def _related(self, one: tuple[str | None, str], other: tuple[str | None, str]) -> bool:
+        """Whether a declared relation joins ``(table, column)`` to the other, one column
+        each way (``building_properties.building_fk`` -> ``building.id``)."""
+        for r in self.v.schema.relations:
+            ends = {(r.left, r.left_columns), (r.right, r.right_columns)}
+            if ends == {(one[0], (one[1],)), (other[0], (other[1],))}:
+                return True
+        return False
 
     def in_subquery(self, e: ast.InSubquery, scope: BlockWords, negated: bool) -> Clause:
         noun, owner, _ = self._left(e.expr, scope)

@@ -107,7 +107,7 @@ _THERE = {  # the same, when no condition is left to ask with
 _WHAT = {  # a question about measures: {R} what is measured, {n} of what
     "DIRECT": ("What {be} {R}{of}{n}", "Can you give me {R}{of}{n}"),
     "INTERROGATIVE": ("What {be} {R}{of}{n}", "Can you tell me {R}{of}{n}"),
-    "ANALYTICAL": ("What {be} {R}{of}{n}", "Can you compute {R}{of}{n}"),
+    "ANALYTICAL": ("What {be} {R}{of}{n}", "Can you get {R}{of}{n}"),
     "AGGREGATE": (
         "What {be} {R}{of}{n}",
         "Can you total up {R}{of}{n}",
@@ -277,7 +277,7 @@ class Voices:
 
     def what_forms(self, R: str) -> list[str]:
         """The tone's "What are ..." forms that fit ``R``; for a long body, those with a
-        word of frame at most, the tone's own first ("Can you compute ...", "Can you
+        word of frame at most, the tone's own first ("Can you get ...", "Can you
         find ..."), so that tones still read apart."""
         forms = [f for f in _WHAT.get(self.tone, _WHAT["DIRECT"]) if self.fits(f, R)]
         if self.long:
