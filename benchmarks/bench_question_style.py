@@ -38,7 +38,9 @@ and those the blind review of the fourteenth pass marked (natural 2.87; the fift
   before its grouping and the rows it counts: which count? ("the total number of
   buildings built before 1918 and count by census enumeration area for census zones");
 * ``stray-now``: ``currently`` / ``now`` where no query has a time frame;
-* ``over-40``: a whole question over 40 words.
+* ``over-40``: a whole question over 40 words;
+* ``key-join``: a join said by its key columns ("the buses where their from bus ID is the
+  bus ID": a DDL relation that names the project and scenario too, foreign world).
 
 It also prints the mean number of clause pieces of a first sentence (its commas outside a
 point or box, and its ``with`` phrases, plus one) and of ``with`` per question.
@@ -161,6 +163,10 @@ def over_40(q: str) -> bool:
     return len(q.split()) > 40
 
 
+def key_join(q: str) -> bool:
+    return bool(re.search(r"\bwhere (?:the|their) [a-z ]*\b(?:ID|number)\b", q))
+
+
 PATTERNS: dict[str, Callable[[str], bool]] = {
     "with-chain": with_chain,
     "comma-chain": comma_chain,
@@ -175,6 +181,7 @@ PATTERNS: dict[str, Callable[[str], bool]] = {
     "count-beside-number": count_beside_number,
     "stray-now": stray_now,
     "over-40": over_40,
+    "key-join": key_join,
     "scenario-tag": scenario_tag,
 }
 DEFECTS = [k for k in PATTERNS if k != "scenario-tag"]

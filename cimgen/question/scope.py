@@ -41,6 +41,9 @@ from cimgen.question.vocabulary import TableWords, Term, Vocabulary, humanise, p
 from cimgen.scope import Scope as NameScope
 from cimgen.scope import named_outputs
 
+# the roles of a link's two ends when the keys say them with a preposition
+_END_ROLES = {"from": "source", "to": "destination"}
+
 
 @dataclass(eq=False)
 class Link:
@@ -419,6 +422,10 @@ class ScopeReader:
         if to.words.plural == src.words.plural:
             return Link(src, to, "same")
         got = {(a.name, b.name) for a, b in core}
+        # a relation that names the project and scenario too (a DDL's "FOREIGN KEY
+        # (project_id, scenario_id, from_bus_id) REFERENCES buses (project_id, scenario_id,
+        # bus_id)"): the same relation, not "the buses where their from bus ID is the bus ID"
+        whole = {(a.name, b.name) for a, b in pairs}
         between = [
             r for r in self.v.schema.relations if to.key and {r.left, r.right} == {to.key, src.key}
         ]
@@ -427,7 +434,7 @@ class ScopeReader:
             up = r.left == to.key  # the subject side holds the reference: many-to-one
             if not up:
                 cols = {(b, a) for a, b in cols}
-            if cols == got:
+            if cols in (got, whole):
                 role = self._role(core, to, src, up) if len(between) > 1 else ""
                 return Link(src, to, "up" if up else "down", role)
         if all(a.name == b.name for a, b in core):
@@ -459,7 +466,10 @@ class ScopeReader:
             if noun == word:
                 return ""
             noun = noun.removesuffix(" " + word)
-        return noun if noun != term.noun else ""
+        if noun == term.noun:
+            return ""
+        # a key named by a preposition ("from_bus_id", "to_bus_id") names the line's ends
+        return _END_ROLES.get(noun, noun)
 
     def _other_copy(self, c: ast.Expr, scope: BlockWords) -> bool:
         if not (
