@@ -68,6 +68,7 @@ _TOKENS: dict[str, str] = {
     "sez2011": "census section",
     "w2w": "window-to-wall ratio",
     "fk": "reference",
+    "rid": "tile ID",  # raster2pgsql's tile key
 }
 _ACRONYMS = {
     "dtm",

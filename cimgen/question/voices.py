@@ -609,7 +609,7 @@ class Voices:
                 what = self.pick(self.what_forms(R)).format(
                     be=self.be(), R=self.the(R), of=" of ", n=self.np()
                 )
-                return f"{what} {self.per()}{having}{self.tail()}?"
+                return f"{what}, {self.per()}{having}{self.tail()}?"
             return (
                 self.pick(self.what_forms(R)).format(
                     be=self.be(), R=f"{self.the(R)} {self.per()}", of=" for ", n=self.np()
@@ -621,11 +621,13 @@ class Voices:
     def _per_for(self, R: str) -> str:
         """``the R per <keys> for <rows>``; a row count said last beside another total is
         the count of the rows, said before the grouping: "the total buildings built
-        before 1918 and count of census zones with ... per census enumeration area" (was
+        before 1918 and count of census zones with ..., per census enumeration area" (was
         "... and count by census enumeration area for census zones with ...": which
         count? the fourteenth pass's blind review)."""
         if _count_of(R, self.g.subject) != R:
-            return f"{self.the(R)} of {self.np()} {self.per()}"
+            # the grouping set apart: "... of buildings with volume at most 7000 m³, per use
+            # type", not "... at most 7000 m³ per use type"
+            return f"{self.the(R)} of {self.np()}, {self.per()}"
         return f"{self.the(R)} {self.per()} for {self.np()}"
 
     def rows_first(self, voice: str, R: str, per: str) -> str:
