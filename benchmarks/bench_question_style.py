@@ -40,7 +40,10 @@ and those the blind review of the fourteenth pass marked (natural 2.87; the fift
 * ``stray-now``: ``currently`` / ``now`` where no query has a time frame;
 * ``over-40``: a whole question over 40 words;
 * ``key-join``: a join said by its key columns ("the buses where their from bus ID is the
-  bus ID": a DDL relation that names the project and scenario too, foreign world).
+  bus ID": a DDL relation that names the project and scenario too, foreign world);
+* ``per-after-bound``: a grouping right after a condition's number, read as the bound's
+  ("Count census zones with total population up to 510 per census enumeration area");
+  a limit's "top 10 by volume" is not one.
 
 It also prints the mean number of clause pieces of a first sentence (its commas outside a
 point or box, and its ``with`` phrases, plus one) and of ``with`` per question.
@@ -163,6 +166,25 @@ def over_40(q: str) -> bool:
     return len(q.split()) > 40
 
 
+_BOUND_PER = re.compile(r"\b(\w+) \d+(?:\.\d+)?(?: ?(?:m|m²|m³|%|km|kV))? (?:per|by) [a-z]")
+_RANKS = {
+    "top",
+    "bottom",
+    "first",
+    "last",
+    "lowest",
+    "highest",
+    "latest",
+    "earliest",
+    "any",
+    "only",
+}
+
+
+def per_after_bound(q: str) -> bool:
+    return any(m[1].lower() not in _RANKS for m in _BOUND_PER.finditer(q))
+
+
 def key_join(q: str) -> bool:
     return bool(re.search(r"\bwhere (?:the|their) [a-z ]*\b(?:ID|number)\b", q))
 
@@ -182,6 +204,7 @@ PATTERNS: dict[str, Callable[[str], bool]] = {
     "stray-now": stray_now,
     "over-40": over_40,
     "key-join": key_join,
+    "per-after-bound": per_after_bound,
     "scenario-tag": scenario_tag,
 }
 DEFECTS = [k for k in PATTERNS if k != "scenario-tag"]

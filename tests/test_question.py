@@ -1754,6 +1754,13 @@ def test_a_count_before_its_grouping_says_whose() -> None:
     for question in questions:
         assert not re.search(r"\band count (?:per|by) [^?.]*\bfor\b", question), question
     assert any("count of census zones" in question for question in questions), questions
+    # a count alone: the grouping is not read as the bound's ("up to 510 per area")
+    alone = parse(
+        "SELECT cg.ace, COUNT(*) AS n FROM cim_census.census_geo AS cg WHERE cg.p1 <= 510 "
+        "GROUP BY cg.ace"
+    )
+    for question in _all(alone):
+        assert not re.search(r"\b510 (?:per|by)\b", question), question
 
 
 def test_a_sum_of_a_number_is_a_total() -> None:

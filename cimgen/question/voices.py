@@ -583,8 +583,11 @@ class Voices:
         having = self.having()  # said here, or after the question (:meth:`second`)
         if count:
             np = self.np()
-            # "Count lines, in 3 k-means clusters, per cluster", not "... clusters per cluster"
-            sep = ", " if np.endswith(("clusters", "points)")) else " "
+            # "Count lines, in 3 k-means clusters, per cluster", not "... clusters per cluster";
+            # the grouping set apart from a condition: "Count census zones with total
+            # population up to 510, per census enumeration area", not "... up to 510 per
+            # census enumeration area" (a bound per area; this pass's read)
+            sep = ", " if np.endswith(("clusters", "points)")) or g.filters else " "
             if voice == "imperative":
                 return f"Count {np}{sep}{self.per()}{having}{self.tail()}"
             if voice == "question":
@@ -598,7 +601,8 @@ class Voices:
             verb = self.verb(_MEASURE_VERBS.get(self.tone, _MEASURE_VERBS["DIRECT"]))
             if self.tone == "ANALYTICAL" and r.chance(0.5):
                 keys = " and ".join(g.group)
-                return f"Break down {self.the(R)} of {self.np()} by {keys}{having}{self.tail()}"
+                by = ", by" if g.filters else " by"  # not "... at most 3000 by area"
+                return f"Break down {self.the(R)} of {self.np()}{by} {keys}{having}{self.tail()}"
             if r.chance(0.4) and not g.group[0].startswith(("the ", "their ")):
                 keys = " and ".join(g.group)
                 what = f"{verb.lower()} {self.the(R)} of {self.np()}"
