@@ -34,6 +34,7 @@ from cimgen.expand.names import count_name, plural, slug
 from cimgen.expand.spatial import Spatial
 from cimgen.expand.values import distance_under, literal, nice_below
 from cimgen.models import QueryFeatures
+from cimgen.world.corpus import place_kind
 
 SPATIAL_PAIRS = 200_000  # pairs a spatial join may compare before the subject is narrowed
 # conditions a query asks on attributes or places, all blocks together (pins of a project
@@ -591,17 +592,16 @@ class Builder:
 
     def _place_kind(self, block: Block, clustered: bool) -> str:
         """What else the block does beside a distance to a place it may output, in the
-        corpus's terms (:func:`cimgen.world.corpus._place_kind`)."""
-        if clustered:
-            return "clustered"
-        if any(it.link is not None and it.link.path.kind == "spatial" for it in block.frame.items):
-            return "spatial_join"
+        corpus's terms (:func:`cimgen.world.corpus.place_kind`, one reading for both)."""
         nested = (ast.InSubquery, ast.Exists, ast.Subquery)
-        if block.frame.items[0].ref is not None or any(
-            isinstance(n, nested) for e in block.extra_where for n in ast.walk(e)
-        ):
-            return "subquery"
-        return "plain"
+        return place_kind(
+            clustered=clustered,
+            spatial_join=any(
+                it.link is not None and it.link.path.kind == "spatial" for it in block.frame.items
+            ),
+            nested=block.frame.items[0].ref is not None
+            or any(isinstance(n, nested) for e in block.extra_where for n in ast.walk(e)),
+        )
 
     def _spend(self, block: Block) -> None:
         """Count the block's asked conditions against the query's (``ASKED_CONDITIONS``):

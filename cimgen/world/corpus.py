@@ -329,17 +329,33 @@ def _place_distance(nodes: list[tuple[str, dict[str, Any]]]) -> bool:
     return False
 
 
-def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
-    """What else a query computing a distance to a place does: ``clustered`` (it
-    clusters), ``spatial_join`` (it compares two tables' geometries), ``subquery`` (it
-    has a subquery or CTE), else ``plain`` (a listing, its table's own rows joined)."""
-    if any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes):
+def place_kind(*, clustered: bool, spatial_join: bool, nested: bool) -> str:
+    """What else a query computing a distance to a place does, in one reading for the
+    corpus's queries (:func:`_place_kind`, on pglast's tree) and the expander's blocks
+    (``Builder._place_kind``): ``clustered`` (it clusters), ``spatial_join`` (it compares
+    two tables' geometries), ``subquery`` (it has a subquery or CTE), else ``plain`` (a
+    listing, its table's own rows joined).
+
+    >>> place_kind(clustered=False, spatial_join=True, nested=True)
+    'spatial_join'
+    """
+    if clustered:
         return "clustered"
-    if met:
+    if spatial_join:
         return "spatial_join"
-    if any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes):
+    if nested:
         return "subquery"
     return "plain"
+
+
+def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
+    """:func:`place_kind` of a corpus query's pglast nodes (``met``: two tables'
+    geometries compared)."""
+    return place_kind(
+        clustered=any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes),
+        spatial_join=met,
+        nested=any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes),
+    )
 
 
 def _joined_columns(
