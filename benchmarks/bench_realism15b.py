@@ -73,6 +73,9 @@ def _bare(e: ast.Expr) -> str:
     def strip(n: object) -> object:
         if isinstance(n, ast.Column):
             return ast.Column(n.name)
+        if isinstance(n, ast.FuncCall):  # one point, however it is written
+            name = "st_makepoint" if n.name.lower() == "st_point" else n.name.lower()
+            return ast.FuncCall(name, n.args)
         return n
 
     return repr(ast.to_dict(_map(e, strip)))
@@ -95,8 +98,10 @@ def place_twice(query: ast.Query) -> bool:
     seen: Counter[tuple[str, ...]] = Counter()
     for body in _selects(query):
         for c in ast.block_conditions(body, outer_joins=True):
-            if ast.is_box_prefilter(c):
-                continue
+            if ast.is_box_prefilter(c) or {
+                x.name for x in ast.walk(c) if isinstance(x, ast.Column)
+            } <= {"rast"}:
+                continue  # a tile read at the place: where a value comes from
             for p in set(_places(c)):
                 seen[p[1:3]] += 1  # a point and the box around it share their first corner
     return any(n > 1 for n in seen.values())
@@ -144,9 +149,12 @@ def raster_shapes(query: ast.Query) -> set[str]:
             found.add("raster_tile_filter_beside_value")
         for it in body.items:
             for n in ast.walk(it.expr):
-                if isinstance(n, ast.FuncCall) and n.name.lower() in _PIXEL:
-                    if ast.tables_read(n) & rasters:
-                        found.add("raster_pixel_size")
+                if (
+                    isinstance(n, ast.FuncCall)
+                    and n.name.lower() in _PIXEL
+                    and ast.tables_read(n) & rasters
+                ):
+                    found.add("raster_pixel_size")
         dsm = {a for a in rasters if refs[a] == "dsm_raster"}
         census = {a for a, t in refs.items() if t == "census_geo"}
         if dsm and census:
@@ -165,19 +173,22 @@ def listed_per_version(query: ast.Query) -> bool:
     for body in _selects(query):
         refs = _refs(body)
         conds = ast.block_conditions(body, outer_joins=True)
-        spatial = {
-            a
-            for c in conds
-            for n in ast.walk(c)
-            if isinstance(n, ast.FuncCall)
-            and n.name.lower().startswith("st_")
-            for col in ast.walk(n)
-            if isinstance(col, ast.Column)
-            and col.name == "census_boundary"
-            and refs.get(col.table or "") == "project_scenario"
-            for a in [col.table]
-            if len(ast.tables_read(n)) > 1
-        }
+        rasters = {a for a, t in refs.items() if t in _RASTERS}
+        spatial = set()
+        for c in conds:
+            for n in ast.walk(c):
+                if not isinstance(n, ast.FuncCall) or not n.name.lower().startswith("st_"):
+                    continue
+                read = ast.tables_read(n) - rasters
+                boundary = {
+                    col.table
+                    for col in ast.walk(n)
+                    if isinstance(col, ast.Column)
+                    and col.name.endswith("boundary")
+                    and refs.get(col.table or "") == "project_scenario"
+                }
+                if boundary and len(read) > 1:
+                    spatial |= boundary  # type: ignore[arg-type]
         if not spatial:
             continue
         pinned = {

@@ -643,8 +643,8 @@ class Builder:
         if rows * big <= SPATIAL_PAIRS:
             return
         for g in self.content.geoms(subject):
-            if self.content.dim(subject, g) == 2 and block.add_pred(
-                self.flt.contains_point(subject, g)
+            if self.content.dim(subject, g) == 2 and self.content.add_spatial(
+                block, self.flt.contains_point(subject, g)
             ):
                 return
         for c in subject.info.labels:
@@ -654,7 +654,7 @@ class Builder:
                 drop_places(block)
                 return
         for g in self.content.geoms(subject):
-            if block.add_pred(self.flt.near_point(subject, g, small=True)):
+            if self.content.add_spatial(block, self.flt.near_point(subject, g, small=True)):
                 return
 
     def _ref_outputs(self, block: Block, it: Item, aggregated: bool) -> None:
@@ -881,7 +881,7 @@ class Builder:
             inner.add_pred(self.content.attribute_filter(inner, sub))
         if not inner.preds and (form == "in" or self.asked_left > 0):
             p = self.content.spatial_filter(inner, sub)
-            if not inner.add_pred(p) and form == "in":
+            if not self.content.add_spatial(inner, p) and form == "in":
                 raise BuildError("nothing to ask of the subquery's table")
         self._spend(inner)
         if not {b for _, b in link.path.pairs} & set(sub.info.scope):

@@ -23,6 +23,7 @@ from cimgen.schema.model import Schema
 
 ColumnKey = tuple[str, str]  # (schema.table, column)
 _POINT_CALLS = {"st_makepoint", "st_point", "st_setsrid"}
+_FOOTPRINTS = {"st_convexhull", "st_envelope", "st_polygon", "st_minconvexhull"}
 
 
 @dataclass
@@ -284,6 +285,15 @@ def _learn_tables(
     seen: set[tuple[str, str]] = set()
     met: set[tuple[str, str]] = set()
     passed = _cte_columns(nodes, aliases, schema)
+    # a tile's footprint (ST_ConvexHull(rast)) meeting a geometry reads no value there:
+    # the tiles covering census zones are not the surface elevation of a zone (fifteenth
+    # pass (b): a DSM value beside a zone's census count)
+    footprint: set[int] = set()
+    for kind, body in nodes:
+        if kind == "FuncCall" and _call_name(body) in _FOOTPRINTS:
+            inner: list[tuple[str, dict[str, Any]]] = []
+            _collect(body.get("args") or [], inner)
+            footprint.update(id(b) for k, b in inner if k == "ColumnRef")
     for kind, body in nodes:
         if kind != "FuncCall":
             continue
@@ -292,7 +302,7 @@ def _learn_tables(
         cols = [
             _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
             for k, b in refs
-            if k == "ColumnRef"
+            if k == "ColumnRef" and id(b) not in footprint
         ]
         kinds = {
             (c[0], schema.table(c[0]).column(c[1]).kind)  # type: ignore[union-attr]
