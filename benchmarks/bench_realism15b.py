@@ -18,8 +18,9 @@ Each row's PostGIS SQL is parsed with the project grammar; a row may show severa
 * ``listed_per_version`` -- a project scenario joined by its boundary (a spatial join)
   whose scenario nothing pins (a literal on it or on a table tied to it by scenario):
   each subject counted or listed once per scenario of its area;
-* ``proximity_chain`` -- a block that narrows its subject to a place, joins a second table
-  by distance, and a third table beside it: three hops for one answer.
+* ``proximity_chain`` -- a block that joins a second table to its subject by distance and a
+  third table to that neighbour ("buildings within 1500 m of (x, y), buses within 150 m
+  of them, and the lines to each bus"): three hops for one answer.
 """
 
 from __future__ import annotations
@@ -223,17 +224,25 @@ def proximity_chain(query: ast.Query) -> bool:
         if len(refs) < 3:
             continue
         conds = ast.block_conditions(body, outer_joins=True)
-        placed = any(_places(c) and len(ast.tables_read(c)) == 1 for c in conds)
-        near = any(
-            isinstance(n, ast.FuncCall)
-            and n.name.lower() == "st_dwithin"
-            and len(ast.tables_read(n)) > 1
-            for c in conds
-            for n in ast.walk(c)
-        )
-        if placed and near:
-            return True
+        near: set[str] = set()  # the aliases met by a distance to another table
+        for c in conds:
+            for n in ast.walk(c):
+                if isinstance(n, ast.FuncCall) and n.name.lower() == "st_dwithin":
+                    read = ast.tables_read(n)
+                    near |= read if len(read) == 2 else set()
+        first = next(iter(_first_alias(body)), None)
+        for c in conds:
+            read = ast.tables_read(c)
+            if len(read) == 2 and (read & (near - {first})) and not read <= near:
+                return True  # a third table joined to the neighbour met by distance
     return False
+
+
+def _first_alias(body: ast.Select) -> list[str]:
+    item = body.from_[0] if body.from_ else None
+    while isinstance(item, ast.Join):
+        item = item.left
+    return [item.alias or item.name] if isinstance(item, ast.TableRef) else []
 
 
 def shapes(query: ast.Query) -> set[str]:

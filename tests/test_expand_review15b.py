@@ -114,7 +114,9 @@ def test_a_project_scenario_met_by_its_boundary_is_one_scenario() -> None:
     whose project scenario's census boundary contains them, with scenario name and
     scenario". The project scenario met by its boundary now pins one scenario, as a
     clustering beside it did; of these 299 multi-table corpus structures main expanded
-    39 so."""
+    39 so. One may be left: the project scenario as the subject, summed over the
+    scenarios of the place it contains (not pinned: a grouping by scenario is a fair
+    question there)."""
     beside = [
         s
         for s in corpus_structures()
@@ -122,7 +124,7 @@ def test_a_project_scenario_met_by_its_boundary_is_one_scenario() -> None:
     ]
     queries = _expanded(beside, 300, 16)
     assert len(queries) >= 200, len(queries)
-    assert _found(queries, "listed_per_version") == 0
+    assert _found(queries, "listed_per_version") <= 1
 
 
 def test_no_tile_statistic_beside_another_rasters_value() -> None:
@@ -168,3 +170,21 @@ def test_a_raster_is_read_at_a_geometry_where_the_corpus_reads_a_value() -> None
     queries = _expanded(raster, 300, 18)
     assert len(queries) >= 200, len(queries)
     assert _found(queries, "census_count_beside_dsm") <= 2
+
+
+def test_no_hop_beyond_a_neighbour_met_by_distance() -> None:
+    """Main joined a third table to a neighbour met by distance in 3 of 300 CTGAN rows
+    (seed 0) and 12 of 1,000 (seed 1): "buildings within 1500 m of (x, y), with buses
+    within 150 m, and the lines to each bus: the number of distinct buses and the largest
+    maximum line loading" -- three hops for one number, a chain the bundled corpus makes
+    in none of its 10,000 queries. A link from a table met by distance is no longer
+    offered (``core._beyond_neighbour``); of these 300 corpus structures of three tables
+    or more main expanded 36 of 298 so."""
+    chained = [
+        s
+        for s in corpus_structures()
+        if s.table_count >= 3 and s.sql_type in ("SPATIAL_JOIN", "AGGREGATION", "NESTED_QUERY")
+    ]
+    queries = _expanded(chained, 300, 19)
+    assert len(queries) >= 250, len(queries)
+    assert _found(queries, "proximity_chain") == 0

@@ -944,6 +944,10 @@ class Builder:
             distinct = [t for t in terms if isinstance(t, ast.BinaryOp) and t.op == "<>"]
             inner.extra_where.append(conjoin([*distinct, cond]) or cond)
             inner.extra_where.extend(t for t in terms if t not in distinct)
+            # the outer query's project scenario, not every one (a project scenario met
+            # by its boundary or centre is pinned now: content.filters)
+            for q in self.flt.scope_as(sub, block.preds):
+                inner.add_pred(q)
             inner.add_out(Out(ast.Number("1"), None, "const"))
             block.extra_where.append(
                 ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp))))
