@@ -14,7 +14,8 @@ Each row's PostGIS SQL is parsed with the project grammar; a row may show severa
   (``max_elevation > 120``) beside a value read from another raster;
 * ``raster_pixel_size`` -- a DTM / DSM tile's pixel size output (tiles are storage);
 * ``census_count_beside_dsm`` -- a census zone's count (not its key or label) output
-  beside a DSM value read at the zone (the surface at a zone is whatever stands there);
+  beside a DSM value read at the zone (``ST_Value`` / ``ST_Clip``: the surface at a zone
+  is whatever stands there; the corpus's tiles joined to zones by their footprints aside);
 * ``listed_per_version`` -- a project scenario joined by its boundary (a spatial join)
   whose scenario nothing pins (a literal on it or on a table tied to it by scenario):
   each subject counted or listed once per scenario of its area;
@@ -43,7 +44,7 @@ _CENSUS_NAMES = {"sez2011", "ace", "geometry", "id", "sez", "nsez"}
 def _places(node: ast.Expr) -> list[tuple[str, ...]]:
     """The place literals under ``node``: a point's or a box's numbers."""
     out = []
-    for n in ast.walk(node):
+    for n in ast.walk_own(node):  # a subquery's conditions are its own block's
         if isinstance(n, ast.FuncCall) and n.name.lower() in _PLACES:
             nums = tuple(a.text for a in n.args if isinstance(a, ast.Number))
             if len(nums) >= 2:
@@ -164,7 +165,14 @@ def raster_shapes(query: ast.Query) -> set[str]:
                 for it in body.items
                 for n in ast.walk(it.expr)
             )
-            read = any(ast.tables_read(it.expr) & dsm for it in body.items)
+            read = any(  # a DSM value read at the zone (not the tiles' footprints)
+                isinstance(n, ast.FuncCall)
+                and n.name.lower() in ("st_value", "st_clip")
+                and ast.tables_read(n) & dsm
+                and ast.tables_read(n) & census
+                for it in body.items
+                for n in ast.walk(it.expr)
+            )
             if counts and read:
                 found.add("census_count_beside_dsm")
     return found

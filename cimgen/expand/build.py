@@ -962,6 +962,10 @@ class Builder:
         host = block.subject if block.subject.ref is None or not block.subject.ref.grouped else None
         if host is None:
             raise BuildError("no host for a scalar comparison")
+        if host.info.rasters and sum(1 for it in block.frame.items if it.info.rasters) > 1:
+            # a tile's stored statistic against its average beside a value read from
+            # another raster (Content.filters: the values are the answer, tiles storage)
+            raise BuildError("a tile statistic beside another raster's value")
         s = self.ctx.world.table(host.table)
         if s is None:
             raise BuildError("no data")
