@@ -179,7 +179,12 @@ def raster_shapes(query: ast.Query) -> set[str]:
 
 
 def listed_per_version(query: ast.Query) -> bool:
+    tests = {  # an EXISTS / IN subquery asks whether a row is there: it multiplies nothing
+        id(n.query.body) for n in ast.walk(query) if isinstance(n, (ast.Exists, ast.InSubquery))
+    }
     for body in _selects(query):
+        if id(body) in tests:
+            continue
         refs = _refs(body)
         conds = ast.block_conditions(body, outer_joins=True)
         rasters = {a for a, t in refs.items() if t in _RASTERS}
