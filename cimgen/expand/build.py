@@ -34,6 +34,7 @@ from cimgen.expand.names import count_name, plural, slug
 from cimgen.expand.spatial import Spatial
 from cimgen.expand.values import distance_under, literal, nice_below
 from cimgen.models import QueryFeatures
+from cimgen.world.corpus import place_kind
 
 SPATIAL_PAIRS = 200_000  # pairs a spatial join may compare before the subject is narrowed
 # conditions a query asks on attributes or places, all blocks together (pins of a project
@@ -591,17 +592,16 @@ class Builder:
 
     def _place_kind(self, block: Block, clustered: bool) -> str:
         """What else the block does beside a distance to a place it may output, in the
-        corpus's terms (:func:`cimgen.world.corpus._place_kind`)."""
-        if clustered:
-            return "clustered"
-        if any(it.link is not None and it.link.path.kind == "spatial" for it in block.frame.items):
-            return "spatial_join"
+        corpus's terms (:func:`cimgen.world.corpus.place_kind`, one reading for both)."""
         nested = (ast.InSubquery, ast.Exists, ast.Subquery)
-        if block.frame.items[0].ref is not None or any(
-            isinstance(n, nested) for e in block.extra_where for n in ast.walk(e)
-        ):
-            return "subquery"
-        return "plain"
+        return place_kind(
+            clustered=clustered,
+            spatial_join=any(
+                it.link is not None and it.link.path.kind == "spatial" for it in block.frame.items
+            ),
+            nested=block.frame.items[0].ref is not None
+            or any(isinstance(n, nested) for e in block.extra_where for n in ast.walk(e)),
+        )
 
     def _spend(self, block: Block) -> None:
         """Count the block's asked conditions against the query's (``ASKED_CONDITIONS``):
@@ -643,8 +643,8 @@ class Builder:
         if rows * big <= SPATIAL_PAIRS:
             return
         for g in self.content.geoms(subject):
-            if self.content.dim(subject, g) == 2 and block.add_pred(
-                self.flt.contains_point(subject, g)
+            if self.content.dim(subject, g) == 2 and self.content.add_spatial(
+                block, self.flt.contains_point(subject, g)
             ):
                 return
         for c in subject.info.labels:
@@ -654,7 +654,7 @@ class Builder:
                 drop_places(block)
                 return
         for g in self.content.geoms(subject):
-            if block.add_pred(self.flt.near_point(subject, g, small=True)):
+            if self.content.add_spatial(block, self.flt.near_point(subject, g, small=True)):
                 return
 
     def _ref_outputs(self, block: Block, it: Item, aggregated: bool) -> None:
@@ -881,7 +881,7 @@ class Builder:
             inner.add_pred(self.content.attribute_filter(inner, sub))
         if not inner.preds and (form == "in" or self.asked_left > 0):
             p = self.content.spatial_filter(inner, sub)
-            if not inner.add_pred(p) and form == "in":
+            if not self.content.add_spatial(inner, p) and form == "in":
                 raise BuildError("nothing to ask of the subquery's table")
         self._spend(inner)
         if not {b for _, b in link.path.pairs} & set(sub.info.scope):
@@ -944,6 +944,10 @@ class Builder:
             distinct = [t for t in terms if isinstance(t, ast.BinaryOp) and t.op == "<>"]
             inner.extra_where.append(conjoin([*distinct, cond]) or cond)
             inner.extra_where.extend(t for t in terms if t not in distinct)
+            # the outer query's project scenario, not every one (a project scenario met
+            # by its boundary or centre is pinned now: content.filters)
+            for q in self.flt.scope_as(sub, block.preds):
+                inner.add_pred(q)
             inner.add_out(Out(ast.Number("1"), None, "const"))
             block.extra_where.append(
                 ast.UnaryOp("NOT", ast.Exists(ast.Query(inner.select(self.sp))))
@@ -958,6 +962,10 @@ class Builder:
         host = block.subject if block.subject.ref is None or not block.subject.ref.grouped else None
         if host is None:
             raise BuildError("no host for a scalar comparison")
+        if host.info.rasters and sum(1 for it in block.frame.items if it.info.rasters) > 1:
+            # a tile's stored statistic against its average beside a value read from
+            # another raster (Content.filters: the values are the answer, tiles storage)
+            raise BuildError("a tile statistic beside another raster's value")
         s = self.ctx.world.table(host.table)
         if s is None:
             raise BuildError("no data")

@@ -220,7 +220,7 @@ def asked_of_joined(
 
 def place_distance_asked(ctx: ExpansionContext, rng: random.Random, kind: str) -> bool:
     """May a query that also does ``kind`` (``plain``, ``subquery``, ``spatial_join``,
-    ``clustered``: :func:`cimgen.world.corpus._place_kind`) output the distance to a
+    ``clustered``: :func:`cimgen.world.corpus.place_kind`) output the distance to a
     place ("nearest to (lon, lat) first")? Yes where the corpus does so, or without
     :data:`EVIDENCE` records computing one; else only with the unseen's chance (an
     analyst's query has one purpose: not buses clustered, joined to their lines and

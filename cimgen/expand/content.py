@@ -25,7 +25,7 @@ from cimgen.expand.content_base import (
     _scope_row,
     drop_restated,
 )
-from cimgen.expand.context import is_name
+from cimgen.expand.context import ExpansionContext, is_name
 from cimgen.expand.distinct import version_columns
 from cimgen.expand.filters import Pred, asked_count
 from cimgen.expand.frame import Item
@@ -116,9 +116,17 @@ class Content(Grouping, Ordering):
             # the project scenario read beside its rows: the query is about several of
             # them (pinned to one, its name would be the same on every row: constant.py)
             scoped = []
-            if clustered and rows[0] is not subject and not _scope_filtered(block, rows[0]):
+            boundary = rows[0].link is not None and rows[0].link.path.kind == "spatial"
+            if (
+                (clustered or boundary)
+                and rows[0] is not subject
+                and not _scope_filtered(block, rows[0])
+            ):
                 # ... but a clustering of the things inside each scenario's boundary
-                # clusters each thing once per scenario: one scenario
+                # clusters each thing once per scenario, and a listing or a count of them
+                # meets each thing once per scenario of its area (the blind review of the
+                # fourteenth pass: "a building listed per scenario inside a census
+                # boundary"): one scenario
                 for p in self.flt.scope(rows[0]):
                     block.add_pred(p)
                     n -= 1
@@ -143,9 +151,10 @@ class Content(Grouping, Ordering):
             if not items:
                 break
             it = items[0] if self.rng.random() < 0.6 else self.rng.choice(items)
-            if block.add_pred(self.spatial_filter(block, it), self.ctx):
+            if self.add_spatial(block, self.spatial_filter(block, it), self.ctx):
                 n -= 1
         tries = 0
+        rasters = sum(1 for it in block.frame.items if it.info.rasters)
         while n > 0 and tries < 8:
             tries += 1
             # the question's theme: the subject, or an item linked to it (not a table met
@@ -161,6 +170,10 @@ class Content(Grouping, Ordering):
                 and not _neighbour(block, it)
                 and (it is subject or (it.link is not None and it.link.to == 0))
                 and (it is subject or not it.info.rasters or subject.info.rasters)
+                # nor a tile's stored statistics beside a value read from another raster
+                # ("DTM tiles above 120 m beside the DSM value at a point", the lead's read
+                # of the fourteenth pass): the values are the answer, the tiles storage
+                and not (it.info.rasters and rasters > 1)
             ]
             if not candidates:
                 break
@@ -171,6 +184,16 @@ class Content(Grouping, Ordering):
                 it = self.rng.choice(others)
             if block.add_pred(self.attribute_filter(block, it), self.ctx):
                 n -= 1
+
+    def add_spatial(
+        self, block: Block, p: Pred | None, ctx: ExpansionContext | None = None
+    ) -> bool:
+        """Add a spatial condition to the block; one naming the query's place marks it
+        asked, so no other condition names it again (:class:`Filters`)."""
+        if p is None or not block.add_pred(p, ctx):
+            return False
+        self.flt.place_asked |= p.place
+        return True
 
     def _scope_needed(self, block: Block, aggregated: bool) -> bool:
         """A table that holds one row per project scenario (building properties, grid

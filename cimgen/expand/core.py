@@ -413,9 +413,19 @@ def _narrow(
         raster = [o for o in options if o.path.kind in ("raster", "colocated")]
         if raster:
             options = raster
+    # not a hop beyond a neighbour met by distance (the blind review of the fourteenth
+    # pass: "buildings within 1500 m of (x, y), buses within 150 m of them, and the lines
+    # to each bus" for one number -- the bundled corpus chains so in none of 10,000)
+    options = [o for o in options if not _beyond_neighbour(frame, o)]
     if not options:
         raise BuildError("no link from the FROM items")
     return options
+
+
+def _beyond_neighbour(frame: Frame, o: Option) -> bool:
+    """Does the option link a table to an item that was itself met by a distance?"""
+    link = frame.items[o.to].link
+    return link is not None and link.path.kind == "spatial" and link.relation == "near"
 
 
 def _shared_point(pv: Pivots, o: Option, other: Item, rng: random.Random) -> tuple[float, float]:

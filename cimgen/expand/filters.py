@@ -102,14 +102,18 @@ class Filters:
 
     One place per query (blind review, issue 14: "a filter and an ordering on two unrelated
     points"): the first point or box a predicate or an output names is the query's place
-    (``place`` / ``box``); later spatial predicates and distances reuse that point, or are
-    not asked.
+    (``place`` / ``box``); later distances reuse that point, or are not asked. One condition
+    per place (the fifteenth pass (b): "buildings within 1000 m and within 750 m of one
+    point", a CTE's filter to the point repeated by the query that reads it): once a
+    condition names the place (``place_asked``, set by ``Content.add_spatial``), no other
+    point, box or tile condition is made.
     """
 
     def __init__(self, ctx: ExpansionContext, rng: random.Random, sp: Spatial, pv: Pivots) -> None:
         self.ctx, self.rng, self.sp, self.pv = ctx, rng, sp, pv
         self.place: tuple[float, float] | None = None
         self.box: tuple[float, float, float, float] | None = None
+        self.place_asked = False
 
     # ------------------------------------------------------------------ attributes
 
@@ -308,7 +312,7 @@ class Filters:
         """``ST_DWithin(g, <a point near the pivot>, d)``: a corpus place when one lies
         close to the pivot, else a point a short walk from it (``small``: a few metres)."""
         geo = self._geo(item, g)
-        if geo is None or self.box is not None:
+        if geo is None or self.box is not None or self.place_asked:
             return None
         if self.place is not None:
             px, py = self.place
@@ -334,7 +338,7 @@ class Filters:
 
     def in_box(self, item: Item, g: GeomCol) -> Pred | None:
         geo = self._geo(item, g)
-        if geo is None or self.place is not None or self.box is not None:
+        if geo is None or self.place is not None or self.box is not None or self.place_asked:
             return None
         lo, hi = (150, 700) if self.ctx.trusted else (500, 1500)
         pad = [self.rng.uniform(lo, hi) / EARTH_M_PER_DEG for _ in range(4)]
@@ -368,6 +372,8 @@ class Filters:
         """For polygons: the one containing a point (the pivot's point on surface)."""
         geo = self._geo(item, g)
         if geo is None or geo.dim != 2 or not self.ctx.trusted or self.box is not None:
+            return None
+        if self.place_asked:
             return None
         px, py = round(geo.x, 5), round(geo.y, 5)
         if self.place not in (None, (px, py)):
@@ -414,7 +420,7 @@ class Filters:
         """The tile covering a place (inside the pivot's tile)."""
         at = self.pv.tile_point(item.table, r.name, item.pivot)
         tile = self.pv.tile(item.table, r.name, item.pivot)
-        if at is None or tile is None or self.box is not None:
+        if at is None or tile is None or self.box is not None or self.place_asked:
             return None
         if self.place is not None:
             if not tile.covers(*self.place):

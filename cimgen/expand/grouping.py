@@ -466,7 +466,9 @@ def droppable(block: Block, it: Item, pins: Sequence[Any] = ()) -> bool:
 def _count_serves(block: Block) -> None:
     """A joined item COUNT(*) is named after (the LOD 1 buildings of a census zone) and
     that the block filters is used: the count and its condition are what it is for, and
-    a ``COUNT(DISTINCT b.building_id)`` beside it would say the same number again."""
+    a ``COUNT(DISTINCT b.building_id)`` beside it would say the same number again. A pin
+    (which level of detail, which scenario) asks nothing of it: a neighbour pinned to
+    LOD 1 and nothing else is not what the count is for (``theme.pin_only_joins``)."""
     item = counted(block)
-    if item is not block.subject and any(p.item is item for p in block.preds):
+    if item is not block.subject and any(p.item is item and p.asked for p in block.preds):
         item.used = True

@@ -23,6 +23,7 @@ from cimgen.schema.model import Schema
 
 ColumnKey = tuple[str, str]  # (schema.table, column)
 _POINT_CALLS = {"st_makepoint", "st_point", "st_setsrid"}
+_FOOTPRINTS = {"st_convexhull", "st_envelope", "st_polygon", "st_minconvexhull"}
 
 
 @dataclass
@@ -284,6 +285,15 @@ def _learn_tables(
     seen: set[tuple[str, str]] = set()
     met: set[tuple[str, str]] = set()
     passed = _cte_columns(nodes, aliases, schema)
+    # a tile's footprint (ST_ConvexHull(rast)) meeting a geometry reads no value there:
+    # the tiles covering census zones are not the surface elevation of a zone (fifteenth
+    # pass (b): a DSM value beside a zone's census count)
+    footprint: set[int] = set()
+    for kind, body in nodes:
+        if kind == "FuncCall" and _call_name(body) in _FOOTPRINTS:
+            inner: list[tuple[str, dict[str, Any]]] = []
+            _collect(body.get("args") or [], inner)
+            footprint.update(id(b) for k, b in inner if k == "ColumnRef")
     for kind, body in nodes:
         if kind != "FuncCall":
             continue
@@ -292,7 +302,7 @@ def _learn_tables(
         cols = [
             _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
             for k, b in refs
-            if k == "ColumnRef"
+            if k == "ColumnRef" and id(b) not in footprint
         ]
         kinds = {
             (c[0], schema.table(c[0]).column(c[1]).kind)  # type: ignore[union-attr]
@@ -329,17 +339,33 @@ def _place_distance(nodes: list[tuple[str, dict[str, Any]]]) -> bool:
     return False
 
 
-def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
-    """What else a query computing a distance to a place does: ``clustered`` (it
-    clusters), ``spatial_join`` (it compares two tables' geometries), ``subquery`` (it
-    has a subquery or CTE), else ``plain`` (a listing, its table's own rows joined)."""
-    if any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes):
+def place_kind(*, clustered: bool, spatial_join: bool, nested: bool) -> str:
+    """What else a query computing a distance to a place does, in one reading for the
+    corpus's queries (:func:`_place_kind`, on pglast's tree) and the expander's blocks
+    (``Builder._place_kind``): ``clustered`` (it clusters), ``spatial_join`` (it compares
+    two tables' geometries), ``subquery`` (it has a subquery or CTE), else ``plain`` (a
+    listing, its table's own rows joined).
+
+    >>> place_kind(clustered=False, spatial_join=True, nested=True)
+    'spatial_join'
+    """
+    if clustered:
         return "clustered"
-    if met:
+    if spatial_join:
         return "spatial_join"
-    if any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes):
+    if nested:
         return "subquery"
     return "plain"
+
+
+def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
+    """:func:`place_kind` of a corpus query's pglast nodes (``met``: two tables'
+    geometries compared)."""
+    return place_kind(
+        clustered=any(k == "FuncCall" and _call_name(b) in _CLUSTERS for k, b in nodes),
+        spatial_join=met,
+        nested=any(k in ("SubLink", "CommonTableExpr") for k, _ in nodes),
+    )
 
 
 def _joined_columns(
