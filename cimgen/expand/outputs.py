@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
-from cimgen.expand.combine import asked_of_joined, joined, place_distance_asked
+from cimgen.expand.combine import asked_of, asked_of_joined, joined, place_distance_asked
 from cimgen.expand.content_base import (
     CLIP_ROWS,
     MAX_OUTPUTS,
@@ -36,6 +36,9 @@ class Outputs(ContentBase):
             # joined only to show b.census_id again is a pointless join: 956 of 50,000
             # default-job rows of the merged fourteenth pass)
             labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
+        else:  # the subject: the labels the corpus asks of it, in the schema's order
+            asked = asked_of(self.ctx, self.rng, "subject", item.table, labels)
+            labels = [c for c in labels if c in asked]
         for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -44,7 +47,11 @@ class Outputs(ContentBase):
                 return True
         return False
 
-    def attr_out(self, block: Block, item: Item, n: int) -> int:
+    def attr_out(self, block: Block, item: Item, n: int, measure: bool = False) -> int:
+        """Up to ``n`` attributes of ``item`` the corpus asks of its table in its role
+        (:func:`combine.asked_of`). Where it asks none and the item shows nothing yet,
+        what it asks of the table's geometry (:meth:`geometry_out`; a size only where
+        ``measure``), else -- relaxed -- the others."""
         keys = _join_keys(self.ctx, block, item)
         cols = [
             (c, "attr", c in item.info.measures)
@@ -52,15 +59,46 @@ class Outputs(ContentBase):
             if not block.has_column_out(item, c) and c not in keys
         ]
         self.rng.shuffle(cols)
-        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
-            order = asked_of_joined(self.ctx, self.rng, item.table, [c for c, *_ in cols], "output")
-            if order or item.used:  # an item asked nothing yet must still contribute
-                cols = [x for name in order for x in cols if x[0] == name]
+        role = "joined" if joined(block.frame.items, item) else "subject"
+        # what the corpus asks of the table in its role: a building listed alone is shown by
+        # its id, its size, its place -- not by the source of its footprint, which the
+        # bundled corpus never selects (366 of 1,000 questions asked it on main 4c22d6f)
+        order = asked_of(self.ctx, self.rng, role, item.table, [c for c, *_ in cols])
+        # an item asked nothing must still contribute: a joined one (PUR001) unless it
+        # serves already, the subject unless it shows something already
+        shown = item.used if role == "joined" else bool(block.outputs_of(item))
+        if order or shown:
+            cols = [x for name in order for x in cols if x[0] == name]
+        elif n > 0 and (g := self.geometry_out(block, item, role, measure)) is not None:
+            block.add_out(g)  # a building beside its properties: its area, not its source
+            return 1
         added = 0
         for c, kind, numeric in cols[:n]:
             block.add_out(Out(column(item, c), None, kind, item, numeric=numeric))
             added += 1
         return added
+
+    def geometry_out(self, block: Block, item: Item, role: str, measure: bool) -> Out | None:
+        """What the corpus asks of ``item``'s geometry in ``role`` (``subject`` /
+        ``joined``): its size (a computed area, a length) where ``measure``, else its place
+        (the centroid's coordinates); None where it asks no geometry of the table."""
+        c = self.ctx.combos
+        count = c.subject_output if role == "subject" else c.joined_output
+        for g in self.geoms(item):
+            if not count(item.table, g.name) or block.has_column_out(item, g.name):
+                continue
+            ref, dim, q = column(item, g.name), self.dim(item, g), _geom_word(item, g)
+            if measure and dim >= 1 and self.ctx.can("ST_Area") and self.ctx.can("ST_Length"):
+                expr, name = self.sp.size(ref, g, dim)
+                return Out(expr, name, "measure", item, numeric=True, qualifier=q)
+            if not all(self.ctx.can(f) for f in ("ST_X", "ST_Y", "ST_Centroid")):
+                continue
+            x, y = self.sp.coordinates(ref, dim)
+            lat = Out(y[0], y[1], "spatial", item, numeric=True, descending=False, qualifier=q)
+            return Out(
+                x[0], x[1], "spatial", item, numeric=True, descending=False, qualifier=q, partner=lat
+            )
+        return None
 
     def place_distance(self, item: Item, g: GeomCol) -> Out | None:
         """Distance in metres from a place near the pivot ("how far from (lon, lat)")."""
@@ -251,7 +289,7 @@ class Outputs(ContentBase):
                 continue
             if k == 0:
                 if not self.label_out(block, it):
-                    self.attr_out(block, it, 1)
+                    self.attr_out(block, it, 1, measure=not simple)
                 self.attr_out(block, it, self.rng.choice((0, 1, 1, 1, 2)))
             else:
                 got = False
@@ -262,7 +300,7 @@ class Outputs(ContentBase):
                 if (not got or self.rng.random() < 0.5) and (
                     not self.label_out(block, it) or self.rng.random() < 0.5
                 ):
-                    self.attr_out(block, it, 1)
+                    self.attr_out(block, it, 1, measure=not simple)
         if simple:
             return
         have = sum(spatial_calls(o.expr, self.ctx) for o in block.outs) + sum(
