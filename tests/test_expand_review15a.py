@@ -44,7 +44,9 @@ def test_the_corpus_says_what_a_query_asks_of_its_subject() -> None:
             "JOIN cim_vector.building_properties bp ON b.id = bp.building_fk",
             1,
         ),
-        Stage1Record("b", "SELECT bp.building_id, bp.type FROM cim_vector.building_properties bp", 2),
+        Stage1Record(
+            "b", "SELECT bp.building_id, bp.type FROM cim_vector.building_properties bp", 2
+        ),
     ]
     c = learn_corpus(SCHEMA, records).combinations()
     assert c.subjects == {BUILDING: 1, PROPS: 1}

@@ -95,9 +95,9 @@ class Outputs(ContentBase):
                 continue
             x, y = self.sp.coordinates(ref, dim)
             lat = Out(y[0], y[1], "spatial", item, numeric=True, descending=False, qualifier=q)
-            return Out(
-                x[0], x[1], "spatial", item, numeric=True, descending=False, qualifier=q, partner=lat
-            )
+            lon = Out(x[0], x[1], "spatial", item, numeric=True, descending=False, qualifier=q)
+            lon.partner = lat
+            return lon
         return None
 
     def place_distance(self, item: Item, g: GeomCol) -> Out | None:
