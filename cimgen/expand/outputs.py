@@ -290,7 +290,13 @@ class Outputs(ContentBase):
             if k == 0:
                 if not self.label_out(block, it):
                     self.attr_out(block, it, 1, measure=not simple)
-                self.attr_out(block, it, self.rng.choice((0, 1, 1, 1, 2)))
+                n = self.rng.choice((0, 1, 1, 1, 2))
+                if n and not self.attr_out(block, it, n):
+                    # an attribute wanted, none asked (a building alone: only its source):
+                    # what the corpus asks of its geometry -- where it is, how large
+                    g = self.geometry_out(block, it, "subject", measure=not simple)
+                    if g is not None:
+                        block.add_out(g)
             else:
                 got = False
                 if not simple:
