@@ -135,3 +135,24 @@ def test_a_table_asked_none_of_its_columns_shows_its_geometry() -> None:
     source = sum(f"{BUILDING}.building_geometry_source" in f for f in found)
     assert len(sqls) >= 250, len(sqls)
     assert source <= 2, source
+
+
+def test_a_raster_tile_is_not_listed_by_its_storage() -> None:
+    """The lead's read of the fourteenth pass: "DTM tiles listed with their pixel width and
+    height (tiles are storage)". The corpus outputs a tile's pixel size never (of the DTM
+    and DSM tables), a DTM tile's width and height in 6 of its 218 records; the tile
+    size and resolution of a raster subject now come as often as the corpus outputs
+    them (``Combinations.subject_calls``). Of 200 expansions of the corpus's raster
+    structures reading one table, main 4c22d6f listed a tile's pixel size in 104 and a
+    DTM tile's width and height in 62; now 0 and 1 (a DSM tile's in 59 of 77)."""
+    c = context("cim_wizard")
+    assert combos().subject_call("cim_raster.dtm_raster", "rast", "ST_PixelWidth") == 0
+    assert combos().subject_call("cim_raster.dsm_raster", "rast", "st_width") == 97
+    one = [s for s in corpus_structures() if s.sql_type == "RASTER_VECTOR" and s.table_count == 1]
+    queries = (expand(one[k % len(one)], c, random.Random(k)).query for k in range(200))
+    sqls = [render_postgis(q) for q in queries if q is not None]
+    pixel = sum("ST_PixelWidth" in q for q in sqls)
+    dtm_size = sum("ST_Width" in q and "dtm_raster" in q for q in sqls)
+    assert len(sqls) >= 150, len(sqls)
+    assert pixel == 0, pixel
+    assert dtm_size <= 10, dtm_size  # 6 / 218 of about 100 DTM rows

@@ -110,8 +110,21 @@ class Outputs(ContentBase):
         expr = self.sp.distance(column(item, g.name), g.srid, self.sp.point(px, py, g.srid), g.srid)
         return Out(expr, "distance_m", "measure", item, numeric=True, descending=False)
 
-    def raster_outs(self, item: Item) -> list[Out]:
-        """What one asks of a raster tile itself: its statistics, size and resolution."""
+    def raster_outs(self, item: Item, subject: bool = True) -> list[Out]:
+        """What one asks of a raster tile itself: its statistics, size and resolution --
+        the size (``ST_Width`` / ``ST_Height``) and the resolution (``ST_PixelWidth``) of
+        the ``subject`` as often as the corpus outputs them of that table as the subject
+        (a DSM tile's width and height in 97 of its 138 records, a DTM tile's in 6 of 218,
+        a tile's pixel size never); half and half without that evidence."""
+        combos = self.ctx.combos
+        judged = subject and combos.evidence(item.table, "subject")
+
+        def share(col: str, *fns: str) -> float:
+            if not judged:
+                return 0.5
+            n = min(combos.subject_call(item.table, col, f) for f in fns)
+            return n / max(1, combos.subject(item.table))
+
         out: list[Out] = []
         if item.link is not None and item.link.path.kind in ("raster", "colocated"):
             return out  # read through the link (a value at a place)
@@ -131,23 +144,14 @@ class Outputs(ContentBase):
                     numeric=True,
                 )
             )
-            if self.rng.random() < 0.5:
-                out.append(
-                    Out(self.sp.call("ST_Width", ref), "width_px", "spatial", item, numeric=True)
-                )
-                out.append(
-                    Out(self.sp.call("ST_Height", ref), "height_px", "spatial", item, numeric=True)
-                )
-            else:
-                out.append(
-                    Out(
-                        self.sp.call("ST_PixelWidth", ref),
-                        "pixel_size",
-                        "spatial",
-                        item,
-                        numeric=True,
-                    )
-                )
+            draw, size = self.rng.random(), share(r.name, "ST_Width", "ST_Height")
+            if draw < size:
+                w, h = self.sp.call("ST_Width", ref), self.sp.call("ST_Height", ref)
+                out.append(Out(w, "width_px", "spatial", item, numeric=True))
+                out.append(Out(h, "height_px", "spatial", item, numeric=True))
+            elif draw < size + share(r.name, "ST_PixelWidth"):
+                px = self.sp.call("ST_PixelWidth", ref)
+                out.append(Out(px, "pixel_size", "spatial", item, numeric=True))
         return [
             o
             for o in out
@@ -160,7 +164,7 @@ class Outputs(ContentBase):
 
     def spatial_outs(self, block: Block, item: Item, prefer: str) -> list[Out]:
         """Meaningful spatial outputs of one item, by the category the structure prefers."""
-        out: list[Out] = self.raster_outs(item)
+        out: list[Out] = self.raster_outs(item, not joined(block.frame.items, item))
         for g in self.geoms(item):
             ref = column(item, g.name)
             dim = self.dim(item, g)

@@ -70,6 +70,9 @@ class CorpusFacts:
     # what a query asks of its subject (fifteenth pass (a)): the columns of it a SELECT
     # list reads (the records reading it so are ``subjects``)
     subject_outputs: Counter[ColumnKey] = field(default_factory=Counter)
+    # ... and the functions it outputs of the subject's columns: (table, column, function
+    # in lower case) -- a DSM tile's width and height, never a DTM tile's pixel size
+    subject_calls: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # records computing a distance to a place (ST_Distance to a point literal), by what
     # else the query does (:func:`_place_kind`): an analyst's query has one purpose
     place_distances: Counter[str] = field(default_factory=Counter)
@@ -107,6 +110,7 @@ class CorpusFacts:
             joined_filters=dict(sorted(self.joined_filters.items())),
             joined=dict(sorted(self.joined.items())),
             subject_outputs=dict(sorted(self.subject_outputs.items())),
+            subject_calls=dict(sorted(self.subject_calls.items())),
             place_distances=dict(sorted(self.place_distances.items())),
         )
 
@@ -152,6 +156,7 @@ class Combinations:
     joined_filters: dict[ColumnKey, int] = field(default_factory=dict)
     joined: dict[str, int] = field(default_factory=dict)  # records reading it, not subject
     subject_outputs: dict[ColumnKey, int] = field(default_factory=dict)
+    subject_calls: dict[tuple[str, str, str], int] = field(default_factory=dict)
     place_distances: dict[str, int] = field(default_factory=dict)  # see CorpusFacts
 
     def subject(self, table: str) -> int:
@@ -207,6 +212,11 @@ class Combinations:
         """How often a SELECT list reads ``table.column`` where ``table`` is the query's
         subject (what a query asks of the table it is about)."""
         return self.subject_outputs.get((table, column), 0)
+
+    def subject_call(self, table: str, column: str, fn: str) -> int:
+        """How often a SELECT list applies ``fn`` (any case) to ``table.column`` where
+        ``table`` is the query's subject."""
+        return self.subject_calls.get((table, column, fn.lower()), 0)
 
     def place_distance(self, kind: str) -> int:
         """How often a distance to a place is computed in a query that also does ``kind``
@@ -295,6 +305,9 @@ def _learn_tables(
     outputs = _clause_columns(nodes, aliases, schema, "targetList")
     out.joined_outputs.update(k for k in outputs if k[0] != subject)
     out.subject_outputs.update(k for k in outputs if k[0] == subject)
+    out.subject_calls.update(
+        c for c in _clause_calls(nodes, aliases, schema, "targetList") if c[0] == subject
+    )
     filters = _clause_columns(nodes, aliases, schema, "whereClause")
     out.joined_filters.update(k for k in filters if k[0] != subject)
     for i, a in enumerate(tables):
@@ -381,6 +394,34 @@ def _clause_columns(
                 key = _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
                 if key is not None:
                     found.add(key)
+    return found
+
+
+def _clause_calls(
+    nodes: list[tuple[str, dict[str, Any]]],
+    aliases: dict[str, str],
+    schema: Schema,
+    clause: str,
+) -> set[tuple[str, str, str]]:
+    """(table, column, function) for every function call in a ``clause`` of the query and
+    every column its arguments read (``ST_Area(ST_Envelope(d.rast))``: both calls)."""
+    passed = _cte_columns(nodes, aliases, schema)
+    found: set[tuple[str, str, str]] = set()
+    for kind, body in nodes:
+        if kind != "SelectStmt":
+            continue
+        calls: list[tuple[str, dict[str, Any]]] = []
+        _collect(body.get(clause) or [], calls)
+        for k, call in calls:
+            if k != "FuncCall":
+                continue
+            refs: list[tuple[str, dict[str, Any]]] = []
+            _collect(call.get("args") or [], refs)
+            for kk, b in refs:
+                if kk == "ColumnRef":
+                    key = _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
+                    if key is not None:
+                        found.add((key[0], key[1], _call_name(call)))
     return found
 
 
