@@ -1,12 +1,14 @@
 """Count the outputs an analyst does not ask for (issue 14, fifteenth pass (a)) in the
 accepted rows of runs.
 
-usage: bench_realism15a.py RUN_DIR [RUN_DIR ...]
+usage: bench_realism15a.py [--schema SCHEMA --stage1 CORPUS.jsonl] RUN_DIR [RUN_DIR ...]
 
 Each row's PostGIS SQL is read as the corpus is (:func:`cimgen.world.corpus.learn_corpus`
 on the row alone: its subject -- the first table written -- and the columns its SELECT
 lists read, per role: of the subject, of a table read beside it). What the user's corpus
-asks is the bundled demo corpus's facts, as the default job learns them. Per run:
+asks is the bundled demo corpus's facts, as the default job learns them, or -- with
+``--schema`` and ``--stage1`` (the foreign world: ``tests/foreign/deployed.sql``,
+``tests/foreign/stage1.jsonl``) -- that corpus's on that schema. Per run:
 
 * ``subject outputs never asked`` -- of the (row, column) outputs of the row's subject
   table, those the corpus, with :data:`EVIDENCE` records about that table, never outputs
@@ -19,12 +21,13 @@ asks is the bundled demo corpus's facts, as the default job learns them. Per run
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 from cimgen.corpus import iter_demo_records
+from cimgen.ingest import read_stage1
 from cimgen.models import Stage1Record
 from cimgen.schema import load_schema
 from cimgen.schema.model import Schema
@@ -46,10 +49,20 @@ def unasked(sql: str, schema: Schema, combos: Combinations) -> dict[str, tuple[i
 
 
 def main() -> None:
-    schema = load_schema("cim_wizard")
-    records = [Stage1Record(id=d["id"], sql=d["sql_postgis"], line=0) for d in iter_demo_records()]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--schema", default="cim_wizard")
+    ap.add_argument("--stage1", type=Path, help="the corpus (default: the bundled demo corpus)")
+    args = ap.parse_args()
+    schema = load_schema(args.schema)
+    if args.stage1 is not None:
+        records = list(read_stage1(args.stage1))
+    else:
+        records = [
+            Stage1Record(id=d["id"], sql=d["sql_postgis"], line=0) for d in iter_demo_records()
+        ]
     combos = learn_corpus(schema, records).combinations()
-    for run in sys.argv[1:]:
+    for run in args.runs:
         rows = [json.loads(x) for x in (Path(run) / "dataset.jsonl").read_text().splitlines()]
         totals: Counter[str] = Counter()
         never: Counter[str] = Counter()

@@ -63,7 +63,8 @@ class Outputs(ContentBase):
         # what the corpus asks of the table in its role: a building listed alone is shown by
         # its id, its size, its place -- not by the source of its footprint, which the
         # bundled corpus never selects (366 of 1,000 questions asked it on main 4c22d6f)
-        order = asked_of(self.ctx, self.rng, role, item.table, [c for c, *_ in cols])
+        names = [c for c, *_ in cols]
+        order = asked_of(self.ctx, self.rng, role, item.table, names, by_share=role == "subject")
         # an item asked nothing must still contribute: a joined one (PUR001) unless it
         # serves already, the subject unless it shows something already
         shown = item.used if role == "joined" else bool(block.outputs_of(item))
