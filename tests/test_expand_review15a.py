@@ -14,11 +14,13 @@ from __future__ import annotations
 import random
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from expand_support import SCHEMA, demo_records
 from test_expand import context, corpus_structures
 
 from cimgen.expand import expand
+from cimgen.expand.combine import asked_of
 from cimgen.expand.context import ExpansionContext
 from cimgen.ingest import read_stage1
 from cimgen.models import QueryFeatures, Stage1Record
@@ -156,3 +158,24 @@ def test_a_raster_tile_is_not_listed_by_its_storage() -> None:
     assert len(sqls) >= 150, len(sqls)
     assert pixel == 0, pixel
     assert dtm_size <= 10, dtm_size  # 6 / 218 of about 100 DTM rows
+
+
+def test_a_subject_attribute_comes_as_often_as_the_corpus_asks_it() -> None:
+    """A small corpus that selects a building's geometry source in 2 of its 40 building
+    queries (the foreign corpus: 2 of 29) does not make it the attribute of most building
+    listings (main 4c22d6f on the foreign world: 95 of 240 rows output it); each asked
+    attribute is kept with its share of the subject's records, one never asked only with
+    the unseen's chance (5 / 45)."""
+    c = Combinations(subjects={"t": 40}, subject_outputs={("t", "source"): 2, ("t", "height"): 40})
+    ctx = SimpleNamespace(combos=c)
+    rng = random.Random(5)
+    draws = [
+        asked_of(ctx, rng, "subject", "t", ["source", "height", "e8"], by_share=True)  # type: ignore[arg-type]
+        for _ in range(4000)
+    ]
+    assert all("height" in d for d in draws)
+    assert 0.03 < sum("source" in d for d in draws) / 4000 < 0.08
+    assert 0.08 < sum("e8" in d for d in draws) / 4000 < 0.14
+    # without by_share (labels, a joined table's columns): every asked column, by weight
+    plain = asked_of(ctx, rng, "subject", "t", ["source", "height"])  # type: ignore[arg-type]
+    assert set(plain) >= {"source", "height"}

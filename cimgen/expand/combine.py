@@ -238,7 +238,7 @@ def asked_of(
     if by_share:
         order = [col for col in order if rng.random() * observed < count(table, col)]
     if rng.random() < c.unseen(observed):
-        order += [col for col in columns if col not in order]
+        order += [col for col in columns if not count(table, col)]
     return order
 
 
