@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cimgen import ast
 from cimgen.expand.block import Block, Out
-from cimgen.expand.combine import asked_of_joined, joined, place_distance_asked
+from cimgen.expand.combine import asked_of, asked_of_joined, joined, place_distance_asked
 from cimgen.expand.content_base import (
     CLIP_ROWS,
     MAX_OUTPUTS,
@@ -36,6 +36,9 @@ class Outputs(ContentBase):
             # joined only to show b.census_id again is a pointless join: 956 of 50,000
             # default-job rows of the merged fourteenth pass)
             labels = asked_of_joined(self.ctx, self.rng, item.table, labels, "output")
+        else:  # the subject: the labels the corpus asks of it, in the schema's order
+            asked = asked_of(self.ctx, self.rng, "subject", item.table, labels)
+            labels = [c for c in labels if c in asked]
         for col in labels:
             if col in keys:
                 continue  # equal to the other side's key: already said
@@ -44,7 +47,11 @@ class Outputs(ContentBase):
                 return True
         return False
 
-    def attr_out(self, block: Block, item: Item, n: int) -> int:
+    def attr_out(self, block: Block, item: Item, n: int, measure: bool = False) -> int:
+        """Up to ``n`` attributes of ``item`` the corpus asks of its table in its role
+        (:func:`combine.asked_of`). Where it asks none and the item shows nothing yet,
+        what it asks of the table's geometry (:meth:`geometry_out`; a size only where
+        ``measure``), else -- relaxed -- the others."""
         keys = _join_keys(self.ctx, block, item)
         cols = [
             (c, "attr", c in item.info.measures)
@@ -52,15 +59,47 @@ class Outputs(ContentBase):
             if not block.has_column_out(item, c) and c not in keys
         ]
         self.rng.shuffle(cols)
-        if joined(block.frame.items, item):  # what the corpus asks of it beside a subject
-            order = asked_of_joined(self.ctx, self.rng, item.table, [c for c, *_ in cols], "output")
-            if order or item.used:  # an item asked nothing yet must still contribute
-                cols = [x for name in order for x in cols if x[0] == name]
+        role = "joined" if joined(block.frame.items, item) else "subject"
+        # what the corpus asks of the table in its role: a building listed alone is shown by
+        # its id, its size, its place -- not by the source of its footprint, which the
+        # bundled corpus never selects (366 of 1,000 questions asked it on main 4c22d6f)
+        names = [c for c, *_ in cols]
+        order = asked_of(self.ctx, self.rng, role, item.table, names, by_share=role == "subject")
+        # an item asked nothing must still contribute: a joined one (PUR001) unless it
+        # serves already, the subject unless it shows something already
+        shown = item.used if role == "joined" else bool(block.outputs_of(item))
+        if order or shown:
+            cols = [x for name in order for x in cols if x[0] == name]
+        elif n > 0 and (g := self.geometry_out(block, item, role, measure)) is not None:
+            block.add_out(g)  # a building beside its properties: its area, not its source
+            return 1
         added = 0
         for c, kind, numeric in cols[:n]:
             block.add_out(Out(column(item, c), None, kind, item, numeric=numeric))
             added += 1
         return added
+
+    def geometry_out(self, block: Block, item: Item, role: str, measure: bool) -> Out | None:
+        """What the corpus asks of ``item``'s geometry in ``role`` (``subject`` /
+        ``joined``): its size (a computed area, a length) where ``measure``, else its place
+        (the centroid's coordinates); None where it asks no geometry of the table."""
+        c = self.ctx.combos
+        count = c.subject_output if role == "subject" else c.joined_output
+        for g in self.geoms(item):
+            if not count(item.table, g.name) or block.has_column_out(item, g.name):
+                continue
+            ref, dim, q = column(item, g.name), self.dim(item, g), _geom_word(item, g)
+            if measure and dim >= 1 and self.ctx.can("ST_Area") and self.ctx.can("ST_Length"):
+                expr, name = self.sp.size(ref, g, dim)
+                return Out(expr, name, "measure", item, numeric=True, qualifier=q)
+            if not all(self.ctx.can(f) for f in ("ST_X", "ST_Y", "ST_Centroid")):
+                continue
+            x, y = self.sp.coordinates(ref, dim)
+            lat = Out(y[0], y[1], "spatial", item, numeric=True, descending=False, qualifier=q)
+            lon = Out(x[0], x[1], "spatial", item, numeric=True, descending=False, qualifier=q)
+            lon.partner = lat
+            return lon
+        return None
 
     def place_distance(self, item: Item, g: GeomCol) -> Out | None:
         """Distance in metres from a place near the pivot ("how far from (lon, lat)")."""
@@ -72,8 +111,21 @@ class Outputs(ContentBase):
         expr = self.sp.distance(column(item, g.name), g.srid, self.sp.point(px, py, g.srid), g.srid)
         return Out(expr, "distance_m", "measure", item, numeric=True, descending=False)
 
-    def raster_outs(self, item: Item) -> list[Out]:
-        """What one asks of a raster tile itself: its statistics, size and resolution."""
+    def raster_outs(self, item: Item, subject: bool = True) -> list[Out]:
+        """What one asks of a raster tile itself: its statistics, size and resolution --
+        the size (``ST_Width`` / ``ST_Height``) and the resolution (``ST_PixelWidth``) of
+        the ``subject`` as often as the corpus outputs them of that table as the subject
+        (a DSM tile's width and height in 97 of its 138 records, a DTM tile's in 6 of 218,
+        a tile's pixel size never); half and half without that evidence."""
+        combos = self.ctx.combos
+        judged = subject and combos.evidence(item.table, "subject")
+
+        def share(col: str, *fns: str) -> float:
+            if not judged:
+                return 0.5
+            n = min(combos.subject_call(item.table, col, f) for f in fns)
+            return n / max(1, combos.subject(item.table))
+
         out: list[Out] = []
         if item.link is not None and item.link.path.kind in ("raster", "colocated"):
             return out  # read through the link (a value at a place)
@@ -93,23 +145,14 @@ class Outputs(ContentBase):
                     numeric=True,
                 )
             )
-            if self.rng.random() < 0.5:
-                out.append(
-                    Out(self.sp.call("ST_Width", ref), "width_px", "spatial", item, numeric=True)
-                )
-                out.append(
-                    Out(self.sp.call("ST_Height", ref), "height_px", "spatial", item, numeric=True)
-                )
-            else:
-                out.append(
-                    Out(
-                        self.sp.call("ST_PixelWidth", ref),
-                        "pixel_size",
-                        "spatial",
-                        item,
-                        numeric=True,
-                    )
-                )
+            draw, size = self.rng.random(), share(r.name, "ST_Width", "ST_Height")
+            if draw < size:
+                w, h = self.sp.call("ST_Width", ref), self.sp.call("ST_Height", ref)
+                out.append(Out(w, "width_px", "spatial", item, numeric=True))
+                out.append(Out(h, "height_px", "spatial", item, numeric=True))
+            elif draw < size + share(r.name, "ST_PixelWidth"):
+                px = self.sp.call("ST_PixelWidth", ref)
+                out.append(Out(px, "pixel_size", "spatial", item, numeric=True))
         return [
             o
             for o in out
@@ -122,7 +165,7 @@ class Outputs(ContentBase):
 
     def spatial_outs(self, block: Block, item: Item, prefer: str) -> list[Out]:
         """Meaningful spatial outputs of one item, by the category the structure prefers."""
-        out: list[Out] = self.raster_outs(item)
+        out: list[Out] = self.raster_outs(item, not joined(block.frame.items, item))
         for g in self.geoms(item):
             ref = column(item, g.name)
             dim = self.dim(item, g)
@@ -251,8 +294,14 @@ class Outputs(ContentBase):
                 continue
             if k == 0:
                 if not self.label_out(block, it):
-                    self.attr_out(block, it, 1)
-                self.attr_out(block, it, self.rng.choice((0, 1, 1, 1, 2)))
+                    self.attr_out(block, it, 1, measure=not simple)
+                n = self.rng.choice((0, 1, 1, 1, 2))
+                if n and not self.attr_out(block, it, n):
+                    # an attribute wanted, none asked (a building alone: only its source):
+                    # what the corpus asks of its geometry -- where it is, how large
+                    g = self.geometry_out(block, it, "subject", measure=not simple)
+                    if g is not None:
+                        block.add_out(g)
             else:
                 got = False
                 if not simple:
@@ -262,7 +311,7 @@ class Outputs(ContentBase):
                 if (not got or self.rng.random() < 0.5) and (
                     not self.label_out(block, it) or self.rng.random() < 0.5
                 ):
-                    self.attr_out(block, it, 1)
+                    self.attr_out(block, it, 1, measure=not simple)
         if simple:
             return
         have = sum(spatial_calls(o.expr, self.ctx) for o in block.outs) + sum(

@@ -68,6 +68,12 @@ class CorpusFacts:
     joined_outputs: Counter[ColumnKey] = field(default_factory=Counter)
     joined_filters: Counter[ColumnKey] = field(default_factory=Counter)
     joined: Counter[str] = field(default_factory=Counter)
+    # what a query asks of its subject (fifteenth pass (a)): the columns of it a SELECT
+    # list reads (the records reading it so are ``subjects``)
+    subject_outputs: Counter[ColumnKey] = field(default_factory=Counter)
+    # ... and the functions it outputs of the subject's columns: (table, column, function
+    # in lower case) -- a DSM tile's width and height, never a DTM tile's pixel size
+    subject_calls: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # records computing a distance to a place (ST_Distance to a point literal), by what
     # else the query does (:func:`_place_kind`): an analyst's query has one purpose
     place_distances: Counter[str] = field(default_factory=Counter)
@@ -104,6 +110,8 @@ class CorpusFacts:
             joined_outputs=dict(sorted(self.joined_outputs.items())),
             joined_filters=dict(sorted(self.joined_filters.items())),
             joined=dict(sorted(self.joined.items())),
+            subject_outputs=dict(sorted(self.subject_outputs.items())),
+            subject_calls=dict(sorted(self.subject_calls.items())),
             place_distances=dict(sorted(self.place_distances.items())),
         )
 
@@ -148,6 +156,8 @@ class Combinations:
     joined_outputs: dict[ColumnKey, int] = field(default_factory=dict)
     joined_filters: dict[ColumnKey, int] = field(default_factory=dict)
     joined: dict[str, int] = field(default_factory=dict)  # records reading it, not subject
+    subject_outputs: dict[ColumnKey, int] = field(default_factory=dict)
+    subject_calls: dict[tuple[str, str, str], int] = field(default_factory=dict)
     place_distances: dict[str, int] = field(default_factory=dict)  # see CorpusFacts
 
     def subject(self, table: str) -> int:
@@ -199,6 +209,16 @@ class Combinations:
         subject (what a query asks of the rows of a table it joins)."""
         return self.joined_filters.get((table, column), 0)
 
+    def subject_output(self, table: str, column: str) -> int:
+        """How often a SELECT list reads ``table.column`` where ``table`` is the query's
+        subject (what a query asks of the table it is about)."""
+        return self.subject_outputs.get((table, column), 0)
+
+    def subject_call(self, table: str, column: str, fn: str) -> int:
+        """How often a SELECT list applies ``fn`` (any case) to ``table.column`` where
+        ``table`` is the query's subject."""
+        return self.subject_calls.get((table, column, fn.lower()), 0)
+
     def place_distance(self, kind: str) -> int:
         """How often a distance to a place is computed in a query that also does ``kind``
         (``plain``, ``subquery``, ``spatial_join``, ``clustered``)."""
@@ -210,8 +230,14 @@ class Combinations:
         group or aggregate (an aggregate or key of the table never written is then a
         filler); ``cte``: its records that read the table and have a CTE (a join of it
         there for a scenario pin alone); ``joined``: its records that read the table
-        beside another subject (a column of it never output so is then not asked)."""
-        seen = {"summary": self.summarising, "cte": self.with_cte, "joined": self.joined}[kind]
+        beside another subject (a column of it never output so is then not asked);
+        ``subject``: its records whose subject the table is (the same, as the subject)."""
+        seen = {
+            "summary": self.summarising,
+            "cte": self.with_cte,
+            "joined": self.joined,
+            "subject": self.subjects,
+        }[kind]
         return seen.get(table, 0) >= EVIDENCE
 
     def unseen(self, observations: int) -> float:
@@ -277,8 +303,14 @@ def _learn_tables(
     tables = sorted(read)
     out.multi += len(tables) > 1
     out.joined.update(t for t in tables if t != subject)
-    out.joined_outputs.update(_joined_columns(nodes, aliases, schema, subject, "targetList"))
-    out.joined_filters.update(_joined_columns(nodes, aliases, schema, subject, "whereClause"))
+    outputs = _clause_columns(nodes, aliases, schema, "targetList")
+    out.joined_outputs.update(k for k in outputs if k[0] != subject)
+    out.subject_outputs.update(k for k in outputs if k[0] == subject)
+    out.subject_calls.update(
+        c for c in _clause_calls(nodes, aliases, schema, "targetList") if c[0] == subject
+    )
+    filters = _clause_columns(nodes, aliases, schema, "whereClause")
+    out.joined_filters.update(k for k in filters if k[0] != subject)
     for i, a in enumerate(tables):
         for b in tables[i + 1 :]:
             out.pairs[(a, b)] += 1
@@ -368,16 +400,14 @@ def _place_kind(nodes: list[tuple[str, dict[str, Any]]], met: bool) -> str:
     )
 
 
-def _joined_columns(
+def _clause_columns(
     nodes: list[tuple[str, dict[str, Any]]],
     aliases: dict[str, str],
     schema: Schema,
-    subject: str,
     clause: str,
 ) -> set[ColumnKey]:
-    """The columns of tables other than ``subject`` that a ``clause`` (``targetList``,
-    ``whereClause``) of the query reads (a CTE's column counted as the base column it
-    passes on)."""
+    """The columns that a ``clause`` (``targetList``, ``whereClause``) of the query reads
+    (a CTE's column counted as the base column it passes on)."""
     passed = _cte_columns(nodes, aliases, schema)
     found: set[ColumnKey] = set()
     for kind, body in nodes:
@@ -388,8 +418,36 @@ def _joined_columns(
         for k, b in refs:
             if k == "ColumnRef":
                 key = _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
-                if key is not None and key[0] != subject:
+                if key is not None:
                     found.add(key)
+    return found
+
+
+def _clause_calls(
+    nodes: list[tuple[str, dict[str, Any]]],
+    aliases: dict[str, str],
+    schema: Schema,
+    clause: str,
+) -> set[tuple[str, str, str]]:
+    """(table, column, function) for every function call in a ``clause`` of the query and
+    every column its arguments read (``ST_Area(ST_Envelope(d.rast))``: both calls)."""
+    passed = _cte_columns(nodes, aliases, schema)
+    found: set[tuple[str, str, str]] = set()
+    for kind, body in nodes:
+        if kind != "SelectStmt":
+            continue
+        calls: list[tuple[str, dict[str, Any]]] = []
+        _collect(body.get(clause) or [], calls)
+        for k, call in calls:
+            if k != "FuncCall":
+                continue
+            refs: list[tuple[str, dict[str, Any]]] = []
+            _collect(call.get("args") or [], refs)
+            for kk, b in refs:
+                if kk == "ColumnRef":
+                    key = _colref({"ColumnRef": b}, aliases, schema) or _passed(b, passed)
+                    if key is not None:
+                        found.add((key[0], key[1], _call_name(call)))
     return found
 
 
