@@ -211,11 +211,12 @@ def level_only(
     body: ast.Select, ctx: ExpansionContext, order_by: tuple[ast.OrderItem, ...] = ()
 ) -> bool:
     """Does the block read a table only for a version column its join equates to another
-    table's (``b.lod`` beside ``bp.lod`` of ``JOIN building b ON bp.building_id =
-    b.building_id AND bp.lod = b.lod``, or ``b.lod = 2`` pinned where ``bp.lod`` says it)?
-    The other table holds that level already: the join adds nothing, the level is said
-    from the joined copy (1 of 299 corpus-structure expansions of main 4c22d6f; issue 14,
-    fifteenth pass (c))."""
+    table's, and output it (``b.lod`` beside ``bp.lod`` of ``JOIN building b ON
+    bp.building_id = b.building_id AND bp.lod = b.lod``)? The other table holds that level
+    already: the join adds nothing, the level is said from the joined copy. (A building
+    read only for a pin of that level, ``b.lod = 2``, is left: refusing it moved those
+    groupings to keys the corpus never uses, test_expand_summaries.) 1 of 299
+    corpus-structure expansions of main 4c22d6f; issue 14, fifteenth pass (c)."""
     refs = block_refs(body)
     if len(refs) < 2:
         return False
@@ -244,11 +245,17 @@ def level_only(
         for n in ast.walk(e):
             if isinstance(n, ast.Column) and n.table is not None:
                 read.setdefault(n.table, set()).add(n.name)
+    said = {
+        n.table
+        for it in body.items
+        for n in ast.walk(it.expr)
+        if isinstance(n, ast.Column) and n.table is not None
+    }
     for ref in refs:
         info = ctx.by_name.get(ref.qualified)
         extra = read.get(ref.ref_name, set())
-        if info is None or not extra:
-            continue
+        if info is None or not extra or ref.ref_name not in said:
+            continue  # (a pin of the level on the joined copy alone says nothing twice)
         versions = set(version_columns(ctx, info)) - set(info.scope)
         if extra <= versions & equated.get(ref.ref_name, set()):
             return True
