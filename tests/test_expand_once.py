@@ -449,10 +449,17 @@ def test_an_aggregate_over_a_building_s_scenario_copies_is_pinned_to_one_scenari
 ) -> None:
     """Issue 14, twelfth pass: property records per building, one per project scenario,
     counted and averaged over every scenario's copy; pinned to the pool's shared scenario,
-    each building counts once. A block that groups by the scenario is left."""
+    each building counts once. A block that groups by the scenario is left. Fifteenth
+    pass (c): only beside its project -- the scenario alone meets that scenario of every
+    project holding the building (harmless on this fixture, where a building is in one
+    project) --, so with the project open the attempt is refused."""
     from cimgen.expand.once import pin_copies_aggregated
 
-    q = parse(COPIES)
+    with pytest.raises(BuildError, match="every project"):
+        pin_copies_aggregated(parse(COPIES), ctx())
+    q = parse(
+        COPIES.replace("GROUP BY", "WHERE bp.project_id = 'milan_porta_garibaldi_2024' GROUP BY")
+    )
     pinned = pin_copies_aggregated(q, ctx())
     assert "bp.scenario_id = '" in render_postgis(pinned)
     before, after = result_rows(duckdb_result, q), result_rows(duckdb_result, pinned)

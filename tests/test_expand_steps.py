@@ -32,7 +32,8 @@ from cimgen.models import QueryFeatures
 
 def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     """The steps as ``expand`` called them before steps.py (cb43bef and the lead's
-    drop_determined_aggregates, refuse_pass_through_steps)."""
+    drop_determined_aggregates, refuse_pass_through_steps; refuse_level_only of the
+    fifteenth pass (c))."""
     query = distinct.pin_scope(query, ctx)
     query = distinct.order_by_what_varies(distinct.equate_levels(query, ctx), ctx)
     query = distinct.distinguish(constant.drop_constants(query, ctx), ctx)
@@ -47,6 +48,7 @@ def _chain(query: ast.Query, ctx) -> ast.Query:  # type: ignore[no-untyped-def]
     query = multiply.output_subject_key(
         multiply.drop_wkt_beside_coords(multiply.drop_unused_cte_columns(query, ctx))
     )
+    query = once.refuse_level_only(query, ctx)  # fifteenth pass (c)
     query = returns.drop_unused_derived_columns(query, ctx)
     return multiply.refuse_pass_through_steps(repeats.fill_idle_steps(query, ctx))
 
@@ -66,7 +68,7 @@ def _outcome(f, query: ast.Query, *args) -> ast.Query | str:  # type: ignore[no-
 
 def test_every_step_says_what_it_does_in_one_line() -> None:
     names = [s.__name__ for s in steps.STEPS]
-    assert len(names) == len(set(names)) == 24
+    assert len(names) == len(set(names)) == 25
     for s in steps.STEPS:
         doc = (s.__doc__ or "").strip()
         assert doc and "\n" not in doc, s.__name__

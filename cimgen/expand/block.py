@@ -326,9 +326,46 @@ class Block:
                 hit = t.lookup(rcols, tuple(s.value(i, x) for x in lcols))
                 if hit:
                     c[t.value(hit[0], col)] += 1
+        elif item.link is not None and item.link.path.kind == "spatial" and item.link.to == 0:
+            # a container or a neighbour of each subject row (the census zone holding a
+            # building), as the world recorded it, passing the item's own conditions: a
+            # count per zone of the buildings in a box that one zone holds is one group
+            c = self._spatial_group_sizes(ctx, item, col, rows)
         else:
             return Counter()
         return Counter({k: v * scale for k, v in c.items() if k is not None})
+
+    def _spatial_group_sizes(
+        self, ctx: ExpansionContext, item: Item, col: str, rows: list[int]
+    ) -> Counter[Any]:
+        """Rows per value of ``item.col`` where ``item`` is linked to the subject by a
+        spatial relation: from the neighbours the world recorded of the subject's rows,
+        or, where it recorded too few, a container's box (:func:`containers`)."""
+        link, s, t = item.link, ctx.world.table(self.subject.table), ctx.world.table(item.table)
+        if link is None or s is None or t is None:
+            return Counter()
+        meets = {
+            "inside": lambda n: n.inside,
+            "covers": lambda n: n.covers,
+            "intersects": lambda n: n.intersects,
+            "near": lambda n: link.distance is not None and n.distance <= link.distance,
+        }.get(link.relation)
+        if meets is None:
+            return Counter()
+        path = link.path
+        near = s.near.get((path.left_column or "", path.right, path.right_column or ""), {})
+        holds = [q.holds for q in self.preds if q.item is item and q.holds is not None]
+        known = [i for i in rows if i in near]  # the world records neighbours of some rows
+        if len(known) < 3:
+            if link.relation != "inside":
+                return Counter()
+            return Counter(t.value(j, col) for j in containers(s, t, path, rows, holds).values())
+        c: Counter[Any] = Counter()
+        for i in known:
+            for n in near[i]:
+                if meets(n) and all(h(t, n.row) for h in holds):
+                    c[t.value(n.row, col)] += 1
+        return Counter({k: v * len(rows) / len(known) for k, v in c.items()})
 
 
 def _pinned(it: Item, col: str) -> ast.Expr | None:
@@ -371,3 +408,31 @@ def sample_of(ctx: ExpansionContext, item: Item) -> TableSample | None:
 
 def rng_pick(rng: random.Random, xs: list[Any]) -> Any:
     return xs[rng.randrange(len(xs))]
+
+
+def containers(s: Any, t: Any, path: Any, rows: list[int], holds: list[Any]) -> dict[int, int]:
+    """The row of table ``t`` holding each of ``rows`` of table ``s`` (``path``: the
+    spatial link from ``s`` to ``t``), from the geometries' boxes: among ``t``'s estimation
+    rows that pass ``holds`` and whose box holds the row's point, the one whose box centre
+    is nearest (zones tile the plane: their boxes overlap at the edges). Rows held by
+    none are left out. For where the world recorded no neighbours of a row."""
+    points = s.geo.get(path.left_column or "", [])
+    boxes = t.geo.get(path.right_column or "", [])
+    items = [
+        (j, g)
+        for j in t.estimation_rows()
+        if j < len(boxes) and (g := boxes[j]) is not None and all(h(t, j) for h in holds)
+    ]
+    out: dict[int, int] = {}
+    for i in rows:
+        p = points[i] if i < len(points) else None
+        if p is None:
+            continue
+        inside = [
+            (abs((g.xmin + g.xmax) / 2 - p.x) + abs((g.ymin + g.ymax) / 2 - p.y), j)
+            for j, g in items
+            if g.xmin <= p.x <= g.xmax and g.ymin <= p.y <= g.ymax
+        ]
+        if inside:
+            out[i] = min(inside)[1]
+    return out

@@ -488,6 +488,12 @@ class Builder:
             self._group_reader_filters(block, head)
         elif cluster_export:
             block.extra_where.append(ast.IsNull(ast.Column("cluster_id", head.alias), negated=True))
+            # the clusters' partners (buildings near them): one version each; a partner
+            # held per project scenario (their properties) would meet every scenario, or
+            # narrow the clustered rows to one project: not read here
+            self.content.pin_versions(block)
+            if self.content.scenarios_open(block):
+                raise BuildError("clusters read beside a table of every project scenario")
         else:
             n_spatial = 1 if self._spatial_wanted() and n_preds > 0 else 0
             # a subquery asked of another table brings a condition of its own

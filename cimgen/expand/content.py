@@ -135,8 +135,7 @@ class Content(Grouping, Ordering):
             for p in self.flt.scope(scoped[0]):
                 block.add_pred(p)
                 n -= 1
-        n -= self._pin_levels(block, subject)
-        self._pin_versions(block)
+        n -= self.pin_versions(block)
         n = min(n, asked - asked_count(block.preds))
         for _ in range(spatial):
             if n <= 0:
@@ -211,41 +210,63 @@ class Content(Grouping, Ordering):
                 return True
         return False
 
-    def _pin_versions(self, block: Block) -> None:
-        """A joined table with several versions of one thing (a building per level of
-        detail) met by something else than its key is pinned to the partner's version
-        (``b.lod = 2``), so each listed row meets one of them (review: "the building join
-        ignores lod, so rows may repeat")."""
-        for it in block.frame.items[1:]:
-            link = it.link
-            if link is None or it.mode == "left" or it.ref is not None:
+    def pin_versions(self, block: Block) -> int:
+        """Each item held at several versions of one thing (a building per level of detail:
+        its version columns beside its label, scope aside) is pinned to one version, the
+        pivot's (``b.lod = 1``), in one step for the subject and the tables joined to it:
+
+        * the subject, listed, counted or clustered over every level, came once per level
+          (the blind review of the thirteenth pass: "per-LOD footprints clustered twice";
+          the lead: "LOD rows counted twice");
+        * a joined table met by something else than its key meets each row of the subject
+          once per version (review: "the building join ignores lod, so rows may repeat");
+          one joined by its whole key, or on that column, is one row already.
+
+        The level is written where the literals may name it or the schema documents it
+        (:meth:`Filters.level`). A CTE's rows were pinned where it was built. Returns the
+        subject's pins: they count as predicate leaves, like the scope's; a partner's pin
+        says what its link means."""
+        made = 0
+        for it in block.frame.items:
+            if it.ref is not None or it.mode == "left":
                 continue
-            joined = {b for _, b in link.path.pairs} if link.path.kind == "key" else set()
-            if it.info.pk and set(it.info.pk) <= joined:
+            subject = it is block.subject
+            joined = _joined_columns(it)
+            if not subject and it.info.pk and set(it.info.pk) <= joined:
                 continue  # one row by its key
             for c in version_columns(self.ctx, it.info):
-                if c in it.info.scope or c in joined:
-                    continue  # the scope is pinned above or equated by the join
-                if f"{it.alias}.{c}" not in block.filtered():
-                    block.add_pred(self.flt.equal(it, c))
-
-    def _pin_levels(self, block: Block, it: Item) -> int:
-        """The subject held at several levels of one thing (a building per level of detail:
-        its version columns beside its label, scope aside) is pinned to one level, the
-        pivot's: listed, counted or clustered over every level, each footprint came once
-        per level (the blind review of the thirteenth pass: "per-LOD footprints clustered
-        twice"; the lead: "LOD rows counted twice"). The level is written where the literals
-        may name it or the schema documents it (:meth:`Filters.level`). A CTE's rows were
-        pinned where it was built; the pins made count as predicate leaves, like the
-        scope's."""
-        if it.ref is not None or it.mode == "left":
-            return 0
-        made = 0
-        for c in version_columns(self.ctx, it.info):
-            if c in it.info.scope or f"{it.alias}.{c}" in block.filtered():
-                continue
-            made += block.add_pred(self.flt.level(it, c))
+                if c in it.info.scope or c in joined or f"{it.alias}.{c}" in block.filtered():
+                    continue  # the scope is pinned apart, or the join equates the column
+                added = block.add_pred(self.flt.level(it, c))
+                made += added if subject else 0
         return made
+
+    def scenarios_open(self, block: Block) -> bool:
+        """Does a table joined in the block hold one row per project scenario of each thing
+        (its versions are its scope: a building's properties, a bus) with nothing tying it
+        to one -- no scope pin, no key to rows that carry a scope? A block that sets no
+        filters of its own (a cluster summary's reader) would either meet every scenario's
+        copy or narrow the rows the clusters were made of to one project (then one
+        cluster shows: 7 of 1,000 CTGAN s1 rows once such readers were pinned; issue 14,
+        fifteenth pass (c))."""
+        for it in block.frame.items[1:]:
+            link = it.link
+            if link is None or it.ref is not None or it.mode == "left":
+                continue
+            versions = set(version_columns(self.ctx, it.info))
+            if not versions & set(it.info.scope) or set(it.info.scope) & _joined_columns(it):
+                continue
+            if link.path.kind == "key" and block.frame.items[link.to].info.scope:
+                continue  # by key to scoped rows: their scope is tied to it (tie_scopes)
+            if not _scope_filtered(block, it):
+                return True
+        return False
+
+
+def _joined_columns(it: Item) -> set[str]:
+    """``it``'s columns its key link equates (none for a spatial link)."""
+    link = it.link
+    return {b for _, b in link.path.pairs} if link and link.path.kind == "key" else set()
 
 
 __all__ = ["Content", "drop_restated"]

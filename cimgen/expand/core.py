@@ -295,7 +295,7 @@ def _one_version(ctx: ExpansionContext, t: TableInfo, p: JoinPath, row: int) -> 
     """Can the linked table meet one version of its partner thing? Its version columns
     (``cimgen.expand.distinct``: a building's ``lod``) must be joined, be its scope (pinned
     with the query's project scenario), or take a literal the query may write
-    (``content._pin_versions``). Else a building met near a line, or by its ``building_id``
+    (``Content.pin_versions``). Else a building met near a line, or by its ``building_id``
     from a table without levels of detail, comes once per level (blind review, issue 14:
     "joined without matching lod, so rows multiply across LOD combinations")."""
     joined = {b for _, b in p.pairs} if p.kind == "key" else set()

@@ -87,8 +87,12 @@ class Grouping(Outputs):
                     continue  # grouping by a column filtered to one value: one group
                 keys.append((it, c))
             if it is not block.subject and _many_to_one(it):
+                # not the key it is joined on: the subject holds it (b.census_id grouped
+                # as cg.sez2011 joins the zone for nothing)
+                joined = {b for _, b in it.link.path.pairs} if it.link is not None else set()
                 for c in it.info.labels[:1]:
-                    keys.append((it, c))
+                    if c not in joined:
+                        keys.append((it, c))
         return keys
 
     def grouped(self, block: Block, having: bool, spatial_target: int, prefer: str) -> bool:
@@ -103,7 +107,11 @@ class Grouping(Outputs):
             sizes = block.group_sizes(self.ctx, it, col)
             sample = self.ctx.world.table(block.subject.table)
             scale = sample.estimation_scale() if sample is not None else 1.0
-            if col not in it.info.labels or not sizes or _typical(sizes) >= 2 * scale:
+            # the filters leave one value of the key: a count per group of one group, by
+            # construction (the lead's read of the fourteenth pass: "0.4 kV buses per grid
+            # zone", every such bus in one zone)
+            one = len(sizes) == 1
+            if not one and (col not in it.info.labels or not sizes or _typical(sizes) >= 2 * scale):
                 break  # (a label's groups: at least two sampled rows each, typically)
             # per named row (a building id) with a row or two each: not a grouping
             keys.remove((it, col))

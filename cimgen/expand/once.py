@@ -207,6 +207,61 @@ def _container(c: ast.Expr) -> tuple[set[str], set[str]] | None:
     return ast.tables_read(outer), ast.tables_read(inner)
 
 
+def level_only(
+    body: ast.Select, ctx: ExpansionContext, order_by: tuple[ast.OrderItem, ...] = ()
+) -> bool:
+    """Does the block read a table only for a version column its join equates to another
+    table's, and output it (``b.lod`` beside ``bp.lod`` of ``JOIN building b ON
+    bp.building_id = b.building_id AND bp.lod = b.lod``)? The other table holds that level
+    already: the join adds nothing, the level is said from the joined copy. (A building
+    read only for a pin of that level, ``b.lod = 2``, is left: refusing it moved those
+    groupings to keys the corpus never uses, test_expand_summaries.) 1 of 299
+    corpus-structure expansions of main 4c22d6f; issue 14, fifteenth pass (c)."""
+    refs = block_refs(body)
+    if len(refs) < 2:
+        return False
+    links: list[ast.Expr] = []
+    equated: dict[str, set[str]] = {}
+    conditions = ast.block_conditions(body, outer_joins=True)
+    for c in conditions:
+        if (
+            isinstance(c, ast.BinaryOp)
+            and c.op == "="
+            and isinstance(c.left, ast.Column)
+            and isinstance(c.right, ast.Column)
+            and c.left.table != c.right.table
+        ):
+            links.append(c)
+            for x in (c.left, c.right):
+                equated.setdefault(x.table or "", set()).add(x.name)
+    read: dict[str, set[str]] = {}
+    for e in (
+        *(it.expr for it in body.items),
+        *(c for c in conditions if not any(c is k for k in links)),
+        *body.group_by,
+        *([body.having] if body.having is not None else []),
+        *(o.expr for o in order_by),
+    ):
+        for n in ast.walk(e):
+            if isinstance(n, ast.Column) and n.table is not None:
+                read.setdefault(n.table, set()).add(n.name)
+    said = {
+        n.table
+        for it in body.items
+        for n in ast.walk(it.expr)
+        if isinstance(n, ast.Column) and n.table is not None
+    }
+    for ref in refs:
+        info = ctx.by_name.get(ref.qualified)
+        extra = read.get(ref.ref_name, set())
+        if info is None or not extra or ref.ref_name not in said:
+            continue  # (a pin of the level on the joined copy alone says nothing twice)
+        versions = set(version_columns(ctx, info)) - set(info.scope)
+        if extra <= versions & equated.get(ref.ref_name, set()):
+            return True
+    return False
+
+
 def container_pivots(body: ast.Select, ctx: ExpansionContext) -> bool:
     """Does the block meet a scoped table (its rows repeat per project scenario) as the
     container of another table's rows, and then reach a third table spatially from that
@@ -601,7 +656,8 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
     building (lead's read, twelfth pass). The scenario is :func:`pin_project_scenario`'s
     (the one every project the rows may meet has, most frequent in the column's literal
     pool); left as is where none is shared or another scoped table (tied or pinned by
-    ``distinct``) is there."""
+    ``distinct``) is there; refused where the rest of the scope (the project) is open: the
+    scenario alone would meet every project's copy (issue 14, fifteenth pass (c))."""
     body = query.body
     if not isinstance(body, ast.Select) or not aggregated(body):
         return query
@@ -632,6 +688,17 @@ def pin_copies_aggregated(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
             continue
         if eq.classes.find((alias, column)) in fixed or (alias, column) in eq.classes.members():
             return query  # pinned, or tied to another scope (a CTE's buses of one scenario)
+        others = [c for c in info.scope if c != column]
+        if any(
+            eq.classes.find((alias, c)) not in fixed
+            and (alias, c) not in eq.classes.members()
+            and c not in read  # grouped by the project: each project's scenario apart
+            for c in others
+        ):
+            # a scenario named without its project meets that scenario of every project
+            # holding the rows (a building in two projects counted twice); the builder
+            # pins the whole scope where it knows the pivot's (Content.pin_versions)
+            raise BuildError("a table held per project scenario aggregated over every project")
         projects = {
             getattr(lit, "value", None) for (a, c), lit in eq.pins if a == alias and c != column
         }
@@ -667,6 +734,19 @@ def said_twice(
     return None
 
 
+def refuse_level_only(query: ast.Query, ctx: ExpansionContext) -> ast.Query:
+    """The expander's step: refuses a query one of whose blocks reads a table only for a
+    level its partner holds (:func:`level_only`), once the outputs are final."""
+    for n in ast.walk(query):
+        if (
+            isinstance(n, ast.Query)
+            and isinstance(n.body, ast.Select)
+            and level_only(n.body, ctx, n.order_by)
+        ):
+            raise BuildError("a table joined for a level its partner holds")
+    return query
+
+
 def say_once(query: ast.Query, ctx: ExpansionContext, links: Links | None = None) -> ast.Query:
     """The expander's step: refuses what :func:`said_twice` names, then drops an output
     repeated in its block (:func:`drop_repeated_outputs`), a window over the rows at one
@@ -686,11 +766,13 @@ __all__ = [
     "drop_repeated_outputs",
     "drop_twin_counts",
     "identity_groups",
+    "level_only",
     "pin_copies_aggregated",
     "pin_project_scenario",
     "point_aggregates",
     "point_windows",
     "rasters_read_twice",
+    "refuse_level_only",
     "said_twice",
     "say_once",
     "twin_counts",

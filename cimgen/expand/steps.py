@@ -144,6 +144,11 @@ def output_subject_key(query: ast.Query, reading: Links) -> ast.Query:
     return multiply.output_subject_key(query)
 
 
+def refuse_level_only(query: ast.Query, reading: Links) -> ast.Query:
+    """Refuse a table read only for a level its partner holds (``b.lod`` beside ``bp.lod``)."""
+    return once.refuse_level_only(query, reading.ctx)
+
+
 def drop_unused_derived_columns(query: ast.Query, reading: Links) -> ast.Query:
     """Drop derived-table columns no reader reads."""
     return returns.drop_unused_derived_columns(query, reading.ctx)
@@ -181,6 +186,7 @@ STEPS: tuple[Step, ...] = (
     drop_unused_cte_columns,
     drop_wkt_beside_coords,
     output_subject_key,
+    refuse_level_only,
     drop_unused_derived_columns,
     fill_idle_steps,
     refuse_pass_through_steps,

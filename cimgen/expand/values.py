@@ -199,6 +199,45 @@ def neighbour_distance(
 
 
 NEIGHBOUR_POINTS = 400
+CHAIN_MARGIN = 2.0  # dbscan_clusters' eps widening beyond the sample's thinning
+
+
+def dbscan_clusters(
+    boxes: list[tuple[float, float, float, float]], eps: float, minpoints: int, scale: float
+) -> int:
+    """How many clusters DBSCAN (PostGIS's: a core has ``minpoints`` rows, itself included,
+    within ``eps`` metres; cores within ``eps`` share a cluster) makes of the rows whose
+    boxes (lon/lat: xmin, ymin, xmax, ymax) are ``boxes``, sampled one for ``scale`` rows
+    each: the gap between two boxes (0 where they touch: a line network is one piece)
+    against ``eps`` widened by sqrt(scale), so each sampled row finds as many sampled
+    neighbours as a full row finds full ones, and by :data:`CHAIN_MARGIN` (buildings on
+    blocks chain more readily than a random thinning of them keeps: of 200 clustering
+    expansions on the stand-in world of seed 1, 6 of 110 DBSCAN still made one cluster
+    without it, 1 of 86 with it). At most :data:`NEIGHBOUR_POINTS` boxes are
+    read (every n-th, the scale widened to match); only clusters of two sampled cores or
+    more are counted (one alone may be the thinning's gap); 0 with ``minpoints`` rows or
+    fewer (PostGIS makes no cluster of them)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if len(boxes) * max(scale, 1.0) <= minpoints or not boxes:
+        return 0
+    step = max(1, math.ceil(len(boxes) / NEIGHBOUR_POINTS))
+    b = np.asarray(boxes[::step], dtype=float)
+    scale = max(scale, 1.0) * len(boxes) / len(b)
+    ky = EARTH_M_PER_DEG
+    kx = ky * math.cos(math.radians(float((b[:, 1].mean() + b[:, 3].mean()) / 2)))
+    gx = np.maximum(0.0, np.maximum(b[None, :, 0] - b[:, None, 2], b[:, None, 0] - b[None, :, 2]))
+    gy = np.maximum(0.0, np.maximum(b[None, :, 1] - b[:, None, 3], b[:, None, 1] - b[None, :, 3]))
+    near = np.hypot(gx * kx, gy * ky) <= eps * math.sqrt(scale) * CHAIN_MARGIN
+    core = near.sum(axis=1) >= minpoints
+    if not core.any():
+        return 0
+    _, labels = connected_components(csr_matrix(near[np.ix_(core, core)]), directed=False)
+    # a cluster of one sampled core may be a thinning artefact: in the full table its
+    # neighbours chain it to the rest
+    return int((np.bincount(labels) >= 2).sum())
 
 
 def nice_distance(metres: float) -> float:
