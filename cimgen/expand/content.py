@@ -117,11 +117,21 @@ class Content(Grouping, Ordering):
             # them (pinned to one, its name would be the same on every row: constant.py)
             scoped = []
             boundary = rows[0].link is not None and rows[0].link.path.kind == "spatial"
+            # the project scenario as the subject, its boundary meeting the rows an
+            # aggregate reads: summed or averaged over every scenario of the area, each
+            # thing counted once per scenario (the merged fifteenth pass)
+            k = block.frame.items.index(rows[0])
+            summed = (
+                aggregated
+                and rows[0] is subject
+                and any(
+                    it.link is not None and it.link.to == k and it.link.path.kind == "spatial"
+                    for it in block.frame.items
+                )
+            )
             if (
-                (clustered or boundary)
-                and rows[0] is not subject
-                and not _scope_filtered(block, rows[0])
-            ):
+                ((clustered or boundary) and rows[0] is not subject) or summed
+            ) and not _scope_filtered(block, rows[0]):
                 # ... but a clustering of the things inside each scenario's boundary
                 # clusters each thing once per scenario, and a listing or a count of them
                 # meets each thing once per scenario of its area (the blind review of the
