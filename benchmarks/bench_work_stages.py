@@ -10,6 +10,7 @@ compared for identical results (issue 16).
     python benchmarks/bench_work_stages.py capture CAP.pkl [--rows 400] [--seed 3]
         [--synthesizer ctgan]  # with a cached model: the default job's structures
     python benchmarks/bench_work_stages.py stages CAP.pkl [--n 1000]
+    python benchmarks/bench_work_stages.py memo CAP.pkl [--remember 0]  # the DuckDB memo
 
 ``capture`` runs ``cimgen generate --synthesizer gaussian_copula --workers 1`` into a
 temporary folder (the model and corpus caches of the user's cache folder are used).
@@ -112,17 +113,46 @@ def stages(path: Path, n: int) -> None:
         print(f"  {name:32s} {s:7.2f} s {100 * s / total:5.1f} % {1000 * s / len(items):6.2f} ms")
 
 
+def memo(path: Path, n: int, remember: int) -> None:
+    """The captured structures in one worker whose DuckDB runner keeps ``remember``
+    answers (``work.REMEMBERED``; 0: none): CPU, the memo's hits and the outcomes hash,
+    which must be the same for any ``remember`` (issue 14, fifteenth pass). Run each
+    setting in its own process, side by side: a second worker in one process would find
+    the first one's clustering labels kept by the DuckDB instance."""
+    import os
+
+    from cimgen.generate import work
+
+    got = pickle.loads(path.read_bytes())
+    items = got["items"][:n]
+    work.REMEMBERED = remember
+    work.init_worker(got["spec"])
+    t0 = time.process_time()
+    digest = work_all(items)
+    total = time.process_time() - t0
+    hits = work._STATE["checks"].duckdb.memo.hits
+    work.close_worker()
+    print(
+        f"remember {remember}: {len(items)} structures, CPU {total:.2f} s "
+        f"({1000 * total / len(items):.2f} ms each), {hits} answers from memory, "
+        f"outcomes sha256 {digest}, load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("capture", "stages"))
+    parser.add_argument("mode", choices=("capture", "stages", "memo"))
     parser.add_argument("path", type=Path)
     parser.add_argument("--rows", type=int, default=400)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--n", type=int, default=sys.maxsize)
     parser.add_argument("--synthesizer", default="gaussian_copula")
+    parser.add_argument("--remember", type=int, default=20_000, help="memo mode: answers kept")
     args = parser.parse_args()
     if args.mode == "capture":
         capture(args.path, args.rows, args.seed, args.synthesizer)
+    elif args.mode == "memo":
+        memo(args.path, args.n, args.remember)
     else:
         stages(args.path, args.n)
 

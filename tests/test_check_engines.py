@@ -209,6 +209,37 @@ def test_duckdb_time_limit_costs_no_thread_per_query() -> None:
     assert runner.run("SELECT 1")[0].status == OK
 
 
+def test_a_remembering_runner_answers_a_repeated_query_without_running_it() -> None:
+    """``remember=N``: the answer of a query run before among the last N distinct ones,
+    not a second execution -- ``random()`` tells them apart -- and a copy each time."""
+    rand = "SELECT random() AS r FROM range(3)"
+    fresh = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=5.0)
+    assert fresh.run(rand)[0].digest != fresh.run(rand)[0].digest  # no memory by default
+    runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=5.0, remember=2)
+    first, error = runner.run(rand)
+    assert first.status == OK and first.rows == 3 and error is None
+    again, _ = runner.run(rand)
+    assert again == first and again is not first
+    again.rows = -1  # a caller's change to its copy reaches no later answer
+    assert runner.run(rand)[0] == first
+    # profiled and plain answers are kept apart (a profile fills repeats and constants)
+    profiled, _ = runner.run(rand, profile=True)
+    assert profiled.repeats is not None and first.repeats is None
+    # the least recently used answer leaves first: the plain one, used after the profiled
+    assert runner.run(rand)[0] == first
+    runner.run("SELECT 2")
+    assert runner.run(rand)[0] == first
+    assert runner.run(rand, profile=True)[0].digest != profiled.digest
+
+
+def test_a_remembered_error_is_the_same_error() -> None:
+    runner = DuckDBRunner(open_fixture(SCHEMA, 0), timeout_s=5.0, remember=8)
+    bad = "SELECT no_such_column FROM cim_vector.building"
+    first = runner.run(bad)
+    assert first[0].status == ERROR and first[1]
+    assert runner.run(bad) == first
+
+
 # --------------------------------------------------------------------------- SpatiaLite
 
 
