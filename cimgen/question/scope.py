@@ -627,6 +627,17 @@ class ScopeReader:
                 # only the joined rows' own project and scenario after the noun: "with lines
                 # in 'p' (optimized) within 100 m", said right after it
                 own = " " + self.rel_list(rest) if rest and all(c.within for c in rest) else ""
+                region = _REGION.fullmatch(rel)
+                if region and not src.listed and all(c.within for c in src.filters):
+                    # a project scenario that only bounds the rows (its boundary contains
+                    # them, it is pinned, nothing of it is shown): where the rows are, not a
+                    # second list -- "inside the census boundary of 'p' (baseline)", not
+                    # "and the project scenarios whose census boundary contains them" (the
+                    # merged fifteenth pass's read: 117 of 1,000 s1 questions)
+                    area = region[1] or "area"
+                    if rest:
+                        return f"inside the {area} of {self.rel_list(rest).removeprefix('in ')}"
+                    return f"inside that {w.singular}'s {area}"
                 near = _NEAR.fullmatch(rel)
                 if near and (not more or own):  # "with LOD 1 buildings within 100 m", not
                     # "and the LOD 1 buildings within 100 m of them": the distance is to the rows
@@ -728,6 +739,7 @@ def _first_copy(words: TableWords) -> TableWords:
 _ROLE_WORDS = {"destination": "to", "target": "to", "source": "from", "origin": "from"}
 # a joined table's distance to the rows: "within 100 m of them"
 _NEAR = re.compile(r"(within [^,]+?) of them")
+_REGION = re.compile(r"(?:whose (.+) contains?|containing) them")
 
 
 def qualify(text: str, owner: str) -> str:
