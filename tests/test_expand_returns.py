@@ -411,3 +411,26 @@ def test_a_listing_of_several_tables_keeps_six_values(con) -> None:  # type: ign
     # a listing of one table's values, and an aggregate, are not cut here
     one = parse("SELECT " + ", ".join(f"b.c{i}" for i in range(8)) + " FROM s.b AS b")
     assert trim_listing(one) is one
+
+
+def test_a_derived_table_joining_a_table_for_a_column_never_read_is_refused() -> None:
+    """The merged fifteenth pass's blind review: "Count lines with their source buses by
+    k-means cluster" clustered lines joined to buses for a bus name the outer query never
+    read (kept as the bus table's last use: pointless join). A CTE doing so was refused
+    already (PUR012 / PUR001); a derived table now is too."""
+    q = parse(
+        "SELECT glc.cluster_id, COUNT(*) AS n_grid_lines FROM ("
+        "SELECT ST_ClusterKMeans(ST_Transform(gl.geometry, 32632), 2) OVER () AS cluster_id, "
+        "gb.name AS bus_name FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id) AS glc "
+        "GROUP BY glc.cluster_id"
+    )
+    with pytest.raises(BuildError, match="bus_name"):
+        drop_unused_derived_columns(q)
+    read = parse(
+        "SELECT glc.cluster_id, glc.bus_name FROM ("
+        "SELECT ST_ClusterKMeans(ST_Transform(gl.geometry, 32632), 2) OVER () AS cluster_id, "
+        "gb.name AS bus_name FROM cim_vector.grid_line AS gl "
+        "JOIN cim_vector.grid_bus AS gb ON gl.from_bus = gb.bus_id) AS glc"
+    )
+    assert drop_unused_derived_columns(read) == read

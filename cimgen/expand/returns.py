@@ -416,6 +416,19 @@ def _trim_derived(item: ast.FromItem, read: list[Any], ctx: ExpansionContext | N
     if used is None:
         return replace(item, query=inner)
     keep = drop_unread(body, used, ctx)
+    unread = [
+        it
+        for it in keep
+        if (name := ast.output_name(it)) is not None
+        and name not in used
+        and it.expr not in body.group_by
+    ]
+    if unread and len(unread) < len(keep):
+        # kept only as a joined table's last use: the derived table joins a table for a
+        # column its reader never reads (a clustering of lines "with their source buses"
+        # whose bus name nobody reads: the merged fifteenth pass's blind review), as a
+        # CTE's would (multiply.drop_unused_cte_columns)
+        raise BuildError(f"{item.alias} joins a table for {ast.output_name(unread[0])}, never read")
     if len(keep) < len(body.items):
         inner = replace(inner, body=replace(body, items=keep))
     return replace(item, query=inner)
