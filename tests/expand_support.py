@@ -5,6 +5,7 @@ fixture's DuckDB database is the ``duckdb_result`` fixture (tests/conftest.py)."
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -13,8 +14,9 @@ from cimgen import ast
 from cimgen.corpus import load_demo_corpus
 from cimgen.expand import ExpansionContext
 from cimgen.ingest import read_stage1
-from cimgen.models import Stage1Record
+from cimgen.models import QueryFeatures, Stage1Record
 from cimgen.schema import load_schema
+from cimgen.world.corpus import Combinations, learn_corpus
 
 SCHEMA = load_schema("cim_wizard")
 Result = Callable[[ast.Query], Any]  # the duckdb_result fixture: query -> pyarrow.Table
@@ -52,3 +54,30 @@ def stand_in_context(seed: int) -> ExpansionContext:
     plant = _planting(schema, corpus, seed)
     world = fixture_world(schema, seed, plant=plant)
     return ExpansionContext.build(schema, world, records, corpus=corpus, planting=plant)
+
+
+@cache
+def demo_combinations() -> Combinations:
+    """What the bundled corpus's queries combine (``learn_corpus(...).combinations()``)."""
+    return learn_corpus(SCHEMA, list(demo_records())).combinations()
+
+
+@cache
+def _corpus_context() -> ExpansionContext:
+    """The expansion context on the documented schema's fixture with the demo corpus."""
+    return ExpansionContext.for_fixture(SCHEMA, list(demo_records()))
+
+
+def expanded_sample(structures: list[QueryFeatures], n: int, seed: int) -> list[ast.Query]:
+    """The queries of ``n`` of ``structures`` drawn with ``seed`` (attempt ``k`` seeded
+    ``k``), expanded on the corpus's fixture context; structures that fail are left out."""
+    from cimgen.expand import expand
+
+    c = _corpus_context()
+    rng = random.Random(seed)
+    out = []
+    for k, s in enumerate(rng.sample(structures, min(n, len(structures)))):
+        q = expand(s, c, random.Random(k)).query
+        if q is not None:
+            out.append(q)
+    return out

@@ -9,28 +9,19 @@ what the corpus does is the bundled demo corpus's facts."""
 
 from __future__ import annotations
 
-import random
-from functools import cache
-
-from expand_support import SCHEMA, demo_records
+from expand_support import SCHEMA, demo_combinations, expanded_sample
 from test_expand import context, corpus_structures
 
 from cimgen import ast
-from cimgen.expand import expand
 from cimgen.expand.context import ExpansionContext
 from cimgen.expand.multiply import base_table, block_refs
-from cimgen.models import QueryFeatures, Stage1Record
-from cimgen.world.corpus import Combinations, learn_corpus
+from cimgen.models import Stage1Record
+from cimgen.world.corpus import learn_corpus
 
 _SCOPE = {"project_id", "scenario_id"}
 _AGGS = {"AVG", "SUM", "MIN", "MAX", "COUNT"}
 _POINTS = {"ST_MAKEPOINT", "ST_POINT", "ST_SETSRID"}
 _CLUSTER = {"ST_CLUSTERDBSCAN", "ST_CLUSTERKMEANS"}
-
-
-@cache
-def combos() -> Combinations:
-    return learn_corpus(SCHEMA, list(demo_records())).combinations()
 
 
 def test_the_corpus_says_what_a_query_asks_of_a_table_it_joins() -> None:
@@ -122,17 +113,6 @@ def _joined_unasked(query: ast.Query, ctx: ExpansionContext) -> int:
     return found
 
 
-def _expanded(structures: list[QueryFeatures], n: int, seed: int) -> list[ast.Query]:
-    c = context("cim_wizard")
-    rng = random.Random(seed)
-    out = []
-    for k, s in enumerate(rng.sample(structures, min(n, len(structures)))):
-        q = expand(s, c, random.Random(k)).query
-        if q is not None:
-            out.append(q)
-    return out
-
-
 def test_a_joined_table_gives_what_the_corpus_asks_of_it() -> None:
     """Main cc36931 output or filtered a joined table's column the corpus never asks of it
     in that role in 79 + 42 of 300 CTGAN rows (seed 0): "every building with its census
@@ -143,7 +123,7 @@ def test_a_joined_table_gives_what_the_corpus_asks_of_it() -> None:
     thing, a building beside its properties, aside: it may still have to give one)."""
     c = context("cim_wizard")
     multi = [s for s in corpus_structures() if s.table_count >= 2 and s.sql_type != "AGGREGATION"]
-    queries = _expanded(multi, 150, 14)
+    queries = expanded_sample(multi, 150, 14)
     found = sum(_joined_unasked(q, c) > 0 for q in queries)
     assert len(queries) >= 100, len(queries)
     assert found <= 0.04 * len(queries), (found, len(queries))
@@ -183,7 +163,7 @@ def test_no_distance_to_a_place_stacked_on_another_purpose() -> None:
     nearest to (9.1687, 45.4637) first?" -- the corpus computes a distance to a place in
     314 plain listings and never beside a clustering, a spatial join or a CTE (12 of those
     1,000 rows stack one so)."""
-    assert combos().place_distances == {"plain": 314}
+    assert demo_combinations().place_distances == {"plain": 314}
     kinds = ("SPATIAL_CLUSTERING", "SPATIAL_JOIN", "NESTED_QUERY")
     ordered = [
         s
@@ -191,7 +171,7 @@ def test_no_distance_to_a_place_stacked_on_another_purpose() -> None:
         if s.sql_type in kinds and s.order_limit in ("ORDER", "ORDER_LIMIT")
     ]
     # every ordered structure of those kinds (2,301): main made 8 such rows of 2,297
-    queries = _expanded(ordered, len(ordered), 15)
+    queries = expanded_sample(ordered, len(ordered), 15)
     places = sum(_place_distance(q) for q in queries)
     stacked = sum(_stacked(q) for q in queries)
     assert len(queries) >= 2000, len(queries)
@@ -207,7 +187,7 @@ def test_a_subquery_takes_its_outer_querys_scenario() -> None:
     c = context("cim_wizard")
     nested = [s for s in corpus_structures() if s.subquery_count >= 1]
     open_ = pinned_outer = 0
-    for q in _expanded(nested, 200, 16):
+    for q in expanded_sample(nested, 200, 16):
         ctes = ast.ctes_by_name(q)
         for body in (n for n in ast.walk(q) if isinstance(n, ast.Select)):
             conds = ast.conjuncts(body.where)
@@ -264,7 +244,7 @@ def test_a_distance_is_ordered_nearest_first() -> None:
         and s.aggregation == "NONE"
     ]
     by_distance = farthest = 0
-    for q in _expanded(ordered, 600, 17):
+    for q in expanded_sample(ordered, 600, 17):
         for o in q.order_by:
             name = o.expr.name if isinstance(o.expr, ast.Column) else ""
             if name.startswith("distance"):
@@ -309,6 +289,6 @@ def test_a_table_joined_by_key_gives_more_than_that_key() -> None:
     equal to ``bp.lod``), is refused (``once.level_only``), and a joined zone is not
     grouped by the key it is joined on (fifteenth pass (c))."""
     multi = [s for s in corpus_structures() if s.table_count >= 2]
-    queries = _expanded(multi, 300, 41)
+    queries = expanded_sample(multi, 300, 41)
     assert len(queries) >= 200, len(queries)
     assert sum(_joined_for_its_key(q) for q in queries) == 0

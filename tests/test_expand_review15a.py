@@ -12,11 +12,10 @@ the row read as a one-record corpus."""
 from __future__ import annotations
 
 import random
-from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from expand_support import SCHEMA, demo_records
+from expand_support import SCHEMA, demo_combinations
 from test_expand import context, corpus_structures
 
 from cimgen.expand import expand
@@ -30,11 +29,6 @@ from cimgen.world.corpus import Combinations, learn_corpus
 
 FOREIGN = Path(__file__).parent / "foreign"
 BUILDING, PROPS = "cim_vector.building", "cim_vector.building_properties"
-
-
-@cache
-def combos() -> Combinations:
-    return learn_corpus(SCHEMA, list(demo_records())).combinations()
 
 
 def test_the_corpus_says_what_a_query_asks_of_its_subject() -> None:
@@ -59,9 +53,9 @@ def test_the_corpus_says_what_a_query_asks_of_its_subject() -> None:
     assert c.subject_output(PROPS, "height") == 0 and c.joined_output(PROPS, "height") == 1
     assert c.subject_output(PROPS, "type") == 1
     # the bundled corpus never selects a building's geometry source, of either role
-    assert combos().subject(BUILDING) >= 3000
-    assert combos().subject_output(BUILDING, "building_geometry_source") == 0
-    assert combos().joined_output(BUILDING, "building_geometry_source") == 0
+    assert demo_combinations().subject(BUILDING) >= 3000
+    assert demo_combinations().subject_output(BUILDING, "building_geometry_source") == 0
+    assert demo_combinations().joined_output(BUILDING, "building_geometry_source") == 0
 
 
 def test_a_foreign_corpus_is_read_on_its_own_names() -> None:
@@ -148,8 +142,8 @@ def test_a_raster_tile_is_not_listed_by_its_storage() -> None:
     structures reading one table, main 4c22d6f listed a tile's pixel size in 104 and a
     DTM tile's width and height in 62; now 0 and 1 (a DSM tile's in 59 of 77)."""
     c = context("cim_wizard")
-    assert combos().subject_call("cim_raster.dtm_raster", "rast", "ST_PixelWidth") == 0
-    assert combos().subject_call("cim_raster.dsm_raster", "rast", "st_width") == 97
+    assert demo_combinations().subject_call("cim_raster.dtm_raster", "rast", "ST_PixelWidth") == 0
+    assert demo_combinations().subject_call("cim_raster.dsm_raster", "rast", "st_width") == 97
     one = [s for s in corpus_structures() if s.sql_type == "RASTER_VECTOR" and s.table_count == 1]
     queries = (expand(one[k % len(one)], c, random.Random(k)).query for k in range(200))
     sqls = [render_postgis(q) for q in queries if q is not None]

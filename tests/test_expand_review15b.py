@@ -10,17 +10,15 @@ shape); what the corpus does is the bundled demo corpus's facts."""
 from __future__ import annotations
 
 import importlib.util
-import random
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from expand_support import SCHEMA
-from test_expand import context, corpus_structures
+from expand_support import SCHEMA, expanded_sample
+from test_expand import corpus_structures
 
 from cimgen import ast
-from cimgen.expand import expand
-from cimgen.models import QueryFeatures, Stage1Record
+from cimgen.models import Stage1Record
 from cimgen.world.corpus import learn_corpus
 
 _BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_realism15b.py"
@@ -33,17 +31,6 @@ def detectors() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _expanded(structures: list[QueryFeatures], n: int, seed: int) -> list[ast.Query]:
-    c = context("cim_wizard")
-    rng = random.Random(seed)
-    out = []
-    for k, s in enumerate(rng.sample(structures, min(n, len(structures)))):
-        q = expand(s, c, random.Random(k)).query
-        if q is not None:
-            out.append(q)
-    return out
 
 
 def _found(queries: list[ast.Query], *names: str) -> int:
@@ -103,7 +90,7 @@ def test_one_condition_per_place() -> None:
         for s in corpus_structures()
         if s.spatial_function_count >= 2 and (s.cte_count or s.subquery_count or s.join_count)
     ]
-    queries = _expanded(spatial, 300, 15)
+    queries = expanded_sample(spatial, 300, 15)
     assert len(queries) >= 200, len(queries)
     assert _found(queries, "place_twice", "cte_filter_repeated") == 0
 
@@ -122,7 +109,7 @@ def test_a_project_scenario_met_by_its_boundary_is_one_scenario() -> None:
         for s in corpus_structures()
         if s.table_count >= 2 and s.sql_type in ("SPATIAL_JOIN", "RASTER_VECTOR", "NESTED_QUERY")
     ]
-    queries = _expanded(beside, 300, 16)
+    queries = expanded_sample(beside, 300, 16)
     assert len(queries) >= 200, len(queries)
     assert _found(queries, "listed_per_version") <= 1
 
@@ -134,7 +121,7 @@ def test_no_tile_statistic_beside_another_rasters_value() -> None:
     a value read from another raster; of these 300 RASTER_VECTOR corpus structures main
     expanded 53 so."""
     raster = [s for s in corpus_structures() if s.sql_type == "RASTER_VECTOR"]
-    queries = _expanded(raster, 300, 17)
+    queries = expanded_sample(raster, 300, 17)
     assert len(queries) >= 200, len(queries)
     assert _found(queries, "raster_tile_filter_beside_value") == 0
 
@@ -167,7 +154,7 @@ def test_a_raster_is_read_at_a_geometry_where_the_corpus_reads_a_value() -> None
     c = learn_corpus(SCHEMA, records).combinations()
     assert c.raster_at == {("cim_raster.dtm_raster", "cim_vector.building"): 1}
     raster = [s for s in corpus_structures() if s.sql_type == "RASTER_VECTOR"]
-    queries = _expanded(raster, 300, 18)
+    queries = expanded_sample(raster, 300, 18)
     assert len(queries) >= 200, len(queries)
     assert _found(queries, "census_count_beside_dsm") <= 2
 
@@ -185,6 +172,6 @@ def test_no_hop_beyond_a_neighbour_met_by_distance() -> None:
         for s in corpus_structures()
         if s.table_count >= 3 and s.sql_type in ("SPATIAL_JOIN", "AGGREGATION", "NESTED_QUERY")
     ]
-    queries = _expanded(chained, 300, 19)
+    queries = expanded_sample(chained, 300, 19)
     assert len(queries) >= 250, len(queries)
     assert _found(queries, "proximity_chain") == 0
