@@ -21,7 +21,7 @@ from cimgen.expand.content_base import (
 from cimgen.expand.frame import Item, column
 from cimgen.expand.values import (
     NICE_DISTANCES,
-    dbscan_clusters,
+    dbscan_counter,
     neighbour_distance,
     nice_distance,
     number,
@@ -208,7 +208,8 @@ class Ordering(ContentBase):
             (x for x in NICE_DISTANCES if eps / 4 <= x <= eps * 4),
             key=lambda x: (abs(math.log(x / eps)), x),
         )
-        return next((float(x) for x in near if dbscan_clusters(boxes, x, minpts, scale) >= 2), None)
+        clusters = dbscan_counter(boxes, minpts, scale)  # the boxes' gaps measured once
+        return next((float(x) for x in near if clusters(x) >= 2), None)
 
     def _kept_rows(self, block: Block) -> list[int]:
         """The subject's sampled rows that pass its own conditions, those of the CTE it

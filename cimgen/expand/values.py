@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import Any
 
 from cimgen import ast
@@ -217,12 +218,22 @@ def dbscan_clusters(
     read (every n-th, the scale widened to match); only clusters of two sampled cores or
     more are counted (one alone may be the thinning's gap); 0 with ``minpoints`` rows or
     fewer (PostGIS makes no cluster of them)."""
+    return dbscan_counter(boxes, minpoints, scale)(eps)
+
+
+def dbscan_counter(
+    boxes: list[tuple[float, float, float, float]], minpoints: int, scale: float
+) -> Callable[[float], int]:
+    """:func:`dbscan_clusters` of ``boxes`` for any ``eps``: the gaps between the sampled
+    boxes are measured once, and each eps tried only compares against them (an expansion
+    tries up to ten round distances; group15 measured the matrix rebuilt per eps as +20 %
+    of the expansion's CPU)."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
     if len(boxes) * max(scale, 1.0) <= minpoints or not boxes:
-        return 0
+        return lambda eps: 0
     step = max(1, math.ceil(len(boxes) / NEIGHBOUR_POINTS))
     b = np.asarray(boxes[::step], dtype=float)
     scale = max(scale, 1.0) * len(boxes) / len(b)
@@ -230,14 +241,20 @@ def dbscan_clusters(
     kx = ky * math.cos(math.radians(float((b[:, 1].mean() + b[:, 3].mean()) / 2)))
     gx = np.maximum(0.0, np.maximum(b[None, :, 0] - b[:, None, 2], b[:, None, 0] - b[None, :, 2]))
     gy = np.maximum(0.0, np.maximum(b[None, :, 1] - b[:, None, 3], b[:, None, 1] - b[None, :, 3]))
-    near = np.hypot(gx * kx, gy * ky) <= eps * math.sqrt(scale) * CHAIN_MARGIN
-    core = near.sum(axis=1) >= minpoints
-    if not core.any():
-        return 0
-    _, labels = connected_components(csr_matrix(near[np.ix_(core, core)]), directed=False)
-    # a cluster of one sampled core may be a thinning artefact: in the full table its
-    # neighbours chain it to the rest
-    return int((np.bincount(labels) >= 2).sum())
+    gaps = np.hypot(gx * kx, gy * ky)
+    root = math.sqrt(scale)
+
+    def clusters(eps: float) -> int:
+        near = gaps <= eps * root * CHAIN_MARGIN  # as written before: the same floats
+        core = near.sum(axis=1) >= minpoints
+        if not core.any():
+            return 0
+        _, labels = connected_components(csr_matrix(near[np.ix_(core, core)]), directed=False)
+        # a cluster of one sampled core may be a thinning artefact: in the full table its
+        # neighbours chain it to the rest
+        return int((np.bincount(labels) >= 2).sum())
+
+    return clusters
 
 
 def nice_distance(metres: float) -> float:
