@@ -27,9 +27,7 @@ variants of it on the run's DuckDB fixture world (the check world the row was ac
 
 from __future__ import annotations
 
-import json
 import sys
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -154,31 +152,26 @@ def result_shapes(query: ast.Query, con: Any, schema: Any, ctx: ExpansionContext
 
 
 def main() -> None:
+    from shape_runs import tally
+
     args = sys.argv[1:]
     schema = load_schema("cim_wizard")
     ctx = ExpansionContext.for_fixture(schema)
     for run, fixture in zip(args[::2], args[1::2], strict=True):
         con = connect(Path(fixture), read_only=True)
-        counts: Counter[str] = Counter()
-        examples: dict[str, list[str]] = {}
-        n = 0
-        for line in (Path(run) / "dataset.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            n += 1
+
+        def found_of(record: dict[str, Any], con: Any = con) -> set[str]:
             query = parse(record["sql_postgis"])
             found = tile_shapes(query, ctx)
             if (record.get("checks", {}).get("duckdb") or {}).get("status") == "ok":
                 try:
                     found |= result_shapes(query, con, schema, ctx)
                 except Exception as e:  # a variant DuckDB cannot run: not judged
-                    counts["not_judged"] += 1
                     print("  not judged", record["id"], type(e).__name__, str(e)[:80])
-            for name in found:
-                counts[name] += 1
-                examples.setdefault(name, []).append(record["id"])
-        print(run, n, dict(sorted(counts.items())))
-        for name, ids in sorted(examples.items()):
-            print(f"  {name}: {' '.join(ids[:12])}")
+                    found.add("not_judged")
+            return found
+
+        tally(run, found_of)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ Nothing is judged where a variant does not run (``not_judged``).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -192,33 +191,26 @@ def shapes(query: ast.Query, con: Any, schema: Any, ctx: ExpansionContext) -> se
 
 
 def main() -> None:
+    from shape_runs import tally
+
     args = sys.argv[1:]
     schema = load_schema("cim_wizard")
     ctx = ExpansionContext.for_fixture(schema)
     for run, fixture in zip(args[::2], args[1::2], strict=True):
         con = connect(Path(fixture), read_only=True)
         con.execute("SET threads = 1")
-        counts: Counter[str] = Counter()
-        examples: dict[str, list[str]] = {}
-        n = 0
-        for line in (Path(run) / "dataset.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            n += 1
+
+        def found_of(record: dict[str, Any], con: Any = con) -> set[str]:
             if (record.get("checks", {}).get("duckdb") or {}).get("status") != "ok":
-                continue
+                return set()
             try:
-                found = shapes(parse(record["sql_postgis"]), con, schema, ctx)
+                return set(shapes(parse(record["sql_postgis"]), con, schema, ctx))
             except Exception as e:  # a variant DuckDB cannot run: not judged
-                counts["not_judged"] += 1
                 print("  not judged", record["id"], type(e).__name__, str(e)[:80])
-                continue
-            for name in found:
-                counts[name] += 1
-                examples.setdefault(name, []).append(record["id"])
+                return {"not_judged"}
+
+        tally(run, found_of)
         con.close()
-        print(run, n, dict(sorted(counts.items())))
-        for name, ids in sorted(examples.items()):
-            print(f"  {name}: {' '.join(ids[:12])}")
 
 
 if __name__ == "__main__":

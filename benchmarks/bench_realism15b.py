@@ -26,15 +26,14 @@ Each row's PostGIS SQL is parsed with the project grammar; a row may show severa
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
-from pathlib import Path
+
+from bench_realism14b import _pin  # one reading of a scope pin
 
 from cimgen import ast
 from cimgen.grammar.parse import parse
 
-_SCOPE = {"project_id", "scenario_id"}
 _PLACES = {"st_makepoint", "st_point", "st_makeenvelope"}
 _PIXEL = {"st_pixelwidth", "st_pixelheight", "st_scalex", "st_scaley"}
 _RASTERS = {"dtm_raster", "dsm_raster"}
@@ -122,17 +121,7 @@ def cte_filter_repeated(query: ast.Query) -> bool:
     return any(
         _bare(c) in inner
         for c in ast.conjuncts(query.body.where)
-        if len(ast.tables_read(c)) <= 1 and not _is_pin(c)
-    )
-
-
-def _is_pin(c: ast.Expr) -> bool:
-    return (
-        isinstance(c, ast.BinaryOp)
-        and c.op == "="
-        and isinstance(c.left, ast.Column)
-        and c.left.name in _SCOPE
-        and not isinstance(c.right, ast.Column)
+        if len(ast.tables_read(c)) <= 1 and not _pin(c)
     )
 
 
@@ -208,7 +197,7 @@ def listed_per_version(query: ast.Query) -> bool:
         pinned = {
             c.left.table
             for c in conds
-            if _is_pin(c) and isinstance(c.left, ast.Column) and c.left.name == "scenario_id"
+            if _pin(c) and isinstance(c.left, ast.Column) and c.left.name == "scenario_id"
         }
         links = [
             {c.left.table, c.right.table}
@@ -272,19 +261,10 @@ def shapes(query: ast.Query) -> set[str]:
 
 
 def main() -> None:
+    from shape_runs import tally
+
     for run in sys.argv[1:]:
-        counts: Counter[str] = Counter()
-        examples: dict[str, list[str]] = {}
-        n = 0
-        for line in (Path(run) / "dataset.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            n += 1
-            for name in shapes(parse(record["sql_postgis"])):
-                counts[name] += 1
-                examples.setdefault(name, []).append(record["id"])
-        print(run, n, dict(sorted(counts.items())))
-        for name, ids in sorted(examples.items()):
-            print(f"  {name}: {' '.join(ids[:12])}")
+        tally(run, lambda record: shapes(parse(record["sql_postgis"])))
 
 
 if __name__ == "__main__":

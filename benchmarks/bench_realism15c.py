@@ -24,10 +24,9 @@ the DuckDB check recorded), no execution:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
-from pathlib import Path
+from typing import Any
 
 from cimgen import ast
 from cimgen.equalities import block_equalities
@@ -117,29 +116,24 @@ def level_only(query: ast.Query, ctx: ExpansionContext) -> bool:
 
 
 def main() -> None:
+    from shape_runs import tally
+
     schema = load_schema("cim_wizard")
     ctx = ExpansionContext.for_fixture(schema)
+
+    def found_of(record: dict[str, Any]) -> set[str]:
+        query = parse(record["sql_postgis"])
+        found: set[str] = set(scenario_only(query, ctx))
+        if one_cluster(record):
+            found.add("one_cluster")
+        if one_group(record, query):
+            found.add("one_group")
+        if level_only(query, ctx):
+            found.add("level_only")
+        return found
+
     for run in sys.argv[1:]:
-        counts: Counter[str] = Counter()
-        examples: dict[str, list[str]] = {}
-        n = 0
-        for line in (Path(run) / "dataset.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            n += 1
-            query = parse(record["sql_postgis"])
-            found: set[str] = set(scenario_only(query, ctx))
-            if one_cluster(record):
-                found.add("one_cluster")
-            if one_group(record, query):
-                found.add("one_group")
-            if level_only(query, ctx):
-                found.add("level_only")
-            for name in found:
-                counts[name] += 1
-                examples.setdefault(name, []).append(record["id"])
-        print(run, n, dict(sorted(counts.items())))
-        for name, ids in sorted(examples.items()):
-            print(f"  {name}: {' '.join(ids[:12])}")
+        tally(run, found_of)
 
 
 if __name__ == "__main__":

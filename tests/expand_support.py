@@ -5,9 +5,13 @@ fixture's DuckDB database is the ``duckdb_result`` fixture (tests/conftest.py)."
 
 from __future__ import annotations
 
+import importlib
 import random
+import sys
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from cimgen import ast
@@ -81,3 +85,16 @@ def expanded_sample(structures: list[QueryFeatures], n: int, seed: int) -> list[
         if q is not None:
             out.append(q)
     return out
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@cache
+def bench_module(name: str) -> ModuleType:
+    """A benchmark script of ``benchmarks/`` as a module (its detectors: one reading of each
+    shape for the bench and the test that bars it); the folder goes on ``sys.path`` so a
+    bench may import a sibling's detector."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)

@@ -9,7 +9,9 @@ what the corpus does is the bundled demo corpus's facts."""
 
 from __future__ import annotations
 
-from expand_support import SCHEMA, demo_combinations, expanded_sample
+from types import ModuleType
+
+from expand_support import SCHEMA, bench_module, demo_combinations, expanded_sample
 from test_expand import context, corpus_structures
 
 from cimgen import ast
@@ -22,6 +24,10 @@ _SCOPE = {"project_id", "scenario_id"}
 _AGGS = {"AVG", "SUM", "MIN", "MAX", "COUNT"}
 _POINTS = {"ST_MAKEPOINT", "ST_POINT", "ST_SETSRID"}
 _CLUSTER = {"ST_CLUSTERDBSCAN", "ST_CLUSTERKMEANS"}
+
+
+def _bench() -> ModuleType:
+    return bench_module("bench_realism14b")  # its detectors: one reading of each shape
 
 
 def test_the_corpus_says_what_a_query_asks_of_a_table_it_joins() -> None:
@@ -191,7 +197,7 @@ def test_a_subquery_takes_its_outer_querys_scenario() -> None:
         ctes = ast.ctes_by_name(q)
         for body in (n for n in ast.walk(q) if isinstance(n, ast.Select)):
             conds = ast.conjuncts(body.where)
-            if not any(_pin(x) for x in conds):
+            if not any(_bench()._pin(x) for x in conds):
                 continue
             for cond in conds:
                 for n in ast.walk_own(cond):
@@ -205,30 +211,9 @@ def test_a_subquery_takes_its_outer_querys_scenario() -> None:
                         continue
                     pinned_outer += 1
                     inner = ast.conjuncts(sub.where)
-                    open_ += not any(_pin(x) or _scope_link(x) for x in inner)
+                    open_ += not any(_bench()._pin(x) or _bench()._scope_link(x) for x in inner)
     assert pinned_outer >= 10, pinned_outer
     assert open_ == 0, (open_, pinned_outer)
-
-
-def _pin(c: ast.Expr) -> bool:
-    return (
-        isinstance(c, ast.BinaryOp)
-        and c.op == "="
-        and isinstance(c.left, ast.Column)
-        and c.left.name in _SCOPE
-        and not isinstance(c.right, ast.Column)
-    )
-
-
-def _scope_link(c: ast.Expr) -> bool:
-    return (
-        isinstance(c, ast.BinaryOp)
-        and c.op == "="
-        and isinstance(c.left, ast.Column)
-        and isinstance(c.right, ast.Column)
-        and c.left.name in _SCOPE
-        and c.right.name in _SCOPE
-    )
 
 
 def test_a_distance_is_ordered_nearest_first() -> None:

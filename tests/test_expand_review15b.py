@@ -9,28 +9,18 @@ shape); what the corpus does is the bundled demo corpus's facts."""
 
 from __future__ import annotations
 
-import importlib.util
-from functools import cache
-from pathlib import Path
 from types import ModuleType
 
-from expand_support import SCHEMA, expanded_sample
+from expand_support import SCHEMA, bench_module, expanded_sample
 from test_expand import corpus_structures
 
 from cimgen import ast
 from cimgen.models import Stage1Record
 from cimgen.world.corpus import learn_corpus
 
-_BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_realism15b.py"
 
-
-@cache
 def detectors() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_realism15b", _BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("bench_realism15b")
 
 
 def _found(queries: list[ast.Query], *names: str) -> int:
